@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+
+namespace Ebpf.Execution;
+
+/// <summary>
+/// The per-run state every engine shares: where the run's memory is, the budget left, and what helpers asked for
+/// (stop, tail call). It lives on the stack of <see cref="CompiledProgram.Run(Span{byte}, Span{byte})"/>; it is
+/// blittable so native code can read and write it. Engines use it; programs never see it.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct RunState
+{
+    /// <summary>The initial value of r1: the metadata buffer when there is one, otherwise the input memory (0 when empty).</summary>
+    public ulong ContextAddress;
+
+    /// <summary>The initial value of r2: the length of what r1 points at.</summary>
+    public ulong ContextLength;
+
+    /// <summary>The input (packet) memory: first byte.</summary>
+    public ulong InputAddress;
+
+    /// <summary>The input (packet) memory: length in bytes (0 when the run has no memory).</summary>
+    public ulong InputLength;
+
+    /// <summary>The metadata buffer: first byte.</summary>
+    public ulong MetadataAddress;
+
+    /// <summary>The metadata buffer: length in bytes (0 when there is none).</summary>
+    public ulong MetadataLength;
+
+    /// <summary>The lowest byte of the whole stack area (all frames).</summary>
+    public ulong StackStart;
+
+    /// <summary>One past the highest byte of the stack area: the entry function's r10.</summary>
+    public ulong StackEnd;
+
+    /// <summary>The environment's fixed regions (map values, allowed ranges): a pinned table.</summary>
+    public MemoryRegion* Regions;
+
+    /// <summary>The number of entries of <see cref="Regions"/>.</summary>
+    public int RegionCount;
+
+    /// <summary>Nonzero when a helper asked the run to end after it returns (with r0 = <see cref="StopValue"/>).</summary>
+    public int StopRequested;
+
+    /// <summary>Instructions the run may still execute (<see cref="long.MaxValue"/> when unlimited).</summary>
+    public long BudgetRemaining;
+
+    /// <summary>The value r0 takes when a helper stops the run.</summary>
+    public ulong StopValue;
+
+    /// <summary>A <see cref="GCHandle"/> (as an integer) of the program a tail call continues with, or 0.</summary>
+    public nint TailCallTarget;
+
+    /// <summary>How many tail calls this run has made so far.</summary>
+    public int TailCallCount;
+
+    /// <summary>Reserved for engines' use (kept zero by the shared code).</summary>
+    public int EngineFlags;
+}

@@ -1,0 +1,49 @@
+namespace Ebpf;
+
+/// <summary>How a program is compiled and run. Immutable; the defaults are the safe ones.</summary>
+public sealed record ExecutionOptions
+{
+    /// <summary>The default options: 512-byte frames, 8 frames, no budget, memory checks on.</summary>
+    public static ExecutionOptions Default { get; } = new();
+
+    /// <summary>The bytes of stack per frame (a multiple of 8, from 8 to 65,536). Default 512.</summary>
+    public int StackSize { get; init; } = 512;
+
+    /// <summary>The maximum number of frames (the entry function counts as one), from 1 to 64. Default 8.</summary>
+    public int MaxCallDepth { get; init; } = 8;
+
+    /// <summary>The most instructions a run may execute, or null for no limit. JIT engines may count per basic block,
+    /// so a run stops at the latest at the end of the block in which the budget runs out.</summary>
+    public long? InstructionBudget { get; init; }
+
+    /// <summary>
+    /// Whether every load, store and atomic is checked against the run's regions. On by default. Turning it off in
+    /// the JIT engines removes the checks from the generated code: a faulty or hostile program can then read or
+    /// write any host memory and crash the process. Only for trusted programs. The interpreter always checks.
+    /// </summary>
+    public bool MemoryChecks { get; init; } = true;
+
+    /// <summary>Whether pointer arguments of helpers are checked against the run's regions. On by default.</summary>
+    public bool HelperArgumentChecks { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
+    public ExecutionOptions Validate()
+    {
+        if (StackSize < 8 || StackSize > 65536 || StackSize % 8 != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StackSize), StackSize, "StackSize must be a multiple of 8 from 8 to 65536");
+        }
+
+        if (MaxCallDepth < 1 || MaxCallDepth > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCallDepth), MaxCallDepth, "MaxCallDepth must be from 1 to 64");
+        }
+
+        if (InstructionBudget is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InstructionBudget), InstructionBudget, "InstructionBudget must be positive (or null for no limit)");
+        }
+
+        return this;
+    }
+}

@@ -1,0 +1,45 @@
+namespace Ebpf.Helpers;
+
+/// <summary>A registered helper: its id (the <c>call</c> immediate), its name, and the function.</summary>
+public sealed class Helper
+{
+    /// <summary>Creates a helper from an rbpf-style function.</summary>
+    public Helper(uint id, string name, HelperFunction function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        Id = id;
+        Name = ValidName(name);
+        Simple = function;
+        Function = (_, a, b, c, d, e) => function(a, b, c, d, e);
+    }
+
+    /// <summary>Creates a helper from a function that receives the <see cref="HelperContext"/>.</summary>
+    public Helper(uint id, string name, ContextHelperFunction function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        Id = id;
+        Name = ValidName(name);
+        Function = function;
+    }
+
+    /// <summary>The id programs call it by.</summary>
+    public uint Id { get; }
+
+    /// <summary>The helper's name (for listings and error messages).</summary>
+    public string Name { get; }
+
+    /// <summary>The function, in its context-taking form (rbpf-style functions are wrapped once, at registration).</summary>
+    public ContextHelperFunction Function { get; }
+
+    /// <summary>The rbpf-style function when the helper was registered as one (engines may call it directly), else null.</summary>
+    public HelperFunction? Simple { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Id} {Name}";
+
+    private static string ValidName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return name;
+    }
+}

@@ -1,0 +1,104 @@
+using Ebpf.Execution;
+
+namespace Ebpf.Helpers;
+
+/// <summary>
+/// What a helper can do with the run that called it: read and write program memory through the run's regions,
+/// end the run, or continue it with another program (tail call). Valid only during the helper call.
+/// </summary>
+public readonly unsafe ref struct HelperContext
+{
+    private readonly RunState* state;
+    private readonly ulong stackLow;
+
+    /// <summary>Creates a context. Engines call this; helpers receive it.</summary>
+    /// <param name="state">The run state (on the stack of the run).</param>
+    /// <param name="program">The running program.</param>
+    /// <param name="environment">The program's environment.</param>
+    /// <param name="pc">The slot of the call instruction.</param>
+    /// <param name="stackLow">The lowest byte of the calling frame.</param>
+    /// <param name="checkArguments">Whether memory requests are checked against the regions.</param>
+    public HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments)
+    {
+        this.state = state;
+        this.stackLow = stackLow;
+        Program = program;
+        Environment = environment;
+        Pc = pc;
+        ChecksArguments = checkArguments;
+    }
+
+    /// <summary>The running program.</summary>
+    public EbpfProgram Program { get; }
+
+    /// <summary>The environment the program was compiled with (helpers, maps, regions).</summary>
+    public ProgramEnvironment Environment { get; }
+
+    /// <summary>The slot of the call instruction.</summary>
+    public int Pc { get; }
+
+    /// <summary>Whether memory requests are checked (see <see cref="ExecutionOptions.HelperArgumentChecks"/>).</summary>
+    public bool ChecksArguments { get; }
+
+    /// <summary>The input (packet) memory of the run as an address and a length.</summary>
+    public (ulong Address, ulong Length) Input => (state->InputAddress, state->InputLength);
+
+    /// <summary>
+    /// The program memory <c>[address, address + length)</c> as a span, after checking that it lies inside the
+    /// run's regions (writes: writable ones).
+    /// </summary>
+    /// <exception cref="EbpfMemoryAccessException">The range is not entirely inside one region.</exception>
+    public Span<byte> GetMemory(ulong address, ulong length, MemoryAccessKind access)
+    {
+        if (length == 0)
+        {
+            return Span<byte>.Empty;
+        }
+
+        if (length > int.MaxValue
+            || (ChecksArguments && !MemoryGuard.IsAllowed(ref *state, address, length, access, stackLow)))
+        {
+            throw MemoryGuard.Violation(Program, Pc, ref *state, address, length, access, stackLow);
+        }
+
+        return new Span<byte>((void*)address, (int)length);
+    }
+
+    /// <summary>Reads a NUL-terminated string of at most <paramref name="maxLength"/> bytes starting at <paramref name="address"/>, checking each byte.</summary>
+    /// <exception cref="EbpfMemoryAccessException">The string runs outside the regions before its NUL.</exception>
+    public ReadOnlySpan<byte> ReadCString(ulong address, int maxLength)
+    {
+        for (int n = 0; n < maxLength; n++)
+        {
+            if (GetMemory(address + (ulong)n, 1, MemoryAccessKind.Read)[0] == 0)
+            {
+                return GetMemory(address, (ulong)n, MemoryAccessKind.Read);
+            }
+        }
+
+        return GetMemory(address, (ulong)maxLength, MemoryAccessKind.Read);
+    }
+
+    /// <summary>Ends the whole run when the helper returns; r0 becomes <paramref name="returnValue"/>.</summary>
+    public void Stop(ulong returnValue)
+    {
+        state->StopRequested = 1;
+        state->StopValue = returnValue;
+    }
+
+    /// <summary>The number of tail calls the run has made so far.</summary>
+    public int TailCallCount => state->TailCallCount;
+
+    /// <summary>
+    /// Ends the current program when the helper returns and continues the run with the target program, given
+    /// the same context (r1) and a fresh stack. <paramref name="targetHandle"/> is a <see cref="System.Runtime.InteropServices.GCHandle"/>
+    /// (as an integer) of a <see cref="CompiledProgram"/> that the caller keeps alive.
+    /// </summary>
+    public void TailCall(nint targetHandle)
+    {
+        state->TailCallTarget = targetHandle;
+        state->TailCallCount++;
+        state->StopRequested = 1;
+        state->StopValue = 0;
+    }
+}

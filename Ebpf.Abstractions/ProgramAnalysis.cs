@@ -1,0 +1,180 @@
+using System.Collections.Immutable;
+using Ebpf.Isa;
+
+namespace Ebpf;
+
+/// <summary>The structural analysis of a program that every engine relies on (see <see cref="EbpfProgram"/>).</summary>
+internal sealed class ProgramAnalysis
+{
+    private ProgramAnalysis(ImmutableArray<FunctionInfo> functions, bool[] jumpTargets, bool[] secondSlots, int[] functionOfSlot)
+    {
+        Functions = functions;
+        JumpTargets = jumpTargets;
+        SecondSlots = secondSlots;
+        FunctionOfSlot = functionOfSlot;
+    }
+
+    public ImmutableArray<FunctionInfo> Functions { get; }
+
+    public bool[] JumpTargets { get; }
+
+    public bool[] SecondSlots { get; }
+
+    public int[] FunctionOfSlot { get; }
+
+    public static ProgramAnalysis Analyze(ReadOnlySpan<Instruction> code)
+    {
+        int n = code.Length;
+        if (n == 0)
+        {
+            throw new EbpfVerificationException("the program is empty");
+        }
+
+        if (n > EbpfProgram.MaxSlots)
+        {
+            throw new EbpfVerificationException($"the program has {n} slots; at most {EbpfProgram.MaxSlots} are allowed");
+        }
+
+        var second = new bool[n];
+        var targets = new bool[n];
+        var entries = new SortedSet<int> { 0 };
+
+        // Pass 1: slots, opcodes, registers, lddw pairs.
+        for (int pc = 0; pc < n; pc++)
+        {
+            var insn = code[pc];
+            if (!OpCodeTable.IsDefined(insn.OpCode))
+            {
+                throw new EbpfVerificationException(pc, insn, $"unknown opcode 0x{insn.OpCode:x2}");
+            }
+
+            if (insn.Dst > 10)
+            {
+                throw new EbpfVerificationException(pc, insn, $"destination register r{insn.Dst} does not exist (r0-r10)");
+            }
+
+            if (insn.Src > 10)
+            {
+                throw new EbpfVerificationException(pc, insn, $"source register r{insn.Src} does not exist (r0-r10)");
+            }
+
+            if (insn.Dst == 10 && OpCodeTable.WritesDst(insn.OpCode))
+            {
+                throw new EbpfVerificationException(pc, insn, "r10 is the read-only frame pointer and cannot be written");
+            }
+
+            if (insn.Class == InstructionClass.Stx && insn.AccessMode == AccessMode.Atomic && insn.Src == 10
+                && (insn.Imm & 0x01) != 0 && insn.Imm != (int)AtomicOperation.CompareExchange)
+            {
+                throw new EbpfVerificationException(pc, insn, "r10 is the read-only frame pointer and cannot receive the fetched value");
+            }
+
+            if (insn.IsWide)
+            {
+                if (pc + 1 >= n)
+                {
+                    throw new EbpfVerificationException(pc, insn, "lddw is incomplete: its second slot is missing");
+                }
+
+                second[pc + 1] = true;
+                pc++;
+            }
+        }
+
+        // Pass 2: jump and call targets.
+        for (int pc = 0; pc < n; pc++)
+        {
+            if (second[pc])
+            {
+                continue;
+            }
+
+            var insn = code[pc];
+            if (OpCodeTable.IsJump(insn.OpCode))
+            {
+                targets[CheckTarget(code, second, pc, OpCodeTable.JumpTarget(insn, pc), "jump")] = true;
+            }
+            else if (OpCodeTable.IsLocalCall(insn))
+            {
+                entries.Add(CheckTarget(code, second, pc, pc + 1L + insn.Imm, "local call"));
+            }
+        }
+
+        // Functions: each entry runs to the next entry.
+        var starts = entries.ToArray();
+        var functions = ImmutableArray.CreateBuilder<FunctionInfo>(starts.Length);
+        var functionOf = new int[n];
+        for (int f = 0; f < starts.Length; f++)
+        {
+            int end = f + 1 < starts.Length ? starts[f + 1] : n;
+            functions.Add(new FunctionInfo(starts[f], end));
+            for (int pc = starts[f]; pc < end; pc++)
+            {
+                functionOf[pc] = f;
+            }
+        }
+
+        // Pass 3: jumps stay in their function; no reachable path runs off a function's end.
+        foreach (var function in functions)
+        {
+            CheckFunction(code, second, function);
+        }
+
+        return new ProgramAnalysis(functions.MoveToImmutable(), targets, second, functionOf);
+    }
+
+    private static int CheckTarget(ReadOnlySpan<Instruction> code, bool[] second, int pc, long target, string what)
+    {
+        if (target < 0 || target >= code.Length)
+        {
+            throw new EbpfVerificationException(pc, code[pc], $"{what} target {target} is outside the program (0..{code.Length - 1})");
+        }
+
+        if (second[target])
+        {
+            throw new EbpfVerificationException(pc, code[pc], $"{what} target {target} is the second slot of an lddw");
+        }
+
+        return (int)target;
+    }
+
+    private static void CheckFunction(ReadOnlySpan<Instruction> code, bool[] second, FunctionInfo function)
+    {
+        var seen = new bool[function.Length];
+        var work = new Stack<int>();
+        work.Push(function.Start);
+        while (work.Count > 0)
+        {
+            int pc = work.Pop();
+            if (seen[pc - function.Start])
+            {
+                continue;
+            }
+
+            seen[pc - function.Start] = true;
+            var insn = code[pc];
+            bool fallsThrough = insn.OpCode is not (OpCodes.Exit or OpCodes.Ja or OpCodes.Ja32);
+            if (OpCodeTable.IsJump(insn.OpCode))
+            {
+                long target = OpCodeTable.JumpTarget(insn, pc);
+                if (!function.Contains((int)target))
+                {
+                    throw new EbpfVerificationException(pc, insn, $"jump target {target} is outside the function at {function.Start}..{function.End - 1}");
+                }
+
+                work.Push((int)target);
+            }
+
+            if (fallsThrough)
+            {
+                int next = pc + (insn.IsWide ? 2 : 1);
+                if (next >= function.End)
+                {
+                    throw new EbpfVerificationException(pc, insn, $"execution can run off the end of the function at {function.Start}..{function.End - 1} (the last reachable instruction must be exit or ja)");
+                }
+
+                work.Push(next);
+            }
+        }
+    }
+}
