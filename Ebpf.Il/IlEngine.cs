@@ -19,9 +19,18 @@ public sealed class IlEngine : IExecutionEngine
     /// <summary>The engine's name.</summary>
     public const string EngineName = "il";
 
+    private readonly bool dynamicCodeSupported;
+
     /// <summary>Creates the engine.</summary>
     public IlEngine()
+        : this(RuntimeFeature.IsDynamicCodeSupported)
     {
+    }
+
+    /// <summary>Creates the engine as if the runtime did (or did not) support dynamic code (tests of the fallback).</summary>
+    internal IlEngine(bool dynamicCodeSupported)
+    {
+        this.dynamicCodeSupported = dynamicCodeSupported;
     }
 
     /// <inheritdoc />
@@ -32,11 +41,11 @@ public sealed class IlEngine : IExecutionEngine
         EngineCapabilities.CompilesToIl | EngineCapabilities.RequiresDynamicCode | EngineCapabilities.CanDisableMemoryChecks;
 
     /// <inheritdoc />
-    public bool IsAvailable => RuntimeFeature.IsDynamicCodeSupported;
+    public bool IsAvailable => dynamicCodeSupported;
 
     /// <inheritdoc />
     public string? UnavailableReason =>
-        RuntimeFeature.IsDynamicCodeSupported ? null : "dynamic code (System.Reflection.Emit) is not supported by this runtime (e.g. NativeAOT)";
+        dynamicCodeSupported ? null : "dynamic code (System.Reflection.Emit) is not supported by this runtime (e.g. NativeAOT)";
 
     /// <summary>
     /// When true, compiled programs keep a text listing of the IL emitted for them
@@ -51,7 +60,7 @@ public sealed class IlEngine : IExecutionEngine
     public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        if (RuntimeFeature.IsDynamicCodeSupported)
+        if (dynamicCodeSupported && RuntimeFeature.IsDynamicCodeSupported)
         {
             return new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing);
         }

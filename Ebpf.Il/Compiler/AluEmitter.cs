@@ -209,6 +209,11 @@ internal static class AluEmitter
     {
         if (insn.Source == OperandSource.Immediate)
         {
+            if (insn.Offset != 0)
+            {
+                throw f.Invalid(pc, insn, $"mov with an immediate must have offset 0, not {insn.Offset}");
+            }
+
             if (wide)
             {
                 f.Il.LdcI8(insn.Imm);

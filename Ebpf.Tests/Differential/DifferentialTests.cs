@@ -1,0 +1,120 @@
+using CsCheck;
+using Ebpf.Helpers;
+using Ebpf.Tests.Engines;
+using Ebpf.Tests.Infrastructure;
+
+namespace Ebpf.Tests.Differential;
+
+/// <summary>
+/// Generated valid programs give the same outcome on the interpreter (the reference) and on every other engine:
+/// the same r0 and input bytes afterwards, or the same error kind at the same pc. Engines that can run without memory
+/// checks must also give the same result unchecked whenever the checked run succeeded (every access was then valid).
+/// </summary>
+public class DifferentialTests
+{
+    /// <summary>Programs per run (a few thousand, kept cheap: each is compiled by every engine).</summary>
+    private const int Programs = 3000;
+
+    [Fact]
+    public void Generated_programs_behave_the_same_on_every_engine()
+    {
+        var reference = TestEngines.Get("interpreter");
+        var others = TestEngines.All.Where(e => e.Name != reference.Name).ToArray();
+        Assert.NotEmpty(others);
+        var environment = Environment();
+        ProgramGenerator.Program.Sample(
+            generated =>
+            {
+                var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
+                var options = new ExecutionOptions { InstructionBudget = generated.Budget };
+                string expected = Outcome(reference, program, generated.Input, environment, options);
+                foreach (var engine in others)
+                {
+                    Assert.Equal(expected, Outcome(engine, program, generated.Input, environment, options));
+                    if (expected.StartsWith("r0=", StringComparison.Ordinal)
+                        && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks))
+                    {
+                        Assert.Equal(expected, Outcome(engine, program, generated.Input, environment, options with { MemoryChecks = false }));
+                    }
+                }
+            },
+            iter: Programs,
+            print: generated => generated.ToString());
+    }
+
+    [Fact]
+    public void The_generator_covers_results_and_every_error_kind()
+    {
+        // Guards the test above against a generator that only ever produces one kind of outcome.
+        var reference = TestEngines.Get("interpreter");
+        var environment = Environment();
+        var seen = new HashSet<string>();
+        ProgramGenerator.Program.Sample(
+            generated =>
+            {
+                var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
+                string outcome = Outcome(reference, program, generated.Input, environment, new ExecutionOptions { InstructionBudget = generated.Budget });
+                lock (seen)
+                {
+                    seen.Add(outcome.StartsWith("r0=", StringComparison.Ordinal) ? "result" : outcome.Split(' ')[0]);
+                }
+            },
+            iter: 2000,
+            seed: "ey1pC0RyRsS1");
+        Assert.Superset(
+            new HashSet<string> { "result", "MemoryAccessViolation", "BudgetExceeded", "HelperFailed", "UnknownHelper" },
+            seen);
+    }
+
+    /// <summary>
+    /// The helpers generated programs call: a pure one, two that use the context (memory, stop), one that fails. None
+    /// looks at r1's value itself (a host address, different in every run), only at the memory it points to.
+    /// </summary>
+    internal static ProgramEnvironment Environment()
+    {
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "mix", (_, b, c, d, e) => (b * 0x9E3779B97F4A7C15UL) ^ (c + (3 * d)) ^ (e << 7));
+        environment.Helpers.Add(2, "sum", (ContextHelperFunction)((context, a, b, _, _, _) =>
+        {
+            ulong sum = 0;
+            foreach (byte x in context.GetMemory(a, b & 15, MemoryAccessKind.Read))
+            {
+                sum += x;
+            }
+
+            return sum;
+        }));
+        environment.Helpers.Add(3, "stop", (ContextHelperFunction)((context, _, _, c, d, _) =>
+        {
+            if ((c & 3) == 0)
+            {
+                context.Stop(d);
+            }
+
+            return c + 1;
+        }));
+        environment.Helpers.Add(4, "fail", (_, b, _, _, _) => (b & 1) == 0 ? b >> 1 : throw new InvalidOperationException("odd argument"));
+        return environment;
+    }
+
+    private static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
+    {
+        var memory = input.ToArray();
+        string result;
+        try
+        {
+            using var compiled = engine.Compile(program, environment, options);
+            result = $"r0=0x{compiled.Run(memory):x}";
+        }
+        catch (EbpfRuntimeException e)
+        {
+            result = $"{e.Kind} at pc {e.Pc}";
+        }
+        catch (EbpfCompilationException e)
+        {
+            result = $"CompilationError at pc {e.Pc}";
+        }
+
+        return $"{result}, input afterwards {Convert.ToHexString(memory)}";
+    }
+}
