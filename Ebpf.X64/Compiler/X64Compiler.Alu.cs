@@ -17,6 +17,11 @@ internal sealed partial class X64Compiler
         int imm = insn.Imm;
         var dq = R64(d);
         var dd = R32(d);
+        if (insn.AluOperation is AluOperation.Div or AluOperation.Mod && insn.Offset is not (0 or 1))
+        {
+            throw Unsupported(pc, insn, $"offset {insn.Offset} of {insn.AluOperation.ToString().ToLowerInvariant()} must be 0 (unsigned) or 1 (signed)");
+        }
+
         switch (insn.AluOperation)
         {
             case AluOperation.Add:
@@ -47,7 +52,7 @@ internal sealed partial class X64Compiler
                 if (is64) { a.neg(dq); } else { a.neg(dd); }
                 break;
             case AluOperation.Mov:
-                EmitMov(insn, is64);
+                EmitMov(pc, insn, is64);
                 break;
             case AluOperation.Lsh:
             case AluOperation.Rsh:
@@ -66,15 +71,20 @@ internal sealed partial class X64Compiler
         }
     }
 
-    private void EmitMov(Instruction insn, bool is64)
+    private void EmitMov(int pc, Instruction insn, bool is64)
     {
         int d = insn.Dst;
         int s = insn.Src;
         if (insn.Source == OperandSource.Immediate)
         {
+            if (insn.Offset != 0)
+            {
+                throw Unsupported(pc, insn, $"offset {insn.Offset} of mov with an immediate must be 0");
+            }
+
             if (is64)
             {
-                a.mov(R64(d), (long)insn.Imm);
+                MovConstant(R64(d), (ulong)(long)insn.Imm);
             }
             else
             {
@@ -101,16 +111,18 @@ internal sealed partial class X64Compiler
             case (16, false):
                 a.movsx(R32(d), R16(s));
                 break;
-            case (_, true):
+            case (0, true):
                 if (d != s)
                 {
                     a.mov(R64(d), R64(s));
                 }
 
                 break;
-            default:
+            case (0, false):
                 a.mov(R32(d), R32(s));
                 break;
+            default:
+                throw Unsupported(pc, insn, is64 ? $"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32" : $"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16");
         }
     }
 
@@ -194,7 +206,7 @@ internal sealed partial class X64Compiler
 
             if (is64)
             {
-                a.mov(rcx, (long)insn.Imm);
+                MovConstant(rcx, (ulong)(long)insn.Imm);
             }
             else
             {

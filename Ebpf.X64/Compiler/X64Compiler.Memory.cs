@@ -294,7 +294,7 @@ internal sealed partial class X64Compiler
         int log2 = System.Numerics.BitOperations.Log2((uint)size);
         if (insn.AccessMode == AccessMode.Absolute)
         {
-            a.mov(rcx, (long)insn.Imm);
+            MovConstant(rcx, (ulong)(long)insn.Imm);
         }
         else
         {

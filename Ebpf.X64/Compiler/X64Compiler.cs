@@ -251,6 +251,28 @@ internal sealed unsafe partial class X64Compiler
     private static int Packed(int pc, int size, bool write) =>
         (pc << 4) | (System.Numerics.BitOperations.Log2((uint)size) << 1) | (write ? 1 : 0);
 
+    /// <summary>Loads a 64-bit constant with the shortest encoding (xor, mov r32, sign-extended imm32, or imm64).</summary>
+    private void MovConstant(AssemblerRegister64 register, ulong value)
+    {
+        var r32 = new AssemblerRegister32(register.Value.GetFullRegister32());
+        if (value == 0)
+        {
+            a.xor(r32, r32);
+        }
+        else if (value <= uint.MaxValue)
+        {
+            a.mov(r32, (uint)value);
+        }
+        else if ((long)value is >= int.MinValue and < 0)
+        {
+            a.AddInstruction(Iced.Intel.Instruction.Create(Code.Mov_rm64_imm32, register.Value, (int)(long)value));
+        }
+        else
+        {
+            a.mov(register, value);
+        }
+    }
+
     private EbpfCompilationException Unsupported(int pc, Instruction insn, string reason) =>
         new(EngineName, pc, insn, reason);
 
@@ -284,7 +306,7 @@ internal sealed unsafe partial class X64Compiler
             case InstructionClass.Ld:
                 if (insn.IsWide)
                 {
-                    a.mov(R64(insn.Dst), environment.ResolveLddw(EngineName, program, pc));
+                    MovConstant(R64(insn.Dst), environment.ResolveLddw(EngineName, program, pc));
                 }
                 else
                 {
