@@ -8,7 +8,7 @@ public static class TestEngines
 {
     private static readonly IExecutionEngine[] Candidates =
     [
-        // interpreter (Ebpf.Interpreter) goes here
+        new Ebpf.Interpreter.InterpreterEngine(),
         // il (Ebpf.Il) goes here
         // x64 (Ebpf.X64) goes here
     ];

@@ -1,0 +1,37 @@
+namespace Ebpf.Interpreter;
+
+/// <summary>
+/// The safe interpreter: the reference semantics of the project and the engine that runs everywhere (any CPU,
+/// NativeAOT). Programs are pre-decoded once at compile time; every load, store and atomic is checked against the
+/// run's regions whatever <see cref="ExecutionOptions.MemoryChecks"/> says; the budget is counted per instruction.
+/// Stateless and thread-safe.
+/// </summary>
+public sealed class InterpreterEngine : IExecutionEngine
+{
+    /// <summary>The engine's name, <c>interpreter</c>.</summary>
+    public const string EngineName = "interpreter";
+
+    /// <summary>Creates the engine.</summary>
+    public InterpreterEngine()
+    {
+    }
+
+    /// <inheritdoc />
+    public string Name => EngineName;
+
+    /// <inheritdoc />
+    public EngineCapabilities Capabilities => EngineCapabilities.Interpreted;
+
+    /// <inheritdoc />
+    public bool IsAvailable => true;
+
+    /// <inheritdoc />
+    public string? UnavailableReason => null;
+
+    /// <inheritdoc />
+    public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default);
+    }
+}

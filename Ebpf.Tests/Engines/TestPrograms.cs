@@ -1,0 +1,39 @@
+using Ebpf.Isa;
+using Ebpf.Tests.Infrastructure;
+
+namespace Ebpf.Tests.Engines;
+
+/// <summary>Builds programs from slots and runs them on a named engine.</summary>
+public static class TestPrograms
+{
+    /// <summary>One slot.</summary>
+    public static Instruction I(byte opCode, byte dst = 0, byte src = 0, short offset = 0, int imm = 0) => new(opCode, dst, src, offset, imm);
+
+    /// <summary>The two slots of <c>lddw dst, value</c>.</summary>
+    public static Instruction[] Lddw(byte dst, ulong value) =>
+        [new(OpCodes.Lddw, dst, 0, 0, (int)(uint)value), new(0, 0, 0, 0, (int)(uint)(value >> 32))];
+
+    /// <summary>A program of the given slots (lddw pairs flattened), with only the structural checks.</summary>
+    public static EbpfProgram Program(params object[] slots)
+    {
+        var list = new List<Instruction>();
+        foreach (var s in slots)
+        {
+            switch (s)
+            {
+                case Instruction i: list.Add(i); break;
+                case Instruction[] many: list.AddRange(many); break;
+                default: throw new ArgumentException($"not a slot: {s}");
+            }
+        }
+
+        return EbpfProgram.Create(list.ToArray(), StructuralOnlyVerifier.Instance);
+    }
+
+    /// <summary>Compiles and runs on <paramref name="engine"/> with optional memory.</summary>
+    public static ulong Run(string engine, EbpfProgram program, byte[]? memory = null, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
+    {
+        using var compiled = TestEngines.Get(engine).Compile(program, environment, options);
+        return memory is null ? compiled.Run() : compiled.Run(memory);
+    }
+}

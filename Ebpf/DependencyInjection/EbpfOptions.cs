@@ -1,0 +1,43 @@
+namespace Ebpf.DependencyInjection;
+
+/// <summary>
+/// The settings of <c>services.AddEbpf()</c>, bound from the configuration section <see cref="SectionName"/>
+/// (when an <c>IConfiguration</c> is registered) and then from the delegate given to <c>AddEbpf</c>; validated when
+/// the host starts.
+/// </summary>
+public sealed class EbpfOptions
+{
+    /// <summary>The configuration section the options bind from: <c>Ebpf</c>.</summary>
+    public const string SectionName = "Ebpf";
+
+    /// <summary>
+    /// The engine the unkeyed <see cref="IExecutionEngine"/> resolves to: a registered engine name (<c>interpreter</c>,
+    /// <c>il</c>, <c>x64</c>) or a policy (<c>safest</c>, <c>fastest</c>, <c>auto</c>). Default <c>interpreter</c>.
+    /// </summary>
+    public string DefaultEngine { get; set; } = "interpreter";
+
+    /// <summary>The most instructions a run may execute, or null for no limit (see <see cref="ExecutionOptions.InstructionBudget"/>).</summary>
+    public long? InstructionBudget { get; set; }
+
+    /// <summary>Whether every memory access is checked (see <see cref="ExecutionOptions.MemoryChecks"/>). Default true.</summary>
+    public bool MemoryChecks { get; set; } = true;
+
+    /// <summary>Whether helper pointer arguments are checked (see <see cref="ExecutionOptions.HelperArgumentChecks"/>). Default true.</summary>
+    public bool HelperArgumentChecks { get; set; } = true;
+
+    /// <summary>The bytes of stack per frame: a multiple of 8 from 8 to 65,536. Default 512.</summary>
+    public int StackSize { get; set; } = ExecutionOptions.Default.StackSize;
+
+    /// <summary>The maximum number of frames, from 1 to 64. Default 8.</summary>
+    public int MaxCallDepth { get; set; } = ExecutionOptions.Default.MaxCallDepth;
+
+    /// <summary>The <see cref="ExecutionOptions"/> these settings describe.</summary>
+    public ExecutionOptions ToExecutionOptions() => new()
+    {
+        InstructionBudget = InstructionBudget,
+        MemoryChecks = MemoryChecks,
+        HelperArgumentChecks = HelperArgumentChecks,
+        StackSize = StackSize,
+        MaxCallDepth = MaxCallDepth,
+    };
+}

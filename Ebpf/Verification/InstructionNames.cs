@@ -1,0 +1,78 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Verification;
+
+/// <summary>Short names of instruction families for verifier messages (e.g. <c>add32 with an immediate</c>).</summary>
+internal static class InstructionNames
+{
+    public static string Of(in Instruction insn)
+    {
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu:
+            case InstructionClass.Alu64:
+                return Alu(insn);
+            case InstructionClass.Jmp:
+            case InstructionClass.Jmp32:
+                return Jump(insn);
+            case InstructionClass.Ld:
+                return insn.AccessMode switch
+                {
+                    AccessMode.Immediate => "lddw",
+                    AccessMode.Absolute => "ldabs" + SizeSuffix(insn.AccessSize),
+                    _ => "ldind" + SizeSuffix(insn.AccessSize),
+                };
+            case InstructionClass.Ldx:
+                return (insn.AccessMode == AccessMode.MemorySignExtend ? "ldxs" : "ldx") + SizeSuffix(insn.AccessSize);
+            case InstructionClass.St:
+                return "st" + SizeSuffix(insn.AccessSize);
+            default:
+                return insn.AccessMode == AccessMode.Atomic
+                    ? (insn.AccessSize == AccessSize.Word ? "atomic32" : "atomic64")
+                    : "stx" + SizeSuffix(insn.AccessSize);
+        }
+    }
+
+    private static string Alu(in Instruction insn)
+    {
+        string width = insn.Class == InstructionClass.Alu ? "32" : "64";
+        switch (insn.AluOperation)
+        {
+            case AluOperation.Neg:
+                return "neg" + width;
+            case AluOperation.End:
+                return insn.Class == InstructionClass.Alu64 ? "bswap" : insn.Source == OperandSource.Register ? "be" : "le";
+        }
+
+        string name = insn.AluOperation.ToString().ToLowerInvariant() + width;
+        return name + (insn.Source == OperandSource.Register ? " with a register" : " with an immediate");
+    }
+
+    private static string Jump(in Instruction insn)
+    {
+        switch (insn.OpCode)
+        {
+            case OpCodes.Ja:
+                return "ja";
+            case OpCodes.Ja32:
+                return "ja32";
+            case OpCodes.Call:
+                return "call";
+            case OpCodes.CallX:
+                return "callx";
+            case OpCodes.Exit:
+                return "exit";
+        }
+
+        string name = insn.JumpOperation.ToString().ToLowerInvariant() + (insn.Class == InstructionClass.Jmp32 ? "32" : string.Empty);
+        return name + (insn.Source == OperandSource.Register ? " with a register" : " with an immediate");
+    }
+
+    private static string SizeSuffix(AccessSize size) => size switch
+    {
+        AccessSize.Byte => "b",
+        AccessSize.HalfWord => "h",
+        AccessSize.Word => "w",
+        _ => "dw",
+    };
+}
