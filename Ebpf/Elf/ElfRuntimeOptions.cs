@@ -5,8 +5,8 @@ namespace Ebpf.Elf;
 /// <summary>How an <see cref="ElfRuntime"/> is set up.</summary>
 public sealed record ElfRuntimeOptions
 {
-    /// <summary>The verifier used when none is given.</summary>
-    public static IVerifier DefaultVerifier => StructuralVerifier.Instance;
+    /// <summary>The verifier used when none is given: the default policy verifier (<see cref="Verification.Verifier.Default"/>).</summary>
+    public static IVerifier DefaultVerifier => Verification.Verifier.Default;
 
     /// <summary>The settings of the Linux helpers registered in the environment (trace output, random seed, clock).</summary>
     public LinuxHelperOptions Helpers { get; init; } = new();
