@@ -1,3 +1,5 @@
+using Ebpf.Cli.Plugin;
+
 namespace Ebpf.Cli;
 
 /// <summary>The <c>ebpf</c> command-line tool (the commands arrive with the CLI issue).</summary>
@@ -6,6 +8,12 @@ public static class Program
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
+        // bpf_conformance plugin mode: the runner puts the memory argument before the plugin options.
+        if (ConformancePlugin.TryGetPluginArguments(args, out var pluginArgs))
+        {
+            return ConformancePlugin.Run(pluginArgs, Console.In, Console.Out, Console.Error);
+        }
+
         Console.Error.WriteLine("ebpf: no commands yet");
         return 2;
     }
