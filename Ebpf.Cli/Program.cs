@@ -1,12 +1,9 @@
 namespace Ebpf.Cli;
 
-/// <summary>The <c>ebpf</c> command-line tool (the commands arrive with the CLI issue).</summary>
+/// <summary>The <c>ebpf</c> command-line tool.</summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args)
-    {
-        Console.Error.WriteLine("ebpf: no commands yet");
-        return 2;
-    }
+    public static int Main(string[] args) =>
+        EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
 }
