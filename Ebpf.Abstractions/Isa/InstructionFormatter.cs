@@ -35,7 +35,7 @@ public static class InstructionFormatter
     {
         if (instruction.IsWide)
         {
-            return FormatRaw(instruction, "lddw needs its second slot");
+            return FormatRaw(instruction, $"first slot of lddw {Reg(instruction.Dst)} (low half {Immediate((uint)instruction.Imm)})");
         }
 
         return TryFormatSingle(instruction, out string? text, out string? problem) ? text! : FormatRaw(instruction, problem!);

@@ -33,7 +33,7 @@ internal static class RunCommand
         command.Options.Add(section);
         context.SetAction(command, parse =>
         {
-            var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section));
+            var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
             var input = memory.Read(parse, loaded.Memory);
             var chosen = context.SelectEngine(parse.GetValue(engine));
             using var compiled = chosen.Compile(loaded.Program, loaded.Environment, options.Read(parse));

@@ -1,5 +1,6 @@
 using Ebpf.Assembly;
 using Ebpf.Conformance;
+using Ebpf.Helpers;
 using Ebpf.Isa;
 using Ebpf.Verification;
 
@@ -52,8 +53,9 @@ internal static class ProgramFile
     /// <summary>Reads, assembles if needed, and verifies the program in <paramref name="path"/>.</summary>
     /// <param name="path">The file.</param>
     /// <param name="section">For ELF objects, the program's section or function name (null: the first program).</param>
+    /// <param name="trace">Where <c>bpf_trace_printk</c> writes (nothing when null).</param>
     /// <exception cref="ToolException">The file is missing, malformed, or the program is rejected; the message names the file.</exception>
-    public static LoadedProgram Load(string path, string? section = null)
+    public static LoadedProgram Load(string path, string? section = null, TextWriter? trace = null)
     {
         var content = ReadBytes(path);
         var kind = KindOf(path, content);
@@ -68,7 +70,7 @@ internal static class ProgramFile
             switch (kind)
             {
                 case ProgramKind.Assembly:
-                    return new LoadedProgram(ProgramLoader.Load(Assembler.Assemble(Text(content)), name), kind, StandardEnvironment(), null, null);
+                    return new LoadedProgram(ProgramLoader.Load(Assembler.Assemble(Text(content)), name), kind, StandardEnvironment(trace), null, null);
                 case ProgramKind.ConformanceData:
                 {
                     var test = ConformanceTest.Parse(Text(content), name);
@@ -78,7 +80,7 @@ internal static class ProgramFile
                 case ProgramKind.Elf:
                     throw new ToolException($"{path}: ELF objects are not supported by this build (no ELF loader)");
                 default:
-                    return new LoadedProgram(ProgramLoader.Load(content, name), kind, StandardEnvironment(), null, null);
+                    return new LoadedProgram(ProgramLoader.Load(content, name), kind, StandardEnvironment(trace), null, null);
             }
         }
         catch (EbpfException e)
@@ -129,11 +131,16 @@ internal static class ProgramFile
         throw new EbpfAssemblyException(1, 1, "the test has no program (expected an '-- asm' or '-- raw' section)");
     }
 
-    /// <summary>The environment of programs from bytecode and assembly files: no helpers yet.</summary>
-    public static ProgramEnvironment StandardEnvironment() => new();
+    /// <summary>
+    /// The environment of programs from bytecode and assembly files: rbpf's built-in helpers (<c>bpf_ktime_getns</c> 5,
+    /// <c>bpf_trace_printk</c> 6 writing to <paramref name="trace"/>, <c>gather_bytes</c> 0, <c>memfrob</c> 1,
+    /// <c>sqrti</c> 3, <c>strcmp</c> 4, <c>rand</c> 7).
+    /// </summary>
+    public static ProgramEnvironment StandardEnvironment(TextWriter? trace) =>
+        new(RbpfHelpers.Register(new HelperTable(), trace ?? TextWriter.Null));
 
-    /// <summary>The environment of bpf_conformance tests.</summary>
-    public static ProgramEnvironment ConformanceEnvironment() => new();
+    /// <summary>The environment of bpf_conformance tests: the suite's helpers (ids 0 to 5, including <c>unwind</c>).</summary>
+    public static ProgramEnvironment ConformanceEnvironment() => new(ConformanceHelpers.CreateTable());
 
     /// <summary>A short description of a kind, for messages.</summary>
     public static string Describe(ProgramKind kind) => kind switch

@@ -383,7 +383,7 @@ internal sealed class LineAssembler
 
         if (op.Count < 3 || op[^1].Kind != TokenKind.CloseBracket)
         {
-            throw Error(op.Count < 3 ? op[^1].EndColumn : op[^1].Column, $"bad memory operand: expected {MemoryExample} (missing ']')");
+            throw Error(op[^1].EndColumn, $"bad memory operand: expected {MemoryExample} (missing ']')");
         }
 
         byte reg = Register([op[1]], "a base");

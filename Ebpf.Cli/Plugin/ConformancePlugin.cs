@@ -1,0 +1,98 @@
+using System.Globalization;
+using Ebpf.Conformance;
+using Ebpf.Helpers;
+using Ebpf.Verification;
+
+namespace Ebpf.Cli.Plugin;
+
+/// <summary>
+/// The bpf_conformance plugin: what the suite's runner starts as <c>--plugin_path</c>. The runner passes
+/// <c>[MEMORY-HEX] [PLUGIN-OPTIONS...] [--elf]</c>, where MEMORY-HEX is one argument of hex bytes separated by spaces
+/// (absent when the test has no memory) and the plugin options are the runner's <c>--plugin_options</c> split at
+/// spaces; the program arrives on standard input as one line of hex bytes (an ELF object with <c>--elf</c>). The plugin
+/// prints r0 in hex and exits 0, or prints one line of error text to standard error and exits 1.
+/// This tool is reached with <c>--plugin_options "plugin [--engine NAME] [--budget N]"</c>, so the word
+/// <see cref="CommandName"/> comes first or right after the memory argument.
+/// </summary>
+public static class ConformancePlugin
+{
+    /// <summary>The word that selects plugin mode.</summary>
+    public const string CommandName = "plugin";
+
+    /// <summary>
+    /// When <paramref name="args"/> ask for plugin mode (the word <see cref="CommandName"/> first, or second after a
+    /// memory argument), the arguments for <see cref="Run"/> (the memory argument, if any, then the options).
+    /// Arguments the older runner passed whole (<c>"plugin --engine il"</c> as one argument) are split at spaces.
+    /// </summary>
+    public static bool TryGetPluginArguments(IReadOnlyList<string> args, out IReadOnlyList<string> pluginArgs)
+    {
+        var tokens = new List<string>();
+        foreach (var arg in args)
+        {
+            if (arg.Length == 0)
+            {
+                continue;
+            }
+
+            string trimmed = arg.TrimStart();
+            if (trimmed.StartsWith("--", StringComparison.Ordinal) || trimmed.StartsWith(CommandName, StringComparison.Ordinal))
+            {
+                tokens.AddRange(trimmed.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            }
+            else if (trimmed.Length != 0)
+            {
+                tokens.Add(arg);
+            }
+        }
+
+        int at = tokens.Count > 0 && tokens[0] == CommandName ? 0
+            : tokens.Count > 1 && tokens[1] == CommandName && !tokens[0].StartsWith('-') ? 1
+            : -1;
+        if (at < 0)
+        {
+            pluginArgs = [];
+            return false;
+        }
+
+        tokens.RemoveAt(at);
+        pluginArgs = tokens;
+        return true;
+    }
+
+    /// <summary>Runs one program as the runner asks: see the type's summary. Returns the exit code.</summary>
+    /// <param name="args">The memory argument (optional, first) and the options (<c>--engine NAME</c>, <c>--budget N</c>, <c>--elf</c>).</param>
+    /// <param name="stdin">Where the program's hex line is read from.</param>
+    /// <param name="stdout">Where r0 is printed.</param>
+    /// <param name="stderr">Where the error line is printed.</param>
+    public static int Run(IReadOnlyList<string> args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdin);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        try
+        {
+            var request = PluginRequest.Parse(args);
+            byte[] code = ConformanceTest.ParseHexBytes(stdin.ReadToEnd());
+            if (request.Elf)
+            {
+                throw new EbpfElfException("standard input", "ELF input (--elf) is not supported by this plugin yet: give the program as raw instruction bytes");
+            }
+
+            var program = ProgramLoader.Load(code);
+            var environment = new ProgramEnvironment(ConformanceHelpers.CreateTable());
+            var options = ExecutionOptions.Default with { InstructionBudget = request.Budget };
+            using var compiled = request.Engine.Compile(program, environment, options);
+            ulong r0 = request.Memory.Length == 0 ? compiled.Run() : compiled.Run(request.Memory);
+            stdout.WriteLine(r0.ToString("x", CultureInfo.InvariantCulture));
+            return 0;
+        }
+        catch (Exception e) when (e is EbpfException or ArgumentException or InvalidOperationException)
+        {
+            stderr.WriteLine(OneLine(e.Message));
+            return 1;
+        }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}

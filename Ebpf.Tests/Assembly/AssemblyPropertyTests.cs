@@ -1,0 +1,77 @@
+using CsCheck;
+using Ebpf.Assembly;
+using Ebpf.Isa;
+
+namespace Ebpf.Tests.Assembly;
+
+public class AssemblyPropertyTests
+{
+    // Slots whose fields are mostly small or meaningful, so that most of them are real instructions
+    // (a uniformly random 64-bit word is almost always a raw slot).
+    private static readonly byte[] DefinedOpCodes =
+        Enumerable.Range(0, 256).Select(i => (byte)i).Where(OpCodeTable.IsDefined).ToArray();
+
+    private static readonly Gen<Instruction> PlausibleSlot = Gen.Select(
+        Gen.Frequency((4, Gen.OneOf(DefinedOpCodes)), (1, Gen.Byte)),
+        Gen.Frequency((4, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
+        Gen.Frequency((4, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
+        Gen.Frequency((4, Gen.Const((short)0)), (1, Gen.OneOf<short>(1, 8, 16, 32, -1)), (2, Gen.Short)),
+        Gen.Frequency((3, Gen.Const(0)), (2, Gen.OneOf(1, 16, 32, 64, 0x01, 0x40, 0x41, 0xe1, 0xf1, -1)), (2, Gen.Int)),
+        (op, dst, src, off, imm) => new Instruction(op, (byte)dst, (byte)src, off, imm));
+
+    private static readonly Gen<Instruction> AnySlot = Gen.Frequency(
+        (1, Gen.ULong.Select(Instruction.FromRaw)),
+        (3, PlausibleSlot));
+
+    [Fact]
+    public void Decoding_and_disassembling_arbitrary_bytes_throws_only_the_projects_exceptions()
+    {
+        Gen.Byte.Array[0, 80].Sample(bytes =>
+        {
+            try
+            {
+                _ = Instruction.DecodeAll(bytes);
+            }
+            catch (EbpfException)
+            {
+                Assert.NotEqual(0, bytes.Length % Instruction.SlotSize);
+            }
+
+            var lines = Disassembler.Disassemble(bytes);
+            Assert.Equal(bytes, lines.SelectMany(l => l.Bytes).ToArray());
+            _ = Disassembler.Dump(bytes);
+            var whole = bytes.AsSpan(0, bytes.Length - (bytes.Length % Instruction.SlotSize)).ToArray();
+            Assert.Equal(whole, Assembler.AssembleBytes(Disassembler.ToText(bytes)));
+        }, iter: 3000);
+    }
+
+    [Fact]
+    public void Formatting_any_slot_then_assembling_gives_the_slot_back()
+    {
+        int instructions = 0;
+        AnySlot.Sample(insn =>
+        {
+            string text = InstructionFormatter.Format(insn);
+            Assert.Equal([insn], Assembler.Assemble(text));
+            if (!text.StartsWith(InstructionFormatter.SlotDirective, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref instructions);
+            }
+        }, iter: 20000);
+
+        // The generator must reach the real instruction forms, not only raw slots.
+        Assert.True(instructions > 2000, $"only {instructions} of 20000 samples were instructions");
+    }
+
+    [Fact]
+    public void Formatting_any_pair_then_assembling_gives_the_slots_back()
+    {
+        Gen.Select(AnySlot, AnySlot, Gen.Bool).Sample((a, b, wide) =>
+        {
+            var first = wide ? new Instruction(OpCodes.Lddw, a.Dst, (byte)(a.Src % 8), 0, a.Imm) : a;
+            var second = wide && b.Imm % 2 == 0 ? new Instruction(0, 0, 0, 0, b.Imm) : b;
+            var code = new[] { first, second };
+            Assert.Equal(code, Assembler.Assemble(Disassembler.ToText(code)));
+        }, iter: 5000);
+    }
+}
