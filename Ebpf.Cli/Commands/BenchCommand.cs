@@ -23,11 +23,13 @@ internal static class BenchCommand
         {
             Description = "Runs per batch (default: calibrated so that a batch lasts at least 20 ms)",
             HelpName = "ITERATIONS",
+            CustomParser = PositiveNumber.Int64("--iterations", "runs"),
         };
         var batches = new Option<int>("--batches")
         {
             Description = "Timed batches per engine (after one warm-up batch); min and median are over these",
             DefaultValueFactory = _ => 10,
+            CustomParser = PositiveNumber.Int32("--batches", "batches"),
         };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var section = new Option<string?>("--section")
@@ -35,20 +37,6 @@ internal static class BenchCommand
             Description = "For an ELF object: the program's section or function name (default: the first program)",
             HelpName = "NAME",
         };
-        iterations.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long?>() is <= 0)
-            {
-                r.AddError("--iterations must be positive");
-            }
-        });
-        batches.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() <= 0)
-            {
-                r.AddError("--batches must be positive");
-            }
-        });
         var memory = new MemoryOptions();
         var options = new EngineOptions();
 

@@ -5,23 +5,12 @@ namespace Ebpf.Cli.Commands;
 /// <summary>The options that shape a run: <c>--budget</c> and <c>--no-checks</c>.</summary>
 internal sealed class EngineOptions
 {
-    /// <summary>Creates the options.</summary>
-    public EngineOptions()
-    {
-        Budget.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<long?>() is <= 0)
-            {
-                result.AddError("--budget must be a positive number of instructions");
-            }
-        });
-    }
-
     /// <summary><c>--budget N</c>.</summary>
     public Option<long?> Budget { get; } = new("--budget")
     {
         Description = "Stop a run after N instructions (JIT engines count per basic block)",
         HelpName = "N",
+        CustomParser = PositiveNumber.Int64("--budget", "instructions"),
     };
 
     /// <summary><c>--no-checks</c>.</summary>

@@ -26,6 +26,7 @@ internal static class TestCommand
         context.SetAction(command, parse =>
         {
             var files = CollectFiles(parse.GetValue(paths)!);
+            bool all = string.Equals(parse.GetValue(engine), "all", StringComparison.OrdinalIgnoreCase);
             var engines = ChooseEngines(context, parse.GetValue(engine));
             var cases = files.Select(ConformanceCase.Read).ToList();
             var executionOptions = options.Read(parse);
@@ -62,7 +63,7 @@ internal static class TestCommand
                     context.Err.Write("\r" + new string(' ', 72) + "\r");
                 }
 
-                if (engines.Count > 1)
+                if (all)
                 {
                     context.Out.WriteLine($"{chosen.Name}: {passed} passed, {failed} failed");
                 }
