@@ -1,8 +1,36 @@
+using BenchmarkDotNet.Running;
+using Ebpf.Bench.Workloads;
+
 namespace Ebpf.Bench;
 
-/// <summary>The benchmark suite (arrives with the benchmark issue).</summary>
+/// <summary>
+/// The benchmark suite. Every invocation first runs the smoke check (each workload once on each available engine
+/// configuration, compared with the native reference's r0) and exits with 1 on any disagreement; <c>--smoke</c> stops
+/// there. Other arguments go to BenchmarkDotNet, e.g. <c>--filter '*' --job Dry</c> or <c>--filter '*Run*' --job Short</c>.
+/// </summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
-    public static int Main(string[] args) => 0;
+    public static int Main(string[] args)
+    {
+        Console.WriteLine($"engines: {string.Join(", ", BenchEngines.Configurations)}");
+        foreach (var (name, reason) in BenchEngines.Unavailable)
+        {
+            Console.WriteLine($"unavailable: {name} ({reason})");
+        }
+
+        var outcomes = SmokeCheck.Run(BenchEngines.Configurations, WorkloadCatalog.All);
+        if (!SmokeCheck.Report(outcomes, Console.Out))
+        {
+            return 1;
+        }
+
+        if (args.Contains("--smoke"))
+        {
+            return 0;
+        }
+
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
 }

@@ -1,0 +1,41 @@
+using Ebpf.Bench.Workloads;
+
+namespace Ebpf.Bench;
+
+/// <summary>
+/// The engines the suite measures: every engine of the repository that is available on this machine, each with
+/// memory checks on, and the ones that can turn them off also without (see <see cref="EngineConfiguration.For"/>).
+/// </summary>
+internal static class BenchEngines
+{
+    /// <summary>The available engines.</summary>
+    public static IReadOnlyList<IExecutionEngine> Available { get; } = Candidates().Where(e => e.IsAvailable).ToArray();
+
+    /// <summary>Engines that exist here but cannot run, with the reason.</summary>
+    public static IReadOnlyList<(string Name, string Reason)> Unavailable { get; } =
+        Candidates().Where(e => !e.IsAvailable).Select(e => (e.Name, e.UnavailableReason ?? "unavailable")).ToArray();
+
+    /// <summary>The measured configurations.</summary>
+    public static IReadOnlyList<EngineConfiguration> Configurations { get; } = EngineConfiguration.For(Available);
+
+    /// <summary>The labels of the configurations with memory checks on (one per engine).</summary>
+    public static IEnumerable<string> CheckedLabels => Configurations.Where(c => c.Options.MemoryChecks).Select(c => c.Label);
+
+    /// <summary>The configuration with this label.</summary>
+    public static EngineConfiguration Get(string label) =>
+        Configurations.FirstOrDefault(c => c.Label == label)
+        ?? throw new ArgumentException($"no available engine configuration '{label}' (available: {string.Join(", ", Configurations)})", nameof(label));
+
+    private static IEnumerable<IExecutionEngine> Candidates()
+    {
+        yield return new Ebpf.Interpreter.InterpreterEngine();
+        foreach (var typeName in new[] { "Ebpf.Il.IlEngine, Ebpf.Il", "Ebpf.X64.X64Engine, Ebpf.X64" })
+        {
+            // Looked up by name so the suite builds and runs whichever engines exist in the repository.
+            if (Type.GetType(typeName) is { } type && Activator.CreateInstance(type) is IExecutionEngine engine)
+            {
+                yield return engine;
+            }
+        }
+    }
+}

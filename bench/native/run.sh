@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the native reference driver with clang -O2 from the same C sources as the eBPF workloads
+# (examples/bench/*.c) and prints r0 and the median ns/run per workload. A measurement aid, not part of CI.
+#
+#   bench/native/run.sh            scalar build (-O2 without auto-vectorization: eBPF has no SIMD), the reference
+#   bench/native/run.sh --vector   plain -O2 (auto-vectorized where clang can)
+#   MS=50 bench/native/run.sh      shorter samples (milliseconds per sample, default 100)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+src="$here/../../examples/bench"
+CLANG=${CLANG:-clang}
+flags=(-O2 -fno-builtin -fno-vectorize -fno-slp-vectorize)
+if [ "${1:-}" = "--vector" ]; then
+  flags=(-O2 -fno-builtin)
+fi
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+objs=()
+for c in "$src"/*.c; do
+  o="$out/$(basename "${c%.c}").o"
+  "$CLANG" "${flags[@]}" -c "$c" -o "$o"
+  objs+=("$o")
+done
+# The driver and the input generators are built without -fno-builtin; they are not measured.
+"$CLANG" -O2 -I"$here" "$here/driver.c" "$here/inputs.c" "${objs[@]}" -o "$out/driver"
+echo "# clang: $("$CLANG" --version | head -n 1); flags: ${flags[*]}"
+"$out/driver" "${MS:-100}"
