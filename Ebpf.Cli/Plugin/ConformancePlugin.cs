@@ -46,7 +46,7 @@ public static class ConformancePlugin
         }
 
         int at = tokens.Count > 0 && tokens[0] == CommandName ? 0
-            : tokens.Count > 1 && tokens[1] == CommandName && !tokens[0].StartsWith('-') ? 1
+            : tokens.Count > 1 && tokens[1] == CommandName && IsHexBytes(tokens[0]) ? 1
             : -1;
         if (at < 0)
         {
@@ -93,6 +93,8 @@ public static class ConformancePlugin
             return 1;
         }
     }
+
+    private static bool IsHexBytes(string text) => text.All(c => char.IsAsciiHexDigit(c) || char.IsWhiteSpace(c));
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }
