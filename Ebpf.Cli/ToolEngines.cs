@@ -10,7 +10,7 @@ internal static class ToolEngines
     public static IEngineSelector Create()
     {
         var services = new ServiceCollection();
-        services.AddEbpf().AddInterpreter();
+        services.AddEbpf().AddInterpreter().AddX64();
         return services.BuildServiceProvider().GetRequiredService<IEngineSelector>();
     }
 }
