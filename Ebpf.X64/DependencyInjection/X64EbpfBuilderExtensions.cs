@@ -6,8 +6,8 @@ namespace Ebpf.DependencyInjection;
 public static class X64EbpfBuilderExtensions
 {
     /// <summary>
-    /// Registers <see cref="X64Engine"/> as the engine <c>x64</c>. On a machine where it cannot run it stays registered and
-    /// reports itself unavailable (with the reason), so selection by policy falls back to another engine.
+    /// Registers <see cref="X64Engine"/> as the engine <c>x64</c> (idempotent). On a machine where it cannot run it
+    /// reports itself unavailable, and the <c>fastest</c> policy falls back to the next engine.
     /// </summary>
     public static IEbpfBuilder AddX64(this IEbpfBuilder builder)
     {
