@@ -9,6 +9,7 @@ public static class PluginEngines
     [
         () => new InterpreterEngine(),
         () => new Ebpf.Il.IlEngine(),
+        () => new Ebpf.X64.X64Engine(),
     ];
 
     /// <summary>The default engine's name.</summary>
