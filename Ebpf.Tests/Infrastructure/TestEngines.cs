@@ -10,7 +10,7 @@ public static class TestEngines
     [
         new Ebpf.Interpreter.InterpreterEngine(),
         // il (Ebpf.Il) goes here
-        // x64 (Ebpf.X64) goes here
+        new Ebpf.X64.X64Engine(),
     ];
 
     /// <summary>The engines available here.</summary>

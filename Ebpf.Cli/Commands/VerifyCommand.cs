@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Ebpf.Cli.Loading;
+
+namespace Ebpf.Cli.Commands;
+
+/// <summary><c>ebpf verify FILE</c>: checks a program with the default verifier and the structural rules.</summary>
+internal static class VerifyCommand
+{
+    public static Command Create(ToolContext context)
+    {
+        var file = new Argument<string>("FILE") { Description = "The program: .bin, .s/.asm, .data or an ELF object" };
+        var section = new Option<string?>("--section")
+        {
+            Description = "For an ELF object: the program's section or function name (default: the first program)",
+            HelpName = "NAME",
+        };
+        var command = new Command("verify", "Check a program without running it (exit code 0 when it is accepted)");
+        command.Arguments.Add(file);
+        command.Options.Add(section);
+        context.SetAction(command, parse =>
+        {
+            string path = parse.GetValue(file)!;
+            var program = ProgramFile.Load(path, parse.GetValue(section)).Program;
+            context.Out.WriteLine($"{path}: ok ({program.Length} slots, {program.Functions.Length} function(s))");
+            return 0;
+        });
+        return command;
+    }
+}
