@@ -9,19 +9,17 @@ internal static class VerifyCommand
     public static Command Create(ToolContext context)
     {
         var file = new Argument<string>("FILE") { Description = "The program: .bin, .s/.asm, .data or an ELF object" };
-        var section = new Option<string?>("--section")
-        {
-            Description = "For an ELF object: the program's section or function name (default: the first program)",
-            HelpName = "NAME",
-        };
+        var section = SharedOptions.Section();
         var command = new Command("verify", "Check a program without running it (exit code 0 when it is accepted)");
         command.Arguments.Add(file);
         command.Options.Add(section);
         context.SetAction(command, parse =>
         {
             string path = parse.GetValue(file)!;
-            var program = ProgramFile.Load(path, parse.GetValue(section)).Program;
-            context.Out.WriteLine($"{path}: ok ({program.Length} slots, {program.Functions.Length} function(s))");
+            using var loaded = ProgramFile.Load(path, parse.GetValue(section));
+            var program = loaded.Program;
+            string which = loaded.Kind == ProgramKind.Elf ? $" {program.Name} (section {program.Section})" : string.Empty;
+            context.Out.WriteLine($"{path}{which}: ok ({program.Length} slots, {program.Functions.Length} function(s))");
             return 0;
         });
         return command;
