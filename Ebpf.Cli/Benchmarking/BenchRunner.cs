@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ebpf.Cli.Loading;
 
 namespace Ebpf.Cli.Benchmarking;
 
@@ -16,16 +17,14 @@ internal static class BenchRunner
 
     /// <summary>Measures <paramref name="program"/> on <paramref name="engine"/>.</summary>
     /// <param name="engine">The engine.</param>
-    /// <param name="program">The program.</param>
-    /// <param name="environment">Its environment.</param>
+    /// <param name="program">The program and its environment.</param>
     /// <param name="options">Execution options.</param>
     /// <param name="memory">The memory each batch starts from (copied, so the original is never changed).</param>
     /// <param name="runsPerBatch">Runs per batch, or null to calibrate.</param>
     /// <param name="batches">Batches to measure.</param>
     public static EngineMeasurement Measure(
         IExecutionEngine engine,
-        EbpfProgram program,
-        ProgramEnvironment environment,
+        LoadedProgram program,
         ExecutionOptions options,
         byte[] memory,
         long? runsPerBatch,
@@ -38,7 +37,7 @@ internal static class BenchRunner
             for (int i = 0; i < CompileSamples; i++)
             {
                 long start = Stopwatch.GetTimestamp();
-                var next = engine.Compile(program, environment, options);
+                var next = program.Compile(engine, options);
                 compileMs = Math.Min(compileMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 compiled?.Dispose();
                 compiled = next;

@@ -52,14 +52,14 @@ internal static class BenchCommand
         context.SetAction(command, parse =>
         {
             string path = parse.GetValue(program)!;
-            var loaded = ProgramFile.Load(path, parse.GetValue(section));
+            using var loaded = ProgramFile.Load(path, parse.GetValue(section));
             var input = memory.Read(parse, loaded.Memory);
             var executionOptions = options.Read(parse);
             var (chosen, skipped) = ChooseEngines(context, parse.GetValue(engines)!);
 
             ulong r0 = Agree(chosen, loaded, executionOptions, input);
             var results = chosen
-                .Select(e => BenchRunner.Measure(e, loaded.Program, loaded.Environment, executionOptions, input, parse.GetValue(iterations), parse.GetValue(batches)))
+                .Select(e => BenchRunner.Measure(e, loaded, executionOptions, input, parse.GetValue(iterations), parse.GetValue(batches)))
                 .ToList();
             context.Out.Write(parse.GetValue(json)
                 ? Json(path, loaded.Program, r0, executionOptions, results, skipped)
@@ -95,7 +95,7 @@ internal static class BenchCommand
         {
             try
             {
-                using var compiled = engine.Compile(loaded.Program, loaded.Environment, options);
+                using var compiled = loaded.Compile(engine, options);
                 results.Add((engine.Name, compiled.Run(input.ToArray())));
             }
             catch (EbpfException e)

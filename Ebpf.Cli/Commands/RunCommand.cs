@@ -22,6 +22,10 @@ internal static class RunCommand
             Description = "For an ELF object: the program's section or function name (default: the first program)",
             HelpName = "NAME",
         };
+        var maps = new Option<bool>("--maps")
+        {
+            Description = "For an ELF object: print the entries of its maps after the run",
+        };
         var memory = new MemoryOptions();
         var options = new EngineOptions();
 
@@ -31,14 +35,20 @@ internal static class RunCommand
         command.Options.Add(engine);
         options.AddTo(command);
         command.Options.Add(section);
+        command.Options.Add(maps);
         context.SetAction(command, parse =>
         {
-            var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
+            using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
             var input = memory.Read(parse, loaded.Memory);
             var chosen = context.SelectEngine(parse.GetValue(engine));
-            using var compiled = chosen.Compile(loaded.Program, loaded.Environment, options.Read(parse));
+            using var compiled = loaded.Compile(chosen, options.Read(parse));
             ulong r0 = compiled.Run(input);
             context.Out.WriteLine($"r0 = {ResultText.Format(r0)}");
+            if (parse.GetValue(maps) && loaded.Runtime is { } runtime)
+            {
+                MapText.Write(context.Out, runtime.Maps);
+            }
+
             return 0;
         });
         return command;

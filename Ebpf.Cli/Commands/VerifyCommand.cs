@@ -20,8 +20,10 @@ internal static class VerifyCommand
         context.SetAction(command, parse =>
         {
             string path = parse.GetValue(file)!;
-            var program = ProgramFile.Load(path, parse.GetValue(section)).Program;
-            context.Out.WriteLine($"{path}: ok ({program.Length} slots, {program.Functions.Length} function(s))");
+            using var loaded = ProgramFile.Load(path, parse.GetValue(section));
+            var program = loaded.Program;
+            string which = loaded.Kind == ProgramKind.Elf ? $" {program.Name} (section {program.Section})" : string.Empty;
+            context.Out.WriteLine($"{path}{which}: ok ({program.Length} slots, {program.Functions.Length} function(s))");
             return 0;
         });
         return command;

@@ -1,5 +1,6 @@
 using Ebpf.Assembly;
 using Ebpf.Conformance;
+using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Isa;
 using Ebpf.Verification;
@@ -78,14 +79,14 @@ internal static class ProgramFile
                 }
 
                 case ProgramKind.Elf:
-                    throw new ToolException($"{path}: ELF objects are not supported by this build (no ELF loader)");
+                    return LoadElf(path, content, section, trace);
                 default:
                     return new LoadedProgram(ProgramLoader.Load(content, name), kind, StandardEnvironment(trace), null, null);
             }
         }
         catch (EbpfException e)
         {
-            throw new ToolException($"{path}: {e.Message}", e);
+            throw new ToolException(Located(path, e), e);
         }
     }
 
@@ -104,15 +105,48 @@ internal static class ProgramFile
             {
                 ProgramKind.Assembly => [(null, Instruction.EncodeAll(Assembler.Assemble(Text(content))))],
                 ProgramKind.ConformanceData => [(null, Instruction.EncodeAll(ConformanceCode(ConformanceTest.Parse(Text(content), Path.GetFileNameWithoutExtension(path)))))],
-                ProgramKind.Elf => throw new ToolException($"{path}: ELF objects are not supported by this build (no ELF loader)"),
+                ProgramKind.Elf => ElfCode(path, content),
                 _ => [(null, content)],
             };
         }
         catch (EbpfException e)
         {
-            throw new ToolException($"{path}: {e.Message}", e);
+            throw new ToolException(Located(path, e), e);
         }
     }
+
+    private static LoadedProgram LoadElf(string path, byte[] content, string? section, TextWriter? trace)
+    {
+        var elf = ElfLoader.Load(content, path);
+        var runtime = elf.CreateRuntime(new ElfRuntimeOptions { Helpers = new LinuxHelperOptions { TraceOutput = trace } });
+        try
+        {
+            return new LoadedProgram(runtime.GetProgram(section), ProgramKind.Elf, runtime.Environment, null, null, runtime);
+        }
+        catch
+        {
+            runtime.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The programs of an ELF object, linked (relocations applied, local functions appended) with only the structural
+    /// checks; the <c>.text</c> functions are listed on their own only when the object has no other programs.
+    /// </summary>
+    private static List<(string? Name, byte[] Code)> ElfCode(string path, byte[] content)
+    {
+        var elf = ElfLoader.Load(content, path);
+        var structuralOnly = new DelegateVerifier(_ => null);
+        var programs = elf.Programs.Any(p => !p.IsSubprogram) ? elf.Programs.Where(p => !p.IsSubprogram) : elf.Programs;
+        return programs
+            .Select(p => ((string?)$"{p.Name} (section {p.Section})", elf.GetProgram(p.Name, structuralOnly).Bytes.ToArray()))
+            .ToList();
+    }
+
+    /// <summary>The message of <paramref name="e"/>, prefixed with the file unless it names it already.</summary>
+    private static string Located(string path, EbpfException e) =>
+        e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}";
 
     /// <summary>The program of a conformance test: its assembly, or its raw slots.</summary>
     /// <exception cref="EbpfAssemblyException">The test has neither, or its assembly is malformed.</exception>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Ebpf.Maps;
@@ -29,7 +28,7 @@ public static class LinuxHelpers
         options ??= new LinuxHelperOptions();
         var trace = options.TraceOutput is { } writer ? TextWriter.Synchronized(writer) : null;
         var random = options.RandomSeed is { } seed ? new Random(seed) : null;
-        var clock = options.Clock ?? MonotonicNanoseconds;
+        var clock = options.Clock ?? RbpfHelpers.MonotonicNanoseconds;
         var processor = options.ProcessorId;
 
         table.Set(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", MapLookup);
@@ -213,12 +212,5 @@ public static class LinuxHelpers
         {
             return (uint)random.Next(int.MinValue, int.MaxValue);
         }
-    }
-
-    private static ulong MonotonicNanoseconds()
-    {
-        long ticks = Stopwatch.GetTimestamp();
-        long frequency = Stopwatch.Frequency;
-        return (ulong)((Int128)ticks * 1_000_000_000 / frequency);
     }
 }
