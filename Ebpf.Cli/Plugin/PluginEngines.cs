@@ -8,6 +8,7 @@ public static class PluginEngines
     private static readonly Func<IExecutionEngine>[] Factories =
     [
         () => new InterpreterEngine(),
+        () => new Ebpf.Il.IlEngine(),
         () => new Ebpf.X64.X64Engine(),
     ];
 
