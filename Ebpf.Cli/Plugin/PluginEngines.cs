@@ -8,6 +8,8 @@ public static class PluginEngines
     private static readonly Func<IExecutionEngine>[] Factories =
     [
         () => new InterpreterEngine(),
+        // il (Ebpf.Il) goes here
+        () => new Ebpf.X64.X64Engine(),
         () => new Ebpf.X64.X64Engine(),
     ];
 
