@@ -10,7 +10,7 @@ internal static class ToolEngines
     public static IEngineSelector Create()
     {
         var services = new ServiceCollection();
-        services.AddEbpf().AddInterpreter().AddX64();
+        services.AddEbpf().AddInterpreter().AddIl().AddX64();
         return services.BuildServiceProvider().GetRequiredService<IEngineSelector>();
     }
 }

@@ -32,11 +32,7 @@ internal static class BenchCommand
             CustomParser = PositiveNumber.Int32("--batches", "batches"),
         };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
-        var section = new Option<string?>("--section")
-        {
-            Description = "For an ELF object: the program's section or function name (default: the first program)",
-            HelpName = "NAME",
-        };
+        var section = SharedOptions.Section();
         var memory = new MemoryOptions();
         var options = new EngineOptions();
 

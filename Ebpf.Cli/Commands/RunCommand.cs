@@ -17,11 +17,7 @@ internal static class RunCommand
             Description = "The engine: interpreter, il, x64, or a policy: auto (= fastest available), fastest, safest. Default: interpreter",
             HelpName = "NAME",
         };
-        var section = new Option<string?>("--section")
-        {
-            Description = "For an ELF object: the program's section or function name (default: the first program)",
-            HelpName = "NAME",
-        };
+        var section = SharedOptions.Section();
         var maps = new Option<bool>("--maps")
         {
             Description = "For an ELF object: print the entries of its maps after the run",

@@ -9,11 +9,7 @@ internal static class VerifyCommand
     public static Command Create(ToolContext context)
     {
         var file = new Argument<string>("FILE") { Description = "The program: .bin, .s/.asm, .data or an ELF object" };
-        var section = new Option<string?>("--section")
-        {
-            Description = "For an ELF object: the program's section or function name (default: the first program)",
-            HelpName = "NAME",
-        };
+        var section = SharedOptions.Section();
         var command = new Command("verify", "Check a program without running it (exit code 0 when it is accepted)");
         command.Arguments.Add(file);
         command.Options.Add(section);

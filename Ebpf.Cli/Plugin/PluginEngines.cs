@@ -8,8 +8,7 @@ public static class PluginEngines
     private static readonly Func<IExecutionEngine>[] Factories =
     [
         () => new InterpreterEngine(),
-        // il (Ebpf.Il) goes here
-        () => new Ebpf.X64.X64Engine(),
+        () => new Ebpf.Il.IlEngine(),
         () => new Ebpf.X64.X64Engine(),
     ];
 

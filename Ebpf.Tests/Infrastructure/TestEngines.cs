@@ -9,7 +9,7 @@ public static class TestEngines
     private static readonly IExecutionEngine[] Candidates =
     [
         new Ebpf.Interpreter.InterpreterEngine(),
-        // il (Ebpf.Il) goes here
+        new Ebpf.Il.IlEngine(),
         new Ebpf.X64.X64Engine(),
     ];
 

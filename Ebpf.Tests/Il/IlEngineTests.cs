@@ -1,0 +1,148 @@
+using Ebpf.Il;
+using Ebpf.Isa;
+using static Ebpf.Tests.Engines.TestPrograms;
+
+namespace Ebpf.Tests.Il;
+
+/// <summary>What is particular to the IL engine: availability, unchecked mode, the IL listing, exact budget stops.</summary>
+public class IlEngineTests
+{
+    [Fact]
+    public void Describes_itself()
+    {
+        var engine = new IlEngine();
+        Assert.Equal("il", engine.Name);
+        Assert.Equal(
+            EngineCapabilities.CompilesToIl | EngineCapabilities.RequiresDynamicCode | EngineCapabilities.CanDisableMemoryChecks,
+            engine.Capabilities);
+        Assert.True(engine.IsAvailable);
+        Assert.Null(engine.UnavailableReason);
+    }
+
+    [Fact]
+    public void Without_dynamic_code_it_is_unavailable_and_declines_to_compile()
+    {
+        var engine = new IlEngine(dynamicCodeSupported: false);
+        var program = Program(I(OpCodes.Mov64Imm, 0, imm: 1), I(OpCodes.Exit));
+        Assert.False(engine.IsAvailable);
+        Assert.Contains("dynamic code", engine.UnavailableReason);
+        var e = Assert.Throws<EbpfEngineUnavailableException>(() => engine.Compile(program));
+        Assert.Equal("il", e.Engine);
+        Assert.False(((IExecutionEngine)engine).TryCompile(program, null, null, out var compiled, out var reason));
+        Assert.Null(compiled);
+        Assert.Equal(engine.UnavailableReason, reason);
+    }
+
+    [Fact]
+    public void Compiles_to_an_il_program()
+    {
+        using var compiled = new IlEngine().Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 7), I(OpCodes.Exit)));
+        var il = Assert.IsType<IlCompiledProgram>(compiled);
+        Assert.Equal("il", il.EngineName);
+        Assert.Null(il.IlListing);
+        Assert.Equal(7UL, il.Run());
+    }
+
+    [Fact]
+    public void The_listing_shows_each_instruction_its_il_and_the_cold_check()
+    {
+        // ldxdw r0, [r1+0]; exit
+        var program = Program(I(OpCodes.LdxDW, 0, 1), I(OpCodes.Exit));
+        using var compiled = (IlCompiledProgram)new IlEngine { RecordIlListing = true }.Compile(program);
+        string listing = compiled.IlListing!;
+        Assert.Contains(".method ebpf_program_f0", listing);
+        Assert.Contains("// pc 0: ", listing);
+        Assert.Contains("// pc 1: ", listing);
+        Assert.Contains("stloc addr", listing);
+        Assert.Contains("unaligned. 1", listing);
+        Assert.Contains("ldind.i8", listing);
+        Assert.Contains("call IlRuntime::CheckSlow", listing);
+        Assert.Contains("ret", listing);
+        Assert.Equal(0x0807060504030201UL, compiled.Run(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
+    }
+
+    [Fact]
+    public void Without_memory_checks_the_listing_has_no_check()
+    {
+        var program = Program(I(OpCodes.LdxDW, 0, 1), I(OpCodes.Exit));
+        var options = new ExecutionOptions { MemoryChecks = false };
+        using var compiled = (IlCompiledProgram)new IlEngine { RecordIlListing = true }.Compile(program, null, options);
+        Assert.DoesNotContain("CheckSlow", compiled.IlListing!);
+        Assert.Equal(0x0807060504030201UL, compiled.Run(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
+    }
+
+    [Fact]
+    public void Accesses_that_stay_in_the_own_frame_need_no_check()
+    {
+        // stdw [r10-512], 5; ldxdw r0, [r10-512]; exit: both lie in the frame whatever r10 is.
+        var program = Program(I(OpCodes.StDW, 10, 0, -512, 5), I(OpCodes.LdxDW, 0, 10, -512), I(OpCodes.Exit));
+        using var compiled = (IlCompiledProgram)new IlEngine { RecordIlListing = true }.Compile(program);
+        Assert.DoesNotContain("CheckSlow", compiled.IlListing!);
+        Assert.Equal(5UL, compiled.Run());
+    }
+
+    [Fact]
+    public void Checks_can_be_turned_off_for_trusted_programs()
+    {
+        // ldxdw r0, [r10-600]: below the entry frame (512 bytes) but inside the run's stack area (8 frames), which is
+        // zeroed. Checked, that is a violation; unchecked, the read happens.
+        var program = Program(I(OpCodes.LdxDW, 0, 10, -600), I(OpCodes.Exit));
+        var engine = new IlEngine();
+        using var checkedProgram = engine.Compile(program);
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => checkedProgram.Run());
+        Assert.Equal(0, e.Pc);
+        Assert.Equal(RuntimeErrorKind.MemoryAccessViolation, e.Kind);
+        Assert.Equal(MemoryAccessKind.Read, e.Access);
+        Assert.Equal(8UL, e.Size);
+
+        using var uncheckedProgram = engine.Compile(program, null, new ExecutionOptions { MemoryChecks = false });
+        Assert.Equal(0UL, uncheckedProgram.Run());
+    }
+
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(5, 2)]
+    [InlineData(6, 3)]
+    [InlineData(7, 1)]
+    public void The_budget_stops_at_the_instruction_the_interpreter_stops_at(long budget, int pc)
+    {
+        // 0: mov r0, 0; 1: add r0, 1; 2: stxdw [r1+0], r0; 3: ja -3 (to 1). The segments are [0], [1, 2], [3]; the
+        // instructions run are 0, 1, 2, 3, 1, 2, 3, 1, ..., so budget b stops at the (b+1)-th of them.
+        var program = Program(
+            I(OpCodes.Mov64Imm, 0), I(OpCodes.Add64Imm, 0, imm: 1), I(OpCodes.StxDW, 1, 0), I(OpCodes.Ja, offset: -3));
+        using var compiled = new IlEngine().Compile(program, null, new ExecutionOptions { InstructionBudget = budget });
+        var e = Assert.Throws<EbpfBudgetExceededException>(() => compiled.Run(new byte[8]));
+        Assert.Equal(pc, e.Pc);
+        Assert.Equal(budget, e.Budget);
+    }
+
+    [Fact]
+    public void Concurrent_runs_have_their_own_registers_and_stack()
+    {
+        // r0 = input[0] * 3 via the stack: stxdw [r10-8], r2 ... uses the frame, so runs would interfere if they shared it.
+        var program = Program(
+            I(OpCodes.LdxB, 2, 1), I(OpCodes.StxDW, 10, 2, -8), I(OpCodes.LdxDW, 0, 10, -8), I(OpCodes.Mul64Imm, 0, imm: 3), I(OpCodes.Exit));
+        using var compiled = new IlEngine().Compile(program);
+        var results = new ulong[200];
+        Parallel.For(0, results.Length, i => results[i] = compiled.Run(new[] { (byte)i }));
+        for (int i = 0; i < results.Length; i++)
+        {
+            Assert.Equal((ulong)(i * 3), results[i]);
+        }
+    }
+
+    [Fact]
+    public void Large_frames_and_deep_recursion_use_the_heap_stack()
+    {
+        // 64 frames of 32 KiB (2 MiB, more than is stack-allocated). f: r1 -= 1; stxdw [r10-65536], r1;
+        // jeq r1, 0, +1; call f; ldxdw r2, [r10-65536]; add r0, r2; exit. Entered with r1 = 63: 64 frames in all,
+        // and r0 sums 0 + 1 + ... + 62 = 1953 as the calls return (each frame kept its own value).
+        var program = Program(
+            I(OpCodes.Mov64Imm, 1, imm: 63), I(OpCodes.Mov64Imm, 0), I(OpCodes.Call, 0, 1, 0, 1), I(OpCodes.Exit),
+            I(OpCodes.Sub64Imm, 1, imm: 1), I(OpCodes.StxDW, 10, 1, short.MinValue), I(OpCodes.JeqImm, 1, 0, 1, 0),
+            I(OpCodes.Call, 0, 1, 0, -4), I(OpCodes.LdxDW, 2, 10, short.MinValue), I(OpCodes.Add64Reg, 0, 2), I(OpCodes.Exit));
+        var options = new ExecutionOptions { StackSize = 32768, MaxCallDepth = 64 };
+        using var compiled = new IlEngine().Compile(program, null, options);
+        Assert.Equal(1953UL, compiled.Run());
+    }
+}
