@@ -113,7 +113,7 @@ internal sealed partial class X64Compiler
         a.jbe(ok);
         Bind(ref skipMetadata);
 
-        // Environment regions: 24-byte entries { Address, Length, Kind, Writable }.
+        // Environment regions: sequential entries { ulong Address, ulong Length, int Kind, int Writable } (Writable at 20).
         a.mov(rsi, Block(RunBlock.RegionsOffset));
         a.mov(r8d, BlockDword(RunBlock.RegionCountOffset));
         Bind(ref loop);
@@ -132,7 +132,7 @@ internal sealed partial class X64Compiler
         a.cmp(__dword_ptr[rsi + 20], 0);
         a.jne(ok);
         Bind(ref next);
-        a.add(rsi, 24);
+        a.add(rsi, System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>());
         a.dec(r8d);
         a.jmp(loop);
 
