@@ -119,6 +119,18 @@ public class ElfLoaderTests
         Assert.Equal(1002UL, compiled.Run());
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Static_functions_are_linked_through_the_text_section_symbol(string engine)
+    {
+        var elf = TestObject("static_calls");
+        Assert.Equal(["triple_plus_one in .text", "triple in .text", "static_calls in socket"], elf.Programs.Select(p => $"{p.Name} in {p.Section}"));
+        using var runtime = elf.CreateRuntime();
+        using var program = runtime.Compile(TestEngines.Get(engine));
+        Assert.Equal(3UL * 7 + 1, program.Run(new byte[7]));
+        Assert.Equal(3, runtime.GetProgram().Functions.Length);
+    }
+
     [Fact]
     public void A_call_to_an_undefined_function_names_the_symbol_and_place()
     {
