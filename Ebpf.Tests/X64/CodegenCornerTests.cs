@@ -178,4 +178,17 @@ public class CodegenCornerTests
             Assert.Equal(budget, e.Budget);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_fault_before_the_budget_runs_out_wins_over_the_budget(string engine)
+    {
+        // pc 0: r0 = 0; pc 1: ldxdw r0, [r1+100] (outside the 8-byte input); pc 2, 3: r0 += 1; pc 4: exit.
+        var program = Program(
+            I(OpCodes.Mov64Imm, 0, imm: 0), I(OpCodes.LdxDW, 0, 1, 100), I(OpCodes.Add64Imm, 0, imm: 1), I(OpCodes.Add64Imm, 0, imm: 1), I(OpCodes.Exit));
+        using var three = TestEngines.Get(engine).Compile(program, null, new ExecutionOptions { InstructionBudget = 3 });
+        Assert.Equal(1, Assert.Throws<EbpfMemoryAccessException>(() => three.Run(new byte[8])).Pc);
+        using var one = TestEngines.Get(engine).Compile(program, null, new ExecutionOptions { InstructionBudget = 1 });
+        Assert.Equal(1, Assert.Throws<EbpfBudgetExceededException>(() => one.Run(new byte[8])).Pc);
+    }
 }

@@ -88,7 +88,7 @@ internal sealed partial class X64Compiler
             }
             else
             {
-                a.mov(R32(d), insn.Imm);
+                MovConstant(R64(d), (uint)insn.Imm);
             }
 
             return;

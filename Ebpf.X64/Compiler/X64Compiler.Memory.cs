@@ -26,22 +26,39 @@ internal sealed partial class X64Compiler
     private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
     {
         var baseReg = R64(baseRegister);
-        if (!checks || (baseRegister == 10 && offset >= -stackSize && offset + size <= 0))
+        if (checks && !(baseRegister == 10 && offset >= -stackSize && offset + size <= 0))
         {
-            if (keepOffRax && baseRegister == 0)
-            {
-                a.lea(r11, __[baseReg + offset]);
-                return Sized(size, __[r11]);
-            }
-
-            return Sized(size, __[baseReg + offset]);
+            EmitCheck(pc, baseReg, offset, size, write);
         }
 
+        if (keepOffRax && baseRegister == 0)
+        {
+            a.lea(r11, __[baseReg + offset]);
+            return Sized(size, __[r11]);
+        }
+
+        return Sized(size, __[baseReg + offset]);
+    }
+
+    /// <summary>
+    /// The inline check: (address - input start) below the input limit for this size; otherwise the out-of-line path
+    /// checks the current and caller frames and then calls the shared slow check (metadata and regions), which either
+    /// returns or leaves through the violation stub. Only rcx, rdx and r11 change.
+    /// </summary>
+    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write)
+    {
         var ok = a.CreateLabel();
         var slow = a.CreateLabel();
         int log2 = System.Numerics.BitOperations.Log2((uint)size);
-        a.lea(r11, __[baseReg + offset]);
-        a.mov(rcx, r11);
+        if (offset == 0)
+        {
+            a.mov(rcx, baseReg);
+        }
+        else
+        {
+            a.lea(rcx, __[baseReg + offset]);
+        }
+
         a.sub(rcx, Block(RunBlock.InputStartOffset));
         a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
         a.jae(slow);
@@ -50,6 +67,7 @@ internal sealed partial class X64Compiler
         cold.Add(() =>
         {
             Bind(ref slow);
+            a.lea(r11, __[baseReg + offset]);
 
             // The current and caller frames: [r10 - stackSize, StackEnd), at least one frame long.
             a.lea(rcx, __[r11 + stackSize]);
@@ -64,7 +82,6 @@ internal sealed partial class X64Compiler
             a.call(slowCheck);
             a.jmp(ok);
         });
-        return Sized(size, __[r11]);
     }
 
     /// <summary>
@@ -96,7 +113,7 @@ internal sealed partial class X64Compiler
         a.jbe(ok);
         Bind(ref skipMetadata);
 
-        // Environment regions: 24-byte entries { Address, Length, Kind, Writable }.
+        // Environment regions: sequential entries { ulong Address, ulong Length, int Kind, int Writable } (Writable at 20).
         a.mov(rsi, Block(RunBlock.RegionsOffset));
         a.mov(r8d, BlockDword(RunBlock.RegionCountOffset));
         Bind(ref loop);
@@ -115,7 +132,7 @@ internal sealed partial class X64Compiler
         a.cmp(__dword_ptr[rsi + 20], 0);
         a.jne(ok);
         Bind(ref next);
-        a.add(rsi, 24);
+        a.add(rsi, System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>());
         a.dec(r8d);
         a.jmp(loop);
 

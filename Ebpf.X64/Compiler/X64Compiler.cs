@@ -118,7 +118,7 @@ internal sealed unsafe partial class X64Compiler
         return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, blockLengths);
     }
 
-    /// <summary>Labels for function starts and jump targets; basic-block leaders and their lengths for the budget.</summary>
+    /// <summary>Labels for function starts and jump targets; block leaders and their lengths for the budget.</summary>
     private void FindBlocksAndLabels()
     {
         var code = program.Instructions.AsSpan();
@@ -146,7 +146,12 @@ internal sealed unsafe partial class X64Compiler
             }
 
             int next = pc + (insn.IsWide ? 2 : 1);
-            bool endsBlock = OpCodeTable.IsJump(insn.OpCode) || insn.OpCode is OpCodes.Call or OpCodes.CallX or OpCodes.Exit;
+            // A block also ends after every instruction that can fail, so only a block's last instruction can fail: a
+            // block that does not fit in the remaining budget then stops exactly where the interpreter would.
+            bool endsBlock = OpCodeTable.IsJump(insn.OpCode)
+                || insn.OpCode is OpCodes.Call or OpCodes.CallX or OpCodes.Exit
+                || (insn.Class == InstructionClass.Ld && !insn.IsWide)
+                || (checks && insn.Class is InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx);
             if (endsBlock && next < n)
             {
                 leader[next] = true;
