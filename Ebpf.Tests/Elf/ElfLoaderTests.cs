@@ -184,6 +184,15 @@ public class ElfLoaderTests
     }
 
     [Fact]
+    public void Map_memory_beyond_the_limit_is_refused()
+    {
+        var elf = ExampleFiles.Load("count_protocols");
+        var error = Assert.Throws<EbpfElfException>(() => elf.CreateRuntime(new ElfRuntimeOptions { MaxMapMemory = 100 }));
+        Assert.Contains("its maps need 128 bytes, more than the 100 allowed", error.Reason);
+        using var runtime = elf.CreateRuntime(new ElfRuntimeOptions { MaxMapMemory = 128 });
+    }
+
+    [Fact]
     public void Runtime_lists_and_finds_maps()
     {
         using var runtime = ExampleFiles.Load("tail_calls").CreateRuntime();
