@@ -24,12 +24,9 @@ internal static class EbpfTool
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
         {
-            foreach (var parseError in parse.Errors)
-            {
-                error.WriteLine($"ebpf: error: {parseError.Message}");
-            }
-
-            error.WriteLine("Run 'ebpf --help' (or 'ebpf COMMAND --help') for usage.");
+            string messages = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')));
+            string command = parse.CommandResult.Command is RootCommand ? "ebpf" : $"ebpf {parse.CommandResult.Command.Name}";
+            error.WriteLine($"ebpf: error: {messages} (see '{command} --help')");
             return UsageError;
         }
 
