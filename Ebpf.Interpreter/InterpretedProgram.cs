@@ -14,9 +14,10 @@ namespace Ebpf.Interpreter;
 /// </summary>
 internal sealed unsafe class InterpretedProgram : CompiledProgram
 {
-    /// <summary>Per frame of a local call: the return pc, r6..r9 and r10 of the caller.</summary>
+    /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
 
+    /// <summary>The decoded slots, allocated pinned by <see cref="Decoder"/>: <see cref="codeStart"/> stays valid while this object lives.</summary>
     private readonly DecodedInstruction[] code;
     private readonly DecodedInstruction* codeStart;
     private readonly Helper[] helpers;
