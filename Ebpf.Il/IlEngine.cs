@@ -10,9 +10,21 @@ namespace Ebpf.Il;
 /// interpreter.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Memory checks cost one inline comparison per access, against the region the address most likely lies in (the
+/// stack for pointers derived from r10, the context for r1, the input otherwise); accesses at constant offsets inside
+/// the function's own frame need none. Every other region is tried on a cold path after the function body, and a
+/// violation is the interpreter's error at the same pc.
+/// </para>
+/// <para>
+/// The instruction budget is charged once per straight-line segment, and segments end at every instruction that can
+/// fail, so a run stops at exactly the instruction where the interpreter stops, with the same error.
+/// </para>
+/// <para>
 /// With <see cref="ExecutionOptions.MemoryChecks"/> = false the generated code accesses memory without any check: a
 /// faulty or hostile program can then read or write any memory of the process and crash it. Use that only for
 /// trusted programs. Legacy packet loads (LD_ABS/LD_IND) stay checked against the input either way.
+/// </para>
 /// </remarks>
 public sealed class IlEngine : IExecutionEngine
 {
