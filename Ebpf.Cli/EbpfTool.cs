@@ -24,12 +24,9 @@ internal static class EbpfTool
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
         {
-            foreach (var parseError in parse.Errors)
-            {
-                error.WriteLine($"ebpf: error: {parseError.Message}");
-            }
-
-            error.WriteLine("Run 'ebpf --help' (or 'ebpf COMMAND --help') for usage.");
+            string messages = string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')));
+            string command = parse.CommandResult.Command is RootCommand ? "ebpf" : $"ebpf {parse.CommandResult.Command.Name}";
+            error.WriteLine($"ebpf: error: {messages} (see '{command} --help')");
             return UsageError;
         }
 
@@ -39,7 +36,9 @@ internal static class EbpfTool
     /// <summary>The command tree.</summary>
     public static RootCommand CreateRootCommand(ToolContext context)
     {
-        var root = new RootCommand("ebpf: run, assemble, disassemble, verify, test and benchmark eBPF programs on the interpreter, IL and x86-64 engines");
+        var root = new RootCommand(
+            "ebpf: run, assemble, disassemble, verify, test and benchmark eBPF programs on the interpreter, IL and x86-64 engines.\n"
+            + "As a bpf_conformance plugin: bpf_conformance_runner --plugin_path ebpf --plugin_options \"plugin [--engine NAME] [--budget N]\"");
         root.Options.Add(context.Verbose);
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(AsmCommand.Create(context));

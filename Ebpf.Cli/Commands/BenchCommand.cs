@@ -114,10 +114,10 @@ internal static class BenchCommand
         var c = CultureInfo.InvariantCulture;
         sb.AppendLine(c, $"{path}: {program.Length} slots; r0 = {ResultText.Format(r0)} on every engine");
         int width = Math.Max("engine".Length, results.Max(r => r.Engine.Length));
-        sb.AppendLine(c, $"{"engine".PadRight(width)}  {"compile ms",10}  {"min ns/run",12}  {"median ns/run",13}  {"runs/batch",10}  {"batches",7}");
+        sb.AppendLine(c, $"{"engine".PadRight(width)}  {"compile ms",10}  {"first run ms",12}  {"min ns/run",12}  {"median ns/run",13}  {"runs/batch",10}  {"batches",7}");
         foreach (var r in results)
         {
-            sb.AppendLine(c, $"{r.Engine.PadRight(width)}  {r.CompileMilliseconds,10:F3}  {r.MinNanosecondsPerRun,12:F1}  {r.MedianNanosecondsPerRun,13:F1}  {r.RunsPerBatch,10}  {r.Batches,7}");
+            sb.AppendLine(c, $"{r.Engine.PadRight(width)}  {r.CompileMilliseconds,10:F3}  {r.FirstRunMilliseconds,12:F3}  {r.MinNanosecondsPerRun,12:F1}  {r.MedianNanosecondsPerRun,13:F1}  {r.RunsPerBatch,10}  {r.Batches,7}");
         }
 
         foreach (var e in skipped)
@@ -144,6 +144,7 @@ internal static class BenchCommand
                 w.WriteStartObject();
                 w.WriteString("name", r.Engine);
                 w.WriteNumber("compileMs", Math.Round(r.CompileMilliseconds, 4));
+                w.WriteNumber("compileAndFirstRunMs", Math.Round(r.FirstRunMilliseconds, 4));
                 w.WriteNumber("minNsPerRun", Math.Round(r.MinNanosecondsPerRun, 2));
                 w.WriteNumber("medianNsPerRun", Math.Round(r.MedianNanosecondsPerRun, 2));
                 w.WriteNumber("runsPerBatch", r.RunsPerBatch);

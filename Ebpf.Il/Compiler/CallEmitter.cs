@@ -46,7 +46,7 @@ internal static class CallEmitter
 
         il.Ldarg(FunctionCompiler.ArgState);
         il.LdcI4(pc);
-        il.Ldloc(f.StackLow);
+        f.PushStackLow();
         for (int r = 1; r <= 5; r++)
         {
             f.Load(r);

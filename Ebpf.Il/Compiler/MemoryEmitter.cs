@@ -88,9 +88,10 @@ internal static class MemoryEmitter
             il.Ldloc(f.Address);
             il.Add();
             il.LdcI4(size);
-            il.Ldloc(f.StackLow);
+            il.LdcI4((int)MemoryAccessKind.Read);
+            f.PushStackLow();
             il.LdcI4(pc);
-            il.Call(RuntimeMembers.PacketLoadViolation);
+            il.Call(RuntimeMembers.Violation);
             il.Throw();
         });
         il.Ldloc(f.Address);

@@ -13,13 +13,27 @@ internal static class RuntimeMembers
 
     public static readonly FieldInfo StateInputAddress = Field(typeof(RunState), nameof(RunState.InputAddress));
     public static readonly FieldInfo StateInputLength = Field(typeof(RunState), nameof(RunState.InputLength));
+    public static readonly FieldInfo StateContextAddress = Field(typeof(RunState), nameof(RunState.ContextAddress));
+    public static readonly FieldInfo StateContextLength = Field(typeof(RunState), nameof(RunState.ContextLength));
     public static readonly FieldInfo StateStackEnd = Field(typeof(RunState), nameof(RunState.StackEnd));
     public static readonly FieldInfo StateBudgetRemaining = Field(typeof(RunState), nameof(RunState.BudgetRemaining));
     public static readonly FieldInfo StateStopRequested = Field(typeof(RunState), nameof(RunState.StopRequested));
     public static readonly FieldInfo StateStopValue = Field(typeof(RunState), nameof(RunState.StopValue));
 
-    public static readonly MethodInfo CheckSlow = Method(typeof(IlRuntime), nameof(IlRuntime.CheckSlow));
-    public static readonly MethodInfo PacketLoadViolation = Method(typeof(IlRuntime), nameof(IlRuntime.PacketLoadViolation));
+    public static readonly FieldInfo StateMetadataAddress = Field(typeof(RunState), nameof(RunState.MetadataAddress));
+    public static readonly FieldInfo StateMetadataLength = Field(typeof(RunState), nameof(RunState.MetadataLength));
+    public static readonly FieldInfo StateRegionCount = Field(typeof(RunState), nameof(RunState.RegionCount));
+
+    public static readonly FieldInfo StateRegions = Field(typeof(RunState), nameof(RunState.Regions));
+
+    // The region table is read in the generated code itself (no call on a path that continues), through the fields
+    // behind MemoryRegion's properties.
+    public static readonly FieldInfo RegionAddress = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Address));
+    public static readonly FieldInfo RegionLength = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Length));
+    public static readonly FieldInfo RegionWritable = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Writable));
+    public static readonly int RegionSize = System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>();
+
+    public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
     public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));
     public static readonly MethodInfo CallDepthExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.CallDepthExceeded));
     public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
@@ -45,6 +59,10 @@ internal static class RuntimeMembers
 
     private static FieldInfo Field(Type type, string name) =>
         type.GetField(name, BindingFlags.Public | BindingFlags.Instance) ?? throw new MissingFieldException(type.Name, name);
+
+    private static FieldInfo BackingField(Type type, string property) =>
+        type.GetField($"<{property}>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new MissingFieldException(type.Name, $"the field behind {property}");
 
     private static MethodInfo Method(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(type.Name, name);

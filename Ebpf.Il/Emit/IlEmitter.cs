@@ -157,6 +157,8 @@ internal sealed class IlEmitter
 
     public void ConvI8() => Op(OpCodes.Conv_I8);
 
+    public void ConvI() => Op(OpCodes.Conv_I);
+
     public void ConvU2() => Op(OpCodes.Conv_U2);
 
     public void ConvU4() => Op(OpCodes.Conv_U4);

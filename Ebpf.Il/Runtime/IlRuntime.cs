@@ -11,22 +11,12 @@ namespace Ebpf.Il.Runtime;
 internal static unsafe class IlRuntime
 {
     /// <summary>
-    /// The slow path of a memory check, reached when the access is neither inside the current stack frames nor inside
-    /// the input: accepts the metadata and the environment's regions, otherwise throws the reference violation error.
+    /// The error of an access (or a legacy packet load) outside every region it may touch: the interpreter's
+    /// violation, built out of line so the generated code only has a call and a throw on its failing path.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void CheckSlow(IlClosure closure, RunState* state, ulong address, int size, int access, ulong stackLow, int pc)
-    {
-        if (!MemoryGuard.IsAllowed(ref *state, address, (ulong)size, (MemoryAccessKind)access, stackLow))
-        {
-            throw MemoryGuard.Violation(closure.Program, pc, ref *state, address, (ulong)size, (MemoryAccessKind)access, stackLow);
-        }
-    }
-
-    /// <summary>The error of a legacy packet load (LD_ABS/LD_IND) outside the input.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static Exception PacketLoadViolation(IlClosure closure, RunState* state, ulong address, int size, ulong stackLow, int pc) =>
-        MemoryGuard.Violation(closure.Program, pc, ref *state, address, (ulong)size, MemoryAccessKind.Read, stackLow);
+    public static Exception Violation(IlClosure closure, RunState* state, ulong address, int size, int access, ulong stackLow, int pc) =>
+        MemoryGuard.Violation(closure.Program, pc, ref *state, address, (ulong)size, (MemoryAccessKind)access, stackLow);
 
     /// <summary>
     /// The error of a segment whose instructions do not all fit in the budget: it names the instruction the

@@ -26,6 +26,7 @@ public class BenchCommandTests
             Assert.True(engine.GetProperty("minNsPerRun").GetDouble() > 0);
             Assert.True(engine.GetProperty("medianNsPerRun").GetDouble() >= engine.GetProperty("minNsPerRun").GetDouble());
             Assert.True(engine.GetProperty("compileMs").GetDouble() >= 0);
+            Assert.True(engine.GetProperty("compileAndFirstRunMs").GetDouble() >= engine.GetProperty("compileMs").GetDouble());
         }
     }
 
@@ -37,7 +38,7 @@ public class BenchCommandTests
         var lines = result.OutLines;
         Assert.Equal(3, lines.Length);
         Assert.Equal($"{Tool.Example("tcp_port.s")}: 17 slots; r0 = 0x50 (80) on every engine", lines[0]);
-        Assert.Equal(["engine", "compile", "ms", "min", "ns/run", "median", "ns/run", "runs/batch", "batches"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["engine", "compile", "ms", "first", "run", "ms", "min", "ns/run", "median", "ns/run", "runs/batch", "batches"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         var row = lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("interpreter", row[0]);
         Assert.Equal(["10", "1"], row[^2..]);

@@ -104,7 +104,8 @@ public class ErrorTests
         Assert.Equal((2, ""), (result.ExitCode, result.Out));
         Assert.StartsWith("ebpf: error: ", result.Err);
         Assert.Contains(message, result.Err);
-        Assert.Contains("ebpf --help", result.Err);
+        Assert.EndsWith(args[0] == "frob" ? "(see 'ebpf --help')\n" : $"(see 'ebpf {args[0]} --help')\n", result.Err.ReplaceLineEndings("\n"));
+        Assert.Single(result.Err.TrimEnd('\n').Split('\n'));
     }
 
     [Fact]

@@ -119,6 +119,34 @@ public class ElfLoaderTests
         Assert.Equal(1002UL, compiled.Run());
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Static_functions_are_linked_through_the_text_section_symbol(string engine)
+    {
+        var elf = TestObject("static_calls");
+        Assert.Equal(["triple_plus_one in .text", "triple in .text", "static_calls in socket"], elf.Programs.Select(p => $"{p.Name} in {p.Section}"));
+        using var runtime = elf.CreateRuntime();
+        using var program = runtime.Compile(TestEngines.Get(engine));
+        Assert.Equal(3UL * 7 + 1, program.Run(new byte[7]));
+        Assert.Equal(3, runtime.GetProgram().Functions.Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Extra_helpers_replace_the_linux_ones(string engine)
+    {
+        var options = new ElfRuntimeOptions
+        {
+            Helpers = new LinuxHelperOptions { ProcessorId = 1 },
+            ExtraHelpers = [new Helper(LinuxHelperIds.KtimeGetNs, "fixed_time", (_, _, _, _, _) => 40)],
+        };
+        using var runtime = TestObject("extern_helpers").CreateRuntime(options);
+        using var compiled = runtime.Compile(TestEngines.Get(engine), "extern_helpers");
+        Assert.Equal(41UL, compiled.Run());
+        Assert.True(runtime.Environment.Helpers.TryGet(LinuxHelperIds.KtimeGetNs, out var helper));
+        Assert.Equal("fixed_time", helper.Name);
+    }
+
     [Fact]
     public void A_call_to_an_undefined_function_names_the_symbol_and_place()
     {
@@ -153,6 +181,15 @@ public class ElfLoaderTests
         var bigEndian = ExampleFiles.Bytes("block_port");
         bigEndian[5] = 2;
         Assert.Contains("little-endian", Assert.Throws<EbpfElfException>(() => ElfLoader.Load(bigEndian)).Message);
+    }
+
+    [Fact]
+    public void Map_memory_beyond_the_limit_is_refused()
+    {
+        var elf = ExampleFiles.Load("count_protocols");
+        var error = Assert.Throws<EbpfElfException>(() => elf.CreateRuntime(new ElfRuntimeOptions { MaxMapMemory = 100 }));
+        Assert.Contains("its maps need 128 bytes, more than the 100 allowed", error.Reason);
+        using var runtime = elf.CreateRuntime(new ElfRuntimeOptions { MaxMapMemory = 128 });
     }
 
     [Fact]

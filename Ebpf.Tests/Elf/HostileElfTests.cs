@@ -114,6 +114,23 @@ public class HostileElfTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Names_outside_their_string_tables_are_reported()
+    {
+        var image = new ElfImage(ExampleFiles.Bytes("block_port"));
+        var symtab = image.Named(".symtab");
+        BinaryPrimitives.WriteUInt32LittleEndian(image.Bytes.AsSpan(symtab.Offset + (3 * 24)), 0xfff0);
+        var error = Assert.Throws<EbpfElfException>(() => ElfLoader.Load(image.Bytes));
+        Assert.Equal($"section #{symtab.Index} (symbol table), entry 3", error.Where);
+        Assert.Contains("name offset 65520 is outside the string table", error.Reason);
+
+        image = new ElfImage(ExampleFiles.Bytes("block_port"));
+        BinaryPrimitives.WriteUInt32LittleEndian(image.Bytes.AsSpan(image.Named("xdp").HeaderOffset), 0xfff0);
+        error = Assert.Throws<EbpfElfException>(() => ElfLoader.Load(image.Bytes));
+        Assert.Equal($"section header #{image.Named("xdp").Index}", error.Where);
+        Assert.Contains("outside the section name table", error.Reason);
+    }
+
+    [Fact]
     public void An_unsupported_map_type_is_reported_with_the_map()
     {
         var image = new ElfImage(ExampleFiles.Bytes("block_port"));

@@ -84,7 +84,25 @@ public class ConformancePluginTests
         Assert.Contains("--engine needs a value", Invoke(Mov42, "--engine").Err);
         Assert.Contains("unknown plugin argument '--fast'", Invoke(Mov42, "--fast").Err);
         Assert.Equal(1, Invoke(Mov42, "--budget", "0").Code);
-        Assert.Equal(1, Invoke(Mov42, "--elf").Code);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Runs_the_default_program_of_an_elf_object_with_elf(string engine)
+    {
+        // examples/global_data.o: returns the sum of bytes[i] * {1, 2, 3, 4}[i & 3] = 1 + 4 + 9 + 16 + 5.
+        var elf = File.ReadAllBytes(Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "global_data.o"));
+        string hex = string.Join("  ", elf.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal((0, "23\n", string.Empty), Invoke(hex, "01  02  03  04  05  ", "--engine", engine, "--elf"));
+    }
+
+    [Fact]
+    public void Elf_input_that_is_not_an_elf_object_is_an_error()
+    {
+        var (code, stdout, stderr) = Invoke(Mov42, "--elf");
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Contains("ELF", stderr);
     }
 
     [Fact]

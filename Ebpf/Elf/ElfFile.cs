@@ -206,7 +206,45 @@ internal sealed class ElfFile
             sections.Add(new ElfSection(i, string.Empty, sectionType, flags, offset, size, link, info, entrySize, contents));
         }
 
+        CheckNameOffsets(header, shoff, sections, sections[shstrndx]);
         return sections;
+    }
+
+    /// <summary>Checks that every section and symbol name starts inside its string table (ELFSharp would fail vaguely).</summary>
+    private static void CheckNameOffsets(ReadOnlySpan<byte> data, ulong shoff, List<ElfSection> sections, ElfSection names)
+    {
+        const uint stringTable = 3;
+        if (names.Type != stringTable)
+        {
+            throw new EbpfElfException($"section header #{names.Index}", "the section name table is not a string table");
+        }
+
+        for (int i = 0; i < sections.Count; i++)
+        {
+            uint name = BinaryPrimitives.ReadUInt32LittleEndian(data[((int)shoff + (i * SectionHeaderSize))..]);
+            if (name >= names.Size)
+            {
+                throw new EbpfElfException($"section header #{i}", $"name offset {name} is outside the section name table ({names.Size} bytes)");
+            }
+        }
+
+        foreach (var table in sections.Where(s => s.Type == ElfSection.TypeSymTab && s.Size % SymbolSize == 0))
+        {
+            if (table.Link >= (uint)sections.Count || sections[(int)table.Link].Type != stringTable)
+            {
+                continue;
+            }
+
+            ulong size = sections[(int)table.Link].Size;
+            for (int entry = 0; entry < table.Data.Length / SymbolSize; entry++)
+            {
+                uint name = BinaryPrimitives.ReadUInt32LittleEndian(table.Data.AsSpan(entry * SymbolSize));
+                if (name >= size && !(name == 0 && size == 0))
+                {
+                    throw new EbpfElfException($"section #{table.Index} (symbol table), entry {entry}", $"name offset {name} is outside the string table ({size} bytes)");
+                }
+            }
+        }
     }
 
     private static List<ElfSymbol> ReadSymbols(ELF<ulong> elf, List<ElfSection> sections)

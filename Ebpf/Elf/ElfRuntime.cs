@@ -28,6 +28,19 @@ public sealed class ElfRuntime : IDisposable
             Environment.Helpers.Set(helper);
         }
 
+        ulong storage = 0;
+        foreach (var declared in elf.Maps)
+        {
+            storage += declared.Definition.Type == BpfMapType.ProgramArray ? 0 : declared.Definition.ValueStride * declared.Definition.MaxEntries;
+        }
+
+        if (storage > options.MaxMapMemory)
+        {
+            throw new EbpfElfException(
+                elf.FileName ?? "object",
+                $"its maps need {storage} bytes, more than the {options.MaxMapMemory} allowed ({nameof(ElfRuntimeOptions)}.{nameof(ElfRuntimeOptions.MaxMapMemory)})");
+        }
+
         var registry = MapRegistry.For(Environment);
         maps = new BpfMap[elf.Maps.Count];
         try
@@ -60,6 +73,7 @@ public sealed class ElfRuntime : IDisposable
     }
 
     /// <summary>The object.</summary>
+    /// <remarks>The constructor throws <see cref="EbpfElfException"/> when the maps need more than <see cref="ElfRuntimeOptions.MaxMapMemory"/>.</remarks>
     public ElfObject Object { get; }
 
     /// <summary>The options.</summary>

@@ -14,6 +14,9 @@ public sealed record ElfRuntimeOptions
     /// <summary>The verifier programs are linked with; null uses <see cref="DefaultVerifier"/>.</summary>
     public IVerifier? Verifier { get; init; }
 
+    /// <summary>The most bytes of map storage (all maps and global data together) a runtime may allocate. Default 256 MiB.</summary>
+    public ulong MaxMapMemory { get; init; } = 256ul << 20;
+
     /// <summary>Extra helpers to register after the Linux ones (they replace helpers with the same id).</summary>
     public IEnumerable<Helper> ExtraHelpers { get; init; } = [];
 }

@@ -39,8 +39,12 @@ public abstract unsafe class BpfMap : IDisposable
         }
     }
 
-    /// <summary>Finalizer: releases the native storage if the map was not disposed.</summary>
-    ~BpfMap() => Free();
+    /// <summary>Finalizer: releases what the map holds if it was not disposed.</summary>
+    ~BpfMap()
+    {
+        Dispose(false);
+        Free();
+    }
 
     /// <summary>The definition the map was created from.</summary>
     public MapDefinition Definition { get; }
@@ -211,7 +215,7 @@ public abstract unsafe class BpfMap : IDisposable
         }
     }
 
-    /// <summary>Releases what a derived map holds. Called once.</summary>
+    /// <summary>Releases what a derived map holds. Called once, from <see cref="Dispose()"/> or the finalizer.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }
