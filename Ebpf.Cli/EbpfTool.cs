@@ -36,7 +36,9 @@ internal static class EbpfTool
     /// <summary>The command tree.</summary>
     public static RootCommand CreateRootCommand(ToolContext context)
     {
-        var root = new RootCommand("ebpf: run, assemble, disassemble, verify, test and benchmark eBPF programs on the interpreter, IL and x86-64 engines");
+        var root = new RootCommand(
+            "ebpf: run, assemble, disassemble, verify, test and benchmark eBPF programs on the interpreter, IL and x86-64 engines.\n"
+            + "As a bpf_conformance plugin: bpf_conformance_runner --plugin_path ebpf --plugin_options \"plugin [--engine NAME] [--budget N]\"");
         root.Options.Add(context.Verbose);
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(AsmCommand.Create(context));
