@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Reflection.Emit;
 using System.Text;
 using Ebpf.Il.Emit;
@@ -26,14 +27,17 @@ internal sealed class FunctionCompiler
 
     private static readonly int[] AccessSizes = [1, 2, 4, 8];
 
+    /// <summary>How many entries of the environment's region table the cold path checks inline (the rest by a call).</summary>
+    private const int UnrolledRegions = 4;
+
     private readonly List<Action> stubs = new();
     private readonly Label?[] jumpLabels;
     private readonly bool[] referenced = new bool[11];
     private readonly LocalBuilder?[,] limits = new LocalBuilder?[3, 9];
     private readonly AccessRegion[] accessRegions;
     private LocalBuilder? contextBase;
-    private LocalBuilder? regionIndex;
     private LocalBuilder? regionPointer;
+    private LocalBuilder? regionIndex;
     private readonly int[] segments;
     private LocalBuilder? callFrame;
     private int stubCount;
@@ -208,9 +212,6 @@ internal sealed class FunctionCompiler
     private void EmitSlowCheck(int pc, int size, MemoryAccessKind access, Label ok)
     {
         var regions = Il.DefineLabel($"REGIONS_{pc}");
-        var loop = Il.DefineLabel($"REGIONLOOP_{pc}");
-        var next = Il.DefineLabel($"REGIONNEXT_{pc}");
-        var index = regionIndex ??= Il.DeclareLocal(typeof(int), "regionIndex");
         var region = regionPointer ??= Il.DeclareLocal(typeof(nint), "region");
         var fail = Il.DefineLabel($"VIOLATION_{pc}");
         var metadata = Il.DefineLabel($"METADATA_{pc}");
@@ -227,40 +228,39 @@ internal sealed class FunctionCompiler
         Il.Sub();
         Il.BleUn(ok);
 
-        // input: length >= size && address - start <= length - size
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateInputLength);
-        Il.LdcI8(size);
-        Il.BltUn(metadata);
-        Il.Ldloc(Address);
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateInputAddress);
-        Il.Sub();
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateInputLength);
-        Il.LdcI8(size);
-        Il.Sub();
-        Il.BleUn(ok);
-
-        // metadata, the same way
+        EmitStateRangeTest(RuntimeMembers.StateInputAddress, RuntimeMembers.StateInputLength, size, ok, metadata);
         Il.MarkLabel(metadata);
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateMetadataLength);
-        Il.LdcI8(size);
-        Il.BltUn(regions);
-        Il.Ldloc(Address);
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateMetadataAddress);
-        Il.Sub();
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateMetadataLength);
-        Il.LdcI8(size);
-        Il.Sub();
-        Il.BleUn(ok);
+        EmitStateRangeTest(RuntimeMembers.StateMetadataAddress, RuntimeMembers.StateMetadataLength, size, ok, regions);
 
-        // for (i = 0; i < RegionCount; i++) if (Regions[i] allows the access) goto ok;
+        // The environment's first regions, unrolled: RyuJIT weighs a loop as hot and would give it the registers the
+        // eBPF registers need (a call would be worse: everything live across it would be spilled), so only a table
+        // longer than that reaches the loop below, placed behind enough branches to look cold.
         Il.MarkLabel(regions);
-        Il.LdcI4(0);
+        for (int i = 0; i < UnrolledRegions; i++)
+        {
+            var next = Il.DefineLabel($"REGION{i}_{pc}_NEXT");
+            Il.Ldarg(ArgState);
+            Il.Ldfld(RuntimeMembers.StateRegionCount);
+            Il.LdcI4(i);
+            Il.Ble(fail);
+            Il.Ldarg(ArgState);
+            Il.Ldfld(RuntimeMembers.StateRegions);
+            if (i != 0)
+            {
+                Il.LdcI4(i * RuntimeMembers.RegionSize);
+                Il.Add();
+            }
+
+            Il.Stloc(region);
+            EmitRegionTest(region, size, access, ok, next);
+            Il.MarkLabel(next);
+        }
+
+        // for (i = UnrolledRegions; i < RegionCount; i++) if (Regions[i] allows the access) goto ok;
+        var index = regionIndex ??= Il.DeclareLocal(typeof(int), "regionIndex");
+        var loop = Il.DefineLabel($"REGIONLOOP_{pc}");
+        var loopNext = Il.DefineLabel($"REGIONLOOP_{pc}_NEXT");
+        Il.LdcI4(UnrolledRegions);
         Il.Stloc(index);
         Il.MarkLabel(loop);
         Il.Ldloc(index);
@@ -276,35 +276,8 @@ internal sealed class FunctionCompiler
         Il.Mul();
         Il.Add();
         Il.Stloc(region);
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionLength);
-        Il.LdcI8(size);
-        Il.BltUn(next);
-        Il.Ldloc(Address);
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionAddress);
-        Il.BltUn(next);
-        Il.Ldloc(Address);
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionAddress);
-        Il.Sub();
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionLength);
-        Il.LdcI8(size);
-        Il.Sub();
-        Il.BgtUn(next);
-        if (access == MemoryAccessKind.Read)
-        {
-            Il.Br(ok);
-        }
-        else
-        {
-            Il.Ldloc(region);
-            Il.Ldfld(RuntimeMembers.RegionWritable);
-            Il.Brtrue(ok);
-        }
-
-        Il.MarkLabel(next);
+        EmitRegionTest(region, size, access, ok, loopNext);
+        Il.MarkLabel(loopNext);
         Il.Ldloc(index);
         Il.LdcI4(1);
         Il.Add();
@@ -333,6 +306,58 @@ internal sealed class FunctionCompiler
 
     /// <summary>A local holding the registers passed to a local call.</summary>
     public LocalBuilder CallFrameLocal => callFrame ??= Il.DeclareLocal(typeof(Runtime.CallFrame), "callFrame");
+
+    /// <summary>
+    /// Branches to <paramref name="ok"/> when the access lies in the run-state range <paramref name="start"/> /
+    /// <paramref name="length"/> (input or metadata): length &gt;= size and address - start &lt;= length - size; else
+    /// continues, or branches to <paramref name="tooShort"/> when the range cannot hold the access at all.
+    /// </summary>
+    private void EmitStateRangeTest(FieldInfo start, FieldInfo length, int size, Label ok, Label tooShort)
+    {
+        Il.Ldarg(ArgState);
+        Il.Ldfld(length);
+        Il.LdcI8(size);
+        Il.BltUn(tooShort);
+        Il.Ldloc(Address);
+        Il.Ldarg(ArgState);
+        Il.Ldfld(start);
+        Il.Sub();
+        Il.Ldarg(ArgState);
+        Il.Ldfld(length);
+        Il.LdcI8(size);
+        Il.Sub();
+        Il.BleUn(ok);
+    }
+
+    /// <summary>Branches to <paramref name="ok"/> when the region at <paramref name="region"/> allows the access, else to <paramref name="next"/>.</summary>
+    private void EmitRegionTest(LocalBuilder region, int size, MemoryAccessKind access, Label ok, Label next)
+    {
+        // length >= size && address - start <= length - size (&& writable, for writes)
+        Il.Ldloc(region);
+        Il.Ldfld(RuntimeMembers.RegionLength);
+        Il.LdcI8(size);
+        Il.BltUn(next);
+        Il.Ldloc(Address);
+        Il.Ldloc(region);
+        Il.Ldfld(RuntimeMembers.RegionAddress);
+        Il.Sub();
+        Il.Ldloc(region);
+        Il.Ldfld(RuntimeMembers.RegionLength);
+        Il.LdcI8(size);
+        Il.Sub();
+        Il.BgtUn(next);
+        if (access == MemoryAccessKind.Read)
+        {
+            Il.Br(ok);
+        }
+        else
+        {
+            Il.Ldloc(region);
+            Il.Ldfld(RuntimeMembers.RegionWritable);
+            Il.Brtrue(ok);
+            Il.Br(next);
+        }
+    }
 
     /// <summary>Pushes the lowest byte of this function's frame: its r10 (as it came in the frame) minus the frame size.</summary>
     public void PushStackLow()

@@ -193,4 +193,35 @@ public class IlEngineTests
         GC.KeepAlive(a);
         GC.KeepAlive(b);
     }
+
+    [Fact]
+    public unsafe void Regions_past_the_ones_checked_inline_are_searched_too()
+    {
+        // Six regions of 8 bytes; the cold path checks the first four inline and loops over the rest. The sixth is
+        // writable, the fifth read-only. 0-1: lddw r1, sixth; 2: stb [r1+7], 9; 3: ldxb r0, [r1+7];
+        // 4-5: lddw r2, fifth; 6: ldxb r3, [r2+0]; 7: add r0, r3; 8: stb [r2+0], 1; 9: exit
+        var memory = GC.AllocateArray<byte>(48, pinned: true);
+        memory[32] = 4;
+        ulong start = (ulong)Unsafe.AsPointer(ref memory[0]);
+        var environment = new ProgramEnvironment();
+        for (int i = 0; i < 6; i++)
+        {
+            environment.AddRegion(new MemoryRegion(start + (ulong)(8 * i), 8, MemoryRegionKind.Allowed, writable: i != 4));
+        }
+
+        var program = Program(
+            Lddw(1, start + 40), I(OpCodes.StB, 1, 0, 7, 9), I(OpCodes.LdxB, 0, 1, 7), Lddw(2, start + 32), I(OpCodes.LdxB, 3, 2),
+            I(OpCodes.Add64Reg, 0, 3), I(OpCodes.StB, 2, 0, 0, 1), I(OpCodes.Exit));
+        using var compiled = new IlEngine().Compile(program, environment);
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run());
+        Assert.Equal(8, e.Pc);
+        Assert.Equal(start + 32, e.Address);
+        Assert.Equal(9, memory[47]);
+        Assert.Equal(4, memory[32]);
+
+        var reads = Program(Lddw(1, start + 40), I(OpCodes.LdxB, 0, 1, 7), Lddw(2, start + 32), I(OpCodes.LdxB, 3, 2), I(OpCodes.Add64Reg, 0, 3), I(OpCodes.Exit));
+        using var readsCompiled = new IlEngine().Compile(reads, environment);
+        Assert.Equal(13UL, readsCompiled.Run());
+        GC.KeepAlive(memory);
+    }
 }
