@@ -162,4 +162,23 @@ public unsafe class VmOperationTests
         Assert.Throws<ObjectDisposedException>(() => vm.ExecuteProgramJit());
         Assert.Throws<ObjectDisposedException>(() => vm.SetProgram(Asm("exit")));
     }
+
+    [Fact]
+    public void FixedMbuff_runs_from_several_threads_each_see_their_own_packet()
+    {
+        using var vm = new EbpfVmFixedMbuff(Asm("ldxdw r2, [r1+0]\nldxdw r3, [r1+8]\nsub r3, r2\nmov r0, r3\nexit"), 0, 8);
+        int failures = 0;
+        Parallel.For(1, 5, t =>
+        {
+            var packet = new byte[t * 10];
+            for (int i = 0; i < 200; i++)
+            {
+                if (vm.ExecuteProgram(packet) != (ulong)packet.Length)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+        });
+        Assert.Equal(0, failures);
+    }
 }

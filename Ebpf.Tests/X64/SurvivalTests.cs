@@ -118,4 +118,40 @@ public class SurvivalTests
         using var enough = TestEngines.Get(engine).Compile(Deep(), Environment(a => a), new ExecutionOptions { MaxCallDepth = 5 });
         Assert.Equal(0x2aUL, enough.Run([0x2a, 0, 0, 0, 0, 0, 0, 0]));
     }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_helper_may_run_the_same_compiled_program_again_on_the_same_thread(string engine)
+    {
+        // n = the u64 input; r0 = n == 0 ? 0 : n + helper(n), where the helper runs this same program on n - 1
+        // (a nested run on the same thread while the outer run waits in the helper).
+        ICompiledProgram? self = null;
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "again", (a, _, _, _, _) =>
+        {
+            if (a == 3)
+            {
+                throw new InvalidOperationException("three");
+            }
+
+            return self!.Run(BitConverter.GetBytes(a - 1));
+        });
+        var program = Program(
+            I(OpCodes.LdxDW, 6, 1, 0),
+            I(OpCodes.Mov64Imm, 0, imm: 0),
+            I(OpCodes.JeqImm, 6, 0, 4, 0),        // pc 2 -> pc 7
+            I(OpCodes.Mov64Reg, 1, 6),
+            I(OpCodes.Call, imm: 1),
+            I(OpCodes.Add64Reg, 0, 6),
+            I(OpCodes.Exit),
+            I(OpCodes.Exit));                     // pc 7
+        using var compiled = TestEngines.Get(engine).Compile(program, environment);
+        self = compiled;
+        Assert.Equal(2UL + 1, compiled.Run(BitConverter.GetBytes(2UL)));
+
+        // The helper fails in the third nested run; that run's helper error passes through the outer helpers unchanged.
+        var e = Assert.Throws<EbpfHelperException>(() => compiled.Run(BitConverter.GetBytes(5UL)));
+        Assert.Equal(4, e.Pc);
+        Assert.Equal(2UL + 1, compiled.Run(BitConverter.GetBytes(2UL)));
+    }
 }

@@ -42,8 +42,8 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The inline check: (address - input start) below the input limit for this size; otherwise the out-of-line path
-    /// checks the current and caller frames and then calls the shared slow check (metadata and regions), which either
-    /// returns or leaves through the violation stub. Only rcx, rdx and r11 change.
+    /// calls the shared slow check (stack frames, metadata, regions), which either returns or leaves through the
+    /// violation stub. Only rcx, rdx and r11 change.
     /// </summary>
     private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write)
     {
@@ -68,15 +68,6 @@ internal sealed partial class X64Compiler
         {
             Bind(ref slow);
             a.lea(r11, __[baseReg + offset]);
-
-            // The current and caller frames: [r10 - stackSize, StackEnd), at least one frame long.
-            a.lea(rcx, __[r11 + stackSize]);
-            a.sub(rcx, rbp);
-            a.mov(rdx, Block(RunBlock.StackEndOffset));
-            a.sub(rdx, rbp);
-            a.add(rdx, stackSize - size);
-            a.cmp(rcx, rdx);
-            a.jbe(ok);
             a.mov(ecx, packed);
             a.mov(edx, size);
             a.call(slowCheck);
@@ -85,9 +76,9 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// The shared slow check: r11 = address, rdx = size, ecx = packed site. Returns when the access lies in the
-    /// metadata or an environment region (writes: writable ones); otherwise leaves through the violation stub.
-    /// Preserves every eBPF register.
+    /// The shared slow check: r11 = address, rdx = size, ecx = packed site. Returns when the access lies in the current
+    /// and caller stack frames, the metadata or an environment region (writes: writable ones); otherwise leaves through
+    /// the violation stub. Preserves every eBPF register.
     /// </summary>
     private void EmitSlowCheck()
     {
@@ -102,6 +93,16 @@ internal sealed partial class X64Compiler
         a.push(rdi);
         a.push(rsi);
         a.push(r8);
+
+        // The current and caller frames: [r10 - stackSize, StackEnd), at least one frame (so at least 8 bytes) long.
+        a.lea(rax, __[r11 + stackSize]);
+        a.sub(rax, rbp);
+        a.mov(rdi, Block(RunBlock.StackEndOffset));
+        a.sub(rdi, rbp);
+        a.add(rdi, stackSize);
+        a.sub(rdi, rdx);
+        a.cmp(rax, rdi);
+        a.jbe(ok);
 
         // Metadata: (addr - start) <= length - size, with length >= size.
         a.mov(rdi, Block(RunBlock.MetadataLengthOffset));

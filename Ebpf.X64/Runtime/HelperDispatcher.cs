@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 
@@ -40,8 +39,4 @@ internal static unsafe class HelperDispatcher
             return 0;
         }
     }
-
-    /// <summary>Keeps the method referenced for trimming and AOT (the address is taken through a function pointer).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void EnsureInitialized() => _ = Address;
 }
