@@ -516,6 +516,10 @@ internal sealed class FunctionCompiler
         LoadBudget();
     }
 
+    /// <summary>
+    /// Charges a segment: <c>budget -= length; if (budget &lt; 0)</c> fail with what was left before the charge, from
+    /// which the error names the exact instruction (a subtraction and a branch on its sign in the hot path).
+    /// </summary>
     private void EmitBudgetCheck(int pc, int length)
     {
         var budget = Budget!;
@@ -524,16 +528,18 @@ internal sealed class FunctionCompiler
             Il.Ldarg(ArgClosure);
             Il.LdcI4(pc);
             Il.Ldloc(budget);
+            Il.LdcI8(length);
+            Il.Add();
             Il.Call(RuntimeMembers.BudgetExceeded);
             Il.Throw();
         });
         Il.Ldloc(budget);
         Il.LdcI8(length);
-        Il.Blt(fail);
-        Il.Ldloc(budget);
-        Il.LdcI8(length);
         Il.Sub();
+        Il.Dup();
         Il.Stloc(budget);
+        Il.LdcI8(0);
+        Il.Blt(fail);
     }
 
     private void EmitInstruction(int pc, Instruction insn)
