@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Reflection;
 using System.Reflection.Emit;
 using System.Text;
 using Ebpf.Il.Emit;
@@ -25,19 +24,9 @@ internal sealed class FunctionCompiler
     public const int ArgFrame = 2;
     public const int ArgDepth = 3;
 
-    private static readonly int[] AccessSizes = [1, 2, 4, 8];
-
-    /// <summary>How many entries of the environment's region table the cold path checks inline (the rest by a call).</summary>
-    private const int UnrolledRegions = 4;
-
     private readonly List<Action> stubs = new();
     private readonly Label?[] jumpLabels;
     private readonly bool[] referenced = new bool[11];
-    private readonly LocalBuilder?[,] limits = new LocalBuilder?[3, 9];
-    private readonly AccessRegion[] accessRegions;
-    private LocalBuilder? contextBase;
-    private LocalBuilder? regionPointer;
-    private LocalBuilder? regionIndex;
     private readonly int[] segments;
     private LocalBuilder? callFrame;
     private int stubCount;
@@ -50,7 +39,6 @@ internal sealed class FunctionCompiler
         Il = new IlEmitter(generator, listing);
         jumpLabels = new Label?[Function.Length];
         segments = owner.Options.InstructionBudget is null ? [] : BudgetPlan.Segments(owner.Program, Function, owner.Options.MemoryChecks);
-        accessRegions = owner.Options.MemoryChecks ? AccessRegionGuess.Guess(owner.Program, Function, index == 0) : [];
         Registers = new LocalBuilder[11];
         for (int r = 0; r <= 10; r++)
         {
@@ -61,6 +49,7 @@ internal sealed class FunctionCompiler
         StackBase = Il.DeclareLocal(typeof(ulong), "stackLow");
         InputBase = Il.DeclareLocal(typeof(ulong), "inputBase");
         Budget = owner.Options.InstructionBudget is null ? null : Il.DeclareLocal(typeof(long), "budget");
+        Checks = new MemoryCheckEmitter(this);
         ExitLabel = Il.DefineLabel("EXIT");
         StopLabel = Il.DefineLabel("STOP");
     }
@@ -178,186 +167,19 @@ internal sealed class FunctionCompiler
         Il.Stloc(Registers[r]);
     }
 
-    /// <summary>
-    /// Checks <c>[Address, Address + size)</c> unless memory checks are off. The hot path is one inline comparison,
-    /// against the region the address most likely lies in (see <see cref="AccessRegionGuess"/>). The cold path, placed
-    /// after the body, tries every region in IL (stack frames, input, metadata, the environment's table), so no path that continues
-    /// makes a call (a call there would make RyuJIT spill the register locals around the hot loop); only the failing
-    /// end calls out, to build the interpreter's violation error at <paramref name="pc"/>, and throws.
-    /// </summary>
-    public void EmitCheck(int pc, int size, MemoryAccessKind access)
-    {
-        if (!Options.MemoryChecks)
-        {
-            return;
-        }
-
-        var region = accessRegions[pc - Function.Start];
-        var ok = Il.DefineLabel($"OK_{pc}");
-        var slow = AddStub("SLOWCHECK", () => EmitSlowCheck(pc, size, access, ok));
-        Il.Ldloc(Address);
-        Il.Ldloc(region switch
-        {
-            AccessRegion.Stack => StackBase,
-            AccessRegion.Context => contextBase!,
-            _ => InputBase,
-        });
-        Il.Sub();
-        Il.Ldloc(limits[(int)region, size]!);
-        Il.BgeUn(slow);
-        Il.MarkLabel(ok);
-    }
-
-    /// <summary>The cold half of <see cref="EmitCheck"/>: the metadata, then a loop over the region table, then the error.</summary>
-    private void EmitSlowCheck(int pc, int size, MemoryAccessKind access, Label ok)
-    {
-        var regions = Il.DefineLabel($"REGIONS_{pc}");
-        var region = regionPointer ??= Il.DeclareLocal(typeof(nint), "region");
-        var fail = Il.DefineLabel($"VIOLATION_{pc}");
-        var metadata = Il.DefineLabel($"METADATA_{pc}");
-
-        // stack frames [stackLow, StackEnd), never shorter than the access: address - stackLow <= (StackEnd - stackLow) - size
-        Il.Ldloc(Address);
-        PushStackLow();
-        Il.Sub();
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateStackEnd);
-        PushStackLow();
-        Il.Sub();
-        Il.LdcI8(size);
-        Il.Sub();
-        Il.BleUn(ok);
-
-        EmitStateRangeTest(RuntimeMembers.StateInputAddress, RuntimeMembers.StateInputLength, size, ok, metadata);
-        Il.MarkLabel(metadata);
-        EmitStateRangeTest(RuntimeMembers.StateMetadataAddress, RuntimeMembers.StateMetadataLength, size, ok, regions);
-
-        // The environment's first regions, unrolled: RyuJIT weighs a loop as hot and would give it the registers the
-        // eBPF registers need (a call would be worse: everything live across it would be spilled), so only a table
-        // longer than that reaches the loop below, placed behind enough branches to look cold.
-        Il.MarkLabel(regions);
-        for (int i = 0; i < UnrolledRegions; i++)
-        {
-            var next = Il.DefineLabel($"REGION{i}_{pc}_NEXT");
-            Il.Ldarg(ArgState);
-            Il.Ldfld(RuntimeMembers.StateRegionCount);
-            Il.LdcI4(i);
-            Il.Ble(fail);
-            Il.Ldarg(ArgState);
-            Il.Ldfld(RuntimeMembers.StateRegions);
-            if (i != 0)
-            {
-                Il.LdcI4(i * RuntimeMembers.RegionSize);
-                Il.Add();
-            }
-
-            Il.Stloc(region);
-            EmitRegionTest(region, size, access, ok, next);
-            Il.MarkLabel(next);
-        }
-
-        // for (i = UnrolledRegions; i < RegionCount; i++) if (Regions[i] allows the access) goto ok;
-        var index = regionIndex ??= Il.DeclareLocal(typeof(int), "regionIndex");
-        var loop = Il.DefineLabel($"REGIONLOOP_{pc}");
-        var loopNext = Il.DefineLabel($"REGIONLOOP_{pc}_NEXT");
-        Il.LdcI4(UnrolledRegions);
-        Il.Stloc(index);
-        Il.MarkLabel(loop);
-        Il.Ldloc(index);
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateRegionCount);
-        Il.Bge(fail);
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateRegions);
-        Il.Ldloc(index);
-        Il.ConvI();
-        Il.LdcI4(RuntimeMembers.RegionSize);
-        Il.ConvI();
-        Il.Mul();
-        Il.Add();
-        Il.Stloc(region);
-        EmitRegionTest(region, size, access, ok, loopNext);
-        Il.MarkLabel(loopNext);
-        Il.Ldloc(index);
-        Il.LdcI4(1);
-        Il.Add();
-        Il.Stloc(index);
-        Il.Br(loop);
-
-        Il.MarkLabel(fail);
-        Il.Ldarg(ArgClosure);
-        Il.Ldarg(ArgState);
-        Il.Ldloc(Address);
-        Il.LdcI4(size);
-        Il.LdcI4((int)access);
-        PushStackLow();
-        Il.LdcI4(pc);
-        Il.Call(RuntimeMembers.Violation);
-        Il.Throw();
-    }
-
     /// <summary>True when an access of <paramref name="size"/> bytes at r10 + <paramref name="offset"/> lies inside the
     /// current frame for every possible r10, so it needs no run-time check.</summary>
     public bool IsInOwnFrame(int baseRegister, int offset, int size) =>
         baseRegister == 10 && offset >= -Options.StackSize && offset + size <= 0;
 
     /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
-    public LocalBuilder InputLimit(int size) => limits[(int)AccessRegion.Input, size]!;
+    public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);
+
+    /// <summary>The memory checks of this function.</summary>
+    public MemoryCheckEmitter Checks { get; }
 
     /// <summary>A local holding the registers passed to a local call.</summary>
     public LocalBuilder CallFrameLocal => callFrame ??= Il.DeclareLocal(typeof(Runtime.CallFrame), "callFrame");
-
-    /// <summary>
-    /// Branches to <paramref name="ok"/> when the access lies in the run-state range <paramref name="start"/> /
-    /// <paramref name="length"/> (input or metadata): length &gt;= size and address - start &lt;= length - size; else
-    /// continues, or branches to <paramref name="tooShort"/> when the range cannot hold the access at all.
-    /// </summary>
-    private void EmitStateRangeTest(FieldInfo start, FieldInfo length, int size, Label ok, Label tooShort)
-    {
-        Il.Ldarg(ArgState);
-        Il.Ldfld(length);
-        Il.LdcI8(size);
-        Il.BltUn(tooShort);
-        Il.Ldloc(Address);
-        Il.Ldarg(ArgState);
-        Il.Ldfld(start);
-        Il.Sub();
-        Il.Ldarg(ArgState);
-        Il.Ldfld(length);
-        Il.LdcI8(size);
-        Il.Sub();
-        Il.BleUn(ok);
-    }
-
-    /// <summary>Branches to <paramref name="ok"/> when the region at <paramref name="region"/> allows the access, else to <paramref name="next"/>.</summary>
-    private void EmitRegionTest(LocalBuilder region, int size, MemoryAccessKind access, Label ok, Label next)
-    {
-        // length >= size && address - start <= length - size (&& writable, for writes)
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionLength);
-        Il.LdcI8(size);
-        Il.BltUn(next);
-        Il.Ldloc(Address);
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionAddress);
-        Il.Sub();
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionLength);
-        Il.LdcI8(size);
-        Il.Sub();
-        Il.BgtUn(next);
-        if (access == MemoryAccessKind.Read)
-        {
-            Il.Br(ok);
-        }
-        else
-        {
-            Il.Ldloc(region);
-            Il.Ldfld(RuntimeMembers.RegionWritable);
-            Il.Brtrue(ok);
-            Il.Br(next);
-        }
-    }
 
     /// <summary>Pushes the lowest byte of this function's frame: its r10 (as it came in the frame) minus the frame size.</summary>
     public void PushStackLow()
@@ -432,21 +254,12 @@ internal sealed class FunctionCompiler
             switch (insn.Class)
             {
                 case InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx when Options.MemoryChecks:
-                    DeclareLimit(accessRegions[pc - Function.Start], insn.AccessBytes);
+                    Checks.Declare(pc, insn.AccessBytes);
                     break;
                 case InstructionClass.Ld when insn.OpCode != OpCodes.Lddw:
-                    DeclareLimit(AccessRegion.Input, insn.AccessBytes);
+                    Checks.DeclareInput(insn.AccessBytes);
                     break;
             }
-        }
-    }
-
-    private void DeclareLimit(AccessRegion region, int size)
-    {
-        limits[(int)region, size] ??= Il.DeclareLocal(typeof(ulong), $"{region.ToString().ToLowerInvariant()}Limit{size}");
-        if (region == AccessRegion.Context)
-        {
-            contextBase ??= Il.DeclareLocal(typeof(ulong), "contextBase");
         }
     }
 
@@ -463,56 +276,10 @@ internal sealed class FunctionCompiler
             }
         }
 
-        if (limits[(int)AccessRegion.Stack, 1] is not null || limits[(int)AccessRegion.Stack, 2] is not null
-            || limits[(int)AccessRegion.Stack, 4] is not null || limits[(int)AccessRegion.Stack, 8] is not null)
-        {
-            PushStackLow();
-            Il.Stloc(StackBase);
-        }
-
         Il.Ldarg(ArgState);
         Il.Ldfld(RuntimeMembers.StateInputAddress);
         Il.Stloc(InputBase);
-        if (contextBase is not null)
-        {
-            Il.Ldarg(ArgState);
-            Il.Ldfld(RuntimeMembers.StateContextAddress);
-            Il.Stloc(contextBase);
-        }
-
-        foreach (int size in AccessSizes)
-        {
-            if (limits[(int)AccessRegion.Stack, size] is { } stackLimit)
-            {
-                // The frames [stackLow, StackEnd) are at least one frame long, so the limit never underflows.
-                Il.Ldarg(ArgState);
-                Il.Ldfld(RuntimeMembers.StateStackEnd);
-                Il.Ldloc(StackBase);
-                Il.Sub();
-                Il.LdcI8(size - 1);
-                Il.Sub();
-                Il.Stloc(stackLimit);
-            }
-
-            if (limits[(int)AccessRegion.Input, size] is { } inputLimit)
-            {
-                Il.Ldarg(ArgState);
-                Il.Ldfld(RuntimeMembers.StateInputLength);
-                Il.LdcI4(size);
-                Il.Call(RuntimeMembers.Limit);
-                Il.Stloc(inputLimit);
-            }
-
-            if (limits[(int)AccessRegion.Context, size] is { } contextLimit)
-            {
-                Il.Ldarg(ArgState);
-                Il.Ldfld(RuntimeMembers.StateContextLength);
-                Il.LdcI4(size);
-                Il.Call(RuntimeMembers.Limit);
-                Il.Stloc(contextLimit);
-            }
-        }
-
+        Checks.EmitPrologue();
         LoadBudget();
     }
 

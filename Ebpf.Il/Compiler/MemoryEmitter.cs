@@ -128,7 +128,7 @@ internal static class MemoryEmitter
         if (f.Options.MemoryChecks && !f.IsInOwnFrame(baseRegister, offset, size))
         {
             il.Stloc(f.Address);
-            f.EmitCheck(pc, size, access);
+            f.Checks.EmitCheck(pc, size, access);
             il.Ldloc(f.Address);
         }
 
