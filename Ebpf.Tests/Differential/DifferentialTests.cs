@@ -78,7 +78,7 @@ public class DifferentialTests
             iter: 2000,
             seed: "ey1pC0RyRsS1");
         Assert.Superset(
-            new HashSet<string> { "result", "MemoryAccessViolation", "BudgetExceeded", "HelperFailed", "UnknownHelper" },
+            new HashSet<string> { "result", "MemoryAccessViolation", "BudgetExceeded", "HelperFailed", "UnknownHelper", "CallDepthExceeded" },
             seen);
     }
 

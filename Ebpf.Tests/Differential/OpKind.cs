@@ -12,4 +12,5 @@ public enum OpKind
     PacketLoad,
     HelperCall,
     CallX,
+    LocalCall,
 }

@@ -69,7 +69,8 @@ public static class ProgramGenerator
             (5, Gen.Const(OpKind.Jump)),
             (1, Gen.Const(OpKind.PacketLoad)),
             (1, Gen.Const(OpKind.HelperCall)),
-            (1, Gen.Const(OpKind.CallX))),
+            (1, Gen.Const(OpKind.CallX)),
+            (2, Gen.Const(OpKind.LocalCall))),
         Gen.Int[0, 10_000],
         Gen.Int[0, 100],
         Gen.Int[0, 100],
@@ -79,17 +80,28 @@ public static class ProgramGenerator
         Gen.Int[0, 10_000],
         (kind, variant, dst, src, offset, imm, wide, target) => new OpSpec(kind, variant, dst, src, offset, imm, wide, target));
 
+    /// <summary>The straight-line body of the local function (no jumps or calls of its own).</summary>
+    public static readonly Gen<OpSpec[]> FunctionBody = Operation
+        .Where(op => op.Kind is OpKind.Alu or OpKind.Lddw or OpKind.Load or OpKind.Store or OpKind.Atomic)
+        .Array[0, 6];
+
     /// <summary>A whole program with its input and budget.</summary>
     public static readonly Gen<GeneratedProgram> Program = Gen.Select(
         Operation.Array[1, 32],
+        FunctionBody,
         Wide.Array[6],
         Gen.Frequency((1, Gen.Byte.Array[0, 8]), (4, Gen.Byte.Array[8, 64])),
         Gen.Int[0, 1000],
         Gen.Bool,
-        (ops, registers, input, budget, loops) => Lower(ops, registers, input, budget, loops));
+        (ops, body, registers, input, budget, loops) => Lower(ops, body, registers, input, budget, loops));
 
-    /// <summary>Turns raw operations into a valid program: every field is mapped onto its valid range.</summary>
-    public static GeneratedProgram Lower(OpSpec[] ops, long[] registers, byte[] input, int budgetSeed, bool loops)
+    /// <summary>
+    /// Turns raw operations into a valid program: every field is mapped onto its valid range. The main function is
+    /// followed by one local function (the body, then, when <paramref name="loops"/> and the budget allow, a call of
+    /// itself that recurses while r0 is odd, so some runs exceed the call depth) that the main function's local calls
+    /// enter.
+    /// </summary>
+    public static GeneratedProgram Lower(OpSpec[] ops, OpSpec[] body, long[] registers, byte[] input, int budgetSeed, bool loops)
     {
         var slots = new List<Instruction>();
 
@@ -119,6 +131,32 @@ public static class ProgramGenerator
         for (int i = 0; i < ops.Length; i++)
         {
             slots.AddRange(LowerOne(ops[i], i, starts, input.Length, loops, ref hasBackwardJump));
+        }
+
+        slots.Add(I(OpCodes.Exit));
+
+        // The local function: its body, an optional self-call while r0 is odd, exit.
+        int function = slots.Count;
+        for (int i = 0; i < slots.Count; i++)
+        {
+            if (slots[i].OpCode == OpCodes.Call && slots[i].Src == 1)
+            {
+                slots[i] = slots[i].WithImm(function - i - 1);
+            }
+        }
+
+        foreach (var op in body)
+        {
+            bool ignored = false;
+            slots.AddRange(LowerOne(op, 0, [0, 1], input.Length, false, ref ignored));
+        }
+
+        if (loops)
+        {
+            slots.Add(I(OpCodes.JsetImm, 0, 0, 1, 1));
+            slots.Add(I(OpCodes.Ja, offset: 1));
+            slots.Add(I(OpCodes.Call, 0, 1, 0, function - slots.Count - 1));
+            hasBackwardJump = true;
         }
 
         slots.Add(I(OpCodes.Exit));
@@ -198,6 +236,9 @@ public static class ProgramGenerator
 
             case OpKind.HelperCall:
                 return [I(OpCodes.Call, imm: Pick(HelperIds, v))];
+            case OpKind.LocalCall:
+                // The offset is set once the local function's position is known.
+                return [I(OpCodes.Call, src: 1)];
             default:
                 return [I(OpCodes.Mov64Imm, dst, imm: Pick(CallxIds, v)), I(OpCodes.CallX, dst)];
         }
