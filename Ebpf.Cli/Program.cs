@@ -2,7 +2,7 @@ using Ebpf.Cli.Plugin;
 
 namespace Ebpf.Cli;
 
-/// <summary>The <c>ebpf</c> command-line tool (the commands arrive with the CLI issue).</summary>
+/// <summary>The <c>ebpf</c> command-line tool.</summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
@@ -14,7 +14,6 @@ public static class Program
             return ConformancePlugin.Run(pluginArgs, Console.In, Console.Out, Console.Error);
         }
 
-        Console.Error.WriteLine("ebpf: no commands yet");
-        return 2;
+        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
     }
 }

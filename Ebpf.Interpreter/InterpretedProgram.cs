@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.Isa;
@@ -13,10 +14,12 @@ namespace Ebpf.Interpreter;
 /// </summary>
 internal sealed unsafe class InterpretedProgram : CompiledProgram
 {
-    /// <summary>Per frame of a local call: the return pc, r6..r9 and r10 of the caller.</summary>
+    /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
 
+    /// <summary>The decoded slots, allocated pinned by <see cref="Decoder"/>: <see cref="codeStart"/> stays valid while this object lives.</summary>
     private readonly DecodedInstruction[] code;
+    private readonly DecodedInstruction* codeStart;
     private readonly Helper[] helpers;
     private readonly FrozenDictionary<uint, Helper> helpersById;
 
@@ -25,6 +28,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     {
         var used = new List<Helper>();
         code = Decoder.Decode(program, environment, used);
+        codeStart = (DecodedInstruction*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(code));
         helpers = used.ToArray();
         helpersById = environment.Helpers.ToFrozenDictionary(h => h.Id);
     }
@@ -44,249 +48,249 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
         ulong stackLow = state.StackEnd - stackSize;
         long budget = state.BudgetRemaining;
         int depth = 0;
-        int pc = 0;
+        DecodedInstruction* start = codeStart; // the decoded array is pinned: its address never changes
+        DecodedInstruction* ins = start;
 
-        fixed (DecodedInstruction* start = code)
+        while (true)
         {
-            while (true)
+            if (--budget < 0)
             {
-                DecodedInstruction* ins = start + pc;
-                pc++;
-                if (--budget < 0)
+                throw BudgetExceeded(PcOf(ins));
+            }
+
+            switch (ins->Op)
+            {
+                // ALU64
+                case Op.Add64Imm: r[ins->Dst] += (ulong)ins->Imm; ins++; continue;
+                case Op.Add64Reg: r[ins->Dst] += r[ins->Src]; ins++; continue;
+                case Op.Sub64Imm: r[ins->Dst] -= (ulong)ins->Imm; ins++; continue;
+                case Op.Sub64Reg: r[ins->Dst] -= r[ins->Src]; ins++; continue;
+                case Op.Mul64Imm: r[ins->Dst] *= (ulong)ins->Imm; ins++; continue;
+                case Op.Mul64Reg: r[ins->Dst] *= r[ins->Src]; ins++; continue;
+                case Op.Div64Imm: r[ins->Dst] = Alu.Div64(r[ins->Dst], (ulong)ins->Imm); ins++; continue;
+                case Op.Div64Reg: r[ins->Dst] = Alu.Div64(r[ins->Dst], r[ins->Src]); ins++; continue;
+                case Op.SDiv64Imm: r[ins->Dst] = Alu.SDiv64(r[ins->Dst], (ulong)ins->Imm); ins++; continue;
+                case Op.SDiv64Reg: r[ins->Dst] = Alu.SDiv64(r[ins->Dst], r[ins->Src]); ins++; continue;
+                case Op.Mod64Imm: r[ins->Dst] = Alu.Mod64(r[ins->Dst], (ulong)ins->Imm); ins++; continue;
+                case Op.Mod64Reg: r[ins->Dst] = Alu.Mod64(r[ins->Dst], r[ins->Src]); ins++; continue;
+                case Op.SMod64Imm: r[ins->Dst] = Alu.SMod64(r[ins->Dst], (ulong)ins->Imm); ins++; continue;
+                case Op.SMod64Reg: r[ins->Dst] = Alu.SMod64(r[ins->Dst], r[ins->Src]); ins++; continue;
+                case Op.Or64Imm: r[ins->Dst] |= (ulong)ins->Imm; ins++; continue;
+                case Op.Or64Reg: r[ins->Dst] |= r[ins->Src]; ins++; continue;
+                case Op.And64Imm: r[ins->Dst] &= (ulong)ins->Imm; ins++; continue;
+                case Op.And64Reg: r[ins->Dst] &= r[ins->Src]; ins++; continue;
+                case Op.Xor64Imm: r[ins->Dst] ^= (ulong)ins->Imm; ins++; continue;
+                case Op.Xor64Reg: r[ins->Dst] ^= r[ins->Src]; ins++; continue;
+                case Op.Lsh64Imm: r[ins->Dst] <<= (int)ins->Imm; ins++; continue;
+                case Op.Lsh64Reg: r[ins->Dst] <<= (int)(r[ins->Src] & 63); ins++; continue;
+                case Op.Rsh64Imm: r[ins->Dst] >>= (int)ins->Imm; ins++; continue;
+                case Op.Rsh64Reg: r[ins->Dst] >>= (int)(r[ins->Src] & 63); ins++; continue;
+                case Op.Arsh64Imm: r[ins->Dst] = (ulong)((long)r[ins->Dst] >> (int)ins->Imm); ins++; continue;
+                case Op.Arsh64Reg: r[ins->Dst] = (ulong)((long)r[ins->Dst] >> (int)(r[ins->Src] & 63)); ins++; continue;
+                case Op.Neg64: r[ins->Dst] = (ulong)-(long)r[ins->Dst]; ins++; continue;
+                case Op.Mov64Imm: r[ins->Dst] = (ulong)ins->Imm; ins++; continue;
+                case Op.Mov64Reg: r[ins->Dst] = r[ins->Src]; ins++; continue;
+                case Op.MovSx64B: r[ins->Dst] = (ulong)(long)(sbyte)r[ins->Src]; ins++; continue;
+                case Op.MovSx64H: r[ins->Dst] = (ulong)(long)(short)r[ins->Src]; ins++; continue;
+                case Op.MovSx64W: r[ins->Dst] = (ulong)(long)(int)r[ins->Src]; ins++; continue;
+
+                // ALU32: results zero-extended
+                case Op.Add32Imm: r[ins->Dst] = (uint)r[ins->Dst] + (uint)ins->Imm; ins++; continue;
+                case Op.Add32Reg: r[ins->Dst] = (uint)r[ins->Dst] + (uint)r[ins->Src]; ins++; continue;
+                case Op.Sub32Imm: r[ins->Dst] = (uint)r[ins->Dst] - (uint)ins->Imm; ins++; continue;
+                case Op.Sub32Reg: r[ins->Dst] = (uint)r[ins->Dst] - (uint)r[ins->Src]; ins++; continue;
+                case Op.Mul32Imm: r[ins->Dst] = (uint)r[ins->Dst] * (uint)ins->Imm; ins++; continue;
+                case Op.Mul32Reg: r[ins->Dst] = (uint)r[ins->Dst] * (uint)r[ins->Src]; ins++; continue;
+                case Op.Div32Imm: r[ins->Dst] = Alu.Div32((uint)r[ins->Dst], (uint)ins->Imm); ins++; continue;
+                case Op.Div32Reg: r[ins->Dst] = Alu.Div32((uint)r[ins->Dst], (uint)r[ins->Src]); ins++; continue;
+                case Op.SDiv32Imm: r[ins->Dst] = Alu.SDiv32((uint)r[ins->Dst], (uint)ins->Imm); ins++; continue;
+                case Op.SDiv32Reg: r[ins->Dst] = Alu.SDiv32((uint)r[ins->Dst], (uint)r[ins->Src]); ins++; continue;
+                case Op.Mod32Imm: r[ins->Dst] = Alu.Mod32((uint)r[ins->Dst], (uint)ins->Imm); ins++; continue;
+                case Op.Mod32Reg: r[ins->Dst] = Alu.Mod32((uint)r[ins->Dst], (uint)r[ins->Src]); ins++; continue;
+                case Op.SMod32Imm: r[ins->Dst] = Alu.SMod32((uint)r[ins->Dst], (uint)ins->Imm); ins++; continue;
+                case Op.SMod32Reg: r[ins->Dst] = Alu.SMod32((uint)r[ins->Dst], (uint)r[ins->Src]); ins++; continue;
+                case Op.Or32Imm: r[ins->Dst] = (uint)r[ins->Dst] | (uint)ins->Imm; ins++; continue;
+                case Op.Or32Reg: r[ins->Dst] = (uint)r[ins->Dst] | (uint)r[ins->Src]; ins++; continue;
+                case Op.And32Imm: r[ins->Dst] = (uint)r[ins->Dst] & (uint)ins->Imm; ins++; continue;
+                case Op.And32Reg: r[ins->Dst] = (uint)r[ins->Dst] & (uint)r[ins->Src]; ins++; continue;
+                case Op.Xor32Imm: r[ins->Dst] = (uint)r[ins->Dst] ^ (uint)ins->Imm; ins++; continue;
+                case Op.Xor32Reg: r[ins->Dst] = (uint)r[ins->Dst] ^ (uint)r[ins->Src]; ins++; continue;
+                case Op.Lsh32Imm: r[ins->Dst] = (uint)r[ins->Dst] << (int)ins->Imm; ins++; continue;
+                case Op.Lsh32Reg: r[ins->Dst] = (uint)r[ins->Dst] << (int)(r[ins->Src] & 31); ins++; continue;
+                case Op.Rsh32Imm: r[ins->Dst] = (uint)r[ins->Dst] >> (int)ins->Imm; ins++; continue;
+                case Op.Rsh32Reg: r[ins->Dst] = (uint)r[ins->Dst] >> (int)(r[ins->Src] & 31); ins++; continue;
+                case Op.Arsh32Imm: r[ins->Dst] = (uint)((int)r[ins->Dst] >> (int)ins->Imm); ins++; continue;
+                case Op.Arsh32Reg: r[ins->Dst] = (uint)((int)r[ins->Dst] >> (int)(r[ins->Src] & 31)); ins++; continue;
+                case Op.Neg32: r[ins->Dst] = (uint)-(int)r[ins->Dst]; ins++; continue;
+                case Op.Mov32Imm: r[ins->Dst] = (uint)ins->Imm; ins++; continue;
+                case Op.Mov32Reg: r[ins->Dst] = (uint)r[ins->Src]; ins++; continue;
+                case Op.MovSx32B: r[ins->Dst] = (uint)(int)(sbyte)r[ins->Src]; ins++; continue;
+                case Op.MovSx32H: r[ins->Dst] = (uint)(int)(short)r[ins->Src]; ins++; continue;
+
+                // Byte swaps (the host is little-endian)
+                case Op.ZeroExtend16: r[ins->Dst] = (ushort)r[ins->Dst]; ins++; continue;
+                case Op.ZeroExtend32: r[ins->Dst] = (uint)r[ins->Dst]; ins++; continue;
+                case Op.Nop: ins++; continue;
+                case Op.Swap16: r[ins->Dst] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((ushort)r[ins->Dst]); ins++; continue;
+                case Op.Swap32: r[ins->Dst] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)r[ins->Dst]); ins++; continue;
+                case Op.Swap64: r[ins->Dst] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(r[ins->Dst]); ins++; continue;
+
+                // Jumps
+                case Op.Ja: ins = start + ins->Target; continue;
+                case Op.JeqImm: ins = r[ins->Dst] == (ulong)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JeqReg: ins = r[ins->Dst] == r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JgtImm: ins = r[ins->Dst] > (ulong)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JgtReg: ins = r[ins->Dst] > r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JgeImm: ins = r[ins->Dst] >= (ulong)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JgeReg: ins = r[ins->Dst] >= r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JsetImm: ins = (r[ins->Dst] & (ulong)ins->Imm) != 0 ? start + ins->Target : ins + 1; continue;
+                case Op.JsetReg: ins = (r[ins->Dst] & r[ins->Src]) != 0 ? start + ins->Target : ins + 1; continue;
+                case Op.JneImm: ins = r[ins->Dst] != (ulong)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JneReg: ins = r[ins->Dst] != r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JsgtImm: ins = (long)r[ins->Dst] > ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JsgtReg: ins = (long)r[ins->Dst] > (long)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JsgeImm: ins = (long)r[ins->Dst] >= ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JsgeReg: ins = (long)r[ins->Dst] >= (long)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JltImm: ins = r[ins->Dst] < (ulong)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JltReg: ins = r[ins->Dst] < r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JleImm: ins = r[ins->Dst] <= (ulong)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JleReg: ins = r[ins->Dst] <= r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JsltImm: ins = (long)r[ins->Dst] < ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JsltReg: ins = (long)r[ins->Dst] < (long)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.JsleImm: ins = (long)r[ins->Dst] <= ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.JsleReg: ins = (long)r[ins->Dst] <= (long)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jeq32Imm: ins = (uint)r[ins->Dst] == (uint)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jeq32Reg: ins = (uint)r[ins->Dst] == (uint)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jgt32Imm: ins = (uint)r[ins->Dst] > (uint)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jgt32Reg: ins = (uint)r[ins->Dst] > (uint)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jge32Imm: ins = (uint)r[ins->Dst] >= (uint)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jge32Reg: ins = (uint)r[ins->Dst] >= (uint)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jset32Imm: ins = ((uint)r[ins->Dst] & (uint)ins->Imm) != 0 ? start + ins->Target : ins + 1; continue;
+                case Op.Jset32Reg: ins = ((uint)r[ins->Dst] & (uint)r[ins->Src]) != 0 ? start + ins->Target : ins + 1; continue;
+                case Op.Jne32Imm: ins = (uint)r[ins->Dst] != (uint)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jne32Reg: ins = (uint)r[ins->Dst] != (uint)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jsgt32Imm: ins = (int)r[ins->Dst] > (int)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jsgt32Reg: ins = (int)r[ins->Dst] > (int)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jsge32Imm: ins = (int)r[ins->Dst] >= (int)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jsge32Reg: ins = (int)r[ins->Dst] >= (int)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jlt32Imm: ins = (uint)r[ins->Dst] < (uint)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jlt32Reg: ins = (uint)r[ins->Dst] < (uint)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jle32Imm: ins = (uint)r[ins->Dst] <= (uint)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jle32Reg: ins = (uint)r[ins->Dst] <= (uint)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jslt32Imm: ins = (int)r[ins->Dst] < (int)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jslt32Reg: ins = (int)r[ins->Dst] < (int)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+                case Op.Jsle32Imm: ins = (int)r[ins->Dst] <= (int)ins->Imm ? start + ins->Target : ins + 1; continue;
+                case Op.Jsle32Reg: ins = (int)r[ins->Dst] <= (int)r[ins->Src] ? start + ins->Target : ins + 1; continue;
+
+                // Loads and stores, each access checked in full
+                case Op.Lddw: r[ins->Dst] = (ulong)ins->Imm; ins += 2; continue;
+                case Op.LdxB: r[ins->Dst] = *(byte*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxH: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxW: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxDW: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsB: r[ins->Dst] = (ulong)(long)*(sbyte*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxsH: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsW: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.StB: *(byte*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)ins->Imm; ins++; continue;
+                case Op.StH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)ins->Imm); ins++; continue;
+                case Op.StW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)ins->Imm); ins++; continue;
+                case Op.StDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (ulong)ins->Imm); ins++; continue;
+                case Op.StxB: *(byte*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)r[ins->Src]; ins++; continue;
+                case Op.StxH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
+                case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
+                case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
+                case Op.Atomic32:
+                    Atomics.Execute32(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, ref r[ins->Src], ref r[0]);
+                    ins++;
+                    continue;
+                case Op.Atomic64:
+                    Atomics.Execute64(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, ref r[ins->Src], ref r[0]);
+                    ins++;
+                    continue;
+
+                // Legacy packet loads: input region only, little-endian, zero-extended into r0
+                case Op.LdAbsB: r[0] = *(byte*)CheckPacket(ref state, (ulong)ins->Imm, 1, stackLow, ins); ins++; continue;
+                case Op.LdAbsH: r[0] = Unsafe.ReadUnaligned<ushort>((void*)CheckPacket(ref state, (ulong)ins->Imm, 2, stackLow, ins)); ins++; continue;
+                case Op.LdAbsW: r[0] = Unsafe.ReadUnaligned<uint>((void*)CheckPacket(ref state, (ulong)ins->Imm, 4, stackLow, ins)); ins++; continue;
+                case Op.LdAbsDW: r[0] = Unsafe.ReadUnaligned<ulong>((void*)CheckPacket(ref state, (ulong)ins->Imm, 8, stackLow, ins)); ins++; continue;
+                case Op.LdIndB: r[0] = *(byte*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 1, stackLow, ins); ins++; continue;
+                case Op.LdIndH: r[0] = Unsafe.ReadUnaligned<ushort>((void*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 2, stackLow, ins)); ins++; continue;
+                case Op.LdIndW: r[0] = Unsafe.ReadUnaligned<uint>((void*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 4, stackLow, ins)); ins++; continue;
+                case Op.LdIndDW: r[0] = Unsafe.ReadUnaligned<ulong>((void*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 8, stackLow, ins)); ins++; continue;
+
+                // Calls
+                case Op.CallHelper:
+                    state.BudgetRemaining = budget;
+                    r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5]);
+                    if (state.StopRequested != 0)
+                    {
+                        return state.StopValue;
+                    }
+
+                    ins++;
+                    continue;
+                case Op.CallX:
+                    state.BudgetRemaining = budget;
+                    r[0] = InvokeHelper(HelperById(r[ins->Dst], PcOf(ins)), statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5]);
+                    if (state.StopRequested != 0)
+                    {
+                        return state.StopValue;
+                    }
+
+                    ins++;
+                    continue;
+                case Op.CallLocal:
                 {
-                    throw BudgetExceeded(pc - 1);
+                    if (depth + 1 >= maxDepth)
+                    {
+                        throw new EbpfCallDepthExceededException(PcOf(ins), Program.Instructions[PcOf(ins)], maxDepth);
+                    }
+
+                    ulong* frame = frames + (depth * FrameSlots);
+                    frame[0] = (ulong)(ins + 1);
+                    frame[1] = r[6];
+                    frame[2] = r[7];
+                    frame[3] = r[8];
+                    frame[4] = r[9];
+                    frame[5] = r[10];
+                    depth++;
+                    r[10] -= stackSize;
+                    stackLow -= stackSize;
+                    ins = start + ins->Target;
+                    continue;
                 }
 
-                switch (ins->Op)
+                default:
                 {
-                    // ALU64
-                    case Op.Add64Imm: r[ins->Dst] += (ulong)ins->Imm; continue;
-                    case Op.Add64Reg: r[ins->Dst] += r[ins->Src]; continue;
-                    case Op.Sub64Imm: r[ins->Dst] -= (ulong)ins->Imm; continue;
-                    case Op.Sub64Reg: r[ins->Dst] -= r[ins->Src]; continue;
-                    case Op.Mul64Imm: r[ins->Dst] *= (ulong)ins->Imm; continue;
-                    case Op.Mul64Reg: r[ins->Dst] *= r[ins->Src]; continue;
-                    case Op.Div64Imm: r[ins->Dst] = Alu.Div64(r[ins->Dst], (ulong)ins->Imm); continue;
-                    case Op.Div64Reg: r[ins->Dst] = Alu.Div64(r[ins->Dst], r[ins->Src]); continue;
-                    case Op.SDiv64Imm: r[ins->Dst] = Alu.SDiv64(r[ins->Dst], (ulong)ins->Imm); continue;
-                    case Op.SDiv64Reg: r[ins->Dst] = Alu.SDiv64(r[ins->Dst], r[ins->Src]); continue;
-                    case Op.Mod64Imm: r[ins->Dst] = Alu.Mod64(r[ins->Dst], (ulong)ins->Imm); continue;
-                    case Op.Mod64Reg: r[ins->Dst] = Alu.Mod64(r[ins->Dst], r[ins->Src]); continue;
-                    case Op.SMod64Imm: r[ins->Dst] = Alu.SMod64(r[ins->Dst], (ulong)ins->Imm); continue;
-                    case Op.SMod64Reg: r[ins->Dst] = Alu.SMod64(r[ins->Dst], r[ins->Src]); continue;
-                    case Op.Or64Imm: r[ins->Dst] |= (ulong)ins->Imm; continue;
-                    case Op.Or64Reg: r[ins->Dst] |= r[ins->Src]; continue;
-                    case Op.And64Imm: r[ins->Dst] &= (ulong)ins->Imm; continue;
-                    case Op.And64Reg: r[ins->Dst] &= r[ins->Src]; continue;
-                    case Op.Xor64Imm: r[ins->Dst] ^= (ulong)ins->Imm; continue;
-                    case Op.Xor64Reg: r[ins->Dst] ^= r[ins->Src]; continue;
-                    case Op.Lsh64Imm: r[ins->Dst] <<= (int)ins->Imm; continue;
-                    case Op.Lsh64Reg: r[ins->Dst] <<= (int)(r[ins->Src] & 63); continue;
-                    case Op.Rsh64Imm: r[ins->Dst] >>= (int)ins->Imm; continue;
-                    case Op.Rsh64Reg: r[ins->Dst] >>= (int)(r[ins->Src] & 63); continue;
-                    case Op.Arsh64Imm: r[ins->Dst] = (ulong)((long)r[ins->Dst] >> (int)ins->Imm); continue;
-                    case Op.Arsh64Reg: r[ins->Dst] = (ulong)((long)r[ins->Dst] >> (int)(r[ins->Src] & 63)); continue;
-                    case Op.Neg64: r[ins->Dst] = (ulong)-(long)r[ins->Dst]; continue;
-                    case Op.Mov64Imm: r[ins->Dst] = (ulong)ins->Imm; continue;
-                    case Op.Mov64Reg: r[ins->Dst] = r[ins->Src]; continue;
-                    case Op.MovSx64B: r[ins->Dst] = (ulong)(long)(sbyte)r[ins->Src]; continue;
-                    case Op.MovSx64H: r[ins->Dst] = (ulong)(long)(short)r[ins->Src]; continue;
-                    case Op.MovSx64W: r[ins->Dst] = (ulong)(long)(int)r[ins->Src]; continue;
-
-                    // ALU32: results zero-extended
-                    case Op.Add32Imm: r[ins->Dst] = (uint)r[ins->Dst] + (uint)ins->Imm; continue;
-                    case Op.Add32Reg: r[ins->Dst] = (uint)r[ins->Dst] + (uint)r[ins->Src]; continue;
-                    case Op.Sub32Imm: r[ins->Dst] = (uint)r[ins->Dst] - (uint)ins->Imm; continue;
-                    case Op.Sub32Reg: r[ins->Dst] = (uint)r[ins->Dst] - (uint)r[ins->Src]; continue;
-                    case Op.Mul32Imm: r[ins->Dst] = (uint)r[ins->Dst] * (uint)ins->Imm; continue;
-                    case Op.Mul32Reg: r[ins->Dst] = (uint)r[ins->Dst] * (uint)r[ins->Src]; continue;
-                    case Op.Div32Imm: r[ins->Dst] = Alu.Div32((uint)r[ins->Dst], (uint)ins->Imm); continue;
-                    case Op.Div32Reg: r[ins->Dst] = Alu.Div32((uint)r[ins->Dst], (uint)r[ins->Src]); continue;
-                    case Op.SDiv32Imm: r[ins->Dst] = Alu.SDiv32((uint)r[ins->Dst], (uint)ins->Imm); continue;
-                    case Op.SDiv32Reg: r[ins->Dst] = Alu.SDiv32((uint)r[ins->Dst], (uint)r[ins->Src]); continue;
-                    case Op.Mod32Imm: r[ins->Dst] = Alu.Mod32((uint)r[ins->Dst], (uint)ins->Imm); continue;
-                    case Op.Mod32Reg: r[ins->Dst] = Alu.Mod32((uint)r[ins->Dst], (uint)r[ins->Src]); continue;
-                    case Op.SMod32Imm: r[ins->Dst] = Alu.SMod32((uint)r[ins->Dst], (uint)ins->Imm); continue;
-                    case Op.SMod32Reg: r[ins->Dst] = Alu.SMod32((uint)r[ins->Dst], (uint)r[ins->Src]); continue;
-                    case Op.Or32Imm: r[ins->Dst] = (uint)r[ins->Dst] | (uint)ins->Imm; continue;
-                    case Op.Or32Reg: r[ins->Dst] = (uint)r[ins->Dst] | (uint)r[ins->Src]; continue;
-                    case Op.And32Imm: r[ins->Dst] = (uint)r[ins->Dst] & (uint)ins->Imm; continue;
-                    case Op.And32Reg: r[ins->Dst] = (uint)r[ins->Dst] & (uint)r[ins->Src]; continue;
-                    case Op.Xor32Imm: r[ins->Dst] = (uint)r[ins->Dst] ^ (uint)ins->Imm; continue;
-                    case Op.Xor32Reg: r[ins->Dst] = (uint)r[ins->Dst] ^ (uint)r[ins->Src]; continue;
-                    case Op.Lsh32Imm: r[ins->Dst] = (uint)r[ins->Dst] << (int)ins->Imm; continue;
-                    case Op.Lsh32Reg: r[ins->Dst] = (uint)r[ins->Dst] << (int)(r[ins->Src] & 31); continue;
-                    case Op.Rsh32Imm: r[ins->Dst] = (uint)r[ins->Dst] >> (int)ins->Imm; continue;
-                    case Op.Rsh32Reg: r[ins->Dst] = (uint)r[ins->Dst] >> (int)(r[ins->Src] & 31); continue;
-                    case Op.Arsh32Imm: r[ins->Dst] = (uint)((int)r[ins->Dst] >> (int)ins->Imm); continue;
-                    case Op.Arsh32Reg: r[ins->Dst] = (uint)((int)r[ins->Dst] >> (int)(r[ins->Src] & 31)); continue;
-                    case Op.Neg32: r[ins->Dst] = (uint)-(int)r[ins->Dst]; continue;
-                    case Op.Mov32Imm: r[ins->Dst] = (uint)ins->Imm; continue;
-                    case Op.Mov32Reg: r[ins->Dst] = (uint)r[ins->Src]; continue;
-                    case Op.MovSx32B: r[ins->Dst] = (uint)(int)(sbyte)r[ins->Src]; continue;
-                    case Op.MovSx32H: r[ins->Dst] = (uint)(int)(short)r[ins->Src]; continue;
-
-                    // Byte swaps (the host is little-endian)
-                    case Op.ZeroExtend16: r[ins->Dst] = (ushort)r[ins->Dst]; continue;
-                    case Op.ZeroExtend32: r[ins->Dst] = (uint)r[ins->Dst]; continue;
-                    case Op.Nop: continue;
-                    case Op.Swap16: r[ins->Dst] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((ushort)r[ins->Dst]); continue;
-                    case Op.Swap32: r[ins->Dst] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)r[ins->Dst]); continue;
-                    case Op.Swap64: r[ins->Dst] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(r[ins->Dst]); continue;
-
-                    // Jumps
-                    case Op.Ja: pc = ins->Target; continue;
-                    case Op.JeqImm: if (r[ins->Dst] == (ulong)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JeqReg: if (r[ins->Dst] == r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JgtImm: if (r[ins->Dst] > (ulong)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JgtReg: if (r[ins->Dst] > r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JgeImm: if (r[ins->Dst] >= (ulong)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JgeReg: if (r[ins->Dst] >= r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JsetImm: if ((r[ins->Dst] & (ulong)ins->Imm) != 0) { pc = ins->Target; } continue;
-                    case Op.JsetReg: if ((r[ins->Dst] & r[ins->Src]) != 0) { pc = ins->Target; } continue;
-                    case Op.JneImm: if (r[ins->Dst] != (ulong)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JneReg: if (r[ins->Dst] != r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JsgtImm: if ((long)r[ins->Dst] > ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JsgtReg: if ((long)r[ins->Dst] > (long)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JsgeImm: if ((long)r[ins->Dst] >= ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JsgeReg: if ((long)r[ins->Dst] >= (long)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JltImm: if (r[ins->Dst] < (ulong)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JltReg: if (r[ins->Dst] < r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JleImm: if (r[ins->Dst] <= (ulong)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JleReg: if (r[ins->Dst] <= r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JsltImm: if ((long)r[ins->Dst] < ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JsltReg: if ((long)r[ins->Dst] < (long)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.JsleImm: if ((long)r[ins->Dst] <= ins->Imm) { pc = ins->Target; } continue;
-                    case Op.JsleReg: if ((long)r[ins->Dst] <= (long)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jeq32Imm: if ((uint)r[ins->Dst] == (uint)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jeq32Reg: if ((uint)r[ins->Dst] == (uint)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jgt32Imm: if ((uint)r[ins->Dst] > (uint)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jgt32Reg: if ((uint)r[ins->Dst] > (uint)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jge32Imm: if ((uint)r[ins->Dst] >= (uint)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jge32Reg: if ((uint)r[ins->Dst] >= (uint)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jset32Imm: if (((uint)r[ins->Dst] & (uint)ins->Imm) != 0) { pc = ins->Target; } continue;
-                    case Op.Jset32Reg: if (((uint)r[ins->Dst] & (uint)r[ins->Src]) != 0) { pc = ins->Target; } continue;
-                    case Op.Jne32Imm: if ((uint)r[ins->Dst] != (uint)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jne32Reg: if ((uint)r[ins->Dst] != (uint)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jsgt32Imm: if ((int)r[ins->Dst] > (int)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jsgt32Reg: if ((int)r[ins->Dst] > (int)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jsge32Imm: if ((int)r[ins->Dst] >= (int)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jsge32Reg: if ((int)r[ins->Dst] >= (int)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jlt32Imm: if ((uint)r[ins->Dst] < (uint)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jlt32Reg: if ((uint)r[ins->Dst] < (uint)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jle32Imm: if ((uint)r[ins->Dst] <= (uint)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jle32Reg: if ((uint)r[ins->Dst] <= (uint)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jslt32Imm: if ((int)r[ins->Dst] < (int)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jslt32Reg: if ((int)r[ins->Dst] < (int)r[ins->Src]) { pc = ins->Target; } continue;
-                    case Op.Jsle32Imm: if ((int)r[ins->Dst] <= (int)ins->Imm) { pc = ins->Target; } continue;
-                    case Op.Jsle32Reg: if ((int)r[ins->Dst] <= (int)r[ins->Src]) { pc = ins->Target; } continue;
-
-                    // Loads and stores, each access checked in full
-                    case Op.Lddw: r[ins->Dst] = (ulong)ins->Imm; pc++; continue;
-                    case Op.LdxB: r[ins->Dst] = *(byte*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, pc); continue;
-                    case Op.LdxH: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, pc)); continue;
-                    case Op.LdxW: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, pc)); continue;
-                    case Op.LdxDW: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, pc)); continue;
-                    case Op.LdxsB: r[ins->Dst] = (ulong)(long)*(sbyte*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, pc); continue;
-                    case Op.LdxsH: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, pc)); continue;
-                    case Op.LdxsW: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, pc)); continue;
-                    case Op.StB: *(byte*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, pc) = (byte)ins->Imm; continue;
-                    case Op.StH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, pc), (ushort)ins->Imm); continue;
-                    case Op.StW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, pc), (uint)ins->Imm); continue;
-                    case Op.StDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, pc), (ulong)ins->Imm); continue;
-                    case Op.StxB: *(byte*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, pc) = (byte)r[ins->Src]; continue;
-                    case Op.StxH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, pc), (ushort)r[ins->Src]); continue;
-                    case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, pc), (uint)r[ins->Src]); continue;
-                    case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, pc), r[ins->Src]); continue;
-                    case Op.Atomic32:
-                        Atomics.Execute32(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, pc), (AtomicOperation)ins->Imm, ref r[ins->Src], ref r[0]);
-                        continue;
-                    case Op.Atomic64:
-                        Atomics.Execute64(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, pc), (AtomicOperation)ins->Imm, ref r[ins->Src], ref r[0]);
-                        continue;
-
-                    // Legacy packet loads: input region only, little-endian, zero-extended into r0
-                    case Op.LdAbsB: r[0] = *(byte*)CheckPacket(ref state, (ulong)ins->Imm, 1, stackLow, pc); continue;
-                    case Op.LdAbsH: r[0] = Unsafe.ReadUnaligned<ushort>((void*)CheckPacket(ref state, (ulong)ins->Imm, 2, stackLow, pc)); continue;
-                    case Op.LdAbsW: r[0] = Unsafe.ReadUnaligned<uint>((void*)CheckPacket(ref state, (ulong)ins->Imm, 4, stackLow, pc)); continue;
-                    case Op.LdAbsDW: r[0] = Unsafe.ReadUnaligned<ulong>((void*)CheckPacket(ref state, (ulong)ins->Imm, 8, stackLow, pc)); continue;
-                    case Op.LdIndB: r[0] = *(byte*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 1, stackLow, pc); continue;
-                    case Op.LdIndH: r[0] = Unsafe.ReadUnaligned<ushort>((void*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 2, stackLow, pc)); continue;
-                    case Op.LdIndW: r[0] = Unsafe.ReadUnaligned<uint>((void*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 4, stackLow, pc)); continue;
-                    case Op.LdIndDW: r[0] = Unsafe.ReadUnaligned<ulong>((void*)CheckPacket(ref state, (uint)r[ins->Src] + (ulong)ins->Imm, 8, stackLow, pc)); continue;
-
-                    // Calls
-                    case Op.CallHelper:
-                        state.BudgetRemaining = budget;
-                        r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, pc - 1, stackLow, r[1], r[2], r[3], r[4], r[5]);
-                        if (state.StopRequested != 0)
-                        {
-                            return state.StopValue;
-                        }
-
-                        continue;
-                    case Op.CallX:
-                        state.BudgetRemaining = budget;
-                        r[0] = InvokeHelper(HelperById(r[ins->Dst], pc - 1), statePointer, Program, Environment, Options, pc - 1, stackLow, r[1], r[2], r[3], r[4], r[5]);
-                        if (state.StopRequested != 0)
-                        {
-                            return state.StopValue;
-                        }
-
-                        continue;
-                    case Op.CallLocal:
+                    // Op.Exit
+                    if (depth == 0)
                     {
-                        if (depth + 1 >= maxDepth)
-                        {
-                            throw new EbpfCallDepthExceededException(pc - 1, Program.Instructions[pc - 1], maxDepth);
-                        }
-
-                        ulong* frame = frames + (depth * FrameSlots);
-                        frame[0] = (ulong)pc;
-                        frame[1] = r[6];
-                        frame[2] = r[7];
-                        frame[3] = r[8];
-                        frame[4] = r[9];
-                        frame[5] = r[10];
-                        depth++;
-                        r[10] -= stackSize;
-                        stackLow -= stackSize;
-                        pc = ins->Target;
-                        continue;
+                        state.BudgetRemaining = budget;
+                        return r[0];
                     }
 
-                    default:
-                    {
-                        // Op.Exit
-                        if (depth == 0)
-                        {
-                            state.BudgetRemaining = budget;
-                            return r[0];
-                        }
-
-                        depth--;
-                        ulong* frame = frames + (depth * FrameSlots);
-                        pc = (int)frame[0];
-                        r[6] = frame[1];
-                        r[7] = frame[2];
-                        r[8] = frame[3];
-                        r[9] = frame[4];
-                        r[10] = frame[5];
-                        stackLow = r[10] - stackSize;
-                        continue;
-                    }
+                    depth--;
+                    ulong* frame = frames + (depth * FrameSlots);
+                    ins = (DecodedInstruction*)frame[0];
+                    r[6] = frame[1];
+                    r[7] = frame[2];
+                    r[8] = frame[3];
+                    r[9] = frame[4];
+                    r[10] = frame[5];
+                    stackLow = r[10] - stackSize;
+                    continue;
                 }
             }
         }
     }
 
-    /// <summary>Returns <paramref name="address"/> when the access is allowed; otherwise throws the violation (pc is one past the instruction).</summary>
+    /// <summary>Returns <paramref name="address"/> when the access is allowed; otherwise throws the violation at <paramref name="ins"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong Check(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, int nextPc)
+    private ulong Check(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
     {
         if (!MemoryGuard.IsAllowed(ref state, address, size, access, stackLow))
         {
-            ThrowViolation(ref state, address, size, access, stackLow, nextPc - 1);
+            ThrowViolation(ref state, address, size, access, stackLow, PcOf(ins));
         }
 
         return address;
@@ -294,12 +298,12 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
 
     /// <summary>The address of a legacy packet load at <paramref name="offset"/> into the input; throws when it is not inside the input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong CheckPacket(ref RunState state, ulong offset, ulong size, ulong stackLow, int nextPc)
+    private ulong CheckPacket(ref RunState state, ulong offset, ulong size, ulong stackLow, DecodedInstruction* ins)
     {
         ulong address = state.InputAddress + offset;
         if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength))
         {
-            ThrowViolation(ref state, address, size, MemoryAccessKind.Read, stackLow, nextPc - 1);
+            ThrowViolation(ref state, address, size, MemoryAccessKind.Read, stackLow, PcOf(ins));
         }
 
         return address;
@@ -308,6 +312,9 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowViolation(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, int pc) =>
         throw MemoryGuard.Violation(Program, pc, ref state, address, size, access, stackLow);
+
+    /// <summary>The pc (slot index) of a decoded instruction.</summary>
+    private int PcOf(DecodedInstruction* ins) => (int)(ins - codeStart);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private EbpfBudgetExceededException BudgetExceeded(int pc) =>

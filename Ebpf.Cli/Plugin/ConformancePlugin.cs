@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ebpf.Conformance;
+using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Verification;
 
@@ -46,7 +47,7 @@ public static class ConformancePlugin
         }
 
         int at = tokens.Count > 0 && tokens[0] == CommandName ? 0
-            : tokens.Count > 1 && tokens[1] == CommandName && !tokens[0].StartsWith('-') ? 1
+            : tokens.Count > 1 && tokens[1] == CommandName && IsHexBytes(tokens[0]) ? 1
             : -1;
         if (at < 0)
         {
@@ -74,16 +75,8 @@ public static class ConformancePlugin
         {
             var request = PluginRequest.Parse(args);
             byte[] code = ConformanceTest.ParseHexBytes(stdin.ReadToEnd());
-            if (request.Elf)
-            {
-                throw new EbpfElfException("standard input", "ELF input (--elf) is not supported by this plugin yet: give the program as raw instruction bytes");
-            }
-
-            var program = ProgramLoader.Load(code);
-            var environment = new ProgramEnvironment(ConformanceHelpers.CreateTable());
             var options = ExecutionOptions.Default with { InstructionBudget = request.Budget };
-            using var compiled = request.Engine.Compile(program, environment, options);
-            ulong r0 = request.Memory.Length == 0 ? compiled.Run() : compiled.Run(request.Memory);
+            ulong r0 = request.Elf ? RunElf(request, code, options) : RunRaw(request, code, options);
             stdout.WriteLine(r0.ToString("x", CultureInfo.InvariantCulture));
             return 0;
         }
@@ -93,6 +86,27 @@ public static class ConformancePlugin
             return 1;
         }
     }
+
+    private static ulong RunRaw(PluginRequest request, byte[] code, ExecutionOptions options)
+    {
+        var program = ProgramLoader.Load(code);
+        var environment = new ProgramEnvironment(ConformanceHelpers.CreateTable());
+        using var compiled = request.Engine.Compile(program, environment, options);
+        return Execute(compiled, request.Memory);
+    }
+
+    /// <summary>An ELF object: its default program, linked, with its maps and the Linux helpers (the test helpers take precedence).</summary>
+    private static ulong RunElf(PluginRequest request, byte[] code, ExecutionOptions options)
+    {
+        var elf = ElfLoader.Load(code, "standard input");
+        using var runtime = elf.CreateRuntime(new ElfRuntimeOptions { ExtraHelpers = ConformanceHelpers.CreateTable() });
+        using var compiled = runtime.Compile(request.Engine, null, options);
+        return Execute(compiled, request.Memory);
+    }
+
+    private static ulong Execute(ICompiledProgram compiled, byte[] memory) => memory.Length == 0 ? compiled.Run() : compiled.Run(memory);
+
+    private static bool IsHexBytes(string text) => text.All(c => char.IsAsciiHexDigit(c) || char.IsWhiteSpace(c));
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

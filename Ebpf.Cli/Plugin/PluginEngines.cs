@@ -8,6 +8,8 @@ public static class PluginEngines
     private static readonly Func<IExecutionEngine>[] Factories =
     [
         () => new InterpreterEngine(),
+        () => new Ebpf.Il.IlEngine(),
+        () => new Ebpf.X64.X64Engine(),
     ];
 
     /// <summary>The default engine's name.</summary>

@@ -74,4 +74,26 @@ public class AssemblyPropertyTests
             Assert.Equal(code, Assembler.Assemble(Disassembler.ToText(code)));
         }, iter: 5000);
     }
+
+    [Fact]
+    public void Assembling_arbitrary_token_soup_throws_only_assembly_errors()
+    {
+        var token = Gen.OneOf(
+            "mov", "mov32", "lddw", "lock", "fetch", "add32", "xchg", "ja", "ja32", "jeq", "jne32", "call", "local", "helper",
+            "exit", "ldxw", "ldxsb", "stw", "stxdw", "stxxaddw", ".slot", "movsx832", "be16", "ldindb", "ldabsw", "callx",
+            "map_by_fd", "r1", "%r2", "r10", "r11", "%r99", "%x", "[", "]", "+", "-", ",", ":", "0", "0x10", "0xffffffff",
+            "99999999999999999999", "0x1g", "5", "L", "L:", "exit:", "#c", ";", "\n", "@");
+        token.Array[0, 14].Select(parts => string.Join(' ', parts).Replace("\\n", "\n", StringComparison.Ordinal)).Sample(text =>
+        {
+            try
+            {
+                var code = Assembler.Assemble(text);
+                Assert.Equal(code, Assembler.Assemble(Disassembler.ToText(code)));
+            }
+            catch (EbpfAssemblyException e)
+            {
+                Assert.True(e.Line >= 1 && e.Column >= 1, e.Message);
+            }
+        }, iter: 20000);
+    }
 }

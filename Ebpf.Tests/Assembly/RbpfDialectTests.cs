@@ -27,4 +27,33 @@ public class RbpfDialectTests
         var bytes = Assembler.AssembleBytes("add64 r1, 0x605\nmov64 r2, 0x32\nmov64 r1, r0\nbe16 r0\nneg64 r2\nexit");
         Assert.Equal("add64 r1, 0x605\nmov64 r2, 0x32\nmov64 r1, r0\nbe16 r0\nneg64 r2\nexit\n", Disassembler.ToText(bytes));
     }
+
+    [Fact]
+    public void Rbpf_disassembler_style_with_hex_offsets_is_read()
+    {
+        // rbpf's own disassembler writes hex memory and jump offsets; they must be read as the same instructions.
+        var code = Assembler.Assemble("""
+            ldxw r1, [r2+0x5]
+            stw [r2+0x5], 0x7
+            stxh [r1+0x2], r3
+            ja +0x8
+            jsge r1, r2, -0x3
+            jsle32 r1, 0x2, -0x3
+            call 0x3
+            lddw r1, 0xff11ee22dd33cc44
+            ldinddw r1, 0x2
+            ldabsdw 0x1
+            mov32 r1, 0x2
+            arsh64 r1, r2
+            exit
+            """);
+        Assert.Equal(14, code.Length);
+        Assert.Equal(Convert.FromHexString("6121050000000000"), code[0].ToBytes());
+        Assert.Equal(Convert.FromHexString("0500080000000000"), code[3].ToBytes());
+        Assert.Equal(Convert.FromHexString("7d21fdff00000000"), code[4].ToBytes());
+        Assert.Equal(Convert.FromHexString("d601fdff02000000"), code[5].ToBytes());
+        Assert.Equal(Convert.FromHexString("1801000044cc33dd"), code[7].ToBytes());
+        Assert.Equal(Convert.FromHexString("0000000022ee11ff"), code[8].ToBytes());
+        Assert.Equal(code, Assembler.Assemble(Disassembler.ToText(code)));
+    }
 }

@@ -9,8 +9,8 @@ public static class TestEngines
     private static readonly IExecutionEngine[] Candidates =
     [
         new Ebpf.Interpreter.InterpreterEngine(),
-        // il (Ebpf.Il) goes here
-        // x64 (Ebpf.X64) goes here
+        new Ebpf.Il.IlEngine(),
+        new Ebpf.X64.X64Engine(),
     ];
 
     /// <summary>The engines available here.</summary>

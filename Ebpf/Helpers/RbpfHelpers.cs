@@ -130,7 +130,7 @@ public static class RbpfHelpers
         }
     }
 
-    private static ulong MonotonicNanoseconds()
+    internal static ulong MonotonicNanoseconds()
     {
         long ticks = Stopwatch.GetTimestamp();
         return (ulong)((UInt128)(ulong)ticks * 1_000_000_000UL / (ulong)Stopwatch.Frequency);

@@ -6,12 +6,14 @@ namespace Ebpf.Vm;
 /// <summary>
 /// What rbpf's four VM kinds share: the loaded program, the verifier it must pass, the helpers and allowed memory it
 /// may use, and two compiled forms: the interpreted one (<c>ExecuteProgram</c>, compiled on first use) and the one of
-/// <see cref="JitCompile"/> (<c>ExecuteProgramJit</c>), made by <see cref="JitEngine"/>. Not thread-safe while being
-/// configured; runs may happen concurrently once configured. Dispose it to release the compiled programs.
+/// <see cref="JitCompile"/> (<c>ExecuteProgramJit</c>), made by <see cref="JitEngine"/>. Configure it from one thread
+/// (like rbpf's <c>&amp;mut self</c> methods); once configured, runs may happen concurrently (the fixed-mbuff VM
+/// serialises its runs, as they share its buffer). Dispose it to release the compiled programs.
 /// </summary>
 public abstract class EbpfVm : IDisposable
 {
     private readonly IExecutionEngine interpreter;
+    private readonly object gate = new();
     private IVerifier verifier = Ebpf.Verification.Verifier.Default;
     private ICompiledProgram? interpreted;
     private ICompiledProgram? jitted;
@@ -141,7 +143,10 @@ public abstract class EbpfVm : IDisposable
     protected ICompiledProgram Interpreted()
     {
         ThrowIfDisposed();
-        return interpreted ??= interpreter.Compile(Program ?? throw new InvalidOperationException("no program is loaded"), Environment, Options);
+        lock (gate)
+        {
+            return interpreted ??= interpreter.Compile(Program ?? throw new InvalidOperationException("no program is loaded"), Environment, Options);
+        }
     }
 
     /// <summary>The form <see cref="JitCompile"/> made.</summary>

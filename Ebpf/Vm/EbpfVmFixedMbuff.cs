@@ -6,9 +6,11 @@ namespace Ebpf.Vm;
 /// rbpf's <c>EbpfVmFixedMbuff</c>: runs programs written for a kernel-style metadata buffer without the caller building
 /// one. The VM keeps an internal buffer of <c>max(dataOffset, dataEndOffset) + 8</c> bytes and, on every run, writes the
 /// packet's start address at <c>dataOffset</c> and its end address at <c>dataEndOffset</c>; r1 = the buffer.
+/// Runs are serialised because they share that buffer.
 /// </summary>
 public sealed class EbpfVmFixedMbuff : EbpfVm
 {
+    private readonly object runGate = new();
     private byte[] buffer = [];
     private int dataOffset;
     private int dataEndOffset;
@@ -49,11 +51,14 @@ public sealed class EbpfVmFixedMbuff : EbpfVm
 
     private unsafe ulong Run(ICompiledProgram compiled, Span<byte> memory)
     {
-        fixed (byte* data = memory)
+        lock (runGate)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(dataOffset), (ulong)data);
-            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(dataEndOffset), (ulong)data + (ulong)memory.Length);
-            return compiled.Run(memory, buffer);
+            fixed (byte* data = memory)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(dataOffset), (ulong)data);
+                BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(dataEndOffset), (ulong)data + (ulong)memory.Length);
+                return compiled.Run(memory, buffer);
+            }
         }
     }
 

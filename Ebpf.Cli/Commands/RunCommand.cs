@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Ebpf.Cli.Loading;
+
+namespace Ebpf.Cli.Commands;
+
+/// <summary><c>ebpf run PROGRAM</c>: runs a program once and prints r0.</summary>
+internal static class RunCommand
+{
+    public static Command Create(ToolContext context)
+    {
+        var program = new Argument<string>("PROGRAM")
+        {
+            Description = "The program: raw bytecode (.bin), assembly (.s, .asm), a bpf_conformance test (.data) or an ELF object (.o)",
+        };
+        var engine = new Option<string?>("--engine", "-e")
+        {
+            Description = "The engine: interpreter, il, x64, or a policy: auto (= fastest available), fastest, safest. Default: interpreter",
+            HelpName = "NAME",
+        };
+        var section = SharedOptions.Section();
+        var maps = new Option<bool>("--maps")
+        {
+            Description = "For an ELF object: print the entries of its maps after the run",
+        };
+        var memory = new MemoryOptions();
+        var options = new EngineOptions();
+
+        var command = new Command("run", "Run a program once and print r0 (a .data test runs on its own memory unless --mem or --mem-hex is given)");
+        command.Arguments.Add(program);
+        memory.AddTo(command);
+        command.Options.Add(engine);
+        options.AddTo(command);
+        command.Options.Add(section);
+        command.Options.Add(maps);
+        context.SetAction(command, parse =>
+        {
+            using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
+            var input = memory.Read(parse, loaded.Memory);
+            var chosen = context.SelectEngine(parse.GetValue(engine));
+            using var compiled = loaded.Compile(chosen, options.Read(parse));
+            ulong r0 = compiled.Run(input);
+            context.Out.WriteLine($"r0 = {ResultText.Format(r0)}");
+            if (parse.GetValue(maps) && loaded.Runtime is { } runtime)
+            {
+                MapText.Write(context.Out, runtime.Maps);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,112 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Il.Compiler;
+
+/// <summary>
+/// Calls. A helper (<c>call imm</c>, resolved at compile time) or <c>callx</c> (looked up at run time) goes through
+/// <see cref="Runtime.IlRuntime"/> to <see cref="Execution.CompiledProgram.InvokeHelper"/> with r1-r5; r0 takes the
+/// result and the function ends at once when the helper asked the run to stop. A local call checks the depth, hands
+/// r0-r9 and the callee's r10 (one frame lower) over in a <see cref="Runtime.CallFrame"/>, calls the callee's
+/// dynamic method directly, and takes r0-r5 back; r6-r9 stay in this function's locals, so they are preserved.
+/// </summary>
+internal static class CallEmitter
+{
+    public static void Emit(FunctionCompiler f, int pc, Instruction insn)
+    {
+        if (insn.OpCode == OpCodes.CallX)
+        {
+            HelperCall(f, pc, insn, callx: true);
+        }
+        else if (insn.Src == 1)
+        {
+            LocalCall(f, pc);
+        }
+        else if (insn.Src == 0)
+        {
+            HelperCall(f, pc, insn, callx: false);
+        }
+        else
+        {
+            throw f.Invalid(pc, insn, $"call source {insn.Src} is not supported (0 = helper, 1 = local function)");
+        }
+    }
+
+    private static void HelperCall(FunctionCompiler f, int pc, Instruction insn, bool callx)
+    {
+        var il = f.Il;
+        il.Ldarg(FunctionCompiler.ArgClosure);
+        if (callx)
+        {
+            f.Load(insn.Dst);
+        }
+        else
+        {
+            il.LdcI4(f.Owner.HelperSlot(pc));
+        }
+
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.LdcI4(pc);
+        f.PushStackLow();
+        for (int r = 1; r <= 5; r++)
+        {
+            f.Load(r);
+        }
+
+        il.Call(callx ? RuntimeMembers.CallX : RuntimeMembers.CallHelper);
+        f.Store(0);
+        if (callx || f.Owner.HelperMayStop(pc))
+        {
+            f.EmitStopCheck();
+        }
+    }
+
+    private static void LocalCall(FunctionCompiler f, int pc)
+    {
+        var il = f.Il;
+        var frame = f.CallFrameLocal;
+        var tooDeep = f.AddStub("CALLDEPTH", () =>
+        {
+            il.Ldarg(FunctionCompiler.ArgClosure);
+            il.LdcI4(pc);
+            il.Call(RuntimeMembers.CallDepthExceeded);
+            il.Throw();
+        });
+        il.Ldarg(FunctionCompiler.ArgDepth);
+        il.LdcI4(f.Options.MaxCallDepth);
+        il.Bge(tooDeep);
+        for (int r = 0; r <= 9; r++)
+        {
+            il.Ldloca(frame);
+            f.Load(r);
+            il.Stfld(RuntimeMembers.FrameRegisters[r]);
+        }
+
+        il.Ldloca(frame);
+        f.Load(10);
+        il.LdcI8(f.Options.StackSize);
+        il.Sub();
+        il.Stfld(RuntimeMembers.FrameRegisters[10]);
+        f.SaveBudget();
+        il.Ldarg(FunctionCompiler.ArgClosure);
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.Ldloca(frame);
+        il.ConvU();
+        il.Ldarg(FunctionCompiler.ArgDepth);
+        il.LdcI4(1);
+        il.Add();
+        il.Call(f.Owner.Method(f.Program.CallTargetFunction(pc)));
+        f.Store(0);
+        for (int r = 1; r <= 5; r++)
+        {
+            il.Ldloca(frame);
+            il.Ldfld(RuntimeMembers.FrameRegisters[r]);
+            f.Store(r);
+        }
+
+        f.LoadBudget();
+        if (f.Owner.MayStop)
+        {
+            f.EmitStopCheck();
+        }
+    }
+}

@@ -1,0 +1,398 @@
+using System.Globalization;
+using System.Reflection.Emit;
+using System.Text;
+using Ebpf.Il.Emit;
+using Ebpf.Isa;
+using OpCodes = Ebpf.Isa.OpCodes;
+
+namespace Ebpf.Il.Compiler;
+
+/// <summary>
+/// Compiles one eBPF function into the body of one <see cref="DynamicMethod"/>. It owns the function's locals (one
+/// <c>ulong</c> per register, the frame bounds, the budget), a label per jump target, the shared exit and stop blocks
+/// and the out-of-line stubs (slow memory checks, throws) placed after the body; the instruction families emit
+/// through it.
+/// </summary>
+/// <remarks>
+/// The method's arguments: 0 the <see cref="Runtime.IlClosure"/>, 1 the <see cref="Execution.RunState"/> pointer,
+/// 2 the <see cref="Runtime.CallFrame"/> pointer (registers in; r0-r5 out), 3 the depth (the entry function is 1).
+/// </remarks>
+internal sealed class FunctionCompiler
+{
+    public const int ArgClosure = 0;
+    public const int ArgState = 1;
+    public const int ArgFrame = 2;
+    public const int ArgDepth = 3;
+
+    private readonly List<Action> stubs = new();
+    private readonly Label?[] jumpLabels;
+    private readonly bool[] referenced = new bool[11];
+    private readonly int[] segments;
+    private LocalBuilder? callFrame;
+    private int stubCount;
+
+    public FunctionCompiler(ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing)
+    {
+        Owner = owner;
+        Index = index;
+        Function = owner.Program.Functions[index];
+        Il = new IlEmitter(generator, listing);
+        jumpLabels = new Label?[Function.Length];
+        segments = owner.Options.InstructionBudget is null ? [] : BudgetPlan.Segments(owner.Program, Function, owner.Options.MemoryChecks);
+        Registers = new LocalBuilder[11];
+        for (int r = 0; r <= 10; r++)
+        {
+            Registers[r] = Il.DeclareLocal(typeof(ulong), "r" + r.ToString(CultureInfo.InvariantCulture));
+        }
+
+        Address = Il.DeclareLocal(typeof(ulong), "addr");
+        StackBase = Il.DeclareLocal(typeof(ulong), "stackLow");
+        InputBase = Il.DeclareLocal(typeof(ulong), "inputBase");
+        Budget = owner.Options.InstructionBudget is null ? null : Il.DeclareLocal(typeof(long), "budget");
+        Checks = new MemoryCheckEmitter(this);
+        ExitLabel = Il.DefineLabel("EXIT");
+        StopLabel = Il.DefineLabel("STOP");
+    }
+
+    public ProgramCompiler Owner { get; }
+
+    public int Index { get; }
+
+    public FunctionInfo Function { get; }
+
+    public IlEmitter Il { get; }
+
+    /// <summary>The locals of r0-r10.</summary>
+    public LocalBuilder[] Registers { get; }
+
+    /// <summary>A scratch local holding the address of the current memory access.</summary>
+    public LocalBuilder Address { get; }
+
+    /// <summary>
+    /// The lowest byte of this function's frame (r10 - stack size), kept in a local for the inline stack checks; set
+    /// only when the function has some. Elsewhere <see cref="PushStackLow"/> recomputes it from the incoming frame, so
+    /// that cold paths do not keep one more value alive across the hot code.
+    /// </summary>
+    public LocalBuilder StackBase { get; }
+
+    /// <summary>The first byte of the input memory.</summary>
+    public LocalBuilder InputBase { get; }
+
+    /// <summary>The instructions left to run, kept in a local and written back to the run state around calls.</summary>
+    public LocalBuilder? Budget { get; }
+
+    /// <summary>The shared epilogue of every <c>exit</c>.</summary>
+    public Label ExitLabel { get; }
+
+    /// <summary>Where the function returns when a helper asked the run to stop.</summary>
+    public Label StopLabel { get; }
+
+    public ExecutionOptions Options => Owner.Options;
+
+    public EbpfProgram Program => Owner.Program;
+
+    public void Compile()
+    {
+        Il.Comment($"function {Index}: slots {Function.Start}..{Function.End - 1}");
+        Scan();
+        Prologue();
+        for (int pc = Function.Start; pc < Function.End; pc++)
+        {
+            if (Program.IsSecondSlot(pc))
+            {
+                continue;
+            }
+
+            var insn = Program.Instructions[pc];
+            if (jumpLabels[pc - Function.Start] is { } label)
+            {
+                Il.MarkLabel(label);
+            }
+
+            if (Il.Recording)
+            {
+                Il.Comment($"pc {pc}: {insn}");
+            }
+
+            if (Budget is not null && segments[pc - Function.Start] is > 0 and var length)
+            {
+                EmitBudgetCheck(pc, length);
+            }
+
+            EmitInstruction(pc, insn);
+        }
+
+        // The analysis proves no reachable path runs off the end; this keeps the IL valid when the tail is unreachable.
+        Il.Br(ExitLabel);
+        EmitExit();
+        EmitStop();
+        foreach (var stub in stubs)
+        {
+            stub();
+        }
+    }
+
+    /// <summary>The label of a jump target inside this function.</summary>
+    public Label JumpLabel(int pc) => jumpLabels[pc - Function.Start]!.Value;
+
+    /// <summary>Adds a block of code placed after the function body (cold paths), reached by a branch to the returned label.</summary>
+    public Label AddStub(string name, Action body)
+    {
+        var label = Il.DefineLabel($"{name}_{stubCount++}");
+        stubs.Add(() =>
+        {
+            Il.MarkLabel(label);
+            body();
+        });
+        return label;
+    }
+
+    /// <summary>Loads register <paramref name="r"/> as a 64-bit value.</summary>
+    public void Load(int r) => Il.Ldloc(Registers[r]);
+
+    /// <summary>Loads the low 32 bits of register <paramref name="r"/> (an int32 on the IL stack).</summary>
+    public void Load32(int r)
+    {
+        Il.Ldloc(Registers[r]);
+        Il.ConvU4();
+    }
+
+    /// <summary>Stores the 64-bit value on the stack into register <paramref name="r"/>.</summary>
+    public void Store(int r) => Il.Stloc(Registers[r]);
+
+    /// <summary>Zero-extends the int32 on the stack and stores it into register <paramref name="r"/>.</summary>
+    public void Store32(int r)
+    {
+        Il.ConvU8();
+        Il.Stloc(Registers[r]);
+    }
+
+    /// <summary>True when an access of <paramref name="size"/> bytes at r10 + <paramref name="offset"/> lies inside the
+    /// current frame for every possible r10, so it needs no run-time check.</summary>
+    public bool IsInOwnFrame(int baseRegister, int offset, int size) =>
+        baseRegister == 10 && offset >= -Options.StackSize && offset + size <= 0;
+
+    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
+    public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);
+
+    /// <summary>The memory checks of this function.</summary>
+    public MemoryCheckEmitter Checks { get; }
+
+    /// <summary>A local holding the registers passed to a local call.</summary>
+    public LocalBuilder CallFrameLocal => callFrame ??= Il.DeclareLocal(typeof(Runtime.CallFrame), "callFrame");
+
+    /// <summary>Pushes the lowest byte of this function's frame: its r10 (as it came in the frame) minus the frame size.</summary>
+    public void PushStackLow()
+    {
+        Il.Ldarg(ArgFrame);
+        Il.Ldfld(RuntimeMembers.FrameRegisters[10]);
+        Il.LdcI8(Options.StackSize);
+        Il.Sub();
+    }
+
+    /// <summary>Writes the budget local back to the run state (before anything that may read or continue it).</summary>
+    public void SaveBudget()
+    {
+        if (Budget is null)
+        {
+            return;
+        }
+
+        Il.Ldarg(ArgState);
+        Il.Ldloc(Budget);
+        Il.Stfld(RuntimeMembers.StateBudgetRemaining);
+    }
+
+    /// <summary>Reloads the budget local from the run state (after a local call spent some).</summary>
+    public void LoadBudget()
+    {
+        if (Budget is null)
+        {
+            return;
+        }
+
+        Il.Ldarg(ArgState);
+        Il.Ldfld(RuntimeMembers.StateBudgetRemaining);
+        Il.Stloc(Budget);
+    }
+
+    /// <summary>Ends the function when a helper (directly or in a callee) asked the run to stop.</summary>
+    public void EmitStopCheck()
+    {
+        Il.Ldarg(ArgState);
+        Il.Ldfld(RuntimeMembers.StateStopRequested);
+        Il.Brtrue(StopLabel);
+    }
+
+    private void Scan()
+    {
+        referenced[0] = true;
+        for (int pc = Function.Start; pc < Function.End; pc++)
+        {
+            if (Program.IsSecondSlot(pc))
+            {
+                continue;
+            }
+
+            var insn = Program.Instructions[pc];
+            referenced[insn.Dst] = true;
+            referenced[insn.Src] = true;
+            if (OpCodeTable.IsJump(insn.OpCode))
+            {
+                int target = (int)OpCodeTable.JumpTarget(insn, pc);
+                jumpLabels[target - Function.Start] ??= Il.DefineLabel($"L_{target}");
+            }
+            else if (insn.OpCode is OpCodes.Call or OpCodes.CallX)
+            {
+                int last = OpCodeTable.IsLocalCall(insn) ? 10 : 5;
+                for (int r = 0; r <= last; r++)
+                {
+                    referenced[r] = true;
+                }
+            }
+
+            switch (insn.Class)
+            {
+                case InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx when Options.MemoryChecks:
+                    Checks.Declare(pc, insn.AccessBytes);
+                    break;
+                case InstructionClass.Ld when insn.OpCode != OpCodes.Lddw:
+                    Checks.DeclareInput(insn.AccessBytes);
+                    break;
+            }
+        }
+    }
+
+    private void Prologue()
+    {
+        for (int r = 0; r <= 10; r++)
+        {
+            if (referenced[r] || r == 10)
+            {
+                // r10 is always needed: the frame bounds come from it.
+                Il.Ldarg(ArgFrame);
+                Il.Ldfld(RuntimeMembers.FrameRegisters[r]);
+                Il.Stloc(Registers[r]);
+            }
+        }
+
+        Il.Ldarg(ArgState);
+        Il.Ldfld(RuntimeMembers.StateInputAddress);
+        Il.Stloc(InputBase);
+        Checks.EmitPrologue();
+        LoadBudget();
+    }
+
+    /// <summary>
+    /// Charges a segment: <c>budget -= length; if (budget &lt; 0)</c> fail with what was left before the charge, from
+    /// which the error names the exact instruction (a subtraction and a branch on its sign in the hot path).
+    /// </summary>
+    private void EmitBudgetCheck(int pc, int length)
+    {
+        var budget = Budget!;
+        var fail = AddStub("BUDGET", () =>
+        {
+            Il.Ldarg(ArgClosure);
+            Il.LdcI4(pc);
+            Il.Ldloc(budget);
+            Il.LdcI8(length);
+            Il.Add();
+            Il.Call(RuntimeMembers.BudgetExceeded);
+            Il.Throw();
+        });
+        Il.Ldloc(budget);
+        Il.LdcI8(length);
+        Il.Sub();
+        Il.Dup();
+        Il.Stloc(budget);
+        Il.LdcI8(0);
+        Il.Blt(fail);
+    }
+
+    private void EmitInstruction(int pc, Instruction insn)
+    {
+        switch (insn.Class)
+        {
+            case InstructionClass.Alu:
+            case InstructionClass.Alu64:
+                AluEmitter.Emit(this, pc, insn);
+                break;
+            case InstructionClass.Jmp:
+            case InstructionClass.Jmp32:
+                if (insn.OpCode is OpCodes.Call or OpCodes.CallX)
+                {
+                    CallEmitter.Emit(this, pc, insn);
+                }
+                else if (insn.OpCode == OpCodes.Exit)
+                {
+                    Il.Br(ExitLabel);
+                }
+                else
+                {
+                    JumpEmitter.Emit(this, pc, insn);
+                }
+
+                break;
+            case InstructionClass.Ld:
+                if (insn.OpCode == OpCodes.Lddw)
+                {
+                    Il.LdcU8(Owner.Environment.ResolveLddw(IlEngine.EngineName, Program, pc));
+                    Store(insn.Dst);
+                }
+                else
+                {
+                    MemoryEmitter.EmitPacketLoad(this, pc, insn);
+                }
+
+                break;
+            case InstructionClass.Ldx:
+                MemoryEmitter.EmitLoad(this, pc, insn);
+                break;
+            case InstructionClass.St:
+                MemoryEmitter.EmitStore(this, pc, insn);
+                break;
+            default:
+                if (insn.AccessMode == AccessMode.Atomic)
+                {
+                    AtomicEmitter.Emit(this, pc, insn);
+                }
+                else
+                {
+                    MemoryEmitter.EmitStore(this, pc, insn);
+                }
+
+                break;
+        }
+    }
+
+    private void EmitExit()
+    {
+        Il.MarkLabel(ExitLabel);
+        SaveBudget();
+        for (int r = 0; r <= 5; r++)
+        {
+            if (referenced[r])
+            {
+                Il.Ldarg(ArgFrame);
+                Il.Ldloc(Registers[r]);
+                Il.Stfld(RuntimeMembers.FrameRegisters[r]);
+            }
+        }
+
+        Il.Ldloc(Registers[0]);
+        Il.Ret();
+    }
+
+    private void EmitStop()
+    {
+        Il.MarkLabel(StopLabel);
+        SaveBudget();
+        Il.Ldarg(ArgState);
+        Il.Ldfld(RuntimeMembers.StateStopValue);
+        Il.Ret();
+    }
+
+    /// <summary>Throws an <see cref="EbpfCompilationException"/> for an encoding the engine does not accept.</summary>
+    public EbpfCompilationException Invalid(int pc, Instruction insn, string reason) =>
+        new(IlEngine.EngineName, pc, insn, reason);
+}

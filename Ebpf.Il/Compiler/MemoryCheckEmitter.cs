@@ -1,0 +1,272 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Ebpf.Il.Emit;
+
+namespace Ebpf.Il.Compiler;
+
+/// <summary>
+/// The memory checks of one function: per region (stack, context, input) and access size the limit locals the
+/// prologue computes, the inline comparison at each access, and the cold path after the body that tries every other
+/// region before throwing the violation.
+/// </summary>
+internal sealed class MemoryCheckEmitter
+{
+    /// <summary>How many entries of the environment's region table the cold path checks without a loop.</summary>
+    private const int UnrolledRegions = 4;
+
+    private static readonly int[] AccessSizes = [1, 2, 4, 8];
+
+    private readonly FunctionCompiler f;
+    private readonly LocalBuilder?[,] limits = new LocalBuilder?[3, 9];
+    private readonly AccessRegion[] accessRegions;
+    private LocalBuilder? contextBase;
+    private LocalBuilder? regionPointer;
+    private LocalBuilder? regionIndex;
+
+    public MemoryCheckEmitter(FunctionCompiler function)
+    {
+        f = function;
+        accessRegions = f.Options.MemoryChecks ? AccessRegionGuess.Guess(f.Program, f.Function, f.Index == 0) : [];
+    }
+
+    private IlEmitter Il => f.Il;
+
+    /// <summary>Notes a checked access of <paramref name="size"/> bytes at <paramref name="pc"/> (before the prologue is emitted).</summary>
+    public void Declare(int pc, int size) => DeclareLimit(accessRegions[pc - f.Function.Start], size);
+
+    /// <summary>Notes an access checked against the input alone (legacy packet loads).</summary>
+    public void DeclareInput(int size) => DeclareLimit(AccessRegion.Input, size);
+
+    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
+    public LocalBuilder InputLimit(int size) => limits[(int)AccessRegion.Input, size]!;
+
+    /// <summary>Computes the bases and limits the declared checks compare against.</summary>
+    public void EmitPrologue()
+    {
+        if (limits[(int)AccessRegion.Stack, 1] is not null || limits[(int)AccessRegion.Stack, 2] is not null
+            || limits[(int)AccessRegion.Stack, 4] is not null || limits[(int)AccessRegion.Stack, 8] is not null)
+        {
+            f.PushStackLow();
+            Il.Stloc(f.StackBase);
+        }
+
+        if (contextBase is not null)
+        {
+            Il.Ldarg(FunctionCompiler.ArgState);
+            Il.Ldfld(RuntimeMembers.StateContextAddress);
+            Il.Stloc(contextBase);
+        }
+
+        foreach (int size in AccessSizes)
+        {
+            if (limits[(int)AccessRegion.Stack, size] is { } stackLimit)
+            {
+                // The frames [stackLow, StackEnd) are at least one frame long, so the limit never underflows.
+                Il.Ldarg(FunctionCompiler.ArgState);
+                Il.Ldfld(RuntimeMembers.StateStackEnd);
+                Il.Ldloc(f.StackBase);
+                Il.Sub();
+                Il.LdcI8(size - 1);
+                Il.Sub();
+                Il.Stloc(stackLimit);
+            }
+
+            if (limits[(int)AccessRegion.Input, size] is { } inputLimit)
+            {
+                Il.Ldarg(FunctionCompiler.ArgState);
+                Il.Ldfld(RuntimeMembers.StateInputLength);
+                Il.LdcI4(size);
+                Il.Call(RuntimeMembers.Limit);
+                Il.Stloc(inputLimit);
+            }
+
+            if (limits[(int)AccessRegion.Context, size] is { } contextLimit)
+            {
+                Il.Ldarg(FunctionCompiler.ArgState);
+                Il.Ldfld(RuntimeMembers.StateContextLength);
+                Il.LdcI4(size);
+                Il.Call(RuntimeMembers.Limit);
+                Il.Stloc(contextLimit);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks <c>[Address, Address + size)</c> unless memory checks are off. The hot path is one inline comparison,
+    /// against the region the address most likely lies in (see <see cref="AccessRegionGuess"/>). The cold path, placed
+    /// after the body, tries every region in IL (stack frames, input, metadata, the environment's table), so no path that continues
+    /// makes a call (a call there would make RyuJIT spill the register locals around the hot loop); only the failing
+    /// end calls out, to build the interpreter's violation error at <paramref name="pc"/>, and throws.
+    /// </summary>
+    public void EmitCheck(int pc, int size, MemoryAccessKind access)
+    {
+        if (!f.Options.MemoryChecks)
+        {
+            return;
+        }
+
+        var region = accessRegions[pc - f.Function.Start];
+        var ok = Il.DefineLabel($"OK_{pc}");
+        var slow = f.AddStub("SLOWCHECK", () => EmitSlowCheck(pc, size, access, ok));
+        Il.Ldloc(f.Address);
+        Il.Ldloc(region switch
+        {
+            AccessRegion.Stack => f.StackBase,
+            AccessRegion.Context => contextBase!,
+            _ => f.InputBase,
+        });
+        Il.Sub();
+        Il.Ldloc(limits[(int)region, size]!);
+        Il.BgeUn(slow);
+        Il.MarkLabel(ok);
+    }
+
+    /// <summary>The cold half of <see cref="EmitCheck"/>: the metadata, then a loop over the region table, then the error.</summary>
+    private void EmitSlowCheck(int pc, int size, MemoryAccessKind access, Label ok)
+    {
+        var regions = Il.DefineLabel($"REGIONS_{pc}");
+        var region = regionPointer ??= Il.DeclareLocal(typeof(nint), "region");
+        var fail = Il.DefineLabel($"VIOLATION_{pc}");
+        var metadata = Il.DefineLabel($"METADATA_{pc}");
+
+        // stack frames [stackLow, StackEnd), never shorter than the access: address - stackLow <= (StackEnd - stackLow) - size
+        Il.Ldloc(f.Address);
+        f.PushStackLow();
+        Il.Sub();
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldfld(RuntimeMembers.StateStackEnd);
+        f.PushStackLow();
+        Il.Sub();
+        Il.LdcI8(size);
+        Il.Sub();
+        Il.BleUn(ok);
+
+        EmitStateRangeTest(RuntimeMembers.StateInputAddress, RuntimeMembers.StateInputLength, size, ok, metadata);
+        Il.MarkLabel(metadata);
+        EmitStateRangeTest(RuntimeMembers.StateMetadataAddress, RuntimeMembers.StateMetadataLength, size, ok, regions);
+
+        // The environment's first regions, unrolled: RyuJIT weighs a loop as hot and would give it the registers the
+        // eBPF registers need (a call would be worse: everything live across it would be spilled), so only a table
+        // longer than that reaches the loop below, placed behind enough branches to look cold.
+        Il.MarkLabel(regions);
+        for (int i = 0; i < UnrolledRegions; i++)
+        {
+            var next = Il.DefineLabel($"REGION{i}_{pc}_NEXT");
+            Il.Ldarg(FunctionCompiler.ArgState);
+            Il.Ldfld(RuntimeMembers.StateRegionCount);
+            Il.LdcI4(i);
+            Il.Ble(fail);
+            Il.Ldarg(FunctionCompiler.ArgState);
+            Il.Ldfld(RuntimeMembers.StateRegions);
+            if (i != 0)
+            {
+                Il.LdcI4(i * RuntimeMembers.RegionSize);
+                Il.Add();
+            }
+
+            Il.Stloc(region);
+            EmitRegionTest(region, size, access, ok, next);
+            Il.MarkLabel(next);
+        }
+
+        // for (i = UnrolledRegions; i < RegionCount; i++) if (Regions[i] allows the access) goto ok;
+        var index = regionIndex ??= Il.DeclareLocal(typeof(int), "regionIndex");
+        var loop = Il.DefineLabel($"REGIONLOOP_{pc}");
+        var loopNext = Il.DefineLabel($"REGIONLOOP_{pc}_NEXT");
+        Il.LdcI4(UnrolledRegions);
+        Il.Stloc(index);
+        Il.MarkLabel(loop);
+        Il.Ldloc(index);
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldfld(RuntimeMembers.StateRegionCount);
+        Il.Bge(fail);
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldfld(RuntimeMembers.StateRegions);
+        Il.Ldloc(index);
+        Il.ConvI();
+        Il.LdcI4(RuntimeMembers.RegionSize);
+        Il.ConvI();
+        Il.Mul();
+        Il.Add();
+        Il.Stloc(region);
+        EmitRegionTest(region, size, access, ok, loopNext);
+        Il.MarkLabel(loopNext);
+        Il.Ldloc(index);
+        Il.LdcI4(1);
+        Il.Add();
+        Il.Stloc(index);
+        Il.Br(loop);
+
+        Il.MarkLabel(fail);
+        Il.Ldarg(FunctionCompiler.ArgClosure);
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldloc(f.Address);
+        Il.LdcI4(size);
+        Il.LdcI4((int)access);
+        f.PushStackLow();
+        Il.LdcI4(pc);
+        Il.Call(RuntimeMembers.Violation);
+        Il.Throw();
+    }
+
+    /// <summary>
+    /// Branches to <paramref name="ok"/> when the access lies in the run-state range <paramref name="start"/> /
+    /// <paramref name="length"/> (input or metadata): length &gt;= size and address - start &lt;= length - size; else
+    /// continues, or branches to <paramref name="tooShort"/> when the range cannot hold the access at all.
+    /// </summary>
+    private void EmitStateRangeTest(FieldInfo start, FieldInfo length, int size, Label ok, Label tooShort)
+    {
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldfld(length);
+        Il.LdcI8(size);
+        Il.BltUn(tooShort);
+        Il.Ldloc(f.Address);
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldfld(start);
+        Il.Sub();
+        Il.Ldarg(FunctionCompiler.ArgState);
+        Il.Ldfld(length);
+        Il.LdcI8(size);
+        Il.Sub();
+        Il.BleUn(ok);
+    }
+
+    /// <summary>Branches to <paramref name="ok"/> when the region at <paramref name="region"/> allows the access, else to <paramref name="next"/>.</summary>
+    private void EmitRegionTest(LocalBuilder region, int size, MemoryAccessKind access, Label ok, Label next)
+    {
+        // length >= size && address - start <= length - size (&& writable, for writes)
+        Il.Ldloc(region);
+        Il.Ldfld(RuntimeMembers.RegionLength);
+        Il.LdcI8(size);
+        Il.BltUn(next);
+        Il.Ldloc(f.Address);
+        Il.Ldloc(region);
+        Il.Ldfld(RuntimeMembers.RegionAddress);
+        Il.Sub();
+        Il.Ldloc(region);
+        Il.Ldfld(RuntimeMembers.RegionLength);
+        Il.LdcI8(size);
+        Il.Sub();
+        Il.BgtUn(next);
+        if (access == MemoryAccessKind.Read)
+        {
+            Il.Br(ok);
+        }
+        else
+        {
+            Il.Ldloc(region);
+            Il.Ldfld(RuntimeMembers.RegionWritable);
+            Il.Brtrue(ok);
+            Il.Br(next);
+        }
+    }
+
+    private void DeclareLimit(AccessRegion region, int size)
+    {
+        limits[(int)region, size] ??= Il.DeclareLocal(typeof(ulong), $"{region.ToString().ToLowerInvariant()}Limit{size}");
+        if (region == AccessRegion.Context)
+        {
+            contextBase ??= Il.DeclareLocal(typeof(ulong), "contextBase");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Buffers.Binary;
+using System.Reflection;
+using Ebpf.Execution;
+using Ebpf.Il.Runtime;
+
+namespace Ebpf.Il.Compiler;
+
+/// <summary>The reflection handles the generated code uses, looked up once.</summary>
+internal static class RuntimeMembers
+{
+    public static readonly FieldInfo[] FrameRegisters =
+        Enumerable.Range(0, 11).Select(i => Field(typeof(CallFrame), "R" + i)).ToArray();
+
+    public static readonly FieldInfo StateInputAddress = Field(typeof(RunState), nameof(RunState.InputAddress));
+    public static readonly FieldInfo StateInputLength = Field(typeof(RunState), nameof(RunState.InputLength));
+    public static readonly FieldInfo StateContextAddress = Field(typeof(RunState), nameof(RunState.ContextAddress));
+    public static readonly FieldInfo StateContextLength = Field(typeof(RunState), nameof(RunState.ContextLength));
+    public static readonly FieldInfo StateStackEnd = Field(typeof(RunState), nameof(RunState.StackEnd));
+    public static readonly FieldInfo StateBudgetRemaining = Field(typeof(RunState), nameof(RunState.BudgetRemaining));
+    public static readonly FieldInfo StateStopRequested = Field(typeof(RunState), nameof(RunState.StopRequested));
+    public static readonly FieldInfo StateStopValue = Field(typeof(RunState), nameof(RunState.StopValue));
+
+    public static readonly FieldInfo StateMetadataAddress = Field(typeof(RunState), nameof(RunState.MetadataAddress));
+    public static readonly FieldInfo StateMetadataLength = Field(typeof(RunState), nameof(RunState.MetadataLength));
+    public static readonly FieldInfo StateRegionCount = Field(typeof(RunState), nameof(RunState.RegionCount));
+
+    public static readonly FieldInfo StateRegions = Field(typeof(RunState), nameof(RunState.Regions));
+
+    // The region table is read in the generated code itself (no call on a path that continues), through the fields
+    // behind MemoryRegion's properties.
+    public static readonly FieldInfo RegionAddress = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Address));
+    public static readonly FieldInfo RegionLength = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Length));
+    public static readonly FieldInfo RegionWritable = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Writable));
+    public static readonly int RegionSize = System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>();
+
+    public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
+    public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));
+    public static readonly MethodInfo CallDepthExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.CallDepthExceeded));
+    public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
+    public static readonly MethodInfo CallX = Method(typeof(IlRuntime), nameof(IlRuntime.CallX));
+    public static readonly MethodInfo Limit = Method(typeof(IlRuntime), nameof(IlRuntime.Limit));
+
+    public static readonly MethodInfo ReverseUInt16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
+    public static readonly MethodInfo ReverseUInt32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
+    public static readonly MethodInfo ReverseUInt64 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
+
+    public static readonly MethodInfo AtomicAdd64 = Method(typeof(AtomicOps), nameof(AtomicOps.Add64));
+    public static readonly MethodInfo AtomicOr64 = Method(typeof(AtomicOps), nameof(AtomicOps.Or64));
+    public static readonly MethodInfo AtomicAnd64 = Method(typeof(AtomicOps), nameof(AtomicOps.And64));
+    public static readonly MethodInfo AtomicXor64 = Method(typeof(AtomicOps), nameof(AtomicOps.Xor64));
+    public static readonly MethodInfo AtomicExchange64 = Method(typeof(AtomicOps), nameof(AtomicOps.Exchange64));
+    public static readonly MethodInfo AtomicCompareExchange64 = Method(typeof(AtomicOps), nameof(AtomicOps.CompareExchange64));
+    public static readonly MethodInfo AtomicAdd32 = Method(typeof(AtomicOps), nameof(AtomicOps.Add32));
+    public static readonly MethodInfo AtomicOr32 = Method(typeof(AtomicOps), nameof(AtomicOps.Or32));
+    public static readonly MethodInfo AtomicAnd32 = Method(typeof(AtomicOps), nameof(AtomicOps.And32));
+    public static readonly MethodInfo AtomicXor32 = Method(typeof(AtomicOps), nameof(AtomicOps.Xor32));
+    public static readonly MethodInfo AtomicExchange32 = Method(typeof(AtomicOps), nameof(AtomicOps.Exchange32));
+    public static readonly MethodInfo AtomicCompareExchange32 = Method(typeof(AtomicOps), nameof(AtomicOps.CompareExchange32));
+
+    private static FieldInfo Field(Type type, string name) =>
+        type.GetField(name, BindingFlags.Public | BindingFlags.Instance) ?? throw new MissingFieldException(type.Name, name);
+
+    private static FieldInfo BackingField(Type type, string property) =>
+        type.GetField($"<{property}>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new MissingFieldException(type.Name, $"the field behind {property}");
+
+    private static MethodInfo Method(Type type, string name) =>
+        type.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(type.Name, name);
+}

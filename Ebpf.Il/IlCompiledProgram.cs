@@ -1,0 +1,42 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using Ebpf.Execution;
+using Ebpf.Il.Compiler;
+using Ebpf.Il.Runtime;
+
+namespace Ebpf.Il;
+
+/// <summary>
+/// A program compiled by the <see cref="IlEngine"/>: one <see cref="System.Reflection.Emit.DynamicMethod"/> per eBPF
+/// function, JIT-compiled by the runtime on the first run. Thread-safe; each run has its own registers and stack.
+/// </summary>
+public sealed unsafe class IlCompiledProgram : CompiledProgram
+{
+    private readonly IlFunction entry;
+
+    [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
+    internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing)
+        : base(IlEngine.EngineName, program, environment, options)
+    {
+        (entry, IlListing) = new ProgramCompiler(program, environment, Options, recordIlListing).Compile();
+    }
+
+    /// <summary>
+    /// The emitted IL as text (every method, its locals, labels and instructions, each eBPF instruction introduced by
+    /// a comment with its pc), when the engine was created with <see cref="IlEngine.RecordIlListing"/>; otherwise null.
+    /// For debugging the engine and for seeing what a program turns into.
+    /// </summary>
+    public string? IlListing { get; }
+
+    /// <inheritdoc />
+    protected override ulong Execute(ref RunState state)
+    {
+        CallFrame frame = default;
+        frame.R1 = state.ContextAddress;
+        frame.R2 = state.ContextLength;
+        frame.R10 = state.StackEnd;
+
+        // The state lives on the stack of CompiledProgram.Run, so its address is stable for the run.
+        return entry((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+    }
+}

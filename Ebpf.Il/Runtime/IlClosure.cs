@@ -1,0 +1,45 @@
+using System.Collections.Frozen;
+using Ebpf.Helpers;
+
+namespace Ebpf.Il.Runtime;
+
+/// <summary>
+/// What the generated code of one program reaches at run time: the program (for error messages), the helpers it calls
+/// (resolved when it was compiled) and its options. Immutable, shared by concurrent runs; the first argument of every
+/// generated method.
+/// </summary>
+internal sealed class IlClosure
+{
+    public IlClosure(
+        EbpfProgram program,
+        ProgramEnvironment environment,
+        ExecutionOptions options,
+        Helper[] helpers,
+        FrozenDictionary<ulong, Helper> callxHelpers)
+    {
+        Program = program;
+        Environment = environment;
+        Options = options;
+        Helpers = helpers;
+        CallxHelpers = callxHelpers;
+        Budget = options.InstructionBudget ?? long.MaxValue;
+    }
+
+    /// <summary>The program.</summary>
+    public EbpfProgram Program { get; }
+
+    /// <summary>The environment it was compiled with.</summary>
+    public ProgramEnvironment Environment { get; }
+
+    /// <summary>The options it was compiled with.</summary>
+    public ExecutionOptions Options { get; }
+
+    /// <summary>The helpers of the program's <c>call imm</c> instructions, by the slot the generated code names.</summary>
+    public Helper[] Helpers { get; }
+
+    /// <summary>A snapshot of the helper table for <c>callx</c> (empty when the program has none).</summary>
+    public FrozenDictionary<ulong, Helper> CallxHelpers { get; }
+
+    /// <summary>The configured instruction budget (for the error message).</summary>
+    public long Budget { get; }
+}

@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+using Ebpf.Execution;
+
+namespace Ebpf.Il.Runtime;
+
+/// <summary>
+/// The methods generated code calls: the cold half of the memory check, helper dispatch, and the builders of the
+/// run-time errors. Everything that throws or is rarely taken lives here, out of line, so the generated hot paths stay
+/// small.
+/// </summary>
+internal static unsafe class IlRuntime
+{
+    /// <summary>
+    /// The error of an access (or a legacy packet load) outside every region it may touch: the interpreter's
+    /// violation, built out of line so the generated code only has a call and a throw on its failing path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static Exception Violation(IlClosure closure, RunState* state, ulong address, int size, int access, ulong stackLow, int pc) =>
+        MemoryGuard.Violation(closure.Program, pc, ref *state, address, (ulong)size, (MemoryAccessKind)access, stackLow);
+
+    /// <summary>
+    /// The error of a segment whose instructions do not all fit in the budget: it names the instruction the
+    /// interpreter would have stopped at, the one <paramref name="remaining"/> instructions after the segment's start.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static Exception BudgetExceeded(IlClosure closure, int segmentStart, long remaining)
+    {
+        var program = closure.Program;
+        int pc = segmentStart;
+        for (long i = 0; i < remaining; i++)
+        {
+            pc += program.Instructions[pc].IsWide ? 2 : 1;
+        }
+
+        return new EbpfBudgetExceededException(pc, program.Instructions[pc], closure.Budget);
+    }
+
+    /// <summary>The error of a local call that would need more frames than allowed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static Exception CallDepthExceeded(IlClosure closure, int pc) =>
+        new EbpfCallDepthExceededException(pc, closure.Program.Instructions[pc], closure.Options.MaxCallDepth);
+
+    /// <summary>Calls the helper of a <c>call imm</c> (resolved at compile time) with the shared rules.</summary>
+    public static ulong CallHelper(
+        IlClosure closure, int slot, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
+        CompiledProgram.InvokeHelper(
+            closure.Helpers[slot], state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5);
+
+    /// <summary>Calls the helper whose id a <c>callx</c> register holds; an unknown id is a run-time error.</summary>
+    public static ulong CallX(
+        IlClosure closure, ulong id, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+    {
+        if (!closure.CallxHelpers.TryGetValue(id, out var helper))
+        {
+            throw new EbpfHelperException(pc, closure.Program.Instructions[pc], id);
+        }
+
+        return CompiledProgram.InvokeHelper(
+            helper, state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5);
+    }
+
+    /// <summary>The limit the generated code compares <c>address - start</c> against (unsigned, strictly less) for an
+    /// access of <paramref name="size"/> bytes in a region of <paramref name="length"/> bytes: 0 (nothing fits) when
+    /// the region is shorter than the access.</summary>
+    public static ulong Limit(ulong length, int size) => length >= (ulong)size ? length - (ulong)size + 1 : 0;
+}

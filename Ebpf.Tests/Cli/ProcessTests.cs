@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace Ebpf.Tests.Cli;
+
+/// <summary>The tool as a process: the entry point routes to the commands and to the bpf_conformance plugin mode.</summary>
+public class ProcessTests
+{
+    private static (int ExitCode, string Out, string Err) Start(string? stdin, params string[] args)
+    {
+        string tool = Path.Combine(AppContext.BaseDirectory, "Ebpf.Cli.dll");
+        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
+        var info = new ProcessStartInfo(host)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(tool);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        process.StandardInput.Write(stdin ?? string.Empty);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "the tool did not exit");
+        return (process.ExitCode, output.Result.ReplaceLineEndings("\n"), error.Result.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void Run_prints_r0_and_exits_0()
+    {
+        var result = Start(null, "run", Tool.Example("tcp_port.s"), "--mem-hex", Convert.ToHexString(Tool.TcpPacket(80)));
+        Assert.Equal((0, "r0 = 0x50 (80)\n", ""), result);
+    }
+
+    [Fact]
+    public void An_error_is_one_line_on_stderr_and_exit_code_1()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "no-such-program-" + Guid.NewGuid().ToString("N") + ".bin");
+        var result = Start(null, "run", missing);
+        Assert.Equal((1, "", $"ebpf: error: file not found: {missing}\n"), result);
+    }
+
+    [Fact]
+    public void The_conformance_plugin_mode_stays_reachable()
+    {
+        // mov r0, r2 (bf 20 ...) ; exit: r0 = the memory's length, printed in hex as the runner expects.
+        var result = Start("bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00\n", "00 01 02 03 04 05 06 07 08 09 0a", "plugin");
+        Assert.Equal((0, "b\n", ""), result);
+    }
+}

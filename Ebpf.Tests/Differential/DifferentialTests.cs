@@ -1,0 +1,188 @@
+using CsCheck;
+using Ebpf.Helpers;
+using Ebpf.Tests.Engines;
+using Ebpf.Tests.Infrastructure;
+
+namespace Ebpf.Tests.Differential;
+
+/// <summary>
+/// Generated valid programs give the same outcome on the interpreter (the reference) and on every other engine:
+/// the same r0 and input bytes afterwards, or the same error kind at the same pc. Engines that can run without memory
+/// checks must also give the same result unchecked whenever the checked run succeeded (every access was then valid).
+/// The one tolerance: an engine that charges the budget per basic block (see <see cref="ExecutionOptions.InstructionBudget"/>)
+/// may stop with a budget error where the interpreter's run came within one block of the budget.
+/// </summary>
+public class DifferentialTests
+{
+    /// <summary>Programs per run (a few thousand, kept cheap: each is compiled by every engine).</summary>
+    private const int Programs = 3000;
+
+    /// <summary>
+    /// Engines that stop for the budget exactly where the interpreter does (the IL and x64 engines charge straight-line
+    /// segments that end at every instruction that can fail). Other engines may charge whole basic blocks up front, as
+    /// <see cref="ExecutionOptions.InstructionBudget"/> allows: for them a budget error is also accepted when the
+    /// interpreter's run came within one block of the budget.
+    /// </summary>
+    private static readonly HashSet<string> ExactBudgetEngines = ["interpreter", "il", "x64"];
+
+    [Fact]
+    public void Generated_programs_behave_the_same_on_every_engine()
+    {
+        var reference = TestEngines.Get("interpreter");
+        var others = TestEngines.All.Where(e => e.Name != reference.Name).ToArray();
+        Assert.NotEmpty(others);
+        var environment = Environment();
+        ProgramGenerator.Program.Sample(
+            generated =>
+            {
+                var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
+                var options = new ExecutionOptions { InstructionBudget = generated.Budget };
+                string expected = Outcome(reference, program, generated.Input, environment, options);
+                foreach (var engine in others)
+                {
+                    string actual = Outcome(engine, program, generated.Input, environment, options);
+                    if (!ExactBudgetEngines.Contains(engine.Name) && IsBudgetStopWithinOneBlock(actual, reference, program, generated, environment, options))
+                    {
+                        continue;
+                    }
+
+                    Agree(engine.Name, expected, actual);
+                    if (expected.StartsWith("r0=", StringComparison.Ordinal)
+                        && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks))
+                    {
+                        Agree(engine.Name + " without memory checks", expected, Outcome(engine, program, generated.Input, environment, options with { MemoryChecks = false }));
+                    }
+                }
+            },
+            iter: Programs,
+            print: generated => generated.ToString());
+    }
+
+    [Fact]
+    public void The_generator_covers_results_and_every_error_kind()
+    {
+        // Guards the test above against a generator that only ever produces one kind of outcome.
+        var reference = TestEngines.Get("interpreter");
+        var environment = Environment();
+        var seen = new HashSet<string>();
+        ProgramGenerator.Program.Sample(
+            generated =>
+            {
+                var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
+                string outcome = Outcome(reference, program, generated.Input, environment, new ExecutionOptions { InstructionBudget = generated.Budget });
+                lock (seen)
+                {
+                    seen.Add(outcome.StartsWith("r0=", StringComparison.Ordinal) ? "result" : outcome.Split(' ')[0]);
+                }
+            },
+            iter: 2000,
+            seed: "ey1pC0RyRsS1");
+        Assert.Superset(
+            new HashSet<string> { "result", "MemoryAccessViolation", "BudgetExceeded", "HelperFailed", "UnknownHelper", "CallDepthExceeded" },
+            seen);
+    }
+
+    /// <summary>
+    /// The helpers generated programs call: a pure one, two that use the context (memory, stop), one that fails. None
+    /// looks at r1's value itself (a host address, different in every run), only at the memory it points to.
+    /// </summary>
+    internal static ProgramEnvironment Environment()
+    {
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "mix", (_, b, c, d, e) => (b * 0x9E3779B97F4A7C15UL) ^ (c + (3 * d)) ^ (e << 7));
+        environment.Helpers.Add(2, "sum", (ContextHelperFunction)((context, a, b, _, _, _) =>
+        {
+            ulong sum = 0;
+            foreach (byte x in context.GetMemory(a, b & 15, MemoryAccessKind.Read))
+            {
+                sum += x;
+            }
+
+            return sum;
+        }));
+        environment.Helpers.Add(3, "stop", (ContextHelperFunction)((context, _, _, c, d, _) =>
+        {
+            if ((c & 3) == 0)
+            {
+                context.Stop(d);
+            }
+
+            return c + 1;
+        }));
+        environment.Helpers.Add(4, "fail", (_, b, _, _, _) => (b & 1) == 0 ? b >> 1 : throw new InvalidOperationException("odd argument"));
+        return environment;
+    }
+
+    /// <summary>
+    /// True when <paramref name="actual"/> is a budget error that block-wise counting explains: the interpreter, given
+    /// the longest straight-line block's worth of instructions less, also runs out of budget.
+    /// </summary>
+    private static bool IsBudgetStopWithinOneBlock(
+        string actual, IExecutionEngine reference, EbpfProgram program, GeneratedProgram generated, ProgramEnvironment environment, ExecutionOptions options)
+    {
+        if (generated.Budget is not long budget || !actual.StartsWith("BudgetExceeded", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var reduced = options with { InstructionBudget = Math.Max(1, budget - LongestBlock(program)) };
+        return Outcome(reference, program, generated.Input, environment, reduced).StartsWith("BudgetExceeded", StringComparison.Ordinal);
+    }
+
+    /// <summary>The most instructions a straight-line block holds (blocks start at jump targets and after jumps, calls and exit).</summary>
+    private static int LongestBlock(EbpfProgram program)
+    {
+        int longest = 0;
+        int current = 0;
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            if (program.IsSecondSlot(pc))
+            {
+                continue;
+            }
+
+            if (program.IsJumpTarget(pc))
+            {
+                current = 0;
+            }
+
+            longest = Math.Max(longest, ++current);
+            var cls = program.Instructions[pc].Class;
+            if (cls is Isa.InstructionClass.Jmp or Isa.InstructionClass.Jmp32)
+            {
+                current = 0;
+            }
+        }
+
+        return longest;
+    }
+
+    private static void Agree(string engine, string expected, string actual)
+    {
+        if (actual != expected)
+        {
+            throw new Xunit.Sdk.XunitException($"{engine} differs from the interpreter:\n  interpreter: {expected}\n  {engine}: {actual}");
+        }
+    }
+
+    private static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
+    {
+        var memory = input.ToArray();
+        string result;
+        try
+        {
+            using var compiled = engine.Compile(program, environment, options);
+            result = $"r0=0x{compiled.Run(memory):x}";
+        }
+        catch (EbpfRuntimeException e)
+        {
+            result = $"{e.Kind} at pc {e.Pc}";
+        }
+        catch (EbpfCompilationException e)
+        {
+            result = $"CompilationError at pc {e.Pc}";
+        }
+
+        return $"{result}, input afterwards {Convert.ToHexString(memory)}";
+    }
+}

@@ -1,0 +1,137 @@
+using Ebpf.Helpers;
+using Ebpf.Isa;
+using Ebpf.Maps;
+using Ebpf.Tests.Infrastructure;
+using static Ebpf.Tests.Engines.TestPrograms;
+
+namespace Ebpf.Tests.Maps;
+
+/// <summary>bpf_tail_call through a program array, with programs built by hand.</summary>
+public class TailCallTests
+{
+    /// <summary>Map 0: an array counting runs; map 1: the program array.</summary>
+    private static (ProgramEnvironment Environment, ArrayMap Counter, ProgramArrayMap Programs) Setup()
+    {
+        var environment = LinuxHelpers.Register(new ProgramEnvironment());
+        var counter = new ArrayMap("counter", 8, 1);
+        var programs = new ProgramArrayMap("programs", 8);
+        Assert.Equal(0, environment.AddMap(counter));
+        Assert.Equal(1, environment.AddMap(programs));
+        return (environment, counter, programs);
+    }
+
+    /// <summary>Counts its run in map 0, tail-calls index <paramref name="index"/> of map 1, then returns 7.</summary>
+    private static EbpfProgram Counting(int index) => Program(
+        I(OpCodes.Mov64Reg, 6, 1),
+        new Instruction[] { new(OpCodes.Lddw, 2, (byte)LddwSource.MapValueByIndex, 0, 0), new(0, 0, 0, 0, 0) },
+        I(OpCodes.Mov64Imm, 3, 0, 0, 1),
+        I(OpCodes.AtomicDW, 2, 3, 0, 0x00),
+        I(OpCodes.Mov64Reg, 1, 6),
+        new Instruction[] { new(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 1), new(0, 0, 0, 0, 0) },
+        I(OpCodes.Mov64Imm, 3, 0, 0, index),
+        I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.TailCall),
+        I(OpCodes.Mov64Imm, 0, 0, 0, 7),
+        I(OpCodes.Exit));
+
+    /// <summary>Returns 1000 + the first byte of its context.</summary>
+    private static EbpfProgram FirstByte() => Program(
+        I(OpCodes.LdxB, 0, 1, 0),
+        I(OpCodes.Add64Imm, 0, 0, 0, 1000),
+        I(OpCodes.Exit));
+
+    private static ulong Count(ArrayMap counter) => counter.TryLookup(0u, out ulong value) ? value : ulong.MaxValue;
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_chain_of_tail_calls_stops_after_33(string engine)
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var self = TestEngines.Get(engine).Compile(Counting(0), environment))
+        {
+            programs.Set(0, self);
+            Assert.Equal(7UL, self.Run(new byte[4]));
+            Assert.Equal(1UL + LinuxHelpers.MaxTailCalls, Count(counter));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_missing_index_continues_after_the_call(string engine)
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(Counting(5), environment))
+        using (var outOfRange = TestEngines.Get(engine).Compile(Counting(8), environment))
+        {
+            programs.Set(0, entry);
+            Assert.Equal(7UL, entry.Run(new byte[4]));
+            Assert.Equal(7UL, outOfRange.Run(new byte[4]));
+            Assert.Equal(2UL, Count(counter));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_target_runs_with_the_same_context_and_its_result_ends_the_run(string engine)
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(Counting(3), environment))
+        using (var target = TestEngines.Get(engine).Compile(FirstByte(), environment))
+        using (var byInterpreter = TestEngines.All[0].Compile(FirstByte(), environment))
+        {
+            programs.Set(3, target);
+            Assert.Equal(1000UL + 0x5a, entry.Run([0x5a, 1, 2, 3]));
+            programs.Set(3, byInterpreter);
+            Assert.Equal(1000UL + 0x21, entry.Run([0x21, 1, 2, 3]));
+            Assert.True(programs.Remove(3));
+            Assert.False(programs.Remove(3));
+            Assert.Equal(7UL, entry.Run([0x21, 1, 2, 3]));
+            Assert.Equal(3UL, Count(counter));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_target_compiled_with_another_environment_is_a_helper_error(string engine)
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(Counting(0), environment))
+        using (var stranger = TestEngines.Get(engine).Compile(FirstByte(), new ProgramEnvironment()))
+        {
+            programs.Set(0, stranger);
+            var error = Assert.Throws<EbpfHelperException>(() => entry.Run(new byte[4]));
+            Assert.Equal(9, error.Pc);
+            Assert.Contains("another environment", error.Message);
+        }
+    }
+
+    [Fact]
+    public void Program_arrays_hold_compiled_programs_only_at_valid_indices()
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var compiled = TestEngines.All[0].Compile(FirstByte(), environment))
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => programs.Set(8, compiled));
+            programs.Set(2, compiled);
+            Assert.Same(compiled, programs.Get(2));
+            Assert.Equal(1, programs.Count);
+            Assert.NotEqual(0, programs.GetTailCallTarget(2));
+            Assert.Equal(0, programs.GetTailCallTarget(3));
+            Assert.Equal(0, programs.GetTailCallTarget(uint.MaxValue));
+            Assert.Equal(MapStatus.InvalidArgument, programs.Update(2u, 0u));
+            Assert.Equal([new(2u, 2u)], programs.GetEntries<uint, uint>());
+            Assert.Equal(MapStatus.Success, programs.Delete(2u));
+            Assert.Equal(MapStatus.NotFound, programs.Delete(2u));
+            Assert.Equal(0, programs.Count);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using CsCheck;
+using Ebpf.Isa;
+using Ebpf.Verification;
+
+namespace Ebpf.Tests.Verification;
+
+public class VerifierPropertyTests
+{
+    private static readonly byte[] DefinedOpCodes =
+        Enumerable.Range(0, 256).Select(i => (byte)i).Where(OpCodeTable.IsDefined).ToArray();
+
+    // Mostly defined opcodes with small or meaningful fields, so that both verdicts occur often.
+    private static readonly Gen<Instruction> Slot = Gen.Select(
+        Gen.Frequency((6, Gen.OneOf(DefinedOpCodes)), (1, Gen.Byte)),
+        Gen.Frequency((6, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
+        Gen.Frequency((6, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
+        Gen.Frequency((6, Gen.Const((short)0)), (2, Gen.OneOf<short>(1, 2, 8, 16, 32, -1)), (1, Gen.Short)),
+        Gen.Frequency((4, Gen.Const(0)), (3, Gen.OneOf(1, 2, 16, 32, 64, 0x01, 0x40, 0x41, 0xa0, 0xe1, 0xf1, -1)), (1, Gen.Int)),
+        (op, dst, src, off, imm) => new Instruction(op, (byte)dst, (byte)src, off, imm));
+
+    [Fact]
+    public void Loading_random_programs_accepts_or_throws_a_verification_error_only()
+    {
+        int accepted = 0;
+        Slot.Array[0, 6].Sample(body =>
+        {
+            Instruction[] code = [.. body, new Instruction(OpCodes.Exit, 0, 0, 0, 0)];
+            try
+            {
+                var program = ProgramLoader.Load(code);
+                Assert.Equal(code, program.Instructions.ToArray());
+                Interlocked.Increment(ref accepted);
+            }
+            catch (EbpfVerificationException e)
+            {
+                Assert.InRange(e.Pc, -1, code.Length - 1);
+                Assert.Equal(e.Pc < 0 ? null : code[e.Pc], e.Instruction);
+            }
+        }, iter: 20000);
+        Assert.True(accepted > 100, $"only {accepted} of 20000 random programs were accepted");
+    }
+
+    /// <summary>
+    /// The verifier and the canonical formatter are written independently from RFC 9669; they must agree on which
+    /// single slots are well-formed instructions (the formatter prints the others as raw <c>.slot</c> words).
+    /// </summary>
+    [Fact]
+    public void The_verifier_and_the_formatter_agree_on_well_formed_slots()
+    {
+        Slot.Sample(insn =>
+        {
+            if (insn.IsWide || OpCodeTable.IsJump(insn.OpCode) || insn.Dst > 10 || insn.Src > 10)
+            {
+                return; // lddw needs its pair; jump and register rules are structural
+            }
+
+            bool formatted = !InstructionFormatter.Format(insn).StartsWith(InstructionFormatter.SlotDirective, StringComparison.Ordinal);
+            bool verified;
+            try
+            {
+                Verifier.Default.Verify([insn]);
+                verified = OpCodeTable.IsDefined(insn.OpCode);
+            }
+            catch (EbpfVerificationException)
+            {
+                verified = false;
+            }
+
+            Assert.True(formatted == verified, $"{insn.ToRaw():x16}: formatter prints '{InstructionFormatter.Format(insn)}', verifier {(verified ? "accepts" : "rejects")}");
+        }, iter: 50000);
+    }
+}

@@ -1,0 +1,28 @@
+using Iced.Intel;
+
+namespace Ebpf.X64.Abi;
+
+/// <summary>
+/// The host calling convention as the generated code sees it: how the entry function saves and restores the
+/// registers it must preserve and receives the run block, and how the helper dispatcher is called. Everything else in
+/// the generated code is independent of the host ABI. The generated body keeps the native stack 16-byte aligned.
+/// </summary>
+internal interface INativeAbi
+{
+    /// <summary>A short name for listings and messages.</summary>
+    string Name { get; }
+
+    /// <summary>Emits the entry: saves the callee-saved registers and moves the run-block argument into r12. After it the
+    /// native stack pointer is 8 modulo 16 (the body is entered with a <c>call</c>, which makes it 0 modulo 16).</summary>
+    void EmitPrologue(Assembler assembler);
+
+    /// <summary>Emits the return to the host: restores what the prologue saved and returns (r0 in rax).</summary>
+    void EmitEpilogue(Assembler assembler);
+
+    /// <summary>
+    /// Emits a call of the dispatcher <c>ulong (RunBlock*, int site)</c> at <paramref name="function"/> with r12 as the
+    /// first argument and <paramref name="site"/> as the second. The stack is 16-byte aligned at this point. The result
+    /// is in rax; every register the ABI lets the callee change may have changed.
+    /// </summary>
+    void EmitDispatcherCall(Assembler assembler, ulong function, int site);
+}

@@ -1,0 +1,379 @@
+using Ebpf.Isa;
+using Iced.Intel;
+using Instruction = Ebpf.Isa.Instruction;
+using static Ebpf.X64.Compiler.RegisterMap;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Ebpf.X64.Compiler;
+
+/// <summary>ALU and ALU64: arithmetic, shifts, moves, byte swaps, guarded division.</summary>
+internal sealed partial class X64Compiler
+{
+    private void EmitAlu(int pc, Instruction insn, bool is64)
+    {
+        int d = insn.Dst;
+        int s = insn.Src;
+        bool reg = insn.Source == OperandSource.Register;
+        int imm = insn.Imm;
+        var dq = R64(d);
+        var dd = R32(d);
+        if (insn.AluOperation is AluOperation.Div or AluOperation.Mod && insn.Offset is not (0 or 1))
+        {
+            throw Unsupported(pc, insn, $"offset {insn.Offset} of {insn.AluOperation.ToString().ToLowerInvariant()} must be 0 (unsigned) or 1 (signed)");
+        }
+
+        switch (insn.AluOperation)
+        {
+            case AluOperation.Add:
+                if (is64) { if (reg) a.add(dq, R64(s)); else a.add(dq, imm); }
+                else { if (reg) a.add(dd, R32(s)); else a.add(dd, imm); }
+                break;
+            case AluOperation.Sub:
+                if (is64) { if (reg) a.sub(dq, R64(s)); else a.sub(dq, imm); }
+                else { if (reg) a.sub(dd, R32(s)); else a.sub(dd, imm); }
+                break;
+            case AluOperation.Mul:
+                if (is64) { if (reg) a.imul(dq, R64(s)); else a.imul(dq, dq, imm); }
+                else { if (reg) a.imul(dd, R32(s)); else a.imul(dd, dd, imm); }
+                break;
+            case AluOperation.Or:
+                if (is64) { if (reg) a.or(dq, R64(s)); else a.or(dq, imm); }
+                else { if (reg) a.or(dd, R32(s)); else a.or(dd, imm); }
+                break;
+            case AluOperation.And:
+                if (is64) { if (reg) a.and(dq, R64(s)); else a.and(dq, imm); }
+                else { if (reg) a.and(dd, R32(s)); else a.and(dd, imm); }
+                break;
+            case AluOperation.Xor:
+                if (is64) { if (reg) a.xor(dq, R64(s)); else a.xor(dq, imm); }
+                else { if (reg) a.xor(dd, R32(s)); else a.xor(dd, imm); }
+                break;
+            case AluOperation.Neg:
+                if (is64) { a.neg(dq); } else { a.neg(dd); }
+                break;
+            case AluOperation.Mov:
+                EmitMov(pc, insn, is64);
+                break;
+            case AluOperation.Lsh:
+            case AluOperation.Rsh:
+            case AluOperation.Arsh:
+                EmitShift(insn, is64);
+                break;
+            case AluOperation.Div:
+            case AluOperation.Mod:
+                EmitDivMod(insn, is64, insn.AluOperation == AluOperation.Mod, insn.Offset == 1);
+                break;
+            case AluOperation.End:
+                EmitByteSwap(pc, insn);
+                break;
+            default:
+                throw Unsupported(pc, insn, $"ALU operation {insn.AluOperation} is not supported");
+        }
+    }
+
+    private void EmitMov(int pc, Instruction insn, bool is64)
+    {
+        int d = insn.Dst;
+        int s = insn.Src;
+        if (insn.Source == OperandSource.Immediate)
+        {
+            if (insn.Offset != 0)
+            {
+                throw Unsupported(pc, insn, $"offset {insn.Offset} of mov with an immediate must be 0");
+            }
+
+            if (is64)
+            {
+                MovConstant(R64(d), (ulong)(long)insn.Imm);
+            }
+            else
+            {
+                MovConstant(R64(d), (uint)insn.Imm);
+            }
+
+            return;
+        }
+
+        switch (insn.Offset, is64)
+        {
+            case (8, true):
+                a.movsx(R64(d), R8(s));
+                break;
+            case (16, true):
+                a.movsx(R64(d), R16(s));
+                break;
+            case (32, true):
+                a.movsxd(R64(d), R32(s));
+                break;
+            case (8, false):
+                a.movsx(R32(d), R8(s));
+                break;
+            case (16, false):
+                a.movsx(R32(d), R16(s));
+                break;
+            case (0, true):
+                if (d != s)
+                {
+                    a.mov(R64(d), R64(s));
+                }
+
+                break;
+            case (0, false):
+                a.mov(R32(d), R32(s));
+                break;
+            default:
+                throw Unsupported(pc, insn, is64 ? $"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32" : $"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16");
+        }
+    }
+
+    private void EmitShift(Instruction insn, bool is64)
+    {
+        int d = insn.Dst;
+        var op = insn.AluOperation;
+        if (insn.Source == OperandSource.Immediate)
+        {
+            int count = insn.Imm & (is64 ? 63 : 31);
+            if (count == 0)
+            {
+                if (!is64)
+                {
+                    a.mov(R32(d), R32(d));
+                }
+
+                return;
+            }
+
+            byte c = (byte)count;
+            if (is64)
+            {
+                if (op == AluOperation.Lsh) a.shl(R64(d), c);
+                else if (op == AluOperation.Rsh) a.shr(R64(d), c);
+                else a.sar(R64(d), c);
+            }
+            else
+            {
+                if (op == AluOperation.Lsh) a.shl(R32(d), c);
+                else if (op == AluOperation.Rsh) a.shr(R32(d), c);
+                else a.sar(R32(d), c);
+            }
+
+            return;
+        }
+
+        // x86 masks the count in cl exactly as eBPF does (& 63 / & 31).
+        a.mov(ecx, R32(insn.Src));
+        if (is64)
+        {
+            if (op == AluOperation.Lsh) a.shl(R64(d), cl);
+            else if (op == AluOperation.Rsh) a.shr(R64(d), cl);
+            else a.sar(R64(d), cl);
+        }
+        else
+        {
+            if (op == AluOperation.Lsh) a.shl(R32(d), cl);
+            else if (op == AluOperation.Rsh) a.shr(R32(d), cl);
+            else a.sar(R32(d), cl);
+
+            // A count of zero leaves flags and register untouched on some processors: zero-extend explicitly.
+            a.mov(R32(d), R32(d));
+        }
+    }
+
+    /// <summary>
+    /// div/mod/sdiv/smod with the eBPF rules: x / 0 = 0, x % 0 = x, INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0 (x86
+    /// div and idiv would fault on these). The divisor goes to rcx, the dividend to rax (r0 is parked in r11).
+    /// </summary>
+    private void EmitDivMod(Instruction insn, bool is64, bool isMod, bool signed)
+    {
+        int d = insn.Dst;
+        bool reg = insn.Source == OperandSource.Register;
+        var zero = a.CreateLabel();
+        var minusOne = a.CreateLabel();
+        var done = a.CreateLabel();
+        if (!reg)
+        {
+            if (insn.Imm == 0)
+            {
+                EmitDivisorZero(d, is64, isMod);
+                return;
+            }
+
+            if (signed && insn.Imm == -1)
+            {
+                EmitDivisorMinusOne(d, is64, isMod);
+                return;
+            }
+
+            if (is64)
+            {
+                MovConstant(rcx, (ulong)(long)insn.Imm);
+            }
+            else
+            {
+                a.mov(ecx, insn.Imm);
+            }
+        }
+        else
+        {
+            if (is64)
+            {
+                a.mov(rcx, R64(insn.Src));
+                a.test(rcx, rcx);
+            }
+            else
+            {
+                a.mov(ecx, R32(insn.Src));
+                a.test(ecx, ecx);
+            }
+
+            a.je(zero);
+            if (signed)
+            {
+                if (is64)
+                {
+                    a.cmp(rcx, -1);
+                }
+                else
+                {
+                    a.cmp(ecx, -1);
+                }
+
+                a.je(minusOne);
+            }
+        }
+
+        if (d != 0)
+        {
+            a.mov(r11, rax);
+            a.mov(rax, R64(d));
+        }
+
+        if (is64)
+        {
+            if (signed)
+            {
+                a.cqo();
+                a.idiv(rcx);
+            }
+            else
+            {
+                a.xor(edx, edx);
+                a.div(rcx);
+            }
+
+            if (d != 0)
+            {
+                a.mov(R64(d), isMod ? rdx : rax);
+                a.mov(rax, r11);
+            }
+            else if (isMod)
+            {
+                a.mov(rax, rdx);
+            }
+        }
+        else
+        {
+            if (signed)
+            {
+                a.cdq();
+                a.idiv(ecx);
+            }
+            else
+            {
+                a.xor(edx, edx);
+                a.div(ecx);
+            }
+
+            if (d != 0)
+            {
+                a.mov(R32(d), isMod ? edx : eax);
+                a.mov(rax, r11);
+            }
+            else if (isMod)
+            {
+                a.mov(eax, edx);
+            }
+        }
+
+        if (reg)
+        {
+            a.jmp(done);
+            Bind(ref zero);
+            EmitDivisorZero(d, is64, isMod);
+            if (signed)
+            {
+                a.jmp(done);
+                Bind(ref minusOne);
+                EmitDivisorMinusOne(d, is64, isMod);
+            }
+
+            Bind(ref done);
+        }
+    }
+
+    private void EmitDivisorZero(int d, bool is64, bool isMod)
+    {
+        if (!isMod)
+        {
+            a.xor(R32(d), R32(d));
+        }
+        else if (!is64)
+        {
+            a.mov(R32(d), R32(d));
+        }
+    }
+
+    private void EmitDivisorMinusOne(int d, bool is64, bool isMod)
+    {
+        if (isMod)
+        {
+            a.xor(R32(d), R32(d));
+        }
+        else if (is64)
+        {
+            a.neg(R64(d));
+        }
+        else
+        {
+            a.neg(R32(d));
+        }
+    }
+
+    /// <summary>le/be (class ALU, source bit = target order) and bswap (class ALU64); the host is little-endian.</summary>
+    private void EmitByteSwap(int pc, Instruction insn)
+    {
+        int d = insn.Dst;
+        bool swap = insn.Class == InstructionClass.Alu64 || insn.Source == OperandSource.Register;
+        switch (insn.Imm)
+        {
+            case 16:
+                if (swap)
+                {
+                    a.rol(R16(d), (byte)8);
+                }
+
+                a.movzx(R32(d), R16(d));
+                break;
+            case 32:
+                if (swap)
+                {
+                    a.bswap(R32(d));
+                }
+                else
+                {
+                    a.mov(R32(d), R32(d));
+                }
+
+                break;
+            case 64:
+                if (swap)
+                {
+                    a.bswap(R64(d));
+                }
+
+                break;
+            default:
+                throw Unsupported(pc, insn, $"byte swap width {insn.Imm} is not 16, 32 or 64");
+        }
+    }
+}

@@ -1,0 +1,352 @@
+using Ebpf.Isa;
+using Ebpf.X64.Runtime;
+using Iced.Intel;
+using Instruction = Ebpf.Isa.Instruction;
+using static Ebpf.X64.Compiler.RegisterMap;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Ebpf.X64.Compiler;
+
+/// <summary>Loads, stores, atomics and legacy packet loads, with the memory checks.</summary>
+internal sealed partial class X64Compiler
+{
+    private static AssemblerMemoryOperand Sized(int size, AssemblerMemoryOperand m) => size switch
+    {
+        1 => __byte_ptr[m],
+        2 => __word_ptr[m],
+        4 => __dword_ptr[m],
+        _ => __qword_ptr[m],
+    };
+
+    /// <summary>
+    /// The operand for an access of <paramref name="size"/> bytes at <c>base + offset</c>, after the check. Accesses
+    /// relative to r10 that stay inside the current frame need no check; the others compare against the input inline
+    /// and fall back to an out-of-line check of the stack frames, the metadata and the environment's regions.
+    /// </summary>
+    private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
+    {
+        var baseReg = R64(baseRegister);
+        if (checks && !(baseRegister == 10 && offset >= -stackSize && offset + size <= 0))
+        {
+            EmitCheck(pc, baseReg, offset, size, write);
+        }
+
+        if (keepOffRax && baseRegister == 0)
+        {
+            a.lea(r11, __[baseReg + offset]);
+            return Sized(size, __[r11]);
+        }
+
+        return Sized(size, __[baseReg + offset]);
+    }
+
+    /// <summary>
+    /// The inline check: (address - input start) below the input limit for this size; otherwise the out-of-line path
+    /// calls the shared slow check (stack frames, metadata, regions), which either returns or leaves through the
+    /// violation stub. Only rcx, rdx and r11 change.
+    /// </summary>
+    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write)
+    {
+        var ok = a.CreateLabel();
+        var slow = a.CreateLabel();
+        int log2 = System.Numerics.BitOperations.Log2((uint)size);
+        if (offset == 0)
+        {
+            a.mov(rcx, baseReg);
+        }
+        else
+        {
+            a.lea(rcx, __[baseReg + offset]);
+        }
+
+        a.sub(rcx, Block(RunBlock.InputStartOffset));
+        a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
+        a.jae(slow);
+        Bind(ref ok);
+        int packed = Packed(pc, size, write);
+        cold.Add(() =>
+        {
+            Bind(ref slow);
+            a.lea(r11, __[baseReg + offset]);
+            a.mov(ecx, packed);
+            a.mov(edx, size);
+            a.call(slowCheck);
+            a.jmp(ok);
+        });
+    }
+
+    /// <summary>
+    /// The shared slow check: r11 = address, rdx = size, ecx = packed site. Returns when the access lies in the current
+    /// and caller stack frames, the metadata or an environment region (writes: writable ones); otherwise leaves through
+    /// the violation stub. Preserves every eBPF register.
+    /// </summary>
+    private void EmitSlowCheck()
+    {
+        var ok = a.CreateLabel();
+        var skipMetadata = a.CreateLabel();
+        var loop = a.CreateLabel();
+        var next = a.CreateLabel();
+        var fail = a.CreateLabel();
+        Bind(ref slowCheck);
+        a.mov(BlockDword(RunBlock.ErrorInfoOffset), ecx);
+        a.push(rax);
+        a.push(rdi);
+        a.push(rsi);
+        a.push(r8);
+
+        // The current and caller frames: [r10 - stackSize, StackEnd), at least one frame (so at least 8 bytes) long.
+        a.lea(rax, __[r11 + stackSize]);
+        a.sub(rax, rbp);
+        a.mov(rdi, Block(RunBlock.StackEndOffset));
+        a.sub(rdi, rbp);
+        a.add(rdi, stackSize);
+        a.sub(rdi, rdx);
+        a.cmp(rax, rdi);
+        a.jbe(ok);
+
+        // Metadata: (addr - start) <= length - size, with length >= size.
+        a.mov(rdi, Block(RunBlock.MetadataLengthOffset));
+        a.sub(rdi, rdx);
+        a.jb(skipMetadata);
+        a.mov(rax, r11);
+        a.sub(rax, Block(RunBlock.MetadataStartOffset));
+        a.cmp(rax, rdi);
+        a.jbe(ok);
+        Bind(ref skipMetadata);
+
+        // Environment regions: sequential entries { ulong Address, ulong Length, int Kind, int Writable } (Writable at 20).
+        a.mov(rsi, Block(RunBlock.RegionsOffset));
+        a.mov(r8d, BlockDword(RunBlock.RegionCountOffset));
+        Bind(ref loop);
+        a.test(r8d, r8d);
+        a.je(fail);
+        a.mov(rax, r11);
+        a.sub(rax, __qword_ptr[rsi]);
+        a.jb(next);
+        a.mov(rdi, __qword_ptr[rsi + 8]);
+        a.sub(rdi, rdx);
+        a.jb(next);
+        a.cmp(rax, rdi);
+        a.ja(next);
+        a.test(ecx, 1);
+        a.je(ok);
+        a.cmp(__dword_ptr[rsi + 20], 0);
+        a.jne(ok);
+        Bind(ref next);
+        a.add(rsi, System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>());
+        a.dec(r8d);
+        a.jmp(loop);
+
+        Bind(ref ok);
+        a.pop(r8);
+        a.pop(rsi);
+        a.pop(rdi);
+        a.pop(rax);
+        a.ret();
+
+        Bind(ref fail);
+        a.jmp(violationStored);
+    }
+
+    private void EmitLoad(int pc, Instruction insn)
+    {
+        int size = insn.AccessBytes;
+        var m = CheckedAddress(pc, insn.Src, insn.Offset, size, write: false);
+        int d = insn.Dst;
+        if (insn.AccessMode == AccessMode.MemorySignExtend)
+        {
+            if (size == 4)
+            {
+                a.movsxd(R64(d), m);
+            }
+            else
+            {
+                a.movsx(R64(d), m);
+            }
+
+            return;
+        }
+
+        switch (size)
+        {
+            case 1:
+            case 2:
+                a.movzx(R32(d), m);
+                break;
+            case 4:
+                a.mov(R32(d), m);
+                break;
+            default:
+                a.mov(R64(d), m);
+                break;
+        }
+    }
+
+    private void EmitStore(int pc, Instruction insn)
+    {
+        int size = insn.AccessBytes;
+        var m = CheckedAddress(pc, insn.Dst, insn.Offset, size, write: true);
+        if (insn.Class == InstructionClass.St)
+        {
+            switch (size)
+            {
+                case 1: a.mov(m, (int)(sbyte)insn.Imm); break;
+                case 2: a.mov(m, (int)(short)insn.Imm); break;
+                default: a.mov(m, insn.Imm); break;
+            }
+
+            return;
+        }
+
+        int s = insn.Src;
+        switch (size)
+        {
+            case 1: a.mov(m, R8(s)); break;
+            case 2: a.mov(m, R16(s)); break;
+            case 4: a.mov(m, R32(s)); break;
+            default: a.mov(m, R64(s)); break;
+        }
+    }
+
+    /// <summary>Atomics with lock-prefixed instructions; the fetch forms of and/or/xor use a cmpxchg loop (r0 parked in rdx).</summary>
+    private void EmitAtomic(int pc, Instruction insn)
+    {
+        int size = insn.AccessBytes;
+        if (size is not (4 or 8))
+        {
+            throw Unsupported(pc, insn, "atomic operations are 32 or 64 bits wide");
+        }
+
+        bool is64 = size == 8;
+        var operation = (AtomicOperation)insn.Imm;
+        if (operation is not (AtomicOperation.Add or AtomicOperation.Or or AtomicOperation.And or AtomicOperation.Xor
+            or AtomicOperation.FetchAdd or AtomicOperation.FetchOr or AtomicOperation.FetchAnd or AtomicOperation.FetchXor
+            or AtomicOperation.Exchange or AtomicOperation.CompareExchange))
+        {
+            throw Unsupported(pc, insn, $"atomic operation 0x{insn.Imm:x} is not defined");
+        }
+
+        // The fetch forms of and/or/xor loop on rax, so their address must not depend on r0.
+        var m = CheckedAddress(pc, insn.Dst, insn.Offset, size, write: true, keepOffRax: true);
+        int s = insn.Src;
+        switch (operation)
+        {
+            case AtomicOperation.Add:
+                if (is64) a.@lock.add(m, R64(s)); else a.@lock.add(m, R32(s));
+                return;
+            case AtomicOperation.Or:
+                if (is64) a.@lock.or(m, R64(s)); else a.@lock.or(m, R32(s));
+                return;
+            case AtomicOperation.And:
+                if (is64) a.@lock.and(m, R64(s)); else a.@lock.and(m, R32(s));
+                return;
+            case AtomicOperation.Xor:
+                if (is64) a.@lock.xor(m, R64(s)); else a.@lock.xor(m, R32(s));
+                return;
+            case AtomicOperation.FetchAdd:
+                if (is64) a.@lock.xadd(m, R64(s)); else a.@lock.xadd(m, R32(s));
+                return;
+            case AtomicOperation.Exchange:
+                if (is64) a.xchg(m, R64(s)); else a.xchg(m, R32(s));
+                return;
+            case AtomicOperation.CompareExchange:
+                if (is64)
+                {
+                    a.@lock.cmpxchg(m, R64(s));
+                }
+                else
+                {
+                    a.@lock.cmpxchg(m, R32(s));
+                    a.mov(eax, eax);
+                }
+
+                return;
+        }
+
+        // fetch and/or/xor: rax = old; loop { rcx = rax op src; lock cmpxchg [m], rcx } until it sticks.
+        a.mov(rdx, rax);
+        var retry = a.CreateLabel();
+        if (is64)
+        {
+            var src = s == 0 ? rdx : R64(s);
+            a.mov(rax, m);
+            Bind(ref retry);
+            a.mov(rcx, rax);
+            if (operation == AtomicOperation.FetchOr) a.or(rcx, src);
+            else if (operation == AtomicOperation.FetchAnd) a.and(rcx, src);
+            else a.xor(rcx, src);
+            a.@lock.cmpxchg(m, rcx);
+            a.jne(retry);
+            if (s != 0)
+            {
+                a.mov(R64(s), rax);
+                a.mov(rax, rdx);
+            }
+        }
+        else
+        {
+            var src = s == 0 ? edx : R32(s);
+            a.mov(eax, m);
+            Bind(ref retry);
+            a.mov(ecx, eax);
+            if (operation == AtomicOperation.FetchOr) a.or(ecx, src);
+            else if (operation == AtomicOperation.FetchAnd) a.and(ecx, src);
+            else a.xor(ecx, src);
+            a.@lock.cmpxchg(m, ecx);
+            a.jne(retry);
+            if (s != 0)
+            {
+                a.mov(R32(s), eax);
+                a.mov(rax, rdx);
+            }
+        }
+    }
+
+    /// <summary>
+    /// LD_ABS / LD_IND: r0 = the little-endian value at input offset imm (or (u32)src + imm), zero-extended; checked
+    /// against the input only (always, even with memory checks off).
+    /// </summary>
+    private void EmitLegacyLoad(int pc, Instruction insn)
+    {
+        int size = insn.AccessBytes;
+        int log2 = System.Numerics.BitOperations.Log2((uint)size);
+        if (insn.AccessMode == AccessMode.Absolute)
+        {
+            MovConstant(rcx, (ulong)(long)insn.Imm);
+        }
+        else
+        {
+            a.mov(ecx, R32(insn.Src));
+            a.add(rcx, insn.Imm);
+        }
+
+        var fail = a.CreateLabel();
+        a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
+        a.jae(fail);
+        a.mov(r11, Block(RunBlock.InputStartOffset));
+        var m = Sized(size, __[r11 + rcx]);
+        switch (size)
+        {
+            case 1:
+            case 2:
+                a.movzx(eax, m);
+                break;
+            case 4:
+                a.mov(eax, m);
+                break;
+            default:
+                a.mov(rax, m);
+                break;
+        }
+
+        int packed = Packed(pc, size, write: false);
+        cold.Add(() =>
+        {
+            Bind(ref fail);
+            a.mov(r11, Block(RunBlock.InputStartOffset));
+            a.add(r11, rcx);
+            a.mov(ecx, packed);
+            a.jmp(violation);
+        });
+    }
+}

@@ -1,0 +1,105 @@
+using System.Runtime.InteropServices;
+using Ebpf.Execution;
+
+namespace Ebpf.X64.Runtime;
+
+/// <summary>
+/// The per-run block the generated code works with (x86 register r12 points at it during a run): the run's regions
+/// prepared for the inline checks, the budget, the helper-call area and the error status. It lives on the managed
+/// stack of <see cref="X64CompiledProgram"/>'s run method; the offsets are fixed because the generated code uses them.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = Size)]
+internal unsafe struct RunBlock
+{
+    public const int Size = 264;
+    public const int StateOffset = 0;
+    public const int InputStartOffset = 8;
+    public const int InputLimitOffset = 16;     // 4 entries: sizes 1, 2, 4, 8
+    public const int MetadataStartOffset = 48;
+    public const int MetadataLengthOffset = 56;
+    public const int InputLengthOffset = 64;
+    public const int StackEndOffset = 72;
+    public const int CallLimitOffset = 80;
+    public const int BudgetOffset = 88;
+    public const int SavedRspOffset = 96;
+    public const int StatusOffset = 104;
+    public const int ErrorInfoOffset = 108;
+    public const int ErrorAddressOffset = 112;
+    public const int ErrorFrameOffset = 120;
+    public const int ProgramOffset = 128;
+    public const int ArgsOffset = 136;          // 5 entries: r1..r5 at a helper call
+    public const int CallFrameOffset = 176;
+    public const int CallxIdOffset = 184;
+    public const int RegionsOffset = 192;
+    public const int RegionCountOffset = 200;
+    public const int ContextAddressOffset = 208;
+    public const int ContextLengthOffset = 216;
+
+    /// <summary>The shared run state.</summary>
+    [FieldOffset(StateOffset)] public RunState* State;
+
+    /// <summary>The input memory's first byte.</summary>
+    [FieldOffset(InputStartOffset)] public ulong InputStart;
+
+    /// <summary>For access sizes 1, 2, 4, 8: (input length - size + 1), or 0 when the input is shorter than the size.
+    /// An access of that size at <c>InputStart + d</c> is inside the input exactly when <c>d &lt; limit</c> (unsigned).</summary>
+    [FieldOffset(InputLimitOffset)] public fixed ulong InputLimit[4];
+
+    /// <summary>The metadata buffer's first byte.</summary>
+    [FieldOffset(MetadataStartOffset)] public ulong MetadataStart;
+
+    /// <summary>The metadata buffer's length.</summary>
+    [FieldOffset(MetadataLengthOffset)] public ulong MetadataLength;
+
+    /// <summary>The input memory's length.</summary>
+    [FieldOffset(InputLengthOffset)] public ulong InputLength;
+
+    /// <summary>One past the top of the stack area (the entry function's r10).</summary>
+    [FieldOffset(StackEndOffset)] public ulong StackEnd;
+
+    /// <summary>A local call is allowed only while r10 is at least this (stack start + two frames).</summary>
+    [FieldOffset(CallLimitOffset)] public ulong CallLimit;
+
+    /// <summary>Instructions the run may still execute.</summary>
+    [FieldOffset(BudgetOffset)] public long Budget;
+
+    /// <summary>The native stack pointer after the prologue: the exit stub returns to it from any depth.</summary>
+    [FieldOffset(SavedRspOffset)] public ulong SavedRsp;
+
+    /// <summary>A <see cref="RunStatus"/>.</summary>
+    [FieldOffset(StatusOffset)] public int Status;
+
+    /// <summary>What failed: for memory violations the packed site (pc &lt;&lt; 4 | log2(size) &lt;&lt; 1 | write); for
+    /// budget and call-depth errors the pc.</summary>
+    [FieldOffset(ErrorInfoOffset)] public int ErrorInfo;
+
+    /// <summary>The address of a failed access.</summary>
+    [FieldOffset(ErrorAddressOffset)] public ulong ErrorAddress;
+
+    /// <summary>r10 of the function in which an access failed.</summary>
+    [FieldOffset(ErrorFrameOffset)] public ulong ErrorFrame;
+
+    /// <summary>A weak <see cref="GCHandle"/> of the compiled program (for the helper dispatcher).</summary>
+    [FieldOffset(ProgramOffset)] public nint Program;
+
+    /// <summary>r1..r5 at a helper call.</summary>
+    [FieldOffset(ArgsOffset)] public fixed ulong Args[5];
+
+    /// <summary>r10 of the function that calls a helper.</summary>
+    [FieldOffset(CallFrameOffset)] public ulong CallFrame;
+
+    /// <summary>The helper id of a <c>callx</c>.</summary>
+    [FieldOffset(CallxIdOffset)] public ulong CallxId;
+
+    /// <summary>The environment's regions.</summary>
+    [FieldOffset(RegionsOffset)] public MemoryRegion* Regions;
+
+    /// <summary>The number of regions.</summary>
+    [FieldOffset(RegionCountOffset)] public int RegionCount;
+
+    /// <summary>The initial r1.</summary>
+    [FieldOffset(ContextAddressOffset)] public ulong ContextAddress;
+
+    /// <summary>The initial r2.</summary>
+    [FieldOffset(ContextLengthOffset)] public ulong ContextLength;
+}

@@ -1,0 +1,220 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Ebpf.Execution;
+using Ebpf.Helpers;
+using Ebpf.X64.Abi;
+using Ebpf.X64.Compiler;
+using Ebpf.X64.Native;
+using Ebpf.X64.Runtime;
+using Iced.Intel;
+
+namespace Ebpf.X64;
+
+/// <summary>
+/// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
+/// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
+/// </summary>
+public sealed unsafe class X64CompiledProgram : CompiledProgram
+{
+    private readonly ExecutableMemory memory;
+    private readonly HelperSite[] sites;
+    private readonly int[] pcOffsets;
+    private readonly int[] blockLengths;
+    private readonly Dictionary<uint, Helper>? callxHelpers;
+    private readonly nint entry;
+    private GCHandle self;
+
+    internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
+        : base(X64Engine.EngineName, program, environment, options)
+    {
+        var compiled = X64Compiler.Compile(program, environment, Options, abi, HelperDispatcher.Address);
+        sites = compiled.Sites;
+        pcOffsets = compiled.PcOffsets;
+        blockLengths = compiled.BlockLengths;
+        if (sites.Any(s => s.Helper is null))
+        {
+            callxHelpers = environment.Helpers.ToDictionary(h => h.Id);
+        }
+
+        memory = ExecutableMemory.Create(compiled.Code);
+        entry = memory.Address;
+        self = GCHandle.Alloc(this, GCHandleType.Weak);
+    }
+
+    /// <summary>Releases the code mapping if the program was never disposed.</summary>
+    ~X64CompiledProgram()
+    {
+        Dispose(false);
+    }
+
+    /// <summary>The number of bytes of machine code.</summary>
+    public int CodeSize => memory.CodeLength;
+
+    /// <summary>The address of the first byte of the machine code (for debuggers and profilers).</summary>
+    public nint CodeAddress => memory.Address;
+
+    /// <summary>
+    /// The disassembly of the generated machine code (Iced's NASM formatter), with each eBPF instruction as a comment
+    /// before its translation. For debugging; the text format is not a contract.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    public string GetListing()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        var bytes = memory.Code.ToArray();
+        var markers = new Dictionary<int, List<int>>();
+        for (int pc = 0; pc < pcOffsets.Length; pc++)
+        {
+            if (pcOffsets[pc] >= 0)
+            {
+                if (!markers.TryGetValue(pcOffsets[pc], out var list))
+                {
+                    markers[pcOffsets[pc]] = list = [];
+                }
+
+                list.Add(pc);
+            }
+        }
+
+        var formatter = new NasmFormatter();
+        formatter.Options.FirstOperandCharIndex = 8;
+        var output = new StringOutput();
+        var text = new StringBuilder();
+        text.Append("; x64 code for ").Append(Program).Append(", ").Append(bytes.Length).Append(" bytes at 0x")
+            .Append(((ulong)memory.Address).ToString("x")).AppendLine();
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(bytes), 0);
+        while (decoder.IP < (ulong)bytes.Length)
+        {
+            int offset = (int)decoder.IP;
+            decoder.Decode(out var instruction);
+            if (markers.TryGetValue(offset, out var pcs))
+            {
+                foreach (int pc in pcs)
+                {
+                    text.Append("; pc ").Append(pc).Append(": ").Append(Program.Instructions[pc]).AppendLine();
+                }
+            }
+
+            formatter.Format(instruction, output);
+            text.Append("  ").Append(offset.ToString("x5")).Append("  ").Append(output.ToStringAndReset()).AppendLine();
+        }
+
+        return text.ToString();
+    }
+
+    /// <inheritdoc />
+    protected override ulong Execute(ref RunState state)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        RunBlock block = default;
+        block.State = (RunState*)Unsafe.AsPointer(ref state);
+        block.InputStart = state.InputAddress;
+        block.InputLength = state.InputLength;
+        for (int i = 0; i < 4; i++)
+        {
+            ulong size = 1UL << i;
+            block.InputLimit[i] = state.InputLength >= size ? state.InputLength - size + 1 : 0;
+        }
+
+        block.MetadataStart = state.MetadataAddress;
+        block.MetadataLength = state.MetadataLength;
+        block.StackEnd = state.StackEnd;
+        block.CallLimit = state.StackStart + (2 * (ulong)Options.StackSize);
+        block.Budget = state.BudgetRemaining;
+        block.Program = GCHandle.ToIntPtr(self);
+        block.Regions = state.Regions;
+        block.RegionCount = state.RegionCount;
+        block.ContextAddress = state.ContextAddress;
+        block.ContextLength = state.ContextLength;
+
+        ulong r0 = ((delegate* unmanaged<RunBlock*, ulong>)entry)(&block);
+        GC.KeepAlive(this);
+        state.BudgetRemaining = block.Budget;
+        return (RunStatus)block.Status switch
+        {
+            RunStatus.Completed or RunStatus.Stopped => r0,
+            _ => throw Failure(ref state, ref block),
+        };
+    }
+
+    /// <summary>Called by the dispatcher for helper call site <paramref name="siteIndex"/>.</summary>
+    internal ulong CallHelper(RunBlock* block, int siteIndex)
+    {
+        var site = sites[siteIndex];
+        var helper = site.Helper;
+        if (helper is null)
+        {
+            ulong id = block->CallxId;
+            if (id > uint.MaxValue || !callxHelpers!.TryGetValue((uint)id, out helper))
+            {
+                throw new EbpfHelperException(site.Pc, Program.Instructions[site.Pc], id);
+            }
+        }
+
+        ulong result = InvokeHelper(
+            helper, block->State, Program, Environment, Options, site.Pc, block->CallFrame - (ulong)Options.StackSize,
+            block->Args[0], block->Args[1], block->Args[2], block->Args[3], block->Args[4]);
+        if (block->State->StopRequested != 0)
+        {
+            block->Status = (int)RunStatus.Stopped;
+            return block->State->StopValue;
+        }
+
+        return result;
+    }
+
+    private Exception Failure(ref RunState state, ref RunBlock block)
+    {
+        switch ((RunStatus)block.Status)
+        {
+            case RunStatus.HelperFailed:
+                var pending = HelperDispatcher.TakePending();
+                pending?.Throw();
+                return new InvalidOperationException("a helper call failed without an exception");
+            case RunStatus.MemoryViolation:
+            {
+                int info = block.ErrorInfo;
+                int pc = info >> 4;
+                ulong size = 1UL << ((info >> 1) & 3);
+                var access = (info & 1) != 0 ? MemoryAccessKind.Write : MemoryAccessKind.Read;
+                return MemoryGuard.Violation(Program, pc, ref state, block.ErrorAddress, size, access, block.ErrorFrame - (ulong)Options.StackSize);
+            }
+
+            case RunStatus.BudgetExceeded:
+            {
+                // The block at the leader could not complete: the instruction that exceeds the budget is the one after the
+                // instructions the budget still allowed.
+                int pc = block.ErrorInfo;
+                long allowed = block.Budget + blockLengths[pc];
+                for (long i = 0; i < allowed; i++)
+                {
+                    pc += Program.Instructions[pc].IsWide ? 2 : 1;
+                }
+
+                return new EbpfBudgetExceededException(pc, Program.Instructions[pc], Options.InstructionBudget ?? 0);
+            }
+
+            case RunStatus.CallDepthExceeded:
+                return new EbpfCallDepthExceededException(block.ErrorInfo, Program.Instructions[block.ErrorInfo], Options.MaxCallDepth);
+            default:
+                return new InvalidOperationException($"x64 code ended with unknown status {block.Status}");
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            memory.Dispose();
+        }
+
+        if (self.IsAllocated)
+        {
+            self.Free();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using Ebpf.X64.Abi;
+using Ebpf.X64.Native;
+
+namespace Ebpf.X64;
+
+/// <summary>
+/// The native engine: translates eBPF into x86-64 machine code with the Iced assembler, places it in memory that is
+/// never writable and executable at once, and calls it directly. Memory checks are on unless
+/// <see cref="ExecutionOptions.MemoryChecks"/> is false. Needs no dynamic code (works under NativeAOT). Available on
+/// x86-64 Linux (System V calling convention).
+/// </summary>
+public sealed class X64Engine : IExecutionEngine
+{
+    /// <summary>The engine's name.</summary>
+    public const string EngineName = "x64";
+
+    private static readonly INativeAbi? HostAbi = FindAbi(out HostUnavailableReason);
+    private static readonly string? HostUnavailableReason;
+
+    /// <summary>Creates the engine.</summary>
+    public X64Engine()
+    {
+    }
+
+    /// <inheritdoc />
+    public string Name => EngineName;
+
+    /// <inheritdoc />
+    public EngineCapabilities Capabilities => EngineCapabilities.NativeCode | EngineCapabilities.CanDisableMemoryChecks;
+
+    /// <inheritdoc />
+    public bool IsAvailable => HostAbi is not null;
+
+    /// <inheritdoc />
+    public string? UnavailableReason => HostUnavailableReason;
+
+    /// <summary>The number of executable code mappings alive in this process (each compiled program holds one until disposed).</summary>
+    public static long LiveCodeMappings => ExecutableMemory.LiveMappings;
+
+    /// <inheritdoc />
+    public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        if (HostAbi is null)
+        {
+            throw new EbpfEngineUnavailableException(EngineName, HostUnavailableReason ?? "unavailable");
+        }
+
+        return new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, HostAbi);
+    }
+
+    private static INativeAbi? FindAbi(out string? reason)
+    {
+        if (RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            reason = $"the x64 engine needs an x86-64 process (this one is {RuntimeInformation.ProcessArchitecture})";
+            return null;
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            reason = $"the x64 engine supports only the System V calling convention on Linux so far (this is {RuntimeInformation.OSDescription})";
+            return null;
+        }
+
+        reason = null;
+        return SystemVAbi.Instance;
+    }
+}

@@ -1,0 +1,178 @@
+using Ebpf.Helpers;
+using Ebpf.Maps;
+
+namespace Ebpf.Elf;
+
+/// <summary>
+/// The live side of an <see cref="ElfObject"/>: its maps (created with their initial values), and a
+/// <see cref="ProgramEnvironment"/> with the Linux helpers, the maps' value regions and the <c>lddw</c> resolver, so
+/// that the object's programs run on any engine. <see cref="Compile"/> also fills the program arrays the object
+/// initialises statically with programs compiled by the same engine. Thread-safe; dispose it after the programs.
+/// </summary>
+public sealed class ElfRuntime : IDisposable
+{
+    private readonly object gate = new();
+    private readonly List<ICompiledProgram> ownedPrograms = [];
+    private readonly Dictionary<(IExecutionEngine, ExecutionOptions, string), ICompiledProgram> tailTargets = [];
+    private readonly BpfMap[] maps;
+    private int disposed;
+
+    internal ElfRuntime(ElfObject elf, ElfRuntimeOptions options)
+    {
+        Object = elf;
+        Options = options;
+        Environment = new ProgramEnvironment();
+        LinuxHelpers.Register(Environment.Helpers, options.Helpers);
+        foreach (var helper in options.ExtraHelpers)
+        {
+            Environment.Helpers.Set(helper);
+        }
+
+        ulong storage = 0;
+        foreach (var declared in elf.Maps)
+        {
+            storage += declared.Definition.Type == BpfMapType.ProgramArray ? 0 : declared.Definition.ValueStride * declared.Definition.MaxEntries;
+        }
+
+        if (storage > options.MaxMapMemory)
+        {
+            throw new EbpfElfException(
+                elf.FileName ?? "object",
+                $"its maps need {storage} bytes, more than the {options.MaxMapMemory} allowed ({nameof(ElfRuntimeOptions)}.{nameof(ElfRuntimeOptions.MaxMapMemory)})");
+        }
+
+        var registry = MapRegistry.For(Environment);
+        maps = new BpfMap[elf.Maps.Count];
+        try
+        {
+            for (int i = 0; i < maps.Length; i++)
+            {
+                var declared = elf.Maps[i];
+                maps[i] = BpfMap.Create(declared.Definition);
+                if (declared.IsGlobalData)
+                {
+                    ((ArrayMap)maps[i]).GetValueSpan(0).Clear();
+                    declared.InitialValue.Span.CopyTo(((ArrayMap)maps[i]).GetValueSpan(0));
+                }
+
+                if (registry.Add(maps[i]) != i)
+                {
+                    throw new InvalidOperationException("map indices of the environment do not match the object's");
+                }
+            }
+        }
+        catch
+        {
+            foreach (var map in maps)
+            {
+                map?.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The object.</summary>
+    /// <remarks>The constructor throws <see cref="EbpfElfException"/> when the maps need more than <see cref="ElfRuntimeOptions.MaxMapMemory"/>.</remarks>
+    public ElfObject Object { get; }
+
+    /// <summary>The options.</summary>
+    public ElfRuntimeOptions Options { get; }
+
+    /// <summary>The environment to compile the object's programs with (helpers, map regions, <c>lddw</c> resolver).</summary>
+    public ProgramEnvironment Environment { get; }
+
+    /// <summary>The maps, in the order of <see cref="ElfObject.Maps"/> (global data sections included).</summary>
+    public IReadOnlyList<BpfMap> Maps => maps;
+
+    /// <summary>The map named <paramref name="name"/> (a map symbol, or a data section such as <c>.bss</c>).</summary>
+    /// <exception cref="KeyNotFoundException">There is no such map.</exception>
+    public BpfMap GetMap(string name) =>
+        maps.FirstOrDefault(m => m.Name == name)
+        ?? throw new KeyNotFoundException($"no map named '{name}' (maps: {string.Join(", ", maps.Select(m => m.Name))})");
+
+    /// <summary>The map named <paramref name="name"/>, as its concrete type (e.g. <see cref="HashMap"/>).</summary>
+    /// <exception cref="KeyNotFoundException">There is no such map.</exception>
+    /// <exception cref="InvalidCastException">The map has another type.</exception>
+    public TMap GetMap<TMap>(string name)
+        where TMap : BpfMap => (TMap)GetMap(name);
+
+    /// <summary>Links and verifies a program of the object (see <see cref="ElfObject.GetProgram"/>), with the runtime's verifier.</summary>
+    public EbpfProgram GetProgram(string? name = null) => Object.GetProgram(name, Options.Verifier);
+
+    /// <summary>
+    /// Compiles the program <paramref name="name"/> (function or section; null for the default) with
+    /// <paramref name="engine"/> and this runtime's environment, and fills every statically initialised program
+    /// array of the object with its targets compiled by the same engine and options (kept by the runtime). The
+    /// caller owns (and disposes) the returned program.
+    /// </summary>
+    /// <exception cref="EbpfException">The program cannot be linked, verified or compiled.</exception>
+    public ICompiledProgram Compile(IExecutionEngine engine, string? name = null, ExecutionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        options ??= ExecutionOptions.Default;
+        var program = engine.Compile(GetProgram(name), Environment, options);
+        try
+        {
+            FillProgramArrays(engine, options);
+        }
+        catch
+        {
+            program.Dispose();
+            throw;
+        }
+
+        return program;
+    }
+
+    /// <summary>Disposes the tail-call targets the runtime compiled and the maps (programs must not run any more).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            foreach (var map in maps)
+            {
+                map.Dispose();
+                if (map.ValueRegion.Length != 0)
+                {
+                    Environment.RemoveRegion(map.ValueRegion);
+                }
+            }
+
+            foreach (var program in ownedPrograms)
+            {
+                program.Dispose();
+            }
+
+            ownedPrograms.Clear();
+            tailTargets.Clear();
+        }
+    }
+
+    private void FillProgramArrays(IExecutionEngine engine, ExecutionOptions options)
+    {
+        lock (gate)
+        {
+            for (int i = 0; i < maps.Length; i++)
+            {
+                foreach (var (index, target) in Object.Maps[i].InitialPrograms)
+                {
+                    if (!tailTargets.TryGetValue((engine, options, target), out var compiled))
+                    {
+                        compiled = engine.Compile(GetProgram(target), Environment, options);
+                        ownedPrograms.Add(compiled);
+                        tailTargets[(engine, options, target)] = compiled;
+                    }
+
+                    ((ProgramArrayMap)maps[i]).Set(index, compiled);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace Ebpf.Helpers;
+
+/// <summary>The Linux ids (<c>enum bpf_func_id</c>) of the helpers <see cref="LinuxHelpers"/> provides.</summary>
+public static class LinuxHelperIds
+{
+    /// <summary><c>bpf_map_lookup_elem(map, key)</c>.</summary>
+    public const uint MapLookupElem = 1;
+
+    /// <summary><c>bpf_map_update_elem(map, key, value, flags)</c>.</summary>
+    public const uint MapUpdateElem = 2;
+
+    /// <summary><c>bpf_map_delete_elem(map, key)</c>.</summary>
+    public const uint MapDeleteElem = 3;
+
+    /// <summary><c>bpf_ktime_get_ns()</c>.</summary>
+    public const uint KtimeGetNs = 5;
+
+    /// <summary><c>bpf_trace_printk(fmt, fmt_size, ...)</c>.</summary>
+    public const uint TracePrintk = 6;
+
+    /// <summary><c>bpf_get_prandom_u32()</c>.</summary>
+    public const uint GetPrandomU32 = 7;
+
+    /// <summary><c>bpf_get_smp_processor_id()</c>.</summary>
+    public const uint GetSmpProcessorId = 8;
+
+    /// <summary><c>bpf_l3_csum_replace(skb, offset, from, to, flags)</c>.</summary>
+    public const uint L3CsumReplace = 10;
+
+    /// <summary><c>bpf_l4_csum_replace(skb, offset, from, to, flags)</c>.</summary>
+    public const uint L4CsumReplace = 11;
+
+    /// <summary><c>bpf_tail_call(ctx, prog_array, index)</c>.</summary>
+    public const uint TailCall = 12;
+
+    /// <summary><c>bpf_csum_diff(from, from_size, to, to_size, seed)</c>.</summary>
+    public const uint CsumDiff = 28;
+
+    /// <summary>The helpers by their C names (e.g. <c>bpf_map_lookup_elem</c>), for resolving calls to external symbols.</summary>
+    public static IReadOnlyDictionary<string, uint> ByName { get; } = new Dictionary<string, uint>
+    {
+        ["bpf_map_lookup_elem"] = MapLookupElem,
+        ["bpf_map_update_elem"] = MapUpdateElem,
+        ["bpf_map_delete_elem"] = MapDeleteElem,
+        ["bpf_ktime_get_ns"] = KtimeGetNs,
+        ["bpf_trace_printk"] = TracePrintk,
+        ["bpf_get_prandom_u32"] = GetPrandomU32,
+        ["bpf_get_smp_processor_id"] = GetSmpProcessorId,
+        ["bpf_l3_csum_replace"] = L3CsumReplace,
+        ["bpf_l4_csum_replace"] = L4CsumReplace,
+        ["bpf_tail_call"] = TailCall,
+        ["bpf_csum_diff"] = CsumDiff,
+    };
+}

@@ -1,0 +1,216 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Ebpf.Maps;
+
+namespace Ebpf.Helpers;
+
+/// <summary>
+/// Helpers with the ids and semantics of Linux (see <see cref="LinuxHelperIds"/>): map access, time, tracing,
+/// random numbers, checksums and tail calls. Maps are found through the <see cref="MapRegistry"/> of the calling
+/// program's environment; pointer arguments are checked with <see cref="HelperContext.GetMemory"/>. Errors a Linux
+/// program would see as return values (e.g. <c>-EEXIST</c>) are returned the same way; misuse Linux's verifier would
+/// reject (a value that is not a map) ends the run with a helper error.
+/// </summary>
+public static class LinuxHelpers
+{
+    /// <summary>The most tail calls one run may make (Linux <c>MAX_TAIL_CALL_CNT</c>).</summary>
+    public const int MaxTailCalls = 33;
+
+    private const long EINVAL = -22;
+    private const long EFAULT = -14;
+    private const long ENOENT = -2;
+
+    /// <summary>Registers every helper of this class in <paramref name="table"/>, replacing helpers with the same ids.</summary>
+    /// <returns>The table, for chaining.</returns>
+    public static HelperTable Register(HelperTable table, LinuxHelperOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        options ??= new LinuxHelperOptions();
+        var trace = options.TraceOutput is { } writer ? TextWriter.Synchronized(writer) : null;
+        var random = options.RandomSeed is { } seed ? new Random(seed) : null;
+        var clock = options.Clock ?? RbpfHelpers.MonotonicNanoseconds;
+        var processor = options.ProcessorId;
+
+        table.Set(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", MapLookup);
+        table.Set(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", MapUpdate);
+        table.Set(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", MapDelete);
+        table.Set(LinuxHelperIds.KtimeGetNs, "bpf_ktime_get_ns", (_, _, _, _, _) => clock());
+        table.Set(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, fmt, size, a3, a4, a5));
+        table.Set(LinuxHelperIds.GetPrandomU32, "bpf_get_prandom_u32", (_, _, _, _, _) => NextRandom(random));
+        table.Set(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => processor ?? (uint)Thread.GetCurrentProcessorId());
+        table.Set(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", L3CsumReplace);
+        table.Set(LinuxHelperIds.L4CsumReplace, "bpf_l4_csum_replace", L4CsumReplace);
+        table.Set(LinuxHelperIds.TailCall, "bpf_tail_call", TailCall);
+        table.Set(LinuxHelperIds.CsumDiff, "bpf_csum_diff", CsumDiff);
+        return table;
+    }
+
+    /// <summary>Registers every helper of this class in the environment's helper table.</summary>
+    /// <returns>The environment, for chaining.</returns>
+    public static ProgramEnvironment Register(ProgramEnvironment environment, LinuxHelperOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        Register(environment.Helpers, options);
+        return environment;
+    }
+
+    private static ulong MapLookup(HelperContext ctx, ulong map, ulong key, ulong a3, ulong a4, ulong a5)
+    {
+        var target = MapOf(ctx, map);
+        return target.LookupValueAddress(ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read));
+    }
+
+    private static ulong MapUpdate(HelperContext ctx, ulong map, ulong key, ulong value, ulong flags, ulong a5)
+    {
+        var target = MapOf(ctx, map);
+        if (target is ProgramArrayMap)
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        var keyBytes = ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read);
+        var valueBytes = ctx.GetMemory(value, (ulong)target.ValueSize, MemoryAccessKind.Read);
+        return unchecked((ulong)(long)target.Update(keyBytes, valueBytes, (MapUpdateFlags)flags));
+    }
+
+    private static ulong MapDelete(HelperContext ctx, ulong map, ulong key, ulong a3, ulong a4, ulong a5)
+    {
+        var target = MapOf(ctx, map);
+        if (target is ProgramArrayMap)
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        return unchecked((ulong)(long)target.Delete(ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read)));
+    }
+
+    private static ulong TracePrintk(HelperContext ctx, TextWriter? output, ulong fmt, ulong size, ulong a3, ulong a4, ulong a5)
+    {
+        var format = ctx.GetMemory(fmt, size, MemoryAccessKind.Read);
+        int end = format.IndexOf((byte)0);
+        if (end < 0)
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        // Two passes: the first finds the %s arguments, which are then read through the run's regions.
+        var strings = new Dictionary<ulong, string>();
+        ulong[] arguments = [a3, a4, a5];
+        Func<ulong, string> lookup = address => strings.TryGetValue(address, out var known) ? known : strings[address] = string.Empty;
+        string? text = TracePrintkFormatter.Format(format[..end], arguments, lookup);
+        if (text is not null && strings.Count != 0)
+        {
+            foreach (ulong address in strings.Keys.ToArray())
+            {
+                strings[address] = Encoding.UTF8.GetString(ctx.ReadCString(address, 256));
+            }
+
+            text = TracePrintkFormatter.Format(format[..end], arguments, lookup);
+        }
+
+        if (text is null)
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        output?.Write(text);
+        return (ulong)Encoding.UTF8.GetByteCount(text);
+    }
+
+    private static ulong L3CsumReplace(HelperContext ctx, ulong skb, ulong offset, ulong from, ulong to, ulong flags)
+    {
+        if ((flags & ~0xful) != 0 || (flags & 0xf) is not (0 or 2 or 4))
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        return ReplaceChecksum(ctx, offset, from, to, (int)(flags & 0xf), sixteenBit: true, mangledZero: false);
+    }
+
+    private static ulong L4CsumReplace(HelperContext ctx, ulong skb, ulong offset, ulong from, ulong to, ulong flags)
+    {
+        const ulong pseudoHeader = 0x10, mangledZero = 0x20, enforce = 0x40;
+        if ((flags & ~(0xful | pseudoHeader | mangledZero | enforce)) != 0 || (flags & 0xf) is not (0 or 2 or 4))
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        return ReplaceChecksum(ctx, offset, from, to, (int)(flags & 0xf), sixteenBit: false, mangledZero: (flags & mangledZero) != 0);
+    }
+
+    private static ulong ReplaceChecksum(HelperContext ctx, ulong offset, ulong from, ulong to, int size, bool sixteenBit, bool mangledZero)
+    {
+        var (address, length) = ctx.Input;
+        if (length < 2 || offset > length - 2)
+        {
+            return unchecked((ulong)EFAULT);
+        }
+
+        var field = ctx.GetMemory(address + offset, 2, MemoryAccessKind.Write);
+        ushort check = MemoryMarshal.Read<ushort>(field);
+        if (mangledZero && check == 0)
+        {
+            return 0;
+        }
+
+        check = InternetChecksum.Replace(check, (uint)from, (uint)to, size, sixteenBit);
+        if (mangledZero && check == 0)
+        {
+            check = 0xffff;
+        }
+
+        MemoryMarshal.Write(field, in check);
+        return 0;
+    }
+
+    private static ulong CsumDiff(HelperContext ctx, ulong from, ulong fromSize, ulong to, ulong toSize, ulong seed)
+    {
+        if (((fromSize | toSize) & 3) != 0 || fromSize > 512 || toSize > 512 || fromSize + toSize > 512)
+        {
+            return unchecked((ulong)EINVAL);
+        }
+
+        var fromBytes = ctx.GetMemory(from, fromSize, MemoryAccessKind.Read);
+        var toBytes = ctx.GetMemory(to, toSize, MemoryAccessKind.Read);
+        return InternetChecksum.Diff(fromBytes, toBytes, (uint)seed);
+    }
+
+    private static ulong TailCall(HelperContext ctx, ulong context, ulong map, ulong index, ulong a4, ulong a5)
+    {
+        if (MapOf(ctx, map) is not ProgramArrayMap programs)
+        {
+            throw new InvalidOperationException($"bpf_tail_call: r2 = 0x{map:x} is not a program array");
+        }
+
+        nint target = programs.GetTailCallTarget((uint)index);
+        if (target == 0 || ctx.TailCallCount >= MaxTailCalls)
+        {
+            return unchecked((ulong)ENOENT);
+        }
+
+        if (GCHandle.FromIntPtr(target).Target is not ICompiledProgram program || program.Environment != ctx.Environment)
+        {
+            throw new InvalidOperationException($"bpf_tail_call: the program at index {(uint)index} of '{programs.Name}' was compiled with another environment");
+        }
+
+        ctx.TailCall(target);
+        return 0;
+    }
+
+    private static BpfMap MapOf(HelperContext ctx, ulong handle) =>
+        MapRegistry.Find(ctx.Environment)?.FromHandle(handle)
+        ?? throw new InvalidOperationException($"0x{handle:x} is not a map of this program's environment");
+
+    private static ulong NextRandom(Random? random)
+    {
+        if (random is null)
+        {
+            return (uint)Random.Shared.Next(int.MinValue, int.MaxValue);
+        }
+
+        lock (random)
+        {
+            return (uint)random.Next(int.MinValue, int.MaxValue);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Ebpf.Maps;
+
+/// <summary>
+/// A map programs and the host share. Values live in native memory allocated once per map, at fixed addresses for
+/// the map's lifetime, so a pointer a program obtains from <c>bpf_map_lookup_elem</c> stays valid (and inside
+/// <see cref="ValueRegion"/>, the region the map registers in an environment). Every operation is thread-safe and
+/// may run concurrently with programs. Dispose the map only when no program using it runs any more.
+/// </summary>
+public abstract unsafe class BpfMap : IDisposable
+{
+    private byte* storage;
+    private int disposed;
+
+    /// <summary>Creates the map and its zeroed value storage.</summary>
+    /// <exception cref="ArgumentException">The definition is invalid or of another map type.</exception>
+    protected BpfMap(MapDefinition definition, BpfMapType expectedType)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (definition.Type != expectedType)
+        {
+            throw new ArgumentException($"map '{definition.Name}' has type {definition.Type}, not {expectedType}", nameof(definition));
+        }
+
+        if (definition.Validate() is { } problem)
+        {
+            throw new ArgumentException($"map '{definition.Name}': {problem}", nameof(definition));
+        }
+
+        Definition = definition;
+        StorageBytes = expectedType == BpfMapType.ProgramArray ? 0 : definition.ValueStride * definition.MaxEntries;
+        if (StorageBytes != 0)
+        {
+            storage = (byte*)NativeMemory.AlignedAlloc((nuint)StorageBytes, 8);
+            NativeMemory.Clear(storage, (nuint)StorageBytes);
+            ValueRegion = new MemoryRegion((ulong)storage, StorageBytes, MemoryRegionKind.MapValue, !definition.IsReadOnlyForPrograms);
+        }
+    }
+
+    /// <summary>Finalizer: releases what the map holds if it was not disposed.</summary>
+    ~BpfMap()
+    {
+        Dispose(false);
+        Free();
+    }
+
+    /// <summary>The definition the map was created from.</summary>
+    public MapDefinition Definition { get; }
+
+    /// <summary>The map's name.</summary>
+    public string Name => Definition.Name;
+
+    /// <summary>The map type.</summary>
+    public BpfMapType Type => Definition.Type;
+
+    /// <summary>The key size in bytes.</summary>
+    public int KeySize => (int)Definition.KeySize;
+
+    /// <summary>The value size in bytes.</summary>
+    public int ValueSize => (int)Definition.ValueSize;
+
+    /// <summary>The capacity.</summary>
+    public int MaxEntries => (int)Definition.MaxEntries;
+
+    /// <summary>The memory holding the values (empty for program arrays): the region programs may touch.</summary>
+    public MemoryRegion ValueRegion { get; }
+
+    /// <summary>The number of entries present.</summary>
+    public abstract int Count { get; }
+
+    /// <summary>True once disposed.</summary>
+    protected bool IsDisposed => Volatile.Read(ref disposed) != 0;
+
+    /// <summary>The size of the value storage in bytes.</summary>
+    protected ulong StorageBytes { get; }
+
+    /// <summary>The address of value slot <paramref name="slot"/>.</summary>
+    protected byte* SlotAddress(int slot) => storage + ((ulong)slot * Definition.ValueStride);
+
+    /// <summary>Creates a map of the definition's type.</summary>
+    /// <exception cref="ArgumentException">The definition is invalid.</exception>
+    public static BpfMap Create(MapDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return definition.Type switch
+        {
+            BpfMapType.Array => new ArrayMap(definition),
+            BpfMapType.Hash => new HashMap(definition),
+            BpfMapType.ProgramArray => new ProgramArrayMap(definition),
+            _ => throw new ArgumentException($"map '{definition.Name}': {definition.Validate()}", nameof(definition)),
+        };
+    }
+
+    /// <summary>Copies the value of <paramref name="key"/> into <paramref name="value"/>; false when the key is absent.</summary>
+    /// <exception cref="ArgumentException">The key or the destination has the wrong size.</exception>
+    public bool TryLookup(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        return TryCopyValue(key, value);
+    }
+
+    /// <summary>A copy of the value of <paramref name="key"/>, or null when the key is absent.</summary>
+    public byte[]? Lookup(ReadOnlySpan<byte> key)
+    {
+        var value = new byte[ValueSize];
+        return TryLookup(key, value) ? value : null;
+    }
+
+    /// <summary>Creates or replaces an entry, as <c>bpf_map_update_elem</c> does.</summary>
+    /// <exception cref="ArgumentException">The key or the value has the wrong size.</exception>
+    public MapStatus Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags = MapUpdateFlags.Any)
+    {
+        CheckKey(key);
+        CheckValue(value.Length);
+        return (ulong)flags > (ulong)MapUpdateFlags.Exist ? MapStatus.InvalidArgument : UpdateCore(key, value, flags);
+    }
+
+    /// <summary>Deletes an entry, as <c>bpf_map_delete_elem</c> does.</summary>
+    /// <exception cref="ArgumentException">The key has the wrong size.</exception>
+    public MapStatus Delete(ReadOnlySpan<byte> key)
+    {
+        CheckKey(key);
+        return DeleteCore(key);
+    }
+
+    /// <summary>A snapshot of the entries (keys and copies of their values), in a stable order.</summary>
+    public IReadOnlyList<KeyValuePair<byte[], byte[]>> GetEntries()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return SnapshotEntries();
+    }
+
+    /// <summary>Looks up a value with typed key and value (their sizes must equal the map's).</summary>
+    public bool TryLookup<TKey, TValue>(TKey key, out TValue value)
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        value = default;
+        return TryLookup(AsBytes(ref key), AsBytes(ref value));
+    }
+
+    /// <summary>Creates or replaces an entry with typed key and value (their sizes must equal the map's).</summary>
+    public MapStatus Update<TKey, TValue>(TKey key, TValue value, MapUpdateFlags flags = MapUpdateFlags.Any)
+        where TKey : unmanaged
+        where TValue : unmanaged =>
+        Update(AsBytes(ref key), AsBytes(ref value), flags);
+
+    /// <summary>Deletes an entry with a typed key.</summary>
+    public MapStatus Delete<TKey>(TKey key)
+        where TKey : unmanaged =>
+        Delete(AsBytes(ref key));
+
+    /// <summary>A snapshot of the entries with typed keys and values (their sizes must equal the map's).</summary>
+    public IReadOnlyList<KeyValuePair<TKey, TValue>> GetEntries<TKey, TValue>()
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        CheckSize<TKey>(KeySize, "key");
+        CheckSize<TValue>(ValueSize, "value");
+        return GetEntries()
+            .Select(e => new KeyValuePair<TKey, TValue>(MemoryMarshal.Read<TKey>(e.Key), MemoryMarshal.Read<TValue>(e.Value)))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// The address of the value of <paramref name="key"/> inside <see cref="ValueRegion"/>, or 0 when absent: what
+    /// <c>bpf_map_lookup_elem</c> returns to a program. The key must have <see cref="KeySize"/> bytes.
+    /// </summary>
+    public abstract ulong LookupValueAddress(ReadOnlySpan<byte> key);
+
+    /// <summary>Copies the value of a present key; false when absent. Sizes are already checked.</summary>
+    protected virtual bool TryCopyValue(ReadOnlySpan<byte> key, Span<byte> value)
+    {
+        ulong address = LookupValueAddress(key);
+        if (address == 0)
+        {
+            return false;
+        }
+
+        new ReadOnlySpan<byte>((void*)address, ValueSize).CopyTo(value);
+        return true;
+    }
+
+    /// <summary>Creates or replaces an entry. Sizes and flags are already checked.</summary>
+    protected abstract MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags);
+
+    /// <summary>Deletes an entry. The key size is already checked.</summary>
+    protected abstract MapStatus DeleteCore(ReadOnlySpan<byte> key);
+
+    /// <summary>The entries now.</summary>
+    protected abstract IReadOnlyList<KeyValuePair<byte[], byte[]>> SnapshotEntries();
+
+    /// <summary>Copies <paramref name="value"/> into slot <paramref name="slot"/> and zeroes the padding after it.</summary>
+    protected void WriteSlot(int slot, ReadOnlySpan<byte> value)
+    {
+        var destination = new Span<byte>(SlotAddress(slot), (int)Definition.ValueStride);
+        value.CopyTo(destination);
+        destination[value.Length..].Clear();
+    }
+
+    /// <summary>A copy of the value in slot <paramref name="slot"/>.</summary>
+    protected byte[] ReadSlot(int slot) => new ReadOnlySpan<byte>(SlotAddress(slot), ValueSize).ToArray();
+
+    /// <summary>Releases the value storage; programs must not run with this map any more.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            Dispose(true);
+            Free();
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    /// <summary>Releases what a derived map holds. Called once, from <see cref="Dispose()"/> or the finalizer.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Name} ({Type}, key {KeySize} B, value {ValueSize} B, {Count}/{MaxEntries} entries)";
+
+    /// <summary>Throws when disposed or when the key has the wrong size.</summary>
+    protected void CheckKey(ReadOnlySpan<byte> key)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (key.Length != KeySize)
+        {
+            throw new ArgumentException($"map '{Name}' has {KeySize}-byte keys, {key.Length} bytes given", nameof(key));
+        }
+    }
+
+    private void CheckValue(int length)
+    {
+        if (length != ValueSize)
+        {
+            throw new ArgumentException($"map '{Name}' has {ValueSize}-byte values, {length} bytes given", "value");
+        }
+    }
+
+    private static void CheckSize<T>(int expected, string what)
+        where T : unmanaged
+    {
+        if (Unsafe.SizeOf<T>() != expected)
+        {
+            throw new ArgumentException($"{typeof(T).Name} has {Unsafe.SizeOf<T>()} bytes, the map's {what} has {expected}");
+        }
+    }
+
+    private static Span<byte> AsBytes<T>(ref T item)
+        where T : unmanaged => MemoryMarshal.AsBytes(new Span<T>(ref item));
+
+    private void Free()
+    {
+        var pointer = storage;
+        storage = null;
+        if (pointer != null)
+        {
+            NativeMemory.AlignedFree(pointer);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Maps;
+
+/// <summary>
+/// The maps of one <see cref="ProgramEnvironment"/>: numbers them (the index is both the "fd" of
+/// <c>lddw</c> pseudo source 1/2 and the index of pseudo source 5/6), registers their value storage as regions of the
+/// environment, resolves the pseudo <c>lddw</c> sources to map handles and value addresses, and finds a map from
+/// the handle a program passes to a helper. Thread-safe. Get it with <see cref="For(ProgramEnvironment)"/>.
+/// </summary>
+public sealed class MapRegistry
+{
+    /// <summary>The key of the registry in <see cref="ProgramEnvironment.Properties"/>.</summary>
+    public const string PropertyKey = "Ebpf.Maps.MapRegistry";
+
+    /// <summary>The first handle value; handles are <c>HandleBase + 16 * index</c>, never valid program memory.</summary>
+    public const ulong HandleBase = 0xffff_eb9f_0000_0000;
+
+    private readonly object gate = new();
+    private readonly ProgramEnvironment environment;
+    private BpfMap[] maps = [];
+
+    private MapRegistry(ProgramEnvironment environment)
+    {
+        this.environment = environment;
+    }
+
+    /// <summary>The registered maps, by index (a snapshot).</summary>
+    public IReadOnlyList<BpfMap> Maps => Volatile.Read(ref maps);
+
+    /// <summary>
+    /// The registry of <paramref name="environment"/>, created on first use. Creating it also installs its
+    /// <see cref="Resolve"/> as the environment's <see cref="ProgramEnvironment.LddwResolver"/> when none is set.
+    /// </summary>
+    public static MapRegistry For(ProgramEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        if (environment.Properties.TryGetValue(PropertyKey, out var existing))
+        {
+            return (MapRegistry)existing;
+        }
+
+        lock (environment.Properties)
+        {
+            if (!environment.Properties.TryGetValue(PropertyKey, out existing))
+            {
+                var registry = new MapRegistry(environment);
+                environment.LddwResolver ??= registry.Resolve;
+                environment.Properties[PropertyKey] = registry;
+                existing = registry;
+            }
+        }
+
+        return (MapRegistry)existing;
+    }
+
+    /// <summary>The registry of <paramref name="environment"/> if it has one.</summary>
+    public static MapRegistry? Find(ProgramEnvironment environment) =>
+        environment.Properties.TryGetValue(PropertyKey, out var registry) ? (MapRegistry)registry : null;
+
+    /// <summary>Registers <paramref name="map"/> (and its value region) and returns its index.</summary>
+    public int Add(BpfMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        lock (gate)
+        {
+            if (Array.IndexOf(maps, map) is var known and >= 0)
+            {
+                return known;
+            }
+
+            if (map.ValueRegion.Length != 0)
+            {
+                environment.AddRegion(map.ValueRegion);
+            }
+
+            var next = new BpfMap[maps.Length + 1];
+            maps.CopyTo(next, 0);
+            next[^1] = map;
+            Volatile.Write(ref maps, next);
+            return next.Length - 1;
+        }
+    }
+
+    /// <summary>The handle of the map with index <paramref name="index"/>: the value a program holds for it.</summary>
+    public static ulong HandleOf(int index) => HandleBase + (16ul * (uint)index);
+
+    /// <summary>The map a program's handle designates, or null.</summary>
+    public BpfMap? FromHandle(ulong handle)
+    {
+        var current = Volatile.Read(ref maps);
+        ulong offset = handle - HandleBase;
+        return handle >= HandleBase && offset % 16 == 0 && offset / 16 < (ulong)current.Length ? current[offset / 16] : null;
+    }
+
+    /// <summary>The map registered under <paramref name="name"/>, or null.</summary>
+    public BpfMap? FindByName(string name) => Volatile.Read(ref maps).FirstOrDefault(m => m.Name == name);
+
+    /// <summary>
+    /// Resolves pseudo <c>lddw</c> sources: map by fd / index (1, 5) -> the map's handle; map value by fd / index
+    /// (2, 6) -> the address of byte <c>nextImm</c> of the first value of an array map.
+    /// </summary>
+    /// <exception cref="ArgumentException">The map does not exist, is not an array, or the offset is outside its value.</exception>
+    public ulong Resolve(LddwSource source, int imm, int nextImm)
+    {
+        var current = Volatile.Read(ref maps);
+        if ((uint)imm >= (uint)current.Length)
+        {
+            throw new ArgumentException($"no map with index {imm} ({current.Length} registered)");
+        }
+
+        var map = current[imm];
+        switch (source)
+        {
+            case LddwSource.MapByFd:
+            case LddwSource.MapByIndex:
+                return HandleOf(imm);
+            case LddwSource.MapValueByFd:
+            case LddwSource.MapValueByIndex:
+                if (map is not ArrayMap)
+                {
+                    throw new ArgumentException($"map '{map.Name}' is a {map.Type} map: only array values can be addressed directly");
+                }
+
+                if (nextImm < 0 || nextImm >= map.ValueSize)
+                {
+                    throw new ArgumentException($"offset {nextImm} is outside the {map.ValueSize}-byte value of map '{map.Name}'");
+                }
+
+                return map.ValueRegion.Address + (ulong)nextImm;
+            default:
+                throw new ArgumentException($"lddw pseudo source {source} is not supported by the map registry");
+        }
+    }
+}
