@@ -66,9 +66,12 @@ internal abstract class Workload
     public override string ToString() => Name;
 
     /// <summary>The embedded copy of <see cref="ProgramFile"/>.</summary>
-    public ImmutableArray<byte> ReadEmbeddedFile()
+    public ImmutableArray<byte> ReadEmbeddedFile() => ReadEmbedded(ProgramFile);
+
+    /// <summary>The embedded copy of the file <c>examples/bench/&lt;file&gt;</c>.</summary>
+    protected static ImmutableArray<byte> ReadEmbedded(string file)
     {
-        var resource = "EbpfBench." + ProgramFile;
+        var resource = "EbpfBench." + file;
         using var stream = typeof(Workload).Assembly.GetManifestResourceStream(resource)
             ?? throw new InvalidOperationException($"embedded workload program '{resource}' is missing from {typeof(Workload).Assembly.GetName().Name}");
         var bytes = new byte[stream.Length];

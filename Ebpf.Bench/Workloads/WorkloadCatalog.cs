@@ -27,6 +27,8 @@ internal static class WorkloadCatalog
             "IPv4 header and TCP checksums of a 1,500-byte packet"),
         new RawWorkload("filter", "filter", 16384, loopHeavy: false, expected: 55, WorkloadInputs.Filter,
             "filter 256 Ethernet frames (VLAN, IPv4, TCP port, source net)"),
+        new ElfMapWorkload("hashmap", "hashmap", 4096, loopHeavy: false, expected: 497664814, WorkloadInputs.HashMapKeys, WorkloadInputs.FillHashMap,
+            "1,024 hash-map lookups (helper calls), half of them hits"),
     ];
 
     /// <summary>The workload with this name.</summary>
