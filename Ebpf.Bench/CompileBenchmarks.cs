@@ -16,7 +16,7 @@ public class CompileBenchmarks
     private IExecutionEngine? engine;
 
     /// <summary>The engines available here.</summary>
-    public static IEnumerable<string> Engines => BenchEngines.CheckedLabels;
+    public static IEnumerable<string> Engines => BenchEngines.CheckedLabels.Where(BenchSelection.IncludesEngine);
 
     /// <summary>The engine (memory checks on).</summary>
     [ParamsSource(nameof(Engines))]

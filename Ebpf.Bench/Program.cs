@@ -6,13 +6,16 @@ namespace Ebpf.Bench;
 /// <summary>
 /// The benchmark suite. Every invocation first runs the smoke check (each workload once on each available engine
 /// configuration, compared with the native reference's r0) and exits with 1 on any disagreement; <c>--smoke</c> stops
-/// there. Other arguments go to BenchmarkDotNet, e.g. <c>--filter '*' --job Dry</c> or <c>--filter '*Run*' --job Short</c>.
+/// there. <c>--engines a,b</c> and <c>--workloads a,b</c> narrow the measured cases (e.g. <c>--engines x64,il
+/// --workloads prime,log2</c>). Other arguments go to BenchmarkDotNet, e.g. <c>--filter '*' --job Dry</c> or
+/// <c>--filter '*Run*' --job Short</c>.
 /// </summary>
 public static class Program
 {
     /// <summary>Entry point.</summary>
     public static int Main(string[] args)
     {
+        args = BenchSelection.Parse(args);
         Console.WriteLine($"engines: {string.Join(", ", BenchEngines.Configurations)}");
         foreach (var (name, reason) in BenchEngines.Unavailable)
         {

@@ -14,10 +14,10 @@ public class RunBenchmarks
     private byte[] input = [];
 
     /// <summary>The engine configurations available here.</summary>
-    public static IEnumerable<string> Engines => BenchEngines.Configurations.Select(c => c.Label);
+    public static IEnumerable<string> Engines => BenchEngines.Configurations.Select(c => c.Label).Where(BenchSelection.IncludesEngine);
 
     /// <summary>The workloads.</summary>
-    public static IEnumerable<string> Workloads => WorkloadCatalog.All.Select(w => w.Name);
+    public static IEnumerable<string> Workloads => WorkloadCatalog.All.Select(w => w.Name).Where(BenchSelection.IncludesWorkload);
 
     /// <summary>The engine configuration (e.g. <c>x64</c> or <c>x64-unchecked</c>).</summary>
     [ParamsSource(nameof(Engines))]

@@ -4,15 +4,20 @@
 #
 #   bench/native/run.sh            scalar build (-O2 without auto-vectorization: eBPF has no SIMD), the reference
 #   bench/native/run.sh --vector   plain -O2 (auto-vectorized where clang can)
+#   bench/native/run.sh --no-jump-tables   scalar, and switches as compare trees like the eBPF build (clang's BPF
+#                                  target has no jump tables; a jump table over random input mispredicts every time)
 #   MS=50 bench/native/run.sh      shorter samples (milliseconds per sample, default 100)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../examples/bench"
 CLANG=${CLANG:-clang}
 flags=(-O2 -fno-builtin -fno-vectorize -fno-slp-vectorize)
-if [ "${1:-}" = "--vector" ]; then
-  flags=(-O2 -fno-builtin)
-fi
+case "${1:-}" in
+  --vector) flags=(-O2 -fno-builtin) ;;
+  --no-jump-tables) flags+=(-fno-jump-tables) ;;
+  "") ;;
+  *) echo "usage: $0 [--vector | --no-jump-tables]" >&2; exit 2 ;;
+esac
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 objs=()
