@@ -26,16 +26,6 @@ internal static class BenchEngines
         Configurations.FirstOrDefault(c => c.Label == label)
         ?? throw new ArgumentException($"no available engine configuration '{label}' (available: {string.Join(", ", Configurations)})", nameof(label));
 
-    private static IEnumerable<IExecutionEngine> Candidates()
-    {
-        yield return new Ebpf.Interpreter.InterpreterEngine();
-        foreach (var typeName in new[] { "Ebpf.Il.IlEngine, Ebpf.Il", "Ebpf.X64.X64Engine, Ebpf.X64" })
-        {
-            // Looked up by name so the suite builds and runs whichever engines exist in the repository.
-            if (Type.GetType(typeName) is { } type && Activator.CreateInstance(type) is IExecutionEngine engine)
-            {
-                yield return engine;
-            }
-        }
-    }
+    private static IEnumerable<IExecutionEngine> Candidates() =>
+        [new Ebpf.Interpreter.InterpreterEngine(), new Ebpf.Il.IlEngine(), new Ebpf.X64.X64Engine()];
 }

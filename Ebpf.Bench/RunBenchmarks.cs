@@ -10,7 +10,7 @@ namespace Ebpf.Bench;
 [MemoryDiagnoser]
 public class RunBenchmarks
 {
-    private ICompiledProgram? compiled;
+    private CompiledWorkload? compiled;
     private byte[] input = [];
 
     /// <summary>The engine configurations available here.</summary>
@@ -33,9 +33,9 @@ public class RunBenchmarks
     {
         var configuration = BenchEngines.Get(Engine);
         var workload = WorkloadCatalog.Get(Workload);
-        compiled = configuration.Engine.Compile(workload.LoadProgram(), new ProgramEnvironment(), configuration.Options);
+        compiled = workload.Compile(configuration.Engine, configuration.Options);
         input = workload.CreateInput();
-        var r0 = compiled.Run(input);
+        var r0 = compiled.Program.Run(input);
         if (r0 != workload.Expected)
         {
             throw new InvalidOperationException($"{Engine} returned {r0} on {Workload}; the native reference returns {workload.Expected}");
@@ -44,7 +44,7 @@ public class RunBenchmarks
 
     /// <summary>One run.</summary>
     [Benchmark]
-    public ulong Run() => compiled!.Run(input);
+    public ulong Run() => compiled!.Program.Run(input);
 
     /// <summary>Releases the compiled program.</summary>
     [GlobalCleanup]

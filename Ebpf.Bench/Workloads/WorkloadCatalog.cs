@@ -9,24 +9,26 @@ internal static class WorkloadCatalog
     /// <summary>All workloads, in report order.</summary>
     public static IReadOnlyList<Workload> All { get; } =
     [
-        new("prime", "prime", 8, loopHeavy: true, expected: 669, WorkloadInputs.Prime,
+        new RawWorkload("prime", "prime", 8, loopHeavy: true, expected: 669, WorkloadInputs.Prime,
             "count the primes below 5,000 by trial division"),
-        new("memcpy", "memcpy", 8192, loopHeavy: true, expected: 4140, WorkloadInputs.Memcpy,
+        new RawWorkload("memcpy", "memcpy", 8192, loopHeavy: true, expected: 4140, WorkloadInputs.Memcpy,
             "copy 4 KiB byte by byte"),
-        new("strcmp_equal", "strcmp", 4096, loopHeavy: true, expected: 1048320, WorkloadInputs.StringsEqual,
+        new RawWorkload("strcmp_equal", "strcmp", 4096, loopHeavy: true, expected: 1048320, WorkloadInputs.StringsEqual,
             "compare two equal 2,047-byte strings"),
-        new("strcmp_mismatch", "strcmp", 4096, loopHeavy: false, expected: 1793, WorkloadInputs.StringsMismatch,
+        new RawWorkload("strcmp_mismatch", "strcmp", 4096, loopHeavy: false, expected: 1793, WorkloadInputs.StringsMismatch,
             "compare two strings that differ at index 3"),
-        new("log2", "log2", 8192, loopHeavy: true, expected: 31995, WorkloadInputs.Log2,
+        new RawWorkload("log2", "log2", 8192, loopHeavy: true, expected: 31995, WorkloadInputs.Log2,
             "sum floor(log2) over 1,024 u64 values"),
-        new("switch", "switch", 4096, loopHeavy: true, expected: 3267293729251870611, WorkloadInputs.Switch,
+        new RawWorkload("switch", "switch", 4096, loopHeavy: true, expected: 3267293729251870611, WorkloadInputs.Switch,
             "a 16-way switch over 4,096 random bytes"),
-        new("straight", "straight", 32, loopHeavy: false, expected: 315845609832482477, WorkloadInputs.Straight,
+        new RawWorkload("straight", "straight", 32, loopHeavy: false, expected: 315845609832482477, WorkloadInputs.Straight,
             "four SipHash-style rounds, straight-line"),
-        new("checksum", "checksum", 1500, loopHeavy: false, expected: 1203426222, WorkloadInputs.Checksum,
+        new RawWorkload("checksum", "checksum", 1500, loopHeavy: false, expected: 1203426222, WorkloadInputs.Checksum,
             "IPv4 header and TCP checksums of a 1,500-byte packet"),
-        new("filter", "filter", 16384, loopHeavy: false, expected: 55, WorkloadInputs.Filter,
+        new RawWorkload("filter", "filter", 16384, loopHeavy: false, expected: 55, WorkloadInputs.Filter,
             "filter 256 Ethernet frames (VLAN, IPv4, TCP port, source net)"),
+        new ElfMapWorkload("hashmap", "hashmap", 4096, loopHeavy: false, expected: 497664814, WorkloadInputs.HashMapKeys, WorkloadInputs.FillHashMap,
+            "1,024 hash-map lookups (helper calls), half of them hits"),
     ];
 
     /// <summary>The workload with this name.</summary>

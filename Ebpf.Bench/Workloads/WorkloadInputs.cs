@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using Ebpf.Elf;
+using Ebpf.Maps;
 
 namespace Ebpf.Bench.Workloads;
 
@@ -8,6 +10,8 @@ namespace Ebpf.Bench.Workloads;
 /// </summary>
 internal static class WorkloadInputs
 {
+    private const uint HashMapEntries = 512;
+
     private static readonly ushort[] Ports = [80, 443, 22, 8080];
 
     /// <summary>prime: the limit 5000 as a little-endian u64 at offset 0.</summary>
@@ -111,6 +115,35 @@ internal static class WorkloadInputs
             var port = Ports[(int)((r >> 17) & 3)];
             tcp[2] = (byte)(port >> 8);
             tcp[3] = (byte)port;
+        }
+    }
+
+    /// <summary>
+    /// hashmap: 1,024 u32 keys, about half present in the map (7j+1) and half absent (7j+2); see
+    /// <see cref="FillHashMap"/>.
+    /// </summary>
+    public static void HashMapKeys(byte[] mem)
+    {
+        ulong s = 9;
+        for (var at = 0; at + 4 <= mem.Length; at += 4)
+        {
+            var r = Next(ref s);
+            var key = ((uint)((r >> 1) % HashMapEntries) * 7) + ((r & 1) != 0 ? 1u : 2u);
+            BinaryPrimitives.WriteUInt32LittleEndian(mem.AsSpan(at), key);
+        }
+    }
+
+    /// <summary>hashmap: the map <c>table</c> holds the keys 7i+1 (i &lt; 512) with the values 3k+1,000,000.</summary>
+    public static void FillHashMap(ElfRuntime runtime)
+    {
+        var table = runtime.GetMap("table");
+        for (uint i = 0; i < HashMapEntries; i++)
+        {
+            var key = (i * 7) + 1;
+            if (table.Update(key, ((ulong)key * 3) + 1_000_000) != MapStatus.Success)
+            {
+                throw new InvalidOperationException($"cannot fill the hashmap workload's map at key {key}");
+            }
         }
     }
 

@@ -54,8 +54,8 @@ public sealed class WorkloadSmokeTests
     {
         foreach (var workload in WorkloadCatalog.All)
         {
-            var committed = File.ReadAllBytes(Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "bench", workload.ProgramName + ".bin"));
-            Assert.Equal(committed, workload.Code.ToArray());
+            var committed = File.ReadAllBytes(Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "bench", workload.ProgramFile));
+            Assert.Equal(committed, workload.ReadEmbeddedFile().ToArray());
         }
     }
 }

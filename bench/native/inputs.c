@@ -13,6 +13,7 @@ DECLARE(switch);
 DECLARE(straight);
 DECLARE(checksum);
 DECLARE(filter);
+DECLARE(hashmap);
 
 /* splitmix64 */
 static u64 next(u64 *state)
@@ -130,6 +131,60 @@ static void fill_filter(unsigned char *mem, size_t len)
     }
 }
 
+/* hashmap: the map the host fills (keys 7i+1 -> 3k+1000000 for i < 512) as an open-addressing table, and
+ * 1,024 keys to look up: about half present (7j+1), half absent (7j+2). */
+#define MAP_ENTRIES 512
+#define MAP_SLOTS 2048
+
+struct map_slot {
+    unsigned int used;
+    unsigned int key;
+    u64 value;
+};
+
+static struct map_slot map_slots[MAP_SLOTS];
+char table;
+
+static unsigned int map_hash(unsigned int key)
+{
+    return (key * 0x9E3779B1u) >> 21;
+}
+
+void *bench_map_lookup(void *map, const void *key)
+{
+    (void)map;
+    unsigned int k = *(const unsigned int *)key;
+    for (unsigned int i = map_hash(k);; i = (i + 1) & (MAP_SLOTS - 1)) {
+        if (!map_slots[i].used) {
+            return 0;
+        }
+        if (map_slots[i].key == k) {
+            return &map_slots[i].value;
+        }
+    }
+}
+
+static void fill_hashmap(unsigned char *mem, size_t len)
+{
+    u64 s = 9;
+    memset(map_slots, 0, sizeof(map_slots));
+    for (unsigned int i = 0; i < MAP_ENTRIES; i++) {
+        unsigned int k = i * 7 + 1;
+        unsigned int slot = map_hash(k);
+        while (map_slots[slot].used) {
+            slot = (slot + 1) & (MAP_SLOTS - 1);
+        }
+        map_slots[slot].used = 1;
+        map_slots[slot].key = k;
+        map_slots[slot].value = (u64)k * 3 + 1000000;
+    }
+    for (size_t at = 0; at + 4 <= len; at += 4) {
+        u64 r = next(&s);
+        unsigned int key = (unsigned int)((r >> 1) % MAP_ENTRIES) * 7 + ((r & 1) ? 1 : 2);
+        memcpy(mem + at, &key, 4);
+    }
+}
+
 const struct workload workloads[] = {
     { "prime", bench_prime, 8, fill_prime },
     { "memcpy", bench_memcpy, 8192, fill_memcpy },
@@ -140,6 +195,7 @@ const struct workload workloads[] = {
     { "straight", bench_straight, 32, fill_straight },
     { "checksum", bench_checksum, 1500, fill_checksum },
     { "filter", bench_filter, 16384, fill_filter },
+    { "hashmap", bench_hashmap, 4096, fill_hashmap },
 };
 
 const size_t workload_count = sizeof(workloads) / sizeof(workloads[0]);
