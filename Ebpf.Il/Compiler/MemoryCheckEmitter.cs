@@ -103,7 +103,7 @@ internal sealed class MemoryCheckEmitter
     /// makes a call (a call there would make RyuJIT spill the register locals around the hot loop); only the failing
     /// end calls out, to build the interpreter's violation error at <paramref name="pc"/>, and throws.
     /// </summary>
-    public void EmitCheck(int pc, int size, MemoryAccessKind access)
+    public void EmitCheck(int pc, int size, MemoryAccessKind access, int baseRegister, short offset)
     {
         if (!f.Options.MemoryChecks)
         {
@@ -112,8 +112,13 @@ internal sealed class MemoryCheckEmitter
 
         var region = accessRegions[pc - f.Function.Start];
         var ok = Il.DefineLabel($"OK_{pc}");
-        var slow = f.AddStub("SLOWCHECK", () => EmitSlowCheck(pc, size, access, ok));
-        Il.Ldloc(f.Address);
+        var slow = f.AddStub("SLOWCHECK", () =>
+        {
+            MemoryEmitter.PushAddress(f, baseRegister, offset);
+            Il.Stloc(f.Address);
+            EmitSlowCheck(pc, size, access, ok);
+        });
+        MemoryEmitter.PushAddress(f, baseRegister, offset);
         Il.Ldloc(region switch
         {
             AccessRegion.Stack => f.StackBase,
