@@ -13,17 +13,28 @@ namespace Ebpf.Il;
 public sealed unsafe class IlCompiledProgram : CompiledProgram
 {
     private readonly IlFunction entry;
+    private readonly int entryRegions;
+    private readonly Lazy<IlFunction> anyRegionsEntry;
 
     [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
     internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing)
         : base(IlEngine.EngineName, program, environment, options)
     {
-        (entry, IlListing) = new ProgramCompiler(program, environment, Options, recordIlListing).Compile();
+        entryRegions = Math.Min(environment.Regions.Count, MemoryCheckEmitter.MaxUnrolledRegions);
+        (entry, IlListing) = new ProgramCompiler(program, environment, Options, recordIlListing, entryRegions).Compile();
+
+        // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
+        // the first time one happens (without memory checks the two would be the same).
+        anyRegionsEntry = Options.MemoryChecks
+            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, false, inlineRegions: null).Compile().Entry)
+            : new Lazy<IlFunction>(entry);
     }
 
     /// <summary>
     /// The emitted IL as text (every method, its locals, labels and instructions, each eBPF instruction introduced by
     /// a comment with its pc), when the engine was created with <see cref="IlEngine.RecordIlListing"/>; otherwise null.
+    /// It shows the code for runs with as many environment regions as there were when compiling (runs with more use a
+    /// variant whose cold path also loops over the rest of the region table).
     /// For debugging the engine and for seeing what a program turns into.
     /// </summary>
     public string? IlListing { get; }
@@ -37,6 +48,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram
         frame.R10 = state.StackEnd;
 
         // The state lives on the stack of CompiledProgram.Run, so its address is stable for the run.
-        return entry((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+        var function = state.RegionCount <= entryRegions || !Options.MemoryChecks ? entry : anyRegionsEntry.Value;
+        return function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
     }
 }

@@ -11,8 +11,13 @@ namespace Ebpf.Il.Compiler;
 /// </summary>
 internal sealed class MemoryCheckEmitter
 {
-    /// <summary>How many entries of the environment's region table the cold path checks without a loop.</summary>
-    private const int UnrolledRegions = 4;
+    /// <summary>
+    /// The most entries of the environment's region table the cold path checks without a loop. A program is compiled
+    /// for runs with at most as many regions as its environment had (up to this number), with no loop at all: a loop
+    /// on the cold path costs compile time and takes registers from the hot code. Only when a run has more regions is
+    /// it compiled once more, checking this many inline and looping over the rest.
+    /// </summary>
+    public const int MaxUnrolledRegions = 4;
 
     private static readonly int[] AccessSizes = [1, 2, 4, 8];
 
@@ -98,7 +103,7 @@ internal sealed class MemoryCheckEmitter
     /// makes a call (a call there would make RyuJIT spill the register locals around the hot loop); only the failing
     /// end calls out, to build the interpreter's violation error at <paramref name="pc"/>, and throws.
     /// </summary>
-    public void EmitCheck(int pc, int size, MemoryAccessKind access)
+    public void EmitCheck(int pc, int size, MemoryAccessKind access, int baseRegister, short offset)
     {
         if (!f.Options.MemoryChecks)
         {
@@ -107,8 +112,13 @@ internal sealed class MemoryCheckEmitter
 
         var region = accessRegions[pc - f.Function.Start];
         var ok = Il.DefineLabel($"OK_{pc}");
-        var slow = f.AddStub("SLOWCHECK", () => EmitSlowCheck(pc, size, access, ok));
-        Il.Ldloc(f.Address);
+        var slow = f.AddStub("SLOWCHECK", () =>
+        {
+            MemoryEmitter.PushAddress(f, baseRegister, offset);
+            Il.Stloc(f.Address);
+            EmitSlowCheck(pc, size, access, ok);
+        });
+        MemoryEmitter.PushAddress(f, baseRegister, offset);
         Il.Ldloc(region switch
         {
             AccessRegion.Stack => f.StackBase,
@@ -149,7 +159,8 @@ internal sealed class MemoryCheckEmitter
         // eBPF registers need (a call would be worse: everything live across it would be spilled), so only a table
         // longer than that reaches the loop below, placed behind enough branches to look cold.
         Il.MarkLabel(regions);
-        for (int i = 0; i < UnrolledRegions; i++)
+        int unrolled = f.Owner.InlineRegions ?? MaxUnrolledRegions;
+        for (int i = 0; i < unrolled; i++)
         {
             var next = Il.DefineLabel($"REGION{i}_{pc}_NEXT");
             Il.Ldarg(FunctionCompiler.ArgState);
@@ -169,11 +180,19 @@ internal sealed class MemoryCheckEmitter
             Il.MarkLabel(next);
         }
 
-        // for (i = UnrolledRegions; i < RegionCount; i++) if (Regions[i] allows the access) goto ok;
+        if (f.Owner.InlineRegions is not null)
+        {
+            // Compiled for runs with at most that many regions: all were checked above.
+            Il.MarkLabel(fail);
+            EmitViolation(pc, size, access);
+            return;
+        }
+
+        // for (i = MaxUnrolledRegions; i < RegionCount; i++) if (Regions[i] allows the access) goto ok;
         var index = regionIndex ??= Il.DeclareLocal(typeof(int), "regionIndex");
         var loop = Il.DefineLabel($"REGIONLOOP_{pc}");
         var loopNext = Il.DefineLabel($"REGIONLOOP_{pc}_NEXT");
-        Il.LdcI4(UnrolledRegions);
+        Il.LdcI4(MaxUnrolledRegions);
         Il.Stloc(index);
         Il.MarkLabel(loop);
         Il.Ldloc(index);
@@ -198,6 +217,12 @@ internal sealed class MemoryCheckEmitter
         Il.Br(loop);
 
         Il.MarkLabel(fail);
+        EmitViolation(pc, size, access);
+    }
+
+    /// <summary>Builds the interpreter's violation error for the access at <paramref name="pc"/> and throws it.</summary>
+    private void EmitViolation(int pc, int size, MemoryAccessKind access)
+    {
         Il.Ldarg(FunctionCompiler.ArgClosure);
         Il.Ldarg(FunctionCompiler.ArgState);
         Il.Ldloc(f.Address);

@@ -110,6 +110,17 @@ internal static class MemoryEmitter
         f.Store(0);
     }
 
+    /// <summary>Pushes <c>base + offset</c> (64 bits).</summary>
+    public static void PushAddress(FunctionCompiler f, int baseRegister, short offset)
+    {
+        f.Load(baseRegister);
+        if (offset != 0)
+        {
+            f.Il.LdcI8(offset);
+            f.Il.Add();
+        }
+    }
+
     /// <summary>
     /// Pushes <c>base + offset</c> as a native pointer (or as a <c>ulong</c> when <paramref name="asPointer"/> is false)
     /// after checking the access (the address is kept in <see cref="FunctionCompiler.Address"/> for the slow path).
@@ -118,20 +129,14 @@ internal static class MemoryEmitter
         FunctionCompiler f, int pc, int baseRegister, short offset, int size, MemoryAccessKind access, bool asPointer = true)
     {
         var il = f.Il;
-        f.Load(baseRegister);
-        if (offset != 0)
-        {
-            il.LdcI8(offset);
-            il.Add();
-        }
-
         if (f.Options.MemoryChecks && !f.IsInOwnFrame(baseRegister, offset, size))
         {
-            il.Stloc(f.Address);
-            f.Checks.EmitCheck(pc, size, access);
-            il.Ldloc(f.Address);
+            f.Checks.EmitCheck(pc, size, access, baseRegister, offset);
         }
 
+        // The address is computed again rather than kept from the check: a local live across the cold path would be
+        // spilled in the hot one.
+        PushAddress(f, baseRegister, offset);
         if (asPointer)
         {
             il.ConvU();

@@ -28,18 +28,19 @@ internal sealed unsafe class ProgramCompiler
     private readonly StringBuilder? listing;
     private bool hasCallx;
 
-    public ProgramCompiler(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordListing)
+    public ProgramCompiler(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordListing, int? inlineRegions)
     {
         Program = program;
         Environment = environment;
         Options = options;
+        InlineRegions = inlineRegions;
         listing = recordListing ? new StringBuilder() : null;
         string name = program.Name is { Length: > 0 } n ? n : "program";
         methods = new DynamicMethod[program.Functions.Length];
         for (int i = 0; i < methods.Length; i++)
         {
             methods[i] = new DynamicMethod(
-                $"ebpf_{name}_f{i.ToString(CultureInfo.InvariantCulture)}",
+                $"ebpf_{name}_f{i.ToString(CultureInfo.InvariantCulture)}{(inlineRegions is null ? "_anyregions" : string.Empty)}",
                 typeof(ulong),
                 ParameterTypes,
                 typeof(IlClosure).Module,
@@ -52,6 +53,12 @@ internal sealed unsafe class ProgramCompiler
     public ProgramEnvironment Environment { get; }
 
     public ExecutionOptions Options { get; }
+
+    /// <summary>
+    /// The number of environment regions the code is made for (runs with at most that many, all checked without a
+    /// loop), or null for code that serves runs with any number (see <see cref="MemoryCheckEmitter.MaxUnrolledRegions"/>).
+    /// </summary>
+    public int? InlineRegions { get; }
 
     /// <summary>True when some helper may end the run early (context helpers and <c>callx</c>), so local calls must check.</summary>
     public bool MayStop { get; private set; }

@@ -58,7 +58,7 @@ public class IlEngineTests
         Assert.Contains("unaligned. 1", listing);
         Assert.Contains("ldind.i8", listing);
         Assert.Contains("SLOWCHECK", listing);
-        Assert.Contains("ldfld RunState::Regions", listing);
+        Assert.Contains("ldfld RunState::MetadataLength", listing);
         Assert.Contains("call IlRuntime::Violation", listing);
         Assert.Contains("ret", listing);
         Assert.Equal(0x0807060504030201UL, compiled.Run(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 }));
@@ -222,6 +222,24 @@ public class IlEngineTests
         var reads = Program(Lddw(1, start + 40), I(OpCodes.LdxB, 0, 1, 7), Lddw(2, start + 32), I(OpCodes.LdxB, 3, 2), I(OpCodes.Add64Reg, 0, 3), I(OpCodes.Exit));
         using var readsCompiled = new IlEngine().Compile(reads, environment);
         Assert.Equal(13UL, readsCompiled.Run());
+        GC.KeepAlive(memory);
+    }
+
+    [Fact]
+    public unsafe void A_region_added_after_compiling_is_honoured()
+    {
+        // Compiled while the environment has no regions; the run after AddRegion uses the variant that checks any
+        // number of them. 0-1: lddw r1, region; 2: ldxb r0, [r1+1]; 3: exit
+        var memory = GC.AllocateArray<byte>(4, pinned: true);
+        memory[1] = 0x5a;
+        ulong address = (ulong)Unsafe.AsPointer(ref memory[0]);
+        var environment = new ProgramEnvironment();
+        using var compiled = new IlEngine().Compile(Program(Lddw(1, address), I(OpCodes.LdxB, 0, 1, 1), I(OpCodes.Exit)), environment);
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run());
+        Assert.Equal(2, e.Pc);
+
+        environment.AddRegion(new MemoryRegion(address, 4, MemoryRegionKind.Allowed));
+        Assert.Equal(0x5aUL, compiled.Run());
         GC.KeepAlive(memory);
     }
 }
