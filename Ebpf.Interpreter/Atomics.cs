@@ -1,97 +1,33 @@
-using System.Runtime.CompilerServices;
+using Ebpf.Execution;
 using Ebpf.Isa;
 
 namespace Ebpf.Interpreter;
 
 /// <summary>
-/// The atomic read-modify-write instructions. Naturally aligned addresses use <see cref="Interlocked"/>; misaligned
-/// ones (accepted, as x86 lock-prefixed instructions accept them) use a plain read-modify-write with the same result.
-/// The caller has already checked the whole access.
+/// The atomic read-modify-write instructions: picks the <see cref="AtomicMemory"/> operation (which uses
+/// <see cref="Interlocked"/> on naturally aligned addresses and a plain read-modify-write on misaligned ones) and
+/// writes the old value back to the register the fetching forms name. The caller has already checked the whole access.
 /// </summary>
-internal static unsafe class Atomics
+internal static class Atomics
 {
-    /// <summary>Runs a 32-bit atomic operation on <paramref name="address"/>; updates <paramref name="src"/> or <paramref name="r0"/> for the fetching forms.</summary>
-    public static void Execute32(ulong address, AtomicOperation operation, ref ulong src, ref ulong r0)
-    {
-        uint value = (uint)src;
-        uint old;
-        if ((address & 3) == 0)
-        {
-            ref uint cell = ref *(uint*)address;
-            old = operation switch
-            {
-                AtomicOperation.Add or AtomicOperation.FetchAdd => Interlocked.Add(ref cell, value) - value,
-                AtomicOperation.Or or AtomicOperation.FetchOr => Interlocked.Or(ref cell, value),
-                AtomicOperation.And or AtomicOperation.FetchAnd => Interlocked.And(ref cell, value),
-                AtomicOperation.Xor or AtomicOperation.FetchXor => Xor(ref cell, value),
-                AtomicOperation.Exchange => Interlocked.Exchange(ref cell, value),
-                _ => Interlocked.CompareExchange(ref cell, value, (uint)r0),
-            };
-        }
-        else
-        {
-            old = Unsafe.ReadUnaligned<uint>((void*)address);
-            uint? next = operation switch
-            {
-                AtomicOperation.Add or AtomicOperation.FetchAdd => old + value,
-                AtomicOperation.Or or AtomicOperation.FetchOr => old | value,
-                AtomicOperation.And or AtomicOperation.FetchAnd => old & value,
-                AtomicOperation.Xor or AtomicOperation.FetchXor => old ^ value,
-                AtomicOperation.Exchange => value,
-                _ => old == (uint)r0 ? value : null,
-            };
-            if (next is { } n)
-            {
-                Unsafe.WriteUnaligned((void*)address, n);
-            }
-        }
-
-        if (operation == AtomicOperation.CompareExchange)
-        {
-            r0 = old;
-        }
-        else if (((int)operation & 1) != 0)
-        {
-            src = old;
-        }
-    }
-
-    /// <summary>Runs a 64-bit atomic operation on <paramref name="address"/>; updates <paramref name="src"/> or <paramref name="r0"/> for the fetching forms.</summary>
-    public static void Execute64(ulong address, AtomicOperation operation, ref ulong src, ref ulong r0)
+    /// <summary>
+    /// Runs a 32-bit (<paramref name="wide"/> false) or 64-bit atomic operation on <paramref name="address"/>; updates
+    /// <paramref name="src"/> or <paramref name="r0"/> for the fetching forms (32-bit old values zero-extended).
+    /// </summary>
+    public static void Execute(ulong address, AtomicOperation operation, bool wide, ref ulong src, ref ulong r0)
     {
         ulong value = src;
-        ulong old;
-        if ((address & 7) == 0)
+        ulong old = operation switch
         {
-            ref ulong cell = ref *(ulong*)address;
-            old = operation switch
-            {
-                AtomicOperation.Add or AtomicOperation.FetchAdd => Interlocked.Add(ref cell, value) - value,
-                AtomicOperation.Or or AtomicOperation.FetchOr => Interlocked.Or(ref cell, value),
-                AtomicOperation.And or AtomicOperation.FetchAnd => Interlocked.And(ref cell, value),
-                AtomicOperation.Xor or AtomicOperation.FetchXor => Xor(ref cell, value),
-                AtomicOperation.Exchange => Interlocked.Exchange(ref cell, value),
-                _ => Interlocked.CompareExchange(ref cell, value, r0),
-            };
-        }
-        else
-        {
-            old = Unsafe.ReadUnaligned<ulong>((void*)address);
-            ulong? next = operation switch
-            {
-                AtomicOperation.Add or AtomicOperation.FetchAdd => old + value,
-                AtomicOperation.Or or AtomicOperation.FetchOr => old | value,
-                AtomicOperation.And or AtomicOperation.FetchAnd => old & value,
-                AtomicOperation.Xor or AtomicOperation.FetchXor => old ^ value,
-                AtomicOperation.Exchange => value,
-                _ => old == r0 ? value : null,
-            };
-            if (next is { } n)
-            {
-                Unsafe.WriteUnaligned((void*)address, n);
-            }
-        }
+            AtomicOperation.Add or AtomicOperation.FetchAdd => wide ? AtomicMemory.Add64(address, value) : AtomicMemory.Add32(address, (uint)value),
+            AtomicOperation.Or or AtomicOperation.FetchOr => wide ? AtomicMemory.Or64(address, value) : AtomicMemory.Or32(address, (uint)value),
+            AtomicOperation.And or AtomicOperation.FetchAnd => wide ? AtomicMemory.And64(address, value) : AtomicMemory.And32(address, (uint)value),
+            AtomicOperation.Xor or AtomicOperation.FetchXor => wide ? AtomicMemory.Xor64(address, value) : AtomicMemory.Xor32(address, (uint)value),
+            AtomicOperation.Exchange => wide ? AtomicMemory.Exchange64(address, value) : AtomicMemory.Exchange32(address, (uint)value),
+            _ => wide ? AtomicMemory.CompareExchange64(address, r0, value) : AtomicMemory.CompareExchange32(address, (uint)r0, (uint)value),
+        };
 
+        // cmpxchg loads the old value into r0; the FETCH forms (and xchg) into the source register; the others nowhere.
         if (operation == AtomicOperation.CompareExchange)
         {
             r0 = old;
@@ -99,36 +35,6 @@ internal static unsafe class Atomics
         else if (((int)operation & 1) != 0)
         {
             src = old;
-        }
-    }
-
-    private static uint Xor(ref uint cell, uint value)
-    {
-        uint old = Volatile.Read(ref cell);
-        while (true)
-        {
-            uint seen = Interlocked.CompareExchange(ref cell, old ^ value, old);
-            if (seen == old)
-            {
-                return old;
-            }
-
-            old = seen;
-        }
-    }
-
-    private static ulong Xor(ref ulong cell, ulong value)
-    {
-        ulong old = Volatile.Read(ref cell);
-        while (true)
-        {
-            ulong seen = Interlocked.CompareExchange(ref cell, old ^ value, old);
-            if (seen == old)
-            {
-                return old;
-            }
-
-            old = seen;
         }
     }
 }

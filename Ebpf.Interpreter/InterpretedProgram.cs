@@ -200,11 +200,11 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
                 case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
                 case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
                 case Op.Atomic32:
-                    Atomics.Execute32(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, ref r[ins->Src], ref r[0]);
+                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, wide: false, ref r[ins->Src], ref r[0]);
                     ins++;
                     continue;
                 case Op.Atomic64:
-                    Atomics.Execute64(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, ref r[ins->Src], ref r[0]);
+                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, wide: true, ref r[ins->Src], ref r[0]);
                     ins++;
                     continue;
 

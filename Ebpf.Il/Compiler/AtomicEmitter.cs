@@ -5,7 +5,7 @@ namespace Ebpf.Il.Compiler;
 
 /// <summary>
 /// Atomic read-modify-write instructions (<c>lock add/or/and/xor</c>, their FETCH forms, <c>xchg</c>, <c>cmpxchg</c>;
-/// 32 and 64 bit): the address is checked as a write, then <see cref="Runtime.AtomicOps"/> does the operation
+/// 32 and 64 bit): the address is checked as a write, then <see cref="Execution.AtomicMemory"/> does the operation
 /// (<see cref="Interlocked"/> when aligned) and returns the old value.
 /// </summary>
 internal static class AtomicEmitter

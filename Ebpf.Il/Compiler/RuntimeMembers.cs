@@ -44,18 +44,18 @@ internal static class RuntimeMembers
     public static readonly MethodInfo ReverseUInt32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
     public static readonly MethodInfo ReverseUInt64 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
 
-    public static readonly MethodInfo AtomicAdd64 = Method(typeof(AtomicOps), nameof(AtomicOps.Add64));
-    public static readonly MethodInfo AtomicOr64 = Method(typeof(AtomicOps), nameof(AtomicOps.Or64));
-    public static readonly MethodInfo AtomicAnd64 = Method(typeof(AtomicOps), nameof(AtomicOps.And64));
-    public static readonly MethodInfo AtomicXor64 = Method(typeof(AtomicOps), nameof(AtomicOps.Xor64));
-    public static readonly MethodInfo AtomicExchange64 = Method(typeof(AtomicOps), nameof(AtomicOps.Exchange64));
-    public static readonly MethodInfo AtomicCompareExchange64 = Method(typeof(AtomicOps), nameof(AtomicOps.CompareExchange64));
-    public static readonly MethodInfo AtomicAdd32 = Method(typeof(AtomicOps), nameof(AtomicOps.Add32));
-    public static readonly MethodInfo AtomicOr32 = Method(typeof(AtomicOps), nameof(AtomicOps.Or32));
-    public static readonly MethodInfo AtomicAnd32 = Method(typeof(AtomicOps), nameof(AtomicOps.And32));
-    public static readonly MethodInfo AtomicXor32 = Method(typeof(AtomicOps), nameof(AtomicOps.Xor32));
-    public static readonly MethodInfo AtomicExchange32 = Method(typeof(AtomicOps), nameof(AtomicOps.Exchange32));
-    public static readonly MethodInfo AtomicCompareExchange32 = Method(typeof(AtomicOps), nameof(AtomicOps.CompareExchange32));
+    public static readonly MethodInfo AtomicAdd64 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Add64));
+    public static readonly MethodInfo AtomicOr64 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Or64));
+    public static readonly MethodInfo AtomicAnd64 = Method(typeof(AtomicMemory), nameof(AtomicMemory.And64));
+    public static readonly MethodInfo AtomicXor64 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Xor64));
+    public static readonly MethodInfo AtomicExchange64 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Exchange64));
+    public static readonly MethodInfo AtomicCompareExchange64 = Method(typeof(AtomicMemory), nameof(AtomicMemory.CompareExchange64));
+    public static readonly MethodInfo AtomicAdd32 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Add32));
+    public static readonly MethodInfo AtomicOr32 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Or32));
+    public static readonly MethodInfo AtomicAnd32 = Method(typeof(AtomicMemory), nameof(AtomicMemory.And32));
+    public static readonly MethodInfo AtomicXor32 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Xor32));
+    public static readonly MethodInfo AtomicExchange32 = Method(typeof(AtomicMemory), nameof(AtomicMemory.Exchange32));
+    public static readonly MethodInfo AtomicCompareExchange32 = Method(typeof(AtomicMemory), nameof(AtomicMemory.CompareExchange32));
 
     private static FieldInfo Field(Type type, string name) =>
         type.GetField(name, BindingFlags.Public | BindingFlags.Instance) ?? throw new MissingFieldException(type.Name, name);
