@@ -1,27 +1,16 @@
 using CsCheck;
 using Ebpf.Assembly;
 using Ebpf.Isa;
+using Ebpf.Tests.Infrastructure;
 
 namespace Ebpf.Tests.Assembly;
 
 public class AssemblyPropertyTests
 {
-    // Slots whose fields are mostly small or meaningful, so that most of them are real instructions
-    // (a uniformly random 64-bit word is almost always a raw slot).
-    private static readonly byte[] DefinedOpCodes =
-        Enumerable.Range(0, 256).Select(i => (byte)i).Where(OpCodeTable.IsDefined).ToArray();
-
-    private static readonly Gen<Instruction> PlausibleSlot = Gen.Select(
-        Gen.Frequency((4, Gen.OneOf(DefinedOpCodes)), (1, Gen.Byte)),
-        Gen.Frequency((4, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
-        Gen.Frequency((4, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
-        Gen.Frequency((4, Gen.Const((short)0)), (1, Gen.OneOf<short>(1, 8, 16, 32, -1)), (2, Gen.Short)),
-        Gen.Frequency((3, Gen.Const(0)), (2, Gen.OneOf(1, 16, 32, 64, 0x01, 0x40, 0x41, 0xe1, 0xf1, -1)), (2, Gen.Int)),
-        (op, dst, src, off, imm) => new Instruction(op, (byte)dst, (byte)src, off, imm));
-
+    // Mostly real instruction forms (from the shared generator), plus raw 64-bit words.
     private static readonly Gen<Instruction> AnySlot = Gen.Frequency(
         (1, Gen.ULong.Select(Instruction.FromRaw)),
-        (3, PlausibleSlot));
+        (3, InstructionGenerators.PlausibleSlot));
 
     [Fact]
     public void Decoding_and_disassembling_arbitrary_bytes_throws_only_the_projects_exceptions()

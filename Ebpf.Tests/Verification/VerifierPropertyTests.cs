@@ -1,22 +1,14 @@
 using CsCheck;
 using Ebpf.Isa;
+using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
 
 namespace Ebpf.Tests.Verification;
 
 public class VerifierPropertyTests
 {
-    private static readonly byte[] DefinedOpCodes =
-        Enumerable.Range(0, 256).Select(i => (byte)i).Where(OpCodeTable.IsDefined).ToArray();
-
     // Mostly defined opcodes with small or meaningful fields, so that both verdicts occur often.
-    private static readonly Gen<Instruction> Slot = Gen.Select(
-        Gen.Frequency((6, Gen.OneOf(DefinedOpCodes)), (1, Gen.Byte)),
-        Gen.Frequency((6, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
-        Gen.Frequency((6, Gen.Int[0, 10]), (1, Gen.Int[0, 15])),
-        Gen.Frequency((6, Gen.Const((short)0)), (2, Gen.OneOf<short>(1, 2, 8, 16, 32, -1)), (1, Gen.Short)),
-        Gen.Frequency((4, Gen.Const(0)), (3, Gen.OneOf(1, 2, 16, 32, 64, 0x01, 0x40, 0x41, 0xa0, 0xe1, 0xf1, -1)), (1, Gen.Int)),
-        (op, dst, src, off, imm) => new Instruction(op, (byte)dst, (byte)src, off, imm));
+    private static readonly Gen<Instruction> Slot = InstructionGenerators.PlausibleSlot;
 
     [Fact]
     public void Loading_random_programs_accepts_or_throws_a_verification_error_only()
