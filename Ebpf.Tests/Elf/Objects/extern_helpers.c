@@ -1,6 +1,6 @@
 /* Test object: helpers declared as external functions (not as constant function pointers), so clang emits
  * R_BPF_64_32 relocations against undefined symbols; the loader turns known bpf_* names into helper calls.
- * Compiled with: clang -O2 -g -target bpf -c extern_helpers.c -o extern_helpers.o */
+ * Compiled with: clang -O2 -g -ffile-prefix-map="$PWD"=. -target bpf -c extern_helpers.c -o extern_helpers.o */
 extern unsigned long long bpf_ktime_get_ns(void);
 extern unsigned int bpf_get_smp_processor_id(void);
 
