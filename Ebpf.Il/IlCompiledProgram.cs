@@ -17,16 +17,16 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram
     private readonly Lazy<IlFunction> anyRegionsEntry;
 
     [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
-    internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing)
+    internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing, int chunkSlots)
         : base(IlEngine.EngineName, program, environment, options)
     {
         entryRegions = Math.Min(environment.Regions.Count, MemoryCheckEmitter.MaxUnrolledRegions);
-        (entry, IlListing) = new ProgramCompiler(program, environment, Options, recordIlListing, entryRegions).Compile();
+        (entry, IlListing) = new ProgramCompiler(program, environment, Options, recordIlListing, entryRegions, chunkSlots).Compile();
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
         // the first time one happens (without memory checks the two would be the same).
         anyRegionsEntry = Options.MemoryChecks
-            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, false, inlineRegions: null).Compile().Entry)
+            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, false, inlineRegions: null, chunkSlots).Compile().Entry)
             : new Lazy<IlFunction>(entry);
     }
 

@@ -65,6 +65,16 @@ public sealed class IlEngine : IExecutionEngine
     /// </summary>
     public bool RecordIlListing { get; init; }
 
+    /// <summary>
+    /// Functions longer than this many slots are compiled as several methods of about this size ("chunks") instead of
+    /// one: RyuJIT's time grows faster than linearly with a method's size, so this keeps the time to the first run
+    /// roughly linear in the program's length. Smaller functions are one method each. Lowered by tests.
+    /// </summary>
+    internal int ChunkSlots { get; init; } = DefaultChunkSlots;
+
+    /// <summary>The default of <see cref="ChunkSlots"/>.</summary>
+    internal const int DefaultChunkSlots = 2048;
+
     /// <inheritdoc />
     /// <exception cref="EbpfEngineUnavailableException">Dynamic code is not supported here.</exception>
     /// <exception cref="EbpfUnknownHelperException">A <c>call</c> names a helper the environment does not have.</exception>
@@ -74,7 +84,7 @@ public sealed class IlEngine : IExecutionEngine
         ArgumentNullException.ThrowIfNull(program);
         if (dynamicCodeSupported && RuntimeFeature.IsDynamicCodeSupported)
         {
-            return new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing);
+            return new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots);
         }
 
         throw new EbpfEngineUnavailableException(EngineName, UnavailableReason!);

@@ -16,6 +16,9 @@ namespace Ebpf.Il.Compiler;
 /// <remarks>
 /// The method's arguments: 0 the <see cref="Runtime.IlClosure"/>, 1 the <see cref="Execution.RunState"/> pointer,
 /// 2 the <see cref="Runtime.CallFrame"/> pointer (registers in; r0-r5 out), 3 the depth (the entry function is 1).
+/// A long function is compiled one chunk at a time (see <see cref="ChunkPlan"/>): a chunk's method also takes 4 the
+/// entry index, starts there, keeps the registers in the frame when control leaves the chunk and returns the pc to
+/// continue at (or <see cref="Runtime.ChunkedFunction.Exit"/> / <see cref="Runtime.ChunkedFunction.Stop"/>).
 /// </remarks>
 internal sealed class FunctionCompiler
 {
@@ -23,22 +26,35 @@ internal sealed class FunctionCompiler
     public const int ArgState = 1;
     public const int ArgFrame = 2;
     public const int ArgDepth = 3;
+    public const int ArgEntry = 4;
 
     private readonly List<Action> stubs = new();
     private readonly Label?[] jumpLabels;
     private readonly bool[] referenced = new bool[11];
     private readonly int[] segments;
+    private readonly ChunkPlan? plan;
+    private readonly int chunk;
+    private readonly int rangeStart;
+    private readonly int rangeEnd;
+    private readonly Dictionary<int, Label> leaveLabels = new();
     private LocalBuilder? callFrame;
     private int stubCount;
 
-    public FunctionCompiler(ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing)
+    /// <summary>Compiles function <paramref name="index"/>, or only chunk <paramref name="chunk"/> of it when
+    /// <paramref name="plan"/> is given. <paramref name="segments"/> are its budget segments (empty without a budget).</summary>
+    public FunctionCompiler(
+        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, int[] segments, ChunkPlan? plan = null, int chunk = 0)
     {
         Owner = owner;
         Index = index;
         Function = owner.Program.Functions[index];
         Il = new IlEmitter(generator, listing);
-        jumpLabels = new Label?[Function.Length];
-        segments = owner.Options.InstructionBudget is null ? [] : BudgetPlan.Segments(owner.Program, Function, owner.Options.MemoryChecks);
+        this.plan = plan;
+        this.chunk = chunk;
+        rangeStart = plan is null ? Function.Start : plan.Starts[chunk];
+        rangeEnd = plan is null ? Function.End : plan.End(Function, chunk);
+        jumpLabels = new Label?[rangeEnd - rangeStart];
+        this.segments = segments;
         Registers = new LocalBuilder[11];
         for (int r = 0; r <= 10; r++)
         {
@@ -93,10 +109,13 @@ internal sealed class FunctionCompiler
 
     public void Compile()
     {
-        Il.Comment($"function {Index}: slots {Function.Start}..{Function.End - 1}");
+        Il.Comment(plan is null
+            ? $"function {Index}: slots {Function.Start}..{Function.End - 1}"
+            : $"function {Index} chunk {chunk}: slots {rangeStart}..{rangeEnd - 1}");
         Scan();
         Prologue();
-        for (int pc = Function.Start; pc < Function.End; pc++)
+        EmitEntrySwitch();
+        for (int pc = rangeStart; pc < rangeEnd; pc++)
         {
             if (Program.IsSecondSlot(pc))
             {
@@ -104,7 +123,7 @@ internal sealed class FunctionCompiler
             }
 
             var insn = Program.Instructions[pc];
-            if (jumpLabels[pc - Function.Start] is { } label)
+            if (jumpLabels[pc - rangeStart] is { } label)
             {
                 Il.MarkLabel(label);
             }
@@ -123,7 +142,8 @@ internal sealed class FunctionCompiler
         }
 
         // The analysis proves no reachable path runs off the end; this keeps the IL valid when the tail is unreachable.
-        Il.Br(ExitLabel);
+        // A chunk other than the last falls through into the next one.
+        Il.Br(rangeEnd < Function.End ? LeaveLabel(rangeEnd) : ExitLabel);
         EmitExit();
         EmitStop();
         foreach (var stub in stubs)
@@ -133,7 +153,53 @@ internal sealed class FunctionCompiler
     }
 
     /// <summary>The label of a jump target inside this function.</summary>
-    public Label JumpLabel(int pc) => jumpLabels[pc - Function.Start]!.Value;
+    public Label JumpLabel(int pc) => pc >= rangeStart && pc < rangeEnd ? jumpLabels[pc - rangeStart]!.Value : LeaveLabel(pc);
+
+    /// <summary>The stub that leaves this chunk for <paramref name="pc"/> (in another chunk): the registers go to the
+    /// frame, the budget to the run state, and the method returns the pc.</summary>
+    private Label LeaveLabel(int pc)
+    {
+        if (!leaveLabels.TryGetValue(pc, out var label))
+        {
+            label = AddStub($"LEAVE_{pc}", () =>
+            {
+                SaveBudget();
+                StoreRegisters(9);
+                Il.LdcI8(pc);
+                Il.Ret();
+            });
+            leaveLabels.Add(pc, label);
+        }
+
+        return label;
+    }
+
+    /// <summary>Writes the registers r0..<paramref name="last"/> this method uses to the frame.</summary>
+    private void StoreRegisters(int last)
+    {
+        for (int r = 0; r <= last; r++)
+        {
+            if (referenced[r])
+            {
+                Il.Ldarg(ArgFrame);
+                Il.Ldloc(Registers[r]);
+                Il.Stfld(RuntimeMembers.FrameRegisters[r]);
+            }
+        }
+    }
+
+    /// <summary>In a chunk with several entries, branches to the one the entry argument names (0 is the start).</summary>
+    private void EmitEntrySwitch()
+    {
+        if (plan is null || plan.Entries[chunk].Count < 2)
+        {
+            return;
+        }
+
+        var targets = plan.Entries[chunk].Select(JumpLabel).ToArray();
+        Il.Ldarg(ArgEntry);
+        Il.Switch(targets);
+    }
 
     /// <summary>Adds a block of code placed after the function body (cold paths), reached by a branch to the returned label.</summary>
     public Label AddStub(string name, Action body)
@@ -227,7 +293,15 @@ internal sealed class FunctionCompiler
     private void Scan()
     {
         referenced[0] = true;
-        for (int pc = Function.Start; pc < Function.End; pc++)
+        if (plan is not null)
+        {
+            foreach (int entry in plan.Entries[chunk])
+            {
+                jumpLabels[entry - rangeStart] ??= Il.DefineLabel($"L_{entry}");
+            }
+        }
+
+        for (int pc = rangeStart; pc < rangeEnd; pc++)
         {
             if (Program.IsSecondSlot(pc))
             {
@@ -240,7 +314,10 @@ internal sealed class FunctionCompiler
             if (OpCodeTable.IsJump(insn.OpCode))
             {
                 int target = (int)OpCodeTable.JumpTarget(insn, pc);
-                jumpLabels[target - Function.Start] ??= Il.DefineLabel($"L_{target}");
+                if (target >= rangeStart && target < rangeEnd)
+                {
+                    jumpLabels[target - rangeStart] ??= Il.DefineLabel($"L_{target}");
+                }
             }
             else if (insn.OpCode is OpCodes.Call or OpCodes.CallX)
             {
@@ -369,17 +446,16 @@ internal sealed class FunctionCompiler
     {
         Il.MarkLabel(ExitLabel);
         SaveBudget();
-        for (int r = 0; r <= 5; r++)
+        StoreRegisters(5);
+        if (plan is null)
         {
-            if (referenced[r])
-            {
-                Il.Ldarg(ArgFrame);
-                Il.Ldloc(Registers[r]);
-                Il.Stfld(RuntimeMembers.FrameRegisters[r]);
-            }
+            Il.Ldloc(Registers[0]);
+        }
+        else
+        {
+            Il.LdcU8(Runtime.ChunkedFunction.Exit);
         }
 
-        Il.Ldloc(Registers[0]);
         Il.Ret();
     }
 
@@ -387,8 +463,16 @@ internal sealed class FunctionCompiler
     {
         Il.MarkLabel(StopLabel);
         SaveBudget();
-        Il.Ldarg(ArgState);
-        Il.Ldfld(RuntimeMembers.StateStopValue);
+        if (plan is null)
+        {
+            Il.Ldarg(ArgState);
+            Il.Ldfld(RuntimeMembers.StateStopValue);
+        }
+        else
+        {
+            Il.LdcU8(Runtime.ChunkedFunction.Stop);
+        }
+
         Il.Ret();
     }
 

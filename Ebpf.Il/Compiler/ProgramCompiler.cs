@@ -20,31 +20,33 @@ namespace Ebpf.Il.Compiler;
 internal sealed unsafe class ProgramCompiler
 {
     private static readonly Type[] ParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int)];
+    private static readonly Type[] ChunkParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int), typeof(int)];
 
     private readonly Dictionary<int, int> helperSlots = new();
     private readonly HashSet<int> stoppingCalls = new();
     private readonly List<Helper> helpers = new();
     private readonly DynamicMethod[] methods;
     private readonly StringBuilder? listing;
+    private readonly string methodPrefix;
+    private readonly int chunkSlots;
     private bool hasCallx;
 
-    public ProgramCompiler(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordListing, int? inlineRegions)
+    /// <summary>Prepares the compilation; functions longer than <paramref name="chunkSlots"/> slots are compiled in chunks.</summary>
+    public ProgramCompiler(
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordListing, int? inlineRegions, int chunkSlots)
     {
+        this.chunkSlots = chunkSlots;
         Program = program;
         Environment = environment;
         Options = options;
         InlineRegions = inlineRegions;
         listing = recordListing ? new StringBuilder() : null;
         string name = program.Name is { Length: > 0 } n ? n : "program";
+        methodPrefix = $"ebpf_{name}{(inlineRegions is null ? "_anyregions" : string.Empty)}_f";
         methods = new DynamicMethod[program.Functions.Length];
         for (int i = 0; i < methods.Length; i++)
         {
-            methods[i] = new DynamicMethod(
-                $"ebpf_{name}_f{i.ToString(CultureInfo.InvariantCulture)}{(inlineRegions is null ? "_anyregions" : string.Empty)}",
-                typeof(ulong),
-                ParameterTypes,
-                typeof(IlClosure).Module,
-                skipVisibility: true);
+            methods[i] = NewMethod(i.ToString(CultureInfo.InvariantCulture), ParameterTypes);
         }
     }
 
@@ -83,8 +85,18 @@ internal sealed unsafe class ProgramCompiler
         listing?.Append(CultureInfo.InvariantCulture, $"// {Program} compiled by the il engine: memory checks {(Options.MemoryChecks ? "on" : "off")}, budget {(Options.InstructionBudget?.ToString(CultureInfo.InvariantCulture) ?? "none")}\n");
         for (int i = 0; i < methods.Length; i++)
         {
+            var function = Program.Functions[i];
+            int[] segments = Options.InstructionBudget is null ? [] : BudgetPlan.Segments(Program, function, Options.MemoryChecks);
+            var plan = ChunkPlan.Create(Program, function, segments, chunkSlots);
             listing?.Append(CultureInfo.InvariantCulture, $".method {methods[i].Name}\n");
-            new FunctionCompiler(this, i, methods[i].GetILGenerator(Program.Functions[i].Length * 24), listing).Compile();
+            if (plan is null)
+            {
+                new FunctionCompiler(this, i, methods[i].GetILGenerator(function.Length * 24), listing, segments).Compile();
+            }
+            else
+            {
+                closure.Chunked[i] = CompileChunks(i, plan, segments, closure);
+            }
         }
 
         // Finish every method now (the entry's delegate is the one runs use).
@@ -96,6 +108,38 @@ internal sealed unsafe class ProgramCompiler
 
         return (entry, listing?.ToString());
     }
+
+    /// <summary>
+    /// Compiles function <paramref name="index"/> as the chunks of <paramref name="plan"/>; its own method only hands
+    /// over to <see cref="IlRuntime.RunChunked"/>, so local calls reach it the same way as any other function.
+    /// </summary>
+    private ChunkedFunction CompileChunks(int index, ChunkPlan plan, int[] segments, IlClosure closure)
+    {
+        var il = new Emit.IlEmitter(methods[index].GetILGenerator(), listing);
+        il.Ldarg(FunctionCompiler.ArgClosure);
+        il.LdcI4(index);
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.Ldarg(FunctionCompiler.ArgFrame);
+        il.Ldarg(FunctionCompiler.ArgDepth);
+        il.Call(RuntimeMembers.RunChunked);
+        il.Ret();
+
+        var function = Program.Functions[index];
+        var chunks = new IlChunk[plan.Count];
+        for (int c = 0; c < plan.Count; c++)
+        {
+            var method = NewMethod($"{index.ToString(CultureInfo.InvariantCulture)}_c{c.ToString(CultureInfo.InvariantCulture)}", ChunkParameterTypes);
+            listing?.Append(CultureInfo.InvariantCulture, $".method {method.Name}\n");
+            int length = plan.End(function, c) - plan.Starts[c];
+            new FunctionCompiler(this, index, method.GetILGenerator(length * 24), listing, segments, plan, c).Compile();
+            chunks[c] = (IlChunk)method.CreateDelegate(typeof(IlChunk), closure);
+        }
+
+        return new ChunkedFunction(function.Start, chunks, plan.ChunkOf, plan.EntryOf);
+    }
+
+    private DynamicMethod NewMethod(string suffix, Type[] parameters) =>
+        new(methodPrefix + suffix, typeof(ulong), parameters, typeof(IlClosure).Module, skipVisibility: true);
 
     private void ResolveHelpers()
     {

@@ -234,6 +234,13 @@ internal sealed class IlEmitter
 
     public void BleUn(Label target) => Op(OpCodes.Ble_Un, target);
 
+    /// <summary>Branches to the target the int32 on the stack indexes; falls through when it is out of range.</summary>
+    public void Switch(Label[] targets)
+    {
+        il.Emit(OpCodes.Switch, targets);
+        Record(OpCodes.Switch.Name!, "(" + string.Join(", ", targets.Select(t => labelNames.GetValueOrDefault(t, "?"))) + ")");
+    }
+
     private void Unaligned()
     {
         il.Emit(OpCodes.Unaligned, (byte)1);

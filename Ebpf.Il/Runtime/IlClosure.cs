@@ -23,6 +23,7 @@ internal sealed class IlClosure
         Helpers = helpers;
         CallxHelpers = callxHelpers;
         Budget = options.InstructionBudget ?? long.MaxValue;
+        Chunked = new ChunkedFunction?[program.Functions.Length];
     }
 
     /// <summary>The program.</summary>
@@ -39,6 +40,9 @@ internal sealed class IlClosure
 
     /// <summary>A snapshot of the helper table for <c>callx</c> (empty when the program has none).</summary>
     public FrozenDictionary<ulong, Helper> CallxHelpers { get; }
+
+    /// <summary>By function index: the chunks of a function compiled in several (set while compiling), else null.</summary>
+    public ChunkedFunction?[] Chunked { get; }
 
     /// <summary>The configured instruction budget (for the error message).</summary>
     public long Budget { get; }

@@ -35,6 +35,10 @@ internal static unsafe class IlRuntime
         return new EbpfBudgetExceededException(pc, program.Instructions[pc], closure.Budget);
     }
 
+    /// <summary>Runs function <paramref name="function"/>, compiled in chunks (the body of its method).</summary>
+    public static ulong RunChunked(IlClosure closure, int function, RunState* state, CallFrame* frame, int depth) =>
+        closure.Chunked[function]!.Run(state, frame, depth);
+
     /// <summary>The error of a local call that would need more frames than allowed.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static Exception CallDepthExceeded(IlClosure closure, int pc) =>

@@ -165,7 +165,7 @@ public class DifferentialTests
         }
     }
 
-    private static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
+    internal static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
     {
         var memory = input.ToArray();
         string result;
