@@ -21,6 +21,12 @@ namespace Ebpf.Il;
 /// fail, so a run stops at exactly the instruction where the interpreter stops, with the same error.
 /// </para>
 /// <para>
+/// A function longer than 2,048 slots is compiled as several methods of about that size, which pass the registers
+/// to each other through memory and return to a small dispatch loop for jumps between them: RyuJIT's time grows faster
+/// than linearly with a method's size, so this keeps the time from loading to the first run roughly linear in the
+/// program's length. Shorter functions (all hot loops in practice) are one method each, unchanged.
+/// </para>
+/// <para>
 /// With <see cref="ExecutionOptions.MemoryChecks"/> = false the generated code accesses memory without any check: a
 /// faulty or hostile program can then read or write any memory of the process and crash it. Use that only for
 /// trusted programs. Legacy packet loads (LD_ABS/LD_IND) stay checked against the input either way.
