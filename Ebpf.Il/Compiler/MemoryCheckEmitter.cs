@@ -31,7 +31,7 @@ internal sealed class MemoryCheckEmitter
     public MemoryCheckEmitter(FunctionCompiler function)
     {
         f = function;
-        accessRegions = f.Options.MemoryChecks ? AccessRegionGuess.Guess(f.Program, f.Function, f.Index == 0) : [];
+        accessRegions = f.Options.MemoryChecks ? f.Owner.AccessRegions(f.Index) : [];
     }
 
     private IlEmitter Il => f.Il;

@@ -29,6 +29,7 @@ internal sealed unsafe class ProgramCompiler
     private readonly StringBuilder? listing;
     private readonly string methodPrefix;
     private readonly int chunkSlots;
+    private readonly Dictionary<int, AccessRegion[]> accessRegions = new();
     private bool hasCallx;
 
     /// <summary>Prepares the compilation; functions longer than <paramref name="chunkSlots"/> slots are compiled in chunks.</summary>
@@ -70,6 +71,19 @@ internal sealed unsafe class ProgramCompiler
 
     /// <summary>True when the helper called at <paramref name="pc"/> receives the context, so it can stop the run.</summary>
     public bool HelperMayStop(int pc) => stoppingCalls.Contains(pc);
+
+    /// <summary>The region each access of function <paramref name="index"/> most likely touches (see
+    /// <see cref="AccessRegionGuess"/>), worked out once for all of its chunks.</summary>
+    public AccessRegion[] AccessRegions(int index)
+    {
+        if (!accessRegions.TryGetValue(index, out var guess))
+        {
+            guess = AccessRegionGuess.Guess(Program, Program.Functions[index], index == 0);
+            accessRegions.Add(index, guess);
+        }
+
+        return guess;
+    }
 
     /// <summary>The dynamic method of function <paramref name="index"/>.</summary>
     public DynamicMethod Method(int index) => methods[index];
