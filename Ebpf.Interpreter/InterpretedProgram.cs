@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Ebpf.Execution;
@@ -21,7 +20,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     private readonly DecodedInstruction[] code;
     private readonly DecodedInstruction* codeStart;
     private readonly Helper[] helpers;
-    private readonly FrozenDictionary<uint, Helper> helpersById;
+    private readonly CallxTable callxHelpers;
 
     public InterpretedProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
         : base(InterpreterEngine.EngineName, program, environment, options)
@@ -30,7 +29,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
         code = Decoder.Decode(program, environment, used);
         codeStart = (DecodedInstruction*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(code));
         helpers = used.ToArray();
-        helpersById = environment.Helpers.ToFrozenDictionary(h => h.Id);
+        callxHelpers = new CallxTable(environment.Helpers);
     }
 
     /// <inheritdoc />
@@ -320,8 +319,5 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     private EbpfBudgetExceededException BudgetExceeded(int pc) =>
         new(pc, Program.Instructions[pc], Options.InstructionBudget ?? long.MaxValue);
 
-    private Helper HelperById(ulong id, int pc) =>
-        id <= uint.MaxValue && helpersById.TryGetValue((uint)id, out var helper)
-            ? helper
-            : throw new EbpfHelperException(pc, Program.Instructions[pc], id);
+    private Helper HelperById(ulong id, int pc) => callxHelpers.Resolve(id, Program, pc);
 }

@@ -21,7 +21,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     private readonly HelperSite[] sites;
     private readonly int[] pcOffsets;
     private readonly int[] blockLengths;
-    private readonly Dictionary<uint, Helper>? callxHelpers;
+    private readonly CallxTable? callxHelpers;
     private readonly nint entry;
     private GCHandle self;
 
@@ -34,7 +34,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
         blockLengths = compiled.BlockLengths;
         if (sites.Any(s => s.Helper is null))
         {
-            callxHelpers = environment.Helpers.ToDictionary(h => h.Id);
+            callxHelpers = new CallxTable(environment.Helpers);
         }
 
         memory = ExecutableMemory.Create(compiled.Code);
@@ -142,15 +142,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     internal ulong CallHelper(RunBlock* block, int siteIndex)
     {
         var site = sites[siteIndex];
-        var helper = site.Helper;
-        if (helper is null)
-        {
-            ulong id = block->CallxId;
-            if (id > uint.MaxValue || !callxHelpers!.TryGetValue((uint)id, out helper))
-            {
-                throw new EbpfHelperException(site.Pc, Program.Instructions[site.Pc], id);
-            }
-        }
+        var helper = site.Helper ?? callxHelpers!.Resolve(block->CallxId, Program, site.Pc);
 
         ulong result = InvokeHelper(
             helper, block->State, Program, Environment, Options, site.Pc, block->CallFrame - (ulong)Options.StackSize,

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection.Emit;
@@ -92,9 +91,7 @@ internal sealed unsafe class ProgramCompiler
     public (IlFunction Entry, string? Listing) Compile()
     {
         ResolveHelpers();
-        var callx = hasCallx
-            ? Environment.Helpers.ToFrozenDictionary(h => (ulong)h.Id)
-            : FrozenDictionary<ulong, Helper>.Empty;
+        var callx = hasCallx ? new CallxTable(Environment.Helpers) : null;
         var closure = new IlClosure(Program, Environment, Options, helpers.ToArray(), callx);
         listing?.Append(CultureInfo.InvariantCulture, $"// {Program} compiled by the il engine: memory checks {(Options.MemoryChecks ? "on" : "off")}, budget {(Options.InstructionBudget?.ToString(CultureInfo.InvariantCulture) ?? "none")}\n");
         for (int i = 0; i < methods.Length; i++)

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Ebpf.Helpers;
 
 namespace Ebpf.Il.Runtime;
@@ -15,7 +14,7 @@ internal sealed class IlClosure
         ProgramEnvironment environment,
         ExecutionOptions options,
         Helper[] helpers,
-        FrozenDictionary<ulong, Helper> callxHelpers)
+        CallxTable? callxHelpers)
     {
         Program = program;
         Environment = environment;
@@ -38,8 +37,8 @@ internal sealed class IlClosure
     /// <summary>The helpers of the program's <c>call imm</c> instructions, by the slot the generated code names.</summary>
     public Helper[] Helpers { get; }
 
-    /// <summary>A snapshot of the helper table for <c>callx</c> (empty when the program has none).</summary>
-    public FrozenDictionary<ulong, Helper> CallxHelpers { get; }
+    /// <summary>A snapshot of the helper table for <c>callx</c> (null when the program has none).</summary>
+    public CallxTable? CallxHelpers { get; }
 
     /// <summary>By function index: the chunks of a function compiled in several (set while compiling), else null.</summary>
     public ChunkedFunction?[] Chunked { get; }

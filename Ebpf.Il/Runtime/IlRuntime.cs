@@ -54,11 +54,7 @@ internal static unsafe class IlRuntime
     public static ulong CallX(
         IlClosure closure, ulong id, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
     {
-        if (!closure.CallxHelpers.TryGetValue(id, out var helper))
-        {
-            throw new EbpfHelperException(pc, closure.Program.Instructions[pc], id);
-        }
-
+        var helper = closure.CallxHelpers!.Resolve(id, closure.Program, pc);
         return CompiledProgram.InvokeHelper(
             helper, state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5);
     }
