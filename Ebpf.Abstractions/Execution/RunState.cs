@@ -54,7 +54,4 @@ public unsafe struct RunState
 
     /// <summary>How many tail calls this run has made so far.</summary>
     public int TailCallCount;
-
-    /// <summary>Reserved for engines' use (kept zero by the shared code).</summary>
-    public int EngineFlags;
 }
