@@ -19,17 +19,17 @@ internal static class InstructionNames
                 return insn.AccessMode switch
                 {
                     AccessMode.Immediate => "lddw",
-                    AccessMode.Absolute => "ldabs" + SizeSuffix(insn.AccessSize),
-                    _ => "ldind" + SizeSuffix(insn.AccessSize),
+                    AccessMode.Absolute => "ldabs" + Mnemonics.Size(insn.AccessSize),
+                    _ => "ldind" + Mnemonics.Size(insn.AccessSize),
                 };
             case InstructionClass.Ldx:
-                return (insn.AccessMode == AccessMode.MemorySignExtend ? "ldxs" : "ldx") + SizeSuffix(insn.AccessSize);
+                return (insn.AccessMode == AccessMode.MemorySignExtend ? "ldxs" : "ldx") + Mnemonics.Size(insn.AccessSize);
             case InstructionClass.St:
-                return "st" + SizeSuffix(insn.AccessSize);
+                return "st" + Mnemonics.Size(insn.AccessSize);
             default:
                 return insn.AccessMode == AccessMode.Atomic
                     ? (insn.AccessSize == AccessSize.Word ? "atomic32" : "atomic64")
-                    : "stx" + SizeSuffix(insn.AccessSize);
+                    : "stx" + Mnemonics.Size(insn.AccessSize);
         }
     }
 
@@ -67,12 +67,4 @@ internal static class InstructionNames
         string name = insn.JumpOperation.ToString().ToLowerInvariant() + (insn.Class == InstructionClass.Jmp32 ? "32" : string.Empty);
         return name + (insn.Source == OperandSource.Register ? " with a register" : " with an immediate");
     }
-
-    private static string SizeSuffix(AccessSize size) => size switch
-    {
-        AccessSize.Byte => "b",
-        AccessSize.HalfWord => "h",
-        AccessSize.Word => "w",
-        _ => "dw",
-    };
 }
