@@ -1,3 +1,4 @@
+using Ebpf.Il.Emit;
 using Ebpf.Isa;
 
 namespace Ebpf.Il.Compiler;
@@ -156,11 +157,44 @@ internal static class AluEmitter
             il.Beq(byMinusOne);
         }
 
-        LoadDst(f, insn, wide);
-        LoadSrc(f, insn, wide);
+        if (!wide)
+        {
+            // 32-bit div/mod as a 64-bit operation on the zero- (or sign-) extended low halves: the same result, and the
+            // INT_MIN / -1 case is handled above. With a 32-bit div/rem of two conv.u4 register loads, RyuJIT (.NET 10,
+            // optimised code) can copy the 64-bit register local that sits in rdx with a 32-bit mov to free rdx for the
+            // division and later reload the local from that truncated copy, losing its upper half (seen in the
+            // differential test as r0 = 0xe6756773 instead of 0x1e6756773 after "mod32 r2, r0").
+            f.Load32(insn.Dst);
+            Extend(il, signed);
+            f.Load32(insn.Src);
+            Extend(il, signed);
+        }
+        else
+        {
+            LoadDst(f, insn, wide);
+            LoadSrc(f, insn, wide);
+        }
+
         Divide(f, signed, div);
+        if (!wide)
+        {
+            il.ConvU4();
+        }
+
         StoreDst(f, insn, wide);
         il.MarkLabel(end);
+    }
+
+    private static void Extend(IlEmitter il, bool signed)
+    {
+        if (signed)
+        {
+            il.ConvI8();
+        }
+        else
+        {
+            il.ConvU8();
+        }
     }
 
     private static void Divide(FunctionCompiler f, bool signed, bool div)
