@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ebpf.Assembly;
 using Ebpf.Conformance;
 
 namespace Ebpf.Cli.Plugin;

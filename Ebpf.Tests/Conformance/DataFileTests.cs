@@ -1,3 +1,4 @@
+using Ebpf.Assembly;
 using Ebpf.Conformance;
 using Ebpf.Tests.Infrastructure;
 

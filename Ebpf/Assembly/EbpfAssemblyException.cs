@@ -1,4 +1,4 @@
-namespace Ebpf;
+namespace Ebpf.Assembly;
 
 /// <summary>Assembly text (or a conformance <c>.data</c> file) that cannot be read: line, column and what was expected.</summary>
 public sealed class EbpfAssemblyException : EbpfException

@@ -1,4 +1,4 @@
-namespace Ebpf;
+namespace Ebpf.Elf;
 
 /// <summary>An ELF object that cannot be loaded: what is wrong and where (section, offset, symbol).</summary>
 public sealed class EbpfElfException : EbpfException
