@@ -6,8 +6,8 @@ namespace Ebpf.DependencyInjection;
 public static class InterpreterEbpfBuilderExtensions
 {
     /// <summary>
-    /// Registers <see cref="InterpreterEngine"/> as the engine <c>interpreter</c> (idempotent; <c>AddEbpf()</c> already
-    /// registers it, so this call only states it).
+    /// Registers <see cref="InterpreterEngine"/> as the engine <c>interpreter</c> (idempotent: a second call, or another
+    /// engine already registered under that name, leaves the registration as it is).
     /// </summary>
     public static IEbpfBuilder AddInterpreter(this IEbpfBuilder builder)
     {

@@ -51,6 +51,44 @@ public class ServiceCollectionTests
     }
 
     [Fact]
+    public void AddEbpf_registers_no_engine_and_AddInterpreter_registers_the_interpreter()
+    {
+        var services = new ServiceCollection();
+        var builder = services.AddEbpf();
+        Assert.Empty(builder.EngineNames);
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(IExecutionEngine) && d.IsKeyedService);
+
+        builder.AddInterpreter();
+        Assert.Equal(["interpreter"], builder.EngineNames);
+        using var provider = services.BuildServiceProvider();
+        Assert.IsType<InterpreterEngine>(provider.GetRequiredKeyedService<IExecutionEngine>("interpreter"));
+        Assert.IsType<InterpreterEngine>(provider.GetRequiredService<IExecutionEngine>());
+    }
+
+    [Fact]
+    public void Without_an_engine_start_up_validation_says_how_to_add_one()
+    {
+        var services = new ServiceCollection();
+        services.AddEbpf();
+        using var provider = services.BuildServiceProvider();
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<EbpfOptions>>().Value);
+        Assert.Equal(
+            "no engine is registered: add one to AddEbpf() with AddInterpreter(), AddIl(), AddX64() or AddEngine(name, factory)",
+            Assert.Single(e.Failures));
+    }
+
+    [Fact]
+    public void Without_the_interpreter_the_default_is_the_safest_registered_engine()
+    {
+        var services = new ServiceCollection();
+        services.AddEbpf()
+            .AddEngine("x64", _ => new FakeEngine("x64", EngineCapabilities.NativeCode))
+            .AddEngine("il", _ => new FakeEngine("il", EngineCapabilities.CompilesToIl));
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal("il", provider.GetRequiredService<IExecutionEngine>().Name);
+    }
+
+    [Fact]
     public void The_unkeyed_engine_is_the_configured_one()
     {
         using var provider = Build(o => o.DefaultEngine = "IL");

@@ -12,9 +12,10 @@ public sealed class EbpfOptions
 
     /// <summary>
     /// The engine the unkeyed <see cref="IExecutionEngine"/> resolves to: a registered engine name (<c>interpreter</c>,
-    /// <c>il</c>, <c>x64</c>) or a policy (<c>safest</c>, <c>fastest</c>, <c>auto</c>). Default <c>interpreter</c>.
+    /// <c>il</c>, <c>x64</c>) or a policy (<c>safest</c>, <c>fastest</c>, <c>auto</c>). Default <c>safest</c>: the
+    /// interpreter when it is registered, otherwise the safest registered engine that can run here.
     /// </summary>
-    public string DefaultEngine { get; set; } = "interpreter";
+    public string DefaultEngine { get; set; } = EngineSelector.SafestName;
 
     /// <summary>The most instructions a run may execute, or null for no limit (see <see cref="ExecutionOptions.InstructionBudget"/>).</summary>
     public long? InstructionBudget { get; set; }

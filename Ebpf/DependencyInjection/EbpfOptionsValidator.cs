@@ -26,6 +26,11 @@ internal sealed class EbpfOptionsValidator(IServiceProvider provider, EngineRegi
         }
 
         var names = registry.Names;
+        if (names.Count == 0)
+        {
+            failures.Add("no engine is registered: add one to AddEbpf() with AddInterpreter(), AddIl(), AddX64() or AddEngine(name, factory)");
+        }
+
         string known = string.Join(", ", names.Append(EngineSelector.SafestName).Append(EngineSelector.FastestName).Append(EngineSelector.AutoName));
         if (string.IsNullOrWhiteSpace(options.DefaultEngine))
         {

@@ -1,4 +1,3 @@
-using Ebpf.Interpreter;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -9,16 +8,19 @@ namespace Ebpf.DependencyInjection;
 public static class EbpfServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the eBPF services: the interpreter engine (always), <see cref="IEngineSelector"/>, the unkeyed
+    /// Registers the eBPF services: <see cref="IEngineSelector"/>, the unkeyed
     /// <see cref="IExecutionEngine"/> (the configured default engine), <c>IEnumerable&lt;IExecutionEngine&gt;</c>
     /// (every registered engine, in registration order), <see cref="ExecutionOptions"/> (from the options), and
     /// <see cref="EbpfOptions"/> bound from the configuration section <c>Ebpf</c> (when an <c>IConfiguration</c> is
     /// registered), then from <paramref name="configure"/>, validated when the host starts. Engines are also keyed
-    /// services by their name. Calling it again adds only the new <paramref name="configure"/> step (idempotent).
+    /// services by their name. No engine is registered by this call: add them with <c>.AddInterpreter()</c> (package
+    /// Ebpf.Interpreter), <c>.AddIl()</c> (Ebpf.Il), <c>.AddX64()</c> (Ebpf.X64) or <see cref="IEbpfBuilder.AddEngine"/>;
+    /// start-up validation fails when none is. Calling it again adds only the new <paramref name="configure"/> step
+    /// (idempotent).
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets options in code (applied after configuration binding).</param>
-    /// <returns>A builder to add more engines: <c>.AddIl()</c>, <c>.AddX64()</c>, or any engine with <see cref="IEbpfBuilder.AddEngine"/>.</returns>
+    /// <returns>A builder to add engines: <c>.AddInterpreter()</c>, <c>.AddIl()</c>, <c>.AddX64()</c>, or any engine with <see cref="IEbpfBuilder.AddEngine"/>.</returns>
     public static IEbpfBuilder AddEbpf(this IServiceCollection services, Action<EbpfOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -45,8 +47,6 @@ public static class EbpfServiceCollectionExtensions
             services.Configure(configure);
         }
 
-        var builder = new EbpfBuilder(services, registry);
-        builder.AddEngine(InterpreterEngine.EngineName, _ => new InterpreterEngine());
-        return builder;
+        return new EbpfBuilder(services, registry);
     }
 }
