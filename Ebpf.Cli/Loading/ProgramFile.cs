@@ -75,7 +75,7 @@ internal static class ProgramFile
                 case ProgramKind.ConformanceData:
                 {
                     var test = ConformanceTest.Parse(Text(content), name);
-                    return new LoadedProgram(ProgramLoader.Load(ConformanceCode(test), name), kind, ConformanceEnvironment(), test.Memory, test.Result);
+                    return new LoadedProgram(ProgramLoader.Load(test.GetInstructions(), name), kind, ConformanceEnvironment(), test.Memory, test.Result);
                 }
 
                 case ProgramKind.Elf:
@@ -104,7 +104,7 @@ internal static class ProgramFile
             return kind switch
             {
                 ProgramKind.Assembly => [(null, Instruction.EncodeAll(Assembler.Assemble(Text(content))))],
-                ProgramKind.ConformanceData => [(null, Instruction.EncodeAll(ConformanceCode(ConformanceTest.Parse(Text(content), Path.GetFileNameWithoutExtension(path)))))],
+                ProgramKind.ConformanceData => [(null, Instruction.EncodeAll(ConformanceTest.Parse(Text(content), Path.GetFileNameWithoutExtension(path)).GetInstructions()))],
                 ProgramKind.Elf => ElfCode(path, content),
                 _ => [(null, content)],
             };
@@ -147,23 +147,6 @@ internal static class ProgramFile
     /// <summary>The message of <paramref name="e"/>, prefixed with the file unless it names it already.</summary>
     private static string Located(string path, EbpfException e) =>
         e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}";
-
-    /// <summary>The program of a conformance test: its assembly, or its raw slots.</summary>
-    /// <exception cref="EbpfAssemblyException">The test has neither, or its assembly is malformed.</exception>
-    public static Instruction[] ConformanceCode(ConformanceTest test)
-    {
-        if (test.Asm is { } asm)
-        {
-            return Assembler.Assemble(asm, test.AsmFirstLine);
-        }
-
-        if (test.Raw is { } raw)
-        {
-            return Instruction.DecodeAll(raw);
-        }
-
-        throw new EbpfAssemblyException(1, 1, "the test has no program (expected an '-- asm' or '-- raw' section)");
-    }
 
     /// <summary>
     /// The environment of programs from bytecode and assembly files: rbpf's built-in helpers (<c>bpf_ktime_getns</c> 5,

@@ -34,7 +34,7 @@ internal sealed class ConformanceCase
         try
         {
             test = ConformanceTest.Parse(File.ReadAllText(path), System.IO.Path.GetFileNameWithoutExtension(path));
-            var program = ProgramLoader.Load(ProgramFile.ConformanceCode(test), test.Name);
+            var program = ProgramLoader.Load(test.GetInstructions(), test.Name);
             return new ConformanceCase(path, test, program, null);
         }
         catch (Exception e) when (e is EbpfException or IOException or UnauthorizedAccessException)

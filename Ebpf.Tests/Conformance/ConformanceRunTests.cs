@@ -1,5 +1,5 @@
 using Ebpf.Assembly;
-using Ebpf.Helpers;
+using Ebpf.Conformance;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
 
@@ -27,8 +27,7 @@ public class ConformanceRunTests
     public void Suite_program_returns_the_expected_r0(string engine, string test)
     {
         var data = ConformanceSuite.Load(test);
-        byte[] code = data.Asm is { } asm ? Assembler.AssembleBytes(asm, data.AsmFirstLine) : data.Raw!;
-        var program = EbpfProgram.Create(code, Verifier.Default, test);
+        var program = EbpfProgram.Create(data.GetInstructions(), Verifier.Default, test);
         var environment = new ProgramEnvironment(ConformanceHelpers.CreateTable());
         var options = new ExecutionOptions { InstructionBudget = 10_000_000 };
         using var compiled = TestEngines.Get(engine).Compile(program, environment, options);

@@ -1,3 +1,4 @@
+using Ebpf.Conformance;
 using Ebpf.Helpers;
 using Ebpf.Isa;
 using Ebpf.Tests.Infrastructure;

@@ -1,3 +1,4 @@
+using Ebpf.Conformance;
 using Ebpf.Helpers;
 
 namespace Ebpf.Tests.Helpers;

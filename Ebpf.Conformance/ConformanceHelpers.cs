@@ -1,4 +1,6 @@
-namespace Ebpf.Helpers;
+using Ebpf.Helpers;
+
+namespace Ebpf.Conformance;
 
 /// <summary>
 /// The helpers the bpf_conformance suite's programs call (the set uBPF's test plugin registers): 0 <c>gather_bytes</c>,
@@ -29,10 +31,10 @@ public static class ConformanceHelpers
     {
         ArgumentNullException.ThrowIfNull(table);
         return table
-            .Set(GatherBytesId, "gather_bytes", RbpfHelpers.GatherBytesFunction)
-            .Set(MemfrobId, "memfrob", RbpfHelpers.MemfrobFunction)
+            .Set(RbpfHelpers.GatherBytes(GatherBytesId))
+            .Set(RbpfHelpers.Memfrob(MemfrobId))
             .Set(NoOpId, "no_op", (_, _, _, _, _) => 0)
-            .Set(SqrtiId, "sqrti", RbpfHelpers.SqrtiFunction)
+            .Set(RbpfHelpers.Sqrti(SqrtiId))
             .Set(StrcmpExtId, "strcmp_ext", StrcmpExt)
             .Set(UnwindId, "unwind", Unwind);
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ebpf.Assembly;
+using Ebpf.Isa;
 
 namespace Ebpf.Conformance;
 
@@ -234,6 +235,24 @@ public sealed class ConformanceTest
         }
 
         return value;
+    }
+
+    /// <summary>The test's program: its <c>asm</c> section assembled (errors positioned in the file), else its <c>raw</c> slots.</summary>
+    /// <exception cref="EbpfAssemblyException">The test has neither section, or its assembly is malformed.</exception>
+    /// <exception cref="EbpfDecodeException">The raw section is not a whole number of slots.</exception>
+    public Instruction[] GetInstructions()
+    {
+        if (Asm is { } asm)
+        {
+            return Assembler.Assemble(asm, AsmFirstLine);
+        }
+
+        if (Raw is { } raw)
+        {
+            return Instruction.DecodeAll(raw);
+        }
+
+        throw new EbpfAssemblyException(1, 1, "the test has no program (expected an '-- asm' or '-- raw' section)");
     }
 
     /// <inheritdoc />
