@@ -1,19 +1,22 @@
 using Ebpf.Bench.Workloads;
+using Ebpf.Engines;
 
 namespace Ebpf.Bench;
 
 /// <summary>
-/// The engines the suite measures: every engine of the repository that is available on this machine, each with
+/// The engines the suite measures: every engine of <see cref="EngineCatalog"/> that is available on this machine, each with
 /// memory checks on, and the ones that can turn them off also without (see <see cref="EngineConfiguration.For"/>).
 /// </summary>
 internal static class BenchEngines
 {
+    private static readonly IReadOnlyList<IExecutionEngine> Candidates = EngineCatalog.CreateAll();
+
     /// <summary>The available engines.</summary>
-    public static IReadOnlyList<IExecutionEngine> Available { get; } = Candidates().Where(e => e.IsAvailable).ToArray();
+    public static IReadOnlyList<IExecutionEngine> Available { get; } = Candidates.Where(e => e.IsAvailable).ToArray();
 
     /// <summary>Engines that exist here but cannot run, with the reason.</summary>
     public static IReadOnlyList<(string Name, string Reason)> Unavailable { get; } =
-        Candidates().Where(e => !e.IsAvailable).Select(e => (e.Name, e.UnavailableReason ?? "unavailable")).ToArray();
+        Candidates.Where(e => !e.IsAvailable).Select(e => (e.Name, e.UnavailableReason ?? "unavailable")).ToArray();
 
     /// <summary>The measured configurations.</summary>
     public static IReadOnlyList<EngineConfiguration> Configurations { get; } = EngineConfiguration.For(Available);
@@ -25,7 +28,4 @@ internal static class BenchEngines
     public static EngineConfiguration Get(string label) =>
         Configurations.FirstOrDefault(c => c.Label == label)
         ?? throw new ArgumentException($"no available engine configuration '{label}' (available: {string.Join(", ", Configurations)})", nameof(label));
-
-    private static IEnumerable<IExecutionEngine> Candidates() =>
-        [new Ebpf.Interpreter.InterpreterEngine(), new Ebpf.Il.IlEngine(), new Ebpf.X64.X64Engine()];
 }

@@ -1,17 +1,15 @@
+using Ebpf.Engines;
+
 namespace Ebpf.Tests.Infrastructure;
 
 /// <summary>
-/// The engines every program-running test runs on. Each engine adds itself on its own line below; an engine that
-/// reports itself unavailable on this machine is left out of the theories (and named by <see cref="Unavailable"/>).
+/// The engines every program-running test runs on: those of <see cref="EngineCatalog"/> (the one list the tool and
+/// the benchmarks use too); an engine that reports itself unavailable on this machine is left out of the theories
+/// (and named by <see cref="Unavailable"/>).
 /// </summary>
 public static class TestEngines
 {
-    private static readonly IExecutionEngine[] Candidates =
-    [
-        new Ebpf.Interpreter.InterpreterEngine(),
-        new Ebpf.Il.IlEngine(),
-        new Ebpf.X64.X64Engine(),
-    ];
+    private static readonly IReadOnlyList<IExecutionEngine> Candidates = EngineCatalog.CreateAll();
 
     /// <summary>The engines available here.</summary>
     public static IReadOnlyList<IExecutionEngine> All { get; } = Candidates.Where(e => e.IsAvailable).ToArray();

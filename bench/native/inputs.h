@@ -1,4 +1,4 @@
-/* The deterministic inputs of the benchmark workloads. Mirrors Ebpf.Bench/Workloads/WorkloadInputs.cs byte for
+/* The deterministic inputs of the benchmark workloads. Mirrors Ebpf.Bench.Workloads/WorkloadInputs.cs byte for
  * byte: both sides must produce the same buffers (the expected results in the C# catalog come from this driver). */
 #ifndef BENCH_INPUTS_H
 #define BENCH_INPUTS_H
