@@ -10,6 +10,7 @@ public interface IEngineSelector
 
     /// <summary>The configured default engine.</summary>
     /// <exception cref="EbpfEngineUnavailableException">The configured default is unknown or cannot run here.</exception>
+    [SuppressMessage("Naming", "CA1716", Justification = "The natural name in C#; Visual Basic implementers write [Default].")]
     IExecutionEngine Default { get; }
 
     /// <summary>The engine registered under <paramref name="name"/> (case-insensitive), whether available here or not.</summary>
@@ -20,9 +21,11 @@ public interface IEngineSelector
     /// <c>auto</c> (= fastest), the engine that policy picks. Names are case-insensitive.
     /// </summary>
     /// <exception cref="EbpfEngineUnavailableException">No engine has that name, or the engine cannot run here.</exception>
+    [SuppressMessage("Naming", "CA1716", Justification = "The natural name in C#; Visual Basic implementers write [Select].")]
     IExecutionEngine Select(string nameOrPolicy);
 
     /// <summary>The available engine <paramref name="policy"/> picks.</summary>
     /// <exception cref="EbpfEngineUnavailableException">No registered engine is available here.</exception>
+    [SuppressMessage("Naming", "CA1716", Justification = "The natural name in C#; Visual Basic implementers write [Select].")]
     IExecutionEngine Select(EnginePolicy policy);
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Ebpf.Bench.Workloads;
 
 /// <summary>
@@ -40,7 +42,7 @@ internal static class SmokeCheck
         output.WriteLine($"{"workload",-16} {"engine",-20} {"r0",22} {"expected",22}  status");
         foreach (var o in outcomes)
         {
-            var result = o.Result?.ToString() ?? "-";
+            var result = o.Result?.ToString(CultureInfo.InvariantCulture) ?? "-";
             var status = o.Agrees ? "ok" : "DISAGREES" + (o.Error is null ? string.Empty : " (" + o.Error + ")");
             output.WriteLine($"{o.Workload.Name,-16} {o.Configuration.Label,-20} {result,22} {o.Workload.Expected,22}  {status}");
         }

@@ -261,7 +261,7 @@ public sealed class ConformanceTest
         var sb = new StringBuilder(Name);
         if (Result is { } r)
         {
-            sb.Append($" (expects 0x{r:x})");
+            sb.Append(CultureInfo.InvariantCulture, $" (expects 0x{r:x})");
         }
 
         return sb.ToString();

@@ -12,7 +12,7 @@ namespace Ebpf.Vm;
 /// </summary>
 public abstract class EbpfVm : IDisposable
 {
-    private readonly IExecutionEngine interpreter;
+    private readonly InterpreterEngine interpreter;
     private readonly object gate = new();
     private IVerifier verifier = Ebpf.Verification.Verifier.Default;
     private ICompiledProgram? interpreted;

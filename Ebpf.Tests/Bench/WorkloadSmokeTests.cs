@@ -32,7 +32,7 @@ public sealed class WorkloadSmokeTests
         foreach (var configuration in EngineConfiguration.For([TestEngines.Get(engine)]))
         {
             var outcome = SmokeCheck.RunOne(configuration, w);
-            Assert.True(outcome.Agrees, $"{configuration.Label} on {workload}: r0 = {outcome.Result?.ToString() ?? "none"} {outcome.Error}, native = {w.Expected}");
+            Assert.True(outcome.Agrees, $"{configuration.Label} on {workload}: r0 = {outcome.Result?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} {outcome.Error}, native = {w.Expected}");
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ebpf.Assembly;
 using Ebpf.Isa;
 
@@ -8,5 +9,5 @@ public sealed record GeneratedProgram(Instruction[] Slots, byte[] Input, long? B
 {
     /// <inheritdoc />
     public override string ToString() =>
-        $"budget {Budget?.ToString() ?? "none"}, input [{Convert.ToHexString(Input)}]\n{Disassembler.ToText(Slots)}";
+        $"budget {Budget?.ToString(CultureInfo.InvariantCulture) ?? "none"}, input [{Convert.ToHexString(Input)}]\n{Disassembler.ToText(Slots)}";
 }

@@ -22,6 +22,7 @@ public static class ProgramGenerator
     private static readonly byte[] DataRegisters = [0, 2, 3, 4, 5, 6, 7];
     private static readonly byte[] SizeBits = [0x10, 0x08, 0x00, 0x18];
     private static readonly int[] Sizes = [1, 2, 4, 8];
+    private static readonly int[] SwapWidths = [16, 32, 64];
     private static readonly int[] HelperIds = [1, 2, 3, 4];
     private static readonly int[] CallxIds = [1, 2, 3, 4, 77];
 
@@ -166,7 +167,7 @@ public static class ProgramGenerator
         return new GeneratedProgram(slots.ToArray(), input, budget);
     }
 
-    private static IEnumerable<Instruction> LowerOne(OpSpec op, int index, int[] starts, int inputLength, bool loops, ref bool backward)
+    private static Instruction[] LowerOne(OpSpec op, int index, int[] starts, int inputLength, bool loops, ref bool backward)
     {
         int v = op.Variant;
         byte dst = Pick(DataRegisters, op.Dst);
@@ -260,7 +261,7 @@ public static class ProgramGenerator
                 return I((byte)(cls | 0x80), dst);
             case AluOperation.End:
             {
-                int width = Pick(new[] { 16, 32, 64 }, op.Imm & 0xff);
+                int width = Pick(SwapWidths, op.Imm & 0xff);
                 byte opCode = ((v / 8) % 3) switch
                 {
                     0 => OpCodes.Le,

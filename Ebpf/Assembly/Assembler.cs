@@ -1,4 +1,5 @@
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf.Assembly;
 
@@ -103,7 +104,7 @@ public static class Assembler
             }
             else if (distance is < short.MinValue or > short.MaxValue)
             {
-                throw new EbpfAssemblyException(fixup.Line, fixup.Column, $"label '{fixup.Label}' is {distance} slots away: a jump offset must fit in 16 bits (-32768..32767); use ja32 for longer jumps");
+                throw new EbpfAssemblyException(fixup.Line, fixup.Column, Invariant($"label '{fixup.Label}' is {distance} slots away: a jump offset must fit in 16 bits (-32768..32767); use ja32 for longer jumps"));
             }
             else
             {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace Ebpf.Assembly;
@@ -5,6 +6,8 @@ namespace Ebpf.Assembly;
 /// <summary>Splits one line of assembly text into tokens; comments start with <c>#</c>, <c>;</c> or <c>//</c>.</summary>
 internal static class Lexer
 {
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
+
     public static List<Token> Tokenize(string line, int lineNumber)
     {
         var tokens = new List<Token>();
@@ -93,8 +96,8 @@ internal static class Lexer
         if (!ok)
         {
             bool digitsOnly = hex
-                ? text.AsSpan(2).ContainsAnyExcept("0123456789abcdefABCDEF") is false
-                : text.AsSpan().ContainsAnyExcept("0123456789") is false;
+                ? text.AsSpan(2).ContainsAnyExcept(HexDigits) is false
+                : text.AsSpan().ContainsAnyExceptInRange('0', '9') is false;
             string reason = digitsOnly
                 ? $"the number '{text}' is too large (at most 64 bits)"
                 : $"'{text}' is not a number (expected decimal digits or 0x followed by hex digits)";

@@ -1,4 +1,5 @@
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf.Assembly;
 
@@ -290,7 +291,7 @@ internal sealed class LineAssembler
             return null;
         }
 
-        return text.AsSpan(1).ContainsAnyExcept("0123456789") ? null : text[1..];
+        return text.AsSpan(1).ContainsAnyExceptInRange('0', '9') ? null : text[1..];
     }
 
     private byte Register(List<Token> op, string role)
@@ -426,7 +427,7 @@ internal sealed class LineAssembler
         Int128 max = inImmediate ? int.MaxValue : short.MaxValue;
         if (value < min || value > max)
         {
-            throw Error(column, $"jump offset {Describe(op)} is out of range ({min}..{max} slots)");
+            throw Error(column, Invariant($"jump offset {Describe(op)} is out of range ({min}..{max} slots)"));
         }
 
         return (int)value;

@@ -1,5 +1,6 @@
 using Ebpf.Isa;
 using Ebpf.Verification;
+using static System.FormattableString;
 
 namespace Ebpf.Building;
 
@@ -357,7 +358,7 @@ public sealed class ProgramBuilder
             }
             else if (distance is < short.MinValue or > short.MaxValue)
             {
-                throw new ProgramBuildException(reference.Label, reference.Slot, $"label '{reference.Label}' is {distance} slots from the jump at slot {reference.Slot}; a 16-bit offset reaches {short.MinValue}..{short.MaxValue} (use Ja32 for a longer unconditional jump)");
+                throw new ProgramBuildException(reference.Label, reference.Slot, Invariant($"label '{reference.Label}' is {distance} slots from the jump at slot {reference.Slot}; a 16-bit offset reaches {short.MinValue}..{short.MaxValue} (use Ja32 for a longer unconditional jump)"));
             }
             else
             {

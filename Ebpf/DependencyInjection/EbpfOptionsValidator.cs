@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using static System.FormattableString;
 
 namespace Ebpf.DependencyInjection;
 
@@ -12,17 +13,17 @@ internal sealed class EbpfOptionsValidator(IServiceProvider provider, EngineRegi
         string prefix = EbpfOptions.SectionName + ":";
         if (options.StackSize < 8 || options.StackSize > 65536 || options.StackSize % 8 != 0)
         {
-            failures.Add($"{prefix}{nameof(EbpfOptions.StackSize)} must be a multiple of 8 from 8 to 65536 (got {options.StackSize})");
+            failures.Add(Invariant($"{prefix}{nameof(EbpfOptions.StackSize)} must be a multiple of 8 from 8 to 65536 (got {options.StackSize})"));
         }
 
         if (options.MaxCallDepth < 1 || options.MaxCallDepth > 64)
         {
-            failures.Add($"{prefix}{nameof(EbpfOptions.MaxCallDepth)} must be from 1 to 64 (got {options.MaxCallDepth})");
+            failures.Add(Invariant($"{prefix}{nameof(EbpfOptions.MaxCallDepth)} must be from 1 to 64 (got {options.MaxCallDepth})"));
         }
 
         if (options.InstructionBudget is <= 0)
         {
-            failures.Add($"{prefix}{nameof(EbpfOptions.InstructionBudget)} must be positive, or absent for no limit (got {options.InstructionBudget})");
+            failures.Add(Invariant($"{prefix}{nameof(EbpfOptions.InstructionBudget)} must be positive, or absent for no limit (got {options.InstructionBudget})"));
         }
 
         var names = registry.Names;

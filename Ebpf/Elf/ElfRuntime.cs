@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Ebpf.Helpers;
 using Ebpf.Maps;
 
@@ -74,6 +75,7 @@ public sealed class ElfRuntime : IDisposable
 
     /// <summary>The object.</summary>
     /// <remarks>The constructor throws <see cref="EbpfElfException"/> when the maps need more than <see cref="ElfRuntimeOptions.MaxMapMemory"/>.</remarks>
+    [SuppressMessage("Naming", "CA1720", Justification = "It is the ELF object (ElfObject) the runtime was made from, not System.Object.")]
     public ElfObject Object { get; }
 
     /// <summary>The options.</summary>

@@ -98,7 +98,7 @@ public abstract unsafe class BpfMap : IDisposable
     public bool TryLookup(ReadOnlySpan<byte> key, Span<byte> value)
     {
         CheckKey(key);
-        CheckValue(value.Length);
+        CheckValue(value.Length, nameof(value));
         return TryCopyValue(key, value);
     }
 
@@ -114,7 +114,7 @@ public abstract unsafe class BpfMap : IDisposable
     public MapStatus Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags = MapUpdateFlags.Any)
     {
         CheckKey(key);
-        CheckValue(value.Length);
+        CheckValue(value.Length, nameof(value));
         return (ulong)flags > (ulong)MapUpdateFlags.Exist ? MapStatus.InvalidArgument : UpdateCore(key, value, flags);
     }
 
@@ -234,11 +234,11 @@ public abstract unsafe class BpfMap : IDisposable
         }
     }
 
-    private void CheckValue(int length)
+    private void CheckValue(int length, string paramName)
     {
         if (length != ValueSize)
         {
-            throw new ArgumentException($"map '{Name}' has {ValueSize}-byte values, {length} bytes given", "value");
+            throw new ArgumentException($"map '{Name}' has {ValueSize}-byte values, {length} bytes given", paramName);
         }
     }
 

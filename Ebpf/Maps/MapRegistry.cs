@@ -1,4 +1,5 @@
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf.Maps;
 
@@ -106,7 +107,7 @@ public sealed class MapRegistry
         var current = Volatile.Read(ref maps);
         if ((uint)imm >= (uint)current.Length)
         {
-            throw new ArgumentException($"no map with index {imm} ({current.Length} registered)");
+            throw new ArgumentException(Invariant($"no map with index {imm} ({current.Length} registered)"));
         }
 
         var map = current[imm];
@@ -124,7 +125,7 @@ public sealed class MapRegistry
 
                 if (nextImm < 0 || nextImm >= map.ValueSize)
                 {
-                    throw new ArgumentException($"offset {nextImm} is outside the {map.ValueSize}-byte value of map '{map.Name}'");
+                    throw new ArgumentException(Invariant($"offset {nextImm} is outside the {map.ValueSize}-byte value of map '{map.Name}'"));
                 }
 
                 return map.ValueRegion.Address + (ulong)nextImm;

@@ -151,16 +151,23 @@ public sealed class ProgramArrayMap : BpfMap
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        lock (gate)
+        try
         {
-            Array.Clear(targets);
-            Array.Clear(programs);
-            foreach (var handle in handles.Values)
+            lock (gate)
             {
-                handle.Free();
-            }
+                Array.Clear(targets);
+                Array.Clear(programs);
+                foreach (var handle in handles.Values)
+                {
+                    handle.Free();
+                }
 
-            handles.Clear();
+                handles.Clear();
+            }
+        }
+        finally
+        {
+            base.Dispose(disposing);
         }
     }
 }
