@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf;
 
@@ -125,7 +126,7 @@ internal sealed class ProgramAnalysis
                 var function = functions[functionOf[pc]];
                 if (!function.Contains((int)target))
                 {
-                    throw new EbpfVerificationException(pc, insn, $"jump target {target} is outside the function at {function.Start}..{function.End - 1}");
+                    throw new EbpfVerificationException(pc, insn, Invariant($"jump target {target} is outside the function at {function.Start}..{function.End - 1}"));
                 }
             }
         }
@@ -143,12 +144,12 @@ internal sealed class ProgramAnalysis
     {
         if (target < 0 || target >= code.Length)
         {
-            throw new EbpfVerificationException(pc, code[pc], $"{what} target {target} is outside the program (0..{code.Length - 1})");
+            throw new EbpfVerificationException(pc, code[pc], Invariant($"{what} target {target} is outside the program (0..{code.Length - 1})"));
         }
 
         if (second[target])
         {
-            throw new EbpfVerificationException(pc, code[pc], $"{what} target {target} is the second slot of an lddw");
+            throw new EbpfVerificationException(pc, code[pc], Invariant($"{what} target {target} is the second slot of an lddw"));
         }
 
         return (int)target;

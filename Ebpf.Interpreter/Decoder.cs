@@ -1,5 +1,6 @@
 using Ebpf.Helpers;
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf.Interpreter;
 
@@ -85,7 +86,7 @@ internal static class Decoder
             case AluOperation.Mov:
                 if (!reg)
                 {
-                    return insn.Offset == 0 ? Op.Mov64Imm : throw Undefined(pc, insn, $"offset {insn.Offset} of mov with an immediate must be 0");
+                    return insn.Offset == 0 ? Op.Mov64Imm : throw Undefined(pc, insn, Invariant($"offset {insn.Offset} of mov with an immediate must be 0"));
                 }
 
                 return insn.Offset switch
@@ -94,7 +95,7 @@ internal static class Decoder
                     8 => Op.MovSx64B,
                     16 => Op.MovSx64H,
                     32 => Op.MovSx64W,
-                    _ => throw Undefined(pc, insn, $"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32"),
+                    _ => throw Undefined(pc, insn, Invariant($"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32")),
                 };
             default:
                 // bswap16/32/64 (class ALU64, opcode 0xd7): an unconditional swap.
@@ -103,7 +104,7 @@ internal static class Decoder
                     16 => Op.Swap16,
                     32 => Op.Swap32,
                     64 => Op.Swap64,
-                    _ => throw Undefined(pc, insn, $"bswap width {insn.Imm} must be 16, 32 or 64"),
+                    _ => throw Undefined(pc, insn, Invariant($"bswap width {insn.Imm} must be 16, 32 or 64")),
                 };
         }
     }
@@ -140,7 +141,7 @@ internal static class Decoder
             case AluOperation.Mov:
                 if (!reg)
                 {
-                    return insn.Offset == 0 ? Op.Mov32Imm : throw Undefined(pc, insn, $"offset {insn.Offset} of mov32 with an immediate must be 0");
+                    return insn.Offset == 0 ? Op.Mov32Imm : throw Undefined(pc, insn, Invariant($"offset {insn.Offset} of mov32 with an immediate must be 0"));
                 }
 
                 return insn.Offset switch
@@ -148,7 +149,7 @@ internal static class Decoder
                     0 => Op.Mov32Reg,
                     8 => Op.MovSx32B,
                     16 => Op.MovSx32H,
-                    _ => throw Undefined(pc, insn, $"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16"),
+                    _ => throw Undefined(pc, insn, Invariant($"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16")),
                 };
             default:
                 // le (source bit 0) / be (source bit 1), width in the immediate; the host is little-endian.
@@ -158,7 +159,7 @@ internal static class Decoder
                     16 => toBig ? Op.Swap16 : Op.ZeroExtend16,
                     32 => toBig ? Op.Swap32 : Op.ZeroExtend32,
                     64 => toBig ? Op.Swap64 : Op.Nop,
-                    _ => throw Undefined(pc, insn, $"byte swap width {insn.Imm} must be 16, 32 or 64"),
+                    _ => throw Undefined(pc, insn, Invariant($"byte swap width {insn.Imm} must be 16, 32 or 64")),
                 };
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -82,7 +83,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
         var output = new StringOutput();
         var text = new StringBuilder();
         text.Append("; x64 code for ").Append(Program).Append(", ").Append(bytes.Length).Append(" bytes at 0x")
-            .Append(((ulong)memory.Address).ToString("x")).AppendLine();
+            .Append(((ulong)memory.Address).ToString("x", CultureInfo.InvariantCulture)).AppendLine();
         var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(bytes), 0);
         while (decoder.IP < (ulong)bytes.Length)
         {
@@ -97,7 +98,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
             }
 
             formatter.Format(instruction, output);
-            text.Append("  ").Append(offset.ToString("x5")).Append("  ").Append(output.ToStringAndReset()).AppendLine();
+            text.Append("  ").Append(offset.ToString("x5", CultureInfo.InvariantCulture)).Append("  ").Append(output.ToStringAndReset()).AppendLine();
         }
 
         return text.ToString();

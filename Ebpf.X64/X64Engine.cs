@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Ebpf.X64.Abi;
 using Ebpf.X64.Native;
@@ -46,6 +47,7 @@ public sealed class X64Engine : IExecutionEngine
         return EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi));
     }
 
+    [SuppressMessage("Performance", "CA1859", Justification = "The ABI layer is an interface so that a Windows x64 ABI can be added beside System V.")]
     private static INativeAbi? FindAbi(out string? reason)
     {
         if (RuntimeInformation.ProcessArchitecture != Architecture.X64)

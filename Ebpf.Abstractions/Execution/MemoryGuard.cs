@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -52,15 +53,15 @@ public static unsafe class MemoryGuard
     public static string DescribeRegions(ref RunState state, ulong stackLow)
     {
         var sb = new StringBuilder();
-        sb.Append($"stack 0x{stackLow:x}..0x{state.StackEnd:x}");
+        sb.Append(CultureInfo.InvariantCulture, $"stack 0x{stackLow:x}..0x{state.StackEnd:x}");
         if (state.InputLength != 0)
         {
-            sb.Append($", input 0x{state.InputAddress:x}..0x{state.InputAddress + state.InputLength:x}");
+            sb.Append(CultureInfo.InvariantCulture, $", input 0x{state.InputAddress:x}..0x{state.InputAddress + state.InputLength:x}");
         }
 
         if (state.MetadataLength != 0)
         {
-            sb.Append($", metadata 0x{state.MetadataAddress:x}..0x{state.MetadataAddress + state.MetadataLength:x}");
+            sb.Append(CultureInfo.InvariantCulture, $", metadata 0x{state.MetadataAddress:x}..0x{state.MetadataAddress + state.MetadataLength:x}");
         }
 
         for (int i = 0; i < state.RegionCount; i++)

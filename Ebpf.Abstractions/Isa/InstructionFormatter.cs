@@ -152,7 +152,7 @@ public static class InstructionFormatter
 
         if (op is AluOperation.Div or AluOperation.Mod && i.Offset == 1)
         {
-            mnemonic = Mnemonics.Alu(op, signed: true);
+            mnemonic = Mnemonics.Alu(op, isSigned: true);
         }
         else if (i.Offset == 0)
         {

@@ -6,11 +6,11 @@ namespace Ebpf.Isa;
 /// </summary>
 public static class Mnemonics
 {
-    /// <summary>The base name of an ALU operation (<c>add</c>, <c>sub</c>, ...), or <c>sdiv</c>/<c>smod</c> when <paramref name="signed"/>.</summary>
+    /// <summary>The base name of an ALU operation (<c>add</c>, <c>sub</c>, ...), or <c>sdiv</c>/<c>smod</c> when <paramref name="isSigned"/>.</summary>
     /// <param name="operation">The operation.</param>
-    /// <param name="signed">True for the signed forms of division and modulo (offset 1).</param>
+    /// <param name="isSigned">True for the signed forms of division and modulo (offset 1).</param>
     /// <returns>The name, or null when the operation has no name of that kind (for example a signed <c>add</c>).</returns>
-    public static string? Alu(AluOperation operation, bool signed = false) => (operation, signed) switch
+    public static string? Alu(AluOperation operation, bool isSigned = false) => (operation, isSigned) switch
     {
         (AluOperation.Add, false) => "add",
         (AluOperation.Sub, false) => "sub",

@@ -1,5 +1,6 @@
 using Ebpf.Il.Emit;
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf.Il.Compiler;
 
@@ -93,7 +94,7 @@ internal static class AluEmitter
     {
         if (insn.Offset is not (0 or 1))
         {
-            throw f.Invalid(pc, insn, $"{insn.AluOperation} offset must be 0 (unsigned) or 1 (signed), not {insn.Offset}");
+            throw FunctionCompiler.Invalid(pc, insn, Invariant($"{insn.AluOperation} offset must be 0 (unsigned) or 1 (signed), not {insn.Offset}"));
         }
 
         bool signed = insn.Offset == 1;
@@ -245,7 +246,7 @@ internal static class AluEmitter
         {
             if (insn.Offset != 0)
             {
-                throw f.Invalid(pc, insn, $"mov with an immediate must have offset 0, not {insn.Offset}");
+                throw FunctionCompiler.Invalid(pc, insn, Invariant($"mov with an immediate must have offset 0, not {insn.Offset}"));
             }
 
             if (wide)
@@ -281,7 +282,7 @@ internal static class AluEmitter
                 f.Il.ConvI4();
                 break;
             default:
-                throw f.Invalid(pc, insn, $"mov offset must be 0 or a sign-extension width (8, 16{(wide ? ", 32" : string.Empty)}), not {insn.Offset}");
+                throw FunctionCompiler.Invalid(pc, insn, Invariant($"mov offset must be 0 or a sign-extension width (8, 16{(wide ? ", 32" : string.Empty)}), not {insn.Offset}"));
         }
 
         // The value is an int32 here unless it is a plain 64-bit move.
@@ -304,7 +305,7 @@ internal static class AluEmitter
     {
         if (insn.Imm is not (16 or 32 or 64))
         {
-            throw f.Invalid(pc, insn, $"byte swap width must be 16, 32 or 64, not {insn.Imm}");
+            throw FunctionCompiler.Invalid(pc, insn, Invariant($"byte swap width must be 16, 32 or 64, not {insn.Imm}"));
         }
 
         // bswap (ALU64) always swaps; le/be swap when the requested order is not the host's.

@@ -15,7 +15,7 @@ internal static class AtomicEmitter
         bool wide = insn.OpCode == OpCodes.AtomicDW;
         int size = wide ? 8 : 4;
         var op = (AtomicOperation)insn.Imm;
-        var method = Method(op, wide) ?? throw f.Invalid(pc, insn, $"unknown atomic operation 0x{insn.Imm:x}");
+        var method = Method(op, wide) ?? throw FunctionCompiler.Invalid(pc, insn, $"unknown atomic operation 0x{insn.Imm:x}");
         MemoryEmitter.PushCheckedAddress(f, pc, insn.Dst, insn.Offset, size, MemoryAccessKind.Write, asPointer: false);
         if (op == AtomicOperation.CompareExchange)
         {

@@ -27,7 +27,7 @@ internal static class CallEmitter
         }
         else
         {
-            throw f.Invalid(pc, insn, $"call source {insn.Src} is not supported (0 = helper, 1 = local function)");
+            throw FunctionCompiler.Invalid(pc, insn, $"call source {insn.Src} is not supported (0 = helper, 1 = local function)");
         }
     }
 

@@ -477,6 +477,6 @@ internal sealed class FunctionCompiler
     }
 
     /// <summary>Throws an <see cref="EbpfCompilationException"/> for an encoding the engine does not accept.</summary>
-    public EbpfCompilationException Invalid(int pc, Instruction insn, string reason) =>
+    public static EbpfCompilationException Invalid(int pc, Instruction insn, string reason) =>
         new(IlEngine.EngineName, pc, insn, reason);
 }

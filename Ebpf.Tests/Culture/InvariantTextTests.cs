@@ -41,6 +41,22 @@ public class InvariantTextTests
     }
 
     [Theory]
+    [InlineData("b700000001000000 0500fbff00000000 9500000000000000")] // ja -5: jump target -3
+    [InlineData("3700ffff01000000 9500000000000000")] // div with offset -1
+    [InlineData("d4000000f0ffffff 9500000000000000")] // byte swap of width -16
+    [InlineData("bf10f8ff00000000 9500000000000000")] // movsx with offset -8
+    [InlineData("95000000ffffffff")] // exit with imm -1
+    [InlineData("b7000000000000009500ffff00000000")] // exit with offset -1
+    public void Decoder_and_verifier_messages_use_an_ascii_minus(string hex)
+    {
+        byte[] code = Convert.FromHexString(hex.Replace(" ", string.Empty, StringComparison.Ordinal));
+        using var scope = new CultureScope(Culture);
+        var e = Assert.ThrowsAny<EbpfException>(() => EbpfProgram.Create(code, Verifier.Default));
+        Assert.DoesNotContain(MinusSign.ToString(), e.Message);
+        Assert.Contains("-", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("jeq r0, 1, -70000\nexit")]
     [InlineData("ldxw r0, [r1-40000]\nexit")]
     [InlineData("mov32 r0, -99999999999\nexit")]

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using Ebpf.Cli;
 using Ebpf.Cli.Plugin;
 using Ebpf.Isa;
@@ -35,7 +37,7 @@ public class CrossFunctionJumpTests
     }
 
     /// <summary>The bytes as the plugin reads them: hex pairs separated by spaces.</summary>
-    public static string Hex(byte[] bytes) => string.Join(' ', bytes.Select(b => b.ToString("x2")));
+    public static string Hex(byte[] bytes) => string.Join(' ', bytes.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
 
     private static void AssertIssueRejection(EbpfVerificationException error)
     {
@@ -130,6 +132,7 @@ public class CrossFunctionJumpTests
     }
 
     [Fact]
+    [SuppressMessage("Usage", "CA2201", Justification = "Simulates the runtime's own exception escaping a defective engine.")]
     public void An_engine_defect_during_compile_becomes_a_compilation_exception_that_keeps_the_cause()
     {
         var cause = new IndexOutOfRangeException("broken on purpose");
@@ -157,6 +160,7 @@ public class CrossFunctionJumpTests
 
         public string? UnavailableReason => null;
 
+        [SuppressMessage("Usage", "CA2201", Justification = "Simulates the runtime's own exception escaping a defective engine.")]
         public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null) =>
             throw new IndexOutOfRangeException("broken on purpose");
     }

@@ -3,6 +3,7 @@ using Iced.Intel;
 using Instruction = Ebpf.Isa.Instruction;
 using static Ebpf.X64.Compiler.RegisterMap;
 using static Iced.Intel.AssemblerRegisters;
+using static System.FormattableString;
 
 namespace Ebpf.X64.Compiler;
 
@@ -19,7 +20,7 @@ internal sealed partial class X64Compiler
         var dd = R32(d);
         if (insn.AluOperation is AluOperation.Div or AluOperation.Mod && insn.Offset is not (0 or 1))
         {
-            throw Unsupported(pc, insn, $"offset {insn.Offset} of {insn.AluOperation.ToString().ToLowerInvariant()} must be 0 (unsigned) or 1 (signed)");
+            throw Unsupported(pc, insn, Invariant($"offset {insn.Offset} of {insn.AluOperation.ToString().ToLowerInvariant()} must be 0 (unsigned) or 1 (signed)"));
         }
 
         switch (insn.AluOperation)
@@ -79,7 +80,7 @@ internal sealed partial class X64Compiler
         {
             if (insn.Offset != 0)
             {
-                throw Unsupported(pc, insn, $"offset {insn.Offset} of mov with an immediate must be 0");
+                throw Unsupported(pc, insn, Invariant($"offset {insn.Offset} of mov with an immediate must be 0"));
             }
 
             if (is64)
@@ -122,7 +123,7 @@ internal sealed partial class X64Compiler
                 a.mov(R32(d), R32(s));
                 break;
             default:
-                throw Unsupported(pc, insn, is64 ? $"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32" : $"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16");
+                throw Unsupported(pc, insn, is64 ? Invariant($"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32") : Invariant($"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16"));
         }
     }
 
@@ -373,7 +374,7 @@ internal sealed partial class X64Compiler
 
                 break;
             default:
-                throw Unsupported(pc, insn, $"byte swap width {insn.Imm} is not 16, 32 or 64");
+                throw Unsupported(pc, insn, Invariant($"byte swap width {insn.Imm} is not 16, 32 or 64"));
         }
     }
 }

@@ -278,7 +278,7 @@ internal sealed unsafe partial class X64Compiler
         }
     }
 
-    private EbpfCompilationException Unsupported(int pc, Instruction insn, string reason) =>
+    private static EbpfCompilationException Unsupported(int pc, Instruction insn, string reason) =>
         new(EngineName, pc, insn, reason);
 
     private void EmitInstruction(int pc, Instruction insn)

@@ -11,7 +11,8 @@ internal sealed class ExecutableMemory : SafeHandle
 {
     private static long liveMappings;
 
-    private ExecutableMemory()
+    /// <summary>An empty handle (as visible as the type, as interop marshalling of SafeHandles expects); <see cref="Create"/> maps one.</summary>
+    internal ExecutableMemory()
         : base(IntPtr.Zero, ownsHandle: true)
     {
     }

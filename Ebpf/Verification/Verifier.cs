@@ -1,4 +1,5 @@
 using Ebpf.Isa;
+using static System.FormattableString;
 
 namespace Ebpf.Verification;
 
@@ -133,7 +134,7 @@ public sealed class Verifier : IVerifier
                 Unused(pc, insn, InstructionFields.Src | InstructionFields.Offset);
                 if (insn.Imm is not (16 or 32 or 64))
                 {
-                    throw Reject(pc, insn, $"the width (imm) must be 16, 32 or 64, but it is {insn.Imm}");
+                    throw Reject(pc, insn, Invariant($"the width (imm) must be 16, 32 or 64, but it is {insn.Imm}"));
                 }
 
                 return;
@@ -148,7 +149,7 @@ public sealed class Verifier : IVerifier
                 if (insn.Offset is not (0 or 1))
                 {
                     string op = insn.AluOperation == AluOperation.Div ? "div" : "mod";
-                    throw Reject(pc, insn, $"the offset must be 0 ({op}) or 1 (s{op}), but it is {insn.Offset}");
+                    throw Reject(pc, insn, Invariant($"the offset must be 0 ({op}) or 1 (s{op}), but it is {insn.Offset}"));
                 }
 
                 break;
@@ -157,8 +158,8 @@ public sealed class Verifier : IVerifier
                 if (insn.Offset is not (0 or 8 or 16) && !(is64 && insn.Offset == 32))
                 {
                     throw Reject(pc, insn, is64
-                        ? $"the offset must be 0 (mov) or 8, 16 or 32 (movsx), but it is {insn.Offset}"
-                        : $"the offset must be 0 (mov32) or 8 or 16 (movsx32), but it is {insn.Offset}");
+                        ? Invariant($"the offset must be 0 (mov) or 8, 16 or 32 (movsx), but it is {insn.Offset}")
+                        : Invariant($"the offset must be 0 (mov32) or 8 or 16 (movsx32), but it is {insn.Offset}"));
                 }
 
                 break;
@@ -238,7 +239,7 @@ public sealed class Verifier : IVerifier
             : null;
         if (bad is { } b)
         {
-            throw new EbpfVerificationException(pc + 1, next, $"the second slot of the lddw at pc {pc} must have opcode, dst, src and offset 0, but its {b.Field} is {b.Value}");
+            throw new EbpfVerificationException(pc + 1, next, Invariant($"the second slot of the lddw at pc {pc} must have opcode, dst, src and offset 0, but its {b.Field} is {b.Value}"));
         }
     }
 
@@ -274,7 +275,7 @@ public sealed class Verifier : IVerifier
             : null;
         if (bad is { } b)
         {
-            throw Reject(pc, insn, $"the {b.Name} field is unused and must be 0, but it is {b.Value}");
+            throw Reject(pc, insn, Invariant($"the {b.Name} field is unused and must be 0, but it is {b.Value}"));
         }
     }
 
