@@ -1,5 +1,4 @@
 using Ebpf.Isa;
-using OpCodes = Ebpf.Isa.OpCodes;
 
 namespace Ebpf.Il.Compiler;
 
@@ -37,53 +36,40 @@ internal static class AccessRegionGuess
                 continue;
             }
 
-            var insn = program.Instructions[pc];
-            switch (insn.Class)
+            var insn = program.Decoded[pc];
+            if (insn.IsMemoryAccess)
             {
-                case InstructionClass.Ldx:
-                    result[pc - function.Start] = RegionOf(origin[insn.Src]);
-                    origin[insn.Dst] = Origin.Unknown;
-                    break;
-                case InstructionClass.St:
-                case InstructionClass.Stx:
-                    result[pc - function.Start] = RegionOf(origin[insn.Dst]);
-                    if (insn.AccessMode == AccessMode.Atomic)
-                    {
-                        origin[insn.Imm == (int)AtomicOperation.CompareExchange ? 0 : insn.Src] = Origin.Unknown;
-                    }
+                result[pc - function.Start] = RegionOf(origin[insn.BaseRegister]);
+            }
 
-                    break;
-                case InstructionClass.Alu64:
-                    origin[insn.Dst] = AluOrigin(insn, origin);
-                    break;
-                case InstructionClass.Alu:
-                    origin[insn.Dst] = Origin.Unknown;
-                    break;
-                case InstructionClass.Ld:
-                    origin[insn.OpCode == OpCodes.Lddw ? insn.Dst : 0] = Origin.Unknown;
-                    break;
-                default:
-                    if (insn.OpCode is OpCodes.Call or OpCodes.CallX)
-                    {
-                        Array.Clear(origin, 0, 6);
-                    }
+            if (insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal)
+            {
+                Array.Clear(origin, 0, 6);
+            }
+            else if (insn.WrittenRegister >= 0)
+            {
+                origin[insn.WrittenRegister] = insn.Is64 ? AluOrigin(insn, origin) : Origin.Unknown;
+            }
 
-                    break;
+            if (insn.WriteBackRegister >= 0)
+            {
+                origin[insn.WriteBackRegister] = Origin.Unknown;
             }
         }
 
         return result;
     }
 
-    private static Origin AluOrigin(Instruction insn, Origin[] origin)
+    /// <summary>Where the value a 64-bit instruction writes comes from: copies and offsets keep the origin.</summary>
+    private static Origin AluOrigin(DecodedInstruction insn, Origin[] origin)
     {
-        bool register = insn.Source == OperandSource.Register;
-        return insn.AluOperation switch
+        bool register = insn.HasRegisterSource;
+        return insn.Operation switch
         {
-            AluOperation.Mov when register && insn.Offset == 0 => origin[insn.Src],
-            AluOperation.Add or AluOperation.Sub when !register => origin[insn.Dst],
-            AluOperation.Add when origin[insn.Dst] == Origin.Unknown => origin[insn.Src],
-            AluOperation.Add or AluOperation.Sub => origin[insn.Dst],
+            Operation.Mov when register => origin[insn.Src],
+            Operation.Add or Operation.Sub when !register => origin[insn.Dst],
+            Operation.Add when origin[insn.Dst] == Origin.Unknown => origin[insn.Src],
+            Operation.Add or Operation.Sub => origin[insn.Dst],
             _ => Origin.Unknown,
         };
     }

@@ -30,7 +30,7 @@ internal static class BudgetPlan
             }
 
             lengths[start - function.Start]++;
-            if (EndsSegment(program.Instructions[pc], memoryChecks))
+            if (program.Decoded[pc].EndsStraightLine(memoryChecks))
             {
                 start = -1;
             }
@@ -38,12 +38,4 @@ internal static class BudgetPlan
 
         return lengths;
     }
-
-    private static bool EndsSegment(Instruction insn, bool memoryChecks) => insn.Class switch
-    {
-        InstructionClass.Jmp or InstructionClass.Jmp32 => true,
-        InstructionClass.Ld => insn.OpCode != OpCodes.Lddw,
-        InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx => memoryChecks,
-        _ => false,
-    };
 }

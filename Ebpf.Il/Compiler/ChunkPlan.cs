@@ -76,13 +76,13 @@ internal sealed class ChunkPlan
 
         for (int pc = function.Start; pc < function.End; pc++)
         {
-            var insn = program.Instructions[pc];
-            if (program.IsSecondSlot(pc) || !OpCodeTable.IsJump(insn.OpCode))
+            var insn = program.Decoded[pc];
+            if (!insn.IsJump)
             {
                 continue;
             }
 
-            int target = (int)OpCodeTable.JumpTarget(insn, pc);
+            int target = insn.Target;
             int chunk = chunkOf[target - function.Start];
             if (chunk != chunkOf[pc - function.Start] && entryOf[target - function.Start] < 0)
             {

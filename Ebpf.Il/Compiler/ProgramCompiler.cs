@@ -6,7 +6,6 @@ using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.Il.Runtime;
 using Ebpf.Isa;
-using OpCodes = Ebpf.Isa.OpCodes;
 
 namespace Ebpf.Il.Compiler;
 
@@ -162,13 +161,13 @@ internal sealed unsafe class ProgramCompiler
                 continue;
             }
 
-            var insn = Program.Instructions[pc];
-            if (insn.OpCode == OpCodes.CallX)
+            var insn = Program.Decoded[pc];
+            if (insn.Operation == Operation.CallX)
             {
                 hasCallx = true;
                 MayStop = true;
             }
-            else if (OpCodeTable.IsHelperCall(insn))
+            else if (insn.Operation == Operation.CallHelper)
             {
                 var helper = Environment.ResolveHelper(IlEngine.EngineName, Program, pc);
                 if (!slotOf.TryGetValue(helper, out int slot))

@@ -76,10 +76,10 @@ internal sealed unsafe partial class X64Compiler
         budgetFail = a.CreateLabel("budget");
 
         EmitEntry();
-        var code = program.Instructions.AsSpan();
+        var code = program.Decoded.AsSpan();
         for (int pc = 0; pc < code.Length; pc++)
         {
-            if (program.IsSecondSlot(pc))
+            if (code[pc].Operation == Operation.None)
             {
                 pcInstruction[pc] = -1;
                 continue;
@@ -121,7 +121,7 @@ internal sealed unsafe partial class X64Compiler
     /// <summary>Labels for function starts and jump targets; block leaders and their lengths for the budget.</summary>
     private void FindBlocksAndLabels()
     {
-        var code = program.Instructions.AsSpan();
+        var code = program.Decoded.AsSpan();
         int n = code.Length;
         var leader = new bool[n];
         leader[0] = true;
@@ -145,14 +145,10 @@ internal sealed unsafe partial class X64Compiler
                 hasLabel[pc] = true;
             }
 
-            int next = pc + (insn.IsWide ? 2 : 1);
+            int next = pc + insn.Length;
             // A block also ends after every instruction that can fail, so only a block's last instruction can fail: a
             // block that does not fit in the remaining budget then stops exactly where the interpreter would.
-            bool endsBlock = OpCodeTable.IsJump(insn.OpCode)
-                || insn.OpCode is OpCodes.Call or OpCodes.CallX or OpCodes.Exit
-                || (insn.Class == InstructionClass.Ld && !insn.IsWide)
-                || (checks && insn.Class is InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx);
-            if (endsBlock && next < n)
+            if (insn.EndsStraightLine(checks) && next < n)
             {
                 leader[next] = true;
             }
@@ -278,49 +274,31 @@ internal sealed unsafe partial class X64Compiler
         }
     }
 
-    private EbpfCompilationException Unsupported(int pc, Instruction insn, string reason) =>
-        new(EngineName, pc, insn, reason);
-
-    private void EmitInstruction(int pc, Instruction insn)
+    private void EmitInstruction(int pc, DecodedInstruction insn)
     {
-        switch (insn.Class)
+        switch (insn.Operation)
         {
-            case InstructionClass.Alu:
-            case InstructionClass.Alu64:
-                EmitAlu(pc, insn, insn.Class == InstructionClass.Alu64);
+            case >= Operation.Add and <= Operation.Bswap64:
+                EmitAlu(insn);
                 break;
-            case InstructionClass.Jmp:
-            case InstructionClass.Jmp32:
+            case >= Operation.Ja and <= Operation.Exit:
                 EmitJump(pc, insn);
                 break;
-            case InstructionClass.Ldx:
+            case Operation.Lddw:
+                MovConstant(R64(insn.Dst), environment.ResolveLddw(EngineName, program, pc));
+                break;
+            case Operation.LoadAbsolute or Operation.LoadIndirect:
+                EmitLegacyLoad(pc, insn);
+                break;
+            case Operation.Load or Operation.LoadSignExtend:
                 EmitLoad(pc, insn);
                 break;
-            case InstructionClass.St:
-            case InstructionClass.Stx:
-                if (insn.AccessMode == AccessMode.Atomic)
-                {
-                    EmitAtomic(pc, insn);
-                }
-                else
-                {
-                    EmitStore(pc, insn);
-                }
-
-                break;
-            case InstructionClass.Ld:
-                if (insn.IsWide)
-                {
-                    MovConstant(R64(insn.Dst), environment.ResolveLddw(EngineName, program, pc));
-                }
-                else
-                {
-                    EmitLegacyLoad(pc, insn);
-                }
-
+            case Operation.Store:
+                EmitStore(pc, insn);
                 break;
             default:
-                throw Unsupported(pc, insn, $"instruction class {insn.Class} is not supported");
+                EmitAtomic(pc, insn);
+                break;
         }
     }
 }
