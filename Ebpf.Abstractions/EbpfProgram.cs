@@ -20,6 +20,7 @@ public sealed class EbpfProgram
     private readonly bool[] jumpTargets;
     private readonly bool[] secondSlots;
     private readonly int[] functionOfSlot;
+    private Analysis.AnalysisResults? analysis;
 
     private EbpfProgram(ImmutableArray<Instruction> instructions, ProgramAnalysis analysis, string? name, string? section)
     {
@@ -49,6 +50,12 @@ public sealed class EbpfProgram
 
     /// <summary>The functions, ordered by start; <c>Functions[0]</c> is the entry function at slot 0.</summary>
     public ImmutableArray<FunctionInfo> Functions { get; }
+
+    /// <summary>
+    /// The shared analysis the engines translate from (control-flow graph, budget segments, access regions), computed
+    /// on first use and kept with the program.
+    /// </summary>
+    public Analysis.AnalysisResults Analysis => LazyInitializer.EnsureInitialized(ref analysis, () => new Analysis.AnalysisResults(this));
 
     /// <summary>The program's name (e.g. the ELF symbol), if known.</summary>
     public string? Name { get; }

@@ -11,10 +11,9 @@ namespace Ebpf.Interpreter;
 /// </summary>
 internal static class Decoder
 {
-    /// <summary>Decodes <paramref name="program"/>; <paramref name="helpers"/> receives the helpers its calls name.</summary>
-    /// <exception cref="EbpfUnknownHelperException">A <c>call</c> names a helper id the environment lacks.</exception>
+    /// <summary>Decodes <paramref name="program"/>; a helper call's target is its slot in <paramref name="helpers"/>.</summary>
     /// <exception cref="EbpfCompilationException">An unresolvable <c>lddw</c>.</exception>
-    public static DecodedInstruction[] Decode(EbpfProgram program, ProgramEnvironment environment, List<Helper> helpers)
+    public static DecodedInstruction[] Decode(EbpfProgram program, ProgramEnvironment environment, HelperPlan helpers)
     {
         var code = program.Decoded;
         var decoded = GC.AllocateArray<DecodedInstruction>(code.Length, pinned: true);
@@ -42,7 +41,7 @@ internal static class Decoder
                     d.Imm = (long)insn.Operation;
                     break;
                 case Operation.CallHelper:
-                    d.Target = HelperIndex(environment.ResolveHelper(InterpreterEngine.EngineName, program, pc), helpers);
+                    d.Target = helpers.SlotOf(pc);
                     break;
             }
 
@@ -50,18 +49,6 @@ internal static class Decoder
         }
 
         return decoded;
-    }
-
-    private static int HelperIndex(Helper helper, List<Helper> helpers)
-    {
-        int index = helpers.IndexOf(helper);
-        if (index < 0)
-        {
-            index = helpers.Count;
-            helpers.Add(helper);
-        }
-
-        return index;
     }
 
     /// <summary>The dispatch code of an instruction: the operation's first code, then width, source and size variants.</summary>

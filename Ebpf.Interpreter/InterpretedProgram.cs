@@ -23,16 +23,16 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     private readonly DecodedInstruction[] code;
     private readonly DecodedInstruction* codeStart;
     private readonly Helper[] helpers;
-    private readonly CallxTable callxHelpers;
+    private readonly CallxTable? callxHelpers;
 
     public InterpretedProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
         : base(InterpreterEngine.EngineName, program, environment, options)
     {
-        var used = new List<Helper>();
-        code = Decoder.Decode(program, environment, used);
+        var plan = HelperPlan.Create(program, environment, InterpreterEngine.EngineName);
+        code = Decoder.Decode(program, environment, plan);
         codeStart = (DecodedInstruction*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(code));
-        helpers = used.ToArray();
-        callxHelpers = new CallxTable(environment.Helpers);
+        helpers = [.. plan.Helpers];
+        callxHelpers = plan.Callx;
     }
 
     /// <inheritdoc />
@@ -336,5 +336,5 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     private EbpfBudgetExceededException BudgetExceeded(int pc) =>
         new(pc, Program.Instructions[pc], Options.InstructionBudget ?? long.MaxValue);
 
-    private Helper HelperById(ulong id, int pc) => callxHelpers.Resolve(id, Program, pc);
+    private Helper HelperById(ulong id, int pc) => callxHelpers!.Resolve(id, Program, pc);
 }

@@ -34,7 +34,7 @@ internal static class CallEmitter
         }
         else
         {
-            il.LdcI4(f.Owner.HelperSlot(pc));
+            il.LdcI4(f.Owner.Helpers.SlotOf(pc));
         }
 
         il.Ldarg(FunctionCompiler.ArgState);
@@ -47,7 +47,7 @@ internal static class CallEmitter
 
         il.Call(callx ? RuntimeMembers.CallX : RuntimeMembers.CallHelper);
         f.Store(0);
-        if (callx || f.Owner.HelperMayStop(pc))
+        if (f.Owner.Helpers.MayStop(f.Program, pc))
         {
             f.EmitStopCheck();
         }
@@ -97,7 +97,7 @@ internal static class CallEmitter
         }
 
         f.LoadBudget();
-        if (f.Owner.MayStop)
+        if (f.Owner.Helpers.AnyMayStop)
         {
             f.EmitStopCheck();
         }

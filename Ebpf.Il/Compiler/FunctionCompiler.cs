@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection.Emit;
 using System.Text;
+using Ebpf.Analysis;
 using Ebpf.Il.Emit;
 using Ebpf.Isa;
 
@@ -30,7 +31,7 @@ internal sealed class FunctionCompiler
     private readonly List<Action> stubs = new();
     private readonly Label?[] jumpLabels;
     private readonly bool[] referenced = new bool[11];
-    private readonly int[] segments;
+    private readonly BudgetSegments? segments;
     private readonly ChunkPlan? plan;
     private readonly int chunk;
     private readonly int rangeStart;
@@ -40,9 +41,9 @@ internal sealed class FunctionCompiler
     private int stubCount;
 
     /// <summary>Compiles function <paramref name="index"/>, or only chunk <paramref name="chunk"/> of it when
-    /// <paramref name="plan"/> is given. <paramref name="segments"/> are its budget segments (empty without a budget).</summary>
+    /// <paramref name="plan"/> is given. <paramref name="segments"/> are the program's budget segments (null without a budget).</summary>
     public FunctionCompiler(
-        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, int[] segments, ChunkPlan? plan = null, int chunk = 0)
+        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, BudgetSegments? segments, ChunkPlan? plan = null, int chunk = 0)
     {
         Owner = owner;
         Index = index;
@@ -132,7 +133,7 @@ internal sealed class FunctionCompiler
                 Il.Comment($"pc {pc}: {insn.Raw}");
             }
 
-            if (Budget is not null && segments[pc - Function.Start] is > 0 and var length)
+            if (segments is not null && segments.LengthAt(pc) is > 0 and var length)
             {
                 EmitBudgetCheck(pc, length);
             }
@@ -232,10 +233,9 @@ internal sealed class FunctionCompiler
         Il.Stloc(Registers[r]);
     }
 
-    /// <summary>True when an access of <paramref name="size"/> bytes at r10 + <paramref name="offset"/> lies inside the
-    /// current frame for every possible r10, so it needs no run-time check.</summary>
-    public bool IsInOwnFrame(int baseRegister, int offset, int size) =>
-        baseRegister == 10 && offset >= -Options.StackSize && offset + size <= 0;
+    /// <summary>True when the access at <paramref name="pc"/> lies inside the current frame for every possible r10, so
+    /// it needs no run-time check (see <see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>).</summary>
+    public bool IsInOwnFrame(int pc) => Program.Analysis.IsOwnFrameAccess(pc, Options.StackSize);
 
     /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);

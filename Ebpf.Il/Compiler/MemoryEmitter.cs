@@ -129,7 +129,7 @@ internal static class MemoryEmitter
         FunctionCompiler f, int pc, int baseRegister, short offset, int size, MemoryAccessKind access, bool asPointer = true)
     {
         var il = f.Il;
-        if (f.Options.MemoryChecks && !f.IsInOwnFrame(baseRegister, offset, size))
+        if (f.Options.MemoryChecks && !f.IsInOwnFrame(pc))
         {
             f.Checks.EmitCheck(pc, size, access, baseRegister, offset);
         }

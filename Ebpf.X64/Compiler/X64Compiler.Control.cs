@@ -24,7 +24,7 @@ internal sealed partial class X64Compiler
                 EmitLocalCall(pc, insn);
                 return;
             case Operation.CallHelper:
-                EmitHelperCall(pc, environment.ResolveHelper(EngineName, program, pc), callxRegister: -1);
+                EmitHelperCall(pc, helpers.Helpers[helpers.SlotOf(pc)], callxRegister: -1);
                 return;
             case Operation.CallX:
                 EmitHelperCall(pc, null, insn.Dst);

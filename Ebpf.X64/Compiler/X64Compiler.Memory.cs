@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Isa;
 using Ebpf.X64.Runtime;
 using Iced.Intel;
@@ -19,15 +20,17 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The operand for an access of <paramref name="size"/> bytes at <c>base + offset</c>, after the check. Accesses
-    /// relative to r10 that stay inside the current frame need no check; the others compare against the input inline
-    /// and fall back to an out-of-line check of the stack frames, the metadata and the environment's regions.
+    /// relative to r10 that stay inside the current frame need no check; the others compare inline against the region
+    /// the analysis guesses (<see cref="AnalysisResults.RegionOf"/>: the current frame for pointers derived from r10,
+    /// else the input, which is also the context when there is no metadata) and fall back to an out-of-line check of the
+    /// stack frames, the metadata and the environment's regions.
     /// </summary>
     private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
     {
         var baseReg = R64(baseRegister);
-        if (checks && !(baseRegister == 10 && offset >= -stackSize && offset + size <= 0))
+        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize))
         {
-            EmitCheck(pc, baseReg, offset, size, write);
+            EmitCheck(pc, baseReg, offset, size, write, program.Analysis.RegionOf(pc) == AccessRegion.Stack);
         }
 
         if (keepOffRax && baseRegister == 0)
@@ -40,11 +43,12 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// The inline check: (address - input start) below the input limit for this size; otherwise the out-of-line path
-    /// calls the shared slow check (stack frames, metadata, regions), which either returns or leaves through the
-    /// violation stub. Only rcx, rdx and r11 change.
+    /// The inline check: (address - input start) below the input limit for this size, or for a guessed stack access
+    /// (address - (r10 - frame size)) at most frame size - size; otherwise the out-of-line path calls the shared slow
+    /// check (stack frames, metadata, regions), which either returns or leaves through the violation stub. Only rcx,
+    /// rdx and r11 change.
     /// </summary>
-    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write)
+    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write, bool stack)
     {
         var ok = a.CreateLabel();
         var slow = a.CreateLabel();
@@ -58,9 +62,21 @@ internal sealed partial class X64Compiler
             a.lea(rcx, __[baseReg + offset]);
         }
 
-        a.sub(rcx, Block(RunBlock.InputStartOffset));
-        a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
-        a.jae(slow);
+        if (stack)
+        {
+            // The current frame [r10 - stackSize, r10): one subtraction and an unsigned comparison with a constant.
+            a.sub(rcx, R64(10));
+            a.add(rcx, stackSize);
+            a.cmp(rcx, stackSize - size);
+            a.ja(slow);
+        }
+        else
+        {
+            a.sub(rcx, Block(RunBlock.InputStartOffset));
+            a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
+            a.jae(slow);
+        }
+
         Bind(ref ok);
         int packed = Packed(pc, size, write);
         cold.Add(() =>

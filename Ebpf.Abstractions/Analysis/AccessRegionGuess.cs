@@ -1,6 +1,6 @@
 using Ebpf.Isa;
 
-namespace Ebpf.Il.Compiler;
+namespace Ebpf.Analysis;
 
 /// <summary>
 /// Guesses, for every memory access of a function, which region its address usually lies in, by following where
@@ -18,10 +18,9 @@ internal static class AccessRegionGuess
         Context,
     }
 
-    /// <summary>The guessed region per slot of the function (meaningful at loads, stores and atomics).</summary>
-    public static AccessRegion[] Guess(EbpfProgram program, FunctionInfo function, bool isEntry)
+    /// <summary>Fills <paramref name="result"/> (indexed by pc) with the guessed region of each load, store and atomic of the function.</summary>
+    public static void Guess(EbpfProgram program, FunctionInfo function, bool isEntry, AccessRegion[] result)
     {
-        var result = new AccessRegion[function.Length];
         var origin = new Origin[11];
         origin[10] = Origin.Stack;
         if (isEntry)
@@ -39,7 +38,7 @@ internal static class AccessRegionGuess
             var insn = program.Decoded[pc];
             if (insn.IsMemoryAccess)
             {
-                result[pc - function.Start] = RegionOf(origin[insn.BaseRegister]);
+                result[pc] = RegionOf(origin[insn.BaseRegister]);
             }
 
             if (insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal)
@@ -56,8 +55,6 @@ internal static class AccessRegionGuess
                 origin[insn.WriteBackRegister] = Origin.Unknown;
             }
         }
-
-        return result;
     }
 
     /// <summary>Where the value a 64-bit instruction writes comes from: copies and offsets keep the origin.</summary>
