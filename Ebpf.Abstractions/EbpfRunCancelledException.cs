@@ -5,7 +5,8 @@ namespace Ebpf;
 /// <summary>
 /// A run stopped from outside: its <see cref="CancellationToken"/> was cancelled (<see cref="RuntimeErrorKind.Cancelled"/>)
 /// or it ran longer than <see cref="ExecutionOptions.Timeout"/> (<see cref="RuntimeErrorKind.TimedOut"/>). The pc is
-/// where the engine noticed: a backward jump, a call or a budget check. Every engine notices within about a millisecond.
+/// where the engine noticed: a backward jump in the JIT engines, any instruction in the interpreter (which looks once
+/// per slice of instructions), so it may differ between engines. Every engine notices within about a millisecond.
 /// </summary>
 public sealed class EbpfRunCancelledException : EbpfRuntimeException
 {

@@ -13,7 +13,13 @@ internal static class JumpEmitter
 {
     public static void Emit(FunctionCompiler f, int pc, Instruction insn)
     {
-        var target = f.JumpLabel((int)OpCodeTable.JumpTarget(insn, pc));
+        int targetPc = (int)OpCodeTable.JumpTarget(insn, pc);
+        if (targetPc <= pc)
+        {
+            f.EmitCancelPoll(pc);
+        }
+
+        var target = f.JumpLabel(targetPc);
         if (insn.OpCode is OpCodes.Ja or OpCodes.Ja32)
         {
             f.Il.Br(target);

@@ -91,6 +91,10 @@ public class BenchCommandTests
 
             public ulong Run(Span<byte> memory, Span<byte> metadata) => inner.Run(memory, metadata) + 1;
 
+            public ulong Run(Span<byte> memory, CancellationToken cancellationToken) => inner.Run(memory, cancellationToken) + 1;
+
+            public ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellationToken) => inner.Run(memory, metadata, cancellationToken) + 1;
+
             public void Dispose() => inner.Dispose();
         }
     }
