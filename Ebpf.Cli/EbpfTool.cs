@@ -16,10 +16,11 @@ internal static class EbpfTool
     /// <param name="error">Where errors (and, when <paramref name="interactive"/>, progress) go.</param>
     /// <param name="engines">The engines (default: every engine of this build, through dependency injection).</param>
     /// <param name="interactive">Draw progress displays on <paramref name="error"/>.</param>
-    /// <returns>The exit code: 0 success, 1 failure (bad program, failed run or test), 2 usage error.</returns>
-    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false)
+    /// <param name="stopping">Cancelled by Ctrl+C or SIGTERM: stops a run or a test series.</param>
+    /// <returns>The exit code: 0 success, 1 failure (bad program, failed run or test), 2 usage error, 130 interrupted.</returns>
+    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false, CancellationToken stopping = default)
     {
-        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive);
+        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive, stopping);
         var root = CreateRootCommand(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
@@ -38,7 +39,7 @@ internal static class EbpfTool
     {
         var root = new RootCommand(
             "ebpf: run, assemble, disassemble, verify, test and benchmark eBPF programs on the interpreter, IL and x86-64 engines.\n"
-            + "As a bpf_conformance plugin: bpf_conformance_runner --plugin_path ebpf --plugin_options \"plugin [--engine NAME] [--budget N]\"");
+            + "As a bpf_conformance plugin: bpf_conformance_runner --plugin_path ebpf --plugin_options \"plugin [--engine NAME] [--budget N] [--timeout SECONDS]\"");
         root.Options.Add(context.Verbose);
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(AsmCommand.Create(context));

@@ -2,9 +2,16 @@ using System.CommandLine;
 
 namespace Ebpf.Cli;
 
-/// <summary>What every command works with: the output and error writers and the engines.</summary>
-internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSelector engines, bool interactive)
+/// <summary>What every command works with: the output and error writers, the engines and the token that Ctrl+C or
+/// SIGTERM cancels.</summary>
+internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSelector engines, bool interactive, CancellationToken stopping = default)
 {
+    /// <summary>The exit code after Ctrl+C or SIGTERM stopped a command (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Cancelled when the user interrupts the tool (Ctrl+C, SIGTERM); every run is given it.</summary>
+    public CancellationToken Stopping { get; } = stopping;
+
     /// <summary>Where results go.</summary>
     public TextWriter Out { get; } = output;
 
@@ -61,7 +68,18 @@ internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSe
 
     private int Fail(Exception e, bool verbose)
     {
+        if (e is EbpfRunCancelledException { Kind: RuntimeErrorKind.Cancelled } || (e is OperationCanceledException && Stopping.IsCancellationRequested))
+        {
+            Err.WriteLine("ebpf: interrupted");
+            return Interrupted;
+        }
+
         string message = e is ToolException or EbpfException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        if (e is EbpfRunCancelledException { Kind: RuntimeErrorKind.TimedOut })
+        {
+            message += " (set a longer limit with --timeout SECONDS, or 0 for none)";
+        }
+
         Err.WriteLine($"ebpf: error: {message.ReplaceLineEndings(" ")}");
         if (verbose)
         {

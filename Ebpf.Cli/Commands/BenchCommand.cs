@@ -34,7 +34,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
         var section = SharedOptions.Section();
         var memory = new MemoryOptions();
-        var options = new EngineOptions();
+        var options = new EngineOptions(withTimeout: false);
 
         var command = new Command("bench", "Compile a program on each engine, check they agree on r0, and report compile time and ns per run (min and median of batches)");
         command.Arguments.Add(program);

@@ -38,7 +38,7 @@ internal static class RunCommand
             var input = memory.Read(parse, loaded.Memory);
             var chosen = context.SelectEngine(parse.GetValue(engine));
             using var compiled = loaded.Compile(chosen, options.Read(parse));
-            ulong r0 = compiled.Run(input);
+            ulong r0 = compiled.Run(input, context.Stopping);
             context.Out.WriteLine($"r0 = {ResultText.Format(r0)}");
             if (parse.GetValue(maps) && loaded.Runtime is { } runtime)
             {

@@ -42,7 +42,7 @@ internal static class TestCommand
                         context.Err.Write($"\r{chosen.Name}: {i + 1}/{cases.Count} {Path.GetFileName(testCase.Path)}".PadRight(72));
                     }
 
-                    string? failure = testCase.RunOn(chosen, executionOptions);
+                    string? failure = testCase.RunOn(chosen, executionOptions, context.Stopping);
                     if (failure is null)
                     {
                         passed++;
