@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Diagnostics;
+using Ebpf.Diagnostics;
 using Ebpf.Helpers;
 
 namespace Ebpf.Execution;
@@ -218,6 +220,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
+        long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
         CancellationTokenRegistration byToken = default, byTimer = default;
         if (cancellation is { } sources)
         {
@@ -241,7 +244,16 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
                 r0 = target.ExecuteTailCall(ref state);
             }
 
+            if (started != 0)
+            {
+                EbpfTelemetry.RunCompleted(EngineName, started);
+            }
+
             return r0;
+        }
+        catch (EbpfRuntimeException e) when (EbpfTelemetry.RunFailed(EngineName, e, started))
+        {
+            throw; // not reached: the filter records the failure and lets it pass
         }
         finally
         {

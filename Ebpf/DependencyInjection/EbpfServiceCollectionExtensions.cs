@@ -1,4 +1,5 @@
-using Ebpf.Interpreter;
+using Ebpf.Diagnostics;
+using Ebpf.Helpers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -34,7 +35,9 @@ public static class EbpfServiceCollectionExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EbpfOptions>, EbpfOptionsValidator>());
             services.TryAddSingleton<IEngineSelector>(provider => new EngineSelector(
                 provider.GetRequiredService<EngineRegistry>().Names.Select(n => provider.GetRequiredKeyedService<IExecutionEngine>(n)),
-                provider.GetRequiredService<IOptions<EbpfOptions>>().Value.DefaultEngine));
+                provider.GetRequiredService<IOptions<EbpfOptions>>().Value.DefaultEngine,
+                EbpfTelemetry.LoggerFrom(provider, EbpfLog.SelectionCategory)));
+            services.TryAddSingleton(provider => new LinuxHelperOptions { TraceLogger = EbpfTelemetry.LoggerFrom(provider, EbpfLog.TracePrintkCategory) });
             services.TryAddSingleton<IExecutionEngine>(provider => provider.GetRequiredService<IEngineSelector>().Default);
             services.TryAddSingleton<IEnumerable<IExecutionEngine>>(provider => provider.GetRequiredService<IEngineSelector>().Engines);
             services.TryAddSingleton(provider => provider.GetRequiredService<IOptions<EbpfOptions>>().Value.ToExecutionOptions());
@@ -46,7 +49,7 @@ public static class EbpfServiceCollectionExtensions
         }
 
         var builder = new EbpfBuilder(services, registry);
-        builder.AddEngine(InterpreterEngine.EngineName, _ => new InterpreterEngine());
+        builder.AddInterpreter();
         return builder;
     }
 }
