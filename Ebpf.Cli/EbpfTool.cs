@@ -17,10 +17,17 @@ internal static class EbpfTool
     /// <param name="engines">The engines (default: every engine of this build, through dependency injection).</param>
     /// <param name="interactive">Draw progress displays on <paramref name="error"/>.</param>
     /// <param name="stopping">Cancelled by Ctrl+C or SIGTERM: stops a run or a test series.</param>
-    /// <returns>The exit code: 0 success, 1 failure (bad program, failed run or test), 2 usage error, 130 interrupted.</returns>
-    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false, CancellationToken stopping = default)
+    /// <param name="standardInput">Opens standard input for <c>--mem -</c> (default: the console's).</param>
+    /// <returns>The exit code: 0 success (and the help, also when no command is given), 1 failure (bad program, failed
+    /// run or test), 2 usage error, 130 interrupted.</returns>
+    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false, CancellationToken stopping = default, Func<Stream>? standardInput = null)
     {
-        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive, stopping);
+        if (args.Length == 0)
+        {
+            args = ["--help"];
+        }
+
+        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive, stopping, standardInput);
         var root = CreateRootCommand(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)

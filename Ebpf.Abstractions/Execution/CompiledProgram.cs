@@ -18,9 +18,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>
     /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
-    /// run can be cancelled (about 0.1-0.3 ms of interpretation).
+    /// run can be cancelled (tens of microseconds of interpretation; helper calls look after every call).
     /// </summary>
-    public const long CancellationSlice = 1 << 16;
+    public const long CancellationSlice = 1 << 14;
 
     /// <summary>A timer source per thread, reused by runs with a timeout while it has not fired.</summary>
     [ThreadStatic]
@@ -285,7 +285,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>
     /// Calls a helper the way every engine must: the helper gets a <see cref="HelperContext"/>; an
     /// <see cref="EbpfRuntimeException"/> it raises (e.g. a bad pointer argument) passes through; any other exception
-    /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>.
+    /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>. A run cancelled during the call stops
+    /// when it returns.
     /// </summary>
     public static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
@@ -293,7 +294,14 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         try
         {
-            return helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
+            ulong result = helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
+            if (Volatile.Read(ref state->CancelRequested) != 0)
+            {
+                // A loop around a slow helper may run few instructions: it stops here rather than at a later check.
+                throw CancelledAt(program, pc);
+            }
+
+            return result;
         }
         catch (EbpfRuntimeException)
         {

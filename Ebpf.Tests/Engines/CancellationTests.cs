@@ -133,6 +133,24 @@ public class CancellationTests
         Assert.Equal((1, 1), (plain.Pc, cancellable.Pc));
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public async Task A_loop_around_a_slow_helper_stops_when_the_helper_returns(string engine)
+    {
+        var helpers = new Ebpf.Helpers.HelperTable();
+        helpers.Set(1, "nap", (_, _, _, _, _) =>
+        {
+            Thread.Sleep(1);
+            return 0;
+        });
+        // loop: call nap; ja loop
+        using var compiled = TestEngines.Get(engine).Compile(Program(I(OpCodes.Call, imm: 1), I(OpCodes.Ja, offset: -2), I(OpCodes.Exit)), new ProgramEnvironment(helpers));
+        using var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
+        var e = await StopsWith(compiled, source.Token);
+        Assert.Equal(RuntimeErrorKind.Cancelled, e.Kind);
+        Assert.Contains(e.Pc, (int[])[0, 1]);
+    }
+
     [Fact]
     public void Timeouts_are_validated()
     {
