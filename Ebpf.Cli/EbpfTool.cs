@@ -22,6 +22,20 @@ internal static class EbpfTool
     /// run or test), 2 usage error, 130 interrupted.</returns>
     public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false, CancellationToken stopping = default, Func<Stream>? standardInput = null)
     {
+        try
+        {
+            return RunCore(args, output, error, engines, interactive, stopping, standardInput);
+        }
+        catch (Exception e)
+        {
+            // The commands report their own errors; this is the last line of defence (a defect): still one line, never an abort.
+            error.WriteLine($"ebpf: error: internal error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+
+    private static int RunCore(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines, bool interactive, CancellationToken stopping, Func<Stream>? standardInput)
+    {
         if (args.Length == 0)
         {
             args = ["--help"];

@@ -96,7 +96,7 @@ public sealed class IlEngine : IExecutionEngine
         ArgumentNullException.ThrowIfNull(program);
         if (dynamicCodeSupported && RuntimeFeature.IsDynamicCodeSupported)
         {
-            return EbpfTelemetry.Compile(EngineName, program, Logger, () => new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots));
+            return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots)));
         }
 
         throw new EbpfEngineUnavailableException(EngineName, UnavailableReason!);

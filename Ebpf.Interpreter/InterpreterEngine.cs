@@ -38,6 +38,6 @@ public sealed class InterpreterEngine : IExecutionEngine
     public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return EbpfTelemetry.Compile(EngineName, program, Logger, () => new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default));
+        return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default)));
     }
 }

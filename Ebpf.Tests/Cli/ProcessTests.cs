@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Ebpf.Tests.Verification;
 
 namespace Ebpf.Tests.Cli;
 
@@ -70,7 +71,7 @@ public class ProcessTests
     {
         using var folder = new Tool.TempFolder();
         string loop = folder.Write("loop.s", "mov r0, 0\nadd r0, 1\nja -2\nexit\n");
-        using var process = Process.Start(Info("run", loop, "--timeout", "0", "--engine", "x64"))!;
+        using var process = Process.Start(Info("run", loop, "--timeout", "0", "--engine", "interpreter"))!;
         process.StandardInput.Close();
         var error = process.StandardError.ReadToEndAsync();
         // The tool spends well under a second of processor time starting; past that it is spinning in the run.
@@ -84,5 +85,16 @@ public class ProcessTests
         Assert.Equal(0, kill(process.Id, signal));
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "the tool did not stop");
         Assert.Equal((130, "ebpf: interrupted\n"), (process.ExitCode, (await error).ReplaceLineEndings("\n")));
+    }
+
+    [Fact]
+    public void The_plugin_process_answers_the_issue_17_program_with_one_line_instead_of_aborting()
+    {
+        // The IL engine used to crash on this program, and the plugin died with SIGABRT (exit 134).
+        var (code, output, error) = Start(CrossFunctionJumpTests.Hex(CrossFunctionJumpTests.IssueProgram()), "plugin", "--engine", "il");
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.Contains("outside the function", error);
     }
 }
