@@ -14,7 +14,9 @@ public static class EbpfServiceCollectionExtensions
     /// <see cref="IExecutionEngine"/> (the configured default engine), <c>IEnumerable&lt;IExecutionEngine&gt;</c>
     /// (every registered engine, in registration order), <see cref="ExecutionOptions"/> (from the options), and
     /// <see cref="EbpfOptions"/> bound from the configuration section <c>Ebpf</c> (when an <c>IConfiguration</c> is
-    /// registered), then from <paramref name="configure"/>, validated when the host starts. Engines are also keyed
+    /// registered), then from <paramref name="configure"/>, validated when the host starts, and
+    /// <see cref="LinuxHelperOptions"/> whose <see cref="LinuxHelperOptions.TraceLogger"/> is the logger category
+    /// <c>Ebpf.TracePrintk</c> (when the container has logging). Engines are also keyed
     /// services by their name. Calling it again adds only the new <paramref name="configure"/> step (idempotent).
     /// </summary>
     /// <param name="services">The service collection.</param>
