@@ -1,7 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
+using Ebpf.Diagnostics;
 using Ebpf.X64.Abi;
 using Ebpf.X64.Native;
+using Microsoft.Extensions.Logging;
 
 namespace Ebpf.X64;
 
@@ -27,6 +29,10 @@ public sealed class X64Engine : IExecutionEngine
     /// <inheritdoc />
     public string Name => EngineName;
 
+    /// <summary>Where compilations are logged (at debug level; failures as warnings), or null. The dependency-injection
+    /// registration sets it to the category <c>Ebpf.X64</c> of the container's logger factory.</summary>
+    public ILogger? Logger { get; init; }
+
     /// <inheritdoc />
     public EngineCapabilities Capabilities => EngineCapabilities.NativeCode | EngineCapabilities.CanDisableMemoryChecks;
 
@@ -44,7 +50,7 @@ public sealed class X64Engine : IExecutionEngine
     {
         ArgumentNullException.ThrowIfNull(program);
         var abi = HostAbi ?? throw new EbpfEngineUnavailableException(EngineName, HostUnavailableReason ?? "unavailable");
-        return EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi));
+        return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi)));
     }
 
     [SuppressMessage("Performance", "CA1859", Justification = "The ABI layer is an interface so that a Windows x64 ABI can be added beside System V.")]
