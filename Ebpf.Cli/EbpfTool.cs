@@ -16,10 +16,11 @@ internal static class EbpfTool
     /// <param name="error">Where errors (and, when <paramref name="interactive"/>, progress) go.</param>
     /// <param name="engines">The engines (default: every engine of this build, through dependency injection).</param>
     /// <param name="interactive">Draw progress displays on <paramref name="error"/>.</param>
+    /// <param name="input">Where <c>ebpf debug</c> reads its commands (default: none, as if at the end of input).</param>
     /// <returns>The exit code: 0 success, 1 failure (bad program, failed run or test), 2 usage error.</returns>
-    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false)
+    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false, TextReader? input = null)
     {
-        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive);
+        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive) { In = input ?? TextReader.Null };
         var root = CreateRootCommand(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
@@ -47,6 +48,7 @@ internal static class EbpfTool
         root.Subcommands.Add(TestCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(EnginesCommand.Create(context));
+        root.Subcommands.Add(DebugCommand.Create(context));
         return root;
     }
 }

@@ -14,6 +14,6 @@ public static class Program
             return ConformancePlugin.Run(pluginArgs, Console.In, Console.Out, Console.Error);
         }
 
-        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
+        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected, input: Console.In);
     }
 }

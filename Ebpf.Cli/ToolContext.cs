@@ -11,6 +11,9 @@ internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSe
     /// <summary>Where errors and progress go.</summary>
     public TextWriter Err { get; } = error;
 
+    /// <summary>Where interactive commands (<c>ebpf debug</c>) read their input.</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
     /// <summary>The registered engines.</summary>
     public IEngineSelector Engines { get; } = engines;
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Ebpf.Diagnostics;
 using Ebpf.Helpers;
 
 namespace Ebpf.Execution;
@@ -73,8 +74,25 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// Runs on unmanaged memory. With metadata: r1 = metadata, r2 = its length; without: r1 = memory, r2 = its length.
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
+    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength) =>
+        Run(memory, memoryLength, metadata, metadataLength, null);
+
+    /// <summary>
+    /// Runs like <see cref="Run(Span{byte}, Span{byte})"/> with <paramref name="observer"/> recorded in the run state
+    /// (<see cref="RunState.Observer"/>) for an engine that supports observation; see <see cref="IObservableProgram"/>.
+    /// </summary>
+    protected ulong RunObserved(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        fixed (byte* m = memory)
+        fixed (byte* md = metadata)
+        {
+            return Run(m, (ulong)memory.Length, md, (ulong)metadata.Length, observer);
+        }
+    }
+
     [SkipLocalsInit]
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    private ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, IInstructionObserver? observer)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
@@ -117,6 +135,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
+        var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
+        state.Observer = observer is null ? 0 : GCHandle.ToIntPtr(observerHandle);
         try
         {
             new Span<byte>(stack, StackBytes).Clear();
@@ -135,6 +155,11 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
         finally
         {
+            if (observerHandle.IsAllocated)
+            {
+                observerHandle.Free();
+            }
+
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
         }

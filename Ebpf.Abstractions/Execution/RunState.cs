@@ -54,4 +54,10 @@ public unsafe struct RunState
 
     /// <summary>How many tail calls this run has made so far.</summary>
     public int TailCallCount;
+
+    /// <summary>
+    /// A <see cref="GCHandle"/> (as an integer) of the <see cref="Diagnostics.IInstructionObserver"/> watching the run,
+    /// or 0 (engines that support observation call it before every instruction; the others never run observed).
+    /// </summary>
+    public nint Observer;
 }

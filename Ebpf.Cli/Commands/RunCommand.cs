@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ebpf.Cli.Diagnostics;
 using Ebpf.Cli.Loading;
 
 namespace Ebpf.Cli.Commands;
@@ -24,6 +25,7 @@ internal static class RunCommand
         };
         var memory = new MemoryOptions();
         var options = new EngineOptions();
+        var diagnostics = new RunDiagnostics();
 
         var command = new Command("run", "Run a program once and print r0 (a .data test runs on its own memory unless --mem or --mem-hex is given)");
         command.Arguments.Add(program);
@@ -32,13 +34,13 @@ internal static class RunCommand
         options.AddTo(command);
         command.Options.Add(section);
         command.Options.Add(maps);
+        diagnostics.AddTo(command);
         context.SetAction(command, parse =>
         {
             using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
             var input = memory.Read(parse, loaded.Memory);
             var chosen = context.SelectEngine(parse.GetValue(engine));
-            using var compiled = loaded.Compile(chosen, options.Read(parse));
-            ulong r0 = compiled.Run(input);
+            ulong r0 = diagnostics.Run(parse, context, loaded, chosen, options.Read(parse), input);
             context.Out.WriteLine($"r0 = {ResultText.Format(r0)}");
             if (parse.GetValue(maps) && loaded.Runtime is { } runtime)
             {
