@@ -25,6 +25,16 @@ public static class Tool
         return new Result(code, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs the tool with the engines of this build, <paramref name="input"/> being its standard input.</summary>
+    public static Result RunWithInput(string input, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var reader = new StringReader(input);
+        int code = EbpfTool.Run(args, output, error, input: reader);
+        return new Result(code, output.ToString(), error.ToString());
+    }
+
     /// <summary>A file of the repository's examples folder.</summary>
     public static string Example(string name) => Path.Combine(ConformanceSuite.RepositoryRoot, "examples", name);
 

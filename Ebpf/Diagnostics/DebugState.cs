@@ -14,4 +14,7 @@ public enum DebugState
 
     /// <summary>The run failed; <see cref="EbpfDebugger.Error"/> holds why.</summary>
     Failed,
+
+    /// <summary>The session was disposed while paused: the run was ended where it stood.</summary>
+    Abandoned,
 }

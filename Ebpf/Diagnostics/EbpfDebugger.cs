@@ -188,7 +188,7 @@ public sealed class EbpfDebugger : IDisposable
         }
     }
 
-    /// <summary>Ends a paused run (it neither completes nor fails) and waits for its thread.</summary>
+    /// <summary>Ends a paused run (the state becomes <see cref="DebugState.Abandoned"/>) and waits for its thread.</summary>
     public void Dispose()
     {
         if (disposed)
@@ -250,7 +250,7 @@ public sealed class EbpfDebugger : IDisposable
         }
         catch (AbortException)
         {
-            State = DebugState.Failed;
+            State = DebugState.Abandoned;
         }
         catch (Exception e)
         {
