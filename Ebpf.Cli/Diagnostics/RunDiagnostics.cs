@@ -130,7 +130,9 @@ internal sealed class RunDiagnostics
         }
         catch (EbpfRuntimeException again)
         {
-            outcome = again.Message == failure.Message ? "the interpreter failed the same way" : $"the interpreter failed differently: {again.Message}";
+            outcome = again.Kind == failure.Kind && again.Pc == failure.Pc
+                ? "the interpreter failed the same way"
+                : $"the interpreter failed differently: {again.Message}";
         }
 
         context.Err.WriteLine($"ebpf: {engine.Name} failed; the last {last.Count} instruction(s) on the interpreter (maps keep what the first run stored):");
