@@ -106,7 +106,6 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     /// <inheritdoc />
     protected override ulong Execute(ref RunState state)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunBlock block = default;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
         block.InputStart = state.InputAddress;

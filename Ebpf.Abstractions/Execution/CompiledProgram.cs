@@ -17,6 +17,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     private int disposed;
 
+    /// <summary>The owner's reference (1 until disposed) plus one per tail call in flight into this program.</summary>
+    private int leases = 1;
+
     /// <summary>Initialises the shared part.</summary>
     protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
@@ -44,9 +47,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>The size of the whole stack area of a run (frame size times maximum depth).</summary>
     protected int StackBytes { get; }
-
-    /// <summary>True once disposed.</summary>
-    protected bool IsDisposed => Volatile.Read(ref disposed) != 0;
 
     /// <inheritdoc />
     public ulong Run() => Run(null, 0, null, 0);
@@ -143,12 +143,21 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             ulong r0 = Execute(ref state);
             while (state.TailCallTarget != 0)
             {
-                var target = GCHandle.FromIntPtr(state.TailCallTarget).Target as CompiledProgram
-                    ?? throw new InvalidOperationException("tail call target is not a compiled program");
+                // HelperContext.TailCall took a run lease on the target and a GC handle to it; both end here.
+                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+                var target = (CompiledProgram)handle.Target!;
+                handle.Free();
                 state.TailCallTarget = 0;
                 state.StopRequested = 0;
                 new Span<byte>(stack, StackBytes).Clear();
-                r0 = target.ExecuteTailCall(ref state);
+                try
+                {
+                    r0 = target.Execute(ref state);
+                }
+                finally
+                {
+                    target.EndRun();
+                }
             }
 
             return r0;
@@ -158,6 +167,15 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             if (observerHandle.IsAllocated)
             {
                 observerHandle.Free();
+            }
+
+            if (state.TailCallTarget != 0)
+            {
+                // A run that failed after a tail call was requested: release the pending target.
+                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+                var target = (CompiledProgram)handle.Target!;
+                handle.Free();
+                target.EndRun();
             }
 
             GC.KeepAlive(regions);
@@ -173,11 +191,36 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// </summary>
     protected abstract ulong Execute(ref RunState state);
 
-    /// <summary>Continues a run with this program after another program's tail call.</summary>
-    private ulong ExecuteTailCall(ref RunState state)
+    /// <summary>
+    /// Takes a run lease for a tail call into this program: false once the program has been disposed (the tail call
+    /// then behaves as into an empty slot). While a lease is held, <see cref="Dispose()"/> marks the program disposed
+    /// but defers releasing the engine's resources (e.g. unmapping machine code) until the lease ends, so a disposal on
+    /// another thread never pulls the code from under a running tail call.
+    /// </summary>
+    internal bool TryBeginRun()
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return Execute(ref state);
+        while (true)
+        {
+            int count = Volatile.Read(ref leases);
+            if (count == 0 || IsDisposed)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref leases, count + 1, count) == count)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Ends a lease from <see cref="TryBeginRun"/> (or the owner's own reference, at disposal).</summary>
+    internal void EndRun()
+    {
+        if (Interlocked.Decrement(ref leases) == 0)
+        {
+            Dispose(true);
+        }
     }
 
     /// <summary>
@@ -203,17 +246,24 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
-    /// <summary>Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>, and a program array
+    /// slot that holds this program behaves as empty (a tail call into it falls through). A tail call already running
+    /// this program finishes first: the resources are released when it ends.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            Dispose(true);
             GC.SuppressFinalize(this);
+            EndRun();
         }
     }
 
-    /// <summary>Releases engine resources. Called once.</summary>
+    /// <summary>True once <see cref="Dispose()"/> has been called.</summary>
+    public bool IsDisposed => Volatile.Read(ref disposed) != 0;
+
+    /// <summary>Releases engine resources. Called once, when the program is disposed and no tail call runs it.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }
