@@ -38,6 +38,11 @@ internal static class ProfileReport
         var c = CultureInfo.InvariantCulture;
         var program = profile.Program;
         output.WriteLine(string.Create(c, $"profile of {program.Name ?? "the program"}: {profile.TotalInstructions} instructions executed in {runs} run(s)"));
+        if (info?.LineInfoProblem is { } problem)
+        {
+            output.WriteLine($"(no source lines: {problem})");
+        }
+
         output.WriteLine(string.Create(c, $"hottest basic blocks (of {profile.Blocks.Count}):"));
         output.WriteLine(string.Create(c, $"  {"pcs",-11} {"entered",10} {"instructions",12} {"share",6}  source"));
         long total = Math.Max(1, profile.TotalInstructions);

@@ -42,6 +42,19 @@ public class ElfDebugInfoTests
     }
 
     [Fact]
+    public void Malformed_line_information_leaves_the_lines_out_and_says_why()
+    {
+        var image = new Ebpf.Tests.Elf.ElfImage(Ebpf.Tests.Elf.ExampleFiles.Bytes("count_protocols"));
+        var ext = image.Named(".BTF.ext");
+        image.Bytes[ext.Offset] = 0; // the magic
+        var info = ElfLoader.Load(image.Bytes).GetDebugInfo();
+        Assert.False(info.HasLines);
+        Assert.Null(info.LineAt(13));
+        Assert.Equal("protocol_counts", info.SymbolAt(13));
+        Assert.Equal("ELF error in section .BTF.ext: not a .BTF.ext section (too short or bad magic)", info.LineInfoProblem);
+    }
+
+    [Fact]
     public void Tail_call_example_names_its_program_array()
     {
         var info = Example("tail_calls.o").GetDebugInfo("dispatch");

@@ -34,6 +34,9 @@ public sealed class ProgramDebugInfo
     /// <summary>The number of slots of the program described.</summary>
     public int Length { get; }
 
+    /// <summary>Why the source lines are missing although the object has line information (it is malformed), or null.</summary>
+    public string? LineInfoProblem { get; init; }
+
     /// <summary>True when at least one slot has a source line.</summary>
     public bool HasLines { get; }
 

@@ -13,7 +13,7 @@ public sealed class ElfObject
 {
     private readonly ElfFile file;
     private readonly ConcurrentDictionary<(string, IVerifier?), EbpfProgram> linked = new();
-    private readonly Lazy<Dictionary<string, List<(ulong Offset, SourceLine Line)>>> lineInfo;
+    private readonly Lazy<(Dictionary<string, List<(ulong Offset, SourceLine Line)>> Lines, string? Problem)> lineInfo;
 
     internal ElfObject(ElfFile file, string? fileName)
     {
@@ -21,7 +21,7 @@ public sealed class ElfObject
         FileName = fileName;
         Maps = ElfMapReader.Read(file);
         Programs = FindPrograms(file);
-        lineInfo = new(() => BtfLineInfoReader.Read(file), LazyThreadSafetyMode.ExecutionAndPublication);
+        lineInfo = new(() => ReadLineInfo(file), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The file the object was read from, if known.</summary>
@@ -76,23 +76,37 @@ public sealed class ElfObject
     /// <summary>
     /// The source lines (from <c>.BTF.ext</c>, present when clang compiled with <c>-g</c>) and relocation target names
     /// of the program <paramref name="name"/> (see <see cref="FindProgram"/>), by pc of the linked program that
-    /// <see cref="GetProgram"/> returns.
+    /// <see cref="GetProgram"/> returns. Malformed line information leaves the lines out and says why in
+    /// <see cref="ProgramDebugInfo.LineInfoProblem"/>: it never stops a listing or a run.
     /// </summary>
-    /// <exception cref="EbpfElfException">No program matches, it cannot be linked, or the line information is malformed.</exception>
+    /// <exception cref="EbpfElfException">No program matches, or it cannot be linked.</exception>
     public ProgramDebugInfo GetDebugInfo(string? name = null)
     {
         var linkedCode = LinkCode(FindProgram(name));
+        var (records, problem) = lineInfo.Value;
         var lines = new Dictionary<int, SourceLine>();
         for (int pc = 0; pc < linkedCode.Origins.Length; pc++)
         {
             var (section, offset) = linkedCode.Origins[pc];
-            if (lineInfo.Value.TryGetValue(section.Name, out var records) && LastAtOrBefore(records, offset) is { } line)
+            if (records.TryGetValue(section.Name, out var sectionRecords) && LastAtOrBefore(sectionRecords, offset) is { } line)
             {
                 lines[pc] = line;
             }
         }
 
-        return new ProgramDebugInfo(linkedCode.Instructions.Length, lines, linkedCode.Symbols);
+        return new ProgramDebugInfo(linkedCode.Instructions.Length, lines, linkedCode.Symbols) { LineInfoProblem = problem };
+    }
+
+    private static (Dictionary<string, List<(ulong Offset, SourceLine Line)>>, string?) ReadLineInfo(ElfFile file)
+    {
+        try
+        {
+            return (BtfLineInfoReader.Read(file), null);
+        }
+        catch (EbpfElfException e)
+        {
+            return ([], e.Message);
+        }
     }
 
     private static SourceLine? LastAtOrBefore(List<(ulong Offset, SourceLine Line)> records, ulong offset)
