@@ -46,5 +46,5 @@ public static class DiagnosticPrograms
 
     /// <summary>Compiles <paramref name="source"/> on the interpreter, which runs programs under observers.</summary>
     public static IObservableProgram Observable(string source) =>
-        (IObservableProgram)new InterpreterEngine().Compile(Load(source));
+        new InterpreterEngine().CompileObservable(Load(source));
 }

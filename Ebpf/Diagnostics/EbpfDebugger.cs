@@ -11,7 +11,7 @@ namespace Ebpf.Diagnostics;
 /// </summary>
 /// <example>
 /// <code>
-/// using var compiled = (IObservableProgram)new InterpreterEngine().Compile(program);
+/// using var compiled = new InterpreterEngine().CompileObservable(program);
 /// using var debugger = new EbpfDebugger(compiled);
 /// debugger.AddBreakpoint(5);
 /// debugger.Start(packet);            // paused before pc 0

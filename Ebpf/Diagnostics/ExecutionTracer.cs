@@ -11,7 +11,7 @@ namespace Ebpf.Diagnostics;
 /// </summary>
 /// <example>
 /// <code>
-/// using var compiled = (IObservableProgram)new InterpreterEngine().Compile(program);
+/// using var compiled = new InterpreterEngine().CompileObservable(program);
 /// ulong r0 = ExecutionTracer.Run(compiled, packet, entry => Console.WriteLine(entry));
 /// </code>
 /// </example>
