@@ -45,6 +45,9 @@ public unsafe ref struct InstructionStep
     /// <summary>The instruction about to execute (the first slot of an <c>lddw</c>).</summary>
     public readonly Instruction Instruction => Program.Instructions[Pc];
 
+    /// <summary>The instruction about to execute, decoded (its operation and operands).</summary>
+    public readonly DecodedInstruction Decoded => Program.Decoded[Pc];
+
     /// <summary>The registers r0 to r10; writes take effect for the instruction about to execute.</summary>
     public readonly Span<ulong> Registers => new(registers, RegisterCount);
 

@@ -56,135 +56,83 @@ public static class LlvmSyntax
 
     private static bool IsRaw(string canonical) => canonical.StartsWith(InstructionFormatter.SlotDirective, StringComparison.Ordinal);
 
-    private static string FormatValid(in Instruction i, in Instruction second, string? symbol) => i.Class switch
+    private static string FormatValid(in Instruction first, in Instruction second, string? symbol)
     {
-        InstructionClass.Alu64 => FormatAlu(i, 'r'),
-        InstructionClass.Alu => FormatAlu(i, 'w'),
-        InstructionClass.Jmp => FormatJump(i, 'r', symbol),
-        InstructionClass.Jmp32 => FormatJump(i, 'w', symbol),
-        InstructionClass.Ld when i.IsWide => FormatLddw(i, second, symbol),
-        InstructionClass.Ld => FormatPacketLoad(i),
-        InstructionClass.Ldx => $"r{i.Dst} = *({(i.AccessMode == AccessMode.MemorySignExtend ? 's' : 'u')}{Bits(i)} *){Memory(i.Src, i.Offset)}",
-        InstructionClass.St => $"*(u{Bits(i)} *){Memory(i.Dst, i.Offset)} = {Number(i.Imm)}",
-        _ when i.AccessMode == AccessMode.Atomic => FormatAtomic(i),
-        _ => $"*(u{Bits(i)} *){Memory(i.Dst, i.Offset)} = r{i.Src}",
-    };
-
-    private static string FormatAlu(in Instruction i, char width)
-    {
-        string dst = $"{width}{i.Dst}";
-        string source = i.Source == OperandSource.Register ? $"{width}{i.Src}" : Number(i.Imm);
-        switch (i.AluOperation)
+        // The canonical formatter accepted the slot(s), so the encoding is defined and decodes.
+        var d = InstructionDecoder.Decode(first.IsWide ? [first, second] : [first], 0);
+        char w = d.Is64 ? 'r' : 'w';
+        string source = d.HasRegisterSource ? $"{w}{d.Src}" : Number(d.Imm);
+        return d.Operation switch
         {
-            case AluOperation.Neg:
-                return $"{dst} = -{dst}";
-            case AluOperation.End:
-                string name = i.OpCode switch { OpCodes.Le => "le", OpCodes.Be => "be", _ => "bswap" };
-                return $"r{i.Dst} = {name}{i.Imm.ToString(CultureInfo.InvariantCulture)} r{i.Dst}";
-            case AluOperation.Mov when i.Offset != 0:
-                return $"{dst} = (s{i.Offset.ToString(CultureInfo.InvariantCulture)}){width}{i.Src}";
-            case AluOperation.Mov:
-                return $"{dst} = {source}";
-        }
-
-        bool signed = i.Offset == 1;
-        string op = i.AluOperation switch
-        {
-            AluOperation.Add => "+=",
-            AluOperation.Sub => "-=",
-            AluOperation.Mul => "*=",
-            AluOperation.Div => signed ? "s/=" : "/=",
-            AluOperation.Mod => signed ? "s%=" : "%=",
-            AluOperation.Or => "|=",
-            AluOperation.And => "&=",
-            AluOperation.Xor => "^=",
-            AluOperation.Lsh => "<<=",
-            AluOperation.Rsh => ">>=",
-            _ => "s>>=",
-        };
-        return $"{dst} {op} {source}";
-    }
-
-    private static string FormatJump(in Instruction i, char width, string? symbol)
-    {
-        switch (i.OpCode)
-        {
-            case OpCodes.Ja:
-                return $"goto {Offset(i.Offset)}";
-            case OpCodes.Ja32:
-                return $"gotol {Offset(i.Imm)}";
-            case OpCodes.Exit:
-                return "exit";
-            case OpCodes.CallX:
-                return $"callx r{i.Dst}";
-            case OpCodes.Call:
-                return "call " + (symbol ?? Number(i.Imm));
-        }
-
-        string op = i.JumpOperation switch
-        {
-            JumpOperation.Jeq => "==",
-            JumpOperation.Jgt => ">",
-            JumpOperation.Jge => ">=",
-            JumpOperation.Jset => "&",
-            JumpOperation.Jne => "!=",
-            JumpOperation.Jsgt => "s>",
-            JumpOperation.Jsge => "s>=",
-            JumpOperation.Jlt => "<",
-            JumpOperation.Jle => "<=",
-            JumpOperation.Jslt => "s<",
-            _ => "s<=",
-        };
-        string right = i.Source == OperandSource.Register ? $"{width}{i.Src}" : Number(i.Imm);
-        return $"if {width}{i.Dst} {op} {right} goto {Offset(i.Offset)}";
-    }
-
-    private static string FormatLddw(in Instruction first, in Instruction second, string? symbol)
-    {
-        if (symbol is not null)
-        {
-            return $"r{first.Dst} = {symbol} ll";
-        }
-
-        if (first.Src != 0)
-        {
-            return $"ld_pseudo r{first.Dst}, {first.Src.ToString(CultureInfo.InvariantCulture)}, {Number(first.Imm)}";
-        }
-
-        long value = (long)(((ulong)(uint)second.Imm << 32) | (uint)first.Imm);
-        return $"r{first.Dst} = {value.ToString(CultureInfo.InvariantCulture)} ll";
-    }
-
-    private static string FormatPacketLoad(in Instruction i)
-    {
-        string index = i.AccessMode == AccessMode.Absolute
-            ? Number(i.Imm)
-            : i.Imm == 0 ? $"r{i.Src}" : $"r{i.Src} + {Number(i.Imm)}";
-        return $"r0 = *(u{Bits(i)} *)skb[{index}]";
-    }
-
-    private static string FormatAtomic(in Instruction i)
-    {
-        bool wide = i.AccessSize == AccessSize.DoubleWord;
-        char width = wide ? 'r' : 'w';
-        string size = $"u{Bits(i)}";
-        string address = Address(i.Dst, i.Offset);
-        return (AtomicOperation)i.Imm switch
-        {
-            AtomicOperation.Add => $"lock *({size} *){Memory(i.Dst, i.Offset)} += r{i.Src}",
-            AtomicOperation.Or => $"lock *({size} *){Memory(i.Dst, i.Offset)} |= r{i.Src}",
-            AtomicOperation.And => $"lock *({size} *){Memory(i.Dst, i.Offset)} &= r{i.Src}",
-            AtomicOperation.Xor => $"lock *({size} *){Memory(i.Dst, i.Offset)} ^= r{i.Src}",
-            AtomicOperation.FetchAdd => $"{width}{i.Src} = atomic_fetch_add(({size} *){Memory(i.Dst, i.Offset)}, {width}{i.Src})",
-            AtomicOperation.FetchOr => $"{width}{i.Src} = atomic_fetch_or(({size} *){Memory(i.Dst, i.Offset)}, {width}{i.Src})",
-            AtomicOperation.FetchAnd => $"{width}{i.Src} = atomic_fetch_and(({size} *){Memory(i.Dst, i.Offset)}, {width}{i.Src})",
-            AtomicOperation.FetchXor => $"{width}{i.Src} = atomic_fetch_xor(({size} *){Memory(i.Dst, i.Offset)}, {width}{i.Src})",
-            AtomicOperation.Exchange => wide ? $"r{i.Src} = xchg_64({address}, r{i.Src})" : $"w{i.Src} = xchg32_32({address}, w{i.Src})",
-            _ => wide ? $"r0 = cmpxchg_64({address}, r0, r{i.Src})" : $"w0 = cmpxchg32_32({address}, w0, w{i.Src})",
+            Operation.Add => $"{w}{d.Dst} += {source}",
+            Operation.Sub => $"{w}{d.Dst} -= {source}",
+            Operation.Mul => $"{w}{d.Dst} *= {source}",
+            Operation.Div => $"{w}{d.Dst} /= {source}",
+            Operation.SDiv => $"{w}{d.Dst} s/= {source}",
+            Operation.Mod => $"{w}{d.Dst} %= {source}",
+            Operation.SMod => $"{w}{d.Dst} s%= {source}",
+            Operation.Or => $"{w}{d.Dst} |= {source}",
+            Operation.And => $"{w}{d.Dst} &= {source}",
+            Operation.Xor => $"{w}{d.Dst} ^= {source}",
+            Operation.Lsh => $"{w}{d.Dst} <<= {source}",
+            Operation.Rsh => $"{w}{d.Dst} >>= {source}",
+            Operation.Arsh => $"{w}{d.Dst} s>>= {source}",
+            Operation.Neg => $"{w}{d.Dst} = -{w}{d.Dst}",
+            Operation.Mov => $"{w}{d.Dst} = {source}",
+            Operation.MovSx8 => $"{w}{d.Dst} = (s8){w}{d.Src}",
+            Operation.MovSx16 => $"{w}{d.Dst} = (s16){w}{d.Src}",
+            Operation.MovSx32 => $"{w}{d.Dst} = (s32){w}{d.Src}",
+            Operation.Le16 or Operation.Le32 or Operation.Le64 or Operation.Be16 or Operation.Be32 or Operation.Be64
+                or Operation.Bswap16 or Operation.Bswap32 or Operation.Bswap64 =>
+                $"r{d.Dst} = {d.Operation.ToString().ToLowerInvariant()} r{d.Dst}",
+            Operation.Ja => $"goto {Offset(d.Offset)}",
+            Operation.Ja32 => $"gotol {Offset(d.Imm)}",
+            Operation.Jeq => Jump(d, "==", source),
+            Operation.Jgt => Jump(d, ">", source),
+            Operation.Jge => Jump(d, ">=", source),
+            Operation.Jset => Jump(d, "&", source),
+            Operation.Jne => Jump(d, "!=", source),
+            Operation.Jsgt => Jump(d, "s>", source),
+            Operation.Jsge => Jump(d, "s>=", source),
+            Operation.Jlt => Jump(d, "<", source),
+            Operation.Jle => Jump(d, "<=", source),
+            Operation.Jslt => Jump(d, "s<", source),
+            Operation.Jsle => Jump(d, "s<=", source),
+            Operation.CallHelper or Operation.CallLocal => "call " + (symbol ?? Number(d.Imm)),
+            Operation.CallX => $"callx r{d.Dst}",
+            Operation.Exit => "exit",
+            Operation.Lddw when symbol is not null => $"r{d.Dst} = {symbol} ll",
+            Operation.Lddw when d.PseudoSource != LddwSource.Immediate =>
+                $"ld_pseudo r{d.Dst}, {((int)d.PseudoSource).ToString(CultureInfo.InvariantCulture)}, {Number(d.Imm)}",
+            Operation.Lddw => $"r{d.Dst} = {((long)d.Value).ToString(CultureInfo.InvariantCulture)} ll",
+            Operation.LoadAbsolute => $"r0 = *({Size(d, 'u')} *)skb[{Number(d.Imm)}]",
+            Operation.LoadIndirect => $"r0 = *({Size(d, 'u')} *)skb[{(d.Imm == 0 ? $"r{d.Src}" : $"r{d.Src} + {Number(d.Imm)}")}]",
+            Operation.Load => $"r{d.Dst} = *({Size(d, 'u')} *){Memory(d.Src, d.Offset)}",
+            Operation.LoadSignExtend => $"r{d.Dst} = *({Size(d, 's')} *){Memory(d.Src, d.Offset)}",
+            Operation.Store => $"*({Size(d, 'u')} *){Memory(d.Dst, d.Offset)} = {(d.HasRegisterSource ? $"r{d.Src}" : Number(d.Imm))}",
+            Operation.AtomicAdd => $"lock *({Size(d, 'u')} *){Memory(d.Dst, d.Offset)} += r{d.Src}",
+            Operation.AtomicOr => $"lock *({Size(d, 'u')} *){Memory(d.Dst, d.Offset)} |= r{d.Src}",
+            Operation.AtomicAnd => $"lock *({Size(d, 'u')} *){Memory(d.Dst, d.Offset)} &= r{d.Src}",
+            Operation.AtomicXor => $"lock *({Size(d, 'u')} *){Memory(d.Dst, d.Offset)} ^= r{d.Src}",
+            Operation.AtomicFetchAdd => Fetch(d, "add"),
+            Operation.AtomicFetchOr => Fetch(d, "or"),
+            Operation.AtomicFetchAnd => Fetch(d, "and"),
+            Operation.AtomicFetchXor => Fetch(d, "xor"),
+            Operation.AtomicExchange => d.Is64 ? $"r{d.Src} = xchg_64({Address(d.Dst, d.Offset)}, r{d.Src})" : $"w{d.Src} = xchg32_32({Address(d.Dst, d.Offset)}, w{d.Src})",
+            _ => d.Is64 ? $"r0 = cmpxchg_64({Address(d.Dst, d.Offset)}, r0, r{d.Src})" : $"w0 = cmpxchg32_32({Address(d.Dst, d.Offset)}, w0, w{d.Src})",
         };
     }
 
-    private static string Bits(in Instruction i) => (i.AccessBytes * 8).ToString(CultureInfo.InvariantCulture);
+    private static string Jump(in DecodedInstruction d, string op, string source) =>
+        $"if {(d.Is64 ? 'r' : 'w')}{d.Dst} {op} {source} goto {Offset(d.Offset)}";
+
+    private static string Fetch(in DecodedInstruction d, string op)
+    {
+        char w = d.Is64 ? 'r' : 'w';
+        return $"{w}{d.Src} = atomic_fetch_{op}(({Size(d, 'u')} *){Memory(d.Dst, d.Offset)}, {w}{d.Src})";
+    }
+
+    private static string Size(in DecodedInstruction d, char sign) => sign + (d.AccessSize * 8).ToString(CultureInfo.InvariantCulture);
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 

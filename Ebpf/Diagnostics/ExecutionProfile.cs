@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using Ebpf.Isa;
 
 namespace Ebpf.Diagnostics;
 
@@ -29,54 +28,19 @@ public sealed class ExecutionProfile
     public IReadOnlyList<BasicBlockProfile> Hottest(int count) =>
         [.. Blocks.Where(b => b.Instructions > 0).OrderByDescending(b => b.Instructions).ThenBy(b => b.Start).Take(count)];
 
-    /// <summary>
-    /// Splits the program into basic blocks: a block starts at pc 0, at each function start and jump target and after
-    /// each jump or exit; it ends before the next start. Local and helper calls do not end a block (execution comes back).
-    /// </summary>
+    /// <summary>The program's basic blocks (<see cref="EbpfProgram.Analysis"/>) with the counts of this profile.</summary>
     private static List<BasicBlockProfile> FindBlocks(EbpfProgram program, long[] counts)
     {
-        int length = program.Length;
-        var leader = new bool[length + 1];
-        leader[0] = true;
-        foreach (var function in program.Functions)
-        {
-            leader[function.Start] = true;
-        }
-
-        for (int pc = 0; pc < length; pc++)
-        {
-            if (program.IsSecondSlot(pc))
-            {
-                continue;
-            }
-
-            if (program.IsJumpTarget(pc))
-            {
-                leader[pc] = true;
-            }
-
-            var insn = program.Instructions[pc];
-            if (insn.Class is InstructionClass.Jmp or InstructionClass.Jmp32 && insn.OpCode is not (OpCodes.Call or OpCodes.CallX))
-            {
-                leader[pc + 1] = true;
-            }
-        }
-
         var blocks = new List<BasicBlockProfile>();
-        int start = 0;
-        for (int pc = 1; pc <= length; pc++)
+        foreach (var block in program.Analysis.Blocks)
         {
-            if (leader[pc] || pc == length)
+            long total = 0;
+            for (int pc = block.Start; pc < block.End; pc++)
             {
-                long total = 0;
-                for (int i = start; i < pc; i++)
-                {
-                    total += counts[i];
-                }
-
-                blocks.Add(new BasicBlockProfile(start, pc, counts[start], total));
-                start = pc;
+                total += counts[pc];
             }
+
+            blocks.Add(new BasicBlockProfile(block.Start, block.End, counts[block.Start], total));
         }
 
         return blocks;

@@ -77,11 +77,11 @@ public sealed class ExecutionTracer : IInstructionObserver
         depth = step.CallDepth;
         pending = true;
         storeSize = 0;
-        var insn = step.Instruction;
-        if (insn.Class is InstructionClass.St or InstructionClass.Stx && insn.AccessMode is AccessMode.Memory or AccessMode.Atomic && insn.Dst <= 10)
+        var insn = step.Decoded;
+        if (insn.Operation == Operation.Store || insn.IsAtomic)
         {
-            storeAddress = registers[insn.Dst] + (ulong)(long)insn.Offset;
-            storeSize = insn.AccessBytes;
+            storeAddress = registers[insn.BaseRegister] + (ulong)(long)insn.Offset;
+            storeSize = insn.AccessSize;
         }
     }
 
