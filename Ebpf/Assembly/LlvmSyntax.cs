@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Ebpf.Diagnostics;
 using Ebpf.Isa;
 
@@ -25,7 +24,7 @@ public static class LlvmSyntax
     public static string Format(in Instruction instruction)
     {
         string canonical = InstructionFormatter.Format(instruction);
-        return IsRaw(canonical) ? canonical : FormatValid(instruction, default, null);
+        return IsRaw(canonical) ? canonical : FormatValid(instruction, default, null) ?? canonical;
     }
 
     /// <summary>The text of the instruction in <paramref name="first"/> (with <paramref name="second"/> when it is an <c>lddw</c>).</summary>
@@ -35,7 +34,7 @@ public static class LlvmSyntax
     public static string Format(in Instruction first, in Instruction second, string? symbol = null)
     {
         string canonical = InstructionFormatter.Format(first, second);
-        return IsRaw(canonical) ? canonical : FormatValid(first, second, symbol);
+        return IsRaw(canonical) ? canonical : FormatValid(first, second, symbol) ?? canonical;
     }
 
     /// <summary>
@@ -56,10 +55,14 @@ public static class LlvmSyntax
 
     private static bool IsRaw(string canonical) => canonical.StartsWith(InstructionFormatter.SlotDirective, StringComparison.Ordinal);
 
-    private static string FormatValid(in Instruction first, in Instruction second, string? symbol)
+    /// <summary>The LLVM text of a slot the canonical formatter accepted (null if it does not decode, which the canonical form rules out).</summary>
+    private static string? FormatValid(in Instruction first, in Instruction second, string? symbol)
     {
-        // The canonical formatter accepted the slot(s), so the encoding is defined and decodes.
-        var d = InstructionDecoder.Decode(first.IsWide ? [first, second] : [first], 0);
+        if (!InstructionDecoder.TryDecode(first.IsWide ? [first, second] : [first], 0, out var d, out _))
+        {
+            return null;
+        }
+
         char w = d.Is64 ? 'r' : 'w';
         string source = d.HasRegisterSource ? $"{w}{d.Src}" : Number(d.Imm);
         return d.Operation switch
