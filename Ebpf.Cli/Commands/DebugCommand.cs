@@ -25,7 +25,7 @@ internal static class DebugCommand
         {
             using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
             var input = memory.Read(parse, loaded.Memory);
-            using var compiled = (IObservableProgram)loaded.Compile(RunDiagnostics.Interpreter(context), options.Read(parse));
+            using var compiled = RunDiagnostics.CompileObservable(context, loaded, options.Read(parse));
             using var debugger = new EbpfDebugger(compiled);
             var prompt = new DebugPrompt(debugger, RunDiagnostics.DebugInfo(loaded), context.In, context.Out, context.Err, showPrompt: context.Interactive && !Console.IsInputRedirected);
             return prompt.Run(input);

@@ -21,7 +21,7 @@ internal static class ProfileReport
     /// <summary>Runs <paramref name="loaded"/> <paramref name="runs"/> times on the interpreter under a profiler (each run on a fresh copy of <paramref name="input"/>) and writes the report.</summary>
     public static void Profile(ToolContext context, LoadedProgram loaded, ExecutionOptions options, byte[] input, long runs)
     {
-        using var compiled = (IObservableProgram)loaded.Compile(RunDiagnostics.Interpreter(context), options);
+        using var compiled = RunDiagnostics.CompileObservable(context, loaded, options);
         var profiler = new ExecutionProfiler();
         for (long i = 0; i < runs; i++)
         {

@@ -102,9 +102,23 @@ internal sealed class RunDiagnostics
         }
     }
 
-    /// <summary>The interpreter of the tool's engines (a new one when the selector lacks it): the engine with the per-instruction hook.</summary>
-    public static IExecutionEngine Interpreter(ToolContext context) =>
-        context.Engines.TryGet(InterpreterEngine.EngineName, out var found) ? found : new InterpreterEngine();
+    /// <summary>
+    /// Compiles <paramref name="loaded"/> on the interpreter of the tool's engines (a new one when the selector lacks
+    /// it): the engine with the per-instruction hook.
+    /// </summary>
+    /// <exception cref="ToolException">The registered interpreter does not run programs under observers.</exception>
+    public static IObservableProgram CompileObservable(ToolContext context, LoadedProgram loaded, ExecutionOptions options)
+    {
+        var interpreter = context.Engines.TryGet(InterpreterEngine.EngineName, out var found) ? found : new InterpreterEngine();
+        var compiled = loaded.Compile(interpreter, options);
+        if (compiled is IObservableProgram observable)
+        {
+            return observable;
+        }
+
+        compiled.Dispose();
+        throw new ToolException($"the engine registered as '{InterpreterEngine.EngineName}' does not run programs under observers");
+    }
 
     /// <summary>The source lines and relocation names of an ELF program; null for other kinds.</summary>
     public static ProgramDebugInfo? DebugInfo(LoadedProgram loaded) =>
@@ -112,7 +126,7 @@ internal sealed class RunDiagnostics
 
     private static void TraceFailure(ToolContext context, LoadedProgram loaded, ExecutionOptions options, byte[] input, IExecutionEngine engine, EbpfRuntimeException failure)
     {
-        using var compiled = (IObservableProgram)loaded.Compile(Interpreter(context), options);
+        using var compiled = CompileObservable(context, loaded, options);
         var last = new Queue<TraceEntry>();
         string outcome;
         try
