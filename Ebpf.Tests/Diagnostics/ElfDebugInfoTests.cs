@@ -55,9 +55,12 @@ public class ElfDebugInfoTests
     }
 
     [Fact]
-    public void Tail_call_example_names_its_program_array()
+    public void Tail_call_and_legacy_map_examples_name_their_maps()
     {
-        var info = Example("tail_calls.o").GetDebugInfo("dispatch");
-        Assert.Equal("jump_table", info.SymbolAt(3));
+        Assert.Equal("jump_table", Example("tail_calls.o").GetDebugInfo("dispatch").SymbolAt(3));
+
+        // block_port.o declares its map in the legacy "maps" section; llvm-objdump -r: R_BPF_64_64 verdicts at pc 5 and 19.
+        var blockPort = Example("block_port.o").GetDebugInfo();
+        Assert.Equal(("verdicts", "verdicts"), (blockPort.SymbolAt(5), blockPort.SymbolAt(19)));
     }
 }

@@ -64,7 +64,7 @@ internal sealed class ElfLinker
                     }
 
                     var (first, second) = RelocateLddw(insn, code[j + 1], relocation);
-                    symbols[pc] = TargetName(relocation.Symbol, (uint)insn.Imm);
+                    symbols[pc] = first.Src == (byte)LddwSource.MapByIndex ? maps[first.Imm].Name : TargetName(relocation.Symbol, (uint)insn.Imm);
                     Add(output, first, piece.Section, byteOffset);
                     Add(output, second, piece.Section, byteOffset + 8);
                     j++;
