@@ -56,6 +56,17 @@ public unsafe struct RunState
     public int TailCallCount;
 
     /// <summary>
+    /// Nonzero once the run was asked to stop from outside (its token was cancelled or its timeout passed). Written by
+    /// another thread; engines read it with a volatile load at every backward jump (the JITs) or once per slice of
+    /// <see cref="CompiledProgram.CancellationSlice"/> instructions (the interpreter), then stop through
+    /// <see cref="CompiledProgram.CancelledAt"/>.
+    /// </summary>
+    public int CancelRequested;
+
+    /// <summary>Nonzero when the run has a token that can be cancelled or a timeout (the interpreter then slices its budget).</summary>
+    public int Cancellable;
+
+    /// <summary>
     /// A <see cref="GCHandle"/> (as an integer) of the <see cref="Diagnostics.IInstructionObserver"/> watching the run,
     /// or 0 (engines that support observation call it before every instruction; the others never run observed).
     /// </summary>

@@ -13,7 +13,7 @@ internal static class DebugCommand
         var program = new Argument<string>("PROGRAM") { Description = "The program: .bin, .s/.asm, .data or an ELF object" };
         var section = SharedOptions.Section();
         var memory = new MemoryOptions();
-        var options = new EngineOptions();
+        var options = new EngineOptions(withTimeout: false);
         var command = new Command(
             "debug",
             "Run a program on the interpreter step by step: a prompt reads commands (from the terminal or piped on standard input); 'help' lists them");
@@ -24,10 +24,11 @@ internal static class DebugCommand
         context.SetAction(command, parse =>
         {
             using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
-            var input = memory.Read(parse, loaded.Memory);
+            var input = memory.Read(parse, loaded.Memory, context.StandardInput);
             using var compiled = RunDiagnostics.CompileObservable(context, loaded, options.Read(parse));
             using var debugger = new EbpfDebugger(compiled);
-            var prompt = new DebugPrompt(debugger, RunDiagnostics.DebugInfo(loaded), context.In, context.Out, context.Err, showPrompt: context.Interactive && !Console.IsInputRedirected);
+            using var commands = new StreamReader(context.StandardInput());
+            var prompt = new DebugPrompt(debugger, RunDiagnostics.DebugInfo(loaded), commands, context.Out, context.Err, showPrompt: context.Interactive && !Console.IsInputRedirected);
             return prompt.Run(input);
         });
         return command;

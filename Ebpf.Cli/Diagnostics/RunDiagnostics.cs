@@ -70,7 +70,7 @@ internal sealed class RunDiagnostics
                 ?? throw new ToolException($"{what} needs the interpreter (engine '{engine.Name}' has no per-instruction hook): use --engine interpreter");
             var profiler = profile ? new ExecutionProfiler() : null;
             var tracer = trace || json ? new ExecutionTracer(entry => context.Out.WriteLine(json ? entry.ToJson() : entry.ToString())) : null;
-            IInstructionObserver observer = profiler is null ? tracer! : tracer is null ? profiler : new Both(tracer, profiler);
+            IInstructionObserver observer = new Stoppable(context.Stopping, profiler is null ? tracer! : tracer is null ? profiler : new Both(tracer, profiler));
             ulong? r0 = null;
             try
             {
@@ -92,7 +92,7 @@ internal sealed class RunDiagnostics
         {
             try
             {
-                return compiled.Run(input);
+                return compiled.Run(input, context.Stopping);
             }
             catch (EbpfRuntimeException failure) when (original is not null)
             {
@@ -156,6 +156,16 @@ internal sealed class RunDiagnostics
         }
 
         context.Err.WriteLine($"ebpf: {outcome}");
+    }
+
+    /// <summary>Ends an observed run (which has no timeout) with the tool's interruption when Ctrl+C or SIGTERM arrives.</summary>
+    private sealed class Stoppable(CancellationToken stopping, IInstructionObserver inner) : IInstructionObserver
+    {
+        public void OnInstruction(in InstructionStep step)
+        {
+            stopping.ThrowIfCancellationRequested();
+            inner.OnInstruction(step);
+        }
     }
 
     /// <summary>Two observers in turn.</summary>

@@ -17,23 +17,21 @@ public static class Tool
     public static Result Run(params string[] args) => Run(null, args);
 
     /// <summary>Runs the tool with the given engines.</summary>
-    public static Result Run(IEngineSelector? engines, params string[] args)
+    public static Result Run(IEngineSelector? engines, params string[] args) => Run(engines, [], args);
+
+    /// <summary>Runs the tool with <paramref name="standardInput"/> as its standard input.</summary>
+    public static Result RunWithInput(byte[] standardInput, params string[] args) => Run(null, standardInput, args);
+
+    private static Result Run(IEngineSelector? engines, byte[] standardInput, string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int code = EbpfTool.Run(args, output, error, engines);
+        int code = EbpfTool.Run(args, output, error, engines, standardInput: () => new MemoryStream(standardInput));
         return new Result(code, output.ToString(), error.ToString());
     }
 
-    /// <summary>Runs the tool with the engines of this build, <paramref name="input"/> being its standard input.</summary>
-    public static Result RunWithInput(string input, params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        using var reader = new StringReader(input);
-        int code = EbpfTool.Run(args, output, error, input: reader);
-        return new Result(code, output.ToString(), error.ToString());
-    }
+    /// <summary>Runs the tool with <paramref name="input"/> (UTF-8) as its standard input.</summary>
+    public static Result RunWithInput(string input, params string[] args) => RunWithInput(System.Text.Encoding.UTF8.GetBytes(input), args);
 
     /// <summary>A file of the repository's examples folder.</summary>
     public static string Example(string name) => Path.Combine(ConformanceSuite.RepositoryRoot, "examples", name);
