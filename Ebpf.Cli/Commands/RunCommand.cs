@@ -51,6 +51,11 @@ internal static class RunCommand
                 throw new ToolException("--maps prints text; it cannot be combined with --json", usage: true);
             }
 
+            if (parse.GetValue(json) && diagnostics.OutputOption(parse) is { } text)
+            {
+                throw new ToolException($"{text} prints to the output; it cannot be combined with --json", usage: true);
+            }
+
             ulong r0 = diagnostics.Run(parse, context, loaded, chosen, options.Read(parse), input);
             if (parse.GetValue(json))
             {

@@ -38,6 +38,10 @@ internal sealed class RunDiagnostics
         Description = "Count executions per pc and print the hottest basic blocks, with C source lines when the ELF object has them (interpreter)",
     };
 
+    /// <summary>The option among <c>--trace</c>, <c>--trace-json</c> and <c>--profile</c> given (they print to the output), or null.</summary>
+    public string? OutputOption(ParseResult parse) =>
+        parse.GetValue(Trace) ? "--trace" : parse.GetValue(TraceJson) ? "--trace-json" : parse.GetValue(Profile) ? "--profile" : null;
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
@@ -59,7 +63,7 @@ internal sealed class RunDiagnostics
         bool profile = parse.GetValue(Profile);
         if (trace && json)
         {
-            throw new ToolException("give --trace or --trace-json, not both");
+            throw new ToolException("give --trace or --trace-json, not both", usage: true);
         }
 
         if (trace || json || profile)
@@ -67,7 +71,7 @@ internal sealed class RunDiagnostics
             string what = profile ? "--profile" : trace ? "--trace" : "--trace-json";
             using var compiled = loaded.Compile(engine, options);
             var observable = compiled as IObservableProgram
-                ?? throw new ToolException($"{what} needs the interpreter (engine '{engine.Name}' has no per-instruction hook): use --engine interpreter");
+                ?? throw new ToolException($"{what} needs the interpreter (engine '{engine.Name}' has no per-instruction hook): use --engine interpreter", usage: true);
             var profiler = profile ? new ExecutionProfiler() : null;
             var tracer = trace || json ? new ExecutionTracer(entry => context.Out.WriteLine(json ? entry.ToJson() : entry.ToString())) : null;
             IInstructionObserver observer = new Stoppable(context.Stopping, profiler is null ? tracer! : tracer is null ? profiler : new Both(tracer, profiler));

@@ -81,7 +81,7 @@ public class DiagnosticCommandTests
             }
             else
             {
-                Assert.Equal((1, $"ebpf: error: {option} needs the interpreter (engine '{engine}' has no per-instruction hook): use --engine interpreter\n"), (result.ExitCode, result.Err.ReplaceLineEndings("\n")));
+                Assert.Equal((2, $"ebpf: error: {option} needs the interpreter (engine '{engine}' has no per-instruction hook): use --engine interpreter\n"), (result.ExitCode, result.Err.ReplaceLineEndings("\n")));
             }
         }
     }
@@ -130,11 +130,20 @@ public class DiagnosticCommandTests
     }
 
     [Fact]
+    public void Trace_and_profile_cannot_be_combined_with_json()
+    {
+        using var folder = new Tool.TempFolder();
+        string program = folder.Write("loop.s", DiagnosticPrograms.Loop);
+        var result = Tool.Run("run", program, "--profile", "--json");
+        Assert.Equal((2, "", "ebpf: error: --profile prints to the output; it cannot be combined with --json\n"), (result.ExitCode, result.Out, result.Err.ReplaceLineEndings("\n")));
+    }
+
+    [Fact]
     public void Trace_and_trace_json_together_are_an_error()
     {
         using var folder = new Tool.TempFolder();
         string program = folder.Write("loop.s", DiagnosticPrograms.Loop);
         var result = Tool.Run("run", program, "--trace", "--trace-json");
-        Assert.Equal((1, "ebpf: error: give --trace or --trace-json, not both\n"), (result.ExitCode, result.Err.ReplaceLineEndings("\n")));
+        Assert.Equal((2, "ebpf: error: give --trace or --trace-json, not both\n"), (result.ExitCode, result.Err.ReplaceLineEndings("\n")));
     }
 }
