@@ -134,7 +134,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         var timeout = Options.Timeout;
         return timeout is null
-            ? RunCore(memory, memoryLength, metadata, metadataLength, null)
+            ? RunCore(memory, memoryLength, metadata, metadataLength, null, null)
             : RunCancellable(memory, memoryLength, metadata, metadataLength, timeout, CancellationToken.None);
     }
 
@@ -152,7 +152,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         try
         {
-            return RunCore(memory, memoryLength, metadata, metadataLength, new CancellationSources(cancellationToken, timer?.Token ?? default));
+            return RunCore(memory, memoryLength, metadata, metadataLength, new CancellationSources(cancellationToken, timer?.Token ?? default), null);
         }
         catch (EbpfRunCancelledException e) when (e.Timeout is null && !e.CancellationToken.CanBeCanceled)
         {
@@ -176,8 +176,24 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
+    /// <summary>
+    /// Runs like <see cref="Run(Span{byte}, Span{byte})"/> with <paramref name="observer"/> recorded in the run state
+    /// (<see cref="RunState.Observer"/>) for an engine that supports observation; see <see cref="IObservableProgram"/>.
+    /// <see cref="ExecutionOptions.Timeout"/> does not apply: an observer such as a debugger may pause the run for as
+    /// long as it likes (the instruction budget still does).
+    /// </summary>
+    protected ulong RunObserved(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        fixed (byte* m = memory)
+        fixed (byte* md = metadata)
+        {
+            return RunCore(m, (ulong)memory.Length, md, (ulong)metadata.Length, null, observer);
+        }
+    }
+
     [SkipLocalsInit]
-    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation)
+    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation, IInstructionObserver? observer)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
@@ -220,6 +236,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
+        var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
+        state.Observer = observer is null ? 0 : GCHandle.ToIntPtr(observerHandle);
         long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
         CancellationTokenRegistration byToken = default, byTimer = default;
         if (cancellation is { } sources)
@@ -266,6 +284,11 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
         finally
         {
+            if (observerHandle.IsAllocated)
+            {
+                observerHandle.Free();
+            }
+
             // Dispose waits for a callback that is running, so none writes to this frame after it returns.
             byToken.Dispose();
             byTimer.Dispose();
