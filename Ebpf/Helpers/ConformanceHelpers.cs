@@ -29,12 +29,12 @@ public static class ConformanceHelpers
     {
         ArgumentNullException.ThrowIfNull(table);
         return table
-            .Set(GatherBytesId, "gather_bytes", RbpfHelpers.GatherBytesFunction)
-            .Set(MemfrobId, "memfrob", RbpfHelpers.MemfrobFunction)
-            .Set(NoOpId, "no_op", (_, _, _, _, _) => 0)
-            .Set(SqrtiId, "sqrti", RbpfHelpers.SqrtiFunction)
-            .Set(StrcmpExtId, "strcmp_ext", StrcmpExt)
-            .Set(UnwindId, "unwind", Unwind);
+            .Set(RbpfHelpers.GatherBytes(GatherBytesId))
+            .Set(RbpfHelpers.Memfrob(MemfrobId))
+            .Set(new Helper(NoOpId, "no_op", (_, _, _, _, _) => 0) { Signature = HelperSignature.NoArguments })
+            .Set(RbpfHelpers.Sqrti(SqrtiId))
+            .Set(new Helper(StrcmpExtId, "strcmp_ext", StrcmpExt) { Signature = RbpfHelpers.StrcmpSignature })
+            .Set(new Helper(UnwindId, "unwind", Unwind) { Signature = HelperSignature.Numbers(1) });
     }
 
     /// <summary>A new table holding the six helpers.</summary>
