@@ -17,27 +17,12 @@ internal sealed partial class SafetyAnalyzer
         var taken = state.Clone();
         bool jumps = Refine(taken, insn, true);
         bool fallsThrough = Refine(state, insn, false);
-        if (jumps && fallsThrough)
-        {
-            work.Push((insn.Target, taken));
-            return pc + 1;
-        }
-
         if (jumps)
         {
-            return JumpWith(state, taken, insn.Target);
+            Merge(insn.Target, taken);
         }
 
         return fallsThrough ? pc + 1 : -1;
-    }
-
-    private static int JumpWith(AbstractState state, AbstractState taken, int target)
-    {
-        taken.Registers.CopyTo(state.Registers, 0);
-        state.Frames.Clear();
-        state.Frames.AddRange(taken.Frames);
-        state.MinLength = taken.MinLength;
-        return target;
     }
 
     /// <summary>Narrows <paramref name="state"/> to the runs where the jump is (<paramref name="taken"/>) or is not taken; false when there are none.</summary>

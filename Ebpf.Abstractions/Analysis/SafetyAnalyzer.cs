@@ -29,7 +29,8 @@ internal sealed partial class SafetyAnalyzer
     private readonly AccessProof[] accesses;
     private readonly bool[] joinPoint;
     private readonly Dictionary<(int Pc, string Chain), (AbstractState State, int Visits)> joins = new();
-    private readonly Stack<(int Pc, AbstractState State)> work = new();
+    private readonly PriorityQueue<(int Pc, string Chain), int> queue = new();
+    private readonly HashSet<(int Pc, string Chain)> queued = new();
     private readonly List<SafetyFinding> errors = new();
     private readonly List<SafetyFinding> unproven = new();
     private readonly Dictionary<(List<SafetyFinding> List, int Pc), int> reported = new();
@@ -75,13 +76,16 @@ internal sealed partial class SafetyAnalyzer
 
     private void Run()
     {
-        work.Push((0, EntryState()));
-        while (work.Count > 0)
+        if (!Execute(0, EntryState()))
         {
-            var (pc, state) = work.Pop();
-            if (!RunFrom(pc, state))
+            return;
+        }
+
+        while (queue.TryDequeue(out var key, out _))
+        {
+            queued.Remove(key);
+            if (!Execute(key.Pc, joins[key].State.Clone()))
             {
-                Unproven(pc, $"the analysis gave up after {maxSteps} steps; accesses not reached keep their checks");
                 return;
             }
         }
@@ -99,34 +103,18 @@ internal sealed partial class SafetyAnalyzer
 
     private static AbstractValue FramePointer(int depth) => new(ValueKind.Stack, ScalarRange.Constant(0), Frame: depth);
 
-    /// <summary>Runs one path from <paramref name="pc"/> until it ends, joins a state already seen, or branches (the other side is queued). False when the step budget ran out.</summary>
-    private bool RunFrom(int pc, AbstractState state)
+    /// <summary>
+    /// Runs from <paramref name="pc"/> until the path ends or reaches a join point, where its state is merged (see
+    /// <see cref="Merge"/>). False when the step budget ran out (reported as unproven).
+    /// </summary>
+    private bool Execute(int pc, AbstractState state)
     {
         while (true)
         {
             if (++steps > maxSteps)
             {
+                Unproven(pc, $"the analysis gave up after {maxSteps} steps; accesses not reached keep their checks");
                 return false;
-            }
-
-            if (joinPoint[pc])
-            {
-                var key = (pc, state.CallChain);
-                if (joins.TryGetValue(key, out var seen))
-                {
-                    var joined = seen.State.Join(state, seen.Visits >= WidenAfter);
-                    if (joined.Equivalent(seen.State))
-                    {
-                        return true;
-                    }
-
-                    state = joined;
-                    joins[key] = (joined.Clone(), seen.Visits + 1);
-                }
-                else
-                {
-                    joins[key] = (state.Clone(), 1);
-                }
             }
 
             var insn = code[pc];
@@ -142,7 +130,43 @@ internal sealed partial class SafetyAnalyzer
                 return true;
             }
 
+            if (joinPoint[next])
+            {
+                Merge(next, state);
+                return true;
+            }
+
             pc = next;
+        }
+    }
+
+    /// <summary>
+    /// Joins <paramref name="state"/> (which the caller gives up) into what is known at the join point
+    /// <paramref name="pc"/> for its call chain, widening after <see cref="WidenAfter"/> changes, and queues the join
+    /// point when that changed anything. The queue runs the lowest pc first, so both sides of a diamond meet before
+    /// the code after it runs: each block runs about once per change of its entry state.
+    /// </summary>
+    private void Merge(int pc, AbstractState state)
+    {
+        var key = (pc, state.CallChain);
+        if (joins.TryGetValue(key, out var seen))
+        {
+            var joined = seen.State.Join(state, seen.Visits >= WidenAfter);
+            if (joined.Equivalent(seen.State))
+            {
+                return;
+            }
+
+            joins[key] = (joined, seen.Visits + 1);
+        }
+        else
+        {
+            joins[key] = (state, 1);
+        }
+
+        if (queued.Add(key))
+        {
+            queue.Enqueue(key, pc);
         }
     }
 
