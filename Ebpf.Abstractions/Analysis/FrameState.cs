@@ -6,27 +6,52 @@ namespace Ebpf.Analysis;
 /// </summary>
 public sealed class FrameState
 {
+    private StackByte[] bytes;
+    private AbstractValue[] spills;
+    private bool shared;
+
     internal FrameState(int size, AbstractValue[]? callerSaved, int returnPc)
     {
-        Bytes = new StackByte[size];
-        Spills = new AbstractValue[size / 8];
+        bytes = new StackByte[size];
+        spills = new AbstractValue[size / 8];
         CallerSaved = callerSaved;
         ReturnPc = returnPc;
     }
 
-    private FrameState(FrameState other)
+    private FrameState(StackByte[] bytes, AbstractValue[] spills, AbstractValue[]? callerSaved, int returnPc, bool shared)
     {
-        Bytes = (StackByte[])other.Bytes.Clone();
-        Spills = (AbstractValue[])other.Spills.Clone();
-        CallerSaved = other.CallerSaved;
-        ReturnPc = other.ReturnPc;
+        this.bytes = bytes;
+        this.spills = spills;
+        CallerSaved = callerSaved;
+        ReturnPc = returnPc;
+        this.shared = shared;
     }
 
-    /// <summary>The bytes: index i is offset i - size from the frame pointer.</summary>
-    internal StackByte[] Bytes { get; }
+    /// <summary>The bytes (read only: write through <see cref="WritableBytes"/>): index i is offset i - size from the frame pointer.</summary>
+    internal StackByte[] Bytes => bytes;
 
-    /// <summary>The spilled values: index i is the slot at offset 8 * i - size.</summary>
-    internal AbstractValue[] Spills { get; }
+    /// <summary>The spilled values (read only: write through <see cref="WritableSpills"/>): index i is the slot at offset 8 * i - size.</summary>
+    internal AbstractValue[] Spills => spills;
+
+    /// <summary>The bytes, copied first when a clone shares them (copy on write: clones at branches cost nothing until written).</summary>
+    internal StackByte[] WritableBytes
+    {
+        get
+        {
+            Own();
+            return bytes;
+        }
+    }
+
+    /// <summary>The spilled values, copied first when a clone shares them.</summary>
+    internal AbstractValue[] WritableSpills
+    {
+        get
+        {
+            Own();
+            return spills;
+        }
+    }
 
     /// <summary>The caller's r6-r9 (null for the entry function's frame).</summary>
     internal AbstractValue[]? CallerSaved { get; }
@@ -36,11 +61,30 @@ public sealed class FrameState
 
     internal int Size => Bytes.Length;
 
-    internal FrameState Clone() => new(this);
+    internal FrameState Clone()
+    {
+        shared = true;
+        return new FrameState(bytes, spills, CallerSaved, ReturnPc, shared: true);
+    }
+
+    private void Own()
+    {
+        if (shared)
+        {
+            bytes = (StackByte[])bytes.Clone();
+            spills = (AbstractValue[])spills.Clone();
+            shared = false;
+        }
+    }
 
     /// <summary>True when both frames describe the same states.</summary>
     internal bool Equivalent(FrameState other)
     {
+        if (ReferenceEquals(bytes, other.bytes) && ReferenceEquals(spills, other.spills))
+        {
+            return CallersEqual(other);
+        }
+
         if (!Bytes.AsSpan().SequenceEqual(other.Bytes))
         {
             return false;
@@ -60,26 +104,33 @@ public sealed class FrameState
     internal FrameState Join(FrameState other, bool widen)
     {
         var result = Clone();
+        if (ReferenceEquals(bytes, other.bytes) && ReferenceEquals(spills, other.spills) && CallersEqual(other))
+        {
+            return result;
+        }
+
+        var resultBytes = result.WritableBytes;
+        var resultSpills = result.WritableSpills;
         for (int i = 0; i < Bytes.Length; i++)
         {
             var a = Bytes[i];
             var b = other.Bytes[i];
-            result.Bytes[i] = a == StackByte.Uninitialized || b == StackByte.Uninitialized ? StackByte.Uninitialized
+            resultBytes[i] = a == StackByte.Uninitialized || b == StackByte.Uninitialized ? StackByte.Uninitialized
                 : a == StackByte.Spill && b == StackByte.Spill ? StackByte.Spill
                 : StackByte.Data;
         }
 
         for (int i = 0; i < Spills.Length; i++)
         {
-            if (result.Bytes[i * 8] == StackByte.Spill)
+            if (resultBytes[i * 8] == StackByte.Spill)
             {
                 var joined = Spills[i].Join(other.Spills[i], widen);
                 if (joined.Kind == ValueKind.Uninitialized)
                 {
-                    result.Bytes.AsSpan(i * 8, 8).Fill(StackByte.Data);
+                    resultBytes.AsSpan(i * 8, 8).Fill(StackByte.Data);
                 }
 
-                result.Spills[i] = joined;
+                resultSpills[i] = joined;
             }
         }
 
@@ -99,8 +150,9 @@ public sealed class FrameState
 
     private FrameState(FrameState copy, AbstractValue[] callerSaved)
     {
-        Bytes = copy.Bytes;
-        Spills = copy.Spills;
+        bytes = copy.bytes;
+        spills = copy.spills;
+        shared = copy.shared;
         CallerSaved = callerSaved;
         ReturnPc = copy.ReturnPc;
     }

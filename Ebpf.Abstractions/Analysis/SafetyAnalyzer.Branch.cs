@@ -162,7 +162,7 @@ internal sealed partial class SafetyAnalyzer
             {
                 if (frame.Bytes[i * 8] == StackByte.Spill && frame.Spills[i].Kind == ValueKind.MapValueOrNull && frame.Spills[i].NullId == id)
                 {
-                    frame.Spills[i] = resolved;
+                    frame.WritableSpills[i] = resolved;
                 }
             }
         }

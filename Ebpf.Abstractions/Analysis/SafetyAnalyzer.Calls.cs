@@ -206,7 +206,7 @@ internal sealed partial class SafetyAnalyzer
             {
                 if (f.Bytes[i * 8] == StackByte.Spill && f.Spills[i].Kind == ValueKind.Stack && f.Spills[i].Frame >= popped)
                 {
-                    f.Spills[i] = AbstractValue.UnknownValue;
+                    f.WritableSpills[i] = AbstractValue.UnknownValue;
                 }
             }
         }

@@ -218,10 +218,9 @@ internal sealed partial class SafetyAnalyzer
 
         for (long slot = first / 8 * 8; slot < end; slot += 8)
         {
-            var span = frame.Bytes.AsSpan((int)slot, 8);
-            if (span[0] == StackByte.Spill)
+            if (frame.Bytes[(int)slot] == StackByte.Spill)
             {
-                span.Fill(StackByte.Data);
+                frame.WritableBytes.AsSpan((int)slot, 8).Fill(StackByte.Data);
             }
         }
 
@@ -230,11 +229,11 @@ internal sealed partial class SafetyAnalyzer
             return;
         }
 
-        frame.Bytes.AsSpan((int)first, (int)(end - first)).Fill(StackByte.Data);
+        frame.WritableBytes.AsSpan((int)first, (int)(end - first)).Fill(StackByte.Data);
         if (proof.Size == 8 && first % 8 == 0)
         {
-            frame.Bytes.AsSpan((int)first, 8).Fill(StackByte.Spill);
-            frame.Spills[first / 8] = value;
+            frame.WritableBytes.AsSpan((int)first, 8).Fill(StackByte.Spill);
+            frame.WritableSpills[first / 8] = value;
         }
     }
 }
