@@ -100,7 +100,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     }
 
     /// <inheritdoc />
-    protected override ulong Execute(ref RunState state)
+    private protected override ulong Execute(ref RunState state)
     {
         RunBlock block = default;
         block.State = (RunState*)Unsafe.AsPointer(ref state);

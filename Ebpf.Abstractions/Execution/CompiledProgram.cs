@@ -5,9 +5,11 @@ using Ebpf.Helpers;
 namespace Ebpf.Execution;
 
 /// <summary>
-/// The shared half of every engine's compiled program: it pins the memory, sets up the stack and the
-/// <see cref="RunState"/>, runs the engine's <see cref="Execute"/>, and carries out tail calls. Engines derive from it
-/// so that the calling convention and the region rules are the same everywhere.
+/// The shared half of the compiled programs of this library's engines: it pins the memory, sets up the stack and the
+/// run state, runs the engine's code, and carries out tail calls, so that the calling convention and the region rules
+/// are the same everywhere. Only its <see cref="ICompiledProgram"/> surface is public: the run state, the raw-pointer
+/// entry point, the helper invocation and the memory guard are the engines' internal runtime kit (shared with the
+/// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
 public abstract unsafe class CompiledProgram : ICompiledProgram
 {
@@ -20,7 +22,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     private int leases = 1;
 
     /// <summary>Initialises the shared part.</summary>
-    protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
+    private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
@@ -74,7 +76,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
     [SkipLocalsInit]
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
@@ -164,7 +166,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="EbpfRuntimeException"/>. When a helper sets <see cref="RunState.StopRequested"/>, the engine ends the
     /// run right after that helper returns, with r0 = <see cref="RunState.StopValue"/>.
     /// </summary>
-    protected abstract ulong Execute(ref RunState state);
+    private protected abstract ulong Execute(ref RunState state);
 
     /// <summary>
     /// Takes a run lease for a tail call into this program: false once the program has been disposed (the tail call
@@ -203,7 +205,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="EbpfRuntimeException"/> it raises (e.g. a bad pointer argument) passes through; any other exception
     /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>.
     /// </summary>
-    public static ulong InvokeHelper(
+    internal static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
         int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
     {

@@ -8,7 +8,7 @@ namespace Ebpf.Execution;
 /// path): an access is allowed when it lies entirely inside the current and caller stack frames, the input memory,
 /// the metadata buffer or one of the environment's regions (writes only to writable ones). Overflow-safe.
 /// </summary>
-public static unsafe class MemoryGuard
+internal static unsafe class MemoryGuard
 {
     /// <summary>True when <c>[address, address + size)</c> may be accessed.</summary>
     /// <param name="state">The run state.</param>
