@@ -43,6 +43,13 @@ internal static unsafe class MemoryGuard
         return false;
     }
 
+    /// <summary>
+    /// The limit generated code compares <c>address - start</c> against (unsigned, strictly less) for an access of
+    /// <paramref name="size"/> bytes in a range of <paramref name="length"/> bytes: 0 (nothing fits) when the range is
+    /// shorter than the access. One comparison then covers the start, the end and the wrap-around of the access.
+    /// </summary>
+    public static ulong Limit(ulong length, int size) => length >= (ulong)size ? length - (ulong)size + 1 : 0;
+
     /// <summary>Overflow-safe containment of <c>[address, address + size)</c> in <c>[start, start + length)</c>; an empty region holds nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Within(ulong address, ulong size, ulong start, ulong length) =>

@@ -42,7 +42,7 @@ internal sealed class MemoryCheckEmitter
     /// <summary>Notes an access checked against the input alone (legacy packet loads).</summary>
     public void DeclareInput(int size) => DeclareLimit(AccessRegion.Input, size);
 
-    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
+    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Execution.MemoryGuard.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => limits[(int)AccessRegion.Input, size]!;
 
     /// <summary>Computes the bases and limits the declared checks compare against.</summary>

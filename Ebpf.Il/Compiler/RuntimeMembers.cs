@@ -32,7 +32,7 @@ internal static class RuntimeMembers
     public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
     public static readonly MethodInfo CallX = Method(typeof(IlRuntime), nameof(IlRuntime.CallX));
     public static readonly MethodInfo RunChunked = Method(typeof(IlRuntime), nameof(IlRuntime.RunChunked));
-    public static readonly MethodInfo Limit = Method(typeof(IlRuntime), nameof(IlRuntime.Limit));
+    public static readonly MethodInfo Limit = Method(typeof(MemoryGuard), nameof(MemoryGuard.Limit));
 
     public static readonly MethodInfo ReverseUInt16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
     public static readonly MethodInfo ReverseUInt32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
