@@ -10,7 +10,8 @@ namespace Ebpf;
 /// <see cref="Decoded"/>) and enforces the structural rules every engine relies on:
 /// registers r0-r10; no write to r10; <c>lddw</c> complete;
 /// jump and local-call targets inside the program and never on the second slot of an <c>lddw</c>; jumps stay inside
-/// their function; no reachable path runs off the end of a function; at most <see cref="MaxSlots"/> slots.
+/// their function (in every slot, reachable or not); no reachable path runs off the end of a function; at most
+/// <see cref="MaxSlots"/> slots.
 /// </summary>
 public sealed class EbpfProgram
 {
@@ -25,7 +26,7 @@ public sealed class EbpfProgram
     private EbpfProgram(ImmutableArray<Instruction> instructions, ProgramAnalysis analysis, string? name, string? section)
     {
         Instructions = instructions;
-        Decoded = ImmutableArray.Create(analysis.Decoded);
+        Decoded = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(analysis.Decoded);
         Functions = analysis.Functions;
         jumpTargets = analysis.JumpTargets;
         secondSlots = analysis.SecondSlots;

@@ -36,7 +36,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     }
 
     /// <inheritdoc />
-    protected override ulong Execute(ref RunState state)
+    private protected override ulong Execute(ref RunState state)
     {
         ulong* r = stackalloc ulong[11];
         int maxDepth = Options.MaxCallDepth;

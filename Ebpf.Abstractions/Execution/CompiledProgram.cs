@@ -5,9 +5,11 @@ using Ebpf.Helpers;
 namespace Ebpf.Execution;
 
 /// <summary>
-/// The shared half of every engine's compiled program: it pins the memory, sets up the stack and the
-/// <see cref="RunState"/>, runs the engine's <see cref="Execute"/>, and carries out tail calls. Engines derive from it
-/// so that the calling convention and the region rules are the same everywhere.
+/// The shared half of the compiled programs of this library's engines: it pins the memory, sets up the stack and the
+/// run state, runs the engine's code, and carries out tail calls, so that the calling convention and the region rules
+/// are the same everywhere. Only its <see cref="ICompiledProgram"/> surface is public: the run state, the raw-pointer
+/// entry point, the helper invocation and the memory guard are the engines' internal runtime kit (shared with the
+/// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
 public abstract unsafe class CompiledProgram : ICompiledProgram
 {
@@ -16,8 +18,11 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     private int disposed;
 
+    /// <summary>The owner's reference (1 until disposed) plus one per tail call in flight into this program.</summary>
+    private int leases = 1;
+
     /// <summary>Initialises the shared part.</summary>
-    protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
+    private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
@@ -43,9 +48,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>The size of the whole stack area of a run (frame size times maximum depth).</summary>
     protected int StackBytes { get; }
-
-    /// <summary>True once disposed.</summary>
-    protected bool IsDisposed => Volatile.Read(ref disposed) != 0;
 
     /// <inheritdoc />
     public ulong Run() => Run(null, 0, null, 0);
@@ -74,7 +76,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
     [SkipLocalsInit]
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
@@ -123,18 +125,36 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             ulong r0 = Execute(ref state);
             while (state.TailCallTarget != 0)
             {
-                var target = GCHandle.FromIntPtr(state.TailCallTarget).Target as CompiledProgram
-                    ?? throw new InvalidOperationException("tail call target is not a compiled program");
+                // HelperContext.TailCall took a run lease on the target and a GC handle to it; both end here.
+                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+                var target = (CompiledProgram)handle.Target!;
+                handle.Free();
                 state.TailCallTarget = 0;
                 state.StopRequested = 0;
                 new Span<byte>(stack, StackBytes).Clear();
-                r0 = target.ExecuteTailCall(ref state);
+                try
+                {
+                    r0 = target.Execute(ref state);
+                }
+                finally
+                {
+                    target.EndRun();
+                }
             }
 
             return r0;
         }
         finally
         {
+            if (state.TailCallTarget != 0)
+            {
+                // A run that failed after a tail call was requested: release the pending target.
+                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+                var target = (CompiledProgram)handle.Target!;
+                handle.Free();
+                target.EndRun();
+            }
+
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
         }
@@ -146,13 +166,38 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="EbpfRuntimeException"/>. When a helper sets <see cref="RunState.StopRequested"/>, the engine ends the
     /// run right after that helper returns, with r0 = <see cref="RunState.StopValue"/>.
     /// </summary>
-    protected abstract ulong Execute(ref RunState state);
+    private protected abstract ulong Execute(ref RunState state);
 
-    /// <summary>Continues a run with this program after another program's tail call.</summary>
-    private ulong ExecuteTailCall(ref RunState state)
+    /// <summary>
+    /// Takes a run lease for a tail call into this program: false once the program has been disposed (the tail call
+    /// then behaves as into an empty slot). While a lease is held, <see cref="Dispose()"/> marks the program disposed
+    /// but defers releasing the engine's resources (e.g. unmapping machine code) until the lease ends, so a disposal on
+    /// another thread never pulls the code from under a running tail call.
+    /// </summary>
+    internal bool TryBeginRun()
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return Execute(ref state);
+        while (true)
+        {
+            int count = Volatile.Read(ref leases);
+            if (count == 0 || IsDisposed)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref leases, count + 1, count) == count)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Ends a lease from <see cref="TryBeginRun"/> (or the owner's own reference, at disposal).</summary>
+    internal void EndRun()
+    {
+        if (Interlocked.Decrement(ref leases) == 0)
+        {
+            Dispose(true);
+        }
     }
 
     /// <summary>
@@ -160,7 +205,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="EbpfRuntimeException"/> it raises (e.g. a bad pointer argument) passes through; any other exception
     /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>.
     /// </summary>
-    public static ulong InvokeHelper(
+    internal static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
         int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
     {
@@ -178,17 +223,24 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
-    /// <summary>Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>, and a program array
+    /// slot that holds this program behaves as empty (a tail call into it falls through). A tail call already running
+    /// this program finishes first: the resources are released when it ends.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            Dispose(true);
             GC.SuppressFinalize(this);
+            EndRun();
         }
     }
 
-    /// <summary>Releases engine resources. Called once.</summary>
+    /// <summary>True once <see cref="Dispose()"/> has been called.</summary>
+    public bool IsDisposed => Volatile.Read(ref disposed) != 0;
+
+    /// <summary>Releases engine resources. Called once, when the program is disposed and no tail call runs it.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }
