@@ -16,9 +16,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
 
-    /// <summary>The <see cref="DecodedInstruction.WriteBack"/> of an instruction that writes no old value back.</summary>
-    private const byte NoRegister = 0xff;
-
     /// <summary>The decoded slots, allocated pinned by <see cref="Decoder"/>: <see cref="codeStart"/> stays valid while this object lives.</summary>
     private readonly DecodedInstruction[] code;
     private readonly DecodedInstruction* codeStart;
@@ -211,27 +208,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
                 case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
                 case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
                 case Op.Atomic32:
-                {
-                    ulong old = Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (Operation)ins->Imm, wide: false, r[ins->Src], r[0]);
-                    if (ins->WriteBack != NoRegister)
-                    {
-                        r[ins->WriteBack] = old;
-                    }
-
+                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: false);
                     ins++;
                     continue;
-                }
                 case Op.Atomic64:
-                {
-                    ulong old = Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (Operation)ins->Imm, wide: true, r[ins->Src], r[0]);
-                    if (ins->WriteBack != NoRegister)
-                    {
-                        r[ins->WriteBack] = old;
-                    }
-
+                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: true);
                     ins++;
                     continue;
-                }
 
                 // Legacy packet loads: input region only, little-endian, zero-extended into r0
                 case Op.LdAbsB: r[0] = *(byte*)CheckPacket(ref state, (ulong)ins->Imm, 1, stackLow, ins); ins++; continue;
