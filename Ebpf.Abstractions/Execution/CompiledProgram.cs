@@ -7,9 +7,11 @@ using Ebpf.Helpers;
 namespace Ebpf.Execution;
 
 /// <summary>
-/// The shared half of every engine's compiled program: it pins the memory, sets up the stack and the
-/// <see cref="RunState"/>, runs the engine's <see cref="Execute"/>, and carries out tail calls. Engines derive from it
-/// so that the calling convention and the region rules are the same everywhere.
+/// The shared half of the compiled programs of this library's engines: it pins the memory, sets up the stack and the
+/// run state, runs the engine's code, and carries out tail calls, so that the calling convention and the region rules
+/// are the same everywhere. Only its <see cref="ICompiledProgram"/> surface is public: the run state, the raw-pointer
+/// entry point, the helper invocation and the memory guard are the engines' internal runtime kit (shared with the
+/// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
 public abstract unsafe class CompiledProgram : ICompiledProgram
 {
@@ -20,7 +22,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
     /// run can be cancelled (tens of microseconds of interpretation; helper calls look after every call).
     /// </summary>
-    public const long CancellationSlice = 1 << 14;
+    internal const long CancellationSlice = 1 << 14;
 
     /// <summary>A timer source per thread, reused by runs with a timeout while it has not fired.</summary>
     [ThreadStatic]
@@ -32,7 +34,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     private int leases = 1;
 
     /// <summary>Initialises the shared part.</summary>
-    protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
+    private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
@@ -105,7 +107,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="ExecutionOptions.Timeout"/> passes (see <see cref="ICompiledProgram.Run(Span{byte}, CancellationToken)"/>).
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken)
     {
         var timeout = Options.Timeout;
         if (!cancellationToken.CanBeCanceled && timeout is null)
@@ -120,7 +122,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>; the
     /// shared run code completes it with the token or the timeout.
     /// </summary>
-    public static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
+    internal static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
     {
         ArgumentNullException.ThrowIfNull(program);
         return new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
@@ -130,7 +132,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// Runs on unmanaged memory. With metadata: r1 = metadata, r2 = its length; without: r1 = memory, r2 = its length.
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         var timeout = Options.Timeout;
         return timeout is null
@@ -314,7 +316,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="EbpfRuntimeException"/>. When a helper sets <see cref="RunState.StopRequested"/>, the engine ends the
     /// run right after that helper returns, with r0 = <see cref="RunState.StopValue"/>.
     /// </summary>
-    protected abstract ulong Execute(ref RunState state);
+    private protected abstract ulong Execute(ref RunState state);
 
     /// <summary>
     /// Takes a run lease for a tail call into this program: false once the program has been disposed (the tail call
@@ -354,7 +356,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>. A run cancelled during the call stops
     /// when it returns.
     /// </summary>
-    public static ulong InvokeHelper(
+    internal static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
         int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
     {

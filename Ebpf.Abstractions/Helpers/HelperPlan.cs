@@ -9,7 +9,7 @@ namespace Ebpf.Helpers;
 /// may end the run early (helpers that receive the context, and <c>callx</c>), and the <see cref="CallxTable"/> when
 /// the program has a <c>callx</c>.
 /// </summary>
-public sealed class HelperPlan
+internal sealed class HelperPlan
 {
     private readonly Dictionary<int, int> slotOfCall;
 
