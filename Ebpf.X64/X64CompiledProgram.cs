@@ -106,7 +106,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     /// <inheritdoc />
     protected override ulong Execute(ref RunState state)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        // No disposed check here: the base class counts this run in, so the mapping stays until it ends.
         RunBlock block = default;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
         block.InputStart = state.InputAddress;

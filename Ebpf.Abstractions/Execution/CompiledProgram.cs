@@ -14,7 +14,15 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>Stacks up to this size are allocated on the thread's stack; larger ones on the pinned heap.</summary>
     private const int MaxStackAlloc = 64 * 1024;
 
-    private int disposed;
+    /// <summary>Set in <see cref="runs"/> once <see cref="Dispose()"/> was called.</summary>
+    private const int DisposeRequested = 1 << 30;
+
+    /// <summary>
+    /// The number of runs (and tail calls) executing this program right now, plus <see cref="DisposeRequested"/> once
+    /// disposed. Dispose releases the engine's resources (the x64 engine's code mapping) only when no run is inside,
+    /// otherwise the last run to leave does: machine code is never unmapped under a running thread.
+    /// </summary>
+    private int runs;
 
     /// <summary>Initialises the shared part.</summary>
     protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
@@ -44,8 +52,11 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>The size of the whole stack area of a run (frame size times maximum depth).</summary>
     protected int StackBytes { get; }
 
-    /// <summary>True once disposed.</summary>
-    protected bool IsDisposed => Volatile.Read(ref disposed) != 0;
+    /// <summary>
+    /// True once <see cref="Dispose()"/> was called. Runs that started before may still be executing: the engine's
+    /// <see cref="Dispose(bool)"/> is called only after the last of them ended.
+    /// </summary>
+    protected bool IsDisposed => (Volatile.Read(ref runs) & DisposeRequested) != 0;
 
     /// <inheritdoc />
     public ulong Run() => Run(null, 0, null, 0);
@@ -117,6 +128,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
+        EnterRun();
         try
         {
             new Span<byte>(stack, StackBytes).Clear();
@@ -137,6 +149,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         {
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
+            ExitRun();
         }
     }
 
@@ -151,8 +164,45 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>Continues a run with this program after another program's tail call.</summary>
     private ulong ExecuteTailCall(ref RunState state)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
-        return Execute(ref state);
+        EnterRun();
+        try
+        {
+            return Execute(ref state);
+        }
+        finally
+        {
+            ExitRun();
+        }
+    }
+
+    /// <summary>Counts a run in; throws once the program is disposed.</summary>
+    /// <exception cref="ObjectDisposedException">Dispose was called.</exception>
+    private void EnterRun()
+    {
+        while (true)
+        {
+            int current = Volatile.Read(ref runs);
+            ObjectDisposedException.ThrowIf((current & DisposeRequested) != 0, this);
+            if (Interlocked.CompareExchange(ref runs, current + 1, current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Counts a run out; the last run out of a disposed program releases it.</summary>
+    private void ExitRun()
+    {
+        if (Interlocked.Decrement(ref runs) == DisposeRequested)
+        {
+            Release();
+        }
+    }
+
+    private void Release()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
     }
 
     /// <summary>
@@ -178,17 +228,36 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
-    /// <summary>Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>. Safe while other
+    /// threads run the program: their runs finish normally and the last one releases the resources.
+    /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        while (true)
         {
-            Dispose(true);
-            GC.SuppressFinalize(this);
+            int current = Volatile.Read(ref runs);
+            if ((current & DisposeRequested) != 0)
+            {
+                return;
+            }
+
+            if (Interlocked.CompareExchange(ref runs, current | DisposeRequested, current) == current)
+            {
+                if (current == 0)
+                {
+                    Release();
+                }
+
+                return;
+            }
         }
     }
 
-    /// <summary>Releases engine resources. Called once.</summary>
+    /// <summary>
+    /// Releases engine resources. Called once: by <see cref="Dispose()"/>, or by the last run still executing when it
+    /// was called, or (with <paramref name="disposing"/> false) by a finalizer.
+    /// </summary>
     protected virtual void Dispose(bool disposing)
     {
     }

@@ -163,7 +163,13 @@ internal sealed unsafe class ProgramCompiler
             }
 
             var insn = Program.Instructions[pc];
-            if (insn.OpCode == OpCodes.CallX)
+            if (insn.OpCode == OpCodes.Lddw)
+            {
+                // Resolved again when emitted; checked here too so that the first unresolvable instruction in program
+                // order is the one reported, as on the other engines (found by the differential fuzz target).
+                Environment.ResolveLddw(IlEngine.EngineName, Program, pc);
+            }
+            else if (insn.OpCode == OpCodes.CallX)
             {
                 hasCallx = true;
                 MayStop = true;
