@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Ebpf.Fuzzing;
 
 /// <summary>
@@ -8,6 +11,12 @@ namespace Ebpf.Fuzzing;
 /// </summary>
 public sealed class DifferentialRunner
 {
+    /// <summary>Where the second placement of the memory lies past a page boundary: 8-aligned, most low bits set.</summary>
+    private const int ElsewhereOffset = 0xad8;
+
+    /// <summary>How much deeper the stack is for the second placement (not a multiple of a page, to change low bits too).</summary>
+    private const int StackShift = 4096 + 0x2d0;
+
     /// <summary>Creates a runner over <paramref name="engines"/>; the first is the reference.</summary>
     /// <param name="engines">At least one available engine; the interpreter first is the usual choice.</param>
     /// <exception cref="ArgumentException">No engine given.</exception>
@@ -34,37 +43,52 @@ public sealed class DifferentialRunner
 
     /// <summary>Runs <paramref name="program"/> on every engine and compares.</summary>
     /// <param name="program">A loaded program.</param>
-    /// <param name="input">The memory it runs on (each run gets its own copy).</param>
+    /// <param name="input">The memory it runs on (each run gets a fresh copy, at the same address for every engine).</param>
     /// <param name="environment">Helpers and regions.</param>
     /// <param name="options">Budget and checks; memory checks should be on.</param>
-    public DifferentialVerdict Compare(EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
+    public unsafe DifferentialVerdict Compare(EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        string expected = Outcome(Engines[0], program, input, environment, options);
-        if (CheckAddressIndependence && OutcomeElsewhere(Engines[0], program, input, environment, options) != expected)
-        {
-            return new DifferentialVerdict(false, expected, null);
-        }
 
-        bool succeeded = expected.StartsWith("r0=", StringComparison.Ordinal);
-        foreach (var engine in Engines)
+        // Every engine's run gets its memory at the same address, so that a program whose path depends on that address
+        // takes the same path everywhere; the second placement (other low bits, a deeper stack) finds such programs.
+        nuint page = (nuint)System.Environment.SystemPageSize;
+        nuint span = ((nuint)input.Length + page - 1) / page * page;
+        byte* block = (byte*)NativeMemory.AlignedAlloc((2 * span) + (2 * page), page);
+        try
         {
-            if (engine != Engines[0] && Disagreement(engine.Name, expected, Outcome(engine, program, input, environment, options)) is { } mismatch)
+            byte* here = block;
+            byte* elsewhere = block + span + page + ElsewhereOffset;
+            string expected = OutcomeAt(Engines[0], program, input, here, environment, options);
+            if (CheckAddressIndependence && OutcomeElsewhere(Engines[0], program, input, elsewhere, environment, options) != expected)
             {
-                return new DifferentialVerdict(true, expected, mismatch);
+                return new DifferentialVerdict(false, expected, null);
             }
 
-            if (succeeded && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks)
-                && Disagreement(engine.Name + " without memory checks", expected, Outcome(engine, program, input, environment, options with { MemoryChecks = false })) is { } withoutChecks)
+            bool succeeded = expected.StartsWith("r0=", StringComparison.Ordinal);
+            foreach (var engine in Engines)
             {
-                return new DifferentialVerdict(true, expected, withoutChecks);
-            }
-        }
+                if (engine != Engines[0] && Disagreement(engine.Name, expected, OutcomeAt(engine, program, input, here, environment, options)) is { } mismatch)
+                {
+                    return new DifferentialVerdict(true, expected, mismatch);
+                }
 
-        return new DifferentialVerdict(true, expected, null);
+                if (succeeded && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks)
+                    && Disagreement(engine.Name + " without memory checks", expected, OutcomeAt(engine, program, input, here, environment, options with { MemoryChecks = false })) is { } withoutChecks)
+                {
+                    return new DifferentialVerdict(true, expected, withoutChecks);
+                }
+            }
+
+            return new DifferentialVerdict(true, expected, null);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(block);
+        }
     }
 
     /// <summary>
@@ -78,9 +102,21 @@ public sealed class DifferentialRunner
     /// <param name="options">Budget and checks.</param>
     public static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
     {
-        ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(input);
         var memory = input.ToArray();
+        return Run(engine, program, memory, environment, options, () => memory);
+    }
+
+    private static unsafe string OutcomeAt(IExecutionEngine engine, EbpfProgram program, byte[] input, byte* at, ProgramEnvironment environment, ExecutionOptions options)
+    {
+        var memory = new Span<byte>(at, input.Length);
+        input.CopyTo(memory);
+        return Run(engine, program, memory, environment, options, () => new Span<byte>(at, input.Length).ToArray());
+    }
+
+    private static string Run(IExecutionEngine engine, EbpfProgram program, Span<byte> memory, ProgramEnvironment environment, ExecutionOptions options, Func<byte[]> afterwards)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
         string result;
         try
         {
@@ -96,18 +132,16 @@ public sealed class DifferentialRunner
             result = $"CompilationError at pc {e.Pc}";
         }
 
-        return $"{result}, input afterwards {Convert.ToHexString(memory)}";
+        return $"{result}, input afterwards {Convert.ToHexString(afterwards())}";
     }
 
-    /// <summary>The same run from a deeper stack and with the memory copied elsewhere.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static string OutcomeElsewhere(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
+    /// <summary>The same run from a deeper stack and with the memory at other low address bits.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static unsafe string OutcomeElsewhere(IExecutionEngine engine, EbpfProgram program, byte[] input, byte* at, ProgramEnvironment environment, ExecutionOptions options)
     {
-        Span<byte> shift = stackalloc byte[4096];
+        Span<byte> shift = stackalloc byte[StackShift];
         shift[0] = 1;
-        var padding = new byte[64 + input.Length];
-        string outcome = Outcome(engine, program, input, environment, options);
-        GC.KeepAlive(padding);
+        string outcome = OutcomeAt(engine, program, input, at, environment, options);
         return shift[0] == 1 ? outcome : string.Empty;
     }
 
