@@ -9,7 +9,8 @@ namespace Ebpf;
 /// always enforces the structural rules every engine relies on:
 /// a known opcode in every instruction slot; registers r0-r10; no write to r10; <c>lddw</c> complete;
 /// jump and local-call targets inside the program and never on the second slot of an <c>lddw</c>; jumps stay inside
-/// their function; no reachable path runs off the end of a function; at most <see cref="MaxSlots"/> slots.
+/// their function (in every slot, reachable or not); no reachable path runs off the end of a function; at most
+/// <see cref="MaxSlots"/> slots.
 /// </summary>
 public sealed class EbpfProgram
 {

@@ -114,7 +114,23 @@ internal sealed class ProgramAnalysis
             }
         }
 
-        // Pass 3: jumps stay in their function; no reachable path runs off a function's end.
+        // Pass 3: every jump, reachable or not, stays in its function (engines index each slot's target within
+        // its function, so an unreachable cross-function jump is as harmful as a reachable one).
+        for (int pc = 0; pc < n; pc++)
+        {
+            var insn = code[pc];
+            if (!second[pc] && OpCodeTable.IsJump(insn.OpCode))
+            {
+                long target = OpCodeTable.JumpTarget(insn, pc);
+                var function = functions[functionOf[pc]];
+                if (!function.Contains((int)target))
+                {
+                    throw new EbpfVerificationException(pc, insn, $"jump target {target} is outside the function at {function.Start}..{function.End - 1}");
+                }
+            }
+        }
+
+        // Pass 4: no reachable path runs off a function's end.
         foreach (var function in functions)
         {
             CheckFunction(code, second, function);
@@ -156,13 +172,7 @@ internal sealed class ProgramAnalysis
             bool fallsThrough = insn.OpCode is not (OpCodes.Exit or OpCodes.Ja or OpCodes.Ja32);
             if (OpCodeTable.IsJump(insn.OpCode))
             {
-                long target = OpCodeTable.JumpTarget(insn, pc);
-                if (!function.Contains((int)target))
-                {
-                    throw new EbpfVerificationException(pc, insn, $"jump target {target} is outside the function at {function.Start}..{function.End - 1}");
-                }
-
-                work.Push((int)target);
+                work.Push((int)OpCodeTable.JumpTarget(insn, pc));
             }
 
             if (fallsThrough)

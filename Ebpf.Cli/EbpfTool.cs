@@ -19,6 +19,20 @@ internal static class EbpfTool
     /// <returns>The exit code: 0 success, 1 failure (bad program, failed run or test), 2 usage error.</returns>
     public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false)
     {
+        try
+        {
+            return RunCore(args, output, error, engines, interactive);
+        }
+        catch (Exception e)
+        {
+            // The commands report their own errors; this is the last line of defence (a defect): still one line, never an abort.
+            error.WriteLine($"ebpf: error: internal error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+
+    private static int RunCore(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines, bool interactive)
+    {
         var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive);
         var root = CreateRootCommand(context);
         var parse = root.Parse(args);

@@ -90,7 +90,7 @@ public sealed class IlEngine : IExecutionEngine
         ArgumentNullException.ThrowIfNull(program);
         if (dynamicCodeSupported && RuntimeFeature.IsDynamicCodeSupported)
         {
-            return new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots);
+            return EbpfCompilationException.Guard(EngineName, () => new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots));
         }
 
         throw new EbpfEngineUnavailableException(EngineName, UnavailableReason!);

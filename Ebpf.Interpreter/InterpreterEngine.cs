@@ -32,6 +32,6 @@ public sealed class InterpreterEngine : IExecutionEngine
     public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default);
+        return EbpfCompilationException.Guard(EngineName, () => new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default));
     }
 }

@@ -106,7 +106,6 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     /// <inheritdoc />
     protected override ulong Execute(ref RunState state)
     {
-        // No disposed check here: the base class counts this run in, so the mapping stays until it ends.
         RunBlock block = default;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
         block.InputStart = state.InputAddress;

@@ -42,12 +42,8 @@ public sealed class X64Engine : IExecutionEngine
     public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        if (HostAbi is null)
-        {
-            throw new EbpfEngineUnavailableException(EngineName, HostUnavailableReason ?? "unavailable");
-        }
-
-        return new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, HostAbi);
+        var abi = HostAbi ?? throw new EbpfEngineUnavailableException(EngineName, HostUnavailableReason ?? "unavailable");
+        return EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi));
     }
 
     private static INativeAbi? FindAbi(out string? reason)

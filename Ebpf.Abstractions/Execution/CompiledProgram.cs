@@ -14,15 +14,14 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>Stacks up to this size are allocated on the thread's stack; larger ones on the pinned heap.</summary>
     private const int MaxStackAlloc = 64 * 1024;
 
-    /// <summary>Set in <see cref="runs"/> once <see cref="Dispose()"/> was called.</summary>
-    private const int DisposeRequested = 1 << 30;
+    private int disposed;
 
     /// <summary>
-    /// The number of runs (and tail calls) executing this program right now, plus <see cref="DisposeRequested"/> once
-    /// disposed. Dispose releases the engine's resources (the x64 engine's code mapping) only when no run is inside,
-    /// otherwise the last run to leave does: machine code is never unmapped under a running thread.
+    /// The owner's reference (1 until disposed) plus one per run in flight: each direct run and each tail call into this
+    /// program holds a lease, so the engine's resources (the x64 engine's code mapping) are released only after the last
+    /// of them ends: machine code is never unmapped under a running thread.
     /// </summary>
-    private int runs;
+    private int leases = 1;
 
     /// <summary>Initialises the shared part.</summary>
     protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
@@ -51,12 +50,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>The size of the whole stack area of a run (frame size times maximum depth).</summary>
     protected int StackBytes { get; }
-
-    /// <summary>
-    /// True once <see cref="Dispose()"/> was called. Runs that started before may still be executing: the engine's
-    /// <see cref="Dispose(bool)"/> is called only after the last of them ended.
-    /// </summary>
-    protected bool IsDisposed => (Volatile.Read(ref runs) & DisposeRequested) != 0;
 
     /// <inheritdoc />
     public ulong Run() => Run(null, 0, null, 0);
@@ -128,28 +121,46 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
-        EnterRun();
+        ObjectDisposedException.ThrowIf(!TryBeginRun(), this);
         try
         {
             new Span<byte>(stack, StackBytes).Clear();
             ulong r0 = Execute(ref state);
             while (state.TailCallTarget != 0)
             {
-                var target = GCHandle.FromIntPtr(state.TailCallTarget).Target as CompiledProgram
-                    ?? throw new InvalidOperationException("tail call target is not a compiled program");
+                // HelperContext.TailCall took a run lease on the target and a GC handle to it; both end here.
+                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+                var target = (CompiledProgram)handle.Target!;
+                handle.Free();
                 state.TailCallTarget = 0;
                 state.StopRequested = 0;
                 new Span<byte>(stack, StackBytes).Clear();
-                r0 = target.ExecuteTailCall(ref state);
+                try
+                {
+                    r0 = target.Execute(ref state);
+                }
+                finally
+                {
+                    target.EndRun();
+                }
             }
 
             return r0;
         }
         finally
         {
+            if (state.TailCallTarget != 0)
+            {
+                // A run that failed after a tail call was requested: release the pending target.
+                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+                var target = (CompiledProgram)handle.Target!;
+                handle.Free();
+                target.EndRun();
+            }
+
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
-            ExitRun();
+            EndRun();
         }
     }
 
@@ -161,48 +172,37 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// </summary>
     protected abstract ulong Execute(ref RunState state);
 
-    /// <summary>Continues a run with this program after another program's tail call.</summary>
-    private ulong ExecuteTailCall(ref RunState state)
-    {
-        EnterRun();
-        try
-        {
-            return Execute(ref state);
-        }
-        finally
-        {
-            ExitRun();
-        }
-    }
-
-    /// <summary>Counts a run in; throws once the program is disposed.</summary>
-    /// <exception cref="ObjectDisposedException">Dispose was called.</exception>
-    private void EnterRun()
+    /// <summary>
+    /// Takes a run lease for a run of this program or a tail call into it: false once the program has been disposed (a
+    /// run then throws <see cref="ObjectDisposedException"/>; a tail call behaves as into an empty slot). While a lease
+    /// is held, <see cref="Dispose()"/> marks the program disposed but defers releasing the engine's resources (e.g.
+    /// unmapping machine code) until the lease ends, so a disposal on another thread never pulls the code from under a
+    /// running thread.
+    /// </summary>
+    internal bool TryBeginRun()
     {
         while (true)
         {
-            int current = Volatile.Read(ref runs);
-            ObjectDisposedException.ThrowIf((current & DisposeRequested) != 0, this);
-            if (Interlocked.CompareExchange(ref runs, current + 1, current) == current)
+            int count = Volatile.Read(ref leases);
+            if (count == 0 || IsDisposed)
             {
-                return;
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref leases, count + 1, count) == count)
+            {
+                return true;
             }
         }
     }
 
-    /// <summary>Counts a run out; the last run out of a disposed program releases it.</summary>
-    private void ExitRun()
+    /// <summary>Ends a lease from <see cref="TryBeginRun"/> (or the owner's own reference, at disposal).</summary>
+    internal void EndRun()
     {
-        if (Interlocked.Decrement(ref runs) == DisposeRequested)
+        if (Interlocked.Decrement(ref leases) == 0)
         {
-            Release();
+            Dispose(true);
         }
-    }
-
-    private void Release()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
     }
 
     /// <summary>
@@ -229,35 +229,23 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     }
 
     /// <summary>
-    /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>. Safe while other
-    /// threads run the program: their runs finish normally and the last one releases the resources.
+    /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>, and a program array
+    /// slot that holds this program behaves as empty (a tail call into it falls through). Runs and tail calls already
+    /// running this program on other threads finish first: the resources are released when the last one ends.
     /// </summary>
     public void Dispose()
     {
-        while (true)
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            int current = Volatile.Read(ref runs);
-            if ((current & DisposeRequested) != 0)
-            {
-                return;
-            }
-
-            if (Interlocked.CompareExchange(ref runs, current | DisposeRequested, current) == current)
-            {
-                if (current == 0)
-                {
-                    Release();
-                }
-
-                return;
-            }
+            GC.SuppressFinalize(this);
+            EndRun();
         }
     }
 
-    /// <summary>
-    /// Releases engine resources. Called once: by <see cref="Dispose()"/>, or by the last run still executing when it
-    /// was called, or (with <paramref name="disposing"/> false) by a finalizer.
-    /// </summary>
+    /// <summary>True once <see cref="Dispose()"/> has been called.</summary>
+    public bool IsDisposed => Volatile.Read(ref disposed) != 0;
+
+    /// <summary>Releases engine resources. Called once, when the program is disposed and no run or tail call runs it.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Ebpf.Execution;
 
 namespace Ebpf.Helpers;
@@ -90,15 +91,24 @@ public readonly unsafe ref struct HelperContext
     public int TailCallCount => state->TailCallCount;
 
     /// <summary>
-    /// Ends the current program when the helper returns and continues the run with the target program, given
-    /// the same context (r1) and a fresh stack. <paramref name="targetHandle"/> is a <see cref="System.Runtime.InteropServices.GCHandle"/>
-    /// (as an integer) of a <see cref="CompiledProgram"/> that the caller keeps alive.
+    /// Ends the current program when the helper returns and continues the run with <paramref name="target"/>, given
+    /// the same context (r1), a fresh stack and the rest of the run's instruction budget. Returns false, changing
+    /// nothing, when the target cannot be entered: it has been disposed (kernel-like: as for an empty slot, the caller
+    /// goes on after the call), or it does not come from an engine of this library (a tail call continues this run's
+    /// state, which only <see cref="CompiledProgram"/> can share), or this helper call already requested a tail call.
     /// </summary>
-    public void TailCall(nint targetHandle)
+    /// <param name="target">The program to continue with.</param>
+    public bool TailCall(ICompiledProgram target)
     {
-        state->TailCallTarget = targetHandle;
+        if (state->TailCallTarget != 0 || target is not CompiledProgram program || !program.TryBeginRun())
+        {
+            return false;
+        }
+
+        state->TailCallTarget = GCHandle.ToIntPtr(GCHandle.Alloc(program));
         state->TailCallCount++;
         state->StopRequested = 1;
         state->StopValue = 0;
+        return true;
     }
 }

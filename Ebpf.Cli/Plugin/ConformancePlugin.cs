@@ -85,6 +85,12 @@ public static class ConformancePlugin
             stderr.WriteLine(OneLine(e.Message));
             return 1;
         }
+        catch (Exception e)
+        {
+            // Not an expected failure (a defect somewhere): still one line and the failure exit code, never an abort.
+            stderr.WriteLine(OneLine($"internal error: {e.GetType().Name}: {e.Message}"));
+            return 1;
+        }
     }
 
     private static ulong RunRaw(PluginRequest request, byte[] code, ExecutionOptions options)
@@ -95,11 +101,15 @@ public static class ConformancePlugin
         return Execute(compiled, request.Memory);
     }
 
-    /// <summary>An ELF object: its default program, linked, with its maps and the Linux helpers (the test helpers take precedence).</summary>
+    /// <summary>
+    /// An ELF object: its default program, linked, with its maps and the helpers its calls name (the Linux helpers, as
+    /// <c>ebpf run</c> gives them); the conformance test helpers are only for raw programs, since their ids (1, 2, 3, 5)
+    /// are the Linux map helpers' ids.
+    /// </summary>
     private static ulong RunElf(PluginRequest request, byte[] code, ExecutionOptions options)
     {
         var elf = ElfLoader.Load(code, "standard input");
-        using var runtime = elf.CreateRuntime(new ElfRuntimeOptions { ExtraHelpers = ConformanceHelpers.CreateTable() });
+        using var runtime = elf.CreateRuntime();
         using var compiled = runtime.Compile(request.Engine, null, options);
         return Execute(compiled, request.Memory);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Ebpf.Tests.Verification;
 
 namespace Ebpf.Tests.Cli;
 
@@ -52,5 +53,16 @@ public class ProcessTests
         // mov r0, r2 (bf 20 ...) ; exit: r0 = the memory's length, printed in hex as the runner expects.
         var result = Start("bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00\n", "00 01 02 03 04 05 06 07 08 09 0a", "plugin");
         Assert.Equal((0, "b\n", ""), result);
+    }
+
+    [Fact]
+    public void The_plugin_process_answers_the_issue_17_program_with_one_line_instead_of_aborting()
+    {
+        // The IL engine used to crash on this program, and the plugin died with SIGABRT (exit 134).
+        var (code, output, error) = Start(CrossFunctionJumpTests.Hex(CrossFunctionJumpTests.IssueProgram()), "plugin", "--engine", "il");
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.Contains("outside the function", error);
     }
 }

@@ -1,5 +1,6 @@
 using CsCheck;
 using Ebpf.Helpers;
+using Ebpf.Il;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;
 
@@ -17,6 +18,12 @@ public class DifferentialTests
     /// <summary>Programs per run (a few thousand, kept cheap: each is compiled by every engine).</summary>
     private const int Programs = 3000;
 
+    /// <summary>Long programs per run (each a few hundred slots, compiled by every engine and by IL in small chunks).</summary>
+    private const int LongPrograms = 60;
+
+    /// <summary>The IL chunk size for the long programs: they are 2 to 4 chunks long and more.</summary>
+    private const int LoweredChunkSlots = 64;
+
     /// <summary>
     /// Engines that stop for the budget exactly where the interpreter does (the IL and x64 engines charge straight-line
     /// segments that end at every instruction that can fail). Other engines may charge whole basic blocks up front, as
@@ -33,29 +40,66 @@ public class DifferentialTests
         Assert.NotEmpty(others);
         var environment = Environment();
         ProgramGenerator.Program.Sample(
-            generated =>
-            {
-                var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-                var options = new ExecutionOptions { InstructionBudget = generated.Budget };
-                string expected = Outcome(reference, program, generated.Input, environment, options);
-                foreach (var engine in others)
-                {
-                    string actual = Outcome(engine, program, generated.Input, environment, options);
-                    if (!ExactBudgetEngines.Contains(engine.Name) && IsBudgetStopWithinOneBlock(actual, reference, program, generated, environment, options))
-                    {
-                        continue;
-                    }
-
-                    Agree(engine.Name, expected, actual);
-                    if (expected.StartsWith("r0=", StringComparison.Ordinal)
-                        && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks))
-                    {
-                        Agree(engine.Name + " without memory checks", expected, Outcome(engine, program, generated.Input, environment, options with { MemoryChecks = false }));
-                    }
-                }
-            },
+            generated => AssertSameOutcome(generated, reference, others, environment),
             iter: Programs,
             print: generated => generated.ToString());
+    }
+
+    [Fact]
+    public void Long_functions_with_jumps_anywhere_and_unreachable_code_behave_the_same_on_every_engine()
+    {
+        // The campaign's shape: functions longer than the IL engine's chunk (lowered here to keep the test fast, as
+        // ChunkedCompilationTests does), with jumps anywhere in them and unreachable code that jumps anywhere.
+        var reference = TestEngines.Get("interpreter");
+        var others = TestEngines.All.Where(e => e.Name != reference.Name).Append(new IlEngine { ChunkSlots = LoweredChunkSlots }).ToArray();
+        var environment = Environment();
+        ProgramGenerator.Programs(LoweredChunkSlots * 2, LoweredChunkSlots * 4).Sample(
+            generated =>
+            {
+                Assert.Contains(generated.Slots, slot => slot.OpCode == Isa.OpCodes.Ja);
+                AssertSameOutcome(generated, reference, others, environment);
+            },
+            iter: LongPrograms,
+            print: generated => generated.ToString());
+    }
+
+    [Fact]
+    public void Functions_over_the_default_il_chunk_size_behave_the_same_on_every_engine()
+    {
+        var reference = TestEngines.Get("interpreter");
+        var others = TestEngines.All.Where(e => e.Name != reference.Name).ToArray();
+        var environment = Environment();
+        ProgramGenerator.Programs(IlEngine.DefaultChunkSlots + 50, IlEngine.DefaultChunkSlots + 400).Sample(
+            generated =>
+            {
+                Assert.True(EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance).Functions[0].Length > IlEngine.DefaultChunkSlots);
+                AssertSameOutcome(generated, reference, others, environment);
+            },
+            iter: 4,
+            print: generated => generated.ToString());
+    }
+
+    /// <summary>The interpreter's outcome of <paramref name="generated"/> and every other engine's agree.</summary>
+    private static void AssertSameOutcome(GeneratedProgram generated, IExecutionEngine reference, IExecutionEngine[] others, ProgramEnvironment environment)
+    {
+        var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
+        var options = new ExecutionOptions { InstructionBudget = generated.Budget };
+        string expected = Outcome(reference, program, generated.Input, environment, options);
+        foreach (var engine in others)
+        {
+            string actual = Outcome(engine, program, generated.Input, environment, options);
+            if (!ExactBudgetEngines.Contains(engine.Name) && IsBudgetStopWithinOneBlock(actual, reference, program, generated, environment, options))
+            {
+                continue;
+            }
+
+            Agree(engine.Name, expected, actual);
+            if (expected.StartsWith("r0=", StringComparison.Ordinal)
+                && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks))
+            {
+                Agree(engine.Name + " without memory checks", expected, Outcome(engine, program, generated.Input, environment, options with { MemoryChecks = false }));
+            }
+        }
     }
 
     [Fact]

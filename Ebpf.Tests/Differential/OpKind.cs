@@ -13,4 +13,7 @@ public enum OpKind
     HelperCall,
     CallX,
     LocalCall,
+
+    /// <summary><c>ja</c> over a few unreachable slots, jumps among them (to any operation of the function).</summary>
+    Unreachable,
 }

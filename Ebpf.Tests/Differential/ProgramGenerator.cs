@@ -8,7 +8,7 @@ namespace Ebpf.Tests.Differential;
 /// interesting values and pointers (r8 into the input, r9 into the stack), then straight-line ALU operations with edge
 /// values (division by zero, INT_MIN / -1, oversized shift counts), loads, stores and atomics on the stack, the input
 /// and stray addresses, legacy packet loads, helper calls and <c>callx</c>, forward jumps and, with a budget,
-/// backward jumps (loops), ending in <c>exit</c>.
+/// backward jumps (loops), unreachable code that jumps anywhere in its function, ending in <c>exit</c>.
 /// </summary>
 public static class ProgramGenerator
 {
@@ -70,7 +70,8 @@ public static class ProgramGenerator
             (1, Gen.Const(OpKind.PacketLoad)),
             (1, Gen.Const(OpKind.HelperCall)),
             (1, Gen.Const(OpKind.CallX)),
-            (2, Gen.Const(OpKind.LocalCall))),
+            (2, Gen.Const(OpKind.LocalCall)),
+            (1, Gen.Const(OpKind.Unreachable))),
         Gen.Int[0, 10_000],
         Gen.Int[0, 100],
         Gen.Int[0, 100],
@@ -86,8 +87,15 @@ public static class ProgramGenerator
         .Array[0, 6];
 
     /// <summary>A whole program with its input and budget.</summary>
-    public static readonly Gen<GeneratedProgram> Program = Gen.Select(
-        Operation.Array[1, 32],
+    public static readonly Gen<GeneratedProgram> Program = Programs(1, 32);
+
+    /// <summary>
+    /// Long programs (the campaign's shape): a main function of <paramref name="minOperations"/> to
+    /// <paramref name="maxOperations"/> operations, longer than a lowered IL chunk, with jumps anywhere in it and
+    /// unreachable code.
+    /// </summary>
+    public static Gen<GeneratedProgram> Programs(int minOperations, int maxOperations) => Gen.Select(
+        Operation.Array[minOperations, maxOperations],
         FunctionBody,
         Wide.Array[6],
         Gen.Frequency((1, Gen.Byte.Array[0, 8]), (4, Gen.Byte.Array[8, 64])),
@@ -123,7 +131,12 @@ public static class ProgramGenerator
         for (int i = 0; i < ops.Length; i++)
         {
             starts[i] = position;
-            position += ops[i].Kind is OpKind.Lddw or OpKind.CallX ? 2 : 1;
+            position += ops[i].Kind switch
+            {
+                OpKind.Lddw or OpKind.CallX => 2,
+                OpKind.Unreachable => 1 + UnreachableLength(ops[i]),
+                _ => 1,
+            };
         }
 
         starts[ops.Length] = position;
@@ -239,9 +252,39 @@ public static class ProgramGenerator
             case OpKind.LocalCall:
                 // The offset is set once the local function's position is known.
                 return [I(OpCodes.Call, src: 1)];
+            case OpKind.Unreachable:
+                return Unreachable(op, index, starts);
             default:
                 return [I(OpCodes.Mov64Imm, dst, imm: Pick(CallxIds, v)), I(OpCodes.CallX, dst)];
         }
+    }
+
+    private static int UnreachableLength(OpSpec op) => 1 + (op.Variant % 4);
+
+    /// <summary>
+    /// <c>ja</c> over 1-4 slots nothing reaches: conditional or unconditional jumps to any operation of the function
+    /// (backward included: never run, so no budget is needed) or plain moves.
+    /// </summary>
+    private static Instruction[] Unreachable(OpSpec op, int index, int[] starts)
+    {
+        int length = UnreachableLength(op);
+        var slots = new Instruction[1 + length];
+        slots[0] = I(OpCodes.Ja, offset: (short)length);
+        for (int k = 1; k <= length; k++)
+        {
+            int seed = (op.Target / k) + (op.Imm * k);
+            int position = starts[index] + k;
+            int target = starts[(seed & int.MaxValue) % starts.Length];
+            short offset = (short)(target - position - 1);
+            slots[k] = (seed % 3) switch
+            {
+                0 => I(OpCodes.Mov64Imm, Pick(DataRegisters, seed), imm: seed),
+                1 => I(OpCodes.Ja, offset: offset),
+                _ => I(OpCodes.JeqImm, Pick(DataRegisters, seed), offset: offset, imm: seed),
+            };
+        }
+
+        return slots;
     }
 
     private static Instruction Alu(OpSpec op, byte dst, byte src)

@@ -124,14 +124,108 @@ public class TailCallTests
             programs.Set(2, compiled);
             Assert.Same(compiled, programs.Get(2));
             Assert.Equal(1, programs.Count);
-            Assert.NotEqual(0, programs.GetTailCallTarget(2));
-            Assert.Equal(0, programs.GetTailCallTarget(3));
-            Assert.Equal(0, programs.GetTailCallTarget(uint.MaxValue));
+            Assert.Null(programs.Get(3));
+            Assert.Null(programs.Get(uint.MaxValue));
             Assert.Equal(MapStatus.InvalidArgument, programs.Update(2u, 0u));
             Assert.Equal([new(2u, 2u)], programs.GetEntries<uint, uint>());
             Assert.Equal(MapStatus.Success, programs.Delete(2u));
             Assert.Equal(MapStatus.NotFound, programs.Delete(2u));
             Assert.Equal(0, programs.Count);
         }
+    }
+
+    /// <summary>The program: tail-calls index 0 of map 1, then returns 1000.</summary>
+    private static EbpfProgram TailCallThen1000() => Program(
+        new Instruction[] { new(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 1), new(0, 0, 0, 0, 0) },
+        I(OpCodes.Mov64Imm, 3, 0, 0, 0),
+        I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.TailCall),
+        I(OpCodes.Mov64Imm, 0, 0, 0, 1000),
+        I(OpCodes.Exit));
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_slot_whose_program_was_disposed_behaves_as_empty(string engine)
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(TailCallThen1000(), environment))
+        {
+            var target = TestEngines.Get(engine).Compile(FirstByte(), environment);
+            programs.Set(0, target);
+            Assert.Equal(1000UL + 0x21, entry.Run([0x21]));
+            target.Dispose();
+            Assert.Equal(1000UL, entry.Run([0x21]));
+            Assert.Null(programs.Get(0));
+            Assert.Equal(0, programs.Count);
+            Assert.Empty(programs.GetEntries<uint, uint>());
+            Assert.False(programs.Remove(0));
+            Assert.Throws<ArgumentException>(() => programs.Set(1, target));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_program_disposed_while_a_tail_call_runs_it_finishes_that_run(string engine)
+    {
+        // The target calls helper 1000, which disposes the target itself: its code must stay until the run ends (on
+        // x64 an unmapped page under the running thread would crash the process), and later tail calls fall through.
+        var (environment, counter, programs) = Setup();
+        using var counterMap = counter;
+        using var programArray = programs;
+        ICompiledProgram? target = null;
+        environment.Helpers.Add(1000, "dispose_target", (_, _, _, _, _) =>
+        {
+            target!.Dispose();
+            return 5;
+        });
+        var disposing = Program(
+            I(OpCodes.Call, 0, 0, 0, 1000),
+            I(OpCodes.Add64Imm, 0, 0, 0, 2000),
+            I(OpCodes.Exit));
+        using var entry = TestEngines.Get(engine).Compile(TailCallThen1000(), environment);
+        target = TestEngines.Get(engine).Compile(disposing, environment);
+        programs.Set(0, target);
+        Assert.Equal(2005UL, entry.Run(new byte[4]));
+        Assert.Throws<ObjectDisposedException>(() => target.Run());
+        Assert.Equal(1000UL, entry.Run(new byte[4]));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_program_array_rejects_a_foreign_implementation_of_the_contract(string engine)
+    {
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var inner = TestEngines.Get(engine).Compile(FirstByte(), environment))
+        {
+            var foreign = new ForeignProgram(inner);
+            Assert.Equal(1000UL + 3, foreign.Run([3]));
+            var error = Assert.Throws<ArgumentException>(() => programs.Set(0, foreign));
+            Assert.Equal("program", error.ParamName);
+            Assert.Contains(nameof(ForeignProgram), error.Message);
+            Assert.Null(programs.Get(0));
+        }
+    }
+
+    /// <summary>An <see cref="ICompiledProgram"/> that is not one of this library's: it delegates to a real one.</summary>
+    private sealed class ForeignProgram(ICompiledProgram inner) : ICompiledProgram
+    {
+        public string EngineName => "foreign";
+
+        public EbpfProgram Program => inner.Program;
+
+        public ProgramEnvironment Environment => inner.Environment;
+
+        public ExecutionOptions Options => inner.Options;
+
+        public ulong Run() => inner.Run();
+
+        public ulong Run(Span<byte> memory) => inner.Run(memory);
+
+        public ulong Run(Span<byte> memory, Span<byte> metadata) => inner.Run(memory, metadata);
+
+        public void Dispose() => inner.Dispose();
     }
 }

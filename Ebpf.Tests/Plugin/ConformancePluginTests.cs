@@ -96,6 +96,36 @@ public class ConformancePluginTests
         Assert.Equal((0, "23\n", string.Empty), Invoke(hex, "01  02  03  04  05  ", "--engine", engine, "--elf"));
     }
 
+    /// <summary>ELF objects with maps and the packet each gets, with the XDP verdict (1 = drop, 2 = pass).</summary>
+    public static TheoryData<string, string, string, ulong> ElfWithMaps()
+    {
+        var data = new TheoryData<string, string, string, ulong>();
+        foreach (var engine in TestEngines.All)
+        {
+            data.Add(engine.Name, "count_protocols.o", "udp_53.bin", 2);
+            data.Add(engine.Name, "block_port.o", "tcp_9999.bin", 1);
+            data.Add(engine.Name, "block_port.o", "tcp_80.bin", 2);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ElfWithMaps))]
+    public void An_elf_object_gets_the_linux_helpers_its_calls_name_and_the_same_verdict_as_ebpf_run(string engine, string objectFile, string packetFile, ulong verdict)
+    {
+        // Issue 17: the conformance helpers (ids 1, 2, 3, 5) used to replace the map helpers of ELF objects.
+        var elf = File.ReadAllBytes(Path.Combine(ConformanceSuite.RepositoryRoot, "examples", objectFile));
+        var packet = File.ReadAllBytes(Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "packets", packetFile));
+        string hex = string.Join("  ", elf.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        string memory = string.Join("  ", packet.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal((0, $"{verdict:x}\n", string.Empty), Invoke(hex, memory, "--engine", engine, "--elf"));
+
+        var run = Ebpf.Tests.Cli.Tool.Run("run", Ebpf.Tests.Cli.Tool.Example(objectFile), "--mem", Ebpf.Tests.Cli.Tool.Example(Path.Combine("packets", packetFile)), "--engine", engine);
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal($"r0 = 0x{verdict:x} ({verdict})", run.OutLines[^1]);
+    }
+
     [Fact]
     public void Elf_input_that_is_not_an_elf_object_is_an_error()
     {

@@ -182,19 +182,19 @@ public static class LinuxHelpers
             throw new InvalidOperationException($"bpf_tail_call: r2 = 0x{map:x} is not a program array");
         }
 
-        nint target = programs.GetTailCallTarget((uint)index);
-        if (target == 0 || ctx.TailCallCount >= MaxTailCalls)
+        // An empty slot, a disposed program (see ProgramArrayMap) or the limit: the call falls through.
+        var program = programs.Get((uint)index);
+        if (program is null || ctx.TailCallCount >= MaxTailCalls)
         {
             return unchecked((ulong)ENOENT);
         }
 
-        if (GCHandle.FromIntPtr(target).Target is not ICompiledProgram program || program.Environment != ctx.Environment)
+        if (program.Environment != ctx.Environment)
         {
             throw new InvalidOperationException($"bpf_tail_call: the program at index {(uint)index} of '{programs.Name}' was compiled with another environment");
         }
 
-        ctx.TailCall(target);
-        return 0;
+        return ctx.TailCall(program) ? 0 : unchecked((ulong)ENOENT);
     }
 
     private static BpfMap MapOf(HelperContext ctx, ulong handle) =>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using Ebpf.Execution;
 
 namespace Ebpf.Maps;
@@ -7,17 +6,16 @@ namespace Ebpf.Maps;
 /// <summary>
 /// <c>BPF_MAP_TYPE_PROG_ARRAY</c>: the targets of <c>bpf_tail_call</c>, by u32 index. The host fills it with
 /// compiled programs (<see cref="Set"/>), which must have been compiled with the same environment as the programs
-/// that tail-call into them; any engine's compiled programs can be mixed. The map keeps each program reachable
-/// through a GC handle until the map is disposed, so a tail call in flight never sees a freed handle. Programs cannot
-/// read or write this map except through <c>bpf_tail_call</c>; the byte-level host API reports the index of each
-/// present entry as its 4-byte value.
+/// that tail-call into them; any engine's compiled programs can be mixed. A slot whose program has been disposed
+/// behaves as an empty slot, as in the kernel when a program is removed: <see cref="Get"/> returns null, it is not
+/// counted or listed, and a tail call into it falls through (the caller goes on after the call). A program disposed
+/// while a tail call runs it finishes that run first. Programs cannot read or write this map except through
+/// <c>bpf_tail_call</c>; the byte-level host API reports the index of each present entry as its 4-byte value.
 /// </summary>
 public sealed class ProgramArrayMap : BpfMap
 {
     private readonly object gate = new();
     private readonly ICompiledProgram?[] programs;
-    private readonly nint[] targets;
-    private readonly Dictionary<ICompiledProgram, GCHandle> handles = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Creates a program array.</summary>
     /// <exception cref="ArgumentException">The definition is invalid or not a program array.</exception>
@@ -25,7 +23,6 @@ public sealed class ProgramArrayMap : BpfMap
         : base(definition, BpfMapType.ProgramArray)
     {
         programs = new ICompiledProgram?[MaxEntries];
-        targets = new nint[MaxEntries];
     }
 
     /// <summary>Creates a program array with <paramref name="maxEntries"/> slots.</summary>
@@ -39,70 +36,78 @@ public sealed class ProgramArrayMap : BpfMap
     {
         get
         {
-            lock (gate)
+            int count = 0;
+            for (uint i = 0; i < programs.Length; i++)
             {
-                return programs.Count(p => p is not null);
+                count += Get(i) is null ? 0 : 1;
             }
+
+            return count;
         }
     }
 
     /// <summary>Puts <paramref name="program"/> at <paramref name="index"/>, replacing what was there.</summary>
+    /// <remarks>
+    /// A tail call continues the caller's run (its context, instruction budget and tail-call count), so a target must
+    /// be a program compiled by one of this library's engines (any of them; they derive from
+    /// <see cref="CompiledProgram"/>); another implementation of <see cref="ICompiledProgram"/> is rejected here rather
+    /// than failing later inside a run.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The index is beyond the capacity.</exception>
-    /// <exception cref="ArgumentException">The program does not come from an engine of this library (it must derive from <see cref="CompiledProgram"/>).</exception>
+    /// <exception cref="ArgumentException">The program does not come from an engine of this library, or it has been disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The map has been disposed.</exception>
     public void Set(uint index, ICompiledProgram program)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, (uint)MaxEntries);
-        if (program is not CompiledProgram)
+        if (program is not CompiledProgram compiled)
         {
-            throw new ArgumentException($"a tail-call target must be compiled by an engine deriving from {nameof(CompiledProgram)}", nameof(program));
+            throw new ArgumentException(
+                $"a tail-call target must be compiled by one of this library's engines (deriving from {nameof(CompiledProgram)}); {program.GetType().Name} cannot continue another program's run",
+                nameof(program));
+        }
+
+        if (compiled.IsDisposed)
+        {
+            throw new ArgumentException("the program has been disposed", nameof(program));
         }
 
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
-            if (!handles.TryGetValue(program, out var handle))
-            {
-                handle = GCHandle.Alloc(program);
-                handles[program] = handle;
-            }
-
-            programs[index] = program;
-            Volatile.Write(ref targets[index], GCHandle.ToIntPtr(handle));
+            Volatile.Write(ref programs[index], program);
         }
     }
 
-    /// <summary>Empties slot <paramref name="index"/>; false when it was empty or beyond the capacity.</summary>
+    /// <summary>Empties slot <paramref name="index"/>; false when it was empty (or its program disposed) or beyond the capacity.</summary>
     public bool Remove(uint index)
     {
         lock (gate)
         {
-            if (index >= (uint)MaxEntries || programs[index] is null)
+            if (Get(index) is null)
             {
                 return false;
             }
 
-            programs[index] = null;
-            Volatile.Write(ref targets[index], 0);
+            Volatile.Write(ref programs[index], null);
             return true;
         }
     }
 
-    /// <summary>The program at <paramref name="index"/>, or null.</summary>
+    /// <summary>
+    /// The program at <paramref name="index"/>, or null when the slot is empty, its program has been disposed, the
+    /// index is beyond the capacity or the map has been disposed. Lock-free (tail calls read it).
+    /// </summary>
     public ICompiledProgram? Get(uint index)
     {
-        lock (gate)
+        if (index >= (uint)MaxEntries || IsDisposed)
         {
-            return index < (uint)MaxEntries ? programs[index] : null;
+            return null;
         }
-    }
 
-    /// <summary>
-    /// The tail-call target at <paramref name="index"/> as the GC handle value <see cref="Helpers.HelperContext.TailCall"/>
-    /// expects, or 0 when the slot is empty or beyond the capacity. Lock-free.
-    /// </summary>
-    public nint GetTailCallTarget(uint index) =>
-        index < (uint)MaxEntries && !IsDisposed ? Volatile.Read(ref targets[index]) : 0;
+        var program = Volatile.Read(ref programs[index]);
+        return program is CompiledProgram { IsDisposed: true } ? null : program;
+    }
 
     /// <inheritdoc />
     public override ulong LookupValueAddress(ReadOnlySpan<byte> key) => 0;
@@ -136,7 +141,7 @@ public sealed class ProgramArrayMap : BpfMap
             var entries = new List<KeyValuePair<byte[], byte[]>>();
             for (int i = 0; i < programs.Length; i++)
             {
-                if (programs[i] is not null)
+                if (Get((uint)i) is not null)
                 {
                     var key = new byte[4];
                     BinaryPrimitives.WriteUInt32LittleEndian(key, (uint)i);
@@ -153,14 +158,9 @@ public sealed class ProgramArrayMap : BpfMap
     {
         lock (gate)
         {
-            Array.Clear(targets);
             Array.Clear(programs);
-            foreach (var handle in handles.Values)
-            {
-                handle.Free();
-            }
-
-            handles.Clear();
         }
+
+        base.Dispose(disposing);
     }
 }
