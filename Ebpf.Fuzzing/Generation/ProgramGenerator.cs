@@ -1,7 +1,7 @@
 using CsCheck;
 using Ebpf.Isa;
 
-namespace Ebpf.Tests.Differential;
+namespace Ebpf.Fuzzing.Generation;
 
 /// <summary>
 /// CsCheck generators of valid eBPF programs for the differential test: a prologue that gives the registers
