@@ -56,7 +56,7 @@ echo "$target: $(get execs_done) executions in $(get run_time) s ($(get execs_pe
 
 # Minimise the queue into the committed corpus (afl-cmin keeps one input per edge set).
 rm -rf "$work/min"
-if afl-cmin -t 10000 -m none -i "$work/findings/default/queue" -o "$work/min" -- "${harness[@]}" > "$work/cmin.log" 2>&1; then
+if (cd "$work" && afl-cmin -t 10000 -m none -i "$work/findings/default/queue" -o "$work/min" -- "${harness[@]}") > "$work/cmin.log" 2>&1; then
   rm -rf "$root/fuzz/corpus/$target"
   mkdir -p "$root/fuzz/corpus/$target"
   for f in "$work/min"/*; do
