@@ -35,4 +35,10 @@ public enum OpKind
 
     /// <summary><c>ja</c> over a few unreachable slots, jumps among them (to any operation of the function).</summary>
     Unreachable,
+
+    /// <summary>A read from the input after a kernel-style bounds check against the length in r2.</summary>
+    CheckedLoad,
+
+    /// <summary>A lookup in the environment's array map with a null check, then a read of the value.</summary>
+    MapLookup,
 }

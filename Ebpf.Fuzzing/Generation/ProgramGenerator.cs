@@ -7,8 +7,9 @@ namespace Ebpf.Fuzzing.Generation;
 /// CsCheck generators of valid eBPF programs for the differential test: a prologue that gives the registers
 /// interesting values and pointers (r8 into the input, r9 into the stack), then straight-line ALU operations with edge
 /// values (division by zero, INT_MIN / -1, oversized shift counts), loads, stores and atomics on the stack, the input
-/// and stray addresses, legacy packet loads, helper calls and <c>callx</c>, forward jumps and, with a budget,
-/// backward jumps (loops), unreachable code that jumps anywhere in its function, ending in <c>exit</c>.
+/// and stray addresses, legacy packet loads, kernel-style bounds-checked packet reads, map lookups with a null check,
+/// helper calls and <c>callx</c>, forward jumps and, with a budget, backward jumps (loops), unreachable code that jumps
+/// anywhere in its function, ending in <c>exit</c>.
 /// </summary>
 public static class ProgramGenerator
 {
@@ -71,7 +72,9 @@ public static class ProgramGenerator
             (1, Gen.Const(OpKind.HelperCall)),
             (1, Gen.Const(OpKind.CallX)),
             (2, Gen.Const(OpKind.LocalCall)),
-            (1, Gen.Const(OpKind.Unreachable))),
+            (1, Gen.Const(OpKind.Unreachable)),
+            (1, Gen.Const(OpKind.CheckedLoad)),
+            (1, Gen.Const(OpKind.MapLookup))),
         Gen.Int[0, 10_000],
         Gen.Int[0, 100],
         Gen.Int[0, 100],
@@ -134,6 +137,8 @@ public static class ProgramGenerator
             position += ops[i].Kind switch
             {
                 OpKind.Lddw or OpKind.CallX => 2,
+                OpKind.CheckedLoad => 3,
+                OpKind.MapLookup => 4,
                 OpKind.Unreachable => 1 + UnreachableLength(ops[i]),
                 _ => 1,
             };
@@ -254,6 +259,39 @@ public static class ProgramGenerator
                 return [I(OpCodes.Call, src: 1)];
             case OpKind.Unreachable:
                 return Unreachable(op, index, starts);
+            case OpKind.CheckedLoad:
+            {
+                // A kernel-style bounds check before a packet read: when offset + size <= r2 (the length, unless an
+                // earlier operation changed r2), load from r1 + offset.
+                int sizeIndex = v % 4;
+                short offset = (short)(op.Offset % (inputLength + 4));
+                return
+                [
+                    I(OpCodes.Mov64Imm, dst, imm: offset + Sizes[sizeIndex]),
+                    I(OpCodes.JgtReg, dst, 2, 1),
+                    I((byte)(0x61 | SizeBits[sizeIndex]), dst, 1, offset),
+                ];
+            }
+
+            case OpKind.MapLookup:
+            {
+                // A map lookup with the kernel's null check: r0 = the value's address or 0; only when non-null, r0 =
+                // 8 bytes of the value (at an offset that is sometimes past its end). The address never outlives the shape.
+                short offset = ((v / 8) % 3) switch
+                {
+                    0 => 0,
+                    1 => 8,
+                    _ => 12,
+                };
+                return
+                [
+                    I(OpCodes.Mov64Imm, 2, imm: op.Imm & 7),
+                    I(OpCodes.Call, imm: GeneratedEnvironment.LookupHelper),
+                    I(OpCodes.JeqImm, 0, offset: 1, imm: 0),
+                    I(OpCodes.LdxDW, 0, 0, offset),
+                ];
+            }
+
             default:
                 return [I(OpCodes.Mov64Imm, dst, imm: Pick(CallxIds, v)), I(OpCodes.CallX, dst)];
         }

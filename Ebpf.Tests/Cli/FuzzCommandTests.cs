@@ -64,9 +64,9 @@ public class FuzzCommandTests
         Assert.True(GeneratedCases.Create(9, GeneratedCases.LongProgramEvery - 1, environment).Program.Length > 100);
 
         var engines = TestEngines.All;
-        var one = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 1 }.Run(120);
-        var two = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 3 }.Run(120);
-        Assert.Equal(120, one.Programs);
+        var one = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 1 }.Run(60);
+        var two = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 3 }.Run(60);
+        Assert.Equal(60, one.Programs);
         Assert.Equal(one.Outcomes, two.Outcomes);
     }
 }

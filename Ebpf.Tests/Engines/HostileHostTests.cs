@@ -215,7 +215,7 @@ public class HostileHostTests
         runners.ForEach(r => r.Start());
 
         var disposedTargets = new List<string>();
-        for (int i = 0; i < 300; i++)
+        for (int i = 0; i < 200; i++)
         {
             var target = compile.Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 1000 + (i % 3)), I(OpCodes.Exit)), environment);
             programs.Set(0, target);
