@@ -6,8 +6,9 @@ namespace Ebpf;
 /// <summary>
 /// An immutable, verified eBPF program: its slots, functions and jump targets. Created only by
 /// <see cref="Create(ReadOnlySpan{byte}, IVerifier, string?, string?)"/>, which runs the given verifier and then
-/// always enforces the structural rules every engine relies on:
-/// a known opcode in every instruction slot; registers r0-r10; no write to r10; <c>lddw</c> complete;
+/// always decodes the program (<see cref="InstructionDecoder"/>: only defined encodings are accepted, see
+/// <see cref="Decoded"/>) and enforces the structural rules every engine relies on:
+/// registers r0-r10; no write to r10; <c>lddw</c> complete;
 /// jump and local-call targets inside the program and never on the second slot of an <c>lddw</c>; jumps stay inside
 /// their function (in every slot, reachable or not); no reachable path runs off the end of a function; at most
 /// <see cref="MaxSlots"/> slots.
@@ -20,10 +21,12 @@ public sealed class EbpfProgram
     private readonly bool[] jumpTargets;
     private readonly bool[] secondSlots;
     private readonly int[] functionOfSlot;
+    private Analysis.AnalysisResults? analysis;
 
     private EbpfProgram(ImmutableArray<Instruction> instructions, ProgramAnalysis analysis, string? name, string? section)
     {
         Instructions = instructions;
+        Decoded = ImmutableArray.Create(analysis.Decoded);
         Functions = analysis.Functions;
         jumpTargets = analysis.JumpTargets;
         secondSlots = analysis.SecondSlots;
@@ -37,11 +40,23 @@ public sealed class EbpfProgram
     /// <summary>The slots (an <c>lddw</c> takes two).</summary>
     public ImmutableArray<Instruction> Instructions { get; }
 
+    /// <summary>
+    /// The decoded instructions, one per slot (the second slot of an <c>lddw</c> holds <see cref="Operation.None"/>):
+    /// what the verifier, the formatter and every engine read. Every entry is a defined encoding.
+    /// </summary>
+    public ImmutableArray<DecodedInstruction> Decoded { get; }
+
     /// <summary>The encoded program (8 bytes per slot, little-endian).</summary>
     public ImmutableArray<byte> Bytes { get; }
 
     /// <summary>The functions, ordered by start; <c>Functions[0]</c> is the entry function at slot 0.</summary>
     public ImmutableArray<FunctionInfo> Functions { get; }
+
+    /// <summary>
+    /// The shared analysis the engines translate from (control-flow graph, budget segments, access regions), computed
+    /// on first use and kept with the program.
+    /// </summary>
+    public Analysis.AnalysisResults Analysis => LazyInitializer.EnsureInitialized(ref analysis, () => new Analysis.AnalysisResults(this));
 
     /// <summary>The program's name (e.g. the ELF symbol), if known.</summary>
     public string? Name { get; }
@@ -62,7 +77,7 @@ public sealed class EbpfProgram
     public int FunctionIndexOf(int pc) => functionOfSlot[pc];
 
     /// <summary>The index in <see cref="Functions"/> of the function a local call at <paramref name="pc"/> enters.</summary>
-    public int CallTargetFunction(int pc) => functionOfSlot[pc + 1 + Instructions[pc].Imm];
+    public int CallTargetFunction(int pc) => functionOfSlot[Decoded[pc].Target];
 
     /// <summary>Decodes, verifies and analyses a program.</summary>
     /// <param name="code">The bytecode (8 bytes per slot).</param>

@@ -12,8 +12,13 @@ public sealed record ExecutionOptions
     /// <summary>The maximum number of frames (the entry function counts as one), from 1 to 64. Default 8.</summary>
     public int MaxCallDepth { get; init; } = 8;
 
-    /// <summary>The most instructions a run may execute, or null for no limit. JIT engines may count per basic block,
-    /// so a run stops at the latest at the end of the block in which the budget runs out.</summary>
+    /// <summary>
+    /// The most instructions a run may execute (those of called local functions included, an <c>lddw</c> counting
+    /// once), or null for no limit. Exact in every engine: a run that would execute one more stops with an
+    /// <see cref="EbpfBudgetExceededException"/> at that instruction, the same pc in every engine. (The JIT engines
+    /// charge whole straight-line segments at once, see <see cref="Analysis.BudgetSegments"/>, and recover the exact pc
+    /// when a segment does not fit.)
+    /// </summary>
     public long? InstructionBudget { get; init; }
 
     /// <summary>

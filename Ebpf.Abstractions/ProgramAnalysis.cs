@@ -6,13 +6,16 @@ namespace Ebpf;
 /// <summary>The structural analysis of a program that every engine relies on (see <see cref="EbpfProgram"/>).</summary>
 internal sealed class ProgramAnalysis
 {
-    private ProgramAnalysis(ImmutableArray<FunctionInfo> functions, bool[] jumpTargets, bool[] secondSlots, int[] functionOfSlot)
+    private ProgramAnalysis(DecodedInstruction[] decoded, ImmutableArray<FunctionInfo> functions, bool[] jumpTargets, bool[] secondSlots, int[] functionOfSlot)
     {
+        Decoded = decoded;
         Functions = functions;
         JumpTargets = jumpTargets;
         SecondSlots = secondSlots;
         FunctionOfSlot = functionOfSlot;
     }
+
+    public DecodedInstruction[] Decoded { get; }
 
     public ImmutableArray<FunctionInfo> Functions { get; }
 
@@ -35,49 +38,28 @@ internal sealed class ProgramAnalysis
             throw new EbpfVerificationException($"the program has {n} slots; at most {EbpfProgram.MaxSlots} are allowed");
         }
 
+        var decoded = InstructionDecoder.DecodeProgram(code);
         var second = new bool[n];
         var targets = new bool[n];
         var entries = new SortedSet<int> { 0 };
 
-        // Pass 1: slots, opcodes, registers, lddw pairs.
-        for (int pc = 0; pc < n; pc++)
+        // Pass 1: registers written, lddw pairs (the decoder has checked opcodes, registers and operand fields).
+        for (int pc = 0; pc < n; pc += decoded[pc].Length)
         {
-            var insn = code[pc];
-            if (!OpCodeTable.IsDefined(insn.OpCode))
+            var insn = decoded[pc];
+            if (insn.WrittenRegister == 10)
             {
-                throw new EbpfVerificationException(pc, insn, $"unknown opcode 0x{insn.OpCode:x2}");
+                throw new EbpfVerificationException(pc, insn.Raw, "r10 is the read-only frame pointer and cannot be written");
             }
 
-            if (insn.Dst > 10)
+            if (insn.WriteBackRegister == 10)
             {
-                throw new EbpfVerificationException(pc, insn, $"destination register r{insn.Dst} does not exist (r0-r10)");
+                throw new EbpfVerificationException(pc, insn.Raw, "r10 is the read-only frame pointer and cannot receive the fetched value");
             }
 
-            if (insn.Src > 10)
+            if (insn.Length == 2)
             {
-                throw new EbpfVerificationException(pc, insn, $"source register r{insn.Src} does not exist (r0-r10)");
-            }
-
-            if (insn.Dst == 10 && OpCodeTable.WritesDst(insn.OpCode))
-            {
-                throw new EbpfVerificationException(pc, insn, "r10 is the read-only frame pointer and cannot be written");
-            }
-
-            if (insn.Class == InstructionClass.Stx && insn.AccessMode == AccessMode.Atomic && insn.Src == 10
-                && (insn.Imm & 0x01) != 0 && insn.Imm != (int)AtomicOperation.CompareExchange)
-            {
-                throw new EbpfVerificationException(pc, insn, "r10 is the read-only frame pointer and cannot receive the fetched value");
-            }
-
-            if (insn.IsWide)
-            {
-                if (pc + 1 >= n)
-                {
-                    throw new EbpfVerificationException(pc, insn, "lddw is incomplete: its second slot is missing");
-                }
-
                 second[pc + 1] = true;
-                pc++;
             }
         }
 
@@ -90,11 +72,11 @@ internal sealed class ProgramAnalysis
             }
 
             var insn = code[pc];
-            if (OpCodeTable.IsJump(insn.OpCode))
+            if (decoded[pc].IsJump)
             {
                 targets[CheckTarget(code, second, pc, OpCodeTable.JumpTarget(insn, pc), "jump")] = true;
             }
-            else if (OpCodeTable.IsLocalCall(insn))
+            else if (decoded[pc].Operation == Operation.CallLocal)
             {
                 entries.Add(CheckTarget(code, second, pc, pc + 1L + insn.Imm, "local call"));
             }
@@ -119,11 +101,11 @@ internal sealed class ProgramAnalysis
         for (int pc = 0; pc < n; pc++)
         {
             var insn = code[pc];
-            if (!second[pc] && OpCodeTable.IsJump(insn.OpCode))
+            if (decoded[pc].IsJump)
             {
-                long target = OpCodeTable.JumpTarget(insn, pc);
+                int target = decoded[pc].Target;
                 var function = functions[functionOf[pc]];
-                if (!function.Contains((int)target))
+                if (!function.Contains(target))
                 {
                     throw new EbpfVerificationException(pc, insn, $"jump target {target} is outside the function at {function.Start}..{function.End - 1}");
                 }
@@ -133,10 +115,10 @@ internal sealed class ProgramAnalysis
         // Pass 4: no reachable path runs off a function's end.
         foreach (var function in functions)
         {
-            CheckFunction(code, second, function);
+            CheckFunction(code, decoded, function);
         }
 
-        return new ProgramAnalysis(functions.MoveToImmutable(), targets, second, functionOf);
+        return new ProgramAnalysis(decoded, functions.MoveToImmutable(), targets, second, functionOf);
     }
 
     private static int CheckTarget(ReadOnlySpan<Instruction> code, bool[] second, int pc, long target, string what)
@@ -154,7 +136,7 @@ internal sealed class ProgramAnalysis
         return (int)target;
     }
 
-    private static void CheckFunction(ReadOnlySpan<Instruction> code, bool[] second, FunctionInfo function)
+    private static void CheckFunction(ReadOnlySpan<Instruction> code, DecodedInstruction[] decoded, FunctionInfo function)
     {
         var seen = new bool[function.Length];
         var work = new Stack<int>();
@@ -169,15 +151,15 @@ internal sealed class ProgramAnalysis
 
             seen[pc - function.Start] = true;
             var insn = code[pc];
-            bool fallsThrough = insn.OpCode is not (OpCodes.Exit or OpCodes.Ja or OpCodes.Ja32);
-            if (OpCodeTable.IsJump(insn.OpCode))
+            bool fallsThrough = decoded[pc].FallsThrough;
+            if (decoded[pc].IsJump)
             {
-                work.Push((int)OpCodeTable.JumpTarget(insn, pc));
+                work.Push(decoded[pc].Target);
             }
 
             if (fallsThrough)
             {
-                int next = pc + (insn.IsWide ? 2 : 1);
+                int next = pc + decoded[pc].Length;
                 if (next >= function.End)
                 {
                     throw new EbpfVerificationException(pc, insn, $"execution can run off the end of the function at {function.Start}..{function.End - 1} (the last reachable instruction must be exit or ja)");

@@ -88,11 +88,11 @@ public sealed class ProgramEnvironment
     /// <exception cref="EbpfCompilationException">A pseudo source with no resolver, or a resolver that failed.</exception>
     public ulong ResolveLddw(string engine, EbpfProgram program, int pc)
     {
-        var first = program.Instructions[pc];
-        var second = program.Instructions[pc + 1];
-        if (first.Src == (byte)LddwSource.Immediate)
+        var lddw = program.Decoded[pc];
+        var first = lddw.Raw;
+        if (lddw.PseudoSource == LddwSource.Immediate)
         {
-            return (uint)first.Imm | ((ulong)(uint)second.Imm << 32);
+            return lddw.Value;
         }
 
         if (LddwResolver is not { } resolver)
@@ -102,7 +102,7 @@ public sealed class ProgramEnvironment
 
         try
         {
-            return resolver((LddwSource)first.Src, first.Imm, second.Imm);
+            return resolver(lddw.PseudoSource, first.Imm, (int)(lddw.Value >> 32));
         }
         catch (Exception e) when (e is not EbpfException)
         {

@@ -16,20 +16,23 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
 
+    /// <summary>The <see cref="DecodedInstruction.WriteBack"/> of an instruction that writes no old value back.</summary>
+    private const byte NoRegister = 0xff;
+
     /// <summary>The decoded slots, allocated pinned by <see cref="Decoder"/>: <see cref="codeStart"/> stays valid while this object lives.</summary>
     private readonly DecodedInstruction[] code;
     private readonly DecodedInstruction* codeStart;
     private readonly Helper[] helpers;
-    private readonly CallxTable callxHelpers;
+    private readonly CallxTable? callxHelpers;
 
     public InterpretedProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
         : base(InterpreterEngine.EngineName, program, environment, options)
     {
-        var used = new List<Helper>();
-        code = Decoder.Decode(program, environment, used);
+        var plan = HelperPlan.Create(program, environment, InterpreterEngine.EngineName);
+        code = Decoder.Decode(program, environment, plan);
         codeStart = (DecodedInstruction*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(code));
-        helpers = used.ToArray();
-        callxHelpers = new CallxTable(environment.Helpers);
+        helpers = [.. plan.Helpers];
+        callxHelpers = plan.Callx;
     }
 
     /// <inheritdoc />
@@ -199,13 +202,27 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
                 case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
                 case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
                 case Op.Atomic32:
-                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, wide: false, ref r[ins->Src], ref r[0]);
+                {
+                    ulong old = Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (Operation)ins->Imm, wide: false, r[ins->Src], r[0]);
+                    if (ins->WriteBack != NoRegister)
+                    {
+                        r[ins->WriteBack] = old;
+                    }
+
                     ins++;
                     continue;
+                }
                 case Op.Atomic64:
-                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (AtomicOperation)ins->Imm, wide: true, ref r[ins->Src], ref r[0]);
+                {
+                    ulong old = Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (Operation)ins->Imm, wide: true, r[ins->Src], r[0]);
+                    if (ins->WriteBack != NoRegister)
+                    {
+                        r[ins->WriteBack] = old;
+                    }
+
                     ins++;
                     continue;
+                }
 
                 // Legacy packet loads: input region only, little-endian, zero-extended into r0
                 case Op.LdAbsB: r[0] = *(byte*)CheckPacket(ref state, (ulong)ins->Imm, 1, stackLow, ins); ins++; continue;
@@ -319,5 +336,5 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     private EbpfBudgetExceededException BudgetExceeded(int pc) =>
         new(pc, Program.Instructions[pc], Options.InstructionBudget ?? long.MaxValue);
 
-    private Helper HelperById(ulong id, int pc) => callxHelpers.Resolve(id, Program, pc);
+    private Helper HelperById(ulong id, int pc) => callxHelpers!.Resolve(id, Program, pc);
 }

@@ -20,7 +20,6 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;
     private readonly int[] pcOffsets;
-    private readonly int[] blockLengths;
     private readonly CallxTable? callxHelpers;
     private readonly nint entry;
     private GCHandle self;
@@ -28,14 +27,11 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
         : base(X64Engine.EngineName, program, environment, options)
     {
-        var compiled = X64Compiler.Compile(program, environment, Options, abi, HelperDispatcher.Address);
+        var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
+        var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address);
         sites = compiled.Sites;
         pcOffsets = compiled.PcOffsets;
-        blockLengths = compiled.BlockLengths;
-        if (sites.Any(s => s.Helper is null))
-        {
-            callxHelpers = new CallxTable(environment.Helpers);
-        }
+        callxHelpers = helpers.Callx;
 
         memory = ExecutableMemory.Create(compiled.Code);
         entry = memory.Address;
@@ -176,13 +172,8 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
             {
                 // The block at the leader could not complete: the instruction that exceeds the budget is the one after the
                 // instructions the budget still allowed.
-                int pc = block.ErrorInfo;
-                long allowed = block.Budget + blockLengths[pc];
-                for (long i = 0; i < allowed; i++)
-                {
-                    pc += Program.Instructions[pc].IsWide ? 2 : 1;
-                }
-
+                var segments = Program.Analysis.Segments(Options.MemoryChecks);
+                int pc = segments.FailingPc(block.ErrorInfo, block.Budget + segments.LengthAt(block.ErrorInfo));
                 return new EbpfBudgetExceededException(pc, Program.Instructions[pc], Options.InstructionBudget ?? 0);
             }
 

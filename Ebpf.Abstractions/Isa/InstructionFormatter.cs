@@ -56,14 +56,14 @@ public static class InstructionFormatter
     public static bool TryFormatWide(in Instruction first, in Instruction second, out string? text)
     {
         text = null;
-        if (!first.IsWide || first.Offset != 0 || first.Dst > 10 || first.Src > (byte)LddwSource.MapValueByIndex
+        if (!first.IsWide || !InstructionDecoder.TryDecode([first, second], 0, out var lddw, out _) || HasNonZeroUnusedField(lddw)
             || second.OpCode != 0 || second.Dst != 0 || second.Src != 0 || second.Offset != 0)
         {
             return false;
         }
 
-        ulong value = ((ulong)(uint)second.Imm << 32) | (uint)first.Imm;
-        string? keyword = Mnemonics.LddwSourceKeyword((LddwSource)first.Src);
+        ulong value = lddw.Value;
+        string? keyword = Mnemonics.LddwSourceKeyword(lddw.PseudoSource);
         text = keyword is null
             ? $"lddw {Reg(first.Dst)}, 0x{value:x}"
             : $"lddw {Reg(first.Dst)}, {keyword} 0x{value:x}";
@@ -95,159 +95,62 @@ public static class InstructionFormatter
     private static bool TryFormatSingle(in Instruction i, out string? text, out string? problem)
     {
         text = null;
-        if (!OpCodeTable.IsDefined(i.OpCode))
+        if (!InstructionDecoder.TryDecode([i], 0, out var d, out problem))
         {
-            problem = $"unknown opcode 0x{i.OpCode:x2}";
             return false;
         }
 
-        if (i.Dst > 10 || i.Src > 10)
+        if (HasNonZeroUnusedField(d))
         {
-            problem = $"register r{Math.Max(i.Dst, i.Src)} does not exist";
+            problem = "opcode 0x" + i.OpCode.ToString("x2", CultureInfo.InvariantCulture) + " with fields its assembly form cannot express";
             return false;
         }
 
-        problem = "opcode 0x" + i.OpCode.ToString("x2", CultureInfo.InvariantCulture) + " with fields its assembly form cannot express";
-        text = i.Class switch
-        {
-            InstructionClass.Alu or InstructionClass.Alu64 => FormatAlu(i),
-            InstructionClass.Jmp or InstructionClass.Jmp32 => FormatJump(i),
-            InstructionClass.Ld => FormatLegacyLoad(i),
-            InstructionClass.Ldx => FormatLoad(i),
-            InstructionClass.St => i.Src == 0 ? $"st{Mnemonics.Size(i.AccessSize)} {Memory(i.Dst, i.Offset)}, {Immediate(i.Imm)}" : null,
-            _ => FormatStore(i),
-        };
-        return text is not null;
+        text = Text(d);
+        return true;
     }
 
-    private static string? FormatAlu(in Instruction i)
+    private static bool HasNonZeroUnusedField(in DecodedInstruction d)
     {
-        bool is64 = i.Class == InstructionClass.Alu64;
-        string width = is64 ? "64" : "32";
-        var op = i.AluOperation;
-        if (op == AluOperation.Neg)
-        {
-            return i.Src == 0 && i.Offset == 0 && i.Imm == 0 ? $"neg{width} {Reg(i.Dst)}" : null;
-        }
-
-        if (op == AluOperation.End)
-        {
-            if (i.Src != 0 || i.Offset != 0 || i.Imm is not (16 or 32 or 64))
-            {
-                return null;
-            }
-
-            string name = i.OpCode switch { OpCodes.Le => "le", OpCodes.Be => "be", _ => "bswap" };
-            return $"{name}{i.Imm.ToString(CultureInfo.InvariantCulture)} {Reg(i.Dst)}";
-        }
-
-        bool register = i.Source == OperandSource.Register;
-        string? mnemonic;
-        if (op == AluOperation.Mov && i.Offset != 0)
-        {
-            // movsx: register source, offset 8/16 (32-bit) or 8/16/32 (64-bit).
-            bool valid = register && i.Imm == 0 && (i.Offset is 8 or 16 || (is64 && i.Offset == 32));
-            return valid ? $"movsx{i.Offset.ToString(CultureInfo.InvariantCulture)}{width} {Reg(i.Dst)}, {Reg(i.Src)}" : null;
-        }
-
-        if (op is AluOperation.Div or AluOperation.Mod && i.Offset == 1)
-        {
-            mnemonic = Mnemonics.Alu(op, signed: true);
-        }
-        else if (i.Offset == 0)
-        {
-            mnemonic = Mnemonics.Alu(op);
-        }
-        else
-        {
-            return null;
-        }
-
-        if (register)
-        {
-            return i.Imm == 0 ? $"{mnemonic}{width} {Reg(i.Dst)}, {Reg(i.Src)}" : null;
-        }
-
-        return i.Src == 0 ? $"{mnemonic}{width} {Reg(i.Dst)}, {Immediate(i.Imm)}" : null;
+        var unused = d.UnusedFields;
+        return ((unused & InstructionFields.Dst) != 0 && d.Dst != 0)
+            || ((unused & InstructionFields.Src) != 0 && d.Src != 0)
+            || ((unused & InstructionFields.Offset) != 0 && d.Offset != 0)
+            || ((unused & InstructionFields.Imm) != 0 && d.Imm != 0);
     }
 
-    private static string? FormatJump(in Instruction i)
+    private static string Text(in DecodedInstruction d)
     {
-        switch (i.OpCode)
-        {
-            case OpCodes.Ja:
-                return i.Dst == 0 && i.Src == 0 && i.Imm == 0 ? $"ja {Jump(i.Offset)}" : null;
-            case OpCodes.Ja32:
-                return i.Dst == 0 && i.Src == 0 && i.Offset == 0 ? $"ja32 {Jump(i.Imm)}" : null;
-            case OpCodes.Exit:
-                return i.Dst == 0 && i.Src == 0 && i.Offset == 0 && i.Imm == 0 ? "exit" : null;
-            case OpCodes.CallX:
-                return i.Src == 0 && i.Offset == 0 && i.Imm == 0 ? $"callx {Reg(i.Dst)}" : null;
-            case OpCodes.Call:
-                if (i.Dst != 0 || i.Offset != 0)
-                {
-                    return null;
-                }
-
-                return i.Src switch
-                {
-                    0 => "call " + i.Imm.ToString(CultureInfo.InvariantCulture),
-                    1 => $"call local {Jump(i.Imm)}",
-                    _ => null,
-                };
-        }
-
-        string suffix = i.Class == InstructionClass.Jmp32 ? "32" : string.Empty;
-        string name = Mnemonics.Jump(i.JumpOperation) + suffix;
-        if (i.Source == OperandSource.Register)
-        {
-            return i.Imm == 0 ? $"{name} {Reg(i.Dst)}, {Reg(i.Src)}, {Jump(i.Offset)}" : null;
-        }
-
-        return i.Src == 0 ? $"{name} {Reg(i.Dst)}, {Immediate(i.Imm)}, {Jump(i.Offset)}" : null;
-    }
-
-    private static string? FormatLegacyLoad(in Instruction i)
-    {
+        var i = d.Raw;
+        string width = d.Is64 ? "64" : "32";
+        string jumpSuffix = d.Is64 ? string.Empty : "32";
+        string operand = d.HasRegisterSource ? Reg(d.Src) : Immediate(d.Imm);
         string size = Mnemonics.Size(i.AccessSize);
-        if (i.Dst != 0 || i.Offset != 0)
+        string atomicSuffix = d.Is64 ? string.Empty : "32";
+        return d.Operation switch
         {
-            return null;
-        }
-
-        if (i.AccessMode == AccessMode.Absolute)
-        {
-            return i.Src == 0 ? $"ldabs{size} {Immediate(i.Imm)}" : null;
-        }
-
-        return $"ldind{size} {Reg(i.Src)}, {Immediate(i.Imm)}";
+            Operation.Neg => $"neg{width} {Reg(d.Dst)}",
+            >= Operation.MovSx8 and <= Operation.MovSx32 => $"movsx{Number(d.Offset)}{width} {Reg(d.Dst)}, {Reg(d.Src)}",
+            >= Operation.Add and <= Operation.Mov => $"{Mnemonics.Alu(i.AluOperation, d.Operation is Operation.SDiv or Operation.SMod)}{width} {Reg(d.Dst)}, {operand}",
+            >= Operation.Le16 and <= Operation.Le64 => $"le{Number(d.Imm)} {Reg(d.Dst)}",
+            >= Operation.Be16 and <= Operation.Be64 => $"be{Number(d.Imm)} {Reg(d.Dst)}",
+            >= Operation.Bswap16 and <= Operation.Bswap64 => $"bswap{Number(d.Imm)} {Reg(d.Dst)}",
+            Operation.Ja => $"ja {Jump(d.Offset)}",
+            Operation.Ja32 => $"ja32 {Jump(d.Imm)}",
+            >= Operation.Jeq and <= Operation.Jsle => $"{Mnemonics.Jump(i.JumpOperation)}{jumpSuffix} {Reg(d.Dst)}, {operand}, {Jump(d.Offset)}",
+            Operation.CallHelper => "call " + Number(d.Imm),
+            Operation.CallLocal => $"call local {Jump(d.Imm)}",
+            Operation.CallX => $"callx {Reg(d.Dst)}",
+            Operation.Exit => "exit",
+            Operation.LoadAbsolute => $"ldabs{size} {Immediate(d.Imm)}",
+            Operation.LoadIndirect => $"ldind{size} {Reg(d.Src)}, {Immediate(d.Imm)}",
+            Operation.Load => $"ldx{size} {Reg(d.Dst)}, {Memory(d.Src, d.Offset)}",
+            Operation.LoadSignExtend => $"ldxs{size} {Reg(d.Dst)}, {Memory(d.Src, d.Offset)}",
+            Operation.Store when d.HasRegisterSource => $"stx{size} {Memory(d.Dst, d.Offset)}, {Reg(d.Src)}",
+            Operation.Store => $"st{size} {Memory(d.Dst, d.Offset)}, {Immediate(d.Imm)}",
+            _ => $"lock {Mnemonics.Atomic((AtomicOperation)d.Imm)}{atomicSuffix} {Memory(d.Dst, d.Offset)}, {Reg(d.Src)}",
+        };
     }
 
-    private static string? FormatLoad(in Instruction i)
-    {
-        if (i.Imm != 0)
-        {
-            return null;
-        }
-
-        string name = i.AccessMode == AccessMode.MemorySignExtend ? "ldxs" : "ldx";
-        return $"{name}{Mnemonics.Size(i.AccessSize)} {Reg(i.Dst)}, {Memory(i.Src, i.Offset)}";
-    }
-
-    private static string? FormatStore(in Instruction i)
-    {
-        if (i.AccessMode == AccessMode.Atomic)
-        {
-            string? op = Mnemonics.Atomic((AtomicOperation)i.Imm);
-            if (op is null)
-            {
-                return null;
-            }
-
-            string suffix = i.AccessSize == AccessSize.Word ? "32" : string.Empty;
-            return $"lock {op}{suffix} {Memory(i.Dst, i.Offset)}, {Reg(i.Src)}";
-        }
-
-        return i.Imm == 0 ? $"stx{Mnemonics.Size(i.AccessSize)} {Memory(i.Dst, i.Offset)}, {Reg(i.Src)}" : null;
-    }
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

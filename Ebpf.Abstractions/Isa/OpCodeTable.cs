@@ -2,7 +2,8 @@ namespace Ebpf.Isa;
 
 /// <summary>
 /// Which opcode bytes are defined by the instruction set this project implements (RFC 9669 plus the legacy
-/// packet loads in all four sizes, as rbpf has them).
+/// packet loads in all four sizes, as rbpf has them). What an instruction does is read from its decoded form
+/// (<see cref="InstructionDecoder"/>, <see cref="DecodedInstruction"/>).
 /// </summary>
 public static class OpCodeTable
 {
@@ -11,44 +12,9 @@ public static class OpCodeTable
     /// <summary>True when <paramref name="opCode"/> is a defined opcode (the first slot of an instruction).</summary>
     public static bool IsDefined(byte opCode) => Defined[opCode];
 
-    /// <summary>True for conditional jumps (JMP or JMP32 with a comparison), which take the offset when the condition holds.</summary>
-    public static bool IsConditionalJump(byte opCode)
-    {
-        var cls = (InstructionClass)(opCode & 0x07);
-        if (cls != InstructionClass.Jmp && cls != InstructionClass.Jmp32)
-        {
-            return false;
-        }
-
-        var op = (JumpOperation)(opCode & 0xf0);
-        return op is not (JumpOperation.Ja or JumpOperation.Call or JumpOperation.Exit) && Defined[opCode];
-    }
-
-    /// <summary>True for any instruction that transfers control within the function by an offset (conditional or unconditional).</summary>
-    public static bool IsJump(byte opCode) => opCode is OpCodes.Ja or OpCodes.Ja32 || IsConditionalJump(opCode);
-
     /// <summary>The target slot of a jump at <paramref name="pc"/>: <c>pc + 1 + offset</c>, or <c>pc + 1 + imm</c> for <c>ja32</c>.</summary>
     public static long JumpTarget(in Instruction instruction, int pc) =>
         instruction.OpCode == OpCodes.Ja32 ? pc + 1L + instruction.Imm : pc + 1L + instruction.Offset;
-
-    /// <summary>True for a local function call (<c>call</c> with src 1).</summary>
-    public static bool IsLocalCall(in Instruction instruction) => instruction.OpCode == OpCodes.Call && instruction.Src == 1;
-
-    /// <summary>True for a helper call by immediate id (<c>call</c> with src 0).</summary>
-    public static bool IsHelperCall(in Instruction instruction) => instruction.OpCode == OpCodes.Call && instruction.Src == 0;
-
-    /// <summary>True when the instruction writes its <c>dst</c> register (ALU, loads into a register, <c>lddw</c>).</summary>
-    public static bool WritesDst(byte opCode)
-    {
-        var cls = (InstructionClass)(opCode & 0x07);
-        return cls switch
-        {
-            InstructionClass.Alu or InstructionClass.Alu64 => true,
-            InstructionClass.Ldx => true,
-            InstructionClass.Ld => opCode == OpCodes.Lddw,
-            _ => false,
-        };
-    }
 
     private static bool[] BuildTable()
     {

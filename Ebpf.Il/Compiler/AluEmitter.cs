@@ -10,64 +10,69 @@ namespace Ebpf.Il.Compiler;
 /// </summary>
 internal static class AluEmitter
 {
-    public static void Emit(FunctionCompiler f, int pc, Instruction insn)
+    public static void Emit(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
-        bool wide = insn.Class == InstructionClass.Alu64;
-        switch (insn.AluOperation)
+        bool wide = insn.Is64;
+        switch (insn.Operation)
         {
-            case AluOperation.Add:
-            case AluOperation.Sub:
-            case AluOperation.Mul:
-            case AluOperation.Or:
-            case AluOperation.And:
-            case AluOperation.Xor:
+            case Operation.Add:
+            case Operation.Sub:
+            case Operation.Mul:
+            case Operation.Or:
+            case Operation.And:
+            case Operation.Xor:
                 Binary(f, insn, wide);
                 break;
-            case AluOperation.Lsh:
-            case AluOperation.Rsh:
-            case AluOperation.Arsh:
+            case Operation.Lsh:
+            case Operation.Rsh:
+            case Operation.Arsh:
                 Shift(f, insn, wide);
                 break;
-            case AluOperation.Div:
-            case AluOperation.Mod:
+            case Operation.Div:
+            case Operation.SDiv:
+            case Operation.Mod:
+            case Operation.SMod:
                 DivMod(f, pc, insn, wide);
                 break;
-            case AluOperation.Neg:
+            case Operation.Neg:
                 LoadDst(f, insn, wide);
                 f.Il.Neg();
                 StoreDst(f, insn, wide);
                 break;
-            case AluOperation.Mov:
-                Move(f, pc, insn, wide);
+            case Operation.Mov:
+            case Operation.MovSx8:
+            case Operation.MovSx16:
+            case Operation.MovSx32:
+                Move(f, insn, wide);
                 break;
             default:
-                ByteSwap(f, pc, insn, wide);
+                ByteSwap(f, insn);
                 break;
         }
     }
 
-    private static void Binary(FunctionCompiler f, Instruction insn, bool wide)
+    private static void Binary(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
         LoadDst(f, insn, wide);
         LoadOperand(f, insn, wide);
-        switch (insn.AluOperation)
+        switch (insn.Operation)
         {
-            case AluOperation.Add: f.Il.Add(); break;
-            case AluOperation.Sub: f.Il.Sub(); break;
-            case AluOperation.Mul: f.Il.Mul(); break;
-            case AluOperation.Or: f.Il.Or(); break;
-            case AluOperation.And: f.Il.And(); break;
+            case Operation.Add: f.Il.Add(); break;
+            case Operation.Sub: f.Il.Sub(); break;
+            case Operation.Mul: f.Il.Mul(); break;
+            case Operation.Or: f.Il.Or(); break;
+            case Operation.And: f.Il.And(); break;
             default: f.Il.Xor(); break;
         }
 
         StoreDst(f, insn, wide);
     }
 
-    private static void Shift(FunctionCompiler f, Instruction insn, bool wide)
+    private static void Shift(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
         int mask = wide ? 63 : 31;
         LoadDst(f, insn, wide);
-        if (insn.Source == OperandSource.Register)
+        if (insn.HasRegisterSource)
         {
             f.Load(insn.Src);
             f.Il.ConvI4();
@@ -79,26 +84,21 @@ internal static class AluEmitter
             f.Il.LdcI4(insn.Imm & mask);
         }
 
-        switch (insn.AluOperation)
+        switch (insn.Operation)
         {
-            case AluOperation.Lsh: f.Il.Shl(); break;
-            case AluOperation.Rsh: f.Il.ShrUn(); break;
+            case Operation.Lsh: f.Il.Shl(); break;
+            case Operation.Rsh: f.Il.ShrUn(); break;
             default: f.Il.Shr(); break;
         }
 
         StoreDst(f, insn, wide);
     }
 
-    private static void DivMod(FunctionCompiler f, int pc, Instruction insn, bool wide)
+    private static void DivMod(FunctionCompiler f, int pc, DecodedInstruction insn, bool wide)
     {
-        if (insn.Offset is not (0 or 1))
-        {
-            throw f.Invalid(pc, insn, $"{insn.AluOperation} offset must be 0 (unsigned) or 1 (signed), not {insn.Offset}");
-        }
-
-        bool signed = insn.Offset == 1;
-        bool div = insn.AluOperation == AluOperation.Div;
-        if (insn.Source == OperandSource.Immediate)
+        bool signed = insn.IsSigned;
+        bool div = insn.Operation is Operation.Div or Operation.SDiv;
+        if (!insn.HasRegisterSource)
         {
             if (insn.Imm == 0)
             {
@@ -209,7 +209,7 @@ internal static class AluEmitter
     }
 
     /// <summary>x / 0 = 0; x % 0 = x (the 32-bit form still zero-extends).</summary>
-    private static void DivideByZero(FunctionCompiler f, Instruction insn, bool wide, bool div)
+    private static void DivideByZero(FunctionCompiler f, DecodedInstruction insn, bool wide, bool div)
     {
         if (div)
         {
@@ -224,7 +224,7 @@ internal static class AluEmitter
     }
 
     /// <summary>Signed x / -1 = -x (INT_MIN stays INT_MIN, where IL div would throw); x % -1 = 0.</summary>
-    private static void DivideByMinusOne(FunctionCompiler f, Instruction insn, bool wide, bool div)
+    private static void DivideByMinusOne(FunctionCompiler f, DecodedInstruction insn, bool wide, bool div)
     {
         if (div)
         {
@@ -239,15 +239,10 @@ internal static class AluEmitter
         }
     }
 
-    private static void Move(FunctionCompiler f, int pc, Instruction insn, bool wide)
+    private static void Move(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
-        if (insn.Source == OperandSource.Immediate)
+        if (!insn.HasRegisterSource)
         {
-            if (insn.Offset != 0)
-            {
-                throw f.Invalid(pc, insn, $"mov with an immediate must have offset 0, not {insn.Offset}");
-            }
-
             if (wide)
             {
                 f.Il.LdcI8(insn.Imm);
@@ -262,30 +257,28 @@ internal static class AluEmitter
         }
 
         f.Load(insn.Src);
-        switch (insn.Offset)
+        switch (insn.Operation)
         {
-            case 0:
+            case Operation.Mov:
                 if (!wide)
                 {
                     f.Il.ConvU4();
                 }
 
                 break;
-            case 8:
+            case Operation.MovSx8:
                 f.Il.ConvI1();
                 break;
-            case 16:
+            case Operation.MovSx16:
                 f.Il.ConvI2();
                 break;
-            case 32 when wide:
+            default:
                 f.Il.ConvI4();
                 break;
-            default:
-                throw f.Invalid(pc, insn, $"mov offset must be 0 or a sign-extension width (8, 16{(wide ? ", 32" : string.Empty)}), not {insn.Offset}");
         }
 
         // The value is an int32 here unless it is a plain 64-bit move.
-        if (wide && insn.Offset == 0)
+        if (wide && insn.Operation == Operation.Mov)
         {
             f.Store(insn.Dst);
         }
@@ -300,19 +293,19 @@ internal static class AluEmitter
         }
     }
 
-    private static void ByteSwap(FunctionCompiler f, int pc, Instruction insn, bool wide)
+    private static void ByteSwap(FunctionCompiler f, DecodedInstruction insn)
     {
-        if (insn.Imm is not (16 or 32 or 64))
+        // bswap always swaps; le/be swap when the requested order is not the host's.
+        bool swap = insn.Operation switch
         {
-            throw f.Invalid(pc, insn, $"byte swap width must be 16, 32 or 64, not {insn.Imm}");
-        }
-
-        // bswap (ALU64) always swaps; le/be swap when the requested order is not the host's.
-        bool swap = wide || ((insn.Source == OperandSource.Register) == BitConverter.IsLittleEndian);
+            >= Operation.Bswap16 => true,
+            >= Operation.Be16 => BitConverter.IsLittleEndian,
+            _ => !BitConverter.IsLittleEndian,
+        };
         var il = f.Il;
-        switch (insn.Imm)
+        switch (insn.Operation)
         {
-            case 16:
+            case Operation.Le16 or Operation.Be16 or Operation.Bswap16:
                 f.Load(insn.Dst);
                 il.ConvU2();
                 if (swap)
@@ -323,7 +316,7 @@ internal static class AluEmitter
                 il.ConvU8();
                 f.Store(insn.Dst);
                 break;
-            case 32:
+            case Operation.Le32 or Operation.Be32 or Operation.Bswap32:
                 f.Load32(insn.Dst);
                 if (swap)
                 {
@@ -344,7 +337,7 @@ internal static class AluEmitter
         }
     }
 
-    private static void LoadDst(FunctionCompiler f, Instruction insn, bool wide)
+    private static void LoadDst(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
         if (wide)
         {
@@ -356,7 +349,7 @@ internal static class AluEmitter
         }
     }
 
-    private static void LoadSrc(FunctionCompiler f, Instruction insn, bool wide)
+    private static void LoadSrc(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
         if (wide)
         {
@@ -368,7 +361,7 @@ internal static class AluEmitter
         }
     }
 
-    private static void StoreDst(FunctionCompiler f, Instruction insn, bool wide)
+    private static void StoreDst(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
         if (wide)
         {
@@ -381,9 +374,9 @@ internal static class AluEmitter
     }
 
     /// <summary>The source operand: the register, or the immediate (sign-extended to 64 bits in ALU64).</summary>
-    private static void LoadOperand(FunctionCompiler f, Instruction insn, bool wide)
+    private static void LoadOperand(FunctionCompiler f, DecodedInstruction insn, bool wide)
     {
-        if (insn.Source == OperandSource.Register)
+        if (insn.HasRegisterSource)
         {
             LoadSrc(f, insn, wide);
         }

@@ -10,27 +10,20 @@ namespace Ebpf.Il.Compiler;
 /// </summary>
 internal static class AtomicEmitter
 {
-    public static void Emit(FunctionCompiler f, int pc, Instruction insn)
+    public static void Emit(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
-        bool wide = insn.OpCode == OpCodes.AtomicDW;
-        int size = wide ? 8 : 4;
-        var op = (AtomicOperation)insn.Imm;
-        var method = Method(op, wide) ?? throw f.Invalid(pc, insn, $"unknown atomic operation 0x{insn.Imm:x}");
-        MemoryEmitter.PushCheckedAddress(f, pc, insn.Dst, insn.Offset, size, MemoryAccessKind.Write, asPointer: false);
-        if (op == AtomicOperation.CompareExchange)
+        bool wide = insn.Is64;
+        MemoryEmitter.PushCheckedAddress(f, pc, insn.Dst, insn.Offset, insn.AccessSize, MemoryAccessKind.Write, asPointer: false);
+        if (insn.Operation == Operation.AtomicCompareExchange)
         {
             LoadValue(f, 0, wide);
-            LoadValue(f, insn.Src, wide);
-            f.Il.Call(method);
-            StoreValue(f, 0, wide);
-            return;
         }
 
         LoadValue(f, insn.Src, wide);
-        f.Il.Call(method);
-        if (((int)op & 0x01) != 0)
+        f.Il.Call(Method(insn.Operation, wide));
+        if (insn.WriteBackRegister >= 0)
         {
-            StoreValue(f, insn.Src, wide);
+            StoreValue(f, insn.WriteBackRegister, wide);
         }
         else
         {
@@ -38,15 +31,14 @@ internal static class AtomicEmitter
         }
     }
 
-    private static MethodInfo? Method(AtomicOperation op, bool wide) => op switch
+    private static MethodInfo Method(Operation op, bool wide) => op switch
     {
-        AtomicOperation.Add or AtomicOperation.FetchAdd => wide ? RuntimeMembers.AtomicAdd64 : RuntimeMembers.AtomicAdd32,
-        AtomicOperation.Or or AtomicOperation.FetchOr => wide ? RuntimeMembers.AtomicOr64 : RuntimeMembers.AtomicOr32,
-        AtomicOperation.And or AtomicOperation.FetchAnd => wide ? RuntimeMembers.AtomicAnd64 : RuntimeMembers.AtomicAnd32,
-        AtomicOperation.Xor or AtomicOperation.FetchXor => wide ? RuntimeMembers.AtomicXor64 : RuntimeMembers.AtomicXor32,
-        AtomicOperation.Exchange => wide ? RuntimeMembers.AtomicExchange64 : RuntimeMembers.AtomicExchange32,
-        AtomicOperation.CompareExchange => wide ? RuntimeMembers.AtomicCompareExchange64 : RuntimeMembers.AtomicCompareExchange32,
-        _ => null,
+        Operation.AtomicAdd or Operation.AtomicFetchAdd => wide ? RuntimeMembers.AtomicAdd64 : RuntimeMembers.AtomicAdd32,
+        Operation.AtomicOr or Operation.AtomicFetchOr => wide ? RuntimeMembers.AtomicOr64 : RuntimeMembers.AtomicOr32,
+        Operation.AtomicAnd or Operation.AtomicFetchAnd => wide ? RuntimeMembers.AtomicAnd64 : RuntimeMembers.AtomicAnd32,
+        Operation.AtomicXor or Operation.AtomicFetchXor => wide ? RuntimeMembers.AtomicXor64 : RuntimeMembers.AtomicXor32,
+        Operation.AtomicExchange => wide ? RuntimeMembers.AtomicExchange64 : RuntimeMembers.AtomicExchange32,
+        _ => wide ? RuntimeMembers.AtomicCompareExchange64 : RuntimeMembers.AtomicCompareExchange32,
     };
 
     private static void LoadValue(FunctionCompiler f, int r, bool wide)

@@ -11,27 +11,20 @@ namespace Ebpf.Il.Compiler;
 /// </summary>
 internal static class CallEmitter
 {
-    public static void Emit(FunctionCompiler f, int pc, Instruction insn)
+    public static void Emit(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
-        if (insn.OpCode == OpCodes.CallX)
+        switch (insn.Operation)
         {
-            HelperCall(f, pc, insn, callx: true);
-        }
-        else if (insn.Src == 1)
-        {
-            LocalCall(f, pc);
-        }
-        else if (insn.Src == 0)
-        {
-            HelperCall(f, pc, insn, callx: false);
-        }
-        else
-        {
-            throw f.Invalid(pc, insn, $"call source {insn.Src} is not supported (0 = helper, 1 = local function)");
+            case Operation.CallLocal:
+                LocalCall(f, pc);
+                break;
+            default:
+                HelperCall(f, pc, insn, callx: insn.Operation == Operation.CallX);
+                break;
         }
     }
 
-    private static void HelperCall(FunctionCompiler f, int pc, Instruction insn, bool callx)
+    private static void HelperCall(FunctionCompiler f, int pc, DecodedInstruction insn, bool callx)
     {
         var il = f.Il;
         il.Ldarg(FunctionCompiler.ArgClosure);
@@ -41,7 +34,7 @@ internal static class CallEmitter
         }
         else
         {
-            il.LdcI4(f.Owner.HelperSlot(pc));
+            il.LdcI4(f.Owner.Helpers.SlotOf(pc));
         }
 
         il.Ldarg(FunctionCompiler.ArgState);
@@ -54,7 +47,7 @@ internal static class CallEmitter
 
         il.Call(callx ? RuntimeMembers.CallX : RuntimeMembers.CallHelper);
         f.Store(0);
-        if (callx || f.Owner.HelperMayStop(pc))
+        if (f.Owner.Helpers.MayStop(f.Program, pc))
         {
             f.EmitStopCheck();
         }
@@ -104,7 +97,7 @@ internal static class CallEmitter
         }
 
         f.LoadBudget();
-        if (f.Owner.MayStop)
+        if (f.Owner.Helpers.AnyMayStop)
         {
             f.EmitStopCheck();
         }

@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Isa;
 
 namespace Ebpf.Il.Compiler;
@@ -38,9 +39,9 @@ internal sealed class ChunkPlan
 
     /// <summary>
     /// Splits <paramref name="function"/> when it is longer than <paramref name="chunkSlots"/> slots; null when it is
-    /// not (it stays one method). <paramref name="segments"/> are the budget segments (empty without a budget).
+    /// not (it stays one method). <paramref name="segments"/> are the budget segments (null without a budget).
     /// </summary>
-    public static ChunkPlan? Create(EbpfProgram program, FunctionInfo function, int[] segments, int chunkSlots)
+    public static ChunkPlan? Create(EbpfProgram program, FunctionInfo function, BudgetSegments? segments, int chunkSlots)
     {
         if (function.Length <= chunkSlots)
         {
@@ -52,7 +53,7 @@ internal sealed class ChunkPlan
         for (int pc = function.Start; pc < function.End; pc++)
         {
             int offset = pc - function.Start;
-            if (!program.IsSecondSlot(pc) && pc - starts[^1] >= chunkSlots && (segments.Length == 0 || segments[offset] > 0))
+            if (!program.IsSecondSlot(pc) && pc - starts[^1] >= chunkSlots && (segments is null || segments.LengthAt(pc) > 0))
             {
                 starts.Add(pc);
             }
@@ -76,13 +77,13 @@ internal sealed class ChunkPlan
 
         for (int pc = function.Start; pc < function.End; pc++)
         {
-            var insn = program.Instructions[pc];
-            if (program.IsSecondSlot(pc) || !OpCodeTable.IsJump(insn.OpCode))
+            var insn = program.Decoded[pc];
+            if (!insn.IsJump)
             {
                 continue;
             }
 
-            int target = (int)OpCodeTable.JumpTarget(insn, pc);
+            int target = insn.Target;
             int chunk = chunkOf[target - function.Start];
             if (chunk != chunkOf[pc - function.Start] && entryOf[target - function.Start] < 0)
             {

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Reflection.Emit;
 using System.Text;
+using Ebpf.Analysis;
 using Ebpf.Il.Emit;
 using Ebpf.Isa;
-using OpCodes = Ebpf.Isa.OpCodes;
 
 namespace Ebpf.Il.Compiler;
 
@@ -31,7 +31,7 @@ internal sealed class FunctionCompiler
     private readonly List<Action> stubs = new();
     private readonly Label?[] jumpLabels;
     private readonly bool[] referenced = new bool[11];
-    private readonly int[] segments;
+    private readonly BudgetSegments? segments;
     private readonly ChunkPlan? plan;
     private readonly int chunk;
     private readonly int rangeStart;
@@ -41,9 +41,9 @@ internal sealed class FunctionCompiler
     private int stubCount;
 
     /// <summary>Compiles function <paramref name="index"/>, or only chunk <paramref name="chunk"/> of it when
-    /// <paramref name="plan"/> is given. <paramref name="segments"/> are its budget segments (empty without a budget).</summary>
+    /// <paramref name="plan"/> is given. <paramref name="segments"/> are the program's budget segments (null without a budget).</summary>
     public FunctionCompiler(
-        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, int[] segments, ChunkPlan? plan = null, int chunk = 0)
+        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, BudgetSegments? segments, ChunkPlan? plan = null, int chunk = 0)
     {
         Owner = owner;
         Index = index;
@@ -122,7 +122,7 @@ internal sealed class FunctionCompiler
                 continue;
             }
 
-            var insn = Program.Instructions[pc];
+            var insn = Program.Decoded[pc];
             if (jumpLabels[pc - rangeStart] is { } label)
             {
                 Il.MarkLabel(label);
@@ -130,10 +130,10 @@ internal sealed class FunctionCompiler
 
             if (Il.Recording)
             {
-                Il.Comment($"pc {pc}: {insn}");
+                Il.Comment($"pc {pc}: {insn.Raw}");
             }
 
-            if (Budget is not null && segments[pc - Function.Start] is > 0 and var length)
+            if (segments is not null && segments.LengthAt(pc) is > 0 and var length)
             {
                 EmitBudgetCheck(pc, length);
             }
@@ -233,10 +233,9 @@ internal sealed class FunctionCompiler
         Il.Stloc(Registers[r]);
     }
 
-    /// <summary>True when an access of <paramref name="size"/> bytes at r10 + <paramref name="offset"/> lies inside the
-    /// current frame for every possible r10, so it needs no run-time check.</summary>
-    public bool IsInOwnFrame(int baseRegister, int offset, int size) =>
-        baseRegister == 10 && offset >= -Options.StackSize && offset + size <= 0;
+    /// <summary>True when the access at <paramref name="pc"/> lies inside the current frame for every possible r10, so
+    /// it needs no run-time check (see <see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>).</summary>
+    public bool IsInOwnFrame(int pc) => Program.Analysis.IsOwnFrameAccess(pc, Options.StackSize);
 
     /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);
@@ -308,34 +307,33 @@ internal sealed class FunctionCompiler
                 continue;
             }
 
-            var insn = Program.Instructions[pc];
+            var insn = Program.Decoded[pc];
             referenced[insn.Dst] = true;
             referenced[insn.Src] = true;
-            if (OpCodeTable.IsJump(insn.OpCode))
+            if (insn.IsJump)
             {
-                int target = (int)OpCodeTable.JumpTarget(insn, pc);
+                int target = insn.Target;
                 if (target >= rangeStart && target < rangeEnd)
                 {
                     jumpLabels[target - rangeStart] ??= Il.DefineLabel($"L_{target}");
                 }
             }
-            else if (insn.OpCode is OpCodes.Call or OpCodes.CallX)
+            else if (insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal)
             {
-                int last = OpCodeTable.IsLocalCall(insn) ? 10 : 5;
+                int last = insn.Operation == Operation.CallLocal ? 10 : 5;
                 for (int r = 0; r <= last; r++)
                 {
                     referenced[r] = true;
                 }
             }
 
-            switch (insn.Class)
+            if (insn.IsMemoryAccess && Options.MemoryChecks)
             {
-                case InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx when Options.MemoryChecks:
-                    Checks.Declare(pc, insn.AccessBytes);
-                    break;
-                case InstructionClass.Ld when insn.OpCode != OpCodes.Lddw:
-                    Checks.DeclareInput(insn.AccessBytes);
-                    break;
+                Checks.Declare(pc, insn.AccessSize);
+            }
+            else if (insn.IsPacketLoad)
+            {
+                Checks.DeclareInput(insn.AccessSize);
             }
         }
     }
@@ -386,58 +384,37 @@ internal sealed class FunctionCompiler
         Il.Blt(fail);
     }
 
-    private void EmitInstruction(int pc, Instruction insn)
+    private void EmitInstruction(int pc, DecodedInstruction insn)
     {
-        switch (insn.Class)
+        switch (insn.Operation)
         {
-            case InstructionClass.Alu:
-            case InstructionClass.Alu64:
+            case >= Operation.Add and <= Operation.Bswap64:
                 AluEmitter.Emit(this, pc, insn);
                 break;
-            case InstructionClass.Jmp:
-            case InstructionClass.Jmp32:
-                if (insn.OpCode is OpCodes.Call or OpCodes.CallX)
-                {
-                    CallEmitter.Emit(this, pc, insn);
-                }
-                else if (insn.OpCode == OpCodes.Exit)
-                {
-                    Il.Br(ExitLabel);
-                }
-                else
-                {
-                    JumpEmitter.Emit(this, pc, insn);
-                }
-
+            case >= Operation.Ja and <= Operation.Jsle:
+                JumpEmitter.Emit(this, insn);
                 break;
-            case InstructionClass.Ld:
-                if (insn.OpCode == OpCodes.Lddw)
-                {
-                    Il.LdcU8(Owner.Environment.ResolveLddw(IlEngine.EngineName, Program, pc));
-                    Store(insn.Dst);
-                }
-                else
-                {
-                    MemoryEmitter.EmitPacketLoad(this, pc, insn);
-                }
-
+            case Operation.CallHelper or Operation.CallLocal or Operation.CallX:
+                CallEmitter.Emit(this, pc, insn);
                 break;
-            case InstructionClass.Ldx:
+            case Operation.Exit:
+                Il.Br(ExitLabel);
+                break;
+            case Operation.Lddw:
+                Il.LdcU8(Owner.Environment.ResolveLddw(IlEngine.EngineName, Program, pc));
+                Store(insn.Dst);
+                break;
+            case Operation.LoadAbsolute or Operation.LoadIndirect:
+                MemoryEmitter.EmitPacketLoad(this, pc, insn);
+                break;
+            case Operation.Load or Operation.LoadSignExtend:
                 MemoryEmitter.EmitLoad(this, pc, insn);
                 break;
-            case InstructionClass.St:
+            case Operation.Store:
                 MemoryEmitter.EmitStore(this, pc, insn);
                 break;
             default:
-                if (insn.AccessMode == AccessMode.Atomic)
-                {
-                    AtomicEmitter.Emit(this, pc, insn);
-                }
-                else
-                {
-                    MemoryEmitter.EmitStore(this, pc, insn);
-                }
-
+                AtomicEmitter.Emit(this, pc, insn);
                 break;
         }
     }
@@ -475,8 +452,4 @@ internal sealed class FunctionCompiler
 
         Il.Ret();
     }
-
-    /// <summary>Throws an <see cref="EbpfCompilationException"/> for an encoding the engine does not accept.</summary>
-    public EbpfCompilationException Invalid(int pc, Instruction insn, string reason) =>
-        new(IlEngine.EngineName, pc, insn, reason);
 }

@@ -1,6 +1,5 @@
 using System.Reflection.Emit;
 using Ebpf.Isa;
-using OpCodes = Ebpf.Isa.OpCodes;
 
 namespace Ebpf.Il.Compiler;
 
@@ -11,16 +10,16 @@ namespace Ebpf.Il.Compiler;
 /// </summary>
 internal static class JumpEmitter
 {
-    public static void Emit(FunctionCompiler f, int pc, Instruction insn)
+    public static void Emit(FunctionCompiler f, DecodedInstruction insn)
     {
-        var target = f.JumpLabel((int)OpCodeTable.JumpTarget(insn, pc));
-        if (insn.OpCode is OpCodes.Ja or OpCodes.Ja32)
+        var target = f.JumpLabel(insn.Target);
+        if (insn.Operation is Operation.Ja or Operation.Ja32)
         {
             f.Il.Br(target);
             return;
         }
 
-        bool wide = insn.Class == InstructionClass.Jmp;
+        bool wide = insn.Is64;
         if (wide)
         {
             f.Load(insn.Dst);
@@ -30,7 +29,7 @@ internal static class JumpEmitter
             f.Load32(insn.Dst);
         }
 
-        if (insn.Source == OperandSource.Register)
+        if (insn.HasRegisterSource)
         {
             if (wide)
             {
@@ -50,24 +49,24 @@ internal static class JumpEmitter
             f.Il.LdcI4(insn.Imm);
         }
 
-        Branch(f, insn.JumpOperation, wide, target);
+        Branch(f, insn.Operation, wide, target);
     }
 
-    private static void Branch(FunctionCompiler f, JumpOperation op, bool wide, Label target)
+    private static void Branch(FunctionCompiler f, Operation op, bool wide, Label target)
     {
         var il = f.Il;
         switch (op)
         {
-            case JumpOperation.Jeq: il.Beq(target); break;
-            case JumpOperation.Jne: il.BneUn(target); break;
-            case JumpOperation.Jgt: il.BgtUn(target); break;
-            case JumpOperation.Jge: il.BgeUn(target); break;
-            case JumpOperation.Jlt: il.BltUn(target); break;
-            case JumpOperation.Jle: il.BleUn(target); break;
-            case JumpOperation.Jsgt: il.Bgt(target); break;
-            case JumpOperation.Jsge: il.Bge(target); break;
-            case JumpOperation.Jslt: il.Blt(target); break;
-            case JumpOperation.Jsle: il.Ble(target); break;
+            case Operation.Jeq: il.Beq(target); break;
+            case Operation.Jne: il.BneUn(target); break;
+            case Operation.Jgt: il.BgtUn(target); break;
+            case Operation.Jge: il.BgeUn(target); break;
+            case Operation.Jlt: il.BltUn(target); break;
+            case Operation.Jle: il.BleUn(target); break;
+            case Operation.Jsgt: il.Bgt(target); break;
+            case Operation.Jsge: il.Bge(target); break;
+            case Operation.Jslt: il.Blt(target); break;
+            case Operation.Jsle: il.Ble(target); break;
             default:
                 // jset: (dst & src) != 0
                 il.And();

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Reflection.Emit;
+using Ebpf.Analysis;
 using Ebpf.Il.Emit;
 
 namespace Ebpf.Il.Compiler;
@@ -23,7 +24,6 @@ internal sealed class MemoryCheckEmitter
 
     private readonly FunctionCompiler f;
     private readonly LocalBuilder?[,] limits = new LocalBuilder?[3, 9];
-    private readonly AccessRegion[] accessRegions;
     private LocalBuilder? contextBase;
     private LocalBuilder? regionPointer;
     private LocalBuilder? regionIndex;
@@ -31,13 +31,12 @@ internal sealed class MemoryCheckEmitter
     public MemoryCheckEmitter(FunctionCompiler function)
     {
         f = function;
-        accessRegions = f.Options.MemoryChecks ? f.Owner.AccessRegions(f.Index) : [];
     }
 
     private IlEmitter Il => f.Il;
 
     /// <summary>Notes a checked access of <paramref name="size"/> bytes at <paramref name="pc"/> (before the prologue is emitted).</summary>
-    public void Declare(int pc, int size) => DeclareLimit(accessRegions[pc - f.Function.Start], size);
+    public void Declare(int pc, int size) => DeclareLimit(f.Program.Analysis.RegionOf(pc), size);
 
     /// <summary>Notes an access checked against the input alone (legacy packet loads).</summary>
     public void DeclareInput(int size) => DeclareLimit(AccessRegion.Input, size);
@@ -98,7 +97,7 @@ internal sealed class MemoryCheckEmitter
 
     /// <summary>
     /// Checks <c>[Address, Address + size)</c> unless memory checks are off. The hot path is one inline comparison,
-    /// against the region the address most likely lies in (see <see cref="AccessRegionGuess"/>). The cold path, placed
+    /// against the region the address most likely lies in (see <see cref="AnalysisResults.RegionOf"/>). The cold path, placed
     /// after the body, tries every region in IL (stack frames, input, metadata, the environment's table), so no path that continues
     /// makes a call (a call there would make RyuJIT spill the register locals around the hot loop); only the failing
     /// end calls out, to build the interpreter's violation error at <paramref name="pc"/>, and throws.
@@ -110,7 +109,7 @@ internal sealed class MemoryCheckEmitter
             return;
         }
 
-        var region = accessRegions[pc - f.Function.Start];
+        var region = f.Program.Analysis.RegionOf(pc);
         var ok = Il.DefineLabel($"OK_{pc}");
         var slow = f.AddStub("SLOWCHECK", () =>
         {

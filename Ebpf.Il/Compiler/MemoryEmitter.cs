@@ -10,10 +10,10 @@ namespace Ebpf.Il.Compiler;
 internal static class MemoryEmitter
 {
     /// <summary><c>ldx</c>/<c>ldxs</c>: dst = [src + offset], zero- or sign-extended.</summary>
-    public static void EmitLoad(FunctionCompiler f, int pc, Instruction insn)
+    public static void EmitLoad(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
-        int size = insn.AccessBytes;
-        bool signed = insn.AccessMode == AccessMode.MemorySignExtend;
+        int size = insn.AccessSize;
+        bool signed = insn.IsSigned;
         PushCheckedAddress(f, pc, insn.Src, insn.Offset, size, MemoryAccessKind.Read);
         f.Il.LdindUnaligned(size, signed);
         if (size < 8)
@@ -32,11 +32,11 @@ internal static class MemoryEmitter
     }
 
     /// <summary><c>st</c> (the immediate) and <c>stx</c> (the source register): [dst + offset] = value.</summary>
-    public static void EmitStore(FunctionCompiler f, int pc, Instruction insn)
+    public static void EmitStore(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
-        int size = insn.AccessBytes;
+        int size = insn.AccessSize;
         PushCheckedAddress(f, pc, insn.Dst, insn.Offset, size, MemoryAccessKind.Write);
-        if (insn.Class == InstructionClass.St)
+        if (!insn.HasRegisterSource)
         {
             if (size == 8)
             {
@@ -63,11 +63,11 @@ internal static class MemoryEmitter
     /// LD_ABS / LD_IND: r0 = the input bytes at imm (or src as u32 + imm), little-endian, zero-extended; always checked
     /// against the input alone (whatever the memory-check option), like the interpreter.
     /// </summary>
-    public static void EmitPacketLoad(FunctionCompiler f, int pc, Instruction insn)
+    public static void EmitPacketLoad(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
         var il = f.Il;
-        int size = insn.AccessBytes;
-        if (insn.AccessMode == AccessMode.Indirect)
+        int size = insn.AccessSize;
+        if (insn.Operation == Operation.LoadIndirect)
         {
             f.Load32(insn.Src);
             il.ConvU8();
@@ -129,7 +129,7 @@ internal static class MemoryEmitter
         FunctionCompiler f, int pc, int baseRegister, short offset, int size, MemoryAccessKind access, bool asPointer = true)
     {
         var il = f.Il;
-        if (f.Options.MemoryChecks && !f.IsInOwnFrame(baseRegister, offset, size))
+        if (f.Options.MemoryChecks && !f.IsInOwnFrame(pc))
         {
             f.Checks.EmitCheck(pc, size, access, baseRegister, offset);
         }

@@ -2,11 +2,11 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection.Emit;
 using System.Text;
+using Ebpf.Analysis;
 using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.Il.Runtime;
 using Ebpf.Isa;
-using OpCodes = Ebpf.Isa.OpCodes;
 
 namespace Ebpf.Il.Compiler;
 
@@ -21,15 +21,11 @@ internal sealed unsafe class ProgramCompiler
     private static readonly Type[] ParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int)];
     private static readonly Type[] ChunkParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int), typeof(int)];
 
-    private readonly Dictionary<int, int> helperSlots = new();
-    private readonly HashSet<int> stoppingCalls = new();
-    private readonly List<Helper> helpers = new();
+    private HelperPlan? helpers;
     private readonly DynamicMethod[] methods;
     private readonly StringBuilder? listing;
     private readonly string methodPrefix;
     private readonly int chunkSlots;
-    private readonly Dictionary<int, AccessRegion[]> accessRegions = new();
-    private bool hasCallx;
 
     /// <summary>Prepares the compilation; functions longer than <paramref name="chunkSlots"/> slots are compiled in chunks.</summary>
     public ProgramCompiler(
@@ -62,27 +58,8 @@ internal sealed unsafe class ProgramCompiler
     /// </summary>
     public int? InlineRegions { get; }
 
-    /// <summary>True when some helper may end the run early (context helpers and <c>callx</c>), so local calls must check.</summary>
-    public bool MayStop { get; private set; }
-
-    /// <summary>The index in <see cref="IlClosure.Helpers"/> of the helper a <c>call imm</c> at <paramref name="pc"/> calls.</summary>
-    public int HelperSlot(int pc) => helperSlots[pc];
-
-    /// <summary>True when the helper called at <paramref name="pc"/> receives the context, so it can stop the run.</summary>
-    public bool HelperMayStop(int pc) => stoppingCalls.Contains(pc);
-
-    /// <summary>The region each access of function <paramref name="index"/> most likely touches (see
-    /// <see cref="AccessRegionGuess"/>), worked out once for all of its chunks.</summary>
-    public AccessRegion[] AccessRegions(int index)
-    {
-        if (!accessRegions.TryGetValue(index, out var guess))
-        {
-            guess = AccessRegionGuess.Guess(Program, Program.Functions[index], index == 0);
-            accessRegions.Add(index, guess);
-        }
-
-        return guess;
-    }
+    /// <summary>The helpers of the program (see <see cref="HelperPlan"/>), resolved when <see cref="Compile"/> starts.</summary>
+    public HelperPlan Helpers => helpers!;
 
     /// <summary>The dynamic method of function <paramref name="index"/>.</summary>
     public DynamicMethod Method(int index) => methods[index];
@@ -90,14 +67,13 @@ internal sealed unsafe class ProgramCompiler
     /// <summary>Emits every function; returns the entry point and the listing (when recorded).</summary>
     public (IlFunction Entry, string? Listing) Compile()
     {
-        ResolveHelpers();
-        var callx = hasCallx ? new CallxTable(Environment.Helpers) : null;
-        var closure = new IlClosure(Program, Environment, Options, helpers.ToArray(), callx);
+        helpers = HelperPlan.Create(Program, Environment, IlEngine.EngineName);
+        var closure = new IlClosure(Program, Environment, Options, [.. helpers.Helpers], helpers.Callx);
         listing?.Append(CultureInfo.InvariantCulture, $"// {Program} compiled by the il engine: memory checks {(Options.MemoryChecks ? "on" : "off")}, budget {(Options.InstructionBudget?.ToString(CultureInfo.InvariantCulture) ?? "none")}\n");
         for (int i = 0; i < methods.Length; i++)
         {
             var function = Program.Functions[i];
-            int[] segments = Options.InstructionBudget is null ? [] : BudgetPlan.Segments(Program, function, Options.MemoryChecks);
+            var segments = Options.InstructionBudget is null ? null : Program.Analysis.Segments(Options.MemoryChecks);
             var plan = ChunkPlan.Create(Program, function, segments, chunkSlots);
             listing?.Append(CultureInfo.InvariantCulture, $".method {methods[i].Name}\n");
             if (plan is null)
@@ -124,7 +100,7 @@ internal sealed unsafe class ProgramCompiler
     /// Compiles function <paramref name="index"/> as the chunks of <paramref name="plan"/>; its own method only hands
     /// over to <see cref="IlRuntime.RunChunked"/>, so local calls reach it the same way as any other function.
     /// </summary>
-    private ChunkedFunction CompileChunks(int index, ChunkPlan plan, int[] segments, IlClosure closure)
+    private ChunkedFunction CompileChunks(int index, ChunkPlan plan, BudgetSegments? segments, IlClosure closure)
     {
         var il = new Emit.IlEmitter(methods[index].GetILGenerator(), listing);
         il.Ldarg(FunctionCompiler.ArgClosure);
@@ -151,46 +127,4 @@ internal sealed unsafe class ProgramCompiler
 
     private DynamicMethod NewMethod(string suffix, Type[] parameters) =>
         new(methodPrefix + suffix, typeof(ulong), parameters, typeof(IlClosure).Module, skipVisibility: true);
-
-    private void ResolveHelpers()
-    {
-        var slotOf = new Dictionary<Helper, int>(ReferenceEqualityComparer.Instance);
-        for (int pc = 0; pc < Program.Length; pc++)
-        {
-            if (Program.IsSecondSlot(pc))
-            {
-                continue;
-            }
-
-            var insn = Program.Instructions[pc];
-            if (insn.OpCode == OpCodes.Lddw)
-            {
-                // Resolved again when emitted; checked here too so that the first unresolvable instruction in program
-                // order is the one reported, as on the other engines (found by the differential fuzz target).
-                Environment.ResolveLddw(IlEngine.EngineName, Program, pc);
-            }
-            else if (insn.OpCode == OpCodes.CallX)
-            {
-                hasCallx = true;
-                MayStop = true;
-            }
-            else if (OpCodeTable.IsHelperCall(insn))
-            {
-                var helper = Environment.ResolveHelper(IlEngine.EngineName, Program, pc);
-                if (!slotOf.TryGetValue(helper, out int slot))
-                {
-                    slot = helpers.Count;
-                    helpers.Add(helper);
-                    slotOf.Add(helper, slot);
-                }
-
-                helperSlots[pc] = slot;
-                if (helper.Simple is null)
-                {
-                    stoppingCalls.Add(pc);
-                    MayStop = true;
-                }
-            }
-        }
-    }
 }

@@ -26,12 +26,7 @@ internal static unsafe class IlRuntime
     public static Exception BudgetExceeded(IlClosure closure, int segmentStart, long remaining)
     {
         var program = closure.Program;
-        int pc = segmentStart;
-        for (long i = 0; i < remaining; i++)
-        {
-            pc += program.Instructions[pc].IsWide ? 2 : 1;
-        }
-
+        int pc = program.Analysis.Segments(closure.Options.MemoryChecks).FailingPc(segmentStart, remaining);
         return new EbpfBudgetExceededException(pc, program.Instructions[pc], closure.Budget);
     }
 

@@ -11,8 +11,7 @@ namespace Ebpf.Tests.Differential;
 /// Generated valid programs give the same outcome on the interpreter (the reference) and on every other engine:
 /// the same r0 and input bytes afterwards, or the same error kind at the same pc. Engines that can run without memory
 /// checks must also give the same result unchecked whenever the checked run succeeded (every access was then valid).
-/// The one tolerance: an engine that charges the budget per basic block (see <see cref="ExecutionOptions.InstructionBudget"/>)
-/// may stop with a budget error where the interpreter's run came within one block of the budget.
+/// No tolerance: the budget is exact in every engine (see <see cref="ExecutionOptions.InstructionBudget"/>).
 /// </summary>
 public class DifferentialTests
 {
@@ -24,14 +23,6 @@ public class DifferentialTests
 
     /// <summary>The IL chunk size for the long programs: they are 2 to 4 chunks long and more.</summary>
     private const int LoweredChunkSlots = 64;
-
-    /// <summary>
-    /// Engines that stop for the budget exactly where the interpreter does (the IL and x64 engines charge straight-line
-    /// segments that end at every instruction that can fail). Other engines may charge whole basic blocks up front, as
-    /// <see cref="ExecutionOptions.InstructionBudget"/> allows: for them a budget error is also accepted when the
-    /// interpreter's run came within one block of the budget.
-    /// </summary>
-    private static readonly HashSet<string> ExactBudgetEngines = ["interpreter", "il", "x64"];
 
     [Fact]
     public void Generated_programs_behave_the_same_on_every_engine()
@@ -89,11 +80,6 @@ public class DifferentialTests
         foreach (var engine in others)
         {
             string actual = Outcome(engine, program, generated.Input, environment, options);
-            if (!ExactBudgetEngines.Contains(engine.Name) && IsBudgetStopWithinOneBlock(actual, reference, program, generated, environment, options))
-            {
-                continue;
-            }
-
             Agree(engine.Name, expected, actual);
             if (expected.StartsWith("r0=", StringComparison.Ordinal)
                 && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks))
@@ -129,50 +115,6 @@ public class DifferentialTests
 
     /// <summary>The helpers generated programs call (see <see cref="GeneratedEnvironment"/>).</summary>
     internal static ProgramEnvironment Environment() => GeneratedEnvironment.Create();
-
-    /// <summary>
-    /// True when <paramref name="actual"/> is a budget error that block-wise counting explains: the interpreter, given
-    /// the longest straight-line block's worth of instructions less, also runs out of budget.
-    /// </summary>
-    private static bool IsBudgetStopWithinOneBlock(
-        string actual, IExecutionEngine reference, EbpfProgram program, GeneratedProgram generated, ProgramEnvironment environment, ExecutionOptions options)
-    {
-        if (generated.Budget is not long budget || !actual.StartsWith("BudgetExceeded", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var reduced = options with { InstructionBudget = Math.Max(1, budget - LongestBlock(program)) };
-        return Outcome(reference, program, generated.Input, environment, reduced).StartsWith("BudgetExceeded", StringComparison.Ordinal);
-    }
-
-    /// <summary>The most instructions a straight-line block holds (blocks start at jump targets and after jumps, calls and exit).</summary>
-    private static int LongestBlock(EbpfProgram program)
-    {
-        int longest = 0;
-        int current = 0;
-        for (int pc = 0; pc < program.Length; pc++)
-        {
-            if (program.IsSecondSlot(pc))
-            {
-                continue;
-            }
-
-            if (program.IsJumpTarget(pc))
-            {
-                current = 0;
-            }
-
-            longest = Math.Max(longest, ++current);
-            var cls = program.Instructions[pc].Class;
-            if (cls is Isa.InstructionClass.Jmp or Isa.InstructionClass.Jmp32)
-            {
-                current = 0;
-            }
-        }
-
-        return longest;
-    }
 
     private static void Agree(string engine, string expected, string actual)
     {

@@ -10,7 +10,8 @@ public class FuzzRegressionTests
     /// <summary>
     /// The differential target (AFL++, fuzz/run.sh diff): with an unresolvable <c>lddw</c> pseudo source before a call
     /// of an unknown helper, the IL engine reported the helper (it resolved helpers in a pass of their own before the
-    /// lddw) while the others reported the lddw. The first defective instruction in program order is the one reported.
+    /// lddw) while the others reported the lddw; with the shared helper plan every engine did. The first defective
+    /// instruction in program order is the one reported (the plan checks lddw too).
     /// </summary>
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]

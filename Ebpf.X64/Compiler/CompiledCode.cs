@@ -4,5 +4,4 @@ namespace Ebpf.X64.Compiler;
 /// <param name="Code">The position-independent machine code; the entry point is at offset 0.</param>
 /// <param name="Sites">The helper call sites, by site index.</param>
 /// <param name="PcOffsets">For each slot, the code offset where its translation starts (-1 for second lddw slots).</param>
-/// <param name="BlockLengths">For each basic-block leader, the number of instructions of its block (0 elsewhere).</param>
-internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets, int[] BlockLengths);
+internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets);

@@ -1,6 +1,5 @@
 using Ebpf.Isa;
 using Iced.Intel;
-using Instruction = Ebpf.Isa.Instruction;
 using static Ebpf.X64.Compiler.RegisterMap;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -9,79 +8,74 @@ namespace Ebpf.X64.Compiler;
 /// <summary>ALU and ALU64: arithmetic, shifts, moves, byte swaps, guarded division.</summary>
 internal sealed partial class X64Compiler
 {
-    private void EmitAlu(int pc, Instruction insn, bool is64)
+    private void EmitAlu(DecodedInstruction insn)
     {
         int d = insn.Dst;
         int s = insn.Src;
-        bool reg = insn.Source == OperandSource.Register;
+        bool is64 = insn.Is64;
+        bool reg = insn.HasRegisterSource;
         int imm = insn.Imm;
         var dq = R64(d);
         var dd = R32(d);
-        if (insn.AluOperation is AluOperation.Div or AluOperation.Mod && insn.Offset is not (0 or 1))
+        switch (insn.Operation)
         {
-            throw Unsupported(pc, insn, $"offset {insn.Offset} of {insn.AluOperation.ToString().ToLowerInvariant()} must be 0 (unsigned) or 1 (signed)");
-        }
-
-        switch (insn.AluOperation)
-        {
-            case AluOperation.Add:
+            case Operation.Add:
                 if (is64) { if (reg) a.add(dq, R64(s)); else a.add(dq, imm); }
                 else { if (reg) a.add(dd, R32(s)); else a.add(dd, imm); }
                 break;
-            case AluOperation.Sub:
+            case Operation.Sub:
                 if (is64) { if (reg) a.sub(dq, R64(s)); else a.sub(dq, imm); }
                 else { if (reg) a.sub(dd, R32(s)); else a.sub(dd, imm); }
                 break;
-            case AluOperation.Mul:
+            case Operation.Mul:
                 if (is64) { if (reg) a.imul(dq, R64(s)); else a.imul(dq, dq, imm); }
                 else { if (reg) a.imul(dd, R32(s)); else a.imul(dd, dd, imm); }
                 break;
-            case AluOperation.Or:
+            case Operation.Or:
                 if (is64) { if (reg) a.or(dq, R64(s)); else a.or(dq, imm); }
                 else { if (reg) a.or(dd, R32(s)); else a.or(dd, imm); }
                 break;
-            case AluOperation.And:
+            case Operation.And:
                 if (is64) { if (reg) a.and(dq, R64(s)); else a.and(dq, imm); }
                 else { if (reg) a.and(dd, R32(s)); else a.and(dd, imm); }
                 break;
-            case AluOperation.Xor:
+            case Operation.Xor:
                 if (is64) { if (reg) a.xor(dq, R64(s)); else a.xor(dq, imm); }
                 else { if (reg) a.xor(dd, R32(s)); else a.xor(dd, imm); }
                 break;
-            case AluOperation.Neg:
+            case Operation.Neg:
                 if (is64) { a.neg(dq); } else { a.neg(dd); }
                 break;
-            case AluOperation.Mov:
-                EmitMov(pc, insn, is64);
+            case Operation.Mov:
+            case Operation.MovSx8:
+            case Operation.MovSx16:
+            case Operation.MovSx32:
+                EmitMov(insn);
                 break;
-            case AluOperation.Lsh:
-            case AluOperation.Rsh:
-            case AluOperation.Arsh:
-                EmitShift(insn, is64);
+            case Operation.Lsh:
+            case Operation.Rsh:
+            case Operation.Arsh:
+                EmitShift(insn);
                 break;
-            case AluOperation.Div:
-            case AluOperation.Mod:
-                EmitDivMod(insn, is64, insn.AluOperation == AluOperation.Mod, insn.Offset == 1);
-                break;
-            case AluOperation.End:
-                EmitByteSwap(pc, insn);
+            case Operation.Div:
+            case Operation.SDiv:
+            case Operation.Mod:
+            case Operation.SMod:
+                EmitDivMod(insn, insn.Operation is Operation.Mod or Operation.SMod, insn.IsSigned);
                 break;
             default:
-                throw Unsupported(pc, insn, $"ALU operation {insn.AluOperation} is not supported");
+                EmitByteSwap(insn);
+                break;
         }
     }
 
-    private void EmitMov(int pc, Instruction insn, bool is64)
+    private void EmitMov(DecodedInstruction insn)
     {
         int d = insn.Dst;
         int s = insn.Src;
-        if (insn.Source == OperandSource.Immediate)
+        bool is64 = insn.Is64;
+        if (!insn.HasRegisterSource)
         {
-            if (insn.Offset != 0)
-            {
-                throw Unsupported(pc, insn, $"offset {insn.Offset} of mov with an immediate must be 0");
-            }
-
             if (is64)
             {
                 MovConstant(R64(d), (ulong)(long)insn.Imm);
@@ -94,43 +88,42 @@ internal sealed partial class X64Compiler
             return;
         }
 
-        switch (insn.Offset, is64)
+        switch (insn.Operation, is64)
         {
-            case (8, true):
+            case (Operation.MovSx8, true):
                 a.movsx(R64(d), R8(s));
                 break;
-            case (16, true):
+            case (Operation.MovSx16, true):
                 a.movsx(R64(d), R16(s));
                 break;
-            case (32, true):
+            case (Operation.MovSx32, _):
                 a.movsxd(R64(d), R32(s));
                 break;
-            case (8, false):
+            case (Operation.MovSx8, false):
                 a.movsx(R32(d), R8(s));
                 break;
-            case (16, false):
+            case (Operation.MovSx16, false):
                 a.movsx(R32(d), R16(s));
                 break;
-            case (0, true):
+            case (_, true):
                 if (d != s)
                 {
                     a.mov(R64(d), R64(s));
                 }
 
                 break;
-            case (0, false):
+            default:
                 a.mov(R32(d), R32(s));
                 break;
-            default:
-                throw Unsupported(pc, insn, is64 ? $"offset {insn.Offset} of a 64-bit mov must be 0, 8, 16 or 32" : $"offset {insn.Offset} of a 32-bit mov must be 0, 8 or 16");
         }
     }
 
-    private void EmitShift(Instruction insn, bool is64)
+    private void EmitShift(DecodedInstruction insn)
     {
         int d = insn.Dst;
-        var op = insn.AluOperation;
-        if (insn.Source == OperandSource.Immediate)
+        bool is64 = insn.Is64;
+        var op = insn.Operation;
+        if (!insn.HasRegisterSource)
         {
             int count = insn.Imm & (is64 ? 63 : 31);
             if (count == 0)
@@ -146,14 +139,14 @@ internal sealed partial class X64Compiler
             byte c = (byte)count;
             if (is64)
             {
-                if (op == AluOperation.Lsh) a.shl(R64(d), c);
-                else if (op == AluOperation.Rsh) a.shr(R64(d), c);
+                if (op == Operation.Lsh) a.shl(R64(d), c);
+                else if (op == Operation.Rsh) a.shr(R64(d), c);
                 else a.sar(R64(d), c);
             }
             else
             {
-                if (op == AluOperation.Lsh) a.shl(R32(d), c);
-                else if (op == AluOperation.Rsh) a.shr(R32(d), c);
+                if (op == Operation.Lsh) a.shl(R32(d), c);
+                else if (op == Operation.Rsh) a.shr(R32(d), c);
                 else a.sar(R32(d), c);
             }
 
@@ -164,14 +157,14 @@ internal sealed partial class X64Compiler
         a.mov(ecx, R32(insn.Src));
         if (is64)
         {
-            if (op == AluOperation.Lsh) a.shl(R64(d), cl);
-            else if (op == AluOperation.Rsh) a.shr(R64(d), cl);
+            if (op == Operation.Lsh) a.shl(R64(d), cl);
+            else if (op == Operation.Rsh) a.shr(R64(d), cl);
             else a.sar(R64(d), cl);
         }
         else
         {
-            if (op == AluOperation.Lsh) a.shl(R32(d), cl);
-            else if (op == AluOperation.Rsh) a.shr(R32(d), cl);
+            if (op == Operation.Lsh) a.shl(R32(d), cl);
+            else if (op == Operation.Rsh) a.shr(R32(d), cl);
             else a.sar(R32(d), cl);
 
             // A count of zero leaves flags and register untouched on some processors: zero-extend explicitly.
@@ -183,10 +176,11 @@ internal sealed partial class X64Compiler
     /// div/mod/sdiv/smod with the eBPF rules: x / 0 = 0, x % 0 = x, INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0 (x86
     /// div and idiv would fault on these). The divisor goes to rcx, the dividend to rax (r0 is parked in r11).
     /// </summary>
-    private void EmitDivMod(Instruction insn, bool is64, bool isMod, bool signed)
+    private void EmitDivMod(DecodedInstruction insn, bool isMod, bool signed)
     {
         int d = insn.Dst;
-        bool reg = insn.Source == OperandSource.Register;
+        bool is64 = insn.Is64;
+        bool reg = insn.HasRegisterSource;
         var zero = a.CreateLabel();
         var minusOne = a.CreateLabel();
         var done = a.CreateLabel();
@@ -339,14 +333,14 @@ internal sealed partial class X64Compiler
         }
     }
 
-    /// <summary>le/be (class ALU, source bit = target order) and bswap (class ALU64); the host is little-endian.</summary>
-    private void EmitByteSwap(int pc, Instruction insn)
+    /// <summary>le/be and bswap; the host is little-endian, so le only truncates and be and bswap swap.</summary>
+    private void EmitByteSwap(DecodedInstruction insn)
     {
         int d = insn.Dst;
-        bool swap = insn.Class == InstructionClass.Alu64 || insn.Source == OperandSource.Register;
-        switch (insn.Imm)
+        bool swap = insn.Operation >= Operation.Be16;
+        switch (insn.Operation)
         {
-            case 16:
+            case Operation.Le16 or Operation.Be16 or Operation.Bswap16:
                 if (swap)
                 {
                     a.rol(R16(d), (byte)8);
@@ -354,7 +348,7 @@ internal sealed partial class X64Compiler
 
                 a.movzx(R32(d), R16(d));
                 break;
-            case 32:
+            case Operation.Le32 or Operation.Be32 or Operation.Bswap32:
                 if (swap)
                 {
                     a.bswap(R32(d));
@@ -365,15 +359,13 @@ internal sealed partial class X64Compiler
                 }
 
                 break;
-            case 64:
+            default:
                 if (swap)
                 {
                     a.bswap(R64(d));
                 }
 
                 break;
-            default:
-                throw Unsupported(pc, insn, $"byte swap width {insn.Imm} is not 16, 32 or 64");
         }
     }
 }

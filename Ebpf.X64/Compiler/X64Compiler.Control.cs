@@ -1,7 +1,6 @@
 using Ebpf.Isa;
 using Ebpf.X64.Runtime;
 using Iced.Intel;
-using Instruction = Ebpf.Isa.Instruction;
 using static Ebpf.X64.Compiler.RegisterMap;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -10,53 +9,43 @@ namespace Ebpf.X64.Compiler;
 /// <summary>JMP and JMP32: jumps, local calls (native calls with a new frame), helper calls, exit.</summary>
 internal sealed partial class X64Compiler
 {
-    private void EmitJump(int pc, Instruction insn)
+    private void EmitJump(int pc, DecodedInstruction insn)
     {
-        switch (insn.OpCode)
+        switch (insn.Operation)
         {
-            case OpCodes.Ja:
-            case OpCodes.Ja32:
-                a.jmp(labels[(int)OpCodeTable.JumpTarget(insn, pc)]);
+            case Operation.Ja:
+            case Operation.Ja32:
+                a.jmp(labels[insn.Target]);
                 return;
-            case OpCodes.Exit:
+            case Operation.Exit:
                 a.ret();
                 return;
-            case OpCodes.Call:
-                if (insn.Src == 1)
-                {
-                    EmitLocalCall(pc, insn);
-                }
-                else if (insn.Src == 0)
-                {
-                    var helper = environment.ResolveHelper(EngineName, program, pc);
-                    EmitHelperCall(pc, helper, callxRegister: -1);
-                }
-                else
-                {
-                    throw Unsupported(pc, insn, $"call with source {insn.Src} is not supported (0 = helper, 1 = local function)");
-                }
-
+            case Operation.CallLocal:
+                EmitLocalCall(pc, insn);
                 return;
-            case OpCodes.CallX:
+            case Operation.CallHelper:
+                EmitHelperCall(pc, helpers.Helpers[helpers.SlotOf(pc)], callxRegister: -1);
+                return;
+            case Operation.CallX:
                 EmitHelperCall(pc, null, insn.Dst);
                 return;
         }
 
-        EmitConditionalJump(pc, insn);
+        EmitConditionalJump(insn);
     }
 
-    private void EmitConditionalJump(int pc, Instruction insn)
+    private void EmitConditionalJump(DecodedInstruction insn)
     {
-        bool is64 = insn.Class == InstructionClass.Jmp;
-        bool reg = insn.Source == OperandSource.Register;
+        bool is64 = insn.Is64;
+        bool reg = insn.HasRegisterSource;
         int d = insn.Dst;
-        var op = insn.JumpOperation;
-        if (op == JumpOperation.Jset)
+        var op = insn.Operation;
+        if (op == Operation.Jset)
         {
             if (is64) { if (reg) a.test(R64(d), R64(insn.Src)); else a.test(R64(d), insn.Imm); }
             else { if (reg) a.test(R32(d), R32(insn.Src)); else a.test(R32(d), insn.Imm); }
         }
-        else if (!reg && insn.Imm == 0 && op is JumpOperation.Jeq or JumpOperation.Jne)
+        else if (!reg && insn.Imm == 0 && op is Operation.Jeq or Operation.Jne)
         {
             if (is64) a.test(R64(d), R64(d)); else a.test(R32(d), R32(d));
         }
@@ -66,21 +55,20 @@ internal sealed partial class X64Compiler
             else { if (reg) a.cmp(R32(d), R32(insn.Src)); else a.cmp(R32(d), insn.Imm); }
         }
 
-        var target = labels[(int)OpCodeTable.JumpTarget(insn, pc)];
+        var target = labels[insn.Target];
         switch (op)
         {
-            case JumpOperation.Jeq: a.je(target); break;
-            case JumpOperation.Jne: a.jne(target); break;
-            case JumpOperation.Jset: a.jne(target); break;
-            case JumpOperation.Jgt: a.ja(target); break;
-            case JumpOperation.Jge: a.jae(target); break;
-            case JumpOperation.Jlt: a.jb(target); break;
-            case JumpOperation.Jle: a.jbe(target); break;
-            case JumpOperation.Jsgt: a.jg(target); break;
-            case JumpOperation.Jsge: a.jge(target); break;
-            case JumpOperation.Jslt: a.jl(target); break;
-            case JumpOperation.Jsle: a.jle(target); break;
-            default: throw Unsupported(pc, insn, $"jump operation {op} is not supported");
+            case Operation.Jeq: a.je(target); break;
+            case Operation.Jne: a.jne(target); break;
+            case Operation.Jset: a.jne(target); break;
+            case Operation.Jgt: a.ja(target); break;
+            case Operation.Jge: a.jae(target); break;
+            case Operation.Jlt: a.jb(target); break;
+            case Operation.Jle: a.jbe(target); break;
+            case Operation.Jsgt: a.jg(target); break;
+            case Operation.Jsge: a.jge(target); break;
+            case Operation.Jslt: a.jl(target); break;
+            default: a.jle(target); break;
         }
     }
 
@@ -88,7 +76,7 @@ internal sealed partial class X64Compiler
     /// A local call: check the depth (r10 must leave room for one more frame), save r6-r9 and r10 (five pushes plus the
     /// return address keep the stack 16-byte aligned), move r10 down one frame, call, restore.
     /// </summary>
-    private void EmitLocalCall(int pc, Instruction insn)
+    private void EmitLocalCall(int pc, DecodedInstruction insn)
     {
         var fail = a.CreateLabel();
         a.cmp(R64(10), Block(RunBlock.CallLimitOffset));
@@ -99,7 +87,7 @@ internal sealed partial class X64Compiler
         a.push(R64(9));
         a.push(R64(10));
         a.sub(R64(10), stackSize);
-        a.call(labels[pc + 1 + insn.Imm]);
+        a.call(labels[insn.Target]);
         a.pop(R64(10));
         a.pop(R64(9));
         a.pop(R64(8));

@@ -1,7 +1,7 @@
+using Ebpf.Analysis;
 using Ebpf.Isa;
 using Ebpf.X64.Runtime;
 using Iced.Intel;
-using Instruction = Ebpf.Isa.Instruction;
 using static Ebpf.X64.Compiler.RegisterMap;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -20,15 +20,17 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The operand for an access of <paramref name="size"/> bytes at <c>base + offset</c>, after the check. Accesses
-    /// relative to r10 that stay inside the current frame need no check; the others compare against the input inline
-    /// and fall back to an out-of-line check of the stack frames, the metadata and the environment's regions.
+    /// relative to r10 that stay inside the current frame need no check; the others compare inline against the region
+    /// the analysis guesses (<see cref="AnalysisResults.RegionOf"/>: the current frame for pointers derived from r10,
+    /// else the input, which is also the context when there is no metadata) and fall back to an out-of-line check of the
+    /// stack frames, the metadata and the environment's regions.
     /// </summary>
     private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
     {
         var baseReg = R64(baseRegister);
-        if (checks && !(baseRegister == 10 && offset >= -stackSize && offset + size <= 0))
+        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize))
         {
-            EmitCheck(pc, baseReg, offset, size, write);
+            EmitCheck(pc, baseReg, offset, size, write, program.Analysis.RegionOf(pc) == AccessRegion.Stack);
         }
 
         if (keepOffRax && baseRegister == 0)
@@ -41,11 +43,12 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// The inline check: (address - input start) below the input limit for this size; otherwise the out-of-line path
-    /// calls the shared slow check (stack frames, metadata, regions), which either returns or leaves through the
-    /// violation stub. Only rcx, rdx and r11 change.
+    /// The inline check: (address - input start) below the input limit for this size, or for a guessed stack access
+    /// (address - (r10 - frame size)) at most frame size - size; otherwise the out-of-line path calls the shared slow
+    /// check (stack frames, metadata, regions), which either returns or leaves through the violation stub. Only rcx,
+    /// rdx and r11 change.
     /// </summary>
-    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write)
+    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write, bool stack)
     {
         var ok = a.CreateLabel();
         var slow = a.CreateLabel();
@@ -59,9 +62,21 @@ internal sealed partial class X64Compiler
             a.lea(rcx, __[baseReg + offset]);
         }
 
-        a.sub(rcx, Block(RunBlock.InputStartOffset));
-        a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
-        a.jae(slow);
+        if (stack)
+        {
+            // The current frame [r10 - stackSize, r10): one subtraction and an unsigned comparison with a constant.
+            a.sub(rcx, R64(10));
+            a.add(rcx, stackSize);
+            a.cmp(rcx, stackSize - size);
+            a.ja(slow);
+        }
+        else
+        {
+            a.sub(rcx, Block(RunBlock.InputStartOffset));
+            a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
+            a.jae(slow);
+        }
+
         Bind(ref ok);
         int packed = Packed(pc, size, write);
         cold.Add(() =>
@@ -148,12 +163,12 @@ internal sealed partial class X64Compiler
         a.jmp(violationStored);
     }
 
-    private void EmitLoad(int pc, Instruction insn)
+    private void EmitLoad(int pc, DecodedInstruction insn)
     {
-        int size = insn.AccessBytes;
+        int size = insn.AccessSize;
         var m = CheckedAddress(pc, insn.Src, insn.Offset, size, write: false);
         int d = insn.Dst;
-        if (insn.AccessMode == AccessMode.MemorySignExtend)
+        if (insn.IsSigned)
         {
             if (size == 4)
             {
@@ -182,11 +197,11 @@ internal sealed partial class X64Compiler
         }
     }
 
-    private void EmitStore(int pc, Instruction insn)
+    private void EmitStore(int pc, DecodedInstruction insn)
     {
-        int size = insn.AccessBytes;
+        int size = insn.AccessSize;
         var m = CheckedAddress(pc, insn.Dst, insn.Offset, size, write: true);
-        if (insn.Class == InstructionClass.St)
+        if (!insn.HasRegisterSource)
         {
             switch (size)
             {
@@ -209,47 +224,36 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>Atomics with lock-prefixed instructions; the fetch forms of and/or/xor use a cmpxchg loop (r0 parked in rdx).</summary>
-    private void EmitAtomic(int pc, Instruction insn)
+    private void EmitAtomic(int pc, DecodedInstruction insn)
     {
-        int size = insn.AccessBytes;
-        if (size is not (4 or 8))
-        {
-            throw Unsupported(pc, insn, "atomic operations are 32 or 64 bits wide");
-        }
-
-        bool is64 = size == 8;
-        var operation = (AtomicOperation)insn.Imm;
-        if (operation is not (AtomicOperation.Add or AtomicOperation.Or or AtomicOperation.And or AtomicOperation.Xor
-            or AtomicOperation.FetchAdd or AtomicOperation.FetchOr or AtomicOperation.FetchAnd or AtomicOperation.FetchXor
-            or AtomicOperation.Exchange or AtomicOperation.CompareExchange))
-        {
-            throw Unsupported(pc, insn, $"atomic operation 0x{insn.Imm:x} is not defined");
-        }
+        int size = insn.AccessSize;
+        bool is64 = insn.Is64;
+        var operation = insn.Operation;
 
         // The fetch forms of and/or/xor loop on rax, so their address must not depend on r0.
         var m = CheckedAddress(pc, insn.Dst, insn.Offset, size, write: true, keepOffRax: true);
         int s = insn.Src;
         switch (operation)
         {
-            case AtomicOperation.Add:
+            case Operation.AtomicAdd:
                 if (is64) a.@lock.add(m, R64(s)); else a.@lock.add(m, R32(s));
                 return;
-            case AtomicOperation.Or:
+            case Operation.AtomicOr:
                 if (is64) a.@lock.or(m, R64(s)); else a.@lock.or(m, R32(s));
                 return;
-            case AtomicOperation.And:
+            case Operation.AtomicAnd:
                 if (is64) a.@lock.and(m, R64(s)); else a.@lock.and(m, R32(s));
                 return;
-            case AtomicOperation.Xor:
+            case Operation.AtomicXor:
                 if (is64) a.@lock.xor(m, R64(s)); else a.@lock.xor(m, R32(s));
                 return;
-            case AtomicOperation.FetchAdd:
+            case Operation.AtomicFetchAdd:
                 if (is64) a.@lock.xadd(m, R64(s)); else a.@lock.xadd(m, R32(s));
                 return;
-            case AtomicOperation.Exchange:
+            case Operation.AtomicExchange:
                 if (is64) a.xchg(m, R64(s)); else a.xchg(m, R32(s));
                 return;
-            case AtomicOperation.CompareExchange:
+            case Operation.AtomicCompareExchange:
                 if (is64)
                 {
                     a.@lock.cmpxchg(m, R64(s));
@@ -263,7 +267,9 @@ internal sealed partial class X64Compiler
                 return;
         }
 
-        // fetch and/or/xor: rax = old; loop { rcx = rax op src; lock cmpxchg [m], rcx } until it sticks.
+        // fetch and/or/xor: rax = old; loop { rcx = rax op src; lock cmpxchg [m], rcx } until it sticks; then the old
+        // value goes to the write-back register (when that is r0 it is in rax already).
+        int back = insn.WriteBackRegister;
         a.mov(rdx, rax);
         var retry = a.CreateLabel();
         if (is64)
@@ -272,14 +278,14 @@ internal sealed partial class X64Compiler
             a.mov(rax, m);
             Bind(ref retry);
             a.mov(rcx, rax);
-            if (operation == AtomicOperation.FetchOr) a.or(rcx, src);
-            else if (operation == AtomicOperation.FetchAnd) a.and(rcx, src);
+            if (operation == Operation.AtomicFetchOr) a.or(rcx, src);
+            else if (operation == Operation.AtomicFetchAnd) a.and(rcx, src);
             else a.xor(rcx, src);
             a.@lock.cmpxchg(m, rcx);
             a.jne(retry);
-            if (s != 0)
+            if (back != 0)
             {
-                a.mov(R64(s), rax);
+                a.mov(R64(back), rax);
                 a.mov(rax, rdx);
             }
         }
@@ -289,14 +295,14 @@ internal sealed partial class X64Compiler
             a.mov(eax, m);
             Bind(ref retry);
             a.mov(ecx, eax);
-            if (operation == AtomicOperation.FetchOr) a.or(ecx, src);
-            else if (operation == AtomicOperation.FetchAnd) a.and(ecx, src);
+            if (operation == Operation.AtomicFetchOr) a.or(ecx, src);
+            else if (operation == Operation.AtomicFetchAnd) a.and(ecx, src);
             else a.xor(ecx, src);
             a.@lock.cmpxchg(m, ecx);
             a.jne(retry);
-            if (s != 0)
+            if (back != 0)
             {
-                a.mov(R32(s), eax);
+                a.mov(R32(back), eax);
                 a.mov(rax, rdx);
             }
         }
@@ -306,11 +312,11 @@ internal sealed partial class X64Compiler
     /// LD_ABS / LD_IND: r0 = the little-endian value at input offset imm (or (u32)src + imm), zero-extended; checked
     /// against the input only (always, even with memory checks off).
     /// </summary>
-    private void EmitLegacyLoad(int pc, Instruction insn)
+    private void EmitLegacyLoad(int pc, DecodedInstruction insn)
     {
-        int size = insn.AccessBytes;
+        int size = insn.AccessSize;
         int log2 = System.Numerics.BitOperations.Log2((uint)size);
-        if (insn.AccessMode == AccessMode.Absolute)
+        if (insn.Operation == Operation.LoadAbsolute)
         {
             MovConstant(rcx, (ulong)(long)insn.Imm);
         }

@@ -1,4 +1,6 @@
+using Ebpf.Analysis;
 using Ebpf.Execution;
+using Ebpf.Helpers;
 using Ebpf.Isa;
 using Ebpf.X64.Abi;
 using Ebpf.X64.Runtime;
@@ -26,7 +28,8 @@ internal sealed unsafe partial class X64Compiler
     private readonly ulong dispatcher;
     private readonly Label[] labels;
     private readonly bool[] hasLabel;
-    private readonly int[] blockLengths;
+    private readonly BudgetSegments? segments;
+    private readonly HelperPlan helpers;
     private readonly int[] pcInstruction;
     private readonly List<Action> cold = [];
     private readonly List<HelperSite> sites = [];
@@ -40,8 +43,9 @@ internal sealed unsafe partial class X64Compiler
     private Label slowCheck;
     private Label budgetFail;
 
-    private X64Compiler(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi, ulong dispatcher)
+    private X64Compiler(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher)
     {
+        this.helpers = helpers;
         this.program = program;
         this.environment = environment;
         this.options = options;
@@ -53,21 +57,22 @@ internal sealed unsafe partial class X64Compiler
         int n = program.Length;
         labels = new Label[n];
         hasLabel = new bool[n];
-        blockLengths = new int[n];
+        segments = budget ? program.Analysis.Segments(checks) : null;
         pcInstruction = new int[n];
     }
 
     /// <summary>Compiles a program.</summary>
     /// <exception cref="EbpfCompilationException">An instruction cannot be translated (e.g. an unknown helper id).</exception>
-    public static CompiledCode Compile(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi, ulong dispatcher)
+    public static CompiledCode Compile(
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher)
     {
-        var compiler = new X64Compiler(program, environment, options, abi, dispatcher);
+        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher);
         return compiler.Run();
     }
 
     private CompiledCode Run()
     {
-        FindBlocksAndLabels();
+        CreateLabels();
         epilogue = a.CreateLabel("epilogue");
         exitStub = a.CreateLabel("exit");
         violation = a.CreateLabel("violation");
@@ -76,10 +81,10 @@ internal sealed unsafe partial class X64Compiler
         budgetFail = a.CreateLabel("budget");
 
         EmitEntry();
-        var code = program.Instructions.AsSpan();
+        var code = program.Decoded.AsSpan();
         for (int pc = 0; pc < code.Length; pc++)
         {
-            if (program.IsSecondSlot(pc))
+            if (code[pc].Operation == Operation.None)
             {
                 pcInstruction[pc] = -1;
                 continue;
@@ -91,7 +96,7 @@ internal sealed unsafe partial class X64Compiler
                 Bind(ref labels[pc]);
             }
 
-            if (budget && blockLengths[pc] != 0)
+            if (segments is not null && segments.LengthAt(pc) != 0)
             {
                 EmitBudgetCheck(pc);
             }
@@ -115,71 +120,24 @@ internal sealed unsafe partial class X64Compiler
             pcOffsets[pc] = pcInstruction[pc] < 0 ? -1 : (int)offsets[pcInstruction[pc]];
         }
 
-        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, blockLengths);
+        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets);
     }
 
-    /// <summary>Labels for function starts and jump targets; block leaders and their lengths for the budget.</summary>
-    private void FindBlocksAndLabels()
+    /// <summary>Labels for function starts (local calls) and jump targets.</summary>
+    private void CreateLabels()
     {
-        var code = program.Instructions.AsSpan();
-        int n = code.Length;
-        var leader = new bool[n];
-        leader[0] = true;
         foreach (var function in program.Functions)
         {
-            leader[function.Start] = true;
             hasLabel[function.Start] = true;
         }
 
-        for (int pc = 0; pc < n; pc++)
+        for (int pc = 0; pc < program.Length; pc++)
         {
-            if (program.IsSecondSlot(pc))
-            {
-                continue;
-            }
-
-            var insn = code[pc];
-            if (program.IsJumpTarget(pc))
-            {
-                leader[pc] = true;
-                hasLabel[pc] = true;
-            }
-
-            int next = pc + (insn.IsWide ? 2 : 1);
-            // A block also ends after every instruction that can fail, so only a block's last instruction can fail: a
-            // block that does not fit in the remaining budget then stops exactly where the interpreter would.
-            bool endsBlock = OpCodeTable.IsJump(insn.OpCode)
-                || insn.OpCode is OpCodes.Call or OpCodes.CallX or OpCodes.Exit
-                || (insn.Class == InstructionClass.Ld && !insn.IsWide)
-                || (checks && insn.Class is InstructionClass.Ldx or InstructionClass.St or InstructionClass.Stx);
-            if (endsBlock && next < n)
-            {
-                leader[next] = true;
-            }
-        }
-
-        for (int pc = 0; pc < n; pc++)
-        {
+            hasLabel[pc] |= program.IsJumpTarget(pc);
             if (hasLabel[pc])
             {
                 labels[pc] = a.CreateLabel();
             }
-        }
-
-        int current = -1;
-        for (int pc = 0; pc < n; pc++)
-        {
-            if (program.IsSecondSlot(pc))
-            {
-                continue;
-            }
-
-            if (leader[pc])
-            {
-                current = pc;
-            }
-
-            blockLengths[current]++;
         }
     }
 
@@ -213,7 +171,7 @@ internal sealed unsafe partial class X64Compiler
 
     private void EmitBudgetCheck(int pc)
     {
-        a.sub(Block(RunBlock.BudgetOffset), blockLengths[pc]);
+        a.sub(Block(RunBlock.BudgetOffset), segments!.LengthAt(pc));
         var fail = a.CreateLabel();
         a.jl(fail);
         cold.Add(() =>
@@ -278,49 +236,31 @@ internal sealed unsafe partial class X64Compiler
         }
     }
 
-    private EbpfCompilationException Unsupported(int pc, Instruction insn, string reason) =>
-        new(EngineName, pc, insn, reason);
-
-    private void EmitInstruction(int pc, Instruction insn)
+    private void EmitInstruction(int pc, DecodedInstruction insn)
     {
-        switch (insn.Class)
+        switch (insn.Operation)
         {
-            case InstructionClass.Alu:
-            case InstructionClass.Alu64:
-                EmitAlu(pc, insn, insn.Class == InstructionClass.Alu64);
+            case >= Operation.Add and <= Operation.Bswap64:
+                EmitAlu(insn);
                 break;
-            case InstructionClass.Jmp:
-            case InstructionClass.Jmp32:
+            case >= Operation.Ja and <= Operation.Exit:
                 EmitJump(pc, insn);
                 break;
-            case InstructionClass.Ldx:
+            case Operation.Lddw:
+                MovConstant(R64(insn.Dst), environment.ResolveLddw(EngineName, program, pc));
+                break;
+            case Operation.LoadAbsolute or Operation.LoadIndirect:
+                EmitLegacyLoad(pc, insn);
+                break;
+            case Operation.Load or Operation.LoadSignExtend:
                 EmitLoad(pc, insn);
                 break;
-            case InstructionClass.St:
-            case InstructionClass.Stx:
-                if (insn.AccessMode == AccessMode.Atomic)
-                {
-                    EmitAtomic(pc, insn);
-                }
-                else
-                {
-                    EmitStore(pc, insn);
-                }
-
-                break;
-            case InstructionClass.Ld:
-                if (insn.IsWide)
-                {
-                    MovConstant(R64(insn.Dst), environment.ResolveLddw(EngineName, program, pc));
-                }
-                else
-                {
-                    EmitLegacyLoad(pc, insn);
-                }
-
+            case Operation.Store:
+                EmitStore(pc, insn);
                 break;
             default:
-                throw Unsupported(pc, insn, $"instruction class {insn.Class} is not supported");
+                EmitAtomic(pc, insn);
+                break;
         }
     }
 }

@@ -5,8 +5,11 @@ namespace Ebpf.Verification;
 /// <summary>
 /// The default policy verifier (rbpf's <c>verifier::check</c>, replaceable like rbpf's <c>set_verifier</c>).
 /// <see cref="EbpfProgram.Create(ReadOnlySpan{Instruction}, IVerifier, string?, string?)"/> runs it first and then
-/// always enforces the structural rules (known opcodes, registers, no write to r10, complete <c>lddw</c>, jump and
-/// call targets, functions, no fall-off); this verifier adds the policy on top:
+/// always decodes the program (<see cref="InstructionDecoder"/>: only defined encodings, e.g. byte-swap widths 16, 32
+/// or 64, <c>lddw</c> sources 0-6, the ten atomic operations, <c>call</c> source 0 or 1) and enforces the structural
+/// rules (registers, no write to r10, complete <c>lddw</c>, jump and call targets, functions, no fall-off). This
+/// verifier reads the same decoded form (it skips slots that do not decode, which the structural check reports) and
+/// adds the policy on top:
 /// <list type="bullet">
 /// <item>every field RFC 9669 marks unused is zero, per instruction family: <c>src</c> of ALU/JMP immediate forms,
 /// <c>imm</c> of register forms, <c>offset</c> of ALU operations (except <c>sdiv</c>/<c>smod</c>: 0 or 1, and
@@ -15,10 +18,7 @@ namespace Ebpf.Verification;
 /// of <c>ja32</c>, <c>dst</c>/<c>offset</c> of <c>call</c>, <c>src</c>/<c>offset</c>/<c>imm</c> of <c>callx</c>, every field of
 /// <c>exit</c>, <c>imm</c> of loads and register stores, <c>src</c> of immediate stores, <c>dst</c>/<c>offset</c> (and
 /// <c>src</c> for <c>LD_ABS</c>) of legacy packet loads, <c>offset</c> of <c>lddw</c>, and opcode/dst/src/offset of
-/// the second <c>lddw</c> slot;</item>
-/// <item>defined values: byte-swap width 16, 32 or 64 (rbpf's <c>check_imm_endian</c>), <c>lddw</c> source 0-6,
-/// atomic operation one of add/or/and/xor (with or without fetch), xchg, cmpxchg, <c>call</c> source 0 (helper) or
-/// 1 (local function);</item>
+/// the second <c>lddw</c> slot (the fields come from <see cref="DecodedInstruction.UnusedFields"/>);</item>
 /// <item>rbpf's length limit (<see cref="VerifierOptions.MaxSlots"/>) and "infinite loop" rule (a jump to itself),
 /// and optionally its "last instruction is exit" rule (<see cref="VerifierOptions.RequireExitAtEnd"/>).</item>
 /// </list>
@@ -73,160 +73,40 @@ public sealed class Verifier : IVerifier
 
         for (int pc = 0; pc < n; pc++)
         {
-            var insn = instructions[pc];
-            if (!OpCodeTable.IsDefined(insn.OpCode))
+            if (!InstructionDecoder.TryDecode(instructions, pc, out var insn, out _))
             {
-                continue; // reported by the structural check
+                continue; // an undefined encoding: reported by the structural check
             }
 
-            switch (insn.Class)
+            Unused(pc, insn);
+            switch (insn.Operation)
             {
-                case InstructionClass.Alu:
-                case InstructionClass.Alu64:
-                    CheckAlu(pc, insn);
+                case Operation.Ja or Operation.Ja32 or (>= Operation.Jeq and <= Operation.Jsle):
+                    CheckSelfJump(pc, insn);
                     break;
-                case InstructionClass.Jmp:
-                case InstructionClass.Jmp32:
-                    CheckJump(pc, insn);
+                case Operation.Lddw:
+                    CheckLddw(instructions, pc, insn);
+                    pc++;
                     break;
-                case InstructionClass.Ld:
-                    if (insn.IsWide)
-                    {
-                        CheckLddw(instructions, pc);
-                        pc++;
-                    }
-                    else
-                    {
-                        CheckPacketLoad(pc, insn);
-                    }
-
-                    break;
-                case InstructionClass.Ldx:
-                    Unused(pc, insn, InstructionFields.Imm);
-                    break;
-                case InstructionClass.St:
-                    Unused(pc, insn, InstructionFields.Src);
-                    break;
-                default:
-                    if (insn.AccessMode == AccessMode.Atomic)
-                    {
-                        CheckAtomic(pc, insn);
-                    }
-                    else
-                    {
-                        Unused(pc, insn, InstructionFields.Imm);
-                    }
-
-                    break;
+                case Operation.LoadAbsolute or Operation.LoadIndirect when !Options.AllowLegacyPacketLoads:
+                    throw Reject(pc, insn.Raw, "legacy packet loads (LD_ABS/LD_IND) are not allowed by this verifier");
             }
         }
     }
 
-    private static void CheckAlu(int pc, Instruction insn)
+    private void CheckSelfJump(int pc, in DecodedInstruction insn)
     {
-        switch (insn.AluOperation)
+        if (insn.Target == pc && Options.RejectSelfJumps)
         {
-            case AluOperation.Neg:
-                Unused(pc, insn, InstructionFields.Src | InstructionFields.Offset | InstructionFields.Imm);
-                return;
-            case AluOperation.End:
-                Unused(pc, insn, InstructionFields.Src | InstructionFields.Offset);
-                if (insn.Imm is not (16 or 32 or 64))
-                {
-                    throw Reject(pc, insn, $"the width (imm) must be 16, 32 or 64, but it is {insn.Imm}");
-                }
-
-                return;
-        }
-
-        // The register form has no immediate; the immediate form has no source register.
-        Unused(pc, insn, insn.Source == OperandSource.Register ? InstructionFields.Imm : InstructionFields.Src);
-
-        switch (insn.AluOperation)
-        {
-            case AluOperation.Div or AluOperation.Mod:
-                if (insn.Offset is not (0 or 1))
-                {
-                    string op = insn.AluOperation == AluOperation.Div ? "div" : "mod";
-                    throw Reject(pc, insn, $"the offset must be 0 ({op}) or 1 (s{op}), but it is {insn.Offset}");
-                }
-
-                break;
-            case AluOperation.Mov when insn.Source == OperandSource.Register:
-                bool is64 = insn.Class == InstructionClass.Alu64;
-                if (insn.Offset is not (0 or 8 or 16) && !(is64 && insn.Offset == 32))
-                {
-                    throw Reject(pc, insn, is64
-                        ? $"the offset must be 0 (mov) or 8, 16 or 32 (movsx), but it is {insn.Offset}"
-                        : $"the offset must be 0 (mov32) or 8 or 16 (movsx32), but it is {insn.Offset}");
-                }
-
-                break;
-            default:
-                Unused(pc, insn, InstructionFields.Offset);
-                break;
+            throw Reject(pc, insn.Raw, "the jump targets itself (an infinite loop)");
         }
     }
 
-    private void CheckJump(int pc, Instruction insn)
+    private void CheckLddw(ReadOnlySpan<Instruction> code, int pc, in DecodedInstruction insn)
     {
-        switch (insn.OpCode)
+        if (insn.PseudoSource != LddwSource.Immediate && !Options.AllowLddwPseudoSources)
         {
-            case OpCodes.Exit:
-                Unused(pc, insn, InstructionFields.Dst | InstructionFields.Src | InstructionFields.Offset | InstructionFields.Imm);
-                return;
-            case OpCodes.Call:
-                Unused(pc, insn, InstructionFields.Dst | InstructionFields.Offset);
-                if (insn.Src > 1)
-                {
-                    throw Reject(pc, insn, $"src {insn.Src} is not a supported call kind (0 = helper by id, 1 = local function; 2 = helper by BTF id is not supported)");
-                }
-
-                return;
-            case OpCodes.CallX:
-                Unused(pc, insn, InstructionFields.Src | InstructionFields.Offset | InstructionFields.Imm);
-                return;
-            case OpCodes.Ja:
-                Unused(pc, insn, InstructionFields.Dst | InstructionFields.Src | InstructionFields.Imm);
-                CheckSelfJump(pc, insn, insn.Offset);
-                return;
-            case OpCodes.Ja32:
-                Unused(pc, insn, InstructionFields.Dst | InstructionFields.Src | InstructionFields.Offset);
-                CheckSelfJump(pc, insn, insn.Imm);
-                return;
-        }
-
-        // The register form has no immediate; the immediate form has no source register.
-        Unused(pc, insn, insn.Source == OperandSource.Register ? InstructionFields.Imm : InstructionFields.Src);
-
-        CheckSelfJump(pc, insn, insn.Offset);
-    }
-
-    private void CheckSelfJump(int pc, Instruction insn, int relative)
-    {
-        if (relative == -1 && Options.RejectSelfJumps)
-        {
-            throw Reject(pc, insn, "the jump targets itself (an infinite loop)");
-        }
-    }
-
-    private void CheckLddw(ReadOnlySpan<Instruction> code, int pc)
-    {
-        var insn = code[pc];
-        Unused(pc, insn, InstructionFields.Offset);
-        if (insn.Src > (byte)LddwSource.MapValueByIndex)
-        {
-            throw Reject(pc, insn, $"src {insn.Src} is not a defined source (0 = 64-bit immediate, 1-6 = pseudo sources)");
-        }
-
-        if (insn.Src != 0 && !Options.AllowLddwPseudoSources)
-        {
-            throw Reject(pc, insn, $"the pseudo source {insn.Src} ({(LddwSource)insn.Src}) is not allowed by this verifier");
-        }
-
-        if (pc + 1 >= code.Length)
-        {
-            return; // an incomplete lddw is reported by the structural check
+            throw Reject(pc, insn.Raw, $"the pseudo source {insn.Src} ({insn.PseudoSource}) is not allowed by this verifier");
         }
 
         var next = code[pc + 1];
@@ -242,30 +122,11 @@ public sealed class Verifier : IVerifier
         }
     }
 
-    private void CheckPacketLoad(int pc, Instruction insn)
+    /// <summary>Rejects the first field the operation leaves unused that is not 0.</summary>
+    private static void Unused(int pc, in DecodedInstruction decoded)
     {
-        if (!Options.AllowLegacyPacketLoads)
-        {
-            throw Reject(pc, insn, "legacy packet loads (LD_ABS/LD_IND) are not allowed by this verifier");
-        }
-
-        Unused(pc, insn, InstructionFields.Dst | InstructionFields.Offset);
-        if (insn.AccessMode == AccessMode.Absolute)
-        {
-            Unused(pc, insn, InstructionFields.Src);
-        }
-    }
-
-    private static void CheckAtomic(int pc, Instruction insn)
-    {
-        if (!Enum.IsDefined((AtomicOperation)insn.Imm))
-        {
-            throw Reject(pc, insn, $"imm 0x{insn.Imm:x} is not an atomic operation (add 0x00, or 0x40, and 0x50, xor 0xa0, their fetch forms 0x01/0x41/0x51/0xa1, xchg 0xe1, cmpxchg 0xf1)");
-        }
-    }
-
-    private static void Unused(int pc, Instruction insn, InstructionFields fields)
-    {
+        var fields = decoded.UnusedFields;
+        var insn = decoded.Raw;
         (string Name, int Value)? bad =
             (fields & InstructionFields.Dst) != 0 && insn.Dst != 0 ? ("dst", insn.Dst)
             : (fields & InstructionFields.Src) != 0 && insn.Src != 0 ? ("src", insn.Src)

@@ -1,7 +1,10 @@
-namespace Ebpf.Il.Compiler;
+namespace Ebpf.Analysis;
 
-/// <summary>The region a memory access is compared against inline (the others are tried on the cold path).</summary>
-internal enum AccessRegion
+/// <summary>
+/// The region a memory access most likely touches (see <see cref="AnalysisResults.RegionOf"/>): what a JIT compares
+/// against inline, trying the others on its cold path.
+/// </summary>
+public enum AccessRegion
 {
     /// <summary>The input memory: the guess for pointers of unknown origin (e.g. loaded from memory).</summary>
     Input,

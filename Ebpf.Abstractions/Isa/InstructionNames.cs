@@ -1,10 +1,9 @@
-using Ebpf.Isa;
+namespace Ebpf.Isa;
 
-namespace Ebpf.Verification;
-
-/// <summary>Short names of instruction families for verifier messages (e.g. <c>add32 with an immediate</c>).</summary>
-internal static class InstructionNames
+/// <summary>Short names of instruction families for messages (e.g. <c>add32 with an immediate</c>, <c>le</c>, <c>atomic64</c>).</summary>
+public static class InstructionNames
 {
+    /// <summary>The family name of <paramref name="insn"/>, read from its opcode (also for encodings that are not defined).</summary>
     public static string Of(in Instruction insn)
     {
         switch (insn.Class)
@@ -44,7 +43,7 @@ internal static class InstructionNames
                 return insn.Class == InstructionClass.Alu64 ? "bswap" : insn.Source == OperandSource.Register ? "be" : "le";
         }
 
-        string name = insn.AluOperation.ToString().ToLowerInvariant() + width;
+        string name = Lower(insn.AluOperation.ToString()) + width;
         return name + (insn.Source == OperandSource.Register ? " with a register" : " with an immediate");
     }
 
@@ -64,7 +63,9 @@ internal static class InstructionNames
                 return "exit";
         }
 
-        string name = insn.JumpOperation.ToString().ToLowerInvariant() + (insn.Class == InstructionClass.Jmp32 ? "32" : string.Empty);
+        string name = Lower(insn.JumpOperation.ToString()) + (insn.Class == InstructionClass.Jmp32 ? "32" : string.Empty);
         return name + (insn.Source == OperandSource.Register ? " with a register" : " with an immediate");
     }
+
+    private static string Lower(string name) => name.ToLowerInvariant();
 }

@@ -1,0 +1,120 @@
+using System.Collections.Immutable;
+using Ebpf.Isa;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// What the engines know about a program before they translate it, worked out once per program (the way
+/// RegexTreeAnalyzer serves the regex engines) and only when asked for: <see cref="EbpfProgram.Analysis"/> computes it
+/// on first use and keeps it. Holds the basic blocks and the control-flow graph, the budget segments with their
+/// pc-recovery function, the region each memory access most likely touches, and which accesses stay inside the
+/// current stack frame. Thread-safe.
+/// </summary>
+public sealed class AnalysisResults
+{
+    private readonly EbpfProgram program;
+    private readonly int[] blockOfSlot;
+    private readonly AccessRegion[] regions;
+    private BudgetSegments? checkedSegments;
+    private BudgetSegments? uncheckedSegments;
+
+    internal AnalysisResults(EbpfProgram program)
+    {
+        this.program = program;
+        (Blocks, blockOfSlot) = FindBlocks(program);
+        regions = new AccessRegion[program.Length];
+        for (int f = 0; f < program.Functions.Length; f++)
+        {
+            AccessRegionGuess.Guess(program, program.Functions[f], f == 0, regions);
+        }
+    }
+
+    /// <summary>The basic blocks in program order (the control-flow graph: see <see cref="BasicBlock.Successors"/>).</summary>
+    public ImmutableArray<BasicBlock> Blocks { get; }
+
+    /// <summary>The index in <see cref="Blocks"/> of the block that holds <paramref name="pc"/>.</summary>
+    public int BlockIndexOf(int pc) => blockOfSlot[pc];
+
+    /// <summary>The budget segments for code with (<paramref name="memoryChecks"/>) or without memory checks (checked accesses can fail, so they end a segment).</summary>
+    public BudgetSegments Segments(bool memoryChecks) => memoryChecks
+        ? LazyInitializer.EnsureInitialized(ref checkedSegments, () => new BudgetSegments(program, true))
+        : LazyInitializer.EnsureInitialized(ref uncheckedSegments, () => new BudgetSegments(program, false));
+
+    /// <summary>
+    /// The region the load, store or atomic at <paramref name="pc"/> most likely touches, by where its base register's
+    /// value came from in program order: r10 and copies or offsets of it point into the stack, r1 on entry to the
+    /// entry function into the context, anything else (loaded, computed, returned) is taken for the input. A guess
+    /// only: it picks the comparison a JIT makes inline, and every region is still accepted on the cold path.
+    /// </summary>
+    public AccessRegion RegionOf(int pc) => regions[pc];
+
+    /// <summary>
+    /// True when the access at <paramref name="pc"/> lies inside the current frame for every possible r10 (r10 as base
+    /// and a constant offset within <paramref name="stackSize"/> bytes below it), so it needs no run-time check.
+    /// </summary>
+    public bool IsOwnFrameAccess(int pc, int stackSize)
+    {
+        var insn = program.Decoded[pc];
+        return insn.BaseRegister == 10 && insn.Offset >= -stackSize && insn.Offset + insn.AccessSize <= 0;
+    }
+
+    private static (ImmutableArray<BasicBlock> Blocks, int[] BlockOfSlot) FindBlocks(EbpfProgram program)
+    {
+        var code = program.Decoded;
+        int n = code.Length;
+        var leader = new bool[n];
+        foreach (var function in program.Functions)
+        {
+            leader[function.Start] = true;
+        }
+
+        for (int pc = 0; pc < n; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (program.IsJumpTarget(pc))
+            {
+                leader[pc] = true;
+            }
+
+            int next = pc + insn.Length;
+            if ((insn.IsJump || insn.Operation == Operation.Exit) && next < n)
+            {
+                leader[next] = true;
+            }
+        }
+
+        var blocks = ImmutableArray.CreateBuilder<BasicBlock>();
+        var blockOf = new int[n];
+        int start = 0;
+        for (int pc = 1; pc <= n; pc++)
+        {
+            if (pc < n && !leader[pc])
+            {
+                continue;
+            }
+
+            int last = LastInstruction(program, start, pc);
+            var insn = code[last];
+            var successors = ImmutableArray.CreateBuilder<int>(2);
+            if (insn.IsJump)
+            {
+                successors.Add(insn.Target);
+            }
+
+            if (insn.FallsThrough && pc < n && program.FunctionIndexOf(pc) == program.FunctionIndexOf(start))
+            {
+                successors.Add(pc);
+            }
+
+            Array.Fill(blockOf, blocks.Count, start, pc - start);
+            blocks.Add(new BasicBlock(start, pc, program.FunctionIndexOf(start), successors.ToImmutable()));
+            start = pc;
+        }
+
+        return (blocks.ToImmutable(), blockOf);
+    }
+
+    /// <summary>The last instruction (not an <c>lddw</c> second slot) in <paramref name="start"/>..<paramref name="end"/>.</summary>
+    private static int LastInstruction(EbpfProgram program, int start, int end) =>
+        program.IsSecondSlot(end - 1) ? end - 2 : end - 1;
+}
