@@ -98,7 +98,7 @@ public sealed class FuzzTargets
             Ignore(() =>
             {
                 using var compiled = runtime.Compile(differential.Engines[0], info.Name, new ExecutionOptions { InstructionBudget = Budget });
-                return compiled.Run(packet.AsSpan().ToArray());
+                return compiled.Run(packet.ToArray());
             });
         }
     }
