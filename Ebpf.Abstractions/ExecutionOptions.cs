@@ -3,7 +3,7 @@ namespace Ebpf;
 /// <summary>How a program is compiled and run. Immutable; the defaults are the safe ones.</summary>
 public sealed record ExecutionOptions
 {
-    /// <summary>The default options: 512-byte frames, 8 frames, no budget, memory checks on.</summary>
+    /// <summary>The default options: 512-byte frames, 8 frames, no budget, no timeout, memory checks on.</summary>
     public static ExecutionOptions Default { get; } = new();
 
     /// <summary>The bytes of stack per frame (a multiple of 8, from 8 to 65,536). Default 512.</summary>
@@ -20,6 +20,18 @@ public sealed record ExecutionOptions
     /// when a segment does not fit.)
     /// </summary>
     public long? InstructionBudget { get; init; }
+
+    /// <summary>
+    /// The longest one run may take, or null for no limit (the default, which costs nothing). When it passes, the run
+    /// stops within about a millisecond with <see cref="EbpfRunCancelledException"/> (<see cref="RuntimeErrorKind.TimedOut"/>),
+    /// in every engine and even in a tight loop. A timer is armed per run, which costs a few hundred nanoseconds: for
+    /// very short programs prefer <see cref="InstructionBudget"/> or a <see cref="CancellationToken"/> shared by many
+    /// runs. Untrusted programs should have one of the three (the <c>ebpf</c> tool uses 10 seconds).
+    /// </summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The largest <see cref="Timeout"/> accepted (what a timer supports: about 49 days).</summary>
+    public static TimeSpan MaxTimeout { get; } = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     /// <summary>
     /// Whether every load, store and atomic is checked against the run's regions. On by default. Turning it off in
@@ -47,6 +59,11 @@ public sealed record ExecutionOptions
         if (InstructionBudget is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(InstructionBudget), InstructionBudget, "InstructionBudget must be positive (or null for no limit)");
+        }
+
+        if (Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > MaxTimeout))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Timeout), timeout, "Timeout must be positive and at most MaxTimeout (or null for no limit)");
         }
 
         return this;

@@ -31,4 +31,19 @@ public interface ICompiledProgram : IDisposable
     /// </summary>
     /// <exception cref="EbpfRuntimeException">The run stopped with an error.</exception>
     ulong Run(Span<byte> memory, Span<byte> metadata);
+
+    /// <summary>
+    /// Runs on <paramref name="memory"/> until it ends or <paramref name="cancellationToken"/> is cancelled (and within
+    /// <see cref="ExecutionOptions.Timeout"/>, when set). Every engine notices a cancellation within about a millisecond,
+    /// even in a tight loop; a helper that blocks delays it until the helper returns. Returns r0.
+    /// </summary>
+    /// <exception cref="EbpfRunCancelledException">The token was cancelled or the timeout passed.</exception>
+    /// <exception cref="EbpfRuntimeException">The run stopped with another error.</exception>
+    ulong Run(Span<byte> memory, CancellationToken cancellationToken);
+
+    /// <summary>Runs with a metadata buffer (as <see cref="Run(Span{byte}, Span{byte})"/>) until it ends or
+    /// <paramref name="cancellationToken"/> is cancelled (see <see cref="Run(Span{byte}, CancellationToken)"/>).</summary>
+    /// <exception cref="EbpfRunCancelledException">The token was cancelled or the timeout passed.</exception>
+    /// <exception cref="EbpfRuntimeException">The run stopped with another error.</exception>
+    ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellationToken);
 }

@@ -13,4 +13,8 @@ public enum RuntimeErrorKind
     HelperFailed,
     /// <summary><c>callx</c> named a helper id that is not registered.</summary>
     UnknownHelper,
+    /// <summary>The run's <see cref="CancellationToken"/> was cancelled.</summary>
+    Cancelled,
+    /// <summary>The run took longer than <see cref="ExecutionOptions.Timeout"/>.</summary>
+    TimedOut,
 }

@@ -16,12 +16,15 @@ internal static class EbpfTool
     /// <param name="error">Where errors (and, when <paramref name="interactive"/>, progress) go.</param>
     /// <param name="engines">The engines (default: every engine of this build, through dependency injection).</param>
     /// <param name="interactive">Draw progress displays on <paramref name="error"/>.</param>
-    /// <returns>The exit code: 0 success, 1 failure (bad program, failed run or test), 2 usage error.</returns>
-    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false)
+    /// <param name="stopping">Cancelled by Ctrl+C or SIGTERM: stops a run or a test series.</param>
+    /// <param name="standardInput">Opens standard input for <c>--mem -</c> (default: the console's).</param>
+    /// <returns>The exit code: 0 success (and the help, also when no command is given), 1 failure (bad program, failed
+    /// run or test), 2 usage error, 130 interrupted.</returns>
+    public static int Run(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines = null, bool interactive = false, CancellationToken stopping = default, Func<Stream>? standardInput = null)
     {
         try
         {
-            return RunCore(args, output, error, engines, interactive);
+            return RunCore(args, output, error, engines, interactive, stopping, standardInput);
         }
         catch (Exception e)
         {
@@ -31,9 +34,14 @@ internal static class EbpfTool
         }
     }
 
-    private static int RunCore(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines, bool interactive)
+    private static int RunCore(string[] args, TextWriter output, TextWriter error, IEngineSelector? engines, bool interactive, CancellationToken stopping, Func<Stream>? standardInput)
     {
-        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive);
+        if (args.Length == 0)
+        {
+            args = ["--help"];
+        }
+
+        var context = new ToolContext(output, error, engines ?? ToolEngines.Create(), interactive, stopping, standardInput);
         var root = CreateRootCommand(context);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
@@ -52,7 +60,7 @@ internal static class EbpfTool
     {
         var root = new RootCommand(
             "ebpf: run, assemble, disassemble, verify, test and benchmark eBPF programs on the interpreter, IL and x86-64 engines.\n"
-            + "As a bpf_conformance plugin: bpf_conformance_runner --plugin_path ebpf --plugin_options \"plugin [--engine NAME] [--budget N]\"");
+            + "As a bpf_conformance plugin: bpf_conformance_runner --plugin_path ebpf --plugin_options \"plugin [--engine NAME] [--budget N] [--timeout SECONDS]\"");
         root.Options.Add(context.Verbose);
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(AsmCommand.Create(context));

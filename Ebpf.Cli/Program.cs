@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Ebpf.Cli.Plugin;
 
 namespace Ebpf.Cli;
@@ -14,6 +15,22 @@ public static class Program
             return ConformancePlugin.Run(pluginArgs, Console.In, Console.Out, Console.Error);
         }
 
-        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
+        using var stopping = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Stop(context, stopping));
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Stop(context, stopping));
+        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected, stopping: stopping.Token);
+    }
+
+    /// <summary>The first Ctrl+C or SIGTERM cancels the running command, which ends with "interrupted"; a second one
+    /// ends the process the usual way.</summary>
+    private static void Stop(PosixSignalContext context, CancellationTokenSource stopping)
+    {
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        context.Cancel = true;
+        stopping.Cancel();
     }
 }

@@ -2,9 +2,23 @@ using System.CommandLine;
 
 namespace Ebpf.Cli;
 
-/// <summary>What every command works with: the output and error writers and the engines.</summary>
-internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSelector engines, bool interactive)
+/// <summary>What every command works with: the output and error writers, the engines and the token that Ctrl+C or
+/// SIGTERM cancels.</summary>
+internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSelector engines, bool interactive, CancellationToken stopping = default, Func<Stream>? standardInput = null)
 {
+    /// <summary>Opens standard input (for <c>--mem -</c>).</summary>
+    public Func<Stream> StandardInput { get; } = standardInput ?? Console.OpenStandardInput;
+
+    /// <summary>The values <c>--engine</c> accepts, for shell completion: the engines and the policies.</summary>
+    public string[] EngineChoices() =>
+        [.. Engines.Engines.Select(e => e.Name), EngineSelector.AutoName, EngineSelector.FastestName, EngineSelector.SafestName];
+
+    /// <summary>The exit code after Ctrl+C or SIGTERM stopped a command (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>Cancelled when the user interrupts the tool (Ctrl+C, SIGTERM); every run is given it.</summary>
+    public CancellationToken Stopping { get; } = stopping;
+
     /// <summary>Where results go.</summary>
     public TextWriter Out { get; } = output;
 
@@ -53,7 +67,7 @@ internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSe
         if (!Engines.TryGet(name, out _) && !EngineSelector.TryParsePolicy(name, out _))
         {
             string known = string.Join(", ", Engines.Engines.Select(e => e.Name).Append(EngineSelector.AutoName).Append(EngineSelector.FastestName).Append(EngineSelector.SafestName));
-            throw new ToolException($"unknown engine '{name}' (known: {known})");
+            throw new ToolException($"unknown engine '{name}' (known: {known})", usage: true);
         }
 
         return Engines.Select(name);
@@ -61,13 +75,24 @@ internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSe
 
     private int Fail(Exception e, bool verbose)
     {
+        if (e is EbpfRunCancelledException { Kind: RuntimeErrorKind.Cancelled } || (e is OperationCanceledException && Stopping.IsCancellationRequested))
+        {
+            Err.WriteLine("ebpf: interrupted");
+            return Interrupted;
+        }
+
         string message = e is ToolException or EbpfException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+        if (e is EbpfRunCancelledException { Kind: RuntimeErrorKind.TimedOut })
+        {
+            message += " (set a longer limit with --timeout SECONDS, or 0 for none)";
+        }
+
         Err.WriteLine($"ebpf: error: {message.ReplaceLineEndings(" ")}");
         if (verbose)
         {
             Err.WriteLine(e.ToString());
         }
 
-        return 1;
+        return e is ToolException { IsUsageError: true } ? EbpfTool.UsageError : 1;
     }
 }

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using Ebpf.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Ebpf.Il;
 
@@ -54,6 +56,10 @@ public sealed class IlEngine : IExecutionEngine
     /// <inheritdoc />
     public string Name => EngineName;
 
+    /// <summary>Where compilations are logged (at debug level; failures as warnings), or null. The dependency-injection
+    /// registration sets it to the category <c>Ebpf.Il</c> of the container's logger factory.</summary>
+    public ILogger? Logger { get; init; }
+
     /// <inheritdoc />
     public EngineCapabilities Capabilities =>
         EngineCapabilities.CompilesToIl | EngineCapabilities.RequiresDynamicCode | EngineCapabilities.CanDisableMemoryChecks;
@@ -90,7 +96,7 @@ public sealed class IlEngine : IExecutionEngine
         ArgumentNullException.ThrowIfNull(program);
         if (dynamicCodeSupported && RuntimeFeature.IsDynamicCodeSupported)
         {
-            return EbpfCompilationException.Guard(EngineName, () => new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots));
+            return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new IlCompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, RecordIlListing, ChunkSlots)));
         }
 
         throw new EbpfEngineUnavailableException(EngineName, UnavailableReason!);

@@ -49,6 +49,15 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
         r[10] = state.StackEnd;
         ulong stackLow = state.StackEnd - stackSize;
         long budget = state.BudgetRemaining;
+        // A run that can be cancelled gets its budget in slices; the rest waits in the reserve, and the cancellation
+        // flag is read when a slice runs out, so the loop below stays as it is.
+        long reserve = 0;
+        if (state.Cancellable != 0 && budget > CancellationSlice)
+        {
+            reserve = budget - CancellationSlice;
+            budget = CancellationSlice;
+        }
+
         int depth = 0;
         DecodedInstruction* start = codeStart; // the decoded array is pinned: its address never changes
         DecodedInstruction* ins = start;
@@ -57,7 +66,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
         {
             if (--budget < 0)
             {
-                throw BudgetExceeded(PcOf(ins));
+                budget = NextSlice(ref state, ref reserve, PcOf(ins));
             }
 
             switch (ins->Op)
@@ -236,7 +245,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
 
                 // Calls
                 case Op.CallHelper:
-                    state.BudgetRemaining = budget;
+                    state.BudgetRemaining = budget + reserve;
                     r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5]);
                     if (state.StopRequested != 0)
                     {
@@ -246,7 +255,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
                     ins++;
                     continue;
                 case Op.CallX:
-                    state.BudgetRemaining = budget;
+                    state.BudgetRemaining = budget + reserve;
                     r[0] = InvokeHelper(HelperById(r[ins->Dst], PcOf(ins)), statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5]);
                     if (state.StopRequested != 0)
                     {
@@ -281,7 +290,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
                     // Op.Exit
                     if (depth == 0)
                     {
-                        state.BudgetRemaining = budget;
+                        state.BudgetRemaining = budget + reserve;
                         return r[0];
                     }
 
@@ -332,9 +341,27 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     /// <summary>The pc (slot index) of a decoded instruction.</summary>
     private int PcOf(DecodedInstruction* ins) => (int)(ins - codeStart);
 
+    /// <summary>
+    /// The budget left for the next slice once the current one ran out at <paramref name="pc"/> (that instruction
+    /// already paid for): stops a cancelled run, fails when the reserve is empty too.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private EbpfBudgetExceededException BudgetExceeded(int pc) =>
-        new(pc, Program.Instructions[pc], Options.InstructionBudget ?? long.MaxValue);
+    private long NextSlice(ref RunState state, ref long reserve, int pc)
+    {
+        if (Volatile.Read(ref state.CancelRequested) != 0)
+        {
+            throw CancelledAt(Program, pc);
+        }
+
+        if (reserve == 0)
+        {
+            throw new EbpfBudgetExceededException(pc, Program.Instructions[pc], Options.InstructionBudget ?? long.MaxValue);
+        }
+
+        long slice = Math.Min(reserve, CancellationSlice);
+        reserve -= slice;
+        return slice - 1;
+    }
 
     private Helper HelperById(ulong id, int pc) => callxHelpers!.Resolve(id, Program, pc);
 }

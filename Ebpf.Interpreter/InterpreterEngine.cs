@@ -1,3 +1,5 @@
+using Ebpf.Diagnostics;
+using Microsoft.Extensions.Logging;
 namespace Ebpf.Interpreter;
 
 /// <summary>
@@ -19,6 +21,10 @@ public sealed class InterpreterEngine : IExecutionEngine
     /// <inheritdoc />
     public string Name => EngineName;
 
+    /// <summary>Where compilations are logged (at debug level; failures as warnings), or null. The dependency-injection
+    /// registration sets it to the category <c>Ebpf.Interpreter</c> of the container's logger factory.</summary>
+    public ILogger? Logger { get; init; }
+
     /// <inheritdoc />
     public EngineCapabilities Capabilities => EngineCapabilities.Interpreted;
 
@@ -32,6 +38,6 @@ public sealed class InterpreterEngine : IExecutionEngine
     public ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return EbpfCompilationException.Guard(EngineName, () => new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default));
+        return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default)));
     }
 }

@@ -177,6 +177,8 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
                 return new EbpfBudgetExceededException(pc, Program.Instructions[pc], Options.InstructionBudget ?? 0);
             }
 
+            case RunStatus.Cancelled:
+                return CancelledAt(Program, block.ErrorInfo);
             case RunStatus.CallDepthExceeded:
                 return new EbpfCallDepthExceededException(block.ErrorInfo, Program.Instructions[block.ErrorInfo], Options.MaxCallDepth);
             default:

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
+using Ebpf.Diagnostics;
 using Ebpf.X64.Abi;
 using Ebpf.X64.Native;
+using Microsoft.Extensions.Logging;
 
 namespace Ebpf.X64;
 
@@ -26,6 +28,10 @@ public sealed class X64Engine : IExecutionEngine
     /// <inheritdoc />
     public string Name => EngineName;
 
+    /// <summary>Where compilations are logged (at debug level; failures as warnings), or null. The dependency-injection
+    /// registration sets it to the category <c>Ebpf.X64</c> of the container's logger factory.</summary>
+    public ILogger? Logger { get; init; }
+
     /// <inheritdoc />
     public EngineCapabilities Capabilities => EngineCapabilities.NativeCode | EngineCapabilities.CanDisableMemoryChecks;
 
@@ -43,7 +49,7 @@ public sealed class X64Engine : IExecutionEngine
     {
         ArgumentNullException.ThrowIfNull(program);
         var abi = HostAbi ?? throw new EbpfEngineUnavailableException(EngineName, HostUnavailableReason ?? "unavailable");
-        return EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi));
+        return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi)));
     }
 
     private static INativeAbi? FindAbi(out string? reason)

@@ -1,4 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using Ebpf.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Ebpf;
 
@@ -20,13 +22,16 @@ public sealed class EngineSelector : IEngineSelector
 
     private readonly IExecutionEngine[] engines;
     private readonly Lazy<IExecutionEngine> defaultEngine;
+    private readonly ILogger? logger;
 
     /// <summary>Creates a selector over <paramref name="engines"/>.</summary>
     /// <param name="engines">The engines, in order of preference among equals; names must be distinct (case-insensitive).</param>
     /// <param name="defaultEngine">The default: an engine name or a policy name (<c>safest</c>, <c>fastest</c>, <c>auto</c>).</param>
+    /// <param name="logger">Where a policy that skips an engine that cannot run here says so (a warning), or null.</param>
     /// <exception cref="ArgumentException">Two engines share a name, or <paramref name="defaultEngine"/> is empty.</exception>
-    public EngineSelector(IEnumerable<IExecutionEngine> engines, string defaultEngine = SafestName)
+    public EngineSelector(IEnumerable<IExecutionEngine> engines, string defaultEngine = SafestName, ILogger? logger = null)
     {
+        this.logger = logger;
         ArgumentNullException.ThrowIfNull(engines);
         ArgumentException.ThrowIfNullOrWhiteSpace(defaultEngine);
         this.engines = engines.ToArray();
@@ -115,6 +120,14 @@ public sealed class EngineSelector : IEngineSelector
         var chosen = ordered.FirstOrDefault(e => e.IsAvailable);
         if (chosen is not null)
         {
+            if (logger is not null)
+            {
+                foreach (var skipped in ordered.TakeWhile(e => e != chosen))
+                {
+                    EbpfLog.FellBack(logger, skipped.Name, skipped.UnavailableReason ?? "unavailable", policy == EnginePolicy.Safest ? SafestName : FastestName, chosen.Name);
+                }
+            }
+
             return chosen;
         }
 

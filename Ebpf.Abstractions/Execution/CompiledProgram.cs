@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Diagnostics;
+using Ebpf.Diagnostics;
 using Ebpf.Helpers;
 
 namespace Ebpf.Execution;
@@ -13,6 +15,16 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 {
     /// <summary>Stacks up to this size are allocated on the thread's stack; larger ones on the pinned heap.</summary>
     private const int MaxStackAlloc = 64 * 1024;
+
+    /// <summary>
+    /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
+    /// run can be cancelled (tens of microseconds of interpretation; helper calls look after every call).
+    /// </summary>
+    public const long CancellationSlice = 1 << 14;
+
+    /// <summary>A timer source per thread, reused by runs with a timeout while it has not fired.</summary>
+    [ThreadStatic]
+    private static CancellationTokenSource? idleTimer;
 
     private int disposed;
 
@@ -73,12 +85,103 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
+    /// <inheritdoc />
+    public ulong Run(Span<byte> memory, CancellationToken cancellationToken)
+    {
+        fixed (byte* m = memory)
+        {
+            return Run(m, (ulong)memory.Length, null, 0, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellationToken)
+    {
+        fixed (byte* m = memory)
+        fixed (byte* md = metadata)
+        {
+            return Run(m, (ulong)memory.Length, md, (ulong)metadata.Length, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Runs on unmanaged memory until it ends, <paramref name="cancellationToken"/> is cancelled or
+    /// <see cref="ExecutionOptions.Timeout"/> passes (see <see cref="ICompiledProgram.Run(Span{byte}, CancellationToken)"/>).
+    /// The caller guarantees both ranges stay valid for the run.
+    /// </summary>
+    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken)
+    {
+        var timeout = Options.Timeout;
+        if (!cancellationToken.CanBeCanceled && timeout is null)
+        {
+            return Run(memory, memoryLength, metadata, metadataLength);
+        }
+
+        return RunCancellable(memory, memoryLength, metadata, metadataLength, cancellationToken, timeout);
+    }
+
+    /// <summary>
+    /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>; the
+    /// shared run code completes it with the token or the timeout.
+    /// </summary>
+    public static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        return new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
+    }
+
     /// <summary>
     /// Runs on unmanaged memory. With metadata: r1 = metadata, r2 = its length; without: r1 = memory, r2 = its length.
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    [SkipLocalsInit]
     public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    {
+        var timeout = Options.Timeout;
+        return timeout is null
+            ? RunCore(memory, memoryLength, metadata, metadataLength, null)
+            : RunCancellable(memory, memoryLength, metadata, metadataLength, CancellationToken.None, timeout);
+    }
+
+    /// <summary>A run that can be stopped: a callback of the token (and of a per-thread timer for the timeout) sets
+    /// <see cref="RunState.CancelRequested"/>; the engine's stop is completed here with the reason.</summary>
+    private ulong RunCancellable(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken, TimeSpan? timeout)
+    {
+        CancellationTokenSource? timer = null;
+        if (timeout is { } limit)
+        {
+            timer = idleTimer ?? new CancellationTokenSource();
+            idleTimer = null;
+            timer.CancelAfter(limit);
+        }
+
+        try
+        {
+            return RunCore(memory, memoryLength, metadata, metadataLength, new CancellationSources(cancellationToken, timer?.Token ?? default));
+        }
+        catch (EbpfRunCancelledException e) when (e.Timeout is null && !e.CancellationToken.CanBeCanceled)
+        {
+            throw cancellationToken.IsCancellationRequested
+                ? new EbpfRunCancelledException(e.Pc, e.Instruction, null, cancellationToken)
+                : new EbpfRunCancelledException(e.Pc, e.Instruction, timeout, cancellationToken);
+        }
+        finally
+        {
+            if (timer is not null)
+            {
+                if (timer.TryReset())
+                {
+                    idleTimer = timer;
+                }
+                else
+                {
+                    timer.Dispose();
+                }
+            }
+        }
+    }
+
+    [SkipLocalsInit]
+    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
@@ -122,6 +225,16 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
         ObjectDisposedException.ThrowIf(!TryBeginRun(), this);
+        long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
+        CancellationTokenRegistration byToken = default, byTimer = default;
+        if (cancellation is { } sources)
+        {
+            state.Cancellable = 1;
+            object flag = (nint)(&state.CancelRequested);
+            byToken = sources.Token.UnsafeRegister(RequestStop, flag);
+            byTimer = sources.Timer.UnsafeRegister(RequestStop, flag);
+        }
+
         try
         {
             new Span<byte>(stack, StackBytes).Clear();
@@ -145,10 +258,22 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
                 }
             }
 
+            if (started != 0)
+            {
+                EbpfTelemetry.RunCompleted(EngineName, started);
+            }
+
             return r0;
+        }
+        catch (EbpfRuntimeException e) when (EbpfTelemetry.RunFailed(EngineName, e, started))
+        {
+            throw; // not reached: the filter records the failure and lets it pass
         }
         finally
         {
+            // Dispose waits for a callback that is running, so none writes to this frame after it returns.
+            byToken.Dispose();
+            byTimer.Dispose();
             if (state.TailCallTarget != 0)
             {
                 // A run that failed after a tail call was requested: release the pending target.
@@ -163,6 +288,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             EndRun();
         }
     }
+
+    private static void RequestStop(object? flag) => Volatile.Write(ref *(int*)(nint)flag!, 1);
 
     /// <summary>
     /// Runs the program with the prepared state: r1 = <see cref="RunState.ContextAddress"/>,
@@ -208,7 +335,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>
     /// Calls a helper the way every engine must: the helper gets a <see cref="HelperContext"/>; an
     /// <see cref="EbpfRuntimeException"/> it raises (e.g. a bad pointer argument) passes through; any other exception
-    /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>.
+    /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>. A run cancelled during the call stops
+    /// when it returns.
     /// </summary>
     public static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
@@ -216,7 +344,14 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         try
         {
-            return helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
+            ulong result = helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
+            if (Volatile.Read(ref state->CancelRequested) != 0)
+            {
+                // A loop around a slow helper may run few instructions: it stops here rather than at a later check.
+                throw CancelledAt(program, pc);
+            }
+
+            return result;
         }
         catch (EbpfRuntimeException)
         {

@@ -54,4 +54,15 @@ public unsafe struct RunState
 
     /// <summary>How many tail calls this run has made so far.</summary>
     public int TailCallCount;
+
+    /// <summary>
+    /// Nonzero once the run was asked to stop from outside (its token was cancelled or its timeout passed). Written by
+    /// another thread; engines read it with a volatile load at every backward jump (the JITs) or once per slice of
+    /// <see cref="CompiledProgram.CancellationSlice"/> instructions (the interpreter), then stop through
+    /// <see cref="CompiledProgram.CancelledAt"/>.
+    /// </summary>
+    public int CancelRequested;
+
+    /// <summary>Nonzero when the run has a token that can be cancelled or a timeout (the interpreter then slices its budget).</summary>
+    public int Cancellable;
 }

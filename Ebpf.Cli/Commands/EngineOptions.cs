@@ -2,9 +2,22 @@ using System.CommandLine;
 
 namespace Ebpf.Cli.Commands;
 
-/// <summary>The options that shape a run: <c>--budget</c> and <c>--no-checks</c>.</summary>
-internal sealed class EngineOptions
+/// <summary>The options that shape a run: <c>--budget</c>, <c>--no-checks</c> and (for run and test) <c>--timeout</c>.</summary>
+/// <param name="withTimeout">Whether the command takes <c>--timeout</c> (bench does not: a timer per run would be measured).</param>
+internal sealed class EngineOptions(bool withTimeout = true)
 {
+    /// <summary>The default of <c>--timeout</c>, in seconds.</summary>
+    public const double DefaultTimeoutSeconds = 10;
+
+    /// <summary><c>--timeout SECONDS</c>.</summary>
+    public Option<double> Timeout { get; } = new("--timeout")
+    {
+        Description = "Stop a run that takes longer than SECONDS (0 = no limit). Default: 10",
+        HelpName = "SECONDS",
+        DefaultValueFactory = _ => DefaultTimeoutSeconds,
+        CustomParser = ParseTimeout,
+    };
+
     /// <summary><c>--budget N</c>.</summary>
     public Option<long?> Budget { get; } = new("--budget")
     {
@@ -24,6 +37,10 @@ internal sealed class EngineOptions
     {
         command.Options.Add(Budget);
         command.Options.Add(NoChecks);
+        if (withTimeout)
+        {
+            command.Options.Add(Timeout);
+        }
     }
 
     /// <summary>The execution options the command line asks for.</summary>
@@ -31,5 +48,19 @@ internal sealed class EngineOptions
     {
         InstructionBudget = parse.GetValue(Budget),
         MemoryChecks = !parse.GetValue(NoChecks),
+        Timeout = withTimeout && parse.GetValue(Timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
     };
+
+    private static double ParseTimeout(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = string.Join(' ', result.Tokens.Select(t => t.Value));
+        if (double.TryParse(text, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
+            && seconds <= ExecutionOptions.MaxTimeout.TotalSeconds)
+        {
+            return seconds;
+        }
+
+        result.AddError($"--timeout must be a number of seconds from 0 (no limit) to {(long)ExecutionOptions.MaxTimeout.TotalSeconds} (got '{text}')");
+        return 0;
+    }
 }

@@ -22,6 +22,11 @@ internal static class RunCommand
         {
             Description = "For an ELF object: print the entries of its maps after the run",
         };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the result as JSON: {\"engine\": NAME, \"r0\": N}",
+        };
+        engine.CompletionSources.Add(context.EngineChoices());
         var memory = new MemoryOptions();
         var options = new EngineOptions();
 
@@ -32,13 +37,29 @@ internal static class RunCommand
         options.AddTo(command);
         command.Options.Add(section);
         command.Options.Add(maps);
+        command.Options.Add(json);
         context.SetAction(command, parse =>
         {
             using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
-            var input = memory.Read(parse, loaded.Memory);
+            var input = memory.Read(parse, loaded.Memory, context.StandardInput);
             var chosen = context.SelectEngine(parse.GetValue(engine));
             using var compiled = loaded.Compile(chosen, options.Read(parse));
-            ulong r0 = compiled.Run(input);
+            if (parse.GetValue(json) && parse.GetValue(maps))
+            {
+                throw new ToolException("--maps prints text; it cannot be combined with --json", usage: true);
+            }
+
+            ulong r0 = compiled.Run(input, context.Stopping);
+            if (parse.GetValue(json))
+            {
+                context.Out.WriteLine(JsonText.Object(w =>
+                {
+                    w.WriteString("engine", chosen.Name);
+                    w.WriteNumber("r0", r0);
+                }));
+                return 0;
+            }
+
             context.Out.WriteLine($"r0 = {ResultText.Format(r0)}");
             if (parse.GetValue(maps) && loaded.Runtime is { } runtime)
             {

@@ -18,11 +18,17 @@ internal static class TestCommand
             Description = "The engine (interpreter, il, x64, auto) or 'all' for every engine available here. Default: interpreter",
             HelpName = "NAME|all",
         };
+        engine.CompletionSources.Add([.. context.EngineChoices(), "all"]);
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print the results as JSON (per engine: passed, failed and each failure) instead of text",
+        };
         var options = new EngineOptions();
         var command = new Command("test", "Run bpf_conformance .data tests; prints a FAIL line per failure and 'N passed, M failed'");
         command.Arguments.Add(paths);
         command.Options.Add(engine);
         options.AddTo(command);
+        command.Options.Add(json);
         context.SetAction(command, parse =>
         {
             var files = CollectFiles(parse.GetValue(paths)!);
@@ -30,10 +36,14 @@ internal static class TestCommand
             var engines = ChooseEngines(context, parse.GetValue(engine));
             var cases = files.Select(ConformanceCase.Read).ToList();
             var executionOptions = options.Read(parse);
+            bool asJson = parse.GetValue(json);
+            var text = asJson ? TextWriter.Null : context.Out;
+            var results = new List<(string Engine, int Passed, List<(string Path, string Failure)> Failures)>();
             int totalPassed = 0, totalFailed = 0;
             foreach (var chosen in engines)
             {
                 int passed = 0, failed = 0;
+                var failures = new List<(string Path, string Failure)>();
                 for (int i = 0; i < cases.Count; i++)
                 {
                     var testCase = cases[i];
@@ -42,7 +52,7 @@ internal static class TestCommand
                         context.Err.Write($"\r{chosen.Name}: {i + 1}/{cases.Count} {Path.GetFileName(testCase.Path)}".PadRight(72));
                     }
 
-                    string? failure = testCase.RunOn(chosen, executionOptions);
+                    string? failure = testCase.RunOn(chosen, executionOptions, context.Stopping);
                     if (failure is null)
                     {
                         passed++;
@@ -50,12 +60,13 @@ internal static class TestCommand
                     }
 
                     failed++;
+                    failures.Add((testCase.Path, failure.ReplaceLineEndings(" ")));
                     if (context.Interactive)
                     {
                         context.Err.Write("\r" + new string(' ', 72) + "\r");
                     }
 
-                    context.Out.WriteLine($"FAIL {chosen.Name} {testCase.Path}: {failure.ReplaceLineEndings(" ")}");
+                    text.WriteLine($"FAIL {chosen.Name} {testCase.Path}: {failure.ReplaceLineEndings(" ")}");
                 }
 
                 if (context.Interactive)
@@ -65,14 +76,45 @@ internal static class TestCommand
 
                 if (all)
                 {
-                    context.Out.WriteLine($"{chosen.Name}: {passed} passed, {failed} failed");
+                    text.WriteLine($"{chosen.Name}: {passed} passed, {failed} failed");
                 }
 
+                results.Add((chosen.Name, passed, failures));
                 totalPassed += passed;
                 totalFailed += failed;
             }
 
-            context.Out.WriteLine($"{totalPassed} passed, {totalFailed} failed");
+            text.WriteLine($"{totalPassed} passed, {totalFailed} failed");
+            if (asJson)
+            {
+                context.Out.WriteLine(JsonText.Object(w =>
+                {
+                    w.WriteStartArray("engines");
+                    foreach (var (name, passed, failures) in results)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("engine", name);
+                        w.WriteNumber("passed", passed);
+                        w.WriteNumber("failed", failures.Count);
+                        w.WriteStartArray("failures");
+                        foreach (var (path, failure) in failures)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("path", path);
+                            w.WriteString("error", failure);
+                            w.WriteEndObject();
+                        }
+
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
+                    w.WriteNumber("passed", totalPassed);
+                    w.WriteNumber("failed", totalFailed);
+                }));
+            }
+
             return totalFailed == 0 ? 0 : 1;
         });
         return command;

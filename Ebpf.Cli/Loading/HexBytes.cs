@@ -19,14 +19,14 @@ internal static class HexBytes
             var token = raw.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? raw[2..] : raw;
             if (token.Length == 0 || token.Length % 2 != 0)
             {
-                throw new ToolException($"{what}: '{raw}' is not hex bytes (expected pairs of hex digits such as '0a 1b' or '0a1b')");
+                throw new ToolException($"{what}: '{raw}' is not hex bytes (expected pairs of hex digits such as '0a 1b' or '0a1b')", usage: true);
             }
 
             for (int i = 0; i < token.Length; i += 2)
             {
                 if (!byte.TryParse(token.AsSpan(i, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b))
                 {
-                    throw new ToolException($"{what}: '{raw}' is not hex bytes ('{token.Substring(i, 2)}' is not a hex byte)");
+                    throw new ToolException($"{what}: '{raw}' is not hex bytes ('{token.Substring(i, 2)}' is not a hex byte)", usage: true);
                 }
 
                 bytes.Add(b);

@@ -12,7 +12,7 @@ namespace Ebpf.Cli.Plugin;
 /// (absent when the test has no memory) and the plugin options are the runner's <c>--plugin_options</c> split at
 /// spaces; the program arrives on standard input as one line of hex bytes (an ELF object with <c>--elf</c>). The plugin
 /// prints r0 in hex and exits 0, or prints one line of error text to standard error and exits 1.
-/// This tool is reached with <c>--plugin_options "plugin [--engine NAME] [--budget N]"</c>, so the word
+/// This tool is reached with <c>--plugin_options "plugin [--engine NAME] [--budget N] [--timeout SECONDS]"</c>, so the word
 /// <see cref="CommandName"/> comes first or right after the memory argument.
 /// </summary>
 public static class ConformancePlugin
@@ -75,7 +75,7 @@ public static class ConformancePlugin
         {
             var request = PluginRequest.Parse(args);
             byte[] code = ConformanceTest.ParseHexBytes(stdin.ReadToEnd());
-            var options = ExecutionOptions.Default with { InstructionBudget = request.Budget };
+            var options = ExecutionOptions.Default with { InstructionBudget = request.Budget, Timeout = request.Timeout };
             ulong r0 = request.Elf ? RunElf(request, code, options) : RunRaw(request, code, options);
             stdout.WriteLine(r0.ToString("x", CultureInfo.InvariantCulture));
             return 0;

@@ -8,8 +8,12 @@ namespace Ebpf.Cli.Plugin;
 /// <param name="Engine">The engine to run on.</param>
 /// <param name="Budget">The instruction budget, or null for none.</param>
 /// <param name="Elf">True when standard input holds an ELF object.</param>
-public sealed record PluginRequest(byte[] Memory, IExecutionEngine Engine, long? Budget, bool Elf)
+/// <param name="Timeout">The longest the run may take, or null for no limit (default 10 seconds).</param>
+public sealed record PluginRequest(byte[] Memory, IExecutionEngine Engine, long? Budget, bool Elf, TimeSpan? Timeout)
 {
+    /// <summary>The default limit of a run, as in <c>ebpf run</c>.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Reads the plugin's arguments: an optional memory argument first, then options.</summary>
     /// <exception cref="ArgumentException">An unknown option, a missing value or an unknown or unavailable engine.</exception>
     /// <exception cref="EbpfAssemblyException">The memory argument is not hex bytes.</exception>
@@ -19,6 +23,7 @@ public sealed record PluginRequest(byte[] Memory, IExecutionEngine Engine, long?
         string engineName = PluginEngines.DefaultName;
         long? budget = null;
         bool elf = false;
+        TimeSpan? timeout = DefaultTimeout;
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -39,10 +44,19 @@ public sealed record PluginRequest(byte[] Memory, IExecutionEngine Engine, long?
 
                     budget = b;
                     break;
+                case "--timeout":
+                    string seconds = Value(args, ref i);
+                    if (!double.TryParse(seconds, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double s) || s > ExecutionOptions.MaxTimeout.TotalSeconds)
+                    {
+                        throw new ArgumentException($"--timeout needs a number of seconds (0 = no limit), got '{seconds}'");
+                    }
+
+                    timeout = s == 0 ? null : TimeSpan.FromSeconds(s);
+                    break;
                 default:
                     if (i != 0 || arg.StartsWith('-'))
                     {
-                        throw new ArgumentException($"unknown plugin argument '{arg}' (expected [MEMORY-HEX] [--engine NAME] [--budget N] [--elf])");
+                        throw new ArgumentException($"unknown plugin argument '{arg}' (expected [MEMORY-HEX] [--engine NAME] [--budget N] [--timeout SECONDS] [--elf])");
                     }
 
                     memory = ConformanceTest.ParseHexBytes(arg);
@@ -57,7 +71,7 @@ public sealed record PluginRequest(byte[] Memory, IExecutionEngine Engine, long?
             throw new ArgumentException($"engine '{engine.Name}' is unavailable here: {engine.UnavailableReason}");
         }
 
-        return new PluginRequest(memory, engine, budget, elf);
+        return new PluginRequest(memory, engine, budget, elf, timeout);
     }
 
     private static string Value(IReadOnlyList<string> args, ref int i)

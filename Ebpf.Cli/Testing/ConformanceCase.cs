@@ -44,7 +44,8 @@ internal sealed class ConformanceCase
     }
 
     /// <summary>Runs the test on <paramref name="engine"/>: null when it passes, else what went wrong.</summary>
-    public string? RunOn(IExecutionEngine engine, ExecutionOptions options)
+    /// <exception cref="EbpfRunCancelledException"><paramref name="stopping"/> was cancelled (a timeout is a failure of the test).</exception>
+    public string? RunOn(IExecutionEngine engine, ExecutionOptions options, CancellationToken stopping = default)
     {
         bool expectsError = Test?.Error is not null;
         if (Program is null)
@@ -56,9 +57,9 @@ internal sealed class ConformanceCase
         try
         {
             using var compiled = engine.Compile(Program, ProgramFile.ConformanceEnvironment(), options);
-            r0 = compiled.Run(Test!.Memory.ToArray());
+            r0 = compiled.Run(Test!.Memory.ToArray(), stopping);
         }
-        catch (EbpfException e)
+        catch (EbpfException e) when (e is not EbpfRunCancelledException { Kind: RuntimeErrorKind.Cancelled })
         {
             return expectsError ? null : e.Message;
         }

@@ -281,6 +281,25 @@ internal sealed class FunctionCompiler
         Il.Stloc(Budget);
     }
 
+    /// <summary>
+    /// Before a backward jump at <paramref name="pc"/>: a volatile read of <see cref="Execution.RunState.CancelRequested"/> and a
+    /// branch to a cold stub that throws the cancellation (every endless loop passes a backward jump).
+    /// </summary>
+    public void EmitCancelPoll(int pc)
+    {
+        var cancelled = AddStub($"CANCEL_{pc}", () =>
+        {
+            Il.Ldarg(ArgClosure);
+            Il.LdcI4(pc);
+            Il.Call(RuntimeMembers.Cancelled);
+            Il.Throw();
+        });
+        Il.Ldarg(ArgState);
+        Il.Volatile();
+        Il.Ldfld(RuntimeMembers.StateCancelRequested);
+        Il.Brtrue(cancelled);
+    }
+
     /// <summary>Ends the function when a helper (directly or in a callee) asked the run to stop.</summary>
     public void EmitStopCheck()
     {
@@ -392,7 +411,7 @@ internal sealed class FunctionCompiler
                 AluEmitter.Emit(this, pc, insn);
                 break;
             case >= Operation.Ja and <= Operation.Jsle:
-                JumpEmitter.Emit(this, insn);
+                JumpEmitter.Emit(this, pc, insn);
                 break;
             case Operation.CallHelper or Operation.CallLocal or Operation.CallX:
                 CallEmitter.Emit(this, pc, insn);

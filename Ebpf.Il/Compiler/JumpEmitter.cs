@@ -10,8 +10,13 @@ namespace Ebpf.Il.Compiler;
 /// </summary>
 internal static class JumpEmitter
 {
-    public static void Emit(FunctionCompiler f, DecodedInstruction insn)
+    public static void Emit(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
+        if (insn.Target <= pc)
+        {
+            f.EmitCancelPoll(pc);
+        }
+
         var target = f.JumpLabel(insn.Target);
         if (insn.Operation is Operation.Ja or Operation.Ja32)
         {

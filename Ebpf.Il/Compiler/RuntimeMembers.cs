@@ -17,6 +17,7 @@ internal static class RuntimeMembers
     public static readonly FieldInfo StateContextLength = Field(typeof(RunState), nameof(RunState.ContextLength));
     public static readonly FieldInfo StateStackEnd = Field(typeof(RunState), nameof(RunState.StackEnd));
     public static readonly FieldInfo StateBudgetRemaining = Field(typeof(RunState), nameof(RunState.BudgetRemaining));
+    public static readonly FieldInfo StateCancelRequested = Field(typeof(RunState), nameof(RunState.CancelRequested));
     public static readonly FieldInfo StateStopRequested = Field(typeof(RunState), nameof(RunState.StopRequested));
     public static readonly FieldInfo StateStopValue = Field(typeof(RunState), nameof(RunState.StopValue));
 
@@ -35,6 +36,7 @@ internal static class RuntimeMembers
 
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
     public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));
+    public static readonly MethodInfo Cancelled = Method(typeof(IlRuntime), nameof(IlRuntime.Cancelled));
     public static readonly MethodInfo CallDepthExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.CallDepthExceeded));
     public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
     public static readonly MethodInfo CallX = Method(typeof(IlRuntime), nameof(IlRuntime.CallX));

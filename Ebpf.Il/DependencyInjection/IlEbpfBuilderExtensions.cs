@@ -12,6 +12,6 @@ public static class IlEbpfBuilderExtensions
     public static IEbpfBuilder AddIl(this IEbpfBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddEngine(IlEngine.EngineName, _ => new IlEngine());
+        return builder.AddEngine(IlEngine.EngineName, provider => new IlEngine { Logger = Diagnostics.EbpfTelemetry.LoggerFrom(provider, "Ebpf.Il") });
     }
 }

@@ -175,6 +175,9 @@ internal sealed class IlEmitter
 
     public void Throw() => Op(OpCodes.Throw);
 
+    /// <summary>The <c>volatile.</c> prefix: the next load is neither cached nor hoisted out of a loop.</summary>
+    public void Volatile() => Op(OpCodes.Volatile);
+
     public void Call(MethodInfo method) => Op(OpCodes.Call, method);
 
     public void Ldfld(FieldInfo field) => Op(OpCodes.Ldfld, field);

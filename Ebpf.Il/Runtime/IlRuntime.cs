@@ -30,6 +30,10 @@ internal static unsafe class IlRuntime
         return new EbpfBudgetExceededException(pc, program.Instructions[pc], closure.Budget);
     }
 
+    /// <summary>The error of a run stopped from outside, seen at the backward jump at <paramref name="pc"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static Exception Cancelled(IlClosure closure, int pc) => CompiledProgram.CancelledAt(closure.Program, pc);
+
     /// <summary>Runs function <paramref name="function"/>, compiled in chunks (the body of its method).</summary>
     public static ulong RunChunked(IlClosure closure, int function, RunState* state, CallFrame* frame, int depth) =>
         closure.Chunked[function]!.Run(state, frame, depth);

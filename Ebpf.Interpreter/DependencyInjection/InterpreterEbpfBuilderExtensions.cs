@@ -12,6 +12,6 @@ public static class InterpreterEbpfBuilderExtensions
     public static IEbpfBuilder AddInterpreter(this IEbpfBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddEngine(InterpreterEngine.EngineName, _ => new InterpreterEngine());
+        return builder.AddEngine(InterpreterEngine.EngineName, provider => new InterpreterEngine { Logger = Diagnostics.EbpfTelemetry.LoggerFrom(provider, "Ebpf.Interpreter") });
     }
 }

@@ -16,11 +16,11 @@ public class ErrorTests
     }
 
     [Fact]
-    public void A_missing_memory_file_is_named()
+    public void A_missing_memory_file_is_named_as_a_usage_error()
     {
         string path = Path.Combine(Path.GetTempPath(), "no-such-packet-" + Guid.NewGuid().ToString("N") + ".bin");
         var result = Tool.Run("run", TcpPortExample, "--mem", path);
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Equal($"ebpf: error: memory file not found: {path}\n", result.Err.ReplaceLineEndings("\n"));
     }
 
@@ -47,11 +47,11 @@ public class ErrorTests
     }
 
     [Fact]
-    public void An_unknown_engine_lists_the_known_ones()
+    public void An_unknown_engine_is_a_usage_error_listing_the_known_ones()
     {
         var engines = new EngineSelector([new InterpreterEngine(), new FakeEngine("x64", EngineCapabilities.NativeCode, "needs an x86-64 CPU")]);
         var result = Tool.Run(engines, "run", TcpPortExample, "--engine", "jit");
-        Assert.Equal((1, ""), (result.ExitCode, result.Out));
+        Assert.Equal((2, ""), (result.ExitCode, result.Out));
         Assert.Equal("ebpf: error: unknown engine 'jit' (known: interpreter, x64, auto, fastest, safest)\n", result.Err.ReplaceLineEndings("\n"));
     }
 
@@ -68,10 +68,10 @@ public class ErrorTests
     [InlineData("0g", "ebpf: error: --mem-hex: '0g' is not hex bytes ('0g' is not a hex byte)")]
     [InlineData("00 abc", "ebpf: error: --mem-hex: 'abc' is not hex bytes (expected pairs of hex digits such as '0a 1b' or '0a1b')")]
     [InlineData("0x", "ebpf: error: --mem-hex: '0x' is not hex bytes (expected pairs of hex digits such as '0a 1b' or '0a1b')")]
-    public void Bad_hex_is_refused_with_the_token(string hex, string message)
+    public void Bad_hex_is_a_usage_error_naming_the_token(string hex, string message)
     {
         var result = Tool.Run("run", TcpPortExample, "--mem-hex", hex);
-        Assert.Equal((1, ""), (result.ExitCode, result.Out));
+        Assert.Equal((2, ""), (result.ExitCode, result.Out));
         Assert.Equal(message + "\n", result.Err.ReplaceLineEndings("\n"));
     }
 
@@ -79,7 +79,7 @@ public class ErrorTests
     public void Memory_from_a_file_and_from_hex_at_once_is_refused()
     {
         var result = Tool.Run("run", TcpPortExample, "--mem", TcpPortExample, "--mem-hex", "00");
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Equal("ebpf: error: give the memory with --mem or --mem-hex, not both\n", result.Err.ReplaceLineEndings("\n"));
     }
 

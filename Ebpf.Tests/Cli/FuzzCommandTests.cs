@@ -47,10 +47,10 @@ public class FuzzCommandTests
     }
 
     [Fact]
-    public void An_unknown_engine_is_an_error()
+    public void An_unknown_engine_is_a_usage_error()
     {
         var result = Tool.Run("fuzz", "--programs", "5", "--engines", "interpreter,jit");
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("ebpf: error: unknown engine 'jit'", result.Err);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Ebpf.Tests.Verification;
 
 namespace Ebpf.Tests.Cli;
@@ -6,7 +7,7 @@ namespace Ebpf.Tests.Cli;
 /// <summary>The tool as a process: the entry point routes to the commands and to the bpf_conformance plugin mode.</summary>
 public class ProcessTests
 {
-    private static (int ExitCode, string Out, string Err) Start(string? stdin, params string[] args)
+    private static ProcessStartInfo Info(params string[] args)
     {
         string tool = Path.Combine(AppContext.BaseDirectory, "Ebpf.Cli.dll");
         string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
@@ -23,7 +24,12 @@ public class ProcessTests
             info.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(info)!;
+        return info;
+    }
+
+    private static (int ExitCode, string Out, string Err) Start(string? stdin, params string[] args)
+    {
+        using var process = Process.Start(Info(args))!;
         process.StandardInput.Write(stdin ?? string.Empty);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
@@ -53,6 +59,32 @@ public class ProcessTests
         // mov r0, r2 (bf 20 ...) ; exit: r0 = the memory's length, printed in hex as the runner expects.
         var result = Start("bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00\n", "00 01 02 03 04 05 06 07 08 09 0a", "plugin");
         Assert.Equal((0, "b\n", ""), result);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    [Theory]
+    [InlineData(15)] // SIGTERM
+    [InlineData(2)] // SIGINT (Ctrl+C)
+    public async Task A_signal_stops_an_endless_run_and_the_tool_exits_with_a_message(int signal)
+    {
+        using var folder = new Tool.TempFolder();
+        string loop = folder.Write("loop.s", "mov r0, 0\nadd r0, 1\nja -2\nexit\n");
+        using var process = Process.Start(Info("run", loop, "--timeout", "0", "--engine", "interpreter"))!;
+        process.StandardInput.Close();
+        var error = process.StandardError.ReadToEndAsync();
+        // The tool spends well under a second of processor time starting; past that it is spinning in the run.
+        var waited = Stopwatch.StartNew();
+        while (process.TotalProcessorTime < TimeSpan.FromSeconds(1.5) && !process.HasExited && waited.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(process.HasExited, "the endless run ended by itself");
+        Assert.Equal(0, kill(process.Id, signal));
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "the tool did not stop");
+        Assert.Equal((130, "ebpf: interrupted\n"), (process.ExitCode, (await error).ReplaceLineEndings("\n")));
     }
 
     [Fact]

@@ -17,11 +17,16 @@ public static class Tool
     public static Result Run(params string[] args) => Run(null, args);
 
     /// <summary>Runs the tool with the given engines.</summary>
-    public static Result Run(IEngineSelector? engines, params string[] args)
+    public static Result Run(IEngineSelector? engines, params string[] args) => Run(engines, [], args);
+
+    /// <summary>Runs the tool with <paramref name="standardInput"/> as its standard input.</summary>
+    public static Result RunWithInput(byte[] standardInput, params string[] args) => Run(null, standardInput, args);
+
+    private static Result Run(IEngineSelector? engines, byte[] standardInput, string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int code = EbpfTool.Run(args, output, error, engines);
+        int code = EbpfTool.Run(args, output, error, engines, standardInput: () => new MemoryStream(standardInput));
         return new Result(code, output.ToString(), error.ToString());
     }
 

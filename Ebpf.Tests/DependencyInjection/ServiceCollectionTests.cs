@@ -132,6 +132,48 @@ public class ServiceCollectionTests
     }
 
     [Fact]
+    public void Configuration_keys_are_case_insensitive_and_the_timeout_binds_as_a_time_span()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ebpf:defaultengine"] = "safest",
+            ["EBPF:TIMEOUT"] = "00:00:02.5",
+            ["Ebpf:helperArgumentChecks"] = "False",
+        }).Build();
+        using var provider = Build(configuration: configuration);
+        Assert.Equal("interpreter", provider.GetRequiredService<IExecutionEngine>().Name);
+        Assert.Equal(
+            new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(2500), HelperArgumentChecks = false },
+            provider.GetRequiredService<ExecutionOptions>());
+    }
+
+    [Fact]
+    public void Values_that_do_not_parse_and_unknown_keys_are_validation_errors_naming_the_key()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Ebpf:StackSize"] = "7",
+            ["Ebpf:MaxCallDepth"] = "four",
+            ["Ebpf:InstructionBudget"] = "1e6",
+            ["Ebpf:MemoryChecks"] = "yes",
+            ["Ebpf:Timeout"] = "-00:00:01",
+            ["Ebpf:StackSzie"] = "512",
+        }).Build();
+        using var provider = Build(configuration: configuration);
+        var e = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<EbpfOptions>>().Value);
+        Assert.Equal(
+            [
+                "Ebpf:InstructionBudget must be a whole number (got '1e6')",
+                "Ebpf:MaxCallDepth must be a whole number (got 'four')",
+                "Ebpf:MemoryChecks must be true or false (got 'yes')",
+                "Ebpf:StackSzie is not a setting of the Ebpf section (known: DefaultEngine, InstructionBudget, Timeout, MemoryChecks, HelperArgumentChecks, StackSize, MaxCallDepth)",
+                "Ebpf:StackSize must be a multiple of 8 from 8 to 65536 (got 7)",
+                "Ebpf:Timeout must be positive and at most 49.17:02:47.2940000, or absent for no limit (got -00:00:01)",
+            ],
+            e.Failures);
+    }
+
+    [Fact]
     public void Code_settings_apply_after_configuration()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -191,18 +233,18 @@ public class ServiceCollectionTests
     }
 
     [Fact]
-    public async Task Validation_runs_at_start()
+    public void Validation_runs_at_start()
     {
         using (var provider = Build(o => o.StackSize = 12))
         {
-            var validator = provider.GetRequiredService<IAsyncStartupValidator>();
-            var e = await Assert.ThrowsAsync<OptionsValidationException>(async () => await validator.ValidateAsync(CancellationToken.None));
+            var validator = provider.GetRequiredService<IStartupValidator>();
+            var e = Assert.Throws<OptionsValidationException>(validator.Validate);
             Assert.Contains("Ebpf:StackSize", e.Message);
         }
 
         using (var provider = Build())
         {
-            await provider.GetRequiredService<IAsyncStartupValidator>().ValidateAsync(CancellationToken.None);
+            provider.GetRequiredService<IStartupValidator>().Validate();
         }
     }
 

@@ -32,6 +32,10 @@ public sealed class FaultyEngine : IExecutionEngine
 
         public ulong Run(Span<byte> memory, Span<byte> metadata) => Skew(inner.Run(memory, metadata));
 
+        public ulong Run(Span<byte> memory, CancellationToken cancellation) => Skew(inner.Run(memory, cancellation));
+
+        public ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellation) => Skew(inner.Run(memory, metadata, cancellation));
+
         public void Dispose() => inner.Dispose();
 
         private static ulong Skew(ulong r0) => (r0 & 1) == 1 ? r0 + 1 : r0;

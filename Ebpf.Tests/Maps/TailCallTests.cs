@@ -226,6 +226,10 @@ public class TailCallTests
 
         public ulong Run(Span<byte> memory, Span<byte> metadata) => inner.Run(memory, metadata);
 
+        public ulong Run(Span<byte> memory, CancellationToken cancellationToken) => inner.Run(memory, cancellationToken);
+
+        public ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellationToken) => inner.Run(memory, metadata, cancellationToken);
+
         public void Dispose() => inner.Dispose();
     }
 }

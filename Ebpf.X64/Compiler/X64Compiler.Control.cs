@@ -15,6 +15,7 @@ internal sealed partial class X64Compiler
         {
             case Operation.Ja:
             case Operation.Ja32:
+                EmitCancelPollBeforeBackwardJump(pc, insn);
                 a.jmp(labels[insn.Target]);
                 return;
             case Operation.Exit:
@@ -31,7 +32,33 @@ internal sealed partial class X64Compiler
                 return;
         }
 
+        EmitCancelPollBeforeBackwardJump(pc, insn);
         EmitConditionalJump(insn);
+    }
+
+    /// <summary>
+    /// Before a backward jump (every endless loop passes one): reads <see cref="Execution.RunState.CancelRequested"/>
+    /// through the run block and leaves with <see cref="RunStatus.Cancelled"/> when it is set. Placed before the
+    /// jump's own compare, since it changes the flags.
+    /// </summary>
+    private void EmitCancelPollBeforeBackwardJump(int pc, DecodedInstruction insn)
+    {
+        if (insn.Target > pc)
+        {
+            return;
+        }
+
+        a.mov(r11, Block(RunBlock.StateOffset));
+        a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
+        var stop = a.CreateLabel();
+        a.jne(stop);
+        cold.Add(() =>
+        {
+            Bind(ref stop);
+            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
+            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
+            a.jmp(exitStub);
+        });
     }
 
     private void EmitConditionalJump(DecodedInstruction insn)

@@ -20,6 +20,9 @@ internal sealed unsafe partial class X64Compiler
 {
     private const string EngineName = "x64";
 
+    /// <summary>Where <see cref="RunState.CancelRequested"/> sits in the run state.</summary>
+    private static readonly int CancelRequestedOffset = OffsetOfCancelRequested();
+
     private readonly Assembler a = new(64);
     private readonly EbpfProgram program;
     private readonly ProgramEnvironment environment;
@@ -59,6 +62,12 @@ internal sealed unsafe partial class X64Compiler
         hasLabel = new bool[n];
         segments = budget ? program.Analysis.Segments(checks) : null;
         pcInstruction = new int[n];
+    }
+
+    private static int OffsetOfCancelRequested()
+    {
+        RunState state = default;
+        return (int)((byte*)&state.CancelRequested - (byte*)&state);
     }
 
     /// <summary>Compiles a program.</summary>

@@ -12,6 +12,6 @@ public static class X64EbpfBuilderExtensions
     public static IEbpfBuilder AddX64(this IEbpfBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddEngine(X64Engine.EngineName, _ => new X64Engine());
+        return builder.AddEngine(X64Engine.EngineName, provider => new X64Engine { Logger = Diagnostics.EbpfTelemetry.LoggerFrom(provider, "Ebpf.X64") });
     }
 }

@@ -20,4 +20,7 @@ internal enum RunStatus
 
     /// <summary>A local call went deeper than the maximum.</summary>
     CallDepthExceeded = 5,
+
+    /// <summary>The run was cancelled (or timed out), seen at the backward jump at the error pc.</summary>
+    Cancelled = 6,
 }

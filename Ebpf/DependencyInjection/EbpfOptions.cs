@@ -31,6 +31,19 @@ public sealed class EbpfOptions
     /// <summary>The maximum number of frames, from 1 to 64. Default 8.</summary>
     public int MaxCallDepth { get; set; } = ExecutionOptions.Default.MaxCallDepth;
 
+    /// <summary>
+    /// The longest a run may take before it stops with <see cref="EbpfRunCancelledException"/>, or null for no limit
+    /// (see <see cref="ExecutionOptions.Timeout"/>). Default null. Configuration takes a time span (<c>"00:00:10"</c>).
+    /// </summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>The names of the settings the configuration section may hold.</summary>
+    internal static IReadOnlyList<string> SettingNames { get; } =
+        [nameof(DefaultEngine), nameof(InstructionBudget), nameof(Timeout), nameof(MemoryChecks), nameof(HelperArgumentChecks), nameof(StackSize), nameof(MaxCallDepth)];
+
+    /// <summary>What the configuration section held that could not be bound (reported when the options are validated).</summary>
+    internal List<string> BindingErrors { get; } = [];
+
     /// <summary>The <see cref="ExecutionOptions"/> these settings describe.</summary>
     public ExecutionOptions ToExecutionOptions() => new()
     {
@@ -39,5 +52,6 @@ public sealed class EbpfOptions
         HelperArgumentChecks = HelperArgumentChecks,
         StackSize = StackSize,
         MaxCallDepth = MaxCallDepth,
+        Timeout = Timeout,
     };
 }

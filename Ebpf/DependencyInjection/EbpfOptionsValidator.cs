@@ -8,7 +8,7 @@ internal sealed class EbpfOptionsValidator(IServiceProvider provider, EngineRegi
 {
     public ValidateOptionsResult Validate(string? name, EbpfOptions options)
     {
-        var failures = new List<string>();
+        var failures = new List<string>(options.BindingErrors);
         string prefix = EbpfOptions.SectionName + ":";
         if (options.StackSize < 8 || options.StackSize > 65536 || options.StackSize % 8 != 0)
         {
@@ -23,6 +23,11 @@ internal sealed class EbpfOptionsValidator(IServiceProvider provider, EngineRegi
         if (options.InstructionBudget is <= 0)
         {
             failures.Add($"{prefix}{nameof(EbpfOptions.InstructionBudget)} must be positive, or absent for no limit (got {options.InstructionBudget})");
+        }
+
+        if (options.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > ExecutionOptions.MaxTimeout))
+        {
+            failures.Add($"{prefix}{nameof(EbpfOptions.Timeout)} must be positive and at most {ExecutionOptions.MaxTimeout}, or absent for no limit (got {timeout})");
         }
 
         var names = registry.Names;

@@ -1,4 +1,5 @@
-using Ebpf.Interpreter;
+using Ebpf.Diagnostics;
+using Ebpf.Helpers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,9 @@ public static class EbpfServiceCollectionExtensions
     /// <see cref="IExecutionEngine"/> (the configured default engine), <c>IEnumerable&lt;IExecutionEngine&gt;</c>
     /// (every registered engine, in registration order), <see cref="ExecutionOptions"/> (from the options), and
     /// <see cref="EbpfOptions"/> bound from the configuration section <c>Ebpf</c> (when an <c>IConfiguration</c> is
-    /// registered), then from <paramref name="configure"/>, validated when the host starts. Engines are also keyed
+    /// registered), then from <paramref name="configure"/>, validated when the host starts, and
+    /// <see cref="LinuxHelperOptions"/> whose <see cref="LinuxHelperOptions.TraceLogger"/> is the logger category
+    /// <c>Ebpf.TracePrintk</c> (when the container has logging). Engines are also keyed
     /// services by their name. Calling it again adds only the new <paramref name="configure"/> step (idempotent).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -34,7 +37,9 @@ public static class EbpfServiceCollectionExtensions
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EbpfOptions>, EbpfOptionsValidator>());
             services.TryAddSingleton<IEngineSelector>(provider => new EngineSelector(
                 provider.GetRequiredService<EngineRegistry>().Names.Select(n => provider.GetRequiredKeyedService<IExecutionEngine>(n)),
-                provider.GetRequiredService<IOptions<EbpfOptions>>().Value.DefaultEngine));
+                provider.GetRequiredService<IOptions<EbpfOptions>>().Value.DefaultEngine,
+                EbpfTelemetry.LoggerFrom(provider, EbpfLog.SelectionCategory)));
+            services.TryAddSingleton(provider => new LinuxHelperOptions { TraceLogger = EbpfTelemetry.LoggerFrom(provider, EbpfLog.TracePrintkCategory) });
             services.TryAddSingleton<IExecutionEngine>(provider => provider.GetRequiredService<IEngineSelector>().Default);
             services.TryAddSingleton<IEnumerable<IExecutionEngine>>(provider => provider.GetRequiredService<IEngineSelector>().Engines);
             services.TryAddSingleton(provider => provider.GetRequiredService<IOptions<EbpfOptions>>().Value.ToExecutionOptions());
@@ -46,7 +51,7 @@ public static class EbpfServiceCollectionExtensions
         }
 
         var builder = new EbpfBuilder(services, registry);
-        builder.AddEngine(InterpreterEngine.EngineName, _ => new InterpreterEngine());
+        builder.AddInterpreter();
         return builder;
     }
 }

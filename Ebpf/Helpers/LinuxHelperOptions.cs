@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Ebpf.Helpers;
 
 /// <summary>Settings of the Linux-compatible helpers (<see cref="LinuxHelpers"/>).</summary>
@@ -5,6 +7,13 @@ public sealed record LinuxHelperOptions
 {
     /// <summary>Where <c>bpf_trace_printk</c> writes; null discards the output (the helper still formats and returns its length).</summary>
     public TextWriter? TraceOutput { get; init; }
+
+    /// <summary>
+    /// Where <c>bpf_trace_printk</c> also logs each message (level Information, with the program and pc), or null.
+    /// <c>services.AddEbpf()</c> registers a <see cref="LinuxHelperOptions"/> whose logger is the category
+    /// <c>Ebpf.TracePrintk</c> of the container's logger factory.
+    /// </summary>
+    public ILogger? TraceLogger { get; init; }
 
     /// <summary>The seed of <c>bpf_get_prandom_u32</c>, for reproducible runs; null uses a shared, unseeded generator.</summary>
     public int? RandomSeed { get; init; }

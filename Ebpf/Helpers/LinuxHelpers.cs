@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Ebpf.Diagnostics;
 using Ebpf.Maps;
+using Microsoft.Extensions.Logging;
 
 namespace Ebpf.Helpers;
 
@@ -27,6 +29,7 @@ public static class LinuxHelpers
         ArgumentNullException.ThrowIfNull(table);
         options ??= new LinuxHelperOptions();
         var trace = options.TraceOutput is { } writer ? TextWriter.Synchronized(writer) : null;
+        var traceLogger = options.TraceLogger;
         var random = options.RandomSeed is { } seed ? new Random(seed) : null;
         var clock = options.Clock ?? RbpfHelpers.MonotonicNanoseconds;
         var processor = options.ProcessorId;
@@ -35,7 +38,7 @@ public static class LinuxHelpers
         table.Set(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", MapUpdate);
         table.Set(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", MapDelete);
         table.Set(LinuxHelperIds.KtimeGetNs, "bpf_ktime_get_ns", (_, _, _, _, _) => clock());
-        table.Set(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, fmt, size, a3, a4, a5));
+        table.Set(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, traceLogger, fmt, size, a3, a4, a5));
         table.Set(LinuxHelperIds.GetPrandomU32, "bpf_get_prandom_u32", (_, _, _, _, _) => NextRandom(random));
         table.Set(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => processor ?? (uint)Thread.GetCurrentProcessorId());
         table.Set(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", L3CsumReplace);
@@ -84,7 +87,7 @@ public static class LinuxHelpers
         return unchecked((ulong)(long)target.Delete(ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read)));
     }
 
-    private static ulong TracePrintk(HelperContext ctx, TextWriter? output, ulong fmt, ulong size, ulong a3, ulong a4, ulong a5)
+    private static ulong TracePrintk(HelperContext ctx, TextWriter? output, ILogger? logger, ulong fmt, ulong size, ulong a3, ulong a4, ulong a5)
     {
         var format = ctx.GetMemory(fmt, size, MemoryAccessKind.Read);
         int end = format.IndexOf((byte)0);
@@ -114,6 +117,11 @@ public static class LinuxHelpers
         }
 
         output?.Write(text);
+        if (logger is not null && logger.IsEnabled(LogLevel.Information))
+        {
+            EbpfLog.TracePrintk(logger, ctx.Program.Name ?? "program", ctx.Pc, text.TrimEnd('\n'));
+        }
+
         return (ulong)Encoding.UTF8.GetByteCount(text);
     }
 

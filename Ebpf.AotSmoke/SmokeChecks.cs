@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Ebpf.Assembly;
+using Ebpf.DependencyInjection;
+using Ebpf.Verification;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Ebpf.AotSmoke;
+
+/// <summary>What a NativeAOT host needs from the libraries, checked in the published binary.</summary>
+internal static class SmokeChecks
+{
+    // counts forever: mov r0, 0; add r0, 1; ja -2
+    private const string EndlessLoop = "mov r0, 0\nadd r0, 1\nja -2\nexit";
+
+    // sum of 1..100 in a loop: 5050
+    private const string SumLoop = "mov r0, 0\nmov r1, 100\nadd r0, r1\nsub r1, 1\njne r1, 0, -3\nexit";
+
+    public static int RunAll(TextWriter output)
+    {
+        var checks = new (string Name, Action Check)[]
+        {
+            ("configuration binds", ConfigurationBinds),
+            ("configuration is validated", ConfigurationIsValidated),
+            ("the interpreter runs", () => EngineRuns("interpreter")),
+            ("the x64 engine runs", () => EngineRuns("x64")),
+            ("a timeout stops an endless loop on the interpreter", () => TimeoutStops("interpreter")),
+            ("a timeout stops an endless loop on the x64 engine", () => TimeoutStops("x64")),
+        };
+        int failed = 0;
+        foreach (var (name, check) in checks)
+        {
+            try
+            {
+                check();
+                output.WriteLine($"ok   {name}");
+            }
+            catch (Exception e)
+            {
+                failed++;
+                output.WriteLine($"FAIL {name}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        output.WriteLine(failed == 0 ? $"NativeAOT smoke test: all {checks.Length} checks passed" : $"NativeAOT smoke test: {failed} of {checks.Length} checks failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static ServiceProvider Provider(Dictionary<string, string?> settings)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        services.AddEbpf().AddInterpreter().AddX64();
+        return services.BuildServiceProvider();
+    }
+
+    private static void ConfigurationBinds()
+    {
+        using var provider = Provider(new() { ["Ebpf:InstructionBudget"] = "1000", ["Ebpf:DefaultEngine"] = "safest", ["Ebpf:Timeout"] = "00:00:03" });
+        var options = provider.GetRequiredService<ExecutionOptions>();
+        Expect(options.InstructionBudget == 1000, $"InstructionBudget is {options.InstructionBudget}, expected 1000");
+        Expect(options.Timeout == TimeSpan.FromSeconds(3), $"Timeout is {options.Timeout}, expected 3 s");
+        string engine = provider.GetRequiredService<IExecutionEngine>().Name;
+        Expect(engine == "interpreter", $"the default engine is {engine}, expected the interpreter (safest)");
+    }
+
+    private static void ConfigurationIsValidated()
+    {
+        using var provider = Provider(new() { ["Ebpf:StackSize"] = "7" });
+        try
+        {
+            _ = provider.GetRequiredService<IOptions<EbpfOptions>>().Value;
+        }
+        catch (OptionsValidationException e) when (e.Message.Contains("Ebpf:StackSize", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        throw new InvalidOperationException("Ebpf:StackSize = 7 was accepted");
+    }
+
+    private static void EngineRuns(string name)
+    {
+        using var provider = Provider([]);
+        var engine = provider.GetRequiredKeyedService<IExecutionEngine>(name);
+        using var compiled = engine.Compile(ProgramLoader.Load(Assembler.Assemble(SumLoop)));
+        ulong r0 = compiled.Run();
+        Expect(r0 == 5050, $"r0 = {r0}, expected 5050");
+    }
+
+    private static void TimeoutStops(string name)
+    {
+        using var provider = Provider([]);
+        var engine = provider.GetRequiredKeyedService<IExecutionEngine>(name);
+        using var compiled = engine.Compile(ProgramLoader.Load(Assembler.Assemble(EndlessLoop)), options: new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(50) });
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            compiled.Run();
+        }
+        catch (EbpfRunCancelledException e) when (e.Kind == RuntimeErrorKind.TimedOut)
+        {
+            Expect(watch.Elapsed < TimeSpan.FromSeconds(5), $"the run stopped only after {watch.Elapsed}");
+            return;
+        }
+
+        throw new InvalidOperationException("the endless loop returned");
+    }
+
+    private static void Expect(bool condition, string failure)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(failure);
+        }
+    }
+}
