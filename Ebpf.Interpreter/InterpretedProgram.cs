@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Ebpf.Diagnostics;
 using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.Isa;
@@ -9,9 +10,10 @@ namespace Ebpf.Interpreter;
 /// <summary>
 /// A program prepared for the interpreter: the pre-decoded slots, the helpers its calls name, and a snapshot of the
 /// helper table for <c>callx</c>. <see cref="Execute"/> is one dispatch loop over the decoded form; every memory access
-/// is checked whatever the options say.
+/// is checked whatever the options say. It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
+/// over its per-instruction hook, and the unobserved copy has none.
 /// </summary>
-internal sealed unsafe class InterpretedProgram : CompiledProgram
+internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservableProgram
 {
     /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
@@ -36,7 +38,16 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
     }
 
     /// <inheritdoc />
-    protected override ulong Execute(ref RunState state)
+    public ulong Run(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer) => RunObserved(memory, metadata, observer);
+
+    /// <inheritdoc />
+    protected override ulong Execute(ref RunState state) =>
+        state.Observer == 0
+            ? Execute(ref state, default(NoHook))
+            : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!));
+
+    private ulong Execute<THook>(ref RunState state, THook hook)
+        where THook : struct, IExecutionHook
     {
         ulong* r = stackalloc ulong[11];
         int maxDepth = Options.MaxCallDepth;
@@ -67,6 +78,11 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram
             if (--budget < 0)
             {
                 budget = NextSlice(ref state, ref reserve, PcOf(ins));
+            }
+
+            if (THook.Enabled)
+            {
+                hook.Before(Program, PcOf(ins), depth, r, ref state);
             }
 
             switch (ins->Op)

@@ -40,4 +40,11 @@ public sealed class InterpreterEngine : IExecutionEngine
         ArgumentNullException.ThrowIfNull(program);
         return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new InterpretedProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default)));
     }
+
+    /// <summary>
+    /// Compiles like <see cref="Compile"/>, typed as what every interpreter program is: an
+    /// <see cref="Diagnostics.IObservableProgram"/> that also runs under an observer (tracer, profiler, debugger).
+    /// </summary>
+    public Diagnostics.IObservableProgram CompileObservable(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null) =>
+        (Diagnostics.IObservableProgram)Compile(program, environment, options);
 }

@@ -138,7 +138,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         var timeout = Options.Timeout;
         return timeout is null
-            ? RunCore(memory, memoryLength, metadata, metadataLength, null)
+            ? RunCore(memory, memoryLength, metadata, metadataLength, null, null)
             : RunCancellable(memory, memoryLength, metadata, metadataLength, CancellationToken.None, timeout);
     }
 
@@ -156,7 +156,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         try
         {
-            return RunCore(memory, memoryLength, metadata, metadataLength, new CancellationSources(cancellationToken, timer?.Token ?? default));
+            return RunCore(memory, memoryLength, metadata, metadataLength, new CancellationSources(cancellationToken, timer?.Token ?? default), null);
         }
         catch (EbpfRunCancelledException e) when (e.Timeout is null && !e.CancellationToken.CanBeCanceled)
         {
@@ -180,8 +180,24 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
+    /// <summary>
+    /// Runs like <see cref="Run(Span{byte}, Span{byte})"/> with <paramref name="observer"/> recorded in the run state
+    /// (<see cref="RunState.Observer"/>) for an engine that supports observation; see <see cref="IObservableProgram"/>.
+    /// <see cref="ExecutionOptions.Timeout"/> does not apply: an observer such as a debugger may pause the run for as
+    /// long as it likes (the instruction budget still does).
+    /// </summary>
+    protected ulong RunObserved(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        fixed (byte* m = memory)
+        fixed (byte* md = metadata)
+        {
+            return RunCore(m, (ulong)memory.Length, md, (ulong)metadata.Length, null, observer);
+        }
+    }
+
     [SkipLocalsInit]
-    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation)
+    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation, IInstructionObserver? observer)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
@@ -225,6 +241,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
         ObjectDisposedException.ThrowIf(!TryBeginRun(), this);
+        var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
+        state.Observer = observer is null ? 0 : GCHandle.ToIntPtr(observerHandle);
         long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
         CancellationTokenRegistration byToken = default, byTimer = default;
         if (cancellation is { } sources)
@@ -271,6 +289,11 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
         finally
         {
+            if (observerHandle.IsAllocated)
+            {
+                observerHandle.Free();
+            }
+
             // Dispose waits for a callback that is running, so none writes to this frame after it returns.
             byToken.Dispose();
             byTimer.Dispose();

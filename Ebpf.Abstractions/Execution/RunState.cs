@@ -65,4 +65,10 @@ public unsafe struct RunState
 
     /// <summary>Nonzero when the run has a token that can be cancelled or a timeout (the interpreter then slices its budget).</summary>
     public int Cancellable;
+
+    /// <summary>
+    /// A <see cref="GCHandle"/> (as an integer) of the <see cref="Diagnostics.IInstructionObserver"/> watching the run,
+    /// or 0 (engines that support observation call it before every instruction; the others never run observed).
+    /// </summary>
+    public nint Observer;
 }

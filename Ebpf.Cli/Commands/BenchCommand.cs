@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Ebpf.Cli.Benchmarking;
+using Ebpf.Cli.Diagnostics;
 using Ebpf.Cli.Loading;
 
 namespace Ebpf.Cli.Commands;
@@ -32,6 +33,7 @@ internal static class BenchCommand
             CustomParser = PositiveNumber.Int32("--batches", "batches"),
         };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON" };
+        var profile = ProfileReport.Option();
         var section = SharedOptions.Section();
         var memory = new MemoryOptions();
         var options = new EngineOptions(withTimeout: false);
@@ -43,6 +45,7 @@ internal static class BenchCommand
         command.Options.Add(iterations);
         command.Options.Add(batches);
         command.Options.Add(json);
+        command.Options.Add(profile);
         options.AddTo(command);
         command.Options.Add(section);
         context.SetAction(command, parse =>
@@ -60,6 +63,11 @@ internal static class BenchCommand
             context.Out.Write(parse.GetValue(json)
                 ? Json(path, loaded.Program, r0, executionOptions, results, skipped)
                 : Table(path, loaded.Program, r0, results, skipped));
+            if (parse.GetValue(profile))
+            {
+                ProfileReport.Profile(context, loaded, executionOptions, input, parse.GetValue(iterations) ?? 1);
+            }
+
             return 0;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ebpf.Cli.Diagnostics;
 using Ebpf.Cli.Loading;
 
 namespace Ebpf.Cli.Commands;
@@ -29,6 +30,7 @@ internal static class RunCommand
         engine.CompletionSources.Add(context.EngineChoices());
         var memory = new MemoryOptions();
         var options = new EngineOptions();
+        var diagnostics = new RunDiagnostics();
 
         var command = new Command("run", "Run a program once and print r0 (a .data test runs on its own memory unless --mem or --mem-hex is given)");
         command.Arguments.Add(program);
@@ -38,18 +40,23 @@ internal static class RunCommand
         command.Options.Add(section);
         command.Options.Add(maps);
         command.Options.Add(json);
+        diagnostics.AddTo(command);
         context.SetAction(command, parse =>
         {
             using var loaded = ProgramFile.Load(parse.GetValue(program)!, parse.GetValue(section), context.Out);
             var input = memory.Read(parse, loaded.Memory, context.StandardInput);
             var chosen = context.SelectEngine(parse.GetValue(engine));
-            using var compiled = loaded.Compile(chosen, options.Read(parse));
             if (parse.GetValue(json) && parse.GetValue(maps))
             {
                 throw new ToolException("--maps prints text; it cannot be combined with --json", usage: true);
             }
 
-            ulong r0 = compiled.Run(input, context.Stopping);
+            if (parse.GetValue(json) && diagnostics.OutputOption(parse) is { } text)
+            {
+                throw new ToolException($"{text} prints to the output; it cannot be combined with --json", usage: true);
+            }
+
+            ulong r0 = diagnostics.Run(parse, context, loaded, chosen, options.Read(parse), input);
             if (parse.GetValue(json))
             {
                 context.Out.WriteLine(JsonText.Object(w =>

@@ -1,5 +1,6 @@
 using Ebpf.Assembly;
 using Ebpf.Conformance;
+using Ebpf.Diagnostics;
 using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Isa;
@@ -92,10 +93,11 @@ internal static class ProgramFile
 
     /// <summary>
     /// The raw code in <paramref name="path"/> without verification (for listings), one entry per program: a single
-    /// unnamed entry for bytecode, assembly and conformance tests; one per program section for ELF objects.
+    /// unnamed entry for bytecode, assembly and conformance tests; one per program section for ELF objects, with
+    /// its source lines and relocation names.
     /// </summary>
     /// <exception cref="ToolException">The file is missing or cannot be read as its kind.</exception>
-    public static IReadOnlyList<(string? Name, byte[] Code)> ReadCode(string path)
+    public static IReadOnlyList<(string? Name, byte[] Code, ProgramDebugInfo? Info)> ReadCode(string path)
     {
         var content = ReadBytes(path);
         var kind = KindOf(path, content);
@@ -103,10 +105,10 @@ internal static class ProgramFile
         {
             return kind switch
             {
-                ProgramKind.Assembly => [(null, Instruction.EncodeAll(Assembler.Assemble(Text(content))))],
-                ProgramKind.ConformanceData => [(null, Instruction.EncodeAll(ConformanceCode(ConformanceTest.Parse(Text(content), Path.GetFileNameWithoutExtension(path)))))],
+                ProgramKind.Assembly => [(null, Instruction.EncodeAll(Assembler.Assemble(Text(content))), null)],
+                ProgramKind.ConformanceData => [(null, Instruction.EncodeAll(ConformanceCode(ConformanceTest.Parse(Text(content), Path.GetFileNameWithoutExtension(path)))), null)],
                 ProgramKind.Elf => ElfCode(path, content),
-                _ => [(null, content)],
+                _ => [(null, content, null)],
             };
         }
         catch (EbpfException e)
@@ -134,13 +136,13 @@ internal static class ProgramFile
     /// The programs of an ELF object, linked (relocations applied, local functions appended) with only the structural
     /// checks; the <c>.text</c> functions are listed on their own only when the object has no other programs.
     /// </summary>
-    private static List<(string? Name, byte[] Code)> ElfCode(string path, byte[] content)
+    private static List<(string? Name, byte[] Code, ProgramDebugInfo? Info)> ElfCode(string path, byte[] content)
     {
         var elf = ElfLoader.Load(content, path);
         var structuralOnly = new DelegateVerifier(_ => null);
         var programs = elf.Programs.Any(p => !p.IsSubprogram) ? elf.Programs.Where(p => !p.IsSubprogram) : elf.Programs;
         return programs
-            .Select(p => ((string?)$"{p.Name} (section {p.Section})", elf.GetProgram(p.Name, structuralOnly).Bytes.ToArray()))
+            .Select(p => ((string?)$"{p.Name} (section {p.Section})", elf.GetProgram(p.Name, structuralOnly).Bytes.ToArray(), (ProgramDebugInfo?)elf.GetDebugInfo(p.Name)))
             .ToList();
     }
 

@@ -30,6 +30,9 @@ public static class Tool
         return new Result(code, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs the tool with <paramref name="input"/> (UTF-8) as its standard input.</summary>
+    public static Result RunWithInput(string input, params string[] args) => RunWithInput(System.Text.Encoding.UTF8.GetBytes(input), args);
+
     /// <summary>A file of the repository's examples folder.</summary>
     public static string Example(string name) => Path.Combine(ConformanceSuite.RepositoryRoot, "examples", name);
 

@@ -151,6 +151,8 @@ public class HostileElfTests(ITestOutputHelper output)
                 try
                 {
                     elf.GetProgram(info.Name);
+                    var debugInfo = elf.GetDebugInfo(info.Name);
+                    _ = Enumerable.Range(0, debugInfo.Length).Select(pc => (debugInfo.LineAt(pc), debugInfo.SymbolAt(pc))).Count();
                 }
                 catch (EbpfException e) when (Acceptable(e) is null)
                 {

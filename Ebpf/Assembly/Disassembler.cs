@@ -46,7 +46,10 @@ public static class Disassembler
 
     /// <summary>A human-readable dump: pc, raw bytes in hex, and the text of each instruction (an <c>lddw</c> shows its second slot on the next line).</summary>
     /// <param name="code">The program bytes (any length).</param>
-    public static string Dump(ReadOnlySpan<byte> code)
+    public static string Dump(ReadOnlySpan<byte> code) => Dump(code, line => line.Text);
+
+    /// <summary>The layout of <see cref="Dump(ReadOnlySpan{byte})"/> with the text of each line chosen by <paramref name="text"/>.</summary>
+    internal static string Dump(ReadOnlySpan<byte> code, Func<DisassembledInstruction, string> text)
     {
         var sb = new StringBuilder();
         foreach (var line in Disassemble(code))
@@ -62,7 +65,7 @@ public static class Disassembler
                     .Append(hex.PadRight((Instruction.SlotSize * 3) - 1));
                 if (s == 0)
                 {
-                    sb.Append("  ").Append(line.Text);
+                    sb.Append("  ").Append(text(line));
                 }
 
                 sb.Append('\n');

@@ -13,6 +13,7 @@ internal sealed class BtfReader
     private const int MaxResolveDepth = 32;
     private readonly List<BtfType> types = [];
     private readonly string where;
+    private byte[] strings = [];
 
     private BtfReader(string where)
     {
@@ -39,6 +40,13 @@ internal sealed class BtfReader
 
         return 0;
     }
+
+    /// <summary>The string at <paramref name="offset"/> of the string area (as referenced by <c>.BTF.ext</c> records).</summary>
+    /// <param name="offset">The offset into the string area.</param>
+    /// <param name="recordWhere">Where the reference is, for the error message.</param>
+    /// <exception cref="EbpfElfException">The offset lies outside the string area.</exception>
+    public string StringAt(uint offset, string recordWhere) =>
+        offset < (uint)strings.Length || offset == 0 ? ReadString(strings, offset, 0) : throw new EbpfElfException(recordWhere, $"string offset {offset} is outside the BTF string area ({strings.Length} bytes)");
 
     /// <summary>The type with id <paramref name="id"/> after typedefs and qualifiers.</summary>
     public BtfType Resolve(uint id)
@@ -113,6 +121,7 @@ internal sealed class BtfReader
         uint stringLength = BinaryPrimitives.ReadUInt32LittleEndian(span[20..]);
         var typeArea = Area(span, headerLength, typeOffset, typeLength, "type");
         var strings = Area(span, headerLength, stringOffset, stringLength, "string");
+        this.strings = strings.ToArray();
 
         int pos = 0;
         while (pos < typeArea.Length)

@@ -16,6 +16,8 @@ internal sealed class ElfLinker
     private readonly IReadOnlyList<ElfMap> maps;
     private readonly Dictionary<int, Dictionary<ulong, ElfRelocation>> relocationsBySection = [];
     private readonly List<Piece> pieces = [];
+    private readonly List<(ElfSection Section, ulong Offset)> origins = [];
+    private readonly Dictionary<int, string> symbols = [];
 
     private ElfLinker(ElfFile file, IReadOnlyList<ElfMap> maps)
     {
@@ -23,8 +25,13 @@ internal sealed class ElfLinker
         this.maps = maps;
     }
 
-    public static Instruction[] Link(ElfFile file, IReadOnlyList<ElfMap> maps, ElfSection section, ulong offset, ulong size) =>
-        new ElfLinker(file, maps).Run(section, offset, size);
+    /// <summary>Links the function at <paramref name="offset"/> of <paramref name="section"/>: its slots, where each came from, and the names its relocations refer to.</summary>
+    public static ElfLinkedCode Link(ElfFile file, IReadOnlyList<ElfMap> maps, ElfSection section, ulong offset, ulong size)
+    {
+        var linker = new ElfLinker(file, maps);
+        var code = linker.Run(section, offset, size);
+        return new ElfLinkedCode(code, [.. linker.origins], linker.symbols);
+    }
 
     private Instruction[] Run(ElfSection section, ulong offset, ulong size)
     {
@@ -57,8 +64,9 @@ internal sealed class ElfLinker
                     }
 
                     var (first, second) = RelocateLddw(insn, code[j + 1], relocation);
-                    output.Add(first);
-                    output.Add(second);
+                    symbols[pc] = first.Src == (byte)LddwSource.MapByIndex ? maps[first.Imm].Name : TargetName(relocation.Symbol, (uint)insn.Imm);
+                    Add(output, first, piece.Section, byteOffset);
+                    Add(output, second, piece.Section, byteOffset + 8);
                     j++;
                     continue;
                 }
@@ -75,7 +83,8 @@ internal sealed class ElfLinker
 
                 if (relocated && relocation.Symbol.IsUndefined)
                 {
-                    output.Add(HelperCall(relocation));
+                    symbols[pc] = relocation.Symbol.Name;
+                    Add(output, HelperCall(relocation), piece.Section, byteOffset);
                     continue;
                 }
 
@@ -86,12 +95,16 @@ internal sealed class ElfLinker
                         : (piece.Section, (long)piece.Start + j + 1 + insn.Imm);
                     AddPieceFor(targetSection, slot, where);
                     calls.Add((pc, targetSection, slot, where));
+                    if (relocated)
+                    {
+                        symbols[pc] = TargetName(relocation.Symbol, 0);
+                    }
                 }
 
-                output.Add(insn);
+                Add(output, insn, piece.Section, byteOffset);
                 if (insn.OpCode == OpCodes.Lddw && j + 1 < code.Length)
                 {
-                    output.Add(code[++j]);
+                    Add(output, code[++j], piece.Section, byteOffset + 8);
                 }
             }
         }
@@ -109,6 +122,24 @@ internal sealed class ElfLinker
         }
 
         return [.. output];
+    }
+
+    private void Add(List<Instruction> output, Instruction insn, ElfSection section, ulong byteOffset)
+    {
+        output.Add(insn);
+        origins.Add((section, byteOffset));
+    }
+
+    /// <summary>
+    /// The name a relocation refers to: the symbol's name, or for a section symbol (clang's choice for static data)
+    /// the section's name, with <c> + 0x..</c> when the instruction adds an offset.
+    /// </summary>
+    private string TargetName(ElfSymbol symbol, uint addend)
+    {
+        string name = symbol.Type == ElfSymbol.TypeSection || symbol.Name.Length == 0
+            ? (symbol.SectionIndex > 0 && symbol.SectionIndex < file.Sections.Count ? file.Sections[symbol.SectionIndex].Name : symbol.Describe())
+            : symbol.Name;
+        return addend == 0 ? name : $"{name} + 0x{addend:x}";
     }
 
     private (ElfSection Section, long Slot) CallTarget(ElfRelocation relocation, Instruction insn)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ebpf.Diagnostics;
 
 namespace Ebpf.Elf;
 
@@ -12,6 +13,7 @@ public sealed class ElfObject
 {
     private readonly ElfFile file;
     private readonly ConcurrentDictionary<(string, IVerifier?), EbpfProgram> linked = new();
+    private readonly Lazy<(Dictionary<string, List<(ulong Offset, SourceLine Line)>> Lines, string? Problem)> lineInfo;
 
     internal ElfObject(ElfFile file, string? fileName)
     {
@@ -19,6 +21,7 @@ public sealed class ElfObject
         FileName = fileName;
         Maps = ElfMapReader.Read(file);
         Programs = FindPrograms(file);
+        lineInfo = new(() => ReadLineInfo(file), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The file the object was read from, if known.</summary>
@@ -70,6 +73,59 @@ public sealed class ElfObject
         return linked.GetOrAdd((info.Name + "\0" + info.Section, verifier), _ => Link(info, verifier ?? ElfRuntimeOptions.DefaultVerifier));
     }
 
+    /// <summary>
+    /// The source lines (from <c>.BTF.ext</c>, present when clang compiled with <c>-g</c>) and relocation target names
+    /// of the program <paramref name="name"/> (see <see cref="FindProgram"/>), by pc of the linked program that
+    /// <see cref="GetProgram"/> returns. Malformed line information leaves the lines out and says why in
+    /// <see cref="ProgramDebugInfo.LineInfoProblem"/>: it never stops a listing or a run.
+    /// </summary>
+    /// <exception cref="EbpfElfException">No program matches, or it cannot be linked.</exception>
+    public ProgramDebugInfo GetDebugInfo(string? name = null)
+    {
+        var linkedCode = LinkCode(FindProgram(name));
+        var (records, problem) = lineInfo.Value;
+        var lines = new Dictionary<int, SourceLine>();
+        for (int pc = 0; pc < linkedCode.Origins.Length; pc++)
+        {
+            var (section, offset) = linkedCode.Origins[pc];
+            if (records.TryGetValue(section.Name, out var sectionRecords) && LastAtOrBefore(sectionRecords, offset) is { } line)
+            {
+                lines[pc] = line;
+            }
+        }
+
+        return new ProgramDebugInfo(linkedCode.Instructions.Length, lines, linkedCode.Symbols) { LineInfoProblem = problem };
+    }
+
+    private static (Dictionary<string, List<(ulong Offset, SourceLine Line)>>, string?) ReadLineInfo(ElfFile file)
+    {
+        try
+        {
+            return (BtfLineInfoReader.Read(file), null);
+        }
+        catch (EbpfElfException e)
+        {
+            return ([], e.Message);
+        }
+    }
+
+    private static SourceLine? LastAtOrBefore(List<(ulong Offset, SourceLine Line)> records, ulong offset)
+    {
+        SourceLine? found = null;
+        foreach (var (at, line) in records)
+        {
+            if (at > offset)
+            {
+                break;
+            }
+
+            // Line 0 marks code the compiler made up (no source line).
+            found = line.Line == 0 ? null : line;
+        }
+
+        return found;
+    }
+
     /// <summary>Creates the maps of this object and an environment holding them and the Linux helpers.</summary>
     public ElfRuntime CreateRuntime(ElfRuntimeOptions? options = null) => new(this, options ?? new ElfRuntimeOptions());
 
@@ -77,20 +133,20 @@ public sealed class ElfObject
     public override string ToString() =>
         $"{FileName ?? "ELF object"}: {Programs.Count} program(s), {Maps.Count} map(s)";
 
-    private EbpfProgram Link(ElfProgramInfo info, IVerifier verifier)
+    private EbpfProgram Link(ElfProgramInfo info, IVerifier verifier) =>
+        EbpfProgram.Create(LinkCode(info).Instructions, verifier, info.Name, info.Section);
+
+    private ElfLinkedCode LinkCode(ElfProgramInfo info)
     {
         var section = file.Sections.First(s => s.IsCode && s.Name == info.Section && info.Offset + info.Size <= s.Size);
-        Isa.Instruction[] instructions;
         try
         {
-            instructions = ElfLinker.Link(file, Maps, section, info.Offset, info.Size);
+            return ElfLinker.Link(file, Maps, section, info.Offset, info.Size);
         }
         catch (Exception e) when (e is not EbpfException)
         {
             throw new EbpfElfException($"{section.Describe()}, function '{info.Name}'", $"unexpected error while linking: {e.Message}", e);
         }
-
-        return EbpfProgram.Create(instructions, verifier, info.Name, info.Section);
     }
 
     private static List<ElfProgramInfo> FindPrograms(ElfFile file)
