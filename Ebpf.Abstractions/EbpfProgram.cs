@@ -26,7 +26,7 @@ public sealed class EbpfProgram
     private EbpfProgram(ImmutableArray<Instruction> instructions, ProgramAnalysis analysis, string? name, string? section)
     {
         Instructions = instructions;
-        Decoded = ImmutableArray.Create(analysis.Decoded);
+        Decoded = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(analysis.Decoded);
         Functions = analysis.Functions;
         jumpTargets = analysis.JumpTargets;
         secondSlots = analysis.SecondSlots;

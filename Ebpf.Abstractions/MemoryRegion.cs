@@ -1,14 +1,27 @@
 using System.Runtime.InteropServices;
+using Ebpf.Execution;
 
 namespace Ebpf;
 
 /// <summary>
-/// A range of host memory a program may touch: <c>[Address, Address + Length)</c>. Blittable, so native code can
-/// read tables of regions.
+/// A range of host memory a program may touch: <c>[Address, Address + Length)</c>. Blittable with an explicit layout,
+/// because the JIT engines' generated code reads tables of regions directly.
 /// </summary>
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Explicit, Size = MemoryRegionLayout.Size)]
 public readonly struct MemoryRegion : IEquatable<MemoryRegion>
 {
+    [FieldOffset(MemoryRegionLayout.AddressOffset)]
+    private readonly ulong address;
+
+    [FieldOffset(MemoryRegionLayout.LengthOffset)]
+    private readonly ulong length;
+
+    [FieldOffset(MemoryRegionLayout.KindOffset)]
+    private readonly MemoryRegionKind kind;
+
+    [FieldOffset(MemoryRegionLayout.WritableOffset)]
+    private readonly int writable;
+
     /// <summary>Creates a region.</summary>
     /// <param name="address">The first byte.</param>
     /// <param name="length">The number of bytes.</param>
@@ -22,23 +35,23 @@ public readonly struct MemoryRegion : IEquatable<MemoryRegion>
             throw new ArgumentOutOfRangeException(nameof(length), $"region 0x{address:x} + {length} wraps around the address space");
         }
 
-        Address = address;
-        Length = length;
-        Kind = kind;
-        Writable = writable ? 1 : 0;
+        this.address = address;
+        this.length = length;
+        this.kind = kind;
+        this.writable = writable ? 1 : 0;
     }
 
     /// <summary>The first byte.</summary>
-    public ulong Address { get; }
+    public ulong Address => address;
 
     /// <summary>The number of bytes.</summary>
-    public ulong Length { get; }
+    public ulong Length => length;
 
     /// <summary>What the region is.</summary>
-    public MemoryRegionKind Kind { get; }
+    public MemoryRegionKind Kind => kind;
 
     /// <summary>1 when the region may be written, 0 when read-only (an int to keep the struct blittable for native code).</summary>
-    public int Writable { get; }
+    public int Writable => writable;
 
     /// <summary>One past the last byte.</summary>
     public ulong End => Address + Length;

@@ -37,6 +37,12 @@ public sealed class ProgramEnvironment
     public LddwResolver? LddwResolver { get; set; }
 
     /// <summary>
+    /// Describes the maps <c>lddw</c> pseudo sources name (key and value sizes, read-only, global data), for the safety
+    /// analysis (<see cref="Analysis.SafetyContext.For"/>); null means none are known.
+    /// </summary>
+    public Analysis.MapShapeResolver? MapShapes { get; set; }
+
+    /// <summary>
     /// Extension state for components layered on top (maps, tail-call program arrays, ELF-loaded objects), by
     /// type or name. Not used by the engines.
     /// </summary>

@@ -70,6 +70,7 @@ internal static class EbpfTool
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(EnginesCommand.Create(context));
         root.Subcommands.Add(DebugCommand.Create(context));
+        root.Subcommands.Add(FuzzCommand.Create(context));
         return root;
     }
 }

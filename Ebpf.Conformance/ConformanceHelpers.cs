@@ -33,10 +33,10 @@ public static class ConformanceHelpers
         return table
             .Set(RbpfHelpers.GatherBytes(GatherBytesId))
             .Set(RbpfHelpers.Memfrob(MemfrobId))
-            .Set(NoOpId, "no_op", (_, _, _, _, _) => 0)
+            .Set(new Helper(NoOpId, "no_op", (_, _, _, _, _) => 0) { Signature = HelperSignature.NoArguments })
             .Set(RbpfHelpers.Sqrti(SqrtiId))
-            .Set(StrcmpExtId, "strcmp_ext", StrcmpExt)
-            .Set(UnwindId, "unwind", Unwind);
+            .Set(new Helper(StrcmpExtId, "strcmp_ext", StrcmpExt) { Signature = RbpfHelpers.StrcmpSignature })
+            .Set(new Helper(UnwindId, "unwind", Unwind) { Signature = HelperSignature.Numbers(1) });
     }
 
     /// <summary>A new table holding the six helpers.</summary>

@@ -40,7 +40,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram
     public string? IlListing { get; }
 
     /// <inheritdoc />
-    protected override ulong Execute(ref RunState state)
+    private protected override ulong Execute(ref RunState state)
     {
         CallFrame frame = default;
         frame.R1 = state.ContextAddress;

@@ -18,9 +18,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
 
-    /// <summary>The <see cref="DecodedInstruction.WriteBack"/> of an instruction that writes no old value back.</summary>
-    private const byte NoRegister = 0xff;
-
     /// <summary>The decoded slots, allocated pinned by <see cref="Decoder"/>: <see cref="codeStart"/> stays valid while this object lives.</summary>
     private readonly DecodedInstruction[] code;
     private readonly DecodedInstruction* codeStart;
@@ -41,7 +38,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     public ulong Run(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer) => RunObserved(memory, metadata, observer);
 
     /// <inheritdoc />
-    protected override ulong Execute(ref RunState state) =>
+    private protected override ulong Execute(ref RunState state) =>
         state.Observer == 0
             ? Execute(ref state, default(NoHook))
             : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!));
@@ -227,27 +224,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
                 case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
                 case Op.Atomic32:
-                {
-                    ulong old = Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (Operation)ins->Imm, wide: false, r[ins->Src], r[0]);
-                    if (ins->WriteBack != NoRegister)
-                    {
-                        r[ins->WriteBack] = old;
-                    }
-
+                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: false);
                     ins++;
                     continue;
-                }
                 case Op.Atomic64:
-                {
-                    ulong old = Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (Operation)ins->Imm, wide: true, r[ins->Src], r[0]);
-                    if (ins->WriteBack != NoRegister)
-                    {
-                        r[ins->WriteBack] = old;
-                    }
-
+                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: true);
                     ins++;
                     continue;
-                }
 
                 // Legacy packet loads: input region only, little-endian, zero-extended into r0
                 case Op.LdAbsB: r[0] = *(byte*)CheckPacket(ref state, (ulong)ins->Imm, 1, stackLow, ins); ins++; continue;

@@ -101,7 +101,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     }
 
     /// <inheritdoc />
-    protected override ulong Execute(ref RunState state)
+    private protected override ulong Execute(ref RunState state)
     {
         RunBlock block = default;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
@@ -109,8 +109,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
         block.InputLength = state.InputLength;
         for (int i = 0; i < 4; i++)
         {
-            ulong size = 1UL << i;
-            block.InputLimit[i] = state.InputLength >= size ? state.InputLength - size + 1 : 0;
+            block.InputLimit[i] = MemoryGuard.Limit(state.InputLength, 1 << i);
         }
 
         block.MetadataStart = state.MetadataAddress;

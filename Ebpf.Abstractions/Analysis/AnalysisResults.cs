@@ -17,6 +17,7 @@ public sealed class AnalysisResults
     private readonly AccessRegion[] regions;
     private BudgetSegments? checkedSegments;
     private BudgetSegments? uncheckedSegments;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SafetyContext, SafetyAnalysis> safety = new();
 
     internal AnalysisResults(EbpfProgram program)
     {
@@ -39,6 +40,25 @@ public sealed class AnalysisResults
     public BudgetSegments Segments(bool memoryChecks) => memoryChecks
         ? LazyInitializer.EnsureInitialized(ref checkedSegments, () => new BudgetSegments(program, true))
         : LazyInitializer.EnsureInitialized(ref uncheckedSegments, () => new BudgetSegments(program, false));
+
+    /// <summary>
+    /// The safety analysis under <paramref name="context"/> (types, ranges and initialisation by abstract
+    /// interpretation): per access proven, refuted or unknown, and the errors and unproven points a proving verifier
+    /// reports. Computed on first use per context object and kept while the context lives; engines that want the proof
+    /// keep one <see cref="SafetyContext"/> per environment.
+    /// </summary>
+    public SafetyAnalysis Safety(SafetyContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return safety.GetValue(context, c => SafetyAnalyzer.Analyze(program, c, withLog: false));
+    }
+
+    /// <summary>The safety analysis with its verifier log (not cached: the log can be large).</summary>
+    public SafetyAnalysis SafetyWithLog(SafetyContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return SafetyAnalyzer.Analyze(program, context, withLog: true);
+    }
 
     /// <summary>
     /// The region the load, store or atomic at <paramref name="pc"/> most likely touches, by where its base register's

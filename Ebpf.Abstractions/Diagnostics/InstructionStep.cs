@@ -21,7 +21,7 @@ public unsafe ref struct InstructionStep
     /// <param name="callDepth">0 in the entry function, 1 in a function it called, and so on.</param>
     /// <param name="registers">The register file: eleven 64-bit values, r0 to r10.</param>
     /// <param name="state">The run's state (its memory regions).</param>
-    public InstructionStep(EbpfProgram program, int pc, int callDepth, ulong* registers, ref RunState state)
+    internal InstructionStep(EbpfProgram program, int pc, int callDepth, ulong* registers, ref RunState state)
     {
         Program = program;
         Pc = pc;

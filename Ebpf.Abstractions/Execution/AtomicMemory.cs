@@ -9,7 +9,7 @@ namespace Ebpf.Execution;
 /// instructions accept them) use a plain read-modify-write with the same result. Every method returns the value the
 /// memory held before the operation.
 /// </summary>
-public static unsafe class AtomicMemory
+internal static unsafe class AtomicMemory
 {
     /// <summary>Adds <paramref name="value"/> to the 64-bit word at <paramref name="address"/>.</summary>
     /// <param name="address">The checked address of the word.</param>

@@ -7,9 +7,11 @@ using Ebpf.Helpers;
 namespace Ebpf.Execution;
 
 /// <summary>
-/// The shared half of every engine's compiled program: it pins the memory, sets up the stack and the
-/// <see cref="RunState"/>, runs the engine's <see cref="Execute"/>, and carries out tail calls. Engines derive from it
-/// so that the calling convention and the region rules are the same everywhere.
+/// The shared half of the compiled programs of this library's engines: it pins the memory, sets up the stack and the
+/// run state, runs the engine's code, and carries out tail calls, so that the calling convention and the region rules
+/// are the same everywhere. Only its <see cref="ICompiledProgram"/> surface is public: the run state, the raw-pointer
+/// entry point, the helper invocation and the memory guard are the engines' internal runtime kit (shared with the
+/// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
 public abstract unsafe class CompiledProgram : ICompiledProgram
 {
@@ -20,7 +22,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
     /// run can be cancelled (tens of microseconds of interpretation; helper calls look after every call).
     /// </summary>
-    public const long CancellationSlice = 1 << 14;
+    internal const long CancellationSlice = 1 << 14;
 
     /// <summary>A timer source per thread, reused by runs with a timeout while it has not fired.</summary>
     [ThreadStatic]
@@ -28,11 +30,15 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     private int disposed;
 
-    /// <summary>The owner's reference (1 until disposed) plus one per tail call in flight into this program.</summary>
+    /// <summary>
+    /// The owner's reference (1 until disposed) plus one per run in flight: each direct run and each tail call into this
+    /// program holds a lease, so the engine's resources (the x64 engine's code mapping) are released only after the last
+    /// of them ends: machine code is never unmapped under a running thread.
+    /// </summary>
     private int leases = 1;
 
     /// <summary>Initialises the shared part.</summary>
-    protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
+    private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
@@ -105,7 +111,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="ExecutionOptions.Timeout"/> passes (see <see cref="ICompiledProgram.Run(Span{byte}, CancellationToken)"/>).
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken)
     {
         var timeout = Options.Timeout;
         if (!cancellationToken.CanBeCanceled && timeout is null)
@@ -120,7 +126,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>; the
     /// shared run code completes it with the token or the timeout.
     /// </summary>
-    public static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
+    internal static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
     {
         ArgumentNullException.ThrowIfNull(program);
         return new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
@@ -130,7 +136,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// Runs on unmanaged memory. With metadata: r1 = metadata, r2 = its length; without: r1 = memory, r2 = its length.
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    public ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         var timeout = Options.Timeout;
         return timeout is null
@@ -236,6 +242,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         state.StackStart = (ulong)stack;
         state.StackEnd = (ulong)stack + (ulong)StackBytes;
+        ObjectDisposedException.ThrowIf(!TryBeginRun(), this);
         var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
         state.Observer = observer is null ? 0 : GCHandle.ToIntPtr(observerHandle);
         long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
@@ -303,6 +310,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
+            EndRun();
         }
     }
 
@@ -314,13 +322,14 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="EbpfRuntimeException"/>. When a helper sets <see cref="RunState.StopRequested"/>, the engine ends the
     /// run right after that helper returns, with r0 = <see cref="RunState.StopValue"/>.
     /// </summary>
-    protected abstract ulong Execute(ref RunState state);
+    private protected abstract ulong Execute(ref RunState state);
 
     /// <summary>
-    /// Takes a run lease for a tail call into this program: false once the program has been disposed (the tail call
-    /// then behaves as into an empty slot). While a lease is held, <see cref="Dispose()"/> marks the program disposed
-    /// but defers releasing the engine's resources (e.g. unmapping machine code) until the lease ends, so a disposal on
-    /// another thread never pulls the code from under a running tail call.
+    /// Takes a run lease for a run of this program or a tail call into it: false once the program has been disposed (a
+    /// run then throws <see cref="ObjectDisposedException"/>; a tail call behaves as into an empty slot). While a lease
+    /// is held, <see cref="Dispose()"/> marks the program disposed but defers releasing the engine's resources (e.g.
+    /// unmapping machine code) until the lease ends, so a disposal on another thread never pulls the code from under a
+    /// running thread.
     /// </summary>
     internal bool TryBeginRun()
     {
@@ -354,7 +363,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>. A run cancelled during the call stops
     /// when it returns.
     /// </summary>
-    public static ulong InvokeHelper(
+    internal static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
         int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
     {
@@ -381,8 +390,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>
     /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>, and a program array
-    /// slot that holds this program behaves as empty (a tail call into it falls through). A tail call already running
-    /// this program finishes first: the resources are released when it ends.
+    /// slot that holds this program behaves as empty (a tail call into it falls through). Runs and tail calls already
+    /// running this program on other threads finish first: the resources are released when the last one ends.
     /// </summary>
     public void Dispose()
     {
@@ -396,7 +405,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>True once <see cref="Dispose()"/> has been called.</summary>
     public bool IsDisposed => Volatile.Read(ref disposed) != 0;
 
-    /// <summary>Releases engine resources. Called once, when the program is disposed and no tail call runs it.</summary>
+    /// <summary>Releases engine resources. Called once, when the program is disposed and no run or tail call runs it.</summary>
     protected virtual void Dispose(bool disposing)
     {
     }

@@ -9,7 +9,7 @@ namespace Ebpf.Execution;
 /// path): an access is allowed when it lies entirely inside the current and caller stack frames, the input memory,
 /// the metadata buffer or one of the environment's regions (writes only to writable ones). Overflow-safe.
 /// </summary>
-public static unsafe class MemoryGuard
+internal static unsafe class MemoryGuard
 {
     /// <summary>True when <c>[address, address + size)</c> may be accessed.</summary>
     /// <param name="state">The run state.</param>
@@ -43,6 +43,13 @@ public static unsafe class MemoryGuard
 
         return false;
     }
+
+    /// <summary>
+    /// The limit generated code compares <c>address - start</c> against (unsigned, strictly less) for an access of
+    /// <paramref name="size"/> bytes in a range of <paramref name="length"/> bytes: 0 (nothing fits) when the range is
+    /// shorter than the access. One comparison then covers the start, the end and the wrap-around of the access.
+    /// </summary>
+    public static ulong Limit(ulong length, int size) => length >= (ulong)size ? length - (ulong)size + 1 : 0;
 
     /// <summary>Overflow-safe containment of <c>[address, address + size)</c> in <c>[start, start + length)</c>; an empty region holds nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -8,7 +8,7 @@ namespace Ebpf.Execution;
 /// blittable so native code can read and write it. Engines use it; programs never see it.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct RunState
+internal unsafe struct RunState
 {
     /// <summary>The initial value of r1: the metadata buffer when there is one, otherwise the input memory (0 when empty).</summary>
     public ulong ContextAddress;

@@ -7,7 +7,7 @@ namespace Ebpf.Helpers;
 /// to the table do not affect it, as for <c>call imm</c>). Every engine resolves <c>callx</c> through it, so an unknown id
 /// is the same run-time error everywhere.
 /// </summary>
-public sealed class CallxTable
+internal sealed class CallxTable
 {
     private readonly FrozenDictionary<uint, Helper> byId;
 

@@ -22,6 +22,15 @@ public sealed class Helper
         Function = function;
     }
 
+    private Helper(Helper other, HelperSignature? signature)
+    {
+        Id = other.Id;
+        Name = other.Name;
+        Function = other.Function;
+        Simple = other.Simple;
+        Signature = signature;
+    }
+
     /// <summary>The id programs call it by.</summary>
     public uint Id { get; }
 
@@ -33,6 +42,15 @@ public sealed class Helper
 
     /// <summary>The rbpf-style function when the helper was registered as one (engines may call it directly), else null.</summary>
     public HelperFunction? Simple { get; }
+
+    /// <summary>
+    /// The argument and return kinds the proving verifier checks calls against (see <see cref="HelperSignature"/>).
+    /// Null: unknown, so a strict verification rejects calls to it and a hybrid one assumes nothing about them.
+    /// </summary>
+    public HelperSignature? Signature { get; init; }
+
+    /// <summary>A copy of this helper with <paramref name="signature"/> declared.</summary>
+    public Helper WithSignature(HelperSignature? signature) => new(this, signature);
 
     /// <inheritdoc />
     public override string ToString() => $"{Id} {Name}";

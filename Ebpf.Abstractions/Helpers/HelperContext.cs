@@ -19,7 +19,7 @@ public readonly unsafe ref struct HelperContext
     /// <param name="pc">The slot of the call instruction.</param>
     /// <param name="stackLow">The lowest byte of the calling frame.</param>
     /// <param name="checkArguments">Whether memory requests are checked against the regions.</param>
-    public HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments)
+    internal HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments)
     {
         this.state = state;
         this.stackLow = stackLow;

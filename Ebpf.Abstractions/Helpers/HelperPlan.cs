@@ -9,7 +9,7 @@ namespace Ebpf.Helpers;
 /// may end the run early (helpers that receive the context, and <c>callx</c>), and the <see cref="CallxTable"/> when
 /// the program has a <c>callx</c>.
 /// </summary>
-public sealed class HelperPlan
+internal sealed class HelperPlan
 {
     private readonly Dictionary<int, int> slotOfCall;
 
@@ -42,6 +42,7 @@ public sealed class HelperPlan
     /// <param name="environment">Where the helpers come from.</param>
     /// <param name="engine">The compiling engine's name (for the error).</param>
     /// <exception cref="EbpfUnknownHelperException">A <c>call imm</c> names an id the environment lacks.</exception>
+    /// <exception cref="EbpfCompilationException">An <c>lddw</c> before the first such call cannot be resolved.</exception>
     public static HelperPlan Create(EbpfProgram program, ProgramEnvironment environment, string engine)
     {
         ArgumentNullException.ThrowIfNull(program);
@@ -57,6 +58,11 @@ public sealed class HelperPlan
             {
                 case Operation.CallX:
                     hasCallx = true;
+                    break;
+                case Operation.Lddw:
+                    // Resolved again when the engine emits it; checked here too so that the first unresolvable
+                    // instruction in program order is the one reported (found by the differential fuzz target).
+                    environment.ResolveLddw(engine, program, pc);
                     break;
                 case Operation.CallHelper:
                     var helper = environment.ResolveHelper(engine, program, pc);

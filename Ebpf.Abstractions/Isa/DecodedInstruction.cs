@@ -86,6 +86,14 @@ public readonly struct DecodedInstruction
     /// <summary>The fields of the slot this operation does not read (RFC 9669 says they must be 0).</summary>
     public InstructionFields UnusedFields { get; }
 
+    /// <summary>The fields of <see cref="UnusedFields"/> that are not 0 (what the policy verifier rejects and the canonical text cannot express).</summary>
+    public InstructionFields NonZeroUnusedFields =>
+        UnusedFields
+        & ((Raw.Dst != 0 ? InstructionFields.Dst : 0)
+            | (Raw.Src != 0 ? InstructionFields.Src : 0)
+            | (Raw.Offset != 0 ? InstructionFields.Offset : 0)
+            | (Raw.Imm != 0 ? InstructionFields.Imm : 0));
+
     /// <summary>The number of slots: 2 for <c>lddw</c>, else 1.</summary>
     public int Length => Operation == Operation.Lddw ? 2 : 1;
 

@@ -56,7 +56,7 @@ public static class InstructionFormatter
     public static bool TryFormatWide(in Instruction first, in Instruction second, out string? text)
     {
         text = null;
-        if (!first.IsWide || !InstructionDecoder.TryDecode([first, second], 0, out var lddw, out _) || HasNonZeroUnusedField(lddw)
+        if (!first.IsWide || !InstructionDecoder.TryDecode([first, second], 0, out var lddw, out _) || lddw.NonZeroUnusedFields != InstructionFields.None
             || second.OpCode != 0 || second.Dst != 0 || second.Src != 0 || second.Offset != 0)
         {
             return false;
@@ -100,7 +100,7 @@ public static class InstructionFormatter
             return false;
         }
 
-        if (HasNonZeroUnusedField(d))
+        if (d.NonZeroUnusedFields != InstructionFields.None)
         {
             problem = "opcode 0x" + i.OpCode.ToString("x2", CultureInfo.InvariantCulture) + " with fields its assembly form cannot express";
             return false;
@@ -108,15 +108,6 @@ public static class InstructionFormatter
 
         text = Text(d);
         return true;
-    }
-
-    private static bool HasNonZeroUnusedField(in DecodedInstruction d)
-    {
-        var unused = d.UnusedFields;
-        return ((unused & InstructionFields.Dst) != 0 && d.Dst != 0)
-            || ((unused & InstructionFields.Src) != 0 && d.Src != 0)
-            || ((unused & InstructionFields.Offset) != 0 && d.Offset != 0)
-            || ((unused & InstructionFields.Imm) != 0 && d.Imm != 0);
     }
 
     private static string Text(in DecodedInstruction d)

@@ -73,7 +73,7 @@ internal static class BenchCommand
         return command;
     }
 
-    private static (List<IExecutionEngine> Chosen, List<IExecutionEngine> Skipped) ChooseEngines(ToolContext context, string list)
+    internal static (List<IExecutionEngine> Chosen, List<IExecutionEngine> Skipped) ChooseEngines(ToolContext context, string list)
     {
         if (string.Equals(list.Trim(), "all", StringComparison.OrdinalIgnoreCase))
         {

@@ -237,7 +237,7 @@ internal sealed class FunctionCompiler
     /// it needs no run-time check (see <see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>).</summary>
     public bool IsInOwnFrame(int pc) => Program.Analysis.IsOwnFrameAccess(pc, Options.StackSize);
 
-    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
+    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Execution.MemoryGuard.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);
 
     /// <summary>The memory checks of this function.</summary>

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Reflection.Emit;
 using Ebpf.Analysis;
+using Ebpf.Execution;
 using Ebpf.Il.Emit;
 
 namespace Ebpf.Il.Compiler;
@@ -41,7 +42,7 @@ internal sealed class MemoryCheckEmitter
     /// <summary>Notes an access checked against the input alone (legacy packet loads).</summary>
     public void DeclareInput(int size) => DeclareLimit(AccessRegion.Input, size);
 
-    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Runtime.IlRuntime.Limit"/>).</summary>
+    /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Execution.MemoryGuard.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => limits[(int)AccessRegion.Input, size]!;
 
     /// <summary>Computes the bases and limits the declared checks compare against.</summary>
@@ -170,7 +171,7 @@ internal sealed class MemoryCheckEmitter
             Il.Ldfld(RuntimeMembers.StateRegions);
             if (i != 0)
             {
-                Il.LdcI4(i * RuntimeMembers.RegionSize);
+                Il.LdcI4(i * MemoryRegionLayout.Size);
                 Il.Add();
             }
 
@@ -202,7 +203,7 @@ internal sealed class MemoryCheckEmitter
         Il.Ldfld(RuntimeMembers.StateRegions);
         Il.Ldloc(index);
         Il.ConvI();
-        Il.LdcI4(RuntimeMembers.RegionSize);
+        Il.LdcI4(MemoryRegionLayout.Size);
         Il.ConvI();
         Il.Mul();
         Il.Add();
@@ -259,16 +260,13 @@ internal sealed class MemoryCheckEmitter
     private void EmitRegionTest(LocalBuilder region, int size, MemoryAccessKind access, Label ok, Label next)
     {
         // length >= size && address - start <= length - size (&& writable, for writes)
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionLength);
+        LoadRegionField(region, MemoryRegionLayout.LengthOffset, 8);
         Il.LdcI8(size);
         Il.BltUn(next);
         Il.Ldloc(f.Address);
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionAddress);
+        LoadRegionField(region, MemoryRegionLayout.AddressOffset, 8);
         Il.Sub();
-        Il.Ldloc(region);
-        Il.Ldfld(RuntimeMembers.RegionLength);
+        LoadRegionField(region, MemoryRegionLayout.LengthOffset, 8);
         Il.LdcI8(size);
         Il.Sub();
         Il.BgtUn(next);
@@ -278,11 +276,23 @@ internal sealed class MemoryCheckEmitter
         }
         else
         {
-            Il.Ldloc(region);
-            Il.Ldfld(RuntimeMembers.RegionWritable);
+            LoadRegionField(region, MemoryRegionLayout.WritableOffset, 4);
             Il.Brtrue(ok);
             Il.Br(next);
         }
+    }
+
+    /// <summary>Pushes the <paramref name="size"/>-byte field at <paramref name="offset"/> of the table entry <paramref name="region"/> points at.</summary>
+    private void LoadRegionField(LocalBuilder region, int offset, int size)
+    {
+        Il.Ldloc(region);
+        if (offset != 0)
+        {
+            Il.LdcI4(offset);
+            Il.Add();
+        }
+
+        Il.LdindUnaligned(size, signed: false);
     }
 
     private void DeclareLimit(AccessRegion region, int size)

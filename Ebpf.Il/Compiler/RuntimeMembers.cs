@@ -27,13 +27,6 @@ internal static class RuntimeMembers
 
     public static readonly FieldInfo StateRegions = Field(typeof(RunState), nameof(RunState.Regions));
 
-    // The region table is read in the generated code itself (no call on a path that continues), through the fields
-    // behind MemoryRegion's properties.
-    public static readonly FieldInfo RegionAddress = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Address));
-    public static readonly FieldInfo RegionLength = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Length));
-    public static readonly FieldInfo RegionWritable = BackingField(typeof(MemoryRegion), nameof(MemoryRegion.Writable));
-    public static readonly int RegionSize = System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>();
-
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
     public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));
     public static readonly MethodInfo Cancelled = Method(typeof(IlRuntime), nameof(IlRuntime.Cancelled));
@@ -41,7 +34,7 @@ internal static class RuntimeMembers
     public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
     public static readonly MethodInfo CallX = Method(typeof(IlRuntime), nameof(IlRuntime.CallX));
     public static readonly MethodInfo RunChunked = Method(typeof(IlRuntime), nameof(IlRuntime.RunChunked));
-    public static readonly MethodInfo Limit = Method(typeof(IlRuntime), nameof(IlRuntime.Limit));
+    public static readonly MethodInfo Limit = Method(typeof(MemoryGuard), nameof(MemoryGuard.Limit));
 
     public static readonly MethodInfo ReverseUInt16 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ushort)])!;
     public static readonly MethodInfo ReverseUInt32 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(uint)])!;
@@ -62,10 +55,6 @@ internal static class RuntimeMembers
 
     private static FieldInfo Field(Type type, string name) =>
         type.GetField(name, BindingFlags.Public | BindingFlags.Instance) ?? throw new MissingFieldException(type.Name, name);
-
-    private static FieldInfo BackingField(Type type, string property) =>
-        type.GetField($"<{property}>k__BackingField", BindingFlags.NonPublic | BindingFlags.Instance)
-        ?? throw new MissingFieldException(type.Name, $"the field behind {property}");
 
     private static MethodInfo Method(Type type, string name) =>
         type.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(type.Name, name);

@@ -58,8 +58,4 @@ internal static unsafe class IlRuntime
             helper, state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5);
     }
 
-    /// <summary>The limit the generated code compares <c>address - start</c> against (unsigned, strictly less) for an
-    /// access of <paramref name="size"/> bytes in a region of <paramref name="length"/> bytes: 0 (nothing fits) when
-    /// the region is shorter than the access.</summary>
-    public static ulong Limit(ulong length, int size) => length >= (ulong)size ? length - (ulong)size + 1 : 0;
 }

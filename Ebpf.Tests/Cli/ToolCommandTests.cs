@@ -83,7 +83,7 @@ public class ToolCommandTests
     {
         var result = Tool.Run("verify", Tool.Example("tcp_port.s"));
         Assert.Equal((0, ""), (result.ExitCode, result.Err));
-        Assert.Equal([$"{Tool.Example("tcp_port.s")}: ok (17 slots, 1 function(s))"], result.OutLines);
+        Assert.Equal([$"{Tool.Example("tcp_port.s")}: ok (17 slots, 1 function(s)); proven safe: 4 of 4 memory accesses proven, 0 unproven point(s), 0 error(s)"], result.OutLines);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using CsCheck;
-using Ebpf.Helpers;
+using Ebpf.Fuzzing;
+using Ebpf.Fuzzing.Generation;
 using Ebpf.Il;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;
@@ -112,36 +113,8 @@ public class DifferentialTests
             seen);
     }
 
-    /// <summary>
-    /// The helpers generated programs call: a pure one, two that use the context (memory, stop), one that fails. None
-    /// looks at r1's value itself (a host address, different in every run), only at the memory it points to.
-    /// </summary>
-    internal static ProgramEnvironment Environment()
-    {
-        var environment = new ProgramEnvironment();
-        environment.Helpers.Add(1, "mix", (_, b, c, d, e) => (b * 0x9E3779B97F4A7C15UL) ^ (c + (3 * d)) ^ (e << 7));
-        environment.Helpers.Add(2, "sum", (ContextHelperFunction)((context, a, b, _, _, _) =>
-        {
-            ulong sum = 0;
-            foreach (byte x in context.GetMemory(a, b & 15, MemoryAccessKind.Read))
-            {
-                sum += x;
-            }
-
-            return sum;
-        }));
-        environment.Helpers.Add(3, "stop", (ContextHelperFunction)((context, _, _, c, d, _) =>
-        {
-            if ((c & 3) == 0)
-            {
-                context.Stop(d);
-            }
-
-            return c + 1;
-        }));
-        environment.Helpers.Add(4, "fail", (_, b, _, _, _) => (b & 1) == 0 ? b >> 1 : throw new InvalidOperationException("odd argument"));
-        return environment;
-    }
+    /// <summary>The helpers generated programs call (see <see cref="GeneratedEnvironment"/>).</summary>
+    internal static ProgramEnvironment Environment() => GeneratedEnvironment.Create();
 
     private static void Agree(string engine, string expected, string actual)
     {
@@ -151,24 +124,6 @@ public class DifferentialTests
         }
     }
 
-    internal static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options)
-    {
-        var memory = input.ToArray();
-        string result;
-        try
-        {
-            using var compiled = engine.Compile(program, environment, options);
-            result = $"r0=0x{compiled.Run(memory):x}";
-        }
-        catch (EbpfRuntimeException e)
-        {
-            result = $"{e.Kind} at pc {e.Pc}";
-        }
-        catch (EbpfCompilationException e)
-        {
-            result = $"CompilationError at pc {e.Pc}";
-        }
-
-        return $"{result}, input afterwards {Convert.ToHexString(memory)}";
-    }
+    internal static string Outcome(IExecutionEngine engine, EbpfProgram program, byte[] input, ProgramEnvironment environment, ExecutionOptions options) =>
+        DifferentialRunner.Outcome(engine, program, input, environment, options);
 }

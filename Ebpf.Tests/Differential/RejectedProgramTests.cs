@@ -1,5 +1,6 @@
 using CsCheck;
 using Ebpf.Cli.Plugin;
+using Ebpf.Fuzzing.Generation;
 using Ebpf.Isa;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;

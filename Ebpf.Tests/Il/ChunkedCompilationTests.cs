@@ -1,4 +1,5 @@
 using CsCheck;
+using Ebpf.Fuzzing.Generation;
 using Ebpf.Il;
 using Ebpf.Interpreter;
 using Ebpf.Isa;

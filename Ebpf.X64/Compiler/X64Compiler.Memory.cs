@@ -1,4 +1,5 @@
 using Ebpf.Analysis;
+using Ebpf.Execution;
 using Ebpf.Isa;
 using Ebpf.X64.Runtime;
 using Iced.Intel;
@@ -129,26 +130,26 @@ internal sealed partial class X64Compiler
         a.jbe(ok);
         Bind(ref skipMetadata);
 
-        // Environment regions: sequential entries { ulong Address, ulong Length, int Kind, int Writable } (Writable at 20).
+        // Environment regions: MemoryRegion entries at the offsets of MemoryRegionLayout.
         a.mov(rsi, Block(RunBlock.RegionsOffset));
         a.mov(r8d, BlockDword(RunBlock.RegionCountOffset));
         Bind(ref loop);
         a.test(r8d, r8d);
         a.je(fail);
         a.mov(rax, r11);
-        a.sub(rax, __qword_ptr[rsi]);
+        a.sub(rax, __qword_ptr[rsi + MemoryRegionLayout.AddressOffset]);
         a.jb(next);
-        a.mov(rdi, __qword_ptr[rsi + 8]);
+        a.mov(rdi, __qword_ptr[rsi + MemoryRegionLayout.LengthOffset]);
         a.sub(rdi, rdx);
         a.jb(next);
         a.cmp(rax, rdi);
         a.ja(next);
         a.test(ecx, 1);
         a.je(ok);
-        a.cmp(__dword_ptr[rsi + 20], 0);
+        a.cmp(__dword_ptr[rsi + MemoryRegionLayout.WritableOffset], 0);
         a.jne(ok);
         Bind(ref next);
-        a.add(rsi, System.Runtime.CompilerServices.Unsafe.SizeOf<MemoryRegion>());
+        a.add(rsi, MemoryRegionLayout.Size);
         a.dec(r8d);
         a.jmp(loop);
 

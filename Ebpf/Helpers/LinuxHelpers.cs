@@ -34,17 +34,17 @@ public static class LinuxHelpers
         var clock = options.Clock ?? RbpfHelpers.MonotonicNanoseconds;
         var processor = options.ProcessorId;
 
-        table.Set(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", MapLookup);
-        table.Set(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", MapUpdate);
-        table.Set(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", MapDelete);
-        table.Set(LinuxHelperIds.KtimeGetNs, "bpf_ktime_get_ns", (_, _, _, _, _) => clock());
-        table.Set(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, traceLogger, fmt, size, a3, a4, a5));
-        table.Set(LinuxHelperIds.GetPrandomU32, "bpf_get_prandom_u32", (_, _, _, _, _) => NextRandom(random));
-        table.Set(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => processor ?? (uint)Thread.GetCurrentProcessorId());
-        table.Set(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", L3CsumReplace);
-        table.Set(LinuxHelperIds.L4CsumReplace, "bpf_l4_csum_replace", L4CsumReplace);
-        table.Set(LinuxHelperIds.TailCall, "bpf_tail_call", TailCall);
-        table.Set(LinuxHelperIds.CsumDiff, "bpf_csum_diff", CsumDiff);
+        table.Set(new Helper(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", MapLookup) { Signature = HelperSignature.Of(HelperReturnKind.MapValueOrNull, HelperArgumentKind.MapPointer, HelperArgumentKind.MapKey) });
+        table.Set(new Helper(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", MapUpdate) { Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, HelperArgumentKind.MapKey, HelperArgumentKind.MapValue, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", MapDelete) { Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, HelperArgumentKind.MapKey) });
+        table.Set(new Helper(LinuxHelperIds.KtimeGetNs, "bpf_ktime_get_ns", (_, _, _, _, _) => clock()) { Signature = HelperSignature.NoArguments });
+        table.Set(new Helper(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, traceLogger, fmt, size, a3, a4, a5)) { Signature = HelperSignature.Of(HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize) });
+        table.Set(new Helper(LinuxHelperIds.GetPrandomU32, "bpf_get_prandom_u32", (_, _, _, _, _) => NextRandom(random)) { Signature = HelperSignature.NoArguments });
+        table.Set(new Helper(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => processor ?? (uint)Thread.GetCurrentProcessorId()) { Signature = HelperSignature.NoArguments });
+        table.Set(new Helper(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", L3CsumReplace) { Signature = HelperSignature.Of(HelperArgumentKind.CheckedPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(LinuxHelperIds.L4CsumReplace, "bpf_l4_csum_replace", L4CsumReplace) { Signature = HelperSignature.Of(HelperArgumentKind.CheckedPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(LinuxHelperIds.TailCall, "bpf_tail_call", TailCall) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.MapPointer, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(LinuxHelperIds.CsumDiff, "bpf_csum_diff", CsumDiff) { Signature = HelperSignature.Of(HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, HelperArgumentKind.Scalar) });
         return table;
     }
 

@@ -33,6 +33,18 @@ public static class RbpfHelpers
     /// <summary>The id of <c>rand</c>.</summary>
     public const uint RandId = 7;
 
+    /// <summary>The signature of <c>gather_bytes</c>: five numbers.</summary>
+    public static HelperSignature GatherBytesSignature { get; } = HelperSignature.Numbers(5);
+
+    /// <summary>The signature of <c>memfrob</c>: the memory it rewrites and its size.</summary>
+    public static HelperSignature MemfrobSignature { get; } = HelperSignature.Of(HelperArgumentKind.WritableMemory, HelperArgumentKind.MemorySize);
+
+    /// <summary>The signature of <c>sqrti</c>: one number.</summary>
+    public static HelperSignature SqrtiSignature { get; } = HelperSignature.Numbers(1);
+
+    /// <summary>The signature of the string comparisons: two NUL-terminated strings (their extent is checked at run time).</summary>
+    public static HelperSignature StrcmpSignature { get; } = HelperSignature.Of(HelperArgumentKind.String, HelperArgumentKind.String);
+
     /// <summary>Registers (replacing) all of rbpf's built-ins with their ids; <c>bpf_trace_printk</c> writes to <paramref name="traceOutput"/> (standard output when null).</summary>
     public static HelperTable Register(HelperTable table, TextWriter? traceOutput = null)
     {
@@ -48,7 +60,7 @@ public static class RbpfHelpers
     }
 
     /// <summary><c>bpf_ktime_getns</c>: a monotonic time in nanoseconds; the arguments are unused.</summary>
-    public static Helper KtimeGetNs(uint id = KtimeGetNsId) => new(id, "bpf_ktime_getns", (_, _, _, _, _) => MonotonicNanoseconds());
+    public static Helper KtimeGetNs(uint id = KtimeGetNsId) => new(id, "bpf_ktime_getns", (_, _, _, _, _) => MonotonicNanoseconds()) { Signature = HelperSignature.NoArguments };
 
     /// <summary>
     /// <c>bpf_trace_printk</c> as rbpf has it: ignores its first two arguments, writes
@@ -62,16 +74,16 @@ public static class RbpfHelpers
             var writer = output ?? Console.Out;
             writer.Write(line);
             return (ulong)line.Length;
-        });
+        }) { Signature = HelperSignature.NoArguments };
 
     /// <summary><c>gather_bytes</c>: <c>r1 &lt;&lt; 32 | r2 &lt;&lt; 24 | r3 &lt;&lt; 16 | r4 &lt;&lt; 8 | r5</c>.</summary>
-    public static Helper GatherBytes(uint id = GatherBytesId) => new(id, "gather_bytes", GatherBytesFunction);
+    public static Helper GatherBytes(uint id = GatherBytesId) => new(id, "gather_bytes", GatherBytesFunction) { Signature = GatherBytesSignature };
 
     /// <summary><c>memfrob</c>: xors the <c>r2</c> bytes at <c>r1</c> with 42 (checked as a write); returns 0.</summary>
-    public static Helper Memfrob(uint id = MemfrobId) => new(id, "memfrob", MemfrobFunction);
+    public static Helper Memfrob(uint id = MemfrobId) => new(id, "memfrob", MemfrobFunction) { Signature = MemfrobSignature };
 
     /// <summary><c>sqrti</c>: the integer square root of <c>r1</c> (through a double, as rbpf).</summary>
-    public static Helper Sqrti(uint id = SqrtiId) => new(id, "sqrti", SqrtiFunction);
+    public static Helper Sqrti(uint id = SqrtiId) => new(id, "sqrti", SqrtiFunction) { Signature = SqrtiSignature };
 
     /// <summary>
     /// <c>strcmp</c> as rbpf has it: <see cref="ulong.MaxValue"/> when either pointer is 0, otherwise the absolute
@@ -86,7 +98,7 @@ public static class RbpfHelpers
 
         var (x, y) = FirstDifference(context, a, b);
         return (ulong)Math.Abs(x - y);
-    });
+    }) { Signature = StrcmpSignature };
 
     /// <summary><c>rand</c>: a random 64-bit value; when <c>r1 &lt; r2</c>, reduced into <c>[r1, r2]</c>.</summary>
     public static Helper Rand(uint id = RandId) => new(id, "rand", (min, max, _, _, _) =>
@@ -99,7 +111,7 @@ public static class RbpfHelpers
         }
 
         return n;
-    });
+    }) { Signature = HelperSignature.Numbers(2) };
 
     internal static ulong GatherBytesFunction(ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
         (a1 << 32) | (a2 << 24) | (a3 << 16) | (a4 << 8) | a5;

@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Isa;
 using static System.FormattableString;
 
@@ -20,6 +21,8 @@ public sealed class MapRegistry
     private readonly object gate = new();
     private readonly ProgramEnvironment environment;
     private BpfMap[] maps = [];
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<BpfMap, MapShape> shapes = new();
 
     private MapRegistry(ProgramEnvironment environment)
     {
@@ -47,6 +50,7 @@ public sealed class MapRegistry
             {
                 var registry = new MapRegistry(environment);
                 environment.LddwResolver ??= registry.Resolve;
+                environment.MapShapes ??= registry.Describe;
                 environment.Properties[PropertyKey] = registry;
                 existing = registry;
             }
@@ -96,6 +100,29 @@ public sealed class MapRegistry
 
     /// <summary>The map registered under <paramref name="name"/>, or null.</summary>
     public BpfMap? FindByName(string name) => Volatile.Read(ref maps).FirstOrDefault(m => m.Name == name);
+
+    /// <summary>
+    /// Describes the map a pseudo <c>lddw</c> source names, for the safety analysis (one <see cref="MapShape"/> per
+    /// map, so pointers into one map compare); maps named like ELF sections (.data, .rodata, .bss) are global data.
+    /// Null when there is no such map.
+    /// </summary>
+    public MapShape? Describe(LddwSource source, int imm)
+    {
+        var current = Volatile.Read(ref maps);
+        if ((uint)imm >= (uint)current.Length)
+        {
+            return null;
+        }
+
+        var map = current[imm];
+        bool value = source is LddwSource.MapValueByFd or LddwSource.MapValueByIndex;
+        if (value && map is not ArrayMap)
+        {
+            return null;
+        }
+
+        return shapes.GetValue(map, m => new MapShape(m.Name, m.KeySize, m.ValueSize, m.Definition.IsReadOnlyForPrograms, m.Name.StartsWith('.')));
+    }
 
     /// <summary>
     /// Resolves pseudo <c>lddw</c> sources: map by fd / index (1, 5) -> the map's handle; map value by fd / index

@@ -126,15 +126,15 @@ public sealed class Verifier : IVerifier
     /// <summary>Rejects the first field the operation leaves unused that is not 0.</summary>
     private static void Unused(int pc, in DecodedInstruction decoded)
     {
-        var fields = decoded.UnusedFields;
+        var bad = decoded.NonZeroUnusedFields;
         var insn = decoded.Raw;
-        (string Name, int Value)? bad =
-            (fields & InstructionFields.Dst) != 0 && insn.Dst != 0 ? ("dst", insn.Dst)
-            : (fields & InstructionFields.Src) != 0 && insn.Src != 0 ? ("src", insn.Src)
-            : (fields & InstructionFields.Offset) != 0 && insn.Offset != 0 ? ("offset", insn.Offset)
-            : (fields & InstructionFields.Imm) != 0 && insn.Imm != 0 ? ("imm", insn.Imm)
+        (string Name, int Value)? first =
+            (bad & InstructionFields.Dst) != 0 ? ("dst", insn.Dst)
+            : (bad & InstructionFields.Src) != 0 ? ("src", insn.Src)
+            : (bad & InstructionFields.Offset) != 0 ? ("offset", insn.Offset)
+            : (bad & InstructionFields.Imm) != 0 ? ("imm", insn.Imm)
             : null;
-        if (bad is { } b)
+        if (first is { } b)
         {
             throw Reject(pc, insn, Invariant($"the {b.Name} field is unused and must be 0, but it is {b.Value}"));
         }

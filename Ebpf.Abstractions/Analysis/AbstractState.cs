@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// The abstract machine state at one point of the analysis: r0-r10, the stack frames of the active local calls
+/// (innermost last) and the smallest input length the path has proven (<see cref="MinLength"/>).
+/// </summary>
+public sealed class AbstractState
+{
+    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength)
+    {
+        Registers = registers;
+        Frames = frames;
+        MinLength = minLength;
+    }
+
+    /// <summary>r0-r10.</summary>
+    internal AbstractValue[] Registers { get; }
+
+    /// <summary>The frames, entry function first.</summary>
+    internal List<FrameState> Frames { get; }
+
+    /// <summary>The input is at least this long on this path.</summary>
+    internal long MinLength { get; set; }
+
+    internal FrameState Top => Frames[^1];
+
+    internal int Depth => Frames.Count - 1;
+
+    /// <summary>A key naming the chain of active calls (their return pcs), so states of different call sites stay apart.</summary>
+    internal string CallChain
+    {
+        get
+        {
+            if (Frames.Count == 1)
+            {
+                return string.Empty;
+            }
+
+            var text = new StringBuilder();
+            for (int i = 1; i < Frames.Count; i++)
+            {
+                text.Append(Frames[i].ReturnPc).Append('/');
+            }
+
+            return text.ToString();
+        }
+    }
+
+    internal AbstractState Clone() =>
+        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength);
+
+    internal bool Equivalent(AbstractState other)
+    {
+        if (MinLength != other.MinLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers))
+        {
+            return false;
+        }
+
+        for (int i = 0; i < Frames.Count; i++)
+        {
+            if (!Frames[i].Equivalent(other.Frames[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The join of two states with the same call chain.</summary>
+    internal AbstractState Join(AbstractState other, bool widen)
+    {
+        var registers = new AbstractValue[Registers.Length];
+        for (int i = 0; i < registers.Length; i++)
+        {
+            var a = Registers[i];
+            var b = other.Registers[i];
+            if (a.LenUpper is null && b.LenUpper is not null)
+            {
+                a = Implied(a, MinLength);
+            }
+            else if (b.LenUpper is null && a.LenUpper is not null)
+            {
+                b = Implied(b, other.MinLength);
+            }
+
+            registers[i] = a.Join(b, widen);
+        }
+
+        var frames = new List<FrameState>(Frames.Count);
+        for (int i = 0; i < Frames.Count; i++)
+        {
+            frames.Add(Frames[i].Join(other.Frames[i], widen));
+        }
+
+        long minLength = Math.Min(MinLength, other.MinLength);
+        if (widen && other.MinLength < MinLength)
+        {
+            minLength = 0;
+        }
+
+        return new AbstractState(registers, frames, minLength);
+    }
+
+    /// <summary>
+    /// A bounded value with no upper relation to the input length gets the one its state implies: a value at most
+    /// <c>max</c> on a path where <c>len &gt;= MinLength</c> is at most <c>len + max - MinLength</c>. Used before a
+    /// join so a loop counter that starts at a constant keeps the bound the loop test gives it later.
+    /// </summary>
+    private static AbstractValue Implied(in AbstractValue value, long minLength) =>
+        value.Kind is ValueKind.Scalar or ValueKind.Input && value.Num.SMin >= -(1L << 40) && value.Num.SMax <= 1L << 40
+            ? value with { LenUpper = value.Num.SMax - minLength }
+            : value;
+
+    /// <summary>The state as one log line: the initialised registers, then the written stack slots of the current frame.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        for (int r = 0; r < Registers.Length; r++)
+        {
+            if (Registers[r].Kind != ValueKind.Uninitialized)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"r{r}={Registers[r]} ");
+            }
+        }
+
+        var top = Top;
+        for (int slot = top.Spills.Length - 1; slot >= 0; slot--)
+        {
+            int offset = slot * 8 - top.Size;
+            var bytes = top.Bytes.AsSpan(slot * 8, 8);
+            if (bytes[0] == StackByte.Spill)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"fp{offset}={top.Spills[slot]} ");
+            }
+            else if (bytes.IndexOfAnyExcept(StackByte.Uninitialized) >= 0)
+            {
+                var mask = new char[8];
+                for (int i = 0; i < 8; i++)
+                {
+                    mask[i] = bytes[i] == StackByte.Uninitialized ? '?' : 'm';
+                }
+
+                text.Append(CultureInfo.InvariantCulture, $"fp{offset}={new string(mask)} ");
+            }
+        }
+
+        if (MinLength > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"len>={MinLength} ");
+        }
+
+        return text.ToString().TrimEnd();
+    }
+}

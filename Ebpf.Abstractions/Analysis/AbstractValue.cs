@@ -1,0 +1,100 @@
+using System.Globalization;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// The abstract value of a register or spilled stack slot: its <see cref="Kind"/>, its number (for scalars) or offset
+/// (for pointers) as a <see cref="ScalarRange"/>, and its relation to the input length <c>len</c>:
+/// <c>value &lt;= len + LenUpper</c> and <c>value &gt;= len + LenLower</c> when set (e.g. r2 at entry has both 0).
+/// </summary>
+/// <param name="Kind">The type.</param>
+/// <param name="Num">The value of a scalar, the offset of a pointer.</param>
+/// <param name="LenUpper">When set, the value (offset) is at most <c>len + LenUpper</c>.</param>
+/// <param name="LenLower">When set, the value (offset) is at least <c>len + LenLower</c>.</param>
+/// <param name="Frame">For stack pointers, the call depth of the frame (0 for the entry function).</param>
+/// <param name="Map">For map values, map pointers and global data, the map (null when unknown).</param>
+/// <param name="NullId">For <see cref="ValueKind.MapValueOrNull"/>, the id shared by the copies of one lookup result.</param>
+/// <param name="LinkId">For scalars, non-zero when the value is a copy of another plus a constant: all values with
+/// this id equal one unknown number plus their <paramref name="LinkDelta"/>, so a comparison that bounds one bounds all.</param>
+/// <param name="LinkDelta">What this value adds to the linked number.</param>
+public readonly record struct AbstractValue(
+    ValueKind Kind, ScalarRange Num, long? LenUpper = null, long? LenLower = null, int Frame = 0, MapShape? Map = null, int NullId = 0, int LinkId = 0, long LinkDelta = 0)
+{
+    /// <summary>An unwritten register.</summary>
+    public static AbstractValue Uninitialized => new(ValueKind.Uninitialized, ScalarRange.Unknown);
+
+    /// <summary>An initialised value the analysis knows nothing about.</summary>
+    public static AbstractValue UnknownValue => new(ValueKind.Unknown, ScalarRange.Unknown);
+
+    /// <summary>Any number.</summary>
+    public static AbstractValue AnyScalar => new(ValueKind.Scalar, ScalarRange.Unknown);
+
+    /// <summary>True for the pointer kinds.</summary>
+    public bool IsPointer => Kind >= ValueKind.Input;
+
+    /// <summary>A number.</summary>
+    public static AbstractValue Scalar(ScalarRange range) => new(ValueKind.Scalar, range);
+
+    /// <summary>A known number.</summary>
+    public static AbstractValue Constant(ulong value) => Scalar(ScalarRange.Constant(value));
+
+    /// <summary>True when both are the same pointer region (same kind, frame and map), so offsets compare.</summary>
+    public bool SameRegion(in AbstractValue other) =>
+        Kind == other.Kind && IsPointer && Kind != ValueKind.MapPointer && Frame == other.Frame && ReferenceEquals(Map, other.Map);
+
+    /// <summary>The smallest value holding both (<paramref name="widen"/>: push growing bounds to their extremes).</summary>
+    public AbstractValue Join(in AbstractValue other, bool widen)
+    {
+        if (Kind == ValueKind.Uninitialized || other.Kind == ValueKind.Uninitialized)
+        {
+            return Uninitialized;
+        }
+
+        bool nullable = (Kind, other.Kind) is (ValueKind.MapValue, ValueKind.MapValueOrNull) or (ValueKind.MapValueOrNull, ValueKind.MapValue);
+        if (Kind != other.Kind && !nullable || Frame != other.Frame || !ReferenceEquals(Map, other.Map))
+        {
+            return Kind == ValueKind.Scalar && other.Kind == ValueKind.Scalar ? AnyScalar : UnknownValue;
+        }
+
+        var num = widen ? Num.Widen(other.Num) : Num.Join(other.Num);
+        long? upper = LenUpper is { } a && other.LenUpper is { } b && (!widen || b <= a) ? Math.Max(a, b) : null;
+        long? lower = LenLower is { } c && other.LenLower is { } d && (!widen || d >= c) ? Math.Min(c, d) : null;
+        var kind = nullable ? ValueKind.MapValueOrNull : Kind;
+        bool linked = LinkId == other.LinkId && LinkDelta == other.LinkDelta;
+        if (upper is { } u && u <= 0 && num.SMin >= 0)
+        {
+            // the input is at most MaxInputLength long, so the relation bounds the number too (and survives widening)
+            num = (num with { SMax = Math.Min(num.SMax, SafetyAnalyzer.MaxInputLength + u) }).Normalize() ?? num;
+        }
+
+        return new AbstractValue(kind, num, upper, lower, Frame, Map, NullId == other.NullId ? NullId : 0, linked ? LinkId : 0, linked ? LinkDelta : 0);
+    }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        string len = (LenUpper, LenLower) switch
+        {
+            (long u, long l) when u == l => $"=len{Signed(u)}",
+            (long u, long l) => $" len{Signed(l)}..len{Signed(u)}",
+            (long u, null) => $"<=len{Signed(u)}",
+            (null, long l) => $">=len{Signed(l)}",
+            _ => string.Empty,
+        };
+        string map = Map is null ? "?" : Map.Name;
+        return Kind switch
+        {
+            ValueKind.Uninitialized => "uninit",
+            ValueKind.Unknown => "unknown",
+            ValueKind.Scalar => len.Length > 0 && !Num.IsConstant ? $"scalar({len.TrimStart()}, {Num})" : Num.IsConstant ? Num.ToString() : $"scalar({Num})",
+            ValueKind.Input => $"input(off={Num}{(len.Length > 0 ? ", " + len.TrimStart() : string.Empty)})",
+            ValueKind.Stack => $"fp{Frame}{(Num.IsConstant ? Signed(Num.SMin) : $"({Num})")}",
+            ValueKind.MapValue => $"map_value({map}, off={Num})",
+            ValueKind.MapValueOrNull => $"map_value_or_null({map}, off={Num})",
+            ValueKind.MapPointer => $"map_ptr({map})",
+            _ => $"global({map}, off={Num})",
+        };
+    }
+
+    private static string Signed(long x) => x < 0 ? x.ToString(CultureInfo.InvariantCulture) : "+" + x.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,9 @@
+namespace Ebpf.Analysis;
+
+/// <summary>What the safety analysis knows about a map an <c>lddw</c> pseudo source names.</summary>
+/// <param name="Name">The map's name (for the log).</param>
+/// <param name="KeySize">The key size in bytes.</param>
+/// <param name="ValueSize">The value size in bytes.</param>
+/// <param name="ReadOnly">True when programs may not write its values (e.g. .rodata).</param>
+/// <param name="IsGlobalData">True for the maps that hold .data/.rodata/.bss.</param>
+public sealed record MapShape(string Name, int KeySize, int ValueSize, bool ReadOnly, bool IsGlobalData);

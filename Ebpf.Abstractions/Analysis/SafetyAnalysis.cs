@@ -1,0 +1,46 @@
+using System.Collections.Immutable;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// The result of the safety analysis of one program (<see cref="AnalysisResults.Safety(SafetyContext)"/>): for every
+/// memory access whether it is proven in bounds, refuted or unknown; the errors (uninitialised reads, refuted
+/// accesses, helper calls with arguments of the wrong kind: a proving verifier rejects the program in any mode); and
+/// the unproven points (unknown accesses, helpers without signatures: a strict verifier rejects those too).
+/// </summary>
+public sealed class SafetyAnalysis
+{
+    private readonly AccessProof[] accesses;
+
+    internal SafetyAnalysis(AccessProof[] accesses, ImmutableArray<SafetyFinding> errors, ImmutableArray<SafetyFinding> unproven, string? log)
+    {
+        this.accesses = accesses;
+        Errors = errors;
+        Unproven = unproven;
+        Log = log;
+    }
+
+    /// <summary>The definite errors, in the order found.</summary>
+    public ImmutableArray<SafetyFinding> Errors { get; }
+
+    /// <summary>What could not be proven (no error either), in the order found.</summary>
+    public ImmutableArray<SafetyFinding> Unproven { get; }
+
+    /// <summary>True when there is no error: a hybrid verifier accepts the program (unknown accesses keep their checks).</summary>
+    public bool IsSafe => Errors.IsEmpty;
+
+    /// <summary>True when everything is proven: a strict verifier accepts the program.</summary>
+    public bool IsProven => Errors.IsEmpty && Unproven.IsEmpty;
+
+    /// <summary>The verifier log (per instruction visited: the instruction and the state before it; the findings), when asked for.</summary>
+    public string? Log { get; }
+
+    /// <summary>The number of loads, stores and atomics in the program.</summary>
+    public int AccessCount => accesses.Count(a => a.Outcome != AccessOutcome.NotAnAccess);
+
+    /// <summary>The number of them proven in bounds.</summary>
+    public int ProvenCount => accesses.Count(a => a.Outcome == AccessOutcome.Proven);
+
+    /// <summary>The conclusion for the access at <paramref name="pc"/> (<see cref="AccessOutcome.NotAnAccess"/> for other instructions).</summary>
+    public AccessProof Access(int pc) => accesses[pc];
+}

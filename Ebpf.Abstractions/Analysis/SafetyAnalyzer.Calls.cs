@@ -1,0 +1,216 @@
+using Ebpf.Helpers;
+using Ebpf.Isa;
+
+namespace Ebpf.Analysis;
+
+internal sealed partial class SafetyAnalyzer
+{
+    /// <summary>The largest memory argument size a helper signature is checked for (larger ones stay unknown).</summary>
+    private const ulong MaxHelperMemory = 1 << 20;
+
+    private bool HelperCall(int pc, in DecodedInstruction insn, AbstractState state)
+    {
+        HelperSignature? signature = null;
+        if (insn.Operation == Operation.CallX)
+        {
+            if (!Read(pc, state, insn.Dst, out _))
+            {
+                return false;
+            }
+
+            Unproven(pc, "callx: the helper is known only at run time, so its arguments are not checked");
+        }
+        else if (!context.TryGetHelper((uint)insn.Imm, out signature))
+        {
+            Unproven(pc, $"helper {(uint)insn.Imm} is not registered");
+        }
+        else if (signature is null)
+        {
+            Unproven(pc, $"helper {(uint)insn.Imm} has no declared signature (Helper.Signature), so its arguments are not checked");
+        }
+
+        var result = AbstractValue.AnyScalar;
+        if (signature is not null)
+        {
+            if (!CheckArguments(pc, signature, state, out var map))
+            {
+                return false;
+            }
+
+            if (signature.Return == HelperReturnKind.MapValueOrNull)
+            {
+                result = new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
+            }
+        }
+
+        state.Registers[0] = result;
+        for (int r = 1; r <= 5; r++)
+        {
+            state.Registers[r] = AbstractValue.Uninitialized;
+        }
+
+        return true;
+    }
+
+    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map)
+    {
+        map = null;
+        bool mapSeen = false;
+        var args = signature.Arguments;
+        for (int i = 0; i < args.Length; i++)
+        {
+            int r = i + 1;
+            if (!Read(pc, state, r, out var value))
+            {
+                return false;
+            }
+
+            switch (args[i])
+            {
+                case HelperArgumentKind.MapPointer:
+                    if (value.Kind == ValueKind.MapPointer)
+                    {
+                        if (!mapSeen)
+                        {
+                            map = value.Map;
+                            mapSeen = true;
+                        }
+                    }
+                    else if (value.Kind == ValueKind.Unknown)
+                    {
+                        Unproven(pc, $"r{r}: the helper expects a map; the analysis does not know what r{r} is");
+                    }
+                    else
+                    {
+                        Error(pc, $"r{r}: the helper expects a map (an lddw map pseudo source), but r{r} is {value}");
+                        return false;
+                    }
+
+                    break;
+                case HelperArgumentKind.MapKey or HelperArgumentKind.MapValue:
+                    if (map is null)
+                    {
+                        Unproven(pc, $"r{r}: the size of the map's {(args[i] == HelperArgumentKind.MapKey ? "key" : "value")} is not known");
+                    }
+                    else if (!CheckHelperMemory(pc, state, r, value, args[i] == HelperArgumentKind.MapKey ? map.KeySize : map.ValueSize, write: false, exactSize: true))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case HelperArgumentKind.ReadableMemory or HelperArgumentKind.WritableMemory:
+                    if (!Read(pc, state, r + 1, out var size))
+                    {
+                        return false;
+                    }
+
+                    if (size.Kind != ValueKind.Scalar || size.Num.UMax > MaxHelperMemory)
+                    {
+                        Unproven(pc, $"r{r + 1}: the size of the memory at r{r} is not bounded ({size})");
+                    }
+                    else if (size.Num.UMax > 0 && !CheckHelperMemory(pc, state, r, value, (int)size.Num.UMax, args[i] == HelperArgumentKind.WritableMemory, size.Num.IsConstant))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case HelperArgumentKind.String:
+                    Unproven(pc, $"r{r}: a NUL-terminated string: how far the helper reads cannot be proven");
+                    break;
+                case HelperArgumentKind.CheckedPointer:
+                    Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
+                    break;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks a helper's memory argument like an access of <paramref name="size"/> bytes; false when it is an error.</summary>
+    private bool CheckHelperMemory(int pc, AbstractState state, int r, in AbstractValue pointer, int size, bool write, bool exactSize)
+    {
+        var proof = Classify(state, pointer, r, 0, size, write, out string? why);
+        switch (proof.Outcome)
+        {
+            case AccessOutcome.Refuted:
+                Error(pc, why!);
+                return false;
+            case AccessOutcome.Unknown:
+                Unproven(pc, why!);
+                return true;
+        }
+
+        if (pointer.Kind != ValueKind.Stack)
+        {
+            return true;
+        }
+
+        var frame = state.Frames[pointer.Frame];
+        if (!write)
+        {
+            return Initialized(pc, frame, proof, r);
+        }
+
+        WriteStack(frame, proof, AbstractValue.AnyScalar, strong: exactSize);
+        return true;
+    }
+
+    private int LocalCall(int pc, in DecodedInstruction insn, AbstractState state)
+    {
+        if (state.Frames.Count >= context.MaxCallDepth)
+        {
+            Unproven(pc, $"the local call nests deeper than {context.MaxCallDepth} frames (the run stops with a call-depth error)");
+            return -1;
+        }
+
+        var saved = state.Registers.AsSpan(6, 4).ToArray();
+        state.Frames.Add(new FrameState(context.StackSize, saved, pc + 1));
+        state.Registers[10] = FramePointer(state.Depth);
+        return insn.Target;
+    }
+
+    private int Exit(int pc, AbstractState state)
+    {
+        if (!Read(pc, state, 0, out var result))
+        {
+            return -1;
+        }
+
+        if (state.Depth == 0)
+        {
+            return -1;
+        }
+
+        int popped = state.Depth;
+        var frame = state.Top;
+        state.Frames.RemoveAt(popped);
+        frame.CallerSaved!.CopyTo(state.Registers, 6);
+        for (int r = 1; r <= 5; r++)
+        {
+            state.Registers[r] = AbstractValue.Uninitialized;
+        }
+
+        state.Registers[0] = result;
+        state.Registers[10] = FramePointer(popped - 1);
+        for (int r = 0; r < 10; r++)
+        {
+            if (state.Registers[r].Kind == ValueKind.Stack && state.Registers[r].Frame >= popped)
+            {
+                state.Registers[r] = AbstractValue.UnknownValue;
+            }
+        }
+
+        foreach (var f in state.Frames)
+        {
+            for (int i = 0; i < f.Spills.Length; i++)
+            {
+                if (f.Bytes[i * 8] == StackByte.Spill && f.Spills[i].Kind == ValueKind.Stack && f.Spills[i].Frame >= popped)
+                {
+                    f.WritableSpills[i] = AbstractValue.UnknownValue;
+                }
+            }
+        }
+
+        return frame.ReturnPc;
+    }
+}

@@ -1,0 +1,239 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Analysis;
+
+internal sealed partial class SafetyAnalyzer
+{
+    private bool Memory(int pc, in DecodedInstruction insn, AbstractState state)
+    {
+        int baseRegister = insn.BaseRegister;
+        int size = insn.AccessSize;
+        if (!Read(pc, state, baseRegister, out var pointer))
+        {
+            return false;
+        }
+
+        bool load = insn.Operation is Operation.Load or Operation.LoadSignExtend;
+        bool atomic = insn.IsAtomic;
+        var stored = AbstractValue.Constant((ulong)(long)insn.Imm);
+        if (!load && (atomic || insn.HasRegisterSource) && !Read(pc, state, insn.Src, out stored))
+        {
+            return false;
+        }
+
+        if (insn.Operation == Operation.AtomicCompareExchange && !Read(pc, state, 0, out _))
+        {
+            return false;
+        }
+
+        var proof = Classify(state, pointer, baseRegister, insn.Offset, size, write: !load, out string? why);
+        Record(pc, proof);
+        if (proof.Outcome == AccessOutcome.Refuted)
+        {
+            Error(pc, why!);
+            return false;
+        }
+
+        if (proof.Outcome == AccessOutcome.Unknown)
+        {
+            Unproven(pc, why!);
+        }
+
+        if (pointer.Kind == ValueKind.Stack && pointer.Frame < state.Frames.Count && proof.Outcome != AccessOutcome.Refuted)
+        {
+            var frame = state.Frames[pointer.Frame];
+            if ((load || atomic) && proof.Outcome == AccessOutcome.Proven && !Initialized(pc, frame, proof, baseRegister))
+            {
+                return false;
+            }
+
+            if (load && proof.Outcome == AccessOutcome.Proven && proof.MinOffset == proof.MaxOffset && size == 8 && SpillAt(frame, proof.MinOffset) is { } spilled)
+            {
+                state.Registers[insn.Dst] = spilled;
+                return true;
+            }
+
+            if (!load)
+            {
+                WriteStack(frame, proof, atomic ? AbstractValue.AnyScalar : stored, strong: proof.Outcome == AccessOutcome.Proven);
+            }
+        }
+
+        var loaded = AbstractValue.Scalar(insn.Operation == Operation.LoadSignExtend
+            ? ScalarRange.FromSigned(-(1L << (size * 8 - 1)), (1L << (size * 8 - 1)) - 1)
+            : ScalarRange.OfWidth(size * 8));
+        if (load)
+        {
+            state.Registers[insn.Dst] = loaded;
+        }
+        else if (insn.WriteBackRegister >= 0)
+        {
+            state.Registers[insn.WriteBackRegister] = loaded;
+        }
+
+        return true;
+    }
+
+    /// <summary>Classifies an access of <paramref name="size"/> bytes at <paramref name="pointer"/> + <paramref name="displacement"/>; <paramref name="why"/> explains any outcome but proven.</summary>
+    private AccessProof Classify(AbstractState state, in AbstractValue pointer, int baseRegister, long displacement, int size, bool write, out string? why)
+    {
+        var offset = pointer.Num.Add(ScalarRange.Constant((ulong)displacement));
+        (var outcome, why) = ClassifyCore(state, pointer, offset, $"r{baseRegister}", displacement, size, write);
+        return new AccessProof(outcome, pointer.Kind, offset.SMin, offset.SMax, size);
+    }
+
+    private (AccessOutcome, string?) ClassifyCore(AbstractState state, AbstractValue pointer, ScalarRange offset, string r, long displacement, int size, bool write)
+    {
+        long lo = offset.SMin, hi = offset.SMax;
+        string range = lo == hi ? $"offset {lo}" : $"offset [{lo}, {hi}]";
+        string bytes = size == 1 ? "1 byte" : $"{size} bytes";
+        static (AccessOutcome, string?) Result(AccessOutcome outcome, string? reason) => (outcome, reason);
+
+        if (pointer.IsPointer && pointer.Kind is not (ValueKind.MapPointer or ValueKind.MapValueOrNull) && !IsSmall(offset))
+        {
+            return Result(AccessOutcome.Unknown, $"{r}: the offset into the {Describe(pointer.Kind)} is unbounded ({offset})");
+        }
+
+        switch (pointer.Kind)
+        {
+            case ValueKind.Input:
+                long? upper = pointer.LenUpper + displacement;
+                long? lower = pointer.LenLower + displacement;
+                if (lo >= 0 && (hi + size <= state.MinLength || (upper is { } u && u + size <= 0)))
+                {
+                    return Result(AccessOutcome.Proven, null);
+                }
+
+                if (hi < 0)
+                {
+                    return Result(AccessOutcome.Refuted, $"{r}: {range} is before the start of the input");
+                }
+
+                if (lower is { } l && l + size > 0)
+                {
+                    return Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) runs past the end of the input on every path (the offset is at least len{(l < 0 ? l.ToString(System.Globalization.CultureInfo.InvariantCulture) : "+" + l)})");
+                }
+
+                return Result(AccessOutcome.Unknown, lo < 0
+                    ? $"{r}: {range} may be before the start of the input"
+                    : $"{r}: {range} ({bytes}) may exceed the input length, len in [{state.MinLength}, inf)");
+            case ValueKind.Stack:
+                int stackSize = context.StackSize;
+                if (pointer.Frame >= state.Frames.Count)
+                {
+                    return Result(AccessOutcome.Unknown, $"{r}: points into a frame that has returned");
+                }
+
+                if (lo >= -stackSize && hi + size <= 0)
+                {
+                    return Result(AccessOutcome.Proven, null);
+                }
+
+                return hi < -stackSize || lo + size > 0
+                    ? Result(AccessOutcome.Refuted, $"{r}: stack {range} ({bytes}) is outside the {stackSize}-byte frame")
+                    : Result(AccessOutcome.Unknown, $"{r}: stack {range} ({bytes}) may leave the {stackSize}-byte frame");
+            case ValueKind.MapValue or ValueKind.Global:
+                if (pointer.Map is not { } map)
+                {
+                    return Result(AccessOutcome.Unknown, $"{r}: points into a map whose size is not known");
+                }
+
+                if (write && map.ReadOnly)
+                {
+                    return Result(AccessOutcome.Refuted, $"{r}: {map.Name} is read-only");
+                }
+
+                if (lo >= 0 && hi + size <= map.ValueSize)
+                {
+                    return Result(AccessOutcome.Proven, null);
+                }
+
+                return hi < 0 || lo + size > map.ValueSize
+                    ? Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) is outside the {map.ValueSize}-byte value of {map.Name}")
+                    : Result(AccessOutcome.Unknown, $"{r}: {range} ({bytes}) may leave the {map.ValueSize}-byte value of {map.Name}");
+            case ValueKind.MapValueOrNull:
+                return Result(AccessOutcome.Unknown, $"{r}: may be null (the result of a map lookup: compare it with 0 first)");
+            case ValueKind.MapPointer:
+                return Result(AccessOutcome.Refuted, $"{r}: is a map handle, not a pointer to memory");
+            case ValueKind.Scalar:
+                return Result(AccessOutcome.Unknown, $"{r}: is a number ({pointer.Num}), not a pointer the analysis can follow");
+            default:
+                return Result(AccessOutcome.Unknown, $"{r}: the analysis does not know where it points");
+        }
+    }
+
+    private static string Describe(ValueKind kind) => kind switch
+    {
+        ValueKind.Input => "input",
+        ValueKind.Stack => "stack",
+        ValueKind.Global => "global data",
+        _ => "map value",
+    };
+
+    /// <summary>Merges the conclusion of one visit into the access's record: proven (or refuted) only when every visit says so.</summary>
+    private void Record(int pc, AccessProof proof)
+    {
+        var old = accesses[pc];
+        if (old.Outcome == AccessOutcome.Unreachable)
+        {
+            accesses[pc] = proof;
+            return;
+        }
+
+        var outcome = old.Outcome == proof.Outcome && old.Region == proof.Region ? old.Outcome : AccessOutcome.Unknown;
+        accesses[pc] = new AccessProof(
+            outcome, old.Region == proof.Region ? old.Region : ValueKind.Unknown, Math.Min(old.MinOffset, proof.MinOffset), Math.Max(old.MaxOffset, proof.MaxOffset), proof.Size);
+    }
+
+    /// <summary>True when every byte a proven stack access reads is initialised; otherwise reports the error.</summary>
+    private bool Initialized(int pc, FrameState frame, in AccessProof proof, int baseRegister)
+    {
+        int first = (int)proof.MinOffset + frame.Size;
+        int end = (int)proof.MaxOffset + proof.Size + frame.Size;
+        int bad = frame.Bytes.AsSpan(first, end - first).IndexOf(StackByte.Uninitialized);
+        if (bad < 0)
+        {
+            return true;
+        }
+
+        Error(pc, $"r{baseRegister}: reads the uninitialised stack byte fp{first + bad - frame.Size}");
+        return false;
+    }
+
+    private static AbstractValue? SpillAt(FrameState frame, long offset)
+    {
+        int index = (int)offset + frame.Size;
+        return index % 8 == 0 && frame.Bytes[index] == StackByte.Spill ? frame.Spills[index / 8] : null;
+    }
+
+    /// <summary>Writes <paramref name="value"/> to the stack bytes of a proven (strong: one known offset) or possible (weak) access.</summary>
+    private static void WriteStack(FrameState frame, in AccessProof proof, in AbstractValue value, bool strong)
+    {
+        long first = Math.Max(proof.MinOffset + frame.Size, 0);
+        long end = Math.Min(proof.MaxOffset + proof.Size + frame.Size, frame.Size);
+        if (first >= end)
+        {
+            return;
+        }
+
+        for (long slot = first / 8 * 8; slot < end; slot += 8)
+        {
+            if (frame.Bytes[(int)slot] == StackByte.Spill)
+            {
+                frame.WritableBytes.AsSpan((int)slot, 8).Fill(StackByte.Data);
+            }
+        }
+
+        if (!strong || proof.MinOffset != proof.MaxOffset)
+        {
+            return;
+        }
+
+        frame.WritableBytes.AsSpan((int)first, (int)(end - first)).Fill(StackByte.Data);
+        if (proof.Size == 8 && first % 8 == 0)
+        {
+            frame.WritableBytes.AsSpan((int)first, 8).Fill(StackByte.Spill);
+            frame.WritableSpills[first / 8] = value;
+        }
+    }
+}

@@ -1,0 +1,270 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using Ebpf.Isa;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// The abstract interpreter behind <see cref="SafetyAnalysis"/>: runs the program over <see cref="AbstractState"/>s
+/// from the entry state (r1 = input pointer, r2 = input length, r10 = frame pointer, everything else uninitialised),
+/// joining states where control flow meets (jump targets and call return points, per chain of active calls) and
+/// widening after <see cref="WidenAfter"/> visits so loops converge. Straight-line code is interpreted once per state
+/// that reaches it, so the time grows linearly with the program when loops converge quickly.
+/// </summary>
+internal sealed partial class SafetyAnalyzer
+{
+    /// <summary>The visits of a join point after which growing bounds are widened to their extremes.</summary>
+    internal const int WidenAfter = 3;
+
+    /// <summary>The largest input length assumed (a .NET span is at most int.MaxValue bytes).</summary>
+    internal const long MaxInputLength = int.MaxValue;
+
+    private const int MaxLogChars = 16 << 20;
+
+    private readonly EbpfProgram program;
+    private readonly ImmutableArray<DecodedInstruction> code;
+    private readonly SafetyContext context;
+    private readonly StringBuilder? log;
+    private readonly AccessProof[] accesses;
+    private readonly bool[] joinPoint;
+    private readonly Dictionary<(int Pc, string Chain), (AbstractState State, int Visits)> joins = new();
+    private readonly PriorityQueue<(int Pc, string Chain), int> queue = new();
+    private readonly HashSet<(int Pc, string Chain)> queued = new();
+    private readonly List<SafetyFinding> errors = new();
+    private readonly List<SafetyFinding> unproven = new();
+    private readonly Dictionary<(List<SafetyFinding> List, int Pc), int> reported = new();
+    private readonly long maxSteps;
+    private long steps;
+
+    private SafetyAnalyzer(EbpfProgram program, SafetyContext context, bool withLog)
+    {
+        this.program = program;
+        this.context = context;
+        code = program.Decoded;
+        log = withLog ? new StringBuilder() : null;
+        accesses = new AccessProof[code.Length];
+        joinPoint = new bool[code.Length];
+        maxSteps = Math.Max(1_000_000, 64L * code.Length);
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (program.IsJumpTarget(pc))
+            {
+                joinPoint[pc] = true;
+            }
+
+            if (insn.Operation == Operation.CallLocal && pc + 1 < code.Length)
+            {
+                joinPoint[pc + 1] = true;
+            }
+
+            if (insn.IsMemoryAccess)
+            {
+                accesses[pc] = new AccessProof(AccessOutcome.Unreachable, ValueKind.Uninitialized, 0, 0, insn.AccessSize);
+            }
+        }
+    }
+
+    /// <summary>Analyses <paramref name="program"/> under <paramref name="context"/>, with the verifier log when <paramref name="withLog"/>.</summary>
+    internal static SafetyAnalysis Analyze(EbpfProgram program, SafetyContext context, bool withLog)
+    {
+        var analyzer = new SafetyAnalyzer(program, context, withLog);
+        analyzer.Run();
+        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString());
+    }
+
+    private void Run()
+    {
+        if (!Execute(0, EntryState()))
+        {
+            return;
+        }
+
+        while (queue.TryDequeue(out var key, out _))
+        {
+            queued.Remove(key);
+            if (!Execute(key.Pc, joins[key].State.Clone()))
+            {
+                return;
+            }
+        }
+    }
+
+    private AbstractState EntryState()
+    {
+        var registers = new AbstractValue[11];
+        Array.Fill(registers, AbstractValue.Uninitialized);
+        registers[1] = new AbstractValue(ValueKind.Input, ScalarRange.Constant(0));
+        registers[2] = new AbstractValue(ValueKind.Scalar, ScalarRange.UpTo(MaxInputLength), 0, 0);
+        registers[10] = FramePointer(0);
+        return new AbstractState(registers, [new FrameState(context.StackSize, null, -1)], 0);
+    }
+
+    private static AbstractValue FramePointer(int depth) => new(ValueKind.Stack, ScalarRange.Constant(0), Frame: depth);
+
+    /// <summary>
+    /// Runs from <paramref name="pc"/> until the path ends or reaches a join point, where its state is merged (see
+    /// <see cref="Merge"/>). False when the step budget ran out (reported as unproven).
+    /// </summary>
+    private bool Execute(int pc, AbstractState state)
+    {
+        while (true)
+        {
+            if (++steps > maxSteps)
+            {
+                Unproven(pc, $"the analysis gave up after {maxSteps} steps; accesses not reached keep their checks");
+                return false;
+            }
+
+            var insn = code[pc];
+            current = state;
+            if (log is not null && log.Length < MaxLogChars)
+            {
+                log.Append(CultureInfo.InvariantCulture, $"{pc}: {Text(pc)}\n    ; {state}\n");
+            }
+
+            int next = Step(pc, insn, state);
+            if (next < 0)
+            {
+                return true;
+            }
+
+            if (joinPoint[next])
+            {
+                Merge(next, state);
+                return true;
+            }
+
+            pc = next;
+        }
+    }
+
+    /// <summary>
+    /// Joins <paramref name="state"/> (which the caller gives up) into what is known at the join point
+    /// <paramref name="pc"/> for its call chain, widening after <see cref="WidenAfter"/> changes, and queues the join
+    /// point when that changed anything. The queue runs the lowest pc first, so both sides of a diamond meet before
+    /// the code after it runs: each block runs about once per change of its entry state.
+    /// </summary>
+    private void Merge(int pc, AbstractState state)
+    {
+        var key = (pc, state.CallChain);
+        if (joins.TryGetValue(key, out var seen))
+        {
+            var joined = seen.State.Join(state, seen.Visits >= WidenAfter);
+            if (joined.Equivalent(seen.State))
+            {
+                return;
+            }
+
+            joins[key] = (joined, seen.Visits + 1);
+        }
+        else
+        {
+            joins[key] = (state, 1);
+        }
+
+        if (queued.Add(key))
+        {
+            queue.Enqueue(key, pc);
+        }
+    }
+
+    /// <summary>Interprets one instruction on <paramref name="state"/> (in place); returns the next pc, or -1 when the path ends.</summary>
+    private int Step(int pc, in DecodedInstruction insn, AbstractState state)
+    {
+        int next = pc + insn.Length;
+        switch (insn.Operation)
+        {
+            case >= Operation.Add and <= Operation.Bswap64:
+                return Alu(pc, insn, state) ? next : -1;
+            case Operation.Lddw:
+                state.Registers[insn.Dst] = Lddw(insn);
+                return next;
+            case Operation.Load or Operation.LoadSignExtend or Operation.Store or >= Operation.AtomicAdd:
+                return Memory(pc, insn, state) ? next : -1;
+            case Operation.LoadAbsolute or Operation.LoadIndirect:
+                if (insn.Operation == Operation.LoadIndirect && !Read(pc, state, insn.Src, out _))
+                {
+                    return -1;
+                }
+
+                state.Registers[0] = AbstractValue.Scalar(ScalarRange.OfWidth(insn.AccessSize * 8));
+                return next;
+            case Operation.Ja or Operation.Ja32:
+                return insn.Target;
+            case >= Operation.Jeq and <= Operation.Jsle:
+                return Branch(pc, insn, state);
+            case Operation.CallHelper or Operation.CallX:
+                return HelperCall(pc, insn, state) ? next : -1;
+            case Operation.CallLocal:
+                return LocalCall(pc, insn, state);
+            case Operation.Exit:
+                return Exit(pc, state);
+            default:
+                return next;
+        }
+    }
+
+    private AbstractValue Lddw(in DecodedInstruction insn)
+    {
+        var source = insn.PseudoSource;
+        if (source == LddwSource.Immediate)
+        {
+            return AbstractValue.Constant(insn.Value);
+        }
+
+        var map = source is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex
+            ? context.Maps?.Invoke(source, insn.Imm)
+            : null;
+        return source switch
+        {
+            LddwSource.MapByFd or LddwSource.MapByIndex => new AbstractValue(ValueKind.MapPointer, ScalarRange.Constant(0), Map: map),
+            LddwSource.MapValueByFd or LddwSource.MapValueByIndex when map is not null => new AbstractValue(
+                map.IsGlobalData ? ValueKind.Global : ValueKind.MapValue, ScalarRange.Constant((ulong)(long)(int)(insn.Value >> 32)), Map: map),
+            _ => AbstractValue.UnknownValue,
+        };
+    }
+
+    /// <summary>Reads register <paramref name="r"/>; an uninitialised one is an error that ends the path.</summary>
+    private bool Read(int pc, AbstractState state, int r, out AbstractValue value)
+    {
+        value = state.Registers[r];
+        if (value.Kind == ValueKind.Uninitialized)
+        {
+            Error(pc, $"r{r} is read before it is written (uninitialised on some path)");
+            return false;
+        }
+
+        return true;
+    }
+
+    private string Text(int pc)
+    {
+        var insn = code[pc];
+        return insn.Operation == Operation.Lddw
+            ? InstructionFormatter.Format(program.Instructions[pc], program.Instructions[pc + 1])
+            : InstructionFormatter.Format(program.Instructions[pc]);
+    }
+
+    private void Error(int pc, string message) => Report(errors, pc, message, "error");
+
+    private AbstractState? current;
+
+    private void Unproven(int pc, string message) => Report(unproven, pc, message, "unproven");
+
+    private void Report(List<SafetyFinding> list, int pc, string message, string what)
+    {
+        log?.Append(CultureInfo.InvariantCulture, $"    {what}: {message}\n");
+        var finding = new SafetyFinding(pc, Text(pc), message, current?.ToString() ?? string.Empty);
+        if (reported.TryGetValue((list, pc), out int index))
+        {
+            list[index] = finding; // a later visit sees a more general state: keep its account
+        }
+        else
+        {
+            reported[(list, pc)] = list.Count;
+            list.Add(finding);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Collections.Frozen;
+using Ebpf.Helpers;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// What the safety analysis assumes about the world outside the program: the helpers (by id, with their signatures
+/// when declared), the maps <c>lddw</c> pseudo sources name, the stack frame size and the call depth limit. The memory
+/// model is the raw one: at entry r1 points at the input and r2 holds its length (README, "The memory model").
+/// </summary>
+public sealed class SafetyContext
+{
+    private readonly FrozenDictionary<uint, HelperSignature?> helpers;
+
+    /// <summary>Creates a context.</summary>
+    /// <param name="helpers">The helpers that exist, with their signatures (null: unknown signature).</param>
+    /// <param name="maps">Describes maps named by <c>lddw</c> pseudo sources (null: none known).</param>
+    /// <param name="stackSize">The stack frame size in bytes (a multiple of 8, 8-65536).</param>
+    /// <param name="maxCallDepth">The deepest local-call nesting allowed.</param>
+    public SafetyContext(IEnumerable<KeyValuePair<uint, HelperSignature?>>? helpers = null, MapShapeResolver? maps = null, int stackSize = 512, int maxCallDepth = 8)
+    {
+        new ExecutionOptions { StackSize = stackSize, MaxCallDepth = maxCallDepth }.Validate();
+        this.helpers = (helpers ?? []).ToFrozenDictionary();
+        Maps = maps;
+        StackSize = stackSize;
+        MaxCallDepth = maxCallDepth;
+    }
+
+    /// <summary>Describes the maps of <c>lddw</c> pseudo sources, if known.</summary>
+    public MapShapeResolver? Maps { get; }
+
+    /// <summary>The stack frame size in bytes.</summary>
+    public int StackSize { get; }
+
+    /// <summary>The deepest local-call nesting allowed.</summary>
+    public int MaxCallDepth { get; }
+
+    /// <summary>The context of programs compiled with <paramref name="environment"/> and <paramref name="options"/>: a snapshot of its helpers and its map describer.</summary>
+    public static SafetyContext For(ProgramEnvironment environment, ExecutionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var o = options ?? ExecutionOptions.Default;
+        return new SafetyContext(
+            environment.Helpers.Select(h => KeyValuePair.Create(h.Id, h.Signature)), environment.MapShapes, o.StackSize, o.MaxCallDepth);
+    }
+
+    /// <summary>True when a helper has this id; <paramref name="signature"/> is its declared signature, if any.</summary>
+    public bool TryGetHelper(uint id, out HelperSignature? signature) => helpers.TryGetValue(id, out signature);
+}

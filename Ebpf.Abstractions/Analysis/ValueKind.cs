@@ -1,0 +1,24 @@
+namespace Ebpf.Analysis;
+
+/// <summary>The type of an abstract value (a register or a spilled stack slot) in the safety analysis.</summary>
+public enum ValueKind : byte
+{
+    /// <summary>Never written (reading it is an error).</summary>
+    Uninitialized,
+    /// <summary>A number (not usable as a pointer in a proof).</summary>
+    Scalar,
+    /// <summary>Initialised, but the analysis does not know whether it is a number or a pointer, nor where it points.</summary>
+    Unknown,
+    /// <summary>A pointer into the input memory (r1 at entry), with an offset from its start.</summary>
+    Input,
+    /// <summary>A pointer into a stack frame, with an offset from the frame pointer (r10 of that frame).</summary>
+    Stack,
+    /// <summary>A pointer into a map value, with an offset from the value's start.</summary>
+    MapValue,
+    /// <summary>What <c>bpf_map_lookup_elem</c> returns: a map value pointer or null, until a comparison with 0 tells.</summary>
+    MapValueOrNull,
+    /// <summary>A map handle (<c>lddw</c> map pseudo source): passed to helpers, never dereferenced.</summary>
+    MapPointer,
+    /// <summary>A pointer into global data (.data/.rodata/.bss: an <c>lddw</c> map value pseudo source), read-only where it is.</summary>
+    Global,
+}

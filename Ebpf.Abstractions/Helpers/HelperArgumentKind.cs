@@ -1,0 +1,27 @@
+namespace Ebpf.Helpers;
+
+/// <summary>What a helper expects in one argument register (r1-r5), for the safety analysis.</summary>
+public enum HelperArgumentKind : byte
+{
+    /// <summary>Any initialised value (number or pointer).</summary>
+    Any,
+    /// <summary>A number.</summary>
+    Scalar,
+    /// <summary>A map handle (<c>lddw</c> map pseudo source).</summary>
+    MapPointer,
+    /// <summary>A pointer to initialised memory of the key size of the map in the first <see cref="MapPointer"/> argument.</summary>
+    MapKey,
+    /// <summary>A pointer to initialised memory of the value size of the map in the first <see cref="MapPointer"/> argument.</summary>
+    MapValue,
+    /// <summary>A pointer to initialised memory the helper reads; the next argument must be <see cref="MemorySize"/>.</summary>
+    ReadableMemory,
+    /// <summary>A pointer to memory the helper writes; the next argument must be <see cref="MemorySize"/>.</summary>
+    WritableMemory,
+    /// <summary>The byte count of the memory argument just before.</summary>
+    MemorySize,
+    /// <summary>A pointer to a NUL-terminated string (its extent cannot be proven: the access stays unknown).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The argument kind is a string pointer; the name says what the helper reads.")]
+    String,
+    /// <summary>A pointer the helper dereferences at offsets only known at run time (it checks them itself; the access stays unknown).</summary>
+    CheckedPointer,
+}

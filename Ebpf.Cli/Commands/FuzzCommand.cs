@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Globalization;
+using Ebpf.Fuzzing;
+using Ebpf.Fuzzing.Generation;
+
+namespace Ebpf.Cli.Commands;
+
+/// <summary>
+/// <c>ebpf fuzz --programs N [--seed S] [--engines LIST]</c>: a differential campaign over generated programs on
+/// every processor, ending with <c>fuzz: N programs, M mismatches, K unexpected exceptions</c>.
+/// </summary>
+internal static class FuzzCommand
+{
+    public static Command Create(ToolContext context)
+    {
+        var programs = new Option<long?>("--programs")
+        {
+            Description = "How many generated programs to run",
+            HelpName = "N",
+            Required = true,
+            CustomParser = PositiveNumber.Int64("--programs", "programs"),
+        };
+        var seed = new Option<ulong?>("--seed")
+        {
+            Description = "The campaign's seed (default: random, printed); program i of a seed is always the same",
+            HelpName = "S",
+        };
+        var engines = new Option<string>("--engines")
+        {
+            Description = "'all' or a comma-separated list; the first is the reference the others are compared with",
+            HelpName = "all|LIST",
+            DefaultValueFactory = _ => "all",
+        };
+        var threads = new Option<int>("--threads")
+        {
+            Description = "Threads running programs (default: one per processor)",
+            DefaultValueFactory = _ => System.Environment.ProcessorCount,
+            CustomParser = PositiveNumber.Int32("--threads", "threads"),
+        };
+
+        var command = new Command("fuzz", "Run generated programs on several engines in parallel and compare every outcome (r0, memory, error kind and pc), with and without memory checks");
+        command.Options.Add(programs);
+        command.Options.Add(seed);
+        command.Options.Add(engines);
+        command.Options.Add(threads);
+        context.SetAction(command, parse =>
+        {
+            long count = parse.GetValue(programs)!.Value;
+            ulong campaignSeed = parse.GetValue(seed) ?? (ulong)Random.Shared.NextInt64();
+            var (chosen, _) = BenchCommand.ChooseEngines(context, parse.GetValue(engines)!);
+            int parallelism = parse.GetValue(threads);
+            var c = CultureInfo.InvariantCulture;
+            context.Out.WriteLine(string.Create(c, $"fuzz: seed {campaignSeed}, engines {string.Join(", ", chosen.Select(e => e.Name))} ({chosen[0].Name} is the reference), {parallelism} thread(s)"));
+
+            var campaign = new DifferentialCampaign(chosen, GeneratedCases.For(campaignSeed)) { Parallelism = parallelism };
+            var progress = context.Interactive ? new Progress<long>(done => context.Err.Write($"\rfuzz: {done}/{count}")) : null;
+            var result = campaign.Run(count, progress);
+            if (context.Interactive)
+            {
+                context.Err.Write("\r" + new string(' ', 40) + "\r");
+            }
+
+            foreach (var finding in result.Findings)
+            {
+                context.Out.WriteLine(string.Create(c, $"FINDING {finding.Kind} in program {finding.Index} (repeat: ebpf fuzz --seed {campaignSeed} --programs {finding.Index + 1}):"));
+                context.Out.WriteLine("  " + finding.Message.ReplaceLineEndings(System.Environment.NewLine + "  "));
+                context.Out.WriteLine("  " + finding.Description.ReplaceLineEndings(System.Environment.NewLine + "  "));
+            }
+
+            context.Out.WriteLine("outcomes: " + string.Join(", ", result.Outcomes.Select(o => $"{o.Key} {o.Value.ToString(c)}")));
+            double seconds = result.Elapsed.TotalSeconds;
+            context.Out.WriteLine(string.Create(c, $"time: {seconds:F1} s ({result.Programs / Math.Max(seconds, 1e-9):F0} programs/s)"));
+            context.Out.WriteLine(result.Summary);
+            return result.Mismatches + result.UnexpectedExceptions == 0 ? 0 : 1;
+        });
+        return command;
+    }
+}

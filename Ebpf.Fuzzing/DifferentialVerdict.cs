@@ -1,0 +1,10 @@
+namespace Ebpf.Fuzzing;
+
+/// <summary>What a differential comparison concluded about one program and input.</summary>
+/// <param name="Compared">
+/// False when the program's outcome depends on where its memory and stack happen to lie (it leaks a host address into
+/// r0 or memory), so engines cannot be compared on it.
+/// </param>
+/// <param name="Reference">The reference engine's outcome (see <see cref="DifferentialRunner.Outcome"/>).</param>
+/// <param name="Mismatch">The first disagreement with the reference, or null when every engine agreed.</param>
+public sealed record DifferentialVerdict(bool Compared, string Reference, string? Mismatch);

@@ -1,0 +1,72 @@
+using Ebpf.Fuzzing;
+using Ebpf.Fuzzing.Generation;
+using Ebpf.Interpreter;
+using Ebpf.Tests.Fuzzing;
+using Ebpf.Tests.Infrastructure;
+
+namespace Ebpf.Tests.Cli;
+
+/// <summary><c>ebpf fuzz</c>: the short CI version of the million-program campaign, and its reporting.</summary>
+public class FuzzCommandTests
+{
+    [Fact]
+    public void A_short_campaign_on_every_engine_ends_with_the_summary_line()
+    {
+        var result = Tool.Run("fuzz", "--programs", "300", "--seed", "18");
+        Assert.True(result.ExitCode == 0, result.Out + result.Err);
+        var lines = result.OutLines;
+        Assert.Equal($"fuzz: seed 18, engines {string.Join(", ", TestEngines.All.Select(e => e.Name))} (interpreter is the reference), {System.Environment.ProcessorCount} thread(s)", lines[0]);
+        Assert.StartsWith("outcomes: ", lines[^3]);
+        Assert.Contains("result ", lines[^3]);
+        Assert.Contains("MemoryAccessViolation ", lines[^3]);
+        Assert.Matches(@"^time: [0-9.]+ s \([0-9]+ programs/s\)$", lines[^2]);
+        Assert.Equal("fuzz: 300 programs, 0 mismatches, 0 unexpected exceptions", lines[^1]);
+    }
+
+    [Fact]
+    public void A_disagreeing_engine_is_counted_and_reported_with_how_to_repeat_it()
+    {
+        var engines = new EngineSelector([new InterpreterEngine(), new FaultyEngine()]);
+        var result = Tool.Run(engines, "fuzz", "--programs", "200", "--seed", "5", "--threads", "1");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.OutLines, l => l.StartsWith("FINDING mismatch in program ", StringComparison.Ordinal) && l.Contains("(repeat: ebpf fuzz --seed 5 --programs "));
+        Assert.Contains("faulty differs from the reference", result.Out);
+        Assert.Matches(@"^fuzz: 200 programs, [1-9][0-9]* mismatches, 0 unexpected exceptions$", result.OutLines[^1]);
+    }
+
+    [Theory]
+    [InlineData("fuzz")]
+    [InlineData("fuzz", "--programs", "0")]
+    [InlineData("fuzz", "--programs", "ten")]
+    [InlineData("fuzz", "--programs", "5", "--threads", "0")]
+    public void Bad_arguments_are_usage_errors(params string[] args)
+    {
+        var result = Tool.Run(args);
+        Assert.Equal((2, ""), (result.ExitCode, result.Out));
+        Assert.StartsWith("ebpf: error: ", result.Err);
+    }
+
+    [Fact]
+    public void An_unknown_engine_is_a_usage_error()
+    {
+        var result = Tool.Run("fuzz", "--programs", "5", "--engines", "interpreter,jit");
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("ebpf: error: unknown engine 'jit'", result.Err);
+    }
+
+    [Fact]
+    public void Program_i_of_a_seed_is_always_the_same_and_the_campaign_does_not_depend_on_parallelism()
+    {
+        var environment = GeneratedEnvironment.Create();
+        Assert.Equal(GeneratedCases.Create(9, 123, environment).Description, GeneratedCases.Create(9, 123, environment).Description);
+        Assert.NotEqual(GeneratedCases.Create(9, 123, environment).Description, GeneratedCases.Create(9, 124, environment).Description);
+        Assert.NotEqual(GeneratedCases.Create(9, 123, environment).Description, GeneratedCases.Create(10, 123, environment).Description);
+        Assert.True(GeneratedCases.Create(9, GeneratedCases.LongProgramEvery - 1, environment).Program.Length > 100);
+
+        var engines = TestEngines.All;
+        var one = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 1 }.Run(60);
+        var two = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 3 }.Run(60);
+        Assert.Equal(60, one.Programs);
+        Assert.Equal(one.Outcomes, two.Outcomes);
+    }
+}

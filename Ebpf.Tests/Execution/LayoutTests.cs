@@ -1,0 +1,92 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Ebpf.Execution;
+using Ebpf.X64.Runtime;
+
+namespace Ebpf.Tests.Execution;
+
+/// <summary>
+/// Pins the byte layouts generated code reads directly: <see cref="MemoryRegion"/> (both JITs, through
+/// <see cref="MemoryRegionLayout"/>) and the x64 engine's <see cref="RunBlock"/>.
+/// </summary>
+public class LayoutTests
+{
+    [Fact]
+    public void A_memory_region_is_address_length_kind_and_writable_in_24_bytes()
+    {
+        Assert.Equal(0, MemoryRegionLayout.AddressOffset);
+        Assert.Equal(8, MemoryRegionLayout.LengthOffset);
+        Assert.Equal(16, MemoryRegionLayout.KindOffset);
+        Assert.Equal(20, MemoryRegionLayout.WritableOffset);
+        Assert.Equal(24, MemoryRegionLayout.Size);
+        Assert.Equal(24, Unsafe.SizeOf<MemoryRegion>());
+        Assert.Equal(24, Marshal.SizeOf<MemoryRegion>());
+    }
+
+    [Fact]
+    public void The_bytes_of_a_region_hold_its_fields_at_the_layout_offsets()
+    {
+        var regions = new[]
+        {
+            new MemoryRegion(0x1122334455667788, 0x99, MemoryRegionKind.MapValue, writable: false),
+            new MemoryRegion(0x10, 0x2000, MemoryRegionKind.Allowed),
+        };
+        var bytes = MemoryMarshal.AsBytes(regions.AsSpan());
+        Assert.Equal(48, bytes.Length);
+        for (int i = 0; i < regions.Length; i++)
+        {
+            var entry = bytes.Slice(i * MemoryRegionLayout.Size, MemoryRegionLayout.Size);
+            Assert.Equal(regions[i].Address, MemoryMarshal.Read<ulong>(entry[MemoryRegionLayout.AddressOffset..]));
+            Assert.Equal(regions[i].Length, MemoryMarshal.Read<ulong>(entry[MemoryRegionLayout.LengthOffset..]));
+            Assert.Equal((int)regions[i].Kind, MemoryMarshal.Read<int>(entry[MemoryRegionLayout.KindOffset..]));
+            Assert.Equal(regions[i].Writable, MemoryMarshal.Read<int>(entry[MemoryRegionLayout.WritableOffset..]));
+        }
+
+        Assert.Equal(0, regions[0].Writable);
+        Assert.Equal(1, regions[1].Writable);
+    }
+
+    [Fact]
+    public unsafe void The_x64_run_block_fields_sit_at_their_offset_constants()
+    {
+        (string Field, int Offset)[] expected =
+        [
+            (nameof(RunBlock.State), RunBlock.StateOffset),
+            (nameof(RunBlock.InputStart), RunBlock.InputStartOffset),
+            (nameof(RunBlock.InputLimit), RunBlock.InputLimitOffset),
+            (nameof(RunBlock.MetadataStart), RunBlock.MetadataStartOffset),
+            (nameof(RunBlock.MetadataLength), RunBlock.MetadataLengthOffset),
+            (nameof(RunBlock.InputLength), RunBlock.InputLengthOffset),
+            (nameof(RunBlock.StackEnd), RunBlock.StackEndOffset),
+            (nameof(RunBlock.CallLimit), RunBlock.CallLimitOffset),
+            (nameof(RunBlock.Budget), RunBlock.BudgetOffset),
+            (nameof(RunBlock.SavedRsp), RunBlock.SavedRspOffset),
+            (nameof(RunBlock.Status), RunBlock.StatusOffset),
+            (nameof(RunBlock.ErrorInfo), RunBlock.ErrorInfoOffset),
+            (nameof(RunBlock.ErrorAddress), RunBlock.ErrorAddressOffset),
+            (nameof(RunBlock.ErrorFrame), RunBlock.ErrorFrameOffset),
+            (nameof(RunBlock.Program), RunBlock.ProgramOffset),
+            (nameof(RunBlock.Args), RunBlock.ArgsOffset),
+            (nameof(RunBlock.CallFrame), RunBlock.CallFrameOffset),
+            (nameof(RunBlock.CallxId), RunBlock.CallxIdOffset),
+            (nameof(RunBlock.Regions), RunBlock.RegionsOffset),
+            (nameof(RunBlock.RegionCount), RunBlock.RegionCountOffset),
+            (nameof(RunBlock.ContextAddress), RunBlock.ContextAddressOffset),
+            (nameof(RunBlock.ContextLength), RunBlock.ContextLengthOffset),
+        ];
+        foreach (var (field, offset) in expected)
+        {
+            Assert.True(offset == (int)Marshal.OffsetOf<RunBlock>(field), $"{field}: constant {offset}, field at {Marshal.OffsetOf<RunBlock>(field)}");
+        }
+
+        Assert.Equal(RunBlock.Size, sizeof(RunBlock));
+
+        // No two fields overlap: each ends before the next begins (offsets in order, with the array fields' lengths).
+        var sorted = expected.OrderBy(e => e.Offset).ToArray();
+        for (int i = 1; i < sorted.Length; i++)
+        {
+            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.InputLimit) => 32, nameof(RunBlock.Args) => 40, nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) => 4, _ => 8 };
+            Assert.True(sorted[i - 1].Offset + previousSize <= sorted[i].Offset, $"{sorted[i - 1].Field} overlaps {sorted[i].Field}");
+        }
+    }
+}

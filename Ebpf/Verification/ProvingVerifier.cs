@@ -1,0 +1,62 @@
+using Ebpf.Analysis;
+using Ebpf.Isa;
+
+namespace Ebpf.Verification;
+
+/// <summary>
+/// A verifier that proves programs safe by abstract interpretation (<see cref="SafetyAnalysis"/>: types, ranges,
+/// known bits, input-length relations, stack initialisation, helper signatures) on top of the policy checks of a
+/// <see cref="Verifier"/>. In <see cref="VerificationMode.Strict"/> mode a program loads only when every access is
+/// proven; in <see cref="VerificationMode.Hybrid"/> mode only definite errors reject it. Select it where an
+/// <see cref="IVerifier"/> is taken (e.g. <see cref="EbpfProgram.Create(ReadOnlySpan{Instruction}, IVerifier, string?, string?)"/>);
+/// the default verifier stays the structural <see cref="Verifier"/>.
+/// </summary>
+public sealed class ProvingVerifier : IVerifier
+{
+    /// <summary>Creates a proving verifier.</summary>
+    /// <param name="mode">Strict or hybrid.</param>
+    /// <param name="context">The helpers, maps, stack size and call depth the programs will run with (see <see cref="SafetyContext.For"/>).</param>
+    /// <param name="policy">The policy verifier run first (<see cref="Verifier.Default"/> when null).</param>
+    public ProvingVerifier(VerificationMode mode, SafetyContext context, IVerifier? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!Enum.IsDefined(mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "not a verification mode");
+        }
+
+        Mode = mode;
+        Context = context;
+        Policy = policy ?? Verifier.Default;
+    }
+
+    /// <summary>Strict or hybrid.</summary>
+    public VerificationMode Mode { get; }
+
+    /// <summary>What the analysis assumes about helpers, maps and the stack.</summary>
+    public SafetyContext Context { get; }
+
+    /// <summary>The policy verifier run first.</summary>
+    public IVerifier Policy { get; }
+
+    /// <inheritdoc />
+    /// <exception cref="EbpfVerificationException">The first error (or, in strict mode, the first unproven point), with its pc, instruction and reason.</exception>
+    public void Verify(ReadOnlySpan<Instruction> instructions)
+    {
+        var program = EbpfProgram.Create(instructions, Policy);
+        var analysis = program.Analysis.Safety(Context);
+        var finding = analysis.Errors.FirstOrDefault() ?? (Mode == VerificationMode.Strict ? analysis.Unproven.FirstOrDefault() : null);
+        if (finding is not null)
+        {
+            string what = analysis.Errors.IsEmpty ? "not proven" : "unsafe";
+            throw new EbpfVerificationException(finding.Pc, program.Instructions[finding.Pc], $"{finding.Instruction}: {what}: {finding.Message}");
+        }
+    }
+
+    /// <summary>True when <paramref name="analysis"/> is accepted in <paramref name="mode"/>.</summary>
+    public static bool Accepts(SafetyAnalysis analysis, VerificationMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        return mode == VerificationMode.Strict ? analysis.IsProven : analysis.IsSafe;
+    }
+}
