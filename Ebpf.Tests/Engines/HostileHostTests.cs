@@ -199,12 +199,15 @@ public class HostileHostTests
         using var entry = compile.Compile(TailCaller(mapIndex, 0, gated: false), environment);
         var outcomes = new HashSet<string>();
         using var stop = new CancellationTokenSource();
-        var runners = Enumerable.Range(0, 3).Select(_ => new Thread(() =>
+        const int Runners = 3;
+        long completed = 0;
+        var runners = Enumerable.Range(0, Runners).Select(_ => new Thread(() =>
         {
             var seen = new HashSet<string>();
             while (!stop.IsCancellationRequested)
             {
                 seen.Add(Outcome(() => entry.Run(new byte[8])));
+                Interlocked.Increment(ref completed);
             }
 
             lock (outcomes)
@@ -219,6 +222,14 @@ public class HostileHostTests
         {
             var target = compile.Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 1000 + (i % 3)), I(OpCodes.Exit)), environment);
             programs.Set(0, target);
+            if (i % 20 == 0)
+            {
+                // Let runs that started after the Set finish (at most Runners were already under way), so a live
+                // target is certainly seen, whatever the scheduler does on a loaded machine.
+                long mark = Interlocked.Read(ref completed);
+                Assert.True(SpinWait.SpinUntil(() => Interlocked.Read(ref completed) > mark + Runners, Patience), "the runners made no progress");
+            }
+
             Thread.Yield();
             if (i % 4 == 0)
             {
