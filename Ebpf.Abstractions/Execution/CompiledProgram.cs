@@ -201,7 +201,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     [SkipLocalsInit]
     private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation, IInstructionObserver? observer)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
         RunState state = default;
         if (memoryLength != 0)
         {
