@@ -71,4 +71,10 @@ internal unsafe struct RunState
     /// or 0 (engines that support observation call it before every instruction; the others never run observed).
     /// </summary>
     public nint Observer;
+
+    /// <summary>
+    /// The bytes at the top of the stack area the run's programs so far can have written (see
+    /// <see cref="StackFootprint"/>): what the run zeroes when it ends, and before a tail call.
+    /// </summary>
+    public int DirtyStackBytes;
 }
