@@ -17,7 +17,8 @@ public class RunFloorBenchmarks
     /// <summary>The helper id the programs call.</summary>
     private const uint HelperId = 1;
 
-    private static readonly Dictionary<string, (string Source, ulong Expected)> Programs = new()
+    /// <summary>The programs by name: assembly source and the r0 a run on <see cref="CreateInput"/> returns.</summary>
+    internal static readonly Dictionary<string, (string Source, ulong Expected)> Programs = new()
     {
         ["return"] = ("mov r0, 1\nexit", 1),
         ["two-loads"] = ("ldxdw r0, [r1]\nldxdw r2, [r1+8]\nadd r0, r2\nexit", 0x0F0E0D0C0B0A0908UL + 0x0706050403020100UL),
@@ -47,22 +48,34 @@ public class RunFloorBenchmarks
     public void Setup()
     {
         var configuration = BenchEngines.Get(Engine);
-        var (source, expected) = Programs[Shape];
+        compiled = Compile(configuration, Shape);
+        input = CreateInput();
+        var r0 = compiled.Run(input);
+        if (r0 != Programs[Shape].Expected)
+        {
+            throw new InvalidOperationException($"{Engine} returned {r0} on {Shape}; expected {Programs[Shape].Expected}");
+        }
+    }
+
+    /// <summary>Compiles program <paramref name="shape"/> for an engine configuration, with the trivial helper.</summary>
+    internal static ICompiledProgram Compile(EngineConfiguration configuration, string shape)
+    {
         var environment = new ProgramEnvironment();
         environment.Helpers.Add(HelperId, "plus_one", static (a, _, _, _, _) => a + 1);
-        var program = EbpfProgram.Create(Assembler.Assemble(source), Verifier.Default, Shape);
-        compiled = configuration.Engine.Compile(program, environment, configuration.Options);
-        input = new byte[16];
+        var program = EbpfProgram.Create(Assembler.Assemble(Programs[shape].Source), Verifier.Default, shape);
+        return configuration.Engine.Compile(program, environment, configuration.Options);
+    }
+
+    /// <summary>The 16-byte input the programs run on (bytes 0..15).</summary>
+    internal static byte[] CreateInput()
+    {
+        var input = new byte[16];
         for (int i = 0; i < input.Length; i++)
         {
             input[i] = (byte)i;
         }
 
-        var r0 = compiled.Run(input);
-        if (r0 != expected)
-        {
-            throw new InvalidOperationException($"{Engine} returned {r0} on {Shape}; expected {expected}");
-        }
+        return input;
     }
 
     /// <summary>One run.</summary>

@@ -77,4 +77,10 @@ internal unsafe struct RunState
     /// <see cref="StackFootprint"/>): what the run zeroes when it ends, and before a tail call.
     /// </summary>
     public int DirtyStackBytes;
+
+    /// <summary>
+    /// While the IL engine's code calls an rbpf-style helper directly: the pc of the call plus one, else 0. An exception
+    /// that escapes the helper is turned into an <see cref="EbpfHelperException"/> for that call where the run ends.
+    /// </summary>
+    public int HelperPc;
 }
