@@ -29,10 +29,16 @@ public sealed class ElfRuntime : IDisposable
             Environment.Helpers.Set(helper);
         }
 
-        ulong storage = 0;
-        foreach (var declared in elf.Maps)
+        if (options.PossibleCpus is < 0 or > MapDefinition.MaxCpus)
         {
-            storage += declared.Definition.Type == BpfMapType.ProgramArray ? 0 : declared.Definition.ValueStride * declared.Definition.MaxEntries;
+            throw new ArgumentException($"{nameof(ElfRuntimeOptions.PossibleCpus)} must be 0 (the processor count) to {MapDefinition.MaxCpus}, not {options.PossibleCpus}", nameof(options));
+        }
+
+        var definitions = elf.Maps.Select(m => m.Definition with { PossibleCpus = options.PossibleCpus }).ToArray();
+        ulong storage = 0;
+        foreach (var definition in definitions)
+        {
+            storage += definition.StorageBytes;
         }
 
         if (storage > options.MaxMapMemory)
@@ -49,7 +55,7 @@ public sealed class ElfRuntime : IDisposable
             for (int i = 0; i < maps.Length; i++)
             {
                 var declared = elf.Maps[i];
-                maps[i] = BpfMap.Create(declared.Definition);
+                maps[i] = BpfMap.Create(definitions[i]);
                 if (declared.IsGlobalData)
                 {
                     ((ArrayMap)maps[i]).GetValueSpan(0).Clear();
@@ -59,6 +65,14 @@ public sealed class ElfRuntime : IDisposable
                 if (registry.Add(maps[i]) != i)
                 {
                     throw new InvalidOperationException("map indices of the environment do not match the object's");
+                }
+            }
+
+            for (int i = 0; i < maps.Length; i++)
+            {
+                foreach (var (key, inner) in elf.Maps[i].InitialInnerMaps)
+                {
+                    SetInitialInnerMap((MapOfMaps)maps[i], key, GetMap(inner), elf.Maps[i]);
                 }
             }
         }
@@ -154,6 +168,23 @@ public sealed class ElfRuntime : IDisposable
 
             ownedPrograms.Clear();
             tailTargets.Clear();
+        }
+    }
+
+    private static void SetInitialInnerMap(MapOfMaps outer, uint key, BpfMap inner, ElfMap declared)
+    {
+        try
+        {
+            var keyBytes = new byte[outer.KeySize];
+            BitConverter.TryWriteBytes(keyBytes, key);
+            if (outer.Set(keyBytes, inner) != MapStatus.Success)
+            {
+                throw new EbpfElfException($"section {declared.Section}, map '{outer.Name}'", $"entry {key} of .values cannot be set");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new EbpfElfException($"section {declared.Section}, map '{outer.Name}'", e.Message, e);
         }
     }
 

@@ -116,12 +116,12 @@ public sealed class MapRegistry
 
         var map = current[imm];
         bool value = source is LddwSource.MapValueByFd or LddwSource.MapValueByIndex;
-        if (value && map is not ArrayMap)
+        if (value && map.Type != BpfMapType.Array)
         {
             return null;
         }
 
-        return shapes.GetValue(map, m => new MapShape(m.Name, m.KeySize, m.ValueSize, m.Definition.IsReadOnlyForPrograms, m.Name.StartsWith('.')));
+        return shapes.GetValue(map, m => new MapShape(m.Name, m.KeySize, m.ValueSize, m.Definition.IsReadOnlyForPrograms, m.Name.StartsWith('.'), m is MapOfMaps));
     }
 
     /// <summary>
@@ -145,7 +145,7 @@ public sealed class MapRegistry
                 return HandleOf(imm);
             case LddwSource.MapValueByFd:
             case LddwSource.MapValueByIndex:
-                if (map is not ArrayMap)
+                if (map.Type != BpfMapType.Array)
                 {
                     throw new ArgumentException($"map '{map.Name}' is a {map.Type} map: only array values can be addressed directly");
                 }
