@@ -14,6 +14,7 @@ public sealed class LpmTrieMap : HashMap
 {
     private readonly object gate = new();
     private readonly int[] prefixes;
+    private readonly Dictionary<byte[], byte[]> givenKeys = new(ByteKeyComparer.Instance);
 
     /// <summary>Creates an LPM trie.</summary>
     /// <exception cref="ArgumentException">The definition is invalid or not an LPM trie.</exception>
@@ -81,6 +82,11 @@ public sealed class LpmTrieMap : HashMap
             int before = Count;
             var status = base.UpdateCore(normal, value, flags, cpu);
             prefixes[length] += Count - before;
+            if (status == MapStatus.Success)
+            {
+                givenKeys[normal.ToArray()] = key.ToArray();
+            }
+
             return status == MapStatus.TooBig ? MapStatus.NoSpace : status;
         }
     }
@@ -99,8 +105,24 @@ public sealed class LpmTrieMap : HashMap
         lock (gate)
         {
             var status = base.DeleteCore(normal);
-            prefixes[length] -= status == MapStatus.Success ? 1 : 0;
+            if (status == MapStatus.Success)
+            {
+                prefixes[length]--;
+                givenKeys.Remove(normal.ToArray());
+            }
+
             return status;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<KeyValuePair<byte[], byte[]>> SnapshotEntries()
+    {
+        lock (gate)
+        {
+            return base.SnapshotEntries()
+                .Select(e => new KeyValuePair<byte[], byte[]>(givenKeys.TryGetValue(e.Key, out var given) ? given.ToArray() : e.Key, e.Value))
+                .ToArray();
         }
     }
 

@@ -8,8 +8,10 @@ namespace Ebpf.Maps;
 /// <see cref="MapDefinition.InnerMap"/> template (type, key and value sizes, flags, and capacity unless the template
 /// has <see cref="MapDefinition.InnerMapFlag"/>), as in Linux. The host sets entries with <see cref="Set(uint, BpfMap, MapUpdateFlags)"/> (and may
 /// create matching maps with <see cref="CreateInnerMap"/>); a program's <c>bpf_map_lookup_elem</c> returns the inner
-/// map's handle, which it passes to the map helpers like any map (the inner map is registered in the program's
-/// environment then). The byte-level host API reports an inner map as its 4-byte <see cref="BpfMap.Id"/>; it cannot
+/// map's handle, which it passes to the map helpers like any map. An inner map is registered (with its values' region)
+/// in every environment the outer map is registered in as soon as it is set, so runs that start afterwards can use its
+/// values; a run that started before the set and finds the new inner map ends with a memory access error when it
+/// touches a value (never outside the map). The byte-level host API reports an inner map as its 4-byte <see cref="BpfMap.Id"/>; it cannot
 /// set entries (there are no file descriptors): use <see cref="Set(uint, BpfMap, MapUpdateFlags)"/>. Operations take a short lock.
 /// </summary>
 public sealed class MapOfMaps : BpfMap
@@ -17,6 +19,7 @@ public sealed class MapOfMaps : BpfMap
     private readonly object gate = new();
     private readonly Dictionary<byte[], BpfMap> inner = new(ByteKeyComparer.Instance);
     private readonly Dictionary<byte[], BpfMap>.AlternateLookup<ReadOnlySpan<byte>> bySpan;
+    private readonly List<WeakReference<MapRegistry>> registries = [];
 
     /// <summary>Creates an array or hash of maps.</summary>
     /// <exception cref="ArgumentException">The definition is invalid (e.g. has no inner map template) or of another type.</exception>
@@ -92,6 +95,13 @@ public sealed class MapOfMaps : BpfMap
                 return MapStatus.TooBig;
             }
 
+            // Every environment this map is registered in registers the inner map (and its values' region) before
+            // a program can find it.
+            foreach (var registry in Registries())
+            {
+                registry.Add(map);
+            }
+
             bySpan[key] = map;
             return MapStatus.Success;
         }
@@ -125,8 +135,30 @@ public sealed class MapOfMaps : BpfMap
         return Get(key);
     }
 
+    /// <summary>Called by <see cref="MapRegistry.Add"/>: registers the inner maps there now and whenever one is set.</summary>
+    internal void Attach(MapRegistry registry)
+    {
+        BpfMap[] current;
+        lock (gate)
+        {
+            registries.Add(new WeakReference<MapRegistry>(registry));
+            current = [.. inner.Values];
+        }
+
+        foreach (var map in current)
+        {
+            registry.Add(map);
+        }
+    }
+
     /// <summary>Programs get inner maps as handles through the helpers (see <see cref="Ebpf.Helpers.LinuxHelpers"/>), never addresses: always 0.</summary>
     public override ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu) => 0;
+
+    private List<MapRegistry> Registries()
+    {
+        registries.RemoveAll(r => !r.TryGetTarget(out _));
+        return registries.Select(r => r.TryGetTarget(out var registry) ? registry : null).OfType<MapRegistry>().ToList();
+    }
 
     /// <inheritdoc />
     protected override bool TryCopyValue(ReadOnlySpan<byte> key, Span<byte> value)
