@@ -202,4 +202,40 @@ public class KernelMapsExampleTests
         Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(value));
         Assert.Equal(1002UL, BinaryPrimitives.ReadUInt64LittleEndian(value[8..]));
     }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_lru_program_counts_hits_across_runs(string engine)
+    {
+        using var runtime = Runtime();
+        using var program = runtime.Compile(TestEngines.Get(engine), "lru_touch");
+        var results = new List<ulong>();
+        foreach (uint key in new uint[] { 1, 2, 1, 3, 4, 5, 1, 2 })
+        {
+            SetInput(runtime, key);
+            results.Add(program.Run(new byte[64]));
+        }
+
+        // 5 evicts 2 (1 was used again after 2), so the last 2 is a miss again.
+        Assert.Equal([0UL, 0, 2, 0, 0, 0, 3, 0], results);
+    }
+
+    [Fact]
+    public void A_helper_this_library_lacks_is_a_load_error_naming_it()
+    {
+        // Patch the object's calls of bpf_get_smp_processor_id (call 8) into calls of bpf_loop (181).
+        byte[] bytes = ExampleFiles.Bytes("kernel_maps");
+        byte[] call8 = [0x85, 0, 0, 0, 8, 0, 0, 0];
+        int patched = 0;
+        for (int at = bytes.AsSpan().IndexOf(call8); at >= 0; at = bytes.AsSpan().IndexOf(call8))
+        {
+            bytes[at + 4] = 181;
+            patched++;
+        }
+
+        Assert.True(patched > 0);
+        using var runtime = ElfLoader.Load(bytes).CreateRuntime();
+        var error = Assert.Throws<EbpfCompilationException>(() => runtime.Compile(TestEngines.All[0], "percpu_stats"));
+        Assert.Contains("calls helper 181 (bpf_loop), which this library does not implement", error.Message);
+    }
 }

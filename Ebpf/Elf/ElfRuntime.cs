@@ -128,7 +128,9 @@ public sealed class ElfRuntime : IDisposable
         ArgumentNullException.ThrowIfNull(engine);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
         options ??= ExecutionOptions.Default;
-        var program = engine.Compile(GetProgram(name), Environment, options);
+        var linked = GetProgram(name);
+        RequireHelpers(engine, linked);
+        var program = engine.Compile(linked, Environment, options);
         try
         {
             FillProgramArrays(engine, options);
@@ -168,6 +170,24 @@ public sealed class ElfRuntime : IDisposable
 
             ownedPrograms.Clear();
             tailTargets.Clear();
+        }
+    }
+
+    /// <summary>A helper call this runtime cannot serve is a load error that names the Linux helper.</summary>
+    private void RequireHelpers(IExecutionEngine engine, EbpfProgram program)
+    {
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var insn = program.Instructions[pc];
+            if (insn.OpCode == Isa.OpCodes.Call && insn.Src == 0 && !Environment.Helpers.TryGet((uint)insn.Imm, out _))
+            {
+                uint id = (uint)insn.Imm;
+                throw new EbpfCompilationException(
+                    engine.Name,
+                    pc,
+                    insn,
+                    $"the program calls helper {id} ({LinuxHelperNames.Of(id) ?? "not a Linux helper id"}), which this library does not implement (a host can provide it with {nameof(ElfRuntimeOptions)}.{nameof(ElfRuntimeOptions.ExtraHelpers)})");
+            }
         }
     }
 
