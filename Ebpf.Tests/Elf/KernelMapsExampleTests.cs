@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using Ebpf.Analysis;
 using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Maps;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 
 namespace Ebpf.Tests.Elf;
 
@@ -237,5 +239,27 @@ public class KernelMapsExampleTests
         using var runtime = ElfLoader.Load(bytes).CreateRuntime();
         var error = Assert.Throws<EbpfCompilationException>(() => runtime.Compile(TestEngines.All[0], "percpu_stats"));
         Assert.Contains("calls helper 181 (bpf_loop), which this library does not implement", error.Message);
+    }
+
+    [Fact]
+    public void The_proving_verifier_accepts_every_program_in_hybrid_mode()
+    {
+        // Inner maps, ring-buffer records and popped values are known only at run time: those accesses stay unproven
+        // (checked when the program runs), none is a definite error.
+        using var runtime = Runtime();
+        var verifier = new ProvingVerifier(VerificationMode.Hybrid, SafetyContext.For(runtime.Environment, ExecutionOptions.Default));
+        foreach (var name in new[] { "percpu_stats", "lru_touch", "lru_order", "lpm_route", "push_both", "pop_both", "queue_sequence", "map_in_map", "ringbuf_events", "locked_count" })
+        {
+            Assert.NotNull(runtime.Object.GetProgram(name, verifier));
+        }
+    }
+
+    [Fact]
+    public void The_runs_cpu_must_be_one_of_the_possible_cpus()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Runtime(cpu: 2, possibleCpus: 2));
+        Assert.Contains("is not one of the 2 possible CPUs of per-CPU map 'cpu_stats'", error.Message);
+        using var wide = Runtime(cpu: 5, possibleCpus: 8);
+        Assert.Equal(8, wide.GetMap("cpu_stats").Cpus);
     }
 }

@@ -35,6 +35,11 @@ public sealed class ElfRuntime : IDisposable
         }
 
         var definitions = elf.Maps.Select(m => m.Definition with { PossibleCpus = options.PossibleCpus }).ToArray();
+        if (definitions.FirstOrDefault(d => d.IsPerCpu) is { } perCpu && options.Helpers.ProcessorId >= (uint)perCpu.ValuesPerEntry)
+        {
+            throw new ArgumentException($"the run's CPU ({nameof(LinuxHelperOptions)}.{nameof(LinuxHelperOptions.ProcessorId)} = {options.Helpers.ProcessorId}) is not one of the {perCpu.ValuesPerEntry} possible CPUs of per-CPU map '{perCpu.Name}' ({nameof(ElfRuntimeOptions)}.{nameof(ElfRuntimeOptions.PossibleCpus)})", nameof(options));
+        }
+
         ulong storage = 0;
         foreach (var definition in definitions)
         {

@@ -45,10 +45,14 @@ public static class LinuxHelperIds
     /// <summary><c>bpf_map_peek_elem(map, value)</c>.</summary>
     public const uint MapPeekElem = 89;
 
-    /// <summary><c>bpf_spin_lock(lock)</c>.</summary>
+    /// <summary>
+    /// <c>bpf_spin_lock(lock)</c>: a real lock on the 4-byte, 4-aligned <c>struct bpf_spin_lock</c> in a map value
+    /// (0 free, 1 taken), shared by every run and thread. A run that waits more than one second for it (a run that never
+    /// released it, or this run taking it twice, which Linux's verifier rejects) ends with a helper error.
+    /// </summary>
     public const uint SpinLock = 93;
 
-    /// <summary><c>bpf_spin_unlock(lock)</c>.</summary>
+    /// <summary><c>bpf_spin_unlock(lock)</c>: releases the lock; releasing a lock that is not taken ends the run with a helper error.</summary>
     public const uint SpinUnlock = 94;
 
     /// <summary><c>bpf_ringbuf_output(ringbuf, data, size, flags)</c>.</summary>
