@@ -62,5 +62,6 @@ public class QueueMapTests
         Assert.Equal(0UL, map.LookupValueAddress([], 0));
         Assert.Throws<ArgumentException>(() => map.TryPop(new byte[3]));
         Assert.Contains("needs a 0-byte key", new MapDefinition("q", BpfMapType.Stack, 4, 4, 1).Validate());
+        Assert.Contains("exceed the 256 MiB limit", new MapDefinition("q", BpfMapType.Queue, 0, 8, uint.MaxValue).Validate());
     }
 }

@@ -107,6 +107,11 @@ public sealed record MapDefinition(string Name, BpfMapType Type, uint KeySize, u
             return $"the value size must be 1 to {MaxValueSize} bytes, not {ValueSize}";
         }
 
+        if (Type is BpfMapType.Queue or BpfMapType.Stack && ValueStride * MaxEntries > MaxStorageBytes)
+        {
+            return $"{MaxEntries} values of {ValueSize} bytes exceed the {MaxStorageBytes >> 20} MiB limit";
+        }
+
         return StorageBytes > MaxStorageBytes
             ? $"{MaxEntries} entries of {ValueSize} bytes{(IsPerCpu ? $" on {ValuesPerEntry} CPUs" : string.Empty)} exceed the {MaxStorageBytes >> 20} MiB limit"
             : null;
