@@ -15,8 +15,9 @@ public class LruHashMapTests
         map.Update(1u, 10UL);
         map.Update(2u, 20UL);
         map.Update(3u, 30UL);
-        Assert.True(map.TryLookup(1u, out ulong _));  // 1 becomes the most recent
-        map.Update(2u, 21UL);                        // so does 2
+        Assert.NotEqual(0UL, map.LookupValueAddress(BitConverter.GetBytes(1u), 0));  // a program's lookup: 1 becomes the most recent
+        map.Update(2u, 21UL);                                                        // so does 2 (an update)
+        Assert.True(map.TryLookup(3u, out ulong _));                                 // a host lookup is not a use
         Assert.Equal([3u, 1u, 2u], Ages(map));
         Assert.Equal(MapStatus.Success, map.Update(4u, 40UL));
         Assert.Equal([1u, 2u, 4u], Ages(map));

@@ -9,7 +9,8 @@ namespace Ebpf.Maps;
 /// </summary>
 /// <remarks>
 /// <para>The LRU types never fail an insertion for lack of room: a full map evicts its least recently used entry, where
-/// a use is an insertion, an update or a lookup (by a program or the host). This is exact LRU order; Linux's LRU maps
+/// a use is an insertion, an update (by a program or the host) or a program's lookup; host lookups do not count, as with
+/// Linux's <c>bpf()</c> syscall. This is exact LRU order; Linux's LRU maps
 /// approximate it (per-CPU free lists, batched eviction), so the kernel may evict a different entry, or evict before the
 /// map is full.</para>
 /// <para>The per-CPU types hold <see cref="BpfMap.Cpus"/> values per entry: a program sees and updates its run's CPU's
@@ -117,7 +118,6 @@ public class HashMap : BpfMap
                 return false;
             }
 
-            Touch(slot);
             new ReadOnlySpan<byte>(SlotAddress(slot), value.Length).CopyTo(value);
             return true;
         }
