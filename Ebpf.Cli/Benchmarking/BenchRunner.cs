@@ -98,10 +98,16 @@ internal static class BenchRunner
         while (Stopwatch.GetElapsedTime(start) < WarmUpTime);
     }
 
+    /// <summary>
+    /// Doubles the runs per batch until a batch lasts <see cref="TargetBatchTime"/>. Each size is judged by the faster of
+    /// two batches, so one batch stretched by the machine (preemption on a shared host) does not stop the doubling early
+    /// and leave batches too short to time a tiny program well.
+    /// </summary>
     private static long Calibrate(SpanRun run, byte[] memory, byte[] buffer)
     {
         long runs = 1;
-        while (runs < MaxCalibratedRuns && TimeBatch(run, memory, buffer, runs) < TargetBatchTime.TotalNanoseconds)
+        while (runs < MaxCalibratedRuns
+            && Math.Min(TimeBatch(run, memory, buffer, runs), TimeBatch(run, memory, buffer, runs)) < TargetBatchTime.TotalNanoseconds)
         {
             runs *= 2;
         }
