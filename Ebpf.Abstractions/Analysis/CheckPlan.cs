@@ -1,3 +1,5 @@
+using Ebpf.Isa;
+
 namespace Ebpf.Analysis;
 
 /// <summary>
@@ -12,6 +14,8 @@ namespace Ebpf.Analysis;
 /// shapes are a snapshot of the environment's, the same snapshot the compilation resolves its helpers from;</item>
 /// <item>a program with any error (an uninitialised read, a refuted access, a bad helper argument) gets no proof at all:
 /// the analysis stops following a path at an error, so accesses behind it are not covered;</item>
+/// <item>so does a program with a write the analysis cannot place (<see cref="MayOverwriteSpills"/>): it could overwrite
+/// a pointer spilled to the stack that a proof relies on;</item>
 /// <item>only proofs about the regions this list knows (input, stack, map value, global data) are used; a region kind
 /// added later keeps its checks until it is listed here.</item>
 /// </list>
@@ -58,7 +62,7 @@ internal sealed class CheckPlan
         }
 
         var analysis = program.Analysis.Safety(SafetyContext.For(environment, options));
-        if (!analysis.IsSafe)
+        if (!analysis.IsSafe || MayOverwriteSpills(program, analysis))
         {
             return new CheckPlan(program, null, null, 0);
         }
@@ -90,6 +94,34 @@ internal sealed class CheckPlan
         }
 
         return new CheckPlan(program, proven, regions, count);
+    }
+
+    /// <summary>
+    /// True when some write is not proven (a store or atomic the analysis cannot place, or a helper whose memory
+    /// arguments it cannot check: no signature, <c>callx</c>). Such a write may land anywhere the run-time checks allow,
+    /// the stack included, and so replace a register the analysis saw spilled there: a pointer or a bounded index it
+    /// reloads later and proves accesses through may then be forged. The analysis does not model that, so the plan trusts no proof then.
+    /// </summary>
+    private static bool MayOverwriteSpills(EbpfProgram program, SafetyAnalysis analysis)
+    {
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var insn = program.Decoded[pc];
+            if ((insn.Operation == Operation.Store || insn.IsAtomic) && analysis.Access(pc).Outcome is not (AccessOutcome.Proven or AccessOutcome.Unreachable))
+            {
+                return true;
+            }
+        }
+
+        foreach (var finding in analysis.Unproven)
+        {
+            if (program.Decoded[finding.Pc].Operation is Operation.CallHelper or Operation.CallX)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

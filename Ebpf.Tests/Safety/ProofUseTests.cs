@@ -96,6 +96,22 @@ public class ProofUseTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_write_the_analysis_cannot_place_voids_every_proof(string engine)
+    {
+        // The input pointer is spilled to fp-8; a store through a laundered copy of r10 (which the analysis loses
+        // track of) overwrites it with 0x1234; the reloaded "input pointer" is then read behind a length check. The
+        // read must keep its check: unchecked, it would read address 0x1234.
+        var program = ProgramLoader.Load(Assembler.Assemble(
+            "stxdw [r10-8], r1\nmov r3, r10\nand r3, -1\nmov r4, 0x1234\nstxdw [r3-8], r4\nldxdw r5, [r10-8]\nmov r0, 0\njlt r2, 8, +1\nldxdw r0, [r5]\nexit"));
+        using var compiled = TestEngines.Get(engine).Compile(program);
+        Assert.Equal(0, Statistics(compiled).Proven);
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(new byte[8]));
+        Assert.Equal(8, e.Pc);
+        Assert.Equal(0x1234UL, e.Address);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void In_the_metadata_mode_the_proof_is_about_the_metadata(string engine)
     {
         // r1/r2 are the metadata buffer and its length: the proof relies on r2 only, whatever r1 points at.
