@@ -37,6 +37,7 @@ internal static class Decoder
             {
                 d.Op = Proven(d.Op);
             }
+
             switch (insn.Operation)
             {
                 case Operation.Lsh or Operation.Rsh or Operation.Arsh:

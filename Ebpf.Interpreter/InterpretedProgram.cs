@@ -11,7 +11,8 @@ namespace Ebpf.Interpreter;
 /// <summary>
 /// A program prepared for the interpreter: the pre-decoded slots, the helpers its calls name, and a snapshot of the
 /// helper table for <c>callx</c>. <see cref="Execute"/> is one dispatch loop over the decoded form; every memory access
-/// is checked whatever the options say. It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
+/// is checked whatever the options say, except the loads and stores the safety analysis proves in bounds
+/// (<see cref="CheckPlan"/>). It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
 /// over its per-instruction hook, and the unobserved copy has none.
 /// </summary>
 internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservableProgram, IMemoryCheckStatistics
@@ -233,6 +234,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 case Op.StxH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
                 case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
                 case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
+
                 // Loads and stores the safety analysis proves in bounds: no check (unless an observer, which may change
                 // registers and memory, watches the run)
                 case Op.LdxBProven: r[ins->Dst] = *(byte*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;

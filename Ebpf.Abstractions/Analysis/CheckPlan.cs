@@ -25,7 +25,7 @@ namespace Ebpf.Analysis;
 /// </summary>
 internal sealed class CheckPlan
 {
-    /// <summary>Programs with more slots than this are not analysed for the engines (the analysis takes about 1 ms per 300 slots).</summary>
+    /// <summary>Programs with more slots than this are not analysed for the engines (up to it the analysis takes about 1-20 ms).</summary>
     public const int MaxAnalyzedSlots = 4096;
 
     [ThreadStatic]
