@@ -15,7 +15,8 @@ namespace Ebpf.Analysis;
 /// <item>a program with any error (an uninitialised read, a refuted access, a bad helper argument) gets no proof at all:
 /// the analysis stops following a path at an error, so accesses behind it are not covered;</item>
 /// <item>so does a program with a write the analysis cannot place (<see cref="MayOverwriteSpills"/>): it could overwrite
-/// a pointer spilled to the stack that a proof relies on;</item>
+/// a pointer spilled to the stack that a proof relies on; and a program that names a map of maps
+/// (<see cref="NamesMapOfMaps"/>), whose lookups yield handles the analysis types as value pointers;</item>
 /// <item>only proofs about the regions this list knows (input, stack, map value, global data) are used; a region kind
 /// added later keeps its checks until it is listed here.</item>
 /// </list>
@@ -61,8 +62,9 @@ internal sealed class CheckPlan
             return new CheckPlan(program, null, null, 0);
         }
 
-        var analysis = program.Analysis.Safety(SafetyContext.For(environment, options));
-        if (!analysis.IsSafe || MayOverwriteSpills(program, analysis))
+        var context = SafetyContext.For(environment, options);
+        var analysis = program.Analysis.Safety(context);
+        if (!analysis.IsSafe || MayOverwriteSpills(program, analysis) || NamesMapOfMaps(program, context))
         {
             return new CheckPlan(program, null, null, 0);
         }
@@ -116,6 +118,30 @@ internal sealed class CheckPlan
         foreach (var finding in analysis.Unproven)
         {
             if (program.Decoded[finding.Pc].Operation is Operation.CallHelper or Operation.CallX)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// True when an <c>lddw</c> names a map of maps: a lookup in it yields an inner map's handle, not memory, while the
+    /// analysis types the result as a pointer to the outer map's value, so an access through it could be "proven".
+    /// </summary>
+    private static bool NamesMapOfMaps(EbpfProgram program, SafetyContext context)
+    {
+        if (context.Maps is null)
+        {
+            return false;
+        }
+
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var insn = program.Decoded[pc];
+            if (insn.Operation == Operation.Lddw && insn.PseudoSource is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex
+                && context.Maps(insn.PseudoSource, insn.Imm) is { HoldsMaps: true })
             {
                 return true;
             }

@@ -112,6 +112,27 @@ public class ProofUseTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_program_naming_a_map_of_maps_gets_no_proof(string engine)
+    {
+        // A lookup in a map of maps yields an inner map's handle, not memory: reading through it must stay checked.
+        using var outer = new MapOfMaps(new MapDefinition("outer", BpfMapType.ArrayOfMaps, 4, 4, 2) { InnerMap = new MapDefinition("inner", BpfMapType.Hash, 4, 8, 16) });
+        using var inner = outer.CreateInnerMap("inner0");
+        Assert.Equal(MapStatus.Success, outer.Set(0, inner));
+        var environment = new ProgramEnvironment(LinuxHelpers.Register(new HelperTable()));
+        int index = MapRegistry.For(environment).Add(outer);
+        var program = ProgramLoader.Load(Assembler.Assemble(
+            $"stw [r10-4], 0\nlddw r1, 0\nmov r2, r10\nadd r2, -4\ncall 1\njeq r0, 0, +1\nldxw r0, [r0]\nexit"));
+        var slots = program.Instructions.ToArray();
+        slots[1] = new Isa.Instruction(Isa.OpCodes.Lddw, 1, (byte)Isa.LddwSource.MapByIndex, 0, index);
+        program = EbpfProgram.Create(slots, Verifier.Default);
+        using var compiled = TestEngines.Get(engine).Compile(program, environment);
+        Assert.Equal(0, Statistics(compiled).Proven);
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run());
+        Assert.Equal(7, e.Pc);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void In_the_metadata_mode_the_proof_is_about_the_metadata(string engine)
     {
         // r1/r2 are the metadata buffer and its length: the proof relies on r2 only, whatever r1 points at.
