@@ -50,25 +50,23 @@ internal sealed class CheckPlan
     /// <summary>
     /// The plan for compiling <paramref name="program"/> for <paramref name="environment"/> with <paramref name="options"/>:
     /// every access checked when memory checks are off (nothing to decide), the program is too long, the thread is inside
-    /// <see cref="ForceChecks"/>, or the analysis found an error.
+    /// <see cref="ForceChecks"/>, or the proof cannot be trusted (see the class summary). The regions the checks compare
+    /// against inline come from the analysis whenever it ran: a region only picks the fast comparison (every region is
+    /// still tried on the cold path), so a partial analysis can name it.
     /// </summary>
     public static CheckPlan Create(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.MemoryChecks || forcedChecks != 0 || program.Length > MaxAnalyzedSlots)
+        if (!options.MemoryChecks || program.Length > MaxAnalyzedSlots)
         {
             return new CheckPlan(program, null, null, 0);
         }
 
         var context = SafetyContext.For(environment, options);
         var analysis = program.Analysis.Safety(context);
-        if (!analysis.IsSafe || MayOverwriteSpills(program, analysis) || NamesMapOfMaps(program, context))
-        {
-            return new CheckPlan(program, null, null, 0);
-        }
-
+        bool trusted = forcedChecks == 0 && analysis.IsSafe && !MayOverwriteSpills(program, analysis) && !NamesMapOfMaps(program, context);
         var proven = new bool[program.Length];
         var regions = new AccessRegion[program.Length];
         int count = 0;
@@ -81,7 +79,7 @@ internal sealed class CheckPlan
                 continue;
             }
 
-            if (proof.Outcome == AccessOutcome.Proven && proof.Region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global)
+            if (trusted && proof.Outcome == AccessOutcome.Proven && proof.Region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global)
             {
                 proven[pc] = true;
                 count++;

@@ -133,6 +133,16 @@ public class ProofUseTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_stack_pointer_moved_into_the_input_reads_it(string engine)
+    {
+        // r2 = r10 + (r1 - r10): derived from r10, so checked against the stack first, but it points at the input.
+        var program = ProgramLoader.Load(Assembler.Assemble("mov r3, r1\nsub r3, r10\nmov r2, r10\nadd r2, r3\nldxb r0, [r2]\nexit"));
+        using var compiled = TestEngines.Get(engine).Compile(program);
+        Assert.Equal(0x2aUL, compiled.Run([0x2a]));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void In_the_metadata_mode_the_proof_is_about_the_metadata(string engine)
     {
         // r1/r2 are the metadata buffer and its length: the proof relies on r2 only, whatever r1 points at.

@@ -123,12 +123,13 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The shared slow check: r11 = address, rdx = size, ecx = packed site. Returns when the access lies in the current
-    /// and caller stack frames, the metadata or an environment region (writes: writable ones); otherwise leaves through
+    /// and caller stack frames, the input, the metadata or an environment region (writes: writable ones); otherwise leaves through
     /// the violation stub. Preserves every eBPF register.
     /// </summary>
     private void EmitSlowCheck()
     {
         var ok = a.CreateLabel();
+        var skipInput = a.CreateLabel();
         var skipMetadata = a.CreateLabel();
         var loop = a.CreateLabel();
         var next = a.CreateLabel();
@@ -149,6 +150,17 @@ internal sealed partial class X64Compiler
         a.sub(rdi, rdx);
         a.cmp(rax, rdi);
         a.jbe(ok);
+
+        // The input, for stack-region checks whose pointer was moved into it: (addr - start) <= length - size, with
+        // length >= size.
+        a.mov(rdi, Block(RunBlock.InputLengthOffset));
+        a.sub(rdi, rdx);
+        a.jb(skipInput);
+        a.mov(rax, r11);
+        a.sub(rax, Block(RunBlock.InputStartOffset));
+        a.cmp(rax, rdi);
+        a.jbe(ok);
+        Bind(ref skipInput);
 
         // Metadata: (addr - start) <= length - size, with length >= size.
         a.mov(rdi, Block(RunBlock.MetadataLengthOffset));
