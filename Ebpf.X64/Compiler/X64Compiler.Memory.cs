@@ -129,8 +129,6 @@ internal sealed partial class X64Compiler
     private void EmitSlowCheck()
     {
         var ok = a.CreateLabel();
-        var skipInput = a.CreateLabel();
-        var skipMetadata = a.CreateLabel();
         var loop = a.CreateLabel();
         var next = a.CreateLabel();
         var fail = a.CreateLabel();
@@ -151,26 +149,9 @@ internal sealed partial class X64Compiler
         a.cmp(rax, rdi);
         a.jbe(ok);
 
-        // The input, for stack-region checks whose pointer was moved into it: (addr - start) <= length - size, with
-        // length >= size.
-        a.mov(rdi, Block(RunBlock.InputLengthOffset));
-        a.sub(rdi, rdx);
-        a.jb(skipInput);
-        a.mov(rax, r11);
-        a.sub(rax, Block(RunBlock.InputStartOffset));
-        a.cmp(rax, rdi);
-        a.jbe(ok);
-        Bind(ref skipInput);
-
-        // Metadata: (addr - start) <= length - size, with length >= size.
-        a.mov(rdi, Block(RunBlock.MetadataLengthOffset));
-        a.sub(rdi, rdx);
-        a.jb(skipMetadata);
-        a.mov(rax, r11);
-        a.sub(rax, Block(RunBlock.MetadataStartOffset));
-        a.cmp(rax, rdi);
-        a.jbe(ok);
-        Bind(ref skipMetadata);
+        // The input (for stack-region checks whose pointer was moved into it), then the metadata.
+        EmitSlowRangeTest(RunBlock.InputStartOffset, RunBlock.InputLengthOffset, ok);
+        EmitSlowRangeTest(RunBlock.MetadataStartOffset, RunBlock.MetadataLengthOffset, ok);
 
         // Environment regions: MemoryRegion entries at the offsets of MemoryRegionLayout.
         a.mov(rsi, Block(RunBlock.RegionsOffset));
@@ -204,6 +185,24 @@ internal sealed partial class X64Compiler
 
         Bind(ref fail);
         a.jmp(violationStored);
+    }
+
+    /// <summary>
+    /// In the slow check (r11 = address, rdx = size; rax and rdi free): jumps to <paramref name="ok"/> when the access
+    /// lies in the run-block range at <paramref name="startOffset"/> / <paramref name="lengthOffset"/>, i.e. length &gt;=
+    /// size and (address - start) &lt;= length - size; otherwise falls through.
+    /// </summary>
+    private void EmitSlowRangeTest(int startOffset, int lengthOffset, Label ok)
+    {
+        var skip = a.CreateLabel();
+        a.mov(rdi, Block(lengthOffset));
+        a.sub(rdi, rdx);
+        a.jb(skip);
+        a.mov(rax, r11);
+        a.sub(rax, Block(startOffset));
+        a.cmp(rax, rdi);
+        a.jbe(ok);
+        Bind(ref skip);
     }
 
     private void EmitLoad(int pc, DecodedInstruction insn)
