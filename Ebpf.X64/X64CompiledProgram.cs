@@ -122,9 +122,16 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The run block is not zeroed (264 bytes per run): every field the generated code or this method reads before the
+    /// code writes it is set here; the others (saved stack pointer, helper arguments, call frame, callx id, error
+    /// details) are written by the code before they are read. The block is never in memory a program can address.
+    /// </remarks>
+    [SkipLocalsInit]
     private protected override ulong Execute(ref RunState state)
     {
-        RunBlock block = default;
+        Unsafe.SkipInit(out RunBlock block);
+        block.Status = (int)RunStatus.Completed;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
         block.InputStart = state.InputAddress;
         block.InputLength = state.InputLength;

@@ -29,9 +29,11 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>
     /// For an engine whose resources must outlive every run (the x64 engine's code mapping): the owner's reference (1
-    /// until disposed) plus one per run in flight. Each direct run and each tail call into this program holds a lease,
-    /// so the resources are released only after the last of them ends: machine code is never unmapped under a running
-    /// thread. Engines whose code the garbage collector keeps alive take no lease.
+    /// until disposed) plus one per counted lease in flight. Each direct run and each tail call into this program holds
+    /// a lease, so the resources are released only after the last of them ends: machine code is never unmapped under a
+    /// running thread. A direct run's lease is a slot of its thread (<see cref="RunSlots"/>) rather than a count when one
+    /// is free; tail calls and deeply nested runs count here. Engines whose code the garbage collector keeps alive take
+    /// no lease.
     /// </summary>
     private int leases = 1;
 
@@ -179,7 +181,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         RunState state = default;
         var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stack.End);
-        Enter();
+        var slots = Enter();
         stack.Busy = true;
         try
         {
@@ -190,7 +192,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         {
             RunStack.Clear(stack.End, state.DirtyStackBytes);
             stack.Busy = false;
-            Leave(ref state);
+            Leave(ref state, slots);
             GC.KeepAlive(regions);
         }
     }
@@ -231,15 +233,45 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         return regions;
     }
 
-    /// <summary>Takes the run lease (or, for an engine without leases, checks the program is not disposed).</summary>
+    /// <summary>
+    /// Takes the run lease (or, for an engine without leases, checks the program is not disposed). The lease is this
+    /// thread's next <see cref="RunSlots"/> slot (no atomic instruction) when one is free, else a counted lease; returns
+    /// the slots in the first case, null otherwise.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Enter()
+    private RunSlots? Enter()
     {
-        if (leased ? !TryBeginRun() : Volatile.Read(ref disposed) != 0)
+        if (!leased)
+        {
+            if (Volatile.Read(ref disposed) != 0)
+            {
+                ThrowDisposed();
+            }
+
+            return null;
+        }
+
+        var slots = RunSlots.Current;
+        if (slots.TryEnter(this))
+        {
+            // Read after the slot's store (see RunSlots: Dispose's process-wide barrier orders the pair).
+            if (Volatile.Read(ref disposed) != 0)
+            {
+                slots.Exit();
+                ReleaseIfUnused();
+                ThrowDisposed();
+            }
+
+            return slots;
+        }
+
+        if (!TryBeginRun())
         {
             ThrowDisposed();
         }
+
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -247,14 +279,23 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>Ends what <see cref="Enter"/> began, and a tail call still pending when the run failed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Leave(ref RunState state)
+    private void Leave(ref RunState state, RunSlots? slots)
     {
         if (state.TailCallTarget != 0)
         {
             ReleasePendingTailCall(ref state);
         }
 
-        if (leased)
+        if (slots is not null)
+        {
+            slots.Exit();
+            if (Volatile.Read(ref disposed) != 0)
+            {
+                // Disposed during the run: the last lease out releases the resources.
+                ReleaseIfUnused();
+            }
+        }
+        else if (leased)
         {
             EndRun();
         }
@@ -384,7 +425,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         RunState state = default;
         var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stackEnd);
-        Enter();
+        var slots = Enter();
         if (shared is not null)
         {
             shared.Busy = true;
@@ -443,7 +484,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
                 shared.Busy = false;
             }
 
-            Leave(ref state);
+            Leave(ref state, slots);
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
         }
@@ -489,6 +530,22 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     internal void EndRun()
     {
         if (leased && Interlocked.Decrement(ref leases) == 0)
+        {
+            ReleaseIfUnused();
+        }
+    }
+
+    /// <summary>
+    /// Releases the resources of a disposed program once no counted lease and no thread's <see cref="RunSlots"/> slot
+    /// holds it. Called by whoever may have ended the last lease: the counted lease that reached zero, or a slotted run
+    /// that left after <see cref="Dispose()"/>. Each caller writes before it reads (a decrement, or a slot store then a
+    /// fence), so of two concurrent last leases at least one sees the other gone.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseIfUnused()
+    {
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref leases) == 0 && !RunSlots.Holds(this))
         {
             Release();
         }
@@ -545,6 +602,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             GC.SuppressFinalize(this);
             if (leased)
             {
+                // Every run that published its slot before this barrier is visible to the scans that follow; every run
+                // after it sees the disposed flag and leaves without running (see RunSlots).
+                Interlocked.MemoryBarrierProcessWide();
                 EndRun();
             }
             else

@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+
+namespace Ebpf.Execution;
+
+/// <summary>
+/// The programs with run leases (x64) that one thread is running, one slot per nesting level: a hazard-pointer scheme
+/// that replaces the shared lease counter on the common path. A run publishes its program in the next free slot of its
+/// thread with a plain store, then reads the program's disposed flag; <see cref="CompiledProgram.Dispose()"/> sets that
+/// flag, runs a process-wide memory barrier, and only then releases the program's resources if no slot of any thread
+/// holds it. The barrier makes the pair safe without an atomic instruction on the run path: either the run sees the
+/// flag (and leaves without running), or its store is visible to every later scan (and the last run out releases). A
+/// run nested deeper than <see cref="Depth"/> falls back to the counted lease.
+/// </summary>
+internal sealed class RunSlots
+{
+    /// <summary>How many nested leased runs one thread can hold in slots.</summary>
+    public const int Depth = 4;
+
+    private static readonly Lock Gate = new();
+
+    /// <summary>Every live thread's slots (replaced, never changed in place, under <see cref="Gate"/>).</summary>
+    private static RunSlots[] all = [];
+
+    [ThreadStatic]
+    private static RunSlots? current;
+
+    private readonly Thread owner;
+    private readonly Slot[] slots = new Slot[Depth];
+    private int depth;
+
+    private RunSlots(Thread owner)
+    {
+        this.owner = owner;
+    }
+
+    /// <summary>This thread's slots (registered on first use).</summary>
+    public static RunSlots Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => current ?? Register();
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="program"/> in this thread's next slot; false when all slots are in use (the caller then
+    /// takes a counted lease). The caller reads the disposed flag after this and calls <see cref="Exit"/> when done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryEnter(CompiledProgram program)
+    {
+        int level = depth;
+        if (level == Depth)
+        {
+            return false;
+        }
+
+        Volatile.Write(ref slots[level].Program, program);
+        depth = level + 1;
+        return true;
+    }
+
+    /// <summary>Clears the slot the last <see cref="TryEnter"/> of this thread filled.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Exit()
+    {
+        int level = depth - 1;
+        depth = level;
+        Volatile.Write(ref slots[level].Program, null);
+    }
+
+    /// <summary>
+    /// True when a slot of any thread holds <paramref name="program"/>. Meaningful only after the program's disposed flag
+    /// was set and a process-wide barrier ran (see the class remarks); the caller has a full fence before this call.
+    /// </summary>
+    public static bool Holds(CompiledProgram program)
+    {
+        foreach (var thread in Volatile.Read(ref all))
+        {
+            foreach (ref var slot in thread.slots.AsSpan())
+            {
+                if (ReferenceEquals(Volatile.Read(ref slot.Program), program))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RunSlots Register()
+    {
+        var mine = new RunSlots(Thread.CurrentThread);
+        lock (Gate)
+        {
+            // Threads that ended hold nothing (a run always clears its slot before it returns): drop them here.
+            var live = new List<RunSlots>(all.Length + 1);
+            foreach (var other in all)
+            {
+                if (other.owner.IsAlive)
+                {
+                    live.Add(other);
+                }
+            }
+
+            live.Add(mine);
+            Volatile.Write(ref all, live.ToArray());
+        }
+
+        current = mine;
+        return mine;
+    }
+
+    /// <summary>One slot: a struct so that a store into the array needs no covariance check.</summary>
+    private struct Slot
+    {
+        public CompiledProgram? Program;
+    }
+}
