@@ -40,6 +40,12 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>Set once the engine's resources have been released (they are released exactly once).</summary>
     private int released;
 
+    /// <summary>The last run id given to a program (see <see cref="runId"/>).</summary>
+    private static long lastRunId;
+
+    /// <summary>This program's identity in <see cref="RunSlots"/> (never 0, never reused).</summary>
+    private readonly long runId = Interlocked.Increment(ref lastRunId);
+
     /// <summary>Whether runs take a lease (see <see cref="leases"/>).</summary>
     private readonly bool leased;
 
@@ -181,7 +187,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         RunState state = default;
         var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stack.End);
-        var slots = Enter();
+        var slots = Enter(stack.Slots);
         stack.Busy = true;
         try
         {
@@ -236,11 +242,12 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>
     /// Takes the run lease (or, for an engine without leases, checks the program is not disposed). The lease is this
     /// thread's next <see cref="RunSlots"/> slot (no atomic instruction) when one is free, else a counted lease; returns
-    /// the slots in the first case, null otherwise.
+    /// the slots in the first case, null otherwise. <paramref name="threadSlots"/>: this thread's slots when the caller
+    /// has them at hand (saves a thread-static lookup), else null.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private RunSlots? Enter()
+    private RunSlots? Enter(RunSlots? threadSlots)
     {
         if (!leased)
         {
@@ -252,8 +259,8 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             return null;
         }
 
-        var slots = RunSlots.Current;
-        if (slots.TryEnter(this))
+        var slots = threadSlots ?? RunSlots.Current;
+        if (slots.TryEnter(runId))
         {
             // Read after the slot's store (see RunSlots: Dispose's process-wide barrier orders the pair).
             if (Volatile.Read(ref disposed) != 0)
@@ -425,7 +432,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         RunState state = default;
         var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stackEnd);
-        var slots = Enter();
+        var slots = Enter(shared?.Slots);
         if (shared is not null)
         {
             shared.Busy = true;
@@ -545,7 +552,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     private void ReleaseIfUnused()
     {
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref leases) == 0 && !RunSlots.Holds(this))
+        if (Volatile.Read(ref leases) == 0 && !RunSlots.Holds(runId))
         {
             Release();
         }

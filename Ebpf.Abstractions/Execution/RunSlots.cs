@@ -41,11 +41,11 @@ internal sealed class RunSlots
     }
 
     /// <summary>
-    /// Publishes <paramref name="program"/> in this thread's next slot; false when all slots are in use (the caller then
+    /// Publishes <paramref name="program"/> (a program's run id) in this thread's next slot; false when all slots are in use (the caller then
     /// takes a counted lease). The caller reads the disposed flag after this and calls <see cref="Exit"/> when done.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryEnter(CompiledProgram program)
+    public bool TryEnter(long program)
     {
         int level = depth;
         if (level == Depth)
@@ -64,20 +64,20 @@ internal sealed class RunSlots
     {
         int level = depth - 1;
         depth = level;
-        Volatile.Write(ref slots[level].Program, null);
+        Volatile.Write(ref slots[level].Program, 0);
     }
 
     /// <summary>
-    /// True when a slot of any thread holds <paramref name="program"/>. Meaningful only after the program's disposed flag
+    /// True when a slot of any thread holds <paramref name="program"/> (a program's run id). Meaningful only after the program's disposed flag
     /// was set and a process-wide barrier ran (see the class remarks); the caller has a full fence before this call.
     /// </summary>
-    public static bool Holds(CompiledProgram program)
+    public static bool Holds(long program)
     {
         foreach (var thread in Volatile.Read(ref all))
         {
             foreach (ref var slot in thread.slots.AsSpan())
             {
-                if (ReferenceEquals(Volatile.Read(ref slot.Program), program))
+                if (Volatile.Read(ref slot.Program) == program)
                 {
                     return true;
                 }
@@ -111,9 +111,10 @@ internal sealed class RunSlots
         return mine;
     }
 
-    /// <summary>One slot: a struct so that a store into the array needs no covariance check.</summary>
+    /// <summary>One slot: the <see cref="CompiledProgram"/> run id of the program it holds, or 0 (an integer, so a store
+    /// needs no GC write barrier; the running thread keeps the program itself alive).</summary>
     private struct Slot
     {
-        public CompiledProgram? Program;
+        public long Program;
     }
 }

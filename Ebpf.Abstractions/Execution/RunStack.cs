@@ -34,6 +34,9 @@ internal sealed unsafe class RunStack
     /// <summary>One past the highest byte of the buffer: r10 of the entry function of a run on it.</summary>
     public byte* End { get; }
 
+    /// <summary>The run-lease slots of the thread that owns this buffer (null for the stand-in that is always busy).</summary>
+    public RunSlots? Slots { get; private init; }
+
     /// <summary>The buffer's size in bytes.</summary>
     public int Length { get; }
 
@@ -69,7 +72,7 @@ internal sealed unsafe class RunStack
         }
 
         // A free buffer that is too small is all zeros, so dropping it loses nothing.
-        current = stack = new RunStack(Math.Max(bytes, 4096));
+        current = stack = new RunStack(Math.Max(bytes, 4096)) { Slots = RunSlots.Current };
         return stack;
     }
 

@@ -41,9 +41,22 @@ internal unsafe struct RunBlock
     /// <summary>The input memory's first byte.</summary>
     [FieldOffset(InputStartOffset)] public ulong InputStart;
 
-    /// <summary>For access sizes 1, 2, 4, 8: (input length - size + 1), or 0 when the input is shorter than the size.
-    /// An access of that size at <c>InputStart + d</c> is inside the input exactly when <c>d &lt; limit</c> (unsigned).</summary>
-    [FieldOffset(InputLimitOffset)] public fixed ulong InputLimit[4];
+    // The limits and the helper arguments are separate fields rather than fixed buffers: a fixed buffer makes the JIT
+    // guard the run method's frame with a stack cookie, checked on every run.
+
+    /// <summary>For access size 1: (input length - size + 1), or 0 when the input is shorter than the size. An access of
+    /// that size at <c>InputStart + d</c> is inside the input exactly when <c>d &lt; limit</c> (unsigned); the limits for
+    /// sizes 2, 4 and 8 follow.</summary>
+    [FieldOffset(InputLimitOffset)] public ulong InputLimit1;
+
+    /// <summary>The input limit for 2-byte accesses (see <see cref="InputLimit1"/>).</summary>
+    [FieldOffset(InputLimitOffset + 8)] public ulong InputLimit2;
+
+    /// <summary>The input limit for 4-byte accesses (see <see cref="InputLimit1"/>).</summary>
+    [FieldOffset(InputLimitOffset + 16)] public ulong InputLimit4;
+
+    /// <summary>The input limit for 8-byte accesses (see <see cref="InputLimit1"/>).</summary>
+    [FieldOffset(InputLimitOffset + 24)] public ulong InputLimit8;
 
     /// <summary>The metadata buffer's first byte.</summary>
     [FieldOffset(MetadataStartOffset)] public ulong MetadataStart;
@@ -82,8 +95,20 @@ internal unsafe struct RunBlock
     /// <summary>A weak <see cref="GCHandle"/> of the compiled program (for the helper dispatcher).</summary>
     [FieldOffset(ProgramOffset)] public nint Program;
 
-    /// <summary>r1..r5 at a helper call.</summary>
-    [FieldOffset(ArgsOffset)] public fixed ulong Args[5];
+    /// <summary>r1 at a helper call.</summary>
+    [FieldOffset(ArgsOffset)] public ulong Arg1;
+
+    /// <summary>r2 at a helper call.</summary>
+    [FieldOffset(ArgsOffset + 8)] public ulong Arg2;
+
+    /// <summary>r3 at a helper call.</summary>
+    [FieldOffset(ArgsOffset + 16)] public ulong Arg3;
+
+    /// <summary>r4 at a helper call.</summary>
+    [FieldOffset(ArgsOffset + 24)] public ulong Arg4;
+
+    /// <summary>r5 at a helper call.</summary>
+    [FieldOffset(ArgsOffset + 32)] public ulong Arg5;
 
     /// <summary>r10 of the function that calls a helper.</summary>
     [FieldOffset(CallFrameOffset)] public ulong CallFrame;
