@@ -74,6 +74,7 @@ public sealed class MapRegistry
                 return known;
             }
 
+            map.MarkShared();
             if (map.ValueRegion.Length != 0)
             {
                 environment.AddRegion(map.ValueRegion);
