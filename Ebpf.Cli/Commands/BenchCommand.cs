@@ -57,9 +57,16 @@ internal static class BenchCommand
             var (chosen, skipped) = ChooseEngines(context, parse.GetValue(engines)!);
 
             ulong r0 = Agree(chosen, loaded, executionOptions, input);
-            var results = chosen
-                .Select(e => BenchRunner.Measure(e, loaded, executionOptions, input, parse.GetValue(iterations), parse.GetValue(batches)))
-                .ToList();
+            var results = new List<EngineMeasurement>();
+            using (var progress = new ProgressLine(context, enabled: !parse.GetValue(json)))
+            {
+                foreach (var engine in chosen)
+                {
+                    progress.Show($"bench: {engine.Name} ({results.Count + 1}/{chosen.Count})", force: true);
+                    results.Add(BenchRunner.Measure(engine, loaded, executionOptions, input, parse.GetValue(iterations), parse.GetValue(batches)));
+                }
+            }
+
             context.Out.Write(parse.GetValue(json)
                 ? Json(path, loaded.Program, r0, executionOptions, results, skipped)
                 : Table(path, loaded.Program, r0, results, skipped));
