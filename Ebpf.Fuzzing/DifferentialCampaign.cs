@@ -8,9 +8,11 @@ namespace Ebpf.Fuzzing;
 /// Runs many generated programs through a <see cref="DifferentialRunner"/> in parallel. Program <c>i</c> comes from
 /// the generator given <c>i</c>, so a finding is reproduced from the campaign's seed and its index alone, whatever the
 /// parallelism. With <see cref="CheckSoundness"/> (the default) it also tests the proving verifier: every program is
-/// analysed, and a run stopped by the check of an access the analysis proved, or any memory fault of a program strict
-/// verification accepts (but the self-checking legacy packet loads' stops), is an <c>unsound</c> finding (memory checks stay on in every engine, so a wrong proof shows
-/// as a tripped check rather than as an escape).
+/// analysed, and a run of a program the verifier accepts (no errors) stopped by the check of an access the analysis
+/// proved, or any memory fault of a program strict verification accepts (but the stop of a self-checking legacy packet
+/// load), is an <c>unsound</c> finding. The proofs of a program with errors are not checked: like the kernel's, the
+/// analysis abandons a path at its first error, so what it proves holds only for programs it accepts. Memory checks
+/// stay on in every engine, so a wrong proof shows as a tripped check rather than as an escape.
 /// </summary>
 public sealed class DifferentialCampaign
 {
@@ -117,7 +119,7 @@ public sealed class DifferentialCampaign
                     Interlocked.Increment(ref tally[4]);
                     found.Add(new CampaignFinding(index, Unsound, $"a program strict verification accepts faulted: {verdict.Reference}", generated.Description));
                 }
-                else if (pc < generated.Program.Length && safety.Access(pc).Outcome == AccessOutcome.Proven)
+                else if (safety.IsSafe && pc < generated.Program.Length && safety.Access(pc).Outcome == AccessOutcome.Proven)
                 {
                     Interlocked.Increment(ref tally[5]);
                     found.Add(new CampaignFinding(index, Unsound, $"the access at pc {pc} was proven in bounds but tripped its check: {verdict.Reference}", generated.Description));

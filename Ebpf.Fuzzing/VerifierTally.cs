@@ -11,7 +11,7 @@ namespace Ebpf.Fuzzing;
 /// <param name="Refuted">Accesses proven out of bounds.</param>
 /// <param name="StrictAccepted">Programs every access of which is proven (strict verification accepts them).</param>
 /// <param name="StrictFaulted">Strictly accepted programs whose run ended in a memory access violation other than a legacy packet load's (whose check is part of the instruction); must be 0.</param>
-/// <param name="ProvenTripped">Runs stopped by the check of an access the verifier proved (must be 0).</param>
+/// <param name="ProvenTripped">Runs of programs the verifier accepts (no errors) stopped by the check of an access it proved (must be 0).</param>
 public sealed record VerifierTally(long Proven, long Unknown, long Refuted, long StrictAccepted, long StrictFaulted, long ProvenTripped)
 {
     /// <summary>True when no run contradicted a proof.</summary>
