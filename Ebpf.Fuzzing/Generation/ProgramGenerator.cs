@@ -379,8 +379,8 @@ public static partial class ProgramGenerator
 
     private static T Pick<T>(T[] options, int raw) => options[(raw & int.MaxValue) % options.Length];
 
-    internal static Instruction I(byte opCode, byte dst = 0, byte src = 0, short offset = 0, int imm = 0) => new(opCode, dst, src, offset, imm);
+    private static Instruction I(byte opCode, byte dst = 0, byte src = 0, short offset = 0, int imm = 0) => new(opCode, dst, src, offset, imm);
 
-    internal static Instruction[] LddwSlots(byte dst, ulong value) =>
+    private static Instruction[] LddwSlots(byte dst, ulong value) =>
         [new(OpCodes.Lddw, dst, 0, 0, (int)(uint)value), new(0, 0, 0, 0, (int)(uint)(value >> 32))];
 }
