@@ -11,8 +11,9 @@ namespace Ebpf.Fuzzing;
 /// analysed, and a run of a program the verifier accepts (no errors) stopped by the check of an access the analysis
 /// proved, or any memory fault of a program strict verification accepts (but the stop of a self-checking legacy packet
 /// load), is an <c>unsound</c> finding. The proofs of a program with errors are not checked: like the kernel's, the
-/// analysis abandons a path at its first error, so what it proves holds only for programs it accepts. Memory checks
-/// stay on in every engine, so a wrong proof shows as a tripped check rather than as an escape.
+/// analysis abandons a path at its first error, so what it proves holds only for programs it accepts. In this mode the
+/// engines compile every access with its check (the proof is not used), so a wrong proof shows as a tripped check
+/// rather than as an escape.
 /// </summary>
 public sealed class DifferentialCampaign
 {
@@ -56,6 +57,8 @@ public sealed class DifferentialCampaign
         var workers = Enumerable.Range(0, Math.Max(1, Parallelism)).Select(_ => Task.Factory.StartNew(
             () =>
             {
+                // Soundness: every access keeps its check, so a wrong proof trips a check instead of escaping.
+                using var forced = CheckSoundness ? CheckPlan.ForceChecks() : null;
                 long index;
                 while (!cancellation.IsCancellationRequested && (index = Interlocked.Increment(ref next)) < programs)
                 {

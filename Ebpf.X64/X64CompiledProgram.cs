@@ -16,13 +16,15 @@ namespace Ebpf.X64;
 /// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
 /// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
 /// </summary>
-public sealed unsafe class X64CompiledProgram : CompiledProgram
+public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
 {
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;
     private readonly int[] pcOffsets;
     private readonly CallxTable? callxHelpers;
     private readonly nint entry;
+    private readonly int checkedAccesses;
+    private readonly int provenAccesses;
     private GCHandle self;
 
     internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
@@ -32,6 +34,8 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address);
         sites = compiled.Sites;
         pcOffsets = compiled.PcOffsets;
+        checkedAccesses = compiled.CheckedAccesses;
+        provenAccesses = compiled.ProvenAccesses;
         callxHelpers = helpers.Callx;
 
         memory = ExecutableMemory.Create(compiled.Code);
@@ -44,6 +48,12 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     {
         Dispose(false);
     }
+
+    /// <inheritdoc />
+    int IMemoryCheckStatistics.CheckedAccesses => checkedAccesses;
+
+    /// <inheritdoc />
+    int IMemoryCheckStatistics.ProvenAccesses => provenAccesses;
 
     /// <summary>The number of bytes of machine code.</summary>
     public int CodeSize => memory.CodeLength;
