@@ -62,6 +62,14 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
 
         // The state lives on the stack of CompiledProgram.Run, so its address is stable for the run.
         var function = state.RegionCount <= entryRegions || !Options.MemoryChecks ? entry : anyRegionsEntry.Value;
-        return function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+        try
+        {
+            return function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+        }
+        catch (Exception e) when (e is not EbpfRuntimeException && state.HelperPc != 0)
+        {
+            // An rbpf-style helper called directly by the code threw (see CallEmitter.SimpleHelperCall).
+            throw ((IlClosure)function.Target!).HelperFailure(e, state.HelperPc - 1);
+        }
     }
 }

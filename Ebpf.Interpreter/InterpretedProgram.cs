@@ -54,10 +54,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
             ? Execute(ref state, default(NoHook))
             : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!));
 
+    // The call frames are written before they are read, so only the registers need zeroing.
+    [SkipLocalsInit]
     private ulong Execute<THook>(ref RunState state, THook hook)
         where THook : struct, IExecutionHook
     {
         ulong* r = stackalloc ulong[11];
+        new Span<ulong>(r, 11).Clear();
         int maxDepth = Options.MaxCallDepth;
         ulong* frames = stackalloc ulong[maxDepth * FrameSlots];
         ulong stackSize = (ulong)Options.StackSize;
