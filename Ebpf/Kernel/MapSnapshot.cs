@@ -1,0 +1,115 @@
+using Ebpf.Elf;
+using Ebpf.Maps;
+
+namespace Ebpf.Kernel;
+
+/// <summary>
+/// The maps of a runtime as text lines in the format of the kernel oracle and <c>BPF_PROG_TEST_RUN</c> tools, so a
+/// result can be diffed against the kernel's: <c>map NAME key=HEX value=HEX</c>, arrays in index order, hash-like maps
+/// sorted by key bytes. Maps without entries to list (program arrays) print <c>map NAME skipped=type_N</c>.
+/// </summary>
+public static class MapSnapshot
+{
+    private static readonly Comparer<byte[]> KeyOrder = Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b));
+
+    /// <summary>The lines for every map of <paramref name="runtime"/>, in the object's map order.</summary>
+    public static IReadOnlyList<string> Lines(ElfRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var lines = new List<string>();
+        foreach (var map in runtime.Maps)
+        {
+            lines.AddRange(Lines(map));
+        }
+
+        return lines;
+    }
+
+    /// <summary>The lines for <paramref name="map"/>.</summary>
+    public static IEnumerable<string> Lines(BpfMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        if (map.Type == BpfMapType.ProgramArray)
+        {
+            return [$"map {map.Name} skipped=type_{(int)map.Type}"];
+        }
+
+        IEnumerable<KeyValuePair<byte[], byte[]>> entries = map.GetEntries();
+        if (map.Type != BpfMapType.Array)
+        {
+            entries = entries.OrderBy(e => e.Key, KeyOrder);
+        }
+
+        return entries.Select(e => $"map {map.Name} key={Convert.ToHexStringLower(e.Key)} value={Convert.ToHexStringLower(e.Value)}");
+    }
+
+    /// <summary>
+    /// Sets one entry before a run, as <c>--set-map NAME KEYHEX VALUEHEX</c> does: the key and value are raw bytes as
+    /// the kernel stores them (hex digits; <c>0x</c>, <c>:</c>, <c>_</c>, <c>-</c> and spaces are ignored).
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">No such map, bad hex, wrong key or value size, or the map refused the update.</exception>
+    public static void Set(ElfRuntime runtime, string name, string keyHex, string valueHex)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var map = runtime.Maps.FirstOrDefault(m => m.Name == name)
+            ?? throw new EbpfTestRunException($"set-map: no map named '{name}' (maps: {string.Join(", ", runtime.Maps.Select(m => m.Name))})");
+        var key = ParseHex(keyHex, "key");
+        var value = ParseHex(valueHex, "value");
+        if (key.Length != map.KeySize || value.Length != map.ValueSize)
+        {
+            throw new EbpfTestRunException($"set-map {name}: key is {key.Length} bytes and value {value.Length}, the map wants {map.KeySize} and {map.ValueSize}");
+        }
+
+        var status = map.Update(key, value);
+        if (status != MapStatus.Success)
+        {
+            throw new EbpfTestRunException($"set-map {name}: update failed ({status})");
+        }
+    }
+
+    /// <summary>
+    /// Applies a map file: lines <c>NAME KEYHEX VALUEHEX</c>; blank lines and lines starting with <c>#</c> are skipped.
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">A line is malformed or cannot be applied (the message names the line).</exception>
+    public static void Apply(ElfRuntime runtime, TextReader mapFile, string fileName = "map file")
+    {
+        ArgumentNullException.ThrowIfNull(mapFile);
+        int number = 0;
+        while (mapFile.ReadLine() is { } line)
+        {
+            number++;
+            var parts = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 0 || parts[0].StartsWith('#'))
+            {
+                continue;
+            }
+
+            if (parts.Length != 3)
+            {
+                throw new EbpfTestRunException($"{fileName}:{number}: expected 'NAME KEYHEX VALUEHEX', found {parts.Length} fields");
+            }
+
+            try
+            {
+                Set(runtime, parts[0], parts[1], parts[2]);
+            }
+            catch (EbpfTestRunException e)
+            {
+                throw new EbpfTestRunException($"{fileName}:{number}: {e.Message}", e);
+            }
+        }
+    }
+
+    private static byte[] ParseHex(string text, string what)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var digits = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text[2..] : text;
+        digits = string.Concat(digits.Where(c => c is not (':' or '_' or '-' or ' ')));
+        if (digits.Length % 2 != 0 || !digits.All(char.IsAsciiHexDigit))
+        {
+            throw new EbpfTestRunException($"the {what} '{text}' is not an even number of hex digits");
+        }
+
+        return Convert.FromHexString(digits);
+    }
+}
