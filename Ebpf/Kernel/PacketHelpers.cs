@@ -106,6 +106,9 @@ public static class PacketHelpers
     internal static PacketRun CurrentRun(string helper) =>
         PacketRun.Current ?? throw new InvalidOperationException($"{helper} works on the packet of a test run (KernelProgram.TestRun); this run has none");
 
+    /// <summary>The signature of a helper that may move or resize the packet (the analysis forgets packet pointers after it).</summary>
+    internal static HelperSignature Moving(params HelperArgumentKind[] arguments) => HelperSignature.Of(arguments) with { ChangesPacketData = true };
+
     /// <summary>A Linux error number as a helper's 64-bit return value.</summary>
     internal static ulong Error(long errno) => unchecked((ulong)errno);
 }

@@ -10,16 +10,16 @@ internal static class SkbHelpers
     /// <summary><c>bpf_skb_load_bytes</c> (also offered to socket filters).</summary>
     public static Helper LoadBytes { get; } = new(PacketHelpers.SkbLoadBytes, "bpf_skb_load_bytes", Load)
     {
-        Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.WritableMemory, HelperArgumentKind.MemorySize),
+        Signature = HelperSignature.Of(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.WritableMemory, HelperArgumentKind.MemorySize),
     };
 
     public static void Register(HelperTable table)
     {
-        var replace = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar);
+        var replace = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar);
         table.Set(LoadBytes);
         table.Set(new Helper(PacketHelpers.SkbStoreBytes, "bpf_skb_store_bytes", Store)
         {
-            Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, HelperArgumentKind.Scalar),
+            Signature = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, HelperArgumentKind.Scalar),
         });
         table.Set(new Helper(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", (ctx, skb, offset, from, to, flags) =>
             LinuxHelpers.L3CsumReplace(ctx, PacketOf(skb, "bpf_l3_csum_replace"), offset, from, to, flags)) { Signature = replace });

@@ -16,12 +16,12 @@ internal static class SkbShapeHelpers
 
     public static void Register(HelperTable table)
     {
-        table.Set(new Helper(PacketHelpers.SkbAdjustRoom, "bpf_skb_adjust_room", (_, skb, diff, mode, flags, _) => AdjustRoom(skb, (int)diff, (uint)mode, flags)) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
-        table.Set(new Helper(PacketHelpers.SkbChangeHead, "bpf_skb_change_head", (_, skb, room, flags, _, _) => ChangeHead(skb, (uint)room, flags)) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
-        table.Set(new Helper(PacketHelpers.SkbChangeTail, "bpf_skb_change_tail", (_, skb, length, flags, _, _) => ChangeTail(skb, (uint)length, flags)) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
-        table.Set(new Helper(PacketHelpers.SkbVlanPush, "bpf_skb_vlan_push", (_, skb, proto, tci, _, _) => VlanPush(skb, (ushort)proto, (ushort)tci)) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
-        table.Set(new Helper(PacketHelpers.SkbVlanPop, "bpf_skb_vlan_pop", (_, skb, _, _, _, _) => VlanPop(skb)) { Signature = HelperSignature.Of(HelperArgumentKind.Any) });
-        table.Set(new Helper(PacketHelpers.GetHashRecalc, "bpf_get_hash_recalc", (_, skb, _, _, _, _) => HashRecalc(skb)) { Signature = HelperSignature.Of(HelperArgumentKind.Any) });
+        table.Set(new Helper(PacketHelpers.SkbAdjustRoom, "bpf_skb_adjust_room", (_, skb, diff, mode, flags, _) => AdjustRoom(skb, (int)diff, (uint)mode, flags)) { Signature = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(PacketHelpers.SkbChangeHead, "bpf_skb_change_head", (_, skb, room, flags, _, _) => ChangeHead(skb, (uint)room, flags)) { Signature = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(PacketHelpers.SkbChangeTail, "bpf_skb_change_tail", (_, skb, length, flags, _, _) => ChangeTail(skb, (uint)length, flags)) { Signature = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(PacketHelpers.SkbVlanPush, "bpf_skb_vlan_push", (_, skb, proto, tci, _, _) => VlanPush(skb, (ushort)proto, (ushort)tci)) { Signature = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
+        table.Set(new Helper(PacketHelpers.SkbVlanPop, "bpf_skb_vlan_pop", (_, skb, _, _, _, _) => VlanPop(skb)) { Signature = PacketHelpers.Moving(HelperArgumentKind.Context) });
+        table.Set(new Helper(PacketHelpers.GetHashRecalc, "bpf_get_hash_recalc", (_, skb, _, _, _, _) => HashRecalc(skb)) { Signature = HelperSignature.Of(HelperArgumentKind.Context) });
     }
 
     /// <summary>

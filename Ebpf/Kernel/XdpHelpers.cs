@@ -11,7 +11,7 @@ internal static class XdpHelpers
 
     public static void Register(HelperTable table)
     {
-        var context = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.Scalar);
+        var context = PacketHelpers.Moving(HelperArgumentKind.Context, HelperArgumentKind.Scalar);
         table.Set(new Helper(PacketHelpers.XdpAdjustHead, "bpf_xdp_adjust_head", (_, ctx, delta, _, _, _) => AdjustHead(ctx, (int)delta)) { Signature = context });
         table.Set(new Helper(PacketHelpers.XdpAdjustTail, "bpf_xdp_adjust_tail", (_, ctx, delta, _, _, _) => AdjustTail(ctx, (int)delta)) { Signature = context });
         table.Set(new Helper(PacketHelpers.XdpAdjustMeta, "bpf_xdp_adjust_meta", (_, ctx, delta, _, _, _) => AdjustMeta(ctx, (int)delta)) { Signature = context });
