@@ -86,7 +86,16 @@ internal static class TestRunCommand
             var elf = ElfLoader.Load(ReadFile(parse.GetValue(objectFile)!, "object"), parse.GetValue(objectFile));
             using var runtime = elf.CreateRuntime();
             var chosen = context.SelectEngine(parse.GetValue(engine));
-            using var kernelProgram = KernelProgram.Load(runtime, chosen, parse.GetValue(program), explicitType, options.Read(parse));
+            // The time limit covers the whole test run (one timer, not one per repeated run, which would be measured).
+            var executionOptions = options.Read(parse);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(context.Stopping);
+            if (executionOptions.Timeout is { } timeout)
+            {
+                limit.CancelAfter(timeout);
+                executionOptions = executionOptions with { Timeout = null };
+            }
+
+            using var kernelProgram = KernelProgram.Load(runtime, chosen, parse.GetValue(program), explicitType, executionOptions);
             if (parse.GetValue(mapFile) is { } mapPath)
             {
                 using var reader = new StringReader(System.Text.Encoding.UTF8.GetString(ReadFile(mapPath, "map file")));
@@ -99,25 +108,33 @@ internal static class TestRunCommand
                 MapSnapshot.Set(runtime, sets[i], sets[i + 1], sets[i + 2]);
             }
 
-            var runOptions = new TestRunOptions { Repeat = parse.GetValue(repeat), SkbMark = parse.GetValue(skbMark), Cpu = parse.GetValue(cpu) };
-            var results = new List<(int Frame, TestRunResult? Result, string? Error)>();
-            if (packetPath is not null)
+            try
             {
-                results.Add((0, kernelProgram.TestRun(ReadFile(packetPath, "packet"), runOptions, context.Stopping), null));
-            }
-            else
-            {
-                RunCapture(context, kernelProgram, pcapPath!, outPath, runOptions, results);
-            }
+                var runOptions = new TestRunOptions { Repeat = parse.GetValue(repeat), SkbMark = parse.GetValue(skbMark), Cpu = parse.GetValue(cpu) };
+                var results = new List<(int Frame, TestRunResult? Result, string? Error)>();
+                if (packetPath is not null)
+                {
+                    results.Add((0, kernelProgram.TestRun(ReadFile(packetPath, "packet"), runOptions, limit.Token), null));
+                }
+                else
+                {
+                    RunCapture(kernelProgram, pcapPath!, outPath, runOptions, results, limit.Token);
+                }
 
-            Print(context, parse.GetValue(json), pcapPath is not null, chosen.Name, results, parse.GetValue(maps) ? MapSnapshot.Lines(runtime) : null);
-            return 0;
+                Print(context, parse.GetValue(json), pcapPath is not null, chosen.Name, results, parse.GetValue(maps) ? MapSnapshot.Lines(runtime) : null);
+                return 0;
+            }
+            catch (Exception e) when (e is EbpfRunCancelledException or OperationCanceledException && limit.IsCancellationRequested && !context.Stopping.IsCancellationRequested)
+            {
+                string seconds = parse.GetValue(options.Timeout).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                throw new ToolException($"the test run did not finish within {seconds} seconds (set a longer limit with --timeout SECONDS, or 0 for none)", e);
+            }
         });
         return command;
     }
 
     /// <summary>Runs every frame of the capture; a frame the kernel would refuse gets an error line, the others a result.</summary>
-    private static void RunCapture(ToolContext context, KernelProgram program, string pcapPath, string? outPath, TestRunOptions options, List<(int, TestRunResult?, string?)> results)
+    private static void RunCapture(KernelProgram program, string pcapPath, string? outPath, TestRunOptions options, List<(int, TestRunResult?, string?)> results, CancellationToken cancellationToken)
     {
         IReadOnlyList<PcapFrame> frames;
         using (var stream = OpenFile(pcapPath, "capture"))
@@ -128,10 +145,10 @@ internal static class TestRunCommand
         using var writer = outPath is null ? null : new PcapWriter(CreateFile(outPath));
         for (int i = 0; i < frames.Count; i++)
         {
-            context.Stopping.ThrowIfCancellationRequested();
+            cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var result = program.TestRun(frames[i].Data, options, context.Stopping);
+                var result = program.TestRun(frames[i].Data, options, cancellationToken);
                 results.Add((i + 1, result, null));
                 writer?.Write(result.Output, frames[i].Timestamp);
             }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ebpf.Elf;
 using Ebpf.Isa;
 
@@ -99,7 +98,7 @@ public sealed class KernelProgram : IDisposable
             var previous = PacketRun.Current;
             PacketRun.Current = run;
             ulong result = 0;
-            long started = Stopwatch.GetTimestamp();
+            long started = ThreadClock.Now();
             try
             {
                 for (int i = 0; i < options.Repeat; i++)
@@ -112,8 +111,7 @@ public sealed class KernelProgram : IDisposable
                 PacketRun.Current = previous;
             }
 
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            long nanoseconds = (long)Math.Round(elapsed.TotalNanoseconds / options.Repeat);
+            long nanoseconds = (long)Math.Round((ThreadClock.Now() - started) / (double)options.Repeat);
             var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
             ClearPointerFields(context);
             return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context);

@@ -152,4 +152,11 @@ int tc_limits(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+SEC("tc")
+int tc_redirect(struct __sk_buff *skb)
+{
+	/* to interface 7's egress; a bad flag would drop the packet */
+	return bpf_redirect(7, skb->mark == 0xbad ? 2 : 0);
+}
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
