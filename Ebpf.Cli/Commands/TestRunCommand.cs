@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Ebpf.Elf;
+using Ebpf.Helpers;
 using Ebpf.Kernel;
 using Ebpf.Kernel.Pcap;
 
@@ -35,7 +36,7 @@ internal static class TestRunCommand
             DefaultValueFactory = _ => 1,
             CustomParser = PositiveNumber.Int32("--repeat", "runs"),
         };
-        var cpu = new Option<int>("--cpu") { Description = "The CPU the run is on (bpf_get_smp_processor_id). Default 0", HelpName = "N" };
+        var cpu = new Option<int>("--cpu") { Description = "The CPU the run is on (what bpf_get_smp_processor_id answers). Default 0", HelpName = "N" };
         var type = new Option<string?>("--type") { Description = "The program type when the section does not say: xdp, tc, socket", HelpName = "TYPE" };
         var maps = new Option<bool>("--maps") { Description = "Print every map entry after the run (map NAME key=HEX value=HEX)" };
         var engine = new Option<string?>("--engine", "-e") { Description = "The engine: interpreter, il, x64, or auto, fastest, safest. Default: interpreter", HelpName = "NAME" };
@@ -84,7 +85,7 @@ internal static class TestRunCommand
             }
 
             var elf = ElfLoader.Load(ReadFile(parse.GetValue(objectFile)!, "object"), parse.GetValue(objectFile));
-            using var runtime = elf.CreateRuntime();
+            using var runtime = elf.CreateRuntime(new ElfRuntimeOptions { Helpers = new LinuxHelperOptions { ProcessorId = (uint)parse.GetValue(cpu) } });
             var chosen = context.SelectEngine(parse.GetValue(engine));
             // The time limit covers the whole test run (one timer, not one per repeated run, which would be measured).
             var executionOptions = options.Read(parse);
@@ -110,7 +111,7 @@ internal static class TestRunCommand
 
             try
             {
-                var runOptions = new TestRunOptions { Repeat = parse.GetValue(repeat), SkbMark = parse.GetValue(skbMark), Cpu = parse.GetValue(cpu) };
+                var runOptions = new TestRunOptions { Repeat = parse.GetValue(repeat), SkbMark = parse.GetValue(skbMark) };
                 var results = new List<(int Frame, TestRunResult? Result, string? Error)>();
                 if (packetPath is not null)
                 {

@@ -94,7 +94,6 @@ public sealed class KernelProgram : IDisposable
         lock (gate)
         {
             run.Load(packet, options);
-            run.Cpu = options.Cpu;
             var previous = PacketRun.Current;
             PacketRun.Current = run;
             ulong result = 0;

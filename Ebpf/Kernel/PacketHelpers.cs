@@ -57,14 +57,13 @@ public static class PacketHelpers
 
     /// <summary>
     /// Registers the packet helpers a program of <paramref name="type"/> may call in <paramref name="table"/>
-    /// (replacing helpers with the same ids; <c>bpf_get_smp_processor_id</c> answers the test run's CPU), and removes the Linux checksum helpers an XDP program may not call
+    /// (replacing helpers with the same ids), and removes the Linux checksum helpers an XDP program may not call
     /// (<c>bpf_l3_csum_replace</c>, <c>bpf_l4_csum_replace</c>: the kernel offers them to socket buffers only).
     /// </summary>
     /// <returns>The table, for chaining.</returns>
     public static HelperTable Register(HelperTable table, KernelProgramType type)
     {
         ArgumentNullException.ThrowIfNull(table);
-        table.Set(new Helper(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => (ulong)(PacketRun.Current?.Cpu ?? Thread.GetCurrentProcessorId())) { Signature = HelperSignature.NoArguments });
         switch (type)
         {
             case KernelProgramType.Xdp:

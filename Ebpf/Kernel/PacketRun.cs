@@ -84,11 +84,8 @@ internal sealed unsafe class PacketRun : IDisposable
     /// <summary>Socket buffers: the flow hash (<c>__sk_buff.hash</c>).</summary>
     public uint Hash { get; set; }
 
-    /// <summary>The CPU the run is on (<see cref="TestRunOptions.Cpu"/>).</summary>
-    public int Cpu { get; set; }
-
     /// <summary>Where the last bpf_redirect or bpf_redirect_map sent the packet, if anywhere.</summary>
-    public RedirectTarget? Redirect { get; set; }
+    public PacketRedirect? Redirect { get; set; }
 
     public ulong ContextAddress => (ulong)context;
 

@@ -86,7 +86,7 @@ internal static class SkbHelpers
             return Shot;
         }
 
-        run.Redirect = new RedirectTarget((uint)ifindex, flags);
+        run.Redirect = new PacketRedirect((uint)ifindex, flags);
         return Redirected;
     }
 }

@@ -26,7 +26,4 @@ public sealed record TestRunOptions
 
     /// <summary>XDP: <c>xdp_md.rx_queue_index</c>. Default 0.</summary>
     public uint RxQueueIndex { get; init; }
-
-    /// <summary>The CPU the run is on (what <c>bpf_get_smp_processor_id</c> and per-CPU maps see where supported). Default 0.</summary>
-    public int Cpu { get; init; }
 }

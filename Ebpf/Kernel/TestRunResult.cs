@@ -6,7 +6,7 @@ namespace Ebpf.Kernel;
 /// <param name="DurationNanoseconds">The mean time of one run in nanoseconds (over <see cref="TestRunOptions.Repeat"/> runs): on Linux the running thread's CPU time, which leaves out time spent waiting for a CPU as the kernel's count leaves out the time it yields; elsewhere the elapsed time.</param>
 /// <param name="Redirect">Where bpf_redirect or bpf_redirect_map sent the packet in the last run, null if nowhere.</param>
 /// <param name="Context">The context structure after the last run (<c>struct xdp_md</c> or <c>struct __sk_buff</c> with the fields the run fills; packet pointer fields are 0).</param>
-public sealed record TestRunResult(uint ReturnValue, byte[] Output, long DurationNanoseconds, RedirectTarget? Redirect, byte[] Context)
+public sealed record TestRunResult(uint ReturnValue, byte[] Output, long DurationNanoseconds, PacketRedirect? Redirect, byte[] Context)
 {
     /// <summary>The result line in the format of the kernel oracle and <c>bpftool prog run</c> based tools: <c>retval=R size_out=N data_out=HEX duration_ns=D</c>.</summary>
     public string ToLine() => $"retval={ReturnValue} size_out={Output.Length} data_out={Convert.ToHexStringLower(Output)} duration_ns={DurationNanoseconds}";

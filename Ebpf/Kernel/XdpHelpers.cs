@@ -91,7 +91,7 @@ internal static class XdpHelpers
             return Aborted;
         }
 
-        run.Redirect = new RedirectTarget((uint)ifindex, flags);
+        run.Redirect = new PacketRedirect((uint)ifindex, flags);
         return Redirected;
     }
 
@@ -115,7 +115,7 @@ internal static class XdpHelpers
             return flags & actionMask;
         }
 
-        run.Redirect = new RedirectTarget(destination, flags, target.Name, (uint)key);
+        run.Redirect = new PacketRedirect(destination, flags, target.Name, (uint)key);
         return Redirected;
     }
 }

@@ -5,7 +5,7 @@ namespace Ebpf.Kernel;
 /// <param name="Flags">The flags the program passed (e.g. <c>BPF_F_INGRESS</c> = 1 for tc).</param>
 /// <param name="MapName">The map for bpf_redirect_map, null for bpf_redirect.</param>
 /// <param name="Key">The map key for bpf_redirect_map.</param>
-public sealed record RedirectTarget(uint Target, ulong Flags, string? MapName = null, uint Key = 0)
+public sealed record PacketRedirect(uint Target, ulong Flags, string? MapName = null, uint Key = 0)
 {
     /// <inheritdoc />
     public override string ToString() => MapName is null ? $"ifindex {Target}" : $"{MapName}[{Key}] -> {Target}";
