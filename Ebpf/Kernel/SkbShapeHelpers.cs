@@ -59,6 +59,12 @@ internal static class SkbShapeHelpers
         int networkBase = protocol == Ipv4 ? 20 : 40;
         int offset = PacketRun.EthernetHeader + (mode == 0 ? networkBase : 0);
         int networkLength = run.Length - PacketRun.EthernetHeader;
+        if (offset > run.Length)
+        {
+            // A packet trimmed below its fixed headers has no room to adjust there.
+            return PacketHelpers.Error(PacketHelpers.ENOTSUPP);
+        }
+
         if (diff < 0 ? magnitude >= networkLength || networkLength - magnitude < networkBase : run.Length + magnitude > MaxLength(run))
         {
             return PacketHelpers.Error(PacketHelpers.ENOTSUPP);
