@@ -11,20 +11,14 @@ namespace Ebpf.Tests.Kernel;
 /// </summary>
 public sealed class KernelOracleTests
 {
-    /// <summary>Cases that need the device map type, which this branch's map loader does not have yet.</summary>
-    private static readonly string[] NeedsDeviceMaps = ["xdp_redirect"];
-
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
         foreach (var engine in TestEngines.All)
         {
-            foreach (var (id, test) in KernelOracleCase.All)
+            foreach (var id in KernelOracleCase.All.Keys)
             {
-                if (!NeedsDeviceMaps.Contains(test.ObjectName))
-                {
-                    data.Add(engine.Name, id);
-                }
+                data.Add(engine.Name, id);
             }
         }
 
@@ -36,7 +30,8 @@ public sealed class KernelOracleTests
     public void Each_engine_answers_as_the_kernel(string engine, string id)
     {
         var test = KernelOracleCase.All[id];
-        using var runtime = ElfLoader.Load(Path.Combine(KernelOracleCase.Directory, test.ObjectName + ".o")).CreateRuntime();
+        // The kernel had 2 possible CPUs: per-CPU maps get 2 values here too, whatever this machine has.
+        using var runtime = ElfLoader.Load(Path.Combine(KernelOracleCase.Directory, test.ObjectName + ".o")).CreateRuntime(new ElfRuntimeOptions { PossibleCpus = 2 });
         using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), test.Program);
         foreach (var (map, key, value) in test.Sets)
         {

@@ -1,4 +1,5 @@
 using Ebpf.Elf;
+using Ebpf.Helpers;
 using Ebpf.Isa;
 
 namespace Ebpf.Kernel;
@@ -142,7 +143,7 @@ public sealed class KernelProgram : IDisposable
         if (missing.Count != 0)
         {
             throw new EbpfTestRunException(
-                $"program '{program.Name}' calls {string.Join(", ", missing.Select(id => $"{KernelHelperNames.Of(id)} (helper {id})"))}, not implemented for {type} programs");
+                $"program '{program.Name}' calls {string.Join(", ", missing.Select(id => $"{LinuxHelperNames.Of(id) ?? "helper"} (helper {id})"))}, not implemented for {type} programs");
         }
     }
 

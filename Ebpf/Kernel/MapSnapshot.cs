@@ -5,8 +5,8 @@ namespace Ebpf.Kernel;
 
 /// <summary>
 /// The maps of a runtime as text lines in the format of the kernel oracle and <c>BPF_PROG_TEST_RUN</c> tools, so a
-/// result can be diffed against the kernel's: <c>map NAME key=HEX value=HEX</c>, arrays in index order, hash-like maps
-/// sorted by key bytes. Maps without entries to list (program arrays) print <c>map NAME skipped=type_N</c>.
+/// result can be diffed against the kernel's: <c>map NAME key=HEX value=HEX</c> (per-CPU maps <c>map NAME key=HEX cpu=N
+/// value=HEX</c>), arrays in index order, hash-like maps sorted by key bytes.
 /// </summary>
 public static class MapSnapshot
 {
@@ -25,27 +25,42 @@ public static class MapSnapshot
         return lines;
     }
 
-    /// <summary>The lines for <paramref name="map"/>.</summary>
+    /// <summary>
+    /// The lines for <paramref name="map"/>: per-CPU maps one line per CPU (<c>cpu=N</c>); arrays, device, CPU and
+    /// socket maps and arrays of maps in key order as the kernel iterates them, other maps sorted by key bytes; ring
+    /// buffers, queues, stacks and program arrays a <c>skipped=</c> line as the kernel oracle prints.
+    /// </summary>
     public static IEnumerable<string> Lines(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
-        if (map.Type == BpfMapType.ProgramArray)
+        switch (map.Type)
         {
-            return [$"map {map.Name} skipped=type_{(int)map.Type}"];
+            case BpfMapType.RingBuffer or BpfMapType.ProgramArray:
+                return [$"map {map.Name} skipped=type_{(int)map.Type}"];
+            case BpfMapType.Queue or BpfMapType.Stack:
+                return [$"map {map.Name} skipped=keyless_type_{(int)map.Type}"];
         }
 
         IEnumerable<KeyValuePair<byte[], byte[]>> entries = map.GetEntries();
-        if (map.Type != BpfMapType.Array)
+        if (map.Type is not (BpfMapType.Array or BpfMapType.PerCpuArray or BpfMapType.DevMap or BpfMapType.CpuMap or BpfMapType.XskMap or BpfMapType.ArrayOfMaps))
         {
             entries = entries.OrderBy(e => e.Key, KeyOrder);
         }
 
-        return entries.Select(e => $"map {map.Name} key={Convert.ToHexStringLower(e.Key)} value={Convert.ToHexStringLower(e.Value)}");
+        if (!map.Definition.IsPerCpu)
+        {
+            return entries.Select(e => $"map {map.Name} key={Convert.ToHexStringLower(e.Key)} value={Convert.ToHexStringLower(e.Value)}");
+        }
+
+        int stride = (int)map.Definition.ValueStride;
+        return entries.SelectMany(e => Enumerable.Range(0, map.Cpus).Select(cpu =>
+            $"map {map.Name} key={Convert.ToHexStringLower(e.Key)} cpu={cpu} value={Convert.ToHexStringLower(e.Value.AsSpan(cpu * stride, map.ValueSize))}"));
     }
 
     /// <summary>
     /// Sets one entry before a run, as <c>--set-map NAME KEYHEX VALUEHEX</c> does: the key and value are raw bytes as
-    /// the kernel stores them (hex digits; <c>0x</c>, <c>:</c>, <c>_</c>, <c>-</c> and spaces are ignored).
+    /// the kernel stores them (hex digits; <c>0x</c>, <c>:</c>, <c>_</c>, <c>-</c> and spaces are ignored). A per-CPU map
+    /// takes one value (set on every CPU) or every CPU's value, each padded to 8 bytes.
     /// </summary>
     /// <exception cref="EbpfTestRunException">No such map, bad hex, wrong key or value size, or the map refused the update.</exception>
     public static void Set(ElfRuntime runtime, string name, string keyHex, string valueHex)
@@ -55,9 +70,21 @@ public static class MapSnapshot
             ?? throw new EbpfTestRunException($"set-map: no map named '{name}' (maps: {string.Join(", ", runtime.Maps.Select(m => m.Name))})");
         var key = ParseHex(keyHex, "key");
         var value = ParseHex(valueHex, "value");
-        if (key.Length != map.KeySize || value.Length != map.ValueSize)
+        if (map.Definition.IsPerCpu && value.Length == map.ValueSize)
         {
-            throw new EbpfTestRunException($"set-map {name}: key is {key.Length} bytes and value {value.Length}, the map wants {map.KeySize} and {map.ValueSize}");
+            // One value for every CPU, as the kernel oracle takes it.
+            var all = new byte[map.HostValueSize];
+            for (int cpu = 0; cpu < map.Cpus; cpu++)
+            {
+                value.CopyTo(all, cpu * (int)map.Definition.ValueStride);
+            }
+
+            value = all;
+        }
+
+        if (key.Length != map.KeySize || value.Length != map.HostValueSize)
+        {
+            throw new EbpfTestRunException($"set-map {name}: key is {key.Length} bytes and value {value.Length}, the map wants {map.KeySize} and {map.HostValueSize}");
         }
 
         var status = map.Update(key, value);

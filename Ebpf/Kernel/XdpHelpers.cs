@@ -96,26 +96,28 @@ internal static class XdpHelpers
     }
 
     /// <summary>
-    /// Linux <c>bpf_redirect_map</c>: XDP_REDIRECT with the target recorded when the map (an <see cref="IRedirectMap"/>)
-    /// has the key; otherwise the action in the flags' low two bits. Unknown flags abort.
+    /// Linux <c>bpf_redirect_map</c>: XDP_REDIRECT with the target recorded when the map (a device, CPU or socket map,
+    /// <see cref="IRedirectTarget"/>) has the key; otherwise the action in the flags' low two bits. Unknown flags abort.
     /// </summary>
     private static ulong RedirectMap(HelperContext ctx, ulong map, ulong key, ulong flags, ulong a4, ulong a5)
     {
         const ulong actionMask = 3, broadcast = 1 << 3, excludeIngress = 1 << 4;
         var run = PacketHelpers.CurrentRun("bpf_redirect_map");
-        var target = MapRegistry.Find(ctx.Environment)?.FromHandle(map) as IRedirectMap
+        var target = MapRegistry.Find(ctx.Environment)?.FromHandle(map) as IRedirectTarget
             ?? throw new InvalidOperationException($"bpf_redirect_map: r1 = 0x{map:x} is not a device, CPU or socket map of this program");
         if ((flags & ~(actionMask | broadcast | excludeIngress)) != 0)
         {
             return Aborted;
         }
 
-        if (!target.TryGetRedirectTarget((uint)key, out uint destination))
+        if (!target.Resolve((uint)key, out var destination))
         {
             return flags & actionMask;
         }
 
-        run.Redirect = new PacketRedirect(destination, flags, target.Name, (uint)key);
+        // Devices are named by the interface index the entry holds; CPUs and sockets by the key itself.
+        uint where = destination.MapType is BpfMapType.DevMap or BpfMapType.DevMapHash ? destination.Value : destination.Key;
+        run.Redirect = new PacketRedirect(where, flags, destination.MapName, destination.Key);
         return Redirected;
     }
 }
