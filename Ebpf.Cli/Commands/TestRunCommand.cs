@@ -85,7 +85,7 @@ internal static class TestRunCommand
             }
 
             var elf = ElfLoader.Load(ReadFile(parse.GetValue(objectFile)!, "object"), parse.GetValue(objectFile));
-            using var runtime = elf.CreateRuntime(new ElfRuntimeOptions { Helpers = new LinuxHelperOptions { ProcessorId = (uint)parse.GetValue(cpu) } });
+            using var runtime = CreateRuntime(elf, (uint)parse.GetValue(cpu));
             var chosen = context.SelectEngine(parse.GetValue(engine));
             // The time limit covers the whole test run (one timer, not one per repeated run, which would be measured).
             var executionOptions = options.Read(parse);
@@ -232,6 +232,19 @@ internal static class TestRunCommand
             }
 
             w.WriteEndObject();
+        }
+    }
+
+    /// <summary>The object's runtime on CPU <paramref name="cpu"/>; a CPU the per-CPU maps do not have is a usage error.</summary>
+    private static ElfRuntime CreateRuntime(ElfObject elf, uint cpu)
+    {
+        try
+        {
+            return elf.CreateRuntime(new ElfRuntimeOptions { Helpers = new LinuxHelperOptions { ProcessorId = cpu } });
+        }
+        catch (ArgumentException e) when (e.ParamName == "options")
+        {
+            throw new ToolException($"--cpu {cpu}: {e.Message.Split(" (Parameter", 2)[0]}", e, usage: true);
         }
     }
 

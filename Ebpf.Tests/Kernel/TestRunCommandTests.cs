@@ -126,6 +126,18 @@ public sealed class TestRunCommandTests
     }
 
     [Fact]
+    public void The_cpu_chooses_the_per_cpu_value_and_must_exist()
+    {
+        var result = Tool.Run("test-run", Object("xdp_stats"), "xdp_stats", "--packet", Packet("udp4_53"), "--cpu", "1", "--maps");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("map per_class key=01000000 cpu=1 value=01000000000000003800000000000000", result.OutLines);
+        Assert.Contains("map per_class key=01000000 cpu=0 value=00000000000000000000000000000000", result.OutLines);
+        var error = Tool.Run("test-run", Object("xdp_stats"), "xdp_stats", "--packet", Packet("udp4_53"), "--cpu", "100000");
+        Assert.Equal(2, error.ExitCode);
+        Assert.StartsWith("ebpf: error: --cpu 100000: the run's CPU", error.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_packet_or_a_capture_is_needed_but_not_both()
     {
         Assert.Equal(2, Tool.Run("test-run", Object("tc_skb"), "tc_skb").ExitCode);
