@@ -5,15 +5,17 @@ namespace Ebpf.Analysis;
 
 /// <summary>
 /// The abstract machine state at one point of the analysis: r0-r10, the stack frames of the active local calls
-/// (innermost last) and the smallest input length the path has proven (<see cref="MinLength"/>).
+/// (innermost last), the smallest input length the path has proven (<see cref="MinLength"/>) and, with a context
+/// layout, the smallest packet metadata length it has proven (<see cref="MinMetaLength"/>).
 /// </summary>
 public sealed class AbstractState
 {
-    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength)
+    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength, long minMetaLength = 0)
     {
         Registers = registers;
         Frames = frames;
         MinLength = minLength;
+        MinMetaLength = minMetaLength;
     }
 
     /// <summary>r0-r10.</summary>
@@ -24,6 +26,9 @@ public sealed class AbstractState
 
     /// <summary>The input is at least this long on this path.</summary>
     internal long MinLength { get; set; }
+
+    /// <summary>The packet metadata area (from a meta pointer's base to the packet start) is at least this long on this path.</summary>
+    internal long MinMetaLength { get; set; }
 
     internal FrameState Top => Frames[^1];
 
@@ -50,11 +55,11 @@ public sealed class AbstractState
     }
 
     internal AbstractState Clone() =>
-        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength);
+        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength, MinMetaLength);
 
     internal bool Equivalent(AbstractState other)
     {
-        if (MinLength != other.MinLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers))
+        if (MinLength != other.MinLength || MinMetaLength != other.MinMetaLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers))
         {
             return false;
         }
@@ -102,7 +107,8 @@ public sealed class AbstractState
             minLength = 0;
         }
 
-        return new AbstractState(registers, frames, minLength);
+        long minMetaLength = widen && other.MinMetaLength < MinMetaLength ? 0 : Math.Min(MinMetaLength, other.MinMetaLength);
+        return new AbstractState(registers, frames, minLength, minMetaLength);
     }
 
     /// <summary>
@@ -151,6 +157,11 @@ public sealed class AbstractState
         if (MinLength > 0)
         {
             text.Append(CultureInfo.InvariantCulture, $"len>={MinLength} ");
+        }
+
+        if (MinMetaLength > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"meta_len>={MinMetaLength} ");
         }
 
         return text.ToString().TrimEnd();

@@ -32,6 +32,9 @@ public readonly record struct AbstractValue(
     /// <summary>True for the pointer kinds.</summary>
     public bool IsPointer => Kind >= ValueKind.Input;
 
+    /// <summary>True for pointers into the input (the packet, with a context layout) and the packet-end pointer: their offsets compare.</summary>
+    public bool IsPacket => Kind is ValueKind.Input or ValueKind.PacketEnd;
+
     /// <summary>A number.</summary>
     public static AbstractValue Scalar(ScalarRange range) => new(ValueKind.Scalar, range);
 
@@ -40,7 +43,7 @@ public readonly record struct AbstractValue(
 
     /// <summary>True when both are the same pointer region (same kind, frame and map), so offsets compare.</summary>
     public bool SameRegion(in AbstractValue other) =>
-        Kind == other.Kind && IsPointer && Kind != ValueKind.MapPointer && Frame == other.Frame && ReferenceEquals(Map, other.Map);
+        (Kind == other.Kind || (IsPacket && other.IsPacket)) && IsPointer && Kind != ValueKind.MapPointer && Frame == other.Frame && ReferenceEquals(Map, other.Map);
 
     /// <summary>The smallest value holding both (<paramref name="widen"/>: push growing bounds to their extremes).</summary>
     public AbstractValue Join(in AbstractValue other, bool widen)
@@ -92,7 +95,10 @@ public readonly record struct AbstractValue(
             ValueKind.MapValue => $"map_value({map}, off={Num})",
             ValueKind.MapValueOrNull => $"map_value_or_null({map}, off={Num})",
             ValueKind.MapPointer => $"map_ptr({map})",
-            _ => $"global({map}, off={Num})",
+            ValueKind.Global => $"global({map}, off={Num})",
+            ValueKind.Context => $"ctx(off={Num})",
+            ValueKind.PacketEnd => "pkt_end",
+            _ => $"pkt_meta(off={Num})",
         };
     }
 

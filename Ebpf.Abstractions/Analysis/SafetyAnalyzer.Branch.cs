@@ -47,6 +47,12 @@ internal sealed partial class SafetyAnalyzer
             return true;
         }
 
+        if ((a.Kind, b.Kind) is (ValueKind.PacketMeta, ValueKind.Input) or (ValueKind.Input, ValueKind.PacketMeta))
+        {
+            RefineMeta(state, op, a, b);
+            return true;
+        }
+
         bool scalars = a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar;
         bool pointers = a.SameRegion(b) && IsAddressRange(a.Num) && IsAddressRange(b.Num) && IsUnsignedOrEquality(op);
         if (!scalars && !pointers)
@@ -89,7 +95,7 @@ internal sealed partial class SafetyAnalyzer
     /// <summary>Carries what a comparison taught about <paramref name="known"/> to every value linked to it; false when one becomes impossible.</summary>
     private static bool Propagate(AbstractState state, in AbstractValue known)
     {
-        if (known.Kind != ValueKind.Scalar || known.LinkId == 0 || !IsSmall(known.Num))
+        if (known.Kind is not (ValueKind.Scalar or ValueKind.Input) || known.LinkId == 0 || !IsSmall(known.Num))
         {
             return true;
         }
@@ -97,7 +103,7 @@ internal sealed partial class SafetyAnalyzer
         for (int r = 0; r < state.Registers.Length; r++)
         {
             var other = state.Registers[r];
-            if (other.Kind == ValueKind.Scalar && other.LinkId == known.LinkId && other != known)
+            if (other.Kind == known.Kind && other.LinkId == known.LinkId && other != known)
             {
                 if (Shifted(known, other) is not { } shifted)
                 {

@@ -26,6 +26,16 @@ internal sealed partial class SafetyAnalyzer
             return false;
         }
 
+        if (!NoteBase(pc, pointer))
+        {
+            return false;
+        }
+
+        if (pointer.Kind == ValueKind.Context && context.Layout is { } layout)
+        {
+            return ContextAccess(pc, insn, state, pointer, stored, layout);
+        }
+
         var proof = Classify(state, pointer, baseRegister, insn.Offset, size, write: !load, out string? why);
         Record(pc, proof);
         if (proof.Outcome == AccessOutcome.Refuted)
@@ -106,17 +116,17 @@ internal sealed partial class SafetyAnalyzer
 
                 if (hi < 0)
                 {
-                    return Result(AccessOutcome.Refuted, $"{r}: {range} is before the start of the input");
+                    return Result(AccessOutcome.Refuted, $"{r}: {range} is before the start of the {InputName}");
                 }
 
                 if (lower is { } l && l + size > 0)
                 {
-                    return Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) runs past the end of the input on every path (the offset is at least len{(l < 0 ? l.ToString(System.Globalization.CultureInfo.InvariantCulture) : "+" + l)})");
+                    return Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) runs past the end of the {InputName} on every path (the offset is at least len{(l < 0 ? l.ToString(System.Globalization.CultureInfo.InvariantCulture) : "+" + l)})");
                 }
 
                 return Result(AccessOutcome.Unknown, lo < 0
-                    ? $"{r}: {range} may be before the start of the input"
-                    : $"{r}: {range} ({bytes}) may exceed the input length, len in [{state.MinLength}, inf)");
+                    ? $"{r}: {range} may be before the start of the {InputName}"
+                    : $"{r}: {range} ({bytes}) may exceed the {InputName} length, len in [{state.MinLength}, inf)");
             case ValueKind.Stack:
                 int stackSize = context.StackSize;
                 if (pointer.Frame >= state.Frames.Count)
@@ -151,6 +161,19 @@ internal sealed partial class SafetyAnalyzer
                 return hi < 0 || lo + size > map.ValueSize
                     ? Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) is outside the {map.ValueSize}-byte value of {map.Name}")
                     : Result(AccessOutcome.Unknown, $"{r}: {range} ({bytes}) may leave the {map.ValueSize}-byte value of {map.Name}");
+            case ValueKind.PacketEnd:
+                return Result(AccessOutcome.Refuted, $"{r}: is the packet-end pointer: it is compared with packet pointers, never dereferenced");
+            case ValueKind.PacketMeta:
+                if (lo >= 0 && hi + size <= state.MinMetaLength)
+                {
+                    return Result(AccessOutcome.Proven, null);
+                }
+
+                return hi < 0
+                    ? Result(AccessOutcome.Refuted, $"{r}: {range} is before the start of the packet metadata")
+                    : Result(AccessOutcome.Unknown, $"{r}: {range} ({bytes}) may run past the packet metadata, proven {state.MinMetaLength} bytes long (compare meta + n with the packet start first)");
+            case ValueKind.Context:
+                return Result(AccessOutcome.Refuted, $"{r}: the context is not memory a helper may read or write (pass it as the context argument)");
             case ValueKind.MapValueOrNull:
                 return Result(AccessOutcome.Unknown, $"{r}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
@@ -164,9 +187,11 @@ internal sealed partial class SafetyAnalyzer
 
     private static string Describe(ValueKind kind) => kind switch
     {
-        ValueKind.Input => "input",
+        ValueKind.Input => "input or packet",
         ValueKind.Stack => "stack",
         ValueKind.Global => "global data",
+        ValueKind.PacketMeta => "packet metadata",
+        ValueKind.Context => "context",
         _ => "map value",
     };
 

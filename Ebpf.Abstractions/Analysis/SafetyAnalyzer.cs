@@ -7,7 +7,8 @@ namespace Ebpf.Analysis;
 
 /// <summary>
 /// The abstract interpreter behind <see cref="SafetyAnalysis"/>: runs the program over <see cref="AbstractState"/>s
-/// from the entry state (r1 = input pointer, r2 = input length, r10 = frame pointer, everything else uninitialised),
+/// from the entry state (r1 = input pointer, r2 = input length, r10 = frame pointer, everything else uninitialised;
+/// with a <see cref="ContextLayout"/>, r1 = context pointer and r2 uninitialised),
 /// joining states where control flow meets (jump targets and call return points, per chain of active calls) and
 /// widening after <see cref="WidenAfter"/> visits so loops converge. Straight-line code is interpreted once per state
 /// that reaches it, so the time grows linearly with the program when loops converge quickly.
@@ -71,7 +72,7 @@ internal sealed partial class SafetyAnalyzer
     {
         var analyzer = new SafetyAnalyzer(program, context, withLog);
         analyzer.Run();
-        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString());
+        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields());
     }
 
     private void Run()
@@ -95,8 +96,7 @@ internal sealed partial class SafetyAnalyzer
     {
         var registers = new AbstractValue[11];
         Array.Fill(registers, AbstractValue.Uninitialized);
-        registers[1] = new AbstractValue(ValueKind.Input, ScalarRange.Constant(0));
-        registers[2] = new AbstractValue(ValueKind.Scalar, ScalarRange.UpTo(MaxInputLength), 0, 0);
+        EntryRegisters(registers);
         registers[10] = FramePointer(0);
         return new AbstractState(registers, [new FrameState(context.StackSize, null, -1)], 0);
     }
