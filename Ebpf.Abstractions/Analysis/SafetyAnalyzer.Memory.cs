@@ -49,6 +49,11 @@ internal sealed partial class SafetyAnalyzer
             Unproven(pc, why!);
         }
 
+        if (!load && stored.IsPointer && pointer.Kind is ValueKind.Input or ValueKind.MapValue or ValueKind.Global)
+        {
+            Unproven(pc, $"r{insn.Src}: stores a pointer ({stored}) into the {Describe(pointer.Kind)}, where the host can read it (a pointer leak the kernel rejects)");
+        }
+
         if (pointer.Kind == ValueKind.Stack && pointer.Frame < state.Frames.Count && proof.Outcome != AccessOutcome.Refuted)
         {
             var frame = state.Frames[pointer.Frame];
