@@ -86,7 +86,7 @@ public sealed class FuzzTargets
             Ignore(() => elf.GetProgram(info.Name));
         }
 
-        ulong storage = elf.Maps.Aggregate(0ul, (sum, m) => sum + (m.Definition.ValueStride * m.Definition.MaxEntries));
+        ulong storage = elf.Maps.Aggregate(0ul, (sum, m) => sum + m.Definition.StorageBytes);
         if (storage > MaxMapStorage)
         {
             return;

@@ -6,4 +6,5 @@ namespace Ebpf.Analysis;
 /// <param name="ValueSize">The value size in bytes.</param>
 /// <param name="ReadOnly">True when programs may not write its values (e.g. .rodata).</param>
 /// <param name="IsGlobalData">True for the maps that hold .data/.rodata/.bss.</param>
-public sealed record MapShape(string Name, int KeySize, int ValueSize, bool ReadOnly, bool IsGlobalData);
+/// <param name="HoldsMaps">True for an array or hash of maps: a lookup yields an inner map, which the program passes to helpers as a map.</param>
+public sealed record MapShape(string Name, int KeySize, int ValueSize, bool ReadOnly, bool IsGlobalData, bool HoldsMaps = false);

@@ -81,9 +81,10 @@ internal sealed partial class SafetyAnalyzer
                             mapSeen = true;
                         }
                     }
-                    else if (value.Kind == ValueKind.Unknown)
+                    else if (value.Kind == ValueKind.Unknown || (value.Kind == ValueKind.MapValue && value.Map is { HoldsMaps: true }))
                     {
-                        Unproven(pc, $"r{r}: the helper expects a map; the analysis does not know what r{r} is");
+                        // An inner map from a lookup in a map of maps: which map it is (and its shape) is known only at run time.
+                        Unproven(pc, $"r{r}: the helper expects a map; the analysis does not know which map r{r} is");
                     }
                     else
                     {

@@ -9,27 +9,43 @@ internal static class MapText
 {
     /// <summary>
     /// Writes each map with its entries: every entry of a hash map, the entries of an array map whose value is not all
-    /// zero (global data sections included), and the occupied slots of a program array. Keys and values of 4 or 8
-    /// bytes print as little-endian numbers, others as hex bytes.
+    /// zero (global data sections included), the occupied slots of a program array, the inner maps of a map of maps,
+    /// the values of a queue or stack in the order they would come out, and the records a ring buffer holds (which
+    /// are consumed). Keys and values of 4 or 8 bytes print as little-endian numbers, others as hex bytes; a per-CPU
+    /// value prints as one value per CPU.
     /// </summary>
     public static void Write(TextWriter output, IEnumerable<BpfMap> maps)
     {
         foreach (var map in maps)
         {
-            if (map.Type == BpfMapType.ProgramArray)
+            switch (map)
             {
-                output.WriteLine($"map {map.Name} ({map.Type}, {map.Count} program(s))");
-                continue;
+                case ProgramArrayMap:
+                    output.WriteLine($"map {map.Name} ({map.Type}, {map.Count} program(s))");
+                    continue;
+                case RingBufferMap ring:
+                    var records = new List<byte[]>();
+                    ring.Drain(r => records.Add(r.ToArray()));
+                    output.WriteLine($"map {map.Name} ({map.Type}, {records.Count} record(s))");
+                    records.ForEach(r => output.WriteLine($"  {Bytes(r)}"));
+                    continue;
             }
 
+            bool array = map.Type is BpfMapType.Array or BpfMapType.PerCpuArray;
             var entries = map.GetEntries()
-                .Where(e => map.Type != BpfMapType.Array || e.Value.AsSpan().ContainsAnyExcept((byte)0))
+                .Where(e => !array || e.Value.AsSpan().ContainsAnyExcept((byte)0))
                 .ToList();
-            string shown = map.Type == BpfMapType.Array ? $"{entries.Count} non-zero of {map.MaxEntries}" : $"{entries.Count} of {map.MaxEntries}";
+            string shown = array ? $"{entries.Count} non-zero of {map.MaxEntries}" : $"{entries.Count} of {map.MaxEntries}";
             output.WriteLine($"map {map.Name} ({map.Type}, {shown} entries)");
             foreach (var (key, value) in entries)
             {
-                output.WriteLine($"  {Bytes(key)} = {Bytes(value)}");
+                string text = map switch
+                {
+                    MapOfMaps outer => outer.Get(key)?.Name ?? "(removed)",
+                    { Definition.IsPerCpu: true } => string.Join(' ', value.Chunk((int)map.Definition.ValueStride).Select((v, cpu) => $"cpu{cpu}={Bytes(v[..map.ValueSize])}")),
+                    _ => Bytes(value),
+                };
+                output.WriteLine(key.Length == 0 ? $"  {text}" : $"  {Bytes(key)} = {text}");
             }
         }
     }

@@ -16,5 +16,5 @@ public static class ExampleFiles
 
     public static byte[] Packet(string name) => File.ReadAllBytes(Path.Combine(Directory, "packets", name + ".bin"));
 
-    public static string[] ObjectNames { get; } = ["block_port", "count_protocols", "global_data", "tail_calls"];
+    public static string[] ObjectNames { get; } = ["block_port", "count_protocols", "global_data", "tail_calls", "kernel_maps"];
 }

@@ -135,10 +135,10 @@ public class HostileElfTests(ITestOutputHelper output)
     {
         var image = new ElfImage(ExampleFiles.Bytes("block_port"));
         var maps = image.Named("maps");
-        image.Bytes[maps.Offset] = 27;
+        image.Bytes[maps.Offset] = 26; // BPF_MAP_TYPE_STRUCT_OPS
         var error = Assert.Throws<EbpfElfException>(() => ElfLoader.Load(image.Bytes));
         Assert.Equal("section maps, offset 0x0 (map 'verdicts')", error.Where);
-        Assert.Contains("map type 27 is not supported", error.Reason);
+        Assert.Contains("map type 26 is not supported", error.Reason);
     }
 
     private static string? Exercise(byte[] bytes)

@@ -242,7 +242,7 @@ public class LinuxHelperTests
         }
 
         Assert.Equal(
-            new uint[] { 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 28 },
+            new uint[] { 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 28, 87, 88, 89, 93, 94, 130, 131, 132, 133, 134 },
             table.Select(h => h.Id).ToArray());
     }
 }

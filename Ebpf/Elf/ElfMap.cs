@@ -23,6 +23,9 @@ public sealed record ElfMap(
     ReadOnlyMemory<byte> InitialValue,
     IReadOnlyDictionary<uint, string> InitialPrograms)
 {
+    /// <summary>For a BTF-defined array or hash of maps with <c>.values</c>: u32 key to the name of the inner map (another map of the object).</summary>
+    public IReadOnlyDictionary<uint, string> InitialInnerMaps { get; init; } = new Dictionary<uint, string>();
+
     /// <summary>The index of the declaring section.</summary>
     internal int SectionIndex { get; init; }
 

@@ -123,37 +123,8 @@ internal static class ElfMapReader
                 throw new EbpfElfException(where, "no BTF variable describes this map");
             }
 
-            var type = btf.Resolve(variable);
-            if (type.Kind != BtfType.KindStruct)
-            {
-                throw new EbpfElfException(where, $"the BTF type of the map is kind {type.Kind}, not a struct");
-            }
-
-            uint mapType = 0, keySize = 0, valueSize = 0, maxEntries = 0, flags = 0;
-            ulong? valuesOffset = null;
-            foreach (var member in type.Members)
-            {
-                switch (member.Name)
-                {
-                    case "type": mapType = Number(btf, member, where); break;
-                    case "key_size": keySize = Number(btf, member, where); break;
-                    case "value_size": valueSize = Number(btf, member, where); break;
-                    case "max_entries": maxEntries = Number(btf, member, where); break;
-                    case "map_flags": flags = Number(btf, member, where); break;
-                    case "key": keySize = PointeeSize(btf, member, where); break;
-                    case "value": valueSize = PointeeSize(btf, member, where); break;
-                    case "values": valuesOffset = member.BitOffset / 8; break;
-                    default: break;
-                }
-            }
-
-            if (mapType == (uint)BpfMapType.ProgramArray)
-            {
-                keySize = keySize == 0 ? 4 : keySize;
-                valueSize = valueSize == 0 ? 4 : valueSize;
-            }
-
-            var map = Checked(new MapDefinition(symbol.Name, (BpfMapType)mapType, keySize, valueSize, maxEntries, flags), where)
+            var (definition, valuesOffset) = Definition(btf, btf.Resolve(variable), symbol.Name, where, depth: 0);
+            var map = Checked(definition, where)
                 with { Section = section.Name, Offset = symbol.Value, Size = symbol.Size, SectionIndex = section.Index };
             declared.Add((map, valuesOffset ?? ulong.MaxValue));
         }
@@ -172,9 +143,10 @@ internal static class ElfMapReader
                 throw new EbpfElfException(relocation.Where, "the relocation does not fall inside a map definition");
             }
 
-            if (relocation.Type != ElfRelocation.BpfAbs64 || map.Definition.Type != BpfMapType.ProgramArray || valuesOffset == ulong.MaxValue)
+            bool holdsMaps = map.Definition.Type is BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps;
+            if (relocation.Type != ElfRelocation.BpfAbs64 || !(holdsMaps || map.Definition.Type == BpfMapType.ProgramArray) || valuesOffset == ulong.MaxValue)
             {
-                throw new EbpfElfException(relocation.Where, $"relocation type {relocation.Type} in map '{map.Name}': only program arrays can be initialised (with R_BPF_64_ABS64 entries of .values)");
+                throw new EbpfElfException(relocation.Where, $"relocation type {relocation.Type} in map '{map.Name}': only program arrays and maps of maps can be initialised (with R_BPF_64_ABS64 entries of .values)");
             }
 
             ulong within = relocation.Offset - map.Offset;
@@ -185,6 +157,17 @@ internal static class ElfMapReader
 
             var target = relocation.Symbol;
             var targetSection = file.SectionOf(target, relocation.Where);
+            if (holdsMaps)
+            {
+                if (targetSection.Index != section.Index || !declared.Any(d => d.Map.Name == target.Name))
+                {
+                    throw new EbpfElfException(relocation.Where, $"{target.Describe()} is not a map of {BtfSection}, so it cannot be an inner map");
+                }
+
+                initial[map.Name][(uint)((within - valuesOffset) / 8)] = target.Name;
+                continue;
+            }
+
             if (target.Type != ElfSymbol.TypeFunction || !targetSection.IsCode)
             {
                 throw new EbpfElfException(relocation.Where, $"{target.Describe()} is not a function, so it cannot be a tail-call target");
@@ -195,8 +178,71 @@ internal static class ElfMapReader
 
         foreach (var (map, _) in declared)
         {
-            maps.Add(initial[map.Name].Count == 0 ? map : map with { InitialPrograms = initial[map.Name] });
+            var entries = initial[map.Name];
+            maps.Add(entries.Count == 0 ? map
+                : map.Definition.Type == BpfMapType.ProgramArray ? map with { InitialPrograms = entries }
+                : map with { InitialInnerMaps = entries });
         }
+    }
+
+    /// <summary>The map definition a BTF struct declares, and the byte offset of its <c>values</c> member if any.</summary>
+    private static (MapDefinition Definition, ulong? ValuesOffset) Definition(BtfReader btf, BtfType type, string name, string where, int depth)
+    {
+        if (type.Kind != BtfType.KindStruct)
+        {
+            throw new EbpfElfException(where, $"the BTF type of the map{(depth == 0 ? string.Empty : "'s inner map")} is kind {type.Kind}, not a struct");
+        }
+
+        uint mapType = 0, keySize = 0, valueSize = 0, maxEntries = 0, flags = 0;
+        ulong? valuesOffset = null;
+        MapDefinition? innerMap = null;
+        foreach (var member in type.Members)
+        {
+            switch (member.Name)
+            {
+                case "type": mapType = Number(btf, member, where); break;
+                case "key_size": keySize = Number(btf, member, where); break;
+                case "value_size": valueSize = Number(btf, member, where); break;
+                case "max_entries": maxEntries = Number(btf, member, where); break;
+                case "map_flags": flags = Number(btf, member, where); break;
+                case "key": keySize = PointeeSize(btf, member, where); break;
+                case "value": valueSize = PointeeSize(btf, member, where); break;
+                case "values":
+                    valuesOffset = member.BitOffset / 8;
+                    innerMap = InnerTemplate(btf, member, name, where, depth);
+                    break;
+                default: break;
+            }
+        }
+
+        if (mapType is (uint)BpfMapType.ProgramArray or (uint)BpfMapType.ArrayOfMaps or (uint)BpfMapType.HashOfMaps)
+        {
+            keySize = keySize == 0 ? 4 : keySize;
+            valueSize = valueSize == 0 ? 4 : valueSize;
+        }
+
+        bool holdsMaps = mapType is (uint)BpfMapType.ArrayOfMaps or (uint)BpfMapType.HashOfMaps;
+        return (new MapDefinition(name, (BpfMapType)mapType, keySize, valueSize, maxEntries, flags) { InnerMap = holdsMaps ? innerMap : null }, valuesOffset);
+    }
+
+    /// <summary><c>__array(values, struct inner)</c> is an array of pointers to the inner map's definition; null when the pointee is not a struct (program arrays).</summary>
+    private static MapDefinition? InnerTemplate(BtfReader btf, BtfMember member, string name, string where, int depth)
+    {
+        var array = btf.Resolve(member.Type);
+        var pointer = array.Kind == BtfType.KindArray ? btf.Resolve(array.ArrayElementType) : null;
+        var pointee = pointer?.Kind == BtfType.KindPtr ? btf.Resolve(pointer.SizeOrType) : null;
+        if (pointee?.Kind != BtfType.KindStruct)
+        {
+            return null;
+        }
+
+        if (depth > 0)
+        {
+            throw new EbpfElfException(where, "an inner map cannot itself hold maps");
+        }
+
+        var inner = Definition(btf, pointee, name + ".inner", where, depth + 1).Definition;
+        return inner.Validate() is { } problem ? throw new EbpfElfException(where, $"inner map template: {problem}") : inner;
     }
 
     private static ElfMap GlobalData(ElfSection section)

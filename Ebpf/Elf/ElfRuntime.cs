@@ -29,10 +29,21 @@ public sealed class ElfRuntime : IDisposable
             Environment.Helpers.Set(helper);
         }
 
-        ulong storage = 0;
-        foreach (var declared in elf.Maps)
+        if (options.PossibleCpus is < 0 or > MapDefinition.MaxCpus)
         {
-            storage += declared.Definition.Type == BpfMapType.ProgramArray ? 0 : declared.Definition.ValueStride * declared.Definition.MaxEntries;
+            throw new ArgumentException($"{nameof(ElfRuntimeOptions.PossibleCpus)} must be 0 (the processor count) to {MapDefinition.MaxCpus}, not {options.PossibleCpus}", nameof(options));
+        }
+
+        var definitions = elf.Maps.Select(m => m.Definition with { PossibleCpus = options.PossibleCpus }).ToArray();
+        if (definitions.FirstOrDefault(d => d.IsPerCpu) is { } perCpu && options.Helpers.ProcessorId >= (uint)perCpu.ValuesPerEntry)
+        {
+            throw new ArgumentException($"the run's CPU ({nameof(LinuxHelperOptions)}.{nameof(LinuxHelperOptions.ProcessorId)} = {options.Helpers.ProcessorId}) is not one of the {perCpu.ValuesPerEntry} possible CPUs of per-CPU map '{perCpu.Name}' ({nameof(ElfRuntimeOptions)}.{nameof(ElfRuntimeOptions.PossibleCpus)})", nameof(options));
+        }
+
+        ulong storage = 0;
+        foreach (var definition in definitions)
+        {
+            storage += definition.StorageBytes;
         }
 
         if (storage > options.MaxMapMemory)
@@ -49,7 +60,7 @@ public sealed class ElfRuntime : IDisposable
             for (int i = 0; i < maps.Length; i++)
             {
                 var declared = elf.Maps[i];
-                maps[i] = BpfMap.Create(declared.Definition);
+                maps[i] = BpfMap.Create(definitions[i]);
                 if (declared.IsGlobalData)
                 {
                     ((ArrayMap)maps[i]).GetValueSpan(0).Clear();
@@ -59,6 +70,14 @@ public sealed class ElfRuntime : IDisposable
                 if (registry.Add(maps[i]) != i)
                 {
                     throw new InvalidOperationException("map indices of the environment do not match the object's");
+                }
+            }
+
+            for (int i = 0; i < maps.Length; i++)
+            {
+                foreach (var (key, inner) in elf.Maps[i].InitialInnerMaps)
+                {
+                    SetInitialInnerMap((MapOfMaps)maps[i], key, GetMap(inner), elf.Maps[i]);
                 }
             }
         }
@@ -114,7 +133,9 @@ public sealed class ElfRuntime : IDisposable
         ArgumentNullException.ThrowIfNull(engine);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
         options ??= ExecutionOptions.Default;
-        var program = engine.Compile(GetProgram(name), Environment, options);
+        var linked = GetProgram(name);
+        RequireHelpers(engine, linked);
+        var program = engine.Compile(linked, Environment, options);
         try
         {
             FillProgramArrays(engine, options);
@@ -154,6 +175,41 @@ public sealed class ElfRuntime : IDisposable
 
             ownedPrograms.Clear();
             tailTargets.Clear();
+        }
+    }
+
+    /// <summary>A helper call this runtime cannot serve is a load error that names the Linux helper.</summary>
+    private void RequireHelpers(IExecutionEngine engine, EbpfProgram program)
+    {
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var insn = program.Instructions[pc];
+            if (insn.OpCode == Isa.OpCodes.Call && insn.Src == 0 && !Environment.Helpers.TryGet((uint)insn.Imm, out _))
+            {
+                uint id = (uint)insn.Imm;
+                throw new EbpfCompilationException(
+                    engine.Name,
+                    pc,
+                    insn,
+                    $"the program calls helper {id} ({LinuxHelperNames.Of(id) ?? "not a Linux helper id"}), which this library does not implement (a host can provide it with {nameof(ElfRuntimeOptions)}.{nameof(ElfRuntimeOptions.ExtraHelpers)})");
+            }
+        }
+    }
+
+    private static void SetInitialInnerMap(MapOfMaps outer, uint key, BpfMap inner, ElfMap declared)
+    {
+        try
+        {
+            var keyBytes = new byte[outer.KeySize];
+            BitConverter.TryWriteBytes(keyBytes, key);
+            if (outer.Set(keyBytes, inner) != MapStatus.Success)
+            {
+                throw new EbpfElfException($"section {declared.Section}, map '{outer.Name}'", $"entry {key} of .values cannot be set");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new EbpfElfException($"section {declared.Section}, map '{outer.Name}'", e.Message, e);
         }
     }
 

@@ -17,6 +17,12 @@ public sealed record ElfRuntimeOptions
     /// <summary>The most bytes of map storage (all maps and global data together) a runtime may allocate. Default 256 MiB.</summary>
     public ulong MaxMapMemory { get; init; } = 256ul << 20;
 
+    /// <summary>
+    /// The number of possible CPUs of the object's per-CPU maps (one value each); 0, the default, is
+    /// <see cref="Environment.ProcessorCount"/>. The run's CPU is <see cref="LinuxHelperOptions.ProcessorId"/>.
+    /// </summary>
+    public int PossibleCpus { get; init; }
+
     /// <summary>Extra helpers to register after the Linux ones (they replace helpers with the same id).</summary>
     public IEnumerable<Helper> ExtraHelpers { get; init; } = [];
 }

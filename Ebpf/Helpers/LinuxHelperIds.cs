@@ -36,6 +36,40 @@ public static class LinuxHelperIds
     /// <summary><c>bpf_csum_diff(from, from_size, to, to_size, seed)</c>.</summary>
     public const uint CsumDiff = 28;
 
+    /// <summary><c>bpf_map_push_elem(map, value, flags)</c>.</summary>
+    public const uint MapPushElem = 87;
+
+    /// <summary><c>bpf_map_pop_elem(map, value)</c>.</summary>
+    public const uint MapPopElem = 88;
+
+    /// <summary><c>bpf_map_peek_elem(map, value)</c>.</summary>
+    public const uint MapPeekElem = 89;
+
+    /// <summary>
+    /// <c>bpf_spin_lock(lock)</c>: a real lock on the 4-byte, 4-aligned <c>struct bpf_spin_lock</c> in a map value
+    /// (0 free, 1 taken), shared by every run and thread. A run that waits more than one second for it (a run that never
+    /// released it, or this run taking it twice, which Linux's verifier rejects) ends with a helper error.
+    /// </summary>
+    public const uint SpinLock = 93;
+
+    /// <summary><c>bpf_spin_unlock(lock)</c>: releases the lock; releasing a lock that is not taken ends the run with a helper error.</summary>
+    public const uint SpinUnlock = 94;
+
+    /// <summary><c>bpf_ringbuf_output(ringbuf, data, size, flags)</c>.</summary>
+    public const uint RingbufOutput = 130;
+
+    /// <summary><c>bpf_ringbuf_reserve(ringbuf, size, flags)</c>.</summary>
+    public const uint RingbufReserve = 131;
+
+    /// <summary><c>bpf_ringbuf_submit(data, flags)</c>.</summary>
+    public const uint RingbufSubmit = 132;
+
+    /// <summary><c>bpf_ringbuf_discard(data, flags)</c>.</summary>
+    public const uint RingbufDiscard = 133;
+
+    /// <summary><c>bpf_ringbuf_query(ringbuf, flags)</c>.</summary>
+    public const uint RingbufQuery = 134;
+
     /// <summary>The helpers by their C names (e.g. <c>bpf_map_lookup_elem</c>), for resolving calls to external symbols.</summary>
     public static IReadOnlyDictionary<string, uint> ByName { get; } = new Dictionary<string, uint>
     {
@@ -50,5 +84,15 @@ public static class LinuxHelperIds
         ["bpf_l4_csum_replace"] = L4CsumReplace,
         ["bpf_tail_call"] = TailCall,
         ["bpf_csum_diff"] = CsumDiff,
+        ["bpf_map_push_elem"] = MapPushElem,
+        ["bpf_map_pop_elem"] = MapPopElem,
+        ["bpf_map_peek_elem"] = MapPeekElem,
+        ["bpf_spin_lock"] = SpinLock,
+        ["bpf_spin_unlock"] = SpinUnlock,
+        ["bpf_ringbuf_output"] = RingbufOutput,
+        ["bpf_ringbuf_reserve"] = RingbufReserve,
+        ["bpf_ringbuf_submit"] = RingbufSubmit,
+        ["bpf_ringbuf_discard"] = RingbufDiscard,
+        ["bpf_ringbuf_query"] = RingbufQuery,
     };
 }

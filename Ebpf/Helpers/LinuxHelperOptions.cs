@@ -21,6 +21,11 @@ public sealed record LinuxHelperOptions
     /// <summary>The clock of <c>bpf_ktime_get_ns</c> in nanoseconds; null uses a monotonic clock.</summary>
     public Func<ulong>? Clock { get; init; }
 
-    /// <summary>What <c>bpf_get_smp_processor_id</c> returns; null returns the processor the calling thread runs on.</summary>
+    /// <summary>
+    /// The run's CPU: what <c>bpf_get_smp_processor_id</c> returns, and whose value of a per-CPU map a program's
+    /// <c>bpf_map_lookup_elem</c>/<c>bpf_map_update_elem</c> see. Null (the default) is CPU 0, so that runs are
+    /// reproducible. It must be below the maps' number of possible CPUs (<see cref="Maps.MapDefinition.PossibleCpus"/>):
+    /// on a CPU a per-CPU map does not have, lookups return NULL and updates <c>-EINVAL</c>.
+    /// </summary>
     public uint? ProcessorId { get; init; }
 }

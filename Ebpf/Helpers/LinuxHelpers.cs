@@ -7,7 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace Ebpf.Helpers;
 
 /// <summary>
-/// Helpers with the ids and semantics of Linux (see <see cref="LinuxHelperIds"/>): map access, time, tracing,
+/// Helpers with the ids and semantics of Linux (see <see cref="LinuxHelperIds"/>): map access (lookup, update, delete,
+/// push/pop/peek, ring buffers, spin locks), time, tracing,
 /// random numbers, checksums and tail calls. Maps are found through the <see cref="MapRegistry"/> of the calling
 /// program's environment; pointer arguments are checked with <see cref="HelperContext.GetMemory"/>. Errors a Linux
 /// program would see as return values (e.g. <c>-EEXIST</c>) are returned the same way; misuse Linux's verifier would
@@ -32,15 +33,13 @@ public static class LinuxHelpers
         var traceLogger = options.TraceLogger;
         var random = options.RandomSeed is { } seed ? new Random(seed) : null;
         var clock = options.Clock ?? RbpfHelpers.MonotonicNanoseconds;
-        var processor = options.ProcessorId;
 
-        table.Set(new Helper(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", MapLookup) { Signature = HelperSignature.Of(HelperReturnKind.MapValueOrNull, HelperArgumentKind.MapPointer, HelperArgumentKind.MapKey) });
-        table.Set(new Helper(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", MapUpdate) { Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, HelperArgumentKind.MapKey, HelperArgumentKind.MapValue, HelperArgumentKind.Scalar) });
-        table.Set(new Helper(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", MapDelete) { Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, HelperArgumentKind.MapKey) });
+        int cpu = (int)(options.ProcessorId ?? 0);
+        LinuxMapHelpers.Register(table, cpu);
         table.Set(new Helper(LinuxHelperIds.KtimeGetNs, "bpf_ktime_get_ns", (_, _, _, _, _) => clock()) { Signature = HelperSignature.NoArguments });
         table.Set(new Helper(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, traceLogger, fmt, size, a3, a4, a5)) { Signature = HelperSignature.Of(HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize) });
         table.Set(new Helper(LinuxHelperIds.GetPrandomU32, "bpf_get_prandom_u32", (_, _, _, _, _) => NextRandom(random)) { Signature = HelperSignature.NoArguments });
-        table.Set(new Helper(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => processor ?? (uint)Thread.GetCurrentProcessorId()) { Signature = HelperSignature.NoArguments });
+        table.Set(new Helper(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => (uint)cpu) { Signature = HelperSignature.NoArguments });
         table.Set(new Helper(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", L3CsumReplace) { Signature = HelperSignature.Of(HelperArgumentKind.CheckedPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
         table.Set(new Helper(LinuxHelperIds.L4CsumReplace, "bpf_l4_csum_replace", L4CsumReplace) { Signature = HelperSignature.Of(HelperArgumentKind.CheckedPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
         table.Set(new Helper(LinuxHelperIds.TailCall, "bpf_tail_call", TailCall) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.MapPointer, HelperArgumentKind.Scalar) });
@@ -55,36 +54,6 @@ public static class LinuxHelpers
         ArgumentNullException.ThrowIfNull(environment);
         Register(environment.Helpers, options);
         return environment;
-    }
-
-    private static ulong MapLookup(HelperContext ctx, ulong map, ulong key, ulong a3, ulong a4, ulong a5)
-    {
-        var target = MapOf(ctx, map);
-        return target.LookupValueAddress(ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read));
-    }
-
-    private static ulong MapUpdate(HelperContext ctx, ulong map, ulong key, ulong value, ulong flags, ulong a5)
-    {
-        var target = MapOf(ctx, map);
-        if (target is ProgramArrayMap)
-        {
-            return unchecked((ulong)EINVAL);
-        }
-
-        var keyBytes = ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read);
-        var valueBytes = ctx.GetMemory(value, (ulong)target.ValueSize, MemoryAccessKind.Read);
-        return unchecked((ulong)(long)target.Update(keyBytes, valueBytes, (MapUpdateFlags)flags));
-    }
-
-    private static ulong MapDelete(HelperContext ctx, ulong map, ulong key, ulong a3, ulong a4, ulong a5)
-    {
-        var target = MapOf(ctx, map);
-        if (target is ProgramArrayMap)
-        {
-            return unchecked((ulong)EINVAL);
-        }
-
-        return unchecked((ulong)(long)target.Delete(ctx.GetMemory(key, (ulong)target.KeySize, MemoryAccessKind.Read)));
     }
 
     private static ulong TracePrintk(HelperContext ctx, TextWriter? output, ILogger? logger, ulong fmt, ulong size, ulong a3, ulong a4, ulong a5)
@@ -187,7 +156,7 @@ public static class LinuxHelpers
 
     private static ulong TailCall(HelperContext ctx, ulong context, ulong map, ulong index, ulong a4, ulong a5)
     {
-        if (MapOf(ctx, map) is not ProgramArrayMap programs)
+        if (LinuxMapHelpers.MapOf(ctx, map) is not ProgramArrayMap programs)
         {
             throw new InvalidOperationException($"bpf_tail_call: r2 = 0x{map:x} is not a program array");
         }
@@ -206,10 +175,6 @@ public static class LinuxHelpers
 
         return ctx.TailCall(program) ? 0 : unchecked((ulong)ENOENT);
     }
-
-    private static BpfMap MapOf(HelperContext ctx, ulong handle) =>
-        MapRegistry.Find(ctx.Environment)?.FromHandle(handle)
-        ?? throw new InvalidOperationException($"0x{handle:x} is not a map of this program's environment");
 
     private static ulong NextRandom(Random? random)
     {

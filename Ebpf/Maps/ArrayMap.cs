@@ -3,16 +3,18 @@ using System.Buffers.Binary;
 namespace Ebpf.Maps;
 
 /// <summary>
-/// <c>BPF_MAP_TYPE_ARRAY</c>: the key is a u32 index below <see cref="BpfMap.MaxEntries"/>; every entry exists from
-/// the start (zeroed) and cannot be deleted. Values are updated in place, without locking (as in Linux: programs use
-/// atomic instructions on the values when runs are concurrent).
+/// <c>BPF_MAP_TYPE_ARRAY</c> and <c>BPF_MAP_TYPE_PERCPU_ARRAY</c>: the key is a u32 index below
+/// <see cref="BpfMap.MaxEntries"/>; every entry exists from the start (zeroed) and cannot be deleted. Values are
+/// updated in place, without locking (as in Linux: programs use atomic instructions on the values when runs are
+/// concurrent). A per-CPU array holds <see cref="BpfMap.Cpus"/> values per entry: a program sees its run's CPU's value,
+/// the host API reads and writes all of them (<see cref="BpfMap.HostValueSize"/>).
 /// </summary>
-public sealed unsafe class ArrayMap : BpfMap
+public unsafe class ArrayMap : BpfMap
 {
-    /// <summary>Creates an array map.</summary>
+    /// <summary>Creates an array map (or a per-CPU array map).</summary>
     /// <exception cref="ArgumentException">The definition is invalid or not an array.</exception>
     public ArrayMap(MapDefinition definition)
-        : base(definition, BpfMapType.Array)
+        : base(definition, BpfMapType.Array, BpfMapType.PerCpuArray)
     {
     }
 
@@ -22,27 +24,40 @@ public sealed unsafe class ArrayMap : BpfMap
     {
     }
 
+    /// <summary>Creates an array-shaped map of one of <paramref name="types"/> (for derived maps).</summary>
+    /// <exception cref="ArgumentException">The definition is invalid or of another type.</exception>
+    protected ArrayMap(MapDefinition definition, params ReadOnlySpan<BpfMapType> types)
+        : base(definition, types)
+    {
+    }
+
     /// <inheritdoc />
     public override int Count => MaxEntries;
 
-    /// <summary>The value of entry <paramref name="index"/> as a span over the map's memory (no copy).</summary>
+    /// <summary>The value of entry <paramref name="index"/> (of CPU 0 for a per-CPU map) as a span over the map's memory (no copy).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The index is beyond the capacity.</exception>
-    public Span<byte> GetValueSpan(uint index)
+    public Span<byte> GetValueSpan(uint index) => GetValueSpan(index, 0);
+
+    /// <summary>The value of CPU <paramref name="cpu"/> of entry <paramref name="index"/> as a span over the map's memory (no copy).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index is beyond the capacity, or the CPU is not one of the map's.</exception>
+    public Span<byte> GetValueSpan(uint index, int cpu)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, (uint)MaxEntries);
-        return new Span<byte>(SlotAddress((int)index), ValueSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)cpu, (uint)Cpus, nameof(cpu));
+        return new Span<byte>(SlotAddress((int)index, cpu), ValueSize);
     }
 
     /// <inheritdoc />
-    public override ulong LookupValueAddress(ReadOnlySpan<byte> key)
+    public override ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu)
     {
         uint index = BinaryPrimitives.ReadUInt32LittleEndian(key);
-        return index < (uint)MaxEntries && !IsDisposed ? (ulong)SlotAddress((int)index) : 0;
+        cpu = Definition.IsPerCpu ? cpu : 0;
+        return index < (uint)MaxEntries && (uint)cpu < (uint)Cpus && !IsDisposed ? (ulong)SlotAddress((int)index, cpu) : 0;
     }
 
     /// <inheritdoc />
-    protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags)
+    protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu)
     {
         uint index = BinaryPrimitives.ReadUInt32LittleEndian(key);
         if (index >= (uint)MaxEntries)
@@ -55,7 +70,7 @@ public sealed unsafe class ArrayMap : BpfMap
             return MapStatus.Exists;
         }
 
-        WriteSlot((int)index, value);
+        WriteSlot((int)index, value, cpu);
         return MapStatus.Success;
     }
 

@@ -11,17 +11,20 @@ namespace Ebpf.Maps;
 /// </summary>
 public abstract unsafe class BpfMap : IDisposable
 {
+    private static int lastId;
     private byte* storage;
     private int disposed;
 
-    /// <summary>Creates the map and its zeroed value storage.</summary>
+    /// <summary>Creates the map and its zeroed value storage (<see cref="MapDefinition.StorageBytes"/>).</summary>
+    /// <param name="definition">The definition.</param>
+    /// <param name="expectedTypes">The map types the derived class implements.</param>
     /// <exception cref="ArgumentException">The definition is invalid or of another map type.</exception>
-    protected BpfMap(MapDefinition definition, BpfMapType expectedType)
+    protected BpfMap(MapDefinition definition, params ReadOnlySpan<BpfMapType> expectedTypes)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        if (definition.Type != expectedType)
+        if (!expectedTypes.Contains(definition.Type))
         {
-            throw new ArgumentException($"map '{definition.Name}' has type {definition.Type}, not {expectedType}", nameof(definition));
+            throw new ArgumentException($"map '{definition.Name}' has type {definition.Type}, not {string.Join(" or ", expectedTypes.ToArray())}", nameof(definition));
         }
 
         if (definition.Validate() is { } problem)
@@ -30,7 +33,9 @@ public abstract unsafe class BpfMap : IDisposable
         }
 
         Definition = definition;
-        StorageBytes = expectedType == BpfMapType.ProgramArray ? 0 : definition.ValueStride * definition.MaxEntries;
+        Id = (uint)Interlocked.Increment(ref lastId);
+        Cpus = definition.ValuesPerEntry;
+        StorageBytes = definition.StorageBytes;
         if (StorageBytes != 0)
         {
             storage = (byte*)NativeMemory.AlignedAlloc((nuint)StorageBytes, 8);
@@ -49,6 +54,9 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>The definition the map was created from.</summary>
     public MapDefinition Definition { get; }
 
+    /// <summary>A number unique to this map in the process (as Linux's map id; what a map of maps reports for its inner maps).</summary>
+    public uint Id { get; }
+
     /// <summary>The map's name.</summary>
     public string Name => Definition.Name;
 
@@ -64,7 +72,20 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>The capacity.</summary>
     public int MaxEntries => (int)Definition.MaxEntries;
 
-    /// <summary>The memory holding the values (empty for program arrays): the region programs may touch.</summary>
+    /// <summary>
+    /// The number of values per entry: the possible CPUs of a per-CPU map (<see cref="MapDefinition.PossibleCpus"/>),
+    /// otherwise 1.
+    /// </summary>
+    public int Cpus { get; }
+
+    /// <summary>
+    /// The size of a value as the host API reads and writes it: <see cref="ValueSize"/>, or for a per-CPU map one value
+    /// per CPU, each at a multiple of <see cref="MapDefinition.ValueStride"/> (<c>ncpus * round_up(value_size, 8)</c>,
+    /// the layout of Linux's <c>bpf()</c> syscall).
+    /// </summary>
+    public int HostValueSize => Definition.IsPerCpu ? (int)Definition.ValueStride * Cpus : ValueSize;
+
+    /// <summary>The memory holding the values (empty when programs never point into the map): the region programs may touch.</summary>
     public MemoryRegion ValueRegion { get; }
 
     /// <summary>The number of entries present.</summary>
@@ -76,8 +97,14 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>The size of the value storage in bytes.</summary>
     protected ulong StorageBytes { get; }
 
-    /// <summary>The address of value slot <paramref name="slot"/>.</summary>
-    protected byte* SlotAddress(int slot) => storage + ((ulong)slot * Definition.ValueStride);
+    /// <summary>The address of value slot <paramref name="slot"/> (of its first CPU's value for a per-CPU map).</summary>
+    protected byte* SlotAddress(int slot) => storage + ((ulong)slot * Definition.ValueStride * (ulong)Cpus);
+
+    /// <summary>The address of the value of CPU <paramref name="cpu"/> in slot <paramref name="slot"/> (cpu 0 unless per-CPU).</summary>
+    protected byte* SlotAddress(int slot, int cpu) => SlotAddress(slot) + ((ulong)cpu * Definition.ValueStride);
+
+    /// <summary>The start of the value storage.</summary>
+    protected byte* Storage => storage;
 
     /// <summary>Creates a map of the definition's type.</summary>
     /// <exception cref="ArgumentException">The definition is invalid.</exception>
@@ -86,14 +113,22 @@ public abstract unsafe class BpfMap : IDisposable
         ArgumentNullException.ThrowIfNull(definition);
         return definition.Type switch
         {
-            BpfMapType.Array => new ArrayMap(definition),
-            BpfMapType.Hash => new HashMap(definition),
+            BpfMapType.Array or BpfMapType.PerCpuArray => new ArrayMap(definition),
+            BpfMapType.Hash or BpfMapType.PerCpuHash or BpfMapType.LruHash or BpfMapType.LruPerCpuHash => new HashMap(definition),
             BpfMapType.ProgramArray => new ProgramArrayMap(definition),
+            BpfMapType.LpmTrie => new LpmTrieMap(definition),
+            BpfMapType.ArrayOfMaps or BpfMapType.HashOfMaps => new MapOfMaps(definition),
+            BpfMapType.Queue or BpfMapType.Stack => new QueueMap(definition),
+            BpfMapType.RingBuffer => new RingBufferMap(definition),
+            BpfMapType.DevMap or BpfMapType.CpuMap or BpfMapType.XskMap or BpfMapType.DevMapHash => new RedirectMap(definition),
             _ => throw new ArgumentException($"map '{definition.Name}': {definition.Validate()}", nameof(definition)),
         };
     }
 
-    /// <summary>Copies the value of <paramref name="key"/> into <paramref name="value"/>; false when the key is absent.</summary>
+    /// <summary>
+    /// Copies the value of <paramref name="key"/> into <paramref name="value"/> (<see cref="HostValueSize"/> bytes: every
+    /// CPU's value for a per-CPU map); false when the key is absent.
+    /// </summary>
     /// <exception cref="ArgumentException">The key or the destination has the wrong size.</exception>
     public bool TryLookup(ReadOnlySpan<byte> key, Span<byte> value)
     {
@@ -102,20 +137,42 @@ public abstract unsafe class BpfMap : IDisposable
         return TryCopyValue(key, value);
     }
 
-    /// <summary>A copy of the value of <paramref name="key"/>, or null when the key is absent.</summary>
+    /// <summary>A copy of the value of <paramref name="key"/> (<see cref="HostValueSize"/> bytes), or null when the key is absent.</summary>
     public byte[]? Lookup(ReadOnlySpan<byte> key)
     {
-        var value = new byte[ValueSize];
+        var value = new byte[HostValueSize];
         return TryLookup(key, value) ? value : null;
     }
 
-    /// <summary>Creates or replaces an entry, as <c>bpf_map_update_elem</c> does.</summary>
+    /// <summary>
+    /// Creates or replaces an entry, as the <c>bpf()</c> syscall does: <paramref name="value"/> has
+    /// <see cref="HostValueSize"/> bytes (every CPU's value for a per-CPU map).
+    /// </summary>
     /// <exception cref="ArgumentException">The key or the value has the wrong size.</exception>
     public MapStatus Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags = MapUpdateFlags.Any)
     {
         CheckKey(key);
         CheckValue(value.Length, nameof(value));
-        return (ulong)flags > (ulong)MapUpdateFlags.Exist ? MapStatus.InvalidArgument : UpdateCore(key, value, flags);
+        return (ulong)flags > (ulong)MapUpdateFlags.Exist ? MapStatus.InvalidArgument : UpdateCore(key, value, flags, -1);
+    }
+
+    /// <summary>
+    /// Creates or replaces an entry as <c>bpf_map_update_elem</c> called by a program on CPU <paramref name="cpu"/>
+    /// does: <paramref name="value"/> has <see cref="ValueSize"/> bytes; a per-CPU map changes only that CPU's value
+    /// (a new entry starts with the other CPUs' values zeroed).
+    /// </summary>
+    /// <exception cref="ArgumentException">The key or the value has the wrong size.</exception>
+    public MapStatus UpdateFromProgram(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu)
+    {
+        CheckKey(key);
+        if (value.Length != ValueSize)
+        {
+            throw new ArgumentException($"map '{Name}' has {ValueSize}-byte values, {value.Length} bytes given", nameof(value));
+        }
+
+        return (ulong)flags > (ulong)MapUpdateFlags.Exist ? MapStatus.InvalidArgument
+            : Definition.IsPerCpu && (uint)cpu >= (uint)Cpus ? MapStatus.InvalidArgument
+            : UpdateCore(key, value, flags, Definition.IsPerCpu ? cpu : -1);
     }
 
     /// <summary>Deletes an entry, as <c>bpf_map_delete_elem</c> does.</summary>
@@ -159,7 +216,7 @@ public abstract unsafe class BpfMap : IDisposable
         where TValue : unmanaged
     {
         CheckSize<TKey>(KeySize, "key");
-        CheckSize<TValue>(ValueSize, "value");
+        CheckSize<TValue>(HostValueSize, "value");
         return GetEntries()
             .Select(e => new KeyValuePair<TKey, TValue>(MemoryMarshal.Read<TKey>(e.Key), MemoryMarshal.Read<TValue>(e.Value)))
             .ToArray();
@@ -167,25 +224,37 @@ public abstract unsafe class BpfMap : IDisposable
 
     /// <summary>
     /// The address of the value of <paramref name="key"/> inside <see cref="ValueRegion"/>, or 0 when absent: what
-    /// <c>bpf_map_lookup_elem</c> returns to a program. The key must have <see cref="KeySize"/> bytes.
+    /// <c>bpf_map_lookup_elem</c> returns to a program (on CPU 0 for a per-CPU map). The key must have
+    /// <see cref="KeySize"/> bytes.
     /// </summary>
-    public abstract ulong LookupValueAddress(ReadOnlySpan<byte> key);
+    public ulong LookupValueAddress(ReadOnlySpan<byte> key) => LookupValueAddress(key, 0);
 
-    /// <summary>Copies the value of a present key; false when absent. Sizes are already checked.</summary>
+    /// <summary>
+    /// The address of the value of <paramref name="key"/> that a program running on CPU <paramref name="cpu"/> sees
+    /// (its CPU's value for a per-CPU map; 0 when the CPU is not one of the map's), or 0 when absent. The key must have
+    /// <see cref="KeySize"/> bytes.
+    /// </summary>
+    public abstract ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu);
+
+    /// <summary>Copies the value of a present key (<see cref="HostValueSize"/> bytes); false when absent. Sizes are already checked.</summary>
     protected virtual bool TryCopyValue(ReadOnlySpan<byte> key, Span<byte> value)
     {
-        ulong address = LookupValueAddress(key);
+        ulong address = LookupValueAddress(key, 0);
         if (address == 0)
         {
             return false;
         }
 
-        new ReadOnlySpan<byte>((void*)address, ValueSize).CopyTo(value);
+        new ReadOnlySpan<byte>((void*)address, value.Length).CopyTo(value);
         return true;
     }
 
-    /// <summary>Creates or replaces an entry. Sizes and flags are already checked.</summary>
-    protected abstract MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags);
+    /// <summary>
+    /// Creates or replaces an entry. Sizes and flags are already checked. <paramref name="cpu"/> is -1 for the host API
+    /// (<paramref name="value"/> has <see cref="HostValueSize"/> bytes), or for a per-CPU map the CPU of the calling
+    /// program (<paramref name="value"/> has <see cref="ValueSize"/> bytes).
+    /// </summary>
+    protected abstract MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu);
 
     /// <summary>Deletes an entry. The key size is already checked.</summary>
     protected abstract MapStatus DeleteCore(ReadOnlySpan<byte> key);
@@ -193,16 +262,30 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>The entries now.</summary>
     protected abstract IReadOnlyList<KeyValuePair<byte[], byte[]>> SnapshotEntries();
 
-    /// <summary>Copies <paramref name="value"/> into slot <paramref name="slot"/> and zeroes the padding after it.</summary>
-    protected void WriteSlot(int slot, ReadOnlySpan<byte> value)
+    /// <summary>
+    /// Writes slot <paramref name="slot"/>: with <paramref name="cpu"/> -1 the host value (every CPU's value of a
+    /// per-CPU map), otherwise that CPU's value only (the other CPUs' values are zeroed first when
+    /// <paramref name="fresh"/>, for a new entry). The padding after each value is zeroed.
+    /// </summary>
+    protected void WriteSlot(int slot, ReadOnlySpan<byte> value, int cpu = -1, bool fresh = false)
     {
-        var destination = new Span<byte>(SlotAddress(slot), (int)Definition.ValueStride);
-        value.CopyTo(destination);
-        destination[value.Length..].Clear();
+        int stride = (int)Definition.ValueStride;
+        if (fresh && cpu >= 0)
+        {
+            new Span<byte>(SlotAddress(slot), stride * Cpus).Clear();
+        }
+
+        for (int c = cpu < 0 ? 0 : cpu; c < (cpu < 0 ? Cpus : cpu + 1); c++)
+        {
+            var destination = new Span<byte>(SlotAddress(slot, c), stride);
+            var source = cpu < 0 && Definition.IsPerCpu ? value.Slice(c * stride, ValueSize) : value;
+            source.CopyTo(destination);
+            destination[source.Length..].Clear();
+        }
     }
 
-    /// <summary>A copy of the value in slot <paramref name="slot"/>.</summary>
-    protected byte[] ReadSlot(int slot) => new ReadOnlySpan<byte>(SlotAddress(slot), ValueSize).ToArray();
+    /// <summary>A copy of the host value in slot <paramref name="slot"/> (<see cref="HostValueSize"/> bytes).</summary>
+    protected byte[] ReadSlot(int slot) => new ReadOnlySpan<byte>(SlotAddress(slot), HostValueSize).ToArray();
 
     /// <summary>Releases the value storage; programs must not run with this map any more.</summary>
     public void Dispose()
@@ -236,9 +319,9 @@ public abstract unsafe class BpfMap : IDisposable
 
     private void CheckValue(int length, string paramName)
     {
-        if (length != ValueSize)
+        if (length != HostValueSize)
         {
-            throw new ArgumentException($"map '{Name}' has {ValueSize}-byte values, {length} bytes given", paramName);
+            throw new ArgumentException($"map '{Name}' has {HostValueSize}-byte values{(Definition.IsPerCpu ? $" ({Cpus} CPUs of {Definition.ValueStride} bytes)" : string.Empty)}, {length} bytes given", paramName);
         }
     }
 

@@ -63,10 +63,14 @@ public sealed class MapRegistry
     public static MapRegistry? Find(ProgramEnvironment environment) =>
         environment.Properties.TryGetValue(PropertyKey, out var registry) ? (MapRegistry)registry : null;
 
-    /// <summary>Registers <paramref name="map"/> (and its value region) and returns its index.</summary>
+    /// <summary>
+    /// Registers <paramref name="map"/> (and its value region) and returns its index; for an array or hash of maps,
+    /// also its inner maps, now and whenever one is set.
+    /// </summary>
     public int Add(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
+        int index;
         lock (gate)
         {
             if (Array.IndexOf(maps, map) is var known and >= 0)
@@ -83,8 +87,11 @@ public sealed class MapRegistry
             maps.CopyTo(next, 0);
             next[^1] = map;
             Volatile.Write(ref maps, next);
-            return next.Length - 1;
+            index = next.Length - 1;
         }
+
+        (map as MapOfMaps)?.Attach(this);
+        return index;
     }
 
     /// <summary>The handle of the map with index <paramref name="index"/>: the value a program holds for it.</summary>
@@ -116,12 +123,12 @@ public sealed class MapRegistry
 
         var map = current[imm];
         bool value = source is LddwSource.MapValueByFd or LddwSource.MapValueByIndex;
-        if (value && map is not ArrayMap)
+        if (value && map.Type != BpfMapType.Array)
         {
             return null;
         }
 
-        return shapes.GetValue(map, m => new MapShape(m.Name, m.KeySize, m.ValueSize, m.Definition.IsReadOnlyForPrograms, m.Name.StartsWith('.')));
+        return shapes.GetValue(map, m => new MapShape(m.Name, m.KeySize, m.ValueSize, m.Definition.IsReadOnlyForPrograms, m.Name.StartsWith('.'), m is MapOfMaps));
     }
 
     /// <summary>
@@ -145,7 +152,7 @@ public sealed class MapRegistry
                 return HandleOf(imm);
             case LddwSource.MapValueByFd:
             case LddwSource.MapValueByIndex:
-                if (map is not ArrayMap)
+                if (map.Type != BpfMapType.Array)
                 {
                     throw new ArgumentException($"map '{map.Name}' is a {map.Type} map: only array values can be addressed directly");
                 }

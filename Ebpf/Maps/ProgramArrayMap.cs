@@ -110,7 +110,7 @@ public sealed class ProgramArrayMap : BpfMap
     }
 
     /// <inheritdoc />
-    public override ulong LookupValueAddress(ReadOnlySpan<byte> key) => 0;
+    public override ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu) => 0;
 
     /// <inheritdoc />
     protected override bool TryCopyValue(ReadOnlySpan<byte> key, Span<byte> value)
@@ -126,7 +126,7 @@ public sealed class ProgramArrayMap : BpfMap
     }
 
     /// <inheritdoc />
-    protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags) =>
+    protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu) =>
         MapStatus.InvalidArgument;
 
     /// <inheritdoc />

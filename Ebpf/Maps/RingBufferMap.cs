@@ -1,0 +1,271 @@
+using System.Buffers.Binary;
+
+namespace Ebpf.Maps;
+
+/// <summary>
+/// <c>BPF_MAP_TYPE_RINGBUF</c>: a ring of <see cref="BpfMap.MaxEntries"/> bytes (a power of 2, at least 4096) that
+/// programs fill with variable-size records (<c>bpf_ringbuf_output</c>, or <c>bpf_ringbuf_reserve</c> then
+/// <c>bpf_ringbuf_submit</c>/<c>bpf_ringbuf_discard</c>) and the host consumes in order with <see cref="TryRead"/> or
+/// <see cref="Drain"/>. Each record has Linux's 8-byte header (u32 length with bit 31 "busy" and bit 30 "discarded",
+/// u32 page offset) and takes <c>round_up(length + 8, 8)</c> bytes. Records are committed out of order but consumed in
+/// order: the consumer stops at the first record still reserved. Keys and values do not apply (both sizes are 0).
+/// </summary>
+/// <remarks>
+/// The ring's memory is one region programs may write (it is allocated twice as large as the ring so that a record
+/// that wraps around stays contiguous, as Linux maps the ring's pages twice). Unlike Linux's verifier, the engines'
+/// memory checks confine a program to the ring, not to the record it reserved: a program that writes past its record
+/// can garble other records, which the consumer then reports with <see cref="EbpfMapException"/>, never reading outside
+/// the ring. A record reserved but never submitted (Linux rejects such programs; here a run that failed midway can
+/// leave one) blocks the consumer until <see cref="DiscardPending"/>.
+/// </remarks>
+public sealed unsafe class RingBufferMap : BpfMap
+{
+    /// <summary>The record header size.</summary>
+    public const int HeaderSize = 8;
+
+    /// <summary>Bit 31 of a header's length: the record is reserved, not yet submitted or discarded.</summary>
+    public const uint BusyBit = 1u << 31;
+
+    /// <summary>Bit 30 of a header's length: the record was discarded.</summary>
+    public const uint DiscardBit = 1u << 30;
+
+    private readonly object gate = new();
+    private readonly HashSet<ulong> pending = [];
+    private ulong producer;
+    private ulong consumer;
+
+    /// <summary>Creates a ring buffer.</summary>
+    /// <exception cref="ArgumentException">The definition is invalid or not a ring buffer.</exception>
+    public RingBufferMap(MapDefinition definition)
+        : base(definition, BpfMapType.RingBuffer)
+    {
+    }
+
+    /// <summary>Creates a ring buffer of <paramref name="size"/> bytes (a power of 2, at least 4096).</summary>
+    public RingBufferMap(string name, uint size)
+        : this(new MapDefinition(name, BpfMapType.RingBuffer, 0, 0, size))
+    {
+    }
+
+    /// <summary>The number of records produced (reserved, submitted or discarded) and not yet consumed.</summary>
+    public override int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                int records = 0;
+                for (ulong position = consumer; position < producer; position += RecordBytes(Header(position) & ~(BusyBit | DiscardBit)))
+                {
+                    records++;
+                }
+
+                return records;
+            }
+        }
+    }
+
+    /// <summary>The ring size in bytes.</summary>
+    public ulong Size => (ulong)MaxEntries;
+
+    /// <summary>The producer position (bytes produced since creation).</summary>
+    public ulong ProducerPosition
+    {
+        get
+        {
+            lock (gate)
+            {
+                return producer;
+            }
+        }
+    }
+
+    /// <summary>The consumer position (bytes consumed since creation).</summary>
+    public ulong ConsumerPosition
+    {
+        get
+        {
+            lock (gate)
+            {
+                return consumer;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reserves a record of <paramref name="size"/> bytes, as <c>bpf_ringbuf_reserve</c> does, and returns the address
+    /// of its data (inside <see cref="BpfMap.ValueRegion"/>), or 0 when the ring has no room or the size is too large.
+    /// The record must then be committed with <see cref="Commit"/>.
+    /// </summary>
+    public ulong Reserve(ulong size)
+    {
+        if (size > Size - HeaderSize)
+        {
+            return 0;
+        }
+
+        ulong length = RecordBytes((uint)size);
+        lock (gate)
+        {
+            if (IsDisposed || producer - consumer + length > Size)
+            {
+                return 0;
+            }
+
+            ulong offset = producer % Size;
+            var header = new Span<byte>(Storage + offset, HeaderSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)size | BusyBit);
+            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)(offset / 4096));
+            producer += length;
+            ulong data = (ulong)(Storage + offset + HeaderSize);
+            pending.Add(data);
+            return data;
+        }
+    }
+
+    /// <summary>
+    /// Submits (or with <paramref name="discard"/> discards) the record whose data starts at <paramref name="data"/>,
+    /// as <c>bpf_ringbuf_submit</c>/<c>bpf_ringbuf_discard</c> do; false when no record reserved and not yet committed
+    /// starts there.
+    /// </summary>
+    public bool Commit(ulong data, bool discard)
+    {
+        lock (gate)
+        {
+            if (!pending.Remove(data))
+            {
+                return false;
+            }
+
+            var header = new Span<byte>((void*)(data - HeaderSize), 4);
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(header) & ~(BusyBit | DiscardBit);
+            BinaryPrimitives.WriteUInt32LittleEndian(header, length | (discard ? DiscardBit : 0));
+            return true;
+        }
+    }
+
+    /// <summary>Writes one record with a copy of <paramref name="data"/>, as <c>bpf_ringbuf_output</c> does.</summary>
+    /// <returns><see cref="MapStatus.Success"/>, or <see cref="MapStatus.TryAgain"/> when the ring has no room.</returns>
+    public MapStatus Output(ReadOnlySpan<byte> data)
+    {
+        ulong address = Reserve((ulong)data.Length);
+        if (address == 0)
+        {
+            return MapStatus.TryAgain;
+        }
+
+        data.CopyTo(new Span<byte>((void*)address, data.Length));
+        Commit(address, discard: false);
+        return MapStatus.Success;
+    }
+
+    /// <summary>
+    /// Takes the next submitted record (skipping discarded ones) as a copy; false when there is none, or when the next
+    /// record is still reserved.
+    /// </summary>
+    /// <exception cref="EbpfMapException">A record header was overwritten (a program wrote past its record).</exception>
+    public bool TryRead(out byte[] record)
+    {
+        byte[]? taken = null;
+        Consume(span => taken = span.ToArray(), 1);
+        record = taken ?? [];
+        return taken is not null;
+    }
+
+    /// <summary>
+    /// Passes every submitted record, in order, to <paramref name="handler"/> (the span is valid only during the call)
+    /// and consumes them; stops at the first record still reserved. Returns the number of records handled.
+    /// </summary>
+    /// <exception cref="EbpfMapException">A record header was overwritten (a program wrote past its record).</exception>
+    public int Drain(Action<ReadOnlySpan<byte>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Consume(handler, int.MaxValue);
+    }
+
+    /// <summary>Discards every record reserved and never committed, so that the consumer can pass them; returns their number.</summary>
+    public int DiscardPending()
+    {
+        lock (gate)
+        {
+            var reserved = pending.ToArray();
+            foreach (ulong data in reserved)
+            {
+                Commit(data, discard: true);
+            }
+
+            return reserved.Length;
+        }
+    }
+
+    /// <summary>
+    /// What <c>bpf_ringbuf_query</c> returns: 0 <c>BPF_RB_AVAIL_DATA</c> (bytes produced and not consumed), 1
+    /// <c>BPF_RB_RING_SIZE</c>, 2 <c>BPF_RB_CONS_POS</c>, 3 <c>BPF_RB_PROD_POS</c>; 0 for anything else.
+    /// </summary>
+    public ulong Query(ulong flags)
+    {
+        lock (gate)
+        {
+            return flags switch
+            {
+                0 => producer - consumer,
+                1 => Size,
+                2 => consumer,
+                3 => producer,
+                _ => 0,
+            };
+        }
+    }
+
+    /// <summary>Programs never look a key up in a ring buffer: always 0.</summary>
+    public override ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu) => 0;
+
+    /// <inheritdoc />
+    protected override bool TryCopyValue(ReadOnlySpan<byte> key, Span<byte> value) => false;
+
+    /// <inheritdoc />
+    protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu) => MapStatus.InvalidArgument;
+
+    /// <inheritdoc />
+    protected override MapStatus DeleteCore(ReadOnlySpan<byte> key) => MapStatus.InvalidArgument;
+
+    /// <summary>A ring buffer has no entries to list: empty (read records with <see cref="Drain"/>).</summary>
+    protected override IReadOnlyList<KeyValuePair<byte[], byte[]>> SnapshotEntries() => [];
+
+    private static ulong RecordBytes(uint length) => ((ulong)length + HeaderSize + 7) & ~7ul;
+
+    private uint Header(ulong position) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(Storage + (position % Size), 4));
+
+    private int Consume(Action<ReadOnlySpan<byte>> handler, int most)
+    {
+        int handled = 0;
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            while (handled < most && consumer < producer)
+            {
+                uint header = Header(consumer);
+                uint length = header & ~(BusyBit | DiscardBit);
+                if ((header & BusyBit) != 0 && pending.Contains((ulong)(Storage + (consumer % Size) + HeaderSize)))
+                {
+                    break;
+                }
+
+                if ((header & BusyBit) != 0 || RecordBytes(length) > producer - consumer)
+                {
+                    throw new EbpfMapException(Name, $"the ring buffer record at position {consumer} has a garbled header 0x{header:x8} (a program wrote past its record)");
+                }
+
+                if ((header & DiscardBit) == 0)
+                {
+                    handler(new ReadOnlySpan<byte>(Storage + (consumer % Size) + HeaderSize, (int)length));
+                    handled++;
+                }
+
+                consumer += RecordBytes(length);
+            }
+        }
+
+        return handled;
+    }
+}
