@@ -10,14 +10,13 @@ namespace Ebpf.Bench.Workloads;
 /// <param name="name">The workload's name.</param>
 /// <param name="program">The C source / object name in <c>examples/bench</c>; the function is <c>bench_&lt;program&gt;</c>.</param>
 /// <param name="inputLength">The input length in bytes.</param>
-/// <param name="loopHeavy">Whether the performance targets average over it.</param>
 /// <param name="expected">The native reference's r0.</param>
 /// <param name="fill">Fills the input.</param>
 /// <param name="fillMaps">Fills the object's maps before the runs.</param>
 /// <param name="description">What the workload does.</param>
 internal sealed class ElfMapWorkload(
-    string name, string program, int inputLength, bool loopHeavy, ulong expected, Action<byte[]> fill, Action<ElfRuntime> fillMaps, string description)
-    : Workload(name, program, inputLength, loopHeavy, expected, fill, description)
+    string name, string program, int inputLength, ulong expected, Action<byte[]> fill, Action<ElfRuntime> fillMaps, string description)
+    : Workload(name, program, inputLength, expected, fill, description)
 {
     private readonly Lazy<ElfObject> elf = new(() => ElfLoader.Load(ReadEmbedded(program + ".o").AsSpan(), program + ".o"));
 

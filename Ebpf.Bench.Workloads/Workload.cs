@@ -12,12 +12,11 @@ internal abstract class Workload
     private readonly Action<byte[]> fill;
 
     /// <summary>Initialises the common part.</summary>
-    protected Workload(string name, string program, int inputLength, bool loopHeavy, ulong expected, Action<byte[]> fill, string description)
+    protected Workload(string name, string program, int inputLength, ulong expected, Action<byte[]> fill, string description)
     {
         Name = name;
         ProgramName = program;
         InputLength = inputLength;
-        LoopHeavy = loopHeavy;
         Expected = expected;
         Description = description;
         this.fill = fill;
@@ -34,9 +33,6 @@ internal abstract class Workload
 
     /// <summary>The length of the input buffer in bytes.</summary>
     public int InputLength { get; }
-
-    /// <summary>True for the loop-heavy workloads the performance targets average over.</summary>
-    public bool LoopHeavy { get; }
 
     /// <summary>The r0 of the natively compiled C code on the same input.</summary>
     public ulong Expected { get; }

@@ -49,6 +49,25 @@ internal static class WorkloadInputs
         mem[(mem.Length / 2) + 3] ^= 1;
     }
 
+    /// <summary>
+    /// strcmp over 1 MiB, early mismatch: as <see cref="StringsEqual"/>, with the second string differing one eighth of
+    /// the way in (index <c>length / 16</c>: 131,072 for a 2 MiB buffer).
+    /// </summary>
+    public static void StringsEarlyMismatch(byte[] mem)
+    {
+        StringsEqual(mem);
+        mem[(mem.Length / 2) + (mem.Length / 16)] ^= 1;
+    }
+
+    /// <summary>constant, helper_calls: zeroes (the programs read nothing but the length).</summary>
+    public static void Zero(byte[] mem) => Array.Clear(mem);
+
+    /// <summary>load_add: random bytes.</summary>
+    public static void LoadAdd(byte[] mem) => FillRandom(mem, 11);
+
+    /// <summary>stack_array: random bytes.</summary>
+    public static void StackArray(byte[] mem) => FillRandom(mem, 12);
+
     /// <summary>log2: little-endian u64 values of every magnitude, all non-zero.</summary>
     public static void Log2(byte[] mem)
     {

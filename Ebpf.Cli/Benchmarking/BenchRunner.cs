@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Ebpf.Cli.Loading;
 
 namespace Ebpf.Cli.Benchmarking;
@@ -16,6 +17,9 @@ internal static class BenchRunner
     /// <summary>When the runs per batch are not given, batches grow until one lasts at least this long.</summary>
     public static readonly TimeSpan TargetBatchTime = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>How long batches run, untimed, before the timed ones.</summary>
+    public static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(200);
+
     /// <summary>The most runs per batch calibration chooses.</summary>
     public const long MaxCalibratedRuns = 1 << 24;
 
@@ -25,7 +29,7 @@ internal static class BenchRunner
     /// <param name="options">Execution options.</param>
     /// <param name="memory">The memory each batch starts from (copied, so the original is never changed).</param>
     /// <param name="runsPerBatch">Runs per batch, or null to calibrate.</param>
-    /// <param name="batches">Batches to measure.</param>
+    /// <param name="batches">Batches to measure (after the warm-up); each is followed by a batch of the loop probe.</param>
     public static EngineMeasurement Measure(
         IExecutionEngine engine,
         LoadedProgram program,
@@ -51,17 +55,19 @@ internal static class BenchRunner
                 firstRunMs = Math.Min(firstRunMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
 
-            long runs = runsPerBatch ?? Calibrate(compiled!, memory, buffer);
-            TimeBatch(compiled!, memory, buffer, runs);
+            SpanRun run = compiled!.Run;
+            SpanRun probe = new LoopProbe().Run;
+            long runs = runsPerBatch ?? Calibrate(run, memory, buffer);
+            WarmUp(run, probe, memory, buffer, runs);
             var perRun = new double[batches];
+            var loop = new double[batches];
             for (int b = 0; b < batches; b++)
             {
-                perRun[b] = TimeBatch(compiled!, memory, buffer, runs).TotalNanoseconds / runs;
+                perRun[b] = TimeBatch(run, memory, buffer, runs) / runs;
+                loop[b] = TimeBatch(probe, memory, buffer, runs) / runs;
             }
 
-            Array.Sort(perRun);
-            double median = batches % 2 == 1 ? perRun[batches / 2] : (perRun[(batches / 2) - 1] + perRun[batches / 2]) / 2;
-            return new EngineMeasurement(engine.Name, compileMs, firstRunMs, perRun[0], median, runs, batches);
+            return new EngineMeasurement(engine.Name, compileMs, firstRunMs, perRun.Min(), Median(perRun), Median(loop), runs, batches);
         }
         finally
         {
@@ -69,10 +75,39 @@ internal static class BenchRunner
         }
     }
 
-    private static long Calibrate(ICompiledProgram compiled, byte[] memory, byte[] buffer)
+    /// <summary>The median of <paramref name="values"/> (sorted in place).</summary>
+    public static double Median(double[] values)
+    {
+        Array.Sort(values);
+        int n = values.Length;
+        return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
+    }
+
+    /// <summary>
+    /// Runs batches of the program and of the loop probe until <see cref="WarmUpTime"/> has passed (at least one of
+    /// each), so the runtime's tiered compilation of the engine's code is done before anything is timed.
+    /// </summary>
+    private static void WarmUp(SpanRun run, SpanRun probe, byte[] memory, byte[] buffer, long runs)
+    {
+        long start = Stopwatch.GetTimestamp();
+        do
+        {
+            TimeBatch(run, memory, buffer, runs);
+            TimeBatch(probe, memory, buffer, runs);
+        }
+        while (Stopwatch.GetElapsedTime(start) < WarmUpTime);
+    }
+
+    /// <summary>
+    /// Doubles the runs per batch until a batch lasts <see cref="TargetBatchTime"/>. Each size is judged by the faster of
+    /// two batches, so one batch stretched by the machine (preemption on a shared host) does not stop the doubling early
+    /// and leave batches too short to time a tiny program well.
+    /// </summary>
+    private static long Calibrate(SpanRun run, byte[] memory, byte[] buffer)
     {
         long runs = 1;
-        while (runs < MaxCalibratedRuns && TimeBatch(compiled, memory, buffer, runs) < TargetBatchTime)
+        while (runs < MaxCalibratedRuns
+            && Math.Min(TimeBatch(run, memory, buffer, runs), TimeBatch(run, memory, buffer, runs)) < TargetBatchTime.TotalNanoseconds)
         {
             runs *= 2;
         }
@@ -80,16 +115,22 @@ internal static class BenchRunner
         return runs;
     }
 
-    private static TimeSpan TimeBatch(ICompiledProgram compiled, byte[] memory, byte[] buffer, long runs)
+    /// <summary>
+    /// Times <paramref name="runs"/> runs, in nanoseconds at the stopwatch's own resolution (a <see cref="TimeSpan"/>
+    /// would round to 100 ns). Compiled with full optimisation from the start, so the loop is the same in every batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double TimeBatch(SpanRun run, byte[] memory, byte[] buffer, long runs)
     {
         memory.CopyTo(buffer, 0);
         var span = buffer.AsSpan();
         long start = Stopwatch.GetTimestamp();
         for (long i = 0; i < runs; i++)
         {
-            compiled.Run(span);
+            run(span);
         }
 
-        return Stopwatch.GetElapsedTime(start);
+        long end = Stopwatch.GetTimestamp();
+        return (end - start) * 1e9 / Stopwatch.Frequency;
     }
 }

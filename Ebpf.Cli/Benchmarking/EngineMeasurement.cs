@@ -6,13 +6,18 @@ namespace Ebpf.Cli.Benchmarking;
 /// <param name="FirstRunMilliseconds">The fastest compilation followed by one run (load to first result), in milliseconds.</param>
 /// <param name="MinNanosecondsPerRun">The fastest batch's time per run.</param>
 /// <param name="MedianNanosecondsPerRun">The median batch's time per run.</param>
+/// <param name="LoopNanosecondsPerRun">
+/// The median time per run of the same batches over a program that does nothing (<see cref="LoopProbe"/>): the
+/// measuring loop's share of the two figures above, which include it.
+/// </param>
 /// <param name="RunsPerBatch">Runs in each batch.</param>
-/// <param name="Batches">Measured batches (after one warm-up batch).</param>
+/// <param name="Batches">Measured batches (after the warm-up).</param>
 internal sealed record EngineMeasurement(
     string Engine,
     double CompileMilliseconds,
     double FirstRunMilliseconds,
     double MinNanosecondsPerRun,
     double MedianNanosecondsPerRun,
+    double LoopNanosecondsPerRun,
     long RunsPerBatch,
     int Batches);

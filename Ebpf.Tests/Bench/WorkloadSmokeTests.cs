@@ -50,6 +50,17 @@ public sealed class WorkloadSmokeTests
     }
 
     [Fact]
+    public void The_native_driver_runs_the_same_workloads_in_the_same_order_on_inputs_of_the_same_length()
+    {
+        var table = File.ReadAllText(Path.Combine(ConformanceSuite.RepositoryRoot, "bench", "native", "inputs.c"));
+        var rows = System.Text.RegularExpressions.Regex.Matches(table, @"\{ ""(?<name>\w+)"", bench_(?<program>\w+), (?<length>[^,]+), fill_\w+ \}")
+            .Select(m => (m.Groups["name"].Value, m.Groups["program"].Value, NativeLength(m.Groups["length"].Value)))
+            .ToList();
+
+        Assert.Equal(WorkloadCatalog.All.Select(w => (w.Name, w.ProgramName, w.InputLength)), rows);
+    }
+
+    [Fact]
     public void Workload_programs_are_the_committed_clang_objects()
     {
         foreach (var workload in WorkloadCatalog.All)
@@ -57,5 +68,13 @@ public sealed class WorkloadSmokeTests
             var committed = File.ReadAllBytes(Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "bench", workload.ProgramFile));
             Assert.Equal(committed, workload.ReadEmbeddedFile().ToArray());
         }
+    }
+
+    /// <summary>The driver's length expressions: a number, or <c>a &lt;&lt; b</c>.</summary>
+    private static int NativeLength(string expression)
+    {
+        var parts = expression.Split("<<", StringSplitOptions.TrimEntries);
+        return parts.Length == 1 ? int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture)
+            : int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) << int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -8,6 +8,8 @@ public class BenchCommandTests
 {
     private static readonly string Packet = Convert.ToHexString(Tool.TcpPacket(80));
 
+    private static readonly string RunCounter = Path.Combine(ConformanceSuite.RepositoryRoot, "Ebpf.Tests", "Cli", "Objects", "run_counter.o");
+
     [Fact]
     public void Json_reports_every_available_engine_and_the_agreed_r0()
     {
@@ -25,6 +27,7 @@ public class BenchCommandTests
             Assert.Equal(3, engine.GetProperty("batches").GetInt32());
             Assert.True(engine.GetProperty("minNsPerRun").GetDouble() > 0);
             Assert.True(engine.GetProperty("medianNsPerRun").GetDouble() >= engine.GetProperty("minNsPerRun").GetDouble());
+            Assert.True(engine.GetProperty("loopNsPerRun").GetDouble() >= 0);
             Assert.True(engine.GetProperty("compileMs").GetDouble() >= 0);
             Assert.True(engine.GetProperty("compileAndFirstRunMs").GetDouble() >= engine.GetProperty("compileMs").GetDouble());
         }
@@ -36,12 +39,27 @@ public class BenchCommandTests
         var result = Tool.Run("bench", Tool.Example("tcp_port.s"), "--mem-hex", Packet, "-n", "10", "--batches", "1", "--engines", "interpreter");
         Assert.Equal(0, result.ExitCode);
         var lines = result.OutLines;
-        Assert.Equal(3, lines.Length);
+        Assert.Equal(4, lines.Length);
         Assert.Equal($"{Tool.Example("tcp_port.s")}: 17 slots; r0 = 0x50 (80) on every engine", lines[0]);
-        Assert.Equal(["engine", "compile", "ms", "compile+1st", "run", "ms", "min", "ns/run", "median", "ns/run", "runs/batch", "batches"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["engine", "compile", "ms", "compile+1st", "run", "ms", "min", "ns/run", "median", "ns/run", "loop", "ns/run", "runs/batch", "batches"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         var row = lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("interpreter", row[0]);
+        Assert.Equal(8, row.Length);
         Assert.Equal(["10", "1"], row[^2..]);
+        Assert.StartsWith("ns/run include the measuring loop", lines[3]);
+    }
+
+    [Fact]
+    public void Each_engine_runs_a_program_with_state_on_its_own_fresh_maps_and_global_data()
+    {
+        // run_counter.o counts its runs in .bss and in an array map and returns 1,000 x one count + the other: 1001
+        // only on the first run of a freshly loaded object. Sharing one runtime, the second engine would return 2002.
+        var result = Tool.Run("bench", RunCounter, "-n", "25", "--batches", "2", "--json");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        using var json = JsonDocument.Parse(result.Out);
+        Assert.Equal(1001UL, json.RootElement.GetProperty("r0").GetUInt64());
+        Assert.Equal(TestEngines.All.Select(e => e.Name), json.RootElement.GetProperty("engines").EnumerateArray().Select(e => e.GetProperty("name").GetString()));
+        Assert.True(TestEngines.All.Count >= 2, "the test needs two engines to show they do not share state");
     }
 
     [Fact]

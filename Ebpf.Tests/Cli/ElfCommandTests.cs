@@ -85,6 +85,6 @@ public class ElfCommandTests
         Assert.Equal((0, ""), (result.ExitCode, result.Err));
         Assert.Equal($"{BlockPort}: ", result.OutLines[0][..(BlockPort.Length + 2)]);
         Assert.EndsWith("r0 = 0x2 (2) on every engine", result.OutLines[0]);
-        Assert.Equal(TestEngines.All.Select(e => e.Name), result.OutLines[2..].Select(l => l.Split(' ')[0]));
+        Assert.Equal(TestEngines.All.Select(e => e.Name), result.OutLines[2..^1].Select(l => l.Split(' ')[0]));
     }
 }

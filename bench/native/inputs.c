@@ -14,6 +14,10 @@ DECLARE(straight);
 DECLARE(checksum);
 DECLARE(filter);
 DECLARE(hashmap);
+DECLARE(constant);
+DECLARE(load_add);
+DECLARE(stack_array);
+DECLARE(helper_calls);
 
 /* splitmix64 */
 static u64 next(u64 *state)
@@ -66,6 +70,34 @@ static void fill_strcmp_mismatch(unsigned char *mem, size_t len)
 {
     fill_strings(mem, len);
     mem[len / 2 + 3] ^= 1;
+}
+
+/* strcmp_1m_early: two 1 MiB strings that differ one eighth of the way in (at index 131,072). */
+static void fill_strcmp_early(unsigned char *mem, size_t len)
+{
+    fill_strings(mem, len);
+    mem[len / 2 + len / 16] ^= 1;
+}
+
+static void fill_zero(unsigned char *mem, size_t len)
+{
+    memset(mem, 0, len);
+}
+
+static void fill_load_add(unsigned char *mem, size_t len)
+{
+    fill_random(mem, len, 11);
+}
+
+static void fill_stack_array(unsigned char *mem, size_t len)
+{
+    fill_random(mem, len, 12);
+}
+
+/* helper_calls: the trivial helper the eBPF build calls as helper 1 (the benchmark host registers the same function). */
+u64 bench_trivial(u64 a, u64 b)
+{
+    return a * 3 + b;
 }
 
 static void fill_log2(unsigned char *mem, size_t len)
@@ -185,16 +217,24 @@ static void fill_hashmap(unsigned char *mem, size_t len)
     }
 }
 
+/* The same names, lengths and order as Ebpf.Bench.Workloads/WorkloadCatalog.cs. */
 const struct workload workloads[] = {
-    { "prime", bench_prime, 8, fill_prime },
-    { "memcpy", bench_memcpy, 8192, fill_memcpy },
-    { "strcmp_equal", bench_strcmp, 4096, fill_strings },
-    { "strcmp_mismatch", bench_strcmp, 4096, fill_strcmp_mismatch },
-    { "log2", bench_log2, 8192, fill_log2 },
-    { "switch", bench_switch, 4096, fill_switch },
+    { "constant", bench_constant, 8, fill_zero },
+    { "load_add", bench_load_add, 16, fill_load_add },
     { "straight", bench_straight, 32, fill_straight },
+    { "strcmp_mismatch", bench_strcmp, 4096, fill_strcmp_mismatch },
+    { "helper_calls", bench_helper_calls, 8, fill_zero },
+    { "memcpy", bench_memcpy, 8192, fill_memcpy },
+    { "memcpy_1m", bench_memcpy, 2 << 20, fill_memcpy },
+    { "strcmp_equal", bench_strcmp, 4096, fill_strings },
+    { "strcmp_1m_early", bench_strcmp, 2 << 20, fill_strcmp_early },
+    { "strcmp_1m_equal", bench_strcmp, 2 << 20, fill_strings },
+    { "log2", bench_log2, 8192, fill_log2 },
+    { "stack_array", bench_stack_array, 4096, fill_stack_array },
     { "checksum", bench_checksum, 1500, fill_checksum },
     { "filter", bench_filter, 16384, fill_filter },
+    { "switch", bench_switch, 4096, fill_switch },
+    { "prime", bench_prime, 8, fill_prime },
     { "hashmap", bench_hashmap, 4096, fill_hashmap },
 };
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the native reference driver with clang -O2 from the same C sources as the eBPF workloads
-# (examples/bench/*.c) and prints r0 and the median ns/run per workload. A measurement aid, not part of CI.
+# (examples/bench/*.c) and prints r0 and the median and minimum ns/run per workload (batches of calls through a
+# function pointer, each batch at least MS milliseconds, so two-instruction workloads are timed over millions of
+# calls). A measurement aid, not part of CI.
 #
 #   bench/native/run.sh            scalar build (-O2 without auto-vectorization: eBPF has no SIMD), the reference
 #   bench/native/run.sh --vector   plain -O2 (auto-vectorized where clang can)
 #   bench/native/run.sh --no-jump-tables   scalar, and switches as compare trees like the eBPF build (clang's BPF
 #                                  target has no jump tables; a jump table over random input mispredicts every time)
-#   MS=50 bench/native/run.sh      shorter samples (milliseconds per sample, default 100)
+#   MS=100 BATCHES=31 bench/native/run.sh   longer batches, more of them (defaults: 20 ms, 15 batches)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../examples/bench"
@@ -29,4 +31,4 @@ done
 # The driver and the input generators are built without -fno-builtin; they are not measured.
 "$CLANG" -O2 -I"$here" "$here/driver.c" "$here/inputs.c" "${objs[@]}" -o "$out/driver"
 echo "# clang: $("$CLANG" --version | head -n 1); flags: ${flags[*]}"
-"$out/driver" "${MS:-100}"
+"$out/driver" "${MS:-20}" "${BATCHES:-15}"

@@ -2,8 +2,9 @@
  *
  * Every workload is one function over a memory buffer: mem = its address, len = its length (eBPF r1 and r2).
  * The sources are compiled twice: to eBPF (clang -target bpf, see build.sh) and natively (bench/native/run.sh).
- * They use no maps, no globals and no calls, so the eBPF build has no relocations and its .text section alone is
- * the program.
+ * Apart from hashmap (a map, loaded through the ELF loader) they use no maps and no globals, and call only helpers
+ * by number (helper_calls) or static functions pc-relative (stack_array), so the eBPF build has no relocations and
+ * its .text section alone is the program.
  */
 #ifndef BENCH_WORKLOAD_H
 #define BENCH_WORKLOAD_H
