@@ -221,9 +221,16 @@ internal sealed partial class SafetyAnalyzer
     {
         int first = (int)proof.MinOffset + frame.Size;
         int end = (int)proof.MaxOffset + proof.Size + frame.Size;
-        int bad = frame.Bytes.AsSpan(first, end - first).IndexOf(StackByte.Uninitialized);
+        var bytes = frame.Bytes.AsSpan(first, end - first);
+        int bad = bytes.IndexOf(StackByte.Uninitialized);
         if (bad < 0)
         {
+            int maybe = bytes.IndexOf(StackByte.MaybeData);
+            if (maybe >= 0)
+            {
+                Unproven(pc, $"r{baseRegister}: the stack byte fp{first + maybe - frame.Size} may be uninitialised (only stores at variable offsets may have written it)");
+            }
+
             return true;
         }
 
@@ -257,6 +264,12 @@ internal sealed partial class SafetyAnalyzer
 
         if (!strong || proof.MinOffset != proof.MaxOffset)
         {
+            var range = frame.Bytes.AsSpan((int)first, (int)(end - first));
+            if (range.Contains(StackByte.Uninitialized))
+            {
+                frame.WritableBytes.AsSpan((int)first, (int)(end - first)).Replace(StackByte.Uninitialized, StackByte.MaybeData);
+            }
+
             return;
         }
 

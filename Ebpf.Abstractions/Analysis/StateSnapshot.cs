@@ -66,7 +66,7 @@ internal sealed class StateSnapshot
                 var mask = new char[8];
                 for (int i = 0; i < 8; i++)
                 {
-                    mask[i] = slotBytes[i] == StackByte.Uninitialized ? '?' : 'm';
+                    mask[i] = slotBytes[i] switch { StackByte.Uninitialized => '?', StackByte.MaybeData => '~', _ => 'm' };
                 }
 
                 text.Append(CultureInfo.InvariantCulture, $"fp{offset}={new string(mask)} ");

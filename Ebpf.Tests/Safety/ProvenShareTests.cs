@@ -41,7 +41,6 @@ public class ProvenShareTests(ITestOutputHelper output)
             output.WriteLine($"{workload.ProgramName}: proven {analysis.ProvenCount} of {analysis.AccessCount} accesses; unproven: {string.Join("; ", reasons)}");
             Assert.True(analysis.IsSafe, $"{workload.Name}: {string.Join("\n", analysis.Errors)}");
             Assert.InRange(analysis.ProvenCount, 0, analysis.AccessCount);
-            Assert.True(analysis.AccessCount > 0, workload.Name);
         }
     }
 }
