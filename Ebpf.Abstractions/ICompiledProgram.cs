@@ -2,7 +2,9 @@ namespace Ebpf;
 
 /// <summary>
 /// A program ready to run on one engine. Thread-safe: concurrent runs each have their own registers and stack.
-/// Dispose it to release what the engine holds (e.g. executable memory).
+/// Every run of this library's engines starts on a stack that reads as zeros wherever the run did not write itself:
+/// no byte of an earlier run, of another program or of the host shows through. Dispose it to release what the engine
+/// holds (e.g. executable memory).
 /// </summary>
 public interface ICompiledProgram : IDisposable
 {

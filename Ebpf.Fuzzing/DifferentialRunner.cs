@@ -141,7 +141,8 @@ public sealed class DifferentialRunner
     {
         Span<byte> shift = stackalloc byte[StackShift];
         shift[0] = 1;
-        string outcome = OutcomeAt(engine, program, input, at, environment, options);
+        // Runs normally use the thread's stack area; here the run gets one on the thread's stack, below the shift.
+        string outcome = Ebpf.Execution.RunStack.OnOwnStack(() => OutcomeAt(engine, program, input, at, environment, options));
         return shift[0] == 1 ? outcome : string.Empty;
     }
 

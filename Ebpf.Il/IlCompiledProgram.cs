@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using Ebpf.Analysis;
 using Ebpf.Execution;
 using Ebpf.Il.Compiler;
 using Ebpf.Il.Runtime;
@@ -10,23 +11,29 @@ namespace Ebpf.Il;
 /// A program compiled by the <see cref="IlEngine"/>: one <see cref="System.Reflection.Emit.DynamicMethod"/> per eBPF
 /// function, JIT-compiled by the runtime on the first run. Thread-safe; each run has its own registers and stack.
 /// </summary>
-public sealed unsafe class IlCompiledProgram : CompiledProgram
+public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStatistics
 {
     private readonly IlFunction entry;
     private readonly int entryRegions;
     private readonly Lazy<IlFunction> anyRegionsEntry;
+    private readonly int checkedAccesses;
+    private readonly int provenAccesses;
 
     [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
     internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing, int chunkSlots)
         : base(IlEngine.EngineName, program, environment, options)
     {
         entryRegions = Math.Min(environment.Regions.Count, MemoryCheckEmitter.MaxUnrolledRegions);
-        (entry, IlListing) = new ProgramCompiler(program, environment, Options, recordIlListing, entryRegions, chunkSlots).Compile();
+        var plan = CheckPlan.Create(program, environment, Options);
+        var compiler = new ProgramCompiler(program, environment, Options, plan, recordIlListing, entryRegions, chunkSlots);
+        (entry, IlListing) = compiler.Compile();
+        checkedAccesses = compiler.CheckedAccesses;
+        provenAccesses = plan.ProvenCount;
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
         // the first time one happens (without memory checks the two would be the same).
         anyRegionsEntry = Options.MemoryChecks
-            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, false, inlineRegions: null, chunkSlots).Compile().Entry)
+            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, plan, false, inlineRegions: null, chunkSlots).Compile().Entry)
             : new Lazy<IlFunction>(entry);
     }
 
@@ -40,6 +47,12 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram
     public string? IlListing { get; }
 
     /// <inheritdoc />
+    int IMemoryCheckStatistics.CheckedAccesses => checkedAccesses;
+
+    /// <inheritdoc />
+    int IMemoryCheckStatistics.ProvenAccesses => provenAccesses;
+
+    /// <inheritdoc />
     private protected override ulong Execute(ref RunState state)
     {
         CallFrame frame = default;
@@ -49,6 +62,14 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram
 
         // The state lives on the stack of CompiledProgram.Run, so its address is stable for the run.
         var function = state.RegionCount <= entryRegions || !Options.MemoryChecks ? entry : anyRegionsEntry.Value;
-        return function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+        try
+        {
+            return function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+        }
+        catch (Exception e) when (e is not EbpfRuntimeException && state.HelperPc != 0)
+        {
+            // An rbpf-style helper called directly by the code threw (see CallEmitter.SimpleHelperCall).
+            throw ((IlClosure)function.Target!).HelperFailure(e, state.HelperPc - 1);
+        }
     }
 }

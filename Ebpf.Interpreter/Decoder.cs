@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Helpers;
 using Ebpf.Isa;
 
@@ -11,9 +12,12 @@ namespace Ebpf.Interpreter;
 /// </summary>
 internal static class Decoder
 {
-    /// <summary>Decodes <paramref name="program"/>; a helper call's target is its slot in <paramref name="helpers"/>.</summary>
+    /// <summary>
+    /// Decodes <paramref name="program"/>; a helper call's target is its slot in <paramref name="helpers"/>; loads and
+    /// stores <paramref name="checks"/> proves in bounds get the unchecked codes.
+    /// </summary>
     /// <exception cref="EbpfCompilationException">An unresolvable <c>lddw</c>.</exception>
-    public static DecodedInstruction[] Decode(EbpfProgram program, ProgramEnvironment environment, HelperPlan helpers)
+    public static DecodedInstruction[] Decode(EbpfProgram program, ProgramEnvironment environment, HelperPlan helpers, CheckPlan checks)
     {
         var code = program.Decoded;
         var decoded = GC.AllocateArray<DecodedInstruction>(code.Length, pinned: true);
@@ -29,6 +33,11 @@ internal static class Decoder
                 Target = insn.Target >= 0 ? insn.Target : insn.Offset,
             };
             d.Op = Select(insn);
+            if (checks.IsProven(pc) && insn.Operation is Operation.Load or Operation.LoadSignExtend or Operation.Store)
+            {
+                d.Op = Proven(d.Op);
+            }
+
             switch (insn.Operation)
             {
                 case Operation.Lsh or Operation.Rsh or Operation.Arsh:
@@ -50,6 +59,14 @@ internal static class Decoder
 
         return decoded;
     }
+
+    /// <summary>The unchecked code of a checked load or store code.</summary>
+    private static Op Proven(Op op) => op switch
+    {
+        >= Op.LdxB and <= Op.LdxsW => Op.LdxBProven + (op - Op.LdxB),
+        >= Op.StB and <= Op.StxDW => Op.StBProven + (op - Op.StB),
+        _ => op,
+    };
 
     /// <summary>The dispatch code of an instruction: the operation's first code, then width, source and size variants.</summary>
     private static Op Select(in Isa.DecodedInstruction insn)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Ebpf.Analysis;
 using Ebpf.Diagnostics;
 using Ebpf.Execution;
 using Ebpf.Helpers;
@@ -10,10 +11,11 @@ namespace Ebpf.Interpreter;
 /// <summary>
 /// A program prepared for the interpreter: the pre-decoded slots, the helpers its calls name, and a snapshot of the
 /// helper table for <c>callx</c>. <see cref="Execute"/> is one dispatch loop over the decoded form; every memory access
-/// is checked whatever the options say. It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
+/// is checked whatever the options say, except the loads and stores the safety analysis proves in bounds
+/// (<see cref="CheckPlan"/>). It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
 /// over its per-instruction hook, and the unobserved copy has none.
 /// </summary>
-internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservableProgram
+internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservableProgram, IMemoryCheckStatistics
 {
     /// <summary>Per frame of a local call: the return address (a decoded-instruction pointer), r6..r9 and r10 of the caller.</summary>
     private const int FrameSlots = 6;
@@ -28,11 +30,20 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         : base(InterpreterEngine.EngineName, program, environment, options)
     {
         var plan = HelperPlan.Create(program, environment, InterpreterEngine.EngineName);
-        code = Decoder.Decode(program, environment, plan);
+        var checks = CheckPlan.Create(program, environment, Options);
+        code = Decoder.Decode(program, environment, plan, checks);
+        CheckedAccesses = code.Count(d => d.Op is (>= Op.LdxB and <= Op.StxDW) or Op.Atomic32 or Op.Atomic64);
+        ProvenAccesses = code.Count(d => d.Op is >= Op.LdxBProven and <= Op.StxDWProven);
         codeStart = (DecodedInstruction*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(code));
         helpers = [.. plan.Helpers];
         callxHelpers = plan.Callx;
     }
+
+    /// <inheritdoc />
+    public int CheckedAccesses { get; }
+
+    /// <inheritdoc />
+    public int ProvenAccesses { get; }
 
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer) => RunObserved(memory, metadata, observer);
@@ -43,10 +54,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
             ? Execute(ref state, default(NoHook))
             : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!));
 
+    // The call frames are written before they are read, so only the registers need zeroing.
+    [SkipLocalsInit]
     private ulong Execute<THook>(ref RunState state, THook hook)
         where THook : struct, IExecutionHook
     {
         ulong* r = stackalloc ulong[11];
+        new Span<ulong>(r, 11).Clear();
         int maxDepth = Options.MaxCallDepth;
         ulong* frames = stackalloc ulong[maxDepth * FrameSlots];
         ulong stackSize = (ulong)Options.StackSize;
@@ -223,6 +237,24 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 case Op.StxH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
                 case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
                 case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
+
+                // Loads and stores the safety analysis proves in bounds: no check (unless an observer, which may change
+                // registers and memory, watches the run)
+                case Op.LdxBProven: r[ins->Dst] = *(byte*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxHProven: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxWProven: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxDWProven: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsBProven: r[ins->Dst] = (ulong)(long)*(sbyte*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxsHProven: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsWProven: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.StBProven: *(byte*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)ins->Imm; ins++; continue;
+                case Op.StHProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)ins->Imm); ins++; continue;
+                case Op.StWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)ins->Imm); ins++; continue;
+                case Op.StDWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (ulong)ins->Imm); ins++; continue;
+                case Op.StxBProven: *(byte*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)r[ins->Src]; ins++; continue;
+                case Op.StxHProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
+                case Op.StxWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
+                case Op.StxDWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
                 case Op.Atomic32:
                     Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: false);
                     ins++;
@@ -319,6 +351,15 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
         return address;
     }
+
+    /// <summary>
+    /// The address of an access the safety analysis proves in bounds: unchecked, except under an observer (which may
+    /// write registers and memory between instructions, so the proof no longer holds).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong Proven<THook>(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
+        where THook : struct, IExecutionHook =>
+        THook.Enabled ? Check(ref state, address, size, access, stackLow, ins) : address;
 
     /// <summary>The address of a legacy packet load at <paramref name="offset"/> into the input; throws when it is not inside the input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

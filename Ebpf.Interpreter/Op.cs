@@ -33,5 +33,9 @@ internal enum Op : byte
     Atomic32, Atomic64,
     LdAbsB, LdAbsH, LdAbsW, LdAbsDW, LdIndB, LdIndH, LdIndW, LdIndDW,
 
+    // Loads and stores proven in bounds by the safety analysis (see Analysis.CheckPlan): no run-time check.
+    LdxBProven, LdxHProven, LdxWProven, LdxDWProven, LdxsBProven, LdxsHProven, LdxsWProven,
+    StBProven, StHProven, StWProven, StDWProven, StxBProven, StxHProven, StxWProven, StxDWProven,
+
     CallHelper, CallLocal, CallX, Exit,
 }

@@ -16,25 +16,40 @@ namespace Ebpf.X64;
 /// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
 /// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
 /// </summary>
-public sealed unsafe class X64CompiledProgram : CompiledProgram
+public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
 {
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;
     private readonly int[] pcOffsets;
     private readonly CallxTable? callxHelpers;
     private readonly nint entry;
+    private readonly int checkedAccesses;
+    private readonly int provenAccesses;
+
+    /// <summary>
+    /// True when the code is short and calls nothing (no helper, no local call, no backward jump, at most
+    /// <see cref="MaxBriefSlots"/> slots): it runs for microseconds at most and never re-enters the runtime, so it is
+    /// called without the transition to preemptive GC mode (see <see cref="Execute"/>).
+    /// </summary>
+    private readonly bool brief;
     private GCHandle self;
 
+    /// <summary>The longest program (in slots) that may run without a GC transition (a few microseconds of straight-line code).</summary>
+    internal const int MaxBriefSlots = 4096;
+
     internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
-        : base(X64Engine.EngineName, program, environment, options)
+        : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address);
         sites = compiled.Sites;
         pcOffsets = compiled.PcOffsets;
+        checkedAccesses = compiled.CheckedAccesses;
+        provenAccesses = compiled.ProvenAccesses;
         callxHelpers = helpers.Callx;
 
         memory = ExecutableMemory.Create(compiled.Code);
+        brief = IsBrief(program);
         entry = memory.Address;
         self = GCHandle.Alloc(this, GCHandleType.Weak);
     }
@@ -44,6 +59,12 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
     {
         Dispose(false);
     }
+
+    /// <inheritdoc />
+    int IMemoryCheckStatistics.CheckedAccesses => checkedAccesses;
+
+    /// <inheritdoc />
+    int IMemoryCheckStatistics.ProvenAccesses => provenAccesses;
 
     /// <summary>The number of bytes of machine code.</summary>
     public int CodeSize => memory.CodeLength;
@@ -123,7 +144,13 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
         block.ContextAddress = state.ContextAddress;
         block.ContextLength = state.ContextLength;
 
-        ulong r0 = ((delegate* unmanaged<RunBlock*, ulong>)entry)(&block);
+        // Code that runs briefly and never calls back is called like an intrinsic, without switching the thread to
+        // preemptive mode and back (a GC waits for it, as for any managed code, for at most microseconds); any other
+        // code may run long or call helpers (managed code, entered through the dispatcher), so it is called with the
+        // transition.
+        ulong r0 = brief
+            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
+            : ((delegate* unmanaged<RunBlock*, ulong>)entry)(&block);
         GC.KeepAlive(this);
         state.BudgetRemaining = block.Budget;
         return (RunStatus)block.Status switch
@@ -131,6 +158,28 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram
             RunStatus.Completed or RunStatus.Stopped => r0,
             _ => throw Failure(ref state, ref block),
         };
+    }
+
+    /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/>).</summary>
+    internal static bool IsBrief(EbpfProgram program)
+    {
+        if (program.Length > MaxBriefSlots)
+        {
+            return false;
+        }
+
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (insn.Operation is Isa.Operation.CallHelper or Isa.Operation.CallX or Isa.Operation.CallLocal
+                || (insn.IsJump && insn.Target <= pc))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Called by the dispatcher for helper call site <paramref name="siteIndex"/>.</summary>

@@ -15,9 +15,6 @@ namespace Ebpf.Execution;
 /// </summary>
 public abstract unsafe class CompiledProgram : ICompiledProgram
 {
-    /// <summary>Stacks up to this size are allocated on the thread's stack; larger ones on the pinned heap.</summary>
-    private const int MaxStackAlloc = 64 * 1024;
-
     /// <summary>
     /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
     /// run can be cancelled (tens of microseconds of interpretation; helper calls look after every call).
@@ -31,14 +28,36 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     private int disposed;
 
     /// <summary>
-    /// The owner's reference (1 until disposed) plus one per run in flight: each direct run and each tail call into this
-    /// program holds a lease, so the engine's resources (the x64 engine's code mapping) are released only after the last
-    /// of them ends: machine code is never unmapped under a running thread.
+    /// For an engine whose resources must outlive every run (the x64 engine's code mapping): the owner's reference (1
+    /// until disposed) plus one per run in flight. Each direct run and each tail call into this program holds a lease,
+    /// so the resources are released only after the last of them ends: machine code is never unmapped under a running
+    /// thread. Engines whose code the garbage collector keeps alive take no lease.
     /// </summary>
     private int leases = 1;
 
-    /// <summary>Initialises the shared part.</summary>
+    /// <summary>Set once the engine's resources have been released (they are released exactly once).</summary>
+    private int released;
+
+    /// <summary>Whether runs take a lease (see <see cref="leases"/>).</summary>
+    private readonly bool leased;
+
+    /// <summary>Whether a plain run takes the fast path: no timeout configured.</summary>
+    private readonly bool untimed;
+
+    /// <summary>The bytes at the top of the stack area a run of this program can write (see <see cref="StackFootprint"/>).</summary>
+    private readonly int dirtyStackBytes;
+
+    /// <summary>Initialises the shared part for an engine whose code needs no run lease (the garbage collector keeps it alive).</summary>
     private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
+        : this(engineName, program, environment, options, runLeases: false)
+    {
+    }
+
+    /// <summary>
+    /// Initialises the shared part. <paramref name="runLeases"/>: whether runs take a lease, so that
+    /// <see cref="Dispose(bool)"/> waits for the last run (an engine that releases native code must).
+    /// </summary>
+    private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool runLeases)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
@@ -48,6 +67,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         Environment = environment;
         Options = options.Validate();
         StackBytes = options.StackSize * options.MaxCallDepth;
+        leased = runLeases;
+        untimed = Options.Timeout is null;
+        dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
     }
 
     /// <inheritdoc />
@@ -138,10 +160,146 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// </summary>
     internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
-        var timeout = Options.Timeout;
-        return timeout is null
+        RunStack? stack;
+        if (untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(StackBytes)) is not null)
+        {
+            return RunFast(stack, memory, memoryLength, metadata, metadataLength);
+        }
+
+        return untimed
             ? RunCore(memory, memoryLength, metadata, metadataLength, null, null)
-            : RunCancellable(memory, memoryLength, metadata, metadataLength, timeout, CancellationToken.None);
+            : RunCancellable(memory, memoryLength, metadata, metadataLength, Options.Timeout, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The common run: no timeout, no token, no observer, nobody listening to the run metrics, and this thread's stack
+    /// area free (see <see cref="RunStack"/>). Only the run lease (x64) and the stack clearing need the finally.
+    /// </summary>
+    private ulong RunFast(RunStack stack, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    {
+        RunState state = default;
+        var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stack.End);
+        Enter();
+        stack.Busy = true;
+        try
+        {
+            ulong r0 = Execute(ref state);
+            return state.TailCallTarget == 0 ? r0 : ContinueTailCalls(ref state, r0);
+        }
+        finally
+        {
+            RunStack.Clear(stack.End, state.DirtyStackBytes);
+            stack.Busy = false;
+            Leave(ref state);
+            GC.KeepAlive(regions);
+        }
+    }
+
+    /// <summary>
+    /// Fills the run state for a run on a stack area that ends at <paramref name="stackEnd"/>; returns the region
+    /// table the state points into (the caller keeps it alive for the run).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private MemoryRegion[] Prepare(ref RunState state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, byte* stackEnd)
+    {
+        if (memoryLength != 0)
+        {
+            state.InputAddress = (ulong)memory;
+            state.InputLength = memoryLength;
+        }
+
+        if (metadataLength != 0)
+        {
+            state.MetadataAddress = (ulong)metadata;
+            state.MetadataLength = metadataLength;
+            state.ContextAddress = state.MetadataAddress;
+            state.ContextLength = metadataLength;
+        }
+        else
+        {
+            state.ContextAddress = state.InputAddress;
+            state.ContextLength = state.InputLength;
+        }
+
+        state.BudgetRemaining = Options.InstructionBudget ?? long.MaxValue;
+        var regions = Environment.GetPinnedRegions();
+        state.Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
+        state.RegionCount = regions.Length;
+        state.StackStart = (ulong)stackEnd - (ulong)StackBytes;
+        state.StackEnd = (ulong)stackEnd;
+        state.DirtyStackBytes = dirtyStackBytes;
+        return regions;
+    }
+
+    /// <summary>Takes the run lease (or, for an engine without leases, checks the program is not disposed).</summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Enter()
+    {
+        if (leased ? !TryBeginRun() : Volatile.Read(ref disposed) != 0)
+        {
+            ThrowDisposed();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDisposed() => throw new ObjectDisposedException(GetType().FullName);
+
+    /// <summary>Ends what <see cref="Enter"/> began, and a tail call still pending when the run failed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Leave(ref RunState state)
+    {
+        if (state.TailCallTarget != 0)
+        {
+            ReleasePendingTailCall(ref state);
+        }
+
+        if (leased)
+        {
+            EndRun();
+        }
+    }
+
+    /// <summary>Releases the target of a tail call that was requested but never entered (the run failed first).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReleasePendingTailCall(ref RunState state)
+    {
+        var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+        var target = (CompiledProgram)handle.Target!;
+        handle.Free();
+        state.TailCallTarget = 0;
+        target.EndRun();
+    }
+
+    /// <summary>
+    /// Carries out the tail calls a run requested, one after the other: each target starts on a stack area zeroed again
+    /// (what the programs before could write is cleared) with the rest of the budget. Returns the last program's r0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ulong ContinueTailCalls(ref RunState state, ulong r0)
+    {
+        int area = (int)(state.StackEnd - state.StackStart);
+        while (state.TailCallTarget != 0)
+        {
+            // HelperContext.TailCall took a run lease on the target and a GC handle to it; both end here.
+            var handle = GCHandle.FromIntPtr(state.TailCallTarget);
+            var target = (CompiledProgram)handle.Target!;
+            handle.Free();
+            state.TailCallTarget = 0;
+            state.StopRequested = 0;
+            RunStack.Clear((byte*)state.StackEnd, state.DirtyStackBytes);
+            state.DirtyStackBytes = state.Observer != 0 ? area : Math.Min(target.dirtyStackBytes, area);
+            try
+            {
+                r0 = target.Execute(ref state);
+            }
+            finally
+            {
+                target.EndRun();
+            }
+        }
+
+        return r0;
     }
 
     /// <summary>A run that can be stopped: a callback of the token (and of a per-thread timer for the timeout) sets
@@ -198,52 +356,48 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
     }
 
+    /// <summary>
+    /// The run with everything that may be attached: a cancellation (token or timeout), an observer, the run metrics, a
+    /// nested run (this thread's stack area is in use) or a stack area too large to keep per thread.
+    /// </summary>
     [SkipLocalsInit]
     private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation, IInstructionObserver? observer)
     {
-        RunState state = default;
-        if (memoryLength != 0)
-        {
-            state.InputAddress = (ulong)memory;
-            state.InputLength = memoryLength;
-        }
-
-        if (metadataLength != 0)
-        {
-            state.MetadataAddress = (ulong)metadata;
-            state.MetadataLength = metadataLength;
-            state.ContextAddress = state.MetadataAddress;
-            state.ContextLength = metadataLength;
-        }
-        else
-        {
-            state.ContextAddress = state.InputAddress;
-            state.ContextLength = state.InputLength;
-        }
-
-        state.BudgetRemaining = Options.InstructionBudget ?? long.MaxValue;
-        var regions = Environment.GetPinnedRegions();
-        state.Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
-        state.RegionCount = regions.Length;
-
+        var shared = RunStack.Take(StackBytes);
         byte[]? heapStack = null;
-        byte* stack;
-        if (StackBytes <= MaxStackAlloc)
+        byte* stackEnd;
+        if (shared is not null)
+        {
+            stackEnd = shared.End;
+        }
+        else if (StackBytes <= RunStack.MaxCachedBytes)
         {
             byte* s = stackalloc byte[StackBytes];
-            stack = s;
+            new Span<byte>(s, StackBytes).Clear();
+            stackEnd = s + StackBytes;
         }
         else
         {
-            heapStack = GC.AllocateUninitializedArray<byte>(StackBytes, pinned: true);
-            stack = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(heapStack));
+            heapStack = GC.AllocateArray<byte>(StackBytes, pinned: true);
+            stackEnd = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(heapStack)) + StackBytes;
         }
 
-        state.StackStart = (ulong)stack;
-        state.StackEnd = (ulong)stack + (ulong)StackBytes;
-        ObjectDisposedException.ThrowIf(!TryBeginRun(), this);
+        RunState state = default;
+        var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stackEnd);
+        Enter();
+        if (shared is not null)
+        {
+            shared.Busy = true;
+        }
+
         var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
-        state.Observer = observer is null ? 0 : GCHandle.ToIntPtr(observerHandle);
+        if (observer is not null)
+        {
+            // An observer may write anywhere in the stack area (InstructionStep.WriteMemory).
+            state.Observer = GCHandle.ToIntPtr(observerHandle);
+            state.DirtyStackBytes = StackBytes;
+        }
+
         long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
         CancellationTokenRegistration byToken = default, byTimer = default;
         if (cancellation is { } sources)
@@ -256,25 +410,10 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         try
         {
-            new Span<byte>(stack, StackBytes).Clear();
             ulong r0 = Execute(ref state);
-            while (state.TailCallTarget != 0)
+            if (state.TailCallTarget != 0)
             {
-                // HelperContext.TailCall took a run lease on the target and a GC handle to it; both end here.
-                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
-                var target = (CompiledProgram)handle.Target!;
-                handle.Free();
-                state.TailCallTarget = 0;
-                state.StopRequested = 0;
-                new Span<byte>(stack, StackBytes).Clear();
-                try
-                {
-                    r0 = target.Execute(ref state);
-                }
-                finally
-                {
-                    target.EndRun();
-                }
+                r0 = ContinueTailCalls(ref state, r0);
             }
 
             if (started != 0)
@@ -298,18 +437,15 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             // Dispose waits for a callback that is running, so none writes to this frame after it returns.
             byToken.Dispose();
             byTimer.Dispose();
-            if (state.TailCallTarget != 0)
+            if (shared is not null)
             {
-                // A run that failed after a tail call was requested: release the pending target.
-                var handle = GCHandle.FromIntPtr(state.TailCallTarget);
-                var target = (CompiledProgram)handle.Target!;
-                handle.Free();
-                target.EndRun();
+                RunStack.Clear(stackEnd, state.DirtyStackBytes);
+                shared.Busy = false;
             }
 
+            Leave(ref state);
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
-            EndRun();
         }
     }
 
@@ -332,25 +468,36 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// </summary>
     internal bool TryBeginRun()
     {
-        while (true)
+        if (!leased)
         {
-            int count = Volatile.Read(ref leases);
-            if (count == 0 || IsDisposed)
-            {
-                return false;
-            }
-
-            if (Interlocked.CompareExchange(ref leases, count + 1, count) == count)
-            {
-                return true;
-            }
+            return !IsDisposed;
         }
+
+        // One atomic increment, then a look at the disposed flag: Dispose sets the flag before it drops the owner's
+        // reference, so a lease that sees no flag was taken before that drop and keeps the count above zero.
+        Interlocked.Increment(ref leases);
+        if (IsDisposed)
+        {
+            EndRun();
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Ends a lease from <see cref="TryBeginRun"/> (or the owner's own reference, at disposal).</summary>
     internal void EndRun()
     {
-        if (Interlocked.Decrement(ref leases) == 0)
+        if (leased && Interlocked.Decrement(ref leases) == 0)
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Releases the engine's resources, once.</summary>
+    private void Release()
+    {
+        if (Interlocked.Exchange(ref released, 1) == 0)
         {
             Dispose(true);
         }
@@ -368,7 +515,10 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         try
         {
-            ulong result = helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
+            // An rbpf-style helper is called directly, without the context-taking wrapper made at its registration.
+            ulong result = helper.Simple is { } simple
+                ? simple(a1, a2, a3, a4, a5)
+                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
             if (Volatile.Read(ref state->CancelRequested) != 0)
             {
                 // A loop around a slow helper may run few instructions: it stops here rather than at a later check.
@@ -377,11 +527,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
             return result;
         }
-        catch (EbpfRuntimeException)
-        {
-            throw;
-        }
-        catch (Exception e)
+        catch (Exception e) when (e is not EbpfRuntimeException)
         {
             throw new EbpfHelperException(pc, program.Instructions[pc], helper.Id, helper.Name, e);
         }
@@ -397,7 +543,14 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
             GC.SuppressFinalize(this);
-            EndRun();
+            if (leased)
+            {
+                EndRun();
+            }
+            else
+            {
+                Release();
+            }
         }
     }
 

@@ -71,4 +71,16 @@ internal unsafe struct RunState
     /// or 0 (engines that support observation call it before every instruction; the others never run observed).
     /// </summary>
     public nint Observer;
+
+    /// <summary>
+    /// The bytes at the top of the stack area the run's programs so far can have written (see
+    /// <see cref="StackFootprint"/>): what the run zeroes when it ends, and before a tail call.
+    /// </summary>
+    public int DirtyStackBytes;
+
+    /// <summary>
+    /// While the IL engine's code calls an rbpf-style helper directly: the pc of the call plus one, else 0. An exception
+    /// that escapes the helper is turned into an <see cref="EbpfHelperException"/> for that call where the run ends.
+    /// </summary>
+    public int HelperPc;
 }

@@ -27,6 +27,12 @@ internal static class CallEmitter
     private static void HelperCall(FunctionCompiler f, int pc, DecodedInstruction insn, bool callx)
     {
         var il = f.Il;
+        if (!callx && f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].Simple is not null)
+        {
+            SimpleHelperCall(f, pc);
+            return;
+        }
+
         il.Ldarg(FunctionCompiler.ArgClosure);
         if (callx)
         {
@@ -51,6 +57,35 @@ internal static class CallEmitter
         {
             f.EmitStopCheck();
         }
+    }
+
+    /// <summary>
+    /// An rbpf-style helper, called directly through its delegate: the pc goes to <see cref="Execution.RunState.HelperPc"/>
+    /// for the length of the call (an exception it throws becomes the helper error where the run ends, see
+    /// <see cref="IlCompiledProgram"/>), and a run cancelled during the call stops when it returns. Such a helper
+    /// cannot stop the run.
+    /// </summary>
+    private static void SimpleHelperCall(FunctionCompiler f, int pc)
+    {
+        var il = f.Il;
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.LdcI4(pc + 1);
+        il.Stfld(RuntimeMembers.StateHelperPc);
+        il.Ldarg(FunctionCompiler.ArgClosure);
+        il.Ldfld(RuntimeMembers.ClosureSimpleHelpers);
+        il.LdcI4(f.Owner.Helpers.SlotOf(pc));
+        il.LdelemRef();
+        for (int r = 1; r <= 5; r++)
+        {
+            f.Load(r);
+        }
+
+        il.Callvirt(RuntimeMembers.SimpleHelperInvoke);
+        f.Store(0);
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.LdcI4(0);
+        il.Stfld(RuntimeMembers.StateHelperPc);
+        f.EmitCancelPoll(pc);
     }
 
     private static void LocalCall(FunctionCompiler f, int pc)

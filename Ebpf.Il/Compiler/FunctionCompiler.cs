@@ -237,6 +237,12 @@ internal sealed class FunctionCompiler
     /// it needs no run-time check (see <see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>).</summary>
     public bool IsInOwnFrame(int pc) => Program.Analysis.IsOwnFrameAccess(pc, Options.StackSize);
 
+    /// <summary>
+    /// True when the access at <paramref name="pc"/> gets a run-time check: memory checks are on, and it neither stays in
+    /// the current frame nor is proven in bounds (<see cref="ProgramCompiler.Plan"/>).
+    /// </summary>
+    public bool NeedsCheck(int pc) => Options.MemoryChecks && !IsInOwnFrame(pc) && !Owner.Plan.IsProven(pc);
+
     /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Execution.MemoryGuard.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);
 
@@ -346,7 +352,7 @@ internal sealed class FunctionCompiler
                 }
             }
 
-            if (insn.IsMemoryAccess && Options.MemoryChecks)
+            if (insn.IsMemoryAccess && NeedsCheck(pc))
             {
                 Checks.Declare(pc, insn.AccessSize);
             }

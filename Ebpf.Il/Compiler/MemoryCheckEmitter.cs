@@ -37,7 +37,7 @@ internal sealed class MemoryCheckEmitter
     private IlEmitter Il => f.Il;
 
     /// <summary>Notes a checked access of <paramref name="size"/> bytes at <paramref name="pc"/> (before the prologue is emitted).</summary>
-    public void Declare(int pc, int size) => DeclareLimit(f.Program.Analysis.RegionOf(pc), size);
+    public void Declare(int pc, int size) => DeclareLimit(f.Owner.Plan.RegionOf(pc), size);
 
     /// <summary>Notes an access checked against the input alone (legacy packet loads).</summary>
     public void DeclareInput(int size) => DeclareLimit(AccessRegion.Input, size);
@@ -98,7 +98,7 @@ internal sealed class MemoryCheckEmitter
 
     /// <summary>
     /// Checks <c>[Address, Address + size)</c> unless memory checks are off. The hot path is one inline comparison,
-    /// against the region the address most likely lies in (see <see cref="AnalysisResults.RegionOf"/>). The cold path, placed
+    /// against the region the address lies in by the safety analysis, or most likely lies in (see <see cref="CheckPlan.RegionOf"/>). The cold path, placed
     /// after the body, tries every region in IL (stack frames, input, metadata, the environment's table), so no path that continues
     /// makes a call (a call there would make RyuJIT spill the register locals around the hot loop); only the failing
     /// end calls out, to build the interpreter's violation error at <paramref name="pc"/>, and throws.
@@ -110,7 +110,7 @@ internal sealed class MemoryCheckEmitter
             return;
         }
 
-        var region = f.Program.Analysis.RegionOf(pc);
+        var region = f.Owner.Plan.RegionOf(pc);
         var ok = Il.DefineLabel($"OK_{pc}");
         var slow = f.AddStub("SLOWCHECK", () =>
         {

@@ -4,8 +4,8 @@ namespace Ebpf.Il.Compiler;
 
 /// <summary>
 /// Loads, stores and the legacy packet loads. Accesses are unaligned little-endian (<c>unaligned. ldind</c> /
-/// <c>stind</c>); the address is checked first unless checks are off or it provably lies in the function's own frame
-/// (r10 with a constant offset inside it).
+/// <c>stind</c>); the address is checked first unless checks are off, it provably lies in the function's own frame
+/// (r10 with a constant offset inside it) or the safety analysis proves it in bounds (<see cref="Analysis.CheckPlan"/>).
 /// </summary>
 internal static class MemoryEmitter
 {
@@ -129,9 +129,10 @@ internal static class MemoryEmitter
         FunctionCompiler f, int pc, int baseRegister, short offset, int size, MemoryAccessKind access, bool asPointer = true)
     {
         var il = f.Il;
-        if (f.Options.MemoryChecks && !f.IsInOwnFrame(pc))
+        if (f.NeedsCheck(pc))
         {
             f.Checks.EmitCheck(pc, size, access, baseRegister, offset);
+            f.Owner.CheckedAccesses++;
         }
 
         // The address is computed again rather than kept from the check: a local live across the cold path would be

@@ -29,8 +29,9 @@ internal sealed unsafe class ProgramCompiler
 
     /// <summary>Prepares the compilation; functions longer than <paramref name="chunkSlots"/> slots are compiled in chunks.</summary>
     public ProgramCompiler(
-        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordListing, int? inlineRegions, int chunkSlots)
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, bool recordListing, int? inlineRegions, int chunkSlots)
     {
+        Plan = plan;
         this.chunkSlots = chunkSlots;
         Program = program;
         Environment = environment;
@@ -51,6 +52,12 @@ internal sealed unsafe class ProgramCompiler
     public ProgramEnvironment Environment { get; }
 
     public ExecutionOptions Options { get; }
+
+    /// <summary>Which accesses are checked, and against which region inline.</summary>
+    public CheckPlan Plan { get; }
+
+    /// <summary>The number of accesses emitted with a run-time check so far.</summary>
+    public int CheckedAccesses { get; set; }
 
     /// <summary>
     /// The number of environment regions the code is made for (runs with at most that many, all checked without a

@@ -26,6 +26,9 @@ internal static class RuntimeMembers
     public static readonly FieldInfo StateRegionCount = Field(typeof(RunState), nameof(RunState.RegionCount));
 
     public static readonly FieldInfo StateRegions = Field(typeof(RunState), nameof(RunState.Regions));
+    public static readonly FieldInfo StateHelperPc = Field(typeof(RunState), nameof(RunState.HelperPc));
+    public static readonly FieldInfo ClosureSimpleHelpers = Field(typeof(IlClosure), nameof(IlClosure.SimpleHelpers));
+    public static readonly MethodInfo SimpleHelperInvoke = typeof(Ebpf.Helpers.HelperFunction).GetMethod(nameof(Ebpf.Helpers.HelperFunction.Invoke))!;
 
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
     public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));

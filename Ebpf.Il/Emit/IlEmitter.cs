@@ -180,6 +180,10 @@ internal sealed class IlEmitter
 
     public void Call(MethodInfo method) => Op(OpCodes.Call, method);
 
+    public void Callvirt(MethodInfo method) => Op(OpCodes.Callvirt, method);
+
+    public void LdelemRef() => Op(OpCodes.Ldelem_Ref);
+
     public void Ldfld(FieldInfo field) => Op(OpCodes.Ldfld, field);
 
     public void Stfld(FieldInfo field) => Op(OpCodes.Stfld, field);

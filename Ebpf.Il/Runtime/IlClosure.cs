@@ -20,6 +20,7 @@ internal sealed class IlClosure
         Environment = environment;
         Options = options;
         Helpers = helpers;
+        SimpleHelpers = [.. helpers.Select(h => h.Simple)];
         CallxHelpers = callxHelpers;
         Budget = options.InstructionBudget ?? long.MaxValue;
         Chunked = new ChunkedFunction?[program.Functions.Length];
@@ -36,6 +37,23 @@ internal sealed class IlClosure
 
     /// <summary>The helpers of the program's <c>call imm</c> instructions, by the slot the generated code names.</summary>
     public Helper[] Helpers { get; }
+
+    /// <summary>
+    /// By slot, the rbpf-style function of each helper (null for a context helper): the generated code calls it
+    /// directly (a field, so the code loads it with one instruction).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1051", Justification = "Read by generated IL with ldfld.")]
+    public readonly HelperFunction?[] SimpleHelpers;
+
+    /// <summary>
+    /// The error of the rbpf-style helper called directly at <paramref name="pc"/> that threw <paramref name="error"/>
+    /// (what <see cref="Execution.CompiledProgram.InvokeHelper"/> makes of it on the other paths).
+    /// </summary>
+    public EbpfHelperException HelperFailure(Exception error, int pc)
+    {
+        var helper = Helpers.First(h => h.Id == (uint)Program.Instructions[pc].Imm);
+        return new EbpfHelperException(pc, Program.Instructions[pc], helper.Id, helper.Name, error);
+    }
 
     /// <summary>A snapshot of the helper table for <c>callx</c> (null when the program has none).</summary>
     public CallxTable? CallxHelpers { get; }

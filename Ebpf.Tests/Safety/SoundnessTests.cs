@@ -33,7 +33,14 @@ public class SoundnessTests
             var analysis = program.Analysis.Safety(SafetyContext.For(environment));
             proven += analysis.ProvenCount;
             strictPrograms += analysis.IsProven ? 1 : 0;
-            using var compiled = TestEngines.Get(engine).Compile(program, environment, new ExecutionOptions { InstructionBudget = 100_000 });
+            // Checks forced on: the engines would otherwise compile proven accesses without one (ProofUseTests).
+            ICompiledProgram compiled;
+            using (CheckPlan.ForceChecks())
+            {
+                compiled = TestEngines.Get(engine).Compile(program, environment, new ExecutionOptions { InstructionBudget = 100_000 });
+            }
+
+            using var owned = compiled;
             foreach (int length in InputLengths)
             {
                 var input = new byte[length];

@@ -4,4 +4,6 @@ namespace Ebpf.X64.Compiler;
 /// <param name="Code">The position-independent machine code; the entry point is at offset 0.</param>
 /// <param name="Sites">The helper call sites, by site index.</param>
 /// <param name="PcOffsets">For each slot, the code offset where its translation starts (-1 for second lddw slots).</param>
-internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets);
+/// <param name="CheckedAccesses">The loads, stores and atomics compiled with a run-time check.</param>
+/// <param name="ProvenAccesses">The ones compiled without, because the safety analysis proves them in bounds.</param>
+internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses);

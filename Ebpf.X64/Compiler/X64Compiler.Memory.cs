@@ -21,17 +21,28 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The operand for an access of <paramref name="size"/> bytes at <c>base + offset</c>, after the check. Accesses
-    /// relative to r10 that stay inside the current frame need no check; the others compare inline against the region
-    /// the analysis guesses (<see cref="AnalysisResults.RegionOf"/>: the current frame for pointers derived from r10,
-    /// else the input, which is also the context when there is no metadata) and fall back to an out-of-line check of the
-    /// stack frames, the metadata and the environment's regions.
+    /// relative to r10 that stay inside the current frame and accesses the safety analysis proves in bounds
+    /// (<see cref="CheckPlan"/>) need no check; the others compare inline against the region the analysis names, or
+    /// else guesses (<see cref="CheckPlan.RegionOf"/>: the stack frames, else the input, which is also the context when
+    /// there is no metadata), and fall back to an out-of-line check of the stack frames, the metadata and the
+    /// environment's regions.
     /// </summary>
     private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
     {
         var baseReg = R64(baseRegister);
-        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize))
+        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize) && !plan.IsProven(pc))
         {
-            EmitCheck(pc, baseReg, offset, size, write, program.Analysis.RegionOf(pc) == AccessRegion.Stack);
+            checkedAccesses++;
+            if (plan.RegionOf(pc) != AccessRegion.Stack)
+            {
+                EmitCheck(pc, baseReg, offset, size, write, StackCheck.None);
+            }
+            else
+            {
+                // In the entry function the current frame is the whole stack a run can reach; a called function may
+                // also be handed pointers into its callers' frames (arrays passed down), so it compares against them all.
+                EmitCheck(pc, baseReg, offset, size, write, program.FunctionIndexOf(pc) == 0 ? StackCheck.CurrentFrame : StackCheck.AllFrames);
+            }
         }
 
         if (keepOffRax && baseRegister == 0)
@@ -44,12 +55,12 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// The inline check: (address - input start) below the input limit for this size, or for a guessed stack access
-    /// (address - (r10 - frame size)) at most frame size - size; otherwise the out-of-line path calls the shared slow
-    /// check (stack frames, metadata, regions), which either returns or leaves through the violation stub. Only rcx,
-    /// rdx and r11 change.
+    /// The inline check: (address - input start) below the input limit for this size; for a stack access (address -
+    /// (r10 - frame size)) at most frame size - size (the current frame), or at most (StackEnd - r10) + frame size - size
+    /// (the current and caller frames); otherwise the out-of-line path calls the shared slow check (stack frames,
+    /// metadata, regions), which either returns or leaves through the violation stub. Only rcx, rdx and r11 change.
     /// </summary>
-    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write, bool stack)
+    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write, StackCheck stack)
     {
         var ok = a.CreateLabel();
         var slow = a.CreateLabel();
@@ -63,19 +74,30 @@ internal sealed partial class X64Compiler
             a.lea(rcx, __[baseReg + offset]);
         }
 
-        if (stack)
+        switch (stack)
         {
-            // The current frame [r10 - stackSize, r10): one subtraction and an unsigned comparison with a constant.
-            a.sub(rcx, R64(10));
-            a.add(rcx, stackSize);
-            a.cmp(rcx, stackSize - size);
-            a.ja(slow);
-        }
-        else
-        {
-            a.sub(rcx, Block(RunBlock.InputStartOffset));
-            a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
-            a.jae(slow);
+            case StackCheck.CurrentFrame:
+                // The current frame [r10 - stackSize, r10): one subtraction and an unsigned comparison with a constant.
+                a.sub(rcx, R64(10));
+                a.add(rcx, stackSize);
+                a.cmp(rcx, stackSize - size);
+                a.ja(slow);
+                break;
+            case StackCheck.AllFrames:
+                // The current and caller frames [r10 - stackSize, StackEnd): the limit is the depth below StackEnd.
+                a.sub(rcx, R64(10));
+                a.add(rcx, stackSize);
+                a.mov(rdx, Block(RunBlock.StackEndOffset));
+                a.sub(rdx, R64(10));
+                a.add(rdx, stackSize - size);
+                a.cmp(rcx, rdx);
+                a.ja(slow);
+                break;
+            default:
+                a.sub(rcx, Block(RunBlock.InputStartOffset));
+                a.cmp(rcx, Block(RunBlock.InputLimitOffset + (8 * log2)));
+                a.jae(slow);
+                break;
         }
 
         Bind(ref ok);
@@ -91,15 +113,22 @@ internal sealed partial class X64Compiler
         });
     }
 
+    /// <summary>Which stack frames an inline check compares against (none: the input).</summary>
+    private enum StackCheck
+    {
+        None,
+        CurrentFrame,
+        AllFrames,
+    }
+
     /// <summary>
     /// The shared slow check: r11 = address, rdx = size, ecx = packed site. Returns when the access lies in the current
-    /// and caller stack frames, the metadata or an environment region (writes: writable ones); otherwise leaves through
+    /// and caller stack frames, the input, the metadata or an environment region (writes: writable ones); otherwise leaves through
     /// the violation stub. Preserves every eBPF register.
     /// </summary>
     private void EmitSlowCheck()
     {
         var ok = a.CreateLabel();
-        var skipMetadata = a.CreateLabel();
         var loop = a.CreateLabel();
         var next = a.CreateLabel();
         var fail = a.CreateLabel();
@@ -120,15 +149,9 @@ internal sealed partial class X64Compiler
         a.cmp(rax, rdi);
         a.jbe(ok);
 
-        // Metadata: (addr - start) <= length - size, with length >= size.
-        a.mov(rdi, Block(RunBlock.MetadataLengthOffset));
-        a.sub(rdi, rdx);
-        a.jb(skipMetadata);
-        a.mov(rax, r11);
-        a.sub(rax, Block(RunBlock.MetadataStartOffset));
-        a.cmp(rax, rdi);
-        a.jbe(ok);
-        Bind(ref skipMetadata);
+        // The input (for stack-region checks whose pointer was moved into it), then the metadata.
+        EmitSlowRangeTest(RunBlock.InputStartOffset, RunBlock.InputLengthOffset, ok);
+        EmitSlowRangeTest(RunBlock.MetadataStartOffset, RunBlock.MetadataLengthOffset, ok);
 
         // Environment regions: MemoryRegion entries at the offsets of MemoryRegionLayout.
         a.mov(rsi, Block(RunBlock.RegionsOffset));
@@ -162,6 +185,24 @@ internal sealed partial class X64Compiler
 
         Bind(ref fail);
         a.jmp(violationStored);
+    }
+
+    /// <summary>
+    /// In the slow check (r11 = address, rdx = size; rax and rdi free): jumps to <paramref name="ok"/> when the access
+    /// lies in the run-block range at <paramref name="startOffset"/> / <paramref name="lengthOffset"/>, i.e. length &gt;=
+    /// size and (address - start) &lt;= length - size; otherwise falls through.
+    /// </summary>
+    private void EmitSlowRangeTest(int startOffset, int lengthOffset, Label ok)
+    {
+        var skip = a.CreateLabel();
+        a.mov(rdi, Block(lengthOffset));
+        a.sub(rdi, rdx);
+        a.jb(skip);
+        a.mov(rax, r11);
+        a.sub(rax, Block(startOffset));
+        a.cmp(rax, rdi);
+        a.jbe(ok);
+        Bind(ref skip);
     }
 
     private void EmitLoad(int pc, DecodedInstruction insn)

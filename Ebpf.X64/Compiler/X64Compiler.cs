@@ -37,6 +37,8 @@ internal sealed unsafe partial class X64Compiler
     private readonly List<Action> cold = [];
     private readonly List<HelperSite> sites = [];
     private readonly bool checks;
+    private readonly CheckPlan plan;
+    private int checkedAccesses;
     private readonly bool budget;
     private readonly int stackSize;
     private Label epilogue;
@@ -55,6 +57,7 @@ internal sealed unsafe partial class X64Compiler
         this.abi = abi;
         this.dispatcher = dispatcher;
         checks = options.MemoryChecks;
+        plan = CheckPlan.Create(program, environment, options);
         budget = options.InstructionBudget is not null;
         stackSize = options.StackSize;
         int n = program.Length;
@@ -129,7 +132,7 @@ internal sealed unsafe partial class X64Compiler
             pcOffsets[pc] = pcInstruction[pc] < 0 ? -1 : (int)offsets[pcInstruction[pc]];
         }
 
-        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets);
+        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount);
     }
 
     /// <summary>Labels for function starts (local calls) and jump targets.</summary>

@@ -1,0 +1,183 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// Which loads, stores and atomics of a program an engine compiles with a run-time memory check, and which region each
+/// checked one is compared against inline. Made once per compilation from the safety analysis
+/// (<see cref="AnalysisResults.Safety(SafetyContext)"/>) under the context of the compilation's own environment and
+/// options, so a proof is used only for the world it was made for:
+/// <list type="bullet">
+/// <item>r1/r2 at entry: the analysis' input is whatever r1 points at with r2 bytes, which is what every engine passes
+/// (the input, or the metadata buffer in the metadata mode); a tail call starts the next program the same way;</item>
+/// <item>the stack frame size and the call depth are the options'; the helpers (with their signatures) and the map
+/// shapes are a snapshot of the environment's, the same snapshot the compilation resolves its helpers from;</item>
+/// <item>a program with any error (an uninitialised read, a refuted access, a bad helper argument) gets no proof at all:
+/// the analysis stops following a path at an error, so accesses behind it are not covered;</item>
+/// <item>so does a program with a write the analysis cannot place (<see cref="MayOverwriteSpills"/>): it could overwrite
+/// a pointer spilled to the stack that a proof relies on; and a program that names a map of maps
+/// (<see cref="NamesMapOfMaps"/>), whose lookups yield handles the analysis types as value pointers;</item>
+/// <item>only proofs about the regions this list knows (input, stack, map value, global data) are used; a region kind
+/// added later keeps its checks until it is listed here.</item>
+/// </list>
+/// Programs longer than <see cref="MaxAnalyzedSlots"/> are compiled without consulting the analysis (it costs more than
+/// the compilation); their accesses keep their checks, compared against the region <see cref="AnalysisResults.RegionOf"/>
+/// guesses.
+/// </summary>
+internal sealed class CheckPlan
+{
+    /// <summary>Programs with more slots than this are not analysed for the engines (up to it the analysis takes about 1-20 ms).</summary>
+    public const int MaxAnalyzedSlots = 4096;
+
+    [ThreadStatic]
+    private static int forcedChecks;
+
+    private readonly EbpfProgram program;
+    private readonly bool[]? proven;
+    private readonly AccessRegion[]? regions;
+
+    private CheckPlan(EbpfProgram program, bool[]? proven, AccessRegion[]? regions, int provenCount)
+    {
+        this.program = program;
+        this.proven = proven;
+        this.regions = regions;
+        ProvenCount = provenCount;
+    }
+
+    /// <summary>The number of accesses compiled without a check because they are proven.</summary>
+    public int ProvenCount { get; }
+
+    /// <summary>
+    /// The plan for compiling <paramref name="program"/> for <paramref name="environment"/> with <paramref name="options"/>:
+    /// every access checked when memory checks are off (nothing to decide), the program is too long, the thread is inside
+    /// <see cref="ForceChecks"/>, or the proof cannot be trusted (see the class summary). The regions the checks compare
+    /// against inline come from the analysis whenever it ran: a region only picks the fast comparison (every region is
+    /// still tried on the cold path), so a partial analysis can name it.
+    /// </summary>
+    public static CheckPlan Create(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.MemoryChecks || program.Length > MaxAnalyzedSlots)
+        {
+            return new CheckPlan(program, null, null, 0);
+        }
+
+        var context = SafetyContext.For(environment, options);
+        var analysis = program.Analysis.Safety(context);
+        bool trusted = forcedChecks == 0 && analysis.IsSafe && !MayOverwriteSpills(program, analysis) && !NamesMapOfMaps(program, context);
+        var proven = new bool[program.Length];
+        var regions = new AccessRegion[program.Length];
+        int count = 0;
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var proof = analysis.Access(pc);
+            if (proof.Outcome is AccessOutcome.NotAnAccess or AccessOutcome.Unreachable)
+            {
+                regions[pc] = program.Analysis.RegionOf(pc);
+                continue;
+            }
+
+            if (trusted && proof.Outcome == AccessOutcome.Proven && proof.Region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global)
+            {
+                proven[pc] = true;
+                count++;
+            }
+
+            regions[pc] = proof.Region switch
+            {
+                ValueKind.Stack => AccessRegion.Stack,
+                ValueKind.Input => AccessRegion.Context,
+                _ => program.Analysis.RegionOf(pc),
+            };
+        }
+
+        return new CheckPlan(program, proven, regions, count);
+    }
+
+    /// <summary>
+    /// True when some write is not proven (a store or atomic the analysis cannot place, or a helper whose memory
+    /// arguments it cannot check: no signature, <c>callx</c>). Such a write may land anywhere the run-time checks allow,
+    /// the stack included, and so replace a register the analysis saw spilled there: a pointer or a bounded index it
+    /// reloads later and proves accesses through may then be forged. The analysis does not model that, so the plan trusts no proof then.
+    /// </summary>
+    private static bool MayOverwriteSpills(EbpfProgram program, SafetyAnalysis analysis)
+    {
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var insn = program.Decoded[pc];
+            if ((insn.Operation == Operation.Store || insn.IsAtomic) && analysis.Access(pc).Outcome is not (AccessOutcome.Proven or AccessOutcome.Unreachable))
+            {
+                return true;
+            }
+        }
+
+        foreach (var finding in analysis.Unproven)
+        {
+            if (program.Decoded[finding.Pc].Operation is Operation.CallHelper or Operation.CallX)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// True when an <c>lddw</c> names a map of maps: a lookup in it yields an inner map's handle, not memory, while the
+    /// analysis types the result as a pointer to the outer map's value, so an access through it could be "proven".
+    /// </summary>
+    private static bool NamesMapOfMaps(EbpfProgram program, SafetyContext context)
+    {
+        if (context.Maps is null)
+        {
+            return false;
+        }
+
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            var insn = program.Decoded[pc];
+            if (insn.Operation == Operation.Lddw && insn.PseudoSource is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex
+                && context.Maps(insn.PseudoSource, insn.Imm) is { HoldsMaps: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Until the result is disposed, plans made on this thread check every access (the proof is not used). For tests that
+    /// run proven accesses with their checks on, to see that none ever trips.
+    /// </summary>
+    public static IDisposable ForceChecks()
+    {
+        forcedChecks++;
+        return new ForcedChecksScope();
+    }
+
+    /// <summary>True when the access at <paramref name="pc"/> needs no run-time check: it is proven in bounds.</summary>
+    public bool IsProven(int pc) => proven is not null && proven[pc];
+
+    /// <summary>
+    /// The region the checked access at <paramref name="pc"/> is compared against inline: the one the analysis says its
+    /// base points into (the stack, or what r1 pointed at on entry) when it knows, else <see cref="AnalysisResults.RegionOf"/>'s guess.
+    /// </summary>
+    public AccessRegion RegionOf(int pc) => regions is not null ? regions[pc] : program.Analysis.RegionOf(pc);
+
+    private sealed class ForcedChecksScope : IDisposable
+    {
+        private bool disposed;
+
+        public void Dispose()
+        {
+            if (!disposed)
+            {
+                disposed = true;
+                forcedChecks--;
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ebpf.Bench.Workloads;
+
+namespace Ebpf.Bench;
+
+/// <summary>
+/// <c>--floor</c>: the per-run time of the <see cref="RunFloorBenchmarks"/> programs and of a few workloads on every
+/// engine with memory checks on, as the fastest of many short batches after a warm-up, in a second pass over all cases. On a loaded machine a batch that the scheduler
+/// interrupted is slow and is never the fastest, so the minimum approaches the quiet-machine time where
+/// BenchmarkDotNet's mean does not; it is a floor, not a typical time.
+/// </summary>
+internal static class RunFloorProbe
+{
+    private const int Batches = 1000;
+    private static readonly TimeSpan WarmUp = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan BatchTime = TimeSpan.FromMicroseconds(200);
+
+    public static void Report(TextWriter output, IEnumerable<string> workloads)
+    {
+        output.WriteLine($"per-run time in ns: fastest of {Batches} batches of ~{BatchTime.TotalMicroseconds} us each (memory checks on)");
+        var input = RunFloorBenchmarks.CreateInput();
+        var names = workloads.ToArray();
+
+        // Two passes, the first discarded: the runtime may still be tiering the run path (or an engine's large
+        // methods) up during the first cases of a process on a loaded machine.
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var sink = pass == 0 ? TextWriter.Null : output;
+            foreach (var configuration in BenchEngines.Configurations.Where(c => c.Options.MemoryChecks && BenchSelection.IncludesEngine(c.Label)))
+            {
+                foreach (var shape in RunFloorBenchmarks.Programs.Keys)
+                {
+                    using var compiled = RunFloorBenchmarks.Compile(configuration, shape);
+                    Report(sink, configuration.Label, shape, compiled, input);
+                }
+
+                foreach (var name in names)
+                {
+                    var workload = WorkloadCatalog.Get(name);
+                    using var compiled = workload.Compile(configuration.Engine, configuration.Options);
+                    Report(sink, configuration.Label, name, compiled.Program, workload.CreateInput());
+                }
+            }
+        }
+    }
+
+    private static void Report(TextWriter output, string engine, string shape, ICompiledProgram compiled, byte[] input)
+    {
+        double ns = Measure(compiled, input);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{engine,-12} {shape,-16} {ns,10:0.0}"));
+    }
+
+    private static double Measure(ICompiledProgram compiled, byte[] input)
+    {
+        // Warm up long enough for the runtime to finish tiering the run path, then calibrate: how many runs fill a batch.
+        long warm = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(warm) < WarmUp)
+        {
+            compiled.Run(input);
+        }
+
+        int runs = 16;
+        while (true)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < runs; i++)
+            {
+                compiled.Run(input);
+            }
+
+            if (Stopwatch.GetElapsedTime(start) >= BatchTime || runs >= 1 << 24)
+            {
+                break;
+            }
+
+            runs *= 2;
+        }
+
+        double best = double.MaxValue;
+        for (int batch = 0; batch < Batches; batch++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < runs; i++)
+            {
+                compiled.Run(input);
+            }
+
+            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalNanoseconds / runs);
+        }
+
+        return best;
+    }
+}
