@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace Ebpf.Analysis;
@@ -122,48 +121,8 @@ public sealed class AbstractState
             : value;
 
     /// <summary>The state as one log line: the initialised registers, then the written stack slots of the current frame.</summary>
-    public override string ToString()
-    {
-        var text = new StringBuilder();
-        for (int r = 0; r < Registers.Length; r++)
-        {
-            if (Registers[r].Kind != ValueKind.Uninitialized)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"r{r}={Registers[r]} ");
-            }
-        }
+    public override string ToString() => Snapshot().ToString();
 
-        var top = Top;
-        for (int slot = top.Spills.Length - 1; slot >= 0; slot--)
-        {
-            int offset = slot * 8 - top.Size;
-            var bytes = top.Bytes.AsSpan(slot * 8, 8);
-            if (bytes[0] == StackByte.Spill)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"fp{offset}={top.Spills[slot]} ");
-            }
-            else if (bytes.IndexOfAnyExcept(StackByte.Uninitialized) >= 0)
-            {
-                var mask = new char[8];
-                for (int i = 0; i < 8; i++)
-                {
-                    mask[i] = bytes[i] == StackByte.Uninitialized ? '?' : 'm';
-                }
-
-                text.Append(CultureInfo.InvariantCulture, $"fp{offset}={new string(mask)} ");
-            }
-        }
-
-        if (MinLength > 0)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"len>={MinLength} ");
-        }
-
-        if (MinMetaLength > 0)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"meta_len>={MinMetaLength} ");
-        }
-
-        return text.ToString().TrimEnd();
-    }
+    /// <summary>A copy of what <see cref="ToString"/> shows, formatted only when asked (findings keep one per report).</summary>
+    internal StateSnapshot Snapshot() => new(this);
 }

@@ -20,6 +20,26 @@ namespace Ebpf.Analysis;
 public readonly record struct AbstractValue(
     ValueKind Kind, ScalarRange Num, long? LenUpper = null, long? LenLower = null, int Frame = 0, MapShape? Map = null, int NullId = 0, int LinkId = 0, long LinkDelta = 0)
 {
+    /// <summary>Stands for "no relation" in the stored bounds, so a value is a few plain longs (cheap to copy: states copy registers at every branch).</summary>
+    private const long NoRelation = long.MinValue;
+
+    private readonly long lenUpper = LenUpper ?? NoRelation;
+    private readonly long lenLower = LenLower ?? NoRelation;
+
+    /// <summary>When set, the value (offset) is at most <c>len + LenUpper</c>.</summary>
+    public long? LenUpper
+    {
+        get => lenUpper == NoRelation ? null : lenUpper;
+        init => lenUpper = value ?? NoRelation;
+    }
+
+    /// <summary>When set, the value (offset) is at least <c>len + LenLower</c>.</summary>
+    public long? LenLower
+    {
+        get => lenLower == NoRelation ? null : lenLower;
+        init => lenLower = value ?? NoRelation;
+    }
+
     /// <summary>An unwritten register.</summary>
     public static AbstractValue Uninitialized => new(ValueKind.Uninitialized, ScalarRange.Unknown);
 

@@ -16,7 +16,7 @@ public sealed record ContextField(string Name, int Offset, int Size, ContextFiel
     /// <summary>True when a load of <paramref name="size"/> bytes at <paramref name="offset"/> from the context's start reads this field (exactly, or as an allowed narrow load).</summary>
     public bool Covers(long offset, int size) =>
         (offset == Offset && size == Size)
-        || (NarrowLoads && size < Size && offset >= Offset && offset + size <= Offset + Size && offset % size == 0);
+        || (NarrowLoads && size > 0 && size < Size && offset >= Offset && offset + size <= Offset + Size && offset % size == 0);
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} (offset {Offset}, {Size} bytes, {Kind}{(Writable ? ", writable" : string.Empty)})";

@@ -34,8 +34,11 @@ internal sealed partial class SafetyAnalyzer
         var b = insn.HasRegisterSource ? state.Registers[insn.Src] : AbstractValue.Constant(insn.Is64 ? (ulong)(long)insn.Imm : (uint)insn.Imm);
         if (!insn.Is64)
         {
-            bool fits = a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar && a.Num.UMax <= uint.MaxValue && b.Num.UMax <= uint.MaxValue;
-            if (!fits || op is >= Operation.Jsgt and <= Operation.Jsge || op is Operation.Jslt or Operation.Jsle)
+            // values in [0, 2^32) compare as their low halves unsigned; values in [0, 2^31) also signed, as in 64 bits
+            bool signed = op is Operation.Jsgt or Operation.Jsge or Operation.Jslt or Operation.Jsle;
+            ulong limit = signed ? int.MaxValue : uint.MaxValue;
+            bool fits = a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar && a.Num.UMax <= limit && b.Num.UMax <= limit;
+            if (!fits)
             {
                 return true; // a 32-bit comparison of values that may not fit in 32 bits: no refinement
             }

@@ -191,6 +191,11 @@ internal sealed partial class SafetyAnalyzer
 
         if (state.Depth == 0)
         {
+            if (result.IsPointer)
+            {
+                Unproven(pc, $"r0: returns a pointer ({result}) to the host (a pointer leak the kernel rejects)");
+            }
+
             return -1;
         }
 

@@ -319,6 +319,8 @@ public class ContextLayoutTests
         Assert.Null(Layout.FieldAt(13, 1)); // ifindex allows no narrow loads
         Assert.Null(Layout.FieldAt(-1, 1));
         Assert.Null(Layout.FieldAt(long.MaxValue, 1));
+        Assert.Null(Layout.FieldAt(20, 0));
+        Assert.Null(Layout.FieldAt(20, -2));
         Assert.True(Layout.HasPacket);
         Assert.False(new ContextLayout("c", 8, [new ContextField("a", 0, 8)]).HasPacket);
     }
