@@ -71,6 +71,7 @@ internal static class EbpfTool
         root.Subcommands.Add(EnginesCommand.Create(context));
         root.Subcommands.Add(DebugCommand.Create(context));
         root.Subcommands.Add(FuzzCommand.Create(context));
+        root.Subcommands.Add(TestRunCommand.Create(context));
         return root;
     }
 }

@@ -18,7 +18,7 @@ public static class Program
         using var stopping = new CancellationTokenSource();
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Stop(context, stopping));
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Stop(context, stopping));
-        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected, stopping: stopping.Token);
+        return EbpfTool.Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected && !Console.IsOutputRedirected, stopping: stopping.Token);
     }
 
     /// <summary>The first Ctrl+C or SIGTERM cancels the running command, which ends with "interrupted"; a second one

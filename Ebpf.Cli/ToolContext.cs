@@ -28,7 +28,7 @@ internal sealed class ToolContext(TextWriter output, TextWriter error, IEngineSe
     /// <summary>The registered engines.</summary>
     public IEngineSelector Engines { get; } = engines;
 
-    /// <summary>True when a person watches the error stream (progress displays are drawn only then).</summary>
+    /// <summary>True when a person watches: standard output and standard error are terminals (progress displays are drawn only then).</summary>
     public bool Interactive { get; } = interactive;
 
     /// <summary><c>--verbose</c>: stack traces with errors (on every command).</summary>

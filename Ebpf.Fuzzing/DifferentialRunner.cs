@@ -62,7 +62,7 @@ public sealed class DifferentialRunner
         {
             byte* here = block;
             byte* elsewhere = block + span + page + ElsewhereOffset;
-            string expected = OutcomeAt(Engines[0], program, input, here, environment, options);
+            var (expected, violationPc) = RunAt(Engines[0], program, input, here, environment, options);
             if (CheckAddressIndependence && OutcomeElsewhere(Engines[0], program, input, elsewhere, environment, options) != expected)
             {
                 return new DifferentialVerdict(false, expected, null);
@@ -73,17 +73,17 @@ public sealed class DifferentialRunner
             {
                 if (engine != Engines[0] && Disagreement(engine.Name, expected, OutcomeAt(engine, program, input, here, environment, options)) is { } mismatch)
                 {
-                    return new DifferentialVerdict(true, expected, mismatch);
+                    return new DifferentialVerdict(true, expected, mismatch) { ReferenceViolationPc = violationPc };
                 }
 
                 if (succeeded && engine.Capabilities.HasFlag(EngineCapabilities.CanDisableMemoryChecks)
                     && Disagreement(engine.Name + " without memory checks", expected, OutcomeAt(engine, program, input, here, environment, options with { MemoryChecks = false })) is { } withoutChecks)
                 {
-                    return new DifferentialVerdict(true, expected, withoutChecks);
+                    return new DifferentialVerdict(true, expected, withoutChecks) { ReferenceViolationPc = violationPc };
                 }
             }
 
-            return new DifferentialVerdict(true, expected, null);
+            return new DifferentialVerdict(true, expected, null) { ReferenceViolationPc = violationPc };
         }
         finally
         {
@@ -104,20 +104,25 @@ public sealed class DifferentialRunner
     {
         ArgumentNullException.ThrowIfNull(input);
         var memory = input.ToArray();
-        return Run(engine, program, memory, environment, options, () => memory);
+        return Run(engine, program, memory, environment, options, () => memory).Outcome;
     }
 
-    private static unsafe string OutcomeAt(IExecutionEngine engine, EbpfProgram program, byte[] input, byte* at, ProgramEnvironment environment, ExecutionOptions options)
+    private static unsafe string OutcomeAt(IExecutionEngine engine, EbpfProgram program, byte[] input, byte* at, ProgramEnvironment environment, ExecutionOptions options) =>
+        RunAt(engine, program, input, at, environment, options).Outcome;
+
+    private static unsafe (string Outcome, int? ViolationPc) RunAt(IExecutionEngine engine, EbpfProgram program, byte[] input, byte* at, ProgramEnvironment environment, ExecutionOptions options)
     {
         var memory = new Span<byte>(at, input.Length);
         input.CopyTo(memory);
         return Run(engine, program, memory, environment, options, () => new Span<byte>(at, input.Length).ToArray());
     }
 
-    private static string Run(IExecutionEngine engine, EbpfProgram program, Span<byte> memory, ProgramEnvironment environment, ExecutionOptions options, Func<byte[]> afterwards)
+    /// <summary>The outcome text, and the pc of the access that tripped its check when the run ended that way.</summary>
+    private static (string Outcome, int? ViolationPc) Run(IExecutionEngine engine, EbpfProgram program, Span<byte> memory, ProgramEnvironment environment, ExecutionOptions options, Func<byte[]> afterwards)
     {
         ArgumentNullException.ThrowIfNull(engine);
         string result;
+        int? violationPc = null;
         try
         {
             using var compiled = engine.Compile(program, environment, options);
@@ -126,13 +131,14 @@ public sealed class DifferentialRunner
         catch (EbpfRuntimeException e)
         {
             result = $"{e.Kind} at pc {e.Pc}";
+            violationPc = e is EbpfMemoryAccessException ? e.Pc : null;
         }
         catch (EbpfCompilationException e)
         {
             result = $"CompilationError at pc {e.Pc}";
         }
 
-        return $"{result}, input afterwards {Convert.ToHexString(afterwards())}";
+        return ($"{result}, input afterwards {Convert.ToHexString(afterwards())}", violationPc);
     }
 
     /// <summary>The same run from a deeper stack and with the memory at other low address bits.</summary>

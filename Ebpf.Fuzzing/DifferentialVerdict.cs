@@ -7,4 +7,11 @@ namespace Ebpf.Fuzzing;
 /// </param>
 /// <param name="Reference">The reference engine's outcome (see <see cref="DifferentialRunner.Outcome"/>).</param>
 /// <param name="Mismatch">The first disagreement with the reference, or null when every engine agreed.</param>
-public sealed record DifferentialVerdict(bool Compared, string Reference, string? Mismatch);
+public sealed record DifferentialVerdict(bool Compared, string Reference, string? Mismatch)
+{
+    /// <summary>
+    /// The pc of the access whose check stopped the reference run (an <see cref="EbpfMemoryAccessException"/>, from the
+    /// program itself or from a helper it called), or null when the run did not end that way.
+    /// </summary>
+    public int? ReferenceViolationPc { get; init; }
+}

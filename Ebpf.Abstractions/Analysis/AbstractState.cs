@@ -1,19 +1,20 @@
-using System.Globalization;
 using System.Text;
 
 namespace Ebpf.Analysis;
 
 /// <summary>
 /// The abstract machine state at one point of the analysis: r0-r10, the stack frames of the active local calls
-/// (innermost last) and the smallest input length the path has proven (<see cref="MinLength"/>).
+/// (innermost last), the smallest input length the path has proven (<see cref="MinLength"/>) and, with a context
+/// layout, the smallest packet metadata length it has proven (<see cref="MinMetaLength"/>).
 /// </summary>
 public sealed class AbstractState
 {
-    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength)
+    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength, long minMetaLength = 0)
     {
         Registers = registers;
         Frames = frames;
         MinLength = minLength;
+        MinMetaLength = minMetaLength;
     }
 
     /// <summary>r0-r10.</summary>
@@ -24,6 +25,9 @@ public sealed class AbstractState
 
     /// <summary>The input is at least this long on this path.</summary>
     internal long MinLength { get; set; }
+
+    /// <summary>The packet metadata area (from a meta pointer's base to the packet start) is at least this long on this path.</summary>
+    internal long MinMetaLength { get; set; }
 
     internal FrameState Top => Frames[^1];
 
@@ -50,11 +54,11 @@ public sealed class AbstractState
     }
 
     internal AbstractState Clone() =>
-        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength);
+        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength, MinMetaLength);
 
     internal bool Equivalent(AbstractState other)
     {
-        if (MinLength != other.MinLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers))
+        if (MinLength != other.MinLength || MinMetaLength != other.MinMetaLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers))
         {
             return false;
         }
@@ -102,7 +106,8 @@ public sealed class AbstractState
             minLength = 0;
         }
 
-        return new AbstractState(registers, frames, minLength);
+        long minMetaLength = widen && other.MinMetaLength < MinMetaLength ? 0 : Math.Min(MinMetaLength, other.MinMetaLength);
+        return new AbstractState(registers, frames, minLength, minMetaLength);
     }
 
     /// <summary>
@@ -116,43 +121,8 @@ public sealed class AbstractState
             : value;
 
     /// <summary>The state as one log line: the initialised registers, then the written stack slots of the current frame.</summary>
-    public override string ToString()
-    {
-        var text = new StringBuilder();
-        for (int r = 0; r < Registers.Length; r++)
-        {
-            if (Registers[r].Kind != ValueKind.Uninitialized)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"r{r}={Registers[r]} ");
-            }
-        }
+    public override string ToString() => Snapshot().ToString();
 
-        var top = Top;
-        for (int slot = top.Spills.Length - 1; slot >= 0; slot--)
-        {
-            int offset = slot * 8 - top.Size;
-            var bytes = top.Bytes.AsSpan(slot * 8, 8);
-            if (bytes[0] == StackByte.Spill)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"fp{offset}={top.Spills[slot]} ");
-            }
-            else if (bytes.IndexOfAnyExcept(StackByte.Uninitialized) >= 0)
-            {
-                var mask = new char[8];
-                for (int i = 0; i < 8; i++)
-                {
-                    mask[i] = bytes[i] == StackByte.Uninitialized ? '?' : 'm';
-                }
-
-                text.Append(CultureInfo.InvariantCulture, $"fp{offset}={new string(mask)} ");
-            }
-        }
-
-        if (MinLength > 0)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"len>={MinLength} ");
-        }
-
-        return text.ToString().TrimEnd();
-    }
+    /// <summary>A copy of what <see cref="ToString"/> shows, formatted only when asked (findings keep one per report).</summary>
+    internal StateSnapshot Snapshot() => new(this);
 }

@@ -20,6 +20,26 @@ namespace Ebpf.Analysis;
 public readonly record struct AbstractValue(
     ValueKind Kind, ScalarRange Num, long? LenUpper = null, long? LenLower = null, int Frame = 0, MapShape? Map = null, int NullId = 0, int LinkId = 0, long LinkDelta = 0)
 {
+    /// <summary>Stands for "no relation" in the stored bounds, so a value is a few plain longs (cheap to copy: states copy registers at every branch).</summary>
+    private const long NoRelation = long.MinValue;
+
+    private readonly long lenUpper = LenUpper ?? NoRelation;
+    private readonly long lenLower = LenLower ?? NoRelation;
+
+    /// <summary>When set, the value (offset) is at most <c>len + LenUpper</c>.</summary>
+    public long? LenUpper
+    {
+        get => lenUpper == NoRelation ? null : lenUpper;
+        init => lenUpper = value ?? NoRelation;
+    }
+
+    /// <summary>When set, the value (offset) is at least <c>len + LenLower</c>.</summary>
+    public long? LenLower
+    {
+        get => lenLower == NoRelation ? null : lenLower;
+        init => lenLower = value ?? NoRelation;
+    }
+
     /// <summary>An unwritten register.</summary>
     public static AbstractValue Uninitialized => new(ValueKind.Uninitialized, ScalarRange.Unknown);
 
@@ -32,6 +52,9 @@ public readonly record struct AbstractValue(
     /// <summary>True for the pointer kinds.</summary>
     public bool IsPointer => Kind >= ValueKind.Input;
 
+    /// <summary>True for pointers into the input (the packet, with a context layout) and the packet-end pointer: their offsets compare.</summary>
+    public bool IsPacket => Kind is ValueKind.Input or ValueKind.PacketEnd;
+
     /// <summary>A number.</summary>
     public static AbstractValue Scalar(ScalarRange range) => new(ValueKind.Scalar, range);
 
@@ -40,7 +63,7 @@ public readonly record struct AbstractValue(
 
     /// <summary>True when both are the same pointer region (same kind, frame and map), so offsets compare.</summary>
     public bool SameRegion(in AbstractValue other) =>
-        Kind == other.Kind && IsPointer && Kind != ValueKind.MapPointer && Frame == other.Frame && ReferenceEquals(Map, other.Map);
+        (Kind == other.Kind || (IsPacket && other.IsPacket)) && IsPointer && Kind != ValueKind.MapPointer && Frame == other.Frame && ReferenceEquals(Map, other.Map);
 
     /// <summary>The smallest value holding both (<paramref name="widen"/>: push growing bounds to their extremes).</summary>
     public AbstractValue Join(in AbstractValue other, bool widen)
@@ -92,7 +115,10 @@ public readonly record struct AbstractValue(
             ValueKind.MapValue => $"map_value({map}, off={Num})",
             ValueKind.MapValueOrNull => $"map_value_or_null({map}, off={Num})",
             ValueKind.MapPointer => $"map_ptr({map})",
-            _ => $"global({map}, off={Num})",
+            ValueKind.Global => $"global({map}, off={Num})",
+            ValueKind.Context => $"ctx(off={Num})",
+            ValueKind.PacketEnd => "pkt_end",
+            _ => $"pkt_meta(off={Num})",
         };
     }
 

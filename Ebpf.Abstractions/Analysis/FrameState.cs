@@ -116,6 +116,7 @@ public sealed class FrameState
             var a = Bytes[i];
             var b = other.Bytes[i];
             resultBytes[i] = a == StackByte.Uninitialized || b == StackByte.Uninitialized ? StackByte.Uninitialized
+                : a == StackByte.MaybeData || b == StackByte.MaybeData ? StackByte.MaybeData
                 : a == StackByte.Spill && b == StackByte.Spill ? StackByte.Spill
                 : StackByte.Data;
         }

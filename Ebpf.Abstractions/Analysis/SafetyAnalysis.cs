@@ -12,9 +12,12 @@ public sealed class SafetyAnalysis
 {
     private readonly AccessProof[] accesses;
 
-    internal SafetyAnalysis(AccessProof[] accesses, ImmutableArray<SafetyFinding> errors, ImmutableArray<SafetyFinding> unproven, string? log)
+    private readonly ContextField?[]? contextFields;
+
+    internal SafetyAnalysis(AccessProof[] accesses, ImmutableArray<SafetyFinding> errors, ImmutableArray<SafetyFinding> unproven, string? log, ContextField?[]? contextFields = null)
     {
         this.accesses = accesses;
+        this.contextFields = contextFields;
         Errors = errors;
         Unproven = unproven;
         Log = log;
@@ -43,4 +46,17 @@ public sealed class SafetyAnalysis
 
     /// <summary>The conclusion for the access at <paramref name="pc"/> (<see cref="AccessOutcome.NotAnAccess"/> for other instructions).</summary>
     public AccessProof Access(int pc) => accesses[pc];
+
+    /// <summary>
+    /// The context field the load or store at <paramref name="pc"/> hits, when its base is the context pointer on
+    /// every path and the access is proven (see <see cref="ContextLayout"/>); null for every other instruction and
+    /// without a layout. A host rewrites these loads at load time, as the kernel does for <c>data</c> and <c>data_end</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pc"/> is not a slot of the program.</exception>
+    public ContextField? ContextFieldAt(int pc)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pc);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pc, accesses.Length);
+        return contextFields?[pc];
+    }
 }

@@ -27,7 +27,7 @@ internal sealed partial class SafetyAnalyzer
         }
 
         var result = insn.Is64 ? Alu64(op, dst, src) : Alu32(op, dst, src);
-        if (insn.Is64 && result.Kind == ValueKind.Scalar)
+        if (insn.Is64 && result.Kind is ValueKind.Scalar or ValueKind.Input)
         {
             result = Link(state, insn, dst, src, result);
         }
@@ -37,12 +37,14 @@ internal sealed partial class SafetyAnalyzer
     }
 
     /// <summary>
-    /// Keeps scalar copies linked: <c>mov dst, src</c> gives both one link id, and adding or subtracting a constant
-    /// keeps the id with a new delta (when it cannot wrap); any other result starts unlinked.
+    /// Keeps copies of scalars and input (packet) pointers linked: <c>mov dst, src</c> gives both one link id, and
+    /// adding or subtracting a constant keeps the id with a new delta (when it cannot wrap); any other result starts
+    /// unlinked. So <c>p = data + n; q = p + 4; if (q &gt; end) ...</c> proves the range of p too, as the kernel does
+    /// for packet pointers that share an id.
     /// </summary>
     private AbstractValue Link(AbstractState state, in DecodedInstruction insn, in AbstractValue dst, in AbstractValue src, AbstractValue result)
     {
-        if (insn.Operation == Operation.Mov && insn.HasRegisterSource && src.Kind == ValueKind.Scalar && !src.Num.IsConstant)
+        if (insn.Operation == Operation.Mov && insn.HasRegisterSource && src.Kind is ValueKind.Scalar or ValueKind.Input && !src.Num.IsConstant)
         {
             if (src.LinkId != 0)
             {
@@ -54,7 +56,7 @@ internal sealed partial class SafetyAnalyzer
             return result with { LinkId = id, LinkDelta = 0 };
         }
 
-        if (insn.Operation is Operation.Add or Operation.Sub && dst.LinkId != 0 && src.Kind == ValueKind.Scalar && src.Num.IsConstant && IsSmall(dst.Num) && IsSmall(src.Num))
+        if (insn.Operation is Operation.Add or Operation.Sub && dst.LinkId != 0 && dst.Kind == result.Kind && src.Kind == ValueKind.Scalar && src.Num.IsConstant && IsSmall(dst.Num) && IsSmall(src.Num))
         {
             long k = src.Num.SMin;
             return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Add ? dst.LinkDelta + k : dst.LinkDelta - k };
@@ -157,7 +159,7 @@ internal sealed partial class SafetyAnalyzer
     {
         var num = subtract ? a.Num.Sub(b.Num) : a.Num.Add(b.Num);
         var (upper, lower) = Relations(subtract, a, b);
-        bool offsettable(in AbstractValue v) => v.Kind is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global;
+        bool offsettable(in AbstractValue v) => v.Kind is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global or ValueKind.Context or ValueKind.PacketMeta;
         if (a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar)
         {
             return new AbstractValue(ValueKind.Scalar, num, upper, lower);
@@ -171,6 +173,11 @@ internal sealed partial class SafetyAnalyzer
         if (!subtract && a.Kind == ValueKind.Scalar && offsettable(b))
         {
             return b with { Num = num, LenUpper = b.Kind == ValueKind.Input ? upper : null, LenLower = b.Kind == ValueKind.Input ? lower : null };
+        }
+
+        if (subtract && a.IsPacket && b.IsPacket)
+        {
+            return new AbstractValue(ValueKind.Scalar, num, upper, lower); // e.g. data_end - data: len minus the offset
         }
 
         if (subtract && offsettable(a) && a.SameRegion(b))

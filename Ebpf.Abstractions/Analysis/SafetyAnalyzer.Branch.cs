@@ -34,8 +34,11 @@ internal sealed partial class SafetyAnalyzer
         var b = insn.HasRegisterSource ? state.Registers[insn.Src] : AbstractValue.Constant(insn.Is64 ? (ulong)(long)insn.Imm : (uint)insn.Imm);
         if (!insn.Is64)
         {
-            bool fits = a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar && a.Num.UMax <= uint.MaxValue && b.Num.UMax <= uint.MaxValue;
-            if (!fits || op is >= Operation.Jsgt and <= Operation.Jsge || op is Operation.Jslt or Operation.Jsle)
+            // values in [0, 2^32) compare as their low halves unsigned; values in [0, 2^31) also signed, as in 64 bits
+            bool signed = op is Operation.Jsgt or Operation.Jsge or Operation.Jslt or Operation.Jsle;
+            ulong limit = signed ? int.MaxValue : uint.MaxValue;
+            bool fits = a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar && a.Num.UMax <= limit && b.Num.UMax <= limit;
+            if (!fits)
             {
                 return true; // a 32-bit comparison of values that may not fit in 32 bits: no refinement
             }
@@ -44,6 +47,12 @@ internal sealed partial class SafetyAnalyzer
         if (a.Kind == ValueKind.MapValueOrNull && b.Kind == ValueKind.Scalar && b.Num.IsConstant && b.Num.UMin == 0 && op is Operation.Jeq or Operation.Jne)
         {
             ResolveNull(state, insn.Dst, a, isNull: op == Operation.Jeq);
+            return true;
+        }
+
+        if ((a.Kind, b.Kind) is (ValueKind.PacketMeta, ValueKind.Input) or (ValueKind.Input, ValueKind.PacketMeta))
+        {
+            RefineMeta(state, op, a, b);
             return true;
         }
 
@@ -89,7 +98,7 @@ internal sealed partial class SafetyAnalyzer
     /// <summary>Carries what a comparison taught about <paramref name="known"/> to every value linked to it; false when one becomes impossible.</summary>
     private static bool Propagate(AbstractState state, in AbstractValue known)
     {
-        if (known.Kind != ValueKind.Scalar || known.LinkId == 0 || !IsSmall(known.Num))
+        if (known.Kind is not (ValueKind.Scalar or ValueKind.Input) || known.LinkId == 0 || !IsSmall(known.Num))
         {
             return true;
         }
@@ -97,7 +106,7 @@ internal sealed partial class SafetyAnalyzer
         for (int r = 0; r < state.Registers.Length; r++)
         {
             var other = state.Registers[r];
-            if (other.Kind == ValueKind.Scalar && other.LinkId == known.LinkId && other != known)
+            if (other.Kind == known.Kind && other.LinkId == known.LinkId && other != known)
             {
                 if (Shifted(known, other) is not { } shifted)
                 {

@@ -49,6 +49,11 @@ internal sealed partial class SafetyAnalyzer
             state.Registers[r] = AbstractValue.Uninitialized;
         }
 
+        if (signature?.ChangesPacketData == true || (signature is null && context.Layout?.HasPacket == true))
+        {
+            ForgetPacket(state);
+        }
+
         return true;
     }
 
@@ -118,6 +123,13 @@ internal sealed partial class SafetyAnalyzer
                 case HelperArgumentKind.String:
                     Unproven(pc, $"r{r}: a NUL-terminated string: how far the helper reads cannot be proven");
                     break;
+                case HelperArgumentKind.Context:
+                    if (!CheckContextArgument(pc, r, value))
+                    {
+                        return false;
+                    }
+
+                    break;
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
                     break;
@@ -179,6 +191,11 @@ internal sealed partial class SafetyAnalyzer
 
         if (state.Depth == 0)
         {
+            if (result.IsPointer)
+            {
+                Unproven(pc, $"r0: returns a pointer ({result}) to the host (a pointer leak the kernel rejects)");
+            }
+
             return -1;
         }
 

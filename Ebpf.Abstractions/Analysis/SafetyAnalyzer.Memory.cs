@@ -26,6 +26,16 @@ internal sealed partial class SafetyAnalyzer
             return false;
         }
 
+        if (!NoteBase(pc, pointer))
+        {
+            return false;
+        }
+
+        if (pointer.Kind == ValueKind.Context && context.Layout is { } layout)
+        {
+            return ContextAccess(pc, insn, state, pointer, stored, layout);
+        }
+
         var proof = Classify(state, pointer, baseRegister, insn.Offset, size, write: !load, out string? why);
         Record(pc, proof);
         if (proof.Outcome == AccessOutcome.Refuted)
@@ -37,6 +47,11 @@ internal sealed partial class SafetyAnalyzer
         if (proof.Outcome == AccessOutcome.Unknown)
         {
             Unproven(pc, why!);
+        }
+
+        if (!load && stored.IsPointer && pointer.Kind is ValueKind.Input or ValueKind.MapValue or ValueKind.Global)
+        {
+            Unproven(pc, $"r{insn.Src}: stores a pointer ({stored}) into the {Describe(pointer.Kind)}, where the host can read it (a pointer leak the kernel rejects)");
         }
 
         if (pointer.Kind == ValueKind.Stack && pointer.Frame < state.Frames.Count && proof.Outcome != AccessOutcome.Refuted)
@@ -78,20 +93,21 @@ internal sealed partial class SafetyAnalyzer
     private AccessProof Classify(AbstractState state, in AbstractValue pointer, int baseRegister, long displacement, int size, bool write, out string? why)
     {
         var offset = pointer.Num.Add(ScalarRange.Constant((ulong)displacement));
-        (var outcome, why) = ClassifyCore(state, pointer, offset, $"r{baseRegister}", displacement, size, write);
+        (var outcome, why) = ClassifyCore(state, pointer, offset, baseRegister, displacement, size, write);
         return new AccessProof(outcome, pointer.Kind, offset.SMin, offset.SMax, size);
     }
 
-    private (AccessOutcome, string?) ClassifyCore(AbstractState state, AbstractValue pointer, ScalarRange offset, string r, long displacement, int size, bool write)
+    private (AccessOutcome, string?) ClassifyCore(AbstractState state, AbstractValue pointer, ScalarRange offset, int register, long displacement, int size, bool write)
     {
         long lo = offset.SMin, hi = offset.SMax;
-        string range = lo == hi ? $"offset {lo}" : $"offset [{lo}, {hi}]";
-        string bytes = size == 1 ? "1 byte" : $"{size} bytes";
+        // the texts are built only for the outcomes that explain themselves (proven accesses are the common case)
+        string R() => $"r{register}";
+        string Range() => lo == hi ? $"offset {lo}" : $"offset [{lo}, {hi}]";
         static (AccessOutcome, string?) Result(AccessOutcome outcome, string? reason) => (outcome, reason);
 
         if (pointer.IsPointer && pointer.Kind is not (ValueKind.MapPointer or ValueKind.MapValueOrNull) && !IsSmall(offset))
         {
-            return Result(AccessOutcome.Unknown, $"{r}: the offset into the {Describe(pointer.Kind)} is unbounded ({offset})");
+            return Result(AccessOutcome.Unknown, $"{R()}: the offset into the {Describe(pointer.Kind)} is unbounded ({offset})");
         }
 
         switch (pointer.Kind)
@@ -106,22 +122,22 @@ internal sealed partial class SafetyAnalyzer
 
                 if (hi < 0)
                 {
-                    return Result(AccessOutcome.Refuted, $"{r}: {range} is before the start of the input");
+                    return Result(AccessOutcome.Refuted, $"{R()}: {Range()} is before the start of the {InputName}");
                 }
 
                 if (lower is { } l && l + size > 0)
                 {
-                    return Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) runs past the end of the input on every path (the offset is at least len{(l < 0 ? l.ToString(System.Globalization.CultureInfo.InvariantCulture) : "+" + l)})");
+                    return Result(AccessOutcome.Refuted, $"{R()}: {Range()} ({Bytes(size)}) runs past the end of the {InputName} on every path (the offset is at least len{(l < 0 ? l.ToString(System.Globalization.CultureInfo.InvariantCulture) : "+" + l)})");
                 }
 
                 return Result(AccessOutcome.Unknown, lo < 0
-                    ? $"{r}: {range} may be before the start of the input"
-                    : $"{r}: {range} ({bytes}) may exceed the input length, len in [{state.MinLength}, inf)");
+                    ? $"{R()}: {Range()} may be before the start of the {InputName}"
+                    : $"{R()}: {Range()} ({Bytes(size)}) may exceed the {InputName} length, len in [{state.MinLength}, inf)");
             case ValueKind.Stack:
                 int stackSize = context.StackSize;
                 if (pointer.Frame >= state.Frames.Count)
                 {
-                    return Result(AccessOutcome.Unknown, $"{r}: points into a frame that has returned");
+                    return Result(AccessOutcome.Unknown, $"{R()}: points into a frame that has returned");
                 }
 
                 if (lo >= -stackSize && hi + size <= 0)
@@ -130,17 +146,17 @@ internal sealed partial class SafetyAnalyzer
                 }
 
                 return hi < -stackSize || lo + size > 0
-                    ? Result(AccessOutcome.Refuted, $"{r}: stack {range} ({bytes}) is outside the {stackSize}-byte frame")
-                    : Result(AccessOutcome.Unknown, $"{r}: stack {range} ({bytes}) may leave the {stackSize}-byte frame");
+                    ? Result(AccessOutcome.Refuted, $"{R()}: stack {Range()} ({Bytes(size)}) is outside the {stackSize}-byte frame")
+                    : Result(AccessOutcome.Unknown, $"{R()}: stack {Range()} ({Bytes(size)}) may leave the {stackSize}-byte frame");
             case ValueKind.MapValue or ValueKind.Global:
                 if (pointer.Map is not { } map)
                 {
-                    return Result(AccessOutcome.Unknown, $"{r}: points into a map whose size is not known");
+                    return Result(AccessOutcome.Unknown, $"{R()}: points into a map whose size is not known");
                 }
 
                 if (write && map.ReadOnly)
                 {
-                    return Result(AccessOutcome.Refuted, $"{r}: {map.Name} is read-only");
+                    return Result(AccessOutcome.Refuted, $"{R()}: {map.Name} is read-only");
                 }
 
                 if (lo >= 0 && hi + size <= map.ValueSize)
@@ -149,24 +165,39 @@ internal sealed partial class SafetyAnalyzer
                 }
 
                 return hi < 0 || lo + size > map.ValueSize
-                    ? Result(AccessOutcome.Refuted, $"{r}: {range} ({bytes}) is outside the {map.ValueSize}-byte value of {map.Name}")
-                    : Result(AccessOutcome.Unknown, $"{r}: {range} ({bytes}) may leave the {map.ValueSize}-byte value of {map.Name}");
+                    ? Result(AccessOutcome.Refuted, $"{R()}: {Range()} ({Bytes(size)}) is outside the {map.ValueSize}-byte value of {map.Name}")
+                    : Result(AccessOutcome.Unknown, $"{R()}: {Range()} ({Bytes(size)}) may leave the {map.ValueSize}-byte value of {map.Name}");
+            case ValueKind.PacketEnd:
+                return Result(AccessOutcome.Refuted, $"{R()}: is the packet-end pointer: it is compared with packet pointers, never dereferenced");
+            case ValueKind.PacketMeta:
+                if (lo >= 0 && hi + size <= state.MinMetaLength)
+                {
+                    return Result(AccessOutcome.Proven, null);
+                }
+
+                return hi < 0
+                    ? Result(AccessOutcome.Refuted, $"{R()}: {Range()} is before the start of the packet metadata")
+                    : Result(AccessOutcome.Unknown, $"{R()}: {Range()} ({Bytes(size)}) may run past the packet metadata, proven {state.MinMetaLength} bytes long (compare meta + n with the packet start first)");
+            case ValueKind.Context:
+                return Result(AccessOutcome.Refuted, $"{R()}: the context is not memory a helper may read or write (pass it as the context argument)");
             case ValueKind.MapValueOrNull:
-                return Result(AccessOutcome.Unknown, $"{r}: may be null (the result of a map lookup: compare it with 0 first)");
+                return Result(AccessOutcome.Unknown, $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
-                return Result(AccessOutcome.Refuted, $"{r}: is a map handle, not a pointer to memory");
+                return Result(AccessOutcome.Refuted, $"{R()}: is a map handle, not a pointer to memory");
             case ValueKind.Scalar:
-                return Result(AccessOutcome.Unknown, $"{r}: is a number ({pointer.Num}), not a pointer the analysis can follow");
+                return Result(AccessOutcome.Unknown, $"{R()}: is a number ({pointer.Num}), not a pointer the analysis can follow");
             default:
-                return Result(AccessOutcome.Unknown, $"{r}: the analysis does not know where it points");
+                return Result(AccessOutcome.Unknown, $"{R()}: the analysis does not know where it points");
         }
     }
 
     private static string Describe(ValueKind kind) => kind switch
     {
-        ValueKind.Input => "input",
+        ValueKind.Input => "input or packet",
         ValueKind.Stack => "stack",
         ValueKind.Global => "global data",
+        ValueKind.PacketMeta => "packet metadata",
+        ValueKind.Context => "context",
         _ => "map value",
     };
 
@@ -190,9 +221,16 @@ internal sealed partial class SafetyAnalyzer
     {
         int first = (int)proof.MinOffset + frame.Size;
         int end = (int)proof.MaxOffset + proof.Size + frame.Size;
-        int bad = frame.Bytes.AsSpan(first, end - first).IndexOf(StackByte.Uninitialized);
+        var bytes = frame.Bytes.AsSpan(first, end - first);
+        int bad = bytes.IndexOf(StackByte.Uninitialized);
         if (bad < 0)
         {
+            int maybe = bytes.IndexOf(StackByte.MaybeData);
+            if (maybe >= 0)
+            {
+                Unproven(pc, $"r{baseRegister}: the stack byte fp{first + maybe - frame.Size} may be uninitialised (only stores at variable offsets may have written it)");
+            }
+
             return true;
         }
 
@@ -226,6 +264,12 @@ internal sealed partial class SafetyAnalyzer
 
         if (!strong || proof.MinOffset != proof.MaxOffset)
         {
+            var range = frame.Bytes.AsSpan((int)first, (int)(end - first));
+            if (range.Contains(StackByte.Uninitialized))
+            {
+                frame.WritableBytes.AsSpan((int)first, (int)(end - first)).Replace(StackByte.Uninitialized, StackByte.MaybeData);
+            }
+
             return;
         }
 

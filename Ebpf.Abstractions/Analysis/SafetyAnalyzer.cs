@@ -7,7 +7,8 @@ namespace Ebpf.Analysis;
 
 /// <summary>
 /// The abstract interpreter behind <see cref="SafetyAnalysis"/>: runs the program over <see cref="AbstractState"/>s
-/// from the entry state (r1 = input pointer, r2 = input length, r10 = frame pointer, everything else uninitialised),
+/// from the entry state (r1 = input pointer, r2 = input length, r10 = frame pointer, everything else uninitialised;
+/// with a <see cref="ContextLayout"/>, r1 = context pointer and r2 uninitialised),
 /// joining states where control flow meets (jump targets and call return points, per chain of active calls) and
 /// widening after <see cref="WidenAfter"/> visits so loops converge. Straight-line code is interpreted once per state
 /// that reaches it, so the time grows linearly with the program when loops converge quickly.
@@ -28,6 +29,7 @@ internal sealed partial class SafetyAnalyzer
     private readonly StringBuilder? log;
     private readonly AccessProof[] accesses;
     private readonly bool[] joinPoint;
+    private readonly bool[] loopHead;
     private readonly Dictionary<(int Pc, string Chain), (AbstractState State, int Visits)> joins = new();
     private readonly PriorityQueue<(int Pc, string Chain), int> queue = new();
     private readonly HashSet<(int Pc, string Chain)> queued = new();
@@ -37,14 +39,20 @@ internal sealed partial class SafetyAnalyzer
     private readonly long maxSteps;
     private long steps;
 
-    private SafetyAnalyzer(EbpfProgram program, SafetyContext context, bool withLog)
+    private readonly FindingDetails? details;
+    private readonly Func<int, string> instructionText;
+
+    private SafetyAnalyzer(EbpfProgram program, SafetyContext context, bool withLog, bool withStates)
     {
+        details = withLog || withStates ? null : new FindingDetails(program, context);
+        instructionText = details is null ? Text : details.Text;
         this.program = program;
         this.context = context;
         code = program.Decoded;
         log = withLog ? new StringBuilder() : null;
         accesses = new AccessProof[code.Length];
         joinPoint = new bool[code.Length];
+        loopHead = new bool[code.Length];
         maxSteps = Math.Max(1_000_000, 64L * code.Length);
         for (int pc = 0; pc < code.Length; pc += code[pc].Length)
         {
@@ -52,6 +60,11 @@ internal sealed partial class SafetyAnalyzer
             if (program.IsJumpTarget(pc))
             {
                 joinPoint[pc] = true;
+            }
+
+            if (insn.IsJump && insn.Target <= pc)
+            {
+                loopHead[insn.Target] = true;
             }
 
             if (insn.Operation == Operation.CallLocal && pc + 1 < code.Length)
@@ -66,12 +79,16 @@ internal sealed partial class SafetyAnalyzer
         }
     }
 
-    /// <summary>Analyses <paramref name="program"/> under <paramref name="context"/>, with the verifier log when <paramref name="withLog"/>.</summary>
-    internal static SafetyAnalysis Analyze(EbpfProgram program, SafetyContext context, bool withLog)
+    /// <summary>
+    /// Analyses <paramref name="program"/> under <paramref name="context"/>, with the verifier log when
+    /// <paramref name="withLog"/>. The findings keep a snapshot of the state when <paramref name="withLog"/> or
+    /// <paramref name="withStates"/>; otherwise their state lines come from a re-run when first read.
+    /// </summary>
+    internal static SafetyAnalysis Analyze(EbpfProgram program, SafetyContext context, bool withLog, bool withStates = false)
     {
-        var analyzer = new SafetyAnalyzer(program, context, withLog);
+        var analyzer = new SafetyAnalyzer(program, context, withLog, withStates);
         analyzer.Run();
-        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString());
+        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields());
     }
 
     private void Run()
@@ -84,7 +101,7 @@ internal sealed partial class SafetyAnalyzer
         while (queue.TryDequeue(out var key, out _))
         {
             queued.Remove(key);
-            if (!Execute(key.Pc, joins[key].State.Clone()))
+            if (!Execute(key.Pc, Take(key)))
             {
                 return;
             }
@@ -95,8 +112,7 @@ internal sealed partial class SafetyAnalyzer
     {
         var registers = new AbstractValue[11];
         Array.Fill(registers, AbstractValue.Uninitialized);
-        registers[1] = new AbstractValue(ValueKind.Input, ScalarRange.Constant(0));
-        registers[2] = new AbstractValue(ValueKind.Scalar, ScalarRange.UpTo(MaxInputLength), 0, 0);
+        EntryRegisters(registers);
         registers[10] = FramePointer(0);
         return new AbstractState(registers, [new FrameState(context.StackSize, null, -1)], 0);
     }
@@ -138,6 +154,23 @@ internal sealed partial class SafetyAnalyzer
 
             pc = next;
         }
+    }
+
+    /// <summary>
+    /// The state to run from a dequeued join point. A loop head keeps its joined state (later arrivals join and widen
+    /// against it), so it runs a copy. Any other join point gives its state away: the queue runs the lowest pc first,
+    /// so every path into it from below has arrived; a path that arrives later (around a loop) starts a new entry and
+    /// runs again, which costs time, never soundness, and happens only when a loop head changed.
+    /// </summary>
+    private AbstractState Take((int Pc, string Chain) key)
+    {
+        if (loopHead[key.Pc])
+        {
+            return joins[key].State.Clone();
+        }
+
+        joins.Remove(key, out var entry);
+        return entry.State;
     }
 
     /// <summary>
@@ -239,13 +272,7 @@ internal sealed partial class SafetyAnalyzer
         return true;
     }
 
-    private string Text(int pc)
-    {
-        var insn = code[pc];
-        return insn.Operation == Operation.Lddw
-            ? InstructionFormatter.Format(program.Instructions[pc], program.Instructions[pc + 1])
-            : InstructionFormatter.Format(program.Instructions[pc]);
-    }
+    private string Text(int pc) => FindingDetails.Text(program, pc);
 
     private void Error(int pc, string message) => Report(errors, pc, message, "error");
 
@@ -256,15 +283,20 @@ internal sealed partial class SafetyAnalyzer
     private void Report(List<SafetyFinding> list, int pc, string message, string what)
     {
         log?.Append(CultureInfo.InvariantCulture, $"    {what}: {message}\n");
-        var finding = new SafetyFinding(pc, Text(pc), message, current?.ToString() ?? string.Empty);
-        if (reported.TryGetValue((list, pc), out int index))
+        if (!reported.TryGetValue((list, pc), out int index))
         {
-            list[index] = finding; // a later visit sees a more general state: keep its account
+            index = list.Count;
+            reported[(list, pc)] = index;
+            list.Add(null!);
         }
-        else
+
+        // a later visit sees a more general state: its account replaces the earlier one
+        bool error = list == errors;
+        list[index] = (details, current) switch
         {
-            reported[(list, pc)] = list.Count;
-            list.Add(finding);
-        }
+            ({ } d, _) => new SafetyFinding(pc, instructionText, message, () => d.State(error, index, pc)),
+            (null, { } state) => new SafetyFinding(pc, instructionText, message, state.Snapshot().ToString),
+            _ => new SafetyFinding(pc, Text(pc), message, string.Empty),
+        };
     }
 }

@@ -9,4 +9,6 @@ public enum StackByte : byte
     Data,
     /// <summary>Part of an 8-byte aligned slot that holds a spilled register (its value is tracked).</summary>
     Spill,
+    /// <summary>Perhaps written: a store at an offset known only as a range may have hit it (reading it is unproven, not an error).</summary>
+    MaybeData,
 }

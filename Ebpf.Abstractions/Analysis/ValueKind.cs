@@ -21,4 +21,10 @@ public enum ValueKind : byte
     MapPointer,
     /// <summary>A pointer into global data (.data/.rodata/.bss: an <c>lddw</c> map value pseudo source), read-only where it is.</summary>
     Global,
+    /// <summary>A pointer to the program context (r1 at entry when the <see cref="SafetyContext"/> has a <see cref="ContextLayout"/>), with an offset from its start.</summary>
+    Context,
+    /// <summary>The packet-end pointer (a <see cref="ContextFieldKind.PacketEnd"/> field): one past the input's last byte; compared with packet pointers, never dereferenced. Its offset is the input length.</summary>
+    PacketEnd,
+    /// <summary>A pointer into the packet metadata area (a <see cref="ContextFieldKind.PacketMeta"/> field), with an offset from the area's start; the area ends where the packet starts.</summary>
+    PacketMeta,
 }

@@ -24,4 +24,6 @@ public enum HelperArgumentKind : byte
     String,
     /// <summary>A pointer the helper dereferences at offsets only known at run time (it checks them itself; the access stays unknown).</summary>
     CheckedPointer,
+    /// <summary>The program's context pointer, unmodified (r1 at entry; with no <see cref="Analysis.ContextLayout"/>, the input pointer at offset 0).</summary>
+    Context,
 }

@@ -11,6 +11,12 @@ namespace Ebpf.Helpers;
 /// <param name="Return">The kind of r0 after the call.</param>
 public sealed record HelperSignature(ImmutableArray<HelperArgumentKind> Arguments, HelperReturnKind Return = HelperReturnKind.Scalar)
 {
+    /// <summary>
+    /// True when the helper may move or resize the packet (e.g. <c>bpf_xdp_adjust_head</c>): after a call, the
+    /// analysis forgets every packet, packet-end and meta pointer and every proven packet range, as the kernel does.
+    /// </summary>
+    public bool ChangesPacketData { get; init; }
+
     /// <summary>A helper that takes no argument and returns a number.</summary>
     public static HelperSignature NoArguments { get; } = Of();
 

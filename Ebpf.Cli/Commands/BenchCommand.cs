@@ -61,13 +61,17 @@ internal static class BenchCommand
             // before any run, so that one engine's runs never change what another computes or how fast.
             LoadedProgram Fresh() => ProgramFile.Load(path, sectionName);
             ulong r0 = Agree(chosen, Fresh, executionOptions, input);
-            var results = chosen
-                .Select(e =>
+            var results = new List<EngineMeasurement>();
+            using (var progress = new ProgressLine(context, enabled: !parse.GetValue(json)))
+            {
+                foreach (var engine in chosen)
                 {
+                    progress.Show($"bench: {engine.Name} ({results.Count + 1}/{chosen.Count})", force: true);
                     using var own = Fresh();
-                    return BenchRunner.Measure(e, own, executionOptions, input, parse.GetValue(iterations), parse.GetValue(batches));
-                })
-                .ToList();
+                    results.Add(BenchRunner.Measure(engine, own, executionOptions, input, parse.GetValue(iterations), parse.GetValue(batches)));
+                }
+            }
+
             context.Out.Write(parse.GetValue(json)
                 ? Json(path, loaded.Program, r0, executionOptions, results, skipped)
                 : Table(path, loaded.Program, r0, results, skipped));

@@ -7,7 +7,9 @@ namespace Ebpf.Cli.Commands;
 
 /// <summary>
 /// <c>ebpf fuzz --programs N [--seed S] [--engines LIST]</c>: a differential campaign over generated programs on
-/// every processor, ending with <c>fuzz: N programs, M mismatches, K unexpected exceptions</c>.
+/// every processor, ending with <c>fuzz: N programs, M mismatches, K unexpected exceptions</c>. Every program is also
+/// analysed by the proving verifier (the <c>verifier:</c> line); a run that contradicts a proof fails the campaign.
+/// Ctrl+C or SIGTERM stops it after the programs under way, with the lines of what ran (exit code 130).
 /// </summary>
 internal static class FuzzCommand
 {
@@ -38,7 +40,7 @@ internal static class FuzzCommand
             CustomParser = PositiveNumber.Int32("--threads", "threads"),
         };
 
-        var command = new Command("fuzz", "Run generated programs on several engines in parallel and compare every outcome (r0, memory, error kind and pc), with and without memory checks");
+        var command = new Command("fuzz", "Run generated programs on several engines in parallel and compare every outcome (r0, memory, error kind and pc), with and without memory checks; check every run against the verifier's proofs");
         command.Options.Add(programs);
         command.Options.Add(seed);
         command.Options.Add(engines);
@@ -52,12 +54,13 @@ internal static class FuzzCommand
             var c = CultureInfo.InvariantCulture;
             context.Out.WriteLine(string.Create(c, $"fuzz: seed {campaignSeed}, engines {string.Join(", ", chosen.Select(e => e.Name))} ({chosen[0].Name} is the reference), {parallelism} thread(s)"));
 
-            var campaign = new DifferentialCampaign(chosen, GeneratedCases.For(campaignSeed)) { Parallelism = parallelism };
-            var progress = context.Interactive ? new Progress<long>(done => context.Err.Write($"\rfuzz: {done}/{count}")) : null;
-            var result = campaign.Run(count, progress);
-            if (context.Interactive)
+            var campaign = new DifferentialCampaign(chosen, GeneratedCases.For(campaignSeed, chosen[0])) { Parallelism = parallelism };
+            CampaignResult result;
+            using (var progress = new ProgressLine(context))
             {
-                context.Err.Write("\r" + new string(' ', 40) + "\r");
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var report = progress.Counter(done => string.Create(c, $"fuzz: {done}/{count} programs ({done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0}/s)"));
+                result = campaign.Run(count, report, context.Stopping);
             }
 
             foreach (var finding in result.Findings)
@@ -68,10 +71,16 @@ internal static class FuzzCommand
             }
 
             context.Out.WriteLine("outcomes: " + string.Join(", ", result.Outcomes.Select(o => $"{o.Key} {o.Value.ToString(c)}")));
+            context.Out.WriteLine(result.Verifier!.Summary);
             double seconds = result.Elapsed.TotalSeconds;
             context.Out.WriteLine(string.Create(c, $"time: {seconds:F1} s ({result.Programs / Math.Max(seconds, 1e-9):F0} programs/s)"));
+            if (result.Stopped)
+            {
+                context.Out.WriteLine(string.Create(c, $"fuzz: interrupted after {result.Programs} of {count} programs"));
+            }
+
             context.Out.WriteLine(result.Summary);
-            return result.Mismatches + result.UnexpectedExceptions == 0 ? 0 : 1;
+            return result.Stopped ? ToolContext.Interrupted : result.IsClean ? 0 : 1;
         });
         return command;
     }

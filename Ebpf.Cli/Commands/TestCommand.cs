@@ -39,6 +39,7 @@ internal static class TestCommand
             bool asJson = parse.GetValue(json);
             var text = asJson ? TextWriter.Null : context.Out;
             var results = new List<(string Engine, int Passed, List<(string Path, string Failure)> Failures)>();
+            using var progress = new ProgressLine(context, enabled: !asJson);
             int totalPassed = 0, totalFailed = 0;
             foreach (var chosen in engines)
             {
@@ -47,10 +48,7 @@ internal static class TestCommand
                 for (int i = 0; i < cases.Count; i++)
                 {
                     var testCase = cases[i];
-                    if (context.Interactive)
-                    {
-                        context.Err.Write($"\r{chosen.Name}: {i + 1}/{cases.Count} {Path.GetFileName(testCase.Path)}".PadRight(72));
-                    }
+                    progress.Show($"test: {chosen.Name} {i + 1}/{cases.Count} {Path.GetFileName(testCase.Path)}");
 
                     string? failure = testCase.RunOn(chosen, executionOptions, context.Stopping);
                     if (failure is null)
@@ -61,19 +59,12 @@ internal static class TestCommand
 
                     failed++;
                     failures.Add((testCase.Path, failure.ReplaceLineEndings(" ")));
-                    if (context.Interactive)
-                    {
-                        context.Err.Write("\r" + new string(' ', 72) + "\r");
-                    }
+                    progress.Clear();
 
                     text.WriteLine($"FAIL {chosen.Name} {testCase.Path}: {failure.ReplaceLineEndings(" ")}");
                 }
 
-                if (context.Interactive)
-                {
-                    context.Err.Write("\r" + new string(' ', 72) + "\r");
-                }
-
+                progress.Clear();
                 if (all)
                 {
                     text.WriteLine($"{chosen.Name}: {passed} passed, {failed} failed");

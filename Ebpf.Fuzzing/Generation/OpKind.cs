@@ -1,6 +1,6 @@
 namespace Ebpf.Fuzzing.Generation;
 
-/// <summary>The families of operations the differential generator produces.</summary>
+/// <summary>The families of operations the generator produces (the guarded ones only in <see cref="ProgramGenerator.Guarded"/>).</summary>
 public enum OpKind
 {
     /// <summary>An ALU or ALU64 operation (immediate or register, movsx, neg, byte swaps).</summary>
@@ -39,6 +39,27 @@ public enum OpKind
     /// <summary>A read from the input after a kernel-style bounds check against the length in r2.</summary>
     CheckedLoad,
 
-    /// <summary>A lookup in the environment's array map with a null check, then a read of the value.</summary>
+    /// <summary><c>bpf_map_lookup_elem</c> in the environment's array map, mostly with a null check, then a read (and write-back) of the value.</summary>
     MapLookup,
+
+    /// <summary><c>bpf_map_update_elem</c> or <c>bpf_map_delete_elem</c> on a map no program reads.</summary>
+    MapUpdate,
+
+    /// <summary><c>bpf_tail_call</c> through the environment's program array.</summary>
+    TailCall,
+
+    /// <summary>Guarded: a read from the input after a pointer-versus-end check.</summary>
+    EndCheckedLoad,
+
+    /// <summary>Guarded: a byte read through an index taken from the input and checked against the length.</summary>
+    IndexCheckedLoad,
+
+    /// <summary>Guarded: a stack slot handed to a local function that writes through the pointer.</summary>
+    StackPointerCall,
+
+    /// <summary>Guarded: a stack read, sometimes of bytes never written.</summary>
+    StackRead,
+
+    /// <summary>Guarded: arithmetic on r0 and r5 with edge values.</summary>
+    Noise,
 }

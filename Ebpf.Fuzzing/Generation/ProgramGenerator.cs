@@ -7,11 +7,13 @@ namespace Ebpf.Fuzzing.Generation;
 /// CsCheck generators of valid eBPF programs for the differential test: a prologue that gives the registers
 /// interesting values and pointers (r8 into the input, r9 into the stack), then straight-line ALU operations with edge
 /// values (division by zero, INT_MIN / -1, oversized shift counts), loads, stores and atomics on the stack, the input
-/// and stray addresses, legacy packet loads, kernel-style bounds-checked packet reads, map lookups with a null check,
-/// helper calls and <c>callx</c>, forward jumps and, with a budget, backward jumps (loops), unreachable code that jumps
-/// anywhere in its function, ending in <c>exit</c>.
+/// and stray addresses, legacy packet loads, kernel-style bounds-checked packet reads,
+/// <c>bpf_map_lookup_elem</c>, <c>bpf_map_update_elem</c>/<c>bpf_map_delete_elem</c> and <c>bpf_tail_call</c> at their
+/// kernel ids, test helper calls and <c>callx</c>, forward jumps (<c>ja</c> and <c>gotol</c>) and, with a budget,
+/// backward jumps (loops), unreachable code that jumps anywhere in its function, ending in <c>exit</c>; one program in
+/// <see cref="GeneratedCases.GuardedProgramEvery"/> of a campaign comes from <see cref="Guarded"/> instead.
 /// </summary>
-public static class ProgramGenerator
+public static partial class ProgramGenerator
 {
     /// <summary>The frame size the generated programs assume (the default).</summary>
     public const int StackSize = 512;
@@ -24,8 +26,11 @@ public static class ProgramGenerator
     private static readonly byte[] SizeBits = [0x10, 0x08, 0x00, 0x18];
     private static readonly int[] Sizes = [1, 2, 4, 8];
     private static readonly int[] SwapWidths = [16, 32, 64];
-    private static readonly int[] HelperIds = [1, 2, 3, 4];
-    private static readonly int[] CallxIds = [1, 2, 3, 4, 77];
+    private static readonly int[] HelperIds =
+        [GeneratedEnvironment.MixHelper, GeneratedEnvironment.SumHelper, GeneratedEnvironment.StopHelper, GeneratedEnvironment.FailHelper];
+
+    private static readonly int[] CallxIds =
+        [GeneratedEnvironment.MixHelper, GeneratedEnvironment.SumHelper, GeneratedEnvironment.StopHelper, GeneratedEnvironment.FailHelper, (int)Helpers.LinuxHelperIds.MapLookupElem, 77];
 
     private static readonly (AluOperation Op, short Offset)[] AluForms =
     [
@@ -75,7 +80,9 @@ public static class ProgramGenerator
             (2, Gen.Const(OpKind.LocalCall)),
             (1, Gen.Const(OpKind.Unreachable)),
             (1, Gen.Const(OpKind.CheckedLoad)),
-            (1, Gen.Const(OpKind.MapLookup))),
+            (1, Gen.Const(OpKind.MapLookup)),
+            (1, Gen.Const(OpKind.MapUpdate)),
+            (1, Gen.Const(OpKind.TailCall))),
         Gen.Int[0, 10_000],
         Gen.Int[0, 100],
         Gen.Int[0, 100],
@@ -139,7 +146,9 @@ public static class ProgramGenerator
             {
                 OpKind.Lddw or OpKind.CallX => 2,
                 OpKind.CheckedLoad => 3,
-                OpKind.MapLookup => 4,
+                OpKind.MapLookup => MapLookupLength,
+                OpKind.MapUpdate => MapUpdateLength,
+                OpKind.TailCall => TailCallLength,
                 OpKind.Unreachable => 1 + UnreachableLength(ops[i]),
                 _ => 1,
             };
@@ -238,7 +247,8 @@ public static class ProgramGenerator
                 short offset = (short)(starts[target] - starts[index] - 1);
                 if (form == JumpOperation.Ja)
                 {
-                    return [I(OpCodes.Ja, offset: offset)];
+                    // ja (16-bit offset) or, in the JMP32 class, gotol (32-bit immediate).
+                    return wide ? [I(OpCodes.Ja, offset: offset)] : [I(OpCodes.Ja32, imm: offset)];
                 }
 
                 byte opCode = (byte)((wide ? 0x05 : 0x06) | (byte)form | (register ? 0x08 : 0));
@@ -275,26 +285,18 @@ public static class ProgramGenerator
             }
 
             case OpKind.MapLookup:
-            {
-                // A map lookup with the kernel's null check: r0 = the value's address or 0; only when non-null, r0 =
-                // 8 bytes of the value (at an offset that is sometimes past its end). The address never outlives the shape.
-                short offset = ((v / 8) % 3) switch
-                {
-                    0 => 0,
-                    1 => 8,
-                    _ => 12,
-                };
-                return
-                [
-                    I(OpCodes.Mov64Imm, 2, imm: op.Imm & 7),
-                    I(OpCodes.Call, imm: GeneratedEnvironment.LookupHelper),
-                    I(OpCodes.JeqImm, 0, offset: 1, imm: 0),
-                    I(OpCodes.LdxDW, 0, 0, offset),
-                ];
-            }
-
-            default:
+                // bpf_map_lookup_elem with the kernel's null check (one in four without it): r0 = 8 bytes of the value
+                // at an offset that is sometimes past its end, written back where they were read in one of two
+                // programs (the map stays as it was). The address never outlives the shape.
+                return MapLookupSlots(op.Imm & 7, v % 4 != 3, 8, Pick(MapOffsets, v / 8), (v / 4) % 2 == 1, DifferentialContext);
+            case OpKind.MapUpdate:
+                return MapUpdateSlots(op, DifferentialContext);
+            case OpKind.TailCall:
+                return TailCallShape(op.Imm & 7, DifferentialContext);
+            case OpKind.CallX:
                 return [I(OpCodes.Mov64Imm, dst, imm: Pick(CallxIds, v)), I(OpCodes.CallX, dst)];
+            default:
+                throw new ArgumentException($"{op.Kind} belongs to the guarded programs (see {nameof(Guarded)}), not to the differential ones", nameof(op));
         }
     }
 
@@ -372,6 +374,8 @@ public static class ProgramGenerator
             < 19 => (8, (short)((op.Offset % (inputLength + 1)) - 4)),
             _ => (dataRegister, (short)((op.Offset % 64) - 32)),
         };
+
+    private static short[] MapOffsets { get; } = [0, 8, 12];
 
     private static T Pick<T>(T[] options, int raw) => options[(raw & int.MaxValue) % options.Length];
 

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using Ebpf.Cli;
 using Ebpf.Fuzzing;
 using Ebpf.Fuzzing.Generation;
 using Ebpf.Interpreter;
@@ -16,9 +18,10 @@ public class FuzzCommandTests
         Assert.True(result.ExitCode == 0, result.Out + result.Err);
         var lines = result.OutLines;
         Assert.Equal($"fuzz: seed 18, engines {string.Join(", ", TestEngines.All.Select(e => e.Name))} (interpreter is the reference), {System.Environment.ProcessorCount} thread(s)", lines[0]);
-        Assert.StartsWith("outcomes: ", lines[^3]);
-        Assert.Contains("result ", lines[^3]);
-        Assert.Contains("MemoryAccessViolation ", lines[^3]);
+        Assert.StartsWith("outcomes: ", lines[^4]);
+        Assert.Contains("result ", lines[^4]);
+        Assert.Contains("MemoryAccessViolation ", lines[^4]);
+        Assert.Matches(@"^verifier: [1-9][0-9]* proven, [1-9][0-9]* unknown, [0-9]+ refuted accesses \(0 proven tripped\); [1-9][0-9]* programs strict-accepted, 0 faulted$", lines[^3]);
         Assert.Matches(@"^time: [0-9.]+ s \([0-9]+ programs/s\)$", lines[^2]);
         Assert.Equal("fuzz: 300 programs, 0 mismatches, 0 unexpected exceptions", lines[^1]);
     }
@@ -32,6 +35,52 @@ public class FuzzCommandTests
         Assert.Contains(result.OutLines, l => l.StartsWith("FINDING mismatch in program ", StringComparison.Ordinal) && l.Contains("(repeat: ebpf fuzz --seed 5 --programs "));
         Assert.Contains("faulty differs from the reference", result.Out);
         Assert.Matches(@"^fuzz: 200 programs, [1-9][0-9]* mismatches, 0 unexpected exceptions$", result.OutLines[^1]);
+    }
+
+    [Fact]
+    public void Ctrl_C_stops_the_campaign_with_the_lines_of_what_ran()
+    {
+        using var stopping = new CancellationTokenSource();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        stopping.Cancel();
+        int code = EbpfTool.Run(["fuzz", "--programs", "1000000", "--seed", "4"], output, error, stopping: stopping.Token);
+        var lines = output.ToString().ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+        Assert.Equal(ToolContext.Interrupted, code);
+        Assert.Equal("fuzz: interrupted after 0 of 1000000 programs", lines[^2]);
+        Assert.Equal("fuzz: 0 programs, 0 mismatches, 0 unexpected exceptions", lines[^1]);
+    }
+
+    [Fact]
+    public void A_campaign_cancelled_while_it_runs_stops_after_the_programs_under_way()
+    {
+        using var stopping = new CancellationTokenSource();
+        var campaign = new DifferentialCampaign([TestEngines.Get("interpreter")], GeneratedCases.For(4)) { Parallelism = 1 };
+        var progress = new SynchronousProgress(done => stopping.Cancel());
+        var result = campaign.Run(1_000_000, progress, stopping.Token);
+        Assert.True(result.Stopped);
+        Assert.Equal(1000, result.Programs); // the first report comes at 1,000, and the one thread takes no program after it
+        Assert.Equal(result.Programs, result.Outcomes.Values.Sum());
+    }
+
+    [Fact]
+    public void Redirected_output_has_no_progress_and_is_the_same_as_without_a_terminal()
+    {
+        string Run(bool interactive, out string errors)
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            EbpfTool.Run(["fuzz", "--programs", "1200", "--seed", "6", "--threads", "1", "--engines", "interpreter"], output, error, interactive: interactive);
+            errors = error.ToString();
+            return Regex.Replace(output.ToString(), @"time: .*", "time");
+        }
+
+        string redirected = Run(false, out string redirectedErrors);
+        string onTerminal = Run(true, out string terminalErrors);
+        Assert.Equal("", redirectedErrors);
+        Assert.Equal(redirected, onTerminal); // progress goes to the error stream only
+        Assert.Contains("\rfuzz: 1000/1200 programs", terminalErrors);
+        Assert.EndsWith("\r", terminalErrors); // erased before the results
     }
 
     [Theory]
@@ -68,5 +117,11 @@ public class FuzzCommandTests
         var two = new DifferentialCampaign(engines, GeneratedCases.For(3)) { Parallelism = 3 }.Run(60);
         Assert.Equal(60, one.Programs);
         Assert.Equal(one.Outcomes, two.Outcomes);
+    }
+
+    /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
     }
 }

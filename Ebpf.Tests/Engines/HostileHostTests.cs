@@ -7,9 +7,10 @@ using static Ebpf.Tests.Engines.TestPrograms;
 namespace Ebpf.Tests.Engines;
 
 /// <summary>
-/// A host that disposes programs while other threads run them, changes maps under running programs and empties
-/// tail-call targets mid-chain: no crash, no use-after-free, runs that started finish with their normal result, and
-/// what a run sees is always something the host could have shown it sequentially.
+/// A host that disposes programs while other threads run them, changes or disposes maps under running programs (which
+/// may hold pointers to map values) and empties tail-call targets mid-chain: no crash, no use-after-free, runs that
+/// started finish with their normal result, and what a run sees is always something the host could have shown it
+/// sequentially.
 /// </summary>
 public class HostileHostTests
 {
@@ -303,6 +304,119 @@ public class HostileHostTests
     }
 
     /// <summary>
+    /// Looks key 0 up in map <paramref name="mapIndex"/> (r6 = the value's address), waits in the gate helper, then
+    /// returns the 8 bytes at r6 and writes 0x5a5a... over them (0 when the key was absent).
+    /// </summary>
+    private static EbpfProgram HoldValuePointer(int mapIndex) => Program(
+        LookupKeyZeroIntoR6(mapIndex),
+        I(OpCodes.JeqImm, 6, offset: 5, imm: 0),
+        I(OpCodes.Call, imm: BlockingHelper + 1000),
+        I(OpCodes.LdxDW, 0, 6, 0),
+        Lddw(7, 0x5a5a5a5a5a5a5a5a),
+        I(OpCodes.StxDW, 6, 7, 0),
+        I(OpCodes.Exit));
+
+    /// <summary>Runs the program on another thread; <paramref name="host"/> acts while the run waits in the gate with the pointer held.</summary>
+    private static string RunWhileHostActs(string engine, ProgramEnvironment environment, int mapIndex, Action host)
+    {
+        using var gate = new Gate();
+        environment.Helpers.Add(BlockingHelper + 1000, "gate", (_, _, _, _, _) => gate.Wait());
+        using var compiled = TestEngines.Get(engine).Compile(HoldValuePointer(mapIndex), environment);
+        string outcome = "none";
+        var runner = new Thread(() =>
+        {
+            try
+            {
+                outcome = $"r0=0x{compiled.Run():x}";
+            }
+            catch (Exception e)
+            {
+                outcome = e is EbpfException ? e.GetType().Name : "foreign " + e;
+            }
+        });
+        runner.Start();
+        Assert.True(gate.Entered.Wait(Patience), "the run never reached the gate");
+        host();
+        gate.Release.Set();
+        Assert.True(runner.Join(Patience), "the run did not end");
+        return outcome;
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Disposing_a_map_under_a_held_value_pointer_never_lets_the_program_touch_freed_or_reused_memory(string engine)
+    {
+        var environment = LinuxHelpers.Register(new ProgramEnvironment());
+        var map = new ArrayMap("values", 8, 64);
+        int mapIndex = environment.AddMap(map);
+        Assert.Equal(MapStatus.Success, map.Update(0u, 0x1122334455667788UL));
+        var later = new List<ArrayMap>();
+        try
+        {
+            string outcome = RunWhileHostActs(engine, environment, mapIndex, () =>
+            {
+                map.Dispose();
+
+                // Allocations of the same size right after: freed memory would be handed out again here.
+                for (int i = 0; i < 32; i++)
+                {
+                    var fresh = new ArrayMap("later", 8, 64);
+                    for (uint k = 0; k < 64; k++)
+                    {
+                        fresh.Update(k, 0x0123012301230123UL);
+                    }
+
+                    later.Add(fresh);
+                }
+            });
+
+            // The program read the value it looked up (the memory was still the map's), and its write landed there.
+            Assert.Equal("r0=0x1122334455667788", outcome);
+            Assert.All(later, fresh => Assert.All(fresh.GetEntries<uint, ulong>(), e => Assert.Equal(0x0123012301230123UL, e.Value)));
+            Assert.Throws<ObjectDisposedException>(() => map.Update(0u, 1UL));
+
+            // After the Dispose a new run finds nothing.
+            using var again = TestEngines.Get(engine).Compile(HoldValuePointer(mapIndex), environment);
+            Assert.Equal(0UL, again.Run());
+        }
+        finally
+        {
+            later.ForEach(m => m.Dispose());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Deleting_and_recreating_hash_entries_under_a_held_value_pointer_keeps_the_program_inside_the_map(string engine)
+    {
+        var environment = LinuxHelpers.Register(new ProgramEnvironment());
+        using var map = new HashMap("values", 4, 8, 2);
+        int mapIndex = environment.AddMap(map);
+        Assert.Equal(MapStatus.Success, map.Update(0u, 0x1111111111111111UL));
+        string outcome = RunWhileHostActs(engine, environment, mapIndex, () =>
+        {
+            // The held slot is freed and taken by another key: the program's pointer now designates key 7's value.
+            Assert.Equal(MapStatus.Success, map.Delete(0u));
+            Assert.Equal(MapStatus.Success, map.Update(7u, 0x7777777777777777UL));
+            Assert.Equal(MapStatus.Success, map.Update(8u, 0x8888888888888888UL));
+        });
+
+        // Both slots of the map are taken again, so the held one belongs to key 7 or key 8: the program saw that entry's
+        // value and wrote there (inside the map, as the kernel allows); the other entry is untouched.
+        uint held = outcome switch
+        {
+            "r0=0x7777777777777777" => 7u,
+            "r0=0x8888888888888888" => 8u,
+            _ => throw new Xunit.Sdk.XunitException($"unexpected outcome {outcome}"),
+        };
+        Assert.True(map.TryLookup(held, out ulong written));
+        Assert.Equal(0x5a5a5a5a5a5a5a5aUL, written);
+        Assert.True(map.TryLookup(15u - held, out ulong other));
+        Assert.Equal(held == 7 ? 0x8888888888888888UL : 0x7777777777777777UL, other);
+        Assert.False(map.TryLookup(0u, out ulong _));
+    }
+
+    /// <summary>
     /// Optionally waits in the gate helper, then tail-calls index <paramref name="index"/> of the program array at map
     /// <paramref name="mapIndex"/>; when the slot is empty the call returns and the program returns 7.
     /// </summary>
@@ -316,15 +430,22 @@ public class HostileHostTests
         I(OpCodes.Mov64Imm, 0, imm: 7),
         I(OpCodes.Exit));
 
-    /// <summary>Looks up key 0 in the hash map at <paramref name="mapIndex"/>: its 8-byte value, or 0 when absent.</summary>
-    private static EbpfProgram LookupKeyZero(int mapIndex) => Program(
+    /// <summary>r6 = the address of key 0's value in map <paramref name="mapIndex"/> (0 when absent), r0 = 0.</summary>
+    private static Instruction[] LookupKeyZeroIntoR6(int mapIndex) =>
+    [
         I(OpCodes.StW, 10, offset: -4, imm: 0),
         I(OpCodes.Mov64Reg, 2, 10),
         I(OpCodes.Add64Imm, 2, imm: -4),
-        new Instruction[] { new(OpCodes.Lddw, 1, (byte)LddwSource.MapByIndex, 0, mapIndex), new(0, 0, 0, 0, 0) },
+        new(OpCodes.Lddw, 1, (byte)LddwSource.MapByIndex, 0, mapIndex),
+        new(0, 0, 0, 0, 0),
         I(OpCodes.Call, imm: (int)LinuxHelperIds.MapLookupElem),
         I(OpCodes.Mov64Reg, 6, 0),
         I(OpCodes.Mov64Imm, 0, imm: 0),
+    ];
+
+    /// <summary>Looks up key 0 in the hash map at <paramref name="mapIndex"/>: its 8-byte value, or 0 when absent.</summary>
+    private static EbpfProgram LookupKeyZero(int mapIndex) => Program(
+        LookupKeyZeroIntoR6(mapIndex),
         I(OpCodes.JeqImm, 6, offset: 1, imm: 0),
         I(OpCodes.LdxDW, 0, 6, 0),
         I(OpCodes.Exit));

@@ -1,6 +1,7 @@
 using Ebpf.Analysis;
 using Ebpf.Assembly;
 using Ebpf.Execution;
+using Ebpf.Fuzzing.Generation;
 using Ebpf.Helpers;
 using Ebpf.Maps;
 using Ebpf.Tests.Infrastructure;
@@ -191,11 +192,11 @@ public class ProofUseTests
     public void Generated_programs_behave_the_same_with_the_proof_and_with_every_check(string engine)
     {
         var random = new Random(20261203);
+        var generate = GeneratedCases.Guarded(20261203);
         int provenUnchecked = 0, faults = 0;
         for (int i = 0; i < 150; i++)
         {
-            var slots = SafetyProgramGenerator.Generate(random);
-            var program = EbpfProgram.Create(slots, Verifier.Default);
+            var program = generate(i).Program;
             var options = new ExecutionOptions { InstructionBudget = 100_000 };
             using var withProof = new Compiled(engine, program, options, forceChecks: false);
             using var allChecked = new Compiled(engine, program, options, forceChecks: true);
@@ -215,15 +216,12 @@ public class ProofUseTests
         Assert.True(faults > 0, "no program faulted: the generator no longer exercises the checks");
     }
 
-    /// <summary>A compiled generated program with its own environment and map (runs change the map).</summary>
+    /// <summary>A compiled generated program with its own environment and maps (runs may update the maps).</summary>
     private sealed class Compiled : IDisposable
     {
-        private readonly ArrayMap map = new("values", SafetyProgramGenerator.ValueSize, 4);
-
         public Compiled(string engine, EbpfProgram program, ExecutionOptions options, bool forceChecks)
         {
-            var environment = new ProgramEnvironment(LinuxHelpers.Register(new HelperTable()));
-            MapRegistry.For(environment).Add(map);
+            var environment = GeneratedEnvironment.Create();
             using var scope = forceChecks ? CheckPlan.ForceChecks() : null;
             Program = TestEngines.Get(engine).Compile(program, environment, options);
         }
@@ -244,10 +242,6 @@ public class ProofUseTests
             }
         }
 
-        public void Dispose()
-        {
-            Program.Dispose();
-            map.Dispose();
-        }
+        public void Dispose() => Program.Dispose();
     }
 }

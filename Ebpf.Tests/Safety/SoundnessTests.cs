@@ -1,6 +1,7 @@
 using Ebpf.Analysis;
-using Ebpf.Helpers;
-using Ebpf.Maps;
+using Ebpf.Fuzzing;
+using Ebpf.Fuzzing.Generation;
+using Ebpf.Tests.Fuzzing;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
 using static Ebpf.Tests.Engines.TestPrograms;
@@ -15,53 +16,34 @@ namespace Ebpf.Tests.Safety;
 public class SoundnessTests
 {
     private const int Programs = 250;
-    private static readonly int[] InputLengths = [0, 1, 7, 14, 15, 23, 40];
 
+    /// <summary>The soundness mode of the campaign (<c>ebpf fuzz</c>) over guarded programs: the shapes the verifier proves, correct or off by a few bytes.</summary>
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void Proven_accesses_never_trip_a_check_and_strict_programs_never_fault(string engine)
     {
-        var random = new Random(20261202);
-        int proven = 0, faults = 0, strictPrograms = 0;
-        for (int i = 0; i < Programs; i++)
-        {
-            var slots = SafetyProgramGenerator.Generate(random);
-            using var map = new ArrayMap("values", SafetyProgramGenerator.ValueSize, 4);
-            var environment = new ProgramEnvironment(LinuxHelpers.Register(new HelperTable()));
-            MapRegistry.For(environment).Add(map);
-            var program = EbpfProgram.Create(slots, Verifier.Default);
-            var analysis = program.Analysis.Safety(SafetyContext.For(environment));
-            proven += analysis.ProvenCount;
-            strictPrograms += analysis.IsProven ? 1 : 0;
-            // Checks forced on: the engines would otherwise compile proven accesses without one (ProofUseTests).
-            ICompiledProgram compiled;
-            using (CheckPlan.ForceChecks())
-            {
-                compiled = TestEngines.Get(engine).Compile(program, environment, new ExecutionOptions { InstructionBudget = 100_000 });
-            }
-
-            using var owned = compiled;
-            foreach (int length in InputLengths)
-            {
-                var input = new byte[length];
-                random.NextBytes(input);
-                try
-                {
-                    compiled.Run(input);
-                }
-                catch (EbpfMemoryAccessException e)
-                {
-                    faults++;
-                    string listing = string.Join("\n", slots.Select((s, pc) => $"{pc}: {s}"));
-                    Assert.True(analysis.Access(e.Pc).Outcome != AccessOutcome.Proven, $"proven access at pc {e.Pc} tripped its check with a {length}-byte input: {e.Message}\n{listing}");
-                    Assert.False(analysis.IsProven, $"a strictly verified program faulted at pc {e.Pc}\n{listing}");
-                }
-            }
-        }
+        var engines = new[] { TestEngines.Get(engine) };
+        var result = new DifferentialCampaign(engines, GeneratedCases.Guarded(20261202, engines[0])) { Parallelism = 2 }.Run(Programs);
+        var tally = result.Verifier!;
+        Assert.True(result.IsClean, string.Join("\n\n", result.Findings.Select(f => $"{f.Kind} in program {f.Index}: {f.Message}\n{f.Description}")));
 
         // the generator must exercise both sides: proofs, and faults the proofs did not cover
-        Assert.True(proven > Programs, $"only {proven} proven accesses");
-        Assert.True(faults > 0 && strictPrograms > 10, $"{faults} faults, {strictPrograms} strictly verified programs");
+        Assert.True(tally.Proven > Programs, tally.Summary);
+        Assert.True(tally.StrictAccepted > 10, tally.Summary);
+        Assert.True(tally.Unknown > 0 && tally.Refuted > 0, tally.Summary);
+        Assert.True(result.Outcomes.GetValueOrDefault("MemoryAccessViolation") > 10, string.Join(", ", result.Outcomes));
+    }
+
+    [Fact]
+    public void A_run_stopped_at_a_proven_access_is_an_unsound_finding_that_fails_the_campaign()
+    {
+        var result = new DifferentialCampaign([new TrippingEngine()], GeneratedCases.Guarded(3)) { Parallelism = 1 }.Run(40);
+        Assert.False(result.IsClean);
+        Assert.Equal((0, 0), (result.Mismatches, result.UnexpectedExceptions));
+        Assert.True(result.Verifier!.ProvenTripped + result.Verifier.StrictFaulted > 5, result.Verifier.Summary);
+        Assert.All(result.Findings, f => Assert.Equal("unsound", f.Kind));
+        Assert.Contains(result.Findings, f => f.Message.Contains("was proven in bounds but tripped its check", StringComparison.Ordinal)
+            || f.Message.StartsWith("a program strict verification accepts faulted", StringComparison.Ordinal));
     }
 
     public static TheoryData<string, object[]> EscapePrograms() => new()

@@ -96,17 +96,25 @@ public static class LinuxHelpers
         return (ulong)Encoding.UTF8.GetByteCount(text);
     }
 
-    private static ulong L3CsumReplace(HelperContext ctx, ulong skb, ulong offset, ulong from, ulong to, ulong flags)
+    private static ulong L3CsumReplace(HelperContext ctx, ulong skb, ulong offset, ulong from, ulong to, ulong flags) =>
+        L3CsumReplace(ctx, ctx.Input, offset, from, to, flags);
+
+    /// <summary><c>bpf_l3_csum_replace</c> on the packet <paramref name="packet"/> (offsets count from its start).</summary>
+    internal static ulong L3CsumReplace(HelperContext ctx, (ulong Address, ulong Length) packet, ulong offset, ulong from, ulong to, ulong flags)
     {
         if ((flags & ~0xful) != 0 || (flags & 0xf) is not (0 or 2 or 4))
         {
             return unchecked((ulong)EINVAL);
         }
 
-        return ReplaceChecksum(ctx, offset, from, to, (int)(flags & 0xf), sixteenBit: true, mangledZero: false);
+        return ReplaceChecksum(ctx, packet, offset, from, to, (int)(flags & 0xf), sixteenBit: true, mangledZero: false);
     }
 
-    private static ulong L4CsumReplace(HelperContext ctx, ulong skb, ulong offset, ulong from, ulong to, ulong flags)
+    private static ulong L4CsumReplace(HelperContext ctx, ulong skb, ulong offset, ulong from, ulong to, ulong flags) =>
+        L4CsumReplace(ctx, ctx.Input, offset, from, to, flags);
+
+    /// <summary><c>bpf_l4_csum_replace</c> on the packet <paramref name="packet"/> (offsets count from its start).</summary>
+    internal static ulong L4CsumReplace(HelperContext ctx, (ulong Address, ulong Length) packet, ulong offset, ulong from, ulong to, ulong flags)
     {
         const ulong pseudoHeader = 0x10, mangledZero = 0x20, enforce = 0x40;
         if ((flags & ~(0xful | pseudoHeader | mangledZero | enforce)) != 0 || (flags & 0xf) is not (0 or 2 or 4))
@@ -114,12 +122,12 @@ public static class LinuxHelpers
             return unchecked((ulong)EINVAL);
         }
 
-        return ReplaceChecksum(ctx, offset, from, to, (int)(flags & 0xf), sixteenBit: false, mangledZero: (flags & mangledZero) != 0);
+        return ReplaceChecksum(ctx, packet, offset, from, to, (int)(flags & 0xf), sixteenBit: false, mangledZero: (flags & mangledZero) != 0);
     }
 
-    private static ulong ReplaceChecksum(HelperContext ctx, ulong offset, ulong from, ulong to, int size, bool sixteenBit, bool mangledZero)
+    private static ulong ReplaceChecksum(HelperContext ctx, (ulong Address, ulong Length) packet, ulong offset, ulong from, ulong to, int size, bool sixteenBit, bool mangledZero)
     {
-        var (address, length) = ctx.Input;
+        var (address, length) = packet;
         if (length < 2 || offset > length - 2)
         {
             return unchecked((ulong)EFAULT);

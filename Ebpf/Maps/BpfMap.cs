@@ -7,13 +7,19 @@ namespace Ebpf.Maps;
 /// A map programs and the host share. Values live in native memory allocated once per map, at fixed addresses for
 /// the map's lifetime, so a pointer a program obtains from <c>bpf_map_lookup_elem</c> stays valid (and inside
 /// <see cref="ValueRegion"/>, the region the map registers in an environment). Every operation is thread-safe and
-/// may run concurrently with programs. Dispose the map only when no program using it runs any more.
+/// may run concurrently with programs, <see cref="Dispose()"/> included: after it, lookups find nothing and host
+/// operations throw <see cref="ObjectDisposedException"/>, but the value memory of a map registered in an environment
+/// is released only by the finalizer, once nothing refers to the map any more (a running program holds its compiled
+/// program, hence its environment and the map), so a value pointer a program still holds never points into freed or
+/// reused memory.
 /// </summary>
 public abstract unsafe class BpfMap : IDisposable
 {
     private static int lastId;
     private byte* storage;
     private int disposed;
+    private int shared;
+    private long deferredPressure;
 
     /// <summary>Creates the map and its zeroed value storage (<see cref="MapDefinition.StorageBytes"/>).</summary>
     /// <param name="definition">The definition.</param>
@@ -47,8 +53,16 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>Finalizer: releases what the map holds if it was not disposed.</summary>
     ~BpfMap()
     {
-        Dispose(false);
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            Dispose(false);
+        }
+
         Free();
+        if (deferredPressure != 0)
+        {
+            GC.RemoveMemoryPressure(deferredPressure);
+        }
     }
 
     /// <summary>The definition the map was created from.</summary>
@@ -287,16 +301,32 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>A copy of the host value in slot <paramref name="slot"/> (<see cref="HostValueSize"/> bytes).</summary>
     protected byte[] ReadSlot(int slot) => new ReadOnlySpan<byte>(SlotAddress(slot), HostValueSize).ToArray();
 
-    /// <summary>Releases the value storage; programs must not run with this map any more.</summary>
+    /// <summary>
+    /// Stops the map: later lookups find nothing and host operations throw. The value storage is released now when
+    /// the map was never registered in an environment, else by the finalizer once nothing refers to the map (see the
+    /// class remarks), so programs still running with it never touch freed memory.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
             Dispose(true);
-            Free();
-            GC.SuppressFinalize(this);
+            if (Volatile.Read(ref shared) == 0)
+            {
+                Free();
+                GC.SuppressFinalize(this);
+            }
+            else if (StorageBytes != 0)
+            {
+                // The collector does not see native memory: tell it what waits for the finalizer.
+                deferredPressure = (long)StorageBytes;
+                GC.AddMemoryPressure(deferredPressure);
+            }
         }
     }
+
+    /// <summary>Called when an environment registers the map: from then on programs may hold pointers into its values.</summary>
+    internal void MarkShared() => Volatile.Write(ref shared, 1);
 
     /// <summary>Releases what a derived map holds. Called once, from <see cref="Dispose()"/> or the finalizer.</summary>
     protected virtual void Dispose(bool disposing)

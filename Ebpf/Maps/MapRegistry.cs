@@ -78,6 +78,7 @@ public sealed class MapRegistry
                 return known;
             }
 
+            map.MarkShared();
             if (map.ValueRegion.Length != 0)
             {
                 environment.AddRegion(map.ValueRegion);

@@ -1,0 +1,91 @@
+using System.Collections.Immutable;
+
+namespace Ebpf.Analysis;
+
+/// <summary>
+/// The layout of a program context (e.g. an XDP <c>xdp_md</c> or a made-up host structure) for the safety analysis:
+/// with a layout in the <see cref="SafetyContext"/>, r1 at entry is a pointer to the context (and r2-r5 are
+/// uninitialised, as in the kernel); loads and stores through it must hit a field exactly, and loads of the packet
+/// fields give packet pointers whose range comparisons with the packet end prove, as the kernel does with
+/// <c>data_end</c>. The packet is the input memory of the run; the host that runs the program must give it context
+/// memory of at least <see cref="Size"/> bytes in which the packet fields hold the packet's addresses (or rewrite the
+/// loads, see <see cref="SafetyAnalysis.ContextFieldAt"/>).
+/// </summary>
+public sealed class ContextLayout
+{
+    private readonly ContextField?[] byOffset;
+
+    /// <summary>Creates a layout.</summary>
+    /// <param name="name">The context's name (for the log, e.g. "xdp_md").</param>
+    /// <param name="size">The context's size in bytes (1-65536).</param>
+    /// <param name="fields">The fields: inside the context, not overlapping, sizes 1, 2, 4 or 8, only scalar fields writable, pointer fields without narrow loads.</param>
+    /// <exception cref="ArgumentException">A field breaks one of those rules, or two share a name.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is out of range.</exception>
+    public ContextLayout(string name, int size, IEnumerable<ContextField> fields)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(fields);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, 65536);
+        Name = name;
+        Size = size;
+        Fields = [.. fields.OrderBy(f => f?.Offset ?? -1)];
+        byOffset = new ContextField?[size];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var field in Fields)
+        {
+            if (Problem(field, size, names) is { } problem)
+            {
+                throw new ArgumentException(problem, nameof(fields));
+            }
+
+            for (int i = field.Offset; i < field.Offset + field.Size; i++)
+            {
+                if (byOffset[i] is { } other)
+                {
+                    throw new ArgumentException($"context fields {other.Name} and {field.Name} overlap at offset {i}", nameof(fields));
+                }
+
+                byOffset[i] = field;
+            }
+        }
+    }
+
+    /// <summary>The context's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The context's size in bytes.</summary>
+    public int Size { get; }
+
+    /// <summary>The fields, by offset.</summary>
+    public ImmutableArray<ContextField> Fields { get; }
+
+    /// <summary>True when a field gives packet pointers (so helpers that change packet data invalidate them).</summary>
+    public bool HasPacket => Fields.Any(f => f.Kind != ContextFieldKind.Scalar);
+
+    /// <summary>The field a load or store of <paramref name="size"/> bytes at <paramref name="offset"/> hits, or null when it hits none exactly.</summary>
+    public ContextField? FieldAt(long offset, int size) =>
+        offset >= 0 && offset < Size && byOffset[offset] is { } field && field.Covers(offset, size) ? field : null;
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({Size} bytes, {Fields.Length} fields)";
+
+    private static string? Problem(ContextField? field, int size, HashSet<string> names)
+    {
+        if (field is null)
+        {
+            return "a context field is null";
+        }
+
+        string where = $"context field {field.Name}";
+        return field switch
+        {
+            _ when string.IsNullOrEmpty(field.Name) || !names.Add(field.Name) => $"{where}: every field needs a distinct, non-empty name",
+            _ when field.Size is not (1 or 2 or 4 or 8) => $"{where}: the size must be 1, 2, 4 or 8 bytes, not {field.Size}",
+            _ when field.Offset < 0 || (long)field.Offset + field.Size > size => $"{where}: offset {field.Offset} + {field.Size} bytes lies outside the {size}-byte context",
+            _ when !Enum.IsDefined(field.Kind) => $"{where}: {field.Kind} is not a field kind",
+            _ when field.Kind != ContextFieldKind.Scalar && (field.Writable || field.NarrowLoads) => $"{where}: a packet pointer field is neither writable nor loadable in parts",
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,27 @@
+using System.Globalization;
+
+namespace Ebpf.Fuzzing;
+
+/// <summary>
+/// What the proving verifier concluded over a campaign's programs, and whether the runs bore it out: a proven access
+/// that tripped its check, or a fault in a program strict verification accepts, is an unsound proof.
+/// </summary>
+/// <param name="Proven">Accesses proven in bounds.</param>
+/// <param name="Unknown">Accesses left to their run-time check.</param>
+/// <param name="Refuted">Accesses proven out of bounds.</param>
+/// <param name="StrictAccepted">Programs every access of which is proven (strict verification accepts them).</param>
+/// <param name="StrictFaulted">Strictly accepted programs whose run ended in a memory access violation other than a legacy packet load's (whose check is part of the instruction); must be 0.</param>
+/// <param name="ProvenTripped">Runs of programs the verifier accepts (no errors) stopped by the check of an access it proved (must be 0).</param>
+public sealed record VerifierTally(long Proven, long Unknown, long Refuted, long StrictAccepted, long StrictFaulted, long ProvenTripped)
+{
+    /// <summary>True when no run contradicted a proof.</summary>
+    public bool IsSound => StrictFaulted == 0 && ProvenTripped == 0;
+
+    /// <summary>
+    /// The line <c>ebpf fuzz</c> prints: <c>verifier: P proven, U unknown, R refuted accesses (T proven tripped); S
+    /// programs strict-accepted, F faulted</c>.
+    /// </summary>
+    public string Summary => string.Create(
+        CultureInfo.InvariantCulture,
+        $"verifier: {Proven} proven, {Unknown} unknown, {Refuted} refuted accesses ({ProvenTripped} proven tripped); {StrictAccepted} programs strict-accepted, {StrictFaulted} faulted");
+}

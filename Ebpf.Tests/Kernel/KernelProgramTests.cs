@@ -1,0 +1,106 @@
+using Ebpf.Elf;
+using Ebpf.Kernel;
+using Ebpf.Tests.Infrastructure;
+
+namespace Ebpf.Tests.Kernel;
+
+/// <summary>Loading kernel programs: the context rewrite, missing helpers, types per runtime, helpers outside a test run.</summary>
+public sealed class KernelProgramTests
+{
+    private static ElfRuntime Runtime(string name) => ElfLoader.Load(Path.Combine(KernelOracleCase.Directory, name + ".o")).CreateRuntime();
+
+    private static byte[] Packet(string name) => File.ReadAllBytes(Path.Combine(KernelOracleCase.Directory, "packets", name + ".bin"));
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Packet_pointer_loads_become_64_bit_loads_of_the_run_context(string engine)
+    {
+        using var runtime = Runtime("xdp_parse");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine));
+        Assert.Equal(KernelProgramType.Xdp, program.Type);
+        var original = runtime.GetProgram();
+
+        // xdp_parse reads ctx->data and ctx->data_end once each at its start (ldxw r8, [r1+0]; ldxw r6, [r1+4]).
+        Assert.Equal(2, program.RewrittenLoads);
+        Assert.Equal((0x61, (short)0, (short)4), (original.Instructions[0].OpCode, original.Instructions[0].Offset, original.Instructions[1].Offset));
+        Assert.Equal((0x79, (short)24), (program.Program.Instructions[0].OpCode, program.Program.Instructions[0].Offset));
+        Assert.Equal((0x79, (short)32), (program.Program.Instructions[1].OpCode, program.Program.Instructions[1].Offset));
+        Assert.Equal(original.Instructions.Skip(2), program.Program.Instructions.Skip(2));
+    }
+
+    [Fact]
+    public void A_helper_the_type_does_not_offer_is_a_load_error_naming_it()
+    {
+        using var runtime = Runtime("tc_skb");
+        var error = Assert.Throws<EbpfTestRunException>(() => KernelProgram.Load(runtime, TestEngines.All[0], "tc_vlan", KernelProgramType.SocketFilter));
+        Assert.Equal("program 'tc_vlan' calls bpf_skb_vlan_push (helper 18), bpf_skb_vlan_pop (helper 19), bpf_get_hash_recalc (helper 34), not implemented for SocketFilter programs", error.Message);
+    }
+
+    [Fact]
+    public void A_runtime_serves_one_program_type()
+    {
+        using var runtime = Runtime("tc_skb");
+        using var tc = KernelProgram.Load(runtime, TestEngines.All[0], "tc_redirect");
+        var error = Assert.Throws<EbpfTestRunException>(() => KernelProgram.Load(runtime, TestEngines.All[0], "tc_redirect", KernelProgramType.Xdp));
+        Assert.Contains("serves SchedCls programs", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Packet_helpers_outside_a_test_run_fail_the_run_with_a_helper_error(string engine)
+    {
+        using var runtime = Runtime("tc_skb");
+        using (KernelProgram.Load(runtime, TestEngines.Get(engine), "tc_resize"))
+        {
+        }
+
+        // The runtime's environment now has the tc helpers; an ordinary run has no packet for them.
+        using var plain = runtime.Compile(TestEngines.Get(engine), "tc_resize");
+        var error = Assert.Throws<EbpfHelperException>(() => plain.Run(Packet("udp4_53")));
+        Assert.Contains("bpf_skb_adjust_room works on the packet of a test run", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Repeated_runs_carry_state_over_as_in_the_kernel(string engine)
+    {
+        using var runtime = Runtime("xdp_parse");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine));
+        var result = program.TestRun(Packet("udp4_53"), new TestRunOptions { Repeat = 1000 });
+        Assert.Equal(2u, result.ReturnValue);
+        Assert.True(result.DurationNanoseconds > 0);
+        Assert.True(runtime.GetMap("stats").TryLookup<uint, (ulong Packets, ulong Bytes)>(2, out var udp));
+        Assert.Equal((1000ul, 56_000ul), udp);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_xdp_context_has_the_given_interface_and_queue(string engine)
+    {
+        using var runtime = Runtime("xdp_adjust");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), "xdp_meta");
+        var result = program.TestRun(Packet("arp"), new TestRunOptions { IngressIfindex = 9, RxQueueIndex = 3 });
+
+        // xdp_meta writes 0x11223344 and ingress_ifindex + (rx_queue_index << 16) as metadata in front of the frame.
+        Assert.Equal("44332211" + "09000300", Convert.ToHexStringLower(result.Output.AsSpan(0, 8)));
+        Assert.Equal([9, 0, 0, 0, 3, 0, 0, 0], result.Context.AsSpan(12, 8).ToArray());
+    }
+
+    [Fact]
+    public void A_run_count_below_one_is_refused()
+    {
+        using var runtime = Runtime("xdp_pass");
+        using var program = KernelProgram.Load(runtime, TestEngines.All[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => program.TestRun(Packet("arp"), new TestRunOptions { Repeat = 0 }));
+    }
+
+    [Fact]
+    public void A_frame_longer_than_the_xdp_buffer_is_refused()
+    {
+        using var runtime = Runtime("xdp_pass");
+        using var program = KernelProgram.Load(runtime, TestEngines.All[0]);
+        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(new byte[3521]));
+        Assert.Contains("more than the 3520", error.Message, StringComparison.Ordinal);
+        Assert.Equal(3520, program.TestRun(new byte[3520]).Output.Length);
+    }
+}

@@ -1,0 +1,155 @@
+using Ebpf.Kernel.Pcap;
+using Ebpf.Tests.Cli;
+using Ebpf.Tests.Infrastructure;
+
+namespace Ebpf.Tests.Kernel;
+
+/// <summary><c>ebpf test-run</c>: the kernel oracle's line format, maps, JSON, captures and one-line errors.</summary>
+public sealed class TestRunCommandTests
+{
+    private static string Object(string name) => Path.Combine(KernelOracleCase.Directory, name + ".o");
+
+    private static string Packet(string name) => Path.Combine(KernelOracleCase.Directory, "packets", name + ".bin");
+
+    private static string WithoutDuration(string line) => line[..line.IndexOf(" duration_ns=", StringComparison.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_line_and_the_maps_are_the_kernels(string engine)
+    {
+        var kernel = KernelOracleCase.All["tc_skb tc_skb udp4_53 --set-map skb_seen 01000000 0100000002000000030000000400000005000000060000000700000008000000090000000a000000"];
+        var result = Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("udp4_53"), "--maps", "--engine", engine,
+            "--set-map", "skb_seen", "01000000", "0100000002000000030000000400000005000000060000000700000008000000090000000a000000");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Equal(kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.Matches(" duration_ns=[0-9]+$", result.OutLines[0]);
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    [Fact]
+    public void A_map_file_sets_entries_and_skips_comments()
+    {
+        using var folder = new Tool.TempFolder();
+        string mapFile = folder.Write("maps.txt", "# a comment\n\nskb_seen 0x01000000 01:00:00:00:02000000030000000400000005000000060000000700000008000000090000000a000000\n");
+        var result = Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("arp"), "--maps", "--map-file", mapFile);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("map skb_seen key=01000000 value=0100000002000000030000000400000005000000060000000700000008000000090000000a000000", result.OutLines);
+    }
+
+    [Fact]
+    public void The_skb_mark_reaches_the_program()
+    {
+        var kernel = KernelOracleCase.All["tc_skb tc_skb udp4_53 --skb-mark 66"];
+        var result = Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("udp4_53"), "--skb-mark", "66", "--maps");
+        Assert.Equal(kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    [Fact]
+    public void Json_has_the_verdict_the_packet_and_the_maps()
+    {
+        var result = Tool.Run("test-run", Object("xdp_parse"), "xdp_parse", "--packet", Packet("tcp4_9999"), "--json", "--maps", "-e", "x64");
+        Assert.Equal(0, result.ExitCode);
+        using var json = System.Text.Json.JsonDocument.Parse(result.Out);
+        var run = json.RootElement.GetProperty("results")[0];
+        Assert.Equal("x64", json.RootElement.GetProperty("engine").GetString());
+        Assert.Equal(1, run.GetProperty("retval").GetInt32());
+        Assert.Equal(68, run.GetProperty("size_out").GetInt32());
+        Assert.Equal(Convert.ToHexStringLower(File.ReadAllBytes(Packet("tcp4_9999"))), run.GetProperty("data_out").GetString());
+        Assert.Equal(9, json.RootElement.GetProperty("maps").GetArrayLength());
+    }
+
+    [Fact]
+    public void Json_names_the_redirect_target()
+    {
+        // bpf_redirect(7, 0) from a tc program: TC_ACT_REDIRECT (7), target recorded.
+        var result = Tool.Run("test-run", Object("tc_skb"), "tc_redirect", "--packet", Packet("udp4_53"), "--json");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        using var json = System.Text.Json.JsonDocument.Parse(result.Out);
+        var run = json.RootElement.GetProperty("results")[0];
+        Assert.Equal(7, run.GetProperty("retval").GetInt32());
+        Assert.Equal(7, run.GetProperty("redirect").GetProperty("target").GetInt32());
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_capture_gets_a_verdict_per_frame_and_the_output_frames(string engine)
+    {
+        using var folder = new Tool.TempFolder();
+        string[] names = ["icmp4_echo", "runt", "udp4_53", "vlan_icmp4_echo"];
+        string input = Path.Combine(folder.Path, "in.pcap"), output = Path.Combine(folder.Path, "out.pcap");
+        using (var writer = new PcapWriter(File.Create(input)))
+        {
+            for (int i = 0; i < names.Length; i++)
+            {
+                writer.Write(File.ReadAllBytes(Packet(names[i])), TimeSpan.FromSeconds(1000 + i));
+            }
+        }
+
+        var result = Tool.Run("test-run", Object("xdp_icmp_echo"), "icmp_echo", "--pcap", input, "--out", output, "-e", engine);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Equal(4, result.OutLines.Length);
+        Assert.Equal("frame=1 " + KernelOracleCase.All["xdp_icmp_echo icmp_echo icmp4_echo"].Result, WithoutDuration(result.OutLines[0]));
+        Assert.StartsWith("frame=2 error=the packet has 10 bytes", result.OutLines[1], StringComparison.Ordinal);
+        Assert.Equal("frame=3 " + KernelOracleCase.All["xdp_icmp_echo icmp_echo udp4_53"].Result, WithoutDuration(result.OutLines[2]));
+        Assert.Equal("frame=4 " + KernelOracleCase.All["xdp_icmp_echo icmp_echo vlan_icmp4_echo"].Result, WithoutDuration(result.OutLines[3]));
+        var frames = PcapReader.ReadAll(output);
+        Assert.Equal(3, frames.Count);
+        Assert.Equal(KernelOracleCase.All["xdp_icmp_echo icmp_echo icmp4_echo"].Result.Split("data_out=")[1], Convert.ToHexStringLower(frames[0].Data));
+        Assert.Equal(TimeSpan.FromSeconds(1002), frames[1].Timestamp);
+    }
+
+    [Theory]
+    [InlineData("runt", "error: the packet has 10 bytes, fewer than an Ethernet header (14)")]
+    [InlineData("truncated_ip4", "error: the packet's EtherType 0x0800 announces an IPv4 header, but only 12 bytes follow")]
+    public void A_packet_the_kernel_refuses_is_a_one_line_error(string packet, string message)
+    {
+        var result = Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet(packet));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Out);
+        Assert.StartsWith("ebpf: " + message, result.Err, StringComparison.Ordinal);
+        Assert.Single(result.Err.TrimEnd().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--set-map", "nope", "00", "00" }, "set-map: no map named 'nope'")]
+    [InlineData(new[] { "--set-map", "skb_seen", "0100", "00" }, "set-map skb_seen: key is 2 bytes and value 1, the map wants 4 and 40")]
+    [InlineData(new[] { "--set-map", "skb_seen", "xyz", "00" }, "the key 'xyz' is not an even number of hex digits")]
+    [InlineData(new[] { "--type", "kprobe" }, "unknown program type 'kprobe' (xdp, tc, socket)")]
+    [InlineData(new[] { "--type", "xdp" }, "calls bpf_skb_store_bytes (helper 9), bpf_l3_csum_replace (helper 10)")]
+    public void Bad_arguments_are_one_line_errors(string[] extra, string message)
+    {
+        var result = Tool.Run(["test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("udp4_53"), .. extra]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(message, result.Err, StringComparison.Ordinal);
+        Assert.Single(result.Err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void The_cpu_chooses_the_per_cpu_value_and_must_exist()
+    {
+        var result = Tool.Run("test-run", Object("xdp_stats"), "xdp_stats", "--packet", Packet("udp4_53"), "--cpu", "1", "--maps");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("map per_class key=01000000 cpu=1 value=01000000000000003800000000000000", result.OutLines);
+        Assert.Contains("map per_class key=01000000 cpu=0 value=00000000000000000000000000000000", result.OutLines);
+        var error = Tool.Run("test-run", Object("xdp_stats"), "xdp_stats", "--packet", Packet("udp4_53"), "--cpu", "100000");
+        Assert.Equal(2, error.ExitCode);
+        Assert.StartsWith("ebpf: error: --cpu 100000: the run's CPU", error.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_packet_or_a_capture_is_needed_but_not_both()
+    {
+        Assert.Equal(2, Tool.Run("test-run", Object("tc_skb"), "tc_skb").ExitCode);
+        Assert.Equal(2, Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("arp"), "--pcap", Packet("arp")).ExitCode);
+        Assert.Equal(2, Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("arp"), "--out", "x.pcap").ExitCode);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_capture_is_a_one_line_error()
+    {
+        var result = Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--pcap", Packet("udp4_53"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("ebpf: error: not a pcap file", result.Err, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,42 @@
+using Ebpf.Analysis;
+using Ebpf.Isa;
+
+namespace Ebpf.Kernel;
+
+/// <summary>
+/// The load-time rewrite of context accesses, as the kernel's verifier does it (<c>convert_ctx_accesses</c>): a 32-bit
+/// load of <c>data</c>, <c>data_end</c> or <c>data_meta</c> becomes a 64-bit load of the pointer the run's context
+/// holds after the uapi structure. The safety analysis (with the type's <see cref="ContextLayout"/>) says which
+/// instructions load which field; one instruction replaces another, so no jump moves. Numeric fields keep their uapi
+/// offsets and need no rewrite.
+/// </summary>
+internal static class ContextRewriter
+{
+    private const byte LoadDoubleWord = 0x79;
+
+    /// <summary>The rewritten program and the number of loads rewritten.</summary>
+    public static (EbpfProgram Program, int Rewritten) Rewrite(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
+    {
+        var analysis = program.Analysis.Safety(SafetyContext.For(environment, options, KernelContextLayouts.For(type)));
+        var instructions = program.Instructions.ToArray();
+        int rewritten = 0;
+        for (int pc = 0; pc < instructions.Length; pc++)
+        {
+            var instruction = instructions[pc];
+            if (analysis.ContextFieldAt(pc) is not { Kind: not ContextFieldKind.Scalar } field)
+            {
+                continue;
+            }
+
+            if (instruction.Class != InstructionClass.Ldx || instruction.AccessMode != AccessMode.Memory)
+            {
+                throw new EbpfTestRunException($"program '{program.Name}' at pc {pc}: the context field {field.Name} is a packet pointer; it can only be loaded, not written");
+            }
+
+            instructions[pc] = new Instruction(LoadDoubleWord, instruction.Dst, instruction.Src, checked((short)NativeContext.PointerOffset(type, field.Name)), 0);
+            rewritten++;
+        }
+
+        return rewritten == 0 ? (program, 0) : (EbpfProgram.Create(instructions, verifier, program.Name, program.Section), rewritten);
+    }
+}

@@ -1,0 +1,84 @@
+using Ebpf.Analysis;
+
+namespace Ebpf.Kernel;
+
+/// <summary>
+/// The context structures of the kernel program types as the safety analysis sees them (linux/bpf.h offsets and
+/// sizes): <c>struct xdp_md</c> and <c>struct __sk_buff</c>. Their packet fields (<c>data</c>, <c>data_end</c>,
+/// <c>data_meta</c>) are 32 bits wide, as C programs read them; the loads are rewritten to the 64-bit pointers of the
+/// context the runs give (see <see cref="KernelProgram"/>).
+/// </summary>
+public static class KernelContextLayouts
+{
+    /// <summary><c>struct xdp_md</c>: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.</summary>
+    public static ContextLayout Xdp { get; } = new("xdp_md", NativeContext.XdpUapiSize,
+    [
+        new ContextField("data", 0, 4, ContextFieldKind.PacketStart),
+        new ContextField("data_end", 4, 4, ContextFieldKind.PacketEnd),
+        new ContextField("data_meta", 8, 4, ContextFieldKind.PacketMeta),
+        new ContextField("ingress_ifindex", 12, 4),
+        new ContextField("rx_queue_index", 16, 4),
+        new ContextField("egress_ifindex", 20, 4),
+    ]);
+
+    /// <summary>
+    /// <c>struct __sk_buff</c> as a tc classifier sees it: the numeric fields (narrow loads allowed), the writable ones
+    /// (mark, queue_mapping, priority, tc_index, cb[0..4], tc_classid, tstamp) and the packet fields.
+    /// </summary>
+    public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false));
+
+    /// <summary><c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only cb[0..4] are writable and there is no data_meta.</summary>
+    public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true));
+
+    /// <summary>The layout of <paramref name="type"/>'s context.</summary>
+    public static ContextLayout For(KernelProgramType type) => type switch
+    {
+        KernelProgramType.Xdp => Xdp,
+        KernelProgramType.SchedCls => SkBuff,
+        KernelProgramType.SocketFilter => SocketSkBuff,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type"),
+    };
+
+    private static List<ContextField> SkBuffFields(bool socketFilter)
+    {
+        bool tc = !socketFilter;
+        var fields = new List<ContextField>
+        {
+            Number("len", Kernel.SkBuffFields.Len),
+            Number("pkt_type", Kernel.SkBuffFields.PktType),
+            Number("mark", Kernel.SkBuffFields.Mark, tc),
+            Number("queue_mapping", Kernel.SkBuffFields.QueueMapping, tc),
+            Number("protocol", Kernel.SkBuffFields.Protocol),
+            Number("vlan_present", Kernel.SkBuffFields.VlanPresent),
+            Number("vlan_tci", Kernel.SkBuffFields.VlanTci),
+            Number("vlan_proto", Kernel.SkBuffFields.VlanProto),
+            Number("priority", Kernel.SkBuffFields.Priority, tc),
+            Number("ingress_ifindex", Kernel.SkBuffFields.IngressIfindex),
+            Number("ifindex", Kernel.SkBuffFields.Ifindex),
+            Number("tc_index", Kernel.SkBuffFields.TcIndex, tc),
+            Number("hash", Kernel.SkBuffFields.Hash),
+            Number("tc_classid", Kernel.SkBuffFields.TcClassid, tc),
+            new ContextField("data", Kernel.SkBuffFields.Data, 4, ContextFieldKind.PacketStart),
+            new ContextField("data_end", Kernel.SkBuffFields.DataEnd, 4, ContextFieldKind.PacketEnd),
+            Number("napi_id", Kernel.SkBuffFields.NapiId),
+            new ContextField("tstamp", Kernel.SkBuffFields.Tstamp, 8, Writable: tc, NarrowLoads: true),
+            Number("wire_len", Kernel.SkBuffFields.WireLen),
+            Number("gso_segs", Kernel.SkBuffFields.GsoSegs),
+            Number("gso_size", Kernel.SkBuffFields.GsoSize),
+            new ContextField("hwtstamp", Kernel.SkBuffFields.Hwtstamp, 8, NarrowLoads: true),
+        };
+        for (int i = 0; i < 5; i++)
+        {
+            fields.Add(Number($"cb[{i}]", Kernel.SkBuffFields.Cb + (4 * i), writable: true));
+        }
+
+        if (tc)
+        {
+            fields.Add(new ContextField("data_meta", Kernel.SkBuffFields.DataMeta, 4, ContextFieldKind.PacketMeta));
+        }
+
+        return fields;
+    }
+
+    private static ContextField Number(string name, int offset, bool writable = false) => new(name, offset, 4, ContextFieldKind.Scalar, writable, NarrowLoads: true);
+}

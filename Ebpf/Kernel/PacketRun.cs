@@ -1,0 +1,260 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace Ebpf.Kernel;
+
+/// <summary>
+/// The trusted state of one packet under test: the buffer (with the kernel's headroom and tailroom), where the packet
+/// and its metadata start and end, and the socket-buffer fields helpers change. The program's context structure is
+/// written from this state (never read back for pointers: a program may scribble over its context), so the packet
+/// helpers only ever move the packet's edges inside the buffer. The run in progress on a thread is
+/// <see cref="Current"/>; helpers find it there.
+/// </summary>
+internal sealed unsafe class PacketRun : IDisposable
+{
+    /// <summary>The kernel's XDP headroom (<c>XDP_PACKET_HEADROOM</c>).</summary>
+    public const int XdpHeadroom = 256;
+
+    /// <summary>The XDP frame: one page, as the kernel's test run uses.</summary>
+    public const int XdpFrameSize = 4096;
+
+    /// <summary><c>SKB_DATA_ALIGN(sizeof(struct skb_shared_info))</c> on x86-64: the tail of a frame packets may not grow into.</summary>
+    public const int SharedInfoSize = 320;
+
+    /// <summary><c>sizeof(struct xdp_frame)</c>: the start of the headroom metadata and adjust_head may not move into.</summary>
+    public const int XdpFrameHeaderSize = 40;
+
+    /// <summary>The largest socket buffer the helpers may grow a packet to.</summary>
+    public const int SkbCapacity = 16384;
+
+    /// <summary>The Ethernet header's length.</summary>
+    public const int EthernetHeader = 14;
+
+    [ThreadStatic]
+    private static PacketRun? current;
+
+    private readonly byte* buffer;
+    private readonly byte* context;
+
+    public PacketRun(KernelProgramType type)
+    {
+        Type = type;
+        Capacity = type == KernelProgramType.Xdp ? XdpFrameSize : SkbCapacity;
+        ContextSize = NativeContext.Size(type);
+        buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Capacity, 64);
+        context = (byte*)NativeMemory.AlignedAlloc((nuint)ContextSize, 8);
+        NativeMemory.Clear(buffer, (nuint)Capacity);
+        NativeMemory.Clear(context, (nuint)ContextSize);
+    }
+
+    /// <summary>The run in progress on this thread (set by <see cref="KernelProgram"/> around each run).</summary>
+    public static PacketRun? Current
+    {
+        get => current;
+        set => current = value;
+    }
+
+    public KernelProgramType Type { get; }
+
+    public int Capacity { get; }
+
+    public int ContextSize { get; }
+
+    /// <summary>Offset of the first packet byte the program sees (<c>data</c>).</summary>
+    public int Data { get; private set; }
+
+    /// <summary>Offset just past the last packet byte (<c>data_end</c>).</summary>
+    public int DataEnd { get; set; }
+
+    /// <summary>Offset of the XDP metadata (<c>data_meta</c>; equal to <see cref="Data"/> when there is none).</summary>
+    public int Meta { get; set; }
+
+    /// <summary>Socket buffers: a VLAN tag held outside the packet (the kernel's accelerated tag).</summary>
+    public bool VlanPresent { get; set; }
+
+    /// <summary>Socket buffers: the held tag's protocol in network order, as <c>__sk_buff.vlan_proto</c> holds it.</summary>
+    public ushort VlanProto { get; set; }
+
+    /// <summary>Socket buffers: the held tag's TCI.</summary>
+    public ushort VlanTci { get; set; }
+
+    /// <summary>Socket buffers: the packet's EtherType in network order, as <c>__sk_buff.protocol</c> holds it.</summary>
+    public ushort Protocol { get; set; }
+
+    /// <summary>Socket buffers: the flow hash (<c>__sk_buff.hash</c>).</summary>
+    public uint Hash { get; set; }
+
+    /// <summary>Where the last bpf_redirect or bpf_redirect_map sent the packet, if anywhere.</summary>
+    public PacketRedirect? Redirect { get; set; }
+
+    public ulong ContextAddress => (ulong)context;
+
+    public ulong BufferAddress => (ulong)buffer;
+
+    /// <summary>The packet as the program sees it.</summary>
+    public Span<byte> Packet => new(buffer + Data, DataEnd - Data);
+
+    /// <summary>The whole buffer.</summary>
+    public Span<byte> Buffer => new(buffer, Capacity);
+
+    /// <summary>The input memory of the run: the whole XDP frame, or the socket buffer from <c>data</c> on.</summary>
+    public Span<byte> InputMemory => Type == KernelProgramType.Xdp ? Buffer : new Span<byte>(buffer + Data, Capacity - Data);
+
+    public Span<byte> Context => new(context, ContextSize);
+
+    /// <summary>The largest packet this type accepts: the frame minus headroom and shared info, as the kernel's test run.</summary>
+    public int MaxPacket => Type == KernelProgramType.Xdp ? XdpFrameSize - XdpHeadroom - SharedInfoSize : 4096 - 66 - SharedInfoSize;
+
+    /// <summary>The socket-buffer length field: the packet from <c>data</c> (for socket filters, from the network header).</summary>
+    public int Length => DataEnd - Data;
+
+    /// <summary>Loads <paramref name="frame"/> into the buffer and sets the context up as the kernel's test run does.</summary>
+    /// <exception cref="EbpfTestRunException">The kernel would refuse the frame.</exception>
+    public void Load(ReadOnlySpan<byte> frame, TestRunOptions options)
+    {
+        if (frame.Length < EthernetHeader)
+        {
+            throw new EbpfTestRunException($"the packet has {frame.Length} bytes, fewer than an Ethernet header ({EthernetHeader}); the kernel's test run refuses it (EINVAL)");
+        }
+
+        if (frame.Length > MaxPacket)
+        {
+            throw new EbpfTestRunException($"the packet has {frame.Length} bytes, more than the {MaxPacket} a {Type} test run takes");
+        }
+
+        Buffer.Clear();
+        Context.Clear();
+        Redirect = null;
+        if (Type == KernelProgramType.Xdp)
+        {
+            Data = XdpHeadroom;
+            frame.CopyTo(Buffer[Data..]);
+            DataEnd = Data + frame.Length;
+            Meta = Data;
+            BinaryPrimitives.WriteUInt32LittleEndian(Context[12..], options.IngressIfindex);
+            BinaryPrimitives.WriteUInt32LittleEndian(Context[16..], options.RxQueueIndex);
+        }
+        else
+        {
+            LoadSkb(frame, options);
+        }
+
+        Sync();
+    }
+
+    /// <summary>The packet as the test run reports it (the kernel's <c>data_out</c>).</summary>
+    public byte[] Output()
+    {
+        if (Type == KernelProgramType.Xdp)
+        {
+            return new Span<byte>(buffer + Meta, DataEnd - Meta).ToArray();
+        }
+
+        if (Type == KernelProgramType.SocketFilter)
+        {
+            // The kernel hands back the frame from the MAC header, whose bytes it has not kept: zeros.
+            var output = new byte[EthernetHeader + Length];
+            Packet.CopyTo(output.AsSpan(EthernetHeader));
+            return output;
+        }
+
+        return Packet.ToArray();
+    }
+
+    /// <summary>Writes the packet pointers and the socket-buffer fields the helpers own into the context.</summary>
+    public void Sync()
+    {
+        int pointers = NativeContext.PointersOffset(Type);
+        var ctx = Context;
+        BinaryPrimitives.WriteUInt64LittleEndian(ctx[pointers..], (ulong)(buffer + Data));
+        BinaryPrimitives.WriteUInt64LittleEndian(ctx[(pointers + 8)..], (ulong)(buffer + DataEnd));
+        BinaryPrimitives.WriteUInt64LittleEndian(ctx[(pointers + 16)..], (ulong)(buffer + (Type == KernelProgramType.Xdp ? Meta : Data)));
+        if (Type != KernelProgramType.Xdp)
+        {
+            SkBuffFields.Write(ctx, this);
+        }
+    }
+
+    /// <summary>Moves the socket-buffer packet's bytes from <paramref name="offset"/> on by <paramref name="delta"/> (growing: zeroed gap; shrinking: bytes removed).</summary>
+    public void Splice(int offset, int delta)
+    {
+        var packet = new Span<byte>(buffer + Data, Capacity - Data);
+        int length = Length;
+        if (delta > 0)
+        {
+            packet[offset..length].CopyTo(packet[(offset + delta)..]);
+            packet.Slice(offset, delta).Clear();
+        }
+        else if (delta < 0)
+        {
+            packet[(offset - delta)..length].CopyTo(packet[offset..]);
+            packet.Slice(length + delta, -delta).Clear();
+        }
+
+        DataEnd += delta;
+    }
+
+    /// <summary>Holds a VLAN tag outside the packet (protocol in network order) and updates the context.</summary>
+    public void HoldVlan(ushort proto, ushort tci)
+    {
+        VlanPresent = true;
+        VlanProto = proto;
+        VlanTci = tci;
+        Sync();
+    }
+
+    /// <summary>Drops the held VLAN tag (the caller syncs the context).</summary>
+    public void ReleaseVlan()
+    {
+        VlanPresent = false;
+        VlanProto = 0;
+        VlanTci = 0;
+    }
+
+    /// <summary>Moves <see cref="Data"/> (XDP only; socket buffers keep <c>data</c> fixed and splice instead).</summary>
+    public void MoveData(int data) => Data = data;
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(buffer);
+        NativeMemory.AlignedFree(context);
+    }
+
+    private void LoadSkb(ReadOnlySpan<byte> frame, TestRunOptions options)
+    {
+        ushort protocol = (ushort)(frame[12] << 8 | frame[13]);
+        int network = frame.Length - EthernetHeader;
+        if ((protocol == 0x0800 && network < 20) || (protocol == 0x86dd && network < 40))
+        {
+            throw new EbpfTestRunException($"the packet's EtherType 0x{protocol:x4} announces an IPv{(protocol == 0x0800 ? 4 : 6)} header, but only {network} bytes follow the Ethernet header; the kernel's test run refuses it (EINVAL)");
+        }
+
+        Data = Type == KernelProgramType.SocketFilter ? EthernetHeader : 0;
+        frame.CopyTo(Buffer);
+        DataEnd = frame.Length;
+        Meta = Data;
+        Protocol = BinaryPrimitives.ReverseEndianness(protocol);
+        ReleaseVlan();
+        Hash = 0;
+        var ctx = Context;
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.PktType..], PacketType(frame));
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Mark..], options.SkbMark);
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Priority..], options.SkbPriority);
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.IngressIfindex..], options.SkbIngressIfindex);
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Ifindex..], options.Ifindex);
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)frame.Length);
+    }
+
+    /// <summary><c>eth_type_trans</c> on the loopback device (address 00:00:00:00:00:00).</summary>
+    private static uint PacketType(ReadOnlySpan<byte> frame)
+    {
+        const uint host = 0, broadcast = 1, multicast = 2, otherHost = 3;
+        var destination = frame[..6];
+        if ((destination[0] & 1) != 0)
+        {
+            return destination.IndexOfAnyExcept((byte)0xff) < 0 ? broadcast : multicast;
+        }
+
+        return destination.IndexOfAnyExcept((byte)0) < 0 ? host : otherHost;
+    }
+}

@@ -1,0 +1,13 @@
+namespace Ebpf.Kernel;
+
+/// <summary>What a test run gives back, as the kernel's <c>BPF_PROG_TEST_RUN</c> does.</summary>
+/// <param name="ReturnValue">The program's verdict (r0 as the kernel reports it: its low 32 bits), e.g. XDP_PASS = 2 or TC_ACT_OK = 0.</param>
+/// <param name="Output">The packet after the run (XDP: from the metadata on; socket filters: the MAC header's bytes are zeros, as the kernel reports them).</param>
+/// <param name="DurationNanoseconds">The mean time of one run in nanoseconds (over <see cref="TestRunOptions.Repeat"/> runs): on Linux the running thread's CPU time, which leaves out time spent waiting for a CPU as the kernel's count leaves out the time it yields; elsewhere the elapsed time.</param>
+/// <param name="Redirect">Where bpf_redirect or bpf_redirect_map sent the packet in the last run, null if nowhere.</param>
+/// <param name="Context">The context structure after the last run (<c>struct xdp_md</c> or <c>struct __sk_buff</c> with the fields the run fills; packet pointer fields are 0).</param>
+public sealed record TestRunResult(uint ReturnValue, byte[] Output, long DurationNanoseconds, PacketRedirect? Redirect, byte[] Context)
+{
+    /// <summary>The result line in the format of the kernel oracle and <c>bpftool prog run</c> based tools: <c>retval=R size_out=N data_out=HEX duration_ns=D</c>.</summary>
+    public string ToLine() => $"retval={ReturnValue} size_out={Output.Length} data_out={Convert.ToHexStringLower(Output)} duration_ns={DurationNanoseconds}";
+}
