@@ -53,7 +53,11 @@ public class LayoutTests
         [
             (nameof(RunBlock.State), RunBlock.StateOffset),
             (nameof(RunBlock.InputStart), RunBlock.InputStartOffset),
-            (nameof(RunBlock.InputLimit), RunBlock.InputLimitOffset),
+            // The generated code reads the limit for an access of 2^k bytes at InputLimitOffset + 8k.
+            (nameof(RunBlock.InputLimit1), RunBlock.InputLimitOffset),
+            (nameof(RunBlock.InputLimit2), RunBlock.InputLimitOffset + 8),
+            (nameof(RunBlock.InputLimit4), RunBlock.InputLimitOffset + 16),
+            (nameof(RunBlock.InputLimit8), RunBlock.InputLimitOffset + 24),
             (nameof(RunBlock.MetadataStart), RunBlock.MetadataStartOffset),
             (nameof(RunBlock.MetadataLength), RunBlock.MetadataLengthOffset),
             (nameof(RunBlock.InputLength), RunBlock.InputLengthOffset),
@@ -66,7 +70,12 @@ public class LayoutTests
             (nameof(RunBlock.ErrorAddress), RunBlock.ErrorAddressOffset),
             (nameof(RunBlock.ErrorFrame), RunBlock.ErrorFrameOffset),
             (nameof(RunBlock.Program), RunBlock.ProgramOffset),
-            (nameof(RunBlock.Args), RunBlock.ArgsOffset),
+            // The generated code stores r1..r5 at ArgsOffset + 8 * (r - 1).
+            (nameof(RunBlock.Arg1), RunBlock.ArgsOffset),
+            (nameof(RunBlock.Arg2), RunBlock.ArgsOffset + 8),
+            (nameof(RunBlock.Arg3), RunBlock.ArgsOffset + 16),
+            (nameof(RunBlock.Arg4), RunBlock.ArgsOffset + 24),
+            (nameof(RunBlock.Arg5), RunBlock.ArgsOffset + 32),
             (nameof(RunBlock.CallFrame), RunBlock.CallFrameOffset),
             (nameof(RunBlock.CallxId), RunBlock.CallxIdOffset),
             (nameof(RunBlock.Regions), RunBlock.RegionsOffset),
@@ -81,11 +90,11 @@ public class LayoutTests
 
         Assert.Equal(RunBlock.Size, sizeof(RunBlock));
 
-        // No two fields overlap: each ends before the next begins (offsets in order, with the array fields' lengths).
+        // No two fields overlap: each ends before the next begins (offsets in order, with the fields' sizes).
         var sorted = expected.OrderBy(e => e.Offset).ToArray();
         for (int i = 1; i < sorted.Length; i++)
         {
-            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.InputLimit) => 32, nameof(RunBlock.Args) => 40, nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) => 4, _ => 8 };
+            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) => 4, _ => 8 };
             Assert.True(sorted[i - 1].Offset + previousSize <= sorted[i].Offset, $"{sorted[i - 1].Field} overlaps {sorted[i].Field}");
         }
     }

@@ -43,4 +43,46 @@ public class DeferredUnmapTests
         Assert.Equal(42UL, result);
         Assert.Equal(before, X64Engine.LiveCodeMappings);
     }
+
+    [Fact]
+    public void Nested_runs_deeper_than_the_thread_slots_keep_the_code_mapped_until_the_outermost_ends()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        // Each level's helper runs the same program again; the innermost disposes it. The first levels hold their lease
+        // in the thread's slots, the deeper ones (past the slot depth) as counted leases.
+        const int Levels = 7;
+        X64CompiledProgram? compiled = null;
+        int level = 0;
+        nint code = 0;
+        long before = X64Engine.LiveCodeMappings;
+        string? permissionsAtInnermost = null;
+        long mappingsAtInnermost = 0;
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "nest", (_, _, _, _, _) =>
+        {
+            if (++level < Levels)
+            {
+                return compiled!.Run();
+            }
+
+            compiled!.Dispose();
+            mappingsAtInnermost = X64Engine.LiveCodeMappings;
+            permissionsAtInnermost = X64Platform.PermissionsAt(code);
+            return 0;
+        });
+        compiled = (X64CompiledProgram)new X64Engine().Compile(
+            Program(I(OpCodes.Call, imm: 1), I(OpCodes.Add64Imm, 0, imm: 2), I(OpCodes.Exit)), environment);
+        code = compiled.CodeAddress;
+
+        Assert.Equal(2UL * Levels, compiled.Run());
+        Assert.Equal(before + 1, mappingsAtInnermost);
+        Assert.Equal("r-xp", permissionsAtInnermost);
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        Assert.Throws<ObjectDisposedException>(() => compiled.Run());
+    }
 }
