@@ -187,7 +187,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     {
         RunState state = default;
         var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stack.End);
-        var slots = Enter(stack.Slots);
+        var slots = Enter(stack);
         stack.Busy = true;
         try
         {
@@ -242,12 +242,12 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>
     /// Takes the run lease (or, for an engine without leases, checks the program is not disposed). The lease is this
     /// thread's next <see cref="RunSlots"/> slot (no atomic instruction) when one is free, else a counted lease; returns
-    /// the slots in the first case, null otherwise. <paramref name="threadSlots"/>: this thread's slots when the caller
-    /// has them at hand (saves a thread-static lookup), else null.
+    /// the slots in the first case, null otherwise. <paramref name="stack"/>: this thread's stack area when the run uses
+    /// it (its slots save a thread-static lookup), else null.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private RunSlots? Enter(RunSlots? threadSlots)
+    private RunSlots? Enter(RunStack? stack)
     {
         if (!leased)
         {
@@ -259,7 +259,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             return null;
         }
 
-        var slots = threadSlots ?? RunSlots.Current;
+        var slots = stack?.Slots ?? RunSlots.Current;
         if (slots.TryEnter(runId))
         {
             // Read after the slot's store (see RunSlots: Dispose's process-wide barrier orders the pair).
@@ -432,7 +432,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         RunState state = default;
         var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stackEnd);
-        var slots = Enter(shared?.Slots);
+        var slots = Enter(shared);
         if (shared is not null)
         {
             shared.Busy = true;
