@@ -41,8 +41,9 @@ internal sealed class RunSlots
     }
 
     /// <summary>
-    /// Publishes <paramref name="program"/> (a program's run id) in this thread's next slot; false when all slots are in use (the caller then
-    /// takes a counted lease). The caller reads the disposed flag after this and calls <see cref="Exit"/> when done.
+    /// Publishes <paramref name="program"/> (a program's run id) in this thread's next slot; false when all slots are in
+    /// use (the caller then takes a counted lease). The caller reads the disposed flag after this and calls
+    /// <see cref="Exit"/> when done.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryEnter(long program)
@@ -68,8 +69,9 @@ internal sealed class RunSlots
     }
 
     /// <summary>
-    /// True when a slot of any thread holds <paramref name="program"/> (a program's run id). Meaningful only after the program's disposed flag
-    /// was set and a process-wide barrier ran (see the class remarks); the caller has a full fence before this call.
+    /// True when a slot of any thread holds <paramref name="program"/> (a program's run id). Meaningful only after the
+    /// program's disposed flag was set and a process-wide barrier ran (see the class remarks); the caller has a full
+    /// fence before this call.
     /// </summary>
     public static bool Holds(long program)
     {
