@@ -31,31 +31,16 @@ internal sealed class EbpfConfigurationSetup(IServiceProvider provider) : IConfi
     {
         string? value = setting.Value;
         string key = setting.Path;
-        bool empty = string.IsNullOrWhiteSpace(value);
         switch (setting.Key.ToUpperInvariant())
         {
             case "DEFAULTENGINE":
                 options.DefaultEngine = value ?? options.DefaultEngine;
                 break;
-            case "INSTRUCTIONBUDGET" when empty:
-                options.InstructionBudget = null;
-                break;
             case "INSTRUCTIONBUDGET":
-                if (TryParse(options, key, value, "a whole number", out long budget))
-                {
-                    options.InstructionBudget = budget;
-                }
-
-                break;
-            case "TIMEOUT" when empty:
-                options.Timeout = null;
+                options.InstructionBudget = ParseOptional(options, key, value, "a whole number", options.InstructionBudget);
                 break;
             case "TIMEOUT":
-                if (TryParse(options, key, value, "a time span such as 00:00:10", out TimeSpan timeout))
-                {
-                    options.Timeout = timeout;
-                }
-
+                options.Timeout = ParseOptional(options, key, value, "a time span such as 00:00:10", options.Timeout);
                 break;
             case "MEMORYCHECKS":
                 options.MemoryChecks = Parse(options, key, value, "true or false", options.MemoryChecks);
@@ -74,6 +59,11 @@ internal sealed class EbpfConfigurationSetup(IServiceProvider provider) : IConfi
                 break;
         }
     }
+
+    /// <summary>An empty value clears the setting (no limit); otherwise the value is parsed, and a bad one is recorded and leaves the setting as it was.</summary>
+    private static T? ParseOptional<T>(EbpfOptions options, string key, string? value, string expected, T? current)
+        where T : struct, IParsable<T> =>
+        string.IsNullOrWhiteSpace(value) ? null : TryParse(options, key, value, expected, out T parsed) ? parsed : current;
 
     private static T Parse<T>(EbpfOptions options, string key, string? value, string expected, T current)
         where T : IParsable<T> =>
