@@ -194,8 +194,10 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     /// The host side of a helper call the code returned for (<see cref="RunStatus.HelperCall"/>): calls the helper (an
     /// exception passes straight to the caller of the run) and re-enters the code after the call with the result, or,
     /// when the helper asked the run to stop, returns the stop value with <see cref="RunStatus.Stopped"/>. Returns what
-    /// the code returns next: r0 at the exit, or again with <see cref="RunStatus.HelperCall"/>.
+    /// the code returns next: r0 at the exit, or again with <see cref="RunStatus.HelperCall"/>. Not inlined, so that the
+    /// run method of programs without helper calls stays as small as it was.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong CallHelperAndResume(RunBlock* block)
     {
         block->Status = (int)RunStatus.Completed;

@@ -163,7 +163,13 @@ internal sealed partial class X64Compiler
             a.lea(rcx, __[continuation]);
             a.mov(Block(RunBlock.ContinuationOffset), rcx);
             a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.HelperCall);
-            a.jmp(exitStub);
+
+            // Leave with a ret to the return address the entry's call pushed (just below the saved stack pointer), so
+            // that the processor's return predictions stay paired with its calls (the exit stub's jump would leave one
+            // unpaired, and the host's return would mispredict at every helper call).
+            a.mov(rsp, Block(RunBlock.SavedRspOffset));
+            a.sub(rsp, 8);
+            a.ret();
             Bind(ref continuation);
             return;
         }
