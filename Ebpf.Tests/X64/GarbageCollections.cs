@@ -4,12 +4,14 @@ namespace Ebpf.Tests.X64;
 internal static class GarbageCollections
 {
     /// <summary>Starts a task that forces full collections (and allocates) until <paramref name="token"/> is cancelled.</summary>
-    public static Task ForceUntil(CancellationToken token) => Task.Run(() =>
-    {
-        while (!token.IsCancellationRequested)
+    public static Task ForceUntil(CancellationToken token) => Task.Run(
+        () =>
         {
-            GC.Collect();
-            _ = new byte[1024];
-        }
-    });
+            while (!token.IsCancellationRequested)
+            {
+                GC.Collect();
+                _ = new byte[1024];
+            }
+        },
+        CancellationToken.None); // started even when the token is already cancelled, so awaiting it never throws
 }
