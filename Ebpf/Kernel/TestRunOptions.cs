@@ -9,6 +9,19 @@ public sealed record TestRunOptions
     /// <summary>How many times the program runs on the packet (the kernel's <c>repeat</c>): state carries over between runs, as in the kernel; the result is the last run's. At least 1.</summary>
     public int Repeat { get; init; } = 1;
 
+    /// <summary>
+    /// Whether the reported time leaves out the first-run costs the kernel does not have (.NET compiling the run path,
+    /// the IL engine its method, first touches of the code), so that it can be set beside the kernel's
+    /// <c>duration_ns</c>. Default true. With <see cref="Repeat"/> above 1 the first run is not timed (it runs, with its
+    /// effects, like the others) and the time is the mean of the rest. A single run is timed on a scratch copy: the
+    /// program loaded a second time (same object, engine, type and options, the first time it is needed) into a runtime
+    /// of its own whose key-value maps start as copies of the real ones, run once untimed there and then once timed on
+    /// the same packet; the run whose result is returned is not timed, and the copy's runs change nothing the caller
+    /// sees (helpers given in <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is
+    /// off). False: every run is timed, a cold first run included.
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
+
     /// <summary>Socket buffers: <c>__sk_buff.mark</c> (the kernel oracle's <c>--skb-mark</c>). Default 0.</summary>
     public uint SkbMark { get; init; }
 
