@@ -121,9 +121,9 @@ public sealed class KernelProgram : IDisposable
         lock (gate)
         {
             run.Load(packet, options);
-            // A repeated run times the runs after the first (which warms the code up); a single run, when asked, is
+            // A repeated run times the runs after the first few (which warm the code up); a single run, when asked, is
             // timed on the scratch copy after a warm-up there.
-            int untimed = options.WarmUp && options.Repeat > 1 ? 1 : 0;
+            int untimed = options.WarmUp ? Math.Min(options.Repeat - 1, TestRunOptions.WarmUpRuns) : 0;
             var (result, nanoseconds) = RunRepeatedly(options.Repeat, untimed, cancellationToken);
             var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
             ClearPointerFields(context);

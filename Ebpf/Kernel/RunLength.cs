@@ -3,8 +3,9 @@ using Ebpf.Isa;
 namespace Ebpf.Kernel;
 
 /// <summary>
-/// Whether every run of a program ends after a bounded number of instructions whatever its input: no backward jump,
-/// no <c>callx</c>, no tail call, no callback (a <c>lddw</c> of a code address: <c>bpf_loop</c> and the like), and
+/// Whether every run of a program ends after a bounded number of instructions whatever its input: no loop in its
+/// control-flow graph (backward jumps to shared code are fine; a cycle is not), no <c>callx</c>, no tail call, no
+/// callback (a <c>lddw</c> of a code address: <c>bpf_loop</c> and the like), and
 /// local calls whose worst case (each function's instructions once, plus its callees' worst cases) is at most
 /// <see cref="MaxInstructions"/>. Such a run cannot hang, so a repeated test run may look at its cancellation token
 /// between runs instead of registering it with every run.
@@ -24,8 +25,7 @@ internal static class RunLength
         for (int pc = 0; pc < code.Length; pc += code[pc].Length)
         {
             var insn = code[pc];
-            if ((insn.IsJump && insn.Target <= pc)
-                || insn.Operation == Operation.CallX
+            if (insn.Operation == Operation.CallX
                 || (insn.Operation == Operation.CallHelper && insn.Imm == TailCallHelper)
                 || insn.PseudoSource == LddwSource.CodeAddress)
             {
@@ -33,8 +33,57 @@ internal static class RunLength
             }
         }
 
+        if (HasCycle(program))
+        {
+            return false;
+        }
+
         var worst = new long[program.Functions.Length];
         return WorstCase(program, 0, worst, new bool[worst.Length]) <= MaxInstructions;
+    }
+
+    /// <summary>True when the control-flow graph has a cycle (a depth-first search meets a block still on its path).</summary>
+    private static bool HasCycle(EbpfProgram program)
+    {
+        var analysis = program.Analysis;
+        var blocks = analysis.Blocks;
+        var state = new byte[blocks.Length]; // 0 unseen, 1 on the path, 2 done
+        var path = new Stack<(int Block, int Next)>();
+        for (int root = 0; root < blocks.Length; root++)
+        {
+            if (state[root] != 0)
+            {
+                continue;
+            }
+
+            state[root] = 1;
+            path.Push((root, 0));
+            while (path.Count != 0)
+            {
+                var (block, next) = path.Pop();
+                var successors = blocks[block].Successors;
+                if (next == successors.Length)
+                {
+                    state[block] = 2;
+                    continue;
+                }
+
+                path.Push((block, next + 1));
+                int successor = analysis.BlockIndexOf(successors[next]);
+                if (state[successor] == 1)
+                {
+                    return true;
+                }
+
+                if (state[successor] == 0)
+                {
+                    state[successor] = 1;
+                    path.Push((successor, 0));
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The most instructions one call of function <paramref name="function"/> executes (long.MaxValue for recursion or beyond the bound).</summary>

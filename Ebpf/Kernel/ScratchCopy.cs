@@ -7,7 +7,8 @@ namespace Ebpf.Kernel;
 /// A second, private load of a kernel program on which single test runs are timed (see
 /// <see cref="TestRunOptions.WarmUp"/>): a runtime of its own made from the same object and options (trace output
 /// off), whose key-value maps start as copies of the real runtime's, and the program loaded there with the same engine,
-/// type and execution options. Its first run warms the code up; later runs are timed. Nothing it does reaches the real
+/// type and execution options. Its first <see cref="TestRunOptions.WarmUpRuns"/> runs warm the code up; later runs are
+/// timed. Nothing it does reaches the real
 /// runtime's maps.
 /// </summary>
 internal sealed class ScratchCopy : IDisposable
@@ -40,16 +41,17 @@ internal sealed class ScratchCopy : IDisposable
         }
     }
 
-    /// <summary>The CPU time of one run on <paramref name="packet"/>, after a warm-up run the first time.</summary>
+    /// <summary>The CPU time of one run on <paramref name="packet"/>, after the warm-up runs the first time.</summary>
     /// <exception cref="EbpfException">A run failed.</exception>
     public long Time(ReadOnlySpan<byte> packet, TestRunOptions options, CancellationToken cancellationToken)
     {
         var single = options with { Repeat = 1, WarmUp = false };
-        if (!warm)
+        for (int i = warm ? 0 : TestRunOptions.WarmUpRuns; i > 0; i--)
         {
             program.TestRun(packet, single, cancellationToken);
-            warm = true;
         }
+
+        warm = true;
 
         long nanoseconds = program.TestRun(packet, single, cancellationToken).DurationNanoseconds;
         foreach (var ring in runtime.Maps.OfType<RingBufferMap>())

@@ -10,15 +10,23 @@ public sealed record TestRunOptions
     public int Repeat { get; init; } = 1;
 
     /// <summary>
-    /// Whether the reported time leaves out the first-run costs the kernel does not have (.NET compiling the run path,
-    /// the IL engine its method, first touches of the code), so that it can be set beside the kernel's
-    /// <c>duration_ns</c>. Default true. With <see cref="Repeat"/> above 1 the first run is not timed (it runs, with its
-    /// effects, like the others) and the time is the mean of the rest. A single run is timed on a scratch copy: the
-    /// program loaded a second time (same object, engine, type and options, the first time it is needed) into a runtime
-    /// of its own whose key-value maps start as copies of the real ones, run once untimed there and then once timed on
-    /// the same packet; the run whose result is returned is not timed, and the copy's runs change nothing the caller
-    /// sees (helpers given in <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is
-    /// off). False: every run is timed, a cold first run included.
+    /// How many runs warm the code up before the timed ones when <see cref="WarmUp"/> is on: the first run of a program
+    /// pays for .NET compiling the run path (and the IL engine its method), and the next one or two still run slower
+    /// code than later runs.
+    /// </summary>
+    public const int WarmUpRuns = 10;
+
+    /// <summary>
+    /// Whether the reported time leaves out the first-run costs the kernel does not have (see <see cref="WarmUpRuns"/>),
+    /// so that it can be set beside the kernel's <c>duration_ns</c>. Default true. With <see cref="Repeat"/> above 1
+    /// the first runs (up to <see cref="WarmUpRuns"/>, at most <see cref="Repeat"/> - 1) are not timed (they run, with
+    /// their effects, like the others) and the time is the mean of the rest. A single run is timed on a scratch copy:
+    /// the program loaded a second time (same object, engine, type and options, the first time it is needed) into a
+    /// runtime of its own whose key-value maps start as copies of the real ones, run <see cref="WarmUpRuns"/> times
+    /// untimed there the first time and then once timed on the same packet; the run whose result is returned is not
+    /// timed, and the copy's runs change nothing the caller sees (helpers given in
+    /// <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is off). False: every
+    /// run is timed, a cold first run included.
     /// </summary>
     public bool WarmUp { get; init; } = true;
 
