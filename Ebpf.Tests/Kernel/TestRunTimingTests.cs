@@ -77,6 +77,29 @@ public sealed class TestRunTimingTests
     }
 
     [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Repeated_runs_allocate_nothing_per_run(string engine)
+    {
+        // tc_skb calls skb helpers and writes a hash map (an update of an existing key allocates nothing either).
+        using var runtime = Runtime("tc_skb");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), "tc_skb");
+        using var cancel = new CancellationTokenSource();
+        var packet = Packet("udp4_53");
+        program.TestRun(packet, new TestRunOptions { Repeat = 20 }, cancel.Token);
+
+        long Allocated(int repeat)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            program.TestRun(packet, new TestRunOptions { Repeat = repeat, WarmUp = false }, cancel.Token);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        long few = Allocated(10);
+        long many = Allocated(10_010);
+        Assert.True(many - few < 10_000, $"{few} bytes for 10 runs, {many} for 10,010");
+    }
+
+    [Theory]
     [InlineData("xdp_pass", null, true)]
     [InlineData("xdp_parse", null, true)] // backward jumps to shared code, no cycle
     [InlineData("tc_skb", "tc_skb", true)]
