@@ -230,7 +230,7 @@ public sealed class KernelProgram : IDisposable
         var linked = runtime.GetProgram(name);
         if (KernelProgramTypes.FromSection(linked.Section) is { } own && own != type)
         {
-            throw new EbpfTestRunException($"program '{linked.Name}' (section '{linked.Section}') is a {own} program; a program array of a {type} program can only hold {type} programs, as in the kernel");
+            throw new EbpfTestRunException($"program '{linked.Name}' (section '{linked.Section}') is of type {own}; a program array of a {type} program can only hold {type} programs, as in the kernel");
         }
 
         return Prepare(linked, type, environment, options, verifier).Program;
