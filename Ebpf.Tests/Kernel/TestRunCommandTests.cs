@@ -51,6 +51,16 @@ public sealed class TestRunCommandTests
         Assert.Equal(kernel.Maps.Skip(1).Select(line => line.Replace("value=01", "value=03", StringComparison.Ordinal)), result.OutLines.Skip(2));
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_timeout_stops_a_long_repeat_of_a_bounded_program_between_runs(string engine)
+    {
+        // Two billion runs would take minutes; the time limit, looked at between the runs, ends it after 50 ms.
+        var result = Tool.Run("test-run", Object("xdp_pass"), "xdp_pass", "--packet", Packet("udp4_53"), "--repeat", "2000000000", "--timeout", "0.05", "--engine", engine);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("ebpf: error: the test run did not finish within 0.05 seconds (set a longer limit with --timeout SECONDS, or 0 for none)\n", result.Err.ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void A_map_file_sets_entries_and_skips_comments()
     {

@@ -34,7 +34,7 @@ public sealed class TestRunTimingTests
             var result = program.TestRun(Packet("tcp4_80"), new TestRunOptions { Repeat = 7, WarmUp = warmUp });
             Assert.Equal(2u, result.ReturnValue);
             Assert.True(result.DurationNanoseconds > 0);
-            // The 68-byte frame, seven times: the untimed first run is one of them.
+            // The 68-byte frame, seven times: the untimed first runs are among them.
             Assert.Equal((7ul, 7ul * 68), Tcp4Count(runtime));
         }
     }
@@ -56,6 +56,7 @@ public sealed class TestRunTimingTests
             Assert.Equal(cold.Output, result.Output);
             Assert.Equal(cold.Context, result.Context);
         }
+
         // Two records per run (the event and 16 bytes after the IP header), three runs: the scratch copy's runs wrote
         // into a ring of their own.
         var kernel = KernelOracleCase.All["xdp_events xdp_events udp4_53"].Maps;
