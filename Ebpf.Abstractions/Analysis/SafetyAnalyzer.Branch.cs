@@ -325,6 +325,20 @@ internal sealed partial class SafetyAnalyzer
             }
         }
 
+        if (y.LenScale > 0 && (x.LenScale == 0 || x.LenScale == y.LenScale))
+        {
+            // d * x <= d * (y - k) <= len + c - d * k
+            int d = y.LenScale;
+            long scaled = y.ScaledUpper - (d * k);
+            x = x.WithScaled(d, x.LenScale == d ? Math.Min(x.ScaledUpper, scaled) : scaled);
+            x = x with { LenUpper = Min(x.LenUpper, x.ScaledAsUpper(state.MinLength)) };
+            state.MinLength = Math.Max(state.MinLength, (d * (x.Num.SMin + k)) - y.ScaledUpper);
+            if (state.MinLength > MaxInputLength)
+            {
+                return false;
+            }
+        }
+
         if (x.LenLower is { } lower)
         {
             y = y with { LenLower = Max(y.LenLower, lower + k) };

@@ -117,7 +117,7 @@ internal sealed partial class SafetyAnalyzer
         switch (pointer.Kind)
         {
             case ValueKind.Input:
-                long? upper = pointer.LenUpper + displacement;
+                long? upper = Min(pointer.LenUpper, pointer.ScaledAsUpper(state.MinLength)) + displacement;
                 long? lower = pointer.LenLower + displacement;
                 if (lo >= 0 && (hi + size <= state.MinLength || (upper is { } u && u + size <= 0)))
                 {
