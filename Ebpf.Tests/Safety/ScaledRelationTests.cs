@@ -90,6 +90,92 @@ public class ScaledRelationTests
         }
     }
 
+    /// <summary>
+    /// A family of copy loops around the proven shape: quotient by 1, 2, 3, 4 or 8 (shift or division), the destination
+    /// moved by -2..2 bytes, a minimum length of 0..4, the index starting at 0 or 1 and stepping by 1 or 2, and four
+    /// loop tests (one unbounded, one a byte too far). Each is analysed, then run with every check forced on over
+    /// lengths 0..24: an access the analysis proves must never stop a run.
+    /// </summary>
+    private static string Variant(Random random)
+    {
+        string divide = random.Next(7) switch
+        {
+            0 => "mov r0, r0",
+            1 => "rsh r0, 1",
+            2 => "rsh r0, 2",
+            3 => "rsh r0, 3",
+            4 => "div r0, 3",
+            5 => "div r0, 2",
+            _ => "div r0, 4",
+        };
+        string[] tests = ["jlt", "jle", "jne", "jgt"];
+        string test = tests[random.Next(tests.Length)];
+        string loopTest = test == "jgt" ? "jgt r0, r2, loop" : $"{test} r2, r0, loop"; // jgt: half > i, the bound of jlt
+        return string.Join('\n',
+            "mov r0, r2",
+            divide,
+            "mov r3, r1",
+            "add r3, r0",
+            $"add r3, {random.Next(-2, 3)}",
+            $"jlt r2, {random.Next(0, 5)}, done",
+            $"mov r2, {random.Next(0, 2)}",
+            "loop:",
+            "mov r4, r3",
+            "add r4, r2",
+            "mov r5, r1",
+            "add r5, r2",
+            "ldxb r5, [r5]",
+            "stxb [r4], r5",
+            $"add r2, {random.Next(1, 3)}",
+            loopTest,
+            "done:",
+            "exit");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void No_proven_access_of_a_generated_copy_loop_ever_stops_a_run(string engine)
+    {
+        var random = new Random(1313);
+        var options = new ExecutionOptions { InstructionBudget = 20_000 };
+        int provenAccesses = 0, faults = 0;
+        for (int i = 0; i < 120; i++)
+        {
+            string text = Variant(random);
+            var program = ProgramLoader.Load(Assembler.Assemble(text));
+            var analysis = program.Analysis.Safety(new SafetyContext());
+            provenAccesses += new[] { LoadPc + 1, StorePc + 1 }.Count(pc => analysis.Access(pc).Outcome == AccessOutcome.Proven);
+            ICompiledProgram compiled;
+            using (CheckPlan.ForceChecks())
+            {
+                compiled = TestEngines.Get(engine).Compile(program, null, options);
+            }
+
+            using (compiled)
+            {
+                for (int length = 0; length <= 24; length++)
+                {
+                    try
+                    {
+                        compiled.Run(new byte[length]);
+                    }
+                    catch (EbpfMemoryAccessException e)
+                    {
+                        faults++;
+                        Assert.True(analysis.Access(e.Pc).Outcome != AccessOutcome.Proven, $"proven access at pc {e.Pc} stopped a run of length {length}:\n{text}");
+                    }
+                    catch (EbpfException)
+                    {
+                        // the instruction budget (an endless loop): no memory access involved
+                    }
+                }
+            }
+        }
+
+        Assert.True(provenAccesses > 20, $"{provenAccesses} proven accesses");
+        Assert.True(faults > 20, $"{faults} faults");
+    }
+
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void The_copy_off_by_one_keeps_its_check_and_stops(string engine)
