@@ -131,7 +131,7 @@ public sealed class AbstractState
 
     /// <summary>The scaled relation (<see cref="AbstractValue.LenScale"/>) a bounded value implies, as <see cref="Implied"/> does for the plain one: <c>scale * value &lt;= scale * max = len + scale * max - len &lt;= len + scale * max - MinLength</c>.</summary>
     private static AbstractValue ImpliedScaled(in AbstractValue value, int scale, long minLength) =>
-        value.Kind is ValueKind.Scalar or ValueKind.Input && value.Num.SMin >= -(1L << 40) && value.Num.SMax <= 1L << 40
+        value.Kind is ValueKind.Scalar or ValueKind.Input && value.Num.SMin >= -(1L << 40) && value.Num.SMax <= 1L << 20 && value.Num.SMax >= -(1L << 20)
             ? value.WithScaled(scale, scale * value.Num.SMax - minLength)
             : value;
 

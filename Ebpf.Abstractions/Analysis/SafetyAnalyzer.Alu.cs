@@ -27,7 +27,7 @@ internal sealed partial class SafetyAnalyzer
         }
 
         var result = insn.Is64 ? Alu64(op, dst, src) : Alu32(op, dst, src);
-        if (insn.Is64 && result.Kind == ValueKind.Scalar && Divisor(op, src) is { } d && dst.Kind == ValueKind.Scalar && dst.LenUpper is { } c && dst.Num.SMin >= 0 && IsSmall(dst.Num))
+        if (insn.Is64 && result.Kind == ValueKind.Scalar && Divisor(op, src) is { } d && dst.Kind == ValueKind.Scalar && dst.LenUpper is { } c && Math.Abs(c) <= SmallLimit && dst.Num.SMin >= 0 && IsSmall(dst.Num))
         {
             // v <= len + c and v >= 0: d * (v / d) <= v, so the quotient keeps the relation, and gets the scaled one
             result = result.WithScaled(d, c) with { LenUpper = Min(result.LenUpper, c) };
@@ -134,7 +134,7 @@ internal sealed partial class SafetyAnalyzer
         return AbstractValue.Scalar(Alu32Transfer.Apply(op, a, b));
     }
 
-    /// <summary>The constant divisor of an unsigned division or right shift by a constant (1 to 2^30), else null.</summary>
+    /// <summary>The constant divisor of an unsigned division or right shift by a constant (1 to 2^20, so scaled constants stay far from overflow), else null.</summary>
     private static int? Divisor(Operation op, in AbstractValue src)
     {
         if (src.Kind != ValueKind.Scalar || !src.Num.IsConstant)
@@ -145,8 +145,8 @@ internal sealed partial class SafetyAnalyzer
         ulong k = src.Num.UMin;
         return op switch
         {
-            Operation.Rsh when k is >= 1 and <= 30 => 1 << (int)k,
-            Operation.Div when k is >= 1 and <= 1 << 30 => (int)k,
+            Operation.Rsh when k is >= 1 and <= 20 => 1 << (int)k,
+            Operation.Div when k is >= 1 and <= 1 << 20 => (int)k,
             _ => null,
         };
     }
@@ -229,10 +229,12 @@ internal sealed partial class SafetyAnalyzer
             return (0, 0, null);
         }
 
+        // scales are at most 2^20 and constants kept at most 2^40 in magnitude, so nothing here overflows
+        static (int, long, long?) Scaled(int scale, long upper) => Math.Abs(upper) <= SmallLimit ? (scale, upper, null) : (0, 0, null);
         if (a.LenScale > 0 && b.Num.IsConstant)
         {
             long k = b.Num.SMin;
-            return (a.LenScale, subtract ? a.ScaledUpper - (a.LenScale * k) : a.ScaledUpper + (a.LenScale * k), null);
+            return Scaled(a.LenScale, subtract ? a.ScaledUpper - (a.LenScale * k) : a.ScaledUpper + (a.LenScale * k));
         }
 
         if (subtract)
@@ -242,7 +244,7 @@ internal sealed partial class SafetyAnalyzer
 
         if (b.LenScale > 0 && a.Num.IsConstant)
         {
-            return (b.LenScale, b.ScaledUpper + (b.LenScale * a.Num.SMin), null);
+            return Scaled(b.LenScale, b.ScaledUpper + (b.LenScale * a.Num.SMin));
         }
 
         return a.LenScale >= 2 && a.LenScale == b.LenScale

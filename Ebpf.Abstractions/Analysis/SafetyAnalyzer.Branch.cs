@@ -325,7 +325,7 @@ internal sealed partial class SafetyAnalyzer
             }
         }
 
-        if (y.LenScale > 0 && (x.LenScale == 0 || x.LenScale == y.LenScale))
+        if (y.LenScale > 0 && Math.Abs(y.ScaledUpper) <= SmallLimit && (x.LenScale == 0 || x.LenScale == y.LenScale))
         {
             // d * x <= d * (y - k) <= len + c - d * k
             int d = y.LenScale;
