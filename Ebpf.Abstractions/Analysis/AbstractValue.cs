@@ -67,6 +67,18 @@ public readonly record struct AbstractValue(
     /// <summary><paramref name="x"/> / <paramref name="d"/> rounded down (<paramref name="d"/> positive).</summary>
     internal static long FloorDiv(long x, long d) => x >= 0 ? x / d : -((-x + d - 1) / d);
 
+    private readonly long linkStrideMinusOne;
+
+    /// <summary>
+    /// For a linked value (<see cref="LinkId"/>), what multiplies the linked number: the value is
+    /// <c>LinkStride * X + LinkDelta</c> (1 for copies; e.g. 8 for a pointer stepped by 8 beside a counter stepped by 1).
+    /// </summary>
+    public long LinkStride
+    {
+        get => linkStrideMinusOne + 1;
+        init => linkStrideMinusOne = value - 1;
+    }
+
     /// <summary>An unwritten register.</summary>
     public static AbstractValue Uninitialized => new(ValueKind.Uninitialized, ScalarRange.Unknown);
 
@@ -111,7 +123,7 @@ public readonly record struct AbstractValue(
         long? lower = LenLower is { } c && other.LenLower is { } d && (!widen || d >= c) ? Math.Min(c, d) : null;
         bool scaled = LenScale > 0 && LenScale == other.LenScale && (!widen || other.ScaledUpper <= ScaledUpper);
         var kind = nullable ? ValueKind.MapValueOrNull : Kind;
-        bool linked = LinkId == other.LinkId && LinkDelta == other.LinkDelta;
+        bool linked = LinkId == other.LinkId && LinkDelta == other.LinkDelta && LinkStride == other.LinkStride;
         if (upper is { } u && u <= 0 && num.SMin >= 0)
         {
             // the input is at most MaxInputLength long, so the relation bounds the number too (and survives widening)
@@ -119,7 +131,7 @@ public readonly record struct AbstractValue(
         }
 
         return new AbstractValue(kind, num, upper, lower, Frame, Map, NullId == other.NullId ? NullId : 0, linked ? LinkId : 0, linked ? LinkDelta : 0)
-            .WithScaled(scaled ? LenScale : 0, Math.Max(ScaledUpper, other.ScaledUpper));
+            .WithScaled(scaled ? LenScale : 0, Math.Max(ScaledUpper, other.ScaledUpper)) with { LinkStride = linked ? LinkStride : 1 };
     }
 
     /// <inheritdoc />

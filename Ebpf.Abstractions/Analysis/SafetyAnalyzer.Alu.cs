@@ -7,6 +7,9 @@ internal sealed partial class SafetyAnalyzer
     /// <summary>Offsets and numbers whose magnitude stays below this are added without wrapping, so length relations survive.</summary>
     private const long SmallLimit = 1L << 40;
 
+    /// <summary>The largest stride a link between a pointer and a counter may have (so products stay far from overflow).</summary>
+    private const long MaxStride = 1 << 20;
+
     private int nextLinkId;
 
     private bool Alu(int pc, in DecodedInstruction insn, AbstractState state)
@@ -57,17 +60,17 @@ internal sealed partial class SafetyAnalyzer
             }
 
             int id = ++nextLinkId;
-            state.Registers[insn.Src] = src with { LinkId = id, LinkDelta = 0 };
-            return result with { LinkId = id, LinkDelta = 0 };
+            state.Registers[insn.Src] = src with { LinkId = id, LinkDelta = 0, LinkStride = 1 };
+            return result with { LinkId = id, LinkDelta = 0, LinkStride = 1 };
         }
 
         if (insn.Operation is Operation.Add or Operation.Sub && dst.LinkId != 0 && dst.Kind == result.Kind && src.Kind == ValueKind.Scalar && src.Num.IsConstant && IsSmall(dst.Num) && IsSmall(src.Num))
         {
             long k = src.Num.SMin;
-            return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Add ? dst.LinkDelta + k : dst.LinkDelta - k };
+            return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Add ? dst.LinkDelta + k : dst.LinkDelta - k, LinkStride = dst.LinkStride };
         }
 
-        return result with { LinkId = 0, LinkDelta = 0 };
+        return result with { LinkId = 0, LinkDelta = 0, LinkStride = 1 };
     }
 
     private static AbstractValue Alu64(Operation op, in AbstractValue dst, in AbstractValue src)

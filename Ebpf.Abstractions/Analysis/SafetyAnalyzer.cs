@@ -207,6 +207,11 @@ internal sealed partial class SafetyAnalyzer
         if (joins.TryGetValue(key, out var seen))
         {
             var joined = seen.State.Join(state, seen.Visits >= WidenAfter);
+            if (loopHead[pc])
+            {
+                LinkStrides(joined, seen.State, state);
+            }
+
             if (joined.Equivalent(seen.State))
             {
                 return;
