@@ -19,7 +19,7 @@ public sealed class KernelProgram : IDisposable
     private readonly PacketRun run;
     private readonly ICompiledProgram compiled;
 
-    private KernelProgram(ElfRuntime runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten)
+    private KernelProgram(ElfRuntime? runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten)
     {
         Runtime = runtime;
         Type = type;
@@ -29,8 +29,11 @@ public sealed class KernelProgram : IDisposable
         run = new PacketRun(type);
     }
 
-    /// <summary>The runtime the program's maps live in.</summary>
-    public ElfRuntime Runtime { get; }
+    /// <summary>The runtime the program's maps live in; null for a program loaded from bytecode (<see cref="Load(EbpfProgram, KernelProgramType, ProgramEnvironment, IExecutionEngine, ExecutionOptions?, IVerifier?)"/>).</summary>
+    public ElfRuntime? Runtime { get; }
+
+    /// <summary>The environment the program runs in (its helpers, with the packet helpers of its type, and its maps).</summary>
+    public ProgramEnvironment Environment => compiled.Environment;
 
     /// <summary>The program type.</summary>
     public KernelProgramType Type { get; }
@@ -60,25 +63,36 @@ public sealed class KernelProgram : IDisposable
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(engine);
-        options ??= ExecutionOptions.Default;
         var linked = runtime.GetProgram(name);
         var programType = type ?? KernelProgramTypes.FromSection(linked.Section)
             ?? throw new EbpfTestRunException($"program '{linked.Name}' is in section '{linked.Section}', which names no kernel program type (xdp, tc, classifier, socket); give the type explicitly");
-        var environment = runtime.Environment;
-        lock (environment.Properties)
-        {
-            if (environment.Properties.TryGetValue(TypeProperty, out var existing) && (KernelProgramType)existing != programType)
-            {
-                throw new EbpfTestRunException($"this runtime's environment serves {existing} programs; load the {programType} program '{linked.Name}' into a runtime of its own");
-            }
+        return Prepare(runtime, linked, programType, runtime.Environment, engine, options, runtime.Options.Verifier ?? ElfRuntimeOptions.DefaultVerifier);
+    }
 
-            environment.Properties[TypeProperty] = programType;
-            PacketHelpers.Register(environment.Helpers, programType);
+    /// <summary>
+    /// Prepares <paramref name="program"/> (assembled, built or decoded bytecode rather than an ELF object) as a program
+    /// of <paramref name="type"/> and compiles it with <paramref name="engine"/>. <paramref name="environment"/> gets the
+    /// packet helpers of the type, so one environment serves programs of one type; its maps are the program's maps.
+    /// </summary>
+    /// <param name="program">The program as written for the kernel (context loads of the 32-bit packet fields).</param>
+    /// <param name="type">The program type, which fixes its context.</param>
+    /// <param name="environment">Its helpers and maps (e.g. <see cref="Helpers.LinuxHelpers"/> registered).</param>
+    /// <param name="engine">The engine to run on.</param>
+    /// <param name="options">Execution options (memory checks, budget, timeout).</param>
+    /// <param name="verifier">Verifies the program with its context loads rewritten (default: <see cref="Verification.Verifier.Default"/>).</param>
+    /// <exception cref="EbpfTestRunException">The environment already serves another type, the program calls a helper that is not implemented for its type, or it writes a packet pointer field.</exception>
+    /// <exception cref="EbpfException">The rewritten program cannot be verified or compiled.</exception>
+    public static KernelProgram Load(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, IExecutionEngine engine, ExecutionOptions? options = null, IVerifier? verifier = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(engine);
+        if (!Enum.IsDefined(type))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
         }
 
-        CheckHelpers(linked, environment, programType);
-        var (program, rewritten) = ContextRewriter.Rewrite(linked, programType, environment, options, runtime.Options.Verifier ?? ElfRuntimeOptions.DefaultVerifier);
-        return new KernelProgram(runtime, programType, program, engine.Compile(program, environment, options), rewritten);
+        return Prepare(null, program, type, environment, engine, options, verifier ?? Verification.Verifier.Default);
     }
 
     /// <summary>
@@ -126,6 +140,28 @@ public sealed class KernelProgram : IDisposable
             compiled.Dispose();
             run.Dispose();
         }
+    }
+
+    private static KernelProgram Prepare(ElfRuntime? runtime, EbpfProgram linked, KernelProgramType programType, ProgramEnvironment environment, IExecutionEngine engine, ExecutionOptions? options, IVerifier verifier)
+    {
+        options ??= ExecutionOptions.Default;
+        lock (environment.Properties)
+        {
+            if (environment.Properties.TryGetValue(TypeProperty, out var existing) && (KernelProgramType)existing != programType)
+            {
+                throw new EbpfTestRunException($"this environment serves {existing} programs; load the {programType} program '{linked.Name}' into {(runtime is null ? "an environment" : "a runtime")} of its own");
+            }
+
+            if (existing is null)
+            {
+                environment.Properties[TypeProperty] = programType;
+                PacketHelpers.Register(environment.Helpers, programType);
+            }
+        }
+
+        CheckHelpers(linked, environment, programType);
+        var (program, rewritten) = ContextRewriter.Rewrite(linked, programType, environment, options, verifier);
+        return new KernelProgram(runtime, programType, program, engine.Compile(program, environment, options), rewritten);
     }
 
     /// <summary>Every helper the program calls must be registered for its type.</summary>
