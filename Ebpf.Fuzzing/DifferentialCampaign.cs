@@ -29,10 +29,11 @@ public sealed class DifferentialCampaign
     /// <summary>Creates a campaign.</summary>
     /// <param name="engines">The engines compared; the first is the reference.</param>
     /// <param name="generate">Program <c>i</c> of the campaign; must be deterministic and thread-safe.</param>
+    /// <exception cref="ArgumentException">No engine given.</exception>
     public DifferentialCampaign(IReadOnlyList<IExecutionEngine> engines, Func<long, DifferentialCase> generate)
     {
         ArgumentNullException.ThrowIfNull(generate);
-        this.engines = engines;
+        this.engines = new DifferentialRunner(engines).Engines; // validates the list now, not at the first run
         this.generate = generate;
     }
 
