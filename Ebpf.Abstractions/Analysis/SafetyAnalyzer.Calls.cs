@@ -37,6 +37,11 @@ internal sealed partial class SafetyAnalyzer
                 return false;
             }
 
+            if (signature.CallsBack)
+            {
+                Unproven(pc, "the helper calls a function of the program back: callbacks are not analysed, so their accesses keep their checks");
+            }
+
             if (signature.Return == HelperReturnKind.MapValueOrNull)
             {
                 result = new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
@@ -132,6 +137,14 @@ internal sealed partial class SafetyAnalyzer
                     break;
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
+                    break;
+                case HelperArgumentKind.Function:
+                    if (value.Kind != ValueKind.Function)
+                    {
+                        Error(pc, $"r{r}: the helper expects a function of the program (an lddw with src=4), but r{r} is {value}");
+                        return false;
+                    }
+
                     break;
             }
         }

@@ -212,7 +212,7 @@ internal sealed partial class SafetyAnalyzer
             case >= Operation.Add and <= Operation.Bswap64:
                 return Alu(pc, insn, state) ? next : -1;
             case Operation.Lddw:
-                state.Registers[insn.Dst] = Lddw(insn);
+                state.Registers[insn.Dst] = Lddw(pc, insn);
                 return next;
             case Operation.Load or Operation.LoadSignExtend or Operation.Store or >= Operation.AtomicAdd:
                 return Memory(pc, insn, state) ? next : -1;
@@ -239,12 +239,17 @@ internal sealed partial class SafetyAnalyzer
         }
     }
 
-    private AbstractValue Lddw(in DecodedInstruction insn)
+    private AbstractValue Lddw(int pc, in DecodedInstruction insn)
     {
         var source = insn.PseudoSource;
         if (source == LddwSource.Immediate)
         {
             return AbstractValue.Constant(insn.Value);
+        }
+
+        if (source == LddwSource.CodeAddress)
+        {
+            return new AbstractValue(ValueKind.Function, ScalarRange.Constant((ulong)ProgramAnalysis.CodeAddressTarget(pc, insn.Raw)));
         }
 
         var map = source is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex

@@ -17,6 +17,12 @@ public sealed record HelperSignature(ImmutableArray<HelperArgumentKind> Argument
     /// </summary>
     public bool ChangesPacketData { get; init; }
 
+    /// <summary>
+    /// True when an argument is a <see cref="HelperArgumentKind.Function"/>: the helper may call the program back, so
+    /// the engines hand it the run's budget and let it run program functions (<see cref="HelperContext.CallFunction"/>).
+    /// </summary>
+    public bool CallsBack => Arguments.Contains(HelperArgumentKind.Function);
+
     /// <summary>A helper that takes no argument and returns a number.</summary>
     public static HelperSignature NoArguments { get; } = Of();
 
