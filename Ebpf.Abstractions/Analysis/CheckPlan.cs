@@ -66,9 +66,7 @@ internal sealed class CheckPlan
 
         var context = SafetyContext.For(environment, options);
         var analysis = program.Analysis.Safety(context);
-        // A callback (run by a helper) can write through pointers into the caller's frames, which the analysis does not
-        // follow into: no proof is trusted in a program with callbacks.
-        bool trusted = forcedChecks == 0 && analysis.IsSafe && !program.HasCallbacks && !MayOverwriteSpills(program, analysis) && !NamesMapOfMaps(program, context);
+        bool trusted = forcedChecks == 0 && analysis.IsSafe && !MayOverwriteSpills(program, analysis) && !NamesMapOfMaps(program, context);
         var proven = new bool[program.Length];
         var regions = new AccessRegion[program.Length];
         int count = 0;

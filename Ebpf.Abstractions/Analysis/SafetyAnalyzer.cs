@@ -72,6 +72,24 @@ internal sealed partial class SafetyAnalyzer
                 joinPoint[pc + 1] = true;
             }
 
+            if (insn.PseudoSource == LddwSource.CodeAddress)
+            {
+                // A callback's entry: a helper may run it again and again, so its states widen like a loop's.
+                int start = (int)ProgramAnalysis.CodeAddressTarget(pc, insn.Raw);
+                joinPoint[start] = true;
+                loopHead[start] = true;
+            }
+
+            if (insn.Operation == Operation.CallHelper && context.TryGetHelper((uint)insn.Imm, out var signature) && signature is { CallsBack: true })
+            {
+                // Its callback returns to the call (which may run it again); the states after it meet after the call.
+                joinPoint[pc] = true;
+                if (pc + 1 < code.Length)
+                {
+                    joinPoint[pc + 1] = true;
+                }
+            }
+
             if (insn.IsMemoryAccess)
             {
                 accesses[pc] = new AccessProof(AccessOutcome.Unreachable, ValueKind.Uninitialized, 0, 0, insn.AccessSize);

@@ -23,6 +23,13 @@ public sealed record HelperSignature(ImmutableArray<HelperArgumentKind> Argument
     /// </summary>
     public bool CallsBack => Arguments.Contains(HelperArgumentKind.Function);
 
+    /// <summary>
+    /// For a helper that calls back: what its callback receives in r1, r2, ... (the rest are zero). The safety analysis
+    /// follows the callback from each call with these values, as often as it may run; empty when the callback's
+    /// arguments are not described (its calls then stay unproven).
+    /// </summary>
+    public ImmutableArray<CallbackArgumentKind> CallbackArguments { get; init; } = [];
+
     /// <summary>A helper that takes no argument and returns a number.</summary>
     public static HelperSignature NoArguments { get; } = Of();
 
