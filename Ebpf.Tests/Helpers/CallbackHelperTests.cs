@@ -12,29 +12,6 @@ namespace Ebpf.Tests.Helpers;
 /// </summary>
 public class CallbackHelperTests
 {
-    /// <summary>Sums the loop indexes into a counter on the caller's stack (ctx = r10 - 8); returns sum * 100 + bpf_loop's result.</summary>
-    private static string SumLoop(string loops, string flags = "0") => $"""
-        mov r6, 0
-        stxdw [r10-8], r6
-        mov r1, {loops}
-        lddw r2, code_addr add_index
-        mov r3, r10
-        add r3, -8
-        mov r4, {flags}
-        call 181
-        mov r6, r0
-        ldxdw r0, [r10-8]
-        mul r0, 100
-        add r0, r6
-        exit
-        add_index:
-        ldxdw r3, [r2]
-        add r3, r1
-        stxdw [r2], r3
-        mov r0, 0
-        exit
-        """;
-
     private static ProgramEnvironment Linux() => LinuxHelpers.Register(new ProgramEnvironment());
 
     private static ulong Run(string engine, string source, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
@@ -48,8 +25,8 @@ public class CallbackHelperTests
     public void Bpf_loop_calls_the_callback_with_each_index_and_returns_the_count(string engine)
     {
         // 0 + 1 + ... + 9 = 45, 10 iterations.
-        Assert.Equal(4510UL, Run(engine, SumLoop("10")));
-        Assert.Equal(0UL, Run(engine, SumLoop("0")));
+        Assert.Equal(4510UL, Run(engine, CallbackPrograms.SumLoop("10")));
+        Assert.Equal(0UL, Run(engine, CallbackPrograms.SumLoop("0")));
     }
 
     [Theory]
@@ -58,9 +35,9 @@ public class CallbackHelperTests
     {
         // 1 << 23 loops are allowed; one more is -E2BIG (set as 32 bits, as by the kernel's inlined bpf_loop); any flag is
         // -EINVAL (checked first); the counter stays 0.
-        Assert.Equal(0xfffffff9UL, Run(engine, SumLoop("0x800001")));
-        Assert.Equal(unchecked((ulong)-22L), Run(engine, SumLoop("0x800001", flags: "1")));
-        Assert.Equal(unchecked((ulong)-22L), Run(engine, SumLoop("3", flags: "2")));
+        Assert.Equal(0xfffffff9UL, Run(engine, CallbackPrograms.SumLoop("0x800001")));
+        Assert.Equal(unchecked((ulong)-22L), Run(engine, CallbackPrograms.SumLoop("0x800001", flags: "1")));
+        Assert.Equal(unchecked((ulong)-22L), Run(engine, CallbackPrograms.SumLoop("3", flags: "2")));
     }
 
     [Theory]
@@ -69,7 +46,7 @@ public class CallbackHelperTests
     {
         // 8,388,608 callbacks of 5 instructions each: sum 0..n-1 = n(n-1)/2.
         const ulong n = 1 << 23;
-        Assert.Equal((n * (n - 1) / 2 * 100) + n, Run(engine, SumLoop("0x800000")));
+        Assert.Equal((n * (n - 1) / 2 * 100) + n, Run(engine, CallbackPrograms.SumLoop("0x800000")));
     }
 
     [Theory]
@@ -191,8 +168,8 @@ public class CallbackHelperTests
     public void The_budget_counts_the_callbacks_instructions(string engine)
     {
         // The entry runs 13 instructions around the call (the exit included), each of the 10 callbacks 5: 63 in all.
-        Assert.Equal(4510UL, Run(engine, SumLoop("10"), options: new ExecutionOptions { InstructionBudget = 63 }));
-        Assert.Throws<EbpfBudgetExceededException>(() => Run(engine, SumLoop("10"), options: new ExecutionOptions { InstructionBudget = 62 }));
+        Assert.Equal(4510UL, Run(engine, CallbackPrograms.SumLoop("10"), options: new ExecutionOptions { InstructionBudget = 63 }));
+        Assert.Throws<EbpfBudgetExceededException>(() => Run(engine, CallbackPrograms.SumLoop("10"), options: new ExecutionOptions { InstructionBudget = 62 }));
     }
 
     [Theory]
@@ -221,27 +198,11 @@ public class CallbackHelperTests
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void Recursive_callbacks_stop_at_the_call_depth(string engine)
     {
-        const string source = """
-            mov r1, 1
-            lddw r2, code_addr again
-            mov r3, 0
-            mov r4, 0
-            call 181
-            exit
-            again:
-            mov r1, 1
-            lddw r2, code_addr again
-            mov r3, 0
-            mov r4, 0
-            call 181
-            mov r0, 0
-            exit
-            """;
 
         // Frames: the entry and 7 callbacks (MaxCallDepth 8); the 7th callback's bpf_loop at pc 12 cannot add an 8th.
-        var error = Assert.Throws<EbpfCallDepthExceededException>(() => Run(engine, source));
+        var error = Assert.Throws<EbpfCallDepthExceededException>(() => Run(engine, CallbackPrograms.Recursive));
         Assert.Equal(12, error.Pc);
-        var shallow = Assert.Throws<EbpfCallDepthExceededException>(() => Run(engine, source, options: new ExecutionOptions { MaxCallDepth = 1 }));
+        var shallow = Assert.Throws<EbpfCallDepthExceededException>(() => Run(engine, CallbackPrograms.Recursive, options: new ExecutionOptions { MaxCallDepth = 1 }));
         Assert.Equal(5, shallow.Pc);
     }
 

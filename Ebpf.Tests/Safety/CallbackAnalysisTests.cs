@@ -4,6 +4,7 @@ using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Kernel;
 using Ebpf.Maps;
+using Ebpf.Tests.Helpers;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
 
@@ -23,34 +24,16 @@ public class CallbackAnalysisTests
     private static string Messages(SafetyAnalysis analysis) =>
         string.Join("\n", analysis.Errors.Concat(analysis.Unproven).Select(f => f.ToString()));
 
-    /// <summary>Sums the loop indexes into a counter at r10 - 8 through the callback's ctx (r2).</summary>
-    private const string SumLoop = """
-        mov r6, 0
-        stxdw [r10-8], r6
-        mov r1, 10
-        lddw r2, code_addr add_index
-        mov r3, r10
-        add r3, -8
-        mov r4, 0
-        call 181
-        ldxdw r0, [r10-8]
-        exit
-        add_index:
-        ldxdw r3, [r2]
-        add r3, r1
-        stxdw [r2], r3
-        mov r0, 0
-        exit
-        """;
+    private static readonly string SumLoop = CallbackPrograms.SumLoop("10");
 
     [Fact]
     public void A_safe_callback_is_proven_and_strict_mode_accepts_it()
     {
         var analysis = Analyze(SumLoop);
         Assert.True(analysis.IsProven, Messages(analysis));
-        // The callback's load and store through ctx (pc 11 and 13) are proven: r2 points at the caller's frame.
-        Assert.Equal(AccessOutcome.Proven, analysis.Access(11).Outcome);
-        Assert.Equal(AccessOutcome.Proven, analysis.Access(13).Outcome);
+        // The callback's load and store through ctx (pc 14 and 16) are proven: r2 points at the caller's frame.
+        Assert.Equal(AccessOutcome.Proven, analysis.Access(14).Outcome);
+        Assert.Equal(AccessOutcome.Proven, analysis.Access(16).Outcome);
         new ProvingVerifier(VerificationMode.Strict, SafetyContext.For(Linux, ExecutionOptions.Default)).Verify(Assembler.Assemble(SumLoop));
     }
 
@@ -59,7 +42,7 @@ public class CallbackAnalysisTests
     {
         var analysis = Analyze(SumLoop.Replace("stxdw [r2], r3", "stxdw [r2+8], r3", StringComparison.Ordinal));
         Assert.False(analysis.IsSafe);
-        Assert.Contains(analysis.Errors, e => e.Pc == 13);
+        Assert.Contains(analysis.Errors, e => e.Pc == 16);
     }
 
     [Fact]
@@ -143,23 +126,7 @@ public class CallbackAnalysisTests
     [Fact]
     public void Nested_and_too_deep_callbacks()
     {
-        const string recursive = """
-            mov r1, 1
-            lddw r2, code_addr again
-            mov r3, 0
-            mov r4, 0
-            call 181
-            exit
-            again:
-            mov r1, 1
-            lddw r2, code_addr again
-            mov r3, 0
-            mov r4, 0
-            call 181
-            mov r0, 0
-            exit
-            """;
-        var analysis = Analyze(recursive);
+        var analysis = Analyze(CallbackPrograms.Recursive);
         Assert.Contains(analysis.Unproven, f => f.Message.Contains("the callback nests deeper than 8 frames", StringComparison.Ordinal));
     }
 
