@@ -238,7 +238,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         var helper = site.Helper ?? callxHelpers!.Resolve(block->CallxId, Program, site.Pc);
 
         // A helper that calls back runs the callbacks on the budget: it goes to the run state and back.
-        bool callsBack = helper.Signature is { CallsBack: true };
+        bool callsBack = helper.CallsBack;
         if (callsBack)
         {
             block->State->BudgetRemaining = block->Budget;

@@ -596,7 +596,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         {
             // An rbpf-style helper is called directly, without the context-taking wrapper made at its registration. A
             // helper that calls back gets the running program (the engines hand it the budget: see HelperSignature.CallsBack).
-            var callbacks = helper.Signature is { CallsBack: true } ? running : null;
+            var callbacks = helper.CallsBack ? running : null;
             ulong result = helper.Simple is { } simple
                 ? simple(a1, a2, a3, a4, a5)
                 : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks, callbacks), a1, a2, a3, a4, a5);

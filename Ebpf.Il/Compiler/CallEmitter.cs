@@ -34,7 +34,7 @@ internal static class CallEmitter
         }
 
         // A helper that may call back (bpf_loop...; any helper behind callx) runs callbacks on the budget: hand it over.
-        bool callsBack = callx || f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].Signature is { CallsBack: true };
+        bool callsBack = callx || f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].CallsBack;
         if (callsBack)
         {
             f.SaveBudget();
