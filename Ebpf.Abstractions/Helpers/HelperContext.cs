@@ -123,6 +123,12 @@ public readonly unsafe ref struct HelperContext
             throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"0x{function:x} is not the address of a callback of this program (an lddw with src=4 loads one)"));
         }
 
+        if (Volatile.Read(ref state->CancelRequested) != 0)
+        {
+            // A loop of short callbacks (no backward jump to poll at) stops between two of them.
+            throw CompiledProgram.CancelledAt(Program, Pc);
+        }
+
         ulong frameSize = (ulong)callbacks.Options.StackSize;
         if (stackLow - state->StackStart < frameSize)
         {

@@ -26,7 +26,8 @@ public sealed record HelperSignature(ImmutableArray<HelperArgumentKind> Argument
     /// <summary>
     /// For a helper that calls back: what its callback receives in r1, r2, ... (the rest are zero). The safety analysis
     /// follows the callback from each call with these values, as often as it may run; empty when the callback's
-    /// arguments are not described (its calls then stay unproven).
+    /// arguments are not described (its calls then stay unproven). The helper must pass what it declares: the engines
+    /// drop the run-time checks of the callback's accesses the analysis proves from these values.
     /// </summary>
     public ImmutableArray<CallbackArgumentKind> CallbackArguments { get; init; } = [];
 

@@ -165,6 +165,16 @@ public class CallbackHelperTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_long_loop_of_short_callbacks_stops_at_the_timeout(string engine)
+    {
+        // 2^23 callbacks without a backward jump: the run stops between two of them (at the call, pc 8) or, in the
+        // interpreter, at a slice boundary inside one (pcs 14-18), long before the loop ends.
+        var error = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, CallbackPrograms.SumLoop("0x800000"), options: new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(20) }));
+        Assert.True(error.Pc == 8 || error.Pc is >= 14 and <= 18, $"stopped at pc {error.Pc}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void The_budget_counts_the_callbacks_instructions(string engine)
     {
         // The entry runs 13 instructions around the call (the exit included), each of the 10 callbacks 5: 63 in all.
