@@ -32,15 +32,34 @@ internal sealed partial class SafetyAnalyzer
         var result = AbstractValue.AnyScalar;
         if (signature is not null)
         {
-            if (!CheckArguments(pc, signature, state, out var map))
+            // a helper whose arguments are not known (no signature, callx) may write through any of them: see below
+            if (!CheckArguments(pc, signature, state, out var map, out bool unplacedWrite))
             {
                 return false;
             }
 
+            if (unplacedWrite)
+            {
+                ForgetSpills(state); // before the callback runs: the helper may write before it calls back
+            }
+
+            if (signature.CallsBack)
+            {
+                EnterCallback(pc, signature, state, map);
+            }
+
             if (signature.Return == HelperReturnKind.MapValueOrNull)
             {
-                result = new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
+                // a lookup in a map of maps yields an inner map's handle (or 0): neither memory nor a map the analysis knows
+                result = map is { HoldsMaps: true }
+                    ? AbstractValue.UnknownValue
+                    : new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
             }
+        }
+
+        if (signature is null)
+        {
+            ForgetSpills(state);
         }
 
         state.Registers[0] = result;
@@ -57,9 +76,14 @@ internal sealed partial class SafetyAnalyzer
         return true;
     }
 
-    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map)
+    /// <summary>
+    /// Checks the arguments against <paramref name="signature"/>; <paramref name="unplacedWrite"/> tells that the helper
+    /// may write memory the analysis cannot place (a writable argument it does not prove, a checked pointer).
+    /// </summary>
+    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map, out bool unplacedWrite)
     {
         map = null;
+        unplacedWrite = false;
         bool mapSeen = false;
         var args = signature.Arguments;
         for (int i = 0; i < args.Length; i++)
@@ -81,7 +105,7 @@ internal sealed partial class SafetyAnalyzer
                             mapSeen = true;
                         }
                     }
-                    else if (value.Kind == ValueKind.Unknown || (value.Kind == ValueKind.MapValue && value.Map is { HoldsMaps: true }))
+                    else if (value.Kind == ValueKind.Unknown)
                     {
                         // An inner map from a lookup in a map of maps: which map it is (and its shape) is known only at run time.
                         Unproven(pc, $"r{r}: the helper expects a map; the analysis does not know which map r{r} is");
@@ -98,7 +122,7 @@ internal sealed partial class SafetyAnalyzer
                     {
                         Unproven(pc, $"r{r}: the size of the map's {(args[i] == HelperArgumentKind.MapKey ? "key" : "value")} is not known");
                     }
-                    else if (!CheckHelperMemory(pc, state, r, value, args[i] == HelperArgumentKind.MapKey ? map.KeySize : map.ValueSize, write: false, exactSize: true))
+                    else if (!CheckHelperMemory(pc, state, r, value, args[i] == HelperArgumentKind.MapKey ? map.KeySize : map.ValueSize, write: false, exactSize: true, ref unplacedWrite))
                     {
                         return false;
                     }
@@ -110,11 +134,13 @@ internal sealed partial class SafetyAnalyzer
                         return false;
                     }
 
+                    bool writable = args[i] == HelperArgumentKind.WritableMemory;
                     if (size.Kind != ValueKind.Scalar || size.Num.UMax > MaxHelperMemory)
                     {
                         Unproven(pc, $"r{r + 1}: the size of the memory at r{r} is not bounded ({size})");
+                        unplacedWrite |= writable;
                     }
-                    else if (size.Num.UMax > 0 && !CheckHelperMemory(pc, state, r, value, (int)size.Num.UMax, args[i] == HelperArgumentKind.WritableMemory, size.Num.IsConstant))
+                    else if (size.Num.UMax > 0 && !CheckHelperMemory(pc, state, r, value, (int)size.Num.UMax, writable, size.Num.IsConstant, ref unplacedWrite))
                     {
                         return false;
                     }
@@ -132,6 +158,15 @@ internal sealed partial class SafetyAnalyzer
                     break;
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
+                    unplacedWrite = true;
+                    break;
+                case HelperArgumentKind.Function:
+                    if (value.Kind != ValueKind.Function)
+                    {
+                        Error(pc, $"r{r}: the helper expects a function of the program (an lddw with src=4), but r{r} is {value}");
+                        return false;
+                    }
+
                     break;
             }
         }
@@ -140,7 +175,7 @@ internal sealed partial class SafetyAnalyzer
     }
 
     /// <summary>Checks a helper's memory argument like an access of <paramref name="size"/> bytes; false when it is an error.</summary>
-    private bool CheckHelperMemory(int pc, AbstractState state, int r, in AbstractValue pointer, int size, bool write, bool exactSize)
+    private bool CheckHelperMemory(int pc, AbstractState state, int r, in AbstractValue pointer, int size, bool write, bool exactSize, ref bool unplacedWrite)
     {
         var proof = Classify(state, pointer, r, 0, size, write, out string? why);
         switch (proof.Outcome)
@@ -150,6 +185,7 @@ internal sealed partial class SafetyAnalyzer
                 return false;
             case AccessOutcome.Unknown:
                 Unproven(pc, why!);
+                unplacedWrite |= write;
                 return true;
         }
 
@@ -167,6 +203,72 @@ internal sealed partial class SafetyAnalyzer
         WriteStack(frame, proof, AbstractValue.AnyScalar, strong: exactSize);
         return true;
     }
+
+    /// <summary>
+    /// A helper that calls back (<c>bpf_loop</c>...): the callback is followed from here in a new frame, with the
+    /// arguments the signature describes; its exit returns to this call with the caller's registers, so the call runs
+    /// again and the callback's entry state grows (widening as at a loop head) until it covers every number of runs.
+    /// </summary>
+    private void EnterCallback(int pc, HelperSignature signature, AbstractState state, MapShape? map)
+    {
+        var function = state.Registers[signature.Arguments.IndexOf(HelperArgumentKind.Function) + 1];
+        if (signature.CallbackArguments.IsEmpty)
+        {
+            Unproven(pc, "the helper's callback arguments are not described (HelperSignature.CallbackArguments): the callback is not analysed");
+            return;
+        }
+
+        if (!function.Num.IsConstant)
+        {
+            Unproven(pc, "which function the callback is depends on the path: it is not analysed");
+            return;
+        }
+
+        if (state.Frames.Count >= context.MaxCallDepth)
+        {
+            Unproven(pc, $"the callback nests deeper than {context.MaxCallDepth} frames (the run stops with a call-depth error)");
+            return;
+        }
+
+        var callee = state.Clone();
+        callee.Frames.Add(new FrameState(context.StackSize, state.Registers.AsSpan(1, 9).ToArray(), pc, isCallback: true));
+        var registers = callee.Registers;
+        for (int r = 0; r < 10; r++)
+        {
+            registers[r] = r is >= 1 and <= 5 && r - 1 < signature.CallbackArguments.Length
+                ? CallbackArgument(signature, signature.CallbackArguments[r - 1], state, map)
+                : r is >= 1 and <= 5 ? AbstractValue.Constant(0) : AbstractValue.Uninitialized;
+        }
+
+        registers[10] = FramePointer(callee.Depth);
+        Merge((int)function.Num.SMin, callee);
+    }
+
+    private AbstractValue CallbackArgument(HelperSignature signature, CallbackArgumentKind kind, AbstractState state, MapShape? map) => kind switch
+    {
+        CallbackArgumentKind.Zero => AbstractValue.Constant(0),
+        CallbackArgumentKind.LoopIndex => AbstractValue.Scalar(ScalarRange.UpTo((1ul << 23) - 1)),
+        CallbackArgumentKind.HelperArgument3 => state.Registers[3],
+        CallbackArgumentKind.Map => state.Registers[signature.Arguments.IndexOf(HelperArgumentKind.MapPointer) + 1],
+        CallbackArgumentKind.MapKey when map is { HoldsMaps: false } => new AbstractValue(ValueKind.MapValue, ScalarRange.Constant(0), Map: KeyShape(map)),
+        CallbackArgumentKind.MapValue when map is { HoldsMaps: false } => new AbstractValue(map.IsGlobalData ? ValueKind.Global : ValueKind.MapValue, ScalarRange.Constant(0), Map: map),
+        CallbackArgumentKind.Number => AbstractValue.AnyScalar,
+        _ => AbstractValue.UnknownValue,
+    };
+
+    /// <summary>The keys of <paramref name="map"/> as read-only memory of the key size (one shape per map, so values join).</summary>
+    private MapShape KeyShape(MapShape map)
+    {
+        if (!keyShapes.TryGetValue(map, out var shape))
+        {
+            shape = new MapShape($"{map.Name} key", 0, map.KeySize, ReadOnly: true, IsGlobalData: false);
+            keyShapes.Add(map, shape);
+        }
+
+        return shape;
+    }
+
+    private readonly Dictionary<MapShape, MapShape> keyShapes = new(ReferenceEqualityComparer.Instance);
 
     private int LocalCall(int pc, in DecodedInstruction insn, AbstractState state)
     {
@@ -202,13 +304,28 @@ internal sealed partial class SafetyAnalyzer
         int popped = state.Depth;
         var frame = state.Top;
         state.Frames.RemoveAt(popped);
-        frame.CallerSaved!.CopyTo(state.Registers, 6);
-        for (int r = 1; r <= 5; r++)
+        if (frame.IsCallback)
         {
-            state.Registers[r] = AbstractValue.Uninitialized;
+            // Back to the helper call with the registers it had, which may call the callback again.
+            if (result.Kind != ValueKind.Scalar || result.Num.UMax > 1)
+            {
+                Unproven(pc, $"r0: a callback returns 0 or 1 (the kernel's verifier requires it), here {result}");
+            }
+
+            frame.CallerSaved!.CopyTo(state.Registers, 1);
+            state.Registers[0] = AbstractValue.AnyScalar;
+        }
+        else
+        {
+            frame.CallerSaved!.CopyTo(state.Registers, 6);
+            for (int r = 1; r <= 5; r++)
+            {
+                state.Registers[r] = AbstractValue.Uninitialized;
+            }
+
+            state.Registers[0] = result;
         }
 
-        state.Registers[0] = result;
         state.Registers[10] = FramePointer(popped - 1);
         for (int r = 0; r < 10; r++)
         {

@@ -47,6 +47,10 @@ internal sealed partial class SafetyAnalyzer
         if (proof.Outcome == AccessOutcome.Unknown)
         {
             Unproven(pc, why!);
+            if (!load)
+            {
+                ForgetSpills(state); // the run-time check lets it land in any region, a stack frame included
+            }
         }
 
         if (!load && stored.IsPointer && pointer.Kind is ValueKind.Input or ValueKind.MapValue or ValueKind.Global)
@@ -105,7 +109,7 @@ internal sealed partial class SafetyAnalyzer
         string Range() => lo == hi ? $"offset {lo}" : $"offset [{lo}, {hi}]";
         static (AccessOutcome, string?) Result(AccessOutcome outcome, string? reason) => (outcome, reason);
 
-        if (pointer.IsPointer && pointer.Kind is not (ValueKind.MapPointer or ValueKind.MapValueOrNull) && !IsSmall(offset))
+        if (pointer.IsPointer && pointer.Kind is not (ValueKind.MapPointer or ValueKind.MapValueOrNull or ValueKind.Function) && !IsSmall(offset))
         {
             return Result(AccessOutcome.Unknown, $"{R()}: the offset into the {Describe(pointer.Kind)} is unbounded ({offset})");
         }
@@ -113,7 +117,7 @@ internal sealed partial class SafetyAnalyzer
         switch (pointer.Kind)
         {
             case ValueKind.Input:
-                long? upper = pointer.LenUpper + displacement;
+                long? upper = Min(pointer.LenUpper, pointer.ScaledAsUpper(state.MinLength)) + displacement;
                 long? lower = pointer.LenLower + displacement;
                 if (lo >= 0 && (hi + size <= state.MinLength || (upper is { } u && u + size <= 0)))
                 {
@@ -184,6 +188,8 @@ internal sealed partial class SafetyAnalyzer
                 return Result(AccessOutcome.Unknown, $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
                 return Result(AccessOutcome.Refuted, $"{R()}: is a map handle, not a pointer to memory");
+            case ValueKind.Function:
+                return Result(AccessOutcome.Refuted, $"{R()}: is the address of a function (for a helper to call back), not a pointer to memory");
             case ValueKind.Scalar:
                 return Result(AccessOutcome.Unknown, $"{R()}: is a number ({pointer.Num}), not a pointer the analysis can follow");
             default:
@@ -242,6 +248,23 @@ internal sealed partial class SafetyAnalyzer
     {
         int index = (int)offset + frame.Size;
         return index % 8 == 0 && frame.Bytes[index] == StackByte.Spill ? frame.Spills[index / 8] : null;
+    }
+
+    /// <summary>
+    /// A write the analysis cannot place (a store or atomic it does not prove, a helper writing where it cannot tell,
+    /// <c>callx</c>) may land anywhere the run-time checks allow, any stack frame included: every spilled register
+    /// becomes plain data (a reload is some number, never a pointer or a bounded index). Bytes never written stay
+    /// uninitialised (reading them stays an error, as before the write).
+    /// </summary>
+    private static void ForgetSpills(AbstractState state)
+    {
+        foreach (var frame in state.Frames)
+        {
+            if (frame.Bytes.AsSpan().Contains(StackByte.Spill))
+            {
+                frame.WritableBytes.AsSpan().Replace(StackByte.Spill, StackByte.Data);
+            }
+        }
     }
 
     /// <summary>Writes <paramref name="value"/> to the stack bytes of a proven (strong: one known offset) or possible (weak) access.</summary>

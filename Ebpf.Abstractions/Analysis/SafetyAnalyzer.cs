@@ -38,6 +38,7 @@ internal sealed partial class SafetyAnalyzer
     private readonly Dictionary<(List<SafetyFinding> List, int Pc), int> reported = new();
     private readonly long maxSteps;
     private long steps;
+    private bool gaveUp;
 
     private readonly FindingDetails? details;
     private readonly Func<int, string> instructionText;
@@ -72,6 +73,24 @@ internal sealed partial class SafetyAnalyzer
                 joinPoint[pc + 1] = true;
             }
 
+            if (insn.PseudoSource == LddwSource.CodeAddress)
+            {
+                // A callback's entry: a helper may run it again and again, so its states widen like a loop's.
+                int start = (int)ProgramAnalysis.CodeAddressTarget(pc, insn.Raw);
+                joinPoint[start] = true;
+                loopHead[start] = true;
+            }
+
+            if (insn.Operation == Operation.CallHelper && context.TryGetHelper((uint)insn.Imm, out var signature) && signature is { CallsBack: true })
+            {
+                // Its callback returns to the call (which may run it again); the states after it meet after the call.
+                joinPoint[pc] = true;
+                if (pc + 1 < code.Length)
+                {
+                    joinPoint[pc + 1] = true;
+                }
+            }
+
             if (insn.IsMemoryAccess)
             {
                 accesses[pc] = new AccessProof(AccessOutcome.Unreachable, ValueKind.Uninitialized, 0, 0, insn.AccessSize);
@@ -88,7 +107,27 @@ internal sealed partial class SafetyAnalyzer
     {
         var analyzer = new SafetyAnalyzer(program, context, withLog, withStates);
         analyzer.Run();
+        if (analyzer.gaveUp)
+        {
+            analyzer.Unconclude();
+        }
+
         return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields());
+    }
+
+    /// <summary>
+    /// After the step budget ran out the states reached are not a fixed point (a loop or a return point may not have
+    /// seen every path yet), so what was concluded from them holds nothing: every access reached becomes unknown.
+    /// </summary>
+    private void Unconclude()
+    {
+        for (int pc = 0; pc < accesses.Length; pc++)
+        {
+            if (accesses[pc].Outcome is AccessOutcome.Proven or AccessOutcome.Refuted)
+            {
+                accesses[pc] = accesses[pc] with { Outcome = AccessOutcome.Unknown };
+            }
+        }
     }
 
     private void Run()
@@ -129,7 +168,8 @@ internal sealed partial class SafetyAnalyzer
         {
             if (++steps > maxSteps)
             {
-                Unproven(pc, $"the analysis gave up after {maxSteps} steps; accesses not reached keep their checks");
+                Unproven(pc, $"the analysis gave up after {maxSteps} steps; no access is proven");
+                gaveUp = true;
                 return false;
             }
 
@@ -185,6 +225,11 @@ internal sealed partial class SafetyAnalyzer
         if (joins.TryGetValue(key, out var seen))
         {
             var joined = seen.State.Join(state, seen.Visits >= WidenAfter);
+            if (loopHead[pc])
+            {
+                LinkStrides(joined, seen.State, state);
+            }
+
             if (joined.Equivalent(seen.State))
             {
                 return;
@@ -212,7 +257,7 @@ internal sealed partial class SafetyAnalyzer
             case >= Operation.Add and <= Operation.Bswap64:
                 return Alu(pc, insn, state) ? next : -1;
             case Operation.Lddw:
-                state.Registers[insn.Dst] = Lddw(insn);
+                state.Registers[insn.Dst] = Lddw(pc, insn);
                 return next;
             case Operation.Load or Operation.LoadSignExtend or Operation.Store or >= Operation.AtomicAdd:
                 return Memory(pc, insn, state) ? next : -1;
@@ -239,12 +284,17 @@ internal sealed partial class SafetyAnalyzer
         }
     }
 
-    private AbstractValue Lddw(in DecodedInstruction insn)
+    private AbstractValue Lddw(int pc, in DecodedInstruction insn)
     {
         var source = insn.PseudoSource;
         if (source == LddwSource.Immediate)
         {
             return AbstractValue.Constant(insn.Value);
+        }
+
+        if (source == LddwSource.CodeAddress)
+        {
+            return new AbstractValue(ValueKind.Function, ScalarRange.Constant((ulong)ProgramAnalysis.CodeAddressTarget(pc, insn.Raw)));
         }
 
         var map = source is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex
@@ -253,7 +303,8 @@ internal sealed partial class SafetyAnalyzer
         return source switch
         {
             LddwSource.MapByFd or LddwSource.MapByIndex => new AbstractValue(ValueKind.MapPointer, ScalarRange.Constant(0), Map: map),
-            LddwSource.MapValueByFd or LddwSource.MapValueByIndex when map is not null => new AbstractValue(
+            // the values of a map of maps are inner-map handles, not memory a proof could name
+            LddwSource.MapValueByFd or LddwSource.MapValueByIndex when map is { HoldsMaps: false } => new AbstractValue(
                 map.IsGlobalData ? ValueKind.Global : ValueKind.MapValue, ScalarRange.Constant((ulong)(long)(int)(insn.Value >> 32)), Map: map),
             _ => AbstractValue.UnknownValue,
         };

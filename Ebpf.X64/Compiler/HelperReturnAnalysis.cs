@@ -7,7 +7,7 @@ namespace Ebpf.X64.Compiler;
 /// calls the helper and re-enters the code after the call (see <see cref="X64CompiledProgram"/>). That lets the code
 /// run without the transition to preemptive GC mode, like brief code, and a helper call costs a return and a
 /// re-entry instead of a reverse P/Invoke. It is allowed when the machine code between two returns to the host is
-/// short: the program has no local calls (its only native frame is the entry's), at most
+/// short: the program has one function (no local calls, no callbacks: its only native frame is the entry's), at most
 /// <see cref="X64CompiledProgram.MaxBriefSlots"/> slots, at least one helper call, and every loop passes a helper
 /// call (the control-flow graph without the helper calls' out-edges is acyclic), so the code never runs longer than
 /// one pass over the program without returning to the host.
@@ -17,7 +17,8 @@ internal static class HelperReturnAnalysis
     /// <summary>True when the helper calls of <paramref name="program"/> may return to the host (see the class).</summary>
     public static bool Applies(EbpfProgram program)
     {
-        if (program.Length > X64CompiledProgram.MaxBriefSlots)
+        // One function only: local calls and callbacks (bpf_loop's, entered from a helper) have native frames of their own.
+        if (program.Length > X64CompiledProgram.MaxBriefSlots || program.Functions.Length != 1)
         {
             return false;
         }

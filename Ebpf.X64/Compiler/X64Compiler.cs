@@ -158,6 +158,7 @@ internal sealed unsafe partial class X64Compiler
         }
 
         EmitSharedRoutines();
+        var callbackEntries = EmitCallbackEntries();
 
         var buffer = new CodeBuffer(a.Instructions.Count * 5);
         var result = a.Assemble(buffer, 0, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -168,8 +169,9 @@ internal sealed unsafe partial class X64Compiler
             pcOffsets[pc] = pcInstruction[pc] < 0 ? -1 : (int)offsets[pcInstruction[pc]];
         }
 
+        var callbackOffsets = Array.ConvertAll(callbackEntries, i => i < 0 ? -1 : (int)offsets[i]);
         int resumeOffset = resumeInstruction < 0 ? -1 : (int)offsets[resumeInstruction];
-        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, resumeOffset);
+        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, resumeOffset);
     }
 
     /// <summary>Labels for function starts (local calls) and jump targets.</summary>
