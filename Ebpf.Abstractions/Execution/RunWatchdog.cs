@@ -1,0 +1,121 @@
+using System.Diagnostics;
+
+namespace Ebpf.Execution;
+
+/// <summary>
+/// The process-wide watchdog of <see cref="ExecutionOptions.RunTimeLimit"/>: one background thread, started with the
+/// first program that has a limit, that looks every limit / 10 (between 5 and 100 ms, the shortest limit seen so far
+/// decides) at the run state of every thread that ran a program (<see cref="RunSlots.All"/>). A run whose watch word
+/// (<see cref="RunState.RunSequence"/>) it has seen unchanged and odd for longer than the run's
+/// <see cref="RunState.WatchLimit"/> is stopped: a compare-and-exchange of the whole word sets
+/// <see cref="RunState.CancelRequested"/>, which the engines already poll at backward jumps and between interpreter
+/// slices. The compare-and-exchange fails when the run ended or another began meanwhile (the sequence moved on), so
+/// only the run that was seen too old is ever stopped, and never before its limit: the clock starts when the watchdog
+/// first sees the run, at or after its start. A run pays nothing for this but the two plain stores of its watch word.
+/// </summary>
+internal static unsafe class RunWatchdog
+{
+    /// <summary>The shortest period between two looks (limits under 50 ms are honoured this coarsely).</summary>
+    private static readonly long MinPeriod = Stopwatch.Frequency / 200;
+
+    /// <summary>The longest period between two looks.</summary>
+    private static readonly long MaxPeriod = Stopwatch.Frequency / 10;
+
+    /// <summary>Guards the start of the thread and the period.</summary>
+    private static readonly Lock StartGate = new();
+
+    /// <summary>Makes one scan at a time (the thread's, or a test's through <see cref="Scan"/>).</summary>
+    private static readonly Lock ScanGate = new();
+
+    /// <summary>The period in <see cref="Stopwatch"/> ticks (<see cref="long.MaxValue"/> until a limit is seen).</summary>
+    private static long period = long.MaxValue;
+
+    private static Thread? thread;
+
+    /// <summary>
+    /// Makes sure the watchdog runs often enough for <paramref name="limit"/> (a valid, finite
+    /// <see cref="ExecutionOptions.RunTimeLimit"/>) and returns the limit in <see cref="Stopwatch"/> ticks, the
+    /// <see cref="RunState.WatchLimit"/> of the runs it applies to. Called when a program is compiled, never per run.
+    /// </summary>
+    public static long Watch(TimeSpan limit)
+    {
+        long ticks = Math.Max(1, (long)(limit.TotalSeconds * Stopwatch.Frequency));
+        long wanted = Math.Clamp(ticks / 10, MinPeriod, MaxPeriod);
+        if (wanted < Volatile.Read(ref period) || thread is null)
+        {
+            lock (StartGate)
+            {
+                if (wanted < period)
+                {
+                    Volatile.Write(ref period, wanted);
+                }
+
+                if (thread is null)
+                {
+                    thread = new Thread(Loop) { IsBackground = true, Name = "Ebpf run watchdog" };
+                    thread.Start();
+                }
+            }
+        }
+
+        return ticks;
+    }
+
+    /// <summary>
+    /// Looks once at every thread's run state at time <paramref name="now"/> (<see cref="Stopwatch"/> ticks) and stops
+    /// the runs seen running since more than their limit; returns how many it stopped. The watchdog's thread calls it
+    /// periodically; tests call it with a clock of their own to drive the watchdog by hand.
+    /// </summary>
+    internal static int Scan(long now)
+    {
+        int stopped = 0;
+        lock (ScanGate)
+        {
+            foreach (var thread in RunSlots.All)
+            {
+                long* word = (long*)thread.State;
+                long seen = Volatile.Read(ref *word);
+                int sequence = (int)(seen >> 32);
+                if ((sequence & 1) == 0)
+                {
+                    continue; // no run on this thread's run state
+                }
+
+                if (sequence != thread.WatchedSequence)
+                {
+                    // A run the watchdog has not seen yet: its clock starts now.
+                    thread.WatchedSequence = sequence;
+                    thread.WatchedSince = now;
+                    continue;
+                }
+
+                // Read after the word: the run wrote its limit before the word, and a later run changes the word.
+                long limit = Volatile.Read(ref thread.State->WatchLimit);
+                if (limit != 0 && (int)seen == 0 && now - thread.WatchedSince >= limit
+                    && Interlocked.CompareExchange(ref *word, seen | 1, seen) == seen)
+                {
+                    stopped++;
+                }
+            }
+        }
+
+        return stopped;
+    }
+
+    private static void Loop()
+    {
+        long lastDrop = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds((double)Volatile.Read(ref period) / Stopwatch.Frequency));
+            long now = Stopwatch.GetTimestamp();
+            Scan(now);
+            if (now - lastDrop >= Stopwatch.Frequency)
+            {
+                // Once a second: forget the threads that ended, so that their run states can be collected.
+                RunSlots.DropEnded();
+                lastDrop = now;
+            }
+        }
+    }
+}
