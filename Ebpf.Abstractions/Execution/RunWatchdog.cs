@@ -64,14 +64,16 @@ internal static unsafe class RunWatchdog
     /// <summary>
     /// Looks once at every thread's run state at time <paramref name="now"/> (<see cref="Stopwatch"/> ticks) and stops
     /// the runs seen running since more than their limit; returns how many it stopped. The watchdog's thread calls it
-    /// periodically; tests call it with a clock of their own to drive the watchdog by hand.
+    /// periodically; tests call it with a clock of their own to drive the watchdog by hand, and with
+    /// <paramref name="only"/> (their own thread's <see cref="RunSlots.Current"/>) so that a clock ahead of time never
+    /// stops the runs of other threads.
     /// </summary>
-    internal static int Scan(long now)
+    internal static int Scan(long now, RunSlots? only = null)
     {
         int stopped = 0;
         lock (ScanGate)
         {
-            foreach (var thread in RunSlots.All)
+            foreach (var thread in only is null ? RunSlots.All : [only])
             {
                 long* word = (long*)thread.State;
                 long seen = Volatile.Read(ref *word);
@@ -109,7 +111,7 @@ internal static unsafe class RunWatchdog
         {
             Thread.Sleep(TimeSpan.FromSeconds((double)Volatile.Read(ref period) / Stopwatch.Frequency));
             long now = Stopwatch.GetTimestamp();
-            Scan(now);
+            _ = Scan(now);
             if (now - lastDrop >= Stopwatch.Frequency)
             {
                 // Once a second: forget the threads that ended, so that their run states can be collected.
