@@ -53,12 +53,15 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     private readonly bool untimed;
 
     /// <summary>
-    /// <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="Stopwatch"/> ticks (<see cref="RunState.WatchLimit"/>
+    /// <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="TimeSpan"/> ticks (<see cref="RunState.WatchLimit"/>
     /// of this program's runs), or 0 when there is none.
     /// </summary>
     private readonly long watchLimit;
 
-    /// <summary>1 when <see cref="watchLimit"/> is set (the run can then be stopped: <see cref="RunState.Cancellable"/>), else 0.</summary>
+    /// <summary>
+    /// <see cref="ByWatchdogOnly"/> when <see cref="watchLimit"/> is set (the run can then be stopped:
+    /// <see cref="RunState.Cancellable"/>), else 0.
+    /// </summary>
     private readonly int watched;
 
     /// <summary>The bytes at the top of the stack area a run of this program can write (see <see cref="StackFootprint"/>).</summary>
@@ -88,8 +91,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         untimed = Options.Timeout is null;
         if (Options.EffectiveRunTimeLimit is { } limit)
         {
-            watchLimit = RunWatchdog.Watch(limit);
-            watched = 1;
+            RunWatchdog.Watch(limit);
+            watchLimit = limit.Ticks;
+            watched = ByWatchdogOnly;
         }
         dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
     }
@@ -161,14 +165,24 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             : Run(memory, memoryLength, metadata, metadataLength);
 
     /// <summary>
-    /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>; the
-    /// shared run code completes it with the token, the timeout or the run time limit (see <see cref="IsIncomplete"/>).
+    /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>. When
+    /// only the watchdog can stop the run (<see cref="RunState.Cancellable"/> is <see cref="ByWatchdogOnly"/>) it is
+    /// complete; otherwise the shared run code completes it with the token, the timeout or the run time limit (see
+    /// <see cref="IsIncomplete"/>), so the common run needs no catch clause.
     /// </summary>
-    internal static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
+    internal static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc, ref RunState state)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
+        return state.Cancellable == ByWatchdogOnly
+            ? EbpfRunCancelledException.ForRunTimeLimit(pc, program.Instructions[pc], TimeSpan.FromTicks(state.WatchLimit), default)
+            : new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
     }
+
+    /// <summary><see cref="RunState.Cancellable"/> of a run only the <see cref="RunWatchdog"/> can stop.</summary>
+    internal const int ByWatchdogOnly = 1;
+
+    /// <summary><see cref="RunState.Cancellable"/> of a run a token or a timer can stop (perhaps the watchdog too).</summary>
+    private const int FromOutside = 2;
 
     /// <summary>Whether <paramref name="e"/> is an engine's <see cref="CancelledAt"/> that the run code has not completed yet.</summary>
     private static bool IsIncomplete(EbpfRunCancelledException e) => e.Timeout is null && !e.CancellationToken.CanBeCanceled;
@@ -195,8 +209,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>
     /// The common run: no timeout, no token, no observer, nobody listening to the run metrics, and this thread's stack
     /// area free (see <see cref="RunStack"/>). The run state is the thread's (<see cref="RunStack.State"/>), watched by
-    /// the <see cref="RunWatchdog"/> at no cost to the run: two plain stores of its watch word. Only the run lease (x64),
-    /// the stack clearing and the watch word need the finally.
+    /// the <see cref="RunWatchdog"/> at no cost to the run but two plain stores of its watch word; a stop by the watchdog
+    /// is complete as the engine throws it (see <see cref="CancelledAt"/>). Only the run lease (x64), the stack clearing
+    /// and the watch word need the finally.
     /// </summary>
     private ulong RunFast(RunStack stack, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
@@ -208,11 +223,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         {
             ulong r0 = Execute(ref *state);
             return state->TailCallTarget == 0 ? r0 : ContinueTailCalls(ref *state, r0);
-        }
-        catch (EbpfRunCancelledException e) when (IsIncomplete(e))
-        {
-            // Nothing else can stop this run: the watchdog did.
-            throw RunTimeLimitPassed(e, default);
         }
         finally
         {
@@ -469,7 +479,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
         if (cancellationToken.CanBeCanceled || timer is not null)
         {
-            state->Cancellable = 1;
+            state->Cancellable = FromOutside;
             object flag = (nint)(&state->CancelRequested);
             byToken = cancellationToken.UnsafeRegister(RequestStop, flag);
             byTimer = timer?.Token.UnsafeRegister(RequestStop, flag) ?? default;
@@ -627,7 +637,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             if (Volatile.Read(ref state->CancelRequested) != 0)
             {
                 // A loop around a slow helper may run few instructions: it stops here rather than at a later check.
-                throw CancelledAt(program, pc);
+                throw CancelledAt(program, pc, ref *state);
             }
 
             return result;

@@ -32,13 +32,16 @@ internal sealed unsafe class RunSlots
     private readonly Slot[] slots = new Slot[Depth];
     private int depth;
 
-    /// <summary>The pinned storage of <see cref="State"/> (kept alive by this object; collected with it when the thread is gone).</summary>
-    private readonly RunState[] stateStorage = GC.AllocateArray<RunState>(1, pinned: true);
+    /// <summary>
+    /// The pinned storage of <see cref="State"/> (kept alive by this object; collected with it when the thread is
+    /// gone): two pages, so that the state can sit in the middle of a page (see <see cref="RunStack.PageSize"/>).
+    /// </summary>
+    private readonly byte[] stateStorage = GC.AllocateArray<byte>(2 * RunStack.PageSize, pinned: true);
 
     private RunSlots(Thread owner)
     {
         this.owner = owner;
-        State = (RunState*)Unsafe.AsPointer(ref stateStorage[0]);
+        State = (RunState*)(RunStack.PageAfter((byte*)Unsafe.AsPointer(ref stateStorage[0])) + RunStack.StateOffsetInPage);
     }
 
     /// <summary>The run state of the runs on this thread's <see cref="RunStack"/> (pinned; its watch word says whether one is running).</summary>
@@ -47,7 +50,7 @@ internal sealed unsafe class RunSlots
     /// <summary>The <see cref="RunState.RunSequence"/> the watchdog last saw here (only the watchdog uses it).</summary>
     public int WatchedSequence { get; set; }
 
-    /// <summary>When (<see cref="System.Diagnostics.Stopwatch"/> ticks) the watchdog first saw <see cref="WatchedSequence"/>.</summary>
+    /// <summary>When (<see cref="RunWatchdog.Now"/>) the watchdog first saw <see cref="WatchedSequence"/>.</summary>
     public long WatchedSince { get; set; }
 
     /// <summary>Every registered thread's slots (dead threads are dropped at the next registration or <see cref="DropEnded"/>).</summary>

@@ -26,12 +26,27 @@ internal sealed unsafe class RunStack
 
     private readonly byte[] buffer;
 
+    /// <summary>
+    /// The page size the run area is laid out for. A thread's stack area ends on a page boundary and its run state
+    /// sits in the middle of a page (<see cref="StateOffsetInPage"/>), so the state never shares its offset within a
+    /// page with the top frames of the stack: a store to the stack then never looks to the processor like a store to
+    /// a state field the run is about to load (4 KiB aliasing, which measurably slowed the interpreter's loads).
+    /// </summary>
+    public const int PageSize = 4096;
+
+    /// <summary>Where a thread's run state sits within its page: the top 2 KiB of the stack area never alias it.</summary>
+    public const int StateOffsetInPage = 1024;
+
+    /// <summary>The first page boundary at or after <paramref name="address"/>.</summary>
+    public static byte* PageAfter(byte* address) => (byte*)(((nuint)address + PageSize - 1) & ~(nuint)(PageSize - 1));
+
     private RunStack(int length, RunSlots? slots, RunState* state)
     {
         // Pinned arrays are allocated zeroed: the invariant (all zeros while no run uses the buffer) holds from the start.
-        buffer = GC.AllocateArray<byte>(length, pinned: true);
+        // One page more than needed, so that the area can end on a page boundary.
+        buffer = GC.AllocateArray<byte>(length + PageSize, pinned: true);
         Length = length;
-        End = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)) + length;
+        End = PageAfter((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)) + length);
         Slots = slots;
         State = state;
     }

@@ -30,7 +30,7 @@ internal unsafe struct RunState
     public int RunSequence;
 
     /// <summary>
-    /// The run's <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="System.Diagnostics.Stopwatch"/> ticks, or 0
+    /// The run's <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="TimeSpan"/> ticks, or 0
     /// when the watchdog must leave the run alone (no limit, or an observed run). Written before the watch word.
     /// </summary>
     public long WatchLimit;
@@ -79,7 +79,10 @@ internal unsafe struct RunState
     /// <summary>How many tail calls this run has made so far.</summary>
     public int TailCallCount;
 
-    /// <summary>Nonzero when the run has a token that can be cancelled or a timeout (the interpreter then slices its budget).</summary>
+    /// <summary>
+    /// Nonzero when the run can be stopped from outside (the interpreter then slices its budget):
+    /// <see cref="CompiledProgram.ByWatchdogOnly"/> when only the watchdog can stop it, 2 when a token or a timer can.
+    /// </summary>
     public int Cancellable;
 
     /// <summary>

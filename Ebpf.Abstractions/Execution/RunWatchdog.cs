@@ -15,11 +15,11 @@ namespace Ebpf.Execution;
 /// </summary>
 internal static unsafe class RunWatchdog
 {
-    /// <summary>The shortest period between two looks (limits under 50 ms are honoured this coarsely).</summary>
-    private static readonly long MinPeriod = Stopwatch.Frequency / 200;
+    /// <summary>The shortest period between two looks, in <see cref="TimeSpan"/> ticks (limits under 50 ms are honoured this coarsely).</summary>
+    private static readonly long MinPeriod = TimeSpan.FromMilliseconds(5).Ticks;
 
-    /// <summary>The longest period between two looks.</summary>
-    private static readonly long MaxPeriod = Stopwatch.Frequency / 10;
+    /// <summary>The longest period between two looks, in <see cref="TimeSpan"/> ticks.</summary>
+    private static readonly long MaxPeriod = TimeSpan.FromMilliseconds(100).Ticks;
 
     /// <summary>Guards the start of the thread and the period.</summary>
     private static readonly Lock StartGate = new();
@@ -27,20 +27,18 @@ internal static unsafe class RunWatchdog
     /// <summary>Makes one scan at a time (the thread's, or a test's through <see cref="Scan"/>).</summary>
     private static readonly Lock ScanGate = new();
 
-    /// <summary>The period in <see cref="Stopwatch"/> ticks (<see cref="long.MaxValue"/> until a limit is seen).</summary>
+    /// <summary>The period in <see cref="TimeSpan"/> ticks (<see cref="long.MaxValue"/> until a limit is seen).</summary>
     private static long period = long.MaxValue;
 
     private static Thread? thread;
 
     /// <summary>
-    /// Makes sure the watchdog runs often enough for <paramref name="limit"/> (a valid, finite
-    /// <see cref="ExecutionOptions.RunTimeLimit"/>) and returns the limit in <see cref="Stopwatch"/> ticks, the
-    /// <see cref="RunState.WatchLimit"/> of the runs it applies to. Called when a program is compiled, never per run.
+    /// Makes sure the watchdog runs, often enough for <paramref name="limit"/> (a valid, finite
+    /// <see cref="ExecutionOptions.RunTimeLimit"/>). Called when a program is compiled, never per run.
     /// </summary>
-    public static long Watch(TimeSpan limit)
+    public static void Watch(TimeSpan limit)
     {
-        long ticks = Math.Max(1, (long)(limit.TotalSeconds * Stopwatch.Frequency));
-        long wanted = Math.Clamp(ticks / 10, MinPeriod, MaxPeriod);
+        long wanted = Math.Clamp(limit.Ticks / 10, MinPeriod, MaxPeriod);
         if (wanted < Volatile.Read(ref period) || thread is null)
         {
             lock (StartGate)
@@ -58,11 +56,14 @@ internal static unsafe class RunWatchdog
             }
         }
 
-        return ticks;
     }
 
+    /// <summary>Now, in <see cref="TimeSpan"/> ticks of the monotonic clock (the unit of <see cref="Scan"/>).</summary>
+    public static long Now() => Stopwatch.GetElapsedTime(0).Ticks;
+
     /// <summary>
-    /// Looks once at every thread's run state at time <paramref name="now"/> (<see cref="Stopwatch"/> ticks) and stops
+    /// Looks once at every thread's run state at time <paramref name="now"/> (<see cref="TimeSpan"/> ticks of
+    /// <see cref="Now"/>) and stops
     /// the runs seen running since more than their limit; returns how many it stopped. The watchdog's thread calls it
     /// periodically; tests call it with a clock of their own to drive the watchdog by hand, and with
     /// <paramref name="only"/> (their own thread's <see cref="RunSlots.Current"/>) so that a clock ahead of time never
@@ -106,13 +107,13 @@ internal static unsafe class RunWatchdog
 
     private static void Loop()
     {
-        long lastDrop = Stopwatch.GetTimestamp();
+        long lastDrop = Now();
         while (true)
         {
-            Thread.Sleep(TimeSpan.FromSeconds((double)Volatile.Read(ref period) / Stopwatch.Frequency));
-            long now = Stopwatch.GetTimestamp();
+            Thread.Sleep(TimeSpan.FromTicks(Volatile.Read(ref period)));
+            long now = Now();
             _ = Scan(now);
-            if (now - lastDrop >= Stopwatch.Frequency)
+            if (now - lastDrop >= TimeSpan.TicksPerSecond)
             {
                 // Once a second: forget the threads that ended, so that their run states can be collected.
                 RunSlots.DropEnded();
