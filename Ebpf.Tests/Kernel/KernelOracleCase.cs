@@ -55,7 +55,7 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
             }
 
             var maps = new List<string>();
-            while (i + 1 < lines.Length && lines[i + 1].StartsWith("map ", StringComparison.Ordinal))
+            while (i + 1 < lines.Length && (lines[i + 1].StartsWith("map ", StringComparison.Ordinal) || lines[i + 1].StartsWith("ringbuf ", StringComparison.Ordinal)))
             {
                 maps.Add(lines[++i]);
             }

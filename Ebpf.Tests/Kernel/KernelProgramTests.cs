@@ -37,6 +37,32 @@ public sealed class KernelProgramTests
     }
 
     [Fact]
+    public void A_program_array_target_of_another_type_is_a_load_error()
+    {
+        // xdp_tail's program array holds XDP programs: loading its entry as a tc program cannot fill it.
+        using var runtime = Runtime("xdp_tail");
+        var error = Assert.Throws<EbpfTestRunException>(() => KernelProgram.Load(runtime, TestEngines.All[0], "xdp_tail", KernelProgramType.SchedCls));
+        Assert.Equal("program 'tail_l3' (section 'xdp') is of type Xdp; a program array of a SchedCls program can only hold SchedCls programs, as in the kernel", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Tail_call_targets_are_compiled_once_per_runtime_and_engine(string engine)
+    {
+        using var runtime = Runtime("xdp_tail");
+        var stages = runtime.GetMap<Ebpf.Maps.ProgramArrayMap>("stages");
+        using var first = KernelProgram.Load(runtime, TestEngines.Get(engine), "xdp_tail");
+        var target = stages.Get(0);
+        using var second = KernelProgram.Load(runtime, TestEngines.Get(engine), "tail_l3");
+        Assert.NotNull(target);
+        Assert.Same(target, stages.Get(0));
+        Assert.NotNull(stages.Get(1));
+        Assert.Null(stages.Get(2));
+        // The target runs with its context loads rewritten: tail_l3 reads data and data_end.
+        Assert.Equal(2u, first.TestRun(Packet("udp4_53")).ReturnValue);
+    }
+
+    [Fact]
     public void A_runtime_serves_one_program_type()
     {
         using var runtime = Runtime("tc_skb");

@@ -26,6 +26,41 @@ public sealed class TestRunCommandTests
         Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Ring_buffer_records_are_printed_with_the_maps_as_the_kernel_wrote_them(string engine)
+    {
+        var kernel = KernelOracleCase.All["xdp_events xdp_events tcp4_9999"];
+        var result = Tool.Run("test-run", Object("xdp_events"), "xdp_events", "--packet", Packet("tcp4_9999"), "--maps", "--engine", engine);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Equal(kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.Equal(2, kernel.Maps.Count);
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Tail_calls_through_a_program_array_initialised_in_the_object_work_in_test_run(string engine)
+    {
+        var kernel = KernelOracleCase.All["xdp_tail xdp_tail tcp4_9999 --load-all --skip-map stages"];
+        var result = Tool.Run("test-run", Object("xdp_tail"), "xdp_tail", "--packet", Packet("tcp4_9999"), "--maps", "--repeat", "3", "--engine", engine);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Equal(kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.Equal("map stages skipped=type_3", result.OutLines[1]);
+        // Three runs through xdp_tail, tail_l3 and tail_l4 (the kernel's counts of one run, times three).
+        Assert.Equal(kernel.Maps.Skip(1).Select(line => line.Replace("value=01", "value=03", StringComparison.Ordinal)), result.OutLines.Skip(2));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_timeout_stops_a_long_repeat_of_a_bounded_program_between_runs(string engine)
+    {
+        // Two billion runs would take minutes; the time limit, looked at between the runs, ends it after 50 ms.
+        var result = Tool.Run("test-run", Object("xdp_pass"), "xdp_pass", "--packet", Packet("udp4_53"), "--repeat", "2000000000", "--timeout", "0.05", "--engine", engine);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("ebpf: error: the test run did not finish within 0.05 seconds (set a longer limit with --timeout SECONDS, or 0 for none)\n", result.Err.ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void A_map_file_sets_entries_and_skips_comments()
     {

@@ -53,6 +53,28 @@ public unsafe class RingBufferMapTests
     }
 
     [Fact]
+    public void Peek_lists_the_submitted_records_without_consuming_them()
+    {
+        using var ring = new RingBufferMap("rb", 4096);
+        Assert.Equal(MapStatus.Success, ring.Output([1, 2, 3]));
+        ulong dropped = ring.Reserve(8);
+        Assert.True(ring.Commit(dropped, discard: true));
+        Assert.Equal(MapStatus.Success, ring.Output([4]));
+        ulong open = ring.Reserve(2);
+        Assert.Equal(MapStatus.Success, ring.Output([5]));
+
+        // The discarded record is left out; the list stops at the record still reserved.
+        Assert.Equal([new byte[] { 1, 2, 3 }, new byte[] { 4 }], ring.Peek());
+        Assert.Equal(ring.Peek(), ring.Peek());
+        Assert.Equal(0ul, ring.ConsumerPosition);
+        Assert.True(ring.Commit(open, discard: false));
+        var drained = new List<byte[]>();
+        ring.Drain(record => drained.Add(record.ToArray()));
+        Assert.Equal([new byte[] { 1, 2, 3 }, new byte[] { 4 }, new byte[2], new byte[] { 5 }], drained);
+        Assert.Empty(ring.Peek());
+    }
+
+    [Fact]
     public void A_full_ring_refuses_records_and_a_record_that_wraps_stays_contiguous()
     {
         using var ring = new RingBufferMap("rb", 4096);

@@ -14,7 +14,7 @@ public sealed class ElfRuntime : IDisposable
 {
     private readonly object gate = new();
     private readonly List<ICompiledProgram> ownedPrograms = [];
-    private readonly Dictionary<(IExecutionEngine, ExecutionOptions, string), ICompiledProgram> tailTargets = [];
+    private readonly Dictionary<(IExecutionEngine, ExecutionOptions, string, string), ICompiledProgram> tailTargets = [];
     private readonly BpfMap[] maps;
     private int disposed;
 
@@ -138,7 +138,7 @@ public sealed class ElfRuntime : IDisposable
         var program = engine.Compile(linked, Environment, options);
         try
         {
-            FillProgramArrays(engine, options);
+            FillProgramArrays(engine, options, string.Empty, GetProgram);
         }
         catch
         {
@@ -213,19 +213,26 @@ public sealed class ElfRuntime : IDisposable
         }
     }
 
-    private void FillProgramArrays(IExecutionEngine engine, ExecutionOptions options)
+    /// <summary>
+    /// Fills every statically initialised program array (BTF <c>.values</c>) with its targets, each prepared by
+    /// <paramref name="prepare"/> from its function name and compiled once per engine, options and
+    /// <paramref name="flavour"/> (a name for the preparation, e.g. a kernel program type whose context loads are
+    /// rewritten); the runtime keeps the compiled targets and disposes them with itself.
+    /// </summary>
+    internal void FillProgramArrays(IExecutionEngine engine, ExecutionOptions options, string flavour, Func<string, EbpfProgram> prepare)
     {
         lock (gate)
         {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
             for (int i = 0; i < maps.Length; i++)
             {
                 foreach (var (index, target) in Object.Maps[i].InitialPrograms)
                 {
-                    if (!tailTargets.TryGetValue((engine, options, target), out var compiled))
+                    if (!tailTargets.TryGetValue((engine, options, flavour, target), out var compiled))
                     {
-                        compiled = engine.Compile(GetProgram(target), Environment, options);
+                        compiled = engine.Compile(prepare(target), Environment, options);
                         ownedPrograms.Add(compiled);
-                        tailTargets[(engine, options, target)] = compiled;
+                        tailTargets[(engine, options, flavour, target)] = compiled;
                     }
 
                     ((ProgramArrayMap)maps[i]).Set(index, compiled);

@@ -18,14 +18,25 @@ public sealed class KernelProgram : IDisposable
     private readonly object gate = new();
     private readonly PacketRun run;
     private readonly ICompiledProgram compiled;
+    private readonly IExecutionEngine engine;
+    private readonly ExecutionOptions options;
 
-    private KernelProgram(ElfRuntime runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten)
+    /// <summary>Whether every run ends by itself (see <see cref="RunLength"/>): repeated runs then poll the token between runs.</summary>
+    private readonly bool bounded;
+
+    /// <summary>The scratch copy single runs are timed on (see <see cref="TestRunOptions.WarmUp"/>), made at the first such run.</summary>
+    private ScratchCopy? scratch;
+
+    private KernelProgram(ElfRuntime runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten, IExecutionEngine engine, ExecutionOptions options)
     {
         Runtime = runtime;
         Type = type;
         Program = program;
         this.compiled = compiled;
+        this.engine = engine;
+        this.options = options;
         RewrittenLoads = rewritten;
+        bounded = RunLength.IsBounded(program);
         run = new PacketRun(type);
     }
 
@@ -76,18 +87,33 @@ public sealed class KernelProgram : IDisposable
             PacketHelpers.Register(environment.Helpers, programType);
         }
 
-        CheckHelpers(linked, environment, programType);
-        var (program, rewritten) = ContextRewriter.Rewrite(linked, programType, environment, options, runtime.Options.Verifier ?? ElfRuntimeOptions.DefaultVerifier);
-        return new KernelProgram(runtime, programType, program, engine.Compile(program, environment, options), rewritten);
+        var verifier = runtime.Options.Verifier ?? ElfRuntimeOptions.DefaultVerifier;
+        var (program, rewritten) = Prepare(linked, programType, environment, options, verifier);
+        var compiled = engine.Compile(program, environment, options);
+        try
+        {
+            // libbpf fills the program arrays the object initialises (.values) when it loads the object: so does this,
+            // with the targets prepared for the same type (context loads rewritten) and compiled by the same engine.
+            runtime.FillProgramArrays(engine, options, "kernel:" + programType, target => PrepareTailTarget(runtime, target, programType, environment, options, verifier));
+            return new KernelProgram(runtime, programType, program, compiled, rewritten, engine, options);
+        }
+        catch
+        {
+            compiled.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
     /// Runs the program on <paramref name="packet"/> (an Ethernet frame) <see cref="TestRunOptions.Repeat"/> times, as
     /// the kernel's test run does: XDP packets get 256 bytes of headroom and a page-sized frame, socket buffers the
-    /// loopback device's fields. Map changes stay in the runtime's maps.
+    /// loopback device's fields. Map changes stay in the runtime's maps. The packet is copied and the context written
+    /// once; the runs then repeat on that state, as in the kernel. How the time is taken: see
+    /// <see cref="TestRunOptions.WarmUp"/>.
     /// </summary>
     /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer).</exception>
-    /// <exception cref="EbpfRuntimeException">A run failed (memory violation, helper failure, cancellation...).</exception>
+    /// <exception cref="EbpfRunCancelledException"><paramref name="cancellationToken"/> was cancelled (during a run, or between two runs of a repeated test run).</exception>
+    /// <exception cref="EbpfRuntimeException">A run failed (memory violation, helper failure...).</exception>
     public TestRunResult TestRun(ReadOnlySpan<byte> packet, TestRunOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= TestRunOptions.Default;
@@ -95,37 +121,119 @@ public sealed class KernelProgram : IDisposable
         lock (gate)
         {
             run.Load(packet, options);
-            var previous = PacketRun.Current;
-            PacketRun.Current = run;
-            ulong result = 0;
-            long started = ThreadClock.Now();
-            try
-            {
-                for (int i = 0; i < options.Repeat; i++)
-                {
-                    result = compiled.Run(run.InputMemory, run.Context, cancellationToken);
-                }
-            }
-            finally
-            {
-                PacketRun.Current = previous;
-            }
-
-            long nanoseconds = (long)Math.Round((ThreadClock.Now() - started) / (double)options.Repeat);
+            // A repeated run times the runs after the first few (which warm the code up); a single run, when asked, is
+            // timed on the scratch copy after a warm-up there.
+            int untimed = options.WarmUp ? Math.Min(options.Repeat - 1, TestRunOptions.WarmUpRuns) : 0;
+            var (result, nanoseconds) = RunRepeatedly(options.Repeat, untimed, cancellationToken);
             var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
             ClearPointerFields(context);
-            return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context);
+            var output = run.Output();
+            var redirect = run.Redirect;
+            if (options.WarmUp && options.Repeat == 1 && TimeOnScratchCopy(packet, options, cancellationToken) is { } warm)
+            {
+                nanoseconds = warm;
+            }
+
+            return new TestRunResult((uint)result, output, nanoseconds, redirect, context);
         }
     }
 
-    /// <summary>Releases the compiled program and the packet buffer.</summary>
+    /// <summary>Releases the compiled program, the packet buffer and the scratch copy.</summary>
     public void Dispose()
     {
         lock (gate)
         {
             compiled.Dispose();
             run.Dispose();
+            scratch?.Dispose();
+            scratch = null;
         }
+    }
+
+    /// <summary>
+    /// Runs the loaded packet <paramref name="repeat"/> times; returns the last r0 and the mean CPU time of the runs
+    /// after the first <paramref name="untimed"/>. A bounded program (see <see cref="RunLength"/>) runs without a token
+    /// and the token is looked at between runs; another registers the token with each run, so that a run that loops
+    /// can be stopped.
+    /// </summary>
+    private (ulong Result, long Nanoseconds) RunRepeatedly(int repeat, int untimed, CancellationToken cancellationToken)
+    {
+        var previous = PacketRun.Current;
+        PacketRun.Current = run;
+        try
+        {
+            var memory = run.InputMemory;
+            var context = run.Context;
+            bool poll = bounded || !cancellationToken.CanBeCanceled;
+            ulong result = 0;
+            for (int i = 0; i < untimed; i++)
+            {
+                result = RunOnce(memory, context, poll, cancellationToken);
+            }
+
+            long started = ThreadClock.Now();
+            for (int i = untimed; i < repeat; i++)
+            {
+                result = RunOnce(memory, context, poll, cancellationToken);
+            }
+
+            return (result, (long)Math.Round((ThreadClock.Now() - started) / (double)(repeat - untimed)));
+        }
+        finally
+        {
+            PacketRun.Current = previous;
+        }
+    }
+
+    private ulong RunOnce(Span<byte> memory, Span<byte> context, bool poll, CancellationToken cancellationToken)
+    {
+        if (!poll)
+        {
+            return compiled.Run(memory, context, cancellationToken);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            throw new EbpfRunCancelledException(0, Program.Instructions[0], null, cancellationToken);
+        }
+
+        return compiled.Run(memory, context, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The CPU time of one warm run of this program on <paramref name="packet"/>, taken on the scratch copy; null when
+    /// the copy cannot be made or its run fails (the caller keeps the time of its own run).
+    /// </summary>
+    private long? TimeOnScratchCopy(ReadOnlySpan<byte> packet, TestRunOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            scratch ??= ScratchCopy.Create(Runtime, engine, Program.Name, Type, this.options);
+            return scratch.Time(packet, options, cancellationToken);
+        }
+        catch (EbpfException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Checks the helpers of a linked program of the runtime and rewrites its context loads for <paramref name="type"/>.</summary>
+    private static (EbpfProgram Program, int Rewritten) Prepare(EbpfProgram linked, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
+    {
+        CheckHelpers(linked, environment, type);
+        return ContextRewriter.Rewrite(linked, type, environment, options, verifier);
+    }
+
+    /// <summary>A target of a statically initialised program array, prepared as a program of the caller's type.</summary>
+    private static EbpfProgram PrepareTailTarget(ElfRuntime runtime, string name, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
+    {
+        var linked = runtime.GetProgram(name);
+        if (KernelProgramTypes.FromSection(linked.Section) is { } own && own != type)
+        {
+            throw new EbpfTestRunException($"program '{linked.Name}' (section '{linked.Section}') is of type {own}; a program array of a {type} program can only hold {type} programs, as in the kernel");
+        }
+
+        return Prepare(linked, type, environment, options, verifier).Program;
     }
 
     /// <summary>Every helper the program calls must be registered for its type.</summary>

@@ -6,7 +6,8 @@ namespace Ebpf.Kernel;
 /// <summary>
 /// The maps of a runtime as text lines in the format of the kernel oracle and <c>BPF_PROG_TEST_RUN</c> tools, so a
 /// result can be diffed against the kernel's: <c>map NAME key=HEX value=HEX</c> (per-CPU maps <c>map NAME key=HEX cpu=N
-/// value=HEX</c>), arrays in index order, hash-like maps sorted by key bytes.
+/// value=HEX</c>), arrays in index order, hash-like maps sorted by key bytes; ring buffers one line per record not yet
+/// consumed, <c>ringbuf NAME record=HEX</c>, in order (what a libbpf consumer reads after the run).
 /// </summary>
 public static class MapSnapshot
 {
@@ -28,14 +29,19 @@ public static class MapSnapshot
     /// <summary>
     /// The lines for <paramref name="map"/>: per-CPU maps one line per CPU (<c>cpu=N</c>); arrays, device, CPU and
     /// socket maps and arrays of maps in key order as the kernel iterates them, other maps sorted by key bytes; ring
-    /// buffers, queues, stacks and program arrays a <c>skipped=</c> line as the kernel oracle prints.
+    /// buffers one <c>ringbuf NAME record=HEX</c> line per submitted record not yet consumed, in order (discarded
+    /// records left out; the records stay in the ring); queues, stacks and program arrays a <c>skipped=</c> line as the
+    /// kernel oracle prints.
     /// </summary>
+    /// <exception cref="EbpfMapException">A ring buffer's record header was overwritten (a program wrote past its record).</exception>
     public static IEnumerable<string> Lines(BpfMap map)
     {
         ArgumentNullException.ThrowIfNull(map);
         switch (map.Type)
         {
-            case BpfMapType.RingBuffer or BpfMapType.ProgramArray:
+            case BpfMapType.RingBuffer:
+                return ((RingBufferMap)map).Peek().Select(record => $"ringbuf {map.Name} record={Convert.ToHexStringLower(record)}").ToArray();
+            case BpfMapType.ProgramArray:
                 return [$"map {map.Name} skipped=type_{(int)map.Type}"];
             case BpfMapType.Queue or BpfMapType.Stack:
                 return [$"map {map.Name} skipped=keyless_type_{(int)map.Type}"];

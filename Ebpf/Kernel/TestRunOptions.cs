@@ -9,6 +9,27 @@ public sealed record TestRunOptions
     /// <summary>How many times the program runs on the packet (the kernel's <c>repeat</c>): state carries over between runs, as in the kernel; the result is the last run's. At least 1.</summary>
     public int Repeat { get; init; } = 1;
 
+    /// <summary>
+    /// How many runs warm the code up before the timed ones when <see cref="WarmUp"/> is on: the first run of a program
+    /// pays for .NET compiling the run path (and the IL engine its method), and the next one or two still run slower
+    /// code than later runs.
+    /// </summary>
+    public const int WarmUpRuns = 10;
+
+    /// <summary>
+    /// Whether the reported time leaves out the first-run costs the kernel does not have (see <see cref="WarmUpRuns"/>),
+    /// so that it can be set beside the kernel's <c>duration_ns</c>. Default true. With <see cref="Repeat"/> above 1
+    /// the first runs (up to <see cref="WarmUpRuns"/>, at most <see cref="Repeat"/> - 1) are not timed (they run, with
+    /// their effects, like the others) and the time is the mean of the rest. A single run is timed on a scratch copy:
+    /// the program loaded a second time (same object, engine, type and options, the first time it is needed) into a
+    /// runtime of its own whose key-value maps start as copies of the real ones, run <see cref="WarmUpRuns"/> times
+    /// untimed there the first time and then once timed on the same packet; the run whose result is returned is not
+    /// timed, and the copy's runs change nothing the caller sees (helpers given in
+    /// <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is off). False: every
+    /// run is timed, a cold first run included.
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
+
     /// <summary>Socket buffers: <c>__sk_buff.mark</c> (the kernel oracle's <c>--skb-mark</c>). Default 0.</summary>
     public uint SkbMark { get; init; }
 

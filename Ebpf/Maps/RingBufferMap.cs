@@ -183,6 +183,18 @@ public sealed unsafe class RingBufferMap : BpfMap
         return Consume(handler, int.MaxValue);
     }
 
+    /// <summary>
+    /// The submitted records not yet consumed, in order, as copies, without consuming them (discarded records are left
+    /// out; the list stops at the first record still reserved).
+    /// </summary>
+    /// <exception cref="EbpfMapException">A record header was overwritten (a program wrote past its record).</exception>
+    public IReadOnlyList<byte[]> Peek()
+    {
+        var records = new List<byte[]>();
+        Consume(span => records.Add(span.ToArray()), int.MaxValue, advance: false);
+        return records;
+    }
+
     /// <summary>Discards every record reserved and never committed, so that the consumer can pass them; returns their number.</summary>
     public int DiscardPending()
     {
@@ -236,33 +248,38 @@ public sealed unsafe class RingBufferMap : BpfMap
 
     private uint Header(ulong position) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(Storage + (position % Size), 4));
 
-    private int Consume(Action<ReadOnlySpan<byte>> handler, int most)
+    private int Consume(Action<ReadOnlySpan<byte>> handler, int most, bool advance = true)
     {
         int handled = 0;
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
-            while (handled < most && consumer < producer)
+            ulong position = consumer;
+            while (handled < most && position < producer)
             {
-                uint header = Header(consumer);
+                uint header = Header(position);
                 uint length = header & ~(BusyBit | DiscardBit);
-                if ((header & BusyBit) != 0 && pending.Contains((ulong)(Storage + (consumer % Size) + HeaderSize)))
+                if ((header & BusyBit) != 0 && pending.Contains((ulong)(Storage + (position % Size) + HeaderSize)))
                 {
                     break;
                 }
 
-                if ((header & BusyBit) != 0 || RecordBytes(length) > producer - consumer)
+                if ((header & BusyBit) != 0 || RecordBytes(length) > producer - position)
                 {
-                    throw new EbpfMapException(Name, $"the ring buffer record at position {consumer} has a garbled header 0x{header:x8} (a program wrote past its record)");
+                    throw new EbpfMapException(Name, $"the ring buffer record at position {position} has a garbled header 0x{header:x8} (a program wrote past its record)");
                 }
 
                 if ((header & DiscardBit) == 0)
                 {
-                    handler(new ReadOnlySpan<byte>(Storage + (consumer % Size) + HeaderSize, (int)length));
+                    handler(new ReadOnlySpan<byte>(Storage + (position % Size) + HeaderSize, (int)length));
                     handled++;
                 }
 
-                consumer += RecordBytes(length);
+                position += RecordBytes(length);
+                if (advance)
+                {
+                    consumer = position;
+                }
             }
         }
 
