@@ -29,7 +29,8 @@ public sealed record ExecutionOptions
     /// stops within about a millisecond with <see cref="EbpfRunCancelledException"/> (<see cref="RuntimeErrorKind.TimedOut"/>),
     /// in every engine and even in a tight loop. A timer is armed per run, which costs a few hundred nanoseconds: for
     /// very short programs prefer <see cref="InstructionBudget"/> or a <see cref="CancellationToken"/> shared by many
-    /// runs. Untrusted programs should have one of the three (the <c>ebpf</c> tool uses 10 seconds).
+    /// runs. Every run also has the coarse <see cref="RunTimeLimit"/> safety net (10 seconds by default), which costs
+    /// nothing per run; the <c>ebpf</c> tool's <c>--timeout</c> sets this option instead (10 seconds by default).
     /// </summary>
     public TimeSpan? Timeout { get; init; }
 
