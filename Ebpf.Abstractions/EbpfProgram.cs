@@ -10,7 +10,8 @@ namespace Ebpf;
 /// <see cref="Decoded"/>) and enforces the structural rules every engine relies on:
 /// registers r0-r10; no write to r10; <c>lddw</c> complete;
 /// jump and local-call targets inside the program and never on the second slot of an <c>lddw</c>; jumps stay inside
-/// their function (in every slot, reachable or not); no reachable path runs off the end of a function; at most
+/// their function (in every slot, reachable or not); no reachable path runs off the end of a function; an
+/// <c>lddw</c> with the code-address source names the first slot of an instruction, which starts a function; at most
 /// <see cref="MaxSlots"/> slots.
 /// </summary>
 public sealed class EbpfProgram
@@ -21,6 +22,7 @@ public sealed class EbpfProgram
     private readonly bool[] jumpTargets;
     private readonly bool[] secondSlots;
     private readonly int[] functionOfSlot;
+    private readonly bool[] callbacks;
     private Analysis.AnalysisResults? analysis;
 
     private EbpfProgram(ImmutableArray<Instruction> instructions, ProgramAnalysis analysis, string? name, string? section)
@@ -31,6 +33,8 @@ public sealed class EbpfProgram
         jumpTargets = analysis.JumpTargets;
         secondSlots = analysis.SecondSlots;
         functionOfSlot = analysis.FunctionOfSlot;
+        callbacks = analysis.Callbacks;
+        HasCallbacks = callbacks.Contains(true);
         Name = name;
         Section = section;
         var bytes = Instruction.EncodeAll(instructions.AsSpan());
@@ -78,6 +82,16 @@ public sealed class EbpfProgram
 
     /// <summary>The index in <see cref="Functions"/> of the function a local call at <paramref name="pc"/> enters.</summary>
     public int CallTargetFunction(int pc) => functionOfSlot[Decoded[pc].Target];
+
+    /// <summary>
+    /// True when function <paramref name="function"/> (an index in <see cref="Functions"/>) is a callback: an
+    /// <c>lddw</c> with the code-address pseudo source (<c>src=4</c>) loads its address, so helpers such as
+    /// <c>bpf_loop</c> may call it. Only such functions can be called through a function pointer.
+    /// </summary>
+    public bool IsCallback(int function) => (uint)function < (uint)callbacks.Length && callbacks[function];
+
+    /// <summary>True when the program loads the address of one of its functions (see <see cref="IsCallback"/>).</summary>
+    public bool HasCallbacks { get; }
 
     /// <summary>Decodes, verifies and analyses a program.</summary>
     /// <param name="code">The bytecode (8 bytes per slot).</param>

@@ -7,8 +7,9 @@ namespace Ebpf;
 /// <summary>The structural analysis of a program that every engine relies on (see <see cref="EbpfProgram"/>).</summary>
 internal sealed class ProgramAnalysis
 {
-    private ProgramAnalysis(DecodedInstruction[] decoded, ImmutableArray<FunctionInfo> functions, bool[] jumpTargets, bool[] secondSlots, int[] functionOfSlot)
+    private ProgramAnalysis(DecodedInstruction[] decoded, ImmutableArray<FunctionInfo> functions, bool[] jumpTargets, bool[] secondSlots, int[] functionOfSlot, bool[] callbacks)
     {
+        Callbacks = callbacks;
         Decoded = decoded;
         Functions = functions;
         JumpTargets = jumpTargets;
@@ -25,6 +26,15 @@ internal sealed class ProgramAnalysis
     public bool[] SecondSlots { get; }
 
     public int[] FunctionOfSlot { get; }
+
+    /// <summary>By function index: true when an <c>lddw</c> with the code-address source names the function (a callback).</summary>
+    public bool[] Callbacks { get; }
+
+    /// <summary>
+    /// The slot an <c>lddw</c> with the code-address pseudo source (<c>src=4</c>, the kernel's <c>BPF_PSEUDO_FUNC</c>)
+    /// names: <c>imm</c> counts from the lddw's second slot, as the kernel and libbpf count it.
+    /// </summary>
+    public static long CodeAddressTarget(int pc, Instruction lddw) => pc + 1L + lddw.Imm;
 
     public static ProgramAnalysis Analyze(ReadOnlySpan<Instruction> code)
     {
@@ -43,6 +53,7 @@ internal sealed class ProgramAnalysis
         var second = new bool[n];
         var targets = new bool[n];
         var entries = new SortedSet<int> { 0 };
+        var callbackStarts = new HashSet<int>();
 
         // Pass 1: registers written, lddw pairs (the decoder has checked opcodes, registers and operand fields).
         for (int pc = 0; pc < n; pc += decoded[pc].Length)
@@ -81,14 +92,22 @@ internal sealed class ProgramAnalysis
             {
                 entries.Add(CheckTarget(code, second, pc, pc + 1L + insn.Imm, "local call"));
             }
+            else if (decoded[pc].PseudoSource == LddwSource.CodeAddress)
+            {
+                int start = CheckTarget(code, second, pc, CodeAddressTarget(pc, insn), "function address");
+                entries.Add(start);
+                callbackStarts.Add(start);
+            }
         }
 
         // Functions: each entry runs to the next entry.
         var starts = entries.ToArray();
         var functions = ImmutableArray.CreateBuilder<FunctionInfo>(starts.Length);
         var functionOf = new int[n];
+        var callbacks = new bool[starts.Length];
         for (int f = 0; f < starts.Length; f++)
         {
+            callbacks[f] = callbackStarts.Contains(starts[f]);
             int end = f + 1 < starts.Length ? starts[f + 1] : n;
             functions.Add(new FunctionInfo(starts[f], end));
             for (int pc = starts[f]; pc < end; pc++)
@@ -119,7 +138,7 @@ internal sealed class ProgramAnalysis
             CheckFunction(code, decoded, function);
         }
 
-        return new ProgramAnalysis(decoded, functions.MoveToImmutable(), targets, second, functionOf);
+        return new ProgramAnalysis(decoded, functions.MoveToImmutable(), targets, second, functionOf, callbacks);
     }
 
     private static int CheckTarget(ReadOnlySpan<Instruction> code, bool[] second, int pc, long target, string what)

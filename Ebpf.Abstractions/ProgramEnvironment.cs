@@ -90,7 +90,11 @@ public sealed class ProgramEnvironment
     /// </summary>
     public MemoryRegion[] GetPinnedRegions() => Volatile.Read(ref regions);
 
-    /// <summary>The value an <c>lddw</c> at <paramref name="pc"/> loads: its 64-bit immediate, or the resolver's answer for a pseudo source.</summary>
+    /// <summary>
+    /// The value an <c>lddw</c> at <paramref name="pc"/> loads: its 64-bit immediate, a function pointer for the
+    /// code-address source (<c>src=4</c>: a value naming the function, which helpers such as <c>bpf_loop</c> call back),
+    /// or the resolver's answer for another pseudo source.
+    /// </summary>
     /// <exception cref="EbpfCompilationException">A pseudo source with no resolver, or a resolver that failed.</exception>
     public ulong ResolveLddw(string engine, EbpfProgram program, int pc)
     {
@@ -99,6 +103,12 @@ public sealed class ProgramEnvironment
         if (lddw.PseudoSource == LddwSource.Immediate)
         {
             return lddw.Value;
+        }
+
+        if (lddw.PseudoSource == LddwSource.CodeAddress)
+        {
+            // A function of the program itself: the engines resolve it, no resolver is involved.
+            return Execution.FunctionPointer.Encode(program.FunctionIndexOf((int)ProgramAnalysis.CodeAddressTarget(pc, first)));
         }
 
         if (LddwResolver is not { } resolver)

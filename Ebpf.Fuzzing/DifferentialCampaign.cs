@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Ebpf.Analysis;
+using Ebpf.Kernel;
 
 namespace Ebpf.Fuzzing;
 
@@ -8,28 +9,31 @@ namespace Ebpf.Fuzzing;
 /// Runs many generated programs through a <see cref="DifferentialRunner"/> in parallel. Program <c>i</c> comes from
 /// the generator given <c>i</c>, so a finding is reproduced from the campaign's seed and its index alone, whatever the
 /// parallelism. With <see cref="CheckSoundness"/> (the default) it also tests the proving verifier: every program is
-/// analysed, and a run of a program the verifier accepts (no errors) stopped by the check of an access the analysis
-/// proved, or any memory fault of a program strict verification accepts (but the stop of a self-checking legacy packet
-/// load), is an <c>unsound</c> finding. The proofs of a program with errors are not checked: like the kernel's, the
-/// analysis abandons a path at its first error, so what it proves holds only for programs it accepts. In this mode the
-/// engines compile every access with its check (the proof is not used), so a wrong proof shows as a tripped check
-/// rather than as an escape.
+/// analysed (a kernel program with its type's context layout), and a run of a program the verifier accepts (no errors)
+/// stopped by the check of an access the analysis proved, or any memory fault of a program strict verification accepts
+/// (but the stop of a self-checking legacy packet load), is an <c>unsound</c> finding. The proofs of a program with
+/// errors are not checked: like the kernel's, the analysis abandons a path at its first error, so what it proves holds
+/// only for programs it accepts. In this mode the runs the engines are compared on compile every access with its check
+/// (the proof is not used), so a wrong proof shows as a tripped check rather than as an escape; and the compilation
+/// users get, which drops the checks of proven accesses, is run too wherever it drops one and must end exactly as the
+/// checked run (<see cref="DifferentialRunner.CheckProofUse"/>): a wrong proof that lets an access through is a mismatch.
 /// </summary>
 public sealed class DifferentialCampaign
 {
     /// <summary>The most findings a result keeps (the counts include all).</summary>
     public const int MaxFindings = 10;
 
-    private readonly DifferentialRunner runner;
+    private readonly IReadOnlyList<IExecutionEngine> engines;
     private readonly Func<long, DifferentialCase> generate;
 
     /// <summary>Creates a campaign.</summary>
     /// <param name="engines">The engines compared; the first is the reference.</param>
     /// <param name="generate">Program <c>i</c> of the campaign; must be deterministic and thread-safe.</param>
+    /// <exception cref="ArgumentException">No engine given.</exception>
     public DifferentialCampaign(IReadOnlyList<IExecutionEngine> engines, Func<long, DifferentialCase> generate)
     {
         ArgumentNullException.ThrowIfNull(generate);
-        runner = new DifferentialRunner(engines);
+        this.engines = new DifferentialRunner(engines).Engines; // validates the list now, not at the first run
         this.generate = generate;
     }
 
@@ -47,22 +51,22 @@ public sealed class DifferentialCampaign
     {
         ArgumentOutOfRangeException.ThrowIfNegative(programs);
         var clock = Stopwatch.StartNew();
+        var runner = new DifferentialRunner(engines) { CheckProofUse = CheckSoundness };
         long done = 0;
         long mismatches = 0;
         long exceptions = 0;
         var outcomes = new ConcurrentDictionary<string, long>();
         var findings = new ConcurrentBag<CampaignFinding>();
         var tally = new long[TallySlots];
+        var families = new ConcurrentDictionary<string, long[]>();
         long next = -1;
         var workers = Enumerable.Range(0, Math.Max(1, Parallelism)).Select(_ => Task.Factory.StartNew(
             () =>
             {
-                // Soundness: every access keeps its check, so a wrong proof trips a check instead of escaping.
-                using var forced = CheckSoundness ? CheckPlan.ForceChecks() : null;
                 long index;
                 while (!cancellation.IsCancellationRequested && (index = Interlocked.Increment(ref next)) < programs)
                 {
-                    foreach (var finding in RunOne(index, outcomes, tally))
+                    foreach (var finding in RunOne(runner, index, outcomes, tally, families))
                     {
                         if (finding.Kind != Unsound)
                         {
@@ -83,6 +87,16 @@ public sealed class DifferentialCampaign
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default)).ToArray();
         Task.WaitAll(workers, CancellationToken.None);
+        var verifier = CheckSoundness
+            ? new VerifierTally(tally[0], tally[1], tally[2], tally[3], tally[4], tally[5])
+            {
+                Families = families.OrderBy(f => Array.IndexOf(Generation.GeneratedCases.Families.ToArray(), f.Key) is int i and >= 0 ? i : int.MaxValue)
+                    .ThenBy(f => f.Key, StringComparer.Ordinal)
+                    .ToDictionary(f => f.Key, f => new FamilyTally(f.Value[0], f.Value[1], f.Value[2], f.Value[3], f.Value[4])),
+                ProofUsePrograms = tally[6],
+                DroppedChecks = tally[7],
+            }
+            : null;
         return new CampaignResult(
             done,
             mismatches,
@@ -90,25 +104,33 @@ public sealed class DifferentialCampaign
             new SortedDictionary<string, long>(outcomes, StringComparer.Ordinal),
             findings.OrderBy(f => f.Index).Take(MaxFindings).ToList(),
             clock.Elapsed,
-            CheckSoundness ? new VerifierTally(tally[0], tally[1], tally[2], tally[3], tally[4], tally[5]) : null,
+            verifier,
             cancellation.IsCancellationRequested && done < programs);
     }
 
     private const string Unsound = "unsound";
 
-    /// <summary>Proven, unknown, refuted accesses; strict-accepted and strict-faulted programs; proven accesses tripped.</summary>
-    private const int TallySlots = 6;
+    /// <summary>Proven, unknown, refuted accesses; strict-accepted and strict-faulted programs; proven accesses tripped; programs run with proofs used, checks they dropped.</summary>
+    private const int TallySlots = 8;
 
-    private List<CampaignFinding> RunOne(long index, ConcurrentDictionary<string, long> outcomes, long[] tally)
+    private List<CampaignFinding> RunOne(DifferentialRunner runner, long index, ConcurrentDictionary<string, long> outcomes, long[] tally, ConcurrentDictionary<string, long[]> families)
     {
         var found = new List<CampaignFinding>();
         DifferentialCase? generated = null;
         try
         {
             generated = generate(index);
-            var safety = CheckSoundness ? Analyse(generated, tally) : null;
-            var verdict = runner.Compare(generated.Program, generated.Input, generated.Environment, generated.Options);
-            string outcome = verdict.Reference.StartsWith("r0=", StringComparison.Ordinal) ? "result" : verdict.Reference.Split(' ')[0];
+            var safety = CheckSoundness ? Analyse(generated, tally, families.GetOrAdd(generated.Family, _ => new long[FamilySlots])) : null;
+            var verdict = runner.Compare(generated);
+            if (verdict.DroppedChecks > 0)
+            {
+                Interlocked.Increment(ref tally[6]);
+                Interlocked.Add(ref tally[7], verdict.DroppedChecks);
+            }
+
+            string outcome = verdict.Reference.StartsWith("r0=", StringComparison.Ordinal) || verdict.Reference.StartsWith("retval=", StringComparison.Ordinal)
+                ? "result"
+                : verdict.Reference.Split(' ')[0].TrimEnd(':');
             outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
             if (verdict.Mismatch is { } mismatch)
             {
@@ -145,10 +167,17 @@ public sealed class DifferentialCampaign
     private static bool IsLegacyPacketLoad(EbpfProgram program, int pc) =>
         pc < program.Length && (program.Instructions[pc].OpCode & 0x07) == 0 && (program.Instructions[pc].OpCode & 0xe0) is 0x20 or 0x40;
 
-    /// <summary>The program's safety analysis in its environment, counted into <paramref name="tally"/>.</summary>
-    private static SafetyAnalysis Analyse(DifferentialCase generated, long[] tally)
+    /// <summary>Programs, proven, unknown, refuted accesses, strict-accepted programs of one family.</summary>
+    private const int FamilySlots = 5;
+
+    /// <summary>
+    /// The program's safety analysis in its environment (with its type's context layout for a kernel program), counted
+    /// into <paramref name="tally"/> and its family's <paramref name="family"/>.
+    /// </summary>
+    private static SafetyAnalysis Analyse(DifferentialCase generated, long[] tally, long[] family)
     {
-        var safety = generated.Program.Analysis.Safety(SafetyContext.For(generated.Environment, generated.Options));
+        var layout = generated.KernelType is { } type ? KernelContextLayouts.For(type) : null;
+        var safety = generated.Program.Analysis.Safety(SafetyContext.For(generated.Environment, generated.Options, layout));
         long proven = 0, unknown = 0, refuted = 0;
         for (int pc = 0; pc < generated.Program.Length; pc++)
         {
@@ -170,6 +199,11 @@ public sealed class DifferentialCampaign
         Interlocked.Add(ref tally[1], unknown);
         Interlocked.Add(ref tally[2], refuted);
         Interlocked.Add(ref tally[3], safety.IsProven ? 1 : 0);
+        Interlocked.Increment(ref family[0]);
+        Interlocked.Add(ref family[1], proven);
+        Interlocked.Add(ref family[2], unknown);
+        Interlocked.Add(ref family[3], refuted);
+        Interlocked.Add(ref family[4], safety.IsProven ? 1 : 0);
         return safety;
     }
 }

@@ -14,4 +14,11 @@ public sealed record DifferentialVerdict(bool Compared, string Reference, string
     /// program itself or from a helper it called), or null when the run did not end that way.
     /// </summary>
     public int? ReferenceViolationPc { get; init; }
+
+    /// <summary>
+    /// How many accesses the engines compile without a check because the safety analysis proves them (0 unless
+    /// <see cref="DifferentialRunner.CheckProofUse"/>); when more than 0, that compilation was run on every engine and
+    /// compared too.
+    /// </summary>
+    public int DroppedChecks { get; init; }
 }

@@ -2,8 +2,10 @@ using System.Text;
 using Ebpf.Assembly;
 using Ebpf.Conformance;
 using Ebpf.Elf;
+using Ebpf.Fuzzing.Generation;
 using Ebpf.Helpers;
 using Ebpf.Isa;
+using Ebpf.Kernel.Pcap;
 using Ebpf.Verification;
 
 namespace Ebpf.Fuzzing;
@@ -16,7 +18,11 @@ namespace Ebpf.Fuzzing;
 /// <item><c>asm</c>: the assembler on arbitrary text; what it accepts disassembles to text that assembles to the same slots.</item>
 /// <item><c>elf</c>: the ELF loader, linking every program, creating the runtime with its maps, compiling and running with a budget.</item>
 /// <item><c>diff</c>: a program and its memory (<see cref="DifferentialInput"/>) run on every engine, checked and unchecked; any difference is a finding.</item>
+/// <item><c>kernel</c>: a program, its type and a packet (<see cref="KernelInput"/>) loaded as a kernel program (context rewriting, packet helpers, maps) and test-run on every engine; any difference is a finding.</item>
+/// <item><c>pcap</c>: the pcap reader on arbitrary bytes; the frames it reads, written back, read again the same.</item>
 /// </list>
+/// The differential targets also run the compilations that drop the checks of proven accesses and compare them with
+/// every check forced on (<see cref="DifferentialRunner.CheckProofUse"/>).
 /// </summary>
 public sealed class FuzzTargets
 {
@@ -27,18 +33,22 @@ public sealed class FuzzTargets
     private const ulong MaxMapStorage = 4u << 20;
 
     private readonly DifferentialRunner differential;
+    private readonly Lazy<GeneratedEnvironments> kernelEnvironments;
 
     /// <summary>Creates the targets over <paramref name="engines"/> (the first is the reference for the differential target).</summary>
     /// <param name="engines">The available engines, the interpreter first.</param>
     public FuzzTargets(IReadOnlyList<IExecutionEngine> engines)
     {
-        differential = new DifferentialRunner(engines) { CheckAddressIndependence = true };
+        differential = new DifferentialRunner(engines) { CheckAddressIndependence = true, CheckProofUse = true };
+        kernelEnvironments = new(() => GeneratedEnvironments.Create(engines[0]));
         All =
         [
             new FuzzTarget("decode", "decoding, verification and the disassembler's round trip of raw bytecode", Decode),
             new FuzzTarget("asm", "the assembler on arbitrary text and the round trip of what it accepts", Assemble),
             new FuzzTarget("elf", "ELF loading, linking, maps, compiling and running with a budget", LoadElf),
             new FuzzTarget("diff", "a program and its memory on every engine, with and without memory checks", Differential),
+            new FuzzTarget("kernel", "a kernel program (XDP, tc, socket filter) loaded and test-run on a packet on every engine", KernelTestRun),
+            new FuzzTarget("pcap", "the pcap reader, and the round trip of what it reads through the writer", ReadPcap),
         ];
     }
 
@@ -46,7 +56,7 @@ public sealed class FuzzTargets
     public IReadOnlyList<FuzzTarget> All { get; }
 
     /// <summary>The target named <paramref name="name"/>.</summary>
-    /// <param name="name">decode, asm, elf or diff.</param>
+    /// <param name="name">decode, asm, elf, diff, kernel or pcap.</param>
     /// <exception cref="ArgumentException">No such target.</exception>
     public FuzzTarget Get(string name) =>
         All.FirstOrDefault(t => t.Name == name)
@@ -113,6 +123,44 @@ public sealed class FuzzTargets
         if (verdict.Mismatch is { } mismatch)
         {
             throw new FuzzFindingException($"diff: {mismatch}\n{Disassembler.ToText(parsed.Code)}");
+        }
+    }
+
+    /// <summary>
+    /// The kernel target: the program loaded as a kernel program of the input's type in the generated environment of
+    /// that type (Linux and packet helpers, the <c>values</c>, <c>sink</c> and <c>tails</c> maps) and test-run on the
+    /// packet on every engine. A program whose outcome changes between two runs of the reference (it depends on map
+    /// state, random numbers or addresses) is not compared.
+    /// </summary>
+    private void KernelTestRun(byte[] input)
+    {
+        var parsed = KernelInput.Parse(input);
+        var program = ProgramLoader.Load(parsed.Code);
+        var verdict = differential.CompareKernel(program, parsed.Type, parsed.Packet, kernelEnvironments.Value.For(parsed.Type), new ExecutionOptions { InstructionBudget = Budget });
+        if (verdict.Mismatch is { } mismatch)
+        {
+            throw new FuzzFindingException($"kernel: {mismatch}\n{parsed.Type} program, packet {Convert.ToHexString(parsed.Packet)}\n{Disassembler.ToText(parsed.Code)}");
+        }
+    }
+
+    /// <summary>The pcap target: every frame read, written back and read again, must come back with the same bytes.</summary>
+    private static void ReadPcap(byte[] input)
+    {
+        var frames = PcapReader.ReadAll(new MemoryStream(input, writable: false));
+        using var copy = new MemoryStream();
+        using (var writer = new PcapWriter(copy, leaveOpen: true))
+        {
+            foreach (var frame in frames)
+            {
+                writer.Write(frame.Data, frame.Timestamp);
+            }
+        }
+
+        copy.Position = 0;
+        var again = PcapReader.ReadAll(copy);
+        if (again.Count != frames.Count || again.Zip(frames).Any(p => !p.First.Data.AsSpan().SequenceEqual(p.Second.Data)))
+        {
+            throw new FuzzFindingException($"pcap: {frames.Count} frames written back read as {again.Count} frames or with other bytes");
         }
     }
 

@@ -14,6 +14,15 @@ namespace Ebpf.Fuzzing;
 /// <param name="ProvenTripped">Runs of programs the verifier accepts (no errors) stopped by the check of an access it proved (must be 0).</param>
 public sealed record VerifierTally(long Proven, long Unknown, long Refuted, long StrictAccepted, long StrictFaulted, long ProvenTripped)
 {
+    /// <summary>The same split per generator family (<see cref="DifferentialCase.Family"/>), in the order the families were first met.</summary>
+    public IReadOnlyDictionary<string, FamilyTally> Families { get; init; } = new Dictionary<string, FamilyTally>();
+
+    /// <summary>Programs whose compilation drops at least one check because the analysis proves the access (run and compared with every check forced on).</summary>
+    public long ProofUsePrograms { get; init; }
+
+    /// <summary>The checks those compilations dropped (per program, summed).</summary>
+    public long DroppedChecks { get; init; }
+
     /// <summary>True when no run contradicted a proof.</summary>
     public bool IsSound => StrictFaulted == 0 && ProvenTripped == 0;
 
@@ -24,4 +33,13 @@ public sealed record VerifierTally(long Proven, long Unknown, long Refuted, long
     public string Summary => string.Create(
         CultureInfo.InvariantCulture,
         $"verifier: {Proven} proven, {Unknown} unknown, {Refuted} refuted accesses ({ProvenTripped} proven tripped); {StrictAccepted} programs strict-accepted, {StrictFaulted} faulted");
+
+    /// <summary>
+    /// The line <c>ebpf fuzz</c> prints about the compilations that use the proofs: <c>proof use: P programs compiled
+    /// with C checks dropped, each run on every engine and compared with every check forced on</c> (a difference is a
+    /// mismatch).
+    /// </summary>
+    public string ProofUseSummary => string.Create(
+        CultureInfo.InvariantCulture,
+        $"proof use: {ProofUsePrograms} programs compiled with {DroppedChecks} checks dropped, each run on every engine and compared with every check forced on");
 }

@@ -25,7 +25,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
     {
         entryRegions = Math.Min(environment.Regions.Count, MemoryCheckEmitter.MaxUnrolledRegions);
         var plan = CheckPlan.Create(program, environment, Options);
-        var compiler = new ProgramCompiler(program, environment, Options, plan, recordIlListing, entryRegions, chunkSlots);
+        var compiler = new ProgramCompiler(program, environment, Options, plan, recordIlListing, entryRegions, chunkSlots, this);
         (entry, IlListing) = compiler.Compile();
         checkedAccesses = compiler.CheckedAccesses;
         provenAccesses = plan.ProvenCount;
@@ -33,7 +33,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
         // the first time one happens (without memory checks the two would be the same).
         anyRegionsEntry = Options.MemoryChecks
-            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, plan, false, inlineRegions: null, chunkSlots).Compile().Entry)
+            ? new Lazy<IlFunction>(() => new ProgramCompiler(program, environment, Options, plan, false, inlineRegions: null, chunkSlots, this).Compile().Entry)
             : new Lazy<IlFunction>(entry);
     }
 
@@ -59,12 +59,36 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         frame.R1 = state.ContextAddress;
         frame.R2 = state.ContextLength;
         frame.R10 = state.StackEnd;
+        return Call(ref state, EntryFor(ref state), &frame, 1);
+    }
 
+    /// <inheritdoc />
+    /// <remarks>The callback is the function's own compiled method (of the same compilation as the run's entry), called
+    /// like a local call with a frame of registers and its depth.</remarks>
+    private protected override ulong ExecuteCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+    {
+        CallFrame frame = default;
+        frame.R1 = a1;
+        frame.R2 = a2;
+        frame.R3 = a3;
+        frame.R4 = a4;
+        frame.R5 = a5;
+        frame.R10 = frameTop;
+        int depth = 1 + (int)((state.StackEnd - frameTop) / (ulong)Options.StackSize);
+        var callee = ((IlClosure)EntryFor(ref state).Target!).Functions[function];
+        return Call(ref state, callee, &frame, depth);
+    }
+
+    /// <summary>The compilation a run uses: the one made for the environment's regions at compile time, or the one for any number.</summary>
+    private IlFunction EntryFor(ref RunState state) =>
+        state.RegionCount <= entryRegions || !Options.MemoryChecks ? entry : anyRegionsEntry.Value;
+
+    private static ulong Call(ref RunState state, IlFunction function, CallFrame* frame, int depth)
+    {
         // The state lives on the stack of CompiledProgram.Run, so its address is stable for the run.
-        var function = state.RegionCount <= entryRegions || !Options.MemoryChecks ? entry : anyRegionsEntry.Value;
         try
         {
-            return function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
+            return function((RunState*)Unsafe.AsPointer(ref state), frame, depth);
         }
         catch (Exception e) when (e is not EbpfRuntimeException && state.HelperPc != 0)
         {

@@ -50,13 +50,26 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
     /// <inheritdoc />
     private protected override ulong Execute(ref RunState state) =>
-        state.Observer == 0
-            ? Execute(ref state, default(NoHook))
-            : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!));
+        Dispatch(ref state, codeStart, state.StackEnd, 0, state.ContextAddress, state.ContextLength, 0, 0, 0);
 
-    // The call frames are written before they are read, so only the registers need zeroing.
+    /// <inheritdoc />
+    /// <remarks>The callback re-enters the dispatch loop at the function's first slot on the same run state, with a
+    /// register file of its own and its frame's depth as the depth its <c>exit</c> returns from.</remarks>
+    private protected override ulong ExecuteCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+    {
+        int depth = (int)((state.StackEnd - frameTop) / (ulong)Options.StackSize);
+        return Dispatch(ref state, codeStart + Program.Functions[function].Start, frameTop, depth, a1, a2, a3, a4, a5);
+    }
+
+    private ulong Dispatch(ref RunState state, DecodedInstruction* entry, ulong frameTop, int depth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
+        state.Observer == 0
+            ? Execute(ref state, default(NoHook), entry, frameTop, depth, a1, a2, a3, a4, a5)
+            : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), entry, frameTop, depth, a1, a2, a3, a4, a5);
+
+    // The call frames are written before they are read, so only the registers need zeroing. A run starts at slot 0 with
+    // depth 0; a callback at its function with the depth of its frame (its exit at that depth returns).
     [SkipLocalsInit]
-    private ulong Execute<THook>(ref RunState state, THook hook)
+    private ulong Execute<THook>(ref RunState state, THook hook, DecodedInstruction* entry, ulong frameTop, int baseDepth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
         where THook : struct, IExecutionHook
     {
         ulong* r = stackalloc ulong[11];
@@ -66,10 +79,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         ulong stackSize = (ulong)Options.StackSize;
         RunState* statePointer = (RunState*)Unsafe.AsPointer(ref state);
 
-        r[1] = state.ContextAddress;
-        r[2] = state.ContextLength;
-        r[10] = state.StackEnd;
-        ulong stackLow = state.StackEnd - stackSize;
+        r[1] = a1;
+        r[2] = a2;
+        r[3] = a3;
+        r[4] = a4;
+        r[5] = a5;
+        r[10] = frameTop;
+        ulong stackLow = frameTop - stackSize;
         long budget = state.BudgetRemaining;
         // A run that can be cancelled gets its budget in slices; the rest waits in the reserve, and the cancellation
         // flag is read when a slice runs out, so the loop below stays as it is.
@@ -80,9 +96,9 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
             budget = CancellationSlice;
         }
 
-        int depth = 0;
+        int depth = baseDepth;
         DecodedInstruction* start = codeStart; // the decoded array is pinned: its address never changes
-        DecodedInstruction* ins = start;
+        DecodedInstruction* ins = entry;
 
         while (true)
         {
@@ -277,20 +293,32 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 // Calls
                 case Op.CallHelper:
                     state.BudgetRemaining = budget + reserve;
-                    r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5]);
+                    r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5], this);
                     if (state.StopRequested != 0)
                     {
                         return state.StopValue;
+                    }
+
+                    if (state.BudgetRemaining != budget + reserve)
+                    {
+                        // A callback ran on the budget handed over.
+                        budget = TakeBackBudget(ref state, out reserve);
                     }
 
                     ins++;
                     continue;
                 case Op.CallX:
                     state.BudgetRemaining = budget + reserve;
-                    r[0] = InvokeHelper(HelperById(r[ins->Dst], PcOf(ins)), statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5]);
+                    r[0] = InvokeHelper(HelperById(r[ins->Dst], PcOf(ins)), statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5], this);
                     if (state.StopRequested != 0)
                     {
                         return state.StopValue;
+                    }
+
+                    if (state.BudgetRemaining != budget + reserve)
+                    {
+                        // A callback ran on the budget handed over.
+                        budget = TakeBackBudget(ref state, out reserve);
                     }
 
                     ins++;
@@ -319,7 +347,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 default:
                 {
                     // Op.Exit
-                    if (depth == 0)
+                    if (depth == baseDepth)
                     {
                         state.BudgetRemaining = budget + reserve;
                         return r[0];
@@ -401,6 +429,21 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         long slice = Math.Min(reserve, CancellationSlice);
         reserve -= slice;
         return slice - 1;
+    }
+
+    /// <summary>The budget after a helper that ran callbacks on it: sliced again when the run can be cancelled.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long TakeBackBudget(ref RunState state, out long reserve)
+    {
+        long budget = state.BudgetRemaining;
+        reserve = 0;
+        if (state.Cancellable != 0 && budget > CancellationSlice)
+        {
+            reserve = budget - CancellationSlice;
+            budget = CancellationSlice;
+        }
+
+        return budget;
     }
 
     private Helper HelperById(ulong id, int pc) => callxHelpers!.Resolve(id, Program, pc);

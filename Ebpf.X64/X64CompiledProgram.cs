@@ -21,6 +21,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;
     private readonly int[] pcOffsets;
+    private readonly int[] callbackOffsets;
     private readonly CallxTable? callxHelpers;
     private readonly nint entry;
     private readonly int checkedAccesses;
@@ -44,6 +45,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address);
         sites = compiled.Sites;
         pcOffsets = compiled.PcOffsets;
+        callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;
         provenAccesses = compiled.ProvenAccesses;
         callxHelpers = helpers.Callx;
@@ -131,6 +133,40 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     private protected override ulong Execute(ref RunState state)
     {
         Unsafe.SkipInit(out RunBlock block);
+        Fill(ref block, ref state);
+
+        // Code that runs briefly and never calls back is called like an intrinsic, without switching the thread to
+        // preemptive mode and back (a GC waits for it, as for any managed code, for at most microseconds); any other
+        // code may run long or call helpers (managed code, entered through the dispatcher), so it is called with the
+        // transition.
+        ulong r0 = brief
+            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
+            : CallWithTransition(entry, &block);
+        return Finish(ref state, ref block, r0);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The callback is entered through its own entry in the code (see <c>X64Compiler.EmitCallbackEntries</c>)
+    /// with a run block of its own: r1-r5 in the helper arguments, the frame top in the call frame.</remarks>
+    [SkipLocalsInit]
+    private protected override ulong ExecuteCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+    {
+        Unsafe.SkipInit(out RunBlock block);
+        Fill(ref block, ref state);
+        block.Arg1 = a1;
+        block.Arg2 = a2;
+        block.Arg3 = a3;
+        block.Arg4 = a4;
+        block.Arg5 = a5;
+        block.CallFrame = frameTop;
+        ulong r0 = CallWithTransition(entry + callbackOffsets[function], &block);
+        return Finish(ref state, ref block, r0);
+    }
+
+    /// <summary>Sets every field of the run block the code reads before it writes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Fill(ref RunBlock block, ref RunState state)
+    {
         block.Status = (int)RunStatus.Completed;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
         block.InputStart = state.InputAddress;
@@ -150,14 +186,12 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         block.RegionCount = state.RegionCount;
         block.ContextAddress = state.ContextAddress;
         block.ContextLength = state.ContextLength;
+    }
 
-        // Code that runs briefly and never calls back is called like an intrinsic, without switching the thread to
-        // preemptive mode and back (a GC waits for it, as for any managed code, for at most microseconds); any other
-        // code may run long or call helpers (managed code, entered through the dispatcher), so it is called with the
-        // transition.
-        ulong r0 = brief
-            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
-            : CallWithTransition(entry, &block);
+    /// <summary>Ends a call into the code: the budget back to the run state, r0 or the error the block reports.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong Finish(ref RunState state, ref RunBlock block, ulong r0)
+    {
         GC.KeepAlive(this);
         state.BudgetRemaining = block.Budget;
         return (RunStatus)block.Status switch
@@ -203,9 +237,21 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         var site = sites[siteIndex];
         var helper = site.Helper ?? callxHelpers!.Resolve(block->CallxId, Program, site.Pc);
 
+        // A helper that calls back runs the callbacks on the budget: it goes to the run state and back.
+        bool callsBack = helper.CallsBack;
+        if (callsBack)
+        {
+            block->State->BudgetRemaining = block->Budget;
+        }
+
         ulong result = InvokeHelper(
             helper, block->State, Program, Environment, Options, site.Pc, block->CallFrame - (ulong)Options.StackSize,
-            block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
+            block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5, this);
+        if (callsBack)
+        {
+            block->Budget = block->State->BudgetRemaining;
+        }
+
         if (block->State->StopRequested != 0)
         {
             block->Status = (int)RunStatus.Stopped;

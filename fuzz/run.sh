@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one coverage-guided fuzz campaign: fuzz/run.sh TARGET SECONDS
-#   TARGET: decode | asm | elf | diff (see Ebpf.Fuzzing/FuzzTargets.cs)
+#   TARGET: decode | asm | elf | diff | kernel | pcap (see Ebpf.Fuzzing/FuzzTargets.cs)
 # Needs afl++ (Debian: apt-get install -y afl++) and the .NET SDK; the SharpFuzz instrumenter comes from the
 # repository's tool manifest (dotnet tool restore). Seeds: the bpf_conformance programs (read in place from
 # EBPF_CONFORMANCE_DIR, default ../shared/bpf_conformance beside the repository) and examples/, converted to the

@@ -46,7 +46,7 @@ public sealed class AbstractState
             var text = new StringBuilder();
             for (int i = 1; i < Frames.Count; i++)
             {
-                text.Append(Frames[i].ReturnPc).Append('/');
+                text.Append(Frames[i].ReturnPc).Append(Frames[i].IsCallback ? 'c' : '/');
             }
 
             return text.ToString();

@@ -63,7 +63,7 @@ public readonly record struct AbstractValue(
 
     /// <summary>True when both are the same pointer region (same kind, frame and map), so offsets compare.</summary>
     public bool SameRegion(in AbstractValue other) =>
-        (Kind == other.Kind || (IsPacket && other.IsPacket)) && IsPointer && Kind != ValueKind.MapPointer && Frame == other.Frame && ReferenceEquals(Map, other.Map);
+        (Kind == other.Kind || (IsPacket && other.IsPacket)) && IsPointer && Kind is not (ValueKind.MapPointer or ValueKind.Function) && Frame == other.Frame && ReferenceEquals(Map, other.Map);
 
     /// <summary>The smallest value holding both (<paramref name="widen"/>: push growing bounds to their extremes).</summary>
     public AbstractValue Join(in AbstractValue other, bool widen)
@@ -118,6 +118,7 @@ public readonly record struct AbstractValue(
             ValueKind.Global => $"global({map}, off={Num})",
             ValueKind.Context => $"ctx(off={Num})",
             ValueKind.PacketEnd => "pkt_end",
+            ValueKind.Function => $"func({Num})",
             _ => $"pkt_meta(off={Num})",
         };
     }

@@ -10,21 +10,23 @@ public sealed class FrameState
     private AbstractValue[] spills;
     private bool shared;
 
-    internal FrameState(int size, AbstractValue[]? callerSaved, int returnPc)
+    internal FrameState(int size, AbstractValue[]? callerSaved, int returnPc, bool isCallback = false)
     {
         bytes = new StackByte[size];
         spills = new AbstractValue[size / 8];
         CallerSaved = callerSaved;
         ReturnPc = returnPc;
+        IsCallback = isCallback;
     }
 
-    private FrameState(StackByte[] bytes, AbstractValue[] spills, AbstractValue[]? callerSaved, int returnPc, bool shared)
+    private FrameState(StackByte[] bytes, AbstractValue[] spills, AbstractValue[]? callerSaved, int returnPc, bool shared, bool isCallback)
     {
         this.bytes = bytes;
         this.spills = spills;
         CallerSaved = callerSaved;
         ReturnPc = returnPc;
         this.shared = shared;
+        IsCallback = isCallback;
     }
 
     /// <summary>The bytes (read only: write through <see cref="WritableBytes"/>): index i is offset i - size from the frame pointer.</summary>
@@ -53,8 +55,12 @@ public sealed class FrameState
         }
     }
 
-    /// <summary>The caller's r6-r9 (null for the entry function's frame).</summary>
+    /// <summary>The caller's r6-r9 (null for the entry function's frame); for a callback's frame its r1-r9 (the helper
+    /// call is interpreted again when the callback returns, with the arguments it had).</summary>
     internal AbstractValue[]? CallerSaved { get; }
+
+    /// <summary>True for the frame of a callback a helper runs: it returns to the helper call (<see cref="ReturnPc"/>), which may call it again.</summary>
+    internal bool IsCallback { get; }
 
     /// <summary>Where the local call returns to (-1 for the entry function's frame).</summary>
     internal int ReturnPc { get; }
@@ -64,7 +70,7 @@ public sealed class FrameState
     internal FrameState Clone()
     {
         shared = true;
-        return new FrameState(bytes, spills, CallerSaved, ReturnPc, shared: true);
+        return new FrameState(bytes, spills, CallerSaved, ReturnPc, shared: true, IsCallback);
     }
 
     private void Own()
@@ -137,8 +143,8 @@ public sealed class FrameState
 
         if (CallerSaved is not null && other.CallerSaved is not null && !CallersEqual(other))
         {
-            var saved = new AbstractValue[4];
-            for (int i = 0; i < 4; i++)
+            var saved = new AbstractValue[CallerSaved.Length];
+            for (int i = 0; i < saved.Length; i++)
             {
                 saved[i] = CallerSaved[i].Join(other.CallerSaved[i], widen);
             }
@@ -156,6 +162,7 @@ public sealed class FrameState
         shared = copy.shared;
         CallerSaved = callerSaved;
         ReturnPc = copy.ReturnPc;
+        IsCallback = copy.IsCallback;
     }
 
     private bool CallersEqual(FrameState other) =>

@@ -37,6 +37,11 @@ internal sealed partial class SafetyAnalyzer
                 return false;
             }
 
+            if (signature.CallsBack)
+            {
+                EnterCallback(pc, signature, state, map);
+            }
+
             if (signature.Return == HelperReturnKind.MapValueOrNull)
             {
                 result = new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
@@ -133,6 +138,14 @@ internal sealed partial class SafetyAnalyzer
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
                     break;
+                case HelperArgumentKind.Function:
+                    if (value.Kind != ValueKind.Function)
+                    {
+                        Error(pc, $"r{r}: the helper expects a function of the program (an lddw with src=4), but r{r} is {value}");
+                        return false;
+                    }
+
+                    break;
             }
         }
 
@@ -168,6 +181,72 @@ internal sealed partial class SafetyAnalyzer
         return true;
     }
 
+    /// <summary>
+    /// A helper that calls back (<c>bpf_loop</c>...): the callback is followed from here in a new frame, with the
+    /// arguments the signature describes; its exit returns to this call with the caller's registers, so the call runs
+    /// again and the callback's entry state grows (widening as at a loop head) until it covers every number of runs.
+    /// </summary>
+    private void EnterCallback(int pc, HelperSignature signature, AbstractState state, MapShape? map)
+    {
+        var function = state.Registers[signature.Arguments.IndexOf(HelperArgumentKind.Function) + 1];
+        if (signature.CallbackArguments.IsEmpty)
+        {
+            Unproven(pc, "the helper's callback arguments are not described (HelperSignature.CallbackArguments): the callback is not analysed");
+            return;
+        }
+
+        if (!function.Num.IsConstant)
+        {
+            Unproven(pc, "which function the callback is depends on the path: it is not analysed");
+            return;
+        }
+
+        if (state.Frames.Count >= context.MaxCallDepth)
+        {
+            Unproven(pc, $"the callback nests deeper than {context.MaxCallDepth} frames (the run stops with a call-depth error)");
+            return;
+        }
+
+        var callee = state.Clone();
+        callee.Frames.Add(new FrameState(context.StackSize, state.Registers.AsSpan(1, 9).ToArray(), pc, isCallback: true));
+        var registers = callee.Registers;
+        for (int r = 0; r < 10; r++)
+        {
+            registers[r] = r is >= 1 and <= 5 && r - 1 < signature.CallbackArguments.Length
+                ? CallbackArgument(signature, signature.CallbackArguments[r - 1], state, map)
+                : r is >= 1 and <= 5 ? AbstractValue.Constant(0) : AbstractValue.Uninitialized;
+        }
+
+        registers[10] = FramePointer(callee.Depth);
+        Merge((int)function.Num.SMin, callee);
+    }
+
+    private AbstractValue CallbackArgument(HelperSignature signature, CallbackArgumentKind kind, AbstractState state, MapShape? map) => kind switch
+    {
+        CallbackArgumentKind.Zero => AbstractValue.Constant(0),
+        CallbackArgumentKind.LoopIndex => AbstractValue.Scalar(ScalarRange.UpTo((1ul << 23) - 1)),
+        CallbackArgumentKind.HelperArgument3 => state.Registers[3],
+        CallbackArgumentKind.Map => state.Registers[signature.Arguments.IndexOf(HelperArgumentKind.MapPointer) + 1],
+        CallbackArgumentKind.MapKey when map is { HoldsMaps: false } => new AbstractValue(ValueKind.MapValue, ScalarRange.Constant(0), Map: KeyShape(map)),
+        CallbackArgumentKind.MapValue when map is { HoldsMaps: false } => new AbstractValue(map.IsGlobalData ? ValueKind.Global : ValueKind.MapValue, ScalarRange.Constant(0), Map: map),
+        CallbackArgumentKind.Number => AbstractValue.AnyScalar,
+        _ => AbstractValue.UnknownValue,
+    };
+
+    /// <summary>The keys of <paramref name="map"/> as read-only memory of the key size (one shape per map, so values join).</summary>
+    private MapShape KeyShape(MapShape map)
+    {
+        if (!keyShapes.TryGetValue(map, out var shape))
+        {
+            shape = new MapShape($"{map.Name} key", 0, map.KeySize, ReadOnly: true, IsGlobalData: false);
+            keyShapes.Add(map, shape);
+        }
+
+        return shape;
+    }
+
+    private readonly Dictionary<MapShape, MapShape> keyShapes = new(ReferenceEqualityComparer.Instance);
+
     private int LocalCall(int pc, in DecodedInstruction insn, AbstractState state)
     {
         if (state.Frames.Count >= context.MaxCallDepth)
@@ -202,13 +281,28 @@ internal sealed partial class SafetyAnalyzer
         int popped = state.Depth;
         var frame = state.Top;
         state.Frames.RemoveAt(popped);
-        frame.CallerSaved!.CopyTo(state.Registers, 6);
-        for (int r = 1; r <= 5; r++)
+        if (frame.IsCallback)
         {
-            state.Registers[r] = AbstractValue.Uninitialized;
+            // Back to the helper call with the registers it had, which may call the callback again.
+            if (result.Kind != ValueKind.Scalar || result.Num.UMax > 1)
+            {
+                Unproven(pc, $"r0: a callback returns 0 or 1 (the kernel's verifier requires it), here {result}");
+            }
+
+            frame.CallerSaved!.CopyTo(state.Registers, 1);
+            state.Registers[0] = AbstractValue.AnyScalar;
+        }
+        else
+        {
+            frame.CallerSaved!.CopyTo(state.Registers, 6);
+            for (int r = 1; r <= 5; r++)
+            {
+                state.Registers[r] = AbstractValue.Uninitialized;
+            }
+
+            state.Registers[0] = result;
         }
 
-        state.Registers[0] = result;
         state.Registers[10] = FramePointer(popped - 1);
         for (int r = 0; r < 10; r++)
         {

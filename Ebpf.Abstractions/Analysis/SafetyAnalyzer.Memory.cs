@@ -105,7 +105,7 @@ internal sealed partial class SafetyAnalyzer
         string Range() => lo == hi ? $"offset {lo}" : $"offset [{lo}, {hi}]";
         static (AccessOutcome, string?) Result(AccessOutcome outcome, string? reason) => (outcome, reason);
 
-        if (pointer.IsPointer && pointer.Kind is not (ValueKind.MapPointer or ValueKind.MapValueOrNull) && !IsSmall(offset))
+        if (pointer.IsPointer && pointer.Kind is not (ValueKind.MapPointer or ValueKind.MapValueOrNull or ValueKind.Function) && !IsSmall(offset))
         {
             return Result(AccessOutcome.Unknown, $"{R()}: the offset into the {Describe(pointer.Kind)} is unbounded ({offset})");
         }
@@ -184,6 +184,8 @@ internal sealed partial class SafetyAnalyzer
                 return Result(AccessOutcome.Unknown, $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
                 return Result(AccessOutcome.Refuted, $"{R()}: is a map handle, not a pointer to memory");
+            case ValueKind.Function:
+                return Result(AccessOutcome.Refuted, $"{R()}: is the address of a function (for a helper to call back), not a pointer to memory");
             case ValueKind.Scalar:
                 return Result(AccessOutcome.Unknown, $"{R()}: is a number ({pointer.Num}), not a pointer the analysis can follow");
             default:

@@ -72,6 +72,24 @@ internal sealed partial class SafetyAnalyzer
                 joinPoint[pc + 1] = true;
             }
 
+            if (insn.PseudoSource == LddwSource.CodeAddress)
+            {
+                // A callback's entry: a helper may run it again and again, so its states widen like a loop's.
+                int start = (int)ProgramAnalysis.CodeAddressTarget(pc, insn.Raw);
+                joinPoint[start] = true;
+                loopHead[start] = true;
+            }
+
+            if (insn.Operation == Operation.CallHelper && context.TryGetHelper((uint)insn.Imm, out var signature) && signature is { CallsBack: true })
+            {
+                // Its callback returns to the call (which may run it again); the states after it meet after the call.
+                joinPoint[pc] = true;
+                if (pc + 1 < code.Length)
+                {
+                    joinPoint[pc + 1] = true;
+                }
+            }
+
             if (insn.IsMemoryAccess)
             {
                 accesses[pc] = new AccessProof(AccessOutcome.Unreachable, ValueKind.Uninitialized, 0, 0, insn.AccessSize);
@@ -212,7 +230,7 @@ internal sealed partial class SafetyAnalyzer
             case >= Operation.Add and <= Operation.Bswap64:
                 return Alu(pc, insn, state) ? next : -1;
             case Operation.Lddw:
-                state.Registers[insn.Dst] = Lddw(insn);
+                state.Registers[insn.Dst] = Lddw(pc, insn);
                 return next;
             case Operation.Load or Operation.LoadSignExtend or Operation.Store or >= Operation.AtomicAdd:
                 return Memory(pc, insn, state) ? next : -1;
@@ -239,12 +257,17 @@ internal sealed partial class SafetyAnalyzer
         }
     }
 
-    private AbstractValue Lddw(in DecodedInstruction insn)
+    private AbstractValue Lddw(int pc, in DecodedInstruction insn)
     {
         var source = insn.PseudoSource;
         if (source == LddwSource.Immediate)
         {
             return AbstractValue.Constant(insn.Value);
+        }
+
+        if (source == LddwSource.CodeAddress)
+        {
+            return new AbstractValue(ValueKind.Function, ScalarRange.Constant((ulong)ProgramAnalysis.CodeAddressTarget(pc, insn.Raw)));
         }
 
         var map = source is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex

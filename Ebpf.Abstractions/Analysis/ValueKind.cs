@@ -27,4 +27,6 @@ public enum ValueKind : byte
     PacketEnd,
     /// <summary>A pointer into the packet metadata area (a <see cref="ContextFieldKind.PacketMeta"/> field), with an offset from the area's start; the area ends where the packet starts.</summary>
     PacketMeta,
+    /// <summary>A function of the program (an <c>lddw</c> with the code-address source, <c>src=4</c>), passed to helpers that call it back; its number is the function's first slot. Never dereferenced.</summary>
+    Function,
 }

@@ -559,6 +559,19 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     private protected abstract ulong Execute(ref RunState state);
 
     /// <summary>
+    /// Runs function <paramref name="function"/> (a callback, see <see cref="EbpfProgram.IsCallback"/>) for a helper of a
+    /// run in progress: r1-r5 = the arguments, r0 and r6-r9 zero, r10 = <paramref name="frameTop"/> (one past its frame,
+    /// which the caller checked fits in the stack area), the budget in <see cref="RunState.BudgetRemaining"/> (written back
+    /// when it returns). Returns r0; when a helper inside stops the run, returns at once with
+    /// <see cref="RunState.StopValue"/> (the flag stays set for the outer code). Errors are thrown as from a run.
+    /// </summary>
+    private protected abstract ulong ExecuteCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5);
+
+    /// <summary>Runs a callback for <see cref="HelperContext.CallFunction"/> (see <see cref="ExecuteCallback(ref RunState, int, ulong, ulong, ulong, ulong, ulong, ulong)"/>).</summary>
+    internal ulong RunCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
+        ExecuteCallback(ref state, function, frameTop, a1, a2, a3, a4, a5);
+
+    /// <summary>
     /// Takes a run lease for a run of this program or a tail call into it: false once the program has been disposed (a
     /// run then throws <see cref="ObjectDisposedException"/>; a tail call behaves as into an empty slot). While a lease
     /// is held, <see cref="Dispose()"/> marks the program disposed but defers releasing the engine's resources (e.g.
@@ -622,18 +635,22 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// Calls a helper the way every engine must: the helper gets a <see cref="HelperContext"/>; an
     /// <see cref="EbpfRuntimeException"/> it raises (e.g. a bad pointer argument) passes through; any other exception
     /// becomes an <see cref="EbpfHelperException"/> at <paramref name="pc"/>. A run cancelled during the call stops
-    /// when it returns.
+    /// when it returns. <paramref name="running"/>: the compiled program whose code makes the call, which a helper that
+    /// calls back (<see cref="HelperSignature.CallsBack"/>) runs callbacks of; the engine hands such a helper the budget
+    /// in <see cref="RunState.BudgetRemaining"/> and takes it back afterwards.
     /// </summary>
     internal static ulong InvokeHelper(
         Helper helper, RunState* state, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options,
-        int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+        int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5, CompiledProgram? running = null)
     {
         try
         {
-            // An rbpf-style helper is called directly, without the context-taking wrapper made at its registration.
+            // An rbpf-style helper is called directly, without the context-taking wrapper made at its registration. A
+            // helper that calls back gets the running program (the engines hand it the budget: see HelperSignature.CallsBack).
+            var callbacks = helper.CallsBack ? running : null;
             ulong result = helper.Simple is { } simple
                 ? simple(a1, a2, a3, a4, a5)
-                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks), a1, a2, a3, a4, a5);
+                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks, callbacks), a1, a2, a3, a4, a5);
             if (Volatile.Read(ref state->CancelRequested) != 0)
             {
                 // A loop around a slow helper may run few instructions: it stops here rather than at a later check.

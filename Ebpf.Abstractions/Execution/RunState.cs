@@ -102,4 +102,7 @@ internal unsafe struct RunState
     /// that escapes the helper is turned into an <see cref="EbpfHelperException"/> for that call where the run ends.
     /// </summary>
     public int HelperPc;
+
+    /// <summary>How many program functions helpers are running as callbacks (see <see cref="Helpers.HelperContext.CallFunction"/>) right now.</summary>
+    public int CallbackDepth;
 }

@@ -21,7 +21,8 @@ internal static class StackFootprint
     /// <c>callx</c> whose memory checks are on, and, if it calls helpers, whose helper argument checks are on and whose
     /// helpers all receive the <c>HelperContext</c> (they reach memory through its checked accessors, which allow the
     /// calling frame and no deeper one; an rbpf-style helper gets raw addresses);</item>
-    /// <item>the whole stack area (frame size times call depth) otherwise.</item>
+    /// <item>the whole stack area (frame size times call depth) otherwise (also for a program with callbacks, which run
+    /// in frames of their own).</item>
     /// </list>
     /// </summary>
     public static int DirtyBytes(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
@@ -40,6 +41,9 @@ internal static class StackFootprint
             switch (insn.Operation)
             {
                 case Operation.CallLocal or Operation.CallX:
+                    return whole;
+                case Operation.Lddw when insn.PseudoSource == LddwSource.CodeAddress:
+                    // A callback runs in frames below the caller's, as a local call does.
                     return whole;
                 case Operation.CallHelper:
                     if (!checkedHelpers || !environment.Helpers.TryGet((uint)insn.Imm, out var helper) || helper.Simple is not null)

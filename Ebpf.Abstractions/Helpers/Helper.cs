@@ -22,6 +22,8 @@ public sealed class Helper
         Function = function;
     }
 
+    private readonly HelperSignature? signature;
+
     private Helper(Helper other, HelperSignature? signature)
     {
         Id = other.Id;
@@ -47,7 +49,18 @@ public sealed class Helper
     /// The argument and return kinds the proving verifier checks calls against (see <see cref="HelperSignature"/>).
     /// Null: unknown, so a strict verification rejects calls to it and a hybrid one assumes nothing about them.
     /// </summary>
-    public HelperSignature? Signature { get; init; }
+    public HelperSignature? Signature
+    {
+        get => signature;
+        init
+        {
+            signature = value;
+            CallsBack = value?.CallsBack == true;
+        }
+    }
+
+    /// <summary>Whether the signature declares a function argument (see <see cref="HelperSignature.CallsBack"/>), kept for the engines' call paths.</summary>
+    internal bool CallsBack { get; private init; }
 
     /// <summary>A copy of this helper with <paramref name="signature"/> declared.</summary>
     public Helper WithSignature(HelperSignature? signature) => new(this, signature);

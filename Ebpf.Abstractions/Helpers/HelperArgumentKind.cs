@@ -26,4 +26,9 @@ public enum HelperArgumentKind : byte
     CheckedPointer,
     /// <summary>The program's context pointer, unmodified (r1 at entry; with no <see cref="Analysis.ContextLayout"/>, the input pointer at offset 0).</summary>
     Context,
+    /// <summary>
+    /// A function of the program (an <c>lddw</c> with the code-address source, <c>src=4</c>) the helper calls back, e.g.
+    /// <c>bpf_loop</c>'s callback. A helper with such an argument may call <see cref="HelperContext.CallFunction"/>.
+    /// </summary>
+    Function,
 }

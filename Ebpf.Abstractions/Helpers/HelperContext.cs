@@ -11,6 +11,7 @@ public readonly unsafe ref struct HelperContext
 {
     private readonly RunState* state;
     private readonly ulong stackLow;
+    private readonly CompiledProgram? callbacks;
 
     /// <summary>Creates a context. Engines call this; helpers receive it.</summary>
     /// <param name="state">The run state (on the stack of the run).</param>
@@ -19,10 +20,13 @@ public readonly unsafe ref struct HelperContext
     /// <param name="pc">The slot of the call instruction.</param>
     /// <param name="stackLow">The lowest byte of the calling frame.</param>
     /// <param name="checkArguments">Whether memory requests are checked against the regions.</param>
-    internal HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments)
+    /// <param name="callbacks">The running compiled program when the helper may call program functions back (its
+    /// signature has a <see cref="HelperArgumentKind.Function"/> argument, so the engine handed it the budget), else null.</param>
+    internal HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments, CompiledProgram? callbacks = null)
     {
         this.state = state;
         this.stackLow = stackLow;
+        this.callbacks = callbacks;
         Program = program;
         Environment = environment;
         Pc = pc;
@@ -87,6 +91,61 @@ public readonly unsafe ref struct HelperContext
         state->StopValue = returnValue;
     }
 
+    /// <summary>
+    /// True once the run was asked to end (a helper called <see cref="Stop"/> or requested a tail call, possibly inside a
+    /// callback): a helper that calls program functions in a loop stops calling them and returns at once.
+    /// </summary>
+    public bool IsStopping => state->StopRequested != 0;
+
+    /// <summary>
+    /// Calls a function of the running program as a callback, as <c>bpf_loop</c> and <c>bpf_for_each_map_elem</c> do:
+    /// <paramref name="function"/> is the value the program loaded with an <c>lddw</c> of the code-address source
+    /// (<c>src=4</c>); the function runs with r1-r5 set to the arguments, r0 and r6-r9 zero, and a fresh stack frame
+    /// below the calling frame (it counts toward <see cref="ExecutionOptions.MaxCallDepth"/> as a local call does), on the
+    /// run's instruction budget, stop requests and cancellation, with the same memory checks. Returns its r0. A tail call
+    /// inside a callback fails (the callback goes on after it, as after an empty slot). When the callback (or a helper it
+    /// calls) ends the run, <see cref="IsStopping"/> becomes true and the value returned is the run's result.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The helper's signature has no <see cref="HelperArgumentKind.Function"/>
+    /// argument (only such helpers run with the budget handed over), or <paramref name="function"/> names no callback of
+    /// the running program (both end the run with an <see cref="EbpfHelperException"/>).</exception>
+    /// <exception cref="EbpfCallDepthExceededException">The callback's frame would exceed the call depth.</exception>
+    /// <exception cref="EbpfRuntimeException">The callback failed (memory violation, budget, cancellation...): the run ends with that error.</exception>
+    public ulong CallFunction(ulong function, ulong arg1, ulong arg2, ulong arg3, ulong arg4, ulong arg5)
+    {
+        if (callbacks is null)
+        {
+            throw new InvalidOperationException("only a helper whose signature declares a function argument (HelperArgumentKind.Function) can call program functions");
+        }
+
+        if (!FunctionPointer.TryDecode(function, Program, out int index))
+        {
+            throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"0x{function:x} is not the address of a callback of this program (an lddw with src=4 loads one)"));
+        }
+
+        if (Volatile.Read(ref state->CancelRequested) != 0)
+        {
+            // A loop of short callbacks (no backward jump to poll at) stops between two of them.
+            throw CompiledProgram.CancelledAt(Program, Pc);
+        }
+
+        ulong frameSize = (ulong)callbacks.Options.StackSize;
+        if (stackLow - state->StackStart < frameSize)
+        {
+            throw new EbpfCallDepthExceededException(Pc, Program.Instructions[Pc], callbacks.Options.MaxCallDepth);
+        }
+
+        state->CallbackDepth++;
+        try
+        {
+            return callbacks.RunCallback(ref *state, index, stackLow, arg1, arg2, arg3, arg4, arg5);
+        }
+        finally
+        {
+            state->CallbackDepth--;
+        }
+    }
+
     /// <summary>The number of tail calls the run has made so far.</summary>
     public int TailCallCount => state->TailCallCount;
 
@@ -95,12 +154,13 @@ public readonly unsafe ref struct HelperContext
     /// the same context (r1), a fresh stack and the rest of the run's instruction budget. Returns false, changing
     /// nothing, when the target cannot be entered: it has been disposed (kernel-like: as for an empty slot, the caller
     /// goes on after the call), or it does not come from an engine of this library (a tail call continues this run's
-    /// state, which only <see cref="CompiledProgram"/> can share), or this helper call already requested a tail call.
+    /// state, which only <see cref="CompiledProgram"/> can share), or this helper call already requested a tail call, or
+    /// the call comes from a callback (see <see cref="CallFunction"/>).
     /// </summary>
     /// <param name="target">The program to continue with.</param>
     public bool TailCall(ICompiledProgram target)
     {
-        if (state->TailCallTarget != 0 || target is not CompiledProgram program || !program.TryBeginRun())
+        if (state->TailCallTarget != 0 || state->CallbackDepth != 0 || target is not CompiledProgram program || !program.TryBeginRun())
         {
             return false;
         }

@@ -17,6 +17,20 @@ public sealed record HelperSignature(ImmutableArray<HelperArgumentKind> Argument
     /// </summary>
     public bool ChangesPacketData { get; init; }
 
+    /// <summary>
+    /// True when an argument is a <see cref="HelperArgumentKind.Function"/>: the helper may call the program back, so
+    /// the engines hand it the run's budget and let it run program functions (<see cref="HelperContext.CallFunction"/>).
+    /// </summary>
+    public bool CallsBack => Arguments.Contains(HelperArgumentKind.Function);
+
+    /// <summary>
+    /// For a helper that calls back: what its callback receives in r1, r2, ... (the rest are zero). The safety analysis
+    /// follows the callback from each call with these values, as often as it may run; empty when the callback's
+    /// arguments are not described (its calls then stay unproven). The helper must pass what it declares: the engines
+    /// drop the run-time checks of the callback's accesses the analysis proves from these values.
+    /// </summary>
+    public ImmutableArray<CallbackArgumentKind> CallbackArguments { get; init; } = [];
+
     /// <summary>A helper that takes no argument and returns a number.</summary>
     public static HelperSignature NoArguments { get; } = Of();
 

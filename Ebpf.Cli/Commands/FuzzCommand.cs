@@ -8,7 +8,9 @@ namespace Ebpf.Cli.Commands;
 /// <summary>
 /// <c>ebpf fuzz --programs N [--seed S] [--engines LIST]</c>: a differential campaign over generated programs on
 /// every processor, ending with <c>fuzz: N programs, M mismatches, K unexpected exceptions</c>. Every program is also
-/// analysed by the proving verifier (the <c>verifier:</c> line); a run that contradicts a proof fails the campaign.
+/// analysed by the proving verifier (the <c>verifier:</c> lines, in all and per generator family); a run that
+/// contradicts a proof fails the campaign, and so does a compilation that drops proven checks and ends otherwise than
+/// with every check on (the <c>proof use:</c> line).
 /// Ctrl+C or SIGTERM stops it after the programs under way, with the lines of what ran (exit code 130).
 /// </summary>
 internal static class FuzzCommand
@@ -72,6 +74,12 @@ internal static class FuzzCommand
 
             context.Out.WriteLine("outcomes: " + string.Join(", ", result.Outcomes.Select(o => $"{o.Key} {o.Value.ToString(c)}")));
             context.Out.WriteLine(result.Verifier!.Summary);
+            foreach (var (family, tally) in result.Verifier.Families)
+            {
+                context.Out.WriteLine($"verifier, {family}: {tally.Summary}");
+            }
+
+            context.Out.WriteLine(result.Verifier.ProofUseSummary);
             double seconds = result.Elapsed.TotalSeconds;
             context.Out.WriteLine(string.Create(c, $"time: {seconds:F1} s ({result.Programs / Math.Max(seconds, 1e-9):F0} programs/s)"));
             if (result.Stopped)

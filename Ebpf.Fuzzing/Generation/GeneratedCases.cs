@@ -8,7 +8,10 @@ namespace Ebpf.Fuzzing.Generation;
 /// <see cref="ProgramGenerator"/> from a random stream fixed by <c>(S, i)</c>, so it is the same on every run and at any
 /// parallelism. One program in <see cref="LongProgramEvery"/> is a long one (functions over a hundred operations,
 /// jumps anywhere, unreachable code), one in <see cref="GuardedProgramEvery"/> a guarded one
-/// (<see cref="ProgramGenerator.Guarded"/>: the shapes the verifier proves), the others differential ones.
+/// (<see cref="ProgramGenerator.Guarded"/>: the shapes the verifier proves), one in <see cref="KernelProgramEvery"/> a
+/// kernel one (<see cref="ProgramGenerator.Kernel"/>: XDP, tc and socket-filter programs run on a packet through
+/// <see cref="Kernel.KernelProgram"/>), the others differential ones. Each case names its family
+/// (<see cref="Families"/>).
 /// </summary>
 public static class GeneratedCases
 {
@@ -17,6 +20,12 @@ public static class GeneratedCases
 
     /// <summary>How often a guarded program is generated.</summary>
     public const int GuardedProgramEvery = 4;
+
+    /// <summary>How often a kernel program is generated (programs <c>i</c> with <c>i % 4 == 1</c>).</summary>
+    public const int KernelProgramEvery = 4;
+
+    /// <summary>The families, as <see cref="DifferentialCase.Family"/> names them.</summary>
+    public static IReadOnlyList<string> Families { get; } = ["differential", "long", "guarded", "kernel"];
 
     /// <summary>
     /// Programs get only the structural checks every program gets: the generator makes programs the engines must run
@@ -31,8 +40,8 @@ public static class GeneratedCases
     /// <param name="tailCallEngine">Compiles the environment's tail-call targets (null: every tail call falls through).</param>
     public static Func<long, DifferentialCase> For(ulong seed, IExecutionEngine? tailCallEngine = null)
     {
-        var environment = GeneratedEnvironment.Create(tailCallEngine);
-        return index => Create(seed, index, environment);
+        var environments = GeneratedEnvironments.Create(tailCallEngine);
+        return index => Create(seed, index, environments);
     }
 
     /// <summary>The guarded programs only (the soundness campaign of the tests), program <c>i</c> from <c>(S, i)</c> as in <see cref="For"/>.</summary>
@@ -40,28 +49,47 @@ public static class GeneratedCases
     /// <param name="tailCallEngine">Compiles the environment's tail-call targets (null: every tail call falls through).</param>
     public static Func<long, DifferentialCase> Guarded(ulong seed, IExecutionEngine? tailCallEngine = null)
     {
-        var environment = GeneratedEnvironment.Create(tailCallEngine);
-        return index => Create(seed, index, environment, ProgramGenerator.Guarded);
+        var environments = GeneratedEnvironments.Create(tailCallEngine);
+        return index => Create(seed, index, environments, ProgramGenerator.Guarded, "guarded");
+    }
+
+    /// <summary>The kernel programs only, program <c>i</c> from <c>(S, i)</c> as in <see cref="For"/>.</summary>
+    /// <param name="seed">The campaign's seed.</param>
+    /// <param name="tailCallEngine">Compiles the environments' tail-call targets (null: every tail call falls through).</param>
+    public static Func<long, DifferentialCase> Kernel(ulong seed, IExecutionEngine? tailCallEngine = null)
+    {
+        var environments = GeneratedEnvironments.Create(tailCallEngine);
+        return index => Create(seed, index, environments, ProgramGenerator.Kernel, "kernel");
     }
 
     /// <summary>Program <paramref name="index"/> of the campaign with seed <paramref name="seed"/>.</summary>
     /// <param name="seed">The campaign's seed.</param>
     /// <param name="index">The program's number, from 0.</param>
-    /// <param name="environment">The environment (<see cref="GeneratedEnvironment.Create"/>).</param>
-    public static DifferentialCase Create(ulong seed, long index, ProgramEnvironment environment) =>
-        Create(seed, index, environment, (index % LongProgramEvery, index % GuardedProgramEvery) switch
-        {
-            (LongProgramEvery - 1, _) => Long,
-            (_, GuardedProgramEvery - 1) => ProgramGenerator.Guarded,
-            _ => ProgramGenerator.Program,
-        });
-
-    private static DifferentialCase Create(ulong seed, long index, ProgramEnvironment environment, Gen<GeneratedProgram> gen)
+    /// <param name="environments">The environments (<see cref="GeneratedEnvironments.Create"/>).</param>
+    public static DifferentialCase Create(ulong seed, long index, GeneratedEnvironments environments)
     {
+        var (gen, family) = (index % LongProgramEvery, index % GuardedProgramEvery) switch
+        {
+            (LongProgramEvery - 1, _) => (Long, "long"),
+            (_, GuardedProgramEvery - 1) => (ProgramGenerator.Guarded, "guarded"),
+            (_, 1) => (ProgramGenerator.Kernel, "kernel"),
+            _ => (ProgramGenerator.Program, "differential"),
+        };
+        return Create(seed, index, environments, gen, family);
+    }
+
+    private static DifferentialCase Create(ulong seed, long index, GeneratedEnvironments environments, Gen<GeneratedProgram> gen, string family)
+    {
+        ArgumentNullException.ThrowIfNull(environments);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         var random = new PCG((uint)index, seed ^ ((ulong)(index >> 32) * 0x9E3779B97F4A7C15UL));
         var generated = gen.Generate(random, null, out _);
         var program = EbpfProgram.Create(generated.Slots, StructuralOnly, $"fuzz-{seed}-{index}");
-        return new DifferentialCase(program, generated.Input, environment, new ExecutionOptions { InstructionBudget = generated.Budget }, generated.ToString());
+        var environment = generated.KernelType is { } type ? environments.For(type) : environments.Raw;
+        return new DifferentialCase(program, generated.Input, environment, new ExecutionOptions { InstructionBudget = generated.Budget }, generated.ToString())
+        {
+            KernelType = generated.KernelType,
+            Family = family,
+        };
     }
 }

@@ -1,6 +1,6 @@
 namespace Ebpf.Fuzzing.Generation;
 
-/// <summary>The families of operations the generator produces (the guarded ones only in <see cref="ProgramGenerator.Guarded"/>).</summary>
+/// <summary>The families of operations the generator produces (the guarded ones only in <see cref="ProgramGenerator.Guarded"/>, the kernel ones only in <see cref="ProgramGenerator.Kernel"/>).</summary>
 public enum OpKind
 {
     /// <summary>An ALU or ALU64 operation (immediate or register, movsx, neg, byte swaps).</summary>
@@ -62,4 +62,19 @@ public enum OpKind
 
     /// <summary>Guarded: arithmetic on r0 and r5 with edge values.</summary>
     Noise,
+
+    /// <summary>Kernel: a load of a numeric context field (whole, a narrow aligned part, or misaligned).</summary>
+    ContextLoad,
+
+    /// <summary>Kernel: a store to a writable context field (sometimes to a read-only or packet pointer field).</summary>
+    ContextStore,
+
+    /// <summary>Kernel: a store into the packet after a pointer-versus-end check.</summary>
+    PacketStore,
+
+    /// <summary>Kernel: a read of the packet metadata after a <c>meta + k &lt;= data</c> check.</summary>
+    MetaLoad,
+
+    /// <summary>Kernel: a packet helper of the program's type (adjust head/tail/meta, load/store bytes, change head/tail, room, VLAN, checksums, redirect), the packet pointers reloaded after it (or, rarely, not).</summary>
+    PacketHelper,
 }

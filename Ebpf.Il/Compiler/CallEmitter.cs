@@ -33,6 +33,13 @@ internal static class CallEmitter
             return;
         }
 
+        // A helper that may call back (bpf_loop...; any helper behind callx) runs callbacks on the budget: hand it over.
+        bool callsBack = callx || f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].CallsBack;
+        if (callsBack)
+        {
+            f.SaveBudget();
+        }
+
         il.Ldarg(FunctionCompiler.ArgClosure);
         if (callx)
         {
@@ -53,6 +60,11 @@ internal static class CallEmitter
 
         il.Call(callx ? RuntimeMembers.CallX : RuntimeMembers.CallHelper);
         f.Store(0);
+        if (callsBack)
+        {
+            f.LoadBudget();
+        }
+
         if (f.Owner.Helpers.MayStop(f.Program, pc))
         {
             f.EmitStopCheck();

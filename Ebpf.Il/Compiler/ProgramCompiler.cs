@@ -29,8 +29,9 @@ internal sealed unsafe class ProgramCompiler
 
     /// <summary>Prepares the compilation; functions longer than <paramref name="chunkSlots"/> slots are compiled in chunks.</summary>
     public ProgramCompiler(
-        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, bool recordListing, int? inlineRegions, int chunkSlots)
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, bool recordListing, int? inlineRegions, int chunkSlots, CompiledProgram running)
     {
+        Running = running;
         Plan = plan;
         this.chunkSlots = chunkSlots;
         Program = program;
@@ -48,6 +49,9 @@ internal sealed unsafe class ProgramCompiler
     }
 
     public EbpfProgram Program { get; }
+
+    /// <summary>The compiled program the code belongs to (helpers that call back run its functions).</summary>
+    public CompiledProgram Running { get; }
 
     public ProgramEnvironment Environment { get; }
 
@@ -75,7 +79,7 @@ internal sealed unsafe class ProgramCompiler
     public (IlFunction Entry, string? Listing) Compile()
     {
         helpers = HelperPlan.Create(Program, Environment, IlEngine.EngineName);
-        var closure = new IlClosure(Program, Environment, Options, [.. helpers.Helpers], helpers.Callx);
+        var closure = new IlClosure(Program, Environment, Options, [.. helpers.Helpers], helpers.Callx, Running);
         listing?.Append(CultureInfo.InvariantCulture, $"// {Program} compiled by the il engine: memory checks {(Options.MemoryChecks ? "on" : "off")}, budget {(Options.InstructionBudget?.ToString(CultureInfo.InvariantCulture) ?? "none")}\n");
         for (int i = 0; i < methods.Length; i++)
         {
@@ -94,13 +98,12 @@ internal sealed unsafe class ProgramCompiler
         }
 
         // Finish every method now (the entry's delegate is the one runs use).
-        var entry = (IlFunction)methods[0].CreateDelegate(typeof(IlFunction), closure);
-        for (int i = 1; i < methods.Length; i++)
+        for (int i = 0; i < methods.Length; i++)
         {
-            methods[i].CreateDelegate(typeof(IlFunction), closure);
+            closure.Functions[i] = (IlFunction)methods[i].CreateDelegate(typeof(IlFunction), closure);
         }
 
-        return (entry, listing?.ToString());
+        return (closure.Functions[0], listing?.ToString());
     }
 
     /// <summary>

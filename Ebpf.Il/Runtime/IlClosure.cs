@@ -14,8 +14,11 @@ internal sealed class IlClosure
         ProgramEnvironment environment,
         ExecutionOptions options,
         Helper[] helpers,
-        CallxTable? callxHelpers)
+        CallxTable? callxHelpers,
+        Execution.CompiledProgram running)
     {
+        Running = running;
+        Functions = new IlFunction[program.Functions.Length];
         Program = program;
         Environment = environment;
         Options = options;
@@ -28,6 +31,12 @@ internal sealed class IlClosure
 
     /// <summary>The program.</summary>
     public EbpfProgram Program { get; }
+
+    /// <summary>The compiled program this code belongs to (handed to helpers that call back).</summary>
+    public Execution.CompiledProgram Running { get; }
+
+    /// <summary>By function index: the compiled function (set while compiling; callbacks enter through it).</summary>
+    public IlFunction[] Functions { get; }
 
     /// <summary>The environment it was compiled with.</summary>
     public ProgramEnvironment Environment { get; }

@@ -47,7 +47,7 @@ internal static unsafe class IlRuntime
     public static ulong CallHelper(
         IlClosure closure, int slot, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
         CompiledProgram.InvokeHelper(
-            closure.Helpers[slot], state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5);
+            closure.Helpers[slot], state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5, closure.Running);
 
     /// <summary>Calls the helper whose id a <c>callx</c> register holds; an unknown id is a run-time error.</summary>
     public static ulong CallX(
@@ -55,7 +55,7 @@ internal static unsafe class IlRuntime
     {
         var helper = closure.CallxHelpers!.Resolve(id, closure.Program, pc);
         return CompiledProgram.InvokeHelper(
-            helper, state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5);
+            helper, state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5, closure.Running);
     }
 
 }

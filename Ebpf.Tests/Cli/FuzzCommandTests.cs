@@ -18,10 +18,17 @@ public class FuzzCommandTests
         Assert.True(result.ExitCode == 0, result.Out + result.Err);
         var lines = result.OutLines;
         Assert.Equal($"fuzz: seed 18, engines {string.Join(", ", TestEngines.All.Select(e => e.Name))} (interpreter is the reference), {System.Environment.ProcessorCount} thread(s)", lines[0]);
-        Assert.StartsWith("outcomes: ", lines[^4]);
-        Assert.Contains("result ", lines[^4]);
-        Assert.Contains("MemoryAccessViolation ", lines[^4]);
-        Assert.Matches(@"^verifier: [1-9][0-9]* proven, [1-9][0-9]* unknown, [0-9]+ refuted accesses \(0 proven tripped\); [1-9][0-9]* programs strict-accepted, 0 faulted$", lines[^3]);
+        Assert.StartsWith("outcomes: ", lines[^9]);
+        Assert.Contains("result ", lines[^9]);
+        Assert.Contains("MemoryAccessViolation ", lines[^9]);
+        Assert.Matches(@"^verifier: [1-9][0-9]* proven, [1-9][0-9]* unknown, [0-9]+ refuted accesses \(0 proven tripped\); [1-9][0-9]* programs strict-accepted, 0 faulted$", lines[^8]);
+        string[] families = ["differential", "long", "guarded", "kernel"];
+        for (int i = 0; i < families.Length; i++)
+        {
+            Assert.Matches($@"^verifier, {families[i]}: [1-9][0-9]* programs: [0-9]+ proven, [0-9]+ unknown, [0-9]+ refuted accesses \([0-9.]+% proven\), [0-9]+ strict-accepted$", lines[^(7 - i)]);
+        }
+
+        Assert.Matches(@"^proof use: [1-9][0-9]* programs compiled with [1-9][0-9]* checks dropped, each run on every engine and compared with every check forced on$", lines[^3]);
         Assert.Matches(@"^time: [0-9.]+ s \([0-9]+ programs/s\)$", lines[^2]);
         Assert.Equal("fuzz: 300 programs, 0 mismatches, 0 unexpected exceptions", lines[^1]);
     }
@@ -106,7 +113,7 @@ public class FuzzCommandTests
     [Fact]
     public void Program_i_of_a_seed_is_always_the_same_and_the_campaign_does_not_depend_on_parallelism()
     {
-        var environment = GeneratedEnvironment.Create();
+        var environment = GeneratedEnvironments.Create();
         Assert.Equal(GeneratedCases.Create(9, 123, environment).Description, GeneratedCases.Create(9, 123, environment).Description);
         Assert.NotEqual(GeneratedCases.Create(9, 123, environment).Description, GeneratedCases.Create(9, 124, environment).Description);
         Assert.NotEqual(GeneratedCases.Create(9, 123, environment).Description, GeneratedCases.Create(10, 123, environment).Description);

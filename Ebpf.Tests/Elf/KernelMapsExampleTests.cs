@@ -225,20 +225,20 @@ public class KernelMapsExampleTests
     [Fact]
     public void A_helper_this_library_lacks_is_a_load_error_naming_it()
     {
-        // Patch the object's calls of bpf_get_smp_processor_id (call 8) into calls of bpf_loop (181).
+        // Patch the object's calls of bpf_get_smp_processor_id (call 8) into calls of bpf_get_current_pid_tgid (14).
         byte[] bytes = ExampleFiles.Bytes("kernel_maps");
         byte[] call8 = [0x85, 0, 0, 0, 8, 0, 0, 0];
         int patched = 0;
         for (int at = bytes.AsSpan().IndexOf(call8); at >= 0; at = bytes.AsSpan().IndexOf(call8))
         {
-            bytes[at + 4] = 181;
+            bytes[at + 4] = 14;
             patched++;
         }
 
         Assert.True(patched > 0);
         using var runtime = ElfLoader.Load(bytes).CreateRuntime();
         var error = Assert.Throws<EbpfCompilationException>(() => runtime.Compile(TestEngines.All[0], "percpu_stats"));
-        Assert.Contains("calls helper 181 (bpf_loop), which this library does not implement", error.Message);
+        Assert.Contains("calls helper 14 (bpf_get_current_pid_tgid), which this library does not implement", error.Message);
     }
 
     [Fact]

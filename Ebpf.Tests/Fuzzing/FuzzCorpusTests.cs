@@ -11,7 +11,7 @@ namespace Ebpf.Tests.Fuzzing;
 /// </summary>
 public class FuzzCorpusTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Targets() => ["decode", "asm", "elf", "diff"];
+    public static TheoryData<string> Targets() => ["decode", "asm", "elf", "diff", "kernel", "pcap"];
 
     [Theory]
     [MemberData(nameof(Targets))]

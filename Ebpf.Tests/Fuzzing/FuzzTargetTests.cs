@@ -100,4 +100,47 @@ public class FuzzTargetTests
         Assert.Equal(8, DifferentialInput.Parse([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).Code.Length);
         Assert.Throws<ArgumentException>(() => new DifferentialInput(new byte[256], []).ToBytes());
     }
+
+    [Fact]
+    public void The_kernel_target_reports_an_engine_that_disagrees_on_a_test_run()
+    {
+        // XDP: r0 = the first packet byte (ctx->data rewritten to the packet pointer); odd values are where the faulty engine errs
+        var code = Assembler.AssembleBytes("ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov r0, 2\nmov r4, r2\nadd r4, 1\njgt r4, r3, +1\nldxb r0, [r2]\nexit");
+        var frame = new byte[14];
+        var targets = new FuzzTargets([TestEngines.Get("interpreter"), new FaultyEngine()]);
+        frame[0] = 41;
+        var finding = Assert.Throws<FuzzFindingException>(() => targets.Get("kernel").Run(new KernelInput(Ebpf.Kernel.KernelProgramType.Xdp, frame, code).ToBytes()));
+        Assert.Contains("faulty differs", finding.Message, StringComparison.Ordinal);
+        Assert.Contains("retval=0x29", finding.Message, StringComparison.Ordinal);
+        frame[0] = 40;
+        targets.Get("kernel").Run(new KernelInput(Ebpf.Kernel.KernelProgramType.Xdp, frame, code).ToBytes());
+    }
+
+    [Fact]
+    public void Kernel_inputs_round_trip_and_any_bytes_parse()
+    {
+        var input = new KernelInput(Ebpf.Kernel.KernelProgramType.SocketFilter, [1, 2, 3], Assembler.AssembleBytes("mov r0, 0\nexit"));
+        var again = KernelInput.Parse(input.ToBytes());
+        Assert.Equal(input.Type, again.Type);
+        Assert.Equal(input.Packet, again.Packet);
+        Assert.Equal(input.Code, again.Code);
+        Assert.Equal(Ebpf.Kernel.KernelProgramType.SchedCls, KernelInput.Parse([4, 200, 1]).Type); // 4 % 3, a length past the end
+        Assert.Empty(KernelInput.Parse([]).Code);
+    }
+
+    [Fact]
+    public void The_pcap_target_reads_captures_and_rejects_garbage_without_a_finding()
+    {
+        var target = new FuzzTargets(TestEngines.All).Get("pcap");
+        using var capture = new MemoryStream();
+        using (var writer = new Ebpf.Kernel.Pcap.PcapWriter(capture, leaveOpen: true))
+        {
+            writer.Write(new byte[60], TimeSpan.FromSeconds(1));
+            writer.Write([1, 2, 3], TimeSpan.FromSeconds(2));
+        }
+
+        target.Run(capture.ToArray());
+        target.Run(capture.ToArray()[..30]); // cut inside a record header: EbpfPcapException
+        target.Run(Encoding.ASCII.GetBytes("not a capture"));
+    }
 }

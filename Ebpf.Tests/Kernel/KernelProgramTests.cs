@@ -129,4 +129,39 @@ public sealed class KernelProgramTests
         Assert.Contains("more than the 3520", error.Message, StringComparison.Ordinal);
         Assert.Equal(3520, program.TestRun(new byte[3520]).Output.Length);
     }
+
+    /// <summary>An XDP program written in assembly: the EtherType (as a little-endian load) when 20 bytes are there, else XDP_DROP.</summary>
+    private const string EtherTypeOrDrop = "ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov r0, 1\nmov r4, r2\nadd r4, 20\njgt r4, r3, +1\nldxh r0, [r2+12]\nexit";
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_program_given_as_bytecode_loads_with_its_context_loads_rewritten(string engine)
+    {
+        var environment = Ebpf.Helpers.LinuxHelpers.Register(new ProgramEnvironment());
+        var bytecode = EbpfProgram.Create(Ebpf.Assembly.Assembler.Assemble(EtherTypeOrDrop), Ebpf.Verification.Verifier.Default, "ethertype");
+        using var program = KernelProgram.Load(bytecode, KernelProgramType.Xdp, environment, TestEngines.Get(engine));
+        Assert.Null(program.Runtime);
+        Assert.Same(environment, program.Environment);
+        Assert.Equal(2, program.RewrittenLoads);
+        Assert.True(environment.Helpers.TryGet(PacketHelpers.XdpAdjustHead, out _)); // the type's helpers were registered
+
+        var frame = Packet("tcp4_80");
+        uint etherType = (uint)(frame[12] | (frame[13] << 8));
+        Assert.Equal(etherType, program.TestRun(frame).ReturnValue);
+        Assert.Equal(etherType, program.TestRun(frame.AsSpan(0, 20)).ReturnValue);
+        Assert.Equal(1u, program.TestRun(frame.AsSpan(0, 19)).ReturnValue);
+        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(frame.AsSpan(0, 13)));
+        Assert.Contains("fewer than an Ethernet header", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_environment_given_with_bytecode_serves_one_program_type()
+    {
+        var environment = Ebpf.Helpers.LinuxHelpers.Register(new ProgramEnvironment());
+        var bytecode = EbpfProgram.Create(Ebpf.Assembly.Assembler.Assemble(EtherTypeOrDrop), Ebpf.Verification.Verifier.Default);
+        using var xdp = KernelProgram.Load(bytecode, KernelProgramType.Xdp, environment, TestEngines.All[0]);
+        var error = Assert.Throws<EbpfTestRunException>(() => KernelProgram.Load(bytecode, KernelProgramType.SchedCls, environment, TestEngines.All[0]));
+        Assert.Contains("this environment serves Xdp programs", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelProgram.Load(bytecode, (KernelProgramType)7, new ProgramEnvironment(), TestEngines.All[0]));
+    }
 }

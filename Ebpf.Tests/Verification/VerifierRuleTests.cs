@@ -235,7 +235,7 @@ public class VerifierRuleTests
             I(0xdb, dst: 10, src: 1, off: -8, imm: 0x51), I(0xdb, dst: 10, src: 1, off: -8, imm: 0xa1),
             I(0xdb, dst: 10, src: 1, off: -8, imm: 0xe1), I(0xdb, dst: 10, src: 1, off: -8, imm: 0xf1),
             I(0x18, dst: 1, src: 1, imm: 1), I(0), I(0x18, dst: 1, src: 2, imm: 1), I(0, imm: 8),
-            I(0x18, dst: 1, src: 3, imm: 1), I(0), I(0x18, dst: 1, src: 4, imm: 1), I(0),
+            I(0x18, dst: 1, src: 3, imm: 1), I(0), I(0x18, dst: 1, src: 4, imm: 9), I(0), // code_addr: the last function (slot 44)
             I(0x18, dst: 1, src: 5, imm: 1), I(0), I(0x18, dst: 1, src: 6, imm: 1), I(0, imm: 8),
             I(0x8d, dst: 2), // callx r2
             I(0x85, imm: 1), // call helper 1

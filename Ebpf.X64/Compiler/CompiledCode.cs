@@ -6,4 +6,5 @@ namespace Ebpf.X64.Compiler;
 /// <param name="PcOffsets">For each slot, the code offset where its translation starts (-1 for second lddw slots).</param>
 /// <param name="CheckedAccesses">The loads, stores and atomics compiled with a run-time check.</param>
 /// <param name="ProvenAccesses">The ones compiled without, because the safety analysis proves them in bounds.</param>
-internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses);
+/// <param name="CallbackOffsets">By function index, the code offset of the function's callback entry (-1 when it is no callback).</param>
+internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets);

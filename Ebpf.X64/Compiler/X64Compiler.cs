@@ -122,6 +122,7 @@ internal sealed unsafe partial class X64Compiler
         }
 
         EmitSharedRoutines();
+        var callbackEntries = EmitCallbackEntries();
 
         var buffer = new CodeBuffer(a.Instructions.Count * 5);
         var result = a.Assemble(buffer, 0, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -132,7 +133,8 @@ internal sealed unsafe partial class X64Compiler
             pcOffsets[pc] = pcInstruction[pc] < 0 ? -1 : (int)offsets[pcInstruction[pc]];
         }
 
-        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount);
+        var callbackOffsets = Array.ConvertAll(callbackEntries, i => i < 0 ? -1 : (int)offsets[i]);
+        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets);
     }
 
     /// <summary>Labels for function starts (local calls) and jump targets.</summary>

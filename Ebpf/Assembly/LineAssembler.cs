@@ -227,6 +227,14 @@ internal sealed class LineAssembler
 
             src = (byte)source;
             valueTokens = Tail(valueTokens, first, $"a 64-bit immediate after '{first.Text}'");
+            if (source == Isa.LddwSource.CodeAddress && valueTokens is [{ Kind: TokenKind.Identifier } label])
+            {
+                // lddw r2, code_addr callback: the function's distance from the second slot, as the kernel counts it.
+                fixups.Add(new LabelFixup(pc, label.Text, line, label.Column, InImmediate: true));
+                output.Add(new Instruction(OpCodes.Lddw, dst, src, 0, 0));
+                output.Add(new Instruction(0, 0, 0, 0, 0));
+                return;
+            }
         }
 
         ulong value = Imm64(valueTokens);

@@ -7,7 +7,8 @@ namespace Ebpf.Elf;
 /// Builds one program's slots from an object: the selected function first, then every code section its local
 /// calls reach (usually <c>.text</c>, where clang puts non-inlined functions), with call offsets recomputed and
 /// the relocations applied: <c>R_BPF_64_64</c> on <c>lddw</c> becomes pseudo source 5 (map by index) for a map or
-/// 6 (map value by index) for global data; <c>R_BPF_64_32</c> on <c>call</c> links a local function, or names a
+/// 6 (map value by index) for global data, 4 (code address) for a function (linked like a local call's target);
+/// <c>R_BPF_64_32</c> on <c>call</c> links a local function, or names a
 /// helper when the symbol is an undefined <c>bpf_*</c> helper.
 /// </summary>
 internal sealed class ElfLinker
@@ -61,6 +62,19 @@ internal sealed class ElfLinker
                     if (insn.OpCode != OpCodes.Lddw || j + 1 >= code.Length)
                     {
                         throw new EbpfElfException(relocation.Where, $"R_BPF_64_64 applies to '{insn}', not to a complete lddw");
+                    }
+
+                    if (file.SectionOf(relocation.Symbol, relocation.Where) is { IsCode: true } codeSection)
+                    {
+                        // The address of a function (a callback for bpf_loop...): lddw src=4, its distance fixed below.
+                        long slot = FunctionSlot(relocation, insn);
+                        AddPieceFor(codeSection, slot, where);
+                        calls.Add((pc, codeSection, slot, where));
+                        symbols[pc] = TargetName(relocation.Symbol, (uint)insn.Imm);
+                        Add(output, new Instruction(OpCodes.Lddw, insn.Dst, (byte)LddwSource.CodeAddress, 0, 0), piece.Section, byteOffset);
+                        Add(output, new Instruction(0, 0, 0, 0, 0), piece.Section, byteOffset + 8);
+                        j++;
+                        continue;
                     }
 
                     var (first, second) = RelocateLddw(insn, code[j + 1], relocation);
@@ -159,6 +173,18 @@ internal sealed class ElfLinker
         return (section, (long)(symbol.Value / 8) + insn.Imm + 1);
     }
 
+    /// <summary>The slot of the function whose address an <c>lddw</c> loads: the symbol plus the byte offset clang leaves in the immediate.</summary>
+    private static long FunctionSlot(ElfRelocation relocation, Instruction insn)
+    {
+        ulong at = relocation.Symbol.Value + (uint)insn.Imm;
+        if (at % 8 != 0)
+        {
+            throw new EbpfElfException(relocation.Where, $"the function address {relocation.Symbol.Describe()} + {(uint)insn.Imm} is not on an instruction boundary");
+        }
+
+        return (long)(at / 8);
+    }
+
     private static Instruction HelperCall(ElfRelocation relocation)
     {
         if (!LinuxHelperIds.ByName.TryGetValue(relocation.Symbol.Name, out uint id))
@@ -191,11 +217,6 @@ internal sealed class ElfLinker
         var symbol = relocation.Symbol;
         var section = file.SectionOf(symbol, relocation.Where);
         ulong offset = symbol.Value + (uint)first.Imm;
-        if (section.IsCode)
-        {
-            throw new EbpfElfException(relocation.Where, $"lddw of the address of function {symbol.Describe()} is not supported");
-        }
-
         for (int index = 0; index < maps.Count; index++)
         {
             var map = maps[index];

@@ -166,6 +166,11 @@ public sealed class ElfRuntime : IDisposable
                 {
                     Environment.RemoveRegion(map.ValueRegion);
                 }
+
+                if (map.KeyRegion.Length != 0)
+                {
+                    Environment.RemoveRegion(map.KeyRegion);
+                }
             }
 
             foreach (var program in ownedPrograms)

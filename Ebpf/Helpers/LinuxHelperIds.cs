@@ -70,6 +70,12 @@ public static class LinuxHelperIds
     /// <summary><c>bpf_ringbuf_query(ringbuf, flags)</c>.</summary>
     public const uint RingbufQuery = 134;
 
+    /// <summary><c>bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)</c>: calls the program's callback for each element.</summary>
+    public const uint ForEachMapElem = 164;
+
+    /// <summary><c>bpf_loop(nr_loops, callback_fn, callback_ctx, flags)</c>: calls the program's callback up to <c>nr_loops</c> times.</summary>
+    public const uint Loop = 181;
+
     /// <summary>The helpers by their C names (e.g. <c>bpf_map_lookup_elem</c>), for resolving calls to external symbols.</summary>
     public static IReadOnlyDictionary<string, uint> ByName { get; } = new Dictionary<string, uint>
     {
@@ -94,5 +100,7 @@ public static class LinuxHelperIds
         ["bpf_ringbuf_submit"] = RingbufSubmit,
         ["bpf_ringbuf_discard"] = RingbufDiscard,
         ["bpf_ringbuf_query"] = RingbufQuery,
+        ["bpf_for_each_map_elem"] = ForEachMapElem,
+        ["bpf_loop"] = Loop,
     };
 }

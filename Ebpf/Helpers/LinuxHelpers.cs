@@ -36,6 +36,7 @@ public static class LinuxHelpers
 
         int cpu = (int)(options.ProcessorId ?? 0);
         LinuxMapHelpers.Register(table, cpu);
+        LinuxCallbackHelpers.Register(table, cpu);
         table.Set(new Helper(LinuxHelperIds.KtimeGetNs, "bpf_ktime_get_ns", (_, _, _, _, _) => clock()) { Signature = HelperSignature.NoArguments });
         table.Set(new Helper(LinuxHelperIds.TracePrintk, "bpf_trace_printk", (ctx, fmt, size, a3, a4, a5) => TracePrintk(ctx, trace, traceLogger, fmt, size, a3, a4, a5)) { Signature = HelperSignature.Of(HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize) });
         table.Set(new Helper(LinuxHelperIds.GetPrandomU32, "bpf_get_prandom_u32", (_, _, _, _, _) => NextRandom(random)) { Signature = HelperSignature.NoArguments });

@@ -27,7 +27,7 @@ public sealed class KernelProgram : IDisposable
     /// <summary>The scratch copy single runs are timed on (see <see cref="TestRunOptions.WarmUp"/>), made at the first such run.</summary>
     private ScratchCopy? scratch;
 
-    private KernelProgram(ElfRuntime runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten, IExecutionEngine engine, ExecutionOptions options)
+    private KernelProgram(ElfRuntime? runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten, IExecutionEngine engine, ExecutionOptions options)
     {
         Runtime = runtime;
         Type = type;
@@ -40,8 +40,11 @@ public sealed class KernelProgram : IDisposable
         run = new PacketRun(type);
     }
 
-    /// <summary>The runtime the program's maps live in.</summary>
-    public ElfRuntime Runtime { get; }
+    /// <summary>The runtime the program's maps live in; null for a program loaded from bytecode (<see cref="Load(EbpfProgram, KernelProgramType, ProgramEnvironment, IExecutionEngine, ExecutionOptions?, IVerifier?)"/>).</summary>
+    public ElfRuntime? Runtime { get; }
+
+    /// <summary>The environment the program runs in (its helpers, with the packet helpers of its type, and its maps).</summary>
+    public ProgramEnvironment Environment => compiled.Environment;
 
     /// <summary>The program type.</summary>
     public KernelProgramType Type { get; }
@@ -76,17 +79,7 @@ public sealed class KernelProgram : IDisposable
         var programType = type ?? KernelProgramTypes.FromSection(linked.Section)
             ?? throw new EbpfTestRunException($"program '{linked.Name}' is in section '{linked.Section}', which names no kernel program type (xdp, tc, classifier, socket); give the type explicitly");
         var environment = runtime.Environment;
-        lock (environment.Properties)
-        {
-            if (environment.Properties.TryGetValue(TypeProperty, out var existing) && (KernelProgramType)existing != programType)
-            {
-                throw new EbpfTestRunException($"this runtime's environment serves {existing} programs; load the {programType} program '{linked.Name}' into a runtime of its own");
-            }
-
-            environment.Properties[TypeProperty] = programType;
-            PacketHelpers.Register(environment.Helpers, programType);
-        }
-
+        Claim(environment, programType, linked, "a runtime");
         var verifier = runtime.Options.Verifier ?? ElfRuntimeOptions.DefaultVerifier;
         var (program, rewritten) = Prepare(linked, programType, environment, options, verifier);
         var compiled = engine.Compile(program, environment, options);
@@ -102,6 +95,37 @@ public sealed class KernelProgram : IDisposable
             compiled.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Prepares <paramref name="program"/> (assembled, built or decoded bytecode rather than an ELF object) as a program
+    /// of <paramref name="type"/> and compiles it with <paramref name="engine"/>. <paramref name="environment"/> gets the
+    /// packet helpers of the type, so one environment serves programs of one type; its maps are the program's maps.
+    /// Single test runs are timed as they run (there is no object to make a scratch copy from, see
+    /// <see cref="TestRunOptions.WarmUp"/>).
+    /// </summary>
+    /// <param name="program">The program as written for the kernel (context loads of the 32-bit packet fields).</param>
+    /// <param name="type">The program type, which fixes its context.</param>
+    /// <param name="environment">Its helpers and maps (e.g. <see cref="LinuxHelpers"/> registered).</param>
+    /// <param name="engine">The engine to run on.</param>
+    /// <param name="options">Execution options (memory checks, budget, timeout).</param>
+    /// <param name="verifier">Verifies the program with its context loads rewritten (default: <see cref="Verification.Verifier.Default"/>).</param>
+    /// <exception cref="EbpfTestRunException">The environment already serves another type, the program calls a helper that is not implemented for its type, or it writes a packet pointer field.</exception>
+    /// <exception cref="EbpfException">The rewritten program cannot be verified or compiled.</exception>
+    public static KernelProgram Load(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, IExecutionEngine engine, ExecutionOptions? options = null, IVerifier? verifier = null)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(engine);
+        if (!Enum.IsDefined(type))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
+        }
+
+        options ??= ExecutionOptions.Default;
+        Claim(environment, type, program, "an environment");
+        var (prepared, rewritten) = Prepare(program, type, environment, options, verifier ?? Verification.Verifier.Default);
+        return new KernelProgram(null, type, prepared, engine.Compile(prepared, environment, options), rewritten, engine, options);
     }
 
     /// <summary>
@@ -206,6 +230,11 @@ public sealed class KernelProgram : IDisposable
     /// </summary>
     private long? TimeOnScratchCopy(ReadOnlySpan<byte> packet, TestRunOptions options, CancellationToken cancellationToken)
     {
+        if (Runtime is null)
+        {
+            return null;
+        }
+
         try
         {
             scratch ??= ScratchCopy.Create(Runtime, engine, Program.Name, Type, this.options);
@@ -214,6 +243,27 @@ public sealed class KernelProgram : IDisposable
         catch (EbpfException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="environment"/> serve programs of <paramref name="type"/>: the first program loaded into it
+    /// registers the type's packet helpers; a program of another type is refused.
+    /// </summary>
+    private static void Claim(ProgramEnvironment environment, KernelProgramType type, EbpfProgram program, string own)
+    {
+        lock (environment.Properties)
+        {
+            if (environment.Properties.TryGetValue(TypeProperty, out var existing) && (KernelProgramType)existing != type)
+            {
+                throw new EbpfTestRunException($"this environment serves {existing} programs; load the {type} program '{program.Name}' into {own} of its own");
+            }
+
+            if (existing is null)
+            {
+                environment.Properties[TypeProperty] = type;
+                PacketHelpers.Register(environment.Helpers, type);
+            }
         }
     }
 

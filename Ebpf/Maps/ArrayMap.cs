@@ -32,6 +32,9 @@ public unsafe class ArrayMap : BpfMap
     }
 
     /// <inheritdoc />
+    internal override int[]? IterationSlots() => KeyRegion.Length == 0 ? null : Enumerable.Range(0, MaxEntries).ToArray();
+
+    /// <inheritdoc />
     public override int Count => MaxEntries;
 
     /// <summary>The value of entry <paramref name="index"/> (of CPU 0 for a per-CPU map) as a span over the map's memory (no copy).</summary>

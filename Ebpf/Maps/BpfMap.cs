@@ -42,11 +42,25 @@ public abstract unsafe class BpfMap : IDisposable
         Id = (uint)Interlocked.Increment(ref lastId);
         Cpus = definition.ValuesPerEntry;
         StorageBytes = definition.StorageBytes;
+        ulong keyBytes = definition.KeyStorageBytes;
         if (StorageBytes != 0)
         {
-            storage = (byte*)NativeMemory.AlignedAlloc((nuint)StorageBytes, 8);
-            NativeMemory.Clear(storage, (nuint)StorageBytes);
+            // The keys of an iterable map follow the values in the same allocation (freed with it).
+            storage = (byte*)NativeMemory.AlignedAlloc((nuint)(StorageBytes + keyBytes), 8);
+            NativeMemory.Clear(storage, (nuint)(StorageBytes + keyBytes));
             ValueRegion = new MemoryRegion((ulong)storage, StorageBytes, MemoryRegionKind.MapValue, !definition.IsReadOnlyForPrograms);
+            if (keyBytes != 0)
+            {
+                KeyRegion = new MemoryRegion((ulong)storage + StorageBytes, keyBytes, MemoryRegionKind.MapValue, writable: false);
+                if (definition.Type is BpfMapType.Array or BpfMapType.PerCpuArray)
+                {
+                    // An array's keys are its indexes, present from the start.
+                    for (int i = 0; i < MaxEntries; i++)
+                    {
+                        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(KeyAddress(i), 4), (uint)i);
+                    }
+                }
+            }
         }
     }
 
@@ -102,6 +116,13 @@ public abstract unsafe class BpfMap : IDisposable
     /// <summary>The memory holding the values (empty when programs never point into the map): the region programs may touch.</summary>
     public MemoryRegion ValueRegion { get; }
 
+    /// <summary>
+    /// For a map whose entries programs may visit (<see cref="MapDefinition.IsIterable"/>): the read-only copy of each
+    /// entry's key a <c>bpf_for_each_map_elem</c> callback's key pointer points into (registered in an environment
+    /// with <see cref="ValueRegion"/>); empty for other maps.
+    /// </summary>
+    public MemoryRegion KeyRegion { get; }
+
     /// <summary>The number of entries present.</summary>
     public abstract int Count { get; }
 
@@ -116,6 +137,24 @@ public abstract unsafe class BpfMap : IDisposable
 
     /// <summary>The address of the value of CPU <paramref name="cpu"/> in slot <paramref name="slot"/> (cpu 0 unless per-CPU).</summary>
     protected byte* SlotAddress(int slot, int cpu) => SlotAddress(slot) + ((ulong)cpu * Definition.ValueStride);
+
+    /// <summary>The address of the key copy of slot <paramref name="slot"/> (only for an iterable map, see <see cref="KeyRegion"/>).</summary>
+    protected byte* KeyAddress(int slot) => storage + StorageBytes + ((ulong)slot * (ulong)KeySize);
+
+    /// <summary>
+    /// The slots whose entries <c>bpf_for_each_map_elem</c> visits, in visiting order, or null when programs cannot
+    /// iterate this map. A slot's key copy is at <see cref="KeyRegion"/> + slot * <see cref="KeySize"/>.
+    /// </summary>
+    internal virtual int[]? IterationSlots() => null;
+
+    /// <summary>True while slot <paramref name="slot"/> holds an entry (an entry deleted during an iteration is skipped).</summary>
+    internal virtual bool IsLive(int slot) => !IsDisposed;
+
+    /// <summary>The address a program sees for the key of slot <paramref name="slot"/> (see <see cref="KeyRegion"/>).</summary>
+    internal ulong IterationKey(int slot) => (ulong)KeyAddress(slot);
+
+    /// <summary>The address a program running on CPU <paramref name="cpu"/> sees for the value of slot <paramref name="slot"/>.</summary>
+    internal ulong IterationValue(int slot, int cpu) => (ulong)SlotAddress(slot, Definition.IsPerCpu ? cpu : 0);
 
     /// <summary>The start of the value storage.</summary>
     protected byte* Storage => storage;

@@ -17,7 +17,7 @@ namespace Ebpf.Maps;
 /// value (a new entry created by a program starts with the other CPUs' values zeroed); the host API reads and writes
 /// all of them (<see cref="BpfMap.HostValueSize"/>).</para>
 /// </remarks>
-public class HashMap : BpfMap
+public unsafe class HashMap : BpfMap
 {
     private readonly object gate = new();
     private readonly Dictionary<byte[], int> slots = new(ByteKeyComparer.Instance);
@@ -161,6 +161,11 @@ public class HashMap : BpfMap
             WriteSlot(slot, value, cpu, fresh: true);
             byte[] stored = key.ToArray();
             slots[stored] = slot;
+            if (KeyRegion.Length != 0)
+            {
+                stored.CopyTo(new Span<byte>(KeyAddress(slot), KeySize));
+            }
+
             if (lru)
             {
                 keyOfSlot[slot] = stored;
@@ -168,6 +173,30 @@ public class HashMap : BpfMap
             }
 
             return MapStatus.Success;
+        }
+    }
+
+    /// <inheritdoc />
+    internal override int[]? IterationSlots()
+    {
+        if (KeyRegion.Length == 0)
+        {
+            return null;
+        }
+
+        lock (gate)
+        {
+            return [.. slots.Values];
+        }
+    }
+
+    /// <inheritdoc />
+    internal override bool IsLive(int slot)
+    {
+        lock (gate)
+        {
+            // A free slot's key copy is stale: it is live when the key it holds maps to it.
+            return !IsDisposed && bySpan.TryGetValue(new ReadOnlySpan<byte>(KeyAddress(slot), KeySize), out int current) && current == slot;
         }
     }
 

@@ -70,6 +70,20 @@ public sealed record MapDefinition(string Name, BpfMapType Type, uint KeySize, u
         _ => ValueStride * MaxEntries * (ulong)ValuesPerEntry,
     };
 
+    /// <summary>
+    /// True for the map types whose entries a program may visit with <c>bpf_for_each_map_elem</c> (as in Linux: array,
+    /// per-CPU array, hash, per-CPU hash, LRU hash, LRU per-CPU hash).
+    /// </summary>
+    public bool IsIterable => Type is BpfMapType.Array or BpfMapType.PerCpuArray or BpfMapType.Hash or BpfMapType.PerCpuHash
+        or BpfMapType.LruHash or BpfMapType.LruPerCpuHash;
+
+    /// <summary>
+    /// The bytes of native memory after the values that hold a read-only copy of each slot's key, where a
+    /// <c>bpf_for_each_map_elem</c> callback's key pointer points: <see cref="KeySize"/> per entry (rounded up to 8 in
+    /// all) for an iterable map (<see cref="IsIterable"/>), else 0.
+    /// </summary>
+    public ulong KeyStorageBytes => IsIterable ? (((ulong)KeySize * MaxEntries) + 7) & ~7ul : 0;
+
     /// <summary>The reason this definition cannot be created, or null when it is valid.</summary>
     public string? Validate()
     {

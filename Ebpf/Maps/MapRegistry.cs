@@ -84,6 +84,11 @@ public sealed class MapRegistry
                 environment.AddRegion(map.ValueRegion);
             }
 
+            if (map.KeyRegion.Length != 0)
+            {
+                environment.AddRegion(map.KeyRegion);
+            }
+
             var next = new BpfMap[maps.Length + 1];
             maps.CopyTo(next, 0);
             next[^1] = map;

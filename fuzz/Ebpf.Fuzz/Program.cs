@@ -15,7 +15,7 @@ static FuzzTargets CreateTargets()
     return new FuzzTargets(candidates.Where(e => e.IsAvailable).ToArray());
 }
 
-string[] names = ["decode", "asm", "elf", "diff"];
+string[] names = ["decode", "asm", "elf", "diff", "kernel", "pcap"];
 if (args.Length == 5 && args[0] == "seeds")
 {
     int count = SeedConverter.Write(args[1], args[2], args[3], args[4]);

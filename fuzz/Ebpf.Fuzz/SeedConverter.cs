@@ -4,6 +4,8 @@ using Ebpf.Assembly;
 using Ebpf.Conformance;
 using Ebpf.Elf;
 using Ebpf.Fuzzing;
+using Ebpf.Kernel;
+using Ebpf.Kernel.Pcap;
 
 namespace Ebpf.Fuzz;
 
@@ -43,14 +45,52 @@ internal static class SeedConverter
             case "decode":
                 return tests.Select(Code).OfType<byte[]>()
                     .Concat(assembly.Select(TryAssemble).OfType<byte[]>())
-                    .Concat(objects.SelectMany(ObjectPrograms));
+                    .Concat(objects.SelectMany(ObjectPrograms).Select(p => p.Code));
             case "diff":
                 return tests.Where(t => t.Memory.Length <= byte.MaxValue)
                     .Select(t => Code(t) is { } code ? new DifferentialInput(t.Memory, code).ToBytes() : null)
                     .OfType<byte[]>();
+            case "kernel":
+                return KernelSeeds(examples, objects);
+            case "pcap":
+                return [Capture(Packets(examples))];
             default:
                 throw new ArgumentException($"no seeds for target '{target}'");
         }
+    }
+
+    /// <summary>Every program of the kernel examples (the type from its section) on every example frame that fits.</summary>
+    private static IEnumerable<byte[]> KernelSeeds(string examples, List<string> objects)
+    {
+        var packets = Packets(examples).Where(p => p.Length <= byte.MaxValue).ToList();
+        foreach (var (section, code) in objects.SelectMany(ObjectPrograms))
+        {
+            if (KernelProgramTypes.FromSection(section) is { } type)
+            {
+                foreach (var packet in packets)
+                {
+                    yield return new KernelInput(type, packet, code).ToBytes();
+                }
+            }
+        }
+    }
+
+    private static List<byte[]> Packets(string examples) =>
+        Directory.EnumerateFiles(examples, "*.bin", SearchOption.AllDirectories).Order().Select(File.ReadAllBytes).ToList();
+
+    /// <summary>A pcap file of <paramref name="frames"/>.</summary>
+    private static byte[] Capture(List<byte[]> frames)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new PcapWriter(stream, leaveOpen: true))
+        {
+            for (int i = 0; i < frames.Count; i++)
+            {
+                writer.Write(frames[i], TimeSpan.FromSeconds(1_700_000_000 + i));
+            }
+        }
+
+        return stream.ToArray();
     }
 
     private static ConformanceTest? TryLoad(string path)
@@ -79,7 +119,8 @@ internal static class SeedConverter
         }
     }
 
-    private static IEnumerable<byte[]> ObjectPrograms(string path)
+    /// <summary>The section and linked bytecode of every program of the object at <paramref name="path"/> that links.</summary>
+    private static IEnumerable<(string Section, byte[] Code)> ObjectPrograms(string path)
     {
         var elf = ElfLoader.Load(path);
         foreach (var info in elf.Programs)
@@ -95,7 +136,7 @@ internal static class SeedConverter
 
             if (bytes is not null)
             {
-                yield return bytes;
+                yield return (info.Section, bytes);
             }
         }
     }
