@@ -275,6 +275,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         state->Cancellable = watched;
         state->Observer = 0;
         state->HelperPc = 0;
+        state->CallbackDepth = 0;
         return regions;
     }
 
