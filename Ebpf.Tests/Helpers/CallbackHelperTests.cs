@@ -175,6 +175,18 @@ public class CallbackHelperTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_long_loop_of_short_callbacks_stops_at_the_run_time_limit(string engine)
+    {
+        // As above, stopped by the watchdog of ExecutionOptions.RunTimeLimit between two callbacks (or at a slice).
+        var limit = TimeSpan.FromMilliseconds(20);
+        var error = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, CallbackPrograms.SumLoop("0x800000"), options: new ExecutionOptions { RunTimeLimit = limit }));
+        Assert.True(error.RunTimeLimitExceeded);
+        Assert.Equal(limit, error.Timeout);
+        Assert.True(error.Pc == 8 || error.Pc is >= 14 and <= 18, $"stopped at pc {error.Pc}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void The_budget_counts_the_callbacks_instructions(string engine)
     {
         // The entry runs 13 instructions around the call (the exit included), each of the 10 callbacks 5: 63 in all.
