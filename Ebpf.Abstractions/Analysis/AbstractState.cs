@@ -91,6 +91,15 @@ public sealed class AbstractState
                 b = Implied(b, other.MinLength);
             }
 
+            if (a.LenScale == 0 && b.LenScale > 0)
+            {
+                a = ImpliedScaled(a, b.LenScale, MinLength);
+            }
+            else if (b.LenScale == 0 && a.LenScale > 0)
+            {
+                b = ImpliedScaled(b, a.LenScale, other.MinLength);
+            }
+
             registers[i] = a.Join(b, widen);
         }
 
@@ -118,6 +127,12 @@ public sealed class AbstractState
     private static AbstractValue Implied(in AbstractValue value, long minLength) =>
         value.Kind is ValueKind.Scalar or ValueKind.Input && value.Num.SMin >= -(1L << 40) && value.Num.SMax <= 1L << 40
             ? value with { LenUpper = value.Num.SMax - minLength }
+            : value;
+
+    /// <summary>The scaled relation (<see cref="AbstractValue.LenScale"/>) a bounded value implies, as <see cref="Implied"/> does for the plain one: <c>scale * value &lt;= scale * max = len + scale * max - len &lt;= len + scale * max - MinLength</c>.</summary>
+    private static AbstractValue ImpliedScaled(in AbstractValue value, int scale, long minLength) =>
+        value.Kind is ValueKind.Scalar or ValueKind.Input && value.Num.SMin >= -(1L << 40) && value.Num.SMax <= 1L << 20 && value.Num.SMax >= -(1L << 20)
+            ? value.WithScaled(scale, scale * value.Num.SMax - minLength)
             : value;
 
     /// <summary>The state as one log line: the initialised registers, then the written stack slots of the current frame.</summary>

@@ -40,6 +40,45 @@ public readonly record struct AbstractValue(
         init => lenLower = value ?? NoRelation;
     }
 
+    /// <summary>
+    /// When positive, the value (offset) times this is at most <c>len + </c><see cref="ScaledUpper"/>: e.g. 2 for
+    /// <c>half = len / 2</c> (<c>2 * half &lt;= len</c>), kept through adding constants, comparisons and joins, so a
+    /// sum of two such values (<c>half + i</c> with <c>i &lt; half</c>) is bounded by the length itself.
+    /// </summary>
+    public int LenScale { get; init; }
+
+    /// <summary>The constant of the scaled relation (see <see cref="LenScale"/>); meaningless when <see cref="LenScale"/> is 0.</summary>
+    public long ScaledUpper { get; init; }
+
+    /// <summary>The value with the scaled relation <c>scale * value &lt;= len + upper</c> (none when <paramref name="scale"/> is 0).</summary>
+    internal AbstractValue WithScaled(int scale, long upper) => this with { LenScale = scale, ScaledUpper = scale == 0 ? 0 : upper };
+
+    /// <summary>The value without its relations to the input length (after the length changed).</summary>
+    internal AbstractValue WithoutRelations() => (this with { LenUpper = null, LenLower = null }).WithScaled(0, 0);
+
+    /// <summary>
+    /// The plain upper relation the scaled one implies on a path where <c>len &gt;= minLength</c>:
+    /// <c>value &lt;= floor((len + c) / d)</c>, and <c>floor((len + c) / d) - len</c> shrinks as <c>len</c> grows, so
+    /// its value at <c>len = minLength</c> bounds it (null without a scaled relation).
+    /// </summary>
+    internal long? ScaledAsUpper(long minLength) =>
+        LenScale > 0 && Math.Abs(ScaledUpper) <= 1L << 40 ? FloorDiv(minLength + ScaledUpper, LenScale) - minLength : null;
+
+    /// <summary><paramref name="x"/> / <paramref name="d"/> rounded down (<paramref name="d"/> positive).</summary>
+    internal static long FloorDiv(long x, long d) => x >= 0 ? x / d : -((-x + d - 1) / d);
+
+    private readonly long linkStrideMinusOne;
+
+    /// <summary>
+    /// For a linked value (<see cref="LinkId"/>), what multiplies the linked number: the value is
+    /// <c>LinkStride * X + LinkDelta</c> (1 for copies; e.g. 8 for a pointer stepped by 8 beside a counter stepped by 1).
+    /// </summary>
+    public long LinkStride
+    {
+        get => linkStrideMinusOne + 1;
+        init => linkStrideMinusOne = value - 1;
+    }
+
     /// <summary>An unwritten register.</summary>
     public static AbstractValue Uninitialized => new(ValueKind.Uninitialized, ScalarRange.Unknown);
 
@@ -82,15 +121,17 @@ public readonly record struct AbstractValue(
         var num = widen ? Num.Widen(other.Num) : Num.Join(other.Num);
         long? upper = LenUpper is { } a && other.LenUpper is { } b && (!widen || b <= a) ? Math.Max(a, b) : null;
         long? lower = LenLower is { } c && other.LenLower is { } d && (!widen || d >= c) ? Math.Min(c, d) : null;
+        bool scaled = LenScale > 0 && LenScale == other.LenScale && (!widen || other.ScaledUpper <= ScaledUpper);
         var kind = nullable ? ValueKind.MapValueOrNull : Kind;
-        bool linked = LinkId == other.LinkId && LinkDelta == other.LinkDelta;
+        bool linked = LinkId == other.LinkId && LinkDelta == other.LinkDelta && LinkStride == other.LinkStride;
         if (upper is { } u && u <= 0 && num.SMin >= 0)
         {
             // the input is at most MaxInputLength long, so the relation bounds the number too (and survives widening)
             num = (num with { SMax = Math.Min(num.SMax, SafetyAnalyzer.MaxInputLength + u) }).Normalize() ?? num;
         }
 
-        return new AbstractValue(kind, num, upper, lower, Frame, Map, NullId == other.NullId ? NullId : 0, linked ? LinkId : 0, linked ? LinkDelta : 0);
+        return new AbstractValue(kind, num, upper, lower, Frame, Map, NullId == other.NullId ? NullId : 0, linked ? LinkId : 0, linked ? LinkDelta : 0)
+            .WithScaled(scaled ? LenScale : 0, Math.Max(ScaledUpper, other.ScaledUpper)) with { LinkStride = linked ? LinkStride : 1 };
     }
 
     /// <inheritdoc />
@@ -104,6 +145,11 @@ public readonly record struct AbstractValue(
             (null, long l) => $">=len{Signed(l)}",
             _ => string.Empty,
         };
+        if (LenScale > 0)
+        {
+            len += $"{(len.Length > 0 ? ", " : " ")}{LenScale}x<=len{Signed(ScaledUpper)}";
+        }
+
         string map = Map is null ? "?" : Map.Name;
         return Kind switch
         {

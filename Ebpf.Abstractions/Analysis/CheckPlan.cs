@@ -1,5 +1,3 @@
-using Ebpf.Isa;
-
 namespace Ebpf.Analysis;
 
 /// <summary>
@@ -13,10 +11,9 @@ namespace Ebpf.Analysis;
 /// <item>the stack frame size and the call depth are the options'; the helpers (with their signatures) and the map
 /// shapes are a snapshot of the environment's, the same snapshot the compilation resolves its helpers from;</item>
 /// <item>a program with any error (an uninitialised read, a refuted access, a bad helper argument) gets no proof at all:
-/// the analysis stops following a path at an error, so accesses behind it are not covered;</item>
-/// <item>so does a program with a write the analysis cannot place (<see cref="MayOverwriteSpills"/>): it could overwrite
-/// a pointer spilled to the stack that a proof relies on; and a program that names a map of maps
-/// (<see cref="NamesMapOfMaps"/>), whose lookups yield handles the analysis types as value pointers;</item>
+/// the analysis stops following a path at an error, so accesses behind it are not covered (writes the analysis cannot
+/// place, helpers without signatures, <c>callx</c> and lookups in maps of maps are modelled by the analysis itself: they
+/// forget the registers spilled to the stack, and an inner map is no memory, so they need no rule here);</item>
 /// <item>only proofs about the regions this list knows (input, stack, map value, global data) are used; a region kind
 /// added later keeps its checks until it is listed here.</item>
 /// </list>
@@ -66,7 +63,7 @@ internal sealed class CheckPlan
 
         var context = SafetyContext.For(environment, options);
         var analysis = program.Analysis.Safety(context);
-        bool trusted = forcedChecks == 0 && analysis.IsSafe && !MayOverwriteSpills(program, analysis) && !NamesMapOfMaps(program, context);
+        bool trusted = forcedChecks == 0 && analysis.IsSafe;
         var proven = new bool[program.Length];
         var regions = new AccessRegion[program.Length];
         int count = 0;
@@ -94,58 +91,6 @@ internal sealed class CheckPlan
         }
 
         return new CheckPlan(program, proven, regions, count);
-    }
-
-    /// <summary>
-    /// True when some write is not proven (a store or atomic the analysis cannot place, or a helper whose memory
-    /// arguments it cannot check: no signature, <c>callx</c>). Such a write may land anywhere the run-time checks allow,
-    /// the stack included, and so replace a register the analysis saw spilled there: a pointer or a bounded index it
-    /// reloads later and proves accesses through may then be forged. The analysis does not model that, so the plan trusts no proof then.
-    /// </summary>
-    private static bool MayOverwriteSpills(EbpfProgram program, SafetyAnalysis analysis)
-    {
-        for (int pc = 0; pc < program.Length; pc++)
-        {
-            var insn = program.Decoded[pc];
-            if ((insn.Operation == Operation.Store || insn.IsAtomic) && analysis.Access(pc).Outcome is not (AccessOutcome.Proven or AccessOutcome.Unreachable))
-            {
-                return true;
-            }
-        }
-
-        foreach (var finding in analysis.Unproven)
-        {
-            if (program.Decoded[finding.Pc].Operation is Operation.CallHelper or Operation.CallX)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// True when an <c>lddw</c> names a map of maps: a lookup in it yields an inner map's handle, not memory, while the
-    /// analysis types the result as a pointer to the outer map's value, so an access through it could be "proven".
-    /// </summary>
-    private static bool NamesMapOfMaps(EbpfProgram program, SafetyContext context)
-    {
-        if (context.Maps is null)
-        {
-            return false;
-        }
-
-        for (int pc = 0; pc < program.Length; pc++)
-        {
-            var insn = program.Decoded[pc];
-            if (insn.Operation == Operation.Lddw && insn.PseudoSource is LddwSource.MapByFd or LddwSource.MapByIndex or LddwSource.MapValueByFd or LddwSource.MapValueByIndex
-                && context.Maps(insn.PseudoSource, insn.Imm) is { HoldsMaps: true })
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>

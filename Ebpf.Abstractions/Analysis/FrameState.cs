@@ -165,6 +165,9 @@ public sealed class FrameState
         IsCallback = copy.IsCallback;
     }
 
+    /// <summary>This frame with other saved caller registers (the stack bytes shared, copied on write).</summary>
+    internal FrameState WithCallerSaved(AbstractValue[] callerSaved) => new(Clone(), callerSaved);
+
     private bool CallersEqual(FrameState other) =>
         ReferenceEquals(CallerSaved, other.CallerSaved)
         || (CallerSaved is not null && other.CallerSaved is not null && CallerSaved.AsSpan().SequenceEqual(other.CallerSaved));

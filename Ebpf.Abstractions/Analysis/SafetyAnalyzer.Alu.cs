@@ -7,6 +7,9 @@ internal sealed partial class SafetyAnalyzer
     /// <summary>Offsets and numbers whose magnitude stays below this are added without wrapping, so length relations survive.</summary>
     private const long SmallLimit = 1L << 40;
 
+    /// <summary>The largest stride a link between a pointer and a counter may have (so products stay far from overflow).</summary>
+    private const long MaxStride = 1 << 20;
+
     private int nextLinkId;
 
     private bool Alu(int pc, in DecodedInstruction insn, AbstractState state)
@@ -27,6 +30,11 @@ internal sealed partial class SafetyAnalyzer
         }
 
         var result = insn.Is64 ? Alu64(op, dst, src) : Alu32(op, dst, src);
+        if (insn.Is64 && result.Kind == ValueKind.Scalar && Divisor(op, src) is { } d && dst.Kind == ValueKind.Scalar && dst.LenUpper is { } c && Math.Abs(c) <= SmallLimit && dst.Num.SMin >= 0 && IsSmall(dst.Num))
+        {
+            // v <= len + c and v >= 0: d * (v / d) <= v, so the quotient keeps the relation, and gets the scaled one
+            result = result.WithScaled(d, c) with { LenUpper = Min(result.LenUpper, c) };
+        }
         if (insn.Is64 && result.Kind is ValueKind.Scalar or ValueKind.Input)
         {
             result = Link(state, insn, dst, src, result);
@@ -52,17 +60,17 @@ internal sealed partial class SafetyAnalyzer
             }
 
             int id = ++nextLinkId;
-            state.Registers[insn.Src] = src with { LinkId = id, LinkDelta = 0 };
-            return result with { LinkId = id, LinkDelta = 0 };
+            state.Registers[insn.Src] = src with { LinkId = id, LinkDelta = 0, LinkStride = 1 };
+            return result with { LinkId = id, LinkDelta = 0, LinkStride = 1 };
         }
 
         if (insn.Operation is Operation.Add or Operation.Sub && dst.LinkId != 0 && dst.Kind == result.Kind && src.Kind == ValueKind.Scalar && src.Num.IsConstant && IsSmall(dst.Num) && IsSmall(src.Num))
         {
             long k = src.Num.SMin;
-            return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Add ? dst.LinkDelta + k : dst.LinkDelta - k };
+            return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Add ? dst.LinkDelta + k : dst.LinkDelta - k, LinkStride = dst.LinkStride };
         }
 
-        return result with { LinkId = 0, LinkDelta = 0 };
+        return result with { LinkId = 0, LinkDelta = 0, LinkStride = 1 };
     }
 
     private static AbstractValue Alu64(Operation op, in AbstractValue dst, in AbstractValue src)
@@ -86,14 +94,8 @@ internal sealed partial class SafetyAnalyzer
 
         var a = dst.Num;
         var b = src.Num;
-        return AbstractValue.Scalar(op switch
+        return AbstractValue.Scalar(Alu32Transfer.Common(op, a, b) ?? op switch
         {
-            Operation.Mul => a.Mul(b),
-            Operation.Div => a.Div(b),
-            Operation.Mod => a.Mod(b),
-            Operation.Or => a.Or(b),
-            Operation.And => a.And(b),
-            Operation.Xor => a.Xor(b),
             Operation.Lsh => a.ShiftLeft(b),
             Operation.Rsh => a.ShiftRight(b),
             Operation.Arsh => a.ShiftRightArithmetic(b),
@@ -109,9 +111,9 @@ internal sealed partial class SafetyAnalyzer
 
     private static AbstractValue Alu32(Operation op, in AbstractValue dst, in AbstractValue src)
     {
-        if (op == Operation.Mov)
+        if (op == Operation.Mov && src.Kind == ValueKind.Scalar && src.Num.UMax <= uint.MaxValue)
         {
-            return src.Kind == ValueKind.Scalar && src.Num.UMax <= uint.MaxValue ? src : AbstractValue.Scalar(src.Kind == ValueKind.Scalar ? src.Num.Truncate32() : ScalarRange.OfWidth(32));
+            return src; // the same number: its relations hold
         }
 
         if (IsUnary(op) && op != Operation.Neg)
@@ -119,30 +121,37 @@ internal sealed partial class SafetyAnalyzer
             return Alu64(op, dst, src); // the byte swaps name their width; the result is zero-extended either way
         }
 
-        var a = dst.Kind == ValueKind.Scalar ? dst.Num.Truncate32() : ScalarRange.OfWidth(32);
-        var b = src.Kind == ValueKind.Scalar ? src.Num.Truncate32() : ScalarRange.OfWidth(32);
-        if (dst.Kind == ValueKind.Uninitialized)
+        bool fits = dst.Kind == ValueKind.Scalar && src.Kind == ValueKind.Scalar && dst.Num.UMax <= uint.MaxValue && src.Num.UMax <= uint.MaxValue;
+        if (fits && op is Operation.Add or Operation.Sub)
         {
-            a = ScalarRange.OfWidth(32); // movsx reads only the source
+            // both below 2^32: when the sum or difference stays in [0, 2^32) it is the 64-bit one, relations included
+            var wide = AddOrSub(op == Operation.Sub, dst, src);
+            if (wide.Num.SMin >= 0 && wide.Num.UMax <= uint.MaxValue)
+            {
+                return wide;
+            }
         }
 
-        var result = op switch
+        var a = dst.Kind == ValueKind.Scalar ? dst.Num : ScalarRange.Unknown;
+        var b = src.Kind == ValueKind.Scalar ? src.Num : ScalarRange.Unknown;
+        return AbstractValue.Scalar(Alu32Transfer.Apply(op, a, b));
+    }
+
+    /// <summary>The constant divisor of an unsigned division or right shift by a constant (1 to 2^20, so scaled constants stay far from overflow), else null.</summary>
+    private static int? Divisor(Operation op, in AbstractValue src)
+    {
+        if (src.Kind != ValueKind.Scalar || !src.Num.IsConstant)
         {
-            Operation.Add => a.Add(b),
-            Operation.Sub => a.Sub(b),
-            Operation.Mul => a.Mul(b),
-            Operation.Div => a.Div(b),
-            Operation.Mod => a.Mod(b),
-            Operation.Or => a.Or(b),
-            Operation.And => a.And(b),
-            Operation.Xor => a.Xor(b),
-            Operation.Lsh => b.IsConstant ? a.ShiftLeft(ScalarRange.Constant(b.UMin & 31)) : ScalarRange.OfWidth(32),
-            Operation.Rsh => b.IsConstant ? a.ShiftRight(ScalarRange.Constant(b.UMin & 31)) : a,
-            Operation.Neg => ScalarRange.Constant(0).Sub(a),
-            Operation.MovSx8 or Operation.MovSx16 when b.UMax < 1ul << (SignWidth(op) - 1) => b,
-            _ => ScalarRange.OfWidth(32), // arsh, sdiv, smod, movsx of a negative value
+            return null;
+        }
+
+        ulong k = src.Num.UMin;
+        return op switch
+        {
+            Operation.Rsh when k is >= 1 and <= 20 => 1 << (int)k,
+            Operation.Div when k is >= 1 and <= 1 << 20 => (int)k,
+            _ => null,
         };
-        return AbstractValue.Scalar(result.Truncate32());
     }
 
     private static bool IsUnary(Operation op) => op is Operation.Neg or (>= Operation.Le16 and <= Operation.Bswap64);
@@ -159,20 +168,24 @@ internal sealed partial class SafetyAnalyzer
     {
         var num = subtract ? a.Num.Sub(b.Num) : a.Num.Add(b.Num);
         var (upper, lower) = Relations(subtract, a, b);
+        var (scale, scaledUpper, sumUpper) = ScaledRelations(subtract, a, b);
+        upper = Min(upper, sumUpper);
         bool offsettable(in AbstractValue v) => v.Kind is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global or ValueKind.Context or ValueKind.PacketMeta;
         if (a.Kind == ValueKind.Scalar && b.Kind == ValueKind.Scalar)
         {
-            return new AbstractValue(ValueKind.Scalar, num, upper, lower);
+            return new AbstractValue(ValueKind.Scalar, num, upper, lower).WithScaled(scale, scaledUpper);
         }
 
         if (offsettable(a) && b.Kind == ValueKind.Scalar)
         {
-            return a with { Num = num, LenUpper = a.Kind == ValueKind.Input ? upper : null, LenLower = a.Kind == ValueKind.Input ? lower : null };
+            bool input = a.Kind == ValueKind.Input;
+            return (a with { Num = num, LenUpper = input ? upper : null, LenLower = input ? lower : null }).WithScaled(input ? scale : 0, scaledUpper);
         }
 
         if (!subtract && a.Kind == ValueKind.Scalar && offsettable(b))
         {
-            return b with { Num = num, LenUpper = b.Kind == ValueKind.Input ? upper : null, LenLower = b.Kind == ValueKind.Input ? lower : null };
+            bool input = b.Kind == ValueKind.Input;
+            return (b with { Num = num, LenUpper = input ? upper : null, LenLower = input ? lower : null }).WithScaled(input ? scale : 0, scaledUpper);
         }
 
         if (subtract && a.IsPacket && b.IsPacket)
@@ -204,6 +217,42 @@ internal sealed partial class SafetyAnalyzer
         long? upper = Min(a.LenUpper + b.Num.SMax, b.LenUpper + a.Num.SMax);
         long? lower = Max(a.LenLower + b.Num.SMin, b.LenLower + a.Num.SMin);
         return (upper, lower);
+    }
+
+    /// <summary>
+    /// The scaled relations (<see cref="AbstractValue.LenScale"/>) of <c>a + b</c> (or <c>a - b</c>): a scaled value
+    /// plus or minus a constant k keeps its scale, its constant moved by scale * k; and the sum of two values with the
+    /// same scale d &gt;= 2 (<c>d*a &lt;= len + ca</c>, <c>d*b &lt;= len + cb</c>) is at most
+    /// <c>(2 len + ca + cb) / d &lt;= len + (ca + cb) / d</c> (the length is not negative): a plain upper relation.
+    /// </summary>
+    private static (int Scale, long ScaledUpper, long? SumUpper) ScaledRelations(bool subtract, in AbstractValue a, in AbstractValue b)
+    {
+        if (!IsSmall(a.Num) || !IsSmall(b.Num))
+        {
+            return (0, 0, null);
+        }
+
+        // scales are at most 2^20 and constants kept at most 2^40 in magnitude, so nothing here overflows
+        static (int, long, long?) Scaled(int scale, long upper) => Math.Abs(upper) <= SmallLimit ? (scale, upper, null) : (0, 0, null);
+        if (a.LenScale > 0 && b.Num.IsConstant)
+        {
+            long k = b.Num.SMin;
+            return Scaled(a.LenScale, subtract ? a.ScaledUpper - (a.LenScale * k) : a.ScaledUpper + (a.LenScale * k));
+        }
+
+        if (subtract)
+        {
+            return (0, 0, null);
+        }
+
+        if (b.LenScale > 0 && a.Num.IsConstant)
+        {
+            return Scaled(b.LenScale, b.ScaledUpper + (b.LenScale * a.Num.SMin));
+        }
+
+        return a.LenScale >= 2 && a.LenScale == b.LenScale
+            ? (0, 0, AbstractValue.FloorDiv(a.ScaledUpper + b.ScaledUpper, a.LenScale))
+            : (0, 0, null);
     }
 
     private static bool IsSmall(in ScalarRange r) => r.SMin >= -SmallLimit && r.SMax <= SmallLimit;

@@ -106,9 +106,10 @@ internal sealed partial class SafetyAnalyzer
         for (int r = 0; r < state.Registers.Length; r++)
         {
             var other = state.Registers[r];
-            if (other.Kind == known.Kind && other.LinkId == known.LinkId && other != known)
+            if (other.LinkId == known.LinkId && other != known && other.Kind is ValueKind.Scalar or ValueKind.Input)
             {
-                if (Shifted(known, other) is not { } shifted)
+                var moved = other.Kind == known.Kind && other.LinkStride == known.LinkStride ? Shifted(known, other) : Strided(known, other);
+                if (moved is not { } shifted)
                 {
                     return false;
                 }
@@ -118,6 +119,37 @@ internal sealed partial class SafetyAnalyzer
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// <paramref name="other"/> (<c>k * X + e</c>) narrowed by <paramref name="known"/> (<c>X + d</c>, stride 1), so
+    /// <c>other = k * known + (e - k * d)</c>: its range, and an upper relation to the length from the known value's
+    /// scaled relation of scale k (or its plain one when k is 1). Unchanged when the known value has another stride or
+    /// the numbers are too large; null when the narrowed range is empty (the path is impossible).
+    /// </summary>
+    private static AbstractValue? Strided(in AbstractValue known, in AbstractValue other)
+    {
+        long k = other.LinkStride;
+        long e = other.LinkDelta - (k * known.LinkDelta);
+        if (known.LinkStride != 1 || k is < 1 or > MaxStride || !IsSmall(known.Num) || Math.Abs(known.LinkDelta) > SmallLimit || Math.Abs(other.LinkDelta) > SmallLimit)
+        {
+            return other;
+        }
+
+        var num = new ScalarRange(
+            Math.Max((k * known.Num.SMin) + e, other.Num.SMin), Math.Min((k * known.Num.SMax) + e, other.Num.SMax), other.Num.UMin, other.Num.UMax, other.Num.Bits).Normalize();
+        if (num is null)
+        {
+            return null;
+        }
+
+        long? upper = k == 1 ? known.LenUpper + e : null;
+        if (known.LenScale == k && Math.Abs(known.ScaledUpper) <= SmallLimit)
+        {
+            upper = Min(upper, known.ScaledUpper + e);
+        }
+
+        return other with { Num = num.Value, LenUpper = Min(other.LenUpper, upper) };
     }
 
     /// <summary><paramref name="other"/> narrowed by <paramref name="known"/>, which differs from it by a known constant.</summary>
@@ -319,6 +351,20 @@ internal sealed partial class SafetyAnalyzer
 
             x = x with { LenUpper = Min(x.LenUpper, c - k) };
             state.MinLength = Math.Max(state.MinLength, x.Num.SMin + k - c);
+            if (state.MinLength > MaxInputLength)
+            {
+                return false;
+            }
+        }
+
+        if (y.LenScale > 0 && Math.Abs(y.ScaledUpper) <= SmallLimit && (x.LenScale == 0 || x.LenScale == y.LenScale))
+        {
+            // d * x <= d * (y - k) <= len + c - d * k
+            int d = y.LenScale;
+            long scaled = y.ScaledUpper - (d * k);
+            x = x.WithScaled(d, x.LenScale == d ? Math.Min(x.ScaledUpper, scaled) : scaled);
+            x = x with { LenUpper = Min(x.LenUpper, x.ScaledAsUpper(state.MinLength)) };
+            state.MinLength = Math.Max(state.MinLength, (d * (x.Num.SMin + k)) - y.ScaledUpper);
             if (state.MinLength > MaxInputLength)
             {
                 return false;

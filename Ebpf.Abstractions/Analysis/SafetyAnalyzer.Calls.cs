@@ -32,9 +32,15 @@ internal sealed partial class SafetyAnalyzer
         var result = AbstractValue.AnyScalar;
         if (signature is not null)
         {
-            if (!CheckArguments(pc, signature, state, out var map))
+            // a helper whose arguments are not known (no signature, callx) may write through any of them: see below
+            if (!CheckArguments(pc, signature, state, out var map, out bool unplacedWrite))
             {
                 return false;
+            }
+
+            if (unplacedWrite)
+            {
+                ForgetSpills(state); // before the callback runs: the helper may write before it calls back
             }
 
             if (signature.CallsBack)
@@ -44,8 +50,16 @@ internal sealed partial class SafetyAnalyzer
 
             if (signature.Return == HelperReturnKind.MapValueOrNull)
             {
-                result = new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
+                // a lookup in a map of maps yields an inner map's handle (or 0): neither memory nor a map the analysis knows
+                result = map is { HoldsMaps: true }
+                    ? AbstractValue.UnknownValue
+                    : new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
             }
+        }
+
+        if (signature is null)
+        {
+            ForgetSpills(state);
         }
 
         state.Registers[0] = result;
@@ -62,9 +76,14 @@ internal sealed partial class SafetyAnalyzer
         return true;
     }
 
-    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map)
+    /// <summary>
+    /// Checks the arguments against <paramref name="signature"/>; <paramref name="unplacedWrite"/> tells that the helper
+    /// may write memory the analysis cannot place (a writable argument it does not prove, a checked pointer).
+    /// </summary>
+    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map, out bool unplacedWrite)
     {
         map = null;
+        unplacedWrite = false;
         bool mapSeen = false;
         var args = signature.Arguments;
         for (int i = 0; i < args.Length; i++)
@@ -86,7 +105,7 @@ internal sealed partial class SafetyAnalyzer
                             mapSeen = true;
                         }
                     }
-                    else if (value.Kind == ValueKind.Unknown || (value.Kind == ValueKind.MapValue && value.Map is { HoldsMaps: true }))
+                    else if (value.Kind == ValueKind.Unknown)
                     {
                         // An inner map from a lookup in a map of maps: which map it is (and its shape) is known only at run time.
                         Unproven(pc, $"r{r}: the helper expects a map; the analysis does not know which map r{r} is");
@@ -103,7 +122,7 @@ internal sealed partial class SafetyAnalyzer
                     {
                         Unproven(pc, $"r{r}: the size of the map's {(args[i] == HelperArgumentKind.MapKey ? "key" : "value")} is not known");
                     }
-                    else if (!CheckHelperMemory(pc, state, r, value, args[i] == HelperArgumentKind.MapKey ? map.KeySize : map.ValueSize, write: false, exactSize: true))
+                    else if (!CheckHelperMemory(pc, state, r, value, args[i] == HelperArgumentKind.MapKey ? map.KeySize : map.ValueSize, write: false, exactSize: true, ref unplacedWrite))
                     {
                         return false;
                     }
@@ -115,11 +134,13 @@ internal sealed partial class SafetyAnalyzer
                         return false;
                     }
 
+                    bool writable = args[i] == HelperArgumentKind.WritableMemory;
                     if (size.Kind != ValueKind.Scalar || size.Num.UMax > MaxHelperMemory)
                     {
                         Unproven(pc, $"r{r + 1}: the size of the memory at r{r} is not bounded ({size})");
+                        unplacedWrite |= writable;
                     }
-                    else if (size.Num.UMax > 0 && !CheckHelperMemory(pc, state, r, value, (int)size.Num.UMax, args[i] == HelperArgumentKind.WritableMemory, size.Num.IsConstant))
+                    else if (size.Num.UMax > 0 && !CheckHelperMemory(pc, state, r, value, (int)size.Num.UMax, writable, size.Num.IsConstant, ref unplacedWrite))
                     {
                         return false;
                     }
@@ -137,6 +158,7 @@ internal sealed partial class SafetyAnalyzer
                     break;
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
+                    unplacedWrite = true;
                     break;
                 case HelperArgumentKind.Function:
                     if (value.Kind != ValueKind.Function)
@@ -153,7 +175,7 @@ internal sealed partial class SafetyAnalyzer
     }
 
     /// <summary>Checks a helper's memory argument like an access of <paramref name="size"/> bytes; false when it is an error.</summary>
-    private bool CheckHelperMemory(int pc, AbstractState state, int r, in AbstractValue pointer, int size, bool write, bool exactSize)
+    private bool CheckHelperMemory(int pc, AbstractState state, int r, in AbstractValue pointer, int size, bool write, bool exactSize, ref bool unplacedWrite)
     {
         var proof = Classify(state, pointer, r, 0, size, write, out string? why);
         switch (proof.Outcome)
@@ -163,6 +185,7 @@ internal sealed partial class SafetyAnalyzer
                 return false;
             case AccessOutcome.Unknown:
                 Unproven(pc, why!);
+                unplacedWrite |= write;
                 return true;
         }
 

@@ -192,23 +192,33 @@ internal sealed partial class SafetyAnalyzer
     /// <summary>After a helper that may move the packet: every packet, packet-end and meta pointer becomes unknown, and no packet range is proven.</summary>
     private static void ForgetPacket(AbstractState state)
     {
+        // packet pointers become unknown; numbers keep their ranges but lose their relations to the old length
         static bool packetish(in AbstractValue v) => v.Kind is ValueKind.Input or ValueKind.PacketEnd or ValueKind.PacketMeta;
+        static bool related(in AbstractValue v) => v.LenUpper is not null || v.LenLower is not null || v.LenScale != 0;
+        static AbstractValue forget(in AbstractValue v) => packetish(v) ? AbstractValue.UnknownValue : v.WithoutRelations();
         for (int r = 0; r < state.Registers.Length; r++)
         {
-            if (packetish(state.Registers[r]))
+            if (packetish(state.Registers[r]) || related(state.Registers[r]))
             {
-                state.Registers[r] = AbstractValue.UnknownValue;
+                state.Registers[r] = forget(state.Registers[r]);
             }
         }
 
-        foreach (var frame in state.Frames)
+        for (int f = 0; f < state.Frames.Count; f++)
         {
+            var frame = state.Frames[f];
             for (int i = 0; i < frame.Spills.Length; i++)
             {
-                if (frame.Bytes[i * 8] == StackByte.Spill && packetish(frame.Spills[i]))
+                if (frame.Bytes[i * 8] == StackByte.Spill && (packetish(frame.Spills[i]) || related(frame.Spills[i])))
                 {
-                    frame.WritableSpills[i] = AbstractValue.UnknownValue;
+                    frame.WritableSpills[i] = forget(frame.Spills[i]);
                 }
+            }
+
+            // the callers' r6-r9, restored when the call returns (shared between states: replaced, not written)
+            if (frame.CallerSaved is { } saved && saved.Any(v => packetish(v) || related(v)))
+            {
+                state.Frames[f] = frame.WithCallerSaved(Array.ConvertAll(saved, v => forget(v)));
             }
         }
 

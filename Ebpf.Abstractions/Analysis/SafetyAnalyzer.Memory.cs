@@ -47,6 +47,10 @@ internal sealed partial class SafetyAnalyzer
         if (proof.Outcome == AccessOutcome.Unknown)
         {
             Unproven(pc, why!);
+            if (!load)
+            {
+                ForgetSpills(state); // the run-time check lets it land in any region, a stack frame included
+            }
         }
 
         if (!load && stored.IsPointer && pointer.Kind is ValueKind.Input or ValueKind.MapValue or ValueKind.Global)
@@ -113,7 +117,7 @@ internal sealed partial class SafetyAnalyzer
         switch (pointer.Kind)
         {
             case ValueKind.Input:
-                long? upper = pointer.LenUpper + displacement;
+                long? upper = Min(pointer.LenUpper, pointer.ScaledAsUpper(state.MinLength)) + displacement;
                 long? lower = pointer.LenLower + displacement;
                 if (lo >= 0 && (hi + size <= state.MinLength || (upper is { } u && u + size <= 0)))
                 {
@@ -244,6 +248,23 @@ internal sealed partial class SafetyAnalyzer
     {
         int index = (int)offset + frame.Size;
         return index % 8 == 0 && frame.Bytes[index] == StackByte.Spill ? frame.Spills[index / 8] : null;
+    }
+
+    /// <summary>
+    /// A write the analysis cannot place (a store or atomic it does not prove, a helper writing where it cannot tell,
+    /// <c>callx</c>) may land anywhere the run-time checks allow, any stack frame included: every spilled register
+    /// becomes plain data (a reload is some number, never a pointer or a bounded index). Bytes never written stay
+    /// uninitialised (reading them stays an error, as before the write).
+    /// </summary>
+    private static void ForgetSpills(AbstractState state)
+    {
+        foreach (var frame in state.Frames)
+        {
+            if (frame.Bytes.AsSpan().Contains(StackByte.Spill))
+            {
+                frame.WritableBytes.AsSpan().Replace(StackByte.Spill, StackByte.Data);
+            }
+        }
     }
 
     /// <summary>Writes <paramref name="value"/> to the stack bytes of a proven (strong: one known offset) or possible (weak) access.</summary>

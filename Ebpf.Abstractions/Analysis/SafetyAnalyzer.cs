@@ -38,6 +38,7 @@ internal sealed partial class SafetyAnalyzer
     private readonly Dictionary<(List<SafetyFinding> List, int Pc), int> reported = new();
     private readonly long maxSteps;
     private long steps;
+    private bool gaveUp;
 
     private readonly FindingDetails? details;
     private readonly Func<int, string> instructionText;
@@ -106,7 +107,27 @@ internal sealed partial class SafetyAnalyzer
     {
         var analyzer = new SafetyAnalyzer(program, context, withLog, withStates);
         analyzer.Run();
+        if (analyzer.gaveUp)
+        {
+            analyzer.Unconclude();
+        }
+
         return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields());
+    }
+
+    /// <summary>
+    /// After the step budget ran out the states reached are not a fixed point (a loop or a return point may not have
+    /// seen every path yet), so what was concluded from them holds nothing: every access reached becomes unknown.
+    /// </summary>
+    private void Unconclude()
+    {
+        for (int pc = 0; pc < accesses.Length; pc++)
+        {
+            if (accesses[pc].Outcome is AccessOutcome.Proven or AccessOutcome.Refuted)
+            {
+                accesses[pc] = accesses[pc] with { Outcome = AccessOutcome.Unknown };
+            }
+        }
     }
 
     private void Run()
@@ -147,7 +168,8 @@ internal sealed partial class SafetyAnalyzer
         {
             if (++steps > maxSteps)
             {
-                Unproven(pc, $"the analysis gave up after {maxSteps} steps; accesses not reached keep their checks");
+                Unproven(pc, $"the analysis gave up after {maxSteps} steps; no access is proven");
+                gaveUp = true;
                 return false;
             }
 
@@ -203,6 +225,11 @@ internal sealed partial class SafetyAnalyzer
         if (joins.TryGetValue(key, out var seen))
         {
             var joined = seen.State.Join(state, seen.Visits >= WidenAfter);
+            if (loopHead[pc])
+            {
+                LinkStrides(joined, seen.State, state);
+            }
+
             if (joined.Equivalent(seen.State))
             {
                 return;
@@ -276,7 +303,8 @@ internal sealed partial class SafetyAnalyzer
         return source switch
         {
             LddwSource.MapByFd or LddwSource.MapByIndex => new AbstractValue(ValueKind.MapPointer, ScalarRange.Constant(0), Map: map),
-            LddwSource.MapValueByFd or LddwSource.MapValueByIndex when map is not null => new AbstractValue(
+            // the values of a map of maps are inner-map handles, not memory a proof could name
+            LddwSource.MapValueByFd or LddwSource.MapValueByIndex when map is { HoldsMaps: false } => new AbstractValue(
                 map.IsGlobalData ? ValueKind.Global : ValueKind.MapValue, ScalarRange.Constant((ulong)(long)(int)(insn.Value >> 32)), Map: map),
             _ => AbstractValue.UnknownValue,
         };

@@ -175,15 +175,42 @@ public readonly record struct ScalarRange(long SMin, long SMax, ulong UMin, ulon
 
     /// <summary>Unsigned division (a divisor of 0 gives 0).</summary>
     public ScalarRange Div(ScalarRange b) =>
-        b.UMin > 0 ? FromUnsigned(UMin / b.UMax, UMax / b.UMin) : UpTo(UMax);
+        b.UMin > 0 ? FromUnsigned(UMin / b.UMax, UMax / b.UMin) : b.UMax == 0 ? Constant(0) : UpTo(UMax);
 
     /// <summary>Unsigned remainder (a divisor of 0 leaves the dividend).</summary>
     public ScalarRange Mod(ScalarRange b) =>
-        b.UMin > 0 ? UpTo(Math.Min(UMax, b.UMax - 1)) : UpTo(UMax);
+        b.UMin > 0 ? (IsConstant && b.IsConstant ? Constant(UMin % b.UMin) : UMax < b.UMin ? this : UpTo(Math.Min(UMax, b.UMax - 1)))
+        : b.UMax == 0 ? this : UpTo(UMax);
 
     /// <summary>The value truncated to its low 32 bits (zero-extended).</summary>
-    public ScalarRange Truncate32() =>
-        UMax <= uint.MaxValue ? this : Make(long.MinValue, long.MaxValue, 0, uint.MaxValue, Bits.Truncate(32));
+    public ScalarRange Truncate32() => LowBits(32);
+
+    /// <summary>
+    /// The low <paramref name="bits"/> bits (1-63) of the value, zero-extended: exact bounds when the unsigned or the
+    /// signed range does not cross a multiple of 2^<paramref name="bits"/> (e.g. [-3, -1] gives [2^bits - 3, 2^bits - 1]),
+    /// else the whole width; the known low bits are kept either way.
+    /// </summary>
+    internal ScalarRange LowBits(int bits)
+    {
+        ulong mask = (1ul << bits) - 1;
+        if (UMax <= mask)
+        {
+            return this;
+        }
+
+        var tnum = Bits.Truncate(bits);
+        if (UMin >> bits == UMax >> bits)
+        {
+            return Make(long.MinValue, long.MaxValue, UMin & mask, UMax & mask, tnum);
+        }
+
+        if (SMin >> bits == SMax >> bits)
+        {
+            return Make(long.MinValue, long.MaxValue, (ulong)SMin & mask, (ulong)SMax & mask, tnum);
+        }
+
+        return Make(long.MinValue, long.MaxValue, 0, mask, tnum);
+    }
 
     /// <summary>The low <paramref name="bits"/> bits sign-extended to 64.</summary>
     public ScalarRange SignExtend(int bits)

@@ -251,6 +251,20 @@ public class ContextLayoutTests
     }
 
     [Fact]
+    public void A_helper_that_changes_packet_data_forgets_relations_of_numbers_and_callers_saved_pointers()
+    {
+        // r7 = data_end - data (the old length, at least 20); after the call, data + r7 - 1 is past the new end
+        var number = Run($"mov r6, r1\nldxw r2, [r6+0]\nldxw r3, [r6+4]\nmov r7, r3\nsub r7, r2\njlt r7, 20, out\nmov r1, r6\nmov r2, 10\ncall {AdjustHead}\nldxw r2, [r6+0]\nadd r2, r7\nldxb r0, [r2-1]\nexit\nout:\nmov r0, 0\nexit");
+        Assert.True(number.IsSafe, Messages(number));
+        Assert.Equal(AccessOutcome.Unknown, number.Access(11).Outcome);
+
+        // r7 = a packet pointer checked for 14 bytes, saved across a local call whose callee changes the packet
+        var saved = Run(Prologue + $"mov r6, r1\njgt r4, r3, out\nmov r7, r2\nmov r1, r6\ncall local f\nldxb r0, [r7+0]\nexit\nout:\nmov r0, 0\nexit\nf:\nmov r2, 10\ncall {AdjustHead}\nmov r0, 0\nexit");
+        Assert.True(saved.IsSafe, Messages(saved));
+        Assert.Equal(AccessOutcome.Unknown, saved.Access(9).Outcome);
+    }
+
+    [Fact]
     public void A_helper_without_a_changes_flag_keeps_packet_ranges()
     {
         var analysis = Run(Prologue + $"mov r6, r1\njgt r4, r3, out\nmov r7, r2\ncall {Log}\nldxb r0, [r7+13]\nexit\nout:\nmov r0, 0\nexit");

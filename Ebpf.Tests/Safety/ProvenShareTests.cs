@@ -1,6 +1,9 @@
 using Ebpf.Analysis;
 using Ebpf.Bench.Workloads;
 using Ebpf.Cli.Loading;
+using Ebpf.Elf;
+using Ebpf.Kernel;
+using Ebpf.Tests.Infrastructure;
 using Ebpf.Tests.Cli;
 using Xunit.Abstractions;
 
@@ -29,6 +32,46 @@ public class ProvenShareTests(ITestOutputHelper output)
             Assert.True(analysis.IsProven, $"{name}: {string.Join("\n", analysis.Errors.Concat(analysis.Unproven))}");
             Assert.Equal(analysis.AccessCount, analysis.ProvenCount);
         }
+    }
+
+    /// <summary>
+    /// Every program of every ELF example: those of <c>examples/</c> in the raw memory model (as <c>ebpf verify</c> and
+    /// the engines see them), those written for the kernel (<c>examples/kernel</c>) with their type's context layout and
+    /// helpers (as <see cref="KernelProgram"/> loads them). Prints "file program: proven N of M (strict: yes/no)" and
+    /// the distinct reasons for the rest; each is safe in hybrid mode.
+    /// </summary>
+    [Fact]
+    public void Every_example_program_is_safe_and_its_proven_share_is_reported()
+    {
+        string examples = Tool.Example(string.Empty);
+        var files = Directory.GetFiles(examples, "*.o").Concat(Directory.GetFiles(Path.Combine(examples, "kernel"), "*.o")).Order(StringComparer.Ordinal);
+        int reported = 0;
+        foreach (string file in files)
+        {
+            bool kernel = Path.GetFileName(Path.GetDirectoryName(file)) == "kernel";
+            foreach (var info in ElfLoader.Load(file).Programs.Where(p => !p.IsSubprogram))
+            {
+                using var runtime = ElfLoader.Load(file).CreateRuntime();
+                SafetyAnalysis analysis;
+                if (kernel)
+                {
+                    var type = KernelProgramTypes.FromSection(info.Section)!.Value;
+                    using var loaded = KernelProgram.Load(runtime, TestEngines.All[0], info.Name); // registers the type's helpers
+                    analysis = runtime.GetProgram(info.Name).Analysis.Safety(SafetyContext.For(runtime.Environment, null, KernelContextLayouts.For(type)));
+                }
+                else
+                {
+                    analysis = runtime.GetProgram(info.Name).Analysis.Safety(SafetyContext.For(runtime.Environment));
+                }
+
+                var reasons = analysis.Unproven.Select(f => f.Message).Distinct();
+                output.WriteLine($"{Path.GetRelativePath(examples, file)} {info.Name}: proven {analysis.ProvenCount} of {analysis.AccessCount} (strict: {(analysis.IsProven ? "yes" : "no")}); unproven: {string.Join("; ", reasons)}");
+                Assert.True(analysis.IsSafe, $"{file} {info.Name}: {string.Join("\n", analysis.Errors)}");
+                reported++;
+            }
+        }
+
+        Assert.True(reported >= 25, $"{reported} programs");
     }
 
     [Fact]
