@@ -3,7 +3,10 @@ namespace Ebpf;
 /// <summary>How a program is compiled and run. Immutable; the defaults are the safe ones.</summary>
 public sealed record ExecutionOptions
 {
-    /// <summary>The default options: 512-byte frames, 8 frames, no budget, no timeout, memory checks on.</summary>
+    /// <summary>
+    /// The default options: 512-byte frames, 8 frames, no budget, no timeout, a <see cref="RunTimeLimit"/> of
+    /// <see cref="DefaultRunTimeLimit"/>, memory checks on.
+    /// </summary>
     public static ExecutionOptions Default { get; } = new();
 
     /// <summary>The bytes of stack per frame (a multiple of 8, from 8 to 65,536). Default 512.</summary>
@@ -26,12 +29,35 @@ public sealed record ExecutionOptions
     /// stops within about a millisecond with <see cref="EbpfRunCancelledException"/> (<see cref="RuntimeErrorKind.TimedOut"/>),
     /// in every engine and even in a tight loop. A timer is armed per run, which costs a few hundred nanoseconds: for
     /// very short programs prefer <see cref="InstructionBudget"/> or a <see cref="CancellationToken"/> shared by many
-    /// runs. Untrusted programs should have one of the three (the <c>ebpf</c> tool uses 10 seconds).
+    /// runs. Every run also has the coarse <see cref="RunTimeLimit"/> safety net (10 seconds by default), which costs
+    /// nothing per run; the <c>ebpf</c> tool's <c>--timeout</c> sets this option instead (10 seconds by default).
     /// </summary>
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>The largest <see cref="Timeout"/> accepted (what a timer supports: about 49 days).</summary>
     public static TimeSpan MaxTimeout { get; } = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>
+    /// The safety net against a run that never ends: a run older than this is stopped with
+    /// <see cref="EbpfRunCancelledException"/> (<see cref="RuntimeErrorKind.TimedOut"/>,
+    /// <see cref="EbpfRunCancelledException.RunTimeLimitExceeded"/> true), in every engine, in a tight loop, in a called
+    /// function and after tail calls (the limit of the program the run started with covers its tail calls). On by
+    /// default (<see cref="DefaultRunTimeLimit"/>, 10 seconds); null or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>
+    /// turns it off. Unlike <see cref="Timeout"/> it costs nothing per run: one background watchdog thread per process
+    /// (started with the first program that has a limit) looks at the runs of every thread a few times per limit
+    /// (every limit / 10, at most every 100 ms) and stops those that have run for longer, so a run stops between the
+    /// limit and about 1.1 times the limit after it started. Not a precise timeout: use <see cref="Timeout"/> or a
+    /// <see cref="CancellationToken"/> for that. A run nested in another (started by a helper) or with a stack area
+    /// larger than 64 KiB is stopped by a per-run timer set to this limit instead; a run with an
+    /// <see cref="Diagnostics.IInstructionObserver"/> (a debugger may pause it) is not limited.
+    /// </summary>
+    public TimeSpan? RunTimeLimit { get; init; } = DefaultRunTimeLimit;
+
+    /// <summary>The default <see cref="RunTimeLimit"/>: 10 seconds (the <c>ebpf</c> tool's default <c>--timeout</c> too).</summary>
+    public static TimeSpan DefaultRunTimeLimit => TimeSpan.FromSeconds(10);
+
+    /// <summary>The <see cref="RunTimeLimit"/> in force: null when there is none (null or infinite).</summary>
+    internal TimeSpan? EffectiveRunTimeLimit => RunTimeLimit == System.Threading.Timeout.InfiniteTimeSpan ? null : RunTimeLimit;
 
     /// <summary>
     /// Whether every load, store and atomic is checked against the run's regions. On by default. Turning it off in
@@ -64,6 +90,11 @@ public sealed record ExecutionOptions
         if (Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > MaxTimeout))
         {
             throw new ArgumentOutOfRangeException(nameof(Timeout), timeout, "Timeout must be positive and at most MaxTimeout (or null for no limit)");
+        }
+
+        if (RunTimeLimit is { } limit && limit != System.Threading.Timeout.InfiniteTimeSpan && (limit <= TimeSpan.Zero || limit > MaxTimeout))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RunTimeLimit), limit, "RunTimeLimit must be positive and at most MaxTimeout (or null or Timeout.InfiniteTimeSpan for no limit)");
         }
 
         return this;

@@ -22,11 +22,14 @@ internal static class SmokeChecks
         var checks = new (string Name, Action Check)[]
         {
             ("configuration binds", ConfigurationBinds),
-            ("configuration is validated", ConfigurationIsValidated),
+            ("configuration is validated", () => SettingIsRefused("Ebpf:StackSize", "7")),
             ("the interpreter runs", () => EngineRuns("interpreter")),
             ("the x64 engine runs", () => EngineRuns("x64")),
             ("a timeout stops an endless loop on the interpreter", () => TimeoutStops("interpreter")),
             ("a timeout stops an endless loop on the x64 engine", () => TimeoutStops("x64")),
+            ("a bad run time limit is refused", () => SettingIsRefused("Ebpf:RunTimeLimit", "-00:00:05")),
+            ("the configured run time limit stops an endless loop on the interpreter", () => RunTimeLimitStops("interpreter")),
+            ("the configured run time limit stops an endless loop on the x64 engine", () => RunTimeLimitStops("x64")),
         };
         int failed = 0;
         foreach (var (name, check) in checks)
@@ -61,23 +64,46 @@ internal static class SmokeChecks
         var options = provider.GetRequiredService<ExecutionOptions>();
         Expect(options.InstructionBudget == 1000, $"InstructionBudget is {options.InstructionBudget}, expected 1000");
         Expect(options.Timeout == TimeSpan.FromSeconds(3), $"Timeout is {options.Timeout}, expected 3 s");
+        Expect(options.RunTimeLimit == ExecutionOptions.DefaultRunTimeLimit, $"RunTimeLimit is {options.RunTimeLimit}, expected the default {ExecutionOptions.DefaultRunTimeLimit}");
         string engine = provider.GetRequiredService<IExecutionEngine>().Name;
         Expect(engine == "interpreter", $"the default engine is {engine}, expected the interpreter (safest)");
     }
 
-    private static void ConfigurationIsValidated()
+    /// <summary>Checks that the host refuses <paramref name="key"/> = <paramref name="value"/> with a message naming the key.</summary>
+    private static void SettingIsRefused(string key, string value)
     {
-        using var provider = Provider(new() { ["Ebpf:StackSize"] = "7" });
+        using var provider = Provider(new() { [key] = value });
         try
         {
             _ = provider.GetRequiredService<IOptions<EbpfOptions>>().Value;
         }
-        catch (OptionsValidationException e) when (e.Message.Contains("Ebpf:StackSize", StringComparison.Ordinal))
+        catch (OptionsValidationException e) when (e.Message.Contains(key, StringComparison.Ordinal))
         {
             return;
         }
 
-        throw new InvalidOperationException("Ebpf:StackSize = 7 was accepted");
+        throw new InvalidOperationException($"{key} = {value} was accepted");
+    }
+
+    private static void RunTimeLimitStops(string name)
+    {
+        using var provider = Provider(new() { ["Ebpf:RunTimeLimit"] = "00:00:00.2" });
+        var options = provider.GetRequiredService<ExecutionOptions>();
+        Expect(options.RunTimeLimit == TimeSpan.FromMilliseconds(200), $"RunTimeLimit is {options.RunTimeLimit}, expected 200 ms");
+        var engine = provider.GetRequiredKeyedService<IExecutionEngine>(name);
+        using var compiled = engine.Compile(ProgramLoader.Load(Assembler.Assemble(EndlessLoop)), options: options);
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            compiled.Run();
+        }
+        catch (EbpfRunCancelledException e) when (e.RunTimeLimitExceeded)
+        {
+            Expect(watch.Elapsed < TimeSpan.FromSeconds(10), $"the run stopped only after {watch.Elapsed}");
+            return;
+        }
+
+        throw new InvalidOperationException("the endless loop returned");
     }
 
     private static void EngineRuns(string name)

@@ -7,7 +7,8 @@ namespace Ebpf.Bench;
 /// <summary>
 /// <c>--cancel-latency</c>: how long each engine takes to stop an endless loop once its token is cancelled, from the
 /// call to <see cref="CancellationTokenSource.Cancel()"/> to the exception on the running thread (median and maximum of
-/// <see cref="Rounds"/> rounds, for a one-instruction-per-iteration loop and for a loop of 64 ALU instructions).
+/// <see cref="Rounds"/> rounds, for a one-instruction-per-iteration loop and for a loop of 64 ALU instructions); then
+/// how long after <see cref="ExecutionOptions.RunTimeLimit"/> the watchdog stops the tight loop.
 /// </summary>
 internal static class CancellationLatency
 {
@@ -29,6 +30,39 @@ internal static class CancellationLatency
                     $"{engine.Name,-12} {name,-20} other thread {other.Min,8:0.0} / {other.Median,8:0.0} / {other.Max,9:0.0}   pre-cancelled {same.Min,7:0.0} / {same.Median,7:0.0} / {same.Max,8:0.0}"));
             }
         }
+
+        output.WriteLine($"run time limit: ms from the limit ({WatchdogLimit.TotalMilliseconds} ms) to the exception, min / median / max of {WatchdogRounds} rounds");
+        foreach (var engine in BenchEngines.Available)
+        {
+            var late = MeasureWatchdog(engine);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{engine.Name,-12} tight loop           {late.Min,8:0.0} / {late.Median,8:0.0} / {late.Max,9:0.0}"));
+        }
+    }
+
+    private const int WatchdogRounds = 10;
+
+    private static readonly TimeSpan WatchdogLimit = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Milliseconds past <see cref="WatchdogLimit"/> at which the watchdog's stop reaches the running thread.</summary>
+    private static (double Min, double Median, double Max) MeasureWatchdog(IExecutionEngine engine)
+    {
+        using var compiled = engine.Compile(Ebpf.Verification.ProgramLoader.Load(TightLoop()), options: new ExecutionOptions { RunTimeLimit = WatchdogLimit });
+        var samples = new double[WatchdogRounds];
+        for (int round = 0; round < WatchdogRounds; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                compiled.Run();
+            }
+            catch (EbpfRunCancelledException e) when (e.RunTimeLimitExceeded)
+            {
+                samples[round] = (Stopwatch.GetElapsedTime(start) - WatchdogLimit).TotalMilliseconds;
+            }
+        }
+
+        Array.Sort(samples);
+        return (samples[0], samples[WatchdogRounds / 2], samples[^1]);
     }
 
     // mov r0, 0; loop: add r0, 1; ja loop

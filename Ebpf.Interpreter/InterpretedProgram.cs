@@ -418,7 +418,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     {
         if (Volatile.Read(ref state.CancelRequested) != 0)
         {
-            throw CancelledAt(Program, pc);
+            throw CancelledAt(Program, pc, ref state);
         }
 
         if (reserve == 0)

@@ -320,7 +320,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
             }
 
             case RunStatus.Cancelled:
-                return CancelledAt(Program, block.ErrorInfo);
+                return CancelledAt(Program, block.ErrorInfo, ref state);
             case RunStatus.CallDepthExceeded:
                 return new EbpfCallDepthExceededException(block.ErrorInfo, Program.Instructions[block.ErrorInfo], Options.MaxCallDepth);
             default:

@@ -52,6 +52,18 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>Whether a plain run takes the fast path: no timeout configured.</summary>
     private readonly bool untimed;
 
+    /// <summary>
+    /// <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="TimeSpan"/> ticks (<see cref="RunState.WatchLimit"/>
+    /// of this program's runs), or 0 when there is none.
+    /// </summary>
+    private readonly long watchLimit;
+
+    /// <summary>
+    /// <see cref="ByWatchdogOnly"/> when <see cref="watchLimit"/> is set (the run can then be stopped:
+    /// <see cref="RunState.Cancellable"/>), else 0.
+    /// </summary>
+    private readonly int watched;
+
     /// <summary>The bytes at the top of the stack area a run of this program can write (see <see cref="StackFootprint"/>).</summary>
     private readonly int dirtyStackBytes;
 
@@ -77,6 +89,12 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         StackBytes = options.StackSize * options.MaxCallDepth;
         leased = runLeases;
         untimed = Options.Timeout is null;
+        if (Options.EffectiveRunTimeLimit is { } limit)
+        {
+            RunWatchdog.Watch(limit);
+            watchLimit = limit.Ticks;
+            watched = ByWatchdogOnly;
+        }
         dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
     }
 
@@ -141,26 +159,37 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="ExecutionOptions.Timeout"/> passes (see <see cref="ICompiledProgram.Run(Span{byte}, CancellationToken)"/>).
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken)
-    {
-        var timeout = Options.Timeout;
-        if (!cancellationToken.CanBeCanceled && timeout is null)
-        {
-            return Run(memory, memoryLength, metadata, metadataLength);
-        }
-
-        return RunCancellable(memory, memoryLength, metadata, metadataLength, timeout, cancellationToken);
-    }
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled
+            ? RunCore(memory, memoryLength, metadata, metadataLength, null, cancellationToken)
+            : Run(memory, memoryLength, metadata, metadataLength);
 
     /// <summary>
-    /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>; the
-    /// shared run code completes it with the token or the timeout.
+    /// The error an engine throws when it sees <see cref="RunState.CancelRequested"/> at <paramref name="pc"/>. When
+    /// only the watchdog can stop the run (<see cref="RunState.Cancellable"/> is <see cref="ByWatchdogOnly"/>) it is
+    /// complete; otherwise the shared run code completes it with the token, the timeout or the run time limit (see
+    /// <see cref="IsIncomplete"/>), so the common run needs no catch clause.
     /// </summary>
-    internal static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc)
+    internal static EbpfRunCancelledException CancelledAt(EbpfProgram program, int pc, ref RunState state)
     {
         ArgumentNullException.ThrowIfNull(program);
-        return new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
+        return state.Cancellable == ByWatchdogOnly
+            ? EbpfRunCancelledException.ForRunTimeLimit(pc, program.Instructions[pc], TimeSpan.FromTicks(state.WatchLimit), default)
+            : new EbpfRunCancelledException(pc, program.Instructions[pc], null, default);
     }
+
+    /// <summary><see cref="RunState.Cancellable"/> of a run only the <see cref="RunWatchdog"/> can stop.</summary>
+    internal const int ByWatchdogOnly = 1;
+
+    /// <summary><see cref="RunState.Cancellable"/> of a run a token or a timer can stop (perhaps the watchdog too).</summary>
+    private const int FromOutside = 2;
+
+    /// <summary>Whether <paramref name="e"/> is an engine's <see cref="CancelledAt"/> that the run code has not completed yet.</summary>
+    private static bool IsIncomplete(EbpfRunCancelledException e) => e.Timeout is null && !e.CancellationToken.CanBeCanceled;
+
+    /// <summary>The stop of a run by this program's <see cref="ExecutionOptions.RunTimeLimit"/>, completing the engine's <paramref name="e"/>.</summary>
+    private EbpfRunCancelledException RunTimeLimitPassed(EbpfRunCancelledException e, CancellationToken cancellationToken) =>
+        EbpfRunCancelledException.ForRunTimeLimit(e.Pc, e.Instruction, Options.EffectiveRunTimeLimit!.Value, cancellationToken);
 
     /// <summary>
     /// Runs on unmanaged memory. With metadata: r1 = metadata, r2 = its length; without: r1 = memory, r2 = its length.
@@ -174,68 +203,79 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             return RunFast(stack, memory, memoryLength, metadata, metadataLength);
         }
 
-        return untimed
-            ? RunCore(memory, memoryLength, metadata, metadataLength, null, null)
-            : RunCancellable(memory, memoryLength, metadata, metadataLength, Options.Timeout, CancellationToken.None);
+        return RunCore(memory, memoryLength, metadata, metadataLength, null, default);
     }
 
     /// <summary>
     /// The common run: no timeout, no token, no observer, nobody listening to the run metrics, and this thread's stack
-    /// area free (see <see cref="RunStack"/>). Only the run lease (x64) and the stack clearing need the finally.
+    /// area free (see <see cref="RunStack"/>). The run state is the thread's (<see cref="RunStack.State"/>), watched by
+    /// the <see cref="RunWatchdog"/> at no cost to the run but two plain stores of its watch word; a stop by the watchdog
+    /// is complete as the engine throws it (see <see cref="CancelledAt"/>). Only the run lease (x64), the stack clearing
+    /// and the watch word need the finally.
     /// </summary>
     private ulong RunFast(RunStack stack, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
-        RunState state = default;
-        var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stack.End);
+        RunState* state = stack.State;
+        var regions = Prepare(state, memory, memoryLength, metadata, metadataLength, stack.End);
         var slots = Enter(stack);
-        stack.Busy = true;
+        RunStack.BeginWatch(state);
         try
         {
-            ulong r0 = Execute(ref state);
-            return state.TailCallTarget == 0 ? r0 : ContinueTailCalls(ref state, r0);
+            ulong r0 = Execute(ref *state);
+            return state->TailCallTarget == 0 ? r0 : ContinueTailCalls(ref *state, r0);
         }
         finally
         {
-            RunStack.Clear(stack.End, state.DirtyStackBytes);
-            stack.Busy = false;
-            Leave(ref state, slots);
+            RunStack.Clear(stack.End, state->DirtyStackBytes);
+            RunStack.EndWatch(state);
+            Leave(ref *state, slots);
             GC.KeepAlive(regions);
         }
     }
 
     /// <summary>
-    /// Fills the run state for a run on a stack area that ends at <paramref name="stackEnd"/>; returns the region
-    /// table the state points into (the caller keeps it alive for the run).
+    /// Fills every field of the run state but the watch word (<see cref="RunState.CancelRequested"/> and
+    /// <see cref="RunState.RunSequence"/>, see <see cref="RunStack.BeginWatch"/>) for a run on a stack area that ends at
+    /// <paramref name="stackEnd"/> (a thread's state keeps what the run before left); returns the region table the state
+    /// points into (the caller keeps it alive for the run).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private MemoryRegion[] Prepare(ref RunState state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, byte* stackEnd)
+    private MemoryRegion[] Prepare(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, byte* stackEnd)
     {
-        if (memoryLength != 0)
-        {
-            state.InputAddress = (ulong)memory;
-            state.InputLength = memoryLength;
-        }
-
+        state->WatchLimit = watchLimit;
+        ulong input = memoryLength != 0 ? (ulong)memory : 0;
+        state->InputAddress = input;
+        state->InputLength = memoryLength;
         if (metadataLength != 0)
         {
-            state.MetadataAddress = (ulong)metadata;
-            state.MetadataLength = metadataLength;
-            state.ContextAddress = state.MetadataAddress;
-            state.ContextLength = metadataLength;
+            state->MetadataAddress = (ulong)metadata;
+            state->MetadataLength = metadataLength;
+            state->ContextAddress = (ulong)metadata;
+            state->ContextLength = metadataLength;
         }
         else
         {
-            state.ContextAddress = state.InputAddress;
-            state.ContextLength = state.InputLength;
+            state->MetadataAddress = 0;
+            state->MetadataLength = 0;
+            state->ContextAddress = input;
+            state->ContextLength = memoryLength;
         }
 
-        state.BudgetRemaining = Options.InstructionBudget ?? long.MaxValue;
+        state->BudgetRemaining = Options.InstructionBudget ?? long.MaxValue;
         var regions = Environment.GetPinnedRegions();
-        state.Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
-        state.RegionCount = regions.Length;
-        state.StackStart = (ulong)stackEnd - (ulong)StackBytes;
-        state.StackEnd = (ulong)stackEnd;
-        state.DirtyStackBytes = dirtyStackBytes;
+        state->Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
+        state->RegionCount = regions.Length;
+        state->StackStart = (ulong)stackEnd - (ulong)StackBytes;
+        state->StackEnd = (ulong)stackEnd;
+        state->DirtyStackBytes = dirtyStackBytes;
+        state->StopRequested = 0;
+        state->StopValue = 0;
+        state->TailCallTarget = 0;
+        state->TailCallCount = 0;
+        state->Cancellable = watched;
+        state->Observer = 0;
+        state->HelperPc = 0;
+        state->CallbackDepth = 0;
         return regions;
     }
 
@@ -350,44 +390,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         return r0;
     }
 
-    /// <summary>A run that can be stopped: a callback of the token (and of a per-thread timer for the timeout) sets
-    /// <see cref="RunState.CancelRequested"/>; the engine's stop is completed here with the reason.</summary>
-    private ulong RunCancellable(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, TimeSpan? timeout, CancellationToken cancellationToken)
-    {
-        CancellationTokenSource? timer = null;
-        if (timeout is { } limit)
-        {
-            timer = idleTimer ?? new CancellationTokenSource();
-            idleTimer = null;
-            timer.CancelAfter(limit);
-        }
-
-        try
-        {
-            return RunCore(memory, memoryLength, metadata, metadataLength, new CancellationSources(cancellationToken, timer?.Token ?? default), null);
-        }
-        catch (EbpfRunCancelledException e) when (e.Timeout is null && !e.CancellationToken.CanBeCanceled)
-        {
-            throw cancellationToken.IsCancellationRequested
-                ? new EbpfRunCancelledException(e.Pc, e.Instruction, null, cancellationToken)
-                : new EbpfRunCancelledException(e.Pc, e.Instruction, timeout, cancellationToken);
-        }
-        finally
-        {
-            if (timer is not null)
-            {
-                if (timer.TryReset())
-                {
-                    idleTimer = timer;
-                }
-                else
-                {
-                    timer.Dispose();
-                }
-            }
-        }
-    }
-
     /// <summary>
     /// Runs like <see cref="Run(Span{byte}, Span{byte})"/> with <paramref name="observer"/> recorded in the run state
     /// (<see cref="RunState.Observer"/>) for an engine that supports observation; see <see cref="IObservableProgram"/>.
@@ -400,16 +402,19 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
-            return RunCore(m, (ulong)memory.Length, md, (ulong)metadata.Length, null, observer);
+            return RunCore(m, (ulong)memory.Length, md, (ulong)metadata.Length, observer, default);
         }
     }
 
     /// <summary>
-    /// The run with everything that may be attached: a cancellation (token or timeout), an observer, the run metrics, a
-    /// nested run (this thread's stack area is in use) or a stack area too large to keep per thread.
+    /// The run with everything that may be attached: a token, a timeout, an observer, the run metrics, a nested run
+    /// (this thread's stack area is in use) or a stack area too large to keep per thread. A run on the thread's stack
+    /// area uses the thread's run state, which the <see cref="RunWatchdog"/> watches; another run (nested, or on a
+    /// stack of its own) gets a per-run timer for <see cref="ExecutionOptions.RunTimeLimit"/> instead. An observed run
+    /// has neither (nor its <see cref="ExecutionOptions.Timeout"/>): an observer such as a debugger may pause it.
     /// </summary>
     [SkipLocalsInit]
-    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, CancellationSources? cancellation, IInstructionObserver? observer)
+    private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, IInstructionObserver? observer, CancellationToken cancellationToken)
     {
         var shared = RunStack.Take(StackBytes);
         byte[]? heapStack = null;
@@ -430,38 +435,63 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             stackEnd = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(heapStack)) + StackBytes;
         }
 
-        RunState state = default;
-        var regions = Prepare(ref state, memory, memoryLength, metadata, metadataLength, stackEnd);
+        RunState own = default;
+        RunState* state = shared is not null ? shared.State : &own;
+        var regions = Prepare(state, memory, memoryLength, metadata, metadataLength, stackEnd);
+        TimeSpan? timeout = null, standIn = null;
+        if (observer is null)
+        {
+            timeout = Options.Timeout;
+            if (shared is null && Options.EffectiveRunTimeLimit is { } limit && (timeout is null || limit < timeout))
+            {
+                // The watchdog sees only the threads' own run states: a per-run timer stands in for it.
+                standIn = limit;
+            }
+        }
+        else
+        {
+            state->WatchLimit = 0;
+            state->Cancellable = 0;
+        }
+
         var slots = Enter(shared);
         if (shared is not null)
         {
-            shared.Busy = true;
+            RunStack.BeginWatch(state);
         }
 
         var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
         if (observer is not null)
         {
             // An observer may write anywhere in the stack area (InstructionStep.WriteMemory).
-            state.Observer = GCHandle.ToIntPtr(observerHandle);
-            state.DirtyStackBytes = StackBytes;
+            state->Observer = GCHandle.ToIntPtr(observerHandle);
+            state->DirtyStackBytes = StackBytes;
         }
 
         long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
+        CancellationTokenSource? timer = null;
         CancellationTokenRegistration byToken = default, byTimer = default;
-        if (cancellation is { } sources)
+        if ((standIn ?? timeout) is { } timerLimit)
         {
-            state.Cancellable = 1;
-            object flag = (nint)(&state.CancelRequested);
-            byToken = sources.Token.UnsafeRegister(RequestStop, flag);
-            byTimer = sources.Timer.UnsafeRegister(RequestStop, flag);
+            timer = idleTimer ?? new CancellationTokenSource();
+            idleTimer = null;
+            timer.CancelAfter(timerLimit);
+        }
+
+        if (cancellationToken.CanBeCanceled || timer is not null)
+        {
+            state->Cancellable = FromOutside;
+            object flag = (nint)(&state->CancelRequested);
+            byToken = cancellationToken.UnsafeRegister(RequestStop, flag);
+            byTimer = timer?.Token.UnsafeRegister(RequestStop, flag) ?? default;
         }
 
         try
         {
-            ulong r0 = Execute(ref state);
-            if (state.TailCallTarget != 0)
+            ulong r0 = Execute(ref *state);
+            if (state->TailCallTarget != 0)
             {
-                r0 = ContinueTailCalls(ref state, r0);
+                r0 = ContinueTailCalls(ref *state, r0);
             }
 
             if (started != 0)
@@ -470,6 +500,16 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             }
 
             return r0;
+        }
+        catch (EbpfRunCancelledException e) when (IsIncomplete(e))
+        {
+            var completed = cancellationToken.IsCancellationRequested
+                ? new EbpfRunCancelledException(e.Pc, e.Instruction, null, cancellationToken)
+                : timer is { IsCancellationRequested: true } && standIn is null
+                    ? new EbpfRunCancelledException(e.Pc, e.Instruction, timeout, cancellationToken)
+                    : RunTimeLimitPassed(e, cancellationToken);
+            EbpfTelemetry.RunFailed(EngineName, completed, started);
+            throw completed;
         }
         catch (EbpfRuntimeException e) when (EbpfTelemetry.RunFailed(EngineName, e, started))
         {
@@ -482,16 +522,28 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
                 observerHandle.Free();
             }
 
-            // Dispose waits for a callback that is running, so none writes to this frame after it returns.
+            // Dispose waits for a callback that is running, so none writes to the run state after it returns.
             byToken.Dispose();
             byTimer.Dispose();
-            if (shared is not null)
+            if (timer is not null)
             {
-                RunStack.Clear(stackEnd, state.DirtyStackBytes);
-                shared.Busy = false;
+                if (timer.TryReset())
+                {
+                    idleTimer = timer;
+                }
+                else
+                {
+                    timer.Dispose();
+                }
             }
 
-            Leave(ref state, slots);
+            if (shared is not null)
+            {
+                RunStack.Clear(stackEnd, state->DirtyStackBytes);
+                RunStack.EndWatch(state);
+            }
+
+            Leave(ref *state, slots);
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
         }
@@ -603,7 +655,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             if (Volatile.Read(ref state->CancelRequested) != 0)
             {
                 // A loop around a slow helper may run few instructions: it stops here rather than at a later check.
-                throw CancelledAt(program, pc);
+                throw CancelledAt(program, pc, ref *state);
             }
 
             return result;

@@ -10,8 +10,12 @@ namespace Ebpf.Execution;
 /// holds it. The barrier makes the pair safe without an atomic instruction on the run path: either the run sees the
 /// flag (and leaves without running), or its store is visible to every later scan (and the last run out releases). A
 /// run nested deeper than <see cref="Depth"/> falls back to the counted lease.
+/// <para>
+/// It also holds the thread's run state (<see cref="State"/>, pinned, used by the runs on the thread's
+/// <see cref="RunStack"/>), which the <see cref="RunWatchdog"/> reads through the same list of threads.
+/// </para>
 /// </summary>
-internal sealed class RunSlots
+internal sealed unsafe class RunSlots
 {
     /// <summary>How many nested leased runs one thread can hold in slots.</summary>
     public const int Depth = 4;
@@ -28,9 +32,44 @@ internal sealed class RunSlots
     private readonly Slot[] slots = new Slot[Depth];
     private int depth;
 
+    /// <summary>
+    /// The pinned storage of <see cref="State"/> (kept alive by this object; collected with it when the thread is
+    /// gone): two pages, so that the state can sit in the middle of a page (see <see cref="RunStack.PageSize"/>).
+    /// </summary>
+    private readonly byte[] stateStorage = GC.AllocateArray<byte>(2 * RunStack.PageSize, pinned: true);
+
     private RunSlots(Thread owner)
     {
         this.owner = owner;
+        State = (RunState*)(RunStack.PageAfter((byte*)Unsafe.AsPointer(ref stateStorage[0])) + RunStack.StateOffsetInPage);
+    }
+
+    /// <summary>The run state of the runs on this thread's <see cref="RunStack"/> (pinned; its watch word says whether one is running).</summary>
+    public RunState* State { get; }
+
+    /// <summary>The <see cref="RunState.RunSequence"/> the watchdog last saw here (only the watchdog uses it).</summary>
+    public int WatchedSequence { get; set; }
+
+    /// <summary>When (<see cref="RunWatchdog.Now"/>) the watchdog first saw <see cref="WatchedSequence"/>.</summary>
+    public long WatchedSince { get; set; }
+
+    /// <summary>Every registered thread's slots (dead threads are dropped at the next registration or <see cref="DropEnded"/>).</summary>
+    public static RunSlots[] All => Volatile.Read(ref all);
+
+    /// <summary>
+    /// Drops the threads that ended from <see cref="All"/>, so that their slots and run states can be collected (the
+    /// watchdog calls it: a process whose threads come and go without new ones running programs would keep them).
+    /// </summary>
+    public static void DropEnded()
+    {
+        lock (Gate)
+        {
+            var current = all;
+            if (Array.Exists(current, s => !s.owner.IsAlive))
+            {
+                Volatile.Write(ref all, Array.FindAll(current, s => s.owner.IsAlive));
+            }
+        }
     }
 
     /// <summary>This thread's slots (registered on first use).</summary>

@@ -10,6 +10,30 @@ namespace Ebpf.Execution;
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct RunState
 {
+    /// <summary>
+    /// Nonzero once the run was asked to stop from outside (its token was cancelled, its timeout passed, or the
+    /// <see cref="RunWatchdog"/> found it older than its <see cref="ExecutionOptions.RunTimeLimit"/>). Written by another
+    /// thread; engines read it with a volatile load at every backward jump (the JITs) or once per slice of
+    /// <see cref="CompiledProgram.CancellationSlice"/> instructions (the interpreter), then stop through
+    /// <see cref="CompiledProgram.CancelledAt"/>. The low half of the watch word (see <see cref="RunSequence"/>): it sits
+    /// first so that the word is 8-byte aligned.
+    /// </summary>
+    public int CancelRequested;
+
+    /// <summary>
+    /// The high half of the watch word <c>RunSequence &lt;&lt; 32 | CancelRequested</c> of a run state that lives in a
+    /// thread's run area (<see cref="RunSlots"/>): odd while a run uses the state, even between runs, one more at each
+    /// start and end. A run writes the whole word with one plain store at its start (odd, not cancelled) and at its end;
+    /// the watchdog stops a run with a compare-and-exchange of the whole word, so it never stops a run that ended or a
+    /// later run on the thread (their sequence differs).
+    /// </summary>
+    public int RunSequence;
+
+    /// <summary>
+    /// The run's <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="TimeSpan"/> ticks, or 0
+    /// when the watchdog must leave the run alone (no limit, or an observed run). Written before the watch word.
+    /// </summary>
+    public long WatchLimit;
     /// <summary>The initial value of r1: the metadata buffer when there is one, otherwise the input memory (0 when empty).</summary>
     public ulong ContextAddress;
 
@@ -56,14 +80,9 @@ internal unsafe struct RunState
     public int TailCallCount;
 
     /// <summary>
-    /// Nonzero once the run was asked to stop from outside (its token was cancelled or its timeout passed). Written by
-    /// another thread; engines read it with a volatile load at every backward jump (the JITs) or once per slice of
-    /// <see cref="CompiledProgram.CancellationSlice"/> instructions (the interpreter), then stop through
-    /// <see cref="CompiledProgram.CancelledAt"/>.
+    /// Nonzero when the run can be stopped from outside (the interpreter then slices its budget):
+    /// <see cref="CompiledProgram.ByWatchdogOnly"/> when only the watchdog can stop it, 2 when a token or a timer can.
     /// </summary>
-    public int CancelRequested;
-
-    /// <summary>Nonzero when the run has a token that can be cancelled or a timeout (the interpreter then slices its budget).</summary>
     public int Cancellable;
 
     /// <summary>

@@ -126,7 +126,7 @@ public readonly unsafe ref struct HelperContext
         if (Volatile.Read(ref state->CancelRequested) != 0)
         {
             // A loop of short callbacks (no backward jump to poll at) stops between two of them.
-            throw CompiledProgram.CancelledAt(Program, Pc);
+            throw CompiledProgram.CancelledAt(Program, Pc, ref *state);
         }
 
         ulong frameSize = (ulong)callbacks.Options.StackSize;

@@ -43,12 +43,17 @@ internal sealed class EngineOptions(bool withTimeout = true)
         }
     }
 
-    /// <summary>The execution options the command line asks for.</summary>
+    /// <summary>
+    /// The execution options the command line asks for. With <c>--timeout</c>, the flag alone limits the run (a precise
+    /// per-run timer; <c>0</c> = none), so the library's <see cref="ExecutionOptions.RunTimeLimit"/> is off; bench keeps
+    /// that default watchdog limit, which costs nothing per run.
+    /// </summary>
     public ExecutionOptions Read(ParseResult parse) => new()
     {
         InstructionBudget = parse.GetValue(Budget),
         MemoryChecks = !parse.GetValue(NoChecks),
         Timeout = withTimeout && parse.GetValue(Timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
+        RunTimeLimit = withTimeout ? null : ExecutionOptions.DefaultRunTimeLimit,
     };
 
     private static double ParseTimeout(System.CommandLine.Parsing.ArgumentResult result)

@@ -75,7 +75,8 @@ public static class ConformancePlugin
         {
             var request = PluginRequest.Parse(args);
             byte[] code = ConformanceTest.ParseHexBytes(stdin.ReadToEnd());
-            var options = ExecutionOptions.Default with { InstructionBudget = request.Budget, Timeout = request.Timeout };
+            // --timeout alone limits the run (0 = none): the default RunTimeLimit would override a longer one.
+            var options = ExecutionOptions.Default with { InstructionBudget = request.Budget, Timeout = request.Timeout, RunTimeLimit = null };
             ulong r0 = request.Elf ? RunElf(request, code, options) : RunRaw(request, code, options);
             stdout.WriteLine(r0.ToString("x", CultureInfo.InvariantCulture));
             return 0;

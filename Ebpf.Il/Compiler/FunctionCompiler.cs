@@ -296,6 +296,7 @@ internal sealed class FunctionCompiler
         var cancelled = AddStub($"CANCEL_{pc}", () =>
         {
             Il.Ldarg(ArgClosure);
+            Il.Ldarg(ArgState);
             Il.LdcI4(pc);
             Il.Call(RuntimeMembers.Cancelled);
             Il.Throw();

@@ -32,7 +32,7 @@ internal static unsafe class IlRuntime
 
     /// <summary>The error of a run stopped from outside, seen at the backward jump at <paramref name="pc"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static Exception Cancelled(IlClosure closure, int pc) => CompiledProgram.CancelledAt(closure.Program, pc);
+    public static Exception Cancelled(IlClosure closure, RunState* state, int pc) => CompiledProgram.CancelledAt(closure.Program, pc, ref *state);
 
     /// <summary>Runs function <paramref name="function"/>, compiled in chunks (the body of its method).</summary>
     public static ulong RunChunked(IlClosure closure, int function, RunState* state, CallFrame* frame, int depth) =>

@@ -185,6 +185,25 @@ public class ServiceCollectionTests
             provider.GetRequiredService<ExecutionOptions>());
     }
 
+    [Theory]
+    [InlineData("00:00:05", 5000.0)]
+    [InlineData("-00:00:00.001", -1.0)]
+    [InlineData("", null)]
+    public void The_run_time_limit_binds_from_configuration_and_empty_turns_it_off(string value, double? milliseconds)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Ebpf:RunTimeLimit"] = value }).Build();
+        using var provider = Build(configuration: configuration);
+        var expected = milliseconds is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
+        Assert.Equal(new ExecutionOptions { RunTimeLimit = expected }, provider.GetRequiredService<ExecutionOptions>());
+    }
+
+    [Fact]
+    public void Without_a_setting_the_run_time_limit_is_the_default_of_10_seconds()
+    {
+        using var provider = Build();
+        Assert.Equal(TimeSpan.FromSeconds(10), provider.GetRequiredService<ExecutionOptions>().RunTimeLimit);
+    }
+
     [Fact]
     public void Values_that_do_not_parse_and_unknown_keys_are_validation_errors_naming_the_key()
     {
@@ -195,6 +214,7 @@ public class ServiceCollectionTests
             ["Ebpf:InstructionBudget"] = "1e6",
             ["Ebpf:MemoryChecks"] = "yes",
             ["Ebpf:Timeout"] = "-00:00:01",
+            ["Ebpf:RunTimeLimit"] = "00:00:00",
             ["Ebpf:StackSzie"] = "512",
         }).Build();
         using var provider = Build(configuration: configuration);
@@ -204,9 +224,10 @@ public class ServiceCollectionTests
                 "Ebpf:InstructionBudget must be a whole number (got '1e6')",
                 "Ebpf:MaxCallDepth must be a whole number (got 'four')",
                 "Ebpf:MemoryChecks must be true or false (got 'yes')",
-                "Ebpf:StackSzie is not a setting of the Ebpf section (known: DefaultEngine, InstructionBudget, Timeout, MemoryChecks, HelperArgumentChecks, StackSize, MaxCallDepth)",
+                "Ebpf:StackSzie is not a setting of the Ebpf section (known: DefaultEngine, InstructionBudget, Timeout, RunTimeLimit, MemoryChecks, HelperArgumentChecks, StackSize, MaxCallDepth)",
                 "Ebpf:StackSize must be a multiple of 8 from 8 to 65536 (got 7)",
                 "Ebpf:Timeout must be positive and at most 49.17:02:47.2940000, or absent for no limit (got -00:00:01)",
+                "Ebpf:RunTimeLimit must be positive and at most 49.17:02:47.2940000, or empty or -00:00:00.0010000 for no limit (got 00:00:00)",
             ],
             e.Failures);
     }

@@ -167,10 +167,22 @@ public class CallbackHelperTests
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_long_loop_of_short_callbacks_stops_at_the_timeout(string engine)
     {
-        // 2^23 callbacks without a backward jump: the run stops between two of them (at the call, pc 8) or, in the
-        // interpreter, at a slice boundary inside one (pcs 14-18), long before the loop ends.
-        var error = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, CallbackPrograms.SumLoop("0x800000"), options: new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(20) }));
-        Assert.True(error.Pc == 8 || error.Pc is >= 14 and <= 18, $"stopped at pc {error.Pc}");
+        // 2^46 callbacks without a backward jump (a loaded machine once finished 2^23 before a 20 ms timer fired): the
+        // run stops between two of them (at a call, pc 5 or 12) or, in the interpreter, at a slice boundary in one.
+        var error = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, CallbackPrograms.NestedEndless, options: new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(20) }));
+        Assert.True(error.Pc == 5 || error.Pc is >= 7 and <= 16, $"stopped at pc {error.Pc}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_long_loop_of_short_callbacks_stops_at_the_run_time_limit(string engine)
+    {
+        // As above, stopped by the watchdog of ExecutionOptions.RunTimeLimit between two callbacks (or at a slice).
+        var limit = TimeSpan.FromMilliseconds(20);
+        var error = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, CallbackPrograms.NestedEndless, options: new ExecutionOptions { RunTimeLimit = limit }));
+        Assert.True(error.RunTimeLimitExceeded);
+        Assert.Equal(limit, error.Timeout);
+        Assert.True(error.Pc == 5 || error.Pc is >= 7 and <= 16, $"stopped at pc {error.Pc}");
     }
 
     [Theory]

@@ -26,6 +26,30 @@ public static class CallbackPrograms
         exit
         """;
 
+    /// <summary>
+    /// bpf_loop of 2^23 callbacks that each run bpf_loop of 2^23 empty callbacks: 2^46 callbacks and no backward jump,
+    /// so only a stop between callbacks (calls at pcs 5 and 12) or, in the interpreter, at a slice ends it.
+    /// </summary>
+    public const string NestedEndless = """
+        mov r1, 0x800000
+        lddw r2, code_addr outer
+        mov r3, 0
+        mov r4, 0
+        call 181
+        exit
+        outer:
+        mov r1, 0x800000
+        lddw r2, code_addr inner
+        mov r3, 0
+        mov r4, 0
+        call 181
+        mov r0, 0
+        exit
+        inner:
+        mov r0, 0
+        exit
+        """;
+
     /// <summary>A callback that calls bpf_loop with itself: each run adds a frame until the call depth runs out.</summary>
     public const string Recursive = """
         mov r1, 1

@@ -42,6 +42,9 @@ internal sealed class EbpfConfigurationSetup(IServiceProvider provider) : IConfi
             case "TIMEOUT":
                 options.Timeout = ParseOptional(options, key, value, "a time span such as 00:00:10", options.Timeout);
                 break;
+            case "RUNTIMELIMIT":
+                options.RunTimeLimit = ParseOptional(options, key, value, "a time span such as 00:00:10", options.RunTimeLimit);
+                break;
             case "MEMORYCHECKS":
                 options.MemoryChecks = Parse(options, key, value, "true or false", options.MemoryChecks);
                 break;

@@ -38,9 +38,17 @@ public sealed class EbpfOptions
     /// </summary>
     public TimeSpan? Timeout { get; set; }
 
+    /// <summary>
+    /// The age at which the process-wide watchdog stops a run, at no cost per run (see
+    /// <see cref="ExecutionOptions.RunTimeLimit"/>). Default 10 seconds; null or
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> turns it off. Configuration takes a time span
+    /// (<c>"00:00:05"</c>); an empty value turns it off.
+    /// </summary>
+    public TimeSpan? RunTimeLimit { get; set; } = ExecutionOptions.DefaultRunTimeLimit;
+
     /// <summary>The names of the settings the configuration section may hold.</summary>
     internal static IReadOnlyList<string> SettingNames { get; } =
-        [nameof(DefaultEngine), nameof(InstructionBudget), nameof(Timeout), nameof(MemoryChecks), nameof(HelperArgumentChecks), nameof(StackSize), nameof(MaxCallDepth)];
+        [nameof(DefaultEngine), nameof(InstructionBudget), nameof(Timeout), nameof(RunTimeLimit), nameof(MemoryChecks), nameof(HelperArgumentChecks), nameof(StackSize), nameof(MaxCallDepth)];
 
     /// <summary>What the configuration section held that could not be bound (reported when the options are validated).</summary>
     internal List<string> BindingErrors { get; } = [];
@@ -54,5 +62,6 @@ public sealed class EbpfOptions
         StackSize = StackSize,
         MaxCallDepth = MaxCallDepth,
         Timeout = Timeout,
+        RunTimeLimit = RunTimeLimit,
     };
 }

@@ -31,6 +31,11 @@ internal sealed class EbpfOptionsValidator(IServiceProvider provider, EngineRegi
             failures.Add($"{prefix}{nameof(EbpfOptions.Timeout)} must be positive and at most {ExecutionOptions.MaxTimeout}, or absent for no limit (got {timeout})");
         }
 
+        if (options.RunTimeLimit is { } limit && limit != Timeout.InfiniteTimeSpan && (limit <= TimeSpan.Zero || limit > ExecutionOptions.MaxTimeout))
+        {
+            failures.Add($"{prefix}{nameof(EbpfOptions.RunTimeLimit)} must be positive and at most {ExecutionOptions.MaxTimeout}, or empty or {Timeout.InfiniteTimeSpan} for no limit (got {limit})");
+        }
+
         var names = registry.Names;
         if (names.Count == 0)
         {
