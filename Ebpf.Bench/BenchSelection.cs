@@ -36,6 +36,12 @@ internal static class BenchSelection
     /// <summary>True when the engine configuration <paramref name="label"/> is selected.</summary>
     public static bool IncludesEngine(string label) => engines.Length == 0 || engines.Contains(label);
 
+    /// <summary>True when <c>--engines</c> names the engine configuration <paramref name="label"/> itself.</summary>
+    public static bool NamesEngine(string label) => engines.Contains(label);
+
+    /// <summary>The workloads <c>--workloads</c> names (empty when it was not given).</summary>
+    public static IReadOnlyList<string> Workloads => workloads;
+
     /// <summary>True when the workload <paramref name="name"/> is selected.</summary>
     public static bool IncludesWorkload(string name) => workloads.Length == 0 || workloads.Contains(name);
 

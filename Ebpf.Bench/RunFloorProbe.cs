@@ -6,7 +6,7 @@ namespace Ebpf.Bench;
 
 /// <summary>
 /// <c>--floor</c>: the per-run time of the <see cref="RunFloorBenchmarks"/> programs and of a few workloads on every
-/// engine with memory checks on, as the fastest of many short batches after a warm-up, in a second pass over all cases. On a loaded machine a batch that the scheduler
+/// engine with memory checks on (and on the unchecked configurations <c>--engines</c> names), as the fastest of many short batches after a warm-up, in a second pass over all cases. On a loaded machine a batch that the scheduler
 /// interrupted is slow and is never the fastest, so the minimum approaches the quiet-machine time where
 /// BenchmarkDotNet's mean does not; it is a floor, not a typical time.
 /// </summary>
@@ -27,7 +27,7 @@ internal static class RunFloorProbe
         for (int pass = 0; pass < 2; pass++)
         {
             var sink = pass == 0 ? TextWriter.Null : output;
-            foreach (var configuration in BenchEngines.Configurations.Where(c => c.Options.MemoryChecks && BenchSelection.IncludesEngine(c.Label)))
+            foreach (var configuration in BenchEngines.Configurations.Where(c => (c.Options.MemoryChecks && BenchSelection.IncludesEngine(c.Label)) || BenchSelection.NamesEngine(c.Label)))
             {
                 foreach (var shape in RunFloorBenchmarks.Programs.Keys)
                 {

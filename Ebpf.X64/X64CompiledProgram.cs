@@ -33,6 +33,13 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     /// called without the transition to preemptive GC mode (see <see cref="Execute"/>).
     /// </summary>
     private readonly bool brief;
+
+    /// <summary>
+    /// The resume entry when the program's helper calls return to the host (see <see cref="HelperReturnAnalysis"/>),
+    /// else 0. Such code, too, is called without the GC transition: between two returns to the host it runs at most
+    /// one pass over the program, and the helpers run in the managed run method, not beneath native frames.
+    /// </summary>
+    private readonly nint resume;
     private GCHandle self;
 
     /// <summary>The longest program (in slots) that may run without a GC transition (a few microseconds of straight-line code).</summary>
@@ -42,7 +49,8 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
-        var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address);
+        bool helpersReturn = HelperReturnAnalysis.Applies(program);
+        var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, helpersReturn);
         sites = compiled.Sites;
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
@@ -53,6 +61,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         memory = ExecutableMemory.Create(compiled.Code);
         brief = IsBrief(program);
         entry = memory.Address;
+        resume = compiled.ResumeOffset < 0 ? 0 : memory.Address + compiled.ResumeOffset;
         self = GCHandle.Alloc(this, GCHandleType.Weak);
     }
 
@@ -136,12 +145,18 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         Fill(ref block, ref state);
 
         // Code that runs briefly and never calls back is called like an intrinsic, without switching the thread to
-        // preemptive mode and back (a GC waits for it, as for any managed code, for at most microseconds); any other
-        // code may run long or call helpers (managed code, entered through the dispatcher), so it is called with the
-        // transition.
-        ulong r0 = brief
+        // preemptive mode and back (a GC waits for it, as for any managed code, for at most microseconds); so is code
+        // whose helper calls return here (it runs briefly between two returns, and the helper runs in this method, with
+        // only managed frames beneath it); any other code may run long or call helpers (managed code, entered through
+        // the dispatcher beneath native frames), so it is called with the transition.
+        ulong r0 = brief || resume != 0
             ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
             : CallWithTransition(entry, &block);
+        while (block.Status == (int)RunStatus.HelperCall)
+        {
+            r0 = CallHelperAndResume(&block);
+        }
+
         return Finish(ref state, ref block, r0);
     }
 
@@ -208,6 +223,23 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong CallWithTransition(nint code, RunBlock* block) => ((delegate* unmanaged<RunBlock*, ulong>)code)(block);
+
+    /// <summary>
+    /// The host side of a helper call the code returned for (<see cref="RunStatus.HelperCall"/>): calls the helper (an
+    /// exception passes straight to the caller of the run) and re-enters the code after the call with the result, or,
+    /// when the helper asked the run to stop, returns the stop value with <see cref="RunStatus.Stopped"/>. Returns what
+    /// the code returns next: r0 at the exit, or again with <see cref="RunStatus.HelperCall"/>. Not inlined, so that the
+    /// run method of programs without helper calls stays as small as it was.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong CallHelperAndResume(RunBlock* block)
+    {
+        block->Status = (int)RunStatus.Completed;
+        ulong result = CallHelper(block, block->Site);
+        return block->Status == (int)RunStatus.Completed
+            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)resume)(block, result)
+            : result;
+    }
 
     /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/>).</summary>
     internal static bool IsBrief(EbpfProgram program)

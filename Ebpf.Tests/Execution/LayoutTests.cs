@@ -82,6 +82,13 @@ public class LayoutTests
             (nameof(RunBlock.RegionCount), RunBlock.RegionCountOffset),
             (nameof(RunBlock.ContextAddress), RunBlock.ContextAddressOffset),
             (nameof(RunBlock.ContextLength), RunBlock.ContextLengthOffset),
+            // The generated code saves r6..r9 at SavedRegistersOffset + 8 * (r - 6) when it leaves for a helper call.
+            (nameof(RunBlock.SavedR6), RunBlock.SavedRegistersOffset),
+            (nameof(RunBlock.SavedR7), RunBlock.SavedRegistersOffset + 8),
+            (nameof(RunBlock.SavedR8), RunBlock.SavedRegistersOffset + 16),
+            (nameof(RunBlock.SavedR9), RunBlock.SavedRegistersOffset + 24),
+            (nameof(RunBlock.Continuation), RunBlock.ContinuationOffset),
+            (nameof(RunBlock.Site), RunBlock.SiteOffset),
         ];
         foreach (var (field, offset) in expected)
         {
@@ -94,7 +101,7 @@ public class LayoutTests
         var sorted = expected.OrderBy(e => e.Offset).ToArray();
         for (int i = 1; i < sorted.Length; i++)
         {
-            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) => 4, _ => 8 };
+            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) or nameof(RunBlock.Site) => 4, _ => 8 };
             Assert.True(sorted[i - 1].Offset + previousSize <= sorted[i].Offset, $"{sorted[i - 1].Field} overlaps {sorted[i].Field}");
         }
     }

@@ -47,14 +47,7 @@ public class BriefCodeTests
         input[0] = 40;
         input[8] = 2;
         using var stop = new CancellationTokenSource();
-        var collector = Task.Run(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                _ = new byte[1024];
-            }
-        });
+        var collector = GarbageCollections.ForceUntil(stop.Token);
 
         var runners = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
         {

@@ -12,12 +12,18 @@ internal interface INativeAbi
     /// <summary>A short name for listings and messages.</summary>
     string Name { get; }
 
-    /// <summary>Emits the entry: saves the callee-saved registers and moves the run-block argument into r12. After it the
-    /// native stack pointer is 8 modulo 16 (the body is entered with a <c>call</c>, which makes it 0 modulo 16).</summary>
-    void EmitPrologue(Assembler assembler);
+    /// <summary>The register that holds the second integer argument at entry (the helper result passed to the resume
+    /// entry, see <see cref="Runtime.RunStatus.HelperCall"/>).</summary>
+    AssemblerRegister64 SecondArgument { get; }
 
-    /// <summary>Emits the return to the host: restores what the prologue saved and returns (r0 in rax).</summary>
-    void EmitEpilogue(Assembler assembler);
+    /// <summary>Emits the entry: saves the callee-saved registers among <paramref name="written"/> (the host registers
+    /// the generated code may change; r12 is always among them) and moves the run-block argument into r12. After it the
+    /// native stack pointer is 8 modulo 16 (the body is entered with a <c>call</c>, which makes it 0 modulo 16).</summary>
+    void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written);
+
+    /// <summary>Emits the return to the host: restores what the prologue saved for the same <paramref name="written"/>
+    /// and returns (r0 in rax).</summary>
+    void EmitEpilogue(Assembler assembler, IReadOnlySet<Register> written);
 
     /// <summary>
     /// Emits a call of the dispatcher <c>ulong (RunBlock*, int site)</c> at <paramref name="function"/> with r12 as the

@@ -6,6 +6,9 @@ namespace Ebpf.X64.Abi;
 /// <summary>The System V AMD64 calling convention (Linux): arguments in rdi, rsi; rbx, rbp, r12-r15 preserved.</summary>
 internal sealed class SystemVAbi : INativeAbi
 {
+    /// <summary>The registers a System V function must preserve, in the order the prologue pushes them.</summary>
+    private static readonly AssemblerRegister64[] CalleeSaved = [rbx, rbp, r12, r13, r14, r15];
+
     /// <summary>The one instance.</summary>
     public static SystemVAbi Instance { get; } = new();
 
@@ -13,27 +16,29 @@ internal sealed class SystemVAbi : INativeAbi
     public string Name => "System V AMD64";
 
     /// <inheritdoc />
-    public void EmitPrologue(Assembler assembler)
+    public AssemblerRegister64 SecondArgument => rsi;
+
+    /// <inheritdoc />
+    public void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written)
     {
-        // Entered with rsp = 8 (mod 16); six pushes keep it 8 (mod 16).
-        assembler.push(rbx);
-        assembler.push(rbp);
-        assembler.push(r12);
-        assembler.push(r13);
-        assembler.push(r14);
-        assembler.push(r15);
+        // Entered with rsp = 8 (mod 16); an even number of pushes keeps it 8 (mod 16).
+        foreach (var register in Saved(written))
+        {
+            assembler.push(register);
+        }
+
         assembler.mov(r12, rdi);
     }
 
     /// <inheritdoc />
-    public void EmitEpilogue(Assembler assembler)
+    public void EmitEpilogue(Assembler assembler, IReadOnlySet<Register> written)
     {
-        assembler.pop(r15);
-        assembler.pop(r14);
-        assembler.pop(r13);
-        assembler.pop(r12);
-        assembler.pop(rbp);
-        assembler.pop(rbx);
+        var saved = Saved(written);
+        for (int i = saved.Count - 1; i >= 0; i--)
+        {
+            assembler.pop(saved[i]);
+        }
+
         assembler.ret();
     }
 
@@ -44,5 +49,20 @@ internal sealed class SystemVAbi : INativeAbi
         assembler.mov(esi, site);
         assembler.mov(r11, function);
         assembler.call(r11);
+    }
+
+    /// <summary>
+    /// The callee-saved registers among <paramref name="written"/>, plus the first unwritten one when their number is
+    /// odd (pushing it changes nothing and keeps the stack aligned).
+    /// </summary>
+    private static List<AssemblerRegister64> Saved(IReadOnlySet<Register> written)
+    {
+        var saved = CalleeSaved.Where(r => written.Contains(r.Value)).ToList();
+        if (saved.Count % 2 != 0)
+        {
+            saved.Add(CalleeSaved.First(r => !written.Contains(r.Value)));
+        }
+
+        return saved;
     }
 }

@@ -7,4 +7,7 @@ namespace Ebpf.X64.Compiler;
 /// <param name="CheckedAccesses">The loads, stores and atomics compiled with a run-time check.</param>
 /// <param name="ProvenAccesses">The ones compiled without, because the safety analysis proves them in bounds.</param>
 /// <param name="CallbackOffsets">By function index, the code offset of the function's callback entry (-1 when it is no callback).</param>
-internal sealed record CompiledCode(byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets);
+/// <param name="ResumeOffset">The offset of the resume entry <c>ulong (RunBlock*, ulong result)</c> when helper calls
+/// return to the host (<see cref="Runtime.RunStatus.HelperCall"/>), else -1.</param>
+internal sealed record CompiledCode(
+    byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets, int ResumeOffset);

@@ -13,7 +13,7 @@ internal sealed partial class X64Compiler
 {
     /// <summary>
     /// Emits the entry of each callback function: r1-r5 from the block's helper arguments, r10 from its call frame (the
-    /// top of the callback's frame), r0 and r6-r9 zero, then a call to the function and the shared epilogue. Returns, by
+    /// top of the callback's frame), r0 and the named ones of r6-r9 zero (see <see cref="EmitEntry"/>), then a call to the function and the shared epilogue. Returns, by
     /// function index, the index of the entry's first instruction (-1 for other functions).
     /// </summary>
     private int[] EmitCallbackEntries()
@@ -28,7 +28,7 @@ internal sealed partial class X64Compiler
             }
 
             entries[f] = a.Instructions.Count;
-            abi.EmitPrologue(a);
+            abi.EmitPrologue(a, written);
             a.mov(Block(RunBlock.SavedRspOffset), rsp);
             foreach (int r in ArgumentRegisters)
             {
@@ -38,7 +38,11 @@ internal sealed partial class X64Compiler
             a.mov(R64(10), Block(RunBlock.CallFrameOffset));
             foreach (int r in (ReadOnlySpan<int>)[0, 6, 7, 8, 9])
             {
-                a.xor(R32(r), R32(r));
+                // Only the named ones of r6-r9: the others are neither saved by the prologue nor ever read.
+                if (r == 0 || named[r])
+                {
+                    a.xor(R32(r), R32(r));
+                }
             }
 
             a.call(labels[program.Functions[f].Start]);

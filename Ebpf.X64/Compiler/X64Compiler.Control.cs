@@ -130,8 +130,11 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// A helper call through the dispatcher: r1-r5 go to the block (the dispatcher reads them there and they are restored
-    /// afterwards), r0 receives the result; a failure or a stop request leaves through the exit stub.
+    /// A helper call: r1-r5 go to the block (the host reads them there and they are restored afterwards), r0 receives the
+    /// result. Through the dispatcher, a failure or a stop request leaves through the exit stub. When helper calls return
+    /// to the host, the site also saves the named ones of r6-r9 and the continuation, and leaves with
+    /// <see cref="RunStatus.HelperCall"/>; the host calls the helper, handles a failure or a stop itself and re-enters
+    /// through the resume entry, which lands on the continuation with the registers back and the result in r0.
     /// </summary>
     private void EmitHelperCall(int pc, Helpers.Helper? helper, int callxRegister)
     {
@@ -148,6 +151,29 @@ internal sealed partial class X64Compiler
         }
 
         a.mov(Block(RunBlock.CallFrameOffset), R64(10));
+        if (helpersReturn)
+        {
+            foreach (int r in SavedRegisters)
+            {
+                a.mov(Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))), R64(r));
+            }
+
+            var continuation = a.CreateLabel();
+            a.mov(BlockDword(RunBlock.SiteOffset), site);
+            a.lea(rcx, __[continuation]);
+            a.mov(Block(RunBlock.ContinuationOffset), rcx);
+            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.HelperCall);
+
+            // Leave with a ret to the return address the entry's call pushed (just below the saved stack pointer), so
+            // that the processor's return predictions stay paired with its calls (the exit stub's jump would leave one
+            // unpaired, and the host's return would mispredict at every helper call).
+            a.mov(rsp, Block(RunBlock.SavedRspOffset));
+            a.sub(rsp, 8);
+            a.ret();
+            Bind(ref continuation);
+            return;
+        }
+
         abi.EmitDispatcherCall(a, dispatcher, site);
         foreach (int r in ArgumentRegisters)
         {

@@ -30,21 +30,7 @@ internal sealed partial class X64Compiler
     private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
     {
         var baseReg = R64(baseRegister);
-        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize) && !plan.IsProven(pc))
-        {
-            checkedAccesses++;
-            if (plan.RegionOf(pc) != AccessRegion.Stack)
-            {
-                EmitCheck(pc, baseReg, offset, size, write, StackCheck.None);
-            }
-            else
-            {
-                // In the entry function the current frame is the whole stack a run can reach; a called function may
-                // also be handed pointers into its callers' frames (arrays passed down), so it compares against them all.
-                EmitCheck(pc, baseReg, offset, size, write, program.FunctionIndexOf(pc) == 0 ? StackCheck.CurrentFrame : StackCheck.AllFrames);
-            }
-        }
-
+        CheckAccess(pc, __[baseReg + offset], size, write);
         if (keepOffRax && baseRegister == 0)
         {
             a.lea(r11, __[baseReg + offset]);
@@ -55,23 +41,46 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
+    /// Emits the check of an access of <paramref name="size"/> bytes at <paramref name="address"/> (any x86-64 address
+    /// expression over eBPF registers) for the access at <paramref name="pc"/>, unless the access needs none (see
+    /// <see cref="CheckedAddress"/>).
+    /// </summary>
+    private void CheckAccess(int pc, AssemblerMemoryOperand address, int size, bool write)
+    {
+        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize) && !plan.IsProven(pc))
+        {
+            checkedAccesses++;
+            if (plan.RegionOf(pc) != AccessRegion.Stack)
+            {
+                EmitCheck(pc, address, size, write, StackCheck.None);
+            }
+            else
+            {
+                // In the entry function the current frame is the whole stack a run can reach; a called function may
+                // also be handed pointers into its callers' frames (arrays passed down), so it compares against them all.
+                EmitCheck(pc, address, size, write, program.FunctionIndexOf(pc) == 0 ? StackCheck.CurrentFrame : StackCheck.AllFrames);
+            }
+        }
+    }
+
+    /// <summary>
     /// The inline check: (address - input start) below the input limit for this size; for a stack access (address -
     /// (r10 - frame size)) at most frame size - size (the current frame), or at most (StackEnd - r10) + frame size - size
     /// (the current and caller frames); otherwise the out-of-line path calls the shared slow check (stack frames,
     /// metadata, regions), which either returns or leaves through the violation stub. Only rcx, rdx and r11 change.
     /// </summary>
-    private void EmitCheck(int pc, AssemblerRegister64 baseReg, short offset, int size, bool write, StackCheck stack)
+    private void EmitCheck(int pc, AssemblerMemoryOperand address, int size, bool write, StackCheck stack)
     {
         var ok = a.CreateLabel();
         var slow = a.CreateLabel();
         int log2 = System.Numerics.BitOperations.Log2((uint)size);
-        if (offset == 0)
+        if (address.Index == Register.None && address.Displacement == 0)
         {
-            a.mov(rcx, baseReg);
+            a.mov(rcx, new AssemblerRegister64(address.Base));
         }
         else
         {
-            a.lea(rcx, __[baseReg + offset]);
+            a.lea(rcx, address);
         }
 
         switch (stack)
@@ -105,7 +114,7 @@ internal sealed partial class X64Compiler
         cold.Add(() =>
         {
             Bind(ref slow);
-            a.lea(r11, __[baseReg + offset]);
+            a.lea(r11, address);
             a.mov(ecx, packed);
             a.mov(edx, size);
             a.call(slowCheck);
@@ -205,10 +214,13 @@ internal sealed partial class X64Compiler
         Bind(ref skip);
     }
 
-    private void EmitLoad(int pc, DecodedInstruction insn)
+    private void EmitLoad(int pc, DecodedInstruction insn) =>
+        EmitLoadFrom(insn, CheckedAddress(pc, insn.Src, insn.Offset, insn.AccessSize, write: false));
+
+    /// <summary>The load of <paramref name="insn"/> (sized, sign- or zero-extending) from the checked operand <paramref name="m"/>.</summary>
+    private void EmitLoadFrom(DecodedInstruction insn, AssemblerMemoryOperand m)
     {
         int size = insn.AccessSize;
-        var m = CheckedAddress(pc, insn.Src, insn.Offset, size, write: false);
         int d = insn.Dst;
         if (insn.IsSigned)
         {

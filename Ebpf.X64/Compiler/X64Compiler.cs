@@ -41,6 +41,16 @@ internal sealed unsafe partial class X64Compiler
     private int checkedAccesses;
     private readonly bool budget;
     private readonly int stackSize;
+
+    /// <summary>True when helper calls return to the host (see <see cref="HelperReturnAnalysis"/>).</summary>
+    private readonly bool helpersReturn;
+
+    /// <summary>By eBPF register: true when an instruction names it (see <see cref="EmitEntry"/>).</summary>
+    private readonly bool[] named;
+
+    /// <summary>The host registers the code may change, for the prologue and epilogue.</summary>
+    private readonly HashSet<Register> written;
+    private int resumeInstruction = -1;
     private Label epilogue;
     private Label exitStub;
     private Label violation;
@@ -48,8 +58,10 @@ internal sealed unsafe partial class X64Compiler
     private Label slowCheck;
     private Label budgetFail;
 
-    private X64Compiler(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher)
+    private X64Compiler(
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher, bool helpersReturn)
     {
+        this.helpersReturn = helpersReturn;
         this.helpers = helpers;
         this.program = program;
         this.environment = environment;
@@ -65,6 +77,15 @@ internal sealed unsafe partial class X64Compiler
         hasLabel = new bool[n];
         segments = budget ? program.Analysis.Segments(checks) : null;
         pcInstruction = new int[n];
+        named = NamedRegisters(program);
+        written = [Register.R12, R64(10).Value];
+        foreach (int r in (ReadOnlySpan<int>)[6, 7, 8, 9])
+        {
+            if (named[r])
+            {
+                written.Add(R64(r).Value);
+            }
+        }
     }
 
     private static int OffsetOfCancelRequested()
@@ -73,12 +94,14 @@ internal sealed unsafe partial class X64Compiler
         return (int)((byte*)&state.CancelRequested - (byte*)&state);
     }
 
-    /// <summary>Compiles a program.</summary>
+    /// <summary>Compiles a program; with <paramref name="helpersReturn"/> its helper calls return to the host (see
+    /// <see cref="HelperReturnAnalysis"/>), otherwise they call <paramref name="dispatcher"/>.</summary>
     /// <exception cref="EbpfCompilationException">An instruction cannot be translated (e.g. an unknown helper id).</exception>
     public static CompiledCode Compile(
-        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher)
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
+        bool helpersReturn)
     {
-        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher);
+        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher, helpersReturn);
         return compiler.Run();
     }
 
@@ -113,7 +136,20 @@ internal sealed unsafe partial class X64Compiler
                 EmitBudgetCheck(pc);
             }
 
-            EmitInstruction(pc, code[pc]);
+            int fused = EmitFused(pc, code);
+            if (fused == 0)
+            {
+                EmitInstruction(pc, code[pc]);
+                continue;
+            }
+
+            // The fused instructions' translations start where the first one's does.
+            for (int next = pc + 1; next < pc + fused; next++)
+            {
+                pcInstruction[next] = pcInstruction[pc];
+            }
+
+            pc += fused - 1;
         }
 
         foreach (var stub in cold)
@@ -134,7 +170,8 @@ internal sealed unsafe partial class X64Compiler
         }
 
         var callbackOffsets = Array.ConvertAll(callbackEntries, i => i < 0 ? -1 : (int)offsets[i]);
-        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets);
+        int resumeOffset = resumeInstruction < 0 ? -1 : (int)offsets[resumeInstruction];
+        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, resumeOffset);
     }
 
     /// <summary>Labels for function starts (local calls) and jump targets.</summary>
@@ -166,21 +203,79 @@ internal sealed unsafe partial class X64Compiler
 
     private static AssemblerMemoryOperand BlockDword(int offset) => __dword_ptr[r12 + offset];
 
+    /// <summary>
+    /// The entry: saves the callee-saved host registers the code may change (r12, the frame pointer r10 in rbp, and
+    /// those of r6-r9 the program names), loads r1, r2 and r10, and zeroes r0, r3-r5 and the named ones of r6-r9 (a
+    /// register no instruction names is never read, so it keeps the host's value unseen). r3-r5 are zeroed even when
+    /// unnamed: a helper call passes r1-r5 on. When helper calls return to the host, a second entry follows: the resume
+    /// entry, which restores the registers the call site left in the block, takes the helper's result as r0 and jumps
+    /// to the continuation the call site stored.
+    /// </summary>
     private void EmitEntry()
     {
-        abi.EmitPrologue(a);
+        abi.EmitPrologue(a, written);
         a.mov(Block(RunBlock.SavedRspOffset), rsp);
         a.mov(R64(1), Block(RunBlock.ContextAddressOffset));
         a.mov(R64(2), Block(RunBlock.ContextLengthOffset));
         a.mov(R64(10), Block(RunBlock.StackEndOffset));
         foreach (int r in (ReadOnlySpan<int>)[0, 3, 4, 5, 6, 7, 8, 9])
         {
-            a.xor(R32(r), R32(r));
+            if (r < 6 || named[r])
+            {
+                a.xor(R32(r), R32(r));
+            }
         }
 
         a.call(labels[0]);
         Bind(ref epilogue);
-        abi.EmitEpilogue(a);
+        abi.EmitEpilogue(a, written);
+        if (!helpersReturn)
+        {
+            return;
+        }
+
+        var resume = a.CreateLabel("resume");
+        var continuation = a.CreateLabel("continue");
+        resumeInstruction = a.Instructions.Count;
+        Bind(ref resume);
+        abi.EmitPrologue(a, written);
+        a.mov(Block(RunBlock.SavedRspOffset), rsp);
+        a.mov(R64(0), abi.SecondArgument);
+        a.mov(R64(10), Block(RunBlock.StackEndOffset));
+        foreach (int r in ArgumentRegisters)
+        {
+            a.mov(R64(r), Block(RunBlock.ArgsOffset + (8 * (r - 1))));
+        }
+
+        foreach (int r in SavedRegisters)
+        {
+            a.mov(R64(r), Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))));
+        }
+
+        // A call, so that the program's exit returns to the epilogue as it does from the first entry.
+        a.call(continuation);
+        a.jmp(epilogue);
+        Bind(ref continuation);
+        a.jmp(Block(RunBlock.ContinuationOffset));
+    }
+
+    /// <summary>The ones of r6-r9 the program names: what a helper call that returns to the host saves in the block.</summary>
+    private IEnumerable<int> SavedRegisters => Enumerable.Range(6, 4).Where(r => named[r]);
+
+    /// <summary>By eBPF register number: true when some instruction of <paramref name="program"/> names it as destination or source.</summary>
+    private static bool[] NamedRegisters(EbpfProgram program)
+    {
+        var named = new bool[16];
+        foreach (var insn in program.Decoded)
+        {
+            if (insn.Operation != Operation.None)
+            {
+                named[insn.Dst & 15] = true;
+                named[insn.Src & 15] = true;
+            }
+        }
+
+        return named;
     }
 
     private void EmitBudgetCheck(int pc)

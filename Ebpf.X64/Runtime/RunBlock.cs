@@ -11,7 +11,7 @@ namespace Ebpf.X64.Runtime;
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 internal unsafe struct RunBlock
 {
-    public const int Size = 264;
+    public const int Size = 272;
     public const int StateOffset = 0;
     public const int InputStartOffset = 8;
     public const int InputLimitOffset = 16;     // 4 entries: sizes 1, 2, 4, 8
@@ -34,6 +34,9 @@ internal unsafe struct RunBlock
     public const int RegionCountOffset = 200;
     public const int ContextAddressOffset = 208;
     public const int ContextLengthOffset = 216;
+    public const int SavedRegistersOffset = 224; // 4 entries: r6..r9 while a helper call is out in the host
+    public const int ContinuationOffset = 256;
+    public const int SiteOffset = 264;
 
     /// <summary>The shared run state.</summary>
     [FieldOffset(StateOffset)] public RunState* State;
@@ -127,4 +130,22 @@ internal unsafe struct RunBlock
 
     /// <summary>The initial r2.</summary>
     [FieldOffset(ContextLengthOffset)] public ulong ContextLength;
+
+    /// <summary>r6 while the code is out for a helper call (<see cref="RunStatus.HelperCall"/>).</summary>
+    [FieldOffset(SavedRegistersOffset)] public ulong SavedR6;
+
+    /// <summary>r7 while the code is out for a helper call.</summary>
+    [FieldOffset(SavedRegistersOffset + 8)] public ulong SavedR7;
+
+    /// <summary>r8 while the code is out for a helper call.</summary>
+    [FieldOffset(SavedRegistersOffset + 16)] public ulong SavedR8;
+
+    /// <summary>r9 while the code is out for a helper call.</summary>
+    [FieldOffset(SavedRegistersOffset + 24)] public ulong SavedR9;
+
+    /// <summary>Where the code continues after a helper call it left for (<see cref="RunStatus.HelperCall"/>).</summary>
+    [FieldOffset(ContinuationOffset)] public ulong Continuation;
+
+    /// <summary>The helper call site the code left for (<see cref="RunStatus.HelperCall"/>).</summary>
+    [FieldOffset(SiteOffset)] public int Site;
 }
