@@ -67,6 +67,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>The bytes at the top of the stack area a run of this program can write (see <see cref="StackFootprint"/>).</summary>
     private readonly int dirtyStackBytes;
 
+    /// <summary><see cref="RunState.BudgetRemaining"/> at the start of a run: the instruction budget, or <see cref="long.MaxValue"/>.</summary>
+    private readonly long budget;
+
     /// <summary>Initialises the shared part for an engine whose code needs no run lease (the garbage collector keeps it alive).</summary>
     private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
         : this(engineName, program, environment, options, runLeases: false)
@@ -96,6 +99,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             watched = ByWatchdogOnly;
         }
         dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
+        budget = Options.InstructionBudget ?? long.MaxValue;
     }
 
     /// <inheritdoc />
@@ -212,13 +216,24 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// the <see cref="RunWatchdog"/> at no cost to the run but two plain stores of its watch word; a stop by the watchdog
     /// is complete as the engine throws it (see <see cref="CancelledAt"/>). Only the run lease (x64), the stack clearing
     /// and the watch word need the finally.
+    /// <para>
+    /// The thread's state keeps what belongs to the program between runs (see <see cref="RunStack.PreparedFor"/>): a
+    /// run of the program that ran last on the thread writes only its memory, its budget, the region table and the
+    /// watch word. The fields a run changes (stop request, tail calls, the helper pc, the dirty stack bytes after
+    /// a tail call) go back to their neutral values when it ends, so the next run needs no zeroing.
+    /// </para>
     /// </summary>
     private ulong RunFast(RunStack stack, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         RunState* state = stack.State;
-        var regions = Prepare(state, memory, memoryLength, metadata, metadataLength, stack.End);
+        if (stack.PreparedFor != runId)
+        {
+            PrepareThreadState(stack);
+        }
+
+        var regions = PrepareRun(state, memory, memoryLength, metadata, metadataLength);
         var slots = Enter(stack);
-        RunStack.BeginWatch(state);
+        long watch = stack.BeginWatch();
         try
         {
             ulong r0 = Execute(ref *state);
@@ -227,22 +242,82 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         finally
         {
             RunStack.Clear(stack.End, state->DirtyStackBytes);
-            RunStack.EndWatch(state);
+            if ((state->StopRequested | state->TailCallCount | state->HelperPc) != 0)
+            {
+                ResetAfterRun(state);
+            }
+
+            stack.EndWatch(watch);
             Leave(ref *state, slots);
             GC.KeepAlive(regions);
         }
     }
 
     /// <summary>
+    /// Writes into the thread's state (<paramref name="stack"/>) the fields that are the same for every run of this
+    /// program, and records that it holds them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PrepareThreadState(RunStack stack)
+    {
+        PrepareProgram(stack.State, stack.End);
+        stack.PreparedFor = runId;
+    }
+
+    /// <summary>Puts back the neutral values of the fields a run of this program changed (see <see cref="RunFast"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ResetAfterRun(RunState* state)
+    {
+        state->StopRequested = 0;
+        state->StopValue = 0;
+        state->TailCallCount = 0;
+        state->HelperPc = 0;
+        state->DirtyStackBytes = dirtyStackBytes;
+    }
+
+    /// <summary>
     /// Fills every field of the run state but the watch word (<see cref="RunState.CancelRequested"/> and
     /// <see cref="RunState.RunSequence"/>, see <see cref="RunStack.BeginWatch"/>) for a run on a stack area that ends at
-    /// <paramref name="stackEnd"/> (a thread's state keeps what the run before left); returns the region table the state
-    /// points into (the caller keeps it alive for the run).
+    /// <paramref name="stackEnd"/>; returns the region table the state points into (the caller keeps it alive for the run).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private MemoryRegion[] Prepare(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, byte* stackEnd)
     {
+        PrepareProgram(state, stackEnd);
+        return PrepareRun(state, memory, memoryLength, metadata, metadataLength);
+    }
+
+    /// <summary>
+    /// Writes the fields of the run state that are the same for every run of this program on a stack area that ends
+    /// at <paramref name="stackEnd"/>, and the neutral values of the fields a run changes.
+    /// </summary>
+    private void PrepareProgram(RunState* state, byte* stackEnd)
+    {
         state->WatchLimit = watchLimit;
+        state->StackStart = (ulong)stackEnd - (ulong)StackBytes;
+        state->StackEnd = (ulong)stackEnd;
+        state->DirtyStackBytes = dirtyStackBytes;
+        state->StopRequested = 0;
+        state->StopValue = 0;
+        state->TailCallTarget = 0;
+        state->TailCallCount = 0;
+        state->Cancellable = watched;
+        state->Observer = 0;
+        state->HelperPc = 0;
+        state->CallbackDepth = 0;
+    }
+
+    /// <summary>
+    /// Writes what changes from run to run into the run state: the input, the metadata, r1/r2 (the context), the
+    /// budget and the environment's region table (which it replaces when its regions change); returns the table (the
+    /// caller keeps it alive for the run).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private MemoryRegion[] PrepareRun(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    {
+        state->BudgetRemaining = budget;
+        var regions = Environment.GetPinnedRegions();
+        state->Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
+        state->RegionCount = regions.Length;
         ulong input = memoryLength != 0 ? (ulong)memory : 0;
         state->InputAddress = input;
         state->InputLength = memoryLength;
@@ -261,21 +336,6 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             state->ContextLength = memoryLength;
         }
 
-        state->BudgetRemaining = Options.InstructionBudget ?? long.MaxValue;
-        var regions = Environment.GetPinnedRegions();
-        state->Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
-        state->RegionCount = regions.Length;
-        state->StackStart = (ulong)stackEnd - (ulong)StackBytes;
-        state->StackEnd = (ulong)stackEnd;
-        state->DirtyStackBytes = dirtyStackBytes;
-        state->StopRequested = 0;
-        state->StopValue = 0;
-        state->TailCallTarget = 0;
-        state->TailCallCount = 0;
-        state->Cancellable = watched;
-        state->Observer = 0;
-        state->HelperPc = 0;
-        state->CallbackDepth = 0;
         return regions;
     }
 
@@ -438,6 +498,13 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         RunState own = default;
         RunState* state = shared is not null ? shared.State : &own;
         var regions = Prepare(state, memory, memoryLength, metadata, metadataLength, stackEnd);
+        if (shared is not null)
+        {
+            // This run may leave other values in the thread's state (observer, how it can be stopped, what it changed):
+            // the next plain run writes them all again.
+            shared.PreparedFor = 0;
+        }
+
         TimeSpan? timeout = null, standIn = null;
         if (observer is null)
         {
@@ -455,10 +522,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
         }
 
         var slots = Enter(shared);
-        if (shared is not null)
-        {
-            RunStack.BeginWatch(state);
-        }
+        long watch = shared is not null ? shared.BeginWatch() : 0;
 
         var observerHandle = observer is null ? default : GCHandle.Alloc(observer);
         if (observer is not null)
@@ -540,7 +604,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             if (shared is not null)
             {
                 RunStack.Clear(stackEnd, state->DirtyStackBytes);
-                RunStack.EndWatch(state);
+                shared.EndWatch(watch);
             }
 
             Leave(ref *state, slots);
