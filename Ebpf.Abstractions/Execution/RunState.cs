@@ -4,7 +4,8 @@ namespace Ebpf.Execution;
 
 /// <summary>
 /// The per-run state every engine shares: where the run's memory is, the budget left, and what helpers asked for
-/// (stop, tail call). It lives on the stack of <see cref="CompiledProgram.Run(Span{byte}, Span{byte})"/>; it is
+/// (stop, tail call). A plain run uses its thread's pinned state (<see cref="RunSlots"/>), kept between runs and rewritten
+/// when another program runs on the thread; other runs keep one of their own. It is
 /// blittable so native code can read and write it. Engines use it; programs never see it.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
