@@ -32,7 +32,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// until disposed) plus one per counted lease in flight. Each direct run and each tail call into this program holds
     /// a lease, so the resources are released only after the last of them ends: machine code is never unmapped under a
     /// running thread. A direct run's lease is a slot of its thread (<see cref="RunSlots"/>) rather than a count when one
-    /// is free; tail calls and deeply nested runs count here. Engines whose code the garbage collector keeps alive take
+    /// is free, and so is a tail call's (see <see cref="TryEnterTailCall"/>); deeply nested runs and tail calls count here. Engines whose code the garbage collector keeps alive take
     /// no lease.
     /// </summary>
     private int leases = 1;
@@ -412,42 +412,119 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ReleasePendingTailCall(ref RunState state)
     {
-        var handle = GCHandle.FromIntPtr(state.TailCallTarget);
-        var target = (CompiledProgram)handle.Target!;
-        handle.Free();
+        var target = PendingTailCalls.Current.Take((nint)Unsafe.AsPointer(ref state), out bool slotted);
         state.TailCallTarget = 0;
-        target.EndRun();
+        target.EndTailCall(slotted, underTop: false);
     }
 
     /// <summary>
     /// Carries out the tail calls a run requested, one after the other: each target starts on a stack area zeroed again
     /// (what the programs before could write is cleared) with the rest of the budget. Returns the last program's r0.
+    /// The target and its lease were taken by <see cref="HelperContext.TailCall"/> (<see cref="PendingTailCalls"/>); the
+    /// lease ends when the target's code has returned. When that target asked for the next tail call, the next one's
+    /// slot sits above its own (see <see cref="EndTailCall"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong ContinueTailCalls(ref RunState state, ulong r0)
     {
         int area = (int)(state.StackEnd - state.StackStart);
+        var pending = PendingTailCalls.Current;
+        nint self = (nint)Unsafe.AsPointer(ref state);
         while (state.TailCallTarget != 0)
         {
-            // HelperContext.TailCall took a run lease on the target and a GC handle to it; both end here.
-            var handle = GCHandle.FromIntPtr(state.TailCallTarget);
-            var target = (CompiledProgram)handle.Target!;
-            handle.Free();
+            var target = pending.Take(self, out bool slotted);
             state.TailCallTarget = 0;
             state.StopRequested = 0;
             RunStack.Clear((byte*)state.StackEnd, state.DirtyStackBytes);
             state.DirtyStackBytes = state.Observer != 0 ? area : Math.Min(target.dirtyStackBytes, area);
+            bool completed = false;
             try
             {
                 r0 = target.Execute(ref state);
+                completed = true;
             }
             finally
             {
-                target.EndRun();
+                bool nextAbove = false;
+                if (state.TailCallTarget != 0)
+                {
+                    if (completed)
+                    {
+                        nextAbove = pending.IsSlotted(self);
+                    }
+                    else
+                    {
+                        // The target failed after asking for the next one: that lease, above this one's, ends first.
+                        ReleasePendingTailCall(ref state);
+                    }
+                }
+
+                target.EndTailCall(slotted, nextAbove);
             }
         }
 
         return r0;
+    }
+
+    /// <summary>
+    /// Takes the run lease of a tail call into this program (<see cref="HelperContext.TailCall"/>): a slot of this
+    /// thread (<paramref name="slotted"/>) when one is free, else a counted lease; none for an engine without leases.
+    /// False once the program has been disposed (the tail call then falls through).
+    /// </summary>
+    internal bool TryEnterTailCall(out bool slotted)
+    {
+        slotted = false;
+        if (!leased)
+        {
+            return !IsDisposed;
+        }
+
+        var slots = RunSlots.Current;
+        if (!slots.TryEnter(runId))
+        {
+            return TryBeginRun();
+        }
+
+        // Read after the slot's store, as for a run (see Enter).
+        if (Volatile.Read(ref disposed) != 0)
+        {
+            slots.Exit();
+            ReleaseIfUnused();
+            return false;
+        }
+
+        slotted = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Ends the lease <see cref="TryEnterTailCall"/> took. A slot is this thread's top one, or, when
+    /// <paramref name="underTop"/>, the one under it (the program asked for a tail call whose lease took the top slot:
+    /// that one moves down into this one's place).
+    /// </summary>
+    private void EndTailCall(bool slotted, bool underTop)
+    {
+        if (!slotted)
+        {
+            EndRun();
+            return;
+        }
+
+        var slots = RunSlots.Current;
+        if (underTop)
+        {
+            slots.ExitUnderTop();
+        }
+        else
+        {
+            slots.Exit();
+        }
+
+        if (Volatile.Read(ref disposed) != 0)
+        {
+            // Disposed during the tail call: the last lease out releases the resources.
+            ReleaseIfUnused();
+        }
     }
 
     /// <summary>
@@ -756,6 +833,9 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>True once <see cref="Dispose()"/> has been called.</summary>
     public bool IsDisposed => Volatile.Read(ref disposed) != 0;
+
+    /// <summary>True once the engine's resources have been released: disposed, and no run or tail call holds a lease.</summary>
+    internal bool IsReleased => Volatile.Read(ref released) != 0;
 
     /// <summary>Releases engine resources. Called once, when the program is disposed and no run or tail call runs it.</summary>
     protected virtual void Dispose(bool disposing)

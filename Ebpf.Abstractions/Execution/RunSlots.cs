@@ -108,6 +108,19 @@ internal sealed unsafe class RunSlots
     }
 
     /// <summary>
+    /// Clears the slot under this thread's top one and moves the top one's program down into it (a tail-call target
+    /// whose code returned, while the lease of the tail call it asked for holds the top slot). The program that moves
+    /// is published in both slots for a moment, never in none.
+    /// </summary>
+    public void ExitUnderTop()
+    {
+        int top = depth - 1;
+        Volatile.Write(ref slots[top - 1].Program, slots[top].Program);
+        Volatile.Write(ref slots[top].Program, 0);
+        depth = top;
+    }
+
+    /// <summary>
     /// True when a slot of any thread holds <paramref name="program"/> (a program's run id). Meaningful only after the
     /// program's disposed flag was set and a process-wide barrier ran (see the class remarks); the caller has a full
     /// fence before this call.

@@ -74,7 +74,7 @@ internal unsafe struct RunState
     /// <summary>The value r0 takes when a helper stops the run.</summary>
     public ulong StopValue;
 
-    /// <summary>A <see cref="GCHandle"/> (as an integer) of the program a tail call continues with, or 0.</summary>
+    /// <summary>Nonzero while a tail call is pending: its target is in the thread's <see cref="PendingTailCalls"/>, under this state's address.</summary>
     public nint TailCallTarget;
 
     /// <summary>How many tail calls this run has made so far.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Ebpf.Execution;
 
 namespace Ebpf.Helpers;
@@ -160,12 +159,13 @@ public readonly unsafe ref struct HelperContext
     /// <param name="target">The program to continue with.</param>
     public bool TailCall(ICompiledProgram target)
     {
-        if (state->TailCallTarget != 0 || state->CallbackDepth != 0 || target is not CompiledProgram program || !program.TryBeginRun())
+        if (state->TailCallTarget != 0 || state->CallbackDepth != 0 || target is not CompiledProgram program || !program.TryEnterTailCall(out bool slotted))
         {
             return false;
         }
 
-        state->TailCallTarget = GCHandle.ToIntPtr(GCHandle.Alloc(program));
+        PendingTailCalls.Current.Add((nint)state, program, slotted);
+        state->TailCallTarget = 1;
         state->TailCallCount++;
         state->StopRequested = 1;
         state->StopValue = 0;
