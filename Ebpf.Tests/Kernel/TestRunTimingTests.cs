@@ -1,6 +1,8 @@
 using Ebpf.Assembly;
 using Ebpf.Elf;
+using Ebpf.Helpers;
 using Ebpf.Kernel;
+using Ebpf.Maps;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
 
@@ -109,6 +111,37 @@ public sealed class TestRunTimingTests
     {
         using var runtime = Runtime(objectName);
         Assert.Equal(bounded, RunLength.IsBounded(runtime.GetProgram(program)));
+    }
+
+    [Theory]
+    [InlineData("xdp_tail", "xdp_tail", true)]
+    [InlineData("xdp_tail", "tail_l3", true)]
+    [InlineData("xdp_callbacks", "xdp_callbacks", false)] // callbacks
+    public void Bounded_up_to_tail_calls_leaves_the_targets_to_the_caller(string objectName, string program, bool bounded)
+    {
+        using var runtime = Runtime(objectName);
+        Assert.Equal(bounded, RunLength.IsBounded(runtime.GetProgram(program), tailCalls: true));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_repeated_run_whose_tail_call_target_loops_still_stops_when_cancelled(string engine)
+    {
+        // The entry is bounded up to its tail call, but the program array holds a loop: the token must be registered
+        // with each run, so cancelling it stops the loop within the run.
+        var environment = LinuxHelpers.Register(new ProgramEnvironment());
+        using var programs = new ProgramArrayMap("jumps", 1);
+        environment.AddMap(programs);
+        using var loop = TestEngines.Get(engine).Compile(ProgramLoader.Load(Assembler.Assemble("mov r0, 0\nadd r0, 1\nja -2")), environment);
+        programs.Set(0, loop);
+        var entry = ProgramLoader.Load(Assembler.Assemble("lddw r2, map_by_idx 0\nmov r3, 0\ncall 12\nmov r0, 2\nexit"));
+        using var program = KernelProgram.Load(entry, KernelProgramType.Xdp, environment, TestEngines.Get(engine));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var error = Assert.Throws<EbpfRunCancelledException>(() => program.TestRun(Packet("udp4_53"), new TestRunOptions { Repeat = 1_000 }, cancel.Token));
+
+        // Stopped by the token, not by the run time limit (which is what stops an unregistered run, after 10 s).
+        Assert.Equal(cancel.Token, error.CancellationToken);
+        Assert.False(error.RunTimeLimitExceeded);
     }
 
     [Theory]

@@ -21,8 +21,17 @@ public sealed class KernelProgram : IDisposable
     private readonly IExecutionEngine engine;
     private readonly ExecutionOptions options;
 
-    /// <summary>Whether every run ends by itself (see <see cref="RunLength"/>): repeated runs then poll the token between runs.</summary>
+    /// <summary>
+    /// Whether every run ends by itself or in a tail call (see <see cref="RunLength"/>): repeated runs then poll the
+    /// token between runs when the tail calls' targets end by themselves too (see <see cref="TargetsBounded"/>).
+    /// </summary>
     private readonly bool bounded;
+
+    /// <summary>Whether the program calls <c>bpf_tail_call</c>.</summary>
+    private readonly bool tailCalls;
+
+    /// <summary>What <see cref="RunLength"/> found for the tail-call targets met so far (under <see cref="gate"/>).</summary>
+    private readonly Dictionary<EbpfProgram, bool> targetBounds = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The scratch copy single runs are timed on (see <see cref="TestRunOptions.WarmUp"/>), made at the first such run.</summary>
     private ScratchCopy? scratch;
@@ -36,7 +45,8 @@ public sealed class KernelProgram : IDisposable
         this.engine = engine;
         this.options = options;
         RewrittenLoads = rewritten;
-        bounded = RunLength.IsBounded(program);
+        bounded = RunLength.IsBounded(program, tailCalls: true);
+        tailCalls = RunLength.CallsTail(program);
         run = new PacketRun(type);
     }
 
@@ -176,9 +186,9 @@ public sealed class KernelProgram : IDisposable
 
     /// <summary>
     /// Runs the loaded packet <paramref name="repeat"/> times; returns the last r0 and the mean CPU time of the runs
-    /// after the first <paramref name="untimed"/>. A bounded program (see <see cref="RunLength"/>) runs without a token
-    /// and the token is looked at between runs; another registers the token with each run, so that a run that loops
-    /// can be stopped.
+    /// after the first <paramref name="untimed"/>. A bounded program (see <see cref="RunLength"/>) whose tail-call
+    /// targets are bounded too runs without a token and the token is looked at between runs; another registers the
+    /// token with each run, so that a run that loops can be stopped.
     /// </summary>
     private (ulong Result, long Nanoseconds) RunRepeatedly(int repeat, int untimed, CancellationToken cancellationToken)
     {
@@ -188,7 +198,7 @@ public sealed class KernelProgram : IDisposable
         {
             var memory = run.InputMemory;
             var context = run.Context;
-            bool poll = bounded || !cancellationToken.CanBeCanceled;
+            bool poll = !cancellationToken.CanBeCanceled || (bounded && (!tailCalls || TargetsBounded()));
             ulong result = 0;
             for (int i = 0; i < untimed; i++)
             {
@@ -207,6 +217,45 @@ public sealed class KernelProgram : IDisposable
         {
             PacketRun.Current = previous;
         }
+    }
+
+    /// <summary>
+    /// True when every program in a program array of the environment is bounded up to its own tail calls: a run then
+    /// executes at most <see cref="RunLength.MaxInstructions"/> instructions in each of at most
+    /// <see cref="LinuxHelpers.MaxTailCalls"/> + 1 programs. Looked at when a test run starts (a program cannot change a
+    /// program array; a host that puts a looping program into one during a test run leaves its stop to
+    /// <see cref="ExecutionOptions.RunTimeLimit"/>).
+    /// </summary>
+    private bool TargetsBounded()
+    {
+        foreach (var map in Maps.MapRegistry.Find(Environment)?.Maps ?? [])
+        {
+            if (map is not Maps.ProgramArrayMap programs)
+            {
+                continue;
+            }
+
+            for (uint i = 0; i < (uint)programs.MaxEntries; i++)
+            {
+                if (programs.Get(i) is not { } target)
+                {
+                    continue;
+                }
+
+                if (!targetBounds.TryGetValue(target.Program, out bool known))
+                {
+                    known = RunLength.IsBounded(target.Program, tailCalls: true);
+                    targetBounds[target.Program] = known;
+                }
+
+                if (!known)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     private ulong RunOnce(Span<byte> memory, Span<byte> context, bool poll, CancellationToken cancellationToken)

@@ -18,7 +18,14 @@ internal static class RunLength
     private const int TailCallHelper = 12;
 
     /// <summary>True when every run of <paramref name="program"/> executes at most <see cref="MaxInstructions"/> instructions.</summary>
-    public static bool IsBounded(EbpfProgram program)
+    public static bool IsBounded(EbpfProgram program) => IsBounded(program, tailCalls: false);
+
+    /// <summary>
+    /// True when <paramref name="program"/> executes at most <see cref="MaxInstructions"/> instructions before it ends
+    /// or, when <paramref name="tailCalls"/> allows them, makes a tail call (the caller then judges the targets: a run
+    /// makes at most <see cref="Helpers.LinuxHelpers.MaxTailCalls"/> tail calls).
+    /// </summary>
+    public static bool IsBounded(EbpfProgram program, bool tailCalls)
     {
         ArgumentNullException.ThrowIfNull(program);
         var code = program.Decoded;
@@ -26,7 +33,7 @@ internal static class RunLength
         {
             var insn = code[pc];
             if (insn.Operation == Operation.CallX
-                || (insn.Operation == Operation.CallHelper && insn.Imm == TailCallHelper)
+                || (!tailCalls && CallsTail(insn))
                 || insn.PseudoSource == LddwSource.CodeAddress)
             {
                 return false;
@@ -41,6 +48,24 @@ internal static class RunLength
         var worst = new long[program.Functions.Length];
         return WorstCase(program, 0, worst, new bool[worst.Length]) <= MaxInstructions;
     }
+
+    /// <summary>True when <paramref name="program"/> calls <c>bpf_tail_call</c>.</summary>
+    public static bool CallsTail(EbpfProgram program)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            if (CallsTail(code[pc]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool CallsTail(in DecodedInstruction insn) => insn.Operation == Operation.CallHelper && insn.Imm == TailCallHelper;
 
     /// <summary>True when the control-flow graph has a cycle (a depth-first search meets a block still on its path).</summary>
     private static bool HasCycle(EbpfProgram program)
