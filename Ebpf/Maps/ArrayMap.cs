@@ -31,8 +31,11 @@ public unsafe class ArrayMap : BpfMap
     {
     }
 
+    /// <summary>Every index, in order: made once and shared (its callers only read it).</summary>
+    private int[]? indexes;
+
     /// <inheritdoc />
-    internal override int[]? IterationSlots() => KeyRegion.Length == 0 ? null : Enumerable.Range(0, MaxEntries).ToArray();
+    internal override int[]? IterationSlots() => KeyRegion.Length == 0 ? null : indexes ??= Enumerable.Range(0, MaxEntries).ToArray();
 
     /// <inheritdoc />
     public override int Count => MaxEntries;

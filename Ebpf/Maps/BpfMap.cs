@@ -143,7 +143,8 @@ public abstract unsafe class BpfMap : IDisposable
 
     /// <summary>
     /// The slots whose entries <c>bpf_for_each_map_elem</c> visits, in visiting order, or null when programs cannot
-    /// iterate this map. A slot's key copy is at <see cref="KeyRegion"/> + slot * <see cref="KeySize"/>.
+    /// iterate this map. A slot's key copy is at <see cref="KeyRegion"/> + slot * <see cref="KeySize"/>. The array may be
+    /// shared between calls: callers only read it.
     /// </summary>
     internal virtual int[]? IterationSlots() => null;
 

@@ -27,6 +27,9 @@ public unsafe class HashMap : BpfMap
     private readonly byte[]?[] keyOfSlot;
     private readonly int[] newer;
     private readonly int[] older;
+
+    /// <summary>Whether each slot holds an entry (written under <see cref="gate"/>; read without it by <see cref="IsLive"/>).</summary>
+    private readonly bool[] live;
     private int newest = -1;
     private int oldest = -1;
 
@@ -54,6 +57,7 @@ public unsafe class HashMap : BpfMap
         keyOfSlot = lru ? new byte[MaxEntries][] : [];
         newer = lru ? new int[MaxEntries] : [];
         older = lru ? new int[MaxEntries] : [];
+        live = new bool[MaxEntries];
     }
 
     /// <inheritdoc />
@@ -161,6 +165,7 @@ public unsafe class HashMap : BpfMap
             WriteSlot(slot, value, cpu, fresh: true);
             byte[] stored = key.ToArray();
             slots[stored] = slot;
+            Volatile.Write(ref live[slot], true);
             if (KeyRegion.Length != 0)
             {
                 stored.CopyTo(new Span<byte>(KeyAddress(slot), KeySize));
@@ -191,14 +196,7 @@ public unsafe class HashMap : BpfMap
     }
 
     /// <inheritdoc />
-    internal override bool IsLive(int slot)
-    {
-        lock (gate)
-        {
-            // A free slot's key copy is stale: it is live when the key it holds maps to it.
-            return !IsDisposed && bySpan.TryGetValue(new ReadOnlySpan<byte>(KeyAddress(slot), KeySize), out int current) && current == slot;
-        }
-    }
+    internal override bool IsLive(int slot) => !IsDisposed && Volatile.Read(ref live[slot]);
 
     /// <inheritdoc />
     protected override MapStatus DeleteCore(ReadOnlySpan<byte> key)
@@ -209,6 +207,8 @@ public unsafe class HashMap : BpfMap
             {
                 return MapStatus.NotFound;
             }
+
+            Volatile.Write(ref live[slot], false);
 
             if (lru)
             {

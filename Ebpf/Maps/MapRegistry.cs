@@ -60,8 +60,22 @@ public sealed class MapRegistry
     }
 
     /// <summary>The registry of <paramref name="environment"/> if it has one.</summary>
-    public static MapRegistry? Find(ProgramEnvironment environment) =>
-        environment.Properties.TryGetValue(PropertyKey, out var registry) ? (MapRegistry)registry : null;
+    /// <remarks>
+    /// Map helpers call this on every call: it first looks at the environment's <see cref="ProgramEnvironment.LddwResolver"/>,
+    /// which is the registry's own <see cref="Resolve"/> unless the host installed another, and only then at
+    /// <see cref="ProgramEnvironment.Properties"/> (a string-keyed dictionary lookup costs about as much as the rest of a
+    /// map lookup).
+    /// </remarks>
+    public static MapRegistry? Find(ProgramEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        if (environment.LddwResolver?.Target is MapRegistry own && own.environment == environment)
+        {
+            return own;
+        }
+
+        return environment.Properties.TryGetValue(PropertyKey, out var registry) ? (MapRegistry)registry : null;
+    }
 
     /// <summary>
     /// Registers <paramref name="map"/> (and its value region) and returns its index; for an array or hash of maps,
