@@ -40,6 +40,13 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     /// one pass over the program, and the helpers run in the managed run method, not beneath native frames.
     /// </summary>
     private readonly nint resume;
+
+    /// <summary>
+    /// Per function of the program: true when it is brief as a callback (straight-line code without calls, see
+    /// <see cref="IsBrief(EbpfProgram, FunctionInfo)"/>), so <see cref="ExecuteCallback"/> calls it without the GC
+    /// transition, as <see cref="Execute"/> calls brief programs.
+    /// </summary>
+    private readonly bool[] briefFunctions;
     private GCHandle self;
 
     /// <summary>The longest program (in slots) that may run without a GC transition (a few microseconds of straight-line code).</summary>
@@ -60,6 +67,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
         memory = ExecutableMemory.Create(compiled.Code);
         brief = IsBrief(program);
+        briefFunctions = [.. program.Functions.Select(function => IsBrief(program, function))];
         entry = memory.Address;
         resume = compiled.ResumeOffset < 0 ? 0 : memory.Address + compiled.ResumeOffset;
         self = GCHandle.Alloc(this, GCHandleType.Weak);
@@ -174,7 +182,10 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         block.Arg4 = a4;
         block.Arg5 = a5;
         block.CallFrame = frameTop;
-        ulong r0 = CallWithTransition(entry + callbackOffsets[function], &block);
+        nint code = entry + callbackOffsets[function];
+        ulong r0 = briefFunctions[function]
+            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)code)(&block)
+            : CallWithTransition(code, &block);
         return Finish(ref state, ref block, r0);
     }
 
@@ -242,15 +253,21 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     }
 
     /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/>).</summary>
-    internal static bool IsBrief(EbpfProgram program)
+    internal static bool IsBrief(EbpfProgram program) => IsBrief(program, new FunctionInfo(0, program.Length));
+
+    /// <summary>
+    /// True when the slots of <paramref name="function"/> are straight-line code without calls: no helper call, no local
+    /// call, no backward jump, at most <see cref="MaxBriefSlots"/> slots.
+    /// </summary>
+    internal static bool IsBrief(EbpfProgram program, FunctionInfo function)
     {
-        if (program.Length > MaxBriefSlots)
+        if (function.Length > MaxBriefSlots)
         {
             return false;
         }
 
         var code = program.Decoded;
-        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        for (int pc = function.Start; pc < function.End; pc += code[pc].Length)
         {
             var insn = code[pc];
             if (insn.Operation is Isa.Operation.CallHelper or Isa.Operation.CallX or Isa.Operation.CallLocal
