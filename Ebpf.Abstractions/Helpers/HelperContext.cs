@@ -145,6 +145,15 @@ public readonly unsafe ref struct HelperContext
         }
     }
 
+    /// <summary>True while the helper was called from a callback (see <see cref="CallFunction"/>), at any depth.</summary>
+    public bool InCallback => state->CallbackDepth != 0;
+
+    /// <summary>
+    /// True when <paramref name="address"/> points into the run's stack area, its top (r10 of the entry function) included:
+    /// what the kernel's verifier calls a stack pointer (<c>fp</c>).
+    /// </summary>
+    public bool IsStackPointer(ulong address) => address - state->StackStart <= state->StackEnd - state->StackStart;
+
     /// <summary>The number of tail calls the run has made so far.</summary>
     public int TailCallCount => state->TailCallCount;
 

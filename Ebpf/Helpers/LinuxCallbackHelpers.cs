@@ -6,7 +6,8 @@ namespace Ebpf.Helpers;
 /// The Linux helpers that call a function of the program back (<see cref="HelperContext.CallFunction"/>):
 /// <c>bpf_loop</c> and <c>bpf_for_each_map_elem</c>, with the kernel's arguments, limits, error codes and results. The
 /// callback is the value of an <c>lddw</c> with the code-address source (<c>src=4</c>); it runs on the run's budget, in a
-/// frame of its own, and a nonzero return value ends the iteration.
+/// frame of its own, and a nonzero return value ends the iteration. Its context argument must be a stack pointer or NULL,
+/// as the kernel's verifier demands.
 /// </summary>
 internal static class LinuxCallbackHelpers
 {
@@ -37,6 +38,19 @@ internal static class LinuxCallbackHelpers
     }
 
     /// <summary>
+    /// The callback's context (r3) must be a stack pointer or NULL (<c>ARG_PTR_TO_STACK_OR_NULL</c>): the kernel's verifier
+    /// refuses a program that passes its context, a packet or a map value (checked against Linux 6.18).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It is neither (the run ends with a helper error).</exception>
+    private static void CheckCallbackContext(HelperContext ctx, ulong data, string helper)
+    {
+        if (data != 0 && !ctx.IsStackPointer(data))
+        {
+            throw new InvalidOperationException($"{helper}: r3 = 0x{data:x} (the callback's context) is neither a pointer into the stack nor NULL; the kernel's verifier refuses such a program (R3 expected=fp)");
+        }
+    }
+
+    /// <summary>
     /// <c>long bpf_loop(u32 nr_loops, callback, void *ctx, u64 flags)</c>: calls <c>callback(index, ctx)</c> for index 0,
     /// 1, ... until it returns nonzero or <c>nr_loops</c> calls were made; returns the number of calls, or -EINVAL for
     /// nonzero flags, or -E2BIG as a 32-bit value (0xfffffff9, as the kernel's inlined bpf_loop sets it) when
@@ -44,6 +58,7 @@ internal static class LinuxCallbackHelpers
     /// </summary>
     private static ulong Loop(HelperContext ctx, ulong loops, ulong callback, ulong data, ulong flags, ulong unused)
     {
+        CheckCallbackContext(ctx, data, "bpf_loop");
         if (flags != 0)
         {
             return unchecked((ulong)EINVAL);
@@ -86,6 +101,7 @@ internal static class LinuxCallbackHelpers
     private static ulong ForEachMapElem(HelperContext ctx, ulong handle, ulong callback, ulong data, ulong flags, int cpu)
     {
         var map = LinuxMapHelpers.MapOf(ctx, handle);
+        CheckCallbackContext(ctx, data, "bpf_for_each_map_elem");
         var slots = map.IterationSlots()
             ?? throw new InvalidOperationException($"map '{map.Name}' ({map.Type}) cannot be iterated: bpf_for_each_map_elem supports array, per-CPU array, hash, per-CPU hash and LRU hash maps");
         if (flags != 0)

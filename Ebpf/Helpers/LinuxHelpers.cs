@@ -170,6 +170,12 @@ public static class LinuxHelpers
             throw new InvalidOperationException($"bpf_tail_call: r2 = 0x{map:x} is not a program array");
         }
 
+        if (ctx.InCallback)
+        {
+            // Linux 6.18's verifier refuses a program whose callback calls bpf_tail_call (KernelProgram refuses it at load).
+            throw new InvalidOperationException("bpf_tail_call inside a callback (bpf_loop, bpf_for_each_map_elem): the kernel's verifier refuses such a program");
+        }
+
         // An empty slot, a disposed program (see ProgramArrayMap) or the limit: the call falls through.
         var program = programs.Get((uint)index);
         if (program is null || ctx.TailCallCount >= MaxTailCalls)

@@ -320,6 +320,7 @@ public sealed class KernelProgram : IDisposable
     private static (EbpfProgram Program, int Rewritten) Prepare(EbpfProgram linked, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
     {
         CheckHelpers(linked, environment, type);
+        CheckCallbacks(linked);
         return ContextRewriter.Rewrite(linked, type, environment, options, verifier);
     }
 
@@ -351,6 +352,42 @@ public sealed class KernelProgram : IDisposable
         {
             throw new EbpfTestRunException(
                 $"program '{program.Name}' calls {string.Join(", ", missing.Select(id => $"{LinuxHelperNames.Of(id) ?? "helper"} (helper {id})"))}, not implemented for {type} programs");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a tail call in a callback (a function <c>bpf_loop</c> or <c>bpf_for_each_map_elem</c> calls back, or a
+    /// function it calls), as Linux 6.18's verifier refuses it.
+    /// </summary>
+    private static void CheckCallbacks(EbpfProgram program)
+    {
+        var code = program.Decoded;
+        var seen = new bool[program.Functions.Length];
+        var pending = new Stack<int>();
+        for (int function = 0; function < seen.Length; function++)
+        {
+            if (program.IsCallback(function))
+            {
+                seen[function] = true;
+                pending.Push(function);
+            }
+        }
+
+        while (pending.TryPop(out int function))
+        {
+            var range = program.Functions[function];
+            for (int pc = range.Start; pc < range.End; pc += code[pc].Length)
+            {
+                if (code[pc].Operation == Operation.CallLocal && program.CallTargetFunction(pc) is var callee && !seen[callee])
+                {
+                    seen[callee] = true;
+                    pending.Push(callee);
+                }
+                else if (code[pc].Operation == Operation.CallHelper && code[pc].Imm == (int)LinuxHelperIds.TailCall)
+                {
+                    throw new EbpfTestRunException($"program '{program.Name}' calls bpf_tail_call at pc {pc}, in a callback (a function bpf_loop or bpf_for_each_map_elem calls back): the kernel's verifier refuses such a program");
+                }
+            }
         }
     }
 
