@@ -43,6 +43,22 @@ public sealed class TestRunTimingTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_run_path_warm_up_before_a_long_repeated_run_changes_nothing_the_caller_sees(string engine)
+    {
+        // The first repeated run of at least TieringWarmUpRepeat runs first runs the scratch copy for a while: the
+        // real runtime's maps count exactly the requested runs, then the same again (no second warm-up changes them).
+        using var runtime = Runtime("xdp_parse");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine));
+        var options = new TestRunOptions { Repeat = TestRunOptions.TieringWarmUpRepeat };
+        var result = program.TestRun(Packet("tcp4_80"), options);
+        Assert.Equal(2u, result.ReturnValue);
+        Assert.Equal(((ulong)options.Repeat, (ulong)options.Repeat * 68), Tcp4Count(runtime));
+        program.TestRun(Packet("tcp4_80"), options);
+        Assert.Equal((2ul * (ulong)options.Repeat, 2ul * (ulong)options.Repeat * 68), Tcp4Count(runtime));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void The_scratch_copy_of_a_single_run_changes_nothing_the_caller_sees(string engine)
     {
         using var runtime = Runtime("xdp_events");

@@ -36,6 +36,9 @@ public sealed class KernelProgram : IDisposable
     /// <summary>The scratch copy single runs are timed on (see <see cref="TestRunOptions.WarmUp"/>), made at the first such run.</summary>
     private ScratchCopy? scratch;
 
+    /// <summary>Whether a long repeated test run has warmed the run path up (see <see cref="TestRunOptions.TieringWarmUpRepeat"/>).</summary>
+    private bool runPathWarm;
+
     private KernelProgram(ElfRuntime? runtime, KernelProgramType type, EbpfProgram program, ICompiledProgram compiled, int rewritten, IExecutionEngine engine, ExecutionOptions options)
     {
         Runtime = runtime;
@@ -154,6 +157,12 @@ public sealed class KernelProgram : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Repeat, 1, nameof(options));
         lock (gate)
         {
+            if (options.WarmUp && options.Repeat >= TestRunOptions.TieringWarmUpRepeat && !runPathWarm)
+            {
+                WarmUpRunPath(packet, options, cancellationToken);
+                runPathWarm = true;
+            }
+
             run.Load(packet, options);
             // A repeated run times the runs after the first few (which warm the code up); a single run, when asked, is
             // timed on the scratch copy after a warm-up there.
@@ -292,6 +301,25 @@ public sealed class KernelProgram : IDisposable
         catch (EbpfException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+    }
+
+    /// <summary>Runs the scratch copy for <see cref="TestRunOptions.TieringWarmUp"/> (see there); nothing when it cannot be made or its runs fail.</summary>
+    private void WarmUpRunPath(ReadOnlySpan<byte> packet, TestRunOptions options, CancellationToken cancellationToken)
+    {
+        if (Runtime is null)
+        {
+            return;
+        }
+
+        try
+        {
+            scratch ??= ScratchCopy.Create(Runtime, engine, Program.Name, Type, this.options);
+            scratch.WarmUpRunPath(packet, options, cancellationToken);
+        }
+        catch (EbpfException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The real runs report what went wrong; the warm-up only serves the timing.
         }
     }
 

@@ -62,6 +62,29 @@ internal sealed class ScratchCopy : IDisposable
         return nanoseconds;
     }
 
+    /// <summary>
+    /// Runs the copy on <paramref name="packet"/> for <see cref="TestRunOptions.TieringWarmUp"/> (untimed), so that .NET
+    /// recompiles the run path with full optimisation before the real runs are timed: tiered compilation starts every
+    /// method with quickly compiled, unoptimised code and replaces the hot ones only after about 100 ms without new
+    /// compilations, longer than a test run of a million runs takes.
+    /// </summary>
+    /// <exception cref="EbpfException">A run failed.</exception>
+    public void WarmUpRunPath(ReadOnlySpan<byte> packet, TestRunOptions options, CancellationToken cancellationToken)
+    {
+        var batch = options with { Repeat = 1_000, WarmUp = false };
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (started.Elapsed < TestRunOptions.TieringWarmUp)
+        {
+            program.TestRun(packet, batch, cancellationToken);
+            foreach (var ring in runtime.Maps.OfType<RingBufferMap>())
+            {
+                ring.Drain(static _ => { });
+            }
+        }
+
+        warm = true;
+    }
+
     public void Dispose()
     {
         program.Dispose();

@@ -17,6 +17,15 @@ public sealed record TestRunOptions
     public const int WarmUpRuns = 10;
 
     /// <summary>
+    /// A repeated test run of at least this many runs with <see cref="WarmUp"/> on first warms the run path up for
+    /// <see cref="TieringWarmUp"/> on the scratch copy (once per loaded program): see <see cref="WarmUp"/>.
+    /// </summary>
+    public const int TieringWarmUpRepeat = 100_000;
+
+    /// <summary>How long the scratch copy runs before the first long repeated test run of a program (see <see cref="TieringWarmUpRepeat"/>).</summary>
+    public static readonly TimeSpan TieringWarmUp = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
     /// Whether the reported time leaves out the first-run costs the kernel does not have (see <see cref="WarmUpRuns"/>),
     /// so that it can be set beside the kernel's <c>duration_ns</c>. Default true. With <see cref="Repeat"/> above 1
     /// the first runs (up to <see cref="WarmUpRuns"/>, at most <see cref="Repeat"/> - 1) are not timed (they run, with
@@ -25,8 +34,10 @@ public sealed record TestRunOptions
     /// runtime of its own whose key-value maps start as copies of the real ones, run <see cref="WarmUpRuns"/> times
     /// untimed there the first time and then once timed on the same packet; the run whose result is returned is not
     /// timed, and the copy's runs change nothing the caller sees (helpers given in
-    /// <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is off). False: every
-    /// run is timed, a cold first run included.
+    /// <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is off). The first repeated
+    /// test run of a loaded program with at least <see cref="TieringWarmUpRepeat"/> runs first runs that copy for
+    /// <see cref="TieringWarmUp"/>, so that the timed runs run the run path as .NET finally compiles it (optimised)
+    /// rather than its first, unoptimised code. False: every run is timed, a cold first run included.
     /// </summary>
     public bool WarmUp { get; init; } = true;
 
