@@ -1,5 +1,6 @@
 using Ebpf.Analysis;
 using Ebpf.Assembly;
+using Ebpf.Diagnostics;
 using Ebpf.Fuzzing;
 using Ebpf.Fuzzing.Generation;
 using Ebpf.Kernel;
@@ -101,10 +102,36 @@ public class PacketBoundsOracleTests
         Assert.Equal((0L, (string?)null), (none.Checked, none.Violation));
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void An_observed_test_run_needs_an_engine_whose_runs_can_be_observed(string engine)
+    {
+        var generated = Case(PacketRead);
+        using var loaded = KernelProgram.Load(generated.Program, KernelProgramType.Xdp, generated.Environment, TestEngines.Get(engine), generated.Options, StructuralOnlyVerifier.Instance);
+        var counting = new CountingObserver();
+        if (TestEngines.Get(engine).Capabilities.HasFlag(EngineCapabilities.Interpreted))
+        {
+            Assert.Equal(0xcdcdcdcdu, loaded.TestRunObserved(Frame, counting).ReturnValue); // bytes 56-59 of the frame
+            Assert.Equal(3, counting.Steps);
+        }
+        else
+        {
+            var error = Assert.Throws<EbpfTestRunException>(() => loaded.TestRunObserved(Frame, counting));
+            Assert.Equal($"the {engine} engine cannot run a program under an observer (the interpreter can)", error.Message);
+        }
+    }
+
     [Fact]
     public void Only_kernel_programs_are_checked()
     {
         var raw = Case(PacketRead) with { KernelType = null };
         Assert.Throws<ArgumentException>(() => PacketBoundsOracle.Run(raw, Forged(1, ValueKind.Input, 0)));
+    }
+
+    private sealed class CountingObserver : IInstructionObserver
+    {
+        public int Steps { get; private set; }
+
+        public void OnInstruction(in InstructionStep step) => Steps++;
     }
 }
