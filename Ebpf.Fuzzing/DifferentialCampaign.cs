@@ -18,9 +18,9 @@ namespace Ebpf.Fuzzing;
 /// users get, which drops the checks of proven accesses, is run too wherever it drops one and must end exactly as the
 /// checked run (<see cref="DifferentialRunner.CheckProofUse"/>): a wrong proof that lets an access through is a mismatch.
 /// The engines check a kernel program's packet accesses against the whole packet buffer, so a kernel program the
-/// verifier accepts also runs once under the <see cref="PacketBoundsOracle"/>, which compares every proven packet and
-/// metadata access with <c>[data, data_end)</c> and <c>[data_meta, data)</c> as they are when it runs: one outside is
-/// an <c>unsound</c> finding too. Every case runs with <see cref="ExecutionOptions.RunTimeLimit"/> off, whatever its
+/// verifier accepts with a proven packet or metadata access also runs once under the <see cref="PacketBoundsOracle"/>,
+/// which compares every proven packet and metadata access with <c>[data, data_end)</c> and <c>[data_meta, data)</c> as
+/// they are when it runs: one outside is an <c>unsound</c> finding too. Every case runs with <see cref="ExecutionOptions.RunTimeLimit"/> off, whatever its
 /// options say: a wall-clock stop depends on the machine's load, not on the program, so the runs of a campaign are
 /// bounded by their instruction budgets alone (a case that may not end needs one).
 /// </summary>
