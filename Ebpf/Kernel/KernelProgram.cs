@@ -9,7 +9,9 @@ namespace Ebpf.Kernel;
 /// A program written for the Linux kernel (XDP, tc classifier or socket filter), prepared as the kernel prepares it:
 /// its type comes from its ELF section (or is given), its context loads of the packet pointers are rewritten to the
 /// 64-bit pointers of the context the runs give it, the packet helpers of its type are registered, and a helper it
-/// calls that is not implemented is a load error naming it. <see cref="TestRun"/> then runs it on a packet like the
+/// calls that is not implemented is a load error naming it. It is compiled with the layout of the context its runs get
+/// (<see cref="Options"/>), so every engine runs the packet and context accesses the safety analysis proves (as
+/// <see cref="AnalysisContext"/> analyses the program) without checks. <see cref="TestRun"/> then runs it on a packet like the
 /// kernel's <c>BPF_PROG_TEST_RUN</c>: verdict, output packet and (through the runtime's maps) map state.
 /// Test runs of one program are serialised; dispose it before its runtime.
 /// </summary>
