@@ -27,6 +27,20 @@ public abstract unsafe partial class CompiledProgram
         }
     }
 
+    /// <summary>
+    /// Runs as <see cref="RunWithContext"/> does, with <paramref name="observer"/> called before every instruction (for
+    /// an engine that supports observation, see <see cref="RunObserved"/>).
+    /// </summary>
+    internal ulong RunObservedWithContext(Span<byte> memory, Span<byte> context, Diagnostics.IInstructionObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        fixed (byte* m = memory)
+        fixed (byte* c = context)
+        {
+            return RunCore(m, (ulong)memory.Length, c, (ulong)context.Length, observer, default);
+        }
+    }
+
     /// <summary>Refuses a run on memory given directly when the program relies on a host-built context.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RequireRawEntry()
