@@ -14,9 +14,9 @@ namespace Ebpf.Tests.Kernel;
 /// </summary>
 public sealed class TestRunTimingTests
 {
-    private static ElfRuntime Runtime(string name) => ElfLoader.Load(Path.Combine(KernelOracleCase.Directory, name + ".o")).CreateRuntime();
+    private static ElfRuntime Runtime(string name) => KernelOracleCase.Runtime(name);
 
-    private static byte[] Packet(string name) => File.ReadAllBytes(Path.Combine(KernelOracleCase.Directory, "packets", name + ".bin"));
+    private static byte[] Packet(string name) => KernelOracleCase.Frame(name);
 
     /// <summary>xdp_parse's counter of TCP over IPv4 (class 1): packets, then bytes.</summary>
     private static (ulong Packets, ulong Bytes) Tcp4Count(ElfRuntime runtime)
@@ -148,7 +148,9 @@ public sealed class TestRunTimingTests
         var environment = LinuxHelpers.Register(new ProgramEnvironment());
         using var programs = new ProgramArrayMap("jumps", 1);
         environment.AddMap(programs);
-        using var loop = TestEngines.Get(engine).Compile(ProgramLoader.Load(Assembler.Assemble("mov r0, 0\nadd r0, 1\nja -2")), environment);
+        // A target compiled for the kernel program's context (as the kernel program's own targets are), so that the tail call enters it.
+        var kernelOptions = ExecutionOptions.Default with { EntryContext = KernelContextLayouts.NativeFor(KernelProgramType.Xdp) };
+        using var loop = TestEngines.Get(engine).Compile(ProgramLoader.Load(Assembler.Assemble("mov r0, 0\nadd r0, 1\nja -2")), environment, kernelOptions);
         programs.Set(0, loop);
         var entry = ProgramLoader.Load(Assembler.Assemble("lddw r2, map_by_idx 0\nmov r3, 0\ncall 12\nmov r0, 2\nexit"));
         using var program = KernelProgram.Load(entry, KernelProgramType.Xdp, environment, TestEngines.Get(engine));
