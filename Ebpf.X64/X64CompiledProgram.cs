@@ -180,7 +180,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
     /// <summary>Sets every field of the run block the code reads before it writes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Fill(ref RunBlock block, ref RunState state)
+    internal void Fill(ref RunBlock block, ref RunState state)
     {
         block.Status = (int)RunStatus.Completed;
         block.State = (RunState*)Unsafe.AsPointer(ref state);

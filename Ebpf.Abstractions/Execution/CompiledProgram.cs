@@ -52,6 +52,10 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <summary>Whether a plain run takes the fast path: no timeout configured.</summary>
     private readonly bool untimed;
 
+    /// <summary>Whether a plain run can take the fast path: no timeout configured (the per-run floor breakdown of
+    /// <c>Ebpf.Bench --floor-layers</c> reads it as the run does).</summary>
+    internal bool Untimed => untimed;
+
     /// <summary>
     /// <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="TimeSpan"/> ticks (<see cref="RunState.WatchLimit"/>
     /// of this program's runs), or 0 when there is none.
@@ -312,7 +316,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// caller keeps it alive for the run).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private MemoryRegion[] PrepareRun(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal MemoryRegion[] PrepareRun(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         state->BudgetRemaining = budget;
         var regions = Environment.GetPinnedRegions();
@@ -347,7 +351,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private RunSlots? Enter(RunStack? stack)
+    internal RunSlots? Enter(RunStack? stack)
     {
         if (!leased)
         {
@@ -386,7 +390,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
 
     /// <summary>Ends what <see cref="Enter"/> began, and a tail call still pending when the run failed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Leave(ref RunState state, RunSlots? slots)
+    internal void Leave(ref RunState state, RunSlots? slots)
     {
         if (state.TailCallTarget != 0)
         {
@@ -631,6 +635,12 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <see cref="RunState.StopValue"/> (the flag stays set for the outer code). Errors are thrown as from a run.
     /// </summary>
     private protected abstract ulong ExecuteCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5);
+
+    /// <summary>
+    /// Runs the engine's code alone on a state prepared for this program (no lease, no watch word, no stack clearing):
+    /// the per-run floor breakdown of <c>Ebpf.Bench --floor-layers</c> times this layer of the run path by itself.
+    /// </summary>
+    internal ulong ExecutePrepared(ref RunState state) => Execute(ref state);
 
     /// <summary>Runs a callback for <see cref="HelperContext.CallFunction"/> (see <see cref="ExecuteCallback(ref RunState, int, ulong, ulong, ulong, ulong, ulong, ulong)"/>).</summary>
     internal ulong RunCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
