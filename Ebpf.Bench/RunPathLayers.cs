@@ -37,8 +37,7 @@ internal sealed unsafe class RunPathLayers
             ("call", static l => l.Call(), false),
             ("+ thread stack", static l => l.ThreadStack(), false),
             ("+ untimed, telemetry", static l => l.Checks(), false),
-            ("+ lease", static l => l.Lease(), false),
-            ("+ watch word", static l => l.Watch(), false),
+            ("+ watch word, lease", static l => l.Watch(), false),
             ("+ try/finally", static l => l.TryFinally(), false),
             ("+ prepare run", static l => l.Prepare(), false),
             ("+ execute", static l => l.Execute(), false),
@@ -70,33 +69,16 @@ internal sealed unsafe class RunPathLayers
         return program.Untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(stackBytes)) is not null ? (ulong)stack.Length : 0;
     }
 
-    /// <summary>Plus the run lease taken and given back.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong Lease()
-    {
-        RunStack? stack;
-        if (program.Untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(stackBytes)) is not null)
-        {
-            var slots = program.Enter(stack);
-            program.Leave(ref *stack.State, slots);
-            return 1;
-        }
-
-        return 0;
-    }
-
-    /// <summary>Plus the watch word written at the start and at the end.</summary>
+    /// <summary>Plus the watch word written at the start and at the end, which is also the run lease, and the disposed checks.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong Watch()
     {
         RunStack? stack;
         if (program.Untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(stackBytes)) is not null)
         {
-            var slots = program.Enter(stack);
-            long watch = stack.BeginWatch();
-            stack.EndWatch(watch);
-            program.Leave(ref *stack.State, slots);
-            return 1;
+            long watch = program.EnterOnThread(stack);
+            program.LeaveOnThread(stack, watch);
+            return (ulong)watch;
         }
 
         return 0;
@@ -109,16 +91,14 @@ internal sealed unsafe class RunPathLayers
         RunStack? stack;
         if (program.Untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(stackBytes)) is not null)
         {
-            var slots = program.Enter(stack);
-            long watch = stack.BeginWatch();
+            long watch = program.EnterOnThread(stack);
             try
             {
                 return (ulong)watch;
             }
             finally
             {
-                stack.EndWatch(watch);
-                program.Leave(ref *stack.State, slots);
+                program.LeaveOnThread(stack, watch);
             }
         }
 
@@ -134,16 +114,14 @@ internal sealed unsafe class RunPathLayers
         {
             RunState* state = stack.State;
             var regions = program.PrepareRun(state, input, length, null, 0);
-            var slots = program.Enter(stack);
-            long watch = stack.BeginWatch();
+            long watch = program.EnterOnThread(stack);
             try
             {
                 return state->ContextLength;
             }
             finally
             {
-                stack.EndWatch(watch);
-                program.Leave(ref *state, slots);
+                program.LeaveOnThread(stack, watch);
                 GC.KeepAlive(regions);
             }
         }
@@ -160,16 +138,14 @@ internal sealed unsafe class RunPathLayers
         {
             RunState* state = stack.State;
             var regions = program.PrepareRun(state, input, length, null, 0);
-            var slots = program.Enter(stack);
-            long watch = stack.BeginWatch();
+            long watch = program.EnterOnThread(stack);
             try
             {
                 return program.ExecutePrepared(ref *state);
             }
             finally
             {
-                stack.EndWatch(watch);
-                program.Leave(ref *state, slots);
+                program.LeaveOnThread(stack, watch);
                 GC.KeepAlive(regions);
             }
         }
