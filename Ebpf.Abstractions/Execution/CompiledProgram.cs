@@ -14,12 +14,12 @@ namespace Ebpf.Execution;
 /// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
 /// <remarks>
-/// No local of the run methods is zeroed on entry (<see cref="SkipLocalsInitAttribute"/>): the JIT inlines an engine's run method
-/// (e.g. x64's with its 272-byte run block, written before it is read) into the public one, whose frame would otherwise
-/// be cleared on every run. Every local is assigned before it is read; the one stack buffer is cleared explicitly.
+/// No local of the run methods is zeroed on entry (<see cref="SkipLocalsInitAttribute"/>): the JIT inlines an engine's run
+/// method (e.g. x64's with its 272-byte run block, written before it is read) into the public one, whose frame would
+/// otherwise be cleared on every run. Every local is assigned before it is read; the one stack buffer is cleared explicitly.
 /// </remarks>
 [SkipLocalsInit]
-public abstract unsafe class CompiledProgram : ICompiledProgram
+public abstract unsafe partial class CompiledProgram : ICompiledProgram
 {
     /// <summary>
     /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
@@ -109,6 +109,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             watched = ByWatchdogOnly;
         }
         dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
+        entryContext = Options.EntryContext;
         budget = Options.InstructionBudget ?? long.MaxValue;
     }
 
@@ -128,11 +129,16 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     protected int StackBytes { get; }
 
     /// <inheritdoc />
-    public ulong Run() => Run(null, 0, null, 0);
+    public ulong Run()
+    {
+        RequireRawEntry();
+        return Run(null, 0, null, 0);
+    }
 
     /// <inheritdoc />
     public ulong Run(Span<byte> memory)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         {
             return Run(m, (ulong)memory.Length, null, 0);
@@ -142,6 +148,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, Span<byte> metadata)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
@@ -152,6 +159,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, CancellationToken cancellationToken)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         {
             return Run(m, (ulong)memory.Length, null, 0, cancellationToken);
@@ -161,6 +169,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellationToken)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
@@ -551,6 +560,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     protected ulong RunObserved(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        RequireRawEntry();
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
@@ -813,7 +823,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             var callbacks = helper.CallsBack ? running : null;
             ulong result = helper.Simple is { } simple
                 ? simple(a1, a2, a3, a4, a5)
-                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks, callbacks), a1, a2, a3, a4, a5);
+                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks, callbacks, options.EntryContext), a1, a2, a3, a4, a5);
             if (Volatile.Read(ref state->CancelRequested) != 0)
             {
                 // A loop around a slow helper may run few instructions: it stops here rather than at a later check.
