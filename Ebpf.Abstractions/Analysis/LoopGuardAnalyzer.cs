@@ -6,9 +6,8 @@ namespace Ebpf.Analysis;
 /// <summary>
 /// Finds the loops a <see cref="LoopGuardPlan"/> can guard. A loop qualifies when:
 /// <list type="bullet">
-/// <item>it is a natural loop of the control-flow graph (<see cref="AnalysisResults.Blocks"/>: a head that dominates
-/// every block with an edge back to it) and holds no other cycle (inner loops are guarded on their own; the outer one
-/// is not);</item>
+/// <item>it is a natural loop of the control-flow graph holding no other cycle (<see cref="FunctionGraph.InnermostLoops"/>:
+/// inner loops are guarded on their own, the outer one is not);</item>
 /// <item>it makes no call (helper, local, <c>callx</c>: a helper may change memory, lengths or regions), no atomic
 /// operation and no legacy packet load;</item>
 /// <item>along every path from the head back to it, each register the guarded addresses use is either the same
@@ -39,74 +38,16 @@ internal static class LoopGuardAnalyzer
 
     private static void FindInFunction(EbpfProgram program, FunctionInfo function, Func<int, bool> needsCheck, Func<int, AccessRegion> regionOf, List<LoopGuard> found)
     {
-        var analysis = program.Analysis;
-        int first = analysis.BlockIndexOf(function.Start);
-        int last = analysis.BlockIndexOf(function.End - 1);
-        int count = last - first + 1;
-        var successors = new List<int>[count];
-        var predecessors = new List<int>[count];
-        for (int b = 0; b < count; b++)
+        var graph = new FunctionGraph(program, function);
+        var taken = new bool[graph.Count];
+        foreach (var loop in graph.InnermostLoops())
         {
-            successors[b] = [];
-            predecessors[b] = [];
-        }
-
-        for (int b = 0; b < count; b++)
-        {
-            foreach (int pc in analysis.Blocks[first + b].Successors)
-            {
-                int s = analysis.BlockIndexOf(pc) - first;
-                successors[b].Add(s);
-                predecessors[s].Add(b);
-            }
-        }
-
-        var order = ReversePostorder(successors);
-        if (order.Count == 0)
-        {
-            return;
-        }
-
-        var dominator = Dominators(order, predecessors, count);
-        var taken = new bool[count];
-        var latches = new SortedDictionary<int, List<int>>();
-        foreach (int u in order)
-        {
-            foreach (int h in successors[u])
-            {
-                if (Dominates(dominator, h, u))
-                {
-                    if (!latches.TryGetValue(h, out var list))
-                    {
-                        latches[h] = list = [];
-                    }
-
-                    list.Add(u);
-                }
-            }
-        }
-
-        foreach (var (head, latchList) in latches)
-        {
-            var body = LoopBody(head, latchList, predecessors, dominator);
-            if (body.Any(b => taken[b]))
+            if (loop.Body.Any(b => taken[b]) || Describe(program, graph, loop, needsCheck, regionOf) is not { } guard)
             {
                 continue;
             }
 
-            var topological = Topological(head, body, successors);
-            if (topological is null)
-            {
-                continue;
-            }
-
-            var guard = Describe(program, first, head, latchList, body, topological, predecessors, needsCheck, regionOf);
-            if (guard is null)
-            {
-                continue;
-            }
-
-            foreach (int b in body)
+            foreach (int b in loop.Body)
             {
                 taken[b] = true;
             }
@@ -115,186 +56,13 @@ internal static class LoopGuardAnalyzer
         }
     }
 
-    /// <summary>The blocks reachable from the function's entry (block 0), in reverse postorder.</summary>
-    private static List<int> ReversePostorder(List<int>[] successors)
-    {
-        var visited = new bool[successors.Length];
-        var post = new List<int>();
-        var stack = new Stack<(int Block, int Next)>();
-        visited[0] = true;
-        stack.Push((0, 0));
-        while (stack.Count > 0)
-        {
-            var (block, next) = stack.Pop();
-            if (next < successors[block].Count)
-            {
-                stack.Push((block, next + 1));
-                int s = successors[block][next];
-                if (!visited[s])
-                {
-                    visited[s] = true;
-                    stack.Push((s, 0));
-                }
-            }
-            else
-            {
-                post.Add(block);
-            }
-        }
-
-        post.Reverse();
-        return post;
-    }
-
-    /// <summary>Immediate dominators (Cooper, Harvey and Kennedy's iteration); -1 for blocks not reachable.</summary>
-    private static int[] Dominators(List<int> order, List<int>[] predecessors, int count)
-    {
-        var index = new int[count];
-        Array.Fill(index, -1);
-        for (int i = 0; i < order.Count; i++)
-        {
-            index[order[i]] = i;
-        }
-
-        var dominator = new int[count];
-        Array.Fill(dominator, -1);
-        dominator[order[0]] = order[0];
-        bool changed = true;
-        while (changed)
-        {
-            changed = false;
-            for (int i = 1; i < order.Count; i++)
-            {
-                int b = order[i];
-                int candidate = -1;
-                foreach (int p in predecessors[b])
-                {
-                    if (dominator[p] < 0)
-                    {
-                        continue;
-                    }
-
-                    candidate = candidate < 0 ? p : Intersect(dominator, index, p, candidate);
-                }
-
-                if (candidate >= 0 && dominator[b] != candidate)
-                {
-                    dominator[b] = candidate;
-                    changed = true;
-                }
-            }
-        }
-
-        return dominator;
-    }
-
-    private static int Intersect(int[] dominator, int[] index, int a, int b)
-    {
-        while (a != b)
-        {
-            while (index[a] > index[b])
-            {
-                a = dominator[a];
-            }
-
-            while (index[b] > index[a])
-            {
-                b = dominator[b];
-            }
-        }
-
-        return a;
-    }
-
-    /// <summary>True when <paramref name="h"/> dominates the reachable block <paramref name="u"/>.</summary>
-    private static bool Dominates(int[] dominator, int h, int u)
-    {
-        while (true)
-        {
-            if (u == h)
-            {
-                return true;
-            }
-
-            int up = dominator[u];
-            if (up == u || up < 0)
-            {
-                return false;
-            }
-
-            u = up;
-        }
-    }
-
-    /// <summary>The natural loop of <paramref name="head"/>: the head and every reachable block that reaches a latch without passing the head.</summary>
-    private static HashSet<int> LoopBody(int head, List<int> latches, List<int>[] predecessors, int[] dominator)
-    {
-        var body = new HashSet<int> { head };
-        var work = new Stack<int>();
-        foreach (int u in latches)
-        {
-            if (body.Add(u))
-            {
-                work.Push(u);
-            }
-        }
-
-        while (work.Count > 0)
-        {
-            int x = work.Pop();
-            foreach (int p in predecessors[x])
-            {
-                if (dominator[p] >= 0 && body.Add(p))
-                {
-                    work.Push(p);
-                }
-            }
-        }
-
-        return body;
-    }
-
-    /// <summary>The body in an order where every block comes after its predecessors in the body (edges into the head left out); null when the body holds another cycle.</summary>
-    private static List<int>? Topological(int head, HashSet<int> body, List<int>[] successors)
-    {
-        var incoming = new Dictionary<int, int>();
-        foreach (int b in body)
-        {
-            incoming.TryAdd(b, 0);
-            foreach (int s in successors[b])
-            {
-                if (s != head && body.Contains(s))
-                {
-                    incoming[s] = incoming.GetValueOrDefault(s) + 1;
-                }
-            }
-        }
-
-        var order = new List<int>();
-        var ready = new Stack<int>();
-        ready.Push(head);
-        while (ready.Count > 0)
-        {
-            int b = ready.Pop();
-            order.Add(b);
-            foreach (int s in successors[b])
-            {
-                if (s != head && body.Contains(s) && --incoming[s] == 0)
-                {
-                    ready.Push(s);
-                }
-            }
-        }
-
-        return order.Count == body.Count ? order : null;
-    }
-
     /// <summary>Follows the loop's registers as linear forms and describes its guard, or returns null when nothing can be guarded.</summary>
-    private static LoopGuard? Describe(
-        EbpfProgram program, int first, int head, List<int> latches, HashSet<int> body, List<int> topological, List<int>[] predecessors,
-        Func<int, bool> needsCheck, Func<int, AccessRegion> regionOf)
+    private static LoopGuard? Describe(EbpfProgram program, FunctionGraph graph, NaturalLoop loop, Func<int, bool> needsCheck, Func<int, AccessRegion> regionOf)
     {
         var analysis = program.Analysis;
+        int first = graph.First;
+        int head = loop.Head;
+        var body = loop.Body;
         var instructions = new List<int>();
         foreach (int b in body)
         {
@@ -319,7 +87,7 @@ internal static class LoopGuardAnalyzer
 
         var outStates = new Dictionary<int, LinearForm?[]>();
         var addresses = new Dictionary<int, LinearForm?>();
-        foreach (int b in topological)
+        foreach (int b in loop.Order)
         {
             LinearForm?[] state;
             if (b == head)
@@ -332,7 +100,7 @@ internal static class LoopGuardAnalyzer
             }
             else
             {
-                state = Join(predecessors[b].Where(body.Contains).Select(p => outStates[p]));
+                state = Join(graph.Predecessors[b].Where(body.Contains).Select(p => outStates[p]));
             }
 
             var block = analysis.Blocks[first + b];
@@ -347,7 +115,7 @@ internal static class LoopGuardAnalyzer
             outStates[b] = state;
         }
 
-        var back = Join(latches.Select(u => outStates[u]));
+        var back = Join(loop.Latches.Select(u => outStates[u]));
         var step = new long?[RegisterCount];
         for (int r = 0; r < RegisterCount; r++)
         {
