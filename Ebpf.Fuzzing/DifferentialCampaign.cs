@@ -17,6 +17,12 @@ namespace Ebpf.Fuzzing;
 /// (the proof is not used), so a wrong proof shows as a tripped check rather than as an escape; and the compilation
 /// users get, which drops the checks of proven accesses, is run too wherever it drops one and must end exactly as the
 /// checked run (<see cref="DifferentialRunner.CheckProofUse"/>): a wrong proof that lets an access through is a mismatch.
+/// The engines check a kernel program's packet accesses against the whole packet buffer, so a kernel program the
+/// verifier accepts with a proven packet or metadata access also runs once under the <see cref="PacketBoundsOracle"/>,
+/// which compares every proven packet and metadata access with <c>[data, data_end)</c> and <c>[data_meta, data)</c> as
+/// they are when it runs: one outside is an <c>unsound</c> finding too. Every case runs with <see cref="ExecutionOptions.RunTimeLimit"/> off, whatever its
+/// options say: a wall-clock stop depends on the machine's load, not on the program, so the runs of a campaign are
+/// bounded by their instruction budgets alone (a case that may not end needs one).
 /// </summary>
 public sealed class DifferentialCampaign
 {
@@ -95,6 +101,8 @@ public sealed class DifferentialCampaign
                     .ToDictionary(f => f.Key, f => new FamilyTally(f.Value[0], f.Value[1], f.Value[2], f.Value[3], f.Value[4])),
                 ProofUsePrograms = tally[6],
                 DroppedChecks = tally[7],
+                PacketPrograms = tally[8],
+                PacketAccessesChecked = tally[9],
             }
             : null;
         return new CampaignResult(
@@ -110,8 +118,12 @@ public sealed class DifferentialCampaign
 
     private const string Unsound = "unsound";
 
-    /// <summary>Proven, unknown, refuted accesses; strict-accepted and strict-faulted programs; proven accesses tripped; programs run with proofs used, checks they dropped.</summary>
-    private const int TallySlots = 8;
+    /// <summary>
+    /// Proven, unknown, refuted accesses; strict-accepted and strict-faulted programs; proven accesses tripped; programs
+    /// run with proofs used, checks they dropped; kernel programs run under the packet-bounds oracle, the proven packet
+    /// and metadata accesses it checked.
+    /// </summary>
+    private const int TallySlots = 10;
 
     private List<CampaignFinding> RunOne(DifferentialRunner runner, long index, ConcurrentDictionary<string, long> outcomes, long[] tally, ConcurrentDictionary<string, long[]> families)
     {
@@ -120,6 +132,7 @@ public sealed class DifferentialCampaign
         try
         {
             generated = generate(index);
+            generated = generated with { Options = generated.Options with { RunTimeLimit = null } };
             var safety = CheckSoundness ? Analyse(generated, tally, families.GetOrAdd(generated.Family, _ => new long[FamilySlots])) : null;
             var verdict = runner.Compare(generated);
             if (verdict.DroppedChecks > 0)
@@ -150,6 +163,18 @@ public sealed class DifferentialCampaign
                     found.Add(new CampaignFinding(index, Unsound, $"the access at pc {pc} was proven in bounds but tripped its check: {verdict.Reference}", generated.Description));
                 }
             }
+
+            if (safety is not null && generated.KernelType is not null && safety.IsSafe && HasPacketProof(generated.Program, safety))
+            {
+                var bounds = PacketBoundsOracle.Run(generated, safety.Access);
+                Interlocked.Increment(ref tally[8]);
+                Interlocked.Add(ref tally[9], bounds.Checked);
+                if (bounds.Violation is { } violation && !found.Exists(f => f.Kind == Unsound))
+                {
+                    Interlocked.Increment(ref tally[5]);
+                    found.Add(new CampaignFinding(index, Unsound, violation, generated.Description));
+                }
+            }
         }
         catch (Exception e)
         {
@@ -157,6 +182,20 @@ public sealed class DifferentialCampaign
         }
 
         return found;
+    }
+
+    /// <summary>True when the analysis proves some access of <paramref name="program"/> inside the packet or its metadata.</summary>
+    private static bool HasPacketProof(EbpfProgram program, SafetyAnalysis safety)
+    {
+        for (int pc = 0; pc < program.Length; pc++)
+        {
+            if (safety.Access(pc) is { Outcome: AccessOutcome.Proven, Region: ValueKind.Input or ValueKind.PacketMeta })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

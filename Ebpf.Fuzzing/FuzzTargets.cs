@@ -108,7 +108,7 @@ public sealed class FuzzTargets
         {
             Ignore(() =>
             {
-                using var compiled = runtime.Compile(differential.Engines[0], info.Name, new ExecutionOptions { InstructionBudget = Budget });
+                using var compiled = runtime.Compile(differential.Engines[0], info.Name, GeneratedCases.OptionsFor(Budget));
                 return compiled.Run(packet.ToArray());
             });
         }
@@ -119,7 +119,7 @@ public sealed class FuzzTargets
         var parsed = DifferentialInput.Parse(input);
         var program = ProgramLoader.Load(parsed.Code);
         var environment = new ProgramEnvironment(ConformanceHelpers.CreateTable());
-        var verdict = differential.Compare(program, parsed.Memory, environment, new ExecutionOptions { InstructionBudget = Budget });
+        var verdict = differential.Compare(program, parsed.Memory, environment, GeneratedCases.OptionsFor(Budget));
         if (verdict.Mismatch is { } mismatch)
         {
             throw new FuzzFindingException($"diff: {mismatch}\n{Disassembler.ToText(parsed.Code)}");
@@ -136,7 +136,7 @@ public sealed class FuzzTargets
     {
         var parsed = KernelInput.Parse(input);
         var program = ProgramLoader.Load(parsed.Code);
-        var verdict = differential.CompareKernel(program, parsed.Type, parsed.Packet, kernelEnvironments.Value.For(parsed.Type), new ExecutionOptions { InstructionBudget = Budget });
+        var verdict = differential.CompareKernel(program, parsed.Type, parsed.Packet, kernelEnvironments.Value.For(parsed.Type), GeneratedCases.OptionsFor(Budget));
         if (verdict.Mismatch is { } mismatch)
         {
             throw new FuzzFindingException($"kernel: {mismatch}\n{parsed.Type} program, packet {Convert.ToHexString(parsed.Packet)}\n{Disassembler.ToText(parsed.Code)}");

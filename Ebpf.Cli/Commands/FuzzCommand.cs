@@ -10,7 +10,8 @@ namespace Ebpf.Cli.Commands;
 /// every processor, ending with <c>fuzz: N programs, M mismatches, K unexpected exceptions</c>. Every program is also
 /// analysed by the proving verifier (the <c>verifier:</c> lines, in all and per generator family); a run that
 /// contradicts a proof fails the campaign, and so does a compilation that drops proven checks and ends otherwise than
-/// with every check on (the <c>proof use:</c> line).
+/// with every check on (the <c>proof use:</c> line), or a proven packet access outside the packet (the
+/// <c>packet bounds:</c> line). Runs are bounded by instruction budgets, not by the wall-clock run-time limit.
 /// Ctrl+C or SIGTERM stops it after the programs under way, with the lines of what ran (exit code 130).
 /// </summary>
 internal static class FuzzCommand
@@ -80,6 +81,7 @@ internal static class FuzzCommand
             }
 
             context.Out.WriteLine(result.Verifier.ProofUseSummary);
+            context.Out.WriteLine(result.Verifier.PacketSummary);
             double seconds = result.Elapsed.TotalSeconds;
             context.Out.WriteLine(string.Create(c, $"time: {seconds:F1} s ({result.Programs / Math.Max(seconds, 1e-9):F0} programs/s)"));
             if (result.Stopped)

@@ -10,8 +10,11 @@ namespace Ebpf.Fuzzing.Generation;
 /// jumps anywhere, unreachable code), one in <see cref="GuardedProgramEvery"/> a guarded one
 /// (<see cref="ProgramGenerator.Guarded"/>: the shapes the verifier proves), one in <see cref="KernelProgramEvery"/> a
 /// kernel one (<see cref="ProgramGenerator.Kernel"/>: XDP, tc and socket-filter programs run on a packet through
-/// <see cref="Kernel.KernelProgram"/>), the others differential ones. Each case names its family
-/// (<see cref="Families"/>).
+/// <see cref="Kernel.KernelProgram"/>), one in <see cref="CallbackProgramEvery"/> a callback one
+/// (<see cref="ProgramGenerator.Callbacks"/>: <c>bpf_loop</c> and <c>bpf_for_each_map_elem</c>), the others differential
+/// ones. Each case names its family (<see cref="Families"/>). Every case runs without the wall-clock
+/// <see cref="ExecutionOptions.RunTimeLimit"/> (<see cref="OptionsFor"/>): a campaign's runs are bounded by their
+/// instruction budgets alone, so a loaded or paused machine cannot stop one and make it look like a mismatch.
 /// </summary>
 public static class GeneratedCases
 {
@@ -24,8 +27,11 @@ public static class GeneratedCases
     /// <summary>How often a kernel program is generated (programs <c>i</c> with <c>i % 4 == 1</c>).</summary>
     public const int KernelProgramEvery = 4;
 
+    /// <summary>How often a callback program is generated (programs <c>i</c> with <c>i % 8 == 6</c>, taken from the differential ones).</summary>
+    public const int CallbackProgramEvery = 8;
+
     /// <summary>The families, as <see cref="DifferentialCase.Family"/> names them.</summary>
-    public static IReadOnlyList<string> Families { get; } = ["differential", "long", "guarded", "kernel"];
+    public static IReadOnlyList<string> Families { get; } = ["differential", "long", "guarded", "kernel", "callback"];
 
     /// <summary>
     /// Programs get only the structural checks every program gets: the generator makes programs the engines must run
@@ -73,6 +79,23 @@ public static class GeneratedCases
         return index => Create(seed, index, environments, ProgramGenerator.Kernel, "kernel");
     }
 
+    /// <summary>The callback programs only, program <c>i</c> from <c>(S, i)</c> as in <see cref="For"/>.</summary>
+    /// <param name="seed">The campaign's seed.</param>
+    /// <param name="tailCallEngine">Compiles the environment's tail-call targets (null: every tail call falls through).</param>
+    public static Func<long, DifferentialCase> Callbacks(ulong seed, IExecutionEngine? tailCallEngine = null)
+    {
+        var environments = GeneratedEnvironments.Create(tailCallEngine);
+        return index => Create(seed, index, environments, ProgramGenerator.Callbacks, "callback");
+    }
+
+    /// <summary>
+    /// The options a campaign's program runs with: memory checks on, <paramref name="budget"/> as the instruction
+    /// budget, and no <see cref="ExecutionOptions.RunTimeLimit"/> (a wall-clock stop depends on the machine's load, not
+    /// on the program, and would show as a false <c>TimedOut</c> mismatch; programs that may loop get a budget).
+    /// </summary>
+    /// <param name="budget">The instruction budget, or null for a program without loops or callbacks.</param>
+    public static ExecutionOptions OptionsFor(long? budget) => new() { InstructionBudget = budget, RunTimeLimit = null };
+
     /// <summary>Program <paramref name="index"/> of the campaign with seed <paramref name="seed"/>.</summary>
     /// <param name="seed">The campaign's seed.</param>
     /// <param name="index">The program's number, from 0.</param>
@@ -84,6 +107,7 @@ public static class GeneratedCases
             (LongProgramEvery - 1, _) => (Long, "long"),
             (_, GuardedProgramEvery - 1) => (ProgramGenerator.Guarded, "guarded"),
             (_, 1) => (ProgramGenerator.Kernel, "kernel"),
+            _ when index % CallbackProgramEvery == 6 => (ProgramGenerator.Callbacks, "callback"),
             _ => (ProgramGenerator.Program, "differential"),
         };
         return Create(seed, index, environments, gen, family);
@@ -97,7 +121,7 @@ public static class GeneratedCases
         var generated = gen.Generate(random, null, out _);
         var program = EbpfProgram.Create(generated.Slots, StructuralOnly, $"fuzz-{seed}-{index}");
         var environment = generated.KernelType is { } type ? environments.For(type) : environments.Raw;
-        return new DifferentialCase(program, generated.Input, environment, new ExecutionOptions { InstructionBudget = generated.Budget }, generated.ToString())
+        return new DifferentialCase(program, generated.Input, environment, OptionsFor(generated.Budget), generated.ToString())
         {
             KernelType = generated.KernelType,
             Family = family,

@@ -89,8 +89,9 @@ public static class GeneratedEnvironment
 
         if (tailCallEngine is not null)
         {
-            tails.Set(0, tailCallEngine.Compile(Target([new(OpCodes.Mov64Imm, 0, 0, 0, (int)TailResult), new(OpCodes.Exit, 0, 0, 0, 0)]), environment));
-            tails.Set(1, tailCallEngine.Compile(Target([.. ProgramGenerator.TailCallSlots(1), new(OpCodes.Mov64Imm, 0, 0, 0, (int)TailResult + 1), new(OpCodes.Exit, 0, 0, 0, 0)]), environment));
+            var options = GeneratedCases.OptionsFor(null);
+            tails.Set(0, tailCallEngine.Compile(Target([new(OpCodes.Mov64Imm, 0, 0, 0, (int)TailResult), new(OpCodes.Exit, 0, 0, 0, 0)]), environment, options));
+            tails.Set(1, tailCallEngine.Compile(Target([.. ProgramGenerator.TailCallSlots(1), new(OpCodes.Mov64Imm, 0, 0, 0, (int)TailResult + 1), new(OpCodes.Exit, 0, 0, 0, 0)]), environment, options));
         }
 
         return environment;

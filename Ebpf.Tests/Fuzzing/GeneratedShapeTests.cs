@@ -70,7 +70,7 @@ public class GeneratedShapeTests
     }
 
     [Fact]
-    public void The_campaign_generates_every_kernel_shape_and_the_guarded_family()
+    public void The_campaign_generates_every_kernel_shape_and_the_guarded_and_callback_families()
     {
         var environments = GeneratedEnvironments.Create();
         var programs = Enumerable.Range(0, 400).Select(i => GeneratedCases.Create(1, i, environments)).Where(c => c.KernelType is null).Select(c => c.Program.Instructions).ToList();
@@ -84,6 +84,8 @@ public class GeneratedShapeTests
         Assert.Contains(programs, p => p.Any(s => s.OpCode == Isa.OpCodes.JgtReg && s.Dst == 3 && s.Src == 7)); // guarded: pointer versus end
         Assert.Contains(programs, p => p.Any(s => s.OpCode == Isa.OpCodes.Call && s.Src == 1)); // local calls
         Assert.Contains(programs, p => p.Any(s => s.OpCode == Isa.OpCodes.Ja32)); // gotol
-        Assert.DoesNotContain(programs, p => p.Any(s => s.OpCode == Isa.OpCodes.Call && s.Src == 0 && s.Imm is > 12 and < GeneratedEnvironment.MixHelper));
+        Assert.Contains(programs, p => Calls(p, LinuxHelperIds.Loop) && Calls(p, LinuxHelperIds.ForEachMapElem)); // callbacks
+        Assert.DoesNotContain(programs, p => p.Any(s => s.OpCode == Isa.OpCodes.Call && s.Src == 0 && s.Imm is > 12 and < GeneratedEnvironment.MixHelper
+            && s.Imm != (int)LinuxHelperIds.Loop && s.Imm != (int)LinuxHelperIds.ForEachMapElem));
     }
 }

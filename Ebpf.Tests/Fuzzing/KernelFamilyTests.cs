@@ -30,6 +30,9 @@ public class KernelFamilyTests
         var kernel = result.Verifier!.Families["kernel"];
         Assert.Equal(160, kernel.Programs);
         Assert.True(kernel.Proven > 160 && kernel.Unknown > 0 && kernel.Refuted > 0 && kernel.StrictAccepted > 10, kernel.Summary);
+
+        // the proven packet accesses ran under the packet-bounds oracle, and all stayed inside [data, data_end)
+        Assert.True(result.Verifier.PacketPrograms > 20 && result.Verifier.PacketAccessesChecked > result.Verifier.PacketPrograms, result.Verifier.PacketSummary);
     }
 
     [Fact]

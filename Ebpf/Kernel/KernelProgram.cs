@@ -1,3 +1,4 @@
+using Ebpf.Diagnostics;
 using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Isa;
@@ -149,17 +150,51 @@ public sealed class KernelProgram : IDisposable
             // timed on the scratch copy after a warm-up there.
             int untimed = options.WarmUp ? Math.Min(options.Repeat - 1, TestRunOptions.WarmUpRuns) : 0;
             var (result, nanoseconds) = RunRepeatedly(options.Repeat, untimed, cancellationToken);
-            var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
-            ClearPointerFields(context);
-            var output = run.Output();
-            var redirect = run.Redirect;
-            if (options.WarmUp && options.Repeat == 1 && TimeOnScratchCopy(packet, options, cancellationToken) is { } warm)
-            {
-                nanoseconds = warm;
-            }
-
-            return new TestRunResult((uint)result, output, nanoseconds, redirect, context);
+            var outcome = Outcome(result, nanoseconds);
+            return options.WarmUp && options.Repeat == 1 && TimeOnScratchCopy(packet, options, cancellationToken) is { } warm
+                ? outcome with { DurationNanoseconds = warm }
+                : outcome;
         }
+    }
+
+    /// <summary>
+    /// One test run on <paramref name="packet"/> (the default <see cref="TestRunOptions"/>, not timed) with
+    /// <paramref name="observer"/> called before every instruction: for checking a run against what an analysis claims
+    /// of it (the fuzzing campaign's packet-bounds oracle). Needs an engine whose programs can be observed (the
+    /// interpreter).
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">The engine's programs cannot be observed, or the kernel would refuse the packet.</exception>
+    /// <exception cref="EbpfRuntimeException">The run failed (memory violation, helper failure...).</exception>
+    internal TestRunResult TestRunObserved(ReadOnlySpan<byte> packet, IInstructionObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        if (compiled is not IObservableProgram observable)
+        {
+            throw new EbpfTestRunException($"the {EngineName} engine cannot run a program under an observer (the interpreter can)");
+        }
+
+        lock (gate)
+        {
+            run.Load(packet, TestRunOptions.Default);
+            var previous = PacketRun.Current;
+            PacketRun.Current = run;
+            try
+            {
+                return Outcome(observable.Run(run.InputMemory, run.Context, observer), 0);
+            }
+            finally
+            {
+                PacketRun.Current = previous;
+            }
+        }
+    }
+
+    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared) and the redirect.</summary>
+    private TestRunResult Outcome(ulong result, long nanoseconds)
+    {
+        var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
+        ClearPointerFields(context);
+        return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context);
     }
 
     /// <summary>Releases the compiled program, the packet buffer and the scratch copy.</summary>
