@@ -69,6 +69,18 @@ public sealed record ExecutionOptions
     /// <summary>Whether pointer arguments of helpers are checked against the run's regions. On by default.</summary>
     public bool HelperArgumentChecks { get; init; } = true;
 
+    /// <summary>
+    /// The layout of the context every run of the program gets in r1 (the run's metadata), or null for the raw memory
+    /// model (r1 points at the input or the metadata, r2 holds its length). With one, the engines compile with the proof the safety analysis
+    /// makes under that layout: proven context and packet accesses run without checks. Internal because it is a promise
+    /// only a host that builds the context itself can keep: r1 points at <see cref="Analysis.ContextLayout.Size"/> bytes
+    /// whose packet fields hold the packet's 64-bit addresses inside the run's input, which nothing but the helpers
+    /// that declare <see cref="Helpers.HelperSignature.ChangesPacketData"/> changes during a run (the kernel programs
+    /// of <c>Ebpf.Kernel</c> keep the pointers outside every region a program may write). A tail call enters only a
+    /// program compiled for the same layout (see <see cref="Helpers.HelperContext.TailCall"/>).
+    /// </summary>
+    internal Analysis.ContextLayout? EntryContext { get; init; }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public ExecutionOptions Validate()
     {

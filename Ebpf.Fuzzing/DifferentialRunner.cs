@@ -90,7 +90,7 @@ public sealed class DifferentialRunner
             return CompareRuns(
                 (engine, runOptions) => RunAt(engine, program, input, here, environment, runOptions),
                 expected => OutcomeElsewhere(Engines[0], program, input, elsewhere, environment, options) == expected,
-                () => program,
+                () => (program, options),
                 environment,
                 options);
         }
@@ -118,7 +118,7 @@ public sealed class DifferentialRunner
         ArgumentNullException.ThrowIfNull(packet);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        EbpfProgram? rewritten = null;
+        (EbpfProgram Program, ExecutionOptions Options)? rewritten = null;
         return CompareRuns(
             (engine, runOptions) => RunKernel(engine, program, type, packet, environment, runOptions, ref rewritten),
             expected => RunKernel(Engines[0], program, type, packet, environment, options, ref rewritten).Outcome == expected,
@@ -133,10 +133,11 @@ public sealed class DifferentialRunner
     /// </summary>
     /// <param name="run">One run on an engine with options.</param>
     /// <param name="independent">Whether the reference's outcome is the same with the memory elsewhere.</param>
-    /// <param name="compiled">The program as the engines compile it, once the reference has run (null: not loaded).</param>
+    /// <param name="compiled">The program as the engines compile it and the options they compile it with (a kernel
+    /// program's carry its context layout), once the reference has run (null: not loaded).</param>
     /// <param name="environment">Helpers and regions.</param>
     /// <param name="options">Budget and checks.</param>
-    private DifferentialVerdict CompareRuns(Func<IExecutionEngine, ExecutionOptions, RunOutcome> run, Func<string, bool> independent, Func<EbpfProgram?> compiled, ProgramEnvironment environment, ExecutionOptions options)
+    private DifferentialVerdict CompareRuns(Func<IExecutionEngine, ExecutionOptions, RunOutcome> run, Func<string, bool> independent, Func<(EbpfProgram Program, ExecutionOptions Options)?> compiled, ProgramEnvironment environment, ExecutionOptions options)
     {
         var (expected, violationPc) = Forced(() => run(Engines[0], options));
         if (CheckAddressIndependence && !Forced(() => independent(expected)))
@@ -144,7 +145,7 @@ public sealed class DifferentialRunner
             return new DifferentialVerdict(false, expected, null);
         }
 
-        int dropped = CheckProofUse && compiled() is { } program && options.MemoryChecks ? CheckPlan.Create(program, environment, options).DroppedCount : 0;
+        int dropped = CheckProofUse && compiled() is { } plan && options.MemoryChecks ? CheckPlan.Create(plan.Program, environment, plan.Options).DroppedCount : 0;
         bool succeeded = expected.StartsWith("r0=", StringComparison.Ordinal) || expected.StartsWith("retval=", StringComparison.Ordinal);
         string? mismatch = null;
         foreach (var engine in Engines)
@@ -190,12 +191,12 @@ public sealed class DifferentialRunner
         RunAt(engine, program, input, at, environment, options).Outcome;
 
     /// <summary>One kernel test run: <c>retval=0x...</c> with the packet, redirect and context afterwards, or the error.</summary>
-    private static RunOutcome RunKernel(IExecutionEngine engine, EbpfProgram program, KernelProgramType type, byte[] packet, ProgramEnvironment environment, ExecutionOptions options, ref EbpfProgram? rewritten)
+    private static RunOutcome RunKernel(IExecutionEngine engine, EbpfProgram program, KernelProgramType type, byte[] packet, ProgramEnvironment environment, ExecutionOptions options, ref (EbpfProgram Program, ExecutionOptions Options)? rewritten)
     {
         try
         {
             using var loaded = KernelProgram.Load(program, type, environment, engine, options, StructuralOnly);
-            rewritten ??= loaded.Program;
+            rewritten ??= (loaded.Program, loaded.Options);
             var result = loaded.TestRun(packet);
             return new($"retval=0x{result.ReturnValue:x}, packet afterwards {Convert.ToHexString(result.Output)}, redirect {result.Redirect?.ToString() ?? "none"}, context afterwards {Convert.ToHexString(result.Context)}", null);
         }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Text;
 
 namespace Ebpf.Analysis;
@@ -9,12 +10,13 @@ namespace Ebpf.Analysis;
 /// </summary>
 public sealed class AbstractState
 {
-    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength, long minMetaLength = 0)
+    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength, long minMetaLength = 0, ImmutableSortedSet<int>? reserved = null)
     {
         Registers = registers;
         Frames = frames;
         MinLength = minLength;
         MinMetaLength = minMetaLength;
+        Reserved = reserved ?? [];
     }
 
     /// <summary>r0-r10.</summary>
@@ -28,6 +30,9 @@ public sealed class AbstractState
 
     /// <summary>The packet metadata area (from a meta pointer's base to the packet start) is at least this long on this path.</summary>
     internal long MinMetaLength { get; set; }
+
+    /// <summary>The pcs of the <c>bpf_ringbuf_reserve</c> calls whose record the program may still own on this path (not null, not yet submitted or discarded).</summary>
+    internal ImmutableSortedSet<int> Reserved { get; set; }
 
     internal FrameState Top => Frames[^1];
 
@@ -54,11 +59,11 @@ public sealed class AbstractState
     }
 
     internal AbstractState Clone() =>
-        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength, MinMetaLength);
+        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength, MinMetaLength, Reserved);
 
     internal bool Equivalent(AbstractState other)
     {
-        if (MinLength != other.MinLength || MinMetaLength != other.MinMetaLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers))
+        if (MinLength != other.MinLength || MinMetaLength != other.MinMetaLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers) || !Reserved.SetEquals(other.Reserved))
         {
             return false;
         }
@@ -116,7 +121,8 @@ public sealed class AbstractState
         }
 
         long minMetaLength = widen && other.MinMetaLength < MinMetaLength ? 0 : Math.Min(MinMetaLength, other.MinMetaLength);
-        return new AbstractState(registers, frames, minLength, minMetaLength);
+        // a record owned on either path may be owned after the join
+        return new AbstractState(registers, frames, minLength, minMetaLength, Reserved.Union(other.Reserved));
     }
 
     /// <summary>

@@ -7,7 +7,10 @@ namespace Ebpf.Analysis;
 /// options, so a proof is used only for the world it was made for:
 /// <list type="bullet">
 /// <item>r1/r2 at entry: the analysis' input is whatever r1 points at with r2 bytes, which is what every engine passes
-/// (the input, or the metadata buffer in the metadata mode); a tail call starts the next program the same way;</item>
+/// (the input, or the metadata buffer in the metadata mode); a tail call starts the next program the same way. With
+/// <see cref="ExecutionOptions.EntryContext"/> the analysis uses that layout instead (r1 = the context, the packet is
+/// the input), and proofs about the context and the packet metadata are used too: the host that sets it guarantees
+/// the context (see there), and a tail call only enters a program compiled for the same layout;</item>
 /// <item>the stack frame size and the call depth are the options'; the helpers (with their signatures) and the map
 /// shapes are a snapshot of the environment's, the same snapshot the compilation resolves its helpers from;</item>
 /// <item>a program with any error (an uninitialised read, a refuted access, a bad helper argument) gets no proof at all:
@@ -76,7 +79,8 @@ internal sealed class CheckPlan
             return new CheckPlan(program, null, null, 0, options.StackSize, guardLoops: false);
         }
 
-        var context = SafetyContext.For(environment, options);
+        var layout = options.EntryContext;
+        var context = SafetyContext.For(environment, options, layout);
         var analysis = program.Analysis.Safety(context);
         bool trusted = forcedChecks == 0 && analysis.IsSafe;
         var proven = new bool[program.Length];
@@ -91,7 +95,7 @@ internal sealed class CheckPlan
                 continue;
             }
 
-            if (trusted && proof.Outcome == AccessOutcome.Proven && proof.Region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global)
+            if (trusted && proof.Outcome == AccessOutcome.Proven && Trusted(proof.Region, layout))
             {
                 proven[pc] = true;
                 count++;
@@ -100,13 +104,24 @@ internal sealed class CheckPlan
             regions[pc] = proof.Region switch
             {
                 ValueKind.Stack => AccessRegion.Stack,
-                ValueKind.Input => AccessRegion.Context,
+                ValueKind.Input => layout is null ? AccessRegion.Context : AccessRegion.Input,
+                ValueKind.PacketMeta when layout is not null => AccessRegion.Input,
+                ValueKind.Context when layout is not null => AccessRegion.Context,
                 _ => program.Analysis.RegionOf(pc),
             };
         }
 
         return new CheckPlan(program, proven, regions, count, options.StackSize, guardLoops: forcedChecks == 0);
     }
+
+    /// <summary>
+    /// Whether a proof about <paramref name="region"/> is used: the input, the stack, map values and global data always;
+    /// with an entry context (<see cref="ExecutionOptions.EntryContext"/>, whose host guarantees r1 and the packet
+    /// pointers) also the context and the packet metadata.
+    /// </summary>
+    private static bool Trusted(ValueKind region, ContextLayout? layout) =>
+        region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global
+        || (layout is not null && region is ValueKind.Context or ValueKind.PacketMeta);
 
     /// <summary>
     /// Until the result is disposed, plans made on this thread check every access (the proof is not used and no loop is

@@ -26,7 +26,7 @@ internal sealed partial class SafetyAnalyzer
     }
 
     /// <summary>Narrows <paramref name="state"/> to the runs where the jump is (<paramref name="taken"/>) or is not taken; false when there are none.</summary>
-    private static bool Refine(AbstractState state, in DecodedInstruction insn, bool taken)
+    private bool Refine(AbstractState state, in DecodedInstruction insn, bool taken)
     {
         var op = taken ? insn.Operation : Negate(insn.Operation);
         bool notSet = !taken && insn.Operation == Operation.Jset;
@@ -47,6 +47,11 @@ internal sealed partial class SafetyAnalyzer
         if (a.Kind == ValueKind.MapValueOrNull && b.Kind == ValueKind.Scalar && b.Num.IsConstant && b.Num.UMin == 0 && op is Operation.Jeq or Operation.Jne)
         {
             ResolveNull(state, insn.Dst, a, isNull: op == Operation.Jeq);
+            if (op == Operation.Jeq)
+            {
+                DropNullRecord(state, a);
+            }
+
             return true;
         }
 

@@ -30,10 +30,11 @@ internal sealed partial class SafetyAnalyzer
         }
 
         var result = AbstractValue.AnyScalar;
+        MapShape? record = null;
         if (signature is not null)
         {
             // a helper whose arguments are not known (no signature, callx) may write through any of them: see below
-            if (!CheckArguments(pc, signature, state, out var map, out bool unplacedWrite))
+            if (!CheckArguments(pc, signature, state, out var map, out bool unplacedWrite, out record))
             {
                 return false;
             }
@@ -55,6 +56,10 @@ internal sealed partial class SafetyAnalyzer
                     ? AbstractValue.UnknownValue
                     : new AbstractValue(ValueKind.MapValueOrNull, ScalarRange.Constant(0), Map: map, NullId: ++nextNullId);
             }
+            else if (signature.Return == HelperReturnKind.RingBufferRecordOrNull)
+            {
+                result = Reserve(pc, state, state.Registers[2]);
+            }
         }
 
         if (signature is null)
@@ -68,6 +73,11 @@ internal sealed partial class SafetyAnalyzer
             state.Registers[r] = AbstractValue.Uninitialized;
         }
 
+        if (record is not null)
+        {
+            Release(state, record);
+        }
+
         if (signature?.ChangesPacketData == true || (signature is null && context.Layout?.HasPacket == true))
         {
             ForgetPacket(state);
@@ -78,11 +88,13 @@ internal sealed partial class SafetyAnalyzer
 
     /// <summary>
     /// Checks the arguments against <paramref name="signature"/>; <paramref name="unplacedWrite"/> tells that the helper
-    /// may write memory the analysis cannot place (a writable argument it does not prove, a checked pointer).
+    /// may write memory the analysis cannot place (a writable argument it does not prove, a checked pointer);
+    /// <paramref name="record"/> is the ring-buffer record the call releases, if any.
     /// </summary>
-    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map, out bool unplacedWrite)
+    private bool CheckArguments(int pc, HelperSignature signature, AbstractState state, out MapShape? map, out bool unplacedWrite, out MapShape? record)
     {
         map = null;
+        record = null;
         unplacedWrite = false;
         bool mapSeen = false;
         var args = signature.Arguments;
@@ -159,6 +171,9 @@ internal sealed partial class SafetyAnalyzer
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
                     unplacedWrite = true;
+                    break;
+                case HelperArgumentKind.RingBufferRecord:
+                    record = CheckRecordArgument(pc, r, value);
                     break;
                 case HelperArgumentKind.Function:
                     if (value.Kind != ValueKind.Function)
@@ -298,6 +313,7 @@ internal sealed partial class SafetyAnalyzer
                 Unproven(pc, $"r0: returns a pointer ({result}) to the host (a pointer leak the kernel rejects)");
             }
 
+            CheckRecordsReleased(pc, state);
             return -1;
         }
 

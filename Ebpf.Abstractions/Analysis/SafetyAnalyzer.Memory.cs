@@ -185,7 +185,7 @@ internal sealed partial class SafetyAnalyzer
             case ValueKind.Context:
                 return Result(AccessOutcome.Refuted, $"{R()}: the context is not memory a helper may read or write (pass it as the context argument)");
             case ValueKind.MapValueOrNull:
-                return Result(AccessOutcome.Unknown, $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
+                return Result(AccessOutcome.Unknown, RecordAccessProblem(R(), pointer) ?? $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
                 return Result(AccessOutcome.Refuted, $"{R()}: is a map handle, not a pointer to memory");
             case ValueKind.Function:
@@ -193,7 +193,7 @@ internal sealed partial class SafetyAnalyzer
             case ValueKind.Scalar:
                 return Result(AccessOutcome.Unknown, $"{R()}: is a number ({pointer.Num}), not a pointer the analysis can follow");
             default:
-                return Result(AccessOutcome.Unknown, $"{R()}: the analysis does not know where it points");
+                return Result(AccessOutcome.Unknown, RecordAccessProblem(R(), pointer) ?? $"{R()}: the analysis does not know where it points");
         }
     }
 

@@ -13,7 +13,7 @@ namespace Ebpf.Execution;
 /// entry point, the helper invocation and the memory guard are the engines' internal runtime kit (shared with the
 /// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
-public abstract unsafe class CompiledProgram : ICompiledProgram
+public abstract unsafe partial class CompiledProgram : ICompiledProgram
 {
     /// <summary>
     /// How many instructions the interpreter runs between two looks at <see cref="RunState.CancelRequested"/> when a
@@ -99,6 +99,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             watched = ByWatchdogOnly;
         }
         dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
+        entryContext = Options.EntryContext;
         budget = Options.InstructionBudget ?? long.MaxValue;
     }
 
@@ -118,11 +119,16 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     protected int StackBytes { get; }
 
     /// <inheritdoc />
-    public ulong Run() => Run(null, 0, null, 0);
+    public ulong Run()
+    {
+        RequireRawEntry();
+        return Run(null, 0, null, 0);
+    }
 
     /// <inheritdoc />
     public ulong Run(Span<byte> memory)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         {
             return Run(m, (ulong)memory.Length, null, 0);
@@ -132,6 +138,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, Span<byte> metadata)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
@@ -142,6 +149,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, CancellationToken cancellationToken)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         {
             return Run(m, (ulong)memory.Length, null, 0, cancellationToken);
@@ -151,6 +159,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     /// <inheritdoc />
     public ulong Run(Span<byte> memory, Span<byte> metadata, CancellationToken cancellationToken)
     {
+        RequireRawEntry();
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
@@ -459,6 +468,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
     protected ulong RunObserved(Span<byte> memory, Span<byte> metadata, IInstructionObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        RequireRawEntry();
         fixed (byte* m = memory)
         fixed (byte* md = metadata)
         {
@@ -715,7 +725,7 @@ public abstract unsafe class CompiledProgram : ICompiledProgram
             var callbacks = helper.CallsBack ? running : null;
             ulong result = helper.Simple is { } simple
                 ? simple(a1, a2, a3, a4, a5)
-                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks, callbacks), a1, a2, a3, a4, a5);
+                : helper.Function(new HelperContext(state, program, environment, pc, stackLow, options.HelperArgumentChecks, callbacks, options.EntryContext), a1, a2, a3, a4, a5);
             if (Volatile.Read(ref state->CancelRequested) != 0)
             {
                 // A loop around a slow helper may run few instructions: it stops here rather than at a later check.

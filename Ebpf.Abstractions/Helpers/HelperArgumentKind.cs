@@ -31,4 +31,10 @@ public enum HelperArgumentKind : byte
     /// <c>bpf_loop</c>'s callback. A helper with such an argument may call <see cref="HelperContext.CallFunction"/>.
     /// </summary>
     Function,
+
+    /// <summary>
+    /// A record <see cref="HelperReturnKind.RingBufferRecordOrNull"/> returned, checked against null and unmoved; the
+    /// call releases it (<c>bpf_ringbuf_submit</c>, <c>bpf_ringbuf_discard</c>): the program may not use it afterwards.
+    /// </summary>
+    RingBufferRecord,
 }

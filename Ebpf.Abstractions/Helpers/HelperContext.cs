@@ -13,6 +13,9 @@ public readonly unsafe ref struct HelperContext
     private readonly ulong stackLow;
     private readonly CompiledProgram? callbacks;
 
+    /// <summary>The context layout the running program was compiled for (<see cref="ExecutionOptions.EntryContext"/>).</summary>
+    private readonly Analysis.ContextLayout? entryContext;
+
     /// <summary>Creates a context. Engines call this; helpers receive it.</summary>
     /// <param name="state">The run state (on the stack of the run).</param>
     /// <param name="program">The running program.</param>
@@ -22,11 +25,13 @@ public readonly unsafe ref struct HelperContext
     /// <param name="checkArguments">Whether memory requests are checked against the regions.</param>
     /// <param name="callbacks">The running compiled program when the helper may call program functions back (its
     /// signature has a <see cref="HelperArgumentKind.Function"/> argument, so the engine handed it the budget), else null.</param>
-    internal HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments, CompiledProgram? callbacks = null)
+    /// <param name="entryContext">The context layout the running program was compiled for (<see cref="ExecutionOptions.EntryContext"/>).</param>
+    internal HelperContext(RunState* state, EbpfProgram program, ProgramEnvironment environment, int pc, ulong stackLow, bool checkArguments, CompiledProgram? callbacks = null, Analysis.ContextLayout? entryContext = null)
     {
         this.state = state;
         this.stackLow = stackLow;
         this.callbacks = callbacks;
+        this.entryContext = entryContext;
         Program = program;
         Environment = environment;
         Pc = pc;
@@ -155,12 +160,15 @@ public readonly unsafe ref struct HelperContext
     /// nothing, when the target cannot be entered: it has been disposed (kernel-like: as for an empty slot, the caller
     /// goes on after the call), or it does not come from an engine of this library (a tail call continues this run's
     /// state, which only <see cref="CompiledProgram"/> can share), or this helper call already requested a tail call, or
-    /// the call comes from a callback (see <see cref="CallFunction"/>).
+    /// the call comes from a callback (see <see cref="CallFunction"/>), or the target was compiled for another context
+    /// than the running program (a kernel program's target must be a program of its type, which relies on the context
+    /// its runs get; a program compiled for raw memory is not entered from one, nor the other way round).
     /// </summary>
     /// <param name="target">The program to continue with.</param>
     public bool TailCall(ICompiledProgram target)
     {
-        if (state->TailCallTarget != 0 || state->CallbackDepth != 0 || target is not CompiledProgram program || !program.TryBeginRun())
+        if (state->TailCallTarget != 0 || state->CallbackDepth != 0 || target is not CompiledProgram program
+            || !ReferenceEquals(program.Options.EntryContext, entryContext) || !program.TryBeginRun())
         {
             return false;
         }

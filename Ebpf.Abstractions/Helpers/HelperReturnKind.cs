@@ -7,4 +7,11 @@ public enum HelperReturnKind : byte
     Scalar,
     /// <summary>A pointer to a value of the map passed as the first <see cref="HelperArgumentKind.MapPointer"/> argument, or null.</summary>
     MapValueOrNull,
+
+    /// <summary>
+    /// A ring-buffer record of the size the second argument gives (a constant), or null: <c>bpf_ringbuf_reserve</c>.
+    /// The program owns the record until it passes it to a <see cref="HelperArgumentKind.RingBufferRecord"/> argument
+    /// (submit or discard); strict mode, as the kernel's verifier, rejects a path that ends while it owns one.
+    /// </summary>
+    RingBufferRecordOrNull,
 }

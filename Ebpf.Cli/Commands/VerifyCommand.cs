@@ -1,15 +1,20 @@
 using System.CommandLine;
 using Ebpf.Analysis;
 using Ebpf.Cli.Loading;
+using Ebpf.Helpers;
+using Ebpf.Kernel;
 using Ebpf.Verification;
 
 namespace Ebpf.Cli.Commands;
 
 /// <summary>
-/// <c>ebpf verify FILE [--section S] [--strict] [--log]</c>: checks a program with the default verifier and the
-/// structural rules, then runs the proving analysis with the program's helpers and maps. Without <c>--strict</c> the
-/// exit code is 0 when the program loads (the proof is summarised); with it, 0 only when every access is proven,
-/// otherwise the failing part of the log is printed and the exit code is 1. <c>--log</c> prints the whole log.
+/// <c>ebpf verify FILE [--section S] [--type xdp|tc|socket|raw] [--strict] [--log]</c>: checks a program with the
+/// default verifier and the structural rules, then runs the proving analysis with the program's helpers and maps. A
+/// program written for the kernel (an ELF section libbpf gives a type, or <c>--type</c>) is analysed as
+/// <see cref="KernelProgram"/> loads it: with its type's context layout and packet helpers; <c>--type raw</c> (and any
+/// other program) in the raw memory model. Without <c>--strict</c> the exit code is 0 when the program loads (the proof
+/// is summarised); with it, 0 only when every access is proven, otherwise the failing part of the log is printed and
+/// the exit code is 1. <c>--log</c> prints the whole log.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -19,20 +24,48 @@ internal static class VerifyCommand
         var section = SharedOptions.Section();
         var strict = new Option<bool>("--strict") { Description = "Exit 0 only when every memory access is proven safe (kernel-like); else print why and exit 1" };
         var log = new Option<bool>("--log") { Description = "Print the whole verifier log: per instruction the register and stack state" };
+        var type = new Option<string?>("--type")
+        {
+            Description = "Analyse as a kernel program of this type (xdp, tc, socket: its context layout and helpers) or in the raw memory model (raw); default: the type the ELF section names, else raw",
+            HelpName = "TYPE",
+        };
         var command = new Command("verify", "Check a program without running it (exit code 0 when it is accepted)");
         command.Arguments.Add(file);
         command.Options.Add(section);
         command.Options.Add(strict);
         command.Options.Add(log);
+        command.Options.Add(type);
         context.SetAction(command, parse =>
         {
             string path = parse.GetValue(file)!;
             using var loaded = ProgramFile.Load(path, parse.GetValue(section));
             var program = loaded.Program;
             string which = loaded.Kind == ProgramKind.Elf ? $" {program.Name} (section {program.Section})" : string.Empty;
-            var safetyContext = SafetyContext.For(loaded.Environment);
             bool withLog = parse.GetValue(log);
-            var analysis = withLog ? program.Analysis.SafetyWithLog(safetyContext) : program.Analysis.Safety(safetyContext);
+            SafetyAnalysis Analyse(SafetyContext safety) => withLog ? program.Analysis.SafetyWithLog(safety) : program.Analysis.Safety(safety);
+            string? typeName = parse.GetValue(type);
+            var kernelType = KernelType(typeName, loaded);
+            SafetyAnalysis analysis;
+            string model = string.Empty;
+            if (kernelType is { } kind)
+            {
+                var environment = loaded.Kind == ProgramKind.Elf ? loaded.Environment : LinuxHelpers.Register(new ProgramEnvironment());
+                var safety = KernelProgram.AnalysisContext(environment, kind);
+                analysis = Analyse(safety);
+                model = $"; {kind} program ({safety.Layout!.Name} context)";
+                if (typeName is null && !analysis.IsSafe && Analyse(SafetyContext.For(loaded.Environment)) is { IsSafe: true } raw)
+                {
+                    // A program in a kernel section written for the raw memory model (r1 = packet, r2 = its length, as
+                    // the examples for `ebpf run` are): as a kernel program it reads registers the kernel leaves unset.
+                    model = $"; raw memory model (with the {Short(kind)} context it has {analysis.Errors.Length} error(s); --type {Short(kind)} analyses it so)";
+                    analysis = raw;
+                }
+            }
+            else
+            {
+                analysis = Analyse(SafetyContext.For(loaded.Environment));
+            }
+
             if (withLog)
             {
                 context.Out.Write(analysis.Log);
@@ -55,14 +88,45 @@ internal static class VerifyCommand
                     }
                 }
 
-                context.Out.WriteLine($"{path}{which}: not proven safe ({summary})");
+                context.Out.WriteLine($"{path}{which}: not proven safe{model} ({summary})");
                 return 1;
             }
 
             string verdict = analysis.IsProven ? "proven safe" : analysis.IsSafe ? "safe with run-time checks" : "unsafe in hybrid mode";
-            context.Out.WriteLine($"{path}{which}: ok ({program.Length} slots, {program.Functions.Length} function(s)); {verdict}: {summary}");
+            context.Out.WriteLine($"{path}{which}: ok ({program.Length} slots, {program.Functions.Length} function(s)){model}; {verdict}: {summary}");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The <c>--type</c> value of <paramref name="type"/>.</summary>
+    private static string Short(KernelProgramType type) => type switch
+    {
+        KernelProgramType.Xdp => "xdp",
+        KernelProgramType.SchedCls => "tc",
+        _ => "socket",
+    };
+
+    /// <summary>The kernel program type to analyse as: the one <paramref name="name"/> gives, none for <c>raw</c>, else the one the ELF section names.</summary>
+    private static KernelProgramType? KernelType(string? name, LoadedProgram loaded)
+    {
+        if (name is null)
+        {
+            return loaded.Kind == ProgramKind.Elf ? KernelProgramTypes.FromSection(loaded.Program.Section) : null;
+        }
+
+        if (name.Equals("raw", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        try
+        {
+            return KernelProgramTypes.Parse(name);
+        }
+        catch (ArgumentException)
+        {
+            throw new ToolException($"unknown program type '{name}' (xdp, tc, socket, raw)", usage: true);
+        }
     }
 }

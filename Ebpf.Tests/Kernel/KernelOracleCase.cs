@@ -12,6 +12,12 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
     /// <summary>Where the examples are.</summary>
     public static string Directory => Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "kernel");
 
+    /// <summary>A new runtime of the example object <paramref name="name"/> (without <c>.o</c>).</summary>
+    public static Ebpf.Elf.ElfRuntime Runtime(string name) => Ebpf.Elf.ElfLoader.Load(Path.Combine(Directory, name + ".o")).CreateRuntime();
+
+    /// <summary>The crafted frame <paramref name="name"/> of examples/kernel/packets (without <c>.bin</c>).</summary>
+    public static byte[] Frame(string name) => File.ReadAllBytes(Path.Combine(Directory, "packets", name + ".bin"));
+
     /// <summary>Every recorded case, by id (<c>OBJECT PROGRAM PACKET [options]</c>).</summary>
     public static IReadOnlyDictionary<string, KernelOracleCase> All { get; } = Parse(
         File.ReadAllLines(Path.Combine(ConformanceSuite.RepositoryRoot, "Ebpf.Tests", "Kernel", "kernel-results.txt")));

@@ -7,9 +7,9 @@ namespace Ebpf.Tests.Kernel;
 /// <summary>Loading kernel programs: the context rewrite, missing helpers, types per runtime, helpers outside a test run.</summary>
 public sealed class KernelProgramTests
 {
-    private static ElfRuntime Runtime(string name) => ElfLoader.Load(Path.Combine(KernelOracleCase.Directory, name + ".o")).CreateRuntime();
+    private static ElfRuntime Runtime(string name) => KernelOracleCase.Runtime(name);
 
-    private static byte[] Packet(string name) => File.ReadAllBytes(Path.Combine(KernelOracleCase.Directory, "packets", name + ".bin"));
+    private static byte[] Packet(string name) => KernelOracleCase.Frame(name);
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]

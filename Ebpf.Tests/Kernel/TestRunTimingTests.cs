@@ -12,9 +12,9 @@ namespace Ebpf.Tests.Kernel;
 /// </summary>
 public sealed class TestRunTimingTests
 {
-    private static ElfRuntime Runtime(string name) => ElfLoader.Load(Path.Combine(KernelOracleCase.Directory, name + ".o")).CreateRuntime();
+    private static ElfRuntime Runtime(string name) => KernelOracleCase.Runtime(name);
 
-    private static byte[] Packet(string name) => File.ReadAllBytes(Path.Combine(KernelOracleCase.Directory, "packets", name + ".bin"));
+    private static byte[] Packet(string name) => KernelOracleCase.Frame(name);
 
     /// <summary>xdp_parse's counter of TCP over IPv4 (class 1): packets, then bytes.</summary>
     private static (ulong Packets, ulong Bytes) Tcp4Count(ElfRuntime runtime)

@@ -21,16 +21,13 @@ public class CallbackAnalysisTests
     private static SafetyAnalysis Analyze(string source, ProgramEnvironment? environment = null) =>
         ProgramLoader.Load(Assembler.Assemble(source)).Analysis.Safety(SafetyContext.For(environment ?? Linux, ExecutionOptions.Default));
 
-    private static string Messages(SafetyAnalysis analysis) =>
-        string.Join("\n", analysis.Errors.Concat(analysis.Unproven).Select(f => f.ToString()));
-
     private static readonly string SumLoop = CallbackPrograms.SumLoop("10");
 
     [Fact]
     public void A_safe_callback_is_proven_and_strict_mode_accepts_it()
     {
         var analysis = Analyze(SumLoop);
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         // The callback's load and store through ctx (pc 14 and 16) are proven: r2 points at the caller's frame.
         Assert.Equal(AccessOutcome.Proven, analysis.Access(14).Outcome);
         Assert.Equal(AccessOutcome.Proven, analysis.Access(16).Outcome);
@@ -118,7 +115,7 @@ public class CallbackAnalysisTests
             exit
             """;
         var analysis = Analyze(source, environment);
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         var writesKey = Analyze(source.Replace("ldxw r6, [r2]", "stw [r2], 1", StringComparison.Ordinal), environment);
         Assert.Contains(writesKey.Errors, e => e.Message.Contains("read-only", StringComparison.Ordinal));
     }
@@ -137,6 +134,6 @@ public class CallbackAnalysisTests
         var program = runtime.GetProgram("xdp_callbacks");
         var context = SafetyContext.For(runtime.Environment, ExecutionOptions.Default, KernelContextLayouts.Xdp);
         var analysis = program.Analysis.Safety(context);
-        Assert.True(analysis.IsSafe, Messages(analysis));
+        Assert.True(analysis.IsSafe, Findings.Messages(analysis));
     }
 }

@@ -34,8 +34,6 @@ public class ContextLayoutTests
 
     private static SafetyAnalysis Run(string asm) => Analyze.Asm(asm, Context());
 
-    private static string Messages(SafetyAnalysis analysis) => string.Join("\n", analysis.Errors.Concat(analysis.Unproven));
-
     /// <summary>Prologue: r2 = data, r3 = data_end, r4 = data + 14.</summary>
     private const string Prologue = "ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov r4, r2\nadd r4, 14\n";
 
@@ -59,7 +57,7 @@ public class ContextLayoutTests
         string tooShort = "ldxb r0, [r2+0]\nexit\n";
         string asm = Prologue + $"{compare}, other\n" + (jumpsWhenLongEnough ? tooShort : enough) + "other:\n" + (jumpsWhenLongEnough ? enough : tooShort);
         var analysis = Run(asm);
-        Assert.True(analysis.IsSafe, Messages(analysis));
+        Assert.True(analysis.IsSafe, Findings.Messages(analysis));
         int enoughPc = jumpsWhenLongEnough ? 7 : 5;
         int tooShortPc = jumpsWhenLongEnough ? 5 : 8;
         Assert.Equal(new AccessProof(AccessOutcome.Proven, ValueKind.Input, bytes - 1, bytes - 1, 1), analysis.Access(enoughPc));
@@ -101,7 +99,7 @@ public class ContextLayoutTests
             mov r0, 0
             exit
             """);
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         Assert.Equal(new AccessProof(AccessOutcome.Proven, ValueKind.Input, 0, 255, 4), analysis.Access(10));
     }
 
@@ -109,7 +107,7 @@ public class ContextLayoutTests
     public void The_distance_from_data_to_data_end_is_the_packet_length()
     {
         var analysis = Run("ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov r4, r3\nsub r4, r2\njlt r4, 20, out\nldxb r0, [r2+19]\nexit\nout:\nmov r0, 0\nexit");
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         Assert.Equal(AccessOutcome.Proven, analysis.Access(5).Outcome);
     }
 
@@ -118,12 +116,12 @@ public class ContextLayoutTests
     {
         string check = "ldxw r2, [r1+8]\nldxw r3, [r1+0]\nmov r4, r2\nadd r4, 4\njgt r4, r3, out\n";
         var analysis = Run(check + "ldxw r0, [r2+0]\nexit\nout:\nmov r0, 0\nexit");
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         Assert.Equal(new AccessProof(AccessOutcome.Proven, ValueKind.PacketMeta, 0, 0, 4), analysis.Access(5));
 
         var past = Run(check + "ldxw r0, [r2+1]\nexit\nout:\nmov r0, 0\nexit");
         Assert.Equal(AccessOutcome.Unknown, past.Access(5).Outcome);
-        Assert.Contains("may run past the packet metadata, proven 4 bytes long", Messages(past));
+        Assert.Contains("may run past the packet metadata, proven 4 bytes long", Findings.Messages(past));
 
         var unchecked_ = Run("ldxw r2, [r1+8]\nldxb r0, [r2+0]\nexit");
         Assert.Equal(AccessOutcome.Unknown, unchecked_.Access(1).Outcome);
@@ -179,7 +177,7 @@ public class ContextLayoutTests
             mov r0, 0
             exit
             """);
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         Assert.Equal("data", analysis.ContextFieldAt(0)?.Name);
         Assert.Equal("data_end", analysis.ContextFieldAt(1)?.Name);
         Assert.Equal("data_meta", analysis.ContextFieldAt(2)?.Name);
@@ -223,7 +221,7 @@ public class ContextLayoutTests
     public void Without_a_layout_r1_is_the_input_and_r2_its_length()
     {
         var analysis = Analyze.Asm("jlt r2, 4, +1\nldxw r0, [r1+0]\nmov r0, 0\nexit", new SafetyContext());
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
         Assert.Null(analysis.ContextFieldAt(1));
         Assert.Equal(ValueKind.Input, analysis.Access(1).Region);
     }
@@ -234,7 +232,7 @@ public class ContextLayoutTests
         string check = Prologue + "jgt r4, r3, out\nmov r6, r2\nstxdw [r10-8], r2\nmov r2, 4\n";
         string tail = "\nexit\nout:\nmov r0, 0\nexit";
         var before = Run(check + "ldxb r0, [r6+0]" + tail);
-        Assert.True(before.IsProven, Messages(before));
+        Assert.True(before.IsProven, Findings.Messages(before));
 
         var viaRegister = Run(check + $"call {AdjustHead}\nldxb r0, [r6+0]" + tail);
         Assert.Equal(AccessOutcome.Unknown, viaRegister.Access(9).Outcome);
@@ -244,10 +242,10 @@ public class ContextLayoutTests
         Assert.Equal(AccessOutcome.Unknown, viaSpill.Access(10).Outcome);
 
         var reloaded = Run(check + $"call {AdjustHead}\nldxw r2, [r1+0]" + tail);
-        Assert.Contains("r1 is read before it is written", Messages(reloaded)); // r1-r5 die at a call: the context must be kept in r6-r9
+        Assert.Contains("r1 is read before it is written", Findings.Messages(reloaded)); // r1-r5 die at a call: the context must be kept in r6-r9
 
         var unchanged = Run(check + $"mov r1, r10\nmov r7, r1\nldxw r1, [r10-8]\nmov r1, r7\ncall {Log}\nldxb r0, [r6+0]" + tail);
-        Assert.Contains("the helper expects the context pointer (r1 at entry, unmodified)", Messages(unchanged));
+        Assert.Contains("the helper expects the context pointer (r1 at entry, unmodified)", Findings.Messages(unchanged));
     }
 
     [Fact]
@@ -255,12 +253,12 @@ public class ContextLayoutTests
     {
         // r7 = data_end - data (the old length, at least 20); after the call, data + r7 - 1 is past the new end
         var number = Run($"mov r6, r1\nldxw r2, [r6+0]\nldxw r3, [r6+4]\nmov r7, r3\nsub r7, r2\njlt r7, 20, out\nmov r1, r6\nmov r2, 10\ncall {AdjustHead}\nldxw r2, [r6+0]\nadd r2, r7\nldxb r0, [r2-1]\nexit\nout:\nmov r0, 0\nexit");
-        Assert.True(number.IsSafe, Messages(number));
+        Assert.True(number.IsSafe, Findings.Messages(number));
         Assert.Equal(AccessOutcome.Unknown, number.Access(11).Outcome);
 
         // r7 = a packet pointer checked for 14 bytes, saved across a local call whose callee changes the packet
         var saved = Run(Prologue + $"mov r6, r1\njgt r4, r3, out\nmov r7, r2\nmov r1, r6\ncall local f\nldxb r0, [r7+0]\nexit\nout:\nmov r0, 0\nexit\nf:\nmov r2, 10\ncall {AdjustHead}\nmov r0, 0\nexit");
-        Assert.True(saved.IsSafe, Messages(saved));
+        Assert.True(saved.IsSafe, Findings.Messages(saved));
         Assert.Equal(AccessOutcome.Unknown, saved.Access(9).Outcome);
     }
 
@@ -268,14 +266,14 @@ public class ContextLayoutTests
     public void A_helper_without_a_changes_flag_keeps_packet_ranges()
     {
         var analysis = Run(Prologue + $"mov r6, r1\njgt r4, r3, out\nmov r7, r2\ncall {Log}\nldxb r0, [r7+13]\nexit\nout:\nmov r0, 0\nexit");
-        Assert.True(analysis.IsProven, Messages(analysis));
+        Assert.True(analysis.IsProven, Findings.Messages(analysis));
     }
 
     [Fact]
     public void The_context_argument_of_a_helper_must_be_the_context()
     {
         var good = Run($"call {Log}\nexit");
-        Assert.True(good.IsProven, Messages(good));
+        Assert.True(good.IsProven, Findings.Messages(good));
         var bad = Run($"add r1, 4\ncall {Log}\nexit");
         Assert.Equal("r1: the helper expects the context pointer (r1 at entry, unmodified), but r1 is ctx(off=4)", Assert.Single(bad.Errors).Message);
     }

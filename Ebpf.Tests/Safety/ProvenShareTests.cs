@@ -3,7 +3,6 @@ using Ebpf.Bench.Workloads;
 using Ebpf.Cli.Loading;
 using Ebpf.Elf;
 using Ebpf.Kernel;
-using Ebpf.Tests.Infrastructure;
 using Ebpf.Tests.Cli;
 using Xunit.Abstractions;
 
@@ -56,8 +55,7 @@ public class ProvenShareTests(ITestOutputHelper output)
                 if (kernel)
                 {
                     var type = KernelProgramTypes.FromSection(info.Section)!.Value;
-                    using var loaded = KernelProgram.Load(runtime, TestEngines.All[0], info.Name); // registers the type's helpers
-                    analysis = runtime.GetProgram(info.Name).Analysis.Safety(SafetyContext.For(runtime.Environment, null, KernelContextLayouts.For(type)));
+                    analysis = runtime.GetProgram(info.Name).Analysis.Safety(KernelProgram.AnalysisContext(runtime.Environment, type));
                 }
                 else
                 {

@@ -32,9 +32,10 @@ internal static class LinuxMapHelpers
         table.Set(new Helper(LinuxHelperIds.SpinLock, "bpf_spin_lock", SpinLock) { Signature = HelperSignature.Of(checkedPointer) });
         table.Set(new Helper(LinuxHelperIds.SpinUnlock, "bpf_spin_unlock", SpinUnlock) { Signature = HelperSignature.Of(checkedPointer) });
         table.Set(new Helper(LinuxHelperIds.RingbufOutput, "bpf_ringbuf_output", RingbufOutput) { Signature = HelperSignature.Of(map, HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, scalar) });
-        table.Set(new Helper(LinuxHelperIds.RingbufReserve, "bpf_ringbuf_reserve", RingbufReserve) { Signature = HelperSignature.Of(map, scalar, scalar) });
-        table.Set(new Helper(LinuxHelperIds.RingbufSubmit, "bpf_ringbuf_submit", (ctx, data, _, _, _, _) => RingbufCommit(ctx, data, discard: false)) { Signature = HelperSignature.Of(checkedPointer, scalar) });
-        table.Set(new Helper(LinuxHelperIds.RingbufDiscard, "bpf_ringbuf_discard", (ctx, data, _, _, _, _) => RingbufCommit(ctx, data, discard: true)) { Signature = HelperSignature.Of(checkedPointer, scalar) });
+        table.Set(new Helper(LinuxHelperIds.RingbufReserve, "bpf_ringbuf_reserve", RingbufReserve) { Signature = HelperSignature.Of(HelperReturnKind.RingBufferRecordOrNull, map, scalar, scalar) });
+        var record = HelperArgumentKind.RingBufferRecord;
+        table.Set(new Helper(LinuxHelperIds.RingbufSubmit, "bpf_ringbuf_submit", (ctx, data, _, _, _, _) => RingbufCommit(ctx, data, discard: false)) { Signature = HelperSignature.Of(record, scalar) });
+        table.Set(new Helper(LinuxHelperIds.RingbufDiscard, "bpf_ringbuf_discard", (ctx, data, _, _, _, _) => RingbufCommit(ctx, data, discard: true)) { Signature = HelperSignature.Of(record, scalar) });
         table.Set(new Helper(LinuxHelperIds.RingbufQuery, "bpf_ringbuf_query", (ctx, m, flags, _, _, _) => Ring(ctx, m, "bpf_ringbuf_query").Query(flags)) { Signature = HelperSignature.Of(map, scalar) });
     }
 

@@ -30,6 +30,18 @@ public static class KernelContextLayouts
     /// <summary><c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only cb[0..4] are writable and there is no data_meta.</summary>
     public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true));
 
+    /// <summary>
+    /// The layouts of the contexts the runs give (<see cref="NativeContext"/>): the uapi structure's numeric fields at
+    /// their offsets and the packet fields as the 64-bit pointers that follow it, which is what a program reads once its
+    /// context loads are rewritten (<see cref="ContextRewriter"/>). The engines compile kernel programs with these, so
+    /// the proof of the rewritten program is the proof of the program as written.
+    /// </summary>
+    private static readonly ContextLayout NativeXdp = Native(Xdp, KernelProgramType.Xdp);
+
+    private static readonly ContextLayout NativeSkBuff = Native(SkBuff, KernelProgramType.SchedCls);
+
+    private static readonly ContextLayout NativeSocketSkBuff = Native(SocketSkBuff, KernelProgramType.SocketFilter);
+
     /// <summary>The layout of <paramref name="type"/>'s context.</summary>
     public static ContextLayout For(KernelProgramType type) => type switch
     {
@@ -38,6 +50,20 @@ public static class KernelContextLayouts
         KernelProgramType.SocketFilter => SocketSkBuff,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type"),
     };
+
+    /// <summary>The layout of the context the runs of a <paramref name="type"/> program get, as its rewritten loads read it.</summary>
+    internal static ContextLayout NativeFor(KernelProgramType type) => type switch
+    {
+        KernelProgramType.Xdp => NativeXdp,
+        KernelProgramType.SchedCls => NativeSkBuff,
+        KernelProgramType.SocketFilter => NativeSocketSkBuff,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type"),
+    };
+
+    private static ContextLayout Native(ContextLayout uapi, KernelProgramType type) => new(
+        "native " + uapi.Name,
+        NativeContext.Size(type),
+        uapi.Fields.Select(f => f.Kind == ContextFieldKind.Scalar ? f : f with { Offset = NativeContext.PointerOffset(type, f.Name), Size = 8 }));
 
     private static List<ContextField> SkBuffFields(bool socketFilter)
     {

@@ -1,5 +1,6 @@
 using Ebpf.Diagnostics;
 using Ebpf.Elf;
+using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.Isa;
 
@@ -9,7 +10,9 @@ namespace Ebpf.Kernel;
 /// A program written for the Linux kernel (XDP, tc classifier or socket filter), prepared as the kernel prepares it:
 /// its type comes from its ELF section (or is given), its context loads of the packet pointers are rewritten to the
 /// 64-bit pointers of the context the runs give it, the packet helpers of its type are registered, and a helper it
-/// calls that is not implemented is a load error naming it. <see cref="TestRun"/> then runs it on a packet like the
+/// calls that is not implemented is a load error naming it. It is compiled with the layout of the context its runs get
+/// (<see cref="Options"/>), so every engine runs the packet and context accesses the safety analysis proves (as
+/// <see cref="AnalysisContext"/> analyses the program) without checks. <see cref="TestRun"/> then runs it on a packet like the
 /// kernel's <c>BPF_PROG_TEST_RUN</c>: verdict, output packet and (through the runtime's maps) map state.
 /// Test runs of one program are serialised; dispose it before its runtime.
 /// </summary>
@@ -39,6 +42,7 @@ public sealed class KernelProgram : IDisposable
         RewrittenLoads = rewritten;
         bounded = RunLength.IsBounded(program);
         run = new PacketRun(type);
+        compiled.Environment.AddRegion(run.PointerRegion);
     }
 
     /// <summary>The runtime the program's maps live in; null for a program loaded from bytecode (<see cref="Load(EbpfProgram, KernelProgramType, ProgramEnvironment, IExecutionEngine, ExecutionOptions?, IVerifier?)"/>).</summary>
@@ -52,6 +56,15 @@ public sealed class KernelProgram : IDisposable
 
     /// <summary>The program as it runs (context loads rewritten).</summary>
     public EbpfProgram Program { get; }
+
+    /// <summary>
+    /// The options it was compiled with: those given, with the layout of the context its runs get, under which the
+    /// engines use the safety analysis' proof (proven packet and context accesses run without checks).
+    /// </summary>
+    public ExecutionOptions Options => options;
+
+    /// <summary>The compiled program (for tests: its check statistics).</summary>
+    internal ICompiledProgram Compiled => compiled;
 
     /// <summary>The engine it runs on.</summary>
     public string EngineName => compiled.EngineName;
@@ -75,15 +88,15 @@ public sealed class KernelProgram : IDisposable
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(engine);
-        options ??= ExecutionOptions.Default;
         var linked = runtime.GetProgram(name);
         var programType = type ?? KernelProgramTypes.FromSection(linked.Section)
             ?? throw new EbpfTestRunException($"program '{linked.Name}' is in section '{linked.Section}', which names no kernel program type (xdp, tc, classifier, socket); give the type explicitly");
+        options = WithContext(options, programType);
         var environment = runtime.Environment;
-        Claim(environment, programType, linked, "a runtime");
+        Claim(environment, programType, $"program '{linked.Name}'", "a runtime");
         var verifier = runtime.Options.Verifier ?? ElfRuntimeOptions.DefaultVerifier;
         var (program, rewritten) = Prepare(linked, programType, environment, options, verifier);
-        var compiled = engine.Compile(program, environment, options);
+        var compiled = Compile(engine, program, environment, ref options);
         try
         {
             // libbpf fills the program arrays the object initialises (.values) when it loads the object: so does this,
@@ -123,10 +136,35 @@ public sealed class KernelProgram : IDisposable
             throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
         }
 
-        options ??= ExecutionOptions.Default;
-        Claim(environment, type, program, "an environment");
+        options = WithContext(options, type);
+        Claim(environment, type, $"program '{program.Name}'", "an environment");
         var (prepared, rewritten) = Prepare(program, type, environment, options, verifier ?? Verification.Verifier.Default);
-        return new KernelProgram(null, type, prepared, engine.Compile(prepared, environment, options), rewritten, engine, options);
+        var compiled = Compile(engine, prepared, environment, ref options);
+        return new KernelProgram(null, type, prepared, compiled, rewritten, engine, options);
+    }
+
+    /// <summary>
+    /// What the safety analysis assumes about a program of <paramref name="type"/> as written for the kernel (before its
+    /// context loads are rewritten): the type's context layout (<see cref="KernelContextLayouts.For"/>), the helpers of
+    /// <paramref name="environment"/> with the type's packet helpers and its maps. The environment gets the type's packet
+    /// helpers as <see cref="Load(ElfRuntime, IExecutionEngine, string?, KernelProgramType?, ExecutionOptions?)"/> gives
+    /// them, so it serves programs of that type from then on. <c>ebpf verify --type</c> analyses with this; so does the
+    /// engines' compilation of a loaded program (with the layout of the context its runs get).
+    /// </summary>
+    /// <param name="environment">The program's environment (e.g. an <see cref="ElfRuntime"/>'s).</param>
+    /// <param name="type">The program type.</param>
+    /// <param name="options">The stack size and call depth the program will run with (default: <see cref="ExecutionOptions.Default"/>).</param>
+    /// <exception cref="EbpfTestRunException">The environment already serves programs of another type.</exception>
+    public static Analysis.SafetyContext AnalysisContext(ProgramEnvironment environment, KernelProgramType type, ExecutionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        if (!Enum.IsDefined(type))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
+        }
+
+        Claim(environment, type, "a program", "an environment");
+        return Analysis.SafetyContext.For(environment, options, KernelContextLayouts.For(type));
     }
 
     /// <summary>
@@ -180,7 +218,11 @@ public sealed class KernelProgram : IDisposable
             PacketRun.Current = run;
             try
             {
-                return Outcome(observable.Run(run.InputMemory, run.Context, observer), 0);
+                return Outcome(
+                    compiled is CompiledProgram own
+                        ? own.RunObservedWithContext(run.InputMemory, run.ProgramContext, observer)
+                        : observable.Run(run.InputMemory, run.ProgramContext, observer),
+                    0);
             }
             finally
             {
@@ -203,6 +245,7 @@ public sealed class KernelProgram : IDisposable
         lock (gate)
         {
             compiled.Dispose();
+            compiled.Environment.RemoveRegion(run.PointerRegion);
             run.Dispose();
             scratch?.Dispose();
             scratch = null;
@@ -222,7 +265,7 @@ public sealed class KernelProgram : IDisposable
         try
         {
             var memory = run.InputMemory;
-            var context = run.Context;
+            var context = run.ProgramContext;
             bool poll = bounded || !cancellationToken.CanBeCanceled;
             ulong result = 0;
             for (int i = 0; i < untimed; i++)
@@ -246,17 +289,15 @@ public sealed class KernelProgram : IDisposable
 
     private ulong RunOnce(Span<byte> memory, Span<byte> context, bool poll, CancellationToken cancellationToken)
     {
-        if (!poll)
-        {
-            return compiled.Run(memory, context, cancellationToken);
-        }
-
-        if (cancellationToken.IsCancellationRequested)
+        if (poll && cancellationToken.IsCancellationRequested)
         {
             throw new EbpfRunCancelledException(0, Program.Instructions[0], null, cancellationToken);
         }
 
-        return compiled.Run(memory, context, CancellationToken.None);
+        var token = poll ? CancellationToken.None : cancellationToken;
+        // This library's engines take the context-using compilation through the entry for host-built contexts; another
+        // engine's program ignores the context layout (it checks every access) and runs through the public method.
+        return compiled is CompiledProgram own ? own.RunWithContext(memory, context, token) : compiled.Run(memory, context, token);
     }
 
     /// <summary>
@@ -282,16 +323,43 @@ public sealed class KernelProgram : IDisposable
     }
 
     /// <summary>
+    /// The options a program of <paramref name="type"/> (and its tail-call targets) is compiled with: the caller's, with
+    /// the layout of the context its runs get (<see cref="KernelContextLayouts.NativeFor"/>), so that the engines drop
+    /// the checks of the accesses the analysis proves against that context and its packet.
+    /// </summary>
+    private static ExecutionOptions WithContext(ExecutionOptions? options, KernelProgramType type) =>
+        (options ?? ExecutionOptions.Default) with { EntryContext = KernelContextLayouts.NativeFor(type) };
+
+    /// <summary>
+    /// Compiles with the context layout (<paramref name="options"/> as <see cref="WithContext"/> gives them). An engine
+    /// from elsewhere gets the options without it (and <paramref name="options"/> becomes those): its program may wrap
+    /// one of this library's and run it through the public run methods, which refuse a program compiled for a context
+    /// only its host builds; without the layout every packet access keeps its check.
+    /// </summary>
+    private static ICompiledProgram Compile(IExecutionEngine engine, EbpfProgram program, ProgramEnvironment environment, ref ExecutionOptions options)
+    {
+        var compiled = engine.Compile(program, environment, options);
+        if (compiled is CompiledProgram)
+        {
+            return compiled;
+        }
+
+        compiled.Dispose();
+        options = options with { EntryContext = null };
+        return engine.Compile(program, environment, options);
+    }
+
+    /// <summary>
     /// Makes <paramref name="environment"/> serve programs of <paramref name="type"/>: the first program loaded into it
     /// registers the type's packet helpers; a program of another type is refused.
     /// </summary>
-    private static void Claim(ProgramEnvironment environment, KernelProgramType type, EbpfProgram program, string own)
+    private static void Claim(ProgramEnvironment environment, KernelProgramType type, string what, string own)
     {
         lock (environment.Properties)
         {
             if (environment.Properties.TryGetValue(TypeProperty, out var existing) && (KernelProgramType)existing != type)
             {
-                throw new EbpfTestRunException($"this environment serves {existing} programs; load the {type} program '{program.Name}' into {own} of its own");
+                throw new EbpfTestRunException($"this environment serves {existing} programs; load the {type} {what} into {own} of its own");
             }
 
             if (existing is null)

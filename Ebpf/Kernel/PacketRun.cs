@@ -102,6 +102,17 @@ internal sealed unsafe class PacketRun : IDisposable
 
     public Span<byte> Context => new(context, ContextSize);
 
+    /// <summary>
+    /// The context as the runs get it (their metadata region): the uapi structure only. The packet pointers after it
+    /// lie outside every region a program may write (see <see cref="PointerRegion"/>): the engines run the proven
+    /// accesses of a kernel program without checks, relying on those pointers, so a store the analysis could not place
+    /// (through a leaked context address, say) must never reach them.
+    /// </summary>
+    public Span<byte> ProgramContext => new(context, NativeContext.PointersOffset(Type));
+
+    /// <summary>The packet pointers after the uapi structure as a read-only region: a checked load can read them, no store can change them.</summary>
+    public MemoryRegion PointerRegion => new((ulong)context + (ulong)NativeContext.PointersOffset(Type), (ulong)(ContextSize - NativeContext.PointersOffset(Type)), MemoryRegionKind.Metadata, writable: false);
+
     /// <summary>The largest packet this type accepts: the frame minus headroom and shared info, as the kernel's test run.</summary>
     public int MaxPacket => Type == KernelProgramType.Xdp ? XdpFrameSize - XdpHeadroom - SharedInfoSize : 4096 - 66 - SharedInfoSize;
 

@@ -1,0 +1,69 @@
+namespace Ebpf.Tests.Cli;
+
+/// <summary>
+/// <c>ebpf verify --type</c>: kernel programs are analysed with their type's context layout and helpers, the type taken
+/// from the ELF section as <c>KernelProgram</c> takes it unless given; <c>--type raw</c> is the raw memory model.
+/// </summary>
+public class VerifyTypeCommandTests
+{
+    private const string EtherTypeOrDrop = "ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov r0, 1\nmov r4, r2\nadd r4, 20\njgt r4, r3, +1\nldxh r0, [r2+12]\nexit\n";
+
+    [Fact]
+    public void A_kernel_object_is_analysed_with_the_context_of_its_sections_type()
+    {
+        var result = Tool.Run("verify", Tool.Example(Path.Combine("kernel", "xdp_parse.o")), "--strict");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.EndsWith(": ok (263 slots, 1 function(s)); Xdp program (xdp_md context); proven safe: 54 of 54 memory accesses proven, 0 unproven point(s), 0 error(s)", result.OutLines[^1]);
+
+        var tc = Tool.Run("verify", Tool.Example(Path.Combine("kernel", "tc_skb.o")), "--section", "tc_vlan", "--strict");
+        Assert.Equal(0, tc.ExitCode);
+        Assert.Contains("; SchedCls program (__sk_buff context); proven safe: 20 of 20 memory accesses proven", tc.Out);
+    }
+
+    [Fact]
+    public void Type_raw_analyses_a_kernel_object_in_the_raw_memory_model()
+    {
+        var result = Tool.Run("verify", Tool.Example(Path.Combine("kernel", "xdp_parse.o")), "--type", "raw");
+        Assert.Equal(0, result.ExitCode);
+        Assert.DoesNotContain("context", result.Out);
+        Assert.DoesNotContain("54 of 54", result.Out);
+        Assert.Equal(1, Tool.Run("verify", Tool.Example(Path.Combine("kernel", "xdp_parse.o")), "--type", "raw", "--strict").ExitCode);
+    }
+
+    [Fact]
+    public void An_assembly_program_is_analysed_as_the_type_given()
+    {
+        using var folder = new Tool.TempFolder();
+        string path = folder.Write("ethertype.s", EtherTypeOrDrop);
+        var xdp = Tool.Run("verify", path, "--type", "xdp", "--strict");
+        Assert.Equal((0, ""), (xdp.ExitCode, xdp.Err));
+        Assert.EndsWith("; Xdp program (xdp_md context); proven safe: 3 of 3 memory accesses proven, 0 unproven point(s), 0 error(s)", xdp.OutLines[^1]);
+
+        // In the raw memory model r1 is the packet: the loads at 0 and 4 are unchecked input reads, r2 a loaded number.
+        var raw = Tool.Run("verify", path, "--strict");
+        Assert.Equal(1, raw.ExitCode);
+        Assert.DoesNotContain("context", raw.OutLines[^1]);
+    }
+
+    [Fact]
+    public void A_raw_model_program_in_a_kernel_section_stays_in_the_raw_model_unless_the_type_is_given()
+    {
+        // block_port.o (section xdp) is written for `ebpf run`: r1 = packet, r2 = its length, which the kernel leaves unset.
+        var result = Tool.Run("verify", Tool.Example("block_port.o"), "--strict");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Contains("; raw memory model (with the xdp context it has ", result.Out);
+        Assert.Contains("; --type xdp analyses it so); proven safe: 20 of 20", result.Out);
+
+        var forced = Tool.Run("verify", Tool.Example("block_port.o"), "--type", "xdp");
+        Assert.Equal(0, forced.ExitCode);
+        Assert.Contains("; Xdp program (xdp_md context); unsafe in hybrid mode", forced.Out);
+    }
+
+    [Fact]
+    public void An_unknown_type_is_a_usage_error()
+    {
+        var result = Tool.Run("verify", Tool.Example("tcp_port.s"), "--type", "kprobe");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("ebpf: error: unknown program type 'kprobe' (xdp, tc, socket, raw)", result.Err.TrimEnd());
+    }
+}
