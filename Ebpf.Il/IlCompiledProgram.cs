@@ -21,6 +21,12 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
     private readonly int guardedLoops;
     private readonly int guardedAccesses;
 
+    /// <summary>
+    /// True when the code calls an rbpf-style helper's delegate itself (see <see cref="Call"/>); other code is called
+    /// without the exception handler, so that the entry adds no protected region to the run.
+    /// </summary>
+    private readonly bool callsHelpersDirectly;
+
     [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
     internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing, int chunkSlots)
         : base(IlEngine.EngineName, program, environment, options)
@@ -33,6 +39,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         provenAccesses = plan.ProvenCount;
         guardedLoops = compiler.GuardedLoops;
         guardedAccesses = compiler.GuardedAccesses;
+        callsHelpersDirectly = compiler.CallsHelpersDirectly;
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
         // the first time one happens (without memory checks the two would be the same).
@@ -69,7 +76,10 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         frame.R1 = state.ContextAddress;
         frame.R2 = state.ContextLength;
         frame.R10 = state.StackEnd;
-        return Call(ref state, EntryFor(ref state), &frame, 1);
+        var function = EntryFor(ref state);
+        return callsHelpersDirectly
+            ? Call(ref state, function, &frame, 1)
+            : function((RunState*)Unsafe.AsPointer(ref state), &frame, 1);
     }
 
     /// <inheritdoc />
@@ -86,16 +96,22 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         frame.R10 = frameTop;
         int depth = 1 + (int)((state.StackEnd - frameTop) / (ulong)Options.StackSize);
         var callee = ((IlClosure)EntryFor(ref state).Target!).Functions[function];
-        return Call(ref state, callee, &frame, depth);
+        return callsHelpersDirectly
+            ? Call(ref state, callee, &frame, depth)
+            : callee((RunState*)Unsafe.AsPointer(ref state), &frame, depth);
     }
 
     /// <summary>The compilation a run uses: the one made for the environment's regions at compile time, or the one for any number.</summary>
     private IlFunction EntryFor(ref RunState state) =>
         state.RegionCount <= entryRegions || !Options.MemoryChecks ? entry : anyRegionsEntry.Value;
 
+    /// <summary>
+    /// Calls code that calls rbpf-style helpers directly: an exception such a helper throws becomes the helper's
+    /// <see cref="EbpfHelperException"/> here (what <see cref="CompiledProgram"/>'s helper invocation does on the other paths).
+    /// </summary>
     private static ulong Call(ref RunState state, IlFunction function, CallFrame* frame, int depth)
     {
-        // The state lives on the stack of CompiledProgram.Run, so its address is stable for the run.
+        // The state is pinned (the thread's) or on the stack of the run, so its address is stable for the run.
         try
         {
             return function((RunState*)Unsafe.AsPointer(ref state), frame, depth);

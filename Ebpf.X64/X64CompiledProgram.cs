@@ -42,6 +42,22 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     private readonly nint resume;
     private GCHandle self;
 
+    /// <summary><see cref="self"/> as the integer the run block carries (kept, so that a run reads one field).</summary>
+    private readonly nint selfHandle;
+
+    /// <summary>Two frames in bytes: <see cref="RunBlock.CallLimit"/> is the stack start plus this.</summary>
+    private readonly ulong twoFrames;
+
+    /// <summary><see cref="brief"/> or <see cref="resume"/> set: the code is entered without the GC transition.</summary>
+    private readonly bool withoutTransition;
+
+    /// <summary>
+    /// The run block's fields the code addresses, as a mask of its 8-byte words (bit <c>offset / 8</c>; see
+    /// <see cref="BlockWords"/>): <see cref="Fill"/> writes only those of the per-run fields, since stores are what the
+    /// per-run floor is made of (code without checked input accesses reads no input limit, code without a budget no budget).
+    /// </summary>
+    private readonly ulong blockWords;
+
     /// <summary>The longest program (in slots) that may run without a GC transition (a few microseconds of straight-line code).</summary>
     internal const int MaxBriefSlots = 4096;
 
@@ -63,7 +79,38 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         entry = memory.Address;
         resume = compiled.ResumeOffset < 0 ? 0 : memory.Address + compiled.ResumeOffset;
         self = GCHandle.Alloc(this, GCHandleType.Weak);
+        selfHandle = GCHandle.ToIntPtr(self);
+        twoFrames = 2 * (ulong)Options.StackSize;
+        withoutTransition = brief || resume != 0;
+        blockWords = BlockWords(compiled.Code);
     }
+
+    /// <summary>
+    /// The 8-byte words of the run block that <paramref name="code"/> addresses: every memory operand based on r12 (the
+    /// register that holds the block for the whole run), read from the machine code itself, so that the mask follows
+    /// whatever the compiler emits.
+    /// </summary>
+    internal static ulong BlockWords(byte[] code)
+    {
+        ulong words = 0;
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(code), 0);
+        while (decoder.IP < (ulong)code.Length)
+        {
+            decoder.Decode(out var instruction);
+            for (int i = 0; i < instruction.OpCount; i++)
+            {
+                if (instruction.GetOpKind(i) == OpKind.Memory && instruction.MemoryBase == Register.R12)
+                {
+                    words |= 1UL << (int)(instruction.MemoryDisplacement64 / 8 % 64);
+                }
+            }
+        }
+
+        return words;
+    }
+
+    /// <summary>True when the code addresses the run block's word at <paramref name="offset"/> (see <see cref="blockWords"/>).</summary>
+    private bool Uses(int offset) => (blockWords & (1UL << (offset / 8))) != 0;
 
     /// <summary>Releases the code mapping if the program was never disposed.</summary>
     ~X64CompiledProgram()
@@ -134,8 +181,8 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
     /// <inheritdoc />
     /// <remarks>
-    /// The run block is not zeroed (264 bytes per run): every field the generated code or this method reads before the
-    /// code writes it is set here; the others (saved stack pointer, helper arguments, call frame, callx id, error
+    /// The run block is not zeroed (272 bytes per run): every field the generated code or this method reads before the
+    /// code writes it is set here (of the per-run fields, only those the code addresses); the others (saved stack pointer, helper arguments, call frame, callx id, error
     /// details) are written by the code before they are read. The block is never in memory a program can address.
     /// </remarks>
     [SkipLocalsInit]
@@ -149,7 +196,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         // whose helper calls return here (it runs briefly between two returns, and the helper runs in this method, with
         // only managed frames beneath it); any other code may run long or call helpers (managed code, entered through
         // the dispatcher beneath native frames), so it is called with the transition.
-        ulong r0 = brief || resume != 0
+        ulong r0 = withoutTransition
             ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
             : CallWithTransition(entry, &block);
         while (block.Status == (int)RunStatus.HelperCall)
@@ -180,27 +227,71 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
     /// <summary>Sets every field of the run block the code reads before it writes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Fill(ref RunBlock block, ref RunState state)
+    internal void Fill(ref RunBlock block, ref RunState state)
     {
         block.Status = (int)RunStatus.Completed;
         block.State = (RunState*)Unsafe.AsPointer(ref state);
-        block.InputStart = state.InputAddress;
-        block.InputLength = state.InputLength;
-        block.InputLimit1 = MemoryGuard.Limit(state.InputLength, 1);
-        block.InputLimit2 = MemoryGuard.Limit(state.InputLength, 2);
-        block.InputLimit4 = MemoryGuard.Limit(state.InputLength, 4);
-        block.InputLimit8 = MemoryGuard.Limit(state.InputLength, 8);
-
-        block.MetadataStart = state.MetadataAddress;
-        block.MetadataLength = state.MetadataLength;
+        block.Program = selfHandle;
         block.StackEnd = state.StackEnd;
-        block.CallLimit = state.StackStart + (2 * (ulong)Options.StackSize);
-        block.Budget = state.BudgetRemaining;
-        block.Program = GCHandle.ToIntPtr(self);
-        block.Regions = state.Regions;
-        block.RegionCount = state.RegionCount;
         block.ContextAddress = state.ContextAddress;
         block.ContextLength = state.ContextLength;
+        if ((blockWords & RegionWords) != 0)
+        {
+            block.InputStart = state.InputAddress;
+            block.InputLength = state.InputLength;
+            block.MetadataStart = state.MetadataAddress;
+            block.MetadataLength = state.MetadataLength;
+            block.Regions = state.Regions;
+            block.RegionCount = state.RegionCount;
+        }
+
+        if ((blockWords & LimitWords) != 0)
+        {
+            FillLimits(ref block, state.InputLength);
+        }
+
+        if (Uses(RunBlock.CallLimitOffset))
+        {
+            block.CallLimit = state.StackStart + twoFrames;
+        }
+
+        if (Uses(RunBlock.BudgetOffset))
+        {
+            block.Budget = state.BudgetRemaining;
+        }
+    }
+
+    /// <summary>The words of the run's regions in the block: input, metadata and the environment's table.</summary>
+    private const ulong RegionWords =
+        (1UL << (RunBlock.InputStartOffset / 8)) | (1UL << (RunBlock.InputLengthOffset / 8)) | (1UL << (RunBlock.MetadataStartOffset / 8))
+        | (1UL << (RunBlock.MetadataLengthOffset / 8)) | (1UL << (RunBlock.RegionsOffset / 8)) | (1UL << (RunBlock.RegionCountOffset / 8));
+
+    /// <summary>The words of the four input limits in the block.</summary>
+    private const ulong LimitWords = 0xFUL << (RunBlock.InputLimitOffset / 8);
+
+    /// <summary>Writes the input limits the code reads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FillLimits(ref RunBlock block, ulong length)
+    {
+        if (Uses(RunBlock.InputLimitOffset))
+        {
+            block.InputLimit1 = MemoryGuard.Limit(length, 1);
+        }
+
+        if (Uses(RunBlock.InputLimitOffset + 8))
+        {
+            block.InputLimit2 = MemoryGuard.Limit(length, 2);
+        }
+
+        if (Uses(RunBlock.InputLimitOffset + 16))
+        {
+            block.InputLimit4 = MemoryGuard.Limit(length, 4);
+        }
+
+        if (Uses(RunBlock.InputLimitOffset + 24))
+        {
+            block.InputLimit8 = MemoryGuard.Limit(length, 8);
+        }
     }
 
     /// <summary>Ends a call into the code: the budget back to the run state, r0 or the error the block reports.</summary>
@@ -208,7 +299,11 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     private ulong Finish(ref RunState state, ref RunBlock block, ulong r0)
     {
         GC.KeepAlive(this);
-        state.BudgetRemaining = block.Budget;
+        if (Uses(RunBlock.BudgetOffset))
+        {
+            state.BudgetRemaining = block.Budget;
+        }
+
         return (RunStatus)block.Status switch
         {
             RunStatus.Completed or RunStatus.Stopped => r0,
@@ -269,8 +364,9 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         var site = sites[siteIndex];
         var helper = site.Helper ?? callxHelpers!.Resolve(block->CallxId, Program, site.Pc);
 
-        // A helper that calls back runs the callbacks on the budget: it goes to the run state and back.
-        bool callsBack = helper.CallsBack;
+        // A helper that calls back runs the callbacks on the budget: it goes to the run state and back (when the code
+        // counts one; otherwise the state's budget is the run's own, untouched by the code).
+        bool callsBack = helper.CallsBack && Uses(RunBlock.BudgetOffset);
         if (callsBack)
         {
             block->State->BudgetRemaining = block->Budget;

@@ -13,6 +13,12 @@ namespace Ebpf.Execution;
 /// entry point, the helper invocation and the memory guard are the engines' internal runtime kit (shared with the
 /// three engine assemblies only). An engine from elsewhere implements <see cref="ICompiledProgram"/> directly.
 /// </summary>
+/// <remarks>
+/// No local of the run methods is zeroed on entry (<see cref="SkipLocalsInitAttribute"/>): the JIT inlines an engine's run
+/// method (e.g. x64's with its 272-byte run block, written before it is read) into the public one, whose frame would
+/// otherwise be cleared on every run. Every local is assigned before it is read; the one stack buffer is cleared explicitly.
+/// </remarks>
+[SkipLocalsInit]
 public abstract unsafe partial class CompiledProgram : ICompiledProgram
 {
     /// <summary>
@@ -51,6 +57,10 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
 
     /// <summary>Whether a plain run takes the fast path: no timeout configured.</summary>
     private readonly bool untimed;
+
+    /// <summary>Whether a plain run can take the fast path: no timeout configured (the per-run floor breakdown of
+    /// <c>Ebpf.Bench --floor-layers</c> reads it as the run does).</summary>
+    internal bool Untimed => untimed;
 
     /// <summary>
     /// <see cref="ExecutionOptions.RunTimeLimit"/> in <see cref="TimeSpan"/> ticks (<see cref="RunState.WatchLimit"/>
@@ -223,8 +233,8 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// The common run: no timeout, no token, no observer, nobody listening to the run metrics, and this thread's stack
     /// area free (see <see cref="RunStack"/>). The run state is the thread's (<see cref="RunStack.State"/>), watched by
     /// the <see cref="RunWatchdog"/> at no cost to the run but two plain stores of its watch word; a stop by the watchdog
-    /// is complete as the engine throws it (see <see cref="CancelledAt"/>). Only the run lease (x64), the stack clearing
-    /// and the watch word need the finally.
+    /// is complete as the engine throws it (see <see cref="CancelledAt"/>). Only the stack clearing and the watch word
+    /// (which ends the lease too) need doing on the way out of a failure.
     /// <para>
     /// The thread's state keeps what belongs to the program between runs (see <see cref="RunStack.PreparedFor"/>): a
     /// run of the program that ran last on the thread writes only its memory, its budget, the region table and the
@@ -241,25 +251,95 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
 
         var regions = PrepareRun(state, memory, memoryLength, metadata, metadataLength);
-        var slots = Enter(stack);
-        long watch = stack.BeginWatch();
+        long watch = EnterOnThread(stack);
+        ulong r0;
         try
         {
-            ulong r0 = Execute(ref *state);
-            return state->TailCallTarget == 0 ? r0 : ContinueTailCalls(ref *state, r0);
-        }
-        finally
-        {
-            RunStack.Clear(stack.End, state->DirtyStackBytes);
-            if ((state->StopRequested | state->TailCallCount | state->HelperPc) != 0)
+            r0 = Execute(ref *state);
+            if (state->TailCallTarget != 0)
             {
-                ResetAfterRun(state);
+                r0 = ContinueTailCalls(ref *state, r0);
             }
-
-            stack.EndWatch(watch);
-            Leave(ref *state, slots);
-            GC.KeepAlive(regions);
         }
+        catch
+        {
+            // The end of the run on the way out of a failure; the run that returns does it below, in line (a finally
+            // with this much in it is called as a handler on the normal path too, which costs the floor a call).
+            EndFast(stack, watch);
+            throw;
+        }
+
+        EndFast(stack, watch);
+        GC.KeepAlive(regions);
+        return r0;
+    }
+
+    /// <summary>
+    /// Ends a plain run however it ended: zeroes what it could have written of the stack, puts back the fields it
+    /// changed, and ends the watch word and the lease (see <see cref="RunFast"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EndFast(RunStack stack, long watch)
+    {
+        RunState* state = stack.State;
+        RunStack.Clear(stack.End, state->DirtyStackBytes);
+        if ((state->StopRequested | state->TailCallCount | state->HelperPc) != 0)
+        {
+            ResetAfterRun(state);
+        }
+
+        LeaveOnThread(stack, watch);
+    }
+
+    /// <summary>
+    /// Starts a plain run on the thread's state (prepared for this program): writes the watch word, which with
+    /// <see cref="RunState.LeasedProgram"/> is also the run lease (see <see cref="RunSlots"/>), then reads the disposed
+    /// flag (after the store: <see cref="Dispose()"/>'s process-wide barrier orders the pair). Returns the watch word for
+    /// <see cref="LeaveOnThread"/>.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal long EnterOnThread(RunStack stack)
+    {
+        long watch = stack.BeginWatch();
+        if (Volatile.Read(ref disposed) != 0)
+        {
+            LeaveDisposed(stack, watch);
+        }
+
+        return watch;
+    }
+
+    /// <summary>
+    /// Ends what <see cref="EnterOnThread"/> began: the watch word (which ends the lease), then, when the program was
+    /// disposed during the run, the release the last lease out owes, and a tail call still pending when the run failed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void LeaveOnThread(RunStack stack, long watch)
+    {
+        stack.EndWatch(watch);
+        if (stack.State->TailCallTarget != 0)
+        {
+            ReleasePendingTailCall(ref *stack.State);
+        }
+
+        if (Volatile.Read(ref disposed) != 0 && leased)
+        {
+            ReleaseIfUnused();
+        }
+    }
+
+    /// <summary>Leaves a run that found the program disposed as it started (see <see cref="EnterOnThread"/>), and throws.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LeaveDisposed(RunStack stack, long watch)
+    {
+        stack.EndWatch(watch);
+        if (leased)
+        {
+            ReleaseIfUnused();
+        }
+
+        ThrowDisposed();
     }
 
     /// <summary>
@@ -313,6 +393,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         state->Observer = 0;
         state->HelperPc = 0;
         state->CallbackDepth = 0;
+        state->LeasedProgram = leased ? runId : 0;
     }
 
     /// <summary>
@@ -321,12 +402,19 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// caller keeps it alive for the run).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private MemoryRegion[] PrepareRun(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal MemoryRegion[] PrepareRun(RunState* state, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         state->BudgetRemaining = budget;
         var regions = Environment.GetPinnedRegions();
-        state->Regions = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
-        state->RegionCount = regions.Length;
+        var table = (MemoryRegion*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(regions));
+        if (state->Regions != table || state->RegionCount != regions.Length)
+        {
+            // Stores cost more than loads on the run path: the table is written only when it changed (a thread's state
+            // keeps it between runs).
+            state->Regions = table;
+            state->RegionCount = regions.Length;
+        }
+
         ulong input = memoryLength != 0 ? (ulong)memory : 0;
         state->InputAddress = input;
         state->InputLength = memoryLength;
@@ -339,8 +427,12 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
         else
         {
-            state->MetadataAddress = 0;
-            state->MetadataLength = 0;
+            if ((state->MetadataAddress | state->MetadataLength) != 0)
+            {
+                state->MetadataAddress = 0;
+                state->MetadataLength = 0;
+            }
+
             state->ContextAddress = input;
             state->ContextLength = memoryLength;
         }
@@ -641,6 +733,12 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// <see cref="RunState.StopValue"/> (the flag stays set for the outer code). Errors are thrown as from a run.
     /// </summary>
     private protected abstract ulong ExecuteCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5);
+
+    /// <summary>
+    /// Runs the engine's code alone on a state prepared for this program (no lease, no watch word, no stack clearing):
+    /// the per-run floor breakdown of <c>Ebpf.Bench --floor-layers</c> times this layer of the run path by itself.
+    /// </summary>
+    internal ulong ExecutePrepared(ref RunState state) => Execute(ref state);
 
     /// <summary>Runs a callback for <see cref="HelperContext.CallFunction"/> (see <see cref="ExecuteCallback(ref RunState, int, ulong, ulong, ulong, ulong, ulong, ulong)"/>).</summary>
     internal ulong RunCallback(ref RunState state, int function, ulong frameTop, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>

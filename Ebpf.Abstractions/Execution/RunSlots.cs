@@ -4,7 +4,9 @@ namespace Ebpf.Execution;
 
 /// <summary>
 /// The programs with run leases (x64) that one thread is running, one slot per nesting level: a hazard-pointer scheme
-/// that replaces the shared lease counter on the common path. A run publishes its program in the next free slot of its
+/// that replaces the shared lease counter. A plain run on the thread's run state needs no slot: the state's
+/// <see cref="RunState.LeasedProgram"/> while its watch word is odd is the run's hazard pointer (the same protocol with
+/// the watch word's store in place of the slot's); the slots serve the other runs on the thread's state and nested runs. A run publishes its program in the next free slot of its
 /// thread with a plain store, then reads the program's disposed flag; <see cref="CompiledProgram.Dispose()"/> sets that
 /// flag, runs a process-wide memory barrier, and only then releases the program's resources if no slot of any thread
 /// holds it. The barrier makes the pair safe without an atomic instruction on the run path: either the run sees the
@@ -116,6 +118,13 @@ internal sealed unsafe class RunSlots
     {
         foreach (var thread in Volatile.Read(ref all))
         {
+            // A plain run on the thread's state: its lease is the state's program while the watch word is odd.
+            long word = Volatile.Read(ref *(long*)thread.State);
+            if ((word & (1L << 32)) != 0 && Volatile.Read(ref thread.State->LeasedProgram) == program)
+            {
+                return true;
+            }
+
             foreach (ref var slot in thread.slots.AsSpan())
             {
                 if (Volatile.Read(ref slot.Program) == program)

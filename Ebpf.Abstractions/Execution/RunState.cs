@@ -104,6 +104,14 @@ internal unsafe struct RunState
     /// </summary>
     public int HelperPc;
 
+    /// <summary>
+    /// The run id of the program whose runs this state is prepared for (0 when that program takes no run lease). On a
+    /// thread's state it is the run lease of the run in progress: while the watch word is odd (see
+    /// <see cref="RunSequence"/>), <see cref="RunSlots.Holds"/> counts the program as running on the thread, so a plain
+    /// run takes and gives back its lease with the two stores of the watch word it makes anyway.
+    /// </summary>
+    public long LeasedProgram;
+
     /// <summary>How many program functions helpers are running as callbacks (see <see cref="Helpers.HelperContext.CallFunction"/>) right now.</summary>
     public int CallbackDepth;
 }

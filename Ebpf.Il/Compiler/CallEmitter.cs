@@ -30,6 +30,7 @@ internal static class CallEmitter
         if (!callx && f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].Simple is not null)
         {
             SimpleHelperCall(f, pc);
+            f.Owner.CallsHelpersDirectly = true;
             return;
         }
 

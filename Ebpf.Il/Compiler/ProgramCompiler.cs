@@ -60,6 +60,9 @@ internal sealed unsafe class ProgramCompiler
     /// <summary>Which accesses are checked, and against which region inline.</summary>
     public CheckPlan Plan { get; }
 
+    /// <summary>True once some emitted code calls an rbpf-style helper's delegate itself (see <c>CallEmitter</c>).</summary>
+    public bool CallsHelpersDirectly { get; set; }
+
     /// <summary>The number of accesses emitted with a run-time check so far.</summary>
     public int CheckedAccesses { get; set; }
 

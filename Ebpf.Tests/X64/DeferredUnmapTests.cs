@@ -1,3 +1,4 @@
+using Ebpf.Execution;
 using Ebpf.Isa;
 using Ebpf.X64;
 using static Ebpf.Tests.Engines.TestPrograms;
@@ -45,6 +46,31 @@ public class DeferredUnmapTests
     }
 
     [Fact]
+    public void A_plain_run_after_dispose_throws_releases_the_code_and_leaves_the_thread_free_for_the_next_run()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        long before = X64Engine.LiveCodeMappings;
+        var compiled = (X64CompiledProgram)new X64Engine().Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 3), I(OpCodes.Exit)));
+        using var other = new X64Engine().Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 4), I(OpCodes.Exit)));
+
+        // The thread's run state is prepared for the program (its lease is the state's program while a run is on it).
+        Assert.Equal(3UL, compiled.Run());
+        compiled.Dispose();
+        Assert.Equal(before + 1, X64Engine.LiveCodeMappings);
+        Assert.Throws<ObjectDisposedException>(() => compiled.Run());
+        Assert.Throws<ObjectDisposedException>(() => compiled.Run());
+        Assert.Equal(before + 1, X64Engine.LiveCodeMappings);
+        Assert.NotNull(RunStack.TryCurrent(512));
+        Assert.Equal(4UL, other.Run());
+        Assert.Equal(4UL, other.Run());
+    }
+
+    [Fact]
     public void Nested_runs_deeper_than_the_thread_slots_keep_the_code_mapped_until_the_outermost_ends()
     {
         if (!X64Platform.Supported)
@@ -53,8 +79,9 @@ public class DeferredUnmapTests
             return;
         }
 
-        // Each level's helper runs the same program again; the innermost disposes it. The first levels hold their lease
-        // in the thread's slots, the deeper ones (past the slot depth) as counted leases.
+        // Each level's helper runs the same program again; the innermost disposes it. The outermost run holds its lease
+        // through the thread's run state, the next levels in the thread's slots, the deeper ones (past the slot depth) as
+        // counted leases.
         const int Levels = 7;
         X64CompiledProgram? compiled = null;
         int level = 0;
