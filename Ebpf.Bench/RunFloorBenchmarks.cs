@@ -8,7 +8,9 @@ namespace Ebpf.Bench;
 /// <summary>
 /// The per-run floor and the cost of a helper call, memory checks on: <c>return</c> (<c>mov r0, 1; exit</c>),
 /// <c>two-loads</c> (two 8-byte loads from the input and an add), <c>helper</c> (one call to a trivial rbpf-style
-/// helper) and <c>helper-loop</c> (100 calls in a loop: the per-call cost is its time minus <c>helper</c>'s, over 99).
+/// helper), <c>helper-loop</c> (100 calls in a loop: the per-call cost is its time minus <c>helper</c>'s, over 99),
+/// <c>helper-local</c> (the same loop in a local function) and <c>loop-helper</c> (a 1,000-iteration loop that calls no
+/// helper, then one call).
 /// Each setup checks the result, so a broken engine cannot report a fast time.
 /// </summary>
 [MemoryDiagnoser]
@@ -24,6 +26,8 @@ public class RunFloorBenchmarks
         ["two-loads"] = ("ldxdw r0, [r1]\nldxdw r2, [r1+8]\nadd r0, r2\nexit", 0x0F0E0D0C0B0A0908UL + 0x0706050403020100UL),
         ["helper"] = ("mov r1, 41\ncall 1\nexit", 42),
         ["helper-loop"] = ("mov r6, 100\nmov r7, 0\nmov r1, r6\ncall 1\nadd r7, r0\nsub r6, 1\njne r6, 0, -5\nmov r0, r7\nexit", 5150),
+        ["helper-local"] = ("call local f\nexit\nf:\nmov r6, 100\nmov r7, 0\nmov r1, r6\ncall 1\nadd r7, r0\nsub r6, 1\njne r6, 0, -5\nmov r0, r7\nexit", 5150),
+        ["loop-helper"] = ("mov r6, 1000\nmov r7, 0\nadd r7, r6\nsub r6, 1\njne r6, 0, -3\nmov r1, r7\ncall 1\nexit", 500501),
     };
 
     private ICompiledProgram? compiled;

@@ -36,8 +36,11 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
     /// <summary>
     /// The resume entry when the program's helper calls return to the host (see <see cref="HelperReturnAnalysis"/>),
-    /// else 0. Such code, too, is called without the GC transition: between two returns to the host it runs at most
-    /// one pass over the program, and the helpers run in the managed run method, not beneath native frames.
+    /// else 0. Such code, too, is called without the GC transition: between two returns to the host it runs a bounded
+    /// stretch (one pass over the program, or at most about <see cref="HelperReturnAnalysis.MaxStretch"/> slots where a
+    /// loop calls no helper and yields), and the helpers run in the managed run method, not beneath native frames. Each
+    /// return lands after a call the JIT follows with a GC poll (as after every call marked SuppressGCTransition), so a
+    /// collection waits for the thread one stretch at most.
     /// </summary>
     private readonly nint resume;
     private GCHandle self;
@@ -65,8 +68,8 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
-        bool helpersReturn = HelperReturnAnalysis.Applies(program);
-        var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, helpersReturn);
+        var returnPlan = HelperReturnAnalysis.Plan(program);
+        var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
@@ -181,7 +184,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
     /// <inheritdoc />
     /// <remarks>
-    /// The run block is not zeroed (272 bytes per run): every field the generated code or this method reads before the
+    /// The run block is not zeroed (280 bytes per run): every field the generated code or this method reads before the
     /// code writes it is set here (of the per-run fields, only those the code addresses); the others (saved stack pointer, helper arguments, call frame, callx id, error
     /// details) are written by the code before they are read. The block is never in memory a program can address.
     /// </remarks>
@@ -322,18 +325,31 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     /// <summary>
     /// The host side of a helper call the code returned for (<see cref="RunStatus.HelperCall"/>): calls the helper (an
     /// exception passes straight to the caller of the run) and re-enters the code after the call with the result, or,
-    /// when the helper asked the run to stop, returns the stop value with <see cref="RunStatus.Stopped"/>. Returns what
-    /// the code returns next: r0 at the exit, or again with <see cref="RunStatus.HelperCall"/>. Not inlined, so that the
-    /// run method of programs without helper calls stays as small as it was.
+    /// when the helper asked the run to stop, returns the stop value with <see cref="RunStatus.Stopped"/>. The helper
+    /// calls and yields the resumed code comes back for next are handled here as well; returns r0 at the exit (or at an
+    /// error the block reports). Not inlined, so that the run method of programs without helper calls stays as small
+    /// as it was.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong CallHelperAndResume(RunBlock* block)
     {
-        block->Status = (int)RunStatus.Completed;
-        ulong result = CallHelper(block, block->Site);
-        return block->Status == (int)RunStatus.Completed
-            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)resume)(block, result)
-            : result;
+        // The code's next helper call comes back here too, so a loop of calls stays in this method.
+        ulong r0;
+        do
+        {
+            // Site -1 is a yield (a loop without a helper call came back after its interval): r0 goes back as it was.
+            block->Status = (int)RunStatus.Completed;
+            int site = block->Site;
+            ulong result = site < 0 ? block->HeldR0 : CallHelper(block, site);
+            if (block->Status != (int)RunStatus.Completed)
+            {
+                return result;
+            }
+
+            r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)resume)(block, result);
+        }
+        while (block->Status == (int)RunStatus.HelperCall);
+        return r0;
     }
 
     /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/>).</summary>

@@ -15,18 +15,33 @@ namespace Ebpf.Tests.X64;
 public class HelperReturnTests
 {
     [Theory]
-    [InlineData("mov r1, 1\ncall 1\nexit", true)]
-    [InlineData("mov r1, 1\ncallx r1\nexit", true)]
-    [InlineData("mov r6, 3\nmov r1, r6\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true)] // every iteration calls
-    [InlineData("mov r0, 1\nexit", false)] // no helper call
-    [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\nmov r1, 1\ncall 1\nexit", false)] // a loop before the call
-    [InlineData("call 1\nmov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit", false)] // a loop after the call
-    [InlineData("mov r6, 3\njeq r6, 1, +1\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", false)] // a path round the loop skips it
-    [InlineData("call 1\ncall local f\nexit\nf:\nmov r0, 0\nexit", false)] // a local call
-    public void Only_programs_whose_every_loop_calls_a_helper_and_that_have_no_local_calls_qualify(string source, bool applies)
+    [InlineData("mov r1, 1\ncall 1\nexit", true, false)]
+    [InlineData("mov r1, 1\ncallx r1\nexit", true, false)]
+    [InlineData("mov r6, 3\nmov r1, r6\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true, false)] // every iteration calls
+    [InlineData("mov r0, 1\nexit", false, false)] // no helper call
+    [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\nmov r1, 1\ncall 1\nexit", true, true)] // a loop before the call
+    [InlineData("call 1\nmov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit", true, true)] // a loop after the call
+    [InlineData("mov r6, 3\njeq r6, 1, +1\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true, true)] // a path round the loop skips it
+    [InlineData("call 1\ncall local f\nexit\nf:\nmov r0, 0\nexit", false, false)] // a local call
+    public void Programs_with_a_helper_call_qualify_and_those_with_a_loop_that_calls_none_yield(string source, bool applies, bool yields)
     {
         var program = EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
-        Assert.Equal(applies, HelperReturnAnalysis.Applies(program));
+        var plan = HelperReturnAnalysis.Plan(program);
+        Assert.Equal(applies, plan is not null);
+        Assert.Equal(yields, plan?.Yields ?? false);
+    }
+
+    [Fact]
+    public void The_yield_interval_shrinks_as_the_function_grows()
+    {
+        var small = HelperReturnAnalysis.Plan(
+            EbpfProgram.Create(Assembler.Assemble("call 1\nmov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit"), StructuralOnlyVerifier.Instance))!;
+        var body = string.Concat(Enumerable.Repeat("add r0, 1\n", 1_000));
+        var large = HelperReturnAnalysis.Plan(
+            EbpfProgram.Create(Assembler.Assemble("call 1\nmov r6, 3\n" + body + "sub r6, 1\njne r6, 0, -1002\nexit"), StructuralOnlyVerifier.Instance))!;
+        // Between two backward jumps the code passes each of its slots at most once (5 and 1,005 slots).
+        Assert.Equal(HelperReturnAnalysis.MaxStretch / 5, small.YieldInterval);
+        Assert.Equal(HelperReturnAnalysis.MaxStretch / 1_005, large.YieldInterval);
     }
 
     [Fact]
@@ -107,6 +122,90 @@ public class HelperReturnTests
         Assert.IsType<InvalidOperationException>(error.InnerException);
     }
 
+    /// <summary>A loop of 100,000 iterations without a helper call, then a call.</summary>
+    private const string YieldingProgram = """
+        mov r6, 0
+        mov r7, 0
+        loop:
+        add r7, r6
+        add r6, 1
+        jlt r6, 100000, loop
+        mov r1, r7
+        mov r2, 1
+        call 1
+        add r0, 7
+        exit
+        """;
+
+    private static ProgramEnvironment TripleEnvironment()
+    {
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "triple_add", (a, b, _, _, _) => (a * 3) + b);
+        return environment;
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_loop_without_a_helper_call_runs_to_its_end_through_its_yields(string engine)
+    {
+        var program = EbpfProgram.Create(Assembler.Assemble(YieldingProgram), StructuralOnlyVerifier.Instance);
+        var plan = HelperReturnAnalysis.Plan(program)!;
+        Assert.True(plan.YieldInterval < 100_000 / 10, "the loop yields at least ten times");
+        using var compiled = TestEngines.Get(engine).Compile(program, TripleEnvironment());
+        const ulong sum = 99_999UL * 100_000 / 2;
+        Assert.Equal((sum * 3) + 1 + 7, compiled.Run(new byte[8]));
+        Assert.Equal((sum * 3) + 1 + 7, compiled.Run(new byte[8]));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public async Task An_endless_loop_without_a_helper_call_after_one_stops_at_its_jump_when_cancelled(string engine)
+    {
+        var program = EbpfProgram.Create(Assembler.Assemble("mov r1, 1\ncall 1\nja -1\nexit"), StructuralOnlyVerifier.Instance);
+        Assert.True(HelperReturnAnalysis.Plan(program)!.Yields);
+        using var compiled = TestEngines.Get(engine).Compile(program, TripleEnvironment());
+        using var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
+        var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
+        var ended = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60), CancellationToken.None));
+        Assert.True(ended == run, "the run did not stop");
+        var e = await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
+        Assert.Equal(2, e.Pc);
+    }
+
+    [Fact]
+    public async Task A_collection_completes_while_a_long_loop_without_helper_calls_runs()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        // Helper 1 tells the test the run has started; then a loop of 2^40 iterations (hours) that calls no helper: the
+        // collection must not wait for it (the code yields to the run method, where the runtime can suspend the thread).
+        using var started = new ManualResetEventSlim();
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "started", (_, _, _, _, _) =>
+        {
+            started.Set();
+            return 0;
+        });
+        var program = EbpfProgram.Create(
+            Assembler.Assemble("call 1\nmov r6, 0\nlddw r7, 0x10000000000\nadd r6, 1\njlt r6, r7, -2\nmov r0, r6\nexit"),
+            StructuralOnlyVerifier.Instance);
+        Assert.True(HelperReturnAnalysis.Plan(program)!.Yields);
+        using var compiled = new X64Engine().Compile(program, environment);
+        using var source = new CancellationTokenSource();
+        var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
+        Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
+        int before = GC.CollectionCount(2);
+        GC.Collect();
+        Assert.True(GC.CollectionCount(2) > before);
+        Assert.False(run.IsCompleted, "the run ended before the collection did");
+        await source.CancelAsync();
+        await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
+    }
+
     [Fact]
     public async Task Helper_calling_runs_stay_correct_on_several_threads_while_another_collects_garbage()
     {
@@ -120,40 +219,67 @@ public class HelperReturnTests
         var garbage = new object?[64];
 
         // The helper allocates, so collections also start inside helper calls, beneath the run method.
-        environment.Helpers.Add(1, "add_allocating", (a, b, _, _, _) =>
+        environment.Helpers.Add(1, "triple_add_allocating", (a, b, _, _, _) =>
         {
             garbage[(int)(a & 63)] = new byte[64];
-            return a + b;
+            return (a * 3) + b;
         });
 
-        // Returns to the host for each call (a loop whose every iteration calls), and the same through a local call
-        // (dispatcher and GC transition): sum of 0..99 plus 100.
-        var returning = EbpfProgram.Create(
-            Assembler.Assemble("mov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nadd r6, 1\njlt r6, 100, -6\nmov r0, r7\nexit"),
+        // Three ways through helper calls: returning to the host for each call (a loop whose every iteration calls),
+        // yielding from a loop without a call, and through the dispatcher and the GC transition (a local call).
+        var loop = EbpfProgram.Create(
+            Assembler.Assemble("mov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nand r7, 0xffff\nadd r6, 1\njlt r6, 100, -7\nmov r0, r7\nexit"),
             StructuralOnlyVerifier.Instance);
+        var yielding = EbpfProgram.Create(Assembler.Assemble(YieldingProgram), StructuralOnlyVerifier.Instance);
         var dispatched = EbpfProgram.Create(
-            Assembler.Assemble("call local f\nexit\nf:\nmov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nadd r6, 1\njlt r6, 100, -6\nmov r0, r7\nexit"),
+            Assembler.Assemble("call local f\nexit\nf:\nmov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nand r7, 0xffff\nadd r6, 1\njlt r6, 100, -7\nmov r0, r7\nexit"),
             StructuralOnlyVerifier.Instance);
-        Assert.True(HelperReturnAnalysis.Applies(returning));
-        Assert.False(HelperReturnAnalysis.Applies(dispatched));
-        using var first = new X64Engine().Compile(returning, environment);
-        using var second = new X64Engine().Compile(dispatched, environment);
-        const ulong expected = 100 + (99 * 100 / 2);
-
-        using var stop = new CancellationTokenSource();
-        var collector = GarbageCollections.ForceUntil(stop.Token);
-
-        var runners = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        Assert.False(HelperReturnAnalysis.Plan(loop)!.Yields);
+        Assert.True(HelperReturnAnalysis.Plan(yielding)!.Yields);
+        Assert.Null(HelperReturnAnalysis.Plan(dispatched));
+        const ulong yielded = (99_999UL * 100_000 / 2 * 3) + 1 + 7;
+        var cases = new (ICompiledProgram Compiled, ulong Expected)[]
         {
-            var compiled = t % 2 == 0 ? first : second;
-            var input = new byte[8];
-            for (int i = 0; i < 5_000; i++)
+            (new X64Engine().Compile(loop, environment), ExpectedLoop()),
+            (new X64Engine().Compile(yielding, environment), yielded),
+            (new X64Engine().Compile(dispatched, environment), ExpectedLoop()),
+            (new X64Engine().Compile(yielding, environment), yielded),
+        };
+
+        try
+        {
+            using var stop = new CancellationTokenSource();
+            var collector = GarbageCollections.ForceUntil(stop.Token);
+            var runners = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
             {
-                Assert.Equal(expected, compiled.Run(input));
+                var (compiled, expected) = cases[t];
+                var input = new byte[8];
+                for (int i = 0; i < 2_000; i++)
+                {
+                    Assert.Equal(expected, compiled.Run(input));
+                }
+            })).ToArray();
+            await Task.WhenAll(runners);
+            await stop.CancelAsync();
+            await collector;
+        }
+        finally
+        {
+            foreach (var (compiled, _) in cases)
+            {
+                compiled.Dispose();
             }
-        })).ToArray();
-        await Task.WhenAll(runners);
-        await stop.CancelAsync();
-        await collector;
+        }
+
+        static ulong ExpectedLoop()
+        {
+            ulong r7 = 100;
+            for (ulong r6 = 0; r6 < 100; r6++)
+            {
+                r7 = ((r7 * 3) + r6) & 0xffff;
+            }
+
+            return r7;
+        }
     }
 }

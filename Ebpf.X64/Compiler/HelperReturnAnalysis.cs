@@ -7,20 +7,30 @@ namespace Ebpf.X64.Compiler;
 /// calls the helper and re-enters the code after the call (see <see cref="X64CompiledProgram"/>). That lets the code
 /// run without the transition to preemptive GC mode, like brief code, and a helper call costs a return and a
 /// re-entry instead of a reverse P/Invoke. It is allowed when the machine code between two returns to the host is
-/// short: the program has one function (no local calls, no callbacks: its only native frame is the entry's), at most
-/// <see cref="X64CompiledProgram.MaxBriefSlots"/> slots, at least one helper call, and every loop passes a helper
-/// call (the control-flow graph without the helper calls' out-edges is acyclic), so the code never runs longer than
-/// one pass over the program without returning to the host.
+/// short, so that a garbage collection never waits long for the thread: the program has one function (no local calls,
+/// no callbacks: its only native frame is the entry's), at most <see cref="X64CompiledProgram.MaxBriefSlots"/> slots
+/// and at least one helper call. A loop that calls no helper (a cycle of the control-flow graph without the helper
+/// calls' out-edges) makes the code count its backward jumps and return to the host without a call (a yield) every
+/// <see cref="HelperReturnPlan.YieldInterval"/> of them.
 /// </summary>
 internal static class HelperReturnAnalysis
 {
+    /// <summary>
+    /// The most slots the code runs between two yields: 32,768, about ten microseconds (between two backward jumps the
+    /// code only moves forward, so it passes each slot at most once).
+    /// </summary>
+    internal const int MaxStretch = 8 * X64CompiledProgram.MaxBriefSlots;
+
     /// <summary>True when the helper calls of <paramref name="program"/> may return to the host (see the class).</summary>
-    public static bool Applies(EbpfProgram program)
+    public static bool Applies(EbpfProgram program) => Plan(program) is not null;
+
+    /// <summary>How the helper calls of <paramref name="program"/> return to the host, or null when they may not (see the class).</summary>
+    public static HelperReturnPlan? Plan(EbpfProgram program)
     {
         // One function only: local calls and callbacks (bpf_loop's, entered from a helper) have native frames of their own.
         if (program.Length > X64CompiledProgram.MaxBriefSlots || program.Functions.Length != 1)
         {
-            return false;
+            return null;
         }
 
         var code = program.Decoded;
@@ -30,14 +40,19 @@ internal static class HelperReturnAnalysis
             switch (code[pc].Operation)
             {
                 case Operation.CallLocal:
-                    return false;
+                    return null;
                 case Operation.CallHelper or Operation.CallX:
                     calls = true;
                     break;
             }
         }
 
-        return calls && !HasCycleWithoutHelperCall(program);
+        if (!calls)
+        {
+            return null;
+        }
+
+        return new HelperReturnPlan(HasCycleWithoutHelperCall(program) ? Math.Max(1, MaxStretch / program.Length) : 0);
     }
 
     /// <summary>

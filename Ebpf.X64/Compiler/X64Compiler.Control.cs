@@ -15,7 +15,7 @@ internal sealed partial class X64Compiler
         {
             case Operation.Ja:
             case Operation.Ja32:
-                EmitCancelPollBeforeBackwardJump(pc, insn);
+                EmitPollBeforeBackwardJump(pc, insn);
                 a.jmp(labels[insn.Target]);
                 return;
             case Operation.Exit:
@@ -32,8 +32,22 @@ internal sealed partial class X64Compiler
                 return;
         }
 
-        EmitCancelPollBeforeBackwardJump(pc, insn);
+        EmitPollBeforeBackwardJump(pc, insn);
         EmitConditionalJump(insn);
+    }
+
+    /// <summary>Before a backward jump: the yield count when the code yields to the host (see
+    /// <see cref="EmitYieldCount"/>), else the cancellation poll.</summary>
+    private void EmitPollBeforeBackwardJump(int pc, DecodedInstruction insn)
+    {
+        if (yieldInterval > 0)
+        {
+            EmitYieldCount(pc, insn);
+        }
+        else
+        {
+            EmitCancelPollBeforeBackwardJump(pc, insn);
+        }
     }
 
     /// <summary>
@@ -153,23 +167,8 @@ internal sealed partial class X64Compiler
         a.mov(Block(RunBlock.CallFrameOffset), R64(10));
         if (helpersReturn)
         {
-            foreach (int r in SavedRegisters)
-            {
-                a.mov(Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))), R64(r));
-            }
-
             var continuation = a.CreateLabel();
-            a.mov(BlockDword(RunBlock.SiteOffset), site);
-            a.lea(rcx, __[continuation]);
-            a.mov(Block(RunBlock.ContinuationOffset), rcx);
-            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.HelperCall);
-
-            // Leave with a ret to the return address the entry's call pushed (just below the saved stack pointer), so
-            // that the processor's return predictions stay paired with its calls (the exit stub's jump would leave one
-            // unpaired, and the host's return would mispredict at every helper call).
-            a.mov(rsp, Block(RunBlock.SavedRspOffset));
-            a.sub(rsp, 8);
-            a.ret();
+            EmitLeaveForHost(site, continuation);
             Bind(ref continuation);
             return;
         }
@@ -182,5 +181,88 @@ internal sealed partial class X64Compiler
 
         a.cmp(BlockDword(RunBlock.StatusOffset), 0);
         a.jne(exitStub);
+    }
+
+    /// <summary>
+    /// Leaves the code for the host (<see cref="RunStatus.HelperCall"/>) at a helper call site (<paramref name="site"/>)
+    /// or a yield (-1), once r1-r5 are in the block: saves the named ones of r6-r9 and the <paramref name="continuation"/>
+    /// the resume entry jumps to.
+    /// </summary>
+    private void EmitLeaveForHost(int site, Label continuation)
+    {
+        foreach (int r in SavedRegisters)
+        {
+            a.mov(Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))), R64(r));
+        }
+
+        a.mov(BlockDword(RunBlock.SiteOffset), site);
+        a.lea(rcx, __[continuation]);
+        a.mov(Block(RunBlock.ContinuationOffset), rcx);
+        a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.HelperCall);
+
+        // Leave with a ret to the return address the entry's call pushed (just below the saved stack pointer), so
+        // that the processor's return predictions stay paired with its calls (the exit stub's jump would leave one
+        // unpaired, and the host's return would mispredict at every helper call).
+        a.mov(rsp, Block(RunBlock.SavedRspOffset));
+        a.sub(rsp, 8);
+        a.ret();
+    }
+
+    /// <summary>
+    /// Before a backward jump, in code that yields (a loop calls no helper, see <see cref="HelperReturnPlan"/>): counts
+    /// the jump down in xmm15 (xmm14 holds 1; the System V ABI lets a function change every xmm register, and nothing
+    /// else in the code uses them) and, when the count runs out, leaves for the host without a call: the host resumes at
+    /// once with r0 as it was, and the count starts again. Where the count runs out the cancellation flag is polled
+    /// too, so a stop request is seen within one interval. Changes r11 and the flags, like the cancellation poll it
+    /// replaces.
+    /// </summary>
+    private void EmitYieldCount(int pc, DecodedInstruction insn)
+    {
+        if (insn.Target > pc)
+        {
+            return;
+        }
+
+        var leave = a.CreateLabel();
+        var back = a.CreateLabel();
+        a.psubq(xmm15, xmm14);
+        a.movq(r11, xmm15);
+        a.test(r11, r11);
+        a.je(leave);
+        Bind(ref back);
+        cold.Add(() =>
+        {
+            var stop = a.CreateLabel();
+            Bind(ref leave);
+            a.mov(r11, Block(RunBlock.StateOffset));
+            a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
+            a.jne(stop);
+            a.mov(Block(RunBlock.HeldR0Offset), R64(0));
+            foreach (int r in ArgumentRegisters)
+            {
+                a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
+            }
+
+            EmitLeaveForHost(-1, back);
+            Bind(ref stop);
+            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
+            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
+            a.jmp(exitStub);
+        });
+    }
+
+    /// <summary>In code that yields: starts the count of backward jumps (xmm15 = the interval, xmm14 = 1); at the
+    /// entry and at every re-entry (the host may have changed every xmm register).</summary>
+    private void EmitYieldCountStart()
+    {
+        if (yieldInterval == 0)
+        {
+            return;
+        }
+
+        MovConstant(r11, (ulong)yieldInterval);
+        a.movq(xmm15, r11);
+        a.mov(r11d, 1);
+        a.movq(xmm14, r11);
     }
 }

@@ -45,6 +45,10 @@ internal sealed unsafe partial class X64Compiler
     /// <summary>True when helper calls return to the host (see <see cref="HelperReturnAnalysis"/>).</summary>
     private readonly bool helpersReturn;
 
+    /// <summary>When some loop calls no helper in code whose helper calls return to the host: the backward jumps
+    /// between two yields to the host (see <see cref="HelperReturnPlan"/>); else 0.</summary>
+    private readonly long yieldInterval;
+
     /// <summary>By eBPF register: true when an instruction names it (see <see cref="EmitEntry"/>).</summary>
     private readonly bool[] named;
 
@@ -59,9 +63,10 @@ internal sealed unsafe partial class X64Compiler
     private Label budgetFail;
 
     private X64Compiler(
-        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher, bool helpersReturn)
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher, HelperReturnPlan? returnPlan)
     {
-        this.helpersReturn = helpersReturn;
+        helpersReturn = returnPlan is not null;
+        yieldInterval = returnPlan?.YieldInterval ?? 0;
         this.helpers = helpers;
         this.program = program;
         this.environment = environment;
@@ -94,14 +99,14 @@ internal sealed unsafe partial class X64Compiler
         return (int)((byte*)&state.CancelRequested - (byte*)&state);
     }
 
-    /// <summary>Compiles a program; with <paramref name="helpersReturn"/> its helper calls return to the host (see
+    /// <summary>Compiles a program; with a <paramref name="returnPlan"/> its helper calls return to the host (see
     /// <see cref="HelperReturnAnalysis"/>), otherwise they call <paramref name="dispatcher"/>.</summary>
     /// <exception cref="EbpfCompilationException">An instruction cannot be translated (e.g. an unknown helper id).</exception>
     public static CompiledCode Compile(
         EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
-        bool helpersReturn)
+        HelperReturnPlan? returnPlan)
     {
-        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher, helpersReturn);
+        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan);
         return compiler.Run();
     }
 
@@ -209,7 +214,8 @@ internal sealed unsafe partial class X64Compiler
     /// register no instruction names is never read, so it keeps the host's value unseen). r3-r5 are zeroed even when
     /// unnamed: a helper call passes r1-r5 on. When helper calls return to the host, a second entry follows: the resume
     /// entry, which restores the registers the call site left in the block, takes the helper's result as r0 and jumps
-    /// to the continuation the call site stored.
+    /// to the continuation the call site stored. Both entries start the yield count when a loop calls no helper
+    /// (see <see cref="EmitYieldCount"/>).
     /// </summary>
     private void EmitEntry()
     {
@@ -226,6 +232,7 @@ internal sealed unsafe partial class X64Compiler
             }
         }
 
+        EmitYieldCountStart();
         a.call(labels[0]);
         Bind(ref epilogue);
         abi.EmitEpilogue(a, written);
@@ -251,6 +258,8 @@ internal sealed unsafe partial class X64Compiler
         {
             a.mov(R64(r), Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))));
         }
+
+        EmitYieldCountStart();
 
         // A call, so that the program's exit returns to the epilogue as it does from the first entry.
         a.call(continuation);

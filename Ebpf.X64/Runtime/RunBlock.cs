@@ -11,7 +11,7 @@ namespace Ebpf.X64.Runtime;
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 internal unsafe struct RunBlock
 {
-    public const int Size = 272;
+    public const int Size = 280;
     public const int StateOffset = 0;
     public const int InputStartOffset = 8;
     public const int InputLimitOffset = 16;     // 4 entries: sizes 1, 2, 4, 8
@@ -37,6 +37,7 @@ internal unsafe struct RunBlock
     public const int SavedRegistersOffset = 224; // 4 entries: r6..r9 while a helper call is out in the host
     public const int ContinuationOffset = 256;
     public const int SiteOffset = 264;
+    public const int HeldR0Offset = 272;
 
     /// <summary>The shared run state.</summary>
     [FieldOffset(StateOffset)] public RunState* State;
@@ -148,4 +149,8 @@ internal unsafe struct RunBlock
 
     /// <summary>The helper call site the code left for (<see cref="RunStatus.HelperCall"/>).</summary>
     [FieldOffset(SiteOffset)] public int Site;
+
+    /// <summary>r0 while the code is out for a yield (<see cref="RunStatus.HelperCall"/> with <see cref="Site"/> -1): the
+    /// host resumes with it as the result.</summary>
+    [FieldOffset(HeldR0Offset)] public ulong HeldR0;
 }
