@@ -49,7 +49,8 @@ public sealed class DifferentialRunner
     /// <summary>
     /// When true, every run the engines are compared on compiles each access with its check (the proof is not used:
     /// <see cref="Analysis.CheckPlan.ForceChecks"/>), and when the engines would compile some access without its check
-    /// (the safety analysis proves it), each engine also runs the compilation that drops those checks, which must end
+    /// (the safety analysis proves it, or a loop guard covers it in the loop's unchecked copy: <see cref="Analysis.CheckPlan.DroppedCount"/>),
+    /// each engine also runs the compilation that drops those checks, which must end
     /// exactly as the reference with every check on (same r0 and memory, or the same error at the same pc): a wrong
     /// proof that lets an access through shows as a mismatch instead of a tripped check.
     /// </summary>
@@ -144,7 +145,7 @@ public sealed class DifferentialRunner
             return new DifferentialVerdict(false, expected, null);
         }
 
-        int dropped = CheckProofUse && compiled() is { } plan && options.MemoryChecks ? CheckPlan.Create(plan.Program, environment, plan.Options).ProvenCount : 0;
+        int dropped = CheckProofUse && compiled() is { } plan && options.MemoryChecks ? CheckPlan.Create(plan.Program, environment, plan.Options).DroppedCount : 0;
         bool succeeded = expected.StartsWith("r0=", StringComparison.Ordinal) || expected.StartsWith("retval=", StringComparison.Ordinal);
         string? mismatch = null;
         foreach (var engine in Engines)

@@ -11,13 +11,15 @@ namespace Ebpf.Il;
 /// A program compiled by the <see cref="IlEngine"/>: one <see cref="System.Reflection.Emit.DynamicMethod"/> per eBPF
 /// function, JIT-compiled by the runtime on the first run. Thread-safe; each run has its own registers and stack.
 /// </summary>
-public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStatistics
+public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStatistics, ILoopGuardStatistics
 {
     private readonly IlFunction entry;
     private readonly int entryRegions;
     private readonly Lazy<IlFunction> anyRegionsEntry;
     private readonly int checkedAccesses;
     private readonly int provenAccesses;
+    private readonly int guardedLoops;
+    private readonly int guardedAccesses;
 
     /// <summary>
     /// True when the code calls an rbpf-style helper's delegate itself (see <see cref="Call"/>); other code is called
@@ -35,6 +37,8 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         (entry, IlListing) = compiler.Compile();
         checkedAccesses = compiler.CheckedAccesses;
         provenAccesses = plan.ProvenCount;
+        guardedLoops = compiler.GuardedLoops;
+        guardedAccesses = compiler.GuardedAccesses;
         callsHelpersDirectly = compiler.CallsHelpersDirectly;
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
@@ -58,6 +62,12 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
 
     /// <inheritdoc />
     int IMemoryCheckStatistics.ProvenAccesses => provenAccesses;
+
+    /// <inheritdoc />
+    int ILoopGuardStatistics.GuardedLoops => guardedLoops;
+
+    /// <inheritdoc />
+    int ILoopGuardStatistics.GuardedAccesses => guardedAccesses;
 
     /// <inheritdoc />
     private protected override ulong Execute(ref RunState state)

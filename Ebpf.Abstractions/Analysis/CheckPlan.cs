@@ -35,17 +35,32 @@ internal sealed class CheckPlan
     private readonly EbpfProgram program;
     private readonly bool[]? proven;
     private readonly AccessRegion[]? regions;
+    private readonly Lazy<LoopGuardPlan> loops;
 
-    private CheckPlan(EbpfProgram program, bool[]? proven, AccessRegion[]? regions, int provenCount)
+    private CheckPlan(EbpfProgram program, bool[]? proven, AccessRegion[]? regions, int provenCount, int stackSize, bool guardLoops)
     {
         this.program = program;
         this.proven = proven;
         this.regions = regions;
         ProvenCount = provenCount;
+        loops = guardLoops && regions is not null
+            ? new Lazy<LoopGuardPlan>(() => LoopGuardPlan.Create(
+                program, pc => !IsProven(pc) && !program.Analysis.IsOwnFrameAccess(pc, stackSize), RegionOf))
+            : new Lazy<LoopGuardPlan>(LoopGuardPlan.None);
     }
 
     /// <summary>The number of accesses compiled without a check because they are proven.</summary>
     public int ProvenCount { get; }
+
+    /// <summary>
+    /// The loops an engine may run as an unchecked copy behind one guard (see <see cref="LoopGuardPlan"/>), worked out
+    /// on first use; none when memory checks are off, the program is too long or the plan was made inside
+    /// <see cref="ForceChecks"/>. Unlike the proofs, guards do not depend on the safety analysis: each is a run-time test.
+    /// </summary>
+    public LoopGuardPlan Loops => loops.Value;
+
+    /// <summary>The number of checks the engines that use the whole plan leave out: proven accesses plus guarded ones (in the loops' unchecked copies).</summary>
+    public int DroppedCount => ProvenCount + Loops.GuardedAccessCount;
 
     /// <summary>
     /// The plan for compiling <paramref name="program"/> for <paramref name="environment"/> with <paramref name="options"/>:
@@ -61,7 +76,7 @@ internal sealed class CheckPlan
         ArgumentNullException.ThrowIfNull(options);
         if (!options.MemoryChecks || program.Length > MaxAnalyzedSlots)
         {
-            return new CheckPlan(program, null, null, 0);
+            return new CheckPlan(program, null, null, 0, options.StackSize, guardLoops: false);
         }
 
         var layout = options.EntryContext;
@@ -96,7 +111,7 @@ internal sealed class CheckPlan
             };
         }
 
-        return new CheckPlan(program, proven, regions, count);
+        return new CheckPlan(program, proven, regions, count, options.StackSize, guardLoops: forcedChecks == 0);
     }
 
     /// <summary>
@@ -109,8 +124,9 @@ internal sealed class CheckPlan
         || (layout is not null && region is ValueKind.Context or ValueKind.PacketMeta);
 
     /// <summary>
-    /// Until the result is disposed, plans made on this thread check every access (the proof is not used). For tests that
-    /// run proven accesses with their checks on, to see that none ever trips.
+    /// Until the result is disposed, plans made on this thread check every access (the proof is not used and no loop is
+    /// guarded). For tests that run proven accesses with their checks on, to see that none ever trips, and for comparing
+    /// the compilation that uses the proof and the guards with the one that checks everything.
     /// </summary>
     public static IDisposable ForceChecks()
     {

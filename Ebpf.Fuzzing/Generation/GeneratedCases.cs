@@ -59,6 +59,17 @@ public static class GeneratedCases
         return index => Create(seed, index, environments, ProgramGenerator.Guarded, "guarded");
     }
 
+    /// <summary>
+    /// The cases of the loop family alone (<see cref="ProgramGenerator.Loops"/>): strided loops for comparing the
+    /// compilation with loop guards and proofs against the one with every check (not part of <see cref="Create(ulong, long, GeneratedEnvironments)"/>'s rotation).
+    /// </summary>
+    /// <param name="seed">The campaign seed.</param>
+    public static Func<long, DifferentialCase> Loops(ulong seed)
+    {
+        var environments = GeneratedEnvironments.Create(null);
+        return index => Create(seed, index, environments, ProgramGenerator.Loops, "loops");
+    }
+
     /// <summary>The kernel programs only, program <c>i</c> from <c>(S, i)</c> as in <see cref="For"/>.</summary>
     /// <param name="seed">The campaign's seed.</param>
     /// <param name="tailCallEngine">Compiles the environments' tail-call targets (null: every tail call falls through).</param>

@@ -37,6 +37,7 @@ internal sealed class FunctionCompiler
     private readonly int rangeStart;
     private readonly int rangeEnd;
     private readonly Dictionary<int, Label> leaveLabels = new();
+    private readonly LoopGuardEmitter? guards;
     private LocalBuilder? callFrame;
     private int stubCount;
 
@@ -68,6 +69,9 @@ internal sealed class FunctionCompiler
         Checks = new MemoryCheckEmitter(this);
         ExitLabel = Il.DefineLabel("EXIT");
         StopLabel = Il.DefineLabel("STOP");
+
+        // Guarded loops need their copy and the checked loop in one method: not in a function compiled in chunks.
+        guards = plan is null && owner.Options.MemoryChecks && owner.Plan.Loops.Loops.Count > 0 ? new LoopGuardEmitter(this, owner.Plan.Loops) : null;
     }
 
     public ProgramCompiler Owner { get; }
@@ -122,28 +126,18 @@ internal sealed class FunctionCompiler
                 continue;
             }
 
-            var insn = Program.Decoded[pc];
-            if (jumpLabels[pc - rangeStart] is { } label)
+            if (guards?.EmitEntry(pc) != true && jumpLabels[pc - rangeStart] is { } label)
             {
                 Il.MarkLabel(label);
             }
 
-            if (Il.Recording)
-            {
-                Il.Comment($"pc {pc}: {insn.Raw}");
-            }
-
-            if (segments is not null && segments.LengthAt(pc) is > 0 and var length)
-            {
-                EmitBudgetCheck(pc, length);
-            }
-
-            EmitInstruction(pc, insn);
+            EmitInstructionAt(pc);
         }
 
         // The analysis proves no reachable path runs off the end; this keeps the IL valid when the tail is unreachable.
         // A chunk other than the last falls through into the next one.
         Il.Br(rangeEnd < Function.End ? LeaveLabel(rangeEnd) : ExitLabel);
+        guards?.EmitCopies();
         EmitExit();
         EmitStop();
         foreach (var stub in stubs)
@@ -151,6 +145,35 @@ internal sealed class FunctionCompiler
             stub();
         }
     }
+
+    /// <summary>
+    /// Emits the instruction at <paramref name="pc"/> (its listing comment and budget charge first); in the body, or in
+    /// the unchecked copy of a guarded loop while <see cref="LoopGuardEmitter.EmitCopies"/> runs.
+    /// </summary>
+    public void EmitInstructionAt(int pc)
+    {
+        var insn = Program.Decoded[pc];
+        if (Il.Recording)
+        {
+            Il.Comment($"pc {pc}: {insn.Raw}");
+        }
+
+        if (segments is not null && segments.LengthAt(pc) is > 0 and var length)
+        {
+            EmitBudgetCheck(pc, length);
+        }
+
+        EmitInstruction(pc, insn);
+    }
+
+    /// <summary>True while an unchecked loop copy is emitted (its checks are not counted again).</summary>
+    public bool InLoopCopy => guards?.InCopy == true;
+
+    /// <summary>
+    /// The label a jump at <paramref name="from"/> to <paramref name="target"/> branches to: the target's label, except
+    /// around guarded loops (see <see cref="LoopGuardEmitter.Target"/>).
+    /// </summary>
+    public Label BranchTarget(int from, int target) => guards?.Target(from, target) ?? JumpLabel(target);
 
     /// <summary>The label of a jump target inside this function.</summary>
     public Label JumpLabel(int pc) => pc >= rangeStart && pc < rangeEnd ? jumpLabels[pc - rangeStart]!.Value : LeaveLabel(pc);
@@ -239,9 +262,11 @@ internal sealed class FunctionCompiler
 
     /// <summary>
     /// True when the access at <paramref name="pc"/> gets a run-time check: memory checks are on, and it neither stays in
-    /// the current frame nor is proven in bounds (<see cref="ProgramCompiler.Plan"/>).
+    /// the current frame nor is proven in bounds (<see cref="ProgramCompiler.Plan"/>), nor is a guarded access in a loop's
+    /// unchecked copy.
     /// </summary>
-    public bool NeedsCheck(int pc) => Options.MemoryChecks && !IsInOwnFrame(pc) && !Owner.Plan.IsProven(pc);
+    public bool NeedsCheck(int pc) =>
+        Options.MemoryChecks && !IsInOwnFrame(pc) && !Owner.Plan.IsProven(pc) && guards?.SkipsCheck(pc) != true;
 
     /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Execution.MemoryGuard.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => Checks.InputLimit(size);
@@ -360,6 +385,14 @@ internal sealed class FunctionCompiler
             else if (insn.IsPacketLoad)
             {
                 Checks.DeclareInput(insn.AccessSize);
+            }
+        }
+
+        if (guards is not null)
+        {
+            foreach (int pc in guards.LabelledPcs())
+            {
+                jumpLabels[pc - rangeStart] ??= Il.DefineLabel($"L_{pc}");
             }
         }
     }

@@ -17,7 +17,7 @@ internal static class JumpEmitter
             f.EmitCancelPoll(pc);
         }
 
-        var target = f.JumpLabel(insn.Target);
+        var target = f.BranchTarget(pc, insn.Target);
         if (insn.Operation is Operation.Ja or Operation.Ja32)
         {
             f.Il.Br(target);

@@ -45,6 +45,17 @@ internal sealed class MemoryCheckEmitter
     /// <summary>The limit local for input accesses of <paramref name="size"/> bytes (see <see cref="Execution.MemoryGuard.Limit"/>).</summary>
     public LocalBuilder InputLimit(int size) => limits[(int)AccessRegion.Input, size]!;
 
+    /// <summary>The limit local of the declared checks of <paramref name="size"/> bytes against <paramref name="region"/>.</summary>
+    public LocalBuilder Limit(AccessRegion region, int size) => limits[(int)region, size]!;
+
+    /// <summary>The local holding the first byte of <paramref name="region"/> the inline checks subtract (declared with its checks).</summary>
+    public LocalBuilder Base(AccessRegion region) => region switch
+    {
+        AccessRegion.Stack => f.StackBase,
+        AccessRegion.Context => contextBase!,
+        _ => f.InputBase,
+    };
+
     /// <summary>Computes the bases and limits the declared checks compare against.</summary>
     public void EmitPrologue()
     {
@@ -119,12 +130,7 @@ internal sealed class MemoryCheckEmitter
             EmitSlowCheck(pc, size, access, ok);
         });
         MemoryEmitter.PushAddress(f, baseRegister, offset);
-        Il.Ldloc(region switch
-        {
-            AccessRegion.Stack => f.StackBase,
-            AccessRegion.Context => contextBase!,
-            _ => f.InputBase,
-        });
+        Il.Ldloc(Base(region));
         Il.Sub();
         Il.Ldloc(limits[(int)region, size]!);
         Il.BgeUn(slow);

@@ -132,7 +132,10 @@ internal static class MemoryEmitter
         if (f.NeedsCheck(pc))
         {
             f.Checks.EmitCheck(pc, size, access, baseRegister, offset);
-            f.Owner.CheckedAccesses++;
+            if (!f.InLoopCopy)
+            {
+                f.Owner.CheckedAccesses++;
+            }
         }
 
         // The address is computed again rather than kept from the check: a local live across the cold path would be

@@ -66,6 +66,12 @@ internal sealed unsafe class ProgramCompiler
     /// <summary>The number of accesses emitted with a run-time check so far.</summary>
     public int CheckedAccesses { get; set; }
 
+    /// <summary>The number of loops emitted with a guard and an unchecked copy so far.</summary>
+    public int GuardedLoops { get; set; }
+
+    /// <summary>The number of accesses those copies run without a check.</summary>
+    public int GuardedAccesses { get; set; }
+
     /// <summary>
     /// The number of environment regions the code is made for (runs with at most that many, all checked without a
     /// loop), or null for code that serves runs with any number (see <see cref="MemoryCheckEmitter.MaxUnrolledRegions"/>).
