@@ -3,7 +3,12 @@ namespace Ebpf.Tests.X64;
 /// <summary>Garbage-collection pressure for tests of code the runtime must be able to suspend.</summary>
 internal static class GarbageCollections
 {
-    /// <summary>Starts a task that forces full collections (and allocates) until <paramref name="token"/> is cancelled.</summary>
+    /// <summary>
+    /// Starts a task that forces full collections (and allocates) until <paramref name="token"/> is cancelled, with a
+    /// millisecond's pause between two collections: back-to-back full collections of the test process's heap leave
+    /// the threads under test almost no time to run between two suspensions, so a quiet 2-core machine took minutes
+    /// for what a loaded one did in seconds. Every collection still lands while those threads are running.
+    /// </summary>
     public static Task ForceUntil(CancellationToken token) => Task.Run(
         () =>
         {
@@ -11,6 +16,7 @@ internal static class GarbageCollections
             {
                 GC.Collect();
                 _ = new byte[1024];
+                Thread.Sleep(1);
             }
         },
         CancellationToken.None); // started even when the token is already cancelled, so awaiting it never throws
