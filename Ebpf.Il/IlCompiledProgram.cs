@@ -20,6 +20,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
     private readonly int provenAccesses;
     private readonly int guardedLoops;
     private readonly int guardedAccesses;
+    private readonly int wholeRangeLoops;
 
     /// <summary>
     /// True when the code calls an rbpf-style helper's delegate itself (see <see cref="Call"/>); other code is called
@@ -39,6 +40,7 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
         provenAccesses = plan.ProvenCount;
         guardedLoops = compiler.GuardedLoops;
         guardedAccesses = compiler.GuardedAccesses;
+        wholeRangeLoops = compiler.WholeRangeLoops;
         callsHelpersDirectly = compiler.CallsHelpersDirectly;
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
@@ -68,6 +70,9 @@ public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStat
 
     /// <inheritdoc />
     int ILoopGuardStatistics.GuardedAccesses => guardedAccesses;
+
+    /// <inheritdoc />
+    int ILoopGuardStatistics.WholeRangeLoops => wholeRangeLoops;
 
     /// <inheritdoc />
     private protected override ulong Execute(ref RunState state)

@@ -16,7 +16,7 @@ namespace Ebpf.X64;
 /// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
 /// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
 /// </summary>
-public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
+public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics, ILoopGuardStatistics
 {
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;
@@ -26,6 +26,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
     private readonly nint entry;
     private readonly int checkedAccesses;
     private readonly int provenAccesses;
+    private readonly LoopGuardCounts guards;
 
     /// <summary>
     /// True when the code is short and calls nothing (no helper, no local call, no backward jump, at most
@@ -82,6 +83,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;
         provenAccesses = compiled.ProvenAccesses;
+        guards = compiled.Guards;
         callxHelpers = helpers.Callx;
 
         memory = ExecutableMemory.Create(compiled.Code);
@@ -134,6 +136,15 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
 
     /// <inheritdoc />
     int IMemoryCheckStatistics.ProvenAccesses => provenAccesses;
+
+    /// <inheritdoc />
+    int ILoopGuardStatistics.GuardedLoops => guards.Loops;
+
+    /// <inheritdoc />
+    int ILoopGuardStatistics.GuardedAccesses => guards.Accesses;
+
+    /// <inheritdoc />
+    int ILoopGuardStatistics.WholeRangeLoops => guards.WholeRangeLoops;
 
     /// <summary>The number of bytes of machine code.</summary>
     public int CodeSize => memory.CodeLength;

@@ -40,6 +40,9 @@ internal sealed class FunctionGraph
     /// <summary>The number of blocks.</summary>
     public int Count { get; }
 
+    /// <summary>The successors of every block.</summary>
+    public IReadOnlyList<List<int>> Successors => successors;
+
     /// <summary>The predecessors of every block.</summary>
     public IReadOnlyList<List<int>> Predecessors => predecessors;
 

@@ -87,6 +87,7 @@ internal static class LoopGuardAnalyzer
 
         var outStates = new Dictionary<int, LinearForm?[]>();
         var addresses = new Dictionary<int, LinearForm?>();
+        var operands = new Dictionary<int, (LinearForm? Left, LinearForm? Right)>();
         foreach (int b in loop.Order)
         {
             LinearForm?[] state;
@@ -108,7 +109,7 @@ internal static class LoopGuardAnalyzer
             {
                 if (!program.IsSecondSlot(pc))
                 {
-                    Transfer(program.Decoded[pc], pc, state, addresses);
+                    Transfer(program.Decoded[pc], pc, state, addresses, operands);
                 }
             }
 
@@ -136,34 +137,7 @@ internal static class LoopGuardAnalyzer
             }
 
             var used = new Dictionary<int, LoopEntryEquality>();
-            long total = 0;
-            bool exact = true;
-            for (int r = 0; r < RegisterCount && exact; r++)
-            {
-                long coefficient = address.Coefficient(r);
-                if (coefficient == 0)
-                {
-                    continue;
-                }
-
-                if (step[r] is { } own)
-                {
-                    total = unchecked(total + (coefficient * own));
-                }
-                else if (back[r] is { } form && form.IsRegisterPlus(out int source, out long constant) && step[source] is { } sourceStep)
-                {
-                    // r is set to source + constant on every path: from the second iteration on it moves with source; from the
-                    // first too when it already equals source + constant - step on entry (tested by the guard).
-                    used[r] = new LoopEntryEquality(r, source, unchecked(constant - sourceStep));
-                    total = unchecked(total + (coefficient * sourceStep));
-                }
-                else
-                {
-                    exact = false;
-                }
-            }
-
-            if (!exact || total == long.MinValue)
+            if (Movement(address, step, back, used) is not { } total || total == long.MinValue)
             {
                 continue;
             }
@@ -181,13 +155,175 @@ internal static class LoopGuardAnalyzer
             return null;
         }
 
+        var trip = FindTrip(program, graph, loop, operands, step, back, conditions);
         var starts = body.Select(b => analysis.Blocks[first + b].Start).Order().ToImmutableArray();
         return new LoopGuard(
             analysis.Blocks[first + head].Start,
             [.. instructions.Order()],
             starts,
             [.. conditions.Values.OrderBy(c => c.Register)],
-            accesses.ToImmutable());
+            accesses.ToImmutable(),
+            trip);
+    }
+
+    /// <summary>
+    /// How much <paramref name="form"/> moves per iteration, or null when it does not move by a constant: each register
+    /// in it must be an induction register or a copy of one (whose entry condition goes to <paramref name="used"/>).
+    /// </summary>
+    private static long? Movement(LinearForm form, long?[] step, LinearForm?[] back, Dictionary<int, LoopEntryEquality> used)
+    {
+        long total = 0;
+        for (int r = 0; r < RegisterCount; r++)
+        {
+            long coefficient = form.Coefficient(r);
+            if (coefficient == 0)
+            {
+                continue;
+            }
+
+            if (step[r] is { } own)
+            {
+                total = unchecked(total + (coefficient * own));
+            }
+            else if (back[r] is { } moved && moved.IsRegisterPlus(out int source, out long constant) && step[source] is { } sourceStep)
+            {
+                // r is set to source + constant on every path: from the second iteration on it moves with source; from the
+                // first too when it already equals source + constant - step on entry (tested by the guard).
+                used[r] = new LoopEntryEquality(r, source, unchecked(constant - sourceStep));
+                total = unchecked(total + (coefficient * sourceStep));
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// The first conditional jump (by pc) that bounds the loop (see <see cref="TripBound"/>): a 64-bit comparison on
+    /// every path from the head back to it, with one successor in the loop and one outside, between an operand that
+    /// moves by a constant and one that does not, in the direction that ends the loop; its entry conditions join
+    /// <paramref name="conditions"/>. Null when there is none.
+    /// </summary>
+    private static TripBound? FindTrip(
+        EbpfProgram program, FunctionGraph graph, NaturalLoop loop, Dictionary<int, (LinearForm? Left, LinearForm? Right)> operands,
+        long?[] step, LinearForm?[] back, Dictionary<int, LoopEntryEquality> conditions)
+    {
+        var analysis = program.Analysis;
+        foreach (int b in loop.Order.OrderBy(b => analysis.Blocks[graph.First + b].Start))
+        {
+            int pc = analysis.Blocks[graph.First + b].End - 1;
+            var insn = program.Decoded[pc];
+            if (!insn.IsConditionalJump || !insn.Is64 || !operands.TryGetValue(pc, out var pair)
+                || pair.Left is not { } left || pair.Right is not { } right)
+            {
+                continue;
+            }
+
+            bool takenStays = loop.Body.Contains(analysis.BlockIndexOf(insn.Target) - graph.First);
+            bool fallStays = pc + 1 < program.Length && loop.Body.Contains(analysis.BlockIndexOf(pc + 1) - graph.First);
+            if (takenStays == fallStays || !OnEveryIteration(graph, loop, b))
+            {
+                continue;
+            }
+
+            var used = new Dictionary<int, LoopEntryEquality>();
+            if (Movement(left, step, back, used) is not { } leftStep || Movement(right, step, back, used) is not { } rightStep)
+            {
+                continue;
+            }
+
+            // The comparison under which the loop stays, with the moving operand on the left.
+            var stay = takenStays ? insn.Operation : SafetyAnalyzer.Negate(insn.Operation);
+            if (leftStep == 0)
+            {
+                (left, right, leftStep, rightStep, stay) = (right, left, rightStep, leftStep, Mirrored(stay));
+            }
+
+            if (rightStep != 0 || Normalize(pc, left, right, leftStep, stay) is not { } trip)
+            {
+                continue;
+            }
+
+            foreach (var (r, condition) in used)
+            {
+                conditions[r] = condition;
+            }
+
+            return trip;
+        }
+
+        return null;
+    }
+
+    /// <summary>The bound for "stay while <paramref name="moving"/> <paramref name="stay"/> <paramref name="limit"/>", or null when that does not end the loop.</summary>
+    private static TripBound? Normalize(int pc, LinearForm moving, LinearForm limit, long step, Operation stay)
+    {
+        const ulong sign = 1UL << 63;
+        if (step == 0 || step == long.MinValue || Math.Abs(step) > TripBound.MaxStep)
+        {
+            return null;
+        }
+
+        bool up = step > 0;
+        long magnitude = Math.Abs(step);
+        return stay switch
+        {
+            Operation.Jne when magnitude == 1 => new TripBound(pc, moving, limit, 1, up ? 0 : ~0UL, Inclusive: false, NotEqual: true),
+            Operation.Jlt or Operation.Jle when up => new TripBound(pc, moving, limit, magnitude, 0, stay == Operation.Jle, NotEqual: false),
+            Operation.Jslt or Operation.Jsle when up => new TripBound(pc, moving, limit, magnitude, sign, stay == Operation.Jsle, NotEqual: false),
+            Operation.Jgt or Operation.Jge when !up => new TripBound(pc, moving, limit, magnitude, ~0UL, stay == Operation.Jge, NotEqual: false),
+            Operation.Jsgt or Operation.Jsge when !up => new TripBound(pc, moving, limit, magnitude, ~sign, stay == Operation.Jsge, NotEqual: false),
+            _ => null,
+        };
+    }
+
+    /// <summary>The jump with the operands swapped (<c>a &lt; b</c> is <c>b &gt; a</c>).</summary>
+    private static Operation Mirrored(Operation operation) => operation switch
+    {
+        Operation.Jgt => Operation.Jlt,
+        Operation.Jlt => Operation.Jgt,
+        Operation.Jge => Operation.Jle,
+        Operation.Jle => Operation.Jge,
+        Operation.Jsgt => Operation.Jslt,
+        Operation.Jslt => Operation.Jsgt,
+        Operation.Jsge => Operation.Jsle,
+        Operation.Jsle => Operation.Jsge,
+        _ => operation,
+    };
+
+    /// <summary>True when every path from the head to a latch passes block <paramref name="block"/> (the loop's body holds no other cycle).</summary>
+    private static bool OnEveryIteration(FunctionGraph graph, NaturalLoop loop, int block)
+    {
+        if (block == loop.Head)
+        {
+            return true;
+        }
+
+        // Without block, no latch may be reachable from the head inside the body.
+        var seen = new HashSet<int> { loop.Head };
+        var work = new Stack<int>();
+        work.Push(loop.Head);
+        while (work.Count > 0)
+        {
+            int x = work.Pop();
+            if (loop.Latches.Contains(x))
+            {
+                return false;
+            }
+
+            foreach (int s in graph.Successors[x])
+            {
+                if (s != block && s != loop.Head && loop.Body.Contains(s) && seen.Add(s))
+                {
+                    work.Push(s);
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Register by register: the form all states agree on, else unknown.</summary>
@@ -215,10 +351,14 @@ internal static class LoopGuardAnalyzer
     }
 
     /// <summary>The effect of one instruction on the forms; records the address form of loads and stores.</summary>
-    private static void Transfer(DecodedInstruction insn, int pc, LinearForm?[] state, Dictionary<int, LinearForm?> addresses)
+    private static void Transfer(
+        DecodedInstruction insn, int pc, LinearForm?[] state, Dictionary<int, LinearForm?> addresses, Dictionary<int, (LinearForm? Left, LinearForm? Right)> operands)
     {
         switch (insn.Operation)
         {
+            case >= Operation.Jeq and <= Operation.Jsle:
+                operands[pc] = (state[insn.Dst], insn.HasRegisterSource ? state[insn.Src] : LinearForm.Of(insn.Imm));
+                break;
             case >= Operation.Add and <= Operation.Bswap64:
                 state[insn.Dst] = Alu(insn, state);
                 break;

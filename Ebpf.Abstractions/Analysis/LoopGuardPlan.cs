@@ -16,6 +16,13 @@ namespace Ebpf.Analysis;
 /// without a check therefore lies where its check would have let it through, so a run ends exactly as with every check
 /// on: the same result, or the same fault at the same pc. Nothing depends on the safety analysis' proofs: the guard is
 /// a run-time test of the loop's own arithmetic, which the analyzer follows exactly (linear forms modulo 2^64).
+/// <para>
+/// The whole-range form: when the loop has a <see cref="LoopGuard.Trip"/> (a test on every iteration that ends it once
+/// a moving value reaches an invariant one), the guard also works out from the registers on entry how often that test
+/// lets the loop go round at most (<see cref="TripBound.Stays"/>). When the loop then arrives at its head no more often
+/// than the count allows (stays &lt; count), every access of every iteration lies where its check lets it through, and
+/// the engine runs a second unchecked copy whose head does not count. Otherwise it runs the counting copy.
+/// </para>
 /// </remarks>
 internal sealed class LoopGuardPlan
 {

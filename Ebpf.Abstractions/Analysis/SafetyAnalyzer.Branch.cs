@@ -219,7 +219,8 @@ internal sealed partial class SafetyAnalyzer
 
     private static bool IsUnsignedOrEquality(Operation op) => op is Operation.Jeq or Operation.Jne or Operation.Jgt or Operation.Jge or Operation.Jlt or Operation.Jle;
 
-    private static Operation Negate(Operation op) => op switch
+    /// <summary>The jump taken exactly when <paramref name="op"/>'s is not (jset: itself; the caller passes notSet).</summary>
+    internal static Operation Negate(Operation op) => op switch
     {
         Operation.Jeq => Operation.Jne,
         Operation.Jne => Operation.Jeq,

@@ -12,4 +12,10 @@ internal interface ILoopGuardStatistics
 
     /// <summary>The accesses the unchecked copies run without a check (each keeps it in the checked loop).</summary>
     int GuardedAccesses { get; }
+
+    /// <summary>
+    /// The guarded loops that also got the whole-range form: a second unchecked copy without the per-iteration count,
+    /// run when the guard finds on entry that the loop's bound keeps every access in range (see <see cref="Analysis.TripBound"/>).
+    /// </summary>
+    int WholeRangeLoops { get; }
 }

@@ -5,8 +5,9 @@ using Ebpf.Assembly;
 namespace Ebpf.Fuzzing.Generation;
 
 /// <summary>
-/// The loop family: strided loops over the input and the stack, the shapes the loop guards of the IL engine compile
-/// twice (an unchecked copy behind a guard, and the checked loop), each drawn in bounds, at the edge or past it.
+/// The loop family: strided loops over the input and the stack, the shapes the loop guards of the IL and x64 engines
+/// compile two or three times (unchecked copies behind a guard, counting or whole-range, and the checked loop), each
+/// drawn in bounds, at the edge or past it.
 /// </summary>
 public static partial class ProgramGenerator
 {
@@ -18,7 +19,8 @@ public static partial class ProgramGenerator
     /// then moved by a 32-bit add, which wraps) drives 1-3 reads and writes of 1-8 bytes at constant offsets (some
     /// negative) from the input or from a pointer into the stack (some past the frame's top or bottom), the index used
     /// as it is, shifted, or through a copy clang-style (<c>r3 = r9</c> after <c>r9 += step</c>, equal on entry or
-    /// not); the loop ends on an index compared with the length, half of it or a constant, on a byte read being zero
+    /// not); the loop ends on an index compared with the length, half of it or a constant (unsigned, signed, up or down:
+    /// the trip bounds of the whole-range form), on a byte read being zero
     /// (strcmp's shape), or never (the budget stops it); some loops exit early on a byte, change their length
     /// register inside, or move their base. Inputs are 0-64 bytes.
     /// </summary>
@@ -78,6 +80,8 @@ public static partial class ProgramGenerator
             $"jne {index}, r7, loop",
             $"jslt {index}, r7, loop",
             $"jle {index}, r7, loop",
+            $"jgt {index}, r7, loop",
+            $"jsge {index}, r7, loop",
             "jne r5, 0, loop",
             "ja loop"));
         lines.Add("done:");

@@ -11,13 +11,15 @@ namespace Ebpf.Il.Compiler;
 /// pass the access' inline check (the minimum goes to a counter local); then it branches to the loop's unchecked copy.
 /// The checked loop follows the guard as it always did; its own back edges go to its head past the guard. After the
 /// body it emits each copy: the loop's instructions once more, the guarded accesses without a check, the head
-/// counting down the counter and continuing at the checked head, with the same registers, once it is 0.
+/// counting down the counter and continuing at the checked head, with the same registers, once it is 0. A loop with a
+/// trip bound (<see cref="LoopGuard.Trip"/>) gets a second copy whose head does not count: the guard enters it when
+/// the bound lets the loop arrive at its head no more often than the count (the whole-range form).
 /// </summary>
 internal sealed class LoopGuardEmitter
 {
     private readonly FunctionCompiler f;
     private readonly Dictionary<int, Site> sites = new();
-    private Site? copying;
+    private (Site Site, Copy Copy)? copying;
 
     public LoopGuardEmitter(FunctionCompiler function, LoopGuardPlan plan)
     {
@@ -30,22 +32,30 @@ internal sealed class LoopGuardEmitter
                 var site = new Site(
                     loop,
                     Il.DefineLabel("CHECKED_" + head),
-                    Il.DefineLabel("COPY_" + head),
-                    Il.DeclareLocal(typeof(ulong), "iterations" + head));
-                foreach (int start in loop.BlockStarts)
-                {
-                    if (start != loop.Head)
-                    {
-                        site.Labels[start] = Il.DefineLabel($"COPY_{head}_{start.ToString(CultureInfo.InvariantCulture)}");
-                    }
-                }
-
+                    NewCopy(loop, "COPY_" + head, counted: true),
+                    loop.Trip is null ? null : NewCopy(loop, "RANGE_" + head, counted: false),
+                    Il.DeclareLocal(typeof(ulong), "iterations" + head),
+                    loop.Trip is null ? null : Il.DeclareLocal(typeof(ulong), "stays" + head));
                 sites.Add(loop.Head, site);
             }
         }
     }
 
     private IlEmitter Il => f.Il;
+
+    private Copy NewCopy(LoopGuard loop, string name, bool counted)
+    {
+        var copy = new Copy(Il.DefineLabel(name), counted);
+        foreach (int start in loop.BlockStarts)
+        {
+            if (start != loop.Head)
+            {
+                copy.Labels[start] = Il.DefineLabel($"{name}_{start.ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        return copy;
+    }
 
     /// <summary>
     /// The pcs outside the loops control may continue at from inside one (jump targets and fall-through successors);
@@ -77,7 +87,7 @@ internal sealed class LoopGuardEmitter
     /// True when the access at <paramref name="pc"/> is being emitted in an unchecked copy that covers it: it gets no
     /// check there.
     /// </summary>
-    public bool SkipsCheck(int pc) => copying is not null && copying.Loop.IsGuarded(pc);
+    public bool SkipsCheck(int pc) => copying is not null && copying.Value.Site.Loop.IsGuarded(pc);
 
     /// <summary>True while the unchecked copies are emitted.</summary>
     public bool InCopy => copying is not null;
@@ -89,9 +99,9 @@ internal sealed class LoopGuardEmitter
     /// </summary>
     public Label Target(int from, int target)
     {
-        if (copying is not null && copying.Loop.Contains(target))
+        if (copying is { } current && current.Site.Loop.Contains(target))
         {
-            return target == copying.Loop.Head ? copying.CopyHead : copying.Labels[target];
+            return target == current.Site.Loop.Head ? current.Copy.Head : current.Copy.Labels[target];
         }
 
         if (sites.TryGetValue(target, out var site) && site.Loop.Contains(from))
@@ -130,24 +140,36 @@ internal sealed class LoopGuardEmitter
         Il.MarkLabel(site.CheckedHead);
         f.Owner.GuardedLoops++;
         f.Owner.GuardedAccesses += site.Loop.Accesses.Length;
+        f.Owner.WholeRangeLoops += site.Range is null ? 0 : 1;
         return true;
     }
 
-    /// <summary>Emits the unchecked copy of every guarded loop (after the body).</summary>
+    /// <summary>Emits the unchecked copies of every guarded loop (after the body): the counting one and, with a trip bound, the whole-range one.</summary>
     public void EmitCopies()
     {
         foreach (var site in sites.Values)
         {
-            copying = site;
-            var loop = site.Loop;
-            Il.Comment($"unchecked copy of the loop at pc {loop.Head}");
-            for (int i = 0; i < loop.Instructions.Length; i++)
+            EmitCopy(site, site.Counted);
+            if (site.Range is { } range)
             {
-                int pc = loop.Instructions[i];
-                if (pc == loop.Head)
+                EmitCopy(site, range);
+            }
+        }
+    }
+
+    private void EmitCopy(Site site, Copy copy)
+    {
+        copying = (site, copy);
+        var loop = site.Loop;
+        Il.Comment($"unchecked copy of the loop at pc {loop.Head}{(copy.Counted ? "" : ", whole range in bounds")}");
+        foreach (var (pc, jumpAfter) in loop.CopyLayout(f.Program))
+        {
+            if (pc == loop.Head)
+            {
+                Il.MarkLabel(copy.Head);
+                if (copy.Counted)
                 {
                     // if (iterations == 0) continue in the checked loop; iterations--;
-                    Il.MarkLabel(site.CopyHead);
                     Il.Ldloc(site.Iterations);
                     Il.Brfalse(site.CheckedHead);
                     Il.Ldloc(site.Iterations);
@@ -155,22 +177,20 @@ internal sealed class LoopGuardEmitter
                     Il.Sub();
                     Il.Stloc(site.Iterations);
                 }
-                else if (site.Labels.TryGetValue(pc, out var label))
-                {
-                    Il.MarkLabel(label);
-                }
-
-                f.EmitInstructionAt(pc);
-                var insn = f.Program.Decoded[pc];
-                int next = pc + insn.Length;
-                if (insn.FallsThrough && (i + 1 == loop.Instructions.Length || loop.Instructions[i + 1] != next))
-                {
-                    Il.Br(next < f.Function.End ? Target(pc, next) : f.ExitLabel);
-                }
+            }
+            else if (copy.Labels.TryGetValue(pc, out var label))
+            {
+                Il.MarkLabel(label);
             }
 
-            copying = null;
+            f.EmitInstructionAt(pc);
+            if (jumpAfter >= 0)
+            {
+                Il.Br(jumpAfter < f.Function.End ? Target(pc, jumpAfter) : f.ExitLabel);
+            }
         }
+
+        copying = null;
     }
 
     /// <summary>
@@ -239,7 +259,99 @@ internal sealed class LoopGuardEmitter
             Il.MarkLabel(keep);
         }
 
-        Il.Br(site.CopyHead);
+        if (site.Range is { } range)
+        {
+            EmitWholeRangeTest(site, loop.Trip!, range.Head);
+        }
+
+        Il.Br(site.Counted.Head);
+    }
+
+    /// <summary>
+    /// The whole-range form's test, after the iterations are counted: branches to the copy without a count when the
+    /// trip bound lets the loop arrive at its head at most <c>iterations</c> times (the bound's stays &lt; iterations,
+    /// the arithmetic of <see cref="TripBound.Stays"/>); falls through otherwise.
+    /// </summary>
+    private void EmitWholeRangeTest(Site site, TripBound trip, Label range)
+    {
+        var counted = site.Counted.Head;
+        var bound = site.Bound!;
+        PushForm(trip.Moving);
+        if (trip.Mask != 0)
+        {
+            Il.LdcI8(unchecked((long)trip.Mask));
+            Il.Xor();
+        }
+
+        Il.Stloc(f.Address);
+        PushForm(trip.Limit);
+        if (trip.Mask != 0)
+        {
+            Il.LdcI8(unchecked((long)trip.Mask));
+            Il.Xor();
+        }
+
+        Il.Stloc(bound);
+        if (trip.NotEqual)
+        {
+            // stays = v - u
+            Il.Ldloc(bound);
+            Il.Ldloc(f.Address);
+            Il.Sub();
+            Il.Stloc(bound);
+        }
+        else
+        {
+            if (trip.Inclusive)
+            {
+                // u <= v is u < v + 1, unless v + 1 wraps (no bound)
+                Il.Ldloc(bound);
+                Il.LdcI8(-1);
+                Il.Beq(counted);
+                Il.Ldloc(bound);
+                Il.LdcI8(1);
+                Il.Add();
+                Il.Stloc(bound);
+            }
+
+            if (trip.Step > 1)
+            {
+                // u could step past 2^64 - 1 and wrap before it reaches v: no bound
+                Il.Ldloc(bound);
+                Il.LdcI8(-trip.Step);
+                Il.BgtUn(counted);
+            }
+
+            // stays = u >= v ? 0 : (v - u - 1) / step + 1
+            var some = Il.DefineLabel($"TRIP_{trip.Pc.ToString(CultureInfo.InvariantCulture)}_SOME");
+            var done = Il.DefineLabel($"TRIP_{trip.Pc.ToString(CultureInfo.InvariantCulture)}_DONE");
+            Il.Ldloc(f.Address);
+            Il.Ldloc(bound);
+            Il.BltUn(some);
+            Il.LdcI8(0);
+            Il.Stloc(bound);
+            Il.Br(done);
+            Il.MarkLabel(some);
+            Il.Ldloc(bound);
+            Il.Ldloc(f.Address);
+            Il.Sub();
+            Il.LdcI8(1);
+            Il.Sub();
+            if (trip.Step > 1)
+            {
+                Il.LdcI8(trip.Step);
+                Il.DivUn();
+            }
+
+            Il.LdcI8(1);
+            Il.Add();
+            Il.Stloc(bound);
+            Il.MarkLabel(done);
+        }
+
+        Il.Ldloc(bound);
+        Il.Ldloc(site.Iterations);
+        Il.BltUn(range);
     }
 
     /// <summary>Pushes the value of <paramref name="form"/> over the current registers (64 bits, wrapping).</summary>
@@ -265,20 +377,33 @@ internal sealed class LoopGuardEmitter
         }
     }
 
-    private sealed class Site(LoopGuard loop, Label checkedHead, Label copyHead, LocalBuilder iterations)
+    private sealed class Site(LoopGuard loop, Label checkedHead, Copy counted, Copy? range, LocalBuilder iterations, LocalBuilder? bound)
     {
         public LoopGuard Loop { get; } = loop;
 
         /// <summary>The checked loop's head, past the guard.</summary>
         public Label CheckedHead { get; } = checkedHead;
 
-        /// <summary>The copy's head: counts an iteration down, or continues at the checked head.</summary>
-        public Label CopyHead { get; } = copyHead;
+        /// <summary>The copy whose head counts an iteration down, or continues at the checked head.</summary>
+        public Copy Counted { get; } = counted;
 
-        /// <summary>The iterations the copy may still start.</summary>
+        /// <summary>The whole-range copy (no count), when the loop has a trip bound.</summary>
+        public Copy? Range { get; } = range;
+
+        /// <summary>The iterations the counting copy may still start.</summary>
         public LocalBuilder Iterations { get; } = iterations;
 
-        /// <summary>The copy's block labels (its head excluded).</summary>
+        /// <summary>The trip bound's operand and then its stays (whole-range form only).</summary>
+        public LocalBuilder? Bound { get; } = bound;
+    }
+
+    /// <summary>One unchecked copy of a loop: its head label, its block labels (head excluded), whether its head counts.</summary>
+    private sealed class Copy(Label head, bool counted)
+    {
+        public Label Head { get; } = head;
+
+        public bool Counted { get; } = counted;
+
         public Dictionary<int, Label> Labels { get; } = new();
     }
 }

@@ -72,6 +72,9 @@ internal sealed unsafe class ProgramCompiler
     /// <summary>The number of accesses those copies run without a check.</summary>
     public int GuardedAccesses { get; set; }
 
+    /// <summary>The number of guarded loops emitted with the whole-range form too so far.</summary>
+    public int WholeRangeLoops { get; set; }
+
     /// <summary>
     /// The number of environment regions the code is made for (runs with at most that many, all checked without a
     /// loop), or null for code that serves runs with any number (see <see cref="MemoryCheckEmitter.MaxUnrolledRegions"/>).

@@ -8,14 +8,16 @@ using Ebpf.Il;
 using Ebpf.Tests.Cli;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
+using Ebpf.X64;
 
 namespace Ebpf.Tests.Safety;
 
 /// <summary>
 /// Loop guards (<see cref="LoopGuardPlan"/>): the IL engine runs a loop whose accesses the analysis cannot prove as an
 /// unchecked copy behind one guard, and continues in the checked loop where the guard runs out, so every run ends as
-/// with every check on: the same result and memory, or the same fault at the same pc and address. The other engines
-/// ignore guards (their statistics say 0). Hand-written edge cases with their results worked out here, the workloads
+/// with every check on: the same result and memory, or the same fault at the same pc and address. The x64 engine does
+/// the same; the interpreter ignores guards (its statistics say 0). The whole-range form has its own tests
+/// (<see cref="WholeRangeGuardTests"/>). Hand-written edge cases with their results worked out here, the workloads
 /// the guards are for, and generated loop programs compared with the compilation that checks everything.
 /// </summary>
 public class LoopGuardTests
@@ -23,10 +25,11 @@ public class LoopGuardTests
     // r0 = the sum of the bytes up to the first zero byte; walks until it reads one (strcmp's shape). Load at pc 4.
     private const string SumToZero = "mov r0, 0\nmov r3, 0\nloop:\nmov r4, r1\nadd r4, r3\nldxb r5, [r4]\nadd r0, r5\nadd r3, 1\njne r5, 0, loop\nexit";
 
-    private static bool Guards(string engine) => engine == IlEngine.EngineName;
+    private static bool Guards(string engine) => engine is IlEngine.EngineName or X64Engine.EngineName;
 
-    private static (int Loops, int Accesses) GuardStatistics(ICompiledProgram compiled) =>
-        compiled is ILoopGuardStatistics statistics ? (statistics.GuardedLoops, statistics.GuardedAccesses) : (0, 0);
+    /// <summary>The guarded loops, their guarded accesses and the loops with the whole-range form too.</summary>
+    private static (int Loops, int Accesses, int WholeRange) GuardStatistics(ICompiledProgram compiled) =>
+        compiled is ILoopGuardStatistics statistics ? (statistics.GuardedLoops, statistics.GuardedAccesses, statistics.WholeRangeLoops) : (0, 0, 0);
 
     private static ICompiledProgram Compile(string engine, string text, ExecutionOptions? options = null) =>
         TestEngines.Get(engine).Compile(ProgramLoader.Load(Assembler.Assemble(text)), null, options);
@@ -106,6 +109,13 @@ public class LoopGuardTests
                 "head 88: pc 91 at r1 + r6 + 1 step 2; pc 92 at r1 + r6 + 0 step 2",
             ],
             LoopsOf(Workload("checksum")).Select(Describe));
+
+        // checksum's loops end on a test of a moving value against an invariant one on every iteration (the whole-range
+        // form's trip bound): r7 = r0 + 15 < r4 at pc 49, r8 = r6 + 3 < r2 at pc 86; strcmp's ends on the bytes read.
+        Assert.Equal(
+            ["pc 49: r0 + 15 < r4 + 0 step 2", "pc 86: r6 + 3 < r2 + 0 step 2"],
+            LoopsOf(Workload("checksum")).Select(l => l.Trip is { } t ? $"pc {t.Pc}: {t.Moving} {(t.Inclusive ? "<=" : "<")} {t.Limit} step {t.Step}" : "none"));
+        Assert.Null(Assert.Single(LoopsOf(Workload("strcmp"))).Trip);
     }
 
     [Fact]
@@ -126,7 +136,7 @@ public class LoopGuardTests
     public void A_walk_to_a_zero_byte_runs_exactly_to_the_end_and_faults_one_byte_past_it(string engine)
     {
         using var compiled = Compile(engine, SumToZero);
-        Assert.Equal(Guards(engine) ? (1, 1) : (0, 0), GuardStatistics(compiled));
+        Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
         foreach (int length in new[] { 1, 2, 4, 100, 4097 })
         {
             var ends = Bytes(length, zeroAt: length - 1);
@@ -145,7 +155,7 @@ public class LoopGuardTests
     {
         // from the last byte down to a zero byte; load at pc 5
         using var compiled = Compile(engine, "mov r0, 0\nmov r3, r2\nsub r3, 1\nloop:\nmov r4, r1\nadd r4, r3\nldxb r5, [r4]\nadd r0, r5\nadd r3, -1\njne r5, 0, loop\nexit");
-        Assert.Equal(Guards(engine) ? (1, 1) : (0, 0), GuardStatistics(compiled));
+        Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
         foreach (int length in new[] { 1, 3, 64 })
         {
             var ends = Bytes(length, zeroAt: 0);
@@ -162,7 +172,7 @@ public class LoopGuardTests
     {
         // the index starts at 2^64 - 2 and the address is r1 + index + 2: input + 0 on the first iteration; load at pc 5
         using var compiled = Compile(engine, "mov r0, 0\nlddw r3, 0xfffffffffffffffe\nloop:\nmov r4, r1\nadd r4, r3\nldxb r5, [r4+2]\nadd r0, r5\nadd r3, 1\njne r5, 0, loop\nexit");
-        Assert.Equal(Guards(engine) ? (1, 1) : (0, 0), GuardStatistics(compiled));
+        Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
         var ends = Bytes(10, zeroAt: 9);
         Assert.Equal(ExpectedSumToZero(ends, 5), Outcome(compiled, ends));
         Assert.Equal("fault at pc 5, input+10", Outcome(compiled, Bytes(10)));
@@ -175,7 +185,7 @@ public class LoopGuardTests
         // w3 starts at 2^32 - 1 and the address is r1 + r3 - (2^32 - 1): input + 0 first, then (w3 wrapped to 0)
         // input - (2^32 - 1). Load at pc 7.
         using var compiled = Compile(engine, "mov r0, 0\nmov32 r3, -1\nlddw r6, 0xffffffff\nloop:\nmov r4, r1\nadd r4, r3\nsub r4, r6\nldxb r5, [r4]\nadd r0, r5\nadd32 r3, 1\njne r5, 0, loop\nexit");
-        Assert.Equal((0, 0), GuardStatistics(compiled));
+        Assert.Equal((0, 0, 0), GuardStatistics(compiled));
         Assert.Equal($"fault at pc 7, input-{0xffffffffL}", Outcome(compiled, [3, 4]));
         Assert.Equal("r0=0 memory=0004", Outcome(compiled, [0, 4]));
     }
@@ -186,7 +196,7 @@ public class LoopGuardTests
     {
         // n = len / 2; do { b = mem[i]; sum += b; if (b != 0) n++; i++; } while (i < n): load at pc 6
         using var compiled = Compile(engine, "mov r0, 0\nmov r3, 0\nmov r7, r2\nrsh r7, 1\nloop:\nmov r4, r1\nadd r4, r3\nldxb r5, [r4]\nadd r0, r5\njeq r5, 0, +1\nadd r7, 1\nadd r3, 1\njlt r3, r7, loop\nexit");
-        Assert.Equal(Guards(engine) ? (1, 1) : (0, 0), GuardStatistics(compiled));
+        Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
         foreach (var input in new[] { Bytes(8), Bytes(8, zeroAt: 2), Bytes(30, zeroAt: 20), new byte[12], Bytes(1) })
         {
             ulong sum = 0;
@@ -223,7 +233,7 @@ public class LoopGuardTests
         foreach (int start in new[] { 0, 1 })
         {
             using var compiled = Compile(engine, $"mov r0, 0\nmov r3, 0\nmov r9, {start}\nloop:\nmov r4, r1\nadd r4, r3\nldxh r5, [r4]\nadd r0, r5\nadd r9, 2\nmov r3, r9\njlt r3, r2, loop\nexit");
-            Assert.Equal(Guards(engine) ? (1, 1) : (0, 0), GuardStatistics(compiled));
+            Assert.Equal(Guards(engine) ? (1, 1, 1) : (0, 0, 0), GuardStatistics(compiled));
             foreach (int length in new[] { 2, 7, 10, 33 })
             {
                 var input = Bytes(length);
@@ -256,7 +266,7 @@ public class LoopGuardTests
     {
         // n = input[0]; for (i = 0; i < n; i++) ((u64 *)(r10 - 64))[i] = i; r0 = the last slot. Store at pc 6.
         using var compiled = Compile(engine, "ldxb r7, [r1]\nmov r3, 0\nmov r0, 0\nloop:\nmov r4, r3\nlsh r4, 3\nadd r4, r10\nstxdw [r4-64], r3\nadd r3, 1\njlt r3, r7, loop\nldxdw r0, [r10-8]\nexit");
-        Assert.Equal(Guards(engine) ? (1, 1) : (0, 0), GuardStatistics(compiled));
+        Assert.Equal(Guards(engine) ? (1, 1, 1) : (0, 0, 0), GuardStatistics(compiled));
         Assert.Equal("r0=7 memory=08", Outcome(compiled, [8]));
         Assert.Equal("r0=0 memory=03", Outcome(compiled, [3]));
         var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run([9]));
@@ -270,7 +280,7 @@ public class LoopGuardTests
     {
         // the base r6 moves by the byte read when it is 9: no exact form on every path, so no guard. Load at pc 5.
         using var moved = Compile(engine, "mov r0, 0\nmov r3, 0\nmov r6, r1\nloop:\nmov r4, r6\nadd r4, r3\nldxb r5, [r4]\nadd r0, r5\njne r5, 9, +1\nadd r6, r5\nadd r3, 1\njne r5, 0, loop\nexit");
-        Assert.Equal((0, 0), GuardStatistics(moved));
+        Assert.Equal((0, 0, 0), GuardStatistics(moved));
         foreach (var input in new[] { new byte[] { 5, 0 }, [9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0], [9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] })
         {
             ulong sum = 0;
@@ -299,7 +309,7 @@ public class LoopGuardTests
 
         // a local call in the loop (index, sum and base in r6-r8, which calls keep). Load at pc 5.
         using var calls = Compile(engine, "mov r6, 0\nmov r7, 0\nmov r8, r1\nloop:\nmov r4, r8\nadd r4, r7\nldxb r1, [r4]\ncall local +5\nadd r6, r0\nadd r7, 1\njne r0, 0, loop\nmov r0, r6\nexit\nmov r0, r1\nexit");
-        Assert.Equal((0, 0), GuardStatistics(calls));
+        Assert.Equal((0, 0, 0), GuardStatistics(calls));
         Assert.Equal("r0=3 memory=010200", Outcome(calls, [1, 2, 0]));
         Assert.Equal("fault at pc 5, input+2", Outcome(calls, [1, 2]));
     }
@@ -328,10 +338,10 @@ public class LoopGuardTests
             packets.Add(packet);
         }
 
-        foreach (var (program, inputs, expected) in new[] { (strcmp, strings, (1, 2)), (checksum, packets, (2, 4)), (memcpy, packets, (0, 0)) })
+        foreach (var (program, inputs, expected) in new[] { (strcmp, strings, (1, 2, 0)), (checksum, packets, (2, 4, 2)), (memcpy, packets, (0, 0, 0)) })
         {
             using var guarded = TestEngines.Get(engine).Compile(program);
-            Assert.Equal(Guards(engine) ? expected : (0, 0), GuardStatistics(guarded));
+            Assert.Equal(Guards(engine) ? expected : (0, 0, 0), GuardStatistics(guarded));
             ICompiledProgram forced;
             using (CheckPlan.ForceChecks())
             {
@@ -340,7 +350,7 @@ public class LoopGuardTests
 
             using (forced)
             {
-                Assert.Equal((0, 0), GuardStatistics(forced));
+                Assert.Equal((0, 0, 0), GuardStatistics(forced));
                 foreach (var input in inputs)
                 {
                     Assert.Equal(Outcome(forced, input), Outcome(guarded, input));
@@ -363,28 +373,33 @@ public class LoopGuardTests
         var runner = new DifferentialRunner([TestEngines.Get(engine)]) { CheckProofUse = true };
         var cases = GeneratedCases.Loops(2026_12_02);
         var outcomes = new Dictionary<string, int>();
-        int guardedPrograms = 0, compiledGuards = 0;
+        int guardedPrograms = 0, compiledGuards = 0, wholeRangePrograms = 0, compiledWholeRange = 0;
         for (int i = 0; i < Programs; i++)
         {
             var generated = cases(i);
             var verdict = runner.Compare(generated);
             Assert.True(verdict.Mismatch is null, $"program {i}: {verdict.Mismatch}\nreference: {verdict.Reference}\n{generated.Description}");
-            if (CheckPlan.Create(generated.Program, generated.Environment, generated.Options).Loops.GuardedAccessCount == 0)
+            var loops = CheckPlan.Create(generated.Program, generated.Environment, generated.Options).Loops;
+            if (loops.GuardedAccessCount == 0)
             {
                 continue;
             }
 
             guardedPrograms++;
+            wholeRangePrograms += loops.Loops.Any(l => l.Trip is not null) ? 1 : 0;
             string kind = verdict.Reference.StartsWith("r0=", StringComparison.Ordinal) ? "r0" : verdict.Reference.Split(' ')[0];
             outcomes[kind] = outcomes.GetValueOrDefault(kind) + 1;
             if (Guards(engine))
             {
                 using var compiled = TestEngines.Get(engine).Compile(generated.Program, generated.Environment, generated.Options);
                 compiledGuards += GuardStatistics(compiled).Loops;
+                compiledWholeRange += GuardStatistics(compiled).WholeRange;
             }
         }
 
-        string summary = $"{guardedPrograms} guarded programs: {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}";
+        string summary = $"{guardedPrograms} guarded programs ({wholeRangePrograms} with a trip bound): {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}";
+        Assert.True(wholeRangePrograms > Programs / 8 && wholeRangePrograms < guardedPrograms, summary);
+        Assert.Equal(Guards(engine) ? wholeRangePrograms : 0, compiledWholeRange);
         Assert.True(guardedPrograms > Programs / 3, summary);
         Assert.True(outcomes.GetValueOrDefault("r0") > 20, summary);
         Assert.True(outcomes.GetValueOrDefault(nameof(RuntimeErrorKind.MemoryAccessViolation)) > 20, summary);

@@ -9,5 +9,6 @@ namespace Ebpf.X64.Compiler;
 /// <param name="CallbackOffsets">By function index, the code offset of the function's callback entry (-1 when it is no callback).</param>
 /// <param name="ResumeOffset">The offset of the resume entry <c>ulong (RunBlock*, ulong result)</c> when helper calls
 /// return to the host (<see cref="Runtime.RunStatus.HelperCall"/>), else -1.</param>
+/// <param name="Guards">What the compilation did with the guarded loops of its check plan.</param>
 internal sealed record CompiledCode(
-    byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets, int ResumeOffset);
+    byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets, int ResumeOffset, LoopGuardCounts Guards);

@@ -16,7 +16,7 @@ internal sealed partial class X64Compiler
             case Operation.Ja:
             case Operation.Ja32:
                 EmitPollBeforeBackwardJump(pc, insn);
-                a.jmp(labels[insn.Target]);
+                a.jmp(JumpTarget(pc, insn.Target));
                 return;
             case Operation.Exit:
                 a.ret();
@@ -33,7 +33,7 @@ internal sealed partial class X64Compiler
         }
 
         EmitPollBeforeBackwardJump(pc, insn);
-        EmitConditionalJump(insn);
+        EmitConditionalJump(insn, JumpTarget(pc, insn.Target));
     }
 
     /// <summary>Before a backward jump: the yield count when the code yields to the host (see
@@ -75,7 +75,7 @@ internal sealed partial class X64Compiler
         });
     }
 
-    private void EmitConditionalJump(DecodedInstruction insn)
+    private void EmitConditionalJump(DecodedInstruction insn, Label target)
     {
         bool is64 = insn.Is64;
         bool reg = insn.HasRegisterSource;
@@ -96,7 +96,6 @@ internal sealed partial class X64Compiler
             else { if (reg) a.cmp(R32(d), R32(insn.Src)); else a.cmp(R32(d), insn.Imm); }
         }
 
-        var target = labels[insn.Target];
         switch (op)
         {
             case Operation.Jeq: a.je(target); break;
@@ -228,6 +227,12 @@ internal sealed partial class X64Compiler
         a.psubq(xmm15, xmm14);
         a.movq(r11, xmm15);
         a.test(r11, r11);
+        if (CopyYieldExit(pc, leave) is { } checkedExit)
+        {
+            a.je(checkedExit);
+            return;
+        }
+
         a.je(leave);
         Bind(ref back);
         cold.Add(() =>

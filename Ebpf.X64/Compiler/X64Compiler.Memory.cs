@@ -47,21 +47,21 @@ internal sealed partial class X64Compiler
     /// </summary>
     private void CheckAccess(int pc, AssemblerMemoryOperand address, int size, bool write)
     {
-        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize) && !plan.IsProven(pc))
+        if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize) && !plan.IsProven(pc) && !SkipsGuardedCheck(pc))
         {
-            checkedAccesses++;
-            if (plan.RegionOf(pc) != AccessRegion.Stack)
-            {
-                EmitCheck(pc, address, size, write, StackCheck.None);
-            }
-            else
-            {
-                // In the entry function the current frame is the whole stack a run can reach; a called function may
-                // also be handed pointers into its callers' frames (arrays passed down), so it compares against them all.
-                EmitCheck(pc, address, size, write, program.FunctionIndexOf(pc) == 0 ? StackCheck.CurrentFrame : StackCheck.AllFrames);
-            }
+            checkedAccesses += InGuardCopy ? 0 : 1;
+            EmitCheck(pc, address, size, write, StackCheckOf(pc));
         }
     }
+
+    /// <summary>
+    /// What the inline check of the access at <paramref name="pc"/> compares against: the input unless the region is the
+    /// stack; in the entry function the current frame is the whole stack a run can reach; a called function may also be
+    /// handed pointers into its callers' frames (arrays passed down), so it compares against them all.
+    /// </summary>
+    private StackCheck StackCheckOf(int pc) =>
+        plan.RegionOf(pc) != AccessRegion.Stack ? StackCheck.None
+        : program.FunctionIndexOf(pc) == 0 ? StackCheck.CurrentFrame : StackCheck.AllFrames;
 
     /// <summary>
     /// The inline check: (address - input start) below the input limit for this size; for a stack access (address -

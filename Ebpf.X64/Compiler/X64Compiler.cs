@@ -113,6 +113,7 @@ internal sealed unsafe partial class X64Compiler
     private CompiledCode Run()
     {
         CreateLabels();
+        CreateLoopGuards();
         epilogue = a.CreateLabel("epilogue");
         exitStub = a.CreateLabel("exit");
         violation = a.CreateLabel("violation");
@@ -130,8 +131,9 @@ internal sealed unsafe partial class X64Compiler
                 continue;
             }
 
+            EmitFallIntoGuardedHead(pc);
             pcInstruction[pc] = a.Instructions.Count;
-            if (hasLabel[pc])
+            if (!EmitLoopGuard(pc) && hasLabel[pc])
             {
                 Bind(ref labels[pc]);
             }
@@ -157,6 +159,7 @@ internal sealed unsafe partial class X64Compiler
             pc += fused - 1;
         }
 
+        EmitLoopCopies();
         foreach (var stub in cold)
         {
             stub();
@@ -176,7 +179,8 @@ internal sealed unsafe partial class X64Compiler
 
         var callbackOffsets = Array.ConvertAll(callbackEntries, i => i < 0 ? -1 : (int)offsets[i]);
         int resumeOffset = resumeInstruction < 0 ? -1 : (int)offsets[resumeInstruction];
-        return new CompiledCode(buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, resumeOffset);
+        return new CompiledCode(
+            buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, resumeOffset, GuardCounts);
     }
 
     /// <summary>Labels for function starts (local calls) and jump targets.</summary>

@@ -1,0 +1,457 @@
+using Ebpf.Analysis;
+using Ebpf.X64.Runtime;
+using Iced.Intel;
+using static Ebpf.X64.Compiler.RegisterMap;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Ebpf.X64.Compiler;
+
+/// <summary>
+/// Guarded loops (<see cref="CheckPlan.Loops"/>, see <see cref="LoopGuardPlan"/>): where control enters a guarded
+/// loop's head from outside, the guard; the checked loop follows as always (its back edges go to its head past the
+/// guard); after the code, the unchecked copies. The guard tests the entry conditions and works out in r11 how many
+/// arrivals at the head every guarded access passes its inline check for (the same comparison as the check's: input
+/// start and limit, or the current or all stack frames), with one unsigned division per moving access (a shift for
+/// steps that are powers of two). The counting copy keeps that count in xmm13 (xmm12 holds -1: one <c>paddq</c> per
+/// iteration, off the loop's critical path) and continues at the checked head, with the same registers, when it
+/// reaches 0. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
+/// round at most and, when every arrival that allows is within the count, enters a second copy whose head does not
+/// count (the whole-range form). Only rcx, rdx, r11, xmm12 and xmm13 change; eBPF registers the guard needs as
+/// temporaries are pushed and popped.
+/// </summary>
+internal sealed partial class X64Compiler
+{
+    private readonly Dictionary<int, GuardSite> guardSites = [];
+
+    /// <summary>In code that yields: the checked loops' yield exits by backward-jump pc (the copies leave through them).</summary>
+    private readonly Dictionary<int, Label> checkedYieldExits = [];
+
+    private (GuardSite Site, GuardCopy Copy)? guardCopy;
+    private int guardedLoops;
+    private int guardedAccesses;
+    private int wholeRangeLoops;
+
+    /// <summary>What the compilation did with the plan's guarded loops.</summary>
+    private LoopGuardCounts GuardCounts => new(guardedLoops, guardedAccesses, wholeRangeLoops);
+
+    /// <summary>True while a copy is emitted (its unguarded accesses are checked but not counted again).</summary>
+    private bool InGuardCopy => guardCopy is not null;
+
+    /// <summary>Sets up the guarded loops (with memory checks only) and the labels their copies leave the loop through.</summary>
+    private void CreateLoopGuards()
+    {
+        if (!checks)
+        {
+            return;
+        }
+
+        foreach (var loop in plan.Loops.Loops)
+        {
+            EnsureLabel(loop.Head);
+            var site = new GuardSite(loop, a.CreateLabel("checked_head"), NewGuardCopy(loop, counted: true), loop.Trip is null ? null : NewGuardCopy(loop, counted: false));
+            guardSites.Add(loop.Head, site);
+            foreach (int pc in loop.Instructions)
+            {
+                var insn = program.Decoded[pc];
+                int next = pc + insn.Length;
+                if (insn.IsJump && !loop.Contains(insn.Target))
+                {
+                    EnsureLabel(insn.Target);
+                }
+
+                if (insn.FallsThrough && !loop.Contains(next) && next < program.Length)
+                {
+                    EnsureLabel(next);
+                }
+            }
+        }
+    }
+
+    private void EnsureLabel(int pc)
+    {
+        if (!hasLabel[pc])
+        {
+            hasLabel[pc] = true;
+            labels[pc] = a.CreateLabel();
+        }
+    }
+
+    private GuardCopy NewGuardCopy(LoopGuard loop, bool counted)
+    {
+        var copy = new GuardCopy(a.CreateLabel(counted ? "copy_head" : "range_head"), counted);
+        foreach (int start in loop.BlockStarts)
+        {
+            if (start != loop.Head)
+            {
+                copy.Labels[start] = a.CreateLabel();
+            }
+        }
+
+        return copy;
+    }
+
+    /// <summary>True when the access at <paramref name="pc"/> is emitted in a copy that runs it without its check.</summary>
+    private bool SkipsGuardedCheck(int pc) => guardCopy is { } current && current.Site.Loop.IsGuarded(pc);
+
+    /// <summary>
+    /// Where a jump (or fall-through) from <paramref name="from"/> to <paramref name="target"/> goes: inside the copy
+    /// being emitted, the copy's block (its head for the head); in a checked loop, a jump back to the head goes past the
+    /// guard; anything else, the ordinary label.
+    /// </summary>
+    private Label JumpTarget(int from, int target)
+    {
+        if (guardCopy is { } current && current.Site.Loop.Contains(target))
+        {
+            return target == current.Site.Loop.Head ? current.Copy.Head : current.Copy.Labels[target];
+        }
+
+        return guardSites.TryGetValue(target, out var site) && site.Loop.Contains(from) ? site.CheckedHead : labels[target];
+    }
+
+    /// <summary>
+    /// In code that yields, at the backward jump at <paramref name="pc"/>: in a copy, the yield exit of the checked loop's
+    /// same jump (a copy leaves for the host through the checked loop, which it resumes in: xmm12 and xmm13 do not survive
+    /// the host); in the checked code, null after recording <paramref name="exit"/> as that exit.
+    /// </summary>
+    private Label? CopyYieldExit(int pc, Label exit)
+    {
+        if (InGuardCopy)
+        {
+            return checkedYieldExits[pc];
+        }
+
+        checkedYieldExits.TryAdd(pc, exit);
+        return null;
+    }
+
+    /// <summary>
+    /// Before the instruction at <paramref name="pc"/> in the body: when a guarded loop's instruction above falls into
+    /// its head (a back edge), the jump to the checked head.
+    /// </summary>
+    private void EmitFallIntoGuardedHead(int pc)
+    {
+        if (!guardSites.TryGetValue(pc, out var site))
+        {
+            return;
+        }
+
+        int previous = pc - 1;
+        if (previous >= 0 && program.IsSecondSlot(previous))
+        {
+            previous--;
+        }
+
+        if (previous >= 0 && site.Loop.Contains(previous) && program.Decoded[previous].FallsThrough)
+        {
+            a.jmp(site.CheckedHead);
+        }
+    }
+
+    /// <summary>
+    /// At a guarded head: binds the label entries from outside use, emits the guard and binds the checked head; returns
+    /// false (nothing emitted) at any other pc.
+    /// </summary>
+    private bool EmitLoopGuard(int pc)
+    {
+        if (!guardSites.TryGetValue(pc, out var site))
+        {
+            return false;
+        }
+
+        Bind(ref labels[pc]);
+        var loop = site.Loop;
+        foreach (var condition in loop.EntryConditions)
+        {
+            a.mov(rcx, R64(condition.Source));
+            AddConstant(rcx, condition.Delta);
+            a.cmp(R64(condition.Register), rcx);
+            a.jne(site.CheckedHead);
+        }
+
+        MovConstant(r11, ulong.MaxValue);
+        foreach (var access in loop.Accesses)
+        {
+            EmitGuardedAccessCount(site, access);
+        }
+
+        if (site.Range is { } range)
+        {
+            EmitWholeRangeTest(loop.Trip!, range.Head);
+        }
+
+        a.movq(xmm13, r11);
+        a.pcmpeqd(xmm12, xmm12);
+        a.jmp(site.Counted.Head);
+        var head = site.CheckedHead;
+        Bind(ref head);
+        guardedLoops++;
+        guardedAccesses += loop.Accesses.Length;
+        wholeRangeLoops += site.Range is null ? 0 : 1;
+        return true;
+    }
+
+    /// <summary>
+    /// r11 = min(r11, the arrivals at the head whose address passes the access' inline check); to the checked head when
+    /// the first one does not. For first offset <c>o</c> into the region, limit <c>L</c> (passes when <c>o &lt; L</c>)
+    /// and step <c>d</c>: <c>(L - 1 - o) / d + 1</c> arrivals when <c>d &gt; 0</c>, <c>o / -d + 1</c> when <c>d &lt; 0</c>.
+    /// </summary>
+    private void EmitGuardedAccessCount(GuardSite site, GuardedAccess access)
+    {
+        int size = access.Size;
+        LoadForm(rcx, access.Address);
+        switch (StackCheckOf(access.Pc))
+        {
+            case StackCheck.CurrentFrame:
+                a.sub(rcx, R64(10));
+                a.add(rcx, stackSize);
+                a.mov(edx, stackSize - size + 1);
+                break;
+            case StackCheck.AllFrames:
+                a.sub(rcx, R64(10));
+                a.add(rcx, stackSize);
+                a.mov(rdx, Block(RunBlock.StackEndOffset));
+                a.sub(rdx, R64(10));
+                a.add(rdx, stackSize - size + 1);
+                break;
+            default:
+                a.sub(rcx, Block(RunBlock.InputStartOffset));
+                a.mov(rdx, Block(RunBlock.InputLimitOffset + (8 * System.Numerics.BitOperations.Log2((uint)size))));
+                break;
+        }
+
+        a.cmp(rcx, rdx);
+        a.jae(site.CheckedHead);
+        if (access.Step == 0)
+        {
+            return;
+        }
+
+        if (access.Step > 0)
+        {
+            a.sub(rdx, rcx);
+            a.sub(rdx, 1);
+        }
+        else
+        {
+            a.mov(rdx, rcx);
+        }
+
+        DivideRdx(access.Step > 0 ? (ulong)access.Step : (ulong)-access.Step);
+        a.add(rdx, 1);
+        a.cmp(rdx, r11);
+        a.cmovb(r11, rdx);
+    }
+
+    /// <summary>
+    /// Jumps to <paramref name="range"/> when the trip bound lets the loop arrive at its head at most r11 times (its
+    /// stays, the arithmetic of <see cref="TripBound.Stays"/>, below r11); falls through otherwise.
+    /// </summary>
+    private void EmitWholeRangeTest(TripBound trip, Label range)
+    {
+        var counted = a.CreateLabel();
+        LoadForm(rcx, trip.Moving);
+        XorMask(rcx, trip.Mask);
+        LoadForm(rdx, trip.Limit);
+        XorMask(rdx, trip.Mask);
+        if (trip.NotEqual)
+        {
+            a.sub(rdx, rcx);
+        }
+        else
+        {
+            if (trip.Inclusive)
+            {
+                a.add(rdx, 1);
+                a.jb(counted);
+            }
+
+            if (trip.Step > 1)
+            {
+                a.cmp(rdx, (int)-trip.Step);
+                a.ja(counted);
+            }
+
+            var some = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.cmp(rcx, rdx);
+            a.jb(some);
+            a.xor(edx, edx);
+            a.jmp(done);
+            Bind(ref some);
+            a.sub(rdx, rcx);
+            a.sub(rdx, 1);
+            DivideRdx((ulong)trip.Step);
+            a.add(rdx, 1);
+            Bind(ref done);
+        }
+
+        a.cmp(rdx, r11);
+        a.jb(range);
+        Bind(ref counted);
+    }
+
+    /// <summary>rdx = rdx / <paramref name="divisor"/> (unsigned; a shift for powers of two); rcx and rax are kept.</summary>
+    private void DivideRdx(ulong divisor)
+    {
+        if (System.Numerics.BitOperations.IsPow2(divisor))
+        {
+            int shift = System.Numerics.BitOperations.Log2(divisor);
+            if (shift > 0)
+            {
+                a.shr(rdx, (byte)shift);
+            }
+
+            return;
+        }
+
+        a.push(rax);
+        a.push(rcx);
+        a.mov(rax, rdx);
+        a.xor(edx, edx);
+        MovConstant(rcx, divisor);
+        a.div(rcx);
+        a.mov(rdx, rax);
+        a.pop(rcx);
+        a.pop(rax);
+    }
+
+    /// <summary><paramref name="target"/> = the value of <paramref name="form"/> over the current registers (wrapping); no other register changes.</summary>
+    private void LoadForm(AssemblerRegister64 target, LinearForm form)
+    {
+        MovConstant(target, unchecked((ulong)form.Constant));
+        for (int r = 0; r <= 10; r++)
+        {
+            long coefficient = form.Coefficient(r);
+            if (coefficient == 1)
+            {
+                a.add(target, R64(r));
+            }
+            else if (coefficient == -1)
+            {
+                a.sub(target, R64(r));
+            }
+            else if (coefficient != 0)
+            {
+                // The register itself holds the product for a moment.
+                a.push(R64(r));
+                if (coefficient is >= int.MinValue and <= int.MaxValue)
+                {
+                    a.imul(R64(r), R64(r), (int)coefficient);
+                }
+                else
+                {
+                    a.mov(R64(r), unchecked((ulong)coefficient));
+                    a.imul(R64(r), __qword_ptr[rsp]);
+                }
+
+                a.add(target, R64(r));
+                a.pop(R64(r));
+            }
+        }
+    }
+
+    private void AddConstant(AssemblerRegister64 register, long value)
+    {
+        if (value is >= int.MinValue and <= int.MaxValue)
+        {
+            if (value != 0)
+            {
+                a.add(register, (int)value);
+            }
+
+            return;
+        }
+
+        a.mov(rdx, unchecked((ulong)value));
+        a.add(register, rdx);
+    }
+
+    /// <summary><paramref name="register"/> ^= <paramref name="mask"/> for the masks of <see cref="TripBound"/>.</summary>
+    private void XorMask(AssemblerRegister64 register, ulong mask)
+    {
+        if ((mask & ~(1UL << 63)) != 0)
+        {
+            a.not(register);
+            mask = ~mask;
+        }
+
+        if (mask != 0)
+        {
+            a.btc(register, 63);
+        }
+    }
+
+    /// <summary>Emits the unchecked copies of every guarded loop (after the code).</summary>
+    private void EmitLoopCopies()
+    {
+        foreach (var site in guardSites.Values)
+        {
+            EmitLoopCopy(site, site.Counted);
+            if (site.Range is { } range)
+            {
+                EmitLoopCopy(site, range);
+            }
+        }
+    }
+
+    private void EmitLoopCopy(GuardSite site, GuardCopy copy)
+    {
+        guardCopy = (site, copy);
+        var loop = site.Loop;
+        foreach (var (pc, jumpAfter) in loop.CopyLayout(program))
+        {
+            if (pc == loop.Head)
+            {
+                var head = copy.Head;
+                Bind(ref head);
+                if (copy.Counted)
+                {
+                    // if (count == 0) continue in the checked loop; count--;
+                    a.movq(r11, xmm13);
+                    a.test(r11, r11);
+                    a.je(site.CheckedHead);
+                    a.paddq(xmm13, xmm12);
+                }
+            }
+            else if (copy.Labels.TryGetValue(pc, out var label))
+            {
+                Bind(ref label);
+            }
+
+            if (segments is not null && segments.LengthAt(pc) != 0)
+            {
+                EmitBudgetCheck(pc);
+            }
+
+            EmitInstruction(pc, program.Decoded[pc]);
+            if (jumpAfter >= 0)
+            {
+                a.jmp(JumpTarget(pc, jumpAfter));
+            }
+        }
+
+        guardCopy = null;
+    }
+
+    /// <summary>A guarded loop: its checked head (past the guard) and its copies.</summary>
+    private sealed class GuardSite(LoopGuard loop, Label checkedHead, GuardCopy counted, GuardCopy? range)
+    {
+        public LoopGuard Loop { get; } = loop;
+
+        public Label CheckedHead { get; } = checkedHead;
+
+        public GuardCopy Counted { get; } = counted;
+
+        public GuardCopy? Range { get; } = range;
+    }
+
+    /// <summary>One unchecked copy of a loop: its head, its block labels (head excluded), whether its head counts.</summary>
+    private sealed class GuardCopy(Label head, bool counted)
+    {
+        public Label Head { get; } = head;
+
+        public bool Counted { get; } = counted;
+
+        public Dictionary<int, Label> Labels { get; } = [];
+    }
+}
