@@ -13,10 +13,10 @@ using Ebpf.X64;
 namespace Ebpf.Tests.Safety;
 
 /// <summary>
-/// Loop guards (<see cref="LoopGuardPlan"/>): the IL engine runs a loop whose accesses the analysis cannot prove as an
-/// unchecked copy behind one guard, and continues in the checked loop where the guard runs out, so every run ends as
-/// with every check on: the same result and memory, or the same fault at the same pc and address. The x64 engine does
-/// the same; the interpreter ignores guards (its statistics say 0). The whole-range form has its own tests
+/// Loop guards (<see cref="LoopGuardPlan"/>): the IL and x64 engines run a loop whose accesses the analysis cannot
+/// prove as an unchecked copy behind one guard, and continue in the checked loop where the guard runs out, so every run
+/// ends as with every check on: the same result and memory, or the same fault at the same pc and address. The
+/// interpreter ignores guards (its statistics say 0). The whole-range form has its own tests
 /// (<see cref="WholeRangeGuardTests"/>). Hand-written edge cases with their results worked out here, the workloads
 /// the guards are for, and generated loop programs compared with the compilation that checks everything.
 /// </summary>
