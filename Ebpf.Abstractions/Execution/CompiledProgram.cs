@@ -238,7 +238,9 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         RunStack? stack;
         if (untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(StackBytes)) is not null)
         {
-            return RunFast(stack, memory, memoryLength, metadata, metadataLength);
+            return unwatched
+                ? RunBrief(stack, memory, memoryLength, metadata, metadataLength)
+                : RunFast(stack, memory, memoryLength, metadata, metadataLength);
         }
 
         return RunCore(memory, memoryLength, metadata, metadataLength, null, default);
@@ -266,11 +268,6 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
 
         var regions = PrepareRun(state, memory, memoryLength, metadata, metadataLength);
-        if (unwatched)
-        {
-            return RunBrief(stack, regions);
-        }
-
         long watch = EnterOnThread(stack);
         ulong r0;
         try
@@ -295,24 +292,52 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     }
 
     /// <summary>
-    /// The plain run of a brief program on an engine without run leases (<see cref="unwatched"/>): the engine's code and
-    /// the stack clearing, nothing else. The watch word of the other plain runs serves three things, none of which such
-    /// a run needs: the <see cref="RunWatchdog"/> (the run executes at most <see cref="BriefCode.MaxSlots"/> instructions,
-    /// microseconds, so it cannot outrun any <see cref="ExecutionOptions.RunTimeLimit"/> by more than that; the limit is
-    /// in effect checked as it starts), the run lease (the engine has none: the garbage collector keeps its code alive
-    /// while this frame runs it) and the thread's stack area marked busy (<see cref="RunStack.Busy"/>: no code but the
-    /// program's runs until the run has ended and cleared the stack, since the program calls no helper, and the
-    /// <c>catch</c> clears it before any filter of the caller can run). Nothing a helper changes (stop request, tail
-    /// calls, helper pc) can change, so nothing is put back either.
+    /// The plain run of a brief program on an engine without run leases (<see cref="unwatched"/>): the run's fields, the
+    /// engine's code and the stack clearing, nothing else. The watch word of the other plain runs serves three things,
+    /// none of which such a run needs: the <see cref="RunWatchdog"/> (the run executes at most
+    /// <see cref="BriefCode.MaxSlots"/> instructions, microseconds, so it cannot outrun any
+    /// <see cref="ExecutionOptions.RunTimeLimit"/> by more than that; the limit is in effect checked as it starts), the
+    /// run lease (the engine has none: the garbage collector keeps its code alive while this frame runs it) and the
+    /// thread's stack area marked busy (<see cref="RunStack.Busy"/>: no code but the program's runs until the run has
+    /// ended and cleared the stack, since the program calls no helper, and the <c>catch</c> of
+    /// <see cref="RunBriefClearing"/> clears it before any filter of the caller can run). Nothing a helper changes (stop
+    /// request, tail calls, helper pc) can change, so nothing is put back either. A program that writes no stack byte
+    /// (<see cref="dirtyStackBytes"/> 0) has nothing to clear however its run ends, so its run has no exception handler
+    /// at all (which keeps the state in a register and lets this method be inlined into the public run).
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
-    private ulong RunBrief(RunStack stack, MemoryRegion[] regions)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong RunBrief(RunStack stack, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
+        RunState* state = stack.State;
+        if (stack.PreparedFor != runId)
+        {
+            PrepareThreadState(stack);
+        }
+
+        var regions = PrepareRun(state, memory, memoryLength, metadata, metadataLength);
         if (Volatile.Read(ref disposed) != 0)
         {
             ThrowDisposed();
         }
 
+        if (dirtyStackBytes != 0)
+        {
+            return RunBriefClearing(stack, regions);
+        }
+
+        ulong r0 = Execute(ref *state);
+        GC.KeepAlive(regions);
+        return r0;
+    }
+
+    /// <summary>
+    /// The end of <see cref="RunBrief"/> for a program that can write the stack: the engine's code, then the bytes it
+    /// could have written cleared, however the run ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunBriefClearing(RunStack stack, MemoryRegion[] regions)
+    {
         RunState* state = stack.State;
         ulong r0;
         try
@@ -321,11 +346,11 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
         catch
         {
-            RunStack.Clear(stack.End, state->DirtyStackBytes);
+            RunStack.Clear(stack.End, dirtyStackBytes);
             throw;
         }
 
-        RunStack.Clear(stack.End, state->DirtyStackBytes);
+        RunStack.Clear(stack.End, dirtyStackBytes);
         GC.KeepAlive(regions);
         return r0;
     }

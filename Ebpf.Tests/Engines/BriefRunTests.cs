@@ -102,9 +102,15 @@ public class BriefRunTests
         using var writer = Compile(engine, WriteThenFault);
         using var reader = Compile(engine, ReadTop);
         var input = new byte[16];
+        using var marker = Compile(engine, MarkInput);
         for (int round = 0; round < 3; round++)
         {
             Assert.Throws<EbpfMemoryAccessException>(() => writer.Run(input));
+            Assert.Equal(0UL, reader.Run(input));
+
+            // A brief program that writes no stack byte runs without a handler: its failure leaves the thread's state usable.
+            Assert.Throws<EbpfMemoryAccessException>(() => marker.Run(Span<byte>.Empty));
+            Assert.Equal(7UL, marker.Run(input));
             Assert.Equal(0UL, reader.Run(input));
         }
     }
