@@ -52,7 +52,7 @@ internal static class MapLookupProbe
         foreach (var configuration in BenchEngines.Configurations.Where(c => c.Options.MemoryChecks && BenchSelection.IncludesEngine(c.Label)))
         {
             using var helper = Compile(configuration, HelperLoop, null);
-            Line(output, configuration.Label, "helper", RunFloorProbe.Measure(new ProgramStep(helper, 5050)) / Calls);
+            Line(output, configuration.Label, "helper", RunFloorProbe.Measure(new ProgramStep(helper, 5150)) / Calls);
             using var hashLookups = Compile(configuration, LookupLoop, hash);
             Line(output, configuration.Label, "lookup-hash", RunFloorProbe.Measure(new ProgramStep(hashLookups, Calls)) / Calls);
             using var arrayLookups = Compile(configuration, LookupLoop, array);
