@@ -16,7 +16,7 @@ namespace Ebpf.X64;
 /// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
 /// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
 /// </summary>
-public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
+public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
 {
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;
@@ -78,6 +78,7 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
         var returnPlan = HelperReturnAnalysis.Plan(program);
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
+        simpleHelpers = SimpleHelpers(sites);
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;
@@ -351,10 +352,22 @@ public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckSta
             // Site -1 is a yield (a loop without a helper call came back after its interval): r0 goes back as it was.
             block->Status = (int)RunStatus.Completed;
             int site = block->Site;
-            ulong result = site < 0 ? block->HeldR0 : CallHelper(block, site);
-            if (block->Status != (int)RunStatus.Completed)
+            ulong result;
+            if (site < 0)
             {
-                return result;
+                result = block->HeldR0;
+            }
+            else if (simpleHelpers[site] is { } simple)
+            {
+                result = CallSimpleHelper(block, site, simple);
+            }
+            else
+            {
+                result = CallHelper(block, site);
+                if (block->Status != (int)RunStatus.Completed)
+                {
+                    return result;
+                }
             }
 
             r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)resume)(block, result);
