@@ -9,7 +9,8 @@ namespace Ebpf.X64.Compiler;
 /// re-entry instead of a reverse P/Invoke. It is allowed when the machine code between two returns to the host is
 /// short, so that a garbage collection never waits long for the thread: the program has one function (no local calls,
 /// no callbacks: its only native frame is the entry's), at most <see cref="X64CompiledProgram.MaxBriefSlots"/> slots
-/// and at least one helper call. A loop that calls no helper (a cycle of the control-flow graph without the helper
+/// and a helper call or a loop (a program with a loop and no helper call only yields: so short loops, e.g. a string
+/// compare that ends after a few bytes, run without the GC transition too, which costs more than their loop). A loop that calls no helper (a cycle of the control-flow graph without the helper
 /// calls' out-edges) makes the code count its backward jumps and return to the host without a call (a yield) every
 /// <see cref="HelperReturnPlan.YieldInterval"/> of them.
 /// </summary>
@@ -47,12 +48,14 @@ internal static class HelperReturnAnalysis
             }
         }
 
-        if (!calls)
+        // A program without helper calls qualifies when it loops (straight-line code is brief already): it yields only.
+        bool loops = HasCycleWithoutHelperCall(program);
+        if (!calls && !loops)
         {
             return null;
         }
 
-        return new HelperReturnPlan(HasCycleWithoutHelperCall(program) ? Math.Max(1, MaxStretch / program.Length) : 0);
+        return new HelperReturnPlan(loops ? Math.Max(1, MaxStretch / program.Length) : 0);
     }
 
     /// <summary>

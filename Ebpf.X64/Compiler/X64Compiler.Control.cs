@@ -227,8 +227,9 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// Before a backward jump, in code that yields (a loop calls no helper, see <see cref="HelperReturnPlan"/>): counts
-    /// the jump down in xmm15 (xmm14 holds 1; the System V ABI lets a function change every xmm register, and nothing
-    /// else in the code uses them) and, when the count runs out, leaves for the host without a call: the host resumes at
+    /// the jump down in rbp when the code does not hold r10 there (one <c>sub</c> the <c>je</c> fuses with), else in xmm15
+    /// (xmm14 holds 1; the System V ABI lets a function change every xmm register, and nothing else in the code uses
+    /// them) and, when the count runs out, leaves for the host without a call: the host resumes at
     /// once with r0 as it was, and the count starts again. Where the count runs out the cancellation flag is polled
     /// too, so a stop request is seen within one interval. Changes r11 and the flags, like the cancellation poll it
     /// replaces.
@@ -242,9 +243,17 @@ internal sealed partial class X64Compiler
 
         var leave = a.CreateLabel();
         var back = a.CreateLabel();
-        a.psubq(xmm15, xmm14);
-        a.movq(r11, xmm15);
-        a.test(r11, r11);
+        if (counterInFrameRegister)
+        {
+            a.sub(rbp, 1);
+        }
+        else
+        {
+            a.psubq(xmm15, xmm14);
+            a.movq(r11, xmm15);
+            a.test(r11, r11);
+        }
+
         a.je(leave);
         Bind(ref back);
         cold.Add(() =>
@@ -289,12 +298,18 @@ internal sealed partial class X64Compiler
         }
     }
 
-    /// <summary>In code that yields: starts the count of backward jumps (xmm15 = the interval, xmm14 = 1); at the
-    /// entry and at every re-entry (the host may have changed every xmm register).</summary>
+    /// <summary>In code that yields: starts the count of backward jumps (rbp = the interval, or xmm15 = the interval
+    /// and xmm14 = 1); at the entry and at every re-entry (the host may have changed every xmm register).</summary>
     private void EmitYieldCountStart()
     {
         if (yieldInterval == 0)
         {
+            return;
+        }
+
+        if (counterInFrameRegister)
+        {
+            MovConstant(rbp, (ulong)yieldInterval);
             return;
         }
 

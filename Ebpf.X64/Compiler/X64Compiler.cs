@@ -59,6 +59,10 @@ internal sealed unsafe partial class X64Compiler
     /// </summary>
     private readonly bool holdsFrame;
 
+    /// <summary>True when the yield count (see <see cref="EmitYieldCount"/>) lives in rbp, which the code does not
+    /// need for r10 (see <see cref="holdsFrame"/>); otherwise it lives in xmm15.</summary>
+    private readonly bool counterInFrameRegister;
+
     /// <summary>True when the code calls out of itself (the helper dispatcher), so the native stack must stay aligned.</summary>
     private readonly bool callsOut;
 
@@ -100,6 +104,12 @@ internal sealed unsafe partial class X64Compiler
         callsOut = !helpersReturn && program.Decoded.Any(insn => insn.IsHelperCall);
         holdsFrame = named[10] || program.Functions.Length > 1 || program.Decoded.Any(insn => insn.Operation == Operation.CallLocal);
         written = holdsFrame ? [Register.R12, R64(10).Value] : [Register.R12];
+        counterInFrameRegister = yieldInterval > 0 && !holdsFrame;
+        if (counterInFrameRegister)
+        {
+            written.Add(Register.RBP);
+        }
+
         foreach (int r in (ReadOnlySpan<int>)[6, 7, 8, 9])
         {
             if (named[r])
