@@ -75,7 +75,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
-        var returnPlan = HelperReturnAnalysis.Plan(program);
+        var returnPlan = HelperReturnAnalysis.Plan(program, loopsWithoutCalls: !Options.MemoryChecks);
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
         simpleHelpers = SimpleHelpers(sites);
@@ -144,7 +144,8 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <summary>
     /// The disassembly of the generated machine code (Iced's NASM formatter), with each eBPF instruction as a comment
-    /// before its translation. For debugging; the text format is not a contract.
+    /// before its translation; instructions compiled together (fused address arithmetic, a rotation spelled as shifts
+    /// and an or) are listed together before their one translation. For debugging; the text format is not a contract.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     public string GetListing()
