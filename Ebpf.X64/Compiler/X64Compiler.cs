@@ -66,6 +66,12 @@ internal sealed unsafe partial class X64Compiler
     /// <summary>True when the code calls out of itself (the helper dispatcher), so the native stack must stay aligned.</summary>
     private readonly bool callsOut;
 
+    /// <summary>The boundary the body of code with loops starts on (see <see cref="Compile"/>).</summary>
+    private const int BodyAlignment = 64;
+
+    /// <summary>The NOP bytes between the entries and the body (see <see cref="Compile"/>).</summary>
+    private int bodyPadding;
+
     /// <summary>Which eBPF registers may still be read at each slot.</summary>
     private readonly RegisterLiveness liveness;
 
@@ -132,8 +138,34 @@ internal sealed unsafe partial class X64Compiler
         EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
         HelperReturnPlan? returnPlan)
     {
-        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan);
-        return compiler.Run();
+        var compiled = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan).Run();
+
+        // Code with loops starts its body on a 64-byte boundary, so that the entries' length (which changes with the
+        // program's registers and helper calls) never moves its loops: a second pass with NOPs after the entries,
+        // whose length does not depend on the body.
+        int body = compiled.PcOffsets[0];
+        if (body % BodyAlignment == 0 || !HasBackwardJump(program))
+        {
+            return compiled;
+        }
+
+        var aligned = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan) { bodyPadding = BodyAlignment - (body % BodyAlignment) };
+        return aligned.Run();
+    }
+
+    /// <summary>True when some jump of <paramref name="program"/> goes backward (it has a loop).</summary>
+    private static bool HasBackwardJump(EbpfProgram program)
+    {
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            if (code[pc].IsJump && code[pc].Target <= pc)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private CompiledCode Run()
@@ -147,6 +179,11 @@ internal sealed unsafe partial class X64Compiler
         budgetFail = a.CreateLabel("budget");
 
         EmitEntry();
+        for (int bytes = bodyPadding; bytes > 0; bytes--)
+        {
+            a.nop();
+        }
+
         var code = program.Decoded.AsSpan();
         for (int pc = 0; pc < code.Length; pc++)
         {
