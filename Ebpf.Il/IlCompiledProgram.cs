@@ -11,7 +11,7 @@ namespace Ebpf.Il;
 /// A program compiled by the <see cref="IlEngine"/>: one <see cref="System.Reflection.Emit.DynamicMethod"/> per eBPF
 /// function, JIT-compiled by the runtime on the first run. Thread-safe; each run has its own registers and stack.
 /// </summary>
-public sealed unsafe class IlCompiledProgram : CompiledProgram, IMemoryCheckStatistics, ILoopGuardStatistics
+public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryCheckStatistics, ILoopGuardStatistics
 {
     private readonly IlFunction entry;
     private readonly int entryRegions;

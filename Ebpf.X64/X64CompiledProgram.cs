@@ -16,7 +16,7 @@ namespace Ebpf.X64;
 /// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
 /// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
 /// </summary>
-public sealed unsafe class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
+public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics
 {
     private readonly ExecutableMemory memory;
     private readonly HelperSite[] sites;

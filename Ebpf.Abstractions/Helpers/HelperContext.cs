@@ -117,37 +117,73 @@ public readonly unsafe ref struct HelperContext
     /// <exception cref="EbpfRuntimeException">The callback failed (memory violation, budget, cancellation...): the run ends with that error.</exception>
     public ulong CallFunction(ulong function, ulong arg1, ulong arg2, ulong arg3, ulong arg4, ulong arg5)
     {
+        var callee = Callback(function, out int index);
+        state->CallbackDepth++;
+        try
+        {
+            return callee.RunCallback(ref *state, index, stackLow, arg1, arg2, arg3, arg4, arg5);
+        }
+        finally
+        {
+            state->CallbackDepth--;
+        }
+    }
+
+    /// <summary>
+    /// <c>bpf_loop</c>'s calls: <see cref="CallFunction"/> with r1 = the index and r2 = <paramref name="data"/> for the
+    /// indexes 0, 1, ... until the callback returns nonzero or <paramref name="count"/> calls were made. Returns the
+    /// number of calls made; when the callback (or a helper it calls) ends the run, <see cref="IsStopping"/> becomes true
+    /// and the value returned is the run's result. The function, its frame and the call depth are checked once, and the
+    /// engine enters the callback from its own loop (its state for the callback set up once); a stop request from
+    /// outside is still seen between two calls. Nothing is checked or called when <paramref name="count"/> is 0.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">As for <see cref="CallFunction"/>.</exception>
+    /// <exception cref="EbpfCallDepthExceededException">The callback's frame would exceed the call depth.</exception>
+    /// <exception cref="EbpfRuntimeException">A call failed (memory violation, budget, cancellation...): the run ends with that error.</exception>
+    internal ulong CallFunctionLoop(ulong function, uint count, ulong data)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        var callee = Callback(function, out int index);
+        state->CallbackDepth++;
+        try
+        {
+            return callee.RunCallbackLoop(ref *state, index, stackLow, count, data, Pc);
+        }
+        finally
+        {
+            state->CallbackDepth--;
+        }
+    }
+
+    /// <summary>
+    /// The checks before a callback (see <see cref="CallFunction"/>): the helper may call back, <paramref name="function"/>
+    /// names a callback of the running program (<paramref name="index"/>), the run was not asked to stop, and a frame
+    /// below the calling one fits in the stack area. Returns the compiled program that runs the callback.
+    /// </summary>
+    private CompiledProgram Callback(ulong function, out int index)
+    {
         if (callbacks is null)
         {
             throw new InvalidOperationException("only a helper whose signature declares a function argument (HelperArgumentKind.Function) can call program functions");
         }
 
-        if (!FunctionPointer.TryDecode(function, Program, out int index))
+        if (!FunctionPointer.TryDecode(function, Program, out index))
         {
             throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"0x{function:x} is not the address of a callback of this program (an lddw with src=4 loads one)"));
         }
 
-        if (Volatile.Read(ref state->CancelRequested) != 0)
-        {
-            // A loop of short callbacks (no backward jump to poll at) stops between two of them.
-            throw CompiledProgram.CancelledAt(Program, Pc, ref *state);
-        }
-
+        CompiledProgram.ThrowIfCancelRequested(Program, ref *state, Pc);
         ulong frameSize = (ulong)callbacks.Options.StackSize;
         if (stackLow - state->StackStart < frameSize)
         {
             throw new EbpfCallDepthExceededException(Pc, Program.Instructions[Pc], callbacks.Options.MaxCallDepth);
         }
 
-        state->CallbackDepth++;
-        try
-        {
-            return callbacks.RunCallback(ref *state, index, stackLow, arg1, arg2, arg3, arg4, arg5);
-        }
-        finally
-        {
-            state->CallbackDepth--;
-        }
+        return callbacks;
     }
 
     /// <summary>True while the helper was called from a callback (see <see cref="CallFunction"/>), at any depth.</summary>

@@ -71,23 +71,9 @@ internal static class LinuxCallbackHelpers
             return unchecked((uint)E2BIG);
         }
 
-        uint count = (uint)loops;
-
-        for (uint i = 0; i < count; i++)
-        {
-            ulong result = ctx.CallFunction(callback, i, data, 0, 0, 0);
-            if (ctx.IsStopping)
-            {
-                return result;
-            }
-
-            if (result != 0)
-            {
-                return i + 1UL;
-            }
-        }
-
-        return count;
+        // The engine runs the loop (HelperContext.CallFunctionLoop): the callback's checks and the engine's entry state
+        // are set up once per bpf_loop rather than once per call.
+        return ctx.CallFunctionLoop(callback, (uint)loops, data);
     }
 
     /// <summary>
