@@ -73,7 +73,7 @@ internal static class ContextRewriter
             {
                 throw new EbpfTestRunException(
                     $"program '{program.Name}' at pc {pc}: invalid bpf_context access off={access.MinOffset} size={access.Size}: a socket filter may not access __sk_buff.{touched.Name} "
-                    + "(no direct packet access: socket filters read the packet with bpf_skb_load_bytes or the legacy packet loads)");
+                    + "(no direct packet access: socket filters read the packet with bpf_skb_load_bytes)");
             }
         }
     }

@@ -33,8 +33,8 @@ public static class KernelContextLayouts
     /// <summary>
     /// <c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only cb[0..4] are writable, and
     /// (as Linux refuses them to socket filters) no <c>data</c>, <c>data_end</c>, <c>data_meta</c>, <c>tc_classid</c>,
-    /// <c>tstamp</c>, <c>wire_len</c> or <c>hwtstamp</c>: socket filters read the packet with <c>bpf_skb_load_bytes</c>
-    /// or the legacy packet loads, and <c>KernelProgram.Load</c> refuses a program that touches them.
+    /// <c>tstamp</c>, <c>wire_len</c> or <c>hwtstamp</c>: socket filters read the packet with <c>bpf_skb_load_bytes</c>,
+    /// and <c>KernelProgram.Load</c> refuses a program that touches them.
     /// </summary>
     public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true));
 
