@@ -37,7 +37,9 @@ public interface ICompiledProgram : IDisposable
     /// <summary>
     /// Runs on <paramref name="memory"/> until it ends or <paramref name="cancellationToken"/> is cancelled (and within
     /// <see cref="ExecutionOptions.Timeout"/>, when set). Every engine notices a cancellation within about a millisecond,
-    /// even in a tight loop; a helper that blocks delays it until the helper returns. Returns r0.
+    /// even in a tight loop; a helper that blocks delays it until the helper returns. A program of straight-line code
+    /// without calls (nowhere to notice a stop: at most 4,096 slots, no helper or local call, no backward jump) refuses
+    /// to start when the token is already cancelled (the exception's pc is 0) and otherwise runs to its end. Returns r0.
     /// </summary>
     /// <exception cref="EbpfRunCancelledException">The token was cancelled or the timeout passed.</exception>
     /// <exception cref="EbpfRuntimeException">The run stopped with another error.</exception>

@@ -69,7 +69,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     private readonly ulong blockWords;
 
     /// <summary>The longest program (in slots) that may run without a GC transition (a few microseconds of straight-line code).</summary>
-    internal const int MaxBriefSlots = 4096;
+    internal const int MaxBriefSlots = BriefCode.MaxSlots;
 
     internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
@@ -363,33 +363,14 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         return r0;
     }
 
-    /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/>).</summary>
-    internal static bool IsBrief(EbpfProgram program) => IsBrief(program, new FunctionInfo(0, program.Length));
+    /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/> and <see cref="BriefCode"/>).</summary>
+    internal static bool IsBrief(EbpfProgram program) => BriefCode.IsBrief(program);
 
     /// <summary>
     /// True when the slots of <paramref name="function"/> are straight-line code without calls: no helper call, no local
-    /// call, no backward jump, at most <see cref="MaxBriefSlots"/> slots.
+    /// call, no backward jump, at most <see cref="MaxBriefSlots"/> slots (see <see cref="BriefCode"/>).
     /// </summary>
-    internal static bool IsBrief(EbpfProgram program, FunctionInfo function)
-    {
-        if (function.Length > MaxBriefSlots)
-        {
-            return false;
-        }
-
-        var code = program.Decoded;
-        for (int pc = function.Start; pc < function.End; pc += code[pc].Length)
-        {
-            var insn = code[pc];
-            if (insn.Operation is Isa.Operation.CallHelper or Isa.Operation.CallX or Isa.Operation.CallLocal
-                || (insn.IsJump && insn.Target <= pc))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    internal static bool IsBrief(EbpfProgram program, FunctionInfo function) => BriefCode.IsBrief(program, function);
 
     /// <summary>Called by the dispatcher for helper call site <paramref name="siteIndex"/>.</summary>
     internal ulong CallHelper(RunBlock* block, int siteIndex)

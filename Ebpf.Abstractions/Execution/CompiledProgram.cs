@@ -80,6 +80,19 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// <summary><see cref="RunState.BudgetRemaining"/> at the start of a run: the instruction budget, or <see cref="long.MaxValue"/>.</summary>
     private readonly long budget;
 
+    /// <summary>
+    /// Whether the program is brief (<see cref="BriefCode"/>): every run executes at most <see cref="BriefCode.MaxSlots"/>
+    /// instructions and runs no host code. No engine polls such code for a stop, so a run whose token is cancelled
+    /// before it starts refuses to start (see <see cref="RunCore"/>).
+    /// </summary>
+    private readonly bool brief;
+
+    /// <summary>
+    /// Whether a plain run writes no watch word (see <see cref="RunBrief"/>): the program is <see cref="brief"/> and its
+    /// engine takes no run lease (the watch word of an x64 run is its lease too, so x64 keeps it).
+    /// </summary>
+    private readonly bool unwatched;
+
     /// <summary>Initialises the shared part for an engine whose code needs no run lease (the garbage collector keeps it alive).</summary>
     private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
         : this(engineName, program, environment, options, runLeases: false)
@@ -111,6 +124,8 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         dirtyStackBytes = StackFootprint.DirtyBytes(program, environment, Options);
         entryContext = Options.EntryContext;
         budget = Options.InstructionBudget ?? long.MaxValue;
+        brief = BriefCode.IsBrief(program);
+        unwatched = brief && !runLeases;
     }
 
     /// <inheritdoc />
@@ -223,7 +238,9 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         RunStack? stack;
         if (untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(StackBytes)) is not null)
         {
-            return RunFast(stack, memory, memoryLength, metadata, metadataLength);
+            return unwatched
+                ? RunBrief(stack, memory, memoryLength, metadata, metadataLength)
+                : RunFast(stack, memory, memoryLength, metadata, metadataLength);
         }
 
         return RunCore(memory, memoryLength, metadata, metadataLength, null, default);
@@ -270,6 +287,70 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
 
         EndFast(stack, watch);
+        GC.KeepAlive(regions);
+        return r0;
+    }
+
+    /// <summary>
+    /// The plain run of a brief program on an engine without run leases (<see cref="unwatched"/>): the run's fields, the
+    /// engine's code and the stack clearing, nothing else. The watch word of the other plain runs serves three things,
+    /// none of which such a run needs: the <see cref="RunWatchdog"/> (the run executes at most
+    /// <see cref="BriefCode.MaxSlots"/> instructions, microseconds, so it cannot outrun any
+    /// <see cref="ExecutionOptions.RunTimeLimit"/> by more than that; the limit is in effect checked as it starts), the
+    /// run lease (the engine has none: the garbage collector keeps its code alive while this frame runs it) and the
+    /// thread's stack area marked busy (<see cref="RunStack.Busy"/>: no code but the program's runs until the run has
+    /// ended and cleared the stack, since the program calls no helper, and the <c>catch</c> of
+    /// <see cref="RunBriefClearing"/> clears it before any filter of the caller can run). Nothing a helper changes (stop
+    /// request, tail calls, helper pc) can change, so nothing is put back either. A program that writes no stack byte
+    /// (<see cref="dirtyStackBytes"/> 0) has nothing to clear however its run ends, so its run has no exception handler
+    /// at all (which keeps the state in a register and lets this method be inlined into the public run).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong RunBrief(RunStack stack, byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    {
+        RunState* state = stack.State;
+        if (stack.PreparedFor != runId)
+        {
+            PrepareThreadState(stack);
+        }
+
+        var regions = PrepareRun(state, memory, memoryLength, metadata, metadataLength);
+        if (Volatile.Read(ref disposed) != 0)
+        {
+            ThrowDisposed();
+        }
+
+        if (dirtyStackBytes != 0)
+        {
+            return RunBriefClearing(stack, regions);
+        }
+
+        ulong r0 = Execute(ref *state);
+        GC.KeepAlive(regions);
+        return r0;
+    }
+
+    /// <summary>
+    /// The end of <see cref="RunBrief"/> for a program that can write the stack: the engine's code, then the bytes it
+    /// could have written cleared, however the run ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunBriefClearing(RunStack stack, MemoryRegion[] regions)
+    {
+        RunState* state = stack.State;
+        ulong r0;
+        try
+        {
+            r0 = Execute(ref *state);
+        }
+        catch
+        {
+            RunStack.Clear(stack.End, dirtyStackBytes);
+            throw;
+        }
+
+        RunStack.Clear(stack.End, dirtyStackBytes);
         GC.KeepAlive(regions);
         return r0;
     }
@@ -655,6 +736,11 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     [SkipLocalsInit]
     private ulong RunCore(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength, IInstructionObserver? observer, CancellationToken cancellationToken)
     {
+        if (brief && cancellationToken.IsCancellationRequested)
+        {
+            RefuseCancelled(cancellationToken);
+        }
+
         var shared = RunStack.Take(StackBytes);
         byte[]? heapStack = null;
         byte* stackEnd;
@@ -790,6 +876,25 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
             GC.KeepAlive(regions);
             GC.KeepAlive(heapStack);
         }
+    }
+
+    /// <summary>
+    /// Refuses to start a run of a <see cref="brief"/> program whose token is already cancelled: such code has no point
+    /// where an engine polls for a stop, so the token is honoured here, at pc 0, before the first instruction (a disposed
+    /// program throws <see cref="ObjectDisposedException"/> first, as every run does).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RefuseCancelled(CancellationToken cancellationToken)
+    {
+        if (IsDisposed)
+        {
+            ThrowDisposed();
+        }
+
+        long started = EbpfTelemetry.RunsObserved ? Stopwatch.GetTimestamp() : 0;
+        var refused = new EbpfRunCancelledException(0, Program.Instructions[0], null, cancellationToken);
+        EbpfTelemetry.RunFailed(EngineName, refused, started);
+        throw refused;
     }
 
     private static void RequestStop(object? flag) => Volatile.Write(ref *(int*)(nint)flag!, 1);

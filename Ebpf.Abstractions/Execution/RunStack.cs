@@ -49,8 +49,6 @@ internal sealed unsafe class RunStack
         End = PageAfter((byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer)) + length);
         Slots = slots;
         State = state;
-        // The state is free (even sequence) whenever a buffer is made for it: the next run takes the next sequence.
-        nextWatchWord = ((*(long*)state) & ~0xFFFF_FFFFL) + (1L << 32);
     }
 
     /// <summary>
@@ -76,13 +74,6 @@ internal sealed unsafe class RunStack
     }
 
     /// <summary>
-    /// The watch word the next run on <see cref="State"/> writes at its start: the next (odd) sequence, no stop request.
-    /// Kept here so that both stores of a run are plain stores of precomputed values (only this object writes the
-    /// sequence of its state; a buffer that replaces it starts from the state's word).
-    /// </summary>
-    private long nextWatchWord;
-
-    /// <summary>
     /// The run id of the program whose fields that stay the same from run to run (stack bounds, watch limit, how the
     /// run can be stopped, the dirty stack bytes) <see cref="State"/> holds, with the neutral values of the fields a run
     /// changes; 0 when it holds none (the next run writes them all). An id rather than the program, so that the thread
@@ -93,14 +84,18 @@ internal sealed unsafe class RunStack
     /// <summary>
     /// Marks <see cref="State"/> in use by a run whose <see cref="RunState.WatchLimit"/> is already written: the next
     /// (odd) sequence and no stop request, in one plain store of the watch word (the watchdog's compare-and-exchange
-    /// of an earlier word then fails). Returns the word written, for <see cref="EndWatch"/>.
+    /// of an earlier word then fails). The next sequence comes from the state's own word: only this thread writes the
+    /// sequence, and between runs the word is even with no stop request (the watchdog stops only an odd word, and a
+    /// run's token and timer callbacks are unregistered before its end is stored). Returns the word written, for
+    /// <see cref="EndWatch"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long BeginWatch()
     {
-        long word = nextWatchWord;
-        Volatile.Write(ref *(long*)State, word);
-        return word;
+        long* word = (long*)State;
+        long begun = (*word & ~0xFFFF_FFFFL) + (1L << 32);
+        Volatile.Write(ref *word, begun);
+        return begun;
     }
 
     /// <summary>
@@ -108,12 +103,7 @@ internal sealed unsafe class RunStack
     /// <paramref name="begun"/> for: the next (even) sequence, no stop request, one plain store.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void EndWatch(long begun)
-    {
-        long ended = begun + (1L << 32);
-        Volatile.Write(ref *(long*)State, ended);
-        nextWatchWord = ended + (1L << 32);
-    }
+    public void EndWatch(long begun) => Volatile.Write(ref *(long*)State, begun + (1L << 32));
 
     private static RunState[] CreateAlwaysBusy()
     {

@@ -30,6 +30,7 @@ public sealed class Helper
         Name = other.Name;
         Function = other.Function;
         Simple = other.Simple;
+        InlineLookup = other.InlineLookup;
         Signature = signature;
     }
 
@@ -58,6 +59,14 @@ public sealed class Helper
             CallsBack = value?.CallsBack == true;
         }
     }
+
+    /// <summary>
+    /// For a map lookup helper (r1 a map, r2 a pointer to its key): given the environment and the map handle an
+    /// <c>lddw</c> loads into r1 right before the call, the lookup an engine may compile inline instead of calling the
+    /// helper (see <see cref="ArrayLookup"/>), or null to call it. Engines that compile calls inline must give the
+    /// same results as the call, memory errors included; null (the default): always called.
+    /// </summary>
+    public Func<ProgramEnvironment, ulong, ArrayLookup?>? InlineLookup { get; init; }
 
     /// <summary>Whether the signature declares a function argument (see <see cref="HelperSignature.CallsBack"/>), kept for the engines' call paths.</summary>
     internal bool CallsBack { get; private init; }

@@ -27,6 +27,12 @@ internal static class CallEmitter
     private static void HelperCall(FunctionCompiler f, int pc, DecodedInstruction insn, bool callx)
     {
         var il = f.Il;
+        if (!callx && Helpers.InlineLookupSite.Find(f.Program, f.Owner.Environment, f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)], pc, IlEngine.EngineName) is { } lookup)
+        {
+            LookupEmitter.Emit(f, pc, lookup);
+            return;
+        }
+
         if (!callx && f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].Simple is not null)
         {
             SimpleHelperCall(f, pc);

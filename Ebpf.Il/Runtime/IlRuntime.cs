@@ -49,6 +49,10 @@ internal static unsafe class IlRuntime
         CompiledProgram.InvokeHelper(
             closure.Helpers[slot], state, closure.Program, closure.Environment, closure.Options, pc, stackLow, a1, a2, a3, a4, a5, closure.Running);
 
+    /// <summary>The u32 key of an inline array lookup at <paramref name="pc"/> (see <see cref="Compiler.LookupEmitter"/>), checked as the helper checks it.</summary>
+    public static ulong LookupKey(IlClosure closure, RunState* state, int pc, ulong stackLow, ulong address) =>
+        Execution.LookupKey.Read(state, closure.Program, pc, stackLow, closure.Options.HelperArgumentChecks, address);
+
     /// <summary>Calls the helper whose id a <c>callx</c> register holds; an unknown id is a run-time error.</summary>
     public static ulong CallX(
         IlClosure closure, ulong id, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)

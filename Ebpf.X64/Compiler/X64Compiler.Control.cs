@@ -24,6 +24,9 @@ internal sealed partial class X64Compiler
             case Operation.CallLocal:
                 EmitLocalCall(pc, insn);
                 return;
+            case Operation.CallHelper when InlineLookupAt(pc, helpers.Helpers[helpers.SlotOf(pc)]) is { } lookup:
+                EmitInlineLookup(pc, lookup);
+                return;
             case Operation.CallHelper:
                 EmitHelperCall(pc, helpers.Helpers[helpers.SlotOf(pc)], callxRegister: -1);
                 return;

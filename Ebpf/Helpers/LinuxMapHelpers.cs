@@ -23,7 +23,11 @@ internal static class LinuxMapHelpers
         var map = HelperArgumentKind.MapPointer;
         var scalar = HelperArgumentKind.Scalar;
         var checkedPointer = HelperArgumentKind.CheckedPointer;
-        table.Set(new Helper(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", (ctx, m, key, _, _, _) => Lookup(ctx, m, key, cpu)) { Signature = HelperSignature.Of(HelperReturnKind.MapValueOrNull, map, HelperArgumentKind.MapKey) });
+        table.Set(new Helper(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", (ctx, m, key, _, _, _) => Lookup(ctx, m, key, cpu))
+        {
+            Signature = HelperSignature.Of(HelperReturnKind.MapValueOrNull, map, HelperArgumentKind.MapKey),
+            InlineLookup = (environment, handle) => (MapRegistry.Find(environment)?.FromHandle(handle) as ArrayMap)?.InlineLookup(cpu),
+        });
         table.Set(new Helper(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", (ctx, m, key, value, flags, _) => Update(ctx, m, key, value, flags, cpu)) { Signature = HelperSignature.Of(map, HelperArgumentKind.MapKey, HelperArgumentKind.MapValue, scalar) });
         table.Set(new Helper(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", Delete) { Signature = HelperSignature.Of(map, HelperArgumentKind.MapKey) });
         table.Set(new Helper(LinuxHelperIds.MapPushElem, "bpf_map_push_elem", Push) { Signature = HelperSignature.Of(map, HelperArgumentKind.MapValue, scalar) });

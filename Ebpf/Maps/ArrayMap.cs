@@ -62,6 +62,20 @@ public unsafe class ArrayMap : BpfMap
         return index < (uint)MaxEntries && (uint)cpu < (uint)Cpus && !IsDisposed ? (ulong)SlotAddress((int)index, cpu) : 0;
     }
 
+    /// <summary>
+    /// What <c>bpf_map_lookup_elem</c> on this array computes for a program running on CPU <paramref name="cpu"/>, for
+    /// engines that compile the call inline (see <see cref="Helpers.Helper.InlineLookup"/>); null when the CPU is not one
+    /// of the map's or the map is disposed (the call then runs). A program compiled with the inline lookup keeps
+    /// finding the values after the map is disposed (the memory stays until the program is gone, see
+    /// <see cref="BpfMap"/>), where the helper would return null.
+    /// </summary>
+    internal Helpers.ArrayLookup? InlineLookup(int cpu)
+    {
+        cpu = Definition.IsPerCpu ? cpu : 0;
+        return IsDisposed || (uint)cpu >= (uint)Cpus || Type is not (BpfMapType.Array or BpfMapType.PerCpuArray) ? null
+            : new Helpers.ArrayLookup((ulong)SlotAddress(0, cpu), (uint)MaxEntries, Definition.ValueStride * (ulong)Cpus);
+    }
+
     /// <inheritdoc />
     protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu)
     {

@@ -5,12 +5,15 @@ namespace Ebpf.Maps;
 /// <c>BPF_MAP_TYPE_LRU_PERCPU_HASH</c>: up to <see cref="BpfMap.MaxEntries"/> entries with keys of
 /// <see cref="BpfMap.KeySize"/> bytes. Each entry's value has its own slot in the map's storage from insertion until
 /// deletion; a deleted entry's slot is reused by a later insertion (a program still holding the old pointer then sees
-/// the new entry, but never memory outside the map). Operations take a short lock.
+/// the new entry, but never memory outside the map). Updates, deletions and host operations take a short lock; a
+/// program's lookup in a plain or per-CPU hash map takes none (see <see cref="HashSlotIndex"/>): it walks the key index
+/// and retries when an update overlapped it, so it never returns the value of another key than the one looked up.
 /// </summary>
 /// <remarks>
 /// <para>The LRU types never fail an insertion for lack of room: a full map evicts its least recently used entry, where
 /// a use is an insertion, an update (by a program or the host) or a program's lookup; host lookups do not count, as with
-/// Linux's <c>bpf()</c> syscall. This is exact LRU order; Linux's LRU maps
+/// Linux's <c>bpf()</c> syscall. This is exact LRU order, so a program's lookup in an LRU map takes the lock to move its
+/// entry to the front; Linux's LRU maps
 /// approximate it (per-CPU free lists, batched eviction), so the kernel may evict a different entry, or evict before the
 /// map is full.</para>
 /// <para>The per-CPU types hold <see cref="BpfMap.Cpus"/> values per entry: a program sees and updates its run's CPU's
@@ -20,16 +23,15 @@ namespace Ebpf.Maps;
 public unsafe class HashMap : BpfMap
 {
     private readonly object gate = new();
-    private readonly Dictionary<byte[], int> slots = new(ByteKeyComparer.Instance);
-    private readonly Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> bySpan;
+    private readonly HashSlotIndex index;
     private readonly Stack<int> free;
     private readonly bool lru;
-    private readonly byte[]?[] keyOfSlot;
     private readonly int[] newer;
     private readonly int[] older;
 
     /// <summary>Whether each slot holds an entry (written under <see cref="gate"/>; read without it by <see cref="IsLive"/>).</summary>
     private readonly bool[] live;
+    private int count;
     private int newest = -1;
     private int oldest = -1;
 
@@ -51,26 +53,16 @@ public unsafe class HashMap : BpfMap
     protected HashMap(MapDefinition definition, params ReadOnlySpan<BpfMapType> types)
         : base(definition, types)
     {
-        bySpan = slots.GetAlternateLookup<ReadOnlySpan<byte>>();
+        index = new HashSlotIndex(MaxEntries, KeySize);
         free = new Stack<int>(Enumerable.Range(0, MaxEntries).Reverse());
         lru = definition.Type is BpfMapType.LruHash or BpfMapType.LruPerCpuHash;
-        keyOfSlot = lru ? new byte[MaxEntries][] : [];
         newer = lru ? new int[MaxEntries] : [];
         older = lru ? new int[MaxEntries] : [];
         live = new bool[MaxEntries];
     }
 
     /// <inheritdoc />
-    public override int Count
-    {
-        get
-        {
-            lock (gate)
-            {
-                return slots.Count;
-            }
-        }
-    }
+    public override int Count => Volatile.Read(ref count);
 
     /// <summary>
     /// The keys from the least to the most recently used (LRU types; for other types the insertion order is not kept
@@ -81,15 +73,20 @@ public unsafe class HashMap : BpfMap
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
+            var keys = new List<byte[]>(count);
             if (!lru)
             {
-                return slots.OrderBy(e => e.Value).Select(e => e.Key.ToArray()).ToArray();
+                foreach (int slot in LiveSlots())
+                {
+                    keys.Add(index.KeyOf(slot));
+                }
+
+                return keys;
             }
 
-            var keys = new List<byte[]>(slots.Count);
             for (int slot = oldest; slot >= 0; slot = newer[slot])
             {
-                keys.Add(keyOfSlot[slot]!.ToArray());
+                keys.Add(index.KeyOf(slot));
             }
 
             return keys;
@@ -100,16 +97,26 @@ public unsafe class HashMap : BpfMap
     public override unsafe ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu)
     {
         cpu = Definition.IsPerCpu ? cpu : 0;
-        lock (gate)
+        if (IsDisposed || (uint)cpu >= (uint)Cpus || key.Length != KeySize)
         {
-            if (IsDisposed || (uint)cpu >= (uint)Cpus || !bySpan.TryGetValue(key, out int slot))
-            {
-                return 0;
-            }
-
-            Touch(slot);
-            return (ulong)SlotAddress(slot, cpu);
+            return 0;
         }
+
+        uint hash = index.Hash(key);
+        int slot = lru ? HashSlotIndex.Contended : index.Find(key, hash);
+        if (slot == HashSlotIndex.Contended)
+        {
+            lock (gate)
+            {
+                slot = index.FindLocked(key, hash);
+                if (slot >= 0)
+                {
+                    Touch(slot);
+                }
+            }
+        }
+
+        return slot < 0 ? 0 : (ulong)SlotAddress(slot, cpu);
     }
 
     /// <inheritdoc />
@@ -117,7 +124,8 @@ public unsafe class HashMap : BpfMap
     {
         lock (gate)
         {
-            if (!bySpan.TryGetValue(key, out int slot))
+            int slot = index.FindLocked(key, index.Hash(key));
+            if (slot < 0)
             {
                 return false;
             }
@@ -130,10 +138,12 @@ public unsafe class HashMap : BpfMap
     /// <inheritdoc />
     protected override MapStatus UpdateCore(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, MapUpdateFlags flags, int cpu)
     {
+        uint hash = index.Hash(key);
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
-            if (bySpan.TryGetValue(key, out int slot))
+            int slot = index.FindLocked(key, hash);
+            if (slot >= 0)
             {
                 if (flags == MapUpdateFlags.NoExist)
                 {
@@ -150,34 +160,42 @@ public unsafe class HashMap : BpfMap
                 return MapStatus.NotFound;
             }
 
-            if (!free.TryPop(out slot))
+            index.BeginWrite();
+            try
             {
-                if (!lru)
+                if (!free.TryPop(out slot))
                 {
-                    return MapStatus.TooBig;
+                    if (!lru)
+                    {
+                        return MapStatus.TooBig;
+                    }
+
+                    slot = oldest;
+                    Unlink(slot);
+                    index.Remove(slot);
+                    count--;
                 }
 
-                slot = oldest;
-                Unlink(slot);
-                slots.Remove(keyOfSlot[slot]!);
-            }
+                WriteSlot(slot, value, cpu, fresh: true);
+                index.Insert(slot, key, hash);
+                count++;
+                Volatile.Write(ref live[slot], true);
+                if (KeyRegion.Length != 0)
+                {
+                    key.CopyTo(new Span<byte>(KeyAddress(slot), KeySize));
+                }
 
-            WriteSlot(slot, value, cpu, fresh: true);
-            byte[] stored = key.ToArray();
-            slots[stored] = slot;
-            Volatile.Write(ref live[slot], true);
-            if (KeyRegion.Length != 0)
+                if (lru)
+                {
+                    LinkNewest(slot);
+                }
+
+                return MapStatus.Success;
+            }
+            finally
             {
-                stored.CopyTo(new Span<byte>(KeyAddress(slot), KeySize));
+                index.EndWrite();
             }
-
-            if (lru)
-            {
-                keyOfSlot[slot] = stored;
-                LinkNewest(slot);
-            }
-
-            return MapStatus.Success;
         }
     }
 
@@ -191,7 +209,7 @@ public unsafe class HashMap : BpfMap
 
         lock (gate)
         {
-            return [.. slots.Values];
+            return LiveSlots();
         }
     }
 
@@ -201,22 +219,26 @@ public unsafe class HashMap : BpfMap
     /// <inheritdoc />
     protected override MapStatus DeleteCore(ReadOnlySpan<byte> key)
     {
+        uint hash = index.Hash(key);
         lock (gate)
         {
-            if (!bySpan.Remove(key, out _, out int slot))
+            int slot = index.FindLocked(key, hash);
+            if (slot < 0)
             {
                 return MapStatus.NotFound;
             }
 
+            index.BeginWrite();
+            index.Remove(slot);
+            count--;
             Volatile.Write(ref live[slot], false);
-
             if (lru)
             {
                 Unlink(slot);
-                keyOfSlot[slot] = null;
             }
 
             free.Push(slot);
+            index.EndWrite();
             return MapStatus.Success;
         }
     }
@@ -226,11 +248,26 @@ public unsafe class HashMap : BpfMap
     {
         lock (gate)
         {
-            return slots
-                .OrderBy(e => e.Value)
-                .Select(e => new KeyValuePair<byte[], byte[]>(e.Key.ToArray(), ReadSlot(e.Value)))
+            return LiveSlots()
+                .Select(slot => new KeyValuePair<byte[], byte[]>(index.KeyOf(slot), ReadSlot(slot)))
                 .ToArray();
         }
+    }
+
+    /// <summary>The slots holding entries, in slot order (under <see cref="gate"/>).</summary>
+    private int[] LiveSlots()
+    {
+        var slots = new int[count];
+        int n = 0;
+        for (int slot = 0; slot < live.Length && n < slots.Length; slot++)
+        {
+            if (live[slot])
+            {
+                slots[n++] = slot;
+            }
+        }
+
+        return slots;
     }
 
     private void Touch(int slot)

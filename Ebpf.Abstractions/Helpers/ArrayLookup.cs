@@ -1,0 +1,11 @@
+namespace Ebpf.Helpers;
+
+/// <summary>
+/// What a map lookup helper computes for one array map, so that an engine can compile the call inline: for a u32 key
+/// read from the key pointer (4 bytes, checked as the helper checks it), <c>key &lt; MaxEntries ? ValueAddress + key *
+/// ValueStride : 0</c>. Given by <see cref="Helper.InlineLookup"/> at compile time.
+/// </summary>
+/// <param name="ValueAddress">The address of entry 0's value (of the run's CPU for a per-CPU array).</param>
+/// <param name="MaxEntries">The number of entries.</param>
+/// <param name="ValueStride">The distance between two entries' values.</param>
+public sealed record ArrayLookup(ulong ValueAddress, uint MaxEntries, ulong ValueStride);

@@ -1,0 +1,59 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Helpers;
+
+/// <summary>
+/// Finds the helper calls an engine may compile as an inline array lookup (see <see cref="Helper.InlineLookup"/>): a
+/// <c>call</c> whose r1 comes from an <c>lddw</c> of a map (pseudo source map by fd or by index) earlier in the same
+/// straight line of code, with no jump landing between them and nothing in between that writes r1 or can leave the
+/// line, and whose helper gives an <see cref="ArrayLookup"/> for that map.
+/// </summary>
+internal static class InlineLookupSite
+{
+    /// <summary>The inline lookup of the helper call at <paramref name="pc"/>, or null when it must be called.</summary>
+    /// <exception cref="EbpfCompilationException">The map's <c>lddw</c> cannot be resolved.</exception>
+    public static ArrayLookup? Find(EbpfProgram program, ProgramEnvironment environment, Helper helper, int pc, string engine)
+    {
+        if (helper.InlineLookup is not { } inline || program.Decoded[pc].Operation != Operation.CallHelper)
+        {
+            return null;
+        }
+
+        int load = MapLoadBefore(program, pc);
+        return load < 0 ? null : inline(environment, environment.ResolveLddw(engine, program, load));
+    }
+
+    /// <summary>The slot of the <c>lddw r1, map</c> whose value r1 surely holds at <paramref name="pc"/>, or -1.</summary>
+    private static int MapLoadBefore(EbpfProgram program, int pc)
+    {
+        if (program.IsJumpTarget(pc))
+        {
+            return -1;
+        }
+
+        var code = program.Decoded;
+        int start = program.Functions[program.FunctionIndexOf(pc)].Start;
+        for (int at = pc - 1; at >= start; at--)
+        {
+            if (program.IsSecondSlot(at))
+            {
+                continue;
+            }
+
+            var insn = code[at];
+            if (insn.WrittenRegister == 1)
+            {
+                return insn.Operation == Operation.Lddw && insn.PseudoSource is LddwSource.MapByFd or LddwSource.MapByIndex ? at : -1;
+            }
+
+            bool staysInLine = insn.Operation is >= Operation.Add and <= Operation.Bswap64 or Operation.Lddw
+                or Operation.Load or Operation.LoadSignExtend or Operation.Store;
+            if (!staysInLine || program.IsJumpTarget(at))
+            {
+                return -1;
+            }
+        }
+
+        return -1;
+    }
+}

@@ -1,0 +1,38 @@
+using Ebpf.Helpers;
+
+namespace Ebpf.Il.Compiler;
+
+/// <summary>
+/// A map lookup helper call on a known array map, compiled inline (see <see cref="ArrayLookup"/>): the key is read
+/// through <see cref="Runtime.IlRuntime.LookupKey"/> (the helper's argument check, then the u32), then r0 =
+/// <c>key &lt; entries ? values + key * stride : 0</c>.
+/// </summary>
+internal static class LookupEmitter
+{
+    public static void Emit(FunctionCompiler f, int pc, ArrayLookup lookup)
+    {
+        var il = f.Il;
+        il.Ldarg(FunctionCompiler.ArgClosure);
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.LdcI4(pc);
+        f.PushStackLow();
+        f.Load(2);
+        il.Call(RuntimeMembers.LookupKey);
+        il.Stloc(f.Address);
+        var found = il.DefineLabel("LOOKUP_FOUND");
+        var done = il.DefineLabel("LOOKUP_DONE");
+        il.Ldloc(f.Address);
+        il.LdcU8(lookup.MaxEntries);
+        il.BltUn(found);
+        il.LdcI8(0);
+        il.Br(done);
+        il.MarkLabel(found);
+        il.Ldloc(f.Address);
+        il.LdcU8(lookup.ValueStride);
+        il.Mul();
+        il.LdcU8(lookup.ValueAddress);
+        il.Add();
+        il.MarkLabel(done);
+        f.Store(0);
+    }
+}

@@ -1,0 +1,35 @@
+using Ebpf.Helpers;
+using Ebpf.Isa;
+using static Ebpf.Tests.Engines.TestPrograms;
+
+namespace Ebpf.Tests.Maps;
+
+/// <summary>Programs that look a key up in map 0 (index 0 of the environment's registry) and return what they found.</summary>
+internal static class MapLookupPrograms
+{
+    /// <summary>What the programs return when the key is absent.</summary>
+    public const ulong Missing = 0xdead;
+
+    /// <summary><c>lddw r1, map_by_idx 0</c>.</summary>
+    public static readonly Instruction[] LoadMap = [new(OpCodes.Lddw, 1, (byte)LddwSource.MapByIndex, 0, 0), new(0, 0, 0, 0, 0)];
+
+    /// <summary>The key is the u32 at input[0], copied to the stack; r0 = lookup ? *(u64*)r0 : <see cref="Missing"/>.</summary>
+    public static readonly EbpfProgram StackKey = Lookup(
+        I(OpCodes.LdxW, 2, 1, 0),
+        I(OpCodes.StxW, 10, 2, -4),
+        I(OpCodes.Mov64Reg, 2, 10),
+        I(OpCodes.Add64Imm, 2, 0, 0, -4));
+
+    /// <summary>Runs <paramref name="keyPointer"/> (which sets r2), then r0 = lookup(map 0, r2) ? *(u64*)r0 : <see cref="Missing"/>.</summary>
+    public static EbpfProgram Lookup(params object[] keyPointer) => Program(
+        [
+            .. keyPointer,
+            LoadMap,
+            I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem),
+            I(OpCodes.JneImm, 0, 0, 2, 0),
+            I(OpCodes.Mov64Imm, 0, 0, 0, (int)Missing),
+            I(OpCodes.Exit),
+            I(OpCodes.LdxDW, 0, 0, 0),
+            I(OpCodes.Exit),
+        ]);
+}

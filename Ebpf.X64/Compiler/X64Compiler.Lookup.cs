@@ -1,0 +1,48 @@
+using Ebpf.Helpers;
+using Iced.Intel;
+using static Ebpf.X64.Compiler.RegisterMap;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Ebpf.X64.Compiler;
+
+/// <summary>Map lookup helper calls on a known array map, compiled inline (see <see cref="ArrayLookup"/>).</summary>
+internal sealed partial class X64Compiler
+{
+    /// <summary>
+    /// The inline lookup of the helper call at <paramref name="pc"/>, or null to call the helper. Only where the key's
+    /// check can be emitted as the helper would make it: with memory checks on (the shared slow check exists), or
+    /// with helper argument checks off (no check), and with a stride that fits an immediate.
+    /// </summary>
+    private ArrayLookup? InlineLookupAt(int pc, Helper helper) =>
+        (checks || !options.HelperArgumentChecks)
+        && InlineLookupSite.Find(program, environment, helper, pc, EngineName) is { ValueStride: <= int.MaxValue } lookup
+            ? lookup
+            : null;
+
+    /// <summary>
+    /// r0 = <c>key &lt; entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of
+    /// its 4 bytes (against the stack frames, the input, the metadata and the regions; a violation names the call).
+    /// Changes only r0 and the scratch registers.
+    /// </summary>
+    private void EmitInlineLookup(int pc, ArrayLookup lookup)
+    {
+        if (options.HelperArgumentChecks)
+        {
+            EmitCheck(pc, __[R64(2)], 4, write: false, StackCheck.AllFrames);
+        }
+
+        var missing = a.CreateLabel();
+        var done = a.CreateLabel();
+        a.mov(R32(0), __dword_ptr[R64(2)]);
+        a.mov(r11, (ulong)lookup.MaxEntries);
+        a.cmp(R64(0), r11);
+        a.jae(missing);
+        a.imul(R64(0), R64(0), (int)lookup.ValueStride);
+        a.mov(r11, lookup.ValueAddress);
+        a.add(R64(0), r11);
+        a.jmp(done);
+        Bind(ref missing);
+        a.xor(R32(0), R32(0));
+        Bind(ref done);
+    }
+}
