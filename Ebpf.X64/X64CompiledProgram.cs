@@ -75,9 +75,10 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
-        var returnPlan = HelperReturnAnalysis.Plan(program);
+        var returnPlan = HelperReturnAnalysis.Plan(program, loopsWithoutCalls: !Options.MemoryChecks);
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
+        simpleHelpers = SimpleHelpers(sites);
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;
@@ -143,7 +144,8 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <summary>
     /// The disassembly of the generated machine code (Iced's NASM formatter), with each eBPF instruction as a comment
-    /// before its translation. For debugging; the text format is not a contract.
+    /// before its translation; instructions compiled together (fused address arithmetic, a rotation spelled as shifts
+    /// and an or) are listed together before their one translation. For debugging; the text format is not a contract.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     public string GetListing()
@@ -351,10 +353,22 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             // Site -1 is a yield (a loop without a helper call came back after its interval): r0 goes back as it was.
             block->Status = (int)RunStatus.Completed;
             int site = block->Site;
-            ulong result = site < 0 ? block->HeldR0 : CallHelper(block, site);
-            if (block->Status != (int)RunStatus.Completed)
+            ulong result;
+            if (site < 0)
             {
-                return result;
+                result = block->HeldR0;
+            }
+            else if (simpleHelpers[site] is { } simple)
+            {
+                result = CallSimpleHelper(block, site, simple);
+            }
+            else
+            {
+                result = CallHelper(block, site);
+                if (block->Status != (int)RunStatus.Completed)
+                {
+                    return result;
+                }
             }
 
             r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)resume)(block, result);

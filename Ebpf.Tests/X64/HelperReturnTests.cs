@@ -18,7 +18,9 @@ public class HelperReturnTests
     [InlineData("mov r1, 1\ncall 1\nexit", true, false)]
     [InlineData("mov r1, 1\ncallx r1\nexit", true, false)]
     [InlineData("mov r6, 3\nmov r1, r6\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true, false)] // every iteration calls
-    [InlineData("mov r0, 1\nexit", false, false)] // no helper call
+    [InlineData("mov r0, 1\nexit", false, false)] // no helper call, no loop: brief code
+    [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit", true, true)] // a loop without any helper call: yields only
+    [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\ncall local f\nexit\nf:\nmov r0, 0\nexit", false, false)] // a loop and a local call
     [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\nmov r1, 1\ncall 1\nexit", true, true)] // a loop before the call
     [InlineData("call 1\nmov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit", true, true)] // a loop after the call
     [InlineData("mov r6, 3\njeq r6, 1, +1\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true, true)] // a path round the loop skips it
@@ -198,6 +200,41 @@ public class HelperReturnTests
         using var source = new CancellationTokenSource();
         var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
         Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
+        int before = GC.CollectionCount(2);
+        GC.Collect();
+        Assert.True(GC.CollectionCount(2) > before);
+        Assert.False(run.IsCompleted, "the run ended before the collection did");
+        await source.CancelAsync();
+        await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
+    }
+
+    [Fact]
+    public async Task A_collection_completes_while_a_long_loop_in_a_program_without_helper_calls_runs()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        // A loop of 2^40 iterations (hours) and no helper call, compiled without memory checks: entered without the GC
+        // transition, it must yield to the run method, where the runtime can suspend the thread, or the collection
+        // would wait for the run's end.
+        var program = EbpfProgram.Create(
+            Assembler.Assemble("mov r6, 0\nlddw r7, 0x10000000000\nadd r6, 1\njlt r6, r7, -2\nmov r0, r6\nexit"),
+            StructuralOnlyVerifier.Instance);
+        Assert.True(HelperReturnAnalysis.Plan(program, loopsWithoutCalls: true)!.Yields);
+        Assert.Null(HelperReturnAnalysis.Plan(program, loopsWithoutCalls: false));
+        using var compiled = new X64Engine().Compile(program, null, new ExecutionOptions { MemoryChecks = false });
+        using var source = new CancellationTokenSource();
+        using var started = new ManualResetEventSlim();
+        var run = Task.Run(() =>
+        {
+            started.Set();
+            return compiled.Run(new byte[8], source.Token);
+        });
+        Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
+        await Task.Delay(50);
         int before = GC.CollectionCount(2);
         GC.Collect();
         Assert.True(GC.CollectionCount(2) > before);

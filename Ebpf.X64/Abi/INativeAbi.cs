@@ -5,7 +5,8 @@ namespace Ebpf.X64.Abi;
 /// <summary>
 /// The host calling convention as the generated code sees it: how the entry function saves and restores the
 /// registers it must preserve and receives the run block, and how the helper dispatcher is called. Everything else in
-/// the generated code is independent of the host ABI. The generated body keeps the native stack 16-byte aligned.
+/// the generated code is independent of the host ABI. The generated body keeps the native stack 16-byte aligned when
+/// it calls out (the dispatcher); code that never calls out saves no register only for alignment.
 /// </summary>
 internal interface INativeAbi
 {
@@ -17,13 +18,14 @@ internal interface INativeAbi
     AssemblerRegister64 SecondArgument { get; }
 
     /// <summary>Emits the entry: saves the callee-saved registers among <paramref name="written"/> (the host registers
-    /// the generated code may change; r12 is always among them) and moves the run-block argument into r12. After it the
-    /// native stack pointer is 8 modulo 16 (the body is entered with a <c>call</c>, which makes it 0 modulo 16).</summary>
-    void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written);
+    /// the generated code may change; r12 is always among them) and moves the run-block argument into r12. With
+    /// <paramref name="alignStack"/> the native stack pointer is 8 modulo 16 after it (the body is entered with a
+    /// <c>call</c>, which makes it 0 modulo 16), as a call out of the code needs.</summary>
+    void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written, bool alignStack);
 
     /// <summary>Emits the return to the host: restores what the prologue saved for the same <paramref name="written"/>
-    /// and returns (r0 in rax).</summary>
-    void EmitEpilogue(Assembler assembler, IReadOnlySet<Register> written);
+    /// and <paramref name="alignStack"/>, and returns (r0 in rax).</summary>
+    void EmitEpilogue(Assembler assembler, IReadOnlySet<Register> written, bool alignStack);
 
     /// <summary>
     /// Emits a call of the dispatcher <c>ulong (RunBlock*, int site)</c> at <paramref name="function"/> with r12 as the

@@ -19,10 +19,10 @@ internal sealed class SystemVAbi : INativeAbi
     public AssemblerRegister64 SecondArgument => rsi;
 
     /// <inheritdoc />
-    public void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written)
+    public void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written, bool alignStack)
     {
-        // Entered with rsp = 8 (mod 16); an even number of pushes keeps it 8 (mod 16).
-        foreach (var register in Saved(written))
+        // Entered with rsp = 8 (mod 16); an even number of pushes keeps it 8 (mod 16) for calls out of the code.
+        foreach (var register in Saved(written, alignStack))
         {
             assembler.push(register);
         }
@@ -31,9 +31,9 @@ internal sealed class SystemVAbi : INativeAbi
     }
 
     /// <inheritdoc />
-    public void EmitEpilogue(Assembler assembler, IReadOnlySet<Register> written)
+    public void EmitEpilogue(Assembler assembler, IReadOnlySet<Register> written, bool alignStack)
     {
-        var saved = Saved(written);
+        var saved = Saved(written, alignStack);
         for (int i = saved.Count - 1; i >= 0; i--)
         {
             assembler.pop(saved[i]);
@@ -52,13 +52,13 @@ internal sealed class SystemVAbi : INativeAbi
     }
 
     /// <summary>
-    /// The callee-saved registers among <paramref name="written"/>, plus the first unwritten one when their number is
-    /// odd (pushing it changes nothing and keeps the stack aligned).
+    /// The callee-saved registers among <paramref name="written"/>, plus, with <paramref name="alignStack"/>, the first
+    /// unwritten one when their number is odd (pushing it changes nothing and keeps the stack aligned).
     /// </summary>
-    private static List<AssemblerRegister64> Saved(IReadOnlySet<Register> written)
+    private static List<AssemblerRegister64> Saved(IReadOnlySet<Register> written, bool alignStack)
     {
         var saved = CalleeSaved.Where(r => written.Contains(r.Value)).ToList();
-        if (saved.Count % 2 != 0)
+        if (alignStack && saved.Count % 2 != 0)
         {
             saved.Add(CalleeSaved.First(r => !written.Contains(r.Value)));
         }

@@ -28,7 +28,7 @@ internal sealed partial class X64Compiler
             }
 
             entries[f] = a.Instructions.Count;
-            abi.EmitPrologue(a, written);
+            abi.EmitPrologue(a, written, callsOut);
             a.mov(Block(RunBlock.SavedRspOffset), rsp);
             foreach (int r in ArgumentRegisters)
             {

@@ -164,23 +164,40 @@ internal sealed partial class X64Compiler
 
         foreach (int r in ArgumentRegisters)
         {
-            a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
+            if (!helpersReturn || IsPassedArgument(r))
+            {
+                a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
+            }
         }
 
-        a.mov(Block(RunBlock.CallFrameOffset), R64(10));
+        // The frame locates the helper's stack view (HelperContext); an rbpf-style helper gets none.
+        if (helper?.Simple is null)
+        {
+            if (holdsFrame)
+            {
+                a.mov(Block(RunBlock.CallFrameOffset), R64(10));
+            }
+            else
+            {
+                a.mov(rcx, Block(RunBlock.StackEndOffset));
+                a.mov(Block(RunBlock.CallFrameOffset), rcx);
+            }
+        }
+
+        // Only what may be read after the call comes back from the block (the next call reads r1-r5, so they count).
+        int after = pc + 1;
         if (helpersReturn)
         {
             var continuation = a.CreateLabel();
-            EmitLeaveForHost(site, continuation);
+            var saved = SavedRegisters.Where(r => liveness.IsLiveAt(after, r)).ToArray();
+            EmitLeaveForHost(site, continuation, saved);
             Bind(ref continuation);
+            EmitReload(ArgumentRegisters.ToArray().Where(r => IsPassedArgument(r) && liveness.IsLiveAt(after, r)), saved);
             return;
         }
 
         abi.EmitDispatcherCall(a, dispatcher, site);
-        foreach (int r in ArgumentRegisters)
-        {
-            a.mov(R64(r), Block(RunBlock.ArgsOffset + (8 * (r - 1))));
-        }
+        EmitReload(ArgumentRegisters.ToArray().Where(r => liveness.IsLiveAt(after, r)), []);
 
         a.cmp(BlockDword(RunBlock.StatusOffset), 0);
         a.jne(exitStub);
@@ -188,12 +205,12 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// Leaves the code for the host (<see cref="RunStatus.HelperCall"/>) at a helper call site (<paramref name="site"/>)
-    /// or a yield (-1), once r1-r5 are in the block: saves the named ones of r6-r9 and the <paramref name="continuation"/>
-    /// the resume entry jumps to.
+    /// or a yield (-1), once r1-r5 are in the block: saves the <paramref name="saved"/> ones of r6-r9 and the
+    /// <paramref name="continuation"/> the resume entry jumps to (which reloads what it needs, see <see cref="EmitReload"/>).
     /// </summary>
-    private void EmitLeaveForHost(int site, Label continuation)
+    private void EmitLeaveForHost(int site, Label continuation, IEnumerable<int> saved)
     {
-        foreach (int r in SavedRegisters)
+        foreach (int r in saved)
         {
             a.mov(Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))), R64(r));
         }
@@ -213,8 +230,9 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// Before a backward jump, in code that yields (a loop calls no helper, see <see cref="HelperReturnPlan"/>): counts
-    /// the jump down in xmm15 (xmm14 holds 1; the System V ABI lets a function change every xmm register, and nothing
-    /// else in the code uses them) and, when the count runs out, leaves for the host without a call: the host resumes at
+    /// the jump down in rbp when the code does not hold r10 there (one <c>sub</c> the <c>je</c> fuses with), else in xmm15
+    /// (xmm14 holds 1; the System V ABI lets a function change every xmm register, and nothing else in the code uses
+    /// them) and, when the count runs out, leaves for the host without a call: the host resumes at
     /// once with r0 as it was, and the count starts again. Where the count runs out the cancellation flag is polled
     /// too, so a stop request is seen within one interval. Changes r11 and the flags, like the cancellation poll it
     /// replaces.
@@ -228,9 +246,17 @@ internal sealed partial class X64Compiler
 
         var leave = a.CreateLabel();
         var back = a.CreateLabel();
-        a.psubq(xmm15, xmm14);
-        a.movq(r11, xmm15);
-        a.test(r11, r11);
+        if (counterInFrameRegister)
+        {
+            a.sub(rbp, 1);
+        }
+        else
+        {
+            a.psubq(xmm15, xmm14);
+            a.movq(r11, xmm15);
+            a.test(r11, r11);
+        }
+
         a.je(leave);
         Bind(ref back);
         cold.Add(() =>
@@ -241,12 +267,18 @@ internal sealed partial class X64Compiler
             a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
             a.jne(stop);
             a.mov(Block(RunBlock.HeldR0Offset), R64(0));
-            foreach (int r in ArgumentRegisters)
+            var arguments = ArgumentRegisters.ToArray().Where(IsPassedArgument).ToArray();
+            foreach (int r in arguments)
             {
                 a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
             }
 
-            EmitLeaveForHost(-1, back);
+            var resumed = a.CreateLabel();
+            var saved = SavedRegisters.ToArray();
+            EmitLeaveForHost(-1, resumed, saved);
+            Bind(ref resumed);
+            EmitReload(arguments, saved);
+            a.jmp(back);
             Bind(ref stop);
             a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
             a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
@@ -254,12 +286,33 @@ internal sealed partial class X64Compiler
         });
     }
 
-    /// <summary>In code that yields: starts the count of backward jumps (xmm15 = the interval, xmm14 = 1); at the
-    /// entry and at every re-entry (the host may have changed every xmm register).</summary>
+    /// <summary>After a helper call or a yield: reloads the <paramref name="arguments"/> of r1-r5 and the
+    /// <paramref name="saved"/> ones of r6-r9 from the block.</summary>
+    private void EmitReload(IEnumerable<int> arguments, IEnumerable<int> saved)
+    {
+        foreach (int r in arguments)
+        {
+            a.mov(R64(r), Block(RunBlock.ArgsOffset + (8 * (r - 1))));
+        }
+
+        foreach (int r in saved)
+        {
+            a.mov(R64(r), Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))));
+        }
+    }
+
+    /// <summary>In code that yields: starts the count of backward jumps (rbp = the interval, or xmm15 = the interval
+    /// and xmm14 = 1); at the entry and at every re-entry (the host may have changed every xmm register).</summary>
     private void EmitYieldCountStart()
     {
         if (yieldInterval == 0)
         {
+            return;
+        }
+
+        if (counterInFrameRegister)
+        {
+            MovConstant(rbp, (ulong)yieldInterval);
             return;
         }
 

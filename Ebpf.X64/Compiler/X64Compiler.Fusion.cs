@@ -7,9 +7,9 @@ namespace Ebpf.X64.Compiler;
 
 /// <summary>
 /// Fused translations of instruction sequences clang emits for address arithmetic: <c>mov64 d, s; add64 d, t|imm</c>
-/// becomes one <c>lea</c>, and when the next instruction loads into <c>d</c> through <c>d</c> itself
-/// (<c>ldx d, [d + off]</c>, so the sum is dead once the address is formed) the load takes the sum as its addressing
-/// mode and the <c>lea</c> disappears. The instructions of a sequence stay separate when any but the first is a jump
+/// becomes one <c>lea</c>, and when the next instruction loads through <c>d</c> and the sum is dead once the address is
+/// formed (<c>ldx d, [d + off]</c>, or <c>ldx x, [d + off]</c> with <c>d</c> written before any read afterwards, see
+/// <see cref="RegisterLiveness"/>) the load takes the sum as its addressing mode and the <c>lea</c> disappears. The instructions of a sequence stay separate when any but the first is a jump
 /// target or starts a budget segment, so every entry into the code still sees the eBPF state it expects. Applied
 /// when memory checks are off only (see <see cref="EmitFused"/>).
 /// </summary>
@@ -49,7 +49,8 @@ internal sealed partial class X64Compiler
         {
             var load = code[pc + 2];
             long total = displacement + load.Offset;
-            if (load.Operation is Operation.Load or Operation.LoadSignExtend && load.Src == d && load.Dst == d
+            if (load.Operation is Operation.Load or Operation.LoadSignExtend && load.Src == d
+                && (load.Dst == d || !liveness.IsLiveAt(pc + 3, d))
                 && total is >= int.MinValue and <= int.MaxValue)
             {
                 var address = Sum(load.Offset);

@@ -87,17 +87,17 @@ internal sealed partial class X64Compiler
         {
             case StackCheck.CurrentFrame:
                 // The current frame [r10 - stackSize, r10): one subtraction and an unsigned comparison with a constant.
-                a.sub(rcx, R64(10));
+                SubFrameTop(rcx);
                 a.add(rcx, stackSize);
                 a.cmp(rcx, stackSize - size);
                 a.ja(slow);
                 break;
             case StackCheck.AllFrames:
                 // The current and caller frames [r10 - stackSize, StackEnd): the limit is the depth below StackEnd.
-                a.sub(rcx, R64(10));
+                SubFrameTop(rcx);
                 a.add(rcx, stackSize);
                 a.mov(rdx, Block(RunBlock.StackEndOffset));
-                a.sub(rdx, R64(10));
+                SubFrameTop(rdx);
                 a.add(rdx, stackSize - size);
                 a.cmp(rcx, rdx);
                 a.ja(slow);
@@ -150,9 +150,9 @@ internal sealed partial class X64Compiler
 
         // The current and caller frames: [r10 - stackSize, StackEnd), at least one frame (so at least 8 bytes) long.
         a.lea(rax, __[r11 + stackSize]);
-        a.sub(rax, rbp);
+        SubFrameTop(rax);
         a.mov(rdi, Block(RunBlock.StackEndOffset));
-        a.sub(rdi, rbp);
+        SubFrameTop(rdi);
         a.add(rdi, stackSize);
         a.sub(rdi, rdx);
         a.cmp(rax, rdi);

@@ -52,6 +52,29 @@ internal sealed unsafe partial class X64Compiler
     /// <summary>By eBPF register: true when an instruction names it (see <see cref="EmitEntry"/>).</summary>
     private readonly bool[] named;
 
+    /// <summary>
+    /// True when r10 lives in its host register. A program without local calls that never names r10 leaves it out: its frame
+    /// top is always the block's stack end, which the checks read from the block instead (see <see cref="SubFrameTop"/>),
+    /// so the entries neither save nor load the register.
+    /// </summary>
+    private readonly bool holdsFrame;
+
+    /// <summary>True when the yield count (see <see cref="EmitYieldCount"/>) lives in rbp, which the code does not
+    /// need for r10 (see <see cref="holdsFrame"/>); otherwise it lives in xmm15.</summary>
+    private readonly bool counterInFrameRegister;
+
+    /// <summary>True when the code calls out of itself (the helper dispatcher), so the native stack must stay aligned.</summary>
+    private readonly bool callsOut;
+
+    /// <summary>The boundary the body of code with loops starts on (see <see cref="Compile"/>).</summary>
+    private const int BodyAlignment = 64;
+
+    /// <summary>The NOP bytes between the entries and the body (see <see cref="Compile"/>).</summary>
+    private int bodyPadding;
+
+    /// <summary>Which eBPF registers may still be read at each slot.</summary>
+    private readonly RegisterLiveness liveness;
+
     /// <summary>The host registers the code may change, for the prologue and epilogue.</summary>
     private readonly HashSet<Register> written;
     private int resumeInstruction = -1;
@@ -83,7 +106,16 @@ internal sealed unsafe partial class X64Compiler
         segments = budget ? program.Analysis.Segments(checks) : null;
         pcInstruction = new int[n];
         named = NamedRegisters(program);
-        written = [Register.R12, R64(10).Value];
+        liveness = RegisterLiveness.Compute(program);
+        callsOut = !helpersReturn && program.Decoded.Any(insn => insn.IsHelperCall);
+        holdsFrame = named[10] || program.Functions.Length > 1 || program.Decoded.Any(insn => insn.Operation == Operation.CallLocal);
+        written = holdsFrame ? [Register.R12, R64(10).Value] : [Register.R12];
+        counterInFrameRegister = yieldInterval > 0 && !holdsFrame;
+        if (counterInFrameRegister)
+        {
+            written.Add(Register.RBP);
+        }
+
         foreach (int r in (ReadOnlySpan<int>)[6, 7, 8, 9])
         {
             if (named[r])
@@ -106,8 +138,34 @@ internal sealed unsafe partial class X64Compiler
         EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
         HelperReturnPlan? returnPlan)
     {
-        var compiler = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan);
-        return compiler.Run();
+        var compiled = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan).Run();
+
+        // Code with loops starts its body on a 64-byte boundary, so that the entries' length (which changes with the
+        // program's registers and helper calls) never moves its loops: a second pass with NOPs after the entries,
+        // whose length does not depend on the body.
+        int body = compiled.PcOffsets[0];
+        if (body % BodyAlignment == 0 || !HasBackwardJump(program))
+        {
+            return compiled;
+        }
+
+        var aligned = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan) { bodyPadding = BodyAlignment - (body % BodyAlignment) };
+        return aligned.Run();
+    }
+
+    /// <summary>True when some jump of <paramref name="program"/> goes backward (it has a loop).</summary>
+    private static bool HasBackwardJump(EbpfProgram program)
+    {
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            if (code[pc].IsJump && code[pc].Target <= pc)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private CompiledCode Run()
@@ -121,6 +179,11 @@ internal sealed unsafe partial class X64Compiler
         budgetFail = a.CreateLabel("budget");
 
         EmitEntry();
+        for (int bytes = bodyPadding; bytes > 0; bytes--)
+        {
+            a.nop();
+        }
+
         var code = program.Decoded.AsSpan();
         for (int pc = 0; pc < code.Length; pc++)
         {
@@ -141,7 +204,12 @@ internal sealed unsafe partial class X64Compiler
                 EmitBudgetCheck(pc);
             }
 
-            int fused = EmitFused(pc, code);
+            int fused = EmitRotate(pc, code);
+            if (fused == 0)
+            {
+                fused = EmitFused(pc, code);
+            }
+
             if (fused == 0)
             {
                 EmitInstruction(pc, code[pc]);
@@ -209,33 +277,52 @@ internal sealed unsafe partial class X64Compiler
     private static AssemblerMemoryOperand BlockDword(int offset) => __dword_ptr[r12 + offset];
 
     /// <summary>
-    /// The entry: saves the callee-saved host registers the code may change (r12, the frame pointer r10 in rbp, and
-    /// those of r6-r9 the program names), loads r1, r2 and r10, and zeroes r0, r3-r5 and the named ones of r6-r9 (a
-    /// register no instruction names is never read, so it keeps the host's value unseen). r3-r5 are zeroed even when
-    /// unnamed: a helper call passes r1-r5 on. When helper calls return to the host, a second entry follows: the resume
-    /// entry, which restores the registers the call site left in the block, takes the helper's result as r0 and jumps
-    /// to the continuation the call site stored. Both entries start the yield count when a loop calls no helper
+    /// The entry: saves the callee-saved host registers the code may change (r12, the frame pointer r10 in rbp when the
+    /// code holds it, see <see cref="holdsFrame"/>, and those of r6-r9 the program names; with no padding for alignment
+    /// when the code calls nothing outside), loads r1, r2 and r10, and zeroes those of r0, r3-r5 and the named r6-r9
+    /// that may be read before they are written (<see cref="RegisterLiveness"/>; a register no instruction names is
+    /// never read, so it keeps the host's value unseen). r3-r5 count as read even when unnamed: a helper call passes
+    /// r1-r5 on (in code whose calls return to the host, the unnamed ones go to the block as zeros once). When helper calls return to the host, a second entry follows: the resume
+    /// entry, which takes the helper's result as r0 and jumps to the continuation the call site stored; the continuation
+    /// restores the registers its site left in the block. Both entries start the yield count when a loop calls no helper
     /// (see <see cref="EmitYieldCount"/>).
     /// </summary>
     private void EmitEntry()
     {
-        abi.EmitPrologue(a, written);
+        abi.EmitPrologue(a, written, callsOut);
         a.mov(Block(RunBlock.SavedRspOffset), rsp);
         a.mov(R64(1), Block(RunBlock.ContextAddressOffset));
         a.mov(R64(2), Block(RunBlock.ContextLengthOffset));
-        a.mov(R64(10), Block(RunBlock.StackEndOffset));
+        if (holdsFrame)
+        {
+            a.mov(R64(10), Block(RunBlock.StackEndOffset));
+        }
+
         foreach (int r in (ReadOnlySpan<int>)[0, 3, 4, 5, 6, 7, 8, 9])
         {
-            if (r < 6 || named[r])
+            // A register every path writes before reading it (nor passes to a helper first) needs no zero.
+            if ((r < 6 || named[r]) && liveness.IsLiveAt(0, r))
             {
                 a.xor(R32(r), R32(r));
             }
         }
 
         EmitYieldCountStart();
+        if (helpersReturn)
+        {
+            // Call sites leave r3-r5 out of the block when the program never names them (they stay 0).
+            foreach (int r in ArgumentRegisters)
+            {
+                if (!IsPassedArgument(r))
+                {
+                    a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), 0);
+                }
+            }
+        }
+
         a.call(labels[0]);
         Bind(ref epilogue);
-        abi.EmitEpilogue(a, written);
+        abi.EmitEpilogue(a, written, callsOut);
         if (!helpersReturn)
         {
             return;
@@ -245,18 +332,12 @@ internal sealed unsafe partial class X64Compiler
         var continuation = a.CreateLabel("continue");
         resumeInstruction = a.Instructions.Count;
         Bind(ref resume);
-        abi.EmitPrologue(a, written);
+        abi.EmitPrologue(a, written, callsOut);
         a.mov(Block(RunBlock.SavedRspOffset), rsp);
         a.mov(R64(0), abi.SecondArgument);
-        a.mov(R64(10), Block(RunBlock.StackEndOffset));
-        foreach (int r in ArgumentRegisters)
+        if (holdsFrame)
         {
-            a.mov(R64(r), Block(RunBlock.ArgsOffset + (8 * (r - 1))));
-        }
-
-        foreach (int r in SavedRegisters)
-        {
-            a.mov(R64(r), Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))));
+            a.mov(R64(10), Block(RunBlock.StackEndOffset));
         }
 
         EmitYieldCountStart();
@@ -268,8 +349,15 @@ internal sealed unsafe partial class X64Compiler
         a.jmp(Block(RunBlock.ContinuationOffset));
     }
 
-    /// <summary>The ones of r6-r9 the program names: what a helper call that returns to the host saves in the block.</summary>
+    /// <summary>The ones of r6-r9 the program names: what a yield to the host saves in the block.</summary>
     private IEnumerable<int> SavedRegisters => Enumerable.Range(6, 4).Where(r => named[r]);
+
+    /// <summary>
+    /// True when a helper call that returns to the host passes argument register <paramref name="r"/> through the
+    /// block: r1 and r2 (they start as the context) and the named ones of r3-r5; the others are always 0, which the
+    /// entry stores in their block slots once.
+    /// </summary>
+    private bool IsPassedArgument(int r) => r <= 2 || named[r];
 
     /// <summary>By eBPF register number: true when some instruction of <paramref name="program"/> names it as destination or source.</summary>
     private static bool[] NamedRegisters(EbpfProgram program)
@@ -318,13 +406,35 @@ internal sealed unsafe partial class X64Compiler
         a.mov(BlockDword(RunBlock.ErrorInfoOffset), ecx);
         Bind(ref violationStored);
         a.mov(Block(RunBlock.ErrorAddressOffset), r11);
-        a.mov(Block(RunBlock.ErrorFrameOffset), rbp);
+        if (holdsFrame)
+        {
+            a.mov(Block(RunBlock.ErrorFrameOffset), R64(10));
+        }
+        else
+        {
+            a.mov(rcx, Block(RunBlock.StackEndOffset));
+            a.mov(Block(RunBlock.ErrorFrameOffset), rcx);
+        }
+
         a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.MemoryViolation);
         a.jmp(exitStub);
 
         if (checks)
         {
             EmitSlowCheck();
+        }
+    }
+
+    /// <summary><paramref name="register"/> -= the frame top r10 (from the block when the code does not hold it, see <see cref="holdsFrame"/>).</summary>
+    private void SubFrameTop(AssemblerRegister64 register)
+    {
+        if (holdsFrame)
+        {
+            a.sub(register, R64(10));
+        }
+        else
+        {
+            a.sub(register, Block(RunBlock.StackEndOffset));
         }
     }
 
