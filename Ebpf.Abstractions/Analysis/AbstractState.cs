@@ -10,8 +10,9 @@ namespace Ebpf.Analysis;
 /// </summary>
 public sealed class AbstractState
 {
-    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength, long minMetaLength = 0, ImmutableSortedSet<int>? reserved = null)
+    internal AbstractState(AbstractValue[] registers, List<FrameState> frames, long minLength, long minMetaLength = 0, ImmutableSortedSet<int>? reserved = null, ImmutableArray<SumBound> sums = default)
     {
+        Sums = sums.IsDefault ? [] : sums;
         Registers = registers;
         Frames = frames;
         MinLength = minLength;
@@ -33,6 +34,12 @@ public sealed class AbstractState
 
     /// <summary>The pcs of the <c>bpf_ringbuf_reserve</c> calls whose record the program may still own on this path (not null, not yet submitted or discarded).</summary>
     internal ImmutableSortedSet<int> Reserved { get; set; }
+
+    /// <summary>Bounds on sums of two linked numbers (at most <see cref="MaxSums"/>, ordered by their ids).</summary>
+    internal ImmutableArray<SumBound> Sums { get; set; }
+
+    /// <summary>How many sum bounds a state keeps (past it, the one of the oldest links goes first).</summary>
+    internal const int MaxSums = 8;
 
     internal FrameState Top => Frames[^1];
 
@@ -59,11 +66,11 @@ public sealed class AbstractState
     }
 
     internal AbstractState Clone() =>
-        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength, MinMetaLength, Reserved);
+        new((AbstractValue[])Registers.Clone(), Frames.ConvertAll(f => f.Clone()), MinLength, MinMetaLength, Reserved, Sums);
 
     internal bool Equivalent(AbstractState other)
     {
-        if (MinLength != other.MinLength || MinMetaLength != other.MinMetaLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers) || !Reserved.SetEquals(other.Reserved))
+        if (MinLength != other.MinLength || MinMetaLength != other.MinMetaLength || Frames.Count != other.Frames.Count || !Registers.AsSpan().SequenceEqual(other.Registers) || !Reserved.SetEquals(other.Reserved) || !Sums.AsSpan().SequenceEqual(other.Sums.AsSpan()))
         {
             return false;
         }
@@ -122,7 +129,72 @@ public sealed class AbstractState
 
         long minMetaLength = widen && other.MinMetaLength < MinMetaLength ? 0 : Math.Min(MinMetaLength, other.MinMetaLength);
         // a record owned on either path may be owned after the join
-        return new AbstractState(registers, frames, minLength, minMetaLength, Reserved.Union(other.Reserved));
+        return new AbstractState(registers, frames, minLength, minMetaLength, Reserved.Union(other.Reserved), JoinSums(other, widen));
+    }
+
+    /// <summary>The bound of <c>X[a] + X[b]</c> (<paramref name="a"/> &lt; <paramref name="b"/>), or null.</summary>
+    internal ScalarRange? SumOf(int a, int b)
+    {
+        foreach (var bound in Sums)
+        {
+            if (bound.A == a && bound.B == b)
+            {
+                return bound.Range;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Records <c>X[a] + X[b]</c> in <paramref name="range"/> (already narrowed by any earlier bound).</summary>
+    internal void SetSum(int a, int b, ScalarRange range)
+    {
+        var builder = ImmutableArray.CreateBuilder<SumBound>(Sums.Length + 1);
+        foreach (var bound in Sums)
+        {
+            if (bound.A != a || bound.B != b)
+            {
+                builder.Add(bound);
+            }
+        }
+
+        if (builder.Count >= MaxSums)
+        {
+            builder.RemoveAt(0);
+        }
+
+        builder.Add(new SumBound(a, b, range));
+        builder.Sort((x, y) => x.A != y.A ? x.A.CompareTo(y.A) : x.B.CompareTo(y.B));
+        Sums = builder.ToImmutable();
+    }
+
+    /// <summary>Forgets every sum bound that names link <paramref name="id"/> (its number changes meaning).</summary>
+    internal void ForgetSums(int id)
+    {
+        if (Sums.Any(s => s.A == id || s.B == id))
+        {
+            Sums = Sums.RemoveAll(s => s.A == id || s.B == id);
+        }
+    }
+
+    /// <summary>The bounds both states have, each joined (or widened).</summary>
+    private ImmutableArray<SumBound> JoinSums(AbstractState other, bool widen)
+    {
+        if (Sums.IsEmpty || other.Sums.IsEmpty)
+        {
+            return [];
+        }
+
+        var builder = ImmutableArray.CreateBuilder<SumBound>();
+        foreach (var bound in Sums)
+        {
+            if (other.SumOf(bound.A, bound.B) is { } range)
+            {
+                builder.Add(bound with { Range = widen ? bound.Range.Widen(range) : bound.Range.Join(range) });
+            }
+        }
+
+        return builder.ToImmutable();
     }
 
     /// <summary>

@@ -79,6 +79,22 @@ public readonly record struct AbstractValue(
         init => linkStrideMinusOne = value - 1;
     }
 
+    /// <summary>
+    /// When non-zero (with <see cref="SumB"/>), the value is a sum of two linked numbers plus a constant:
+    /// <c>X[SumA] + X[SumB] + SumDelta</c> (modulo 2^64), so a comparison that bounds it bounds that sum
+    /// (<see cref="SumBound"/>), and a later sum of the same two numbers gets the bound.
+    /// </summary>
+    public int SumA { get; init; }
+
+    /// <summary>The second link id of the sum form (see <see cref="SumA"/>), larger than <see cref="SumA"/>.</summary>
+    public int SumB { get; init; }
+
+    /// <summary>The constant of the sum form (see <see cref="SumA"/>).</summary>
+    public int SumDelta { get; init; }
+
+    /// <summary>The value without its sum form.</summary>
+    internal AbstractValue WithoutSum() => this with { SumA = 0, SumB = 0, SumDelta = 0 };
+
     /// <summary>An unwritten register.</summary>
     public static AbstractValue Uninitialized => new(ValueKind.Uninitialized, ScalarRange.Unknown);
 
@@ -130,8 +146,15 @@ public readonly record struct AbstractValue(
             num = (num with { SMax = Math.Min(num.SMax, SafetyAnalyzer.MaxInputLength + u) }).Normalize() ?? num;
         }
 
+        bool summed = SumA != 0 && SumA == other.SumA && SumB == other.SumB && SumDelta == other.SumDelta;
         return new AbstractValue(kind, num, upper, lower, Frame, Map, NullId == other.NullId ? NullId : 0, linked ? LinkId : 0, linked ? LinkDelta : 0)
-            .WithScaled(scaled ? LenScale : 0, Math.Max(ScaledUpper, other.ScaledUpper)) with { LinkStride = linked ? LinkStride : 1 };
+            .WithScaled(scaled ? LenScale : 0, Math.Max(ScaledUpper, other.ScaledUpper)) with
+        {
+            LinkStride = linked ? LinkStride : 1,
+            SumA = summed ? SumA : 0,
+            SumB = summed ? SumB : 0,
+            SumDelta = summed ? SumDelta : 0,
+        };
     }
 
     /// <inheritdoc />

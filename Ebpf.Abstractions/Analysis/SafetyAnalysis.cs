@@ -29,6 +29,15 @@ public sealed class SafetyAnalysis
     /// <summary>What could not be proven (no error either), in the order found.</summary>
     public ImmutableArray<SafetyFinding> Unproven { get; }
 
+    /// <summary>
+    /// The unproven points (also in <see cref="Unproven"/>) that the kernel's verifier refuses at load whatever the run
+    /// would do: a ring buffer record that may still be owned at the program's exit or at a tail call (an unreleased
+    /// reference), a callback context that is neither a stack pointer nor null. The engines run such a program safely
+    /// (hybrid mode keeps the checks); a host that loads programs as the kernel does refuses it
+    /// (<c>KernelProgram.Load</c> does).
+    /// </summary>
+    public ImmutableArray<SafetyFinding> LoadRefusals { get; init; } = [];
+
     /// <summary>True when there is no error: a hybrid verifier accepts the program (unknown accesses keep their checks).</summary>
     public bool IsSafe => Errors.IsEmpty;
 

@@ -40,6 +40,11 @@ internal sealed partial class SafetyAnalyzer
             result = Link(state, insn, dst, src, result);
         }
 
+        if (insn.Is64 && result.Kind == ValueKind.Scalar)
+        {
+            result = Sum(state, insn, dst, src, result);
+        }
+
         state.Registers[insn.Dst] = result;
         return true;
     }
@@ -64,10 +69,10 @@ internal sealed partial class SafetyAnalyzer
             return result with { LinkId = id, LinkDelta = 0, LinkStride = 1 };
         }
 
-        if (insn.Operation is Operation.Add or Operation.Sub && dst.LinkId != 0 && dst.Kind == result.Kind && src.Kind == ValueKind.Scalar && src.Num.IsConstant && IsSmall(dst.Num) && IsSmall(src.Num))
+        if ((insn.Operation is Operation.Add or Operation.Sub || IsDisjointOr(insn, dst, src)) && dst.LinkId != 0 && dst.Kind == result.Kind && src.Kind == ValueKind.Scalar && src.Num.IsConstant && IsSmall(dst.Num) && IsSmall(src.Num))
         {
             long k = src.Num.SMin;
-            return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Add ? dst.LinkDelta + k : dst.LinkDelta - k, LinkStride = dst.LinkStride };
+            return result with { LinkId = dst.LinkId, LinkDelta = insn.Operation == Operation.Sub ? dst.LinkDelta - k : dst.LinkDelta + k, LinkStride = dst.LinkStride };
         }
 
         return result with { LinkId = 0, LinkDelta = 0, LinkStride = 1 };

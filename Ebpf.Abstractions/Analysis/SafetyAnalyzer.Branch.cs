@@ -86,7 +86,8 @@ internal sealed partial class SafetyAnalyzer
             state.Registers[insn.Src] = b;
         }
 
-        return Propagate(state, a) && (!insn.HasRegisterSource || Propagate(state, b));
+        return Propagate(state, a) && (!insn.HasRegisterSource || Propagate(state, b)) && RecordSum(state, state.Registers[insn.Dst])
+            && (!insn.HasRegisterSource || RecordSum(state, state.Registers[insn.Src]));
     }
 
     /// <summary>A value at least <c>min</c> and at most <c>len + c</c> proves <c>len &gt;= min - c</c>; false when that exceeds the largest input.</summary>

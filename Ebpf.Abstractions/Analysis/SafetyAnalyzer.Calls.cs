@@ -31,6 +31,11 @@ internal sealed partial class SafetyAnalyzer
 
         var result = AbstractValue.AnyScalar;
         MapShape? record = null;
+        if (signature is { EndsInTailCall: true })
+        {
+            CheckNoRecordAtTailCall(pc, state);
+        }
+
         if (signature is not null)
         {
             // a helper whose arguments are not known (no signature, callx) may write through any of them: see below
@@ -175,6 +180,9 @@ internal sealed partial class SafetyAnalyzer
                 case HelperArgumentKind.RingBufferRecord:
                     record = CheckRecordArgument(pc, r, value);
                     break;
+                case HelperArgumentKind.StackOrNull:
+                    CheckStackOrNull(pc, r, value);
+                    break;
                 case HelperArgumentKind.Function:
                     if (value.Kind != ValueKind.Function)
                     {
@@ -187,6 +195,31 @@ internal sealed partial class SafetyAnalyzer
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A <see cref="HelperArgumentKind.StackOrNull"/> argument: a stack pointer or the number 0 passes; another pointer,
+    /// or a number that cannot be 0, is refused as the kernel's verifier refuses it (<c>R3 type=ctx expected=fp</c>); a
+    /// number that may or may not be 0, or an unknown value, stays unproven (the helper checks it at run time).
+    /// </summary>
+    private void CheckStackOrNull(int pc, int r, in AbstractValue value)
+    {
+        bool isNull = value.Kind == ValueKind.Scalar && value.Num.IsConstant && value.Num.UMin == 0;
+        if (value.Kind == ValueKind.Stack || isNull)
+        {
+            return;
+        }
+
+        bool definite = (value.IsPointer && value.Kind != ValueKind.MapValueOrNull) || (value.Kind == ValueKind.Scalar && !value.Num.Contains(0));
+        string message = $"r{r}: the callback's context must be a pointer into the stack or NULL (ARG_PTR_TO_STACK_OR_NULL), but r{r} is {value} (the kernel's verifier: R{r} expected=fp)";
+        if (definite)
+        {
+            Refuse(pc, message);
+        }
+        else
+        {
+            Unproven(pc, message);
+        }
     }
 
     /// <summary>Checks a helper's memory argument like an access of <paramref name="size"/> bytes; false when it is an error.</summary>

@@ -118,7 +118,16 @@ internal sealed partial class SafetyAnalyzer
     {
         if (!state.Reserved.IsEmpty)
         {
-            Unproven(pc, $"the ring buffer record reserved at pc {string.Join(", ", state.Reserved)} may be neither submitted nor discarded on a path to this exit (the kernel's verifier rejects the unreleased reference)");
+            Refuse(pc, $"the ring buffer record reserved at pc {string.Join(", ", state.Reserved)} may be neither submitted nor discarded on a path to this exit (the kernel's verifier rejects the unreleased reference)");
+        }
+    }
+
+    /// <summary>At a tail call: the program it enters never releases a record this one still owns (the kernel: "tail_call would lead to reference leak").</summary>
+    private void CheckNoRecordAtTailCall(int pc, AbstractState state)
+    {
+        if (!state.Reserved.IsEmpty)
+        {
+            Refuse(pc, $"bpf_tail_call while the ring buffer record reserved at pc {string.Join(", ", state.Reserved)} may still be owned: the program it enters cannot release it (the kernel's verifier: tail_call would lead to reference leak)");
         }
     }
 

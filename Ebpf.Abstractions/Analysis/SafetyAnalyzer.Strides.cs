@@ -89,10 +89,16 @@ internal sealed partial class SafetyAnalyzer
         return (k, p1 - (k * i1), 0);
     }
 
-    /// <summary>Removes link <paramref name="id"/> from every register, spill and saved caller register of <paramref name="state"/>.</summary>
+    /// <summary>Removes link <paramref name="id"/> (and the sum forms and bounds naming it) from every register, spill and saved caller register of <paramref name="state"/>.</summary>
     private static void Unlink(AbstractState state, int id)
     {
-        static AbstractValue free(in AbstractValue v, int id) => v.LinkId == id ? v with { LinkId = 0, LinkDelta = 0, LinkStride = 1 } : v;
+        static AbstractValue free(in AbstractValue v, int id)
+        {
+            var unlinked = v.LinkId == id ? v with { LinkId = 0, LinkDelta = 0, LinkStride = 1 } : v;
+            return v.SumA == id || v.SumB == id ? unlinked.WithoutSum() : unlinked;
+        }
+
+        state.ForgetSums(id);
         for (int r = 0; r < state.Registers.Length; r++)
         {
             state.Registers[r] = free(state.Registers[r], id);
@@ -103,13 +109,13 @@ internal sealed partial class SafetyAnalyzer
             var frame = state.Frames[f];
             for (int s = 0; s < frame.Spills.Length; s++)
             {
-                if (frame.Spills[s].LinkId == id)
+                if (frame.Spills[s].LinkId == id || frame.Spills[s].SumA == id || frame.Spills[s].SumB == id)
                 {
                     frame.WritableSpills[s] = free(frame.Spills[s], id);
                 }
             }
 
-            if (frame.CallerSaved is { } saved && saved.Any(v => v.LinkId == id))
+            if (frame.CallerSaved is { } saved && saved.Any(v => v.LinkId == id || v.SumA == id || v.SumB == id))
             {
                 state.Frames[f] = frame.WithCallerSaved(Array.ConvertAll(saved, v => free(v, id)));
             }

@@ -35,6 +35,7 @@ internal sealed partial class SafetyAnalyzer
     private readonly HashSet<(int Pc, string Chain)> queued = new();
     private readonly List<SafetyFinding> errors = new();
     private readonly List<SafetyFinding> unproven = new();
+    private readonly List<SafetyFinding> refusals = new();
     private readonly Dictionary<(List<SafetyFinding> List, int Pc), int> reported = new();
     private readonly long maxSteps;
     private long steps;
@@ -112,7 +113,7 @@ internal sealed partial class SafetyAnalyzer
             analyzer.Unconclude();
         }
 
-        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields());
+        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields()) { LoadRefusals = [.. analyzer.refusals] };
     }
 
     /// <summary>
@@ -331,9 +332,20 @@ internal sealed partial class SafetyAnalyzer
 
     private void Unproven(int pc, string message) => Report(unproven, pc, message, "unproven");
 
-    private void Report(List<SafetyFinding> list, int pc, string message, string what)
+    /// <summary>An unproven point the kernel's loader refuses outright (see <see cref="SafetyAnalysis.LoadRefusals"/>).</summary>
+    private void Refuse(int pc, string message)
     {
-        log?.Append(CultureInfo.InvariantCulture, $"    {what}: {message}\n");
+        Unproven(pc, message);
+        Report(refusals, pc, message, null);
+    }
+
+    private void Report(List<SafetyFinding> list, int pc, string message, string? what)
+    {
+        if (what is not null)
+        {
+            log?.Append(CultureInfo.InvariantCulture, $"    {what}: {message}\n");
+        }
+
         if (!reported.TryGetValue((list, pc), out int index))
         {
             index = list.Count;

@@ -37,4 +37,11 @@ public enum HelperArgumentKind : byte
     /// call releases it (<c>bpf_ringbuf_submit</c>, <c>bpf_ringbuf_discard</c>): the program may not use it afterwards.
     /// </summary>
     RingBufferRecord,
+
+    /// <summary>
+    /// A pointer into the stack, or NULL (the kernel's <c>ARG_PTR_TO_STACK_OR_NULL</c>: the context <c>bpf_loop</c> and
+    /// <c>bpf_for_each_map_elem</c> hand their callback). Any other pointer, or a number that is not 0, is refused at load
+    /// by the kernel's verifier (<see cref="Analysis.SafetyAnalysis.LoadRefusals"/>); the helper passes it on unchanged.
+    /// </summary>
+    StackOrNull,
 }

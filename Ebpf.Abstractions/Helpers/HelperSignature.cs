@@ -18,6 +18,12 @@ public sealed record HelperSignature(ImmutableArray<HelperArgumentKind> Argument
     public bool ChangesPacketData { get; init; }
 
     /// <summary>
+    /// True when a successful call does not return but ends the program and runs another (<c>bpf_tail_call</c>): the
+    /// analysis requires every ring buffer record to be released before it, as the kernel's verifier does.
+    /// </summary>
+    public bool EndsInTailCall { get; init; }
+
+    /// <summary>
     /// True when an argument is a <see cref="HelperArgumentKind.Function"/>: the helper may call the program back, so
     /// the engines hand it the run's budget and let it run program functions (<see cref="HelperContext.CallFunction"/>).
     /// </summary>

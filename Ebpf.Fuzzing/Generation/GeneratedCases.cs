@@ -11,7 +11,9 @@ namespace Ebpf.Fuzzing.Generation;
 /// (<see cref="ProgramGenerator.Guarded"/>: the shapes the verifier proves), one in <see cref="KernelProgramEvery"/> a
 /// kernel one (<see cref="ProgramGenerator.Kernel"/>: XDP, tc and socket-filter programs run on a packet through
 /// <see cref="Kernel.KernelProgram"/>), one in <see cref="CallbackProgramEvery"/> a callback one
-/// (<see cref="ProgramGenerator.Callbacks"/>: <c>bpf_loop</c> and <c>bpf_for_each_map_elem</c>), the others differential
+/// (<see cref="ProgramGenerator.Callbacks"/>: <c>bpf_loop</c> and <c>bpf_for_each_map_elem</c>), one in
+/// <see cref="LoopProgramEvery"/> a loop one (<see cref="ProgramGenerator.Loops"/>: strided loops, which the engines
+/// compile with loop guards and proofs and the campaign compares with every check forced on), the others differential
 /// ones. Each case names its family (<see cref="Families"/>). Every case runs without the wall-clock
 /// <see cref="ExecutionOptions.RunTimeLimit"/> (<see cref="OptionsFor"/>): a campaign's runs are bounded by their
 /// instruction budgets alone, so a loaded or paused machine cannot stop one and make it look like a mismatch.
@@ -30,8 +32,11 @@ public static class GeneratedCases
     /// <summary>How often a callback program is generated (programs <c>i</c> with <c>i % 8 == 6</c>, taken from the differential ones).</summary>
     public const int CallbackProgramEvery = 8;
 
+    /// <summary>How often a loop program is generated (programs <c>i</c> with <c>i % 16 == 2</c>, taken from the differential ones).</summary>
+    public const int LoopProgramEvery = 16;
+
     /// <summary>The families, as <see cref="DifferentialCase.Family"/> names them.</summary>
-    public static IReadOnlyList<string> Families { get; } = ["differential", "long", "guarded", "kernel", "callback"];
+    public static IReadOnlyList<string> Families { get; } = ["differential", "long", "guarded", "kernel", "callback", "loops"];
 
     /// <summary>
     /// Programs get only the structural checks every program gets: the generator makes programs the engines must run
@@ -61,7 +66,8 @@ public static class GeneratedCases
 
     /// <summary>
     /// The cases of the loop family alone (<see cref="ProgramGenerator.Loops"/>): strided loops for comparing the
-    /// compilation with loop guards and proofs against the one with every check (not part of <see cref="Create(ulong, long, GeneratedEnvironments)"/>'s rotation).
+    /// compilation with loop guards and proofs against the one with every check (one in <see cref="LoopProgramEvery"/>
+    /// of <see cref="Create(ulong, long, GeneratedEnvironments)"/>'s rotation).
     /// </summary>
     /// <param name="seed">The campaign seed.</param>
     public static Func<long, DifferentialCase> Loops(ulong seed)
@@ -108,6 +114,7 @@ public static class GeneratedCases
             (_, GuardedProgramEvery - 1) => (ProgramGenerator.Guarded, "guarded"),
             (_, 1) => (ProgramGenerator.Kernel, "kernel"),
             _ when index % CallbackProgramEvery == 6 => (ProgramGenerator.Callbacks, "callback"),
+            _ when index % LoopProgramEvery == 2 => (ProgramGenerator.Loops, "loops"),
             _ => (ProgramGenerator.Program, "differential"),
         };
         return Create(seed, index, environments, gen, family);

@@ -134,6 +134,15 @@ public static partial class ProgramGenerator
         int offset = op.Offset & int.MaxValue;
         int reach = size + (offset % (64 - size)); // a bound in [size, 64)
         byte load = (byte)(0x61 | SizeBits[sizeIndex]);
+        if (type == KernelProgramType.SocketFilter && op.Kind is OpKind.EndCheckedLoad or OpKind.CheckedLoad or OpKind.PacketStore)
+        {
+            // socket filters have no direct packet access (the kernel refuses data/data_end to them, and so does
+            // KernelProgram.Load): they read the packet with bpf_skb_load_bytes; one in 32 tries data anyway
+            return v % 32 == 5
+                ? [I(OpCodes.LdxW, 5, ContextRegister, (short)SkBuffFields.Data), I(OpCodes.Add64Reg, SumRegister, 5)]
+                : PacketHelperCall(type, v, offset, op.Imm);
+        }
+
         switch (op.Kind)
         {
             case OpKind.ContextLoad:
@@ -200,12 +209,10 @@ public static partial class ProgramGenerator
         }
     }
 
-    /// <summary>r7 = <c>data</c>, r8 = <c>data_end</c> from the context (32-bit loads the kernel and <see cref="KernelProgram"/> rewrite).</summary>
-    private static Instruction[] ReloadPacket(ContextLayout layout) =>
-    [
-        I(OpCodes.LdxW, DataRegister, ContextRegister, (short)FieldOffset(layout, "data")!.Value),
-        I(OpCodes.LdxW, DataEndRegister, ContextRegister, (short)FieldOffset(layout, "data_end")!.Value),
-    ];
+    /// <summary>r7 = <c>data</c>, r8 = <c>data_end</c> from the context (32-bit loads the kernel and <see cref="KernelProgram"/> rewrite); nothing for a socket filter, which may not read them.</summary>
+    private static Instruction[] ReloadPacket(ContextLayout layout) => FieldOffset(layout, "data") is int data
+        ? [I(OpCodes.LdxW, DataRegister, ContextRegister, (short)data), I(OpCodes.LdxW, DataEndRegister, ContextRegister, (short)FieldOffset(layout, "data_end")!.Value)]
+        : []; // a socket filter: no packet pointers
 
     private static int? FieldOffset(ContextLayout layout, string name) => layout.Fields.FirstOrDefault(f => f.Name == name)?.Offset;
 
@@ -230,8 +237,8 @@ public static partial class ProgramGenerator
         var writable = layout.Fields.Where(f => f.Writable).ToArray();
         var target = (v % 16, writable.Length) switch
         {
-            (1, _) => layout.Fields.First(f => f.Name == "data"),
-            (0 or 8, _) or (_, 0) => Pick(layout.Fields.Where(f => f.Kind == ContextFieldKind.Scalar && !f.Writable).ToArray(), offset),
+            (1, _) when layout.Fields.Any(f => f.Name == "data") => layout.Fields.First(f => f.Name == "data"),
+            (0 or 1 or 8, _) or (_, 0) => Pick(layout.Fields.Where(f => f.Kind == ContextFieldKind.Scalar && !f.Writable).ToArray(), offset),
             _ => Pick(writable, offset),
         };
         byte sizeBits = target.Size == 8 ? (byte)0x18 : (byte)0x00;

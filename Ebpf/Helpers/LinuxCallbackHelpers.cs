@@ -23,14 +23,14 @@ internal static class LinuxCallbackHelpers
         var function = HelperArgumentKind.Function;
         table.Set(new Helper(LinuxHelperIds.Loop, "bpf_loop", Loop)
         {
-            Signature = HelperSignature.Of(scalar, function, HelperArgumentKind.Any, scalar) with
+            Signature = HelperSignature.Of(scalar, function, HelperArgumentKind.StackOrNull, scalar) with
             {
                 CallbackArguments = [CallbackArgumentKind.LoopIndex, CallbackArgumentKind.HelperArgument3],
             },
         });
         table.Set(new Helper(LinuxHelperIds.ForEachMapElem, "bpf_for_each_map_elem", (ctx, m, fn, data, flags, _) => ForEachMapElem(ctx, m, fn, data, flags, cpu))
         {
-            Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, function, HelperArgumentKind.Any, scalar) with
+            Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, function, HelperArgumentKind.StackOrNull, scalar) with
             {
                 CallbackArguments = [CallbackArgumentKind.Map, CallbackArgumentKind.MapKey, CallbackArgumentKind.MapValue, CallbackArgumentKind.HelperArgument3],
             },

@@ -18,6 +18,7 @@ internal static class ContextRewriter
     public static (EbpfProgram Program, int Rewritten) Rewrite(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
     {
         var analysis = program.Analysis.Safety(SafetyContext.For(environment, options, KernelContextLayouts.For(type)));
+        Refuse(program, type, analysis);
         var instructions = program.Instructions.ToArray();
         int rewritten = 0;
         for (int pc = 0; pc < instructions.Length; pc++)
@@ -38,5 +39,42 @@ internal static class ContextRewriter
         }
 
         return rewritten == 0 ? (program, 0) : (EbpfProgram.Create(instructions, verifier, program.Name, program.Section), rewritten);
+    }
+
+    /// <summary>
+    /// What the kernel's verifier refuses at load and the analysis finds: the rules of
+    /// <see cref="SafetyAnalysis.LoadRefusals"/> (a ring buffer record owned at exit or at a tail call, a callback
+    /// context that is neither the stack nor null), and in a socket filter any access to a context field Linux refuses
+    /// to that type (<c>data</c>, <c>data_end</c>...: no direct packet access).
+    /// </summary>
+    private static void Refuse(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
+    {
+        if (analysis.LoadRefusals.FirstOrDefault() is { } refusal)
+        {
+            throw new EbpfTestRunException($"program '{program.Name}' at pc {refusal.Pc} ({refusal.Instruction}): {refusal.Message}");
+        }
+
+        if (type != KernelProgramType.SocketFilter)
+        {
+            return;
+        }
+
+        var forbidden = KernelContextLayouts.SkBuff.Fields.Where(f => KernelContextLayouts.SocketFilterForbidden.Contains(f.Name)).ToArray();
+        for (int pc = 0; pc < program.Instructions.Length; pc++)
+        {
+            var access = analysis.Access(pc);
+            if (access.Region != ValueKind.Context || access.Outcome is AccessOutcome.NotAnAccess or AccessOutcome.Unreachable)
+            {
+                continue;
+            }
+
+            var touched = forbidden.FirstOrDefault(f => access.MinOffset < f.Offset + f.Size && access.MaxOffset + access.Size > f.Offset);
+            if (touched is not null)
+            {
+                throw new EbpfTestRunException(
+                    $"program '{program.Name}' at pc {pc}: invalid bpf_context access off={access.MinOffset} size={access.Size}: a socket filter may not access __sk_buff.{touched.Name} "
+                    + "(no direct packet access: socket filters read the packet with bpf_skb_load_bytes)");
+            }
+        }
     }
 }

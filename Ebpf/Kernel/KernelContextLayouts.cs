@@ -10,6 +10,9 @@ namespace Ebpf.Kernel;
 /// </summary>
 public static class KernelContextLayouts
 {
+    /// <summary>The <c>__sk_buff</c> fields Linux refuses to socket filters (declared first: the layouts below use it as they are built).</summary>
+    internal static readonly string[] SocketFilterForbidden = ["tc_classid", "data", "data_end", "data_meta", "tstamp", "wire_len", "hwtstamp"];
+
     /// <summary><c>struct xdp_md</c>: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.</summary>
     public static ContextLayout Xdp { get; } = new("xdp_md", NativeContext.XdpUapiSize,
     [
@@ -27,7 +30,12 @@ public static class KernelContextLayouts
     /// </summary>
     public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false));
 
-    /// <summary><c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only cb[0..4] are writable and there is no data_meta.</summary>
+    /// <summary>
+    /// <c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only cb[0..4] are writable, and
+    /// (as Linux refuses them to socket filters) no <c>data</c>, <c>data_end</c>, <c>data_meta</c>, <c>tc_classid</c>,
+    /// <c>tstamp</c>, <c>wire_len</c> or <c>hwtstamp</c>: socket filters read the packet with <c>bpf_skb_load_bytes</c>,
+    /// and <c>KernelProgram.Load</c> refuses a program that touches them.
+    /// </summary>
     public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true));
 
     /// <summary>
@@ -43,12 +51,13 @@ public static class KernelContextLayouts
     private static readonly ContextLayout NativeSocketSkBuff = Native(SocketSkBuff, KernelProgramType.SocketFilter);
 
     /// <summary>The layout of <paramref name="type"/>'s context.</summary>
+    /// <exception cref="EbpfTestRunException"><paramref name="type"/> is not a defined <see cref="KernelProgramType"/>.</exception>
     public static ContextLayout For(KernelProgramType type) => type switch
     {
         KernelProgramType.Xdp => Xdp,
         KernelProgramType.SchedCls => SkBuff,
         KernelProgramType.SocketFilter => SocketSkBuff,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type"),
+        _ => throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)"),
     };
 
     /// <summary>The layout of the context the runs of a <paramref name="type"/> program get, as its rewritten loads read it.</summary>
@@ -57,7 +66,7 @@ public static class KernelContextLayouts
         KernelProgramType.Xdp => NativeXdp,
         KernelProgramType.SchedCls => NativeSkBuff,
         KernelProgramType.SocketFilter => NativeSocketSkBuff,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type"),
+        _ => throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)"),
     };
 
     private static ContextLayout Native(ContextLayout uapi, KernelProgramType type) => new(
@@ -93,6 +102,12 @@ public static class KernelContextLayouts
             Number("gso_size", Kernel.SkBuffFields.GsoSize),
             new ContextField("hwtstamp", Kernel.SkBuffFields.Hwtstamp, 8, NarrowLoads: true),
         };
+        if (socketFilter)
+        {
+            // Linux refuses these to socket filters (sk_filter_is_valid_access: "invalid bpf_context access")
+            fields.RemoveAll(f => SocketFilterForbidden.Contains(f.Name));
+        }
+
         for (int i = 0; i < 5; i++)
         {
             fields.Add(Number($"cb[{i}]", Kernel.SkBuffFields.Cb + (4 * i), writable: true));

@@ -95,14 +95,14 @@ public sealed class KernelProgram : IDisposable
     /// <param name="name">The program's function or section name.</param>
     /// <param name="type">The type; null takes it from the section name (libbpf's conventions, see <see cref="KernelProgramTypes.FromSection"/>).</param>
     /// <param name="options">Execution options (memory checks, budget, timeout).</param>
-    /// <exception cref="EbpfTestRunException">The section names no kernel type and none is given, the runtime already serves another type, or the program calls a helper that is not implemented for its type.</exception>
+    /// <exception cref="EbpfTestRunException"><paramref name="type"/> is not a defined type, the section names no kernel type and none is given, the runtime already serves another type, or the program calls a helper that is not implemented for its type.</exception>
     /// <exception cref="EbpfException">The program cannot be linked, verified or compiled.</exception>
     public static KernelProgram Load(ElfRuntime runtime, IExecutionEngine engine, string? name = null, KernelProgramType? type = null, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(engine);
         var linked = runtime.GetProgram(name);
-        var programType = type ?? KernelProgramTypes.FromSection(linked.Section)
+        var programType = type is { } given ? KernelProgramTypes.Checked(given) : KernelProgramTypes.FromSection(linked.Section)
             ?? throw new EbpfTestRunException($"program '{linked.Name}' is in section '{linked.Section}', which names no kernel program type (xdp, tc, classifier, socket); give the type explicitly");
         options = WithContext(options, programType);
         var environment = runtime.Environment;
@@ -137,17 +137,14 @@ public sealed class KernelProgram : IDisposable
     /// <param name="engine">The engine to run on.</param>
     /// <param name="options">Execution options (memory checks, budget, timeout).</param>
     /// <param name="verifier">Verifies the program with its context loads rewritten (default: <see cref="Verification.Verifier.Default"/>).</param>
-    /// <exception cref="EbpfTestRunException">The environment already serves another type, the program calls a helper that is not implemented for its type, or it writes a packet pointer field.</exception>
+    /// <exception cref="EbpfTestRunException"><paramref name="type"/> is not a defined type, the environment already serves another type, the program calls a helper that is not implemented for its type, or it writes a packet pointer field.</exception>
     /// <exception cref="EbpfException">The rewritten program cannot be verified or compiled.</exception>
     public static KernelProgram Load(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, IExecutionEngine engine, ExecutionOptions? options = null, IVerifier? verifier = null)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(engine);
-        if (!Enum.IsDefined(type))
-        {
-            throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
-        }
+        KernelProgramTypes.Checked(type);
 
         options = WithContext(options, type);
         Claim(environment, type, $"program '{program.Name}'", "an environment");
@@ -167,14 +164,11 @@ public sealed class KernelProgram : IDisposable
     /// <param name="environment">The program's environment (e.g. an <see cref="ElfRuntime"/>'s).</param>
     /// <param name="type">The program type.</param>
     /// <param name="options">The stack size and call depth the program will run with (default: <see cref="ExecutionOptions.Default"/>).</param>
-    /// <exception cref="EbpfTestRunException">The environment already serves programs of another type.</exception>
+    /// <exception cref="EbpfTestRunException"><paramref name="type"/> is not a defined type, or the environment already serves programs of another type.</exception>
     public static Analysis.SafetyContext AnalysisContext(ProgramEnvironment environment, KernelProgramType type, ExecutionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
-        if (!Enum.IsDefined(type))
-        {
-            throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
-        }
+        KernelProgramTypes.Checked(type);
 
         Claim(environment, type, "a program", "an environment");
         return Analysis.SafetyContext.For(environment, options, KernelContextLayouts.For(type));

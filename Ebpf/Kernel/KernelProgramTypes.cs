@@ -47,6 +47,10 @@ public static class KernelProgramTypes
         };
     }
 
+    /// <summary>Throws <see cref="EbpfTestRunException"/> when <paramref name="type"/> is not a defined <see cref="KernelProgramType"/> (e.g. a number cast to it).</summary>
+    internal static KernelProgramType Checked(KernelProgramType type) =>
+        Enum.IsDefined(type) ? type : throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)");
+
     private static bool Matches(string section, string prefix) =>
         section == prefix || (section.StartsWith(prefix, StringComparison.Ordinal) && section.Length > prefix.Length && section[prefix.Length] == '/');
 }

@@ -61,6 +61,7 @@ public static class PacketHelpers
     /// (<c>bpf_l3_csum_replace</c>, <c>bpf_l4_csum_replace</c>: the kernel offers them to socket buffers only).
     /// </summary>
     /// <returns>The table, for chaining.</returns>
+    /// <exception cref="EbpfTestRunException"><paramref name="type"/> is not a defined <see cref="KernelProgramType"/>.</exception>
     public static HelperTable Register(HelperTable table, KernelProgramType type)
     {
         ArgumentNullException.ThrowIfNull(table);
@@ -81,7 +82,7 @@ public static class PacketHelpers
                 table.Set(SkbHelpers.LoadBytes);
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(type), type, "not a kernel program type");
+                throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)");
         }
 
         return table;

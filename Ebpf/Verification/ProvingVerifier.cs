@@ -17,12 +17,13 @@ public sealed class ProvingVerifier : IVerifier
     /// <param name="mode">Strict or hybrid.</param>
     /// <param name="context">The helpers, maps, stack size and call depth the programs will run with (see <see cref="SafetyContext.For"/>).</param>
     /// <param name="policy">The policy verifier run first (<see cref="Verifier.Default"/> when null).</param>
+    /// <exception cref="EbpfVerificationException"><paramref name="mode"/> is not a defined <see cref="VerificationMode"/>.</exception>
     public ProvingVerifier(VerificationMode mode, SafetyContext context, IVerifier? policy = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!Enum.IsDefined(mode))
         {
-            throw new ArgumentOutOfRangeException(nameof(mode), mode, "not a verification mode");
+            throw new EbpfVerificationException($"{(int)mode} is not a verification mode (Strict, Hybrid)");
         }
 
         Mode = mode;
