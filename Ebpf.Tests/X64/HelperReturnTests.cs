@@ -165,9 +165,20 @@ public class HelperReturnTests
     {
         var program = EbpfProgram.Create(Assembler.Assemble("mov r1, 1\ncall 1\nja -1\nexit"), StructuralOnlyVerifier.Instance);
         Assert.True(HelperReturnAnalysis.Plan(program)!.Yields);
-        using var compiled = TestEngines.Get(engine).Compile(program, TripleEnvironment());
-        using var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
+        // The token is cancelled only once the helper has been called, so the stop can only come in the loop after it
+        // (a timer could fire before the call under load, and the run would then stop at the call instead).
+        using var called = new ManualResetEventSlim();
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(1, "signal", (_, _, _, _, _) =>
+        {
+            called.Set();
+            return 0;
+        });
+        using var compiled = TestEngines.Get(engine).Compile(program, environment);
+        using var source = new CancellationTokenSource();
         var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
+        Assert.True(called.Wait(TimeSpan.FromSeconds(60)), "the helper was not called");
+        await source.CancelAsync();
         var ended = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60), CancellationToken.None));
         Assert.True(ended == run, "the run did not stop");
         var e = await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
