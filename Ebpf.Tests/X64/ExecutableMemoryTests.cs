@@ -72,15 +72,24 @@ public class ExecutableMemoryTests
             return;
         }
 
+        // Programs that earlier tests dropped may still wait for their finalizers: release them first, so that the
+        // count measured here is not lowered later by them (which made the equality below fail now and then).
+        Collect();
         long before = X64Engine.LiveCodeMappings;
         CompileAndDrop(100);
-        for (int i = 0; i < 10 && X64Engine.LiveCodeMappings != before; i++)
+        for (int i = 0; i < 10 && X64Engine.LiveCodeMappings > before; i++)
         {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
+            Collect();
         }
 
-        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        Assert.True(X64Engine.LiveCodeMappings <= before, $"{X64Engine.LiveCodeMappings - before} of 100 dropped programs are still mapped");
+    }
+
+    private static void Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
