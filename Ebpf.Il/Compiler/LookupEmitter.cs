@@ -5,7 +5,8 @@ namespace Ebpf.Il.Compiler;
 /// <summary>
 /// A map lookup helper call on a known array map, compiled inline (see <see cref="ArrayLookup"/>): the key is read
 /// through <see cref="Runtime.IlRuntime.LookupKey"/> (the helper's argument check, then the u32), then r0 =
-/// <c>key &lt; entries ? values + key * stride : 0</c>.
+/// <c>key &lt; live entries ? values + key * stride : 0</c> (the bound read from the map's live entry count, 0 once the
+/// map is disposed).
 /// </summary>
 internal static class LookupEmitter
 {
@@ -22,7 +23,9 @@ internal static class LookupEmitter
         var found = il.DefineLabel("LOOKUP_FOUND");
         var done = il.DefineLabel("LOOKUP_DONE");
         il.Ldloc(f.Address);
-        il.LdcU8(lookup.MaxEntries);
+        il.LdcU8(lookup.EntriesAddress);
+        il.ConvU();
+        il.LdindUnaligned(8, signed: false);
         il.BltUn(found);
         il.LdcI8(0);
         il.Br(done);

@@ -123,6 +123,20 @@ public class InlineArrayLookupTests
 
     [Theory]
     [MemberData(nameof(EnginesAndOptions))]
+    public void A_program_compiled_before_its_map_is_disposed_finds_nothing_after_it(string engine, int options)
+    {
+        // The helper finds nothing in a disposed map; the inline code of il and x64 must agree (it reads the map's live
+        // entry count, which Dispose sets to 0, instead of a bound fixed at compile time).
+        var (map, environment) = ArrayEnvironment();
+        using var compiled = TestEngines.Get(engine).Compile(StackKey, environment, Options(options));
+        Assert.Equal(ValueOf(3), compiled.Run(BitConverter.GetBytes(3u)));
+        map.Dispose();
+        Assert.Equal(Missing, compiled.Run(BitConverter.GetBytes(3u)));
+        Assert.Equal(Missing, compiled.Run(BitConverter.GetBytes(0u)));
+    }
+
+    [Theory]
+    [MemberData(nameof(EnginesAndOptions))]
     public void A_per_cpu_array_gives_the_runs_cpus_value(string engine, int options)
     {
         var (map, environment) = ArrayEnvironment(cpu: 2, cpus: 3, perCpu: true);

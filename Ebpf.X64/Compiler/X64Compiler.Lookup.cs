@@ -20,7 +20,7 @@ internal sealed partial class X64Compiler
             : null;
 
     /// <summary>
-    /// r0 = <c>key &lt; entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of
+    /// r0 = <c>key &lt; live entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of
     /// its 4 bytes (against the stack frames, the input, the metadata and the regions; a violation names the call).
     /// Changes only r0 and the scratch registers.
     /// </summary>
@@ -34,8 +34,8 @@ internal sealed partial class X64Compiler
         var missing = a.CreateLabel();
         var done = a.CreateLabel();
         a.mov(R32(0), __dword_ptr[R64(2)]);
-        a.mov(r11, (ulong)lookup.MaxEntries);
-        a.cmp(R64(0), r11);
+        a.mov(r11, lookup.EntriesAddress);
+        a.cmp(R64(0), __qword_ptr[r11]);
         a.jae(missing);
         a.imul(R64(0), R64(0), (int)lookup.ValueStride);
         a.mov(r11, lookup.ValueAddress);

@@ -65,15 +65,15 @@ public unsafe class ArrayMap : BpfMap
     /// <summary>
     /// What <c>bpf_map_lookup_elem</c> on this array computes for a program running on CPU <paramref name="cpu"/>, for
     /// engines that compile the call inline (see <see cref="Helpers.Helper.InlineLookup"/>); null when the CPU is not one
-    /// of the map's or the map is disposed (the call then runs). A program compiled with the inline lookup keeps
-    /// finding the values after the map is disposed (the memory stays until the program is gone, see
-    /// <see cref="BpfMap"/>), where the helper would return null.
+    /// of the map's or the map is disposed (the call then runs). The inline code compares keys against the map's live
+    /// entry count, which <see cref="BpfMap.Dispose()"/> sets to 0, so a program compiled with it finds nothing after
+    /// the map is disposed, as the helper does.
     /// </summary>
     internal Helpers.ArrayLookup? InlineLookup(int cpu)
     {
         cpu = Definition.IsPerCpu ? cpu : 0;
         return IsDisposed || (uint)cpu >= (uint)Cpus || Type is not (BpfMapType.Array or BpfMapType.PerCpuArray) ? null
-            : new Helpers.ArrayLookup((ulong)SlotAddress(0, cpu), (uint)MaxEntries, Definition.ValueStride * (ulong)Cpus);
+            : new Helpers.ArrayLookup((ulong)SlotAddress(0, cpu), (uint)MaxEntries, Definition.ValueStride * (ulong)Cpus, LiveEntriesAddress);
     }
 
     /// <inheritdoc />

@@ -45,9 +45,11 @@ public abstract unsafe class BpfMap : IDisposable
         ulong keyBytes = definition.KeyStorageBytes;
         if (StorageBytes != 0)
         {
-            // The keys of an iterable map follow the values in the same allocation (freed with it).
-            storage = (byte*)NativeMemory.AlignedAlloc((nuint)(StorageBytes + keyBytes), 8);
+            // The keys of an iterable map follow the values in the same allocation (freed with it), then the live
+            // entry count (see LiveEntriesAddress).
+            storage = (byte*)NativeMemory.AlignedAlloc((nuint)(StorageBytes + keyBytes + sizeof(ulong)), 8);
             NativeMemory.Clear(storage, (nuint)(StorageBytes + keyBytes));
+            *(ulong*)(storage + StorageBytes + keyBytes) = (ulong)MaxEntries;
             ValueRegion = new MemoryRegion((ulong)storage, StorageBytes, MemoryRegionKind.MapValue, !definition.IsReadOnlyForPrograms);
             if (keyBytes != 0)
             {
@@ -156,6 +158,13 @@ public abstract unsafe class BpfMap : IDisposable
 
     /// <summary>The address a program running on CPU <paramref name="cpu"/> sees for the value of slot <paramref name="slot"/>.</summary>
     internal ulong IterationValue(int slot, int cpu) => (ulong)SlotAddress(slot, Definition.IsPerCpu ? cpu : 0);
+
+    /// <summary>
+    /// The address of a 64-bit word in the map's storage that holds <see cref="MaxEntries"/> while the map lives and 0
+    /// once it is disposed (0 when the map has no storage): inline lookups compare keys against it, so that they find
+    /// nothing after <see cref="Dispose()"/>, as the helper does. It lives as long as the value storage.
+    /// </summary>
+    internal ulong LiveEntriesAddress => storage == null ? 0 : (ulong)(storage + StorageBytes + Definition.KeyStorageBytes);
 
     /// <summary>The start of the value storage.</summary>
     protected byte* Storage => storage;
@@ -350,6 +359,11 @@ public abstract unsafe class BpfMap : IDisposable
     {
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
+            if (storage != null)
+            {
+                Volatile.Write(ref *(ulong*)LiveEntriesAddress, 0UL);
+            }
+
             Dispose(true);
             if (Volatile.Read(ref shared) == 0)
             {
