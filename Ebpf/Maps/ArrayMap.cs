@@ -73,7 +73,7 @@ public unsafe class ArrayMap : BpfMap
     {
         cpu = Definition.IsPerCpu ? cpu : 0;
         return IsDisposed || (uint)cpu >= (uint)Cpus || Type is not (BpfMapType.Array or BpfMapType.PerCpuArray) ? null
-            : new Helpers.ArrayLookup((ulong)SlotAddress(0, cpu), (uint)MaxEntries, Definition.ValueStride * (ulong)Cpus, LiveEntriesAddress);
+            : new Helpers.ArrayLookup((ulong)SlotAddress(0, cpu), Definition.ValueStride * (ulong)Cpus, LiveEntriesAddress);
     }
 
     /// <inheritdoc />
