@@ -48,10 +48,6 @@ public sealed unsafe partial class X64CompiledProgram
 
     /// <summary>The error of an rbpf-style helper that threw <paramref name="error"/> at call site <paramref name="site"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private EbpfHelperException SimpleHelperFailure(int site, Exception error)
-    {
-        int pc = sites[site].Pc;
-        var helper = sites[site].Helper!;
-        return new EbpfHelperException(pc, Program.Instructions[pc], helper.Id, helper.Name, error);
-    }
+    private EbpfHelperException SimpleHelperFailure(int site, Exception error) =>
+        HelperFailure(Program, sites[site].Pc, sites[site].Helper!, error);
 }

@@ -29,13 +29,6 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     private readonly LoopGuardCounts guards;
 
     /// <summary>
-    /// True when the code is short and calls nothing (no helper, no local call, no backward jump, at most
-    /// <see cref="MaxBriefSlots"/> slots): it runs for microseconds at most and never re-enters the runtime, so it is
-    /// called without the transition to preemptive GC mode (see <see cref="Execute"/>).
-    /// </summary>
-    private readonly bool brief;
-
-    /// <summary>
     /// The resume entry when the program's helper calls return to the host (see <see cref="HelperReturnAnalysis"/>),
     /// else 0. Such code, too, is called without the GC transition: between two returns to the host it runs a bounded
     /// stretch (one pass over the program, or at most about <see cref="HelperReturnAnalysis.MaxStretch"/> slots where a
@@ -47,7 +40,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <summary>
     /// Per function of the program: true when it is brief as a callback (straight-line code without calls, see
-    /// <see cref="IsBrief(EbpfProgram, FunctionInfo)"/>), so <see cref="ExecuteCallback"/> calls it without the GC
+    /// <see cref="BriefCode.IsBrief(EbpfProgram, FunctionInfo)"/>), so <see cref="ExecuteCallback"/> calls it without the GC
     /// transition, as <see cref="Execute"/> calls brief programs.
     /// </summary>
     private readonly bool[] briefFunctions;
@@ -59,7 +52,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// <summary>Two frames in bytes: <see cref="RunBlock.CallLimit"/> is the stack start plus this.</summary>
     private readonly ulong twoFrames;
 
-    /// <summary><see cref="brief"/> or <see cref="resume"/> set: the code is entered without the GC transition.</summary>
+    /// <summary>
+    /// The program is brief (<see cref="Execution.CompiledProgram.Brief"/>: short, calls nothing, runs for microseconds
+    /// at most and never re-enters the runtime) or <see cref="resume"/> is set: the code is entered without the
+    /// transition to preemptive GC mode (see <see cref="Execute"/>).
+    /// </summary>
     private readonly bool withoutTransition;
 
     /// <summary>
@@ -68,9 +65,6 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// per-run floor is made of (code without checked input accesses reads no input limit, code without a budget no budget).
     /// </summary>
     private readonly ulong blockWords;
-
-    /// <summary>The longest program (in slots) that may run without a GC transition (a few microseconds of straight-line code).</summary>
-    internal const int MaxBriefSlots = BriefCode.MaxSlots;
 
     internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
@@ -88,14 +82,13 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         callxHelpers = helpers.Callx;
 
         memory = ExecutableMemory.Create(compiled.Code);
-        brief = IsBrief(program);
-        briefFunctions = [.. program.Functions.Select(function => IsBrief(program, function))];
+        briefFunctions = [.. program.Functions.Select(function => BriefCode.IsBrief(program, function))];
         entry = memory.Address;
         resume = compiled.ResumeOffset < 0 ? 0 : memory.Address + compiled.ResumeOffset;
         self = GCHandle.Alloc(this, GCHandleType.Weak);
         selfHandle = GCHandle.ToIntPtr(self);
         twoFrames = 2 * (ulong)Options.StackSize;
-        withoutTransition = brief || resume != 0;
+        withoutTransition = Brief || resume != 0;
         blockWords = BlockWords(compiled.Code);
     }
 
@@ -387,15 +380,6 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         while (block->Status == (int)RunStatus.HelperCall);
         return r0;
     }
-
-    /// <summary>True when <paramref name="program"/> is straight-line code without calls (see <see cref="brief"/> and <see cref="BriefCode"/>).</summary>
-    internal static bool IsBrief(EbpfProgram program) => BriefCode.IsBrief(program);
-
-    /// <summary>
-    /// True when the slots of <paramref name="function"/> are straight-line code without calls: no helper call, no local
-    /// call, no backward jump, at most <see cref="MaxBriefSlots"/> slots (see <see cref="BriefCode"/>).
-    /// </summary>
-    internal static bool IsBrief(EbpfProgram program, FunctionInfo function) => BriefCode.IsBrief(program, function);
 
     /// <summary>Called by the dispatcher for helper call site <paramref name="siteIndex"/>.</summary>
     internal ulong CallHelper(RunBlock* block, int siteIndex)

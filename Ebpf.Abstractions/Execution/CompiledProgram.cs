@@ -87,6 +87,9 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// </summary>
     private readonly bool brief;
 
+    /// <summary>Whether the program is brief (see <see cref="BriefCode"/>; x64 enters such code without the GC transition).</summary>
+    private protected bool Brief => brief;
+
     /// <summary>
     /// Whether a plain run writes no watch word (see <see cref="RunBrief"/>): the program is <see cref="brief"/> and its
     /// engine takes no run lease (the watch word of an x64 run is its lease too, so x64 keeps it).
@@ -1016,9 +1019,16 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
         catch (Exception e) when (e is not EbpfRuntimeException)
         {
-            throw new EbpfHelperException(pc, program.Instructions[pc], helper.Id, helper.Name, e);
+            throw HelperFailure(program, pc, helper, e);
         }
     }
+
+    /// <summary>
+    /// The error of <paramref name="helper"/>, called at <paramref name="pc"/>, that threw <paramref name="error"/> (not an
+    /// <see cref="EbpfRuntimeException"/>, which passes through): what every engine's helper call makes of it.
+    /// </summary>
+    internal static EbpfHelperException HelperFailure(EbpfProgram program, int pc, Helper helper, Exception error) =>
+        new(pc, program.Instructions[pc], helper.Id, helper.Name, error);
 
     /// <summary>
     /// Releases what the engine holds; further runs throw <see cref="ObjectDisposedException"/>, and a program array

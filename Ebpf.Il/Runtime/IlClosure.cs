@@ -58,11 +58,8 @@ internal sealed class IlClosure
     /// The error of the rbpf-style helper called directly at <paramref name="pc"/> that threw <paramref name="error"/>
     /// (what <see cref="Execution.CompiledProgram.InvokeHelper"/> makes of it on the other paths).
     /// </summary>
-    public EbpfHelperException HelperFailure(Exception error, int pc)
-    {
-        var helper = Helpers.First(h => h.Id == (uint)Program.Instructions[pc].Imm);
-        return new EbpfHelperException(pc, Program.Instructions[pc], helper.Id, helper.Name, error);
-    }
+    public EbpfHelperException HelperFailure(Exception error, int pc) =>
+        Execution.CompiledProgram.HelperFailure(Program, pc, Helpers.First(h => h.Id == (uint)Program.Instructions[pc].Imm), error);
 
     /// <summary>A snapshot of the helper table for <c>callx</c> (null when the program has none).</summary>
     public CallxTable? CallxHelpers { get; }

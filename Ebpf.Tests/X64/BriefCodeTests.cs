@@ -1,4 +1,5 @@
 using Ebpf.Assembly;
+using Ebpf.Execution;
 using Ebpf.Tests.Engines;
 using Ebpf.X64;
 
@@ -22,14 +23,14 @@ public class BriefCodeTests
     public void Only_straight_line_code_without_calls_is_brief(string source, bool brief)
     {
         var program = EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
-        Assert.Equal(brief, X64CompiledProgram.IsBrief(program));
+        Assert.Equal(brief, BriefCode.IsBrief(program));
     }
 
     [Fact]
     public void A_program_longer_than_the_limit_is_not_brief()
     {
-        var source = string.Concat(Enumerable.Repeat("add r0, 1\n", X64CompiledProgram.MaxBriefSlots)) + "exit";
-        Assert.False(X64CompiledProgram.IsBrief(EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance)));
+        var source = string.Concat(Enumerable.Repeat("add r0, 1\n", BriefCode.MaxSlots)) + "exit";
+        Assert.False(BriefCode.IsBrief(EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance)));
     }
 
     [Fact]

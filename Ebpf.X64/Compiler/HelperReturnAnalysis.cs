@@ -1,3 +1,4 @@
+using Ebpf.Execution;
 using Ebpf.Isa;
 
 namespace Ebpf.X64.Compiler;
@@ -8,7 +9,7 @@ namespace Ebpf.X64.Compiler;
 /// run without the transition to preemptive GC mode, like brief code, and a helper call costs a return and a
 /// re-entry instead of a reverse P/Invoke. It is allowed when the machine code between two returns to the host is
 /// short, so that a garbage collection never waits long for the thread: the program has one function (no local calls,
-/// no callbacks: its only native frame is the entry's), at most <see cref="X64CompiledProgram.MaxBriefSlots"/> slots
+/// no callbacks: its only native frame is the entry's), at most <see cref="BriefCode.MaxSlots"/> slots
 /// and a helper call or, compiled without memory checks, a loop (a program with a loop and no helper call only yields:
 /// so short loops, e.g. a string compare that ends after a few bytes, run without the GC transition too, which costs
 /// more than their loop). A loop that calls no helper (a cycle of the control-flow graph without the helper
@@ -21,7 +22,7 @@ internal static class HelperReturnAnalysis
     /// The most slots the code runs between two yields: 32,768, about ten microseconds (between two backward jumps the
     /// code only moves forward, so it passes each slot at most once).
     /// </summary>
-    internal const int MaxStretch = 8 * X64CompiledProgram.MaxBriefSlots;
+    internal const int MaxStretch = 8 * BriefCode.MaxSlots;
 
     /// <summary>True when the helper calls of <paramref name="program"/> may return to the host (see the class).</summary>
     public static bool Applies(EbpfProgram program) => Plan(program) is not null;
@@ -33,7 +34,7 @@ internal static class HelperReturnAnalysis
     public static HelperReturnPlan? Plan(EbpfProgram program, bool loopsWithoutCalls = true)
     {
         // One function only: local calls and callbacks (bpf_loop's, entered from a helper) have native frames of their own.
-        if (program.Length > X64CompiledProgram.MaxBriefSlots || program.Functions.Length != 1)
+        if (program.Length > BriefCode.MaxSlots || program.Functions.Length != 1)
         {
             return null;
         }
