@@ -12,9 +12,10 @@ namespace Ebpf.Cli.Commands;
 /// default verifier and the structural rules, then runs the proving analysis with the program's helpers and maps. A
 /// program written for the kernel (an ELF section libbpf gives a type, or <c>--type</c>) is analysed as
 /// <see cref="KernelProgram"/> loads it: with its type's context layout and packet helpers; <c>--type raw</c> (and any
-/// other program) in the raw memory model. Without <c>--strict</c> the exit code is 0 when the program loads (the proof
-/// is summarised); with it, 0 only when every access is proven, otherwise the failing part of the log is printed and
-/// the exit code is 1. <c>--log</c> prints the whole log.
+/// other program) in the raw memory model. Without <c>--strict</c> (hybrid mode) the exit code is 0 when the analysis
+/// finds no error (the proof is summarised) and 1 when it finds one (the errors are printed); with it, 0 only when every
+/// access is proven, otherwise the failing part of the log is printed and the exit code is 1. <c>--log</c> prints the
+/// whole log.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -73,7 +74,10 @@ internal static class VerifyCommand
 
             bool demand = parse.GetValue(strict);
             string summary = $"{analysis.ProvenCount} of {analysis.AccessCount} memory accesses proven, {analysis.Unproven.Length} unproven point(s), {analysis.Errors.Length} error(s)";
-            if (demand && !analysis.IsProven)
+            // Strict mode fails on anything unproven; hybrid mode (the default) on errors only: a program with an
+            // error (an uninitialised read, a refuted access, a helper argument of the wrong kind) is one
+            // ProvingVerifier's hybrid mode refuses to load, so the exit code says so as well.
+            if ((demand && !analysis.IsProven) || !analysis.IsSafe)
             {
                 if (!withLog)
                 {
@@ -82,17 +86,21 @@ internal static class VerifyCommand
                         context.Out.WriteLine(finding.ToLog("error"));
                     }
 
-                    foreach (var finding in analysis.Unproven)
+                    if (demand)
                     {
-                        context.Out.WriteLine(finding.ToLog("unproven"));
+                        foreach (var finding in analysis.Unproven)
+                        {
+                            context.Out.WriteLine(finding.ToLog("unproven"));
+                        }
                     }
                 }
 
-                context.Out.WriteLine($"{path}{which}: not proven safe{model} ({summary})");
+                string failure = demand ? "not proven safe" : "unsafe in hybrid mode";
+                context.Out.WriteLine($"{path}{which}: {failure}{model} ({summary})");
                 return 1;
             }
 
-            string verdict = analysis.IsProven ? "proven safe" : analysis.IsSafe ? "safe with run-time checks" : "unsafe in hybrid mode";
+            string verdict = analysis.IsProven ? "proven safe" : "safe with run-time checks";
             context.Out.WriteLine($"{path}{which}: ok ({program.Length} slots, {program.Functions.Length} function(s)){model}; {verdict}: {summary}");
             return 0;
         });

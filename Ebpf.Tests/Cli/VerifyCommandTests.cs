@@ -48,6 +48,25 @@ public class VerifyCommandTests
     }
 
     [Fact]
+    public void Hybrid_mode_rejects_an_uninitialised_register_with_exit_code_1()
+    {
+        // Hybrid mode (no --strict) keeps run-time checks for what is unproven but refuses errors, as ProvingVerifier
+        // does when loading: the tool must not print "ok" and exit 0 for a program that reads r5 before writing it.
+        using var folder = new Tool.TempFolder();
+        string path = folder.Write("uninit.s", "mov r0, r5\nexit\n");
+        var result = Tool.Run("verify", path);
+        Assert.Equal((1, ""), (result.ExitCode, result.Err));
+        Assert.Equal(
+            [
+                "0: mov64 r0, r5",
+                "    ; r1=input(off=0) r2=scalar(=len+0, u[0, 2147483647]) r10=fp0+0",
+                "    error: r5 is read before it is written (uninitialised on some path)",
+                $"{path}: unsafe in hybrid mode (0 of 0 memory accesses proven, 0 unproven point(s), 1 error(s))",
+            ],
+            result.OutLines);
+    }
+
+    [Fact]
     public void Log_prints_every_instruction_with_its_state()
     {
         var result = Tool.Run("verify", Tool.Example("tcp_port.s"), "--log");

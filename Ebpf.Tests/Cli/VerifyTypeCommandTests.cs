@@ -55,8 +55,8 @@ public class VerifyTypeCommandTests
         Assert.Contains("; --type xdp analyses it so); proven safe: 20 of 20", result.Out);
 
         var forced = Tool.Run("verify", Tool.Example("block_port.o"), "--type", "xdp");
-        Assert.Equal(0, forced.ExitCode);
-        Assert.Contains("; Xdp program (xdp_md context); unsafe in hybrid mode", forced.Out);
+        Assert.Equal(1, forced.ExitCode);
+        Assert.Contains(": unsafe in hybrid mode; Xdp program (xdp_md context) (", forced.OutLines[^1]);
     }
 
     [Fact]
