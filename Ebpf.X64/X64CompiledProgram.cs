@@ -225,6 +225,25 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The lease (the thread's watch word) covers the native call alone: it begins after the block is filled and ends as
+    /// the code returns, before the status is read, since nothing after that touches the code mapping (the block lives in
+    /// this frame, and brief code calls no helper, so no status but completion or a fault comes back). Nothing between
+    /// the two stores can throw, so the run needs no exception handler.
+    /// </remarks>
+    [SkipLocalsInit]
+    private protected override ulong ExecuteBrief(RunStack stack)
+    {
+        ref RunState state = ref *stack.State;
+        Unsafe.SkipInit(out RunBlock block);
+        Fill(ref block, ref state);
+        long watch = EnterOnThread(stack);
+        ulong r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block);
+        EndLeaseOnThread(stack, watch);
+        return Finish(ref state, ref block, r0);
+    }
+
+    /// <inheritdoc />
     /// <remarks>The callback is entered through its own entry in the code (see <c>X64Compiler.EmitCallbackEntries</c>)
     /// with a run block of its own: r1-r5 in the helper arguments, the frame top in the call frame.</remarks>
     [SkipLocalsInit]

@@ -90,11 +90,6 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// <summary>Whether the program is brief (see <see cref="BriefCode"/>; x64 enters such code without the GC transition).</summary>
     private protected bool Brief => brief;
 
-    /// <summary>
-    /// Whether a plain run writes no watch word (see <see cref="RunBrief"/>): the program is <see cref="brief"/> and its
-    /// engine takes no run lease (the watch word of an x64 run is its lease too, so x64 keeps it).
-    /// </summary>
-    private readonly bool unwatched;
 
     /// <summary>Initialises the shared part for an engine whose code needs no run lease (the garbage collector keeps it alive).</summary>
     private protected CompiledProgram(string engineName, EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
@@ -128,7 +123,6 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         entryContext = Options.EntryContext;
         budget = Options.InstructionBudget ?? long.MaxValue;
         brief = BriefCode.IsBrief(program);
-        unwatched = brief && !runLeases;
     }
 
     /// <inheritdoc />
@@ -241,7 +235,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         RunStack? stack;
         if (untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(StackBytes)) is not null)
         {
-            return unwatched
+            return brief
                 ? RunBrief(stack, memory, memoryLength, metadata, metadataLength)
                 : RunFast(stack, memory, memoryLength, metadata, metadataLength);
         }
@@ -295,18 +289,19 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     }
 
     /// <summary>
-    /// The plain run of a brief program on an engine without run leases (<see cref="unwatched"/>): the run's fields, the
-    /// engine's code and the stack clearing, nothing else. The watch word of the other plain runs serves three things,
-    /// none of which such a run needs: the <see cref="RunWatchdog"/> (the run executes at most
-    /// <see cref="BriefCode.MaxSlots"/> instructions, microseconds, so it cannot outrun any
+    /// The plain run of a <see cref="brief"/> program: the run's fields, the engine's code and the stack clearing, and on
+    /// an engine with run leases the lease around its code (<see cref="ExecuteBrief"/>), nothing else. The watch word of
+    /// the other plain runs serves three things, none of which such a run needs as such: the <see cref="RunWatchdog"/>
+    /// (the run executes at most <see cref="BriefCode.MaxSlots"/> instructions, microseconds, so it cannot outrun any
     /// <see cref="ExecutionOptions.RunTimeLimit"/> by more than that; the limit is in effect checked as it starts), the
-    /// run lease (the engine has none: the garbage collector keeps its code alive while this frame runs it) and the
-    /// thread's stack area marked busy (<see cref="RunStack.Busy"/>: no code but the program's runs until the run has
-    /// ended and cleared the stack, since the program calls no helper, and the <c>catch</c> of
-    /// <see cref="RunBriefClearing"/> clears it before any filter of the caller can run). Nothing a helper changes (stop
-    /// request, tail calls, helper pc) can change, so nothing is put back either. A program that writes no stack byte
-    /// (<see cref="dirtyStackBytes"/> 0) has nothing to clear however its run ends, so its run has no exception handler
-    /// at all (which keeps the state in a register and lets this method be inlined into the public run).
+    /// run lease (an engine without leases has none: the garbage collector keeps its code alive while this frame runs
+    /// it; x64 writes the watch word around its native call only, as its lease) and the thread's stack area marked busy
+    /// (<see cref="RunStack.Busy"/>: no code but the program's runs until the run has ended and cleared the stack, since
+    /// the program calls no helper, and the <c>catch</c> of <see cref="RunBriefClearing"/> clears it before any filter of
+    /// the caller can run). Nothing a helper changes (stop request, tail calls, helper pc) can change, so nothing is put
+    /// back either. A program that writes no stack byte (<see cref="dirtyStackBytes"/> 0) has nothing to clear however
+    /// its run ends, so its run has no exception handler at all (which keeps the state in a register and lets this
+    /// method be inlined into the public run).
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -319,8 +314,9 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         }
 
         var regions = PrepareRun(state, memory, memoryLength, metadata, metadataLength);
-        if (Volatile.Read(ref disposed) != 0)
+        if (!leased && Volatile.Read(ref disposed) != 0)
         {
+            // An engine with leases checks after its lease store (see ExecuteBrief).
             ThrowDisposed();
         }
 
@@ -329,9 +325,30 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
             return RunBriefClearing(stack, regions);
         }
 
-        ulong r0 = Execute(ref *state);
+        ulong r0 = leased ? ExecuteBrief(stack) : Execute(ref *state);
         GC.KeepAlive(regions);
         return r0;
+    }
+
+    /// <summary>
+    /// Runs the engine's code for a plain run of a <see cref="brief"/> program on the thread's state (prepared for this
+    /// program) when the engine takes run leases (the others' code runs through <see cref="Execute"/> directly): the
+    /// lease is the watch word, begun by <see cref="EnterOnThread"/> (which reads the disposed flag after its store) and
+    /// ended by <see cref="EndLeaseOnThread"/> however the code ends. An engine can do better: x64 ends the lease right
+    /// after its native call, before anything can throw, so that its brief run has no exception handler.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    private protected virtual ulong ExecuteBrief(RunStack stack)
+    {
+        long watch = EnterOnThread(stack);
+        try
+        {
+            return Execute(ref *stack.State);
+        }
+        finally
+        {
+            EndLeaseOnThread(stack, watch);
+        }
     }
 
     /// <summary>
@@ -345,7 +362,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         ulong r0;
         try
         {
-            r0 = Execute(ref *state);
+            r0 = leased ? ExecuteBrief(stack) : Execute(ref *state);
         }
         catch
         {
@@ -401,12 +418,24 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void LeaveOnThread(RunStack stack, long watch)
     {
-        stack.EndWatch(watch);
+        // The pending target's lease ends first; this run's lease (the watch word) still holds this program, so when the
+        // target is this program the release is left to EndLeaseOnThread.
         if (stack.State->TailCallTarget != 0)
         {
             ReleasePendingTailCall(ref *stack.State);
         }
 
+        EndLeaseOnThread(stack, watch);
+    }
+
+    /// <summary>
+    /// Ends the watch word <see cref="EnterOnThread"/> began (which ends the lease), then, when the program was disposed
+    /// during the run, does the release the last lease out owes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void EndLeaseOnThread(RunStack stack, long watch)
+    {
+        stack.EndWatch(watch);
         if (Volatile.Read(ref disposed) != 0 && leased)
         {
             ReleaseIfUnused();

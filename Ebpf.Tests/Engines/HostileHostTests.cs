@@ -96,61 +96,71 @@ public class HostileHostTests
     {
         var environment = new ProgramEnvironment();
         environment.Helpers.Add(BlockingHelper, "seven", (_, _, _, _, _) => 7);
-        const int threads = 4;
         for (int round = 0; round < 20; round++)
         {
             var compiled = TestEngines.Get(engine).Compile(BlockThenLoop(), environment);
-            var outcomes = new List<string>();
-            using var started = new CountdownEvent(threads);
-            var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
-            {
-                bool signalled = false;
-                string outcome;
-                while (true)
-                {
-                    try
-                    {
-                        ulong r0 = compiled.Run();
-                        if (r0 != 112)
-                        {
-                            outcome = $"wrong result {r0}";
-                            break;
-                        }
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        outcome = "disposed";
-                        break;
-                    }
-                    catch (Exception e)
-                    {
-                        outcome = e.GetType().Name;
-                        break;
-                    }
+            var outcomes = RunUntilDisposed(compiled, 4, _ => compiled.Run() is var r0 && r0 == 112 ? null : $"wrong result {r0}");
+            Assert.All(outcomes, o => Assert.Equal("disposed", o));
+        }
+    }
 
-                    if (!signalled)
+    /// <summary>
+    /// Starts <paramref name="threads"/> threads that call <paramref name="runOnce"/> (with the thread's index; it returns
+    /// null when the run was right, else what was wrong) until it fails, disposes <paramref name="compiled"/> once each has
+    /// run it, and returns each thread's outcome: "disposed" for an <see cref="ObjectDisposedException"/> (or what
+    /// <paramref name="afterDisposed"/>, called on the thread then, returns), else what went wrong.
+    /// </summary>
+    internal static List<string> RunUntilDisposed(ICompiledProgram compiled, int threads, Func<int, string?> runOnce, Func<string>? afterDisposed = null)
+    {
+        var outcomes = new List<string>();
+        using var started = new CountdownEvent(threads);
+        var workers = Enumerable.Range(0, threads).Select(index => new Thread(() =>
+        {
+            bool signalled = false;
+            string outcome;
+            while (true)
+            {
+                try
+                {
+                    if (runOnce(index) is { } wrong)
                     {
-                        signalled = true;
-                        started.Signal();
+                        outcome = wrong;
+                        break;
                     }
+                }
+                catch (ObjectDisposedException)
+                {
+                    outcome = afterDisposed?.Invoke() ?? "disposed";
+                    break;
+                }
+                catch (Exception e)
+                {
+                    outcome = e.GetType().Name;
+                    break;
                 }
 
                 if (!signalled)
                 {
+                    signalled = true;
                     started.Signal();
                 }
+            }
 
-                lock (outcomes)
-                {
-                    outcomes.Add(outcome);
-                }
-            })).ToList();
-            workers.ForEach(w => w.Start());
-            Assert.True(started.Wait(Patience));
-            compiled.Dispose();
-            Assert.All(workers, w => Assert.True(w.Join(Patience)));
-            Assert.All(outcomes, o => Assert.Equal("disposed", o));
-        }
+            if (!signalled)
+            {
+                started.Signal();
+            }
+
+            lock (outcomes)
+            {
+                outcomes.Add(outcome);
+            }
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        Assert.True(started.Wait(Patience));
+        compiled.Dispose();
+        Assert.All(workers, w => Assert.True(w.Join(Patience)));
+        return outcomes;
     }
 
     /// <summary>

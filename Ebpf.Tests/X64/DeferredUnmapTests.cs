@@ -1,5 +1,7 @@
+using Ebpf.Assembly;
 using Ebpf.Execution;
 using Ebpf.Isa;
+using Ebpf.Tests.Engines;
 using Ebpf.X64;
 using static Ebpf.Tests.Engines.TestPrograms;
 
@@ -111,5 +113,71 @@ public class DeferredUnmapTests
         Assert.Equal("r-xp", permissionsAtInnermost);
         Assert.Equal(before, X64Engine.LiveCodeMappings);
         Assert.Throws<ObjectDisposedException>(() => compiled.Run());
+    }
+
+    [Fact]
+    public void Brief_runs_end_their_lease_on_the_thread_however_they_end()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        // A brief program (straight-line, no calls) takes its lease around the native call alone: the thread's state
+        // must be free after a run that returns, one that faults, and one that finds the program disposed.
+        long before = X64Engine.LiveCodeMappings;
+        var program = EbpfProgram.Create(Assembler.Assemble("ldxb r0, [r1+0]\nadd r0, 5\nexit"), StructuralOnlyVerifier.Instance);
+        Assert.True(BriefCode.IsBrief(program));
+        var compiled = (X64CompiledProgram)new X64Engine().Compile(program);
+        var input = new byte[] { 2 };
+        for (int round = 0; round < 3; round++)
+        {
+            Assert.Equal(7UL, compiled.Run(input));
+            Assert.NotNull(RunStack.TryCurrent(512));
+            Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(Span<byte>.Empty));
+            Assert.NotNull(RunStack.TryCurrent(512));
+        }
+
+        compiled.Dispose();
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        Assert.Throws<ObjectDisposedException>(() => compiled.Run(input));
+        Assert.NotNull(RunStack.TryCurrent(512));
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+    }
+
+    [Fact]
+    public void Threads_running_a_brief_program_while_it_is_disposed_finish_correctly_and_the_last_one_out_unmaps_it()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        // Brief code runs without the GC transition and takes its lease around the native call only: Dispose on another
+        // thread must neither unmap the code under a run (the process would crash) nor leave it mapped once they end.
+        var program = EbpfProgram.Create(Assembler.Assemble("ldxdw r0, [r1+0]\nldxdw r2, [r1+8]\nadd r0, r2\nexit"), StructuralOnlyVerifier.Instance);
+        Assert.True(BriefCode.IsBrief(program));
+        const int Threads = 3;
+        long before = X64Engine.LiveCodeMappings;
+        var inputs = Enumerable.Range(0, Threads).Select(t =>
+        {
+            var input = new byte[16];
+            BitConverter.TryWriteBytes(input.AsSpan(0, 8), 40UL + (ulong)t);
+            BitConverter.TryWriteBytes(input.AsSpan(8, 8), 2UL);
+            return input;
+        }).ToArray();
+        for (int round = 0; round < 40; round++)
+        {
+            var compiled = new X64Engine().Compile(program);
+            var outcomes = HostileHostTests.RunUntilDisposed(
+                compiled,
+                Threads,
+                t => compiled.Run(inputs[t]) is var r0 && r0 == 42UL + (ulong)t ? null : $"wrong result {r0}",
+                () => RunStack.TryCurrent(512) is null ? "thread state left busy" : "disposed");
+            Assert.All(outcomes, o => Assert.Equal("disposed", o));
+            Assert.Equal(before, X64Engine.LiveCodeMappings);
+        }
     }
 }
