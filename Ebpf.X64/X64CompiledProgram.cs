@@ -404,6 +404,12 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     internal ulong CallHelper(RunBlock* block, int siteIndex)
     {
         var site = sites[siteIndex];
+        if (site.Lookup is { } lookup)
+        {
+            // The lookup helper's map, looked up directly: the helper's key check; it cannot stop the run.
+            return LookupKey.Find(block->State, Program, site.Pc, block->CallFrame - (ulong)Options.StackSize, Options.HelperArgumentChecks, block->Arg2, lookup);
+        }
+
         var helper = site.Helper ?? callxHelpers!.Resolve(block->CallxId, Program, site.Pc);
 
         // A helper that calls back runs the callbacks on the budget: it goes to the run state and back (when the code

@@ -31,6 +31,7 @@ public sealed class Helper
         Function = other.Function;
         Simple = other.Simple;
         InlineLookup = other.InlineLookup;
+        DirectLookup = other.DirectLookup;
         Signature = signature;
     }
 
@@ -67,6 +68,14 @@ public sealed class Helper
     /// same results as the call, memory errors included; null (the default): always called.
     /// </summary>
     public Func<ProgramEnvironment, ulong, ArrayLookup?>? InlineLookup { get; init; }
+
+    /// <summary>
+    /// For a map lookup helper (r1 a map, r2 a pointer to its key) whose call is not compiled inline: given the
+    /// environment and the map handle an <c>lddw</c> loads into r1 right before the call, the lookup the il and x64
+    /// engines call directly instead of the helper (see <see cref="Helpers.DirectLookup"/>), or null to call the helper.
+    /// The key pointer is checked as the helper checks it (<see cref="HelperContext.GetMemory"/>).
+    /// </summary>
+    internal Func<ProgramEnvironment, ulong, DirectLookup?>? DirectLookup { get; init; }
 
     /// <summary>Whether the signature declares a function argument (see <see cref="HelperSignature.CallsBack"/>), kept for the engines' call paths.</summary>
     internal bool CallsBack { get; private init; }

@@ -6,7 +6,8 @@ namespace Ebpf.Helpers;
 /// Finds the helper calls an engine may compile as an inline array lookup (see <see cref="Helper.InlineLookup"/>): a
 /// <c>call</c> whose r1 comes from an <c>lddw</c> of a map (pseudo source map by fd or by index) earlier in the same
 /// straight line of code, with no jump landing between them and nothing in between that writes r1 or can leave the
-/// line, and whose helper gives an <see cref="ArrayLookup"/> for that map.
+/// line, and whose helper gives an <see cref="ArrayLookup"/> for that map; and, the same way, the calls an engine may
+/// make straight to the map's lookup (<see cref="Helper.DirectLookup"/>).
 /// </summary>
 internal static class InlineLookupSite
 {
@@ -21,6 +22,22 @@ internal static class InlineLookupSite
 
         int load = MapLoadBefore(program, pc);
         return load < 0 ? null : inline(environment, environment.ResolveLddw(engine, program, load));
+    }
+
+    /// <summary>
+    /// The lookup the helper call at <paramref name="pc"/> may call directly (<see cref="Helper.DirectLookup"/>), or null
+    /// when the helper must be called. An engine asks for it only where it does not compile the call inline.
+    /// </summary>
+    /// <exception cref="EbpfCompilationException">The map's <c>lddw</c> cannot be resolved.</exception>
+    public static DirectLookup? FindDirect(EbpfProgram program, ProgramEnvironment environment, Helper helper, int pc, string engine)
+    {
+        if (helper.DirectLookup is not { } direct || program.Decoded[pc].Operation != Operation.CallHelper)
+        {
+            return null;
+        }
+
+        int load = MapLoadBefore(program, pc);
+        return load < 0 ? null : direct(environment, environment.ResolveLddw(engine, program, load));
     }
 
     /// <summary>The slot of the <c>lddw r1, map</c> whose value r1 surely holds at <paramref name="pc"/>, or -1.</summary>

@@ -33,6 +33,12 @@ internal static class CallEmitter
             return;
         }
 
+        if (!callx && Helpers.InlineLookupSite.FindDirect(f.Program, f.Owner.Environment, f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)], pc, IlEngine.EngineName) is { } direct)
+        {
+            DirectLookupCall(f, pc, direct);
+            return;
+        }
+
         if (!callx && f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].Simple is not null)
         {
             SimpleHelperCall(f, pc);
@@ -105,6 +111,24 @@ internal static class CallEmitter
         il.LdcI4(0);
         il.Stfld(RuntimeMembers.StateHelperPc);
         f.EmitCancelPoll(pc);
+    }
+
+    /// <summary>
+    /// A lookup helper call whose map's lookup is called directly (see <see cref="Helpers.DirectLookup"/>): r0 = the
+    /// helper's result for the key at r2, through <see cref="Runtime.IlRuntime.DirectLookup"/> (the key checked as the
+    /// helper checks it). Such a call cannot stop the run: no stop check.
+    /// </summary>
+    private static void DirectLookupCall(FunctionCompiler f, int pc, Helpers.DirectLookup lookup)
+    {
+        var il = f.Il;
+        il.Ldarg(FunctionCompiler.ArgClosure);
+        il.LdcI4(f.Owner.AddDirectLookup(lookup));
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.LdcI4(pc);
+        f.PushStackLow();
+        f.Load(2);
+        il.Call(RuntimeMembers.DirectLookup);
+        f.Store(0);
     }
 
     private static void LocalCall(FunctionCompiler f, int pc)

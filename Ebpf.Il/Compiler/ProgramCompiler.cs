@@ -22,6 +22,7 @@ internal sealed unsafe class ProgramCompiler
     private static readonly Type[] ChunkParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int), typeof(int)];
 
     private HelperPlan? helpers;
+    private IlClosure? closure;
     private readonly DynamicMethod[] methods;
     private readonly StringBuilder? listing;
     private readonly string methodPrefix;
@@ -84,6 +85,13 @@ internal sealed unsafe class ProgramCompiler
     /// <summary>The helpers of the program (see <see cref="HelperPlan"/>), resolved when <see cref="Compile"/> starts.</summary>
     public HelperPlan Helpers => helpers!;
 
+    /// <summary>Adds a lookup the code calls directly (see <see cref="IlClosure.DirectLookups"/>); returns the index the code names.</summary>
+    public int AddDirectLookup(DirectLookup lookup)
+    {
+        closure!.DirectLookups.Add(lookup);
+        return closure.DirectLookups.Count - 1;
+    }
+
     /// <summary>The dynamic method of function <paramref name="index"/>.</summary>
     public DynamicMethod Method(int index) => methods[index];
 
@@ -91,7 +99,7 @@ internal sealed unsafe class ProgramCompiler
     public (IlFunction Entry, string? Listing) Compile()
     {
         helpers = HelperPlan.Create(Program, Environment, IlEngine.EngineName);
-        var closure = new IlClosure(Program, Environment, Options, [.. helpers.Helpers], helpers.Callx, Running);
+        var closure = this.closure = new IlClosure(Program, Environment, Options, [.. helpers.Helpers], helpers.Callx, Running);
         listing?.Append(CultureInfo.InvariantCulture, $"// {Program} compiled by the il engine: memory checks {(Options.MemoryChecks ? "on" : "off")}, budget {(Options.InstructionBudget?.ToString(CultureInfo.InvariantCulture) ?? "none")}\n");
         for (int i = 0; i < methods.Length; i++)
         {

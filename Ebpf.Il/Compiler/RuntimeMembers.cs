@@ -36,6 +36,7 @@ internal static class RuntimeMembers
     public static readonly MethodInfo CallDepthExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.CallDepthExceeded));
     public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
     public static readonly MethodInfo LookupKey = Method(typeof(IlRuntime), nameof(IlRuntime.LookupKey));
+    public static readonly MethodInfo DirectLookup = Method(typeof(IlRuntime), nameof(IlRuntime.DirectLookup));
     public static readonly MethodInfo CallX = Method(typeof(IlRuntime), nameof(IlRuntime.CallX));
     public static readonly MethodInfo RunChunked = Method(typeof(IlRuntime), nameof(IlRuntime.RunChunked));
     public static readonly MethodInfo Limit = Method(typeof(MemoryGuard), nameof(MemoryGuard.Limit));

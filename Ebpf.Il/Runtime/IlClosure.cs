@@ -61,6 +61,12 @@ internal sealed class IlClosure
     public EbpfHelperException HelperFailure(Exception error, int pc) =>
         Execution.CompiledProgram.HelperFailure(Program, pc, Helpers.First(h => h.Id == (uint)Program.Instructions[pc].Imm), error);
 
+    /// <summary>
+    /// The map lookups the generated code calls directly instead of the lookup helper (see
+    /// <see cref="Helpers.DirectLookup"/>), by the index the code names (added while compiling).
+    /// </summary>
+    public List<DirectLookup> DirectLookups { get; } = [];
+
     /// <summary>A snapshot of the helper table for <c>callx</c> (null when the program has none).</summary>
     public CallxTable? CallxHelpers { get; }
 

@@ -53,6 +53,13 @@ internal static unsafe class IlRuntime
     public static ulong LookupKey(IlClosure closure, RunState* state, int pc, ulong stackLow, ulong address) =>
         Execution.LookupKey.Read(state, closure.Program, pc, stackLow, closure.Options.HelperArgumentChecks, address);
 
+    /// <summary>
+    /// The lookup helper's result at <paramref name="pc"/>, from the map's lookup called directly (see
+    /// <see cref="Helpers.DirectLookup"/>; the key checked as the helper checks it).
+    /// </summary>
+    public static ulong DirectLookup(IlClosure closure, int index, RunState* state, int pc, ulong stackLow, ulong key) =>
+        Execution.LookupKey.Find(state, closure.Program, pc, stackLow, closure.Options.HelperArgumentChecks, key, closure.DirectLookups[index]);
+
     /// <summary>Calls the helper whose id a <c>callx</c> register holds; an unknown id is a run-time error.</summary>
     public static ulong CallX(
         IlClosure closure, ulong id, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)

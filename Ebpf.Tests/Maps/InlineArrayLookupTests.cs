@@ -15,26 +15,9 @@ public class InlineArrayLookupTests
 {
     private const ulong Missing = MapLookupPrograms.Missing;
 
-    public static TheoryData<string, int> EnginesAndOptions()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (var engine in TestEngines.All)
-        {
-            for (int options = 0; options < 3; options++)
-            {
-                data.Add(engine.Name, options);
-            }
-        }
+    public static TheoryData<string, int> EnginesAndOptions() => MapLookupPrograms.EnginesAndOptions();
 
-        return data;
-    }
-
-    private static ExecutionOptions Options(int which) => which switch
-    {
-        0 => new ExecutionOptions(),
-        1 => new ExecutionOptions { MemoryChecks = false },
-        _ => new ExecutionOptions { HelperArgumentChecks = false },
-    };
+    private static ExecutionOptions Options(int which) => MapLookupPrograms.Options(which);
 
     private static readonly Instruction[] LoadMap = MapLookupPrograms.LoadMap;
 

@@ -1,5 +1,6 @@
 using Ebpf.Helpers;
 using Ebpf.Isa;
+using Ebpf.Tests.Infrastructure;
 using static Ebpf.Tests.Engines.TestPrograms;
 
 namespace Ebpf.Tests.Maps;
@@ -7,6 +8,29 @@ namespace Ebpf.Tests.Maps;
 /// <summary>Programs that look a key up in map 0 (index 0 of the environment's registry) and return what they found.</summary>
 internal static class MapLookupPrograms
 {
+    /// <summary>Every engine with each of the option sets of <see cref="Options"/> (0-2).</summary>
+    public static TheoryData<string, int> EnginesAndOptions()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var engine in TestEngines.All)
+        {
+            for (int options = 0; options < 3; options++)
+            {
+                data.Add(engine.Name, options);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>Option set <paramref name="which"/>: 0 the defaults, 1 without memory checks, 2 without helper argument checks.</summary>
+    public static ExecutionOptions Options(int which) => which switch
+    {
+        0 => new ExecutionOptions(),
+        1 => new ExecutionOptions { MemoryChecks = false },
+        _ => new ExecutionOptions { HelperArgumentChecks = false },
+    };
+
     /// <summary>What the programs return when the key is absent.</summary>
     public const ulong Missing = 0xdead;
 

@@ -186,20 +186,7 @@ public class HelperReturnTests
             StructuralOnlyVerifier.Instance);
         Assert.True(HelperReturnAnalysis.Plan(program)!.Yields);
         using var compiled = TestEngines.Get(engine).Compile(program, TripleEnvironment());
-        using var source = new CancellationTokenSource();
-        var input = new byte[8];
-        var run = Task.Run(() => compiled.Run(input, source.Token));
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (Volatile.Read(ref input[0]) == 0 && !run.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(1);
-        }
-
-        Assert.Equal(1, Volatile.Read(ref input[0]));
-        await source.CancelAsync();
-        var ended = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60), CancellationToken.None));
-        Assert.True(ended == run, "the run did not stop");
-        var e = await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
+        var e = await StoreThenCancel.Run(compiled);
         Assert.Contains(e.Pc, (int[])[4, 5]); // the engines name the loop's jump or its target, as in CancellationTests
     }
 

@@ -155,7 +155,8 @@ internal sealed partial class X64Compiler
     private void EmitHelperCall(int pc, Helpers.Helper? helper, int callxRegister)
     {
         int site = sites.Count;
-        sites.Add(new HelperSite(pc, helper));
+        var direct = helper is null ? null : Helpers.InlineLookupSite.FindDirect(program, environment, helper, pc, EngineName);
+        sites.Add(new HelperSite(pc, helper, direct));
         if (callxRegister >= 0)
         {
             a.mov(Block(RunBlock.CallxIdOffset), R64(callxRegister));

@@ -27,6 +27,7 @@ internal static class LinuxMapHelpers
         {
             Signature = HelperSignature.Of(HelperReturnKind.MapValueOrNull, map, HelperArgumentKind.MapKey),
             InlineLookup = (environment, handle) => (MapRegistry.Find(environment)?.FromHandle(handle) as ArrayMap)?.InlineLookup(cpu),
+            DirectLookup = (environment, handle) => (MapRegistry.Find(environment)?.FromHandle(handle) as HashMap)?.DirectLookup(cpu),
         });
         table.Set(new Helper(LinuxHelperIds.MapUpdateElem, "bpf_map_update_elem", (ctx, m, key, value, flags, _) => Update(ctx, m, key, value, flags, cpu)) { Signature = HelperSignature.Of(map, HelperArgumentKind.MapKey, HelperArgumentKind.MapValue, scalar) });
         table.Set(new Helper(LinuxHelperIds.MapDeleteElem, "bpf_map_delete_elem", Delete) { Signature = HelperSignature.Of(map, HelperArgumentKind.MapKey) });

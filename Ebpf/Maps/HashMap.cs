@@ -94,7 +94,17 @@ public unsafe class HashMap : BpfMap
     }
 
     /// <inheritdoc />
-    public override unsafe ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu)
+    public override ulong LookupValueAddress(ReadOnlySpan<byte> key, int cpu) => ProgramLookup(key, cpu);
+
+    /// <summary>
+    /// What <c>bpf_map_lookup_elem</c> on this map computes for a program running on CPU <paramref name="cpu"/>, for
+    /// the engines that call it directly (see <see cref="Helpers.Helper.DirectLookup"/>): <see cref="LookupValueAddress"/>
+    /// itself, without the helper's call path. Null for a derived map (it may look up otherwise: the helper is called).
+    /// </summary>
+    internal Helpers.DirectLookup? DirectLookup(int cpu) => GetType() == typeof(HashMap) ? new Direct(this, cpu) : null;
+
+    /// <summary>The lookup of a program on CPU <paramref name="cpu"/>: <see cref="LookupValueAddress"/>, not virtual.</summary>
+    private unsafe ulong ProgramLookup(ReadOnlySpan<byte> key, int cpu)
     {
         cpu = Definition.IsPerCpu ? cpu : 0;
         if (IsDisposed || (uint)cpu >= (uint)Cpus || key.Length != KeySize)
@@ -315,5 +325,11 @@ public unsafe class HashMap : BpfMap
         {
             newest = before;
         }
+    }
+
+    /// <summary>A program's lookups in one map on one CPU, called directly (see <see cref="DirectLookup(int)"/>).</summary>
+    private sealed class Direct(HashMap map, int cpu) : Helpers.DirectLookup(map.KeySize)
+    {
+        public override ulong Find(ReadOnlySpan<byte> key) => map.ProgramLookup(key, cpu);
     }
 }
