@@ -597,9 +597,10 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ReleasePendingTailCall(ref RunState state)
     {
-        var target = PendingTailCalls.Current.Take((nint)Unsafe.AsPointer(ref state), out bool slotted);
+        var pending = PendingTailCalls.Current;
+        var target = pending.Take((nint)Unsafe.AsPointer(ref state), out bool slotted);
         state.TailCallTarget = 0;
-        target.EndTailCall(slotted, underTop: false);
+        target.EndTailCall(pending.Slots, slotted, underTop: false);
     }
 
     /// <summary>
@@ -644,7 +645,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
                     }
                 }
 
-                target.EndTailCall(slotted, nextAbove);
+                target.EndTailCall(pending.Slots, slotted, nextAbove);
             }
         }
 
@@ -653,10 +654,11 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
 
     /// <summary>
     /// Takes the run lease of a tail call into this program (<see cref="HelperContext.TailCall"/>): a slot of this
-    /// thread (<paramref name="slotted"/>) when one is free, else a counted lease; none for an engine without leases.
-    /// False once the program has been disposed (the tail call then falls through).
+    /// thread (<paramref name="slots"/>, the calling thread's; <paramref name="slotted"/>) when one is free, else a
+    /// counted lease; none for an engine without leases. False once the program has been disposed (the tail call then
+    /// falls through).
     /// </summary>
-    internal bool TryEnterTailCall(out bool slotted)
+    internal bool TryEnterTailCall(RunSlots slots, out bool slotted)
     {
         slotted = false;
         if (!leased)
@@ -664,7 +666,6 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
             return !IsDisposed;
         }
 
-        var slots = RunSlots.Current;
         if (!slots.TryEnter(runId))
         {
             return TryBeginRun();
@@ -683,11 +684,11 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     }
 
     /// <summary>
-    /// Ends the lease <see cref="TryEnterTailCall"/> took. A slot is this thread's top one, or, when
-    /// <paramref name="underTop"/>, the one under it (the program asked for a tail call whose lease took the top slot:
-    /// that one moves down into this one's place).
+    /// Ends the lease <see cref="TryEnterTailCall"/> took. A slot is the top one of <paramref name="slots"/> (this
+    /// thread's), or, when <paramref name="underTop"/>, the one under it (the program asked for a tail call whose lease
+    /// took the top slot: that one moves down into this one's place).
     /// </summary>
-    private void EndTailCall(bool slotted, bool underTop)
+    private void EndTailCall(RunSlots slots, bool slotted, bool underTop)
     {
         if (!slotted)
         {
@@ -695,7 +696,6 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
             return;
         }
 
-        var slots = RunSlots.Current;
         if (underTop)
         {
             slots.ExitUnderTop();

@@ -19,6 +19,12 @@ internal sealed class PendingTailCalls
     /// <summary>This thread's pending tail calls.</summary>
     public static PendingTailCalls Current => current ??= new PendingTailCalls();
 
+    /// <summary>
+    /// The run slots of the thread that owns this list (created on it), where the tail calls' leases are taken and ended:
+    /// kept here so that a tail call looks up one thread-static, not two.
+    /// </summary>
+    public RunSlots Slots { get; } = RunSlots.Current;
+
     /// <summary>Records that the run whose state is at <paramref name="state"/> continues with <paramref name="target"/>.</summary>
     public void Add(nint state, CompiledProgram target, bool slotted)
     {

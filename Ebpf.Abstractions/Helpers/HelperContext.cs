@@ -212,12 +212,18 @@ public readonly unsafe ref struct HelperContext
     public bool TailCall(ICompiledProgram target)
     {
         if (state->TailCallTarget != 0 || state->CallbackDepth != 0 || target is not CompiledProgram program
-            || !ReferenceEquals(program.Options.EntryContext, entryContext) || !program.TryEnterTailCall(out bool slotted))
+            || !ReferenceEquals(program.Options.EntryContext, entryContext))
         {
             return false;
         }
 
-        PendingTailCalls.Current.Add((nint)state, program, slotted);
+        var pending = PendingTailCalls.Current;
+        if (!program.TryEnterTailCall(pending.Slots, out bool slotted))
+        {
+            return false;
+        }
+
+        pending.Add((nint)state, program, slotted);
         state->TailCallTarget = 1;
         state->TailCallCount++;
         state->StopRequested = 1;

@@ -209,6 +209,101 @@ public class TailCallTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_fault_in_a_target_reports_the_targets_pc_and_instruction(string engine)
+    {
+        // The target's pc 2 reads 8 bytes at 64 into a 4-byte input; the entry's pc 2 is the second half of an lddw, so
+        // a fault reported against the entry (or at the tail call's pc 9) names another instruction.
+        var (environment, counter, programs) = Setup();
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(Counting(3), environment))
+        using (var target = TestEngines.Get(engine).Compile(
+            Program(I(OpCodes.Mov64Imm, 0, 0, 0, 1), I(OpCodes.Mov64Imm, 0, 0, 0, 2), I(OpCodes.LdxDW, 0, 1, 64), I(OpCodes.Exit)), environment))
+        {
+            programs.Set(3, target);
+            var error = Assert.Throws<EbpfMemoryAccessException>(() => entry.Run(new byte[4]));
+            Assert.Equal(2, error.Pc);
+            Assert.Equal(OpCodes.LdxDW, error.Instruction.OpCode);
+            Assert.Equal(1UL, Count(counter));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_token_cancelled_inside_a_target_stops_the_run_in_the_target(string engine)
+    {
+        // The target's pc 1 calls helper 1001, which cancels the run's token: a run cancelled during a helper call stops
+        // when the call returns, so at the target's call (the entry's pc 1 is an lddw, its tail call is at pc 9). Then a
+        // run whose token another thread cancels while the target loops at its pc 2 stops in the target too.
+        var (environment, counter, programs) = Setup();
+        var cancel = new CancellationTokenSource();
+        using var looping = new ManualResetEventSlim();
+        bool cancelInHelper = true;
+        environment.Helpers.Add(1001, "cancel_or_signal", (_, _, _, _, _) =>
+        {
+            if (cancelInHelper)
+            {
+                cancel.Cancel();
+            }
+            else
+            {
+                looping.Set();
+            }
+
+            return 0;
+        });
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(Counting(3), environment))
+        using (var target = TestEngines.Get(engine).Compile(
+            Program(I(OpCodes.Mov64Imm, 0, 0, 0, 0), I(OpCodes.Call, 0, 0, 0, 1001), I(OpCodes.Ja, 0, 0, -1), I(OpCodes.Exit)), environment))
+        {
+            programs.Set(3, target);
+            var error = Assert.Throws<EbpfRunCancelledException>(() => entry.Run(new byte[4], cancel.Token));
+            Assert.Equal(1, error.Pc);
+            Assert.Equal(OpCodes.Call, error.Instruction.OpCode);
+            Assert.Equal(cancel.Token, error.CancellationToken);
+
+            cancel.Dispose();
+            cancel = new CancellationTokenSource();
+            cancelInHelper = false;
+            var token = cancel.Token;
+            var run = Task.Run(() => entry.Run(new byte[4], token));
+            Assert.True(looping.Wait(TimeSpan.FromMinutes(1)));
+            cancel.Cancel();
+            var inLoop = Assert.Throws<EbpfRunCancelledException>(() => run.GetAwaiter().GetResult());
+
+            // Cancelled as the helper returns (pc 1) or in the loop (pc 2): either way at the target's instruction.
+            Assert.InRange(inLoop.Pc, 1, 2);
+            Assert.Equal(target.Program.Instructions[inLoop.Pc], inLoop.Instruction);
+            Assert.Equal(token, inLoop.CancellationToken);
+            Assert.Equal(2UL, Count(counter));
+            cancel.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_target_compiled_for_another_context_is_not_entered_and_the_caller_continues(string engine)
+    {
+        // A target compiled for a host-built context relies on that context: a program run on raw memory must not enter
+        // it (HelperContext.TailCall refuses, as for an empty slot), so the caller goes on and returns 7, not 1000.
+        var (environment, counter, programs) = Setup();
+        var layout = new Ebpf.Analysis.ContextLayout("test_ctx", 8, []);
+        using (counter)
+        using (programs)
+        using (var entry = TestEngines.Get(engine).Compile(Counting(3), environment))
+        using (var target = TestEngines.Get(engine).Compile(
+            Program(I(OpCodes.Mov64Imm, 0, 0, 0, 1000), I(OpCodes.Exit)), environment, ExecutionOptions.Default with { EntryContext = layout }))
+        {
+            programs.Set(3, target);
+            Assert.Equal(7UL, entry.Run(new byte[8]));
+            Assert.Equal(1UL, Count(counter));
+        }
+    }
+
     /// <summary>An <see cref="ICompiledProgram"/> that is not one of this library's: it delegates to a real one.</summary>
     private sealed class ForeignProgram(ICompiledProgram inner) : ICompiledProgram
     {
