@@ -28,6 +28,19 @@ public sealed class KernelProgramTests
         Assert.Equal(original.Instructions.Skip(2), program.Program.Instructions.Skip(2));
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_map_pinned_by_name_loads_and_its_pinning_is_ignored(string engine)
+    {
+        // Ebpf.Tests/Elf/Objects/pinned_map.c: __uint(pinning, LIBBPF_PIN_BY_NAME). The kernel (kern_run, pinning
+        // off as in every test run) gave retval 2 and the value 21 after 3 repeats that add 7 each.
+        using var runtime = ElfLoader.Load(Path.Combine(ConformanceSuite.RepositoryRoot, "Ebpf.Tests", "Elf", "Objects", "pinned_map.o")).CreateRuntime();
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), "count_pinned");
+        var result = program.TestRun(Packet("udp4_53"), new TestRunOptions { Repeat = 3 });
+        Assert.Equal(2u, result.ReturnValue);
+        Assert.Equal("map pinned_counts key=00000000 value=1500000000000000", Assert.Single(MapSnapshot.Lines(runtime)));
+    }
+
     [Fact]
     public void A_helper_the_type_does_not_offer_is_a_load_error_naming_it()
     {

@@ -106,5 +106,27 @@ public unsafe class RingBufferMapTests
         Assert.Contains("no key or value size", new MapDefinition("rb", BpfMapType.RingBuffer, 4, 0, 4096).Validate());
     }
 
+    [Fact]
+    public void Records_committed_out_of_order_are_consumed_in_reservation_order()
+    {
+        using var ring = new RingBufferMap("rb", 4096);
+        ulong a = ring.Reserve(1), b = ring.Reserve(1), c = ring.Reserve(1);
+        *(byte*)Pointer(a) = 1;
+        *(byte*)Pointer(b) = 2;
+        *(byte*)Pointer(c) = 3;
+        Assert.True(ring.Commit(b, discard: false));
+        Assert.False(ring.Commit(b, discard: true));
+        Assert.Empty(DrainAll(ring));
+        Assert.True(ring.Commit(a, discard: false));
+        Assert.Equal([new byte[] { 1 }, new byte[] { 2 }], DrainAll(ring));
+        Assert.False(ring.Commit(a, discard: false));
+        Assert.Equal(1, ring.Count);
+        Assert.Equal(1, ring.DiscardPending());
+        Assert.False(ring.Commit(c, discard: false));
+        Assert.Empty(DrainAll(ring));
+        Assert.Equal(0, ring.Count);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
     private static unsafe void* Pointer(ulong address) => (void*)address;
 }

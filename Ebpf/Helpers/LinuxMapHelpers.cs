@@ -129,7 +129,7 @@ internal static class LinuxMapHelpers
 
     private static ulong RingbufCommit(HelperContext ctx, ulong data, bool discard)
     {
-        foreach (var map in MapRegistry.Find(ctx.Environment)?.Maps ?? [])
+        foreach (var map in MapRegistry.Find(ctx.Environment)?.MapArray ?? [])
         {
             if (map is RingBufferMap ring && data - ring.ValueRegion.Address < ring.ValueRegion.Length && ring.Commit(data, discard))
             {

@@ -14,6 +14,9 @@ internal static class ContextRewriter
 {
     private const byte LoadDoubleWord = 0x79;
 
+    /// <summary>The size bits of a 16-bit memory access (a 32-bit access has 0 there).</summary>
+    private const byte HalfWordSize = 0x08;
+
     /// <summary>The rewritten program and the number of loads rewritten.</summary>
     public static (EbpfProgram Program, int Rewritten) Rewrite(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
     {
@@ -24,6 +27,16 @@ internal static class ContextRewriter
         for (int pc = 0; pc < instructions.Length; pc++)
         {
             var instruction = instructions[pc];
+            if (analysis.ContextFieldAt(pc) is { Kind: ContextFieldKind.Scalar, Name: "tc_classid" } && IsWordStore(instruction))
+            {
+                // The kernel keeps tc_classid in 16 bits (qdisc_skb_cb) and stores only the low half of what a program
+                // writes (checked on Linux 6.18: 0x10002 written reads 2): the 32-bit store becomes a 16-bit one, and
+                // the upper half of the field, which nothing else writes, stays 0.
+                instructions[pc] = new Instruction((byte)(instruction.OpCode | HalfWordSize), instruction.Dst, instruction.Src, instruction.Offset, instruction.Imm);
+                rewritten++;
+                continue;
+            }
+
             if (analysis.ContextFieldAt(pc) is not { Kind: not ContextFieldKind.Scalar } field)
             {
                 continue;
@@ -40,6 +53,9 @@ internal static class ContextRewriter
 
         return rewritten == 0 ? (program, 0) : (EbpfProgram.Create(instructions, verifier, program.Name, program.Section), rewritten);
     }
+
+    private static bool IsWordStore(Instruction instruction) =>
+        instruction.Class is InstructionClass.St or InstructionClass.Stx && instruction.AccessMode == AccessMode.Memory && (instruction.OpCode & 0x18) == 0;
 
     /// <summary>
     /// What the kernel's verifier refuses at load and the analysis finds: the rules of

@@ -253,7 +253,9 @@ internal sealed unsafe class PacketRun : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Priority..], options.SkbPriority);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.IngressIfindex..], options.SkbIngressIfindex);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Ifindex..], options.Ifindex);
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)frame.Length);
+        // From where the program's packet starts, as the kernel's test run gives it (checked on Linux 6.18: a socket
+        // filter's wire_len is the length from the network header, a tc program's the whole frame's).
+        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)(frame.Length - Data));
     }
 
     /// <summary><c>eth_type_trans</c> on the loopback device (address 00:00:00:00:00:00).</summary>

@@ -32,6 +32,9 @@ public sealed class MapRegistry
     /// <summary>The registered maps, by index (a snapshot).</summary>
     public IReadOnlyList<BpfMap> Maps => Volatile.Read(ref maps);
 
+    /// <summary>The registered maps as the array itself (a snapshot; never written): a loop over it allocates no enumerator.</summary>
+    internal BpfMap[] MapArray => Volatile.Read(ref maps);
+
     /// <summary>
     /// The registry of <paramref name="environment"/>, created on first use. Creating it also installs its
     /// <see cref="Resolve"/> as the environment's <see cref="ProgramEnvironment.LddwResolver"/> when none is set.

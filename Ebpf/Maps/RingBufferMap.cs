@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Ebpf.Maps;
 
 /// <summary>
@@ -29,8 +27,10 @@ public sealed unsafe class RingBufferMap : BpfMap
     /// <summary>Bit 30 of a header's length: the record was discarded.</summary>
     public const uint DiscardBit = 1u << 30;
 
-    private readonly object gate = new();
-    private readonly HashSet<ulong> pending = [];
+    private readonly object consumerGate = new();
+    private int producerLock;
+    private ulong[] pending = new ulong[4];
+    private int pendingCount;
     private ulong producer;
     private ulong consumer;
 
@@ -52,10 +52,11 @@ public sealed unsafe class RingBufferMap : BpfMap
     {
         get
         {
-            lock (gate)
+            lock (consumerGate)
             {
                 int records = 0;
-                for (ulong position = consumer; position < producer; position += RecordBytes(Header(position) & ~(BusyBit | DiscardBit)))
+                ulong end = Volatile.Read(ref producer);
+                for (ulong position = consumer; position < end; position += RecordBytes(Header(position) & ~(BusyBit | DiscardBit)))
                 {
                     records++;
                 }
@@ -69,34 +70,22 @@ public sealed unsafe class RingBufferMap : BpfMap
     public ulong Size => (ulong)MaxEntries;
 
     /// <summary>The producer position (bytes produced since creation).</summary>
-    public ulong ProducerPosition
-    {
-        get
-        {
-            lock (gate)
-            {
-                return producer;
-            }
-        }
-    }
+    public ulong ProducerPosition => Volatile.Read(ref producer);
 
     /// <summary>The consumer position (bytes consumed since creation).</summary>
-    public ulong ConsumerPosition
-    {
-        get
-        {
-            lock (gate)
-            {
-                return consumer;
-            }
-        }
-    }
+    public ulong ConsumerPosition => Volatile.Read(ref consumer);
 
     /// <summary>
     /// Reserves a record of <paramref name="size"/> bytes, as <c>bpf_ringbuf_reserve</c> does, and returns the address
     /// of its data (inside <see cref="BpfMap.ValueRegion"/>), or 0 when the ring has no room or the size is too large.
     /// The record must then be committed with <see cref="Commit"/>.
     /// </summary>
+    /// <remarks>
+    /// Producers (reserve and commit, from any number of threads) take a spin lock of their own, as Linux's producers
+    /// do; the consumer never takes it except to tell a record still reserved from a garbled header, so a consumer on
+    /// another thread costs a producer nothing. The header and the producer position are published with release
+    /// stores: a consumer that sees the new position sees the record's header, busy until the record is committed.
+    /// </remarks>
     public ulong Reserve(ulong size)
     {
         if (size > Size - HeaderSize)
@@ -105,21 +94,35 @@ public sealed unsafe class RingBufferMap : BpfMap
         }
 
         ulong length = RecordBytes((uint)size);
-        lock (gate)
+
+        // A full ring refuses without the lock (a ring nobody consumes is full after its first records): the producer
+        // position first, then the consumer's, so the ring was full at the moment the consumer's was read.
+        ulong produced = Volatile.Read(ref producer);
+        if (produced - Volatile.Read(ref consumer) + length > Size)
         {
-            if (IsDisposed || producer - consumer + length > Size)
+            return 0;
+        }
+
+        EnterProducer();
+        try
+        {
+            ulong position = producer;
+            if (IsDisposed || position - Volatile.Read(ref consumer) + length > Size)
             {
                 return 0;
             }
 
-            ulong offset = producer % Size;
-            var header = new Span<byte>(Storage + offset, HeaderSize);
-            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)size | BusyBit);
-            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)(offset / 4096));
-            producer += length;
-            ulong data = (ulong)(Storage + offset + HeaderSize);
-            pending.Add(data);
-            return data;
+            ulong offset = position & (Size - 1);
+            var header = (uint*)(Storage + offset);
+            header[1] = (uint)(offset / 4096);
+            Volatile.Write(ref header[0], (uint)size | BusyBit);
+            AddPending(position);
+            Volatile.Write(ref producer, position + length);
+            return (ulong)(Storage + offset + HeaderSize);
+        }
+        finally
+        {
+            ExitProducer();
         }
     }
 
@@ -130,17 +133,14 @@ public sealed unsafe class RingBufferMap : BpfMap
     /// </summary>
     public bool Commit(ulong data, bool discard)
     {
-        lock (gate)
+        EnterProducer();
+        try
         {
-            if (!pending.Remove(data))
-            {
-                return false;
-            }
-
-            var header = new Span<byte>((void*)(data - HeaderSize), 4);
-            uint length = BinaryPrimitives.ReadUInt32LittleEndian(header) & ~(BusyBit | DiscardBit);
-            BinaryPrimitives.WriteUInt32LittleEndian(header, length | (discard ? DiscardBit : 0));
-            return true;
+            return CommitPending(data, discard);
+        }
+        finally
+        {
+            ExitProducer();
         }
     }
 
@@ -174,7 +174,9 @@ public sealed unsafe class RingBufferMap : BpfMap
 
     /// <summary>
     /// Passes every submitted record, in order, to <paramref name="handler"/> (the span is valid only during the call)
-    /// and consumes them; stops at the first record still reserved. Returns the number of records handled.
+    /// and consumes them; stops at the first record still reserved. Returns the number of records handled. Producers
+    /// may reserve and commit records meanwhile, on any thread (the handler too): a record's bytes are reused only
+    /// after the handler returned.
     /// </summary>
     /// <exception cref="EbpfMapException">A record header was overwritten (a program wrote past its record).</exception>
     public int Drain(Action<ReadOnlySpan<byte>> handler)
@@ -198,15 +200,20 @@ public sealed unsafe class RingBufferMap : BpfMap
     /// <summary>Discards every record reserved and never committed, so that the consumer can pass them; returns their number.</summary>
     public int DiscardPending()
     {
-        lock (gate)
+        EnterProducer();
+        try
         {
-            var reserved = pending.ToArray();
-            foreach (ulong data in reserved)
+            int discarded = pendingCount;
+            while (pendingCount > 0)
             {
-                Commit(data, discard: true);
+                CommitPending(DataAddress(pending[pendingCount - 1]), discard: true);
             }
 
-            return reserved.Length;
+            return discarded;
+        }
+        finally
+        {
+            ExitProducer();
         }
     }
 
@@ -216,16 +223,20 @@ public sealed unsafe class RingBufferMap : BpfMap
     /// </summary>
     public ulong Query(ulong flags)
     {
-        lock (gate)
+        switch (flags)
         {
-            return flags switch
-            {
-                0 => producer - consumer,
-                1 => Size,
-                2 => consumer,
-                3 => producer,
-                _ => 0,
-            };
+            case 0:
+                // The consumer first: it never passes the producer, so the difference is never negative.
+                ulong consumed = Volatile.Read(ref consumer);
+                return Volatile.Read(ref producer) - consumed;
+            case 1:
+                return Size;
+            case 2:
+                return Volatile.Read(ref consumer);
+            case 3:
+                return Volatile.Read(ref producer);
+            default:
+                return 0;
         }
     }
 
@@ -246,39 +257,122 @@ public sealed unsafe class RingBufferMap : BpfMap
 
     private static ulong RecordBytes(uint length) => ((ulong)length + HeaderSize + 7) & ~7ul;
 
-    private uint Header(ulong position) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(Storage + (position % Size), 4));
+    private uint Header(ulong position) => Volatile.Read(ref *(uint*)(Storage + (position & (Size - 1))));
+
+    private ulong DataAddress(ulong position) => (ulong)(Storage + (position & (Size - 1)) + HeaderSize);
+
+    private void EnterProducer()
+    {
+        if (Interlocked.CompareExchange(ref producerLock, 1, 0) != 0)
+        {
+            EnterProducerContended();
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void EnterProducerContended()
+    {
+        var spin = default(SpinWait);
+        do
+        {
+            spin.SpinOnce();
+        }
+        while (Volatile.Read(ref producerLock) != 0 || Interlocked.CompareExchange(ref producerLock, 1, 0) != 0);
+    }
+
+    private void ExitProducer() => Volatile.Write(ref producerLock, 0);
+
+    /// <summary>Records the position of a record just reserved (the producer lock is held).</summary>
+    private void AddPending(ulong position)
+    {
+        if (pendingCount == pending.Length)
+        {
+            Array.Resize(ref pending, pending.Length * 2);
+        }
+
+        pending[pendingCount++] = position;
+    }
+
+    /// <summary>Commits the reserved record whose data starts at <paramref name="data"/> (the producer lock is held).</summary>
+    private bool CommitPending(ulong data, bool discard)
+    {
+        // The record committed is nearly always the one reserved last: search from there.
+        int index = pendingCount - 1;
+        while (index >= 0 && DataAddress(pending[index]) != data)
+        {
+            index--;
+        }
+
+        if (index < 0)
+        {
+            return false;
+        }
+
+        pending[index] = pending[--pendingCount];
+        var header = (uint*)(data - HeaderSize);
+        Volatile.Write(ref *header, (*header & ~(BusyBit | DiscardBit)) | (discard ? DiscardBit : 0));
+        return true;
+    }
+
+    /// <summary>Whether the record at <paramref name="position"/> is reserved and not yet committed.</summary>
+    private bool IsPending(ulong position)
+    {
+        EnterProducer();
+        try
+        {
+            return Array.IndexOf(pending, position, 0, pendingCount) >= 0;
+        }
+        finally
+        {
+            ExitProducer();
+        }
+    }
 
     private int Consume(Action<ReadOnlySpan<byte>> handler, int most, bool advance = true)
     {
         int handled = 0;
-        lock (gate)
+        lock (consumerGate)
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
             ulong position = consumer;
-            while (handled < most && position < producer)
+            while (handled < most)
             {
-                uint header = Header(position);
-                uint length = header & ~(BusyBit | DiscardBit);
-                if ((header & BusyBit) != 0 && pending.Contains((ulong)(Storage + (position % Size) + HeaderSize)))
+                // The producer position first: the headers of the records before it are written.
+                ulong end = Volatile.Read(ref producer);
+                if (position >= end)
                 {
                     break;
                 }
 
-                if ((header & BusyBit) != 0 || RecordBytes(length) > producer - position)
+                uint header = Header(position);
+                if ((header & BusyBit) != 0)
+                {
+                    if (IsPending(position))
+                    {
+                        break;
+                    }
+
+                    // Committed since it was read, or garbled.
+                    header = Header(position);
+                }
+
+                uint length = header & ~(BusyBit | DiscardBit);
+                if ((header & BusyBit) != 0 || RecordBytes(length) > end - position)
                 {
                     throw new EbpfMapException(Name, $"the ring buffer record at position {position} has a garbled header 0x{header:x8} (a program wrote past its record)");
                 }
 
                 if ((header & DiscardBit) == 0)
                 {
-                    handler(new ReadOnlySpan<byte>(Storage + (position % Size) + HeaderSize, (int)length));
+                    handler(new ReadOnlySpan<byte>(Storage + (position & (Size - 1)) + HeaderSize, (int)length));
                     handled++;
                 }
 
                 position += RecordBytes(length);
                 if (advance)
                 {
-                    consumer = position;
+                    // Released only after the handler returned: producers reuse the record's bytes from then on.
+                    Volatile.Write(ref consumer, position);
                 }
             }
         }
