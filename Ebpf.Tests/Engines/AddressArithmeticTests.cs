@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Ebpf.Assembly;
 using Ebpf.Tests.Infrastructure;
 
@@ -6,7 +7,10 @@ namespace Ebpf.Tests.Engines;
 /// <summary>
 /// Address arithmetic as clang emits it (<c>mov d, s; add d, t|imm</c>, then a load through <c>d</c>), which the x64
 /// engine translates as one addressing mode, with memory checks on and off: the loaded values, the address a failing
-/// access reports, and sequences that must not be merged (a jump lands inside them).
+/// access reports, and sequences that must not be merged (a jump lands inside them). The sum may also be taken by a load
+/// or store a few instructions on (x64 leaves the arithmetic out): the instructions between, the induction variable's
+/// increment among them, and the cases where the arithmetic must stay (the sum read or kept, a register of it
+/// overwritten, a displacement past 32 bits).
 /// </summary>
 public class AddressArithmeticTests
 {
@@ -93,5 +97,97 @@ public class AddressArithmeticTests
             exit
             """;
         Assert.Equal(3UL, Run(engine, checks, source, Input()));
+    }
+
+    /// <summary>32 bytes, most with the top bit set: 0x81 + 13 i (mod 256).</summary>
+    private static byte[] HighBytes() => Enumerable.Range(0, 32).Select(i => (byte)(0x81 + (13 * i))).ToArray();
+
+    [Theory]
+    [MemberData(nameof(EnginesWithAndWithoutChecks))]
+    public void An_access_a_few_instructions_after_the_sum_reads_and_writes_at_the_sum(string engine, bool checks)
+    {
+        var m = HighBytes();
+
+        // Unrelated instructions between the sum and the load (a load among them).
+        Assert.Equal(
+            (ulong)m[6] + m[1] + 7,
+            Run(engine, checks, "mov r2, 5\nmov r3, r1\nadd r3, r2\nmov r4, 7\nldxb r5, [r1+1]\nxor r0, r0\nldxb r0, [r3+1]\nadd r0, r5\nadd r0, r4\nexit", m));
+
+        // clang's strcmp: the index moves on between the sum and the load, which reads at the old index (sign-extending
+        // loads with the top bit set; an increment of -1; the sum's source register moved instead of its index).
+        Assert.Equal(
+            unchecked((ulong)BinaryPrimitives.ReadInt16LittleEndian(m.AsSpan(11)) + 10),
+            Run(engine, checks, "mov r2, 9\nmov r3, r1\nadd r3, r2\nadd r2, 1\nldxsh r0, [r3+2]\nadd r0, r2\nexit", m));
+        Assert.Equal(
+            unchecked((ulong)BinaryPrimitives.ReadInt32LittleEndian(m.AsSpan(4)) + 3),
+            Run(engine, checks, "mov r2, 4\nmov r3, r1\nadd r3, r2\nadd r2, -1\nldxsw r0, [r3]\nadd r0, r2\nexit", m));
+        Assert.Equal(
+            unchecked((ulong)(sbyte)m[13]),
+            Run(engine, checks, "mov r3, r1\nadd r3, 12\nadd r1, 3\nldxsb r0, [r3+1]\nexit", m));
+        Assert.Equal(
+            BinaryPrimitives.ReadUInt32LittleEndian(m.AsSpan(8)),
+            Run(engine, checks, "mov r3, r1\nadd r3, 12\nadd r1, 3\nadd r1, 5\nldxw r0, [r3-4]\nexit", m));
+
+        // Stores: a register after an increment, an immediate.
+        var stored = HighBytes();
+        stored[4] = 0xff;
+        stored[5] = 0xff;
+        Assert.Equal(
+            BinaryPrimitives.ReadUInt64LittleEndian(stored),
+            Run(engine, checks, "mov r2, 3\nmov r3, r1\nadd r3, r2\nadd r2, 1\nmov r4, -1\nstxh [r3+1], r4\nldxdw r0, [r1]\nexit", HighBytes()));
+        Assert.Equal(0x80UL, Run(engine, checks, "mov r3, r1\nadd r3, 16\nstb [r3-2], 0x80\nldxb r0, [r1+14]\nexit", HighBytes()));
+
+        // Index registers at the edges: 2^32 - 1 and 2^63 (the sum wraps back into the input), 2^31 - 1 as the increment.
+        Assert.Equal(
+            m[3] + 0x1_0000_0000UL,
+            Run(engine, checks, "lddw r2, 0xffffffff\nmov r5, r1\nsub r5, r2\nmov r3, r5\nadd r3, r2\nadd r2, 1\nldxb r0, [r3+3]\nadd r0, r2\nexit", m));
+        Assert.Equal(
+            m[0] + 0x7fff_ffff_ffff_ffffUL,
+            Run(engine, checks, "lddw r2, 0x8000000000000000\nmov r5, r1\nsub r5, r2\nmov r3, r5\nadd r3, r2\nadd r2, -1\nldxb r0, [r3]\nadd r0, r2\nexit", m));
+        Assert.Equal(
+            m[2] + 0x7fff_ffffUL,
+            Run(engine, checks, "mov r2, 0\nmov r3, r1\nadd r3, r2\nadd r2, 2147483647\nldxb r0, [r3+2]\nadd r0, r2\nexit", m));
+    }
+
+    [Theory]
+    [MemberData(nameof(EnginesWithAndWithoutChecks))]
+    public void The_arithmetic_stays_where_the_sum_is_used_or_changed_before_the_access(string engine, bool checks)
+    {
+        var m = HighBytes();
+
+        // A register of the sum overwritten, or changed by a 32-bit add, between the sum and the load.
+        Assert.Equal(m[4] + 20UL, Run(engine, checks, "mov r2, 4\nmov r3, r1\nadd r3, r2\nmov r2, 20\nldxb r0, [r3]\nadd r0, r2\nexit", m));
+        Assert.Equal(m[4] + 5UL, Run(engine, checks, "mov r2, 4\nmov r3, r1\nadd r3, r2\nadd32 r2, 1\nldxb r0, [r3]\nadd r0, r2\nexit", m));
+
+        // The sum read between, read after the load, or stored as the value.
+        Assert.Equal(m[6] + 6UL, Run(engine, checks, "mov r3, r1\nadd r3, 6\nmov r4, r3\nldxb r0, [r3]\nsub r4, r1\nadd r0, r4\nexit", m));
+        Assert.Equal(m[7] + 6UL, Run(engine, checks, "mov r3, r1\nadd r3, 6\nldxb r0, [r3+1]\nsub r3, r1\nadd r0, r3\nexit", m));
+        Assert.Equal(8UL, Run(engine, checks, "mov r3, r1\nadd r3, 8\nstxdw [r3], r3\nldxdw r0, [r1+8]\nsub r0, r1\nexit", m));
+
+        // Five instructions between (one more than the access may be apart), and a displacement past 32 bits:
+        // 0 - (-2^31) + 2 after the increment.
+        Assert.Equal(m[2] + 5UL, Run(engine, checks, "mov r3, r1\nadd r3, 2\nmov r4, 1\nmov r4, 2\nmov r4, 3\nmov r4, 4\nmov r4, 5\nldxb r0, [r3]\nadd r0, r4\nexit", m));
+        Assert.Equal(
+            m[2] + 0xffff_ffff_8000_0000UL,
+            Run(engine, checks, "mov r2, 0\nmov r3, r1\nadd r3, r2\nadd r2, -2147483648\nldxb r0, [r3+2]\nadd r0, r2\nexit", m));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void An_access_through_a_sum_after_an_increment_fails_with_the_sum_as_its_address(string engine)
+    {
+        var input = GC.AllocateArray<byte>(16, pinned: true);
+        var program = EbpfProgram.Create(
+            Assembler.Assemble("mov r2, 15\nmov r3, r1\nadd r3, r2\nadd r2, 1\nldxh r0, [r3]\nexit"), StructuralOnlyVerifier.Instance);
+        using var compiled = TestEngines.Get(engine).Compile(program);
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(input));
+        Assert.Equal(4, e.Pc);
+        unsafe
+        {
+            fixed (byte* start = input)
+            {
+                Assert.Equal((ulong)start + 15, e.Address);
+            }
+        }
     }
 }

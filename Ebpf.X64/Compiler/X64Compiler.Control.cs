@@ -36,7 +36,16 @@ internal sealed partial class X64Compiler
         }
 
         EmitPollBeforeBackwardJump(pc, insn);
-        EmitConditionalJump(insn, JumpTarget(pc, insn.Target));
+        int d = insn.Dst;
+        int src = insn.Src;
+        if (renamedCompares.Remove(pc, out var renamed))
+        {
+            // The copy the jump compares was left out (see EmitCompareCopy): compare its source.
+            d = d == renamed.Copy ? renamed.Source : d;
+            src = src == renamed.Copy ? renamed.Source : src;
+        }
+
+        EmitConditionalJump(insn, d, src, JumpTarget(pc, insn.Target));
     }
 
     /// <summary>Before a backward jump: the yield count when the code yields to the host (see
@@ -78,16 +87,16 @@ internal sealed partial class X64Compiler
         });
     }
 
-    private void EmitConditionalJump(DecodedInstruction insn, Label target)
+    /// <summary>The conditional jump <paramref name="insn"/> comparing registers <paramref name="d"/> and <paramref name="src"/> (its own, or others that hold the same values).</summary>
+    private void EmitConditionalJump(DecodedInstruction insn, int d, int src, Label target)
     {
         bool is64 = insn.Is64;
         bool reg = insn.HasRegisterSource;
-        int d = insn.Dst;
         var op = insn.Operation;
         if (op == Operation.Jset)
         {
-            if (is64) { if (reg) a.test(R64(d), R64(insn.Src)); else a.test(R64(d), insn.Imm); }
-            else { if (reg) a.test(R32(d), R32(insn.Src)); else a.test(R32(d), insn.Imm); }
+            if (is64) { if (reg) a.test(R64(d), R64(src)); else a.test(R64(d), insn.Imm); }
+            else { if (reg) a.test(R32(d), R32(src)); else a.test(R32(d), insn.Imm); }
         }
         else if (!reg && insn.Imm == 0 && op is Operation.Jeq or Operation.Jne)
         {
@@ -95,8 +104,8 @@ internal sealed partial class X64Compiler
         }
         else
         {
-            if (is64) { if (reg) a.cmp(R64(d), R64(insn.Src)); else a.cmp(R64(d), insn.Imm); }
-            else { if (reg) a.cmp(R32(d), R32(insn.Src)); else a.cmp(R32(d), insn.Imm); }
+            if (is64) { if (reg) a.cmp(R64(d), R64(src)); else a.cmp(R64(d), insn.Imm); }
+            else { if (reg) a.cmp(R32(d), R32(src)); else a.cmp(R32(d), insn.Imm); }
         }
 
         switch (op)

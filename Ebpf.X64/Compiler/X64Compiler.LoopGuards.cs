@@ -12,12 +12,13 @@ namespace Ebpf.X64.Compiler;
 /// guard); after the code, the unchecked copies. The guard tests the entry conditions and works out in r11 how many
 /// arrivals at the head every guarded access passes its inline check for (the same comparison as the check's: input
 /// start and limit, or the current or all stack frames), with one unsigned division per moving access (a shift for
-/// steps that are powers of two). The counting copy keeps that count in xmm13 (xmm12 holds -1: one <c>paddq</c> per
-/// iteration, off the loop's critical path) and continues at the checked head, with the same registers, when it
+/// steps that are powers of two). The counting copy keeps that count in rbp when the code has no other use for it
+/// (one <c>sub</c> and <c>jb</c> per iteration), else in xmm13 (xmm12 holds -1: one <c>paddq</c> per iteration, off
+/// the loop's critical path), and continues at the checked head, with the same registers, when it
 /// reaches 0. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
 /// round at most and, when every arrival that allows is within the count, enters a second copy whose head does not
 /// count (the whole-range form). Only rcx, rdx, r11, xmm12 and xmm13 change; eBPF registers the guard needs as
-/// temporaries are pushed and popped.
+/// temporaries are pushed and popped; rbp holds the count in code that does not use it otherwise.
 /// </summary>
 internal sealed partial class X64Compiler
 {
@@ -179,8 +180,16 @@ internal sealed partial class X64Compiler
             EmitWholeRangeTest(loop.Trip!, range.Head);
         }
 
-        a.movq(xmm13, r11);
-        a.pcmpeqd(xmm12, xmm12);
+        if (guardCountInFrameRegister)
+        {
+            a.mov(rbp, r11);
+        }
+        else
+        {
+            a.movq(xmm13, r11);
+            a.pcmpeqd(xmm12, xmm12);
+        }
+
         a.jmp(site.Counted.Head);
         var head = site.CheckedHead;
         Bind(ref head);
@@ -398,13 +407,23 @@ internal sealed partial class X64Compiler
     {
         guardCopy = (site, copy);
         var loop = site.Loop;
-        foreach (var (pc, jumpAfter) in loop.CopyLayout(program))
+        var code = program.Decoded.AsSpan();
+        var layout = loop.CopyLayout(program).ToArray();
+        for (int i = 0; i < layout.Length; i++)
         {
+            int pc = layout[i].Pc;
             if (pc == loop.Head)
             {
                 var head = copy.Head;
                 Bind(ref head);
-                if (copy.Counted)
+                if (copy.Counted && guardCountInFrameRegister)
+                {
+                    // count--; continue in the checked loop if it was 0 (one sub the jb fuses with; the count is then
+                    // spent, and only the guard sets it again).
+                    a.sub(rbp, 1);
+                    a.jb(site.CheckedHead);
+                }
+                else if (copy.Counted)
                 {
                     // if (count == 0) continue in the checked loop; count--;
                     a.movq(r11, xmm13);
@@ -423,10 +442,23 @@ internal sealed partial class X64Compiler
                 EmitBudgetCheck(pc);
             }
 
-            EmitInstruction(pc, program.Decoded[pc]);
-            if (jumpAfter >= 0)
+            // As in the body: fused sequences (their instructions after the first have no label, so they follow it
+            // in the copy too).
+            int fused = EmitCombined(pc, code);
+            if (fused == 0)
             {
-                a.jmp(JumpTarget(pc, jumpAfter));
+                EmitInstruction(pc, code[pc]);
+            }
+            else
+            {
+                i += fused - 1;
+            }
+
+            int last = layout[i].Pc;
+            System.Diagnostics.Debug.Assert(last == pc + Math.Max(fused, 1) - 1, "a fused sequence is consecutive in the copy");
+            if (layout[i].JumpAfter >= 0)
+            {
+                a.jmp(JumpTarget(last, layout[i].JumpAfter));
             }
         }
 

@@ -30,6 +30,14 @@ internal sealed partial class X64Compiler
     private AssemblerMemoryOperand CheckedAddress(int pc, int baseRegister, short offset, int size, bool write, bool keepOffRax = false)
     {
         var baseReg = R64(baseRegister);
+        if (pendingSums.Remove(pc, out var sum))
+        {
+            // The base is a sum whose arithmetic was left out (see EmitFused): the access takes the sum itself.
+            var address = SumOperand(sum.Source, sum.Index, sum.Displacement + offset);
+            CheckAccess(pc, address, size, write);
+            return Sized(size, address);
+        }
+
         CheckAccess(pc, __[baseReg + offset], size, write);
         if (keepOffRax && baseRegister == 0)
         {

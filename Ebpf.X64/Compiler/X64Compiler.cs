@@ -63,6 +63,10 @@ internal sealed unsafe partial class X64Compiler
     /// need for r10 (see <see cref="holdsFrame"/>); otherwise it lives in xmm15.</summary>
     private readonly bool counterInFrameRegister;
 
+    /// <summary>True when the counting copies of guarded loops keep their count in rbp, which the code neither needs
+    /// for r10 (see <see cref="holdsFrame"/>) nor for the yield count; otherwise in xmm13 (see <see cref="EmitLoopGuard"/>).</summary>
+    private readonly bool guardCountInFrameRegister;
+
     /// <summary>True when the code calls out of itself (the helper dispatcher), so the native stack must stay aligned.</summary>
     private readonly bool callsOut;
 
@@ -111,7 +115,8 @@ internal sealed unsafe partial class X64Compiler
         holdsFrame = named[10] || program.Functions.Length > 1 || program.Decoded.Any(insn => insn.Operation == Operation.CallLocal);
         written = holdsFrame ? [Register.R12, R64(10).Value] : [Register.R12];
         counterInFrameRegister = yieldInterval > 0 && !holdsFrame;
-        if (counterInFrameRegister)
+        guardCountInFrameRegister = checks && yieldInterval == 0 && !holdsFrame && plan.Loops.Loops.Count > 0;
+        if (counterInFrameRegister || guardCountInFrameRegister)
         {
             written.Add(Register.RBP);
         }
@@ -206,12 +211,7 @@ internal sealed unsafe partial class X64Compiler
                 EmitBudgetCheck(pc);
             }
 
-            int fused = EmitRotate(pc, code);
-            if (fused == 0)
-            {
-                fused = EmitFused(pc, code);
-            }
-
+            int fused = EmitCombined(pc, code);
             if (fused == 0)
             {
                 EmitInstruction(pc, code[pc]);
@@ -249,6 +249,21 @@ internal sealed unsafe partial class X64Compiler
         int resumeOffset = resumeInstruction < 0 ? -1 : (int)offsets[resumeInstruction];
         return new CompiledCode(
             buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, resumeOffset, GuardCounts);
+    }
+
+    /// <summary>
+    /// The translation of a sequence starting at <paramref name="pc"/> that is compiled as a whole (a rotation, address
+    /// arithmetic, a copy only a compare reads); returns the slots it covers, or 0 (nothing emitted) when none starts there.
+    /// </summary>
+    private int EmitCombined(int pc, ReadOnlySpan<DecodedInstruction> code)
+    {
+        int fused = EmitRotate(pc, code);
+        if (fused == 0)
+        {
+            fused = EmitFused(pc, code);
+        }
+
+        return fused != 0 ? fused : EmitCompareCopy(pc, code);
     }
 
     /// <summary>Labels for function starts (local calls) and jump targets.</summary>
