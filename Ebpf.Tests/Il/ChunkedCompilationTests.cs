@@ -6,6 +6,7 @@ using Ebpf.Isa;
 using Ebpf.Tests.Differential;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 using static Ebpf.Tests.Engines.TestPrograms;
 
 namespace Ebpf.Tests.Il;
@@ -90,7 +91,7 @@ public class ChunkedCompilationTests
             generated =>
             {
                 var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-                var options = new ExecutionOptions { InstructionBudget = generated.Budget };
+                var options = new ExecutionOptions { InstructionBudget = generated.Budget, Verification = VerificationMode.Structural };
                 Assert.Equal(
                     DifferentialTests.Outcome(Reference, program, generated.Input, environment, options),
                     DifferentialTests.Outcome(tiny, program, generated.Input, environment, options));
