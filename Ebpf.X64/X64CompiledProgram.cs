@@ -29,14 +29,15 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     private readonly LoopGuardCounts guards;
 
     /// <summary>
-    /// The resume entry when the program's helper calls return to the host (see <see cref="HelperReturnAnalysis"/>),
-    /// else 0. Such code, too, is called without the GC transition: between two returns to the host it runs a bounded
+    /// True when the program's helper calls return to the host (see <see cref="HelperReturnAnalysis"/>): the code leaves
+    /// with <see cref="RunStatus.HelperCall"/> and the address of the call site's resume entry in the block. Such code,
+    /// too, is called without the GC transition: between two returns to the host it runs a bounded
     /// stretch (one pass over the program, or at most about <see cref="HelperReturnAnalysis.MaxStretch"/> slots where a
     /// loop calls no helper and yields), and the helpers run in the managed run method, not beneath native frames. Each
     /// return lands after a call the JIT follows with a GC poll (as after every call marked SuppressGCTransition), so a
     /// collection waits for the thread one stretch at most.
     /// </summary>
-    private readonly nint resume;
+    private readonly bool helpersReturn;
 
     /// <summary>
     /// Per function of the program: true when it is brief as a callback (straight-line code without calls, see
@@ -54,7 +55,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <summary>
     /// The program is brief (<see cref="Execution.CompiledProgram.Brief"/>: short, calls nothing, runs for microseconds
-    /// at most and never re-enters the runtime) or <see cref="resume"/> is set: the code is entered without the
+    /// at most and never re-enters the runtime) or <see cref="helpersReturn"/> is set: the code is entered without the
     /// transition to preemptive GC mode (see <see cref="Execute"/>).
     /// </summary>
     private readonly bool withoutTransition;
@@ -70,7 +71,8 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
-        var returnPlan = HelperReturnAnalysis.Plan(program, loopsWithoutCalls: !Options.MemoryChecks);
+        var returnPlan = HelperReturnAnalysis.Plan(
+            program, loopsWithoutCalls: !Options.MemoryChecks, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc));
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
         simpleHelpers = SimpleHelpers(sites);
@@ -84,11 +86,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         memory = ExecutableMemory.Create(compiled.Code);
         briefFunctions = [.. program.Functions.Select(function => BriefCode.IsBrief(program, function))];
         entry = memory.Address;
-        resume = compiled.ResumeOffset < 0 ? 0 : memory.Address + compiled.ResumeOffset;
+        helpersReturn = compiled.HelpersReturn;
         self = GCHandle.Alloc(this, GCHandleType.Weak);
         selfHandle = GCHandle.ToIntPtr(self);
         twoFrames = 2 * (ulong)Options.StackSize;
-        withoutTransition = Brief || resume != 0;
+        withoutTransition = Brief || helpersReturn;
         blockWords = BlockWords(compiled.Code);
     }
 
@@ -381,7 +383,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             {
                 result = block->HeldR0;
             }
-            else if (simpleHelpers[site] is { } simple)
+            else if (simpleHelpers[site] is { Function: not null } simple)
             {
                 result = CallSimpleHelper(block, site, simple);
             }
@@ -394,7 +396,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
                 }
             }
 
-            r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)resume)(block, result);
+            // The resume entry of the site the code left at (its address written by the code, as the return addresses
+            // of its native frames are).
+            r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)block->Continuation)(block, result);
         }
         while (block->Status == (int)RunStatus.HelperCall);
         return r0;

@@ -1,6 +1,8 @@
 using Ebpf.Assembly;
 using Ebpf.Execution;
 using Ebpf.Helpers;
+using Ebpf.Isa;
+using Ebpf.Maps;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.X64;
@@ -246,6 +248,62 @@ public class HelperReturnTests
         });
         Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
         await Task.Delay(50);
+        await CollectsWhileRunning(run, source);
+    }
+
+    /// <summary>
+    /// Helper 1000 (rbpf-style, called through the host) then 2^31 iterations (seconds: long enough that a collection
+    /// waiting for the run's end is seen to, short enough that such a test fails rather than hangs) whose only call is
+    /// <c>bpf_map_lookup_elem</c> on array map 0, which il and x64 compile inline: r6 counts the iterations.
+    /// </summary>
+    private static EbpfProgram InlineLookupLoop() => TestPrograms.Program(
+        TestPrograms.I(OpCodes.Call, 0, 0, 0, 1000),
+        TestPrograms.I(OpCodes.Mov64Imm, 6, 0, 0, 0),
+        TestPrograms.I(OpCodes.StW, 10, 0, -4, 1),
+        new Instruction[] { new(OpCodes.Lddw, 7, 0, 0, int.MinValue), new(0, 0, 0, 0, 0) },
+        TestPrograms.I(OpCodes.Mov64Reg, 2, 10), // loop (pc 5)
+        TestPrograms.I(OpCodes.Add64Imm, 2, 0, 0, -4),
+        new Instruction[] { new(OpCodes.Lddw, 1, (byte)LddwSource.MapByIndex, 0, 0), new(0, 0, 0, 0, 0) },
+        TestPrograms.I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem), // pc 9
+        TestPrograms.I(OpCodes.Add64Imm, 6, 0, 0, 1),
+        TestPrograms.I(OpCodes.JltReg, 6, 7, -7),
+        TestPrograms.I(OpCodes.Mov64Reg, 0, 6),
+        TestPrograms.I(OpCodes.Exit));
+
+    [Fact]
+    public void A_loop_whose_only_call_is_made_inline_yields()
+    {
+        // The lookup at pc 9 does not leave the code when it is inline, so the loop calls nothing that returns to the host.
+        var program = InlineLookupLoop();
+        Assert.False(HelperReturnAnalysis.Plan(program)!.Yields);
+        Assert.True(HelperReturnAnalysis.Plan(program, inline: pc => pc == 9)!.Yields);
+        Assert.True(HelperReturnAnalysis.Plan(program, loopsWithoutCalls: false, inline: pc => pc == 9)!.Yields);
+    }
+
+    [Fact]
+    public async Task A_collection_completes_while_a_long_loop_of_inline_lookups_runs()
+    {
+        if (!X64Platform.Supported)
+        {
+            Assert.False(new X64Engine().IsAvailable);
+            return;
+        }
+
+        // The loop's lookup is compiled inline, so the code never returns to the run method for it: entered without the
+        // GC transition, the loop must yield, or the collection waits for the run's end.
+        using var map = new ArrayMap(new MapDefinition("a", BpfMapType.Array, 4, 8, 8));
+        var environment = LinuxHelpers.Register(new ProgramEnvironment(), new LinuxHelperOptions());
+        environment.AddMap(map);
+        using var started = new ManualResetEventSlim();
+        environment.Helpers.Add(1000, "started", (_, _, _, _, _) =>
+        {
+            started.Set();
+            return 0;
+        });
+        using var compiled = new X64Engine().Compile(InlineLookupLoop(), environment);
+        using var source = new CancellationTokenSource();
+        var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
+        Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
         await CollectsWhileRunning(run, source);
     }
 

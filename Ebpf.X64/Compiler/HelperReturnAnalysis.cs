@@ -14,7 +14,8 @@ namespace Ebpf.X64.Compiler;
 /// so short loops, e.g. a string compare that ends after a few bytes, run without the GC transition too, which costs
 /// more than their loop). A loop that calls no helper (a cycle of the control-flow graph without the helper
 /// calls' out-edges) makes the code count its backward jumps and return to the host without a call (a yield) every
-/// <see cref="HelperReturnPlan.YieldInterval"/> of them.
+/// <see cref="HelperReturnPlan.YieldInterval"/> of them. A helper call the compiler makes inline (an array lookup) does
+/// not return to the host, so it does not count as a call on a loop.
 /// </summary>
 internal static class HelperReturnAnalysis
 {
@@ -30,8 +31,9 @@ internal static class HelperReturnAnalysis
     /// <summary>How the helper calls of <paramref name="program"/> return to the host, or null when they may not (see the
     /// class). <paramref name="loopsWithoutCalls"/>: whether a program with loops and no helper call qualifies (only
     /// without memory checks for now: with them, memcpy's and checksum's checked loops measured 1.2-1.6x slower
-    /// yielding than with the cancellation poll, for reasons not found, while strcmp's short runs gained).</summary>
-    public static HelperReturnPlan? Plan(EbpfProgram program, bool loopsWithoutCalls = true)
+    /// yielding than with the cancellation poll, for reasons not found, while strcmp's short runs gained).
+    /// <paramref name="inline"/>: true for the helper calls (by pc) that the code makes inline, without leaving.</summary>
+    public static HelperReturnPlan? Plan(EbpfProgram program, bool loopsWithoutCalls = true, Func<int, bool>? inline = null)
     {
         // One function only: local calls and callbacks (bpf_loop's, entered from a helper) have native frames of their own.
         if (program.Length > BriefCode.MaxSlots || program.Functions.Length != 1)
@@ -54,7 +56,7 @@ internal static class HelperReturnAnalysis
         }
 
         // A program without helper calls qualifies when it loops (straight-line code is brief already): it yields only.
-        bool loops = HasCycleWithoutHelperCall(program);
+        bool loops = HasCycleWithoutHelperCall(program, inline ?? (_ => false));
         if (!calls && (!loops || !loopsWithoutCalls))
         {
             return null;
@@ -65,9 +67,10 @@ internal static class HelperReturnAnalysis
 
     /// <summary>
     /// Depth-first search over all slots (each unvisited one a root, so code after a helper call is searched too),
-    /// where a helper call has no successors (the host is reached there): true when a back edge (a cycle) remains.
+    /// where a helper call that leaves for the host has no successors (the host is reached there; one made
+    /// <paramref name="inline"/> goes on to the next slot): true when a back edge (a cycle) remains.
     /// </summary>
-    private static bool HasCycleWithoutHelperCall(EbpfProgram program)
+    private static bool HasCycleWithoutHelperCall(EbpfProgram program, Func<int, bool> inline)
     {
         var code = program.Decoded;
         var state = new byte[code.Length]; // 0 unvisited, 1 on the path, 2 done
@@ -84,7 +87,7 @@ internal static class HelperReturnAnalysis
             while (stack.Count > 0)
             {
                 var (pc, next) = stack.Pop();
-                int successor = Successor(code[pc], pc, next);
+                int successor = Successor(code[pc], pc, next, code[pc].Operation == Operation.CallHelper && inline(pc));
                 if (successor < 0)
                 {
                     state[pc] = 2;
@@ -110,11 +113,14 @@ internal static class HelperReturnAnalysis
         return false;
     }
 
-    /// <summary>The <paramref name="index"/>-th successor of the instruction at <paramref name="pc"/>, or -1 when it has no more.</summary>
-    private static int Successor(DecodedInstruction insn, int pc, int index)
+    /// <summary>The <paramref name="index"/>-th successor of the instruction at <paramref name="pc"/>, or -1 when it has
+    /// no more (a helper call has none unless it is made <paramref name="inline"/>).</summary>
+    private static int Successor(DecodedInstruction insn, int pc, int index, bool inline)
     {
         switch (insn.Operation)
         {
+            case Operation.CallHelper when inline:
+                return index == 0 ? pc + insn.Length : -1;
             case Operation.Exit or Operation.CallHelper or Operation.CallX:
                 return -1;
             case Operation.Ja or Operation.Ja32:

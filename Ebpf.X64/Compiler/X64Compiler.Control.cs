@@ -18,6 +18,10 @@ internal sealed partial class X64Compiler
                 EmitPollBeforeBackwardJump(pc, insn);
                 a.jmp(JumpTarget(pc, insn.Target));
                 return;
+            case Operation.Exit when helpersReturn:
+                // Entered by a jump (see EmitEntry): the exit is the epilogue itself.
+                abi.EmitEpilogue(a, written, callsOut);
+                return;
             case Operation.Exit:
                 a.ret();
                 return;
@@ -157,9 +161,9 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// A helper call: r1-r5 go to the block (the host reads them there and they are restored afterwards), r0 receives the
     /// result. Through the dispatcher, a failure or a stop request leaves through the exit stub. When helper calls return
-    /// to the host, the site also saves the named ones of r6-r9 and the continuation, and leaves with
-    /// <see cref="RunStatus.HelperCall"/>; the host calls the helper, handles a failure or a stop itself and re-enters
-    /// through the resume entry, which lands on the continuation with the registers back and the result in r0.
+    /// to the host, the site also saves the named ones of r6-r9 still read after it and the address of its resume entry,
+    /// and leaves with <see cref="RunStatus.HelperCall"/>; the host calls the helper, handles a failure or a stop itself
+    /// and re-enters through the site's resume entry, which takes the result as r0 and runs on into the reloads.
     /// </summary>
     private void EmitHelperCall(int pc, Helpers.Helper? helper, int callxRegister)
     {
@@ -197,10 +201,8 @@ internal sealed partial class X64Compiler
         int after = pc + 1;
         if (helpersReturn)
         {
-            var continuation = a.CreateLabel();
             var saved = SavedRegisters.Where(r => liveness.IsLiveAt(after, r)).ToArray();
-            EmitLeaveForHost(site, continuation, saved);
-            Bind(ref continuation);
+            EmitLeaveForHost(site, saved);
             EmitReload(ArgumentRegisters.ToArray().Where(r => IsPassedArgument(r) && liveness.IsLiveAt(after, r)), saved);
             return;
         }
@@ -214,27 +216,38 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// Leaves the code for the host (<see cref="RunStatus.HelperCall"/>) at a helper call site (<paramref name="site"/>)
-    /// or a yield (-1), once r1-r5 are in the block: saves the <paramref name="saved"/> ones of r6-r9 and the
-    /// <paramref name="continuation"/> the resume entry jumps to (which reloads what it needs, see <see cref="EmitReload"/>).
+    /// or a yield (-1), once r1-r5 are in the block: saves the <paramref name="saved"/> ones of r6-r9, the site and the
+    /// address of the resume entry that follows, and returns through the epilogue (the body is entered by a jump, so
+    /// the stack pointer is the entry's and the <c>ret</c> pairs with the host's call). The resume entry
+    /// <c>ulong (RunBlock*, ulong result)</c>, which the host calls at the stored address, is the prologue, the stack
+    /// pointer for the exit stub, the result as r0, r10 and the yield count; the code that follows reloads what it
+    /// needs (see <see cref="EmitReload"/>). No jump or call between the host's call and the continuation, and none
+    /// between the site and the host's return.
     /// </summary>
-    private void EmitLeaveForHost(int site, Label continuation, IEnumerable<int> saved)
+    private void EmitLeaveForHost(int site, IEnumerable<int> saved)
     {
         foreach (int r in saved)
         {
             a.mov(Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))), R64(r));
         }
 
+        var resume = a.CreateLabel();
         a.mov(BlockDword(RunBlock.SiteOffset), site);
-        a.lea(rcx, __[continuation]);
+        a.lea(rcx, __[resume]);
         a.mov(Block(RunBlock.ContinuationOffset), rcx);
         a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.HelperCall);
+        abi.EmitEpilogue(a, written, callsOut);
 
-        // Leave with a ret to the return address the entry's call pushed (just below the saved stack pointer), so
-        // that the processor's return predictions stay paired with its calls (the exit stub's jump would leave one
-        // unpaired, and the host's return would mispredict at every helper call).
-        a.mov(rsp, Block(RunBlock.SavedRspOffset));
-        a.sub(rsp, 8);
-        a.ret();
+        Bind(ref resume);
+        abi.EmitPrologue(a, written, callsOut);
+        a.mov(Block(RunBlock.SavedRspOffset), rsp);
+        a.mov(R64(0), abi.SecondArgument);
+        if (holdsFrame)
+        {
+            a.mov(R64(10), Block(RunBlock.StackEndOffset));
+        }
+
+        EmitYieldCountStart();
     }
 
     /// <summary>
@@ -288,10 +301,8 @@ internal sealed partial class X64Compiler
                 a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
             }
 
-            var resumed = a.CreateLabel();
             var saved = SavedRegisters.ToArray();
-            EmitLeaveForHost(-1, resumed, saved);
-            Bind(ref resumed);
+            EmitLeaveForHost(-1, saved);
             EmitReload(arguments, saved);
             a.jmp(back);
             Bind(ref stop);

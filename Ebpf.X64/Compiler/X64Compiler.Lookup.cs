@@ -1,3 +1,4 @@
+using Ebpf.Execution;
 using Ebpf.Helpers;
 using Iced.Intel;
 using static Ebpf.X64.Compiler.RegisterMap;
@@ -13,11 +14,22 @@ internal sealed partial class X64Compiler
     /// check can be emitted as the helper would make it: with memory checks on (the shared slow check exists), or
     /// with helper argument checks off (no check), and with a stride that fits an immediate.
     /// </summary>
-    private ArrayLookup? InlineLookupAt(int pc, Helper helper) =>
-        (checks || !options.HelperArgumentChecks)
+    private ArrayLookup? InlineLookupAt(int pc, Helper helper) => InlineLookupAt(program, environment, options, pc, helper);
+
+    /// <summary>The inline lookup of the helper call at <paramref name="pc"/> (see the instance method), for a compilation
+    /// with <paramref name="options"/>.</summary>
+    private static ArrayLookup? InlineLookupAt(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, int pc, Helper helper) =>
+        (options.MemoryChecks || !options.HelperArgumentChecks)
         && InlineLookupSite.Find(program, environment, helper, pc, EngineName) is { ValueStride: <= int.MaxValue } lookup
             ? lookup
             : null;
+
+    /// <summary>
+    /// True when the helper call at <paramref name="pc"/> (a <c>call</c> of a helper, not a <c>callx</c>) is compiled
+    /// inline, so the code does not leave at it (see <see cref="HelperReturnAnalysis"/>).
+    /// </summary>
+    internal static bool IsInlineCall(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, int pc) =>
+        InlineLookupAt(program, environment, options, pc, helpers.Helpers[helpers.SlotOf(pc)]) is not null;
 
     /// <summary>
     /// r0 = <c>key &lt; live entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of

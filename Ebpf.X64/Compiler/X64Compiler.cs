@@ -81,7 +81,6 @@ internal sealed unsafe partial class X64Compiler
 
     /// <summary>The host registers the code may change, for the prologue and epilogue.</summary>
     private readonly HashSet<Register> written;
-    private int resumeInstruction = -1;
     private Label epilogue;
     private Label exitStub;
     private Label violation;
@@ -249,9 +248,8 @@ internal sealed unsafe partial class X64Compiler
         }
 
         var callbackOffsets = Array.ConvertAll(callbackEntries, i => i < 0 ? -1 : (int)offsets[i]);
-        int resumeOffset = resumeInstruction < 0 ? -1 : (int)offsets[resumeInstruction];
         return new CompiledCode(
-            buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, resumeOffset, GuardCounts);
+            buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, helpersReturn, GuardCounts);
     }
 
     /// <summary>
@@ -304,10 +302,10 @@ internal sealed unsafe partial class X64Compiler
     /// when the code calls nothing outside), loads r1, r2 and r10, and zeroes those of r0, r3-r5 and the named r6-r9
     /// that may be read before they are written (<see cref="RegisterLiveness"/>; a register no instruction names is
     /// never read, so it keeps the host's value unseen). r3-r5 count as read even when unnamed: a helper call passes
-    /// r1-r5 on (in code whose calls return to the host, the unnamed ones go to the block as zeros once). When helper calls return to the host, a second entry follows: the resume
-    /// entry, which takes the helper's result as r0 and jumps to the continuation the call site stored; the continuation
-    /// restores the registers its site left in the block. Both entries start the yield count when a loop calls no helper
-    /// (see <see cref="EmitYieldCount"/>).
+    /// r1-r5 on (in code whose calls return to the host, the unnamed ones go to the block as zeros once). When helper calls return to the host, the body is entered
+    /// by a jump (not a call): each call site leaves with the epilogue and has its own resume entry right after it (see
+    /// <see cref="EmitLeaveForHost"/>). The entry starts the yield count when a loop calls no helper (see
+    /// <see cref="EmitYieldCount"/>).
     /// </summary>
     private void EmitEntry()
     {
@@ -342,33 +340,20 @@ internal sealed unsafe partial class X64Compiler
             }
         }
 
-        a.call(labels[0]);
-        Bind(ref epilogue);
-        abi.EmitEpilogue(a, written, callsOut);
         if (!helpersReturn)
         {
+            a.call(labels[0]);
+            Bind(ref epilogue);
+            abi.EmitEpilogue(a, written, callsOut);
             return;
         }
 
-        var resume = a.CreateLabel("resume");
-        var continuation = a.CreateLabel("continue");
-        resumeInstruction = a.Instructions.Count;
-        Bind(ref resume);
-        abi.EmitPrologue(a, written, callsOut);
-        a.mov(Block(RunBlock.SavedRspOffset), rsp);
-        a.mov(R64(0), abi.SecondArgument);
-        if (holdsFrame)
-        {
-            a.mov(R64(10), Block(RunBlock.StackEndOffset));
-        }
-
-        EmitYieldCountStart();
-
-        // A call, so that the program's exit returns to the epilogue as it does from the first entry.
-        a.call(continuation);
-        a.jmp(epilogue);
-        Bind(ref continuation);
-        a.jmp(Block(RunBlock.ContinuationOffset));
+        // Code whose helper calls return to the host is one function entered by a jump: its exits and the sites that
+        // leave for the host end with the epilogue themselves, and each site's resume entry follows it inline (see
+        // EmitLeaveForHost), so a call round trip has no call, jump or return but the host's own.
+        a.jmp(labels[0]);
+        Bind(ref epilogue);
+        abi.EmitEpilogue(a, written, callsOut);
     }
 
     /// <summary>The ones of r6-r9 the program names: what a yield to the host saves in the block.</summary>

@@ -144,7 +144,8 @@ internal unsafe struct RunBlock
     /// <summary>r9 while the code is out for a helper call.</summary>
     [FieldOffset(SavedRegistersOffset + 24)] public ulong SavedR9;
 
-    /// <summary>Where the code continues after a helper call it left for (<see cref="RunStatus.HelperCall"/>).</summary>
+    /// <summary>The resume entry <c>ulong (RunBlock*, ulong result)</c> of the helper call site or yield the code left at
+    /// (<see cref="RunStatus.HelperCall"/>): the host calls it with the result to continue after the call.</summary>
     [FieldOffset(ContinuationOffset)] public ulong Continuation;
 
     /// <summary>The helper call site the code left for (<see cref="RunStatus.HelperCall"/>).</summary>

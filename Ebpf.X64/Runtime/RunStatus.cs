@@ -26,8 +26,8 @@ internal enum RunStatus
 
     /// <summary>
     /// The code returned to the host for the helper call at <see cref="RunBlock.Site"/>; r1-r5 are in the block's
-    /// arguments, r6-r9 in its saved registers, and the code resumes at <see cref="RunBlock.Continuation"/> with the
-    /// result.
+    /// arguments, r6-r9 in its saved registers, and the host resumes the code by calling the entry at
+    /// <see cref="RunBlock.Continuation"/> with the result.
     /// </summary>
     HelperCall = 7,
 }
