@@ -83,8 +83,7 @@ public class DifferentialTests
     private static void AssertSameOutcome(GeneratedProgram generated, IExecutionEngine reference, IExecutionEngine[] others, ProgramEnvironment environment)
     {
         var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-        // Budgets bound these runs; a wall-clock limit would stop a run on a loaded machine and show as a false TimedOut.
-        var options = GeneratedCases.OptionsFor(generated.Budget);
+        var options = OptionsFor(generated.Budget);
         string expected = Outcome(reference, program, generated.Input, environment, options);
         foreach (var engine in others)
         {
@@ -109,7 +108,7 @@ public class DifferentialTests
             generated =>
             {
                 var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-                string outcome = Outcome(reference, program, generated.Input, environment, GeneratedCases.OptionsFor(generated.Budget));
+                string outcome = Outcome(reference, program, generated.Input, environment, OptionsFor(generated.Budget));
                 lock (seen)
                 {
                     seen.Add(outcome.StartsWith("r0=", StringComparison.Ordinal) ? "result" : outcome.Split(' ')[0]);
@@ -121,6 +120,15 @@ public class DifferentialTests
             new HashSet<string> { "result", "MemoryAccessViolation", "BudgetExceeded", "HelperFailed", "UnknownHelper", "CallDepthExceeded" },
             seen);
     }
+
+    /// <summary>
+    /// The campaign's options for a generated program (its budget, structural verification) with a wall-clock limit far
+    /// above any stall of a loaded machine (x64 runs of microseconds took 25-31 s at load 30, and the default 10 s limit
+    /// turned them into false TimedOut mismatches), so that a run that ignores its budget fails the test rather than
+    /// hanging it.
+    /// </summary>
+    internal static ExecutionOptions OptionsFor(long? budget) =>
+        GeneratedCases.OptionsFor(budget) with { RunTimeLimit = TimeSpan.FromMinutes(3) };
 
     /// <summary>The helpers generated programs call (see <see cref="GeneratedEnvironment"/>).</summary>
     internal static ProgramEnvironment Environment() => GeneratedEnvironment.Create();
