@@ -70,7 +70,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
-        var returnPlan = HelperReturnAnalysis.Plan(program);
+        var returnPlan = HelperReturnAnalysis.Plan(program, loopsWithoutCalls: !Options.MemoryChecks);
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
         simpleHelpers = SimpleHelpers(sites);
