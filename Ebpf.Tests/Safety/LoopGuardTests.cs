@@ -34,8 +34,8 @@ public class LoopGuardTests
     private static ICompiledProgram Compile(string engine, string text, ExecutionOptions? options = null) =>
         TestEngines.Get(engine).Compile(ProgramLoader.Load(Assembler.Assemble(text)), null, options);
 
-    /// <summary>Runs on a pinned copy of <paramref name="input"/>: r0, or the fault's pc and its address relative to the input.</summary>
-    private static string Outcome(ICompiledProgram compiled, byte[] input)
+    /// <summary>Runs on a pinned copy of <paramref name="input"/>: r0 and the memory, or the fault's pc and its address relative to the input.</summary>
+    internal static string Outcome(ICompiledProgram compiled, byte[] input)
     {
         var memory = GC.AllocateArray<byte>(input.Length, pinned: true);
         input.CopyTo(memory);
@@ -69,7 +69,8 @@ public class LoopGuardTests
         }
     }
 
-    private static byte[] Bytes(int length, int zeroAt = -1)
+    /// <summary>Bytes 1..250, never 0, with a 0 at <paramref name="zeroAt"/> (none for -1).</summary>
+    internal static byte[] Bytes(int length, int zeroAt = -1)
     {
         var bytes = new byte[length];
         for (int i = 0; i < length; i++)

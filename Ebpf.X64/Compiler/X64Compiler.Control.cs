@@ -91,6 +91,19 @@ internal sealed partial class X64Compiler
         });
     }
 
+    /// <summary>The jump <paramref name="insn"/> (unconditional, or conditional on its own registers) to <paramref name="target"/>.</summary>
+    private void EmitConditionalJumpOrJa(DecodedInstruction insn, Label target)
+    {
+        if (insn.IsConditionalJump)
+        {
+            EmitConditionalJump(insn, insn.Dst, insn.Src, target);
+        }
+        else
+        {
+            a.jmp(target);
+        }
+    }
+
     /// <summary>The conditional jump <paramref name="insn"/> comparing registers <paramref name="d"/> and <paramref name="src"/> (its own, or others that hold the same values).</summary>
     private void EmitConditionalJump(DecodedInstruction insn, int d, int src, Label target)
     {
@@ -279,7 +292,7 @@ internal sealed partial class X64Compiler
             a.test(r11, r11);
         }
 
-        if (CopyYieldExit(pc, leave) is { } checkedExit)
+        if (CopyYieldExit(pc, insn, leave) is { } checkedExit)
         {
             a.je(checkedExit);
             return;
@@ -287,6 +300,7 @@ internal sealed partial class X64Compiler
 
         a.je(leave);
         Bind(ref back);
+        var guardAgain = GuardAgainAfterYield(pc, insn);
         cold.Add(() =>
         {
             var stop = a.CreateLabel();
@@ -304,7 +318,21 @@ internal sealed partial class X64Compiler
             var saved = SavedRegisters.ToArray();
             EmitLeaveForHost(-1, saved);
             EmitReload(arguments, saved);
-            a.jmp(back);
+            if (guardAgain is { } guard)
+            {
+                // A counting copy's count did not survive the host: the jump itself, to the guard (which works the
+                // count out again from the registers at the head) or to where the checked loop goes on.
+                EmitConditionalJumpOrJa(insn, guard.Head);
+                if (guard.FallThrough is { } fallThrough)
+                {
+                    a.jmp(fallThrough);
+                }
+            }
+            else
+            {
+                a.jmp(back);
+            }
+
             Bind(ref stop);
             a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
             a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);

@@ -10,8 +10,10 @@ namespace Ebpf.X64.Compiler;
 /// or nothing when the sum's only use is as the base of a load or store a few instructions on (see
 /// <see cref="SumAccess"/>): that access then takes <c>[s + t + displacement]</c> as its addressing mode, as RyuJIT
 /// forms it for the IL engine. The instructions of a sequence stay separate when any but the first is a jump target
-/// or starts a budget segment, so every entry into the code still sees the eBPF state it expects. Applied when memory
-/// checks are off and in the unchecked copies of guarded loops (see <see cref="EmitFused"/>).
+/// or starts a budget segment, so every entry into the code still sees the eBPF state it expects. Applied with memory
+/// checks on as off (a checked access takes the same address expression, and its check compares that address, so a
+/// fault names the access' pc and the sum), in the body and in the guarded loops' unchecked copies alike: a checked loop
+/// whose accesses are proven or guarded runs the unchecked loop's instructions.
 /// </summary>
 internal sealed partial class X64Compiler
 {
@@ -32,9 +34,7 @@ internal sealed partial class X64Compiler
     {
         var mov = code[pc];
 
-        // In checked code only in the guarded loops' copies: the checked body keeps its shape (fused, memcpy's checked
-        // loop once measured 1.9x slower, a placement effect).
-        if ((checks && !InGuardCopy) || mov.Operation != Operation.Mov || !mov.Is64 || !mov.HasRegisterSource || mov.Dst == mov.Src
+        if (mov.Operation != Operation.Mov || !mov.Is64 || !mov.HasRegisterSource || mov.Dst == mov.Src
             || mov.Dst == 10 || !FusesWithPrevious(pc + 1))
         {
             return 0;
@@ -126,7 +126,7 @@ internal sealed partial class X64Compiler
     private int EmitCompareCopy(int pc, ReadOnlySpan<DecodedInstruction> code)
     {
         var mov = code[pc];
-        if ((checks && !InGuardCopy) || mov.Operation != Operation.Mov || !mov.Is64 || !mov.HasRegisterSource || mov.Dst == mov.Src
+        if (mov.Operation != Operation.Mov || !mov.Is64 || !mov.HasRegisterSource || mov.Dst == mov.Src
             || mov.Dst == 10 || mov.Src == 10)
         {
             return 0;
@@ -142,7 +142,8 @@ internal sealed partial class X64Compiler
                 bool compares = insn.Dst == d || (insn.HasRegisterSource && insn.Src == d);
                 bool deadAfter = (k + 1 >= program.Length || !liveness.IsLiveAt(k + 1, d)) && !liveness.IsLiveAt(insn.Target, d);
 
-                // A copy's yield at a backward jump resumes at the checked loop's same jump, which compares d itself.
+                // A yield at a backward jump may resume at another translation of the jump that compares d itself
+                // (a counting copy's: the checked loop's same jump, or the jump again on its own registers).
                 bool yieldsFromCopy = yieldInterval > 0 && insn.Target <= k;
                 if (!compares || !deadAfter || yieldsFromCopy)
                 {

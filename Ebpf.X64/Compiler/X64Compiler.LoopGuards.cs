@@ -1,4 +1,5 @@
 using Ebpf.Analysis;
+using Ebpf.Isa;
 using Ebpf.X64.Runtime;
 using Iced.Intel;
 using static Ebpf.X64.Compiler.RegisterMap;
@@ -18,7 +19,10 @@ namespace Ebpf.X64.Compiler;
 /// reaches 0. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
 /// round at most and, when every arrival that allows is within the count, enters a second copy whose head does not
 /// count (the whole-range form). Only rcx, rdx, r11, xmm12 and xmm13 change; eBPF registers the guard needs as
-/// temporaries are pushed and popped; rbp holds the count in code that does not use it otherwise.
+/// temporaries are pushed and popped; rbp holds the count in code that does not use it otherwise. In code that yields
+/// (see <see cref="HelperReturnPlan"/>) a whole-range copy yields and resumes in itself; a counting copy's count does
+/// not survive the host, so its yield at a jump back to the head resumes with that jump and, when taken, the guard
+/// again (see <see cref="GuardAgainAfterYield"/>), and at any other backward jump in the checked loop.
 /// </summary>
 internal sealed partial class X64Compiler
 {
@@ -61,6 +65,13 @@ internal sealed partial class X64Compiler
                 }
 
                 if (insn.FallsThrough && !loop.Contains(next) && next < program.Length)
+                {
+                    EnsureLabel(next);
+                }
+
+                // A counting copy's yield at a conditional jump back to the head resumes at the checked instruction
+                // after it when the jump is not taken (see GuardAgainAfterYield).
+                if (yieldInterval > 0 && insn.IsConditionalJump && insn.Target == loop.Head && next < program.Length)
                 {
                     EnsureLabel(next);
                 }
@@ -110,19 +121,39 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// In code that yields, at the backward jump at <paramref name="pc"/>: in a copy, the yield exit of the checked loop's
-    /// same jump (a copy leaves for the host through the checked loop, which it resumes in: xmm12 and xmm13 do not survive
-    /// the host); in the checked code, null after recording <paramref name="exit"/> as that exit.
+    /// In code that yields, at the backward jump at <paramref name="pc"/>: in a counting copy, when the jump does not go
+    /// to the loop's head, the yield exit of the checked loop's same jump (the copy leaves for the host through the
+    /// checked loop, which it resumes in: xmm12 and xmm13 do not survive the host); otherwise null (a whole-range copy
+    /// has no count and resumes in itself; a counting copy's jump to the head resumes through the guard, see
+    /// <see cref="GuardAgainAfterYield"/>), after recording <paramref name="exit"/> as that exit in the checked code.
     /// </summary>
-    private Label? CopyYieldExit(int pc, Label exit)
+    private Label? CopyYieldExit(int pc, DecodedInstruction insn, Label exit)
     {
-        if (InGuardCopy)
+        if (guardCopy is { } current)
         {
-            return checkedYieldExits[pc];
+            return current.Copy.Counted && insn.Target != current.Site.Loop.Head ? checkedYieldExits[pc] : null;
         }
 
         checkedYieldExits.TryAdd(pc, exit);
         return null;
+    }
+
+    /// <summary>
+    /// In code that yields, at the backward jump at <paramref name="pc"/> of a counting copy that goes to the loop's head:
+    /// where the resumed run continues, the guard (the loop's label, before the guard) when the jump is taken, else
+    /// the checked code's instruction after the jump (null for an unconditional jump). Re-entering the guard at a
+    /// later arrival at the head is as sound as at the first: it works everything out from the registers at the head
+    /// (the entry conditions, each access' count, the trip bound), as it does when control enters from outside.
+    /// Null anywhere else.
+    /// </summary>
+    private (Label Head, Label? FallThrough)? GuardAgainAfterYield(int pc, DecodedInstruction insn)
+    {
+        if (guardCopy is not { } current || !current.Copy.Counted || insn.Target != current.Site.Loop.Head)
+        {
+            return null;
+        }
+
+        return (labels[insn.Target], insn.IsConditionalJump ? labels[pc + insn.Length] : null);
     }
 
     /// <summary>
@@ -211,15 +242,15 @@ internal sealed partial class X64Compiler
         switch (StackCheckOf(access.Pc))
         {
             case StackCheck.CurrentFrame:
-                a.sub(rcx, R64(10));
+                SubFrameTop(rcx);
                 a.add(rcx, stackSize);
                 a.mov(edx, stackSize - size + 1);
                 break;
             case StackCheck.AllFrames:
-                a.sub(rcx, R64(10));
+                SubFrameTop(rcx);
                 a.add(rcx, stackSize);
                 a.mov(rdx, Block(RunBlock.StackEndOffset));
-                a.sub(rdx, R64(10));
+                SubFrameTop(rdx);
                 a.add(rdx, stackSize - size + 1);
                 break;
             default:
