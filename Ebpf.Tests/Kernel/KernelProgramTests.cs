@@ -143,6 +143,24 @@ public sealed class KernelProgramTests
         Assert.Equal(3520, program.TestRun(new byte[3520]).Output.Length);
     }
 
+    [Theory]
+    [InlineData("tc_skb", "tc_redirect", 7u)]
+    [InlineData("socket_udp", "socket_udp", 3698u)]
+    public void A_socket_buffer_takes_a_frame_of_up_to_3712_bytes_as_in_the_kernel(string objectName, string name, uint verdict)
+    {
+        // Linux 6.18 (kern_run, 2026-12-03): udp4_53 padded with zeros to 3,712 bytes runs (tc_redirect: retval=7
+        // size_out=3712; socket_udp: the frame from the network header, 3,698 bytes), 3,713 bytes is refused (EINVAL):
+        // a page less the headroom NET_SKB_PAD (64) and the shared info (320).
+        using var runtime = Runtime(objectName);
+        using var program = KernelProgram.Load(runtime, TestEngines.All[0], name);
+        var frame = new byte[3712];
+        Packet("udp4_53").CopyTo(frame, 0);
+        var result = program.TestRun(frame);
+        Assert.Equal((verdict, 3712), (result.ReturnValue, result.Output.Length));
+        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(new byte[3713]));
+        Assert.Contains("more than the 3712", error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>An XDP program written in assembly: the EtherType (as a little-endian load) when 20 bytes are there, else XDP_DROP.</summary>
     private const string EtherTypeOrDrop = "ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov r0, 1\nmov r4, r2\nadd r4, 20\njgt r4, r3, +1\nldxh r0, [r2+12]\nexit";
 

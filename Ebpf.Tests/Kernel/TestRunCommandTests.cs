@@ -72,12 +72,76 @@ public sealed class TestRunCommandTests
     }
 
     [Fact]
-    public void The_skb_mark_reaches_the_program()
+    public void The_skb_mark_reaches_the_program_and_the_context_comes_back_as_the_oracle_prints_it()
     {
+        // kern_run passes a struct __sk_buff in whenever --skb-mark is given, and then prints ctx_out: so does test-run.
         var kernel = KernelOracleCase.All["tc_skb tc_skb udp4_53 --skb-mark 66"];
         var result = Tool.Run("test-run", Object("tc_skb"), "tc_skb", "--packet", Packet("udp4_53"), "--skb-mark", "66", "--maps");
         Assert.Equal(kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.EndsWith(" ctx_out=" + kernel.ContextOut, result.OutLines[0], StringComparison.Ordinal);
         Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    [Theory]
+    [MemberData(nameof(ContextOutCases))]
+    public void Ctx_out_prints_the_socket_buffer_the_kernel_gives_back(string engine, string id)
+    {
+        var kernel = KernelOracleCase.All[id];
+        var result = Tool.Run("test-run", Object(kernel.ObjectName), kernel.Program, "--packet", Packet(kernel.Packet), "--ctx-out", "--maps", "--engine", engine);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.NotNull(kernel.ContextOut);
+        Assert.Matches("^" + kernel.Result + " duration_ns=[0-9]+ ctx_out=" + kernel.ContextOut + "$", result.OutLines[0]);
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    public static TheoryData<string, string> ContextOutCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var engine in TestEngines.All)
+        {
+            // a tc program that writes mark, priority, cb[], queue_mapping, tc_index and tc_classid (the last three do
+            // not come back), a socket filter that writes cb[], and a tc program that rewrites the packet
+            foreach (var id in new[] { "ctx_fields tc_fields udp4_53 --ctx-out", "ctx_fields socket_fields udp4_53 --ctx-out", "tc_csum tc_csum_diff udp4_53 --ctx-out" })
+            {
+                data.Add(engine.Name, id);
+            }
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void Without_a_context_in_there_is_no_ctx_out_and_wire_len_reads_0_as_in_the_kernel()
+    {
+        var kernel = KernelOracleCase.All["ctx_fields tc_fields udp4_53"];
+        var result = Tool.Run("test-run", Object("ctx_fields"), "tc_fields", "--packet", Packet("udp4_53"), "--maps");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Matches("^" + kernel.Result + " duration_ns=[0-9]+$", result.OutLines[0]);
+        Assert.Contains("map fields key=16000000 value=00000000", kernel.Maps);
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    [Fact]
+    public void Json_has_the_context_out()
+    {
+        var kernel = KernelOracleCase.All["ctx_fields socket_fields udp4_53 --ctx-out"];
+        var result = Tool.Run("test-run", Object("ctx_fields"), "socket_fields", "--packet", Packet("udp4_53"), "--ctx-out", "--json");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        using var json = System.Text.Json.JsonDocument.Parse(result.Out);
+        Assert.Equal(kernel.ContextOut, json.RootElement.GetProperty("results")[0].GetProperty("ctx_out").GetString());
+        var plain = Tool.Run("test-run", Object("ctx_fields"), "socket_fields", "--packet", Packet("udp4_53"), "--json");
+        using var without = System.Text.Json.JsonDocument.Parse(plain.Out);
+        Assert.False(without.RootElement.GetProperty("results")[0].TryGetProperty("ctx_out", out _));
+    }
+
+    [Fact]
+    public void Ctx_out_of_an_xdp_program_is_a_usage_error()
+    {
+        var result = Tool.Run("test-run", Object("xdp_pass"), "xdp_pass", "--packet", Packet("udp4_53"), "--ctx-out");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Empty(result.Out);
+        Assert.StartsWith("ebpf: error: --ctx-out gives back the struct __sk_buff of tc and socket programs; this is an XDP program", result.Err, StringComparison.Ordinal);
+        Assert.Single(result.Err.TrimEnd().Split('\n'));
     }
 
     [Fact]

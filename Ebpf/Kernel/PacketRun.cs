@@ -113,8 +113,17 @@ internal sealed unsafe class PacketRun : IDisposable
     /// <summary>The packet pointers after the uapi structure as a read-only region: a checked load can read them, no store can change them.</summary>
     public MemoryRegion PointerRegion => new((ulong)context + (ulong)NativeContext.PointersOffset(Type), (ulong)(ContextSize - NativeContext.PointersOffset(Type)), MemoryRegionKind.Metadata, writable: false);
 
-    /// <summary>The largest packet this type accepts: the frame minus headroom and shared info, as the kernel's test run.</summary>
-    public int MaxPacket => Type == KernelProgramType.Xdp ? XdpFrameSize - XdpHeadroom - SharedInfoSize : 4096 - 66 - SharedInfoSize;
+    /// <summary>
+    /// The socket buffers' headroom in the kernel's test run: <c>NET_SKB_PAD</c> (64 with 64-byte cache lines) plus
+    /// <c>NET_IP_ALIGN</c> (0 on x86-64).
+    /// </summary>
+    public const int SkbHeadroom = 64;
+
+    /// <summary>
+    /// The largest packet this type accepts: the page minus headroom and shared info, as the kernel's test run (checked
+    /// on Linux 6.18: a tc program or socket filter takes a 3,712-byte frame and refuses 3,713 bytes with EINVAL).
+    /// </summary>
+    public int MaxPacket => Type == KernelProgramType.Xdp ? XdpFrameSize - XdpHeadroom - SharedInfoSize : XdpFrameSize - SkbHeadroom - SharedInfoSize;
 
     /// <summary>The socket-buffer length field: the packet from <c>data</c> (for socket filters, from the network header).</summary>
     public int Length => DataEnd - Data;
@@ -254,8 +263,12 @@ internal sealed unsafe class PacketRun : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.IngressIfindex..], options.SkbIngressIfindex);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Ifindex..], options.Ifindex);
         // From where the program's packet starts, as the kernel's test run gives it (checked on Linux 6.18: a socket
-        // filter's wire_len is the length from the network header, a tc program's the whole frame's).
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)(frame.Length - Data));
+        // filter's wire_len is the length from the network header, a tc program's the whole frame's), and only when the
+        // run is given a context in: without one the kernel never sets it and programs read 0.
+        if (options.PassesSkbContext)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)(frame.Length - Data));
+        }
     }
 
     /// <summary><c>eth_type_trans</c> on the loopback device (address 00:00:00:00:00:00).</summary>
