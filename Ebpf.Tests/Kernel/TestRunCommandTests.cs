@@ -134,6 +134,35 @@ public sealed class TestRunCommandTests
         Assert.False(without.RootElement.GetProperty("results")[0].TryGetProperty("ctx_out", out _));
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_capture_with_frames_longer_than_the_xdp_buffer_runs_them_as_the_kernel(string engine)
+    {
+        // Frames of 4,000 and 9,000 bytes (and one of 73,153, which the kernel refuses with ENOMEM) through a program
+        // that grows the last fragment by 100 bytes: the kernel's answers (xdp_frags, kernel-results.txt), frame by frame.
+        using var folder = new Tool.TempFolder();
+        string input = Path.Combine(folder.Path, "in.pcap"), output = Path.Combine(folder.Path, "out.pcap");
+        using (var writer = new PcapWriter(File.Create(input)))
+        {
+            writer.Write(File.ReadAllBytes(Packet("jumbo4000")), TimeSpan.FromSeconds(1));
+            writer.Write(new byte[73153], TimeSpan.FromSeconds(2));
+            writer.Write(File.ReadAllBytes(Packet("jumbo9000")), TimeSpan.FromSeconds(3));
+        }
+
+        var result = Tool.Run("test-run", Object("xdp_frags"), "xdp_frag_tail", "--pcap", input, "--out", output, "--set-map", "seen", "00000000", "64000000", "--engine", engine);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        var kernel = KernelOracleCase.All["xdp_frags xdp_frag_tail jumbo4000 --set-map seen 00000000 64000000"];
+        Assert.Equal("frame=1 " + kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.StartsWith("frame=2 error=the packet has 73153 bytes, more than the 73152 an XDP test run takes", result.OutLines[1], StringComparison.Ordinal);
+        // the kernel gave 9,100 bytes for jumbo9000 too: the frame and 100 zeros (kern_run, 2026-12-03)
+        Assert.StartsWith("frame=3 retval=2 size_out=9100 ", result.OutLines[2], StringComparison.Ordinal);
+        using var stream = File.OpenRead(output);
+        var frames = PcapReader.ReadAll(stream);
+        Assert.Equal([4100, 9100], frames.Select(f => f.Data.Length));
+        Assert.Equal(kernel.Result[(kernel.Result.IndexOf("data_out=", StringComparison.Ordinal) + 9)..], Convert.ToHexStringLower(frames[0].Data));
+        Assert.Equal(File.ReadAllBytes(Packet("jumbo9000")).Concat(new byte[100]), frames[1].Data);
+    }
+
     [Fact]
     public void Ctx_out_of_an_xdp_program_is_a_usage_error()
     {
