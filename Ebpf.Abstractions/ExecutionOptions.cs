@@ -1,3 +1,5 @@
+using Ebpf.Verification;
+
 namespace Ebpf;
 
 /// <summary>How a program is compiled and run. Immutable; the defaults are the safe ones.</summary>
@@ -5,7 +7,7 @@ public sealed record ExecutionOptions
 {
     /// <summary>
     /// The default options: 512-byte frames, 8 frames, no budget, no timeout, a <see cref="RunTimeLimit"/> of
-    /// <see cref="DefaultRunTimeLimit"/>, memory checks on.
+    /// <see cref="DefaultRunTimeLimit"/>, memory checks on, <see cref="VerificationMode.Hybrid"/> verification.
     /// </summary>
     public static ExecutionOptions Default { get; } = new();
 
@@ -73,6 +75,20 @@ public sealed record ExecutionOptions
     public bool HelperArgumentChecks { get; init; } = true;
 
     /// <summary>
+    /// What the safety analysis must accept before the program is compiled. <see cref="VerificationMode.Hybrid"/> (the
+    /// default) rejects a program with a definite error (a register or stack byte read before it is written, an access
+    /// outside its region on every path, a helper argument of the wrong kind) and keeps run-time checks for what it cannot
+    /// prove; <see cref="VerificationMode.Strict"/> also rejects every access it does not prove (kernel-like);
+    /// <see cref="VerificationMode.Structural"/> demands no proof (only the structural rules, as before the hybrid
+    /// default). Every engine's compilation runs the analysis once under its own environment and options (its helpers
+    /// and their signatures, map shapes, stack size, call depth) and uses the same result for the refusal and for
+    /// dropping the checks of proven accesses; a refusal is an <see cref="EbpfVerificationException"/> naming the pc,
+    /// the instruction and why. Programs of any length are analysed (linear time and memory, about 1 KB per slot while
+    /// it runs); with <see cref="VerificationMode.Structural"/> and memory checks off the analysis is not run at all.
+    /// </summary>
+    public VerificationMode Verification { get; init; } = VerificationMode.Hybrid;
+
+    /// <summary>
     /// The layout of the context every run of the program gets in r1 (the run's metadata), or null for the raw memory
     /// model (r1 points at the input or the metadata, r2 holds its length). With one, the engines compile with the proof the safety analysis
     /// makes under that layout: proven context and packet accesses run without checks. Internal because it is a promise
@@ -110,6 +126,11 @@ public sealed record ExecutionOptions
         if (RunTimeLimit is { } limit && limit != System.Threading.Timeout.InfiniteTimeSpan && (limit <= TimeSpan.Zero || limit > MaxTimeout))
         {
             throw new ArgumentOutOfRangeException(nameof(RunTimeLimit), limit, "RunTimeLimit must be positive and at most MaxTimeout (or null or Timeout.InfiniteTimeSpan for no limit)");
+        }
+
+        if (!Enum.IsDefined(Verification))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Verification), Verification, "Verification must be Hybrid, Strict or Structural");
         }
 
         return this;

@@ -20,6 +20,10 @@ public interface IExecutionEngine
     /// <summary>Compiles (or prepares) a program with its environment and options.</summary>
     /// <exception cref="EbpfEngineUnavailableException">The engine cannot run here.</exception>
     /// <exception cref="EbpfCompilationException">The program needs something the environment lacks (e.g. an unknown helper id).</exception>
+    /// <exception cref="EbpfVerificationException">
+    /// The verification the options ask for (<see cref="ExecutionOptions.Verification"/>, hybrid by default) refuses the
+    /// program: the engines of this library analyse it under <paramref name="environment"/> and the options first.
+    /// </exception>
     ICompiledProgram Compile(EbpfProgram program, ProgramEnvironment? environment = null, ExecutionOptions? options = null);
 
     /// <summary>Compiles when the engine is available; otherwise returns false with the reason (so a caller can fall back).</summary>

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Ebpf.Verification;
 
 namespace Ebpf.Bench;
 
@@ -14,6 +15,7 @@ public class CompileBenchmarks
     private readonly byte[] input = new byte[ProgramGenerator.InputLength];
     private EbpfProgram? program;
     private IExecutionEngine? engine;
+    private ExecutionOptions options = ExecutionOptions.Default;
 
     /// <summary>The engines available here.</summary>
     public static IEnumerable<string> Engines => BenchEngines.CheckedLabels.Where(BenchSelection.IncludesEngine);
@@ -26,19 +28,28 @@ public class CompileBenchmarks
     [Params(100, 1_000, 10_000, 100_000)]
     public int Instructions { get; set; } = 100;
 
+    /// <summary>
+    /// The verification the compilation applies: <see cref="VerificationMode.Hybrid"/> (the default) analyses every
+    /// program; <see cref="VerificationMode.Structural"/> analyses only those the engines use the proof for (memory
+    /// checks on, at most <c>CheckPlan.MaxAnalyzedSlots</c> slots), as every compilation did before the hybrid default.
+    /// </summary>
+    [Params(VerificationMode.Hybrid, VerificationMode.Structural)]
+    public VerificationMode Verification { get; set; } = VerificationMode.Hybrid;
+
     /// <summary>Generates the program.</summary>
     [GlobalSetup]
     public void Setup()
     {
         engine = BenchEngines.Get(Engine).Engine;
         program = ProgramGenerator.Create(Instructions);
+        options = ExecutionOptions.Default with { Verification = Verification };
     }
 
     /// <summary>Compile, run once, dispose.</summary>
     [Benchmark]
     public ulong CompileAndFirstRun()
     {
-        using var compiled = engine!.Compile(program!, environment, ExecutionOptions.Default);
+        using var compiled = engine!.Compile(program!, environment, options);
         return compiled.Run(input);
     }
 }

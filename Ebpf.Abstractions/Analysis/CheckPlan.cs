@@ -1,3 +1,5 @@
+using Ebpf.Verification;
+
 namespace Ebpf.Analysis;
 
 /// <summary>
@@ -20,13 +22,15 @@ namespace Ebpf.Analysis;
 /// <item>only proofs about the regions this list knows (input, stack, map value, global data) are used; a region kind
 /// added later keeps its checks until it is listed here.</item>
 /// </list>
-/// Programs longer than <see cref="MaxAnalyzedSlots"/> are compiled without consulting the analysis (it costs more than
-/// the compilation); their accesses keep their checks, compared against the region <see cref="AnalysisResults.RegionOf"/>
-/// guesses.
+/// The same analysis decides whether the program may be compiled at all (<see cref="ExecutionOptions.Verification"/>:
+/// hybrid by default rejects a program with an error, strict one with any unproven point), so one compilation analyses
+/// the program once. Programs longer than <see cref="MaxAnalyzedSlots"/> are analysed only for that decision; their
+/// accesses keep their checks, compared against the region <see cref="AnalysisResults.RegionOf"/> guesses (and with
+/// <see cref="VerificationMode.Structural"/> they are not analysed at all).
 /// </summary>
 internal sealed class CheckPlan
 {
-    /// <summary>Programs with more slots than this are not analysed for the engines (up to it the analysis takes about 1-20 ms).</summary>
+    /// <summary>Programs with more slots than this compile without using the proof (up to it the analysis takes about 1-20 ms); they are still analysed when <see cref="ExecutionOptions.Verification"/> asks for a proof.</summary>
     public const int MaxAnalyzedSlots = 4096;
 
     [ThreadStatic]
@@ -63,7 +67,8 @@ internal sealed class CheckPlan
     public int DroppedCount => ProvenCount + Loops.GuardedAccessCount;
 
     /// <summary>
-    /// The plan for compiling <paramref name="program"/> for <paramref name="environment"/> with <paramref name="options"/>:
+    /// The plan for compiling <paramref name="program"/> for <paramref name="environment"/> with <paramref name="options"/>,
+    /// after the verification the options ask for (an <see cref="EbpfVerificationException"/> when it refuses the program):
     /// every access checked when memory checks are off (nothing to decide), the program is too long, the thread is inside
     /// <see cref="ForceChecks"/>, or the proof cannot be trusted (see the class summary). The regions the checks compare
     /// against inline come from the analysis whenever it ran: a region only picks the fast comparison (every region is
@@ -74,7 +79,9 @@ internal sealed class CheckPlan
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
-        if (!options.MemoryChecks || program.Length > MaxAnalyzedSlots)
+        bool verify = options.Verification != VerificationMode.Structural;
+        bool prove = options.MemoryChecks && program.Length <= MaxAnalyzedSlots;
+        if (!verify && !prove)
         {
             return new CheckPlan(program, null, null, 0, options.StackSize, guardLoops: false);
         }
@@ -82,6 +89,16 @@ internal sealed class CheckPlan
         var layout = options.EntryContext;
         var context = SafetyContext.For(environment, options, layout);
         var analysis = program.Analysis.Safety(context);
+        if (analysis.Rejection(program, options.Verification) is { } rejection)
+        {
+            throw rejection;
+        }
+
+        if (!prove)
+        {
+            return new CheckPlan(program, null, null, 0, options.StackSize, guardLoops: false);
+        }
+
         bool trusted = forcedChecks == 0 && analysis.IsSafe;
         var proven = new bool[program.Length];
         var regions = new AccessRegion[program.Length];

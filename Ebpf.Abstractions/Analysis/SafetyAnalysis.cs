@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Ebpf.Verification;
 
 namespace Ebpf.Analysis;
 
@@ -43,6 +44,28 @@ public sealed class SafetyAnalysis
 
     /// <summary>True when everything is proven: a strict verifier accepts the program.</summary>
     public bool IsProven => Errors.IsEmpty && Unproven.IsEmpty;
+
+    /// <summary>
+    /// Why <paramref name="mode"/> refuses <paramref name="program"/> (the program this is the analysis of): the first
+    /// error, or in <see cref="VerificationMode.Strict"/> mode also the first unproven point, with its pc, instruction and
+    /// reason; null when the mode accepts it (<see cref="VerificationMode.Structural"/> accepts every program).
+    /// </summary>
+    internal EbpfVerificationException? Rejection(EbpfProgram program, VerificationMode mode)
+    {
+        if (mode == VerificationMode.Structural)
+        {
+            return null;
+        }
+
+        var finding = Errors.FirstOrDefault() ?? (mode == VerificationMode.Strict ? Unproven.FirstOrDefault() : null);
+        if (finding is null)
+        {
+            return null;
+        }
+
+        string what = Errors.IsEmpty ? "not proven" : "unsafe";
+        return new EbpfVerificationException(finding.Pc, program.Instructions[finding.Pc], $"{finding.Instruction}: {what}: {finding.Message}");
+    }
 
     /// <summary>The verifier log (per instruction visited: the instruction and the state before it; the findings), when asked for.</summary>
     public string? Log { get; }

@@ -176,6 +176,7 @@ internal sealed partial class SafetyAnalyzer
                 case HelperArgumentKind.CheckedPointer:
                     Unproven(pc, $"r{r}: the helper reads or writes at offsets known only at run time (it checks them itself)");
                     unplacedWrite = true;
+                    MayWriteFrom(state, value);
                     break;
                 case HelperArgumentKind.RingBufferRecord:
                     record = CheckRecordArgument(pc, r, value);
@@ -219,6 +220,27 @@ internal sealed partial class SafetyAnalyzer
         else
         {
             Unproven(pc, message);
+        }
+    }
+
+    /// <summary>
+    /// A helper that reads or writes through <paramref name="pointer"/> at offsets known only at run time may fill any
+    /// byte of the pointed stack frame from the pointer's lowest offset up to the frame's top: uninitialised bytes there
+    /// become perhaps initialised (reading them is unproven, not an error), as the kernel lets <c>bpf_map_peek_elem</c>
+    /// and <c>bpf_map_pop_elem</c> fill uninitialised stack (ARG_PTR_TO_UNINIT_MAP_VALUE).
+    /// </summary>
+    private static void MayWriteFrom(AbstractState state, in AbstractValue pointer)
+    {
+        if (pointer.Kind != ValueKind.Stack || pointer.Frame < 0 || pointer.Frame >= state.Frames.Count)
+        {
+            return;
+        }
+
+        var frame = state.Frames[pointer.Frame];
+        long lowest = Math.Max(pointer.Num.SMin, -(long)frame.Size);
+        if (lowest < 0)
+        {
+            WriteStack(frame, new AccessProof(AccessOutcome.Unknown, ValueKind.Stack, lowest, lowest, (int)-lowest), AbstractValue.AnyScalar, strong: false);
         }
     }
 

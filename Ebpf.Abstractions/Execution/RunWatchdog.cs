@@ -24,13 +24,19 @@ internal static unsafe class RunWatchdog
     /// <summary>Guards the start of the thread and the period.</summary>
     private static readonly Lock StartGate = new();
 
-    /// <summary>Makes one scan at a time (the thread's, or a test's through <see cref="Scan"/>).</summary>
-    private static readonly Lock ScanGate = new();
+    /// <summary>
+    /// Makes one scan at a time (the thread's, or a test's through <see cref="Scan(long, RunSlots?)"/>); a test that
+    /// holds it keeps the watchdog's own thread from looking meanwhile (it is reentrant).
+    /// </summary>
+    internal static readonly Lock ScanGate = new();
 
     /// <summary>The period in <see cref="TimeSpan"/> ticks (<see cref="long.MaxValue"/> until a limit is seen).</summary>
     private static long period = long.MaxValue;
 
     private static Thread? thread;
+
+    /// <summary><see cref="Now"/> as the clock of the watchdog's own scans (one delegate, made once).</summary>
+    private static readonly Func<long> Clock = Now;
 
     /// <summary>
     /// Makes sure the watchdog runs, often enough for <paramref name="limit"/> (a valid, finite
@@ -58,7 +64,7 @@ internal static unsafe class RunWatchdog
 
     }
 
-    /// <summary>Now, in <see cref="TimeSpan"/> ticks of the monotonic clock (the unit of <see cref="Scan"/>).</summary>
+    /// <summary>Now, in <see cref="TimeSpan"/> ticks of the monotonic clock (the unit of <see cref="Scan(long, RunSlots?)"/>).</summary>
     public static long Now() => Stopwatch.GetElapsedTime(0).Ticks;
 
     /// <summary>
@@ -69,7 +75,16 @@ internal static unsafe class RunWatchdog
     /// <paramref name="only"/> (their own thread's <see cref="RunSlots.Current"/>) so that a clock ahead of time never
     /// stops the runs of other threads.
     /// </summary>
-    internal static int Scan(long now, RunSlots? only = null)
+    internal static int Scan(long now, RunSlots? only = null) => Scan(now, only, null);
+
+    /// <summary>
+    /// <see cref="Scan(long, RunSlots?)"/> where a run seen for the first time is timed from <paramref name="seenAt"/>,
+    /// read after its watch word, rather than from <paramref name="now"/>, read before the scan: a watchdog thread
+    /// descheduled between the two (a loaded machine) would otherwise date a run that began meanwhile from before its
+    /// start, and stop it at its next look, however young it was. <paramref name="now"/> still decides the stops: read
+    /// before the words, it can only make a run look younger than it is.
+    /// </summary>
+    internal static int Scan(long now, RunSlots? only, Func<long>? seenAt)
     {
         int stopped = 0;
         lock (ScanGate)
@@ -88,7 +103,7 @@ internal static unsafe class RunWatchdog
                 {
                     // A run the watchdog has not seen yet: its clock starts now.
                     thread.WatchedSequence = sequence;
-                    thread.WatchedSince = now;
+                    thread.WatchedSince = seenAt is null ? now : Math.Max(now, seenAt());
                     continue;
                 }
 
@@ -112,7 +127,7 @@ internal static unsafe class RunWatchdog
         {
             Thread.Sleep(TimeSpan.FromTicks(Volatile.Read(ref period)));
             long now = Now();
-            _ = Scan(now);
+            _ = Scan(now, null, Clock);
             if (now - lastDrop >= TimeSpan.TicksPerSecond)
             {
                 // Once a second: forget the threads that ended, so that their run states can be collected.

@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Ebpf.Verification;
 
 namespace Ebpf.Cli.Commands;
 
-/// <summary>The options that shape a run: <c>--budget</c>, <c>--no-checks</c> and (for run and test) <c>--timeout</c>.</summary>
+/// <summary>The options that shape a run: <c>--budget</c>, <c>--no-checks</c>, <c>--strict</c>/<c>--structural</c> and (for run and test) <c>--timeout</c>.</summary>
 /// <param name="withTimeout">Whether the command takes <c>--timeout</c> (bench does not: a timer per run would be measured).</param>
 internal sealed class EngineOptions(bool withTimeout = true)
 {
@@ -32,11 +33,32 @@ internal sealed class EngineOptions(bool withTimeout = true)
         Description = "Turn memory checks off in the JIT engines (trusted programs only; the interpreter always checks)",
     };
 
+    /// <summary><c>--strict</c>.</summary>
+    public Option<bool> Strict { get; } = new("--strict")
+    {
+        Description = "Refuse the program unless the verifier proves every memory access (kernel-like). Default: hybrid (refuse definite errors only)",
+    };
+
+    /// <summary><c>--structural</c>.</summary>
+    public Option<bool> Structural { get; } = new("--structural")
+    {
+        Description = "Demand no proof: run a program the verifier finds errors in (the run-time checks still stop bad accesses)",
+    };
+
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
         command.Options.Add(Budget);
         command.Options.Add(NoChecks);
+        command.Options.Add(Strict);
+        command.Options.Add(Structural);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(Strict) && result.GetValue(Structural))
+            {
+                result.AddError("--strict and --structural cannot be combined");
+            }
+        });
         if (withTimeout)
         {
             command.Options.Add(Timeout);
@@ -52,6 +74,7 @@ internal sealed class EngineOptions(bool withTimeout = true)
     {
         InstructionBudget = parse.GetValue(Budget),
         MemoryChecks = !parse.GetValue(NoChecks),
+        Verification = parse.GetValue(Strict) ? VerificationMode.Strict : parse.GetValue(Structural) ? VerificationMode.Structural : VerificationMode.Hybrid,
         Timeout = withTimeout && parse.GetValue(Timeout) is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : null,
         RunTimeLimit = withTimeout ? null : ExecutionOptions.DefaultRunTimeLimit,
     };

@@ -96,11 +96,14 @@ public static class GeneratedCases
 
     /// <summary>
     /// The options a campaign's program runs with: memory checks on, <paramref name="budget"/> as the instruction
-    /// budget, and no <see cref="ExecutionOptions.RunTimeLimit"/> (a wall-clock stop depends on the machine's load, not
-    /// on the program, and would show as a false <c>TimedOut</c> mismatch; programs that may loop get a budget).
+    /// budget, no <see cref="ExecutionOptions.RunTimeLimit"/> (a wall-clock stop depends on the machine's load, not
+    /// on the program, and would show as a false <c>TimedOut</c> mismatch; programs that may loop get a budget), and
+    /// <see cref="VerificationMode.Structural"/> verification: the generators make programs the analysis rejects on
+    /// purpose (uninitialised reads, accesses off by a few bytes), and the campaign compares what the engines' run-time
+    /// checks do with them (the soundness mode judges the analysis separately).
     /// </summary>
     /// <param name="budget">The instruction budget, or null for a program without loops or callbacks.</param>
-    public static ExecutionOptions OptionsFor(long? budget) => new() { InstructionBudget = budget, RunTimeLimit = null };
+    public static ExecutionOptions OptionsFor(long? budget) => new() { InstructionBudget = budget, RunTimeLimit = null, Verification = VerificationMode.Structural };
 
     /// <summary>Program <paramref name="index"/> of the campaign with seed <paramref name="seed"/>.</summary>
     /// <param name="seed">The campaign's seed.</param>

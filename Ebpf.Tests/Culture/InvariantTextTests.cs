@@ -100,7 +100,7 @@ public class InvariantTextTests
     public void Runtime_error_messages_use_an_ascii_minus(string engine)
     {
         var program = ProgramLoader.Load(Assembler.Assemble("ldxdw r0, [r1-8]\nexit"));
-        using var compiled = TestEngines.Get(engine).Compile(program);
+        using var compiled = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { Verification = VerificationMode.Structural });
         using var scope = new CultureScope(Culture);
         var e = Assert.ThrowsAny<EbpfRuntimeException>(() => compiled.Run(new byte[16]));
         Assert.DoesNotContain(MinusSign.ToString(), e.Message);

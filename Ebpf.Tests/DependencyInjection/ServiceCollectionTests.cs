@@ -224,7 +224,7 @@ public class ServiceCollectionTests
                 "Ebpf:InstructionBudget must be a whole number (got '1e6')",
                 "Ebpf:MaxCallDepth must be a whole number (got 'four')",
                 "Ebpf:MemoryChecks must be true or false (got 'yes')",
-                "Ebpf:StackSzie is not a setting of the Ebpf section (known: DefaultEngine, InstructionBudget, Timeout, RunTimeLimit, MemoryChecks, HelperArgumentChecks, StackSize, MaxCallDepth)",
+                "Ebpf:StackSzie is not a setting of the Ebpf section (known: DefaultEngine, InstructionBudget, Timeout, RunTimeLimit, MemoryChecks, HelperArgumentChecks, Verification, StackSize, MaxCallDepth)",
                 "Ebpf:StackSize must be a multiple of 8 from 8 to 65536 (got 7)",
                 "Ebpf:Timeout must be positive and at most 49.17:02:47.2940000, or absent for no limit (got -00:00:01)",
                 "Ebpf:RunTimeLimit must be positive and at most 49.17:02:47.2940000, or empty or -00:00:00.0010000 for no limit (got 00:00:00)",

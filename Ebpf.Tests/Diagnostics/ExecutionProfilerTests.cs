@@ -1,4 +1,6 @@
 using Ebpf.Diagnostics;
+using Ebpf.Interpreter;
+using Ebpf.Verification;
 
 namespace Ebpf.Tests.Diagnostics;
 
@@ -23,7 +25,9 @@ public class ExecutionProfilerTests
     [Fact]
     public void Counts_accumulate_over_runs_and_untaken_blocks_are_not_hot()
     {
-        using var compiled = DiagnosticPrograms.Observable("jeq r2, 0, +1\nmov r0, 1\nexit");
+        // r0 is unset on the taken path (the engines give 0; the default, hybrid, verification refuses that read).
+        using var compiled = new InterpreterEngine().CompileObservable(
+            DiagnosticPrograms.Load("jeq r2, 0, +1\nmov r0, 1\nexit"), options: new ExecutionOptions { Verification = VerificationMode.Structural });
         var profiler = new ExecutionProfiler();
         compiled.Run([], [], profiler);
         compiled.Run([], [], profiler);

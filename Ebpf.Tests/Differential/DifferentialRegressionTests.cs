@@ -1,6 +1,7 @@
 using Ebpf.Assembly;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 
 namespace Ebpf.Tests.Differential;
 
@@ -65,7 +66,7 @@ public class DifferentialRegressionTests
         """;
         var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
         var input = Convert.FromHexString("191C12850BE087D896432EB71CE493F36A39AC4F0A3705A4C2C9F312D821A169526C2076482AA87DCCE676DA0EC87DF5");
-        using var compiled = TestEngines.Get(engineName).Compile(program, DifferentialTests.Environment(), new ExecutionOptions { InstructionBudget = 918 });
+        using var compiled = TestEngines.Get(engineName).Compile(program, DifferentialTests.Environment(), new ExecutionOptions { InstructionBudget = 918, Verification = VerificationMode.Structural });
 
         Assert.Equal(0x1e6756773UL, compiled.Run(input));
     }

@@ -83,7 +83,8 @@ public class DifferentialTests
     private static void AssertSameOutcome(GeneratedProgram generated, IExecutionEngine reference, IExecutionEngine[] others, ProgramEnvironment environment)
     {
         var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-        var options = new ExecutionOptions { InstructionBudget = generated.Budget };
+        // Budgets bound these runs; a wall-clock limit would stop a run on a loaded machine and show as a false TimedOut.
+        var options = GeneratedCases.OptionsFor(generated.Budget);
         string expected = Outcome(reference, program, generated.Input, environment, options);
         foreach (var engine in others)
         {
@@ -108,7 +109,7 @@ public class DifferentialTests
             generated =>
             {
                 var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-                string outcome = Outcome(reference, program, generated.Input, environment, new ExecutionOptions { InstructionBudget = generated.Budget });
+                string outcome = Outcome(reference, program, generated.Input, environment, GeneratedCases.OptionsFor(generated.Budget));
                 lock (seen)
                 {
                     seen.Add(outcome.StartsWith("r0=", StringComparison.Ordinal) ? "result" : outcome.Split(' ')[0]);

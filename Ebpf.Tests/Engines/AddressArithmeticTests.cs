@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Ebpf.Assembly;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 
 namespace Ebpf.Tests.Engines;
 
@@ -32,7 +33,7 @@ public class AddressArithmeticTests
     private static ulong Run(string engine, bool checks, string source, byte[] input)
     {
         var program = EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
-        using var compiled = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { MemoryChecks = checks });
+        using var compiled = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { MemoryChecks = checks, Verification = VerificationMode.Structural });
         return compiled.Run(input);
     }
 
@@ -67,7 +68,7 @@ public class AddressArithmeticTests
         })
         {
             var program = EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
-            using var compiled = TestEngines.Get(engine).Compile(program);
+            using var compiled = TestEngines.Get(engine).Compile(program, options: TestPrograms.StructuralOnly);
             var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(input));
             Assert.Equal(3, e.Pc);
             Assert.Equal(MemoryAccessKind.Read, e.Access);

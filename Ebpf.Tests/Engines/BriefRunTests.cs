@@ -53,7 +53,9 @@ public class BriefRunTests
     private static ICompiledProgram Compile(string engine, string source, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         var program = Parse(source);
-        return TestEngines.Get(engine).Compile(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default);
+        // Structural verification: the readers read stack bytes they never wrote (zeros, which is the point), an
+        // uninitialised read the default (hybrid) verification refuses at compile time.
+        return TestEngines.Get(engine).Compile(program, environment ?? new ProgramEnvironment(), (options ?? ExecutionOptions.Default) with { Verification = VerificationMode.Structural });
     }
 
     [Fact]

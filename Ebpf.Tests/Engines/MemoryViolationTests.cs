@@ -3,12 +3,20 @@ using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Ebpf.Isa;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 using static Ebpf.Tests.Engines.TestPrograms;
 
 namespace Ebpf.Tests.Engines;
 
 public unsafe class MemoryViolationTests
 {
+    /// <summary>
+    /// <see cref="TestPrograms.Run"/> with <see cref="VerificationMode.Structural"/> verification: these programs escape
+    /// on purpose (the default, hybrid, refuses them at compile time), and what is tested is the run-time check.
+    /// </summary>
+    private static ulong Run(string engine, EbpfProgram program, byte[]? memory = null, ProgramEnvironment? environment = null, ExecutionOptions? options = null) =>
+        TestPrograms.Run(engine, program, memory, environment, (options ?? ExecutionOptions.Default) with { Verification = VerificationMode.Structural });
+
     private static ulong AddressOf(byte[] pinned) => (ulong)Unsafe.AsPointer(ref pinned[0]);
 
     private static EbpfMemoryAccessException Violation(string engine, EbpfProgram program, byte[]? memory = null, ProgramEnvironment? environment = null)

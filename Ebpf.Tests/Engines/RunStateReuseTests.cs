@@ -1,5 +1,6 @@
 using Ebpf.Isa;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 using static Ebpf.Tests.Engines.TestPrograms;
 
 namespace Ebpf.Tests.Engines;
@@ -52,7 +53,7 @@ public class RunStateReuseTests
     {
         var e = TestEngines.Get(engine);
         using var big = e.Compile(DeepStack(-4096), options: new ExecutionOptions { StackSize = 4096 });
-        using var small = e.Compile(DeepStack(-520), options: new ExecutionOptions { StackSize = 512 });
+        using var small = e.Compile(DeepStack(-520), options: new ExecutionOptions { StackSize = 512, Verification = VerificationMode.Structural });
         Assert.Equal(7UL, big.Run());
         // 8 bytes below a 512-byte frame: a violation even right after a run with a 4 KiB frame on this thread.
         Assert.Throws<EbpfMemoryAccessException>(() => small.Run());

@@ -11,7 +11,7 @@ namespace Ebpf.Tests.Engines;
 /// <summary>
 /// <see cref="ExecutionOptions.RunTimeLimit"/>: the process-wide watchdog that stops runaway runs. The endless-loop
 /// tests let the real watchdog fire (a short limit; a run that ignored it fails the test after <see cref="Patience"/>
-/// instead of hanging the suite); the others drive <see cref="RunWatchdog.Scan"/> by hand from a helper, with a limit
+/// instead of hanging the suite); the others drive <see cref="RunWatchdog.Scan(long, RunSlots?)"/> by hand from a helper, with a limit
 /// the real watchdog never reaches, so they do not depend on timing.
 /// </summary>
 public class RunTimeLimitTests
@@ -166,6 +166,44 @@ public class RunTimeLimitTests
         AssertStoppedByTheLimit(e, LongLimit);
 
         // The stop request went with that run: the next one on the thread runs to its end.
+        scan = false;
+        Assert.Equal(7UL, compiled.Run());
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_run_first_seen_by_a_late_scan_is_timed_from_that_sight_not_from_the_scans_clock(string engine)
+    {
+        // The watchdog read its clock, was descheduled for three limits (a loaded machine), then saw this run for the
+        // first time: the run is timed from that sight, so half a limit later it is left alone and a limit after the
+        // sight it is stopped. Timed from the clock read before the scan, it was stopped at once (a false time-out).
+        long start = RunWatchdog.Now();
+        long seen = start + (3 * LongLimitTicks);
+        bool scan = true;
+        int early = -1, late = -1;
+        using var compiled = ScanningProgram(
+            engine,
+            () =>
+            {
+                if (scan)
+                {
+                    _ = RunWatchdog.Scan(start, RunSlots.Current, () => seen);
+                    early = RunWatchdog.Scan(seen + (LongLimitTicks / 2), RunSlots.Current);
+                    late = RunWatchdog.Scan(seen + LongLimitTicks, RunSlots.Current);
+                }
+            },
+            LongLimit);
+
+        // The watchdog's own thread must not see the run first (it would date it from its real clock).
+        EbpfRunCancelledException e;
+        lock (RunWatchdog.ScanGate)
+        {
+            e = Assert.Throws<EbpfRunCancelledException>(() => compiled.Run());
+        }
+
+        Assert.Equal(0, early);
+        Assert.Equal(1, late);
+        AssertStoppedByTheLimit(e, LongLimit);
         scan = false;
         Assert.Equal(7UL, compiled.Run());
     }

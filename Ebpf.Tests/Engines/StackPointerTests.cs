@@ -30,7 +30,7 @@ public class StackPointerTests
     {
         var program = CallerFrameRead(504); // 512 - 8: the caller's [r10-8]
         Assert.Equal(AccessRegion.Stack, program.Analysis.RegionOf(6));
-        using var compiled = TestEngines.Get(engine).Compile(program);
+        using var compiled = TestEngines.Get(engine).Compile(program, options: TestPrograms.StructuralOnly);
         Assert.Equal(0x2aUL, compiled.Run());
     }
 
@@ -39,7 +39,7 @@ public class StackPointerTests
     public void A_pointer_past_the_outermost_frame_is_a_violation(string engine)
     {
         var program = CallerFrameRead(512); // the caller's r10: one past the stack
-        using var compiled = TestEngines.Get(engine).Compile(program);
+        using var compiled = TestEngines.Get(engine).Compile(program, options: TestPrograms.StructuralOnly);
         var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run());
         Assert.Equal(6, e.Pc);
         Assert.Equal(8UL, e.Size);
@@ -53,7 +53,7 @@ public class StackPointerTests
         // r2 = r10 - 4: an 8-byte read covers 4 bytes of the frame and 4 beyond the stack.
         var program = ProgramLoader.Load(Assembler.Assemble("mov64 r2, r10\nadd64 r2, -0x4\nldxdw r0, [r2]\nexit"));
         Assert.Equal(AccessRegion.Stack, program.Analysis.RegionOf(2));
-        using var compiled = TestEngines.Get(engine).Compile(program);
+        using var compiled = TestEngines.Get(engine).Compile(program, options: TestPrograms.StructuralOnly);
         var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run());
         Assert.Equal(2, e.Pc);
     }

@@ -1,5 +1,6 @@
 using Ebpf.Isa;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 
 namespace Ebpf.Tests.Engines;
 
@@ -29,6 +30,13 @@ public static class TestPrograms
 
         return EbpfProgram.Create(list.ToArray(), StructuralOnlyVerifier.Instance);
     }
+
+    /// <summary>
+    /// Options with <see cref="VerificationMode.Structural"/> verification, for tests of what the run-time checks do with
+    /// programs the default (hybrid) verification refuses at compile time: escape programs, uninitialised reads that the
+    /// engines define (registers start at 0; r1-r5 survive a helper call), pointers into a caller's frame.
+    /// </summary>
+    public static ExecutionOptions StructuralOnly { get; } = new() { Verification = VerificationMode.Structural };
 
     /// <summary>Compiles and runs on <paramref name="engine"/> with optional memory.</summary>
     public static ulong Run(string engine, EbpfProgram program, byte[]? memory = null, ProgramEnvironment? environment = null, ExecutionOptions? options = null)

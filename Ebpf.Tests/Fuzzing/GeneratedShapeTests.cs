@@ -15,7 +15,7 @@ public class GeneratedShapeTests
 
     private static ulong Run(string engine, string asm, byte[] input, ProgramEnvironment? environment = null)
     {
-        using var compiled = TestEngines.Get(engine).Compile(EbpfProgram.Create(Assembler.Assemble(asm), StructuralOnlyVerifier.Instance), environment ?? GeneratedEnvironment.Create());
+        using var compiled = TestEngines.Get(engine).Compile(EbpfProgram.Create(Assembler.Assemble(asm), StructuralOnlyVerifier.Instance), environment ?? GeneratedEnvironment.Create(), TestPrograms.StructuralOnly);
         return compiled.Run(input);
     }
 

@@ -14,6 +14,9 @@ public class CallbackHelperTests
 {
     private static ProgramEnvironment Linux() => LinuxHelpers.Register(new ProgramEnvironment());
 
+    /// <summary>For programs that reach a run-time error the default (hybrid) verification refuses at compile time.</summary>
+    private static readonly ExecutionOptions StructuralOnly = new() { Verification = VerificationMode.Structural };
+
     private static ulong Run(string engine, string source, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
     {
         using var compiled = TestEngines.Get(engine).Compile(ProgramLoader.Load(Assembler.Assemble(source)), environment ?? Linux(), options);
@@ -156,9 +159,9 @@ public class CallbackHelperTests
             """;
 
         // 5 instructions up to the call, then add (pc 7) and ja (pc 8) in turn: instruction 100,001 is a ja.
-        var budget = Assert.Throws<EbpfBudgetExceededException>(() => Run(engine, source, options: new ExecutionOptions { InstructionBudget = 100_000 }));
+        var budget = Assert.Throws<EbpfBudgetExceededException>(() => Run(engine, source, options: new ExecutionOptions { InstructionBudget = 100_000, Verification = VerificationMode.Structural }));
         Assert.Equal(8, budget.Pc);
-        var timeout = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, source, options: new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(50) }));
+        var timeout = Assert.Throws<EbpfRunCancelledException>(() => Run(engine, source, options: new ExecutionOptions { Timeout = TimeSpan.FromMilliseconds(50), Verification = VerificationMode.Structural }));
         Assert.InRange(timeout.Pc, 7, 8);
         Assert.NotNull(timeout.Timeout);
     }
@@ -245,7 +248,7 @@ public class CallbackHelperTests
             exit
             """;
 
-        var error = Assert.Throws<EbpfHelperException>(() => Run(engine, source));
+        var error = Assert.Throws<EbpfHelperException>(() => Run(engine, source, options: StructuralOnly));
         Assert.Equal(6, error.Pc);
         Assert.Contains("is not the address of a callback of this program", error.InnerException!.Message);
     }
@@ -315,7 +318,7 @@ public class CallbackHelperTests
             exit
             """;
 
-        var error = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, source, environment));
+        var error = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, source, environment, StructuralOnly));
         Assert.Equal(8, error.Pc);
     }
 
@@ -329,7 +332,7 @@ public class CallbackHelperTests
         environment.AddMap(array);
         environment.AddMap(queue);
         Assert.Equal(unchecked((ulong)-22L), Run(engine, ForEach(stopAtKey: 99, flags: 1), environment));
-        var error = Assert.Throws<EbpfHelperException>(() => Run(engine, ForEach(stopAtKey: 99, map: 1), environment));
+        var error = Assert.Throws<EbpfHelperException>(() => Run(engine, ForEach(stopAtKey: 99, map: 1), environment, StructuralOnly));
         Assert.Contains("cannot be iterated", error.InnerException!.Message);
     }
 

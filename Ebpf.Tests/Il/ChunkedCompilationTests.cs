@@ -45,7 +45,8 @@ public class ChunkedCompilationTests
     {
         var program = LongProgram(blocks: 1700, badAccessBlock: null);
         Assert.True(program.Length > 20_000);
-        var options = new ExecutionOptions { MemoryChecks = memoryChecks, InstructionBudget = budget };
+        // No wall-clock limit: the program ends by itself, and a loaded machine must not turn it into a time-out.
+        var options = new ExecutionOptions { MemoryChecks = memoryChecks, InstructionBudget = budget, RunTimeLimit = null };
         var (expected, expectedInput) = RunOn(Reference, program, options);
         var (actual, actualInput) = RunOn(Chunked, program, options);
         Assert.Equal(expected, actual);
@@ -90,7 +91,7 @@ public class ChunkedCompilationTests
             generated =>
             {
                 var program = EbpfProgram.Create(generated.Slots, StructuralOnlyVerifier.Instance);
-                var options = new ExecutionOptions { InstructionBudget = generated.Budget };
+                var options = GeneratedCases.OptionsFor(generated.Budget);
                 Assert.Equal(
                     DifferentialTests.Outcome(Reference, program, generated.Input, environment, options),
                     DifferentialTests.Outcome(tiny, program, generated.Input, environment, options));

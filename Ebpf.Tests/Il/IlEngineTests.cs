@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Ebpf.Il;
 using Ebpf.Isa;
+using Ebpf.Verification;
 using static Ebpf.Tests.Engines.TestPrograms;
 
 namespace Ebpf.Tests.Il;
@@ -91,14 +92,14 @@ public class IlEngineTests
         // zeroed. Checked, that is a violation; unchecked, the read happens.
         var program = Program(I(OpCodes.LdxDW, 0, 10, -600), I(OpCodes.Exit));
         var engine = new IlEngine();
-        using var checkedProgram = engine.Compile(program);
+        using var checkedProgram = engine.Compile(program, null, StructuralOnly);
         var e = Assert.Throws<EbpfMemoryAccessException>(() => checkedProgram.Run());
         Assert.Equal(0, e.Pc);
         Assert.Equal(RuntimeErrorKind.MemoryAccessViolation, e.Kind);
         Assert.Equal(MemoryAccessKind.Read, e.Access);
         Assert.Equal(8UL, e.Size);
 
-        using var uncheckedProgram = engine.Compile(program, null, new ExecutionOptions { MemoryChecks = false });
+        using var uncheckedProgram = engine.Compile(program, null, new ExecutionOptions { MemoryChecks = false, Verification = VerificationMode.Structural });
         Assert.Equal(0UL, uncheckedProgram.Run());
     }
 

@@ -126,7 +126,7 @@ public class MapHelperTests
             I(OpCodes.StW, 1, 0, 0, 1),
             I(OpCodes.Mov64Imm, 0, 0, 0, 0),
             I(OpCodes.Exit));
-        var error = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, write, environment: environment));
+        var error = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, write, environment: environment, options: StructuralOnly));
         Assert.Equal(2, error.Pc);
         Assert.Equal(MemoryAccessKind.Write, error.Access);
     }
@@ -158,7 +158,7 @@ public class MapHelperTests
             I(OpCodes.Add64Imm, 2, 0, 0, -8),
             I(OpCodes.Call, 0, 0, 0, 1),
             I(OpCodes.Exit));
-        var error = Assert.Throws<EbpfHelperException>(() => Run(engine, program, environment: environment));
+        var error = Assert.Throws<EbpfHelperException>(() => Run(engine, program, environment: environment, options: StructuralOnly));
         Assert.Equal(3, error.Pc);
         Assert.Contains("not a map", error.Message);
     }

@@ -80,6 +80,36 @@ public partial class ConformanceProofTests(ITestOutputHelper output)
         Assert.True(ran > 0);
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_default_compiles_every_program_and_strict_refuses_exactly_the_unproven_ones(string engine)
+    {
+        int strictAccepted = 0;
+        var environment = new ProgramEnvironment(ConformanceHelpers.CreateTable());
+        foreach (string name in ConformanceSuite.TestNames())
+        {
+            var (program, _) = Load(name);
+            using (TestEngines.Get(engine).Compile(program, environment, ExecutionOptions.Default))
+            {
+            }
+
+            bool proven = program.Analysis.Safety(SafetyContext.For(environment)).IsProven;
+            try
+            {
+                using var strict = TestEngines.Get(engine).Compile(program, environment, new ExecutionOptions { Verification = VerificationMode.Strict });
+                Assert.True(proven, $"{name}: strict compiled a program with unproven points");
+                strictAccepted++;
+            }
+            catch (EbpfVerificationException e)
+            {
+                Assert.False(proven, $"{name}: strict refused a proven program: {e.Message}");
+            }
+        }
+
+        output.WriteLine($"{engine}: the default (hybrid) compiles {ConformanceSuite.TestNames().Count} of {ConformanceSuite.TestNames().Count} programs, strict {strictAccepted}");
+        Assert.InRange(strictAccepted, 1, ConformanceSuite.TestNames().Count - 1);
+    }
+
     /// <summary>The finding with its numbers taken out, so findings of one kind group together.</summary>
     private static string Category(string message, bool error) =>
         (error ? "error: " : "unproven: ") + Numbers().Replace(Registers().Replace(message, "rN"), "#");

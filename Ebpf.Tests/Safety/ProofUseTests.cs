@@ -91,7 +91,8 @@ public class ProofUseTests
         // guarded read keeps its check.
         var program = ProgramLoader.Load(Assembler.Assemble("mov r0, 0\njlt r2, 4, +2\nldxw r0, [r1]\nadd r0, r5\nexit"));
         Assert.False(program.Analysis.Safety(new SafetyContext()).IsSafe);
-        using var compiled = TestEngines.Get(engine).Compile(program);
+        Assert.Throws<EbpfVerificationException>(() => TestEngines.Get(engine).Compile(program)); // the default refuses it
+        using var compiled = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { Verification = VerificationMode.Structural });
         Assert.Equal((1, 0), Statistics(compiled));
     }
 
@@ -199,7 +200,7 @@ public class ProofUseTests
         for (int i = 0; i < 150; i++)
         {
             var program = generate(i).Program;
-            var options = new ExecutionOptions { InstructionBudget = 100_000 };
+            var options = new ExecutionOptions { InstructionBudget = 100_000, Verification = VerificationMode.Structural };
             using var withProof = new Compiled(engine, program, options, forceChecks: false);
             using var allChecked = new Compiled(engine, program, options, forceChecks: true);
             Assert.Equal(0, Statistics(allChecked.Program).Proven);

@@ -173,7 +173,8 @@ public class SumRelationTests
             ICompiledProgram compiled;
             using (CheckPlan.ForceChecks())
             {
-                compiled = TestEngines.Get(engine).Compile(program);
+                // some variants are off by a few bytes (refuted): structural, so that they run and their checks stop them
+                compiled = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { Verification = VerificationMode.Structural });
             }
 
             using (compiled)

@@ -1,6 +1,7 @@
 using Ebpf.Assembly;
 using Ebpf.Tests.Engines;
 using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
 using Ebpf.X64.Compiler;
 
 namespace Ebpf.Tests.X64;
@@ -25,7 +26,9 @@ public class HelperCallRegisterTests
     private static ulong Run(string engine, string source, ulong inputLength = 8)
     {
         var program = EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
-        using var compiled = TestEngines.Get(engine).Compile(program, WeighingEnvironment());
+        // Reading r1-r5 after a helper call is an error for the analysis (the kernel clobbers them), so the default
+        // (hybrid) verification refuses these programs; what is tested is what the engines do, structurally verified.
+        using var compiled = TestEngines.Get(engine).Compile(program, WeighingEnvironment(), new ExecutionOptions { Verification = VerificationMode.Structural });
         return compiled.Run(new byte[inputLength]);
     }
 

@@ -30,7 +30,7 @@ public class MemoryPathTests
             I(OpCodes.Add64Reg, 0, 3),
             I(OpCodes.StDW, 10, 0, 496, 2),
             I(OpCodes.Exit));
-        Assert.Equal(82UL, Run(engine, program));
+        Assert.Equal(82UL, Run(engine, program, options: StructuralOnly));
     }
 
     [Theory]
@@ -39,7 +39,7 @@ public class MemoryPathTests
     {
         // r2 = r10 - 520; stxdw [r2], r1 -- 8 bytes below the only frame.
         var program = Program(I(OpCodes.Mov64Reg, 2, 10), I(OpCodes.Add64Imm, 2, imm: -520), I(OpCodes.StxDW, 2, 1, 0), I(OpCodes.Exit));
-        using var compiled = TestEngines.Get(engine).Compile(program);
+        using var compiled = TestEngines.Get(engine).Compile(program, options: StructuralOnly);
         var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run());
         Assert.Equal(2, e.Pc);
         Assert.Equal(MemoryAccessKind.Write, e.Access);
@@ -86,7 +86,7 @@ public class MemoryPathTests
         Assert.Equal(0x33UL + 0x22, Run(engine, ok, environment: environment));
         Assert.Equal(7, third[8]);
 
-        var write = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, Program(Lddw(2, a2), I(OpCodes.StB, 2, 0, 0, 1), I(OpCodes.Exit)), environment: environment));
+        var write = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, Program(Lddw(2, a2), I(OpCodes.StB, 2, 0, 0, 1), I(OpCodes.Exit)), environment: environment, options: StructuralOnly));
         Assert.Equal(2, write.Pc);
         Assert.Equal(MemoryAccessKind.Write, write.Access);
         Assert.Equal(0x22, readOnly[0]);

@@ -90,7 +90,7 @@ internal sealed unsafe partial class X64Compiler
     private Label budgetFail;
 
     private X64Compiler(
-        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher, HelperReturnPlan? returnPlan)
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, HelperPlan helpers, INativeAbi abi, ulong dispatcher, HelperReturnPlan? returnPlan)
     {
         helpersReturn = returnPlan is not null;
         yieldInterval = returnPlan?.YieldInterval ?? 0;
@@ -101,7 +101,7 @@ internal sealed unsafe partial class X64Compiler
         this.abi = abi;
         this.dispatcher = dispatcher;
         checks = options.MemoryChecks;
-        plan = CheckPlan.Create(program, environment, options);
+        this.plan = plan;
         budget = options.InstructionBudget is not null;
         stackSize = options.StackSize;
         int n = program.Length;
@@ -139,11 +139,14 @@ internal sealed unsafe partial class X64Compiler
     /// <summary>Compiles a program; with a <paramref name="returnPlan"/> its helper calls return to the host (see
     /// <see cref="HelperReturnAnalysis"/>), otherwise they call <paramref name="dispatcher"/>.</summary>
     /// <exception cref="EbpfCompilationException">An instruction cannot be translated (e.g. an unknown helper id).</exception>
+    /// <exception cref="EbpfVerificationException">The verification <paramref name="options"/> ask for refuses the program (see <see cref="CheckPlan.Create"/>).</exception>
     public static CompiledCode Compile(
         EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
         HelperReturnPlan? returnPlan)
     {
-        var compiled = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan).Run();
+        // One plan (and so one safety analysis, which may refuse the program) serves both passes.
+        var plan = CheckPlan.Create(program, environment, options);
+        var compiled = new X64Compiler(program, environment, options, plan, helpers, abi, dispatcher, returnPlan).Run();
 
         // Code with loops starts its body on a 64-byte boundary, so that the entries' length (which changes with the
         // program's registers and helper calls) never moves its loops: a second pass with NOPs after the entries,
@@ -154,7 +157,7 @@ internal sealed unsafe partial class X64Compiler
             return compiled;
         }
 
-        var aligned = new X64Compiler(program, environment, options, helpers, abi, dispatcher, returnPlan) { bodyPadding = BodyAlignment - (body % BodyAlignment) };
+        var aligned = new X64Compiler(program, environment, options, plan, helpers, abi, dispatcher, returnPlan) { bodyPadding = BodyAlignment - (body % BodyAlignment) };
         return aligned.Run();
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ebpf.Verification;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -51,6 +52,9 @@ internal sealed class EbpfConfigurationSetup(IServiceProvider provider) : IConfi
             case "HELPERARGUMENTCHECKS":
                 options.HelperArgumentChecks = Parse(options, key, value, "true or false", options.HelperArgumentChecks);
                 break;
+            case "VERIFICATION":
+                options.Verification = ParseMode(options, key, value, options.Verification);
+                break;
             case "STACKSIZE":
                 options.StackSize = Parse(options, key, value, "a whole number", options.StackSize);
                 break;
@@ -61,6 +65,19 @@ internal sealed class EbpfConfigurationSetup(IServiceProvider provider) : IConfi
                 options.BindingErrors.Add($"{key} is not a setting of the {EbpfOptions.SectionName} section (known: {string.Join(", ", EbpfOptions.SettingNames)})");
                 break;
         }
+    }
+
+    /// <summary>A <see cref="VerificationMode"/> by name (case-insensitive; numbers are not accepted); a bad one is recorded and leaves the setting as it was.</summary>
+    private static VerificationMode ParseMode(EbpfOptions options, string key, string? value, VerificationMode current)
+    {
+        string text = value?.Trim() ?? string.Empty;
+        if (text.Length > 0 && char.IsLetter(text[0]) && Enum.TryParse(text, ignoreCase: true, out VerificationMode mode) && Enum.IsDefined(mode))
+        {
+            return mode;
+        }
+
+        options.BindingErrors.Add($"{key} must be {string.Join(", ", Enum.GetNames<VerificationMode>())} (got '{value}')");
+        return current;
     }
 
     /// <summary>An empty value clears the setting (no limit); otherwise the value is parsed, and a bad one is recorded and leaves the setting as it was.</summary>

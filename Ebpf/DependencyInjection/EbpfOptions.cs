@@ -1,3 +1,5 @@
+using Ebpf.Verification;
+
 namespace Ebpf.DependencyInjection;
 
 /// <summary>
@@ -26,6 +28,14 @@ public sealed class EbpfOptions
     /// <summary>Whether helper pointer arguments are checked (see <see cref="ExecutionOptions.HelperArgumentChecks"/>). Default true.</summary>
     public bool HelperArgumentChecks { get; set; } = true;
 
+    /// <summary>
+    /// What the safety analysis must accept before a program is compiled (see <see cref="ExecutionOptions.Verification"/>):
+    /// <see cref="VerificationMode.Hybrid"/> (the default) rejects programs with definite errors,
+    /// <see cref="VerificationMode.Strict"/> every program not proven safe, <see cref="VerificationMode.Structural"/>
+    /// demands no proof. Configuration takes the name (<c>"Strict"</c>, case-insensitive).
+    /// </summary>
+    public VerificationMode Verification { get; set; } = VerificationMode.Hybrid;
+
     /// <summary>The bytes of stack per frame: a multiple of 8 from 8 to 65,536. Default 512.</summary>
     public int StackSize { get; set; } = ExecutionOptions.Default.StackSize;
 
@@ -48,7 +58,7 @@ public sealed class EbpfOptions
 
     /// <summary>The names of the settings the configuration section may hold.</summary>
     internal static IReadOnlyList<string> SettingNames { get; } =
-        [nameof(DefaultEngine), nameof(InstructionBudget), nameof(Timeout), nameof(RunTimeLimit), nameof(MemoryChecks), nameof(HelperArgumentChecks), nameof(StackSize), nameof(MaxCallDepth)];
+        [nameof(DefaultEngine), nameof(InstructionBudget), nameof(Timeout), nameof(RunTimeLimit), nameof(MemoryChecks), nameof(HelperArgumentChecks), nameof(Verification), nameof(StackSize), nameof(MaxCallDepth)];
 
     /// <summary>What the configuration section held that could not be bound (reported when the options are validated).</summary>
     internal List<string> BindingErrors { get; } = [];
@@ -59,6 +69,7 @@ public sealed class EbpfOptions
         InstructionBudget = InstructionBudget,
         MemoryChecks = MemoryChecks,
         HelperArgumentChecks = HelperArgumentChecks,
+        Verification = Verification,
         StackSize = StackSize,
         MaxCallDepth = MaxCallDepth,
         Timeout = Timeout,

@@ -36,6 +36,11 @@ internal sealed class EbpfOptionsValidator(IServiceProvider provider, EngineRegi
             failures.Add($"{prefix}{nameof(EbpfOptions.RunTimeLimit)} must be positive and at most {ExecutionOptions.MaxTimeout}, or empty or {Timeout.InfiniteTimeSpan} for no limit (got {limit})");
         }
 
+        if (!Enum.IsDefined(options.Verification))
+        {
+            failures.Add(Invariant($"{prefix}{nameof(EbpfOptions.Verification)} must be {string.Join(", ", Enum.GetNames<Ebpf.Verification.VerificationMode>())} (got {(int)options.Verification})"));
+        }
+
         var names = registry.Names;
         if (names.Count == 0)
         {

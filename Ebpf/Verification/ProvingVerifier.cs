@@ -7,14 +7,17 @@ namespace Ebpf.Verification;
 /// A verifier that proves programs safe by abstract interpretation (<see cref="SafetyAnalysis"/>: types, ranges,
 /// known bits, input-length relations, stack initialisation, helper signatures) on top of the policy checks of a
 /// <see cref="Verifier"/>. In <see cref="VerificationMode.Strict"/> mode a program loads only when every access is
-/// proven; in <see cref="VerificationMode.Hybrid"/> mode only definite errors reject it. Select it where an
-/// <see cref="IVerifier"/> is taken (e.g. <see cref="EbpfProgram.Create(ReadOnlySpan{Instruction}, IVerifier, string?, string?)"/>);
-/// the default verifier stays the structural <see cref="Verifier"/>.
+/// proven; in <see cref="VerificationMode.Hybrid"/> mode only definite errors reject it (in
+/// <see cref="VerificationMode.Structural"/> mode only the policy verifier runs). Select it where an
+/// <see cref="IVerifier"/> is taken (e.g. <see cref="EbpfProgram.Create(ReadOnlySpan{Instruction}, IVerifier, string?, string?)"/>)
+/// to refuse a program when it is loaded, under a <see cref="SafetyContext"/> of your choice. Without it the engines
+/// apply the same rule when they compile the program (<see cref="ExecutionOptions.Verification"/>, hybrid by default),
+/// under the compilation's own environment and options.
 /// </summary>
 public sealed class ProvingVerifier : IVerifier
 {
     /// <summary>Creates a proving verifier.</summary>
-    /// <param name="mode">Strict or hybrid.</param>
+    /// <param name="mode">Hybrid, strict or structural (the policy only).</param>
     /// <param name="context">The helpers, maps, stack size and call depth the programs will run with (see <see cref="SafetyContext.For"/>).</param>
     /// <param name="policy">The policy verifier run first (<see cref="Verifier.Default"/> when null).</param>
     /// <exception cref="EbpfVerificationException"><paramref name="mode"/> is not a defined <see cref="VerificationMode"/>.</exception>
@@ -23,7 +26,7 @@ public sealed class ProvingVerifier : IVerifier
         ArgumentNullException.ThrowIfNull(context);
         if (!Enum.IsDefined(mode))
         {
-            throw new EbpfVerificationException($"{(int)mode} is not a verification mode (Strict, Hybrid)");
+            throw new EbpfVerificationException($"{(int)mode} is not a verification mode (Hybrid, Strict, Structural)");
         }
 
         Mode = mode;
@@ -31,7 +34,7 @@ public sealed class ProvingVerifier : IVerifier
         Policy = policy ?? Verifier.Default;
     }
 
-    /// <summary>Strict or hybrid.</summary>
+    /// <summary>Hybrid, strict or structural.</summary>
     public VerificationMode Mode { get; }
 
     /// <summary>What the analysis assumes about helpers, maps and the stack.</summary>
@@ -45,19 +48,21 @@ public sealed class ProvingVerifier : IVerifier
     public void Verify(ReadOnlySpan<Instruction> instructions)
     {
         var program = EbpfProgram.Create(instructions, Policy);
-        var analysis = program.Analysis.Safety(Context);
-        var finding = analysis.Errors.FirstOrDefault() ?? (Mode == VerificationMode.Strict ? analysis.Unproven.FirstOrDefault() : null);
-        if (finding is not null)
+        if (Mode != VerificationMode.Structural && program.Analysis.Safety(Context).Rejection(program, Mode) is { } rejection)
         {
-            string what = analysis.Errors.IsEmpty ? "not proven" : "unsafe";
-            throw new EbpfVerificationException(finding.Pc, program.Instructions[finding.Pc], $"{finding.Instruction}: {what}: {finding.Message}");
+            throw rejection;
         }
     }
 
-    /// <summary>True when <paramref name="analysis"/> is accepted in <paramref name="mode"/>.</summary>
+    /// <summary>True when <paramref name="analysis"/> is accepted in <paramref name="mode"/> (always in <see cref="VerificationMode.Structural"/>).</summary>
     public static bool Accepts(SafetyAnalysis analysis, VerificationMode mode)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        return mode == VerificationMode.Strict ? analysis.IsProven : analysis.IsSafe;
+        return mode switch
+        {
+            VerificationMode.Strict => analysis.IsProven,
+            VerificationMode.Structural => true,
+            _ => analysis.IsSafe,
+        };
     }
 }
