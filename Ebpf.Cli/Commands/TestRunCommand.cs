@@ -28,7 +28,8 @@ internal static class TestRunCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var mapFile = new Option<string?>("--map-file") { Description = "Set map entries from a file of 'NAME KEYHEX VALUEHEX' lines (# comments)", HelpName = "FILE" };
-        var skbMark = new Option<uint>("--skb-mark") { Description = "tc and socket programs: __sk_buff.mark", HelpName = "N" };
+        var skbMark = new Option<uint>("--skb-mark") { Description = "tc and socket programs: pass a struct __sk_buff in with this mark (and print ctx_out, as the kernel oracle)", HelpName = "N" };
+        var contextOut = new Option<bool>("--ctx-out") { Description = "tc and socket programs: pass a struct __sk_buff in and print the one the run gives back (ctx_out=HEX)" };
         var repeat = new Option<int>("--repeat", "-r")
         {
             Description = "Run the program N times on the packet (state carries over, as in the kernel); duration_ns is per run",
@@ -47,7 +48,7 @@ internal static class TestRunCommand
         var command = new Command("test-run", "Run a kernel program (XDP, tc, socket filter) on a packet like BPF_PROG_TEST_RUN: verdict, output packet, maps");
         command.Arguments.Add(objectFile);
         command.Arguments.Add(program);
-        foreach (var option in new Option[] { packet, pcap, output, setMap, mapFile, skbMark, repeat, cpu, type, maps, engine, json })
+        foreach (var option in new Option[] { packet, pcap, output, setMap, mapFile, skbMark, contextOut, repeat, cpu, type, maps, engine, json })
         {
             command.Options.Add(option);
         }
@@ -97,6 +98,11 @@ internal static class TestRunCommand
             }
 
             using var kernelProgram = KernelProgram.Load(runtime, chosen, parse.GetValue(program), explicitType, executionOptions);
+            if (parse.GetValue(contextOut) && kernelProgram.Type == KernelProgramType.Xdp)
+            {
+                throw new ToolException("--ctx-out gives back the struct __sk_buff of tc and socket programs; this is an XDP program", usage: true);
+            }
+
             if (parse.GetValue(mapFile) is { } mapPath)
             {
                 using var reader = new StringReader(System.Text.Encoding.UTF8.GetString(ReadFile(mapPath, "map file")));
@@ -111,7 +117,13 @@ internal static class TestRunCommand
 
             try
             {
-                var runOptions = new TestRunOptions { Repeat = parse.GetValue(repeat), SkbMark = parse.GetValue(skbMark) };
+                // As the kernel oracle: --ctx-out or --skb-mark (even 0) passes a context in, and the context out is printed.
+                var runOptions = new TestRunOptions
+                {
+                    Repeat = parse.GetValue(repeat),
+                    SkbMark = parse.GetValue(skbMark),
+                    SkbContext = parse.GetValue(contextOut) || parse.GetResult(skbMark) is { Implicit: false },
+                };
                 var results = new List<(int Frame, TestRunResult? Result, string? Error)>();
                 if (packetPath is not null)
                 {
@@ -220,6 +232,11 @@ internal static class TestRunCommand
         w.WriteNumber("size_out", result.Output.Length);
         w.WriteString("data_out", Convert.ToHexStringLower(result.Output));
         w.WriteNumber("duration_ns", result.DurationNanoseconds);
+        if (result.ContextOut is { } contextOut)
+        {
+            w.WriteString("ctx_out", Convert.ToHexStringLower(contextOut));
+        }
+
         if (result.Redirect is { } redirect)
         {
             w.WriteStartObject("redirect");

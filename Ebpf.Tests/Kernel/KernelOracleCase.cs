@@ -4,11 +4,21 @@ namespace Ebpf.Tests.Kernel;
 
 /// <summary>
 /// One case of <c>kernel-results.txt</c>: a program of examples/kernel, a frame of examples/kernel/packets, the map
-/// entries and skb mark given, and what the Linux kernel's BPF_PROG_TEST_RUN answered (recorded with the kernel
-/// oracle on 2026-12-02): the result line without duration_ns (or an error) and the map lines.
+/// entries, skb mark, context in (<c>--ctx-out</c>), CPU and repeat count given, and what the Linux kernel's
+/// BPF_PROG_TEST_RUN answered (recorded with the kernel oracle on 2026-12-02 and 2026-12-03): the result line without
+/// duration_ns (or an error), the <c>ctx_out</c> it printed and the map lines.
 /// </summary>
 public sealed record KernelOracleCase(string ObjectName, string Program, string Packet, IReadOnlyList<(string Map, string Key, string Value)> Sets, uint? SkbMark, string Result, string? ContextOut, IReadOnlyList<string> Maps)
 {
+    /// <summary>Whether the oracle passed a <c>struct __sk_buff</c> in (<c>--ctx-out</c> or <c>--skb-mark</c>).</summary>
+    public bool ContextIn { get; private init; }
+
+    /// <summary>The CPU the oracle pinned the test run to (<c>--cpu</c>, 0 by default).</summary>
+    public uint Cpu { get; private init; }
+
+    /// <summary>The oracle's repeat count (<c>-r</c>, 1 by default).</summary>
+    public int Repeat { get; private init; } = 1;
+
     /// <summary>Where the examples are.</summary>
     public static string Directory => Path.Combine(ConformanceSuite.RepositoryRoot, "examples", "kernel");
 
@@ -39,16 +49,30 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
             var words = id.Split(' ');
             var sets = new List<(string, string, string)>();
             uint? mark = null;
+            bool contextIn = false;
+            uint cpu = 0;
+            int repeat = 1;
             for (int w = 3; w < words.Length; w++)
             {
-                if (words[w] == "--set-map")
+                switch (words[w])
                 {
-                    sets.Add((words[w + 1], words[w + 2], words[w + 3]));
-                    w += 3;
-                }
-                else if (words[w] == "--skb-mark")
-                {
-                    mark = uint.Parse(words[++w], System.Globalization.CultureInfo.InvariantCulture);
+                    case "--set-map":
+                        sets.Add((words[w + 1], words[w + 2], words[w + 3]));
+                        w += 3;
+                        break;
+                    case "--skb-mark":
+                        mark = uint.Parse(words[++w], System.Globalization.CultureInfo.InvariantCulture);
+                        contextIn = true;
+                        break;
+                    case "--ctx-out":
+                        contextIn = true;
+                        break;
+                    case "--cpu":
+                        cpu = uint.Parse(words[++w], System.Globalization.CultureInfo.InvariantCulture);
+                        break;
+                    case "-r":
+                        repeat = int.Parse(words[++w], System.Globalization.CultureInfo.InvariantCulture);
+                        break;
                 }
             }
 
@@ -66,7 +90,7 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
                 maps.Add(lines[++i]);
             }
 
-            cases[id] = new KernelOracleCase(words[0], words[1], words[2], sets, mark, result, context, maps);
+            cases[id] = new KernelOracleCase(words[0], words[1], words[2], sets, mark, result, context, maps) { ContextIn = contextIn, Cpu = cpu, Repeat = repeat };
         }
 
         return cases;

@@ -133,14 +133,48 @@ public sealed class KernelProgramTests
         Assert.Throws<ArgumentOutOfRangeException>(() => program.TestRun(Packet("arp"), new TestRunOptions { Repeat = 0 }));
     }
 
-    [Fact]
-    public void A_frame_longer_than_the_xdp_buffer_is_refused()
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_frame_longer_than_the_xdp_buffer_goes_into_fragments_up_to_17_pages(string engine)
     {
-        using var runtime = Runtime("xdp_pass");
-        using var program = KernelProgram.Load(runtime, TestEngines.All[0]);
-        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(new byte[3521]));
-        Assert.Contains("more than the 3520", error.Message, StringComparison.Ordinal);
-        Assert.Equal(3520, program.TestRun(new byte[3520]).Output.Length);
+        // Linux 6.18 (kern_run, 2026-12-03; xdp_frags.c): a 73,152-byte frame (3,520 in the buffer, 17 pages) runs,
+        // xdp_linear_len sees 3,520 bytes (retval=3 after writing the buffer's last byte, size_out=73152); one byte more
+        // is refused with ENOMEM.
+        using var runtime = Runtime("xdp_frags");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), "xdp_linear_len");
+        var frame = new byte[73152];
+        for (int i = 0; i < frame.Length; i++)
+        {
+            frame[i] = (byte)(i % 251);
+        }
+
+        var result = program.TestRun(frame);
+        Assert.Equal((3u, 73152), (result.ReturnValue, result.Output.Length));
+        frame[3519] = 0xee;
+        Assert.Equal(frame, result.Output);
+        Assert.True(runtime.GetMap("seen").TryLookup<uint, int>(1, out int linear));
+        Assert.Equal(3520, linear);
+        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(new byte[73153]));
+        Assert.Contains("more than the 73152 an XDP test run takes", error.Message, StringComparison.Ordinal);
+        Assert.Contains("(ENOMEM)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("tc_skb", "tc_redirect", 7u)]
+    [InlineData("socket_udp", "socket_udp", 3698u)]
+    public void A_socket_buffer_takes_a_frame_of_up_to_3712_bytes_as_in_the_kernel(string objectName, string name, uint verdict)
+    {
+        // Linux 6.18 (kern_run, 2026-12-03): udp4_53 padded with zeros to 3,712 bytes runs (tc_redirect: retval=7
+        // size_out=3712; socket_udp: the frame from the network header, 3,698 bytes), 3,713 bytes is refused (EINVAL):
+        // a page less the headroom NET_SKB_PAD (64) and the shared info (320).
+        using var runtime = Runtime(objectName);
+        using var program = KernelProgram.Load(runtime, TestEngines.All[0], name);
+        var frame = new byte[3712];
+        Packet("udp4_53").CopyTo(frame, 0);
+        var result = program.TestRun(frame);
+        Assert.Equal((verdict, 3712), (result.ReturnValue, result.Output.Length));
+        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(new byte[3713]));
+        Assert.Contains("more than the 3712", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>An XDP program written in assembly: the EtherType (as a little-endian load) when 20 bytes are there, else XDP_DROP.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace Ebpf.Helpers;
 
@@ -24,28 +25,51 @@ internal static class InternetChecksum
     }
 
     /// <summary>
-    /// The partial sum of <c>~from</c> and <c>to</c> (32-bit little-endian words) plus <paramref name="seed"/>:
-    /// what <c>bpf_csum_diff</c> returns. Both lengths are multiples of 4.
+    /// What <c>bpf_csum_diff</c> returns on Linux 6.18 (x86-64): <c>csum_sub(csum_partial(to, seed), csum_partial(from,
+    /// 0))</c> when both are given, <c>csum_partial(to, seed)</c> for <paramref name="to"/> only,
+    /// <c>~csum_partial(from, ~seed)</c> for <paramref name="from"/> only, <paramref name="seed"/> for neither, folded to
+    /// 16 bits without complement (<c>csum_from32to16</c>). Any lengths (the kernel no longer asks for multiples of 4).
     /// </summary>
-    public static uint Diff(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, uint seed)
+    public static ushort Diff(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, uint seed)
+    {
+        uint sum = from.Length != 0 && to.Length != 0 ? Sub(Partial(to, seed), Partial(from, 0))
+            : to.Length != 0 ? Partial(to, seed)
+            : from.Length != 0 ? ~Partial(from, ~seed)
+            : seed;
+        return (ushort)((sum + BitOperations.RotateRight(sum, 16)) >> 16);
+    }
+
+    /// <summary>
+    /// x86-64's <c>csum_partial</c>: the 64-bit ones' complement sum (end-around carry) of <paramref name="seed"/> and the
+    /// little-endian 64-bit words of <paramref name="data"/> (the last one zero-padded), folded to 32 bits the same way.
+    /// The end-around sum is 0 only when every term is, and otherwise the one value in [1, 2^64 - 1] of its class modulo
+    /// 2^64 - 1, so the order of the additions (the kernel's unrolled chunks) does not change it.
+    /// </summary>
+    private static uint Partial(ReadOnlySpan<byte> data, uint seed)
     {
         ulong sum = seed;
-        for (int i = 0; i < from.Length; i += 4)
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
         {
-            sum += ~BinaryPrimitives.ReadUInt32LittleEndian(from[i..]);
+            sum = Add(sum, BinaryPrimitives.ReadUInt64LittleEndian(data[i..]));
         }
 
-        for (int i = 0; i < to.Length; i += 4)
+        if (i < data.Length)
         {
-            sum += BinaryPrimitives.ReadUInt32LittleEndian(to[i..]);
+            Span<byte> tail = stackalloc byte[8];
+            tail.Clear();
+            data[i..].CopyTo(tail);
+            sum = Add(sum, BinaryPrimitives.ReadUInt64LittleEndian(tail));
         }
 
-        while (sum >> 32 != 0)
-        {
-            sum = (sum & 0xffff_ffff) + (sum >> 32);
-        }
+        return Add((uint)(sum >> 32), (uint)sum);
+    }
 
-        return (uint)sum;
+    /// <summary>64-bit ones' complement addition (end-around carry).</summary>
+    private static ulong Add(ulong a, ulong b)
+    {
+        ulong sum = a + b;
+        return sum + (sum < b ? 1UL : 0UL);
     }
 
     /// <summary>16-bit ones' complement addition.</summary>

@@ -60,8 +60,11 @@ internal static class ContextRewriter
     /// <summary>
     /// What the kernel's verifier refuses at load and the analysis finds: the rules of
     /// <see cref="SafetyAnalysis.LoadRefusals"/> (a ring buffer record owned at exit or at a tail call, a callback
-    /// context that is neither the stack nor null), and in a socket filter any access to a context field Linux refuses
-    /// to that type (<c>data</c>, <c>data_end</c>...: no direct packet access).
+    /// context that is neither the stack nor null); in a socket filter any access to a context field Linux refuses to
+    /// that type (<c>data</c>, <c>data_end</c>...: no direct packet access); in an XDP program that is not a devmap
+    /// program (section <c>xdp/devmap</c> or <c>xdp.frags/devmap</c>) any access to <c>xdp_md.egress_ifindex</c>
+    /// (<c>xdp_is_valid_access</c>; checked on Linux 6.18: "invalid bpf_context access off=20 size=4", cpumap programs
+    /// included).
     /// </summary>
     private static void Refuse(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
     {
@@ -70,12 +73,21 @@ internal static class ContextRewriter
             throw new EbpfTestRunException($"program '{program.Name}' at pc {refusal.Pc} ({refusal.Instruction}): {refusal.Message}");
         }
 
-        if (type != KernelProgramType.SocketFilter)
+        var (forbidden, why) = type switch
+        {
+            KernelProgramType.SocketFilter => (
+                KernelContextLayouts.SkBuff.Fields.Where(f => KernelContextLayouts.SocketFilterForbidden.Contains(f.Name)).ToArray(),
+                "a socket filter may not access __sk_buff.{0} (no direct packet access: socket filters read the packet with bpf_skb_load_bytes)"),
+            KernelProgramType.Xdp when KernelProgramTypes.XdpMapAttachType(program.Section) != "BPF_XDP_DEVMAP" => (
+                KernelContextLayouts.Xdp.Fields.Where(f => f.Name == "egress_ifindex").ToArray(),
+                "only a devmap program (section xdp/devmap or xdp.frags/devmap, expected attach type BPF_XDP_DEVMAP) may access xdp_md.{0}"),
+            _ => (Array.Empty<ContextField>(), string.Empty),
+        };
+        if (forbidden.Length == 0)
         {
             return;
         }
 
-        var forbidden = KernelContextLayouts.SkBuff.Fields.Where(f => KernelContextLayouts.SocketFilterForbidden.Contains(f.Name)).ToArray();
         for (int pc = 0; pc < program.Instructions.Length; pc++)
         {
             var access = analysis.Access(pc);
@@ -88,8 +100,7 @@ internal static class ContextRewriter
             if (touched is not null)
             {
                 throw new EbpfTestRunException(
-                    $"program '{program.Name}' at pc {pc}: invalid bpf_context access off={access.MinOffset} size={access.Size}: a socket filter may not access __sk_buff.{touched.Name} "
-                    + "(no direct packet access: socket filters read the packet with bpf_skb_load_bytes)");
+                    $"program '{program.Name}' at pc {pc}: invalid bpf_context access off={access.MinOffset} size={access.Size}: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name));
             }
         }
     }

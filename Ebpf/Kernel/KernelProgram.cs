@@ -37,6 +37,9 @@ public sealed class KernelProgram : IDisposable
     /// <summary>What <see cref="RunLength"/> found for the tail-call targets met so far (under <see cref="gate"/>).</summary>
     private readonly Dictionary<EbpfProgram, bool> targetBounds = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>The expected attach type of an XDP program that runs from a device or CPU map (which the kernel's test run refuses), null for others.</summary>
+    private readonly string? mapAttachType;
+
     /// <summary>The scratch copy single runs are timed on (see <see cref="TestRunOptions.WarmUp"/>), made at the first such run.</summary>
     private ScratchCopy? scratch;
 
@@ -52,6 +55,7 @@ public sealed class KernelProgram : IDisposable
         this.engine = engine;
         this.options = options;
         RewrittenLoads = rewritten;
+        mapAttachType = type == KernelProgramType.Xdp ? KernelProgramTypes.XdpMapAttachType(program.Section) : null;
         bounded = RunLength.IsBounded(program, tailCalls: true);
         tailCalls = RunLength.CallsTail(program);
         run = new PacketRun(type);
@@ -181,13 +185,14 @@ public sealed class KernelProgram : IDisposable
     /// once; the runs then repeat on that state, as in the kernel. How the time is taken: see
     /// <see cref="TestRunOptions.WarmUp"/>.
     /// </summary>
-    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer).</exception>
+    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
     /// <exception cref="EbpfRunCancelledException"><paramref name="cancellationToken"/> was cancelled (during a run, or between two runs of a repeated test run).</exception>
     /// <exception cref="EbpfRuntimeException">A run failed (memory violation, helper failure...).</exception>
     public TestRunResult TestRun(ReadOnlySpan<byte> packet, TestRunOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= TestRunOptions.Default;
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Repeat, 1, nameof(options));
+        RefuseMapProgram();
         lock (gate)
         {
             if (options.WarmUp && options.Repeat >= TestRunOptions.TieringWarmUpRepeat && !runPathWarm)
@@ -201,7 +206,7 @@ public sealed class KernelProgram : IDisposable
             // timed on the scratch copy after a warm-up there.
             int untimed = options.WarmUp ? Math.Min(options.Repeat - 1, TestRunOptions.WarmUpRuns) : 0;
             var (result, nanoseconds) = RunRepeatedly(options.Repeat, untimed, cancellationToken);
-            var outcome = Outcome(result, nanoseconds);
+            var outcome = Outcome(result, nanoseconds, options);
             return options.WarmUp && options.Repeat == 1 && TimeOnScratchCopy(packet, options, cancellationToken) is { } warm
                 ? outcome with { DurationNanoseconds = warm }
                 : outcome;
@@ -224,6 +229,8 @@ public sealed class KernelProgram : IDisposable
             throw new EbpfTestRunException($"the {EngineName} engine cannot run a program under an observer (the interpreter can)");
         }
 
+        RefuseMapProgram();
+
         lock (gate)
         {
             run.Load(packet, TestRunOptions.Default);
@@ -235,7 +242,8 @@ public sealed class KernelProgram : IDisposable
                     compiled is CompiledProgram own
                         ? own.RunObservedWithContext(run.InputMemory, run.ProgramContext, observer)
                         : observable.Run(run.InputMemory, run.ProgramContext, observer),
-                    0);
+                    0,
+                    TestRunOptions.Default);
             }
             finally
             {
@@ -244,12 +252,13 @@ public sealed class KernelProgram : IDisposable
         }
     }
 
-    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared) and the redirect.</summary>
-    private TestRunResult Outcome(ulong result, long nanoseconds)
+    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in.</summary>
+    private TestRunResult Outcome(ulong result, long nanoseconds, TestRunOptions options)
     {
         var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
         ClearPointerFields(context);
-        return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context);
+        var contextOut = Type != KernelProgramType.Xdp && options.PassesSkbContext ? SkBuffFields.ContextOut(context) : null;
+        return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context, contextOut);
     }
 
     /// <summary>Releases the compiled program, the packet buffer and the scratch copy.</summary>
@@ -513,6 +522,16 @@ public sealed class KernelProgram : IDisposable
                     throw new EbpfTestRunException($"program '{program.Name}' calls bpf_tail_call at pc {pc}, in a callback (a function bpf_loop or bpf_for_each_map_elem calls back): the kernel's verifier refuses such a program");
                 }
             }
+        }
+    }
+
+    /// <summary>The kernel's test run refuses XDP programs that run from a device or CPU map (EINVAL; checked on Linux 6.18).</summary>
+    private void RefuseMapProgram()
+    {
+        if (mapAttachType is not null)
+        {
+            throw new EbpfTestRunException(
+                $"program '{Program.Name}' (section '{Program.Section}') has expected attach type {mapAttachType}: it runs from a {(mapAttachType == "BPF_XDP_DEVMAP" ? "device" : "CPU")} map, and the kernel's test run refuses such programs (EINVAL)");
         }
     }
 

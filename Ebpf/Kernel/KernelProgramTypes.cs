@@ -47,6 +47,19 @@ public static class KernelProgramTypes
         };
     }
 
+    /// <summary>
+    /// The expected attach type libbpf gives an XDP program that runs from a map, by its section: <c>BPF_XDP_DEVMAP</c>
+    /// for <c>xdp/devmap</c> and <c>xdp.frags/devmap</c>, <c>BPF_XDP_CPUMAP</c> for <c>xdp/cpumap</c> and
+    /// <c>xdp.frags/cpumap</c>; null for any other section (<c>BPF_XDP</c>). Only a devmap program may read
+    /// <c>xdp_md.egress_ifindex</c>, and the kernel's test run refuses both kinds (checked on Linux 6.18).
+    /// </summary>
+    internal static string? XdpMapAttachType(string? section) => section switch
+    {
+        "xdp/devmap" or "xdp.frags/devmap" => "BPF_XDP_DEVMAP",
+        "xdp/cpumap" or "xdp.frags/cpumap" => "BPF_XDP_CPUMAP",
+        _ => null,
+    };
+
     /// <summary>Throws <see cref="EbpfTestRunException"/> when <paramref name="type"/> is not a defined <see cref="KernelProgramType"/> (e.g. a number cast to it).</summary>
     internal static KernelProgramType Checked(KernelProgramType type) =>
         Enum.IsDefined(type) ? type : throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)");

@@ -30,6 +30,18 @@ internal sealed unsafe class PacketRun : IDisposable
     /// <summary>The Ethernet header's length.</summary>
     public const int EthernetHeader = 14;
 
+    /// <summary><c>MAX_SKB_FRAGS</c>: how many page fragments an XDP frame may have besides its buffer.</summary>
+    public const int MaxFragments = 17;
+
+    /// <summary>The size of one fragment's page (the kernel's test run fills each with up to a page of the frame).</summary>
+    public const int FragmentSize = 4096;
+
+    /// <summary>The fragments of an XDP frame longer than the buffer (<see cref="MaxFragments"/> pages, made at the first such frame).</summary>
+    private byte[]? fragments;
+
+    /// <summary>The fragments' lengths (the first <see cref="FragmentCount"/> are in use).</summary>
+    private readonly int[] fragmentLengths = new int[MaxFragments];
+
     [ThreadStatic]
     private static PacketRun? current;
 
@@ -113,11 +125,85 @@ internal sealed unsafe class PacketRun : IDisposable
     /// <summary>The packet pointers after the uapi structure as a read-only region: a checked load can read them, no store can change them.</summary>
     public MemoryRegion PointerRegion => new((ulong)context + (ulong)NativeContext.PointersOffset(Type), (ulong)(ContextSize - NativeContext.PointersOffset(Type)), MemoryRegionKind.Metadata, writable: false);
 
-    /// <summary>The largest packet this type accepts: the frame minus headroom and shared info, as the kernel's test run.</summary>
-    public int MaxPacket => Type == KernelProgramType.Xdp ? XdpFrameSize - XdpHeadroom - SharedInfoSize : 4096 - 66 - SharedInfoSize;
+    /// <summary>
+    /// The socket buffers' headroom in the kernel's test run: <c>NET_SKB_PAD</c> (64 with 64-byte cache lines) plus
+    /// <c>NET_IP_ALIGN</c> (0 on x86-64).
+    /// </summary>
+    public const int SkbHeadroom = 64;
+
+    /// <summary>
+    /// The largest packet this type accepts: the page minus headroom and shared info, as the kernel's test run (checked
+    /// on Linux 6.18: a tc program or socket filter takes a 3,712-byte frame and refuses 3,713 bytes with EINVAL).
+    /// </summary>
+    public int MaxPacket => Type == KernelProgramType.Xdp ? XdpFrameSize - XdpHeadroom - SharedInfoSize : XdpFrameSize - SkbHeadroom - SharedInfoSize;
 
     /// <summary>The socket-buffer length field: the packet from <c>data</c> (for socket filters, from the network header).</summary>
     public int Length => DataEnd - Data;
+
+    /// <summary>
+    /// XDP: how many page fragments the frame has besides the buffer (a frame longer than <see cref="MaxPacket"/>, as
+    /// the kernel's test run lays it out: the first <see cref="MaxPacket"/> bytes in the buffer the program sees, the
+    /// rest in fragments of up to a page, which the program cannot read but <c>bpf_xdp_adjust_tail</c> grows and shrinks).
+    /// </summary>
+    public int FragmentCount { get; private set; }
+
+    /// <summary>XDP: the bytes in fragments.</summary>
+    public int FragmentBytes
+    {
+        get
+        {
+            int total = 0;
+            for (int i = 0; i < FragmentCount; i++)
+            {
+                total += fragmentLengths[i];
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>
+    /// XDP <c>bpf_xdp_adjust_tail</c> on a frame with fragments (Linux's <c>bpf_xdp_frags_increase_tail</c> and
+    /// <c>bpf_xdp_frags_shrink_tail</c>, checked on 6.18): growth goes into the last fragment's page (zeroed), at most
+    /// to its end; shrinking takes bytes from the last fragments (dropping emptied ones) and, once none is left, from
+    /// the buffer, keeping an Ethernet header. False (the kernel's -EINVAL) when it cannot.
+    /// </summary>
+    public bool AdjustFragmentedTail(int delta)
+    {
+        if (delta >= 0)
+        {
+            int last = FragmentCount - 1;
+            if (delta > FragmentSize - fragmentLengths[last])
+            {
+                return false;
+            }
+
+            fragments.AsSpan((last * FragmentSize) + fragmentLengths[last], delta).Clear();
+            fragmentLengths[last] += delta;
+            return true;
+        }
+
+        long shrink = -(long)delta;
+        if (shrink > DataEnd - Data + FragmentBytes - EthernetHeader)
+        {
+            return false;
+        }
+
+        while (shrink > 0 && FragmentCount > 0)
+        {
+            int last = FragmentCount - 1;
+            int taken = (int)Math.Min(shrink, fragmentLengths[last]);
+            fragmentLengths[last] -= taken;
+            shrink -= taken;
+            if (fragmentLengths[last] == 0)
+            {
+                FragmentCount--;
+            }
+        }
+
+        DataEnd -= (int)shrink;
+        return true;
+    }
 
     /// <summary>Loads <paramref name="frame"/> into the buffer and sets the context up as the kernel's test run does.</summary>
     /// <exception cref="EbpfTestRunException">The kernel would refuse the frame.</exception>
@@ -128,19 +214,24 @@ internal sealed unsafe class PacketRun : IDisposable
             throw new EbpfTestRunException($"the packet has {frame.Length} bytes, fewer than an Ethernet header ({EthernetHeader}); the kernel's test run refuses it (EINVAL)");
         }
 
-        if (frame.Length > MaxPacket)
+        if (Type == KernelProgramType.Xdp ? frame.Length > MaxPacket + (MaxFragments * FragmentSize) : frame.Length > MaxPacket)
         {
-            throw new EbpfTestRunException($"the packet has {frame.Length} bytes, more than the {MaxPacket} a {Type} test run takes");
+            throw new EbpfTestRunException(Type == KernelProgramType.Xdp
+                ? $"the packet has {frame.Length} bytes, more than the {MaxPacket + (MaxFragments * FragmentSize)} an XDP test run takes ({MaxPacket} in the buffer and {MaxFragments} fragments of {FragmentSize}); the kernel's test run refuses it (ENOMEM)"
+                : $"the packet has {frame.Length} bytes, more than the {MaxPacket} a {Type} test run takes; the kernel's test run refuses it (EINVAL)");
         }
 
         Buffer.Clear();
         Context.Clear();
         Redirect = null;
+        FragmentCount = 0;
         if (Type == KernelProgramType.Xdp)
         {
             Data = XdpHeadroom;
-            frame.CopyTo(Buffer[Data..]);
-            DataEnd = Data + frame.Length;
+            int linear = Math.Min(frame.Length, MaxPacket);
+            frame[..linear].CopyTo(Buffer[Data..]);
+            DataEnd = Data + linear;
+            LoadFragments(frame[linear..]);
             Meta = Data;
             BinaryPrimitives.WriteUInt32LittleEndian(Context[12..], options.IngressIfindex);
             BinaryPrimitives.WriteUInt32LittleEndian(Context[16..], options.RxQueueIndex);
@@ -158,7 +249,14 @@ internal sealed unsafe class PacketRun : IDisposable
     {
         if (Type == KernelProgramType.Xdp)
         {
-            return new Span<byte>(buffer + Meta, DataEnd - Meta).ToArray();
+            var output = new byte[DataEnd - Meta + FragmentBytes];
+            new Span<byte>(buffer + Meta, DataEnd - Meta).CopyTo(output);
+            for (int i = 0, at = DataEnd - Meta; i < FragmentCount; at += fragmentLengths[i], i++)
+            {
+                fragments.AsSpan(i * FragmentSize, fragmentLengths[i]).CopyTo(output.AsSpan(at));
+            }
+
+            return output;
         }
 
         if (Type == KernelProgramType.SocketFilter)
@@ -231,6 +329,24 @@ internal sealed unsafe class PacketRun : IDisposable
         NativeMemory.AlignedFree(context);
     }
 
+    /// <summary>XDP: the bytes of the frame past the buffer, in fragments of up to a page.</summary>
+    private void LoadFragments(ReadOnlySpan<byte> rest)
+    {
+        if (rest.IsEmpty)
+        {
+            return;
+        }
+
+        fragments ??= new byte[MaxFragments * FragmentSize];
+        for (; !rest.IsEmpty; FragmentCount++)
+        {
+            int length = Math.Min(rest.Length, FragmentSize);
+            rest[..length].CopyTo(fragments.AsSpan(FragmentCount * FragmentSize));
+            fragmentLengths[FragmentCount] = length;
+            rest = rest[length..];
+        }
+    }
+
     private void LoadSkb(ReadOnlySpan<byte> frame, TestRunOptions options)
     {
         ushort protocol = (ushort)(frame[12] << 8 | frame[13]);
@@ -254,8 +370,12 @@ internal sealed unsafe class PacketRun : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.IngressIfindex..], options.SkbIngressIfindex);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Ifindex..], options.Ifindex);
         // From where the program's packet starts, as the kernel's test run gives it (checked on Linux 6.18: a socket
-        // filter's wire_len is the length from the network header, a tc program's the whole frame's).
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)(frame.Length - Data));
+        // filter's wire_len is the length from the network header, a tc program's the whole frame's), and only when the
+        // run is given a context in: without one the kernel never sets it and programs read 0.
+        if (options.PassesSkbContext)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)(frame.Length - Data));
+        }
     }
 
     /// <summary><c>eth_type_trans</c> on the loopback device (address 00:00:00:00:00:00).</summary>

@@ -41,6 +41,17 @@ public sealed record TestRunOptions
     /// </summary>
     public bool WarmUp { get; init; } = true;
 
+    /// <summary>
+    /// Socket buffers: whether the test run gives the program's <c>struct __sk_buff</c> in and back as the kernel's
+    /// <c>ctx_in</c> and <c>ctx_out</c> (the kernel oracle's <c>--ctx-out</c>; also implied by a non-default
+    /// <see cref="SkbMark"/>, <see cref="SkbPriority"/>, <see cref="SkbIngressIfindex"/> or <see cref="Ifindex"/> above 1,
+    /// which only a context in can carry). As in Linux 6.18's test run, <c>wire_len</c> is then the packet's length (from
+    /// where the program's packet starts) and <see cref="TestRunResult.ContextOut"/> the structure the kernel gives
+    /// back; without a context in the kernel never sets <c>wire_len</c> and a program reads 0 there. Default false.
+    /// Ignored for XDP programs.
+    /// </summary>
+    public bool SkbContext { get; init; }
+
     /// <summary>Socket buffers: <c>__sk_buff.mark</c> (the kernel oracle's <c>--skb-mark</c>). Default 0.</summary>
     public uint SkbMark { get; init; }
 
@@ -58,4 +69,7 @@ public sealed record TestRunOptions
 
     /// <summary>XDP: <c>xdp_md.rx_queue_index</c>. Default 0.</summary>
     public uint RxQueueIndex { get; init; }
+
+    /// <summary>Whether a socket-buffer test run passes a context in (see <see cref="SkbContext"/>).</summary>
+    internal bool PassesSkbContext => SkbContext || SkbMark != 0 || SkbPriority != 0 || SkbIngressIfindex != 0 || Ifindex > 1;
 }

@@ -41,10 +41,25 @@ internal static class XdpHelpers
         return 0;
     }
 
-    /// <summary>Linux <c>bpf_xdp_adjust_tail</c>: moves <c>data_end</c>; growth (zeroed) stops before the shared info, shrinking keeps an Ethernet header.</summary>
+    /// <summary>
+    /// Linux <c>bpf_xdp_adjust_tail</c>: moves <c>data_end</c>; growth (zeroed) stops before the shared info, shrinking
+    /// keeps an Ethernet header. A frame with fragments changes at its last fragments instead (see
+    /// <see cref="PacketRun.AdjustFragmentedTail"/>).
+    /// </summary>
     private static ulong AdjustTail(ulong context, int delta)
     {
         var run = PacketHelpers.RunOf(context, "bpf_xdp_adjust_tail");
+        if (run.FragmentCount != 0)
+        {
+            if (!run.AdjustFragmentedTail(delta))
+            {
+                return PacketHelpers.Error(PacketHelpers.EINVAL);
+            }
+
+            run.Sync();
+            return 0;
+        }
+
         long end = (long)run.DataEnd + delta;
         if (end > PacketRun.XdpFrameSize - PacketRun.SharedInfoSize || end < run.Data + PacketRun.EthernetHeader)
         {

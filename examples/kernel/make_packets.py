@@ -95,6 +95,9 @@ FRAMES["truncated_tcp4"] = FRAMES["tcp4_80"][:14 + 20 + 8]
 FRAMES["truncated_ip4"] = FRAMES["udp4_53"][:14 + 12]
 FRAMES["truncated_vlan"] = FRAMES["vlan_udp4"][:16]
 FRAMES["runt"] = FRAMES["udp4_53"][:10]
+# Longer than the 3,520 bytes of an XDP buffer (the rest goes into page fragments): udp4_53 and a trailer of counting bytes.
+for size in (4000, 9000):
+    FRAMES["jumbo%d" % size] = FRAMES["udp4_53"] + bytes(i % 251 for i in range(len(FRAMES["udp4_53"]), size))
 
 os.makedirs(os.path.join(os.path.dirname(__file__), "packets"), exist_ok=True)
 for name, frame in FRAMES.items():
