@@ -25,7 +25,7 @@ internal static unsafe class RunWatchdog
     private static readonly Lock StartGate = new();
 
     /// <summary>
-    /// Makes one scan at a time (the thread's, or a test's through <see cref="Scan(long, RunSlots?)"/>); a test that
+    /// Makes one scan at a time (the thread's, or a test's through <see cref="Scan"/>); a test that
     /// holds it keeps the watchdog's own thread from looking meanwhile (it is reentrant).
     /// </summary>
     internal static readonly Lock ScanGate = new();
@@ -64,7 +64,7 @@ internal static unsafe class RunWatchdog
 
     }
 
-    /// <summary>Now, in <see cref="TimeSpan"/> ticks of the monotonic clock (the unit of <see cref="Scan(long, RunSlots?)"/>).</summary>
+    /// <summary>Now, in <see cref="TimeSpan"/> ticks of the monotonic clock (the unit of <see cref="Scan"/>).</summary>
     public static long Now() => Stopwatch.GetElapsedTime(0).Ticks;
 
     /// <summary>
@@ -73,18 +73,13 @@ internal static unsafe class RunWatchdog
     /// the runs seen running since more than their limit; returns how many it stopped. The watchdog's thread calls it
     /// periodically; tests call it with a clock of their own to drive the watchdog by hand, and with
     /// <paramref name="only"/> (their own thread's <see cref="RunSlots.Current"/>) so that a clock ahead of time never
-    /// stops the runs of other threads.
+    /// stops the runs of other threads. A run seen for the first time is timed from <paramref name="seenAt"/>, read
+    /// after its watch word, when given (else from <paramref name="now"/>): a watchdog thread descheduled between
+    /// reading <paramref name="now"/> and the word (a loaded machine) would otherwise date a run that began meanwhile
+    /// from before its start, and stop it at its next look, however young it was. <paramref name="now"/> still decides
+    /// the stops: read before the words, it can only make a run look younger than it is.
     /// </summary>
-    internal static int Scan(long now, RunSlots? only = null) => Scan(now, only, null);
-
-    /// <summary>
-    /// <see cref="Scan(long, RunSlots?)"/> where a run seen for the first time is timed from <paramref name="seenAt"/>,
-    /// read after its watch word, rather than from <paramref name="now"/>, read before the scan: a watchdog thread
-    /// descheduled between the two (a loaded machine) would otherwise date a run that began meanwhile from before its
-    /// start, and stop it at its next look, however young it was. <paramref name="now"/> still decides the stops: read
-    /// before the words, it can only make a run look younger than it is.
-    /// </summary>
-    internal static int Scan(long now, RunSlots? only, Func<long>? seenAt)
+    internal static int Scan(long now, RunSlots? only = null, Func<long>? seenAt = null)
     {
         int stopped = 0;
         lock (ScanGate)

@@ -11,7 +11,7 @@ namespace Ebpf.Tests.Engines;
 /// <summary>
 /// <see cref="ExecutionOptions.RunTimeLimit"/>: the process-wide watchdog that stops runaway runs. The endless-loop
 /// tests let the real watchdog fire (a short limit; a run that ignored it fails the test after <see cref="Patience"/>
-/// instead of hanging the suite); the others drive <see cref="RunWatchdog.Scan(long, RunSlots?)"/> by hand from a helper, with a limit
+/// instead of hanging the suite); the others drive <see cref="RunWatchdog.Scan"/> by hand from a helper, with a limit
 /// the real watchdog never reaches, so they do not depend on timing.
 /// </summary>
 public class RunTimeLimitTests
