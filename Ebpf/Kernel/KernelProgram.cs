@@ -185,7 +185,7 @@ public sealed class KernelProgram : IDisposable
     /// once; the runs then repeat on that state, as in the kernel. How the time is taken: see
     /// <see cref="TestRunOptions.WarmUp"/>.
     /// </summary>
-    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
+    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), the XDP context in (see <see cref="TestRunOptions.XdpContextIn"/>), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
     /// <exception cref="EbpfRunCancelledException"><paramref name="cancellationToken"/> was cancelled (during a run, or between two runs of a repeated test run).</exception>
     /// <exception cref="EbpfRuntimeException">A run failed (memory violation, helper failure...).</exception>
     public TestRunResult TestRun(ReadOnlySpan<byte> packet, TestRunOptions? options = null, CancellationToken cancellationToken = default)
@@ -252,12 +252,12 @@ public sealed class KernelProgram : IDisposable
         }
     }
 
-    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in.</summary>
+    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in (XDP: see <see cref="XdpMd.Out"/>).</summary>
     private TestRunResult Outcome(ulong result, long nanoseconds, TestRunOptions options)
     {
         var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
         ClearPointerFields(context);
-        var contextOut = Type != KernelProgramType.Xdp && options.PassesSkbContext ? SkBuffFields.ContextOut(context) : null;
+        var contextOut = Type == KernelProgramType.Xdp ? run.XdpContext?.Out(run) : options.PassesSkbContext ? SkBuffFields.ContextOut(context) : null;
         return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context, contextOut);
     }
 
