@@ -73,6 +73,19 @@ internal static class ContextRewriter
             throw new EbpfTestRunException($"program '{program.Name}' at pc {refusal.Pc} ({refusal.Instruction}): {refusal.Message}");
         }
 
+        if (ContextRefusals(program, type, analysis).FirstOrDefault() is { } access)
+        {
+            throw new EbpfTestRunException($"program '{program.Name}' at pc {access.Pc}: {access.Message}");
+        }
+    }
+
+    /// <summary>Everything <see cref="Refuse"/> refuses a load for, in program order within each rule (see <see cref="KernelProgram.LoadRefusals"/>).</summary>
+    public static IReadOnlyList<SafetyFinding> Refusals(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis) =>
+        [.. analysis.LoadRefusals, .. ContextRefusals(program, type, analysis)];
+
+    /// <summary>The accesses to context fields the type refuses (see <see cref="Refuse"/>), each with its pc, instruction and why (no state line).</summary>
+    private static IEnumerable<SafetyFinding> ContextRefusals(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
+    {
         var (forbidden, why) = type switch
         {
             KernelProgramType.SocketFilter => (
@@ -85,7 +98,7 @@ internal static class ContextRewriter
         };
         if (forbidden.Length == 0)
         {
-            return;
+            yield break;
         }
 
         for (int pc = 0; pc < program.Instructions.Length; pc++)
@@ -99,8 +112,11 @@ internal static class ContextRewriter
             var touched = forbidden.FirstOrDefault(f => access.MinOffset < f.Offset + f.Size && access.MaxOffset + access.Size > f.Offset);
             if (touched is not null)
             {
-                throw new EbpfTestRunException(
-                    $"program '{program.Name}' at pc {pc}: invalid bpf_context access off={access.MinOffset} size={access.Size}: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name));
+                yield return new SafetyFinding(
+                    pc,
+                    FindingDetails.Text(program, pc),
+                    $"invalid bpf_context access off={access.MinOffset} size={access.Size}: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name),
+                    string.Empty);
             }
         }
     }
