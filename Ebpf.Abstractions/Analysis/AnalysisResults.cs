@@ -19,6 +19,9 @@ public sealed class AnalysisResults
     private BudgetSegments? uncheckedSegments;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SafetyContext, SafetyAnalysis> safety = new();
 
+    /// <summary>An analysis made elsewhere and the context it holds under (see <see cref="HandOn"/>), until taken.</summary>
+    private (SafetyContext Context, SafetyAnalysis Analysis)? handedOn;
+
     internal AnalysisResults(EbpfProgram program)
     {
         this.program = program;
@@ -50,7 +53,36 @@ public sealed class AnalysisResults
     public SafetyAnalysis Safety(SafetyContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return safety.GetValue(context, c => SafetyAnalyzer.Analyze(program, c, withLog: false));
+        return safety.GetValue(context, c => TakeHandedOn(c) ?? SafetyAnalyzer.Analyze(program, c, withLog: false));
+    }
+
+    /// <summary>
+    /// Hands on <paramref name="analysis"/>, made elsewhere, as this program's analysis under <paramref name="context"/>:
+    /// the next <see cref="Safety(SafetyContext)"/> for a context of the same world (<see cref="SafetyContext.SameWorld"/>)
+    /// takes it instead of analysing (once; a later hand-on replaces an unused one). The caller vouches that it is what
+    /// the analyser would compute for this program under that context (a kernel program's loads rewritten from its
+    /// analysis as written: see <c>ContextRewriter</c>).
+    /// </summary>
+    internal void HandOn(SafetyContext context, SafetyAnalysis analysis)
+    {
+        lock (safety)
+        {
+            handedOn = (context, analysis);
+        }
+    }
+
+    private SafetyAnalysis? TakeHandedOn(SafetyContext context)
+    {
+        lock (safety)
+        {
+            if (handedOn is not { } given || !given.Context.SameWorld(context))
+            {
+                return null;
+            }
+
+            handedOn = null;
+            return given.Analysis;
+        }
     }
 
     /// <summary>The safety analysis with its verifier log (not cached: the log can be large).</summary>

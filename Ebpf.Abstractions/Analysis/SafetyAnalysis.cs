@@ -24,6 +24,28 @@ public sealed class SafetyAnalysis
         Log = log;
     }
 
+    /// <summary>
+    /// This analysis with the accesses at some pcs replaced (their conclusion and context field): the analysis of a
+    /// program that differs from this one's only in those instructions, each of which the analyser concludes so under the
+    /// other program's context (the kernel's context loads rewritten to the run's own context, see
+    /// <c>ContextRewriter</c>). Findings and load refusals are kept; the log is not.
+    /// </summary>
+    internal SafetyAnalysis WithAccesses(IReadOnlyList<(int Pc, AccessProof Proof, ContextField? Field)> changes)
+    {
+        var changed = (AccessProof[])accesses.Clone();
+        var fields = (ContextField?[]?)contextFields?.Clone();
+        foreach (var (pc, proof, field) in changes)
+        {
+            changed[pc] = proof;
+            if (fields is not null)
+            {
+                fields[pc] = field;
+            }
+        }
+
+        return new SafetyAnalysis(changed, Errors, Unproven, null, fields) { LoadRefusals = LoadRefusals };
+    }
+
     /// <summary>The definite errors, in the order found.</summary>
     public ImmutableArray<SafetyFinding> Errors { get; }
 

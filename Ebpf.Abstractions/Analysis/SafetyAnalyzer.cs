@@ -23,6 +23,10 @@ internal sealed partial class SafetyAnalyzer
 
     private const int MaxLogChars = 16 << 20;
 
+    /// <summary>How many analyses this thread has run (for tests: a load that hands its analysis on analyses once).</summary>
+    [ThreadStatic]
+    internal static int RunsOnThisThread;
+
     private readonly EbpfProgram program;
     private readonly ImmutableArray<DecodedInstruction> code;
     private readonly SafetyContext context;
@@ -106,6 +110,7 @@ internal sealed partial class SafetyAnalyzer
     /// </summary>
     internal static SafetyAnalysis Analyze(EbpfProgram program, SafetyContext context, bool withLog, bool withStates = false)
     {
+        RunsOnThisThread++;
         var analyzer = new SafetyAnalyzer(program, context, withLog, withStates);
         analyzer.Run();
         if (analyzer.gaveUp)

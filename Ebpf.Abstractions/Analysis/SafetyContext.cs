@@ -51,6 +51,37 @@ public sealed class SafetyContext
             environment.Helpers.Select(h => KeyValuePair.Create(h.Id, h.Signature)), environment.MapShapes, o.StackSize, o.MaxCallDepth, layout);
     }
 
+    /// <summary>The same world with another program context layout (the helper snapshot and map describer shared).</summary>
+    internal SafetyContext WithLayout(ContextLayout? layout) => new(helpers, Maps, StackSize, MaxCallDepth, layout);
+
+    /// <summary>
+    /// True when <paramref name="other"/> describes the same world as this: the same helper ids with the same signature
+    /// objects, the same map describer, stack size and call depth, and the same layout object; an analysis of a program
+    /// under one is then its analysis under the other (see <see cref="AnalysisResults.HandOn"/>).
+    /// </summary>
+    internal bool SameWorld(SafetyContext other)
+    {
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (StackSize != other.StackSize || MaxCallDepth != other.MaxCallDepth || !ReferenceEquals(Layout, other.Layout) || !ReferenceEquals(Maps, other.Maps) || helpers.Count != other.helpers.Count)
+        {
+            return false;
+        }
+
+        foreach (var (id, signature) in helpers)
+        {
+            if (!other.helpers.TryGetValue(id, out var theirs) || !ReferenceEquals(signature, theirs))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>True when a helper has this id; <paramref name="signature"/> is its declared signature, if any.</summary>
     public bool TryGetHelper(uint id, out HelperSignature? signature) => helpers.TryGetValue(id, out signature);
 }

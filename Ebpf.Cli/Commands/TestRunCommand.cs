@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Ebpf.Cli.Loading;
 using Ebpf.Elf;
 using Ebpf.Helpers;
 using Ebpf.Kernel;
@@ -29,7 +30,17 @@ internal static class TestRunCommand
         };
         var mapFile = new Option<string?>("--map-file") { Description = "Set map entries from a file of 'NAME KEYHEX VALUEHEX' lines (# comments)", HelpName = "FILE" };
         var skbMark = new Option<uint>("--skb-mark") { Description = "tc and socket programs: pass a struct __sk_buff in with this mark (and print ctx_out, as the kernel oracle)", HelpName = "N" };
-        var contextOut = new Option<bool>("--ctx-out") { Description = "tc and socket programs: pass a struct __sk_buff in and print the one the run gives back (ctx_out=HEX)" };
+        var contextOut = new Option<bool>("--ctx-out")
+        {
+            Description = "Print the context the run gives back (ctx_out=HEX). tc and socket programs: passes a struct __sk_buff in; XDP programs: "
+                + "without --ctx-in passes a zeroed struct xdp_md in, as the kernel does, whose data_end 0 puts the whole frame into page fragments",
+        };
+        var contextIn = new Option<string?>("--ctx-in")
+        {
+            Description = "XDP programs: the struct xdp_md to pass in (data = metadata length taken from the front of the packet, data_end = end of the linear part, "
+                + "ingress_ifindex, rx_queue_index), as a file of raw bytes or as hex; prints ctx_out",
+            HelpName = "FILE|HEX",
+        };
         var repeat = new Option<int>("--repeat", "-r")
         {
             Description = "Run the program N times on the packet (state carries over, as in the kernel); duration_ns is per run",
@@ -48,7 +59,7 @@ internal static class TestRunCommand
         var command = new Command("test-run", "Run a kernel program (XDP, tc, socket filter) on a packet like BPF_PROG_TEST_RUN: verdict, output packet, maps");
         command.Arguments.Add(objectFile);
         command.Arguments.Add(program);
-        foreach (var option in new Option[] { packet, pcap, output, setMap, mapFile, skbMark, contextOut, repeat, cpu, type, maps, engine, json })
+        foreach (var option in new Option[] { packet, pcap, output, setMap, mapFile, skbMark, contextOut, contextIn, repeat, cpu, type, maps, engine, json })
         {
             command.Options.Add(option);
         }
@@ -98,9 +109,15 @@ internal static class TestRunCommand
             }
 
             using var kernelProgram = KernelProgram.Load(runtime, chosen, parse.GetValue(program), explicitType, executionOptions);
-            if (parse.GetValue(contextOut) && kernelProgram.Type == KernelProgramType.Xdp)
+            byte[]? xdpContext = null;
+            if (parse.GetValue(contextIn) is { } contextText)
             {
-                throw new ToolException("--ctx-out gives back the struct __sk_buff of tc and socket programs; this is an XDP program", usage: true);
+                if (kernelProgram.Type != KernelProgramType.Xdp)
+                {
+                    throw new ToolException("--ctx-in passes a struct xdp_md to XDP programs; a tc or socket program's struct __sk_buff goes in with --ctx-out or --skb-mark", usage: true);
+                }
+
+                xdpContext = File.Exists(contextText) ? ReadFile(contextText, "context") : HexBytes.Parse(contextText, "--ctx-in (neither a file nor hex bytes)");
             }
 
             if (parse.GetValue(mapFile) is { } mapPath)
@@ -117,12 +134,16 @@ internal static class TestRunCommand
 
             try
             {
-                // As the kernel oracle: --ctx-out or --skb-mark (even 0) passes a context in, and the context out is printed.
+                // As the kernel oracle: --ctx-out or --skb-mark (even 0) passes a context in, and the context out is printed;
+                // XDP: --ctx-in or --ctx-out.
+                bool xdp = kernelProgram.Type == KernelProgramType.Xdp;
                 var runOptions = new TestRunOptions
                 {
                     Repeat = parse.GetValue(repeat),
                     SkbMark = parse.GetValue(skbMark),
-                    SkbContext = parse.GetValue(contextOut) || parse.GetResult(skbMark) is { Implicit: false },
+                    SkbContext = !xdp && (parse.GetValue(contextOut) || parse.GetResult(skbMark) is { Implicit: false }),
+                    XdpContextIn = xdpContext,
+                    XdpContextOut = xdp && parse.GetValue(contextOut),
                 };
                 var results = new List<(int Frame, TestRunResult? Result, string? Error)>();
                 if (packetPath is not null)

@@ -11,7 +11,9 @@ namespace Ebpf.Cli.Commands;
 /// <c>ebpf verify FILE [--section S] [--type xdp|tc|socket|raw] [--strict] [--log]</c>: checks a program with the
 /// default verifier and the structural rules, then runs the proving analysis with the program's helpers and maps. A
 /// program written for the kernel (an ELF section libbpf gives a type, or <c>--type</c>) is analysed as
-/// <see cref="KernelProgram"/> loads it: with its type's context layout and packet helpers; <c>--type raw</c> (and any
+/// <see cref="KernelProgram"/> loads it: with its type's context layout and packet helpers, and what its load refuses
+/// besides (<see cref="KernelProgram.LoadRefusals"/>: e.g. <c>egress_ifindex</c> read outside a devmap program) is
+/// printed with its pc and makes the exit code 1; <c>--type raw</c> (and any
 /// other program) in the raw memory model. Without <c>--strict</c> (hybrid mode) the exit code is 0 when the analysis
 /// finds no error (the proof is summarised) and 1 when it finds one (the errors are printed); with it, 0 only when every
 /// access is proven, otherwise the failing part of the log is printed and the exit code is 1. <c>--log</c> prints the
@@ -48,6 +50,7 @@ internal static class VerifyCommand
             var kernelType = KernelType(typeName, loaded);
             SafetyAnalysis analysis;
             string model = string.Empty;
+            IReadOnlyList<SafetyFinding> refusals = [];
             if (kernelType is { } kind)
             {
                 var environment = loaded.Kind == ProgramKind.Elf ? loaded.Environment : LinuxHelpers.Register(new ProgramEnvironment());
@@ -60,6 +63,12 @@ internal static class VerifyCommand
                     // the examples for `ebpf run` are): as a kernel program it reads registers the kernel leaves unset.
                     model = $"; raw memory model (with the {Short(kind)} context it has {analysis.Errors.Length} error(s); --type {Short(kind)} analyses it so)";
                     analysis = raw;
+                }
+                else
+                {
+                    // what loading it as a program of this type refuses besides the analysis' errors (as the kernel's
+                    // verifier does at load: e.g. egress_ifindex read outside a devmap program)
+                    refusals = KernelProgram.LoadRefusals(program, kind, analysis);
                 }
             }
             else
@@ -77,8 +86,13 @@ internal static class VerifyCommand
             // Strict mode fails on anything unproven; hybrid mode (the default) on errors only: a program with an
             // error (an uninitialised read, a refuted access, a helper argument of the wrong kind) is one
             // ProvingVerifier's hybrid mode refuses to load, so the exit code says so as well.
-            if ((demand && !analysis.IsProven) || !analysis.IsSafe)
+            if ((demand && !analysis.IsProven) || !analysis.IsSafe || refusals.Count != 0)
             {
+                foreach (var refusal in refusals)
+                {
+                    context.Out.WriteLine($"{refusal.Pc}: {refusal.Instruction}\n    refused at load: {refusal.Message}");
+                }
+
                 if (!withLog)
                 {
                     foreach (var finding in analysis.Errors)
@@ -95,7 +109,9 @@ internal static class VerifyCommand
                     }
                 }
 
-                string failure = demand ? "not proven safe" : "unsafe in hybrid mode";
+                string failure = refusals.Count != 0 && analysis.IsSafe && (!demand || analysis.IsProven)
+                    ? "refused at load"
+                    : demand ? "not proven safe" : "unsafe in hybrid mode";
                 context.Out.WriteLine($"{path}{which}: {failure}{model} ({summary})");
                 return 1;
             }

@@ -59,6 +59,47 @@ public class VerifyTypeCommandTests
         Assert.Contains(": unsafe in hybrid mode; Xdp program (xdp_md context) (", forced.OutLines[^1]);
     }
 
+    [Theory]
+    [InlineData("xdp_egress", "xdp", null)]
+    [InlineData("cpumap_egress", "xdp/cpumap", null)]
+    [InlineData("xdp_egress", "xdp", "xdp")]
+    public void Reading_egress_ifindex_outside_a_devmap_program_is_refused_as_the_load_refuses_it(string name, string section, string? type)
+    {
+        // Linux 6.18 refuses both at load: "0: (61) r1 = *(u32 *)(r1 +20) invalid bpf_context access off=20 size=4"
+        string[] typeOption = type is null ? [] : ["--type", type];
+        var result = Tool.Run(["verify", Tool.Example(Path.Combine("kernel", "xdp_devmap.o")), "--section", name, .. typeOption]);
+        Assert.Equal((1, ""), (result.ExitCode, result.Err));
+        Assert.StartsWith("0: ldxw r", result.OutLines[0], StringComparison.Ordinal);
+        Assert.EndsWith(", [r1+20]", result.OutLines[0], StringComparison.Ordinal);
+        Assert.Equal("    refused at load: invalid bpf_context access off=20 size=4: only a devmap program (section xdp/devmap or xdp.frags/devmap, expected attach type BPF_XDP_DEVMAP) may access xdp_md.egress_ifindex", result.OutLines[1]);
+        Assert.Contains($" {name} (section {section}): refused at load; Xdp program (xdp_md context) (", result.OutLines[^1], StringComparison.Ordinal);
+
+        // the same with --strict: the access itself is proven, the load still refuses it
+        var strict = Tool.Run(["verify", Tool.Example(Path.Combine("kernel", "xdp_devmap.o")), "--section", name, "--strict", .. typeOption]);
+        Assert.Equal(1, strict.ExitCode);
+        Assert.Contains(": refused at load; Xdp program", strict.OutLines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_devmap_program_may_read_egress_ifindex_and_a_bytecode_program_is_refused_by_its_type()
+    {
+        var devmap = Tool.Run("verify", Tool.Example(Path.Combine("kernel", "xdp_devmap.o")), "--section", "devmap_egress", "--strict");
+        Assert.Equal((0, ""), (devmap.ExitCode, devmap.Err));
+        Assert.DoesNotContain("refused", devmap.Out, StringComparison.Ordinal);
+
+        using var folder = new Tool.TempFolder();
+        string path = folder.Write("egress.s", "mov r0, 0\nldxw r0, [r1+20]\nexit\n");
+        var xdp = Tool.Run("verify", path, "--type", "xdp");
+        Assert.Equal(1, xdp.ExitCode);
+        Assert.Equal("1: ldxw r0, [r1+20]", xdp.OutLines[0]);
+        Assert.StartsWith("    refused at load: invalid bpf_context access off=20 size=4: only a devmap program", xdp.OutLines[1], StringComparison.Ordinal);
+
+        // offset 20 of a tc program's __sk_buff is vlan_present, which any tc program may read
+        var tc = Tool.Run("verify", path, "--type", "tc");
+        Assert.Equal((0, ""), (tc.ExitCode, tc.Err));
+        Assert.DoesNotContain("refused at load", tc.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void An_unknown_type_is_a_usage_error()
     {

@@ -10,8 +10,31 @@ namespace Ebpf.Tests.Kernel;
 /// </summary>
 public sealed record KernelOracleCase(string ObjectName, string Program, string Packet, IReadOnlyList<(string Map, string Key, string Value)> Sets, uint? SkbMark, string Result, string? ContextOut, IReadOnlyList<string> Maps)
 {
-    /// <summary>Whether the oracle passed a <c>struct __sk_buff</c> in (<c>--ctx-out</c> or <c>--skb-mark</c>).</summary>
+    /// <summary>Whether the oracle passed a context in (<c>--ctx-out</c>, <c>--ctx-in</c> or, for socket buffers, <c>--skb-mark</c>).</summary>
     public bool ContextIn { get; private init; }
+
+    /// <summary>The raw context the oracle passed in with <c>--ctx-in HEX</c> (a <c>struct xdp_md</c>), null when none.</summary>
+    public byte[]? ContextBytes { get; private init; }
+
+    /// <summary>The run's options as the oracle ran it: the context in (XDP or socket buffer as the program's type takes it), skb mark and repeat count.</summary>
+    public Ebpf.Kernel.TestRunOptions Options(Ebpf.Kernel.KernelProgramType type) => new()
+    {
+        SkbMark = SkbMark ?? 0,
+        SkbContext = type != Ebpf.Kernel.KernelProgramType.Xdp && ContextIn,
+        XdpContextIn = ContextBytes,
+        XdpContextOut = type == Ebpf.Kernel.KernelProgramType.Xdp && ContextIn,
+        Repeat = Repeat,
+    };
+
+    /// <summary>The error name of the errno the kernel refused the run with (<c>EINVAL</c> for "errno 22"), null when it did not refuse.</summary>
+    public string? RefusalErrno => !KernelRefused ? null : Result[(Result.LastIndexOf("(errno ", StringComparison.Ordinal) + 7)..^1] switch
+    {
+        "7" => "E2BIG",
+        "12" => "ENOMEM",
+        "19" => "ENODEV",
+        "22" => "EINVAL",
+        var other => "errno " + other,
+    };
 
     /// <summary>The CPU the oracle pinned the test run to (<c>--cpu</c>, 0 by default).</summary>
     public uint Cpu { get; private init; }
@@ -50,6 +73,7 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
             var sets = new List<(string, string, string)>();
             uint? mark = null;
             bool contextIn = false;
+            byte[]? contextBytes = null;
             uint cpu = 0;
             int repeat = 1;
             for (int w = 3; w < words.Length; w++)
@@ -65,6 +89,10 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
                         contextIn = true;
                         break;
                     case "--ctx-out":
+                        contextIn = true;
+                        break;
+                    case "--ctx-in":
+                        contextBytes = Convert.FromHexString(words[++w]);
                         contextIn = true;
                         break;
                     case "--cpu":
@@ -90,7 +118,7 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
                 maps.Add(lines[++i]);
             }
 
-            cases[id] = new KernelOracleCase(words[0], words[1], words[2], sets, mark, result, context, maps) { ContextIn = contextIn, Cpu = cpu, Repeat = repeat };
+            cases[id] = new KernelOracleCase(words[0], words[1], words[2], sets, mark, result, context, maps) { ContextIn = contextIn, ContextBytes = contextBytes, Cpu = cpu, Repeat = repeat };
         }
 
         return cases;

@@ -42,10 +42,12 @@ public sealed class KernelOracleTests
         }
 
         var packet = File.ReadAllBytes(Path.Combine(KernelOracleCase.Directory, "packets", test.Packet + ".bin"));
-        var options = new TestRunOptions { SkbMark = test.SkbMark ?? 0, SkbContext = test.ContextIn, Repeat = test.Repeat };
+        var options = test.Options(program.Type);
         if (test.KernelRefused)
         {
-            Assert.Throws<EbpfTestRunException>(() => program.TestRun(packet, options));
+            // refused with the error the kernel gave
+            var refusal = Assert.Throws<EbpfTestRunException>(() => program.TestRun(packet, options));
+            Assert.EndsWith($"({test.RefusalErrno})", refusal.Message, StringComparison.Ordinal);
             return;
         }
 
@@ -58,7 +60,7 @@ public sealed class KernelOracleTests
             Assert.True(Matches(test.Maps[i], maps[i]), $"map line {i}: kernel '{test.Maps[i]}', {engine} '{maps[i]}'");
         }
 
-        // The struct __sk_buff the kernel gave back, byte for byte, when it was given one (and none otherwise).
+        // The struct __sk_buff or xdp_md the kernel gave back, byte for byte, when it was given one (and none otherwise).
         Assert.Equal(test.ContextOut, result.ContextOut is null ? null : Convert.ToHexStringLower(result.ContextOut));
     }
 

@@ -163,13 +163,80 @@ public sealed class TestRunCommandTests
         Assert.Equal(File.ReadAllBytes(Packet("jumbo9000")).Concat(new byte[100]), frames[1].Data);
     }
 
-    [Fact]
-    public void Ctx_out_of_an_xdp_program_is_a_usage_error()
+    public static TheoryData<string, string> XdpContextCases()
     {
-        var result = Tool.Run("test-run", Object("xdp_pass"), "xdp_pass", "--packet", Packet("udp4_53"), "--ctx-out");
+        var data = new TheoryData<string, string>();
+        foreach (var engine in TestEngines.All)
+        {
+            // metadata from the front of the packet, a linear part ended early (the rest in a fragment), the zeroed
+            // context of --ctx-out alone, the loopback device, and the load/store helpers across a fragment's edge
+            foreach (var id in new[]
+            {
+                "ctx_fields xdp_fields arp --ctx-in 080000002a00000000000000000000000000000000000000",
+                "ctx_fields xdp_fields arp --ctx-in 000000000e00000000000000000000000000000000000000",
+                "ctx_fields xdp_fields arp --ctx-out",
+                "ctx_fields xdp_fields arp --ctx-in 000000002a00000000000000010000000000000000000000",
+                "xdp_adjust xdp_meta udp4_53 --ctx-in 080000003800000000000000000000000000000000000000",
+                "xdp_buff xdp_buff_ops jumbo9000 --ctx-out --set-map args 00000000 00000000 --set-map args 01000000 fa0f0000",
+            })
+            {
+                data.Add(engine.Name, id);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(XdpContextCases))]
+    public void Xdp_ctx_in_and_ctx_out_give_what_the_kernel_gives(string engine, string id)
+    {
+        var kernel = KernelOracleCase.All[id];
+        string[] options = id.Split(' ')[3..];
+        var result = Tool.Run(["test-run", Object(kernel.ObjectName), kernel.Program, "--packet", Packet(kernel.Packet), .. options, "--maps", "--engine", engine]);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.NotNull(kernel.ContextOut);
+        Assert.Matches("^" + kernel.Result + " duration_ns=[0-9]+ ctx_out=" + kernel.ContextOut + "$", result.OutLines[0]);
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+    }
+
+    [Fact]
+    public void Xdp_ctx_in_from_a_file_is_read_as_raw_bytes_and_json_has_the_context_out()
+    {
+        var kernel = KernelOracleCase.All["ctx_fields xdp_fields arp --ctx-in 080000002a00000000000000000000000000000000000000"];
+        using var folder = new Tool.TempFolder();
+        string file = Path.Combine(folder.Path, "ctx.bin");
+        File.WriteAllBytes(file, kernel.ContextBytes!);
+        var result = Tool.Run("test-run", Object("ctx_fields"), "xdp_fields", "--packet", Packet("arp"), "--ctx-in", file, "--json");
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        using var json = System.Text.Json.JsonDocument.Parse(result.Out);
+        Assert.Equal(kernel.ContextOut, json.RootElement.GetProperty("results")[0].GetProperty("ctx_out").GetString());
+    }
+
+    [Theory]
+    [InlineData("000000002a00000004000000000000000000000000000000", "data_meta is 4; it must be 0")]
+    [InlineData("000000002b00000000000000000000000000000000000000", "data_end 43 lies past the 42 bytes given")]
+    [InlineData("200000002a00000000000000000000000000000000000000", "the packet after its 32 bytes of metadata has 10 bytes")]
+    [InlineData("000000002a00000000000000000000000000000001000000", "egress_ifindex is 1")]
+    [InlineData("000000002a0000000000000000000000000000000000000000000001", "its byte 27 (past the 24 bytes of struct xdp_md) is not 0")]
+    public void An_xdp_context_the_kernel_refuses_is_a_one_line_error(string context, string why)
+    {
+        var result = Tool.Run("test-run", Object("ctx_fields"), "xdp_fields", "--packet", Packet("arp"), "--ctx-in", context);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Out);
+        Assert.StartsWith("ebpf: error: the context in (struct xdp_md): " + why, result.Err, StringComparison.Ordinal);
+        Assert.Single(result.Err.TrimEnd().Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("tc_fields", "0000", "--ctx-in passes a struct xdp_md to XDP programs")]
+    [InlineData("xdp_fields", "no-such-file", "--ctx-in (neither a file nor hex bytes): 'no-such-file' is not hex bytes")]
+    public void A_ctx_in_that_cannot_go_in_is_a_usage_error(string program, string context, string message)
+    {
+        var result = Tool.Run("test-run", Object("ctx_fields"), program, "--packet", Packet("udp4_53"), "--ctx-in", context);
         Assert.Equal(2, result.ExitCode);
         Assert.Empty(result.Out);
-        Assert.StartsWith("ebpf: error: --ctx-out gives back the struct __sk_buff of tc and socket programs; this is an XDP program", result.Err, StringComparison.Ordinal);
+        Assert.StartsWith("ebpf: error: " + message, result.Err, StringComparison.Ordinal);
         Assert.Single(result.Err.TrimEnd().Split('\n'));
     }
 

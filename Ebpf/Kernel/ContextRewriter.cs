@@ -20,20 +20,22 @@ internal static class ContextRewriter
     /// <summary>The rewritten program and the number of loads rewritten.</summary>
     public static (EbpfProgram Program, int Rewritten) Rewrite(EbpfProgram program, KernelProgramType type, ProgramEnvironment environment, ExecutionOptions options, IVerifier verifier)
     {
-        var analysis = program.Analysis.Safety(SafetyContext.For(environment, options, KernelContextLayouts.For(type)));
+        var context = SafetyContext.For(environment, options, KernelContextLayouts.For(type));
+        var analysis = program.Analysis.Safety(context);
         Refuse(program, type, analysis);
+        var native = KernelContextLayouts.NativeFor(type);
         var instructions = program.Instructions.ToArray();
-        int rewritten = 0;
+        var changes = new List<(int Pc, AccessProof Proof, ContextField? Field)>();
         for (int pc = 0; pc < instructions.Length; pc++)
         {
             var instruction = instructions[pc];
-            if (analysis.ContextFieldAt(pc) is { Kind: ContextFieldKind.Scalar, Name: "tc_classid" } && IsWordStore(instruction))
+            if (analysis.ContextFieldAt(pc) is { Kind: ContextFieldKind.Scalar, Name: "tc_classid" } classid && IsWordStore(instruction))
             {
                 // The kernel keeps tc_classid in 16 bits (qdisc_skb_cb) and stores only the low half of what a program
                 // writes (checked on Linux 6.18: 0x10002 written reads 2): the 32-bit store becomes a 16-bit one, and
                 // the upper half of the field, which nothing else writes, stays 0.
                 instructions[pc] = new Instruction((byte)(instruction.OpCode | HalfWordSize), instruction.Dst, instruction.Src, instruction.Offset, instruction.Imm);
-                rewritten++;
+                changes.Add((pc, analysis.Access(pc) with { Size = 2 }, classid));
                 continue;
             }
 
@@ -47,11 +49,36 @@ internal static class ContextRewriter
                 throw new EbpfTestRunException($"program '{program.Name}' at pc {pc}: the context field {field.Name} is a packet pointer; it can only be loaded, not written");
             }
 
-            instructions[pc] = new Instruction(LoadDoubleWord, instruction.Dst, instruction.Src, checked((short)NativeContext.PointerOffset(type, field.Name)), 0);
-            rewritten++;
+            int offset = NativeContext.PointerOffset(type, field.Name);
+            instructions[pc] = new Instruction(LoadDoubleWord, instruction.Dst, instruction.Src, checked((short)offset), 0);
+            changes.Add((pc, new AccessProof(AccessOutcome.Proven, ValueKind.Context, offset, offset, 8), native.Fields.Single(f => f.Name == field.Name)));
         }
 
-        return rewritten == 0 ? (program, 0) : (EbpfProgram.Create(instructions, verifier, program.Name, program.Section), rewritten);
+        var result = changes.Count == 0 ? program : EbpfProgram.Create(instructions, verifier, program.Name, program.Section);
+        HandOn(result, context.WithLayout(native), analysis, changes);
+        return (result, changes.Count);
+    }
+
+    /// <summary>
+    /// Hands the analysis of the program as written on to the compilation of <paramref name="rewritten"/> under the
+    /// context its runs get (<paramref name="native"/>: the same world with the native layout), so that the engine does
+    /// not analyse it again. The two analyses agree: a rewritten load gives its register the same abstract value (the
+    /// field's kind decides it, not its offset or width), a store to the context changes no abstract state, and every
+    /// other instruction is the same, so every state, conclusion and finding is the same but for the rewritten accesses
+    /// themselves, which <paramref name="changes"/> gives as the analyser concludes them under the native layout (a
+    /// proven load of the 8-byte pointer field; the narrowed tc_classid store, 2 bytes of a field that allows narrow
+    /// access). Not handed on (the engine analyses afresh) when the analysis has an error (its message may name the
+    /// layout) or a finding at a rewritten pc (its instruction text changed). KernelProofUseTests compares the two.
+    /// </summary>
+    private static void HandOn(EbpfProgram rewritten, SafetyContext native, SafetyAnalysis analysis, List<(int Pc, AccessProof Proof, ContextField? Field)> changes)
+    {
+        var pcs = changes.Select(c => c.Pc).ToHashSet();
+        if (!analysis.IsSafe || analysis.Unproven.Any(f => pcs.Contains(f.Pc)) || analysis.LoadRefusals.Any(f => pcs.Contains(f.Pc)))
+        {
+            return;
+        }
+
+        rewritten.Analysis.HandOn(native, changes.Count == 0 ? analysis : analysis.WithAccesses(changes));
     }
 
     private static bool IsWordStore(Instruction instruction) =>
@@ -73,6 +100,19 @@ internal static class ContextRewriter
             throw new EbpfTestRunException($"program '{program.Name}' at pc {refusal.Pc} ({refusal.Instruction}): {refusal.Message}");
         }
 
+        if (ContextRefusals(program, type, analysis).FirstOrDefault() is { } access)
+        {
+            throw new EbpfTestRunException($"program '{program.Name}' at pc {access.Pc}: {access.Message}");
+        }
+    }
+
+    /// <summary>Everything <see cref="Refuse"/> refuses a load for, in program order within each rule (see <see cref="KernelProgram.LoadRefusals"/>).</summary>
+    public static IReadOnlyList<SafetyFinding> Refusals(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis) =>
+        [.. analysis.LoadRefusals, .. ContextRefusals(program, type, analysis)];
+
+    /// <summary>The accesses to context fields the type refuses (see <see cref="Refuse"/>), each with its pc, instruction and why (no state line).</summary>
+    private static IEnumerable<SafetyFinding> ContextRefusals(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
+    {
         var (forbidden, why) = type switch
         {
             KernelProgramType.SocketFilter => (
@@ -85,7 +125,7 @@ internal static class ContextRewriter
         };
         if (forbidden.Length == 0)
         {
-            return;
+            yield break;
         }
 
         for (int pc = 0; pc < program.Instructions.Length; pc++)
@@ -99,8 +139,11 @@ internal static class ContextRewriter
             var touched = forbidden.FirstOrDefault(f => access.MinOffset < f.Offset + f.Size && access.MaxOffset + access.Size > f.Offset);
             if (touched is not null)
             {
-                throw new EbpfTestRunException(
-                    $"program '{program.Name}' at pc {pc}: invalid bpf_context access off={access.MinOffset} size={access.Size}: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name));
+                yield return new SafetyFinding(
+                    pc,
+                    FindingDetails.Text(program, pc),
+                    $"invalid bpf_context access off={access.MinOffset} size={access.Size}: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name),
+                    string.Empty);
             }
         }
     }

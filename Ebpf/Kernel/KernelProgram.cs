@@ -179,13 +179,34 @@ public sealed class KernelProgram : IDisposable
     }
 
     /// <summary>
+    /// What loading <paramref name="program"/> (as written, before its context loads are rewritten) as a program of
+    /// <paramref name="type"/> refuses although the safety analysis reports no error: the kernel verifier's load rules
+    /// the analysis finds (<see cref="Analysis.SafetyAnalysis.LoadRefusals"/>: a ring buffer record still owned at exit or
+    /// at a tail call, a callback context that is neither the stack nor null), then the context fields the type may not
+    /// touch (a socket filter's packet pointers, <c>tc_classid</c>, <c>tstamp</c>, <c>wire_len</c>, <c>hwtstamp</c>; an
+    /// XDP program's <c>egress_ifindex</c> unless its section makes it a devmap program), each at its pc with the
+    /// kernel's "invalid bpf_context access off=N size=N" and why. Empty when the load accepts the program.
+    /// <c>Load</c> throws <see cref="EbpfTestRunException"/> naming the first; <c>ebpf verify</c> reports them all.
+    /// </summary>
+    /// <param name="program">The program as written for the kernel (its section decides whether an XDP program is a devmap program).</param>
+    /// <param name="type">The program type.</param>
+    /// <param name="analysis">Its safety analysis with <see cref="AnalysisContext"/> of the same type.</param>
+    /// <exception cref="EbpfTestRunException"><paramref name="type"/> is not a defined type.</exception>
+    public static IReadOnlyList<Analysis.SafetyFinding> LoadRefusals(EbpfProgram program, KernelProgramType type, Analysis.SafetyAnalysis analysis)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(analysis);
+        return ContextRewriter.Refusals(program, KernelProgramTypes.Checked(type), analysis);
+    }
+
+    /// <summary>
     /// Runs the program on <paramref name="packet"/> (an Ethernet frame) <see cref="TestRunOptions.Repeat"/> times, as
     /// the kernel's test run does: XDP packets get 256 bytes of headroom and a page-sized frame, socket buffers the
     /// loopback device's fields. Map changes stay in the runtime's maps. The packet is copied and the context written
     /// once; the runs then repeat on that state, as in the kernel. How the time is taken: see
     /// <see cref="TestRunOptions.WarmUp"/>.
     /// </summary>
-    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
+    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), the XDP context in (see <see cref="TestRunOptions.XdpContextIn"/>), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
     /// <exception cref="EbpfRunCancelledException"><paramref name="cancellationToken"/> was cancelled (during a run, or between two runs of a repeated test run).</exception>
     /// <exception cref="EbpfRuntimeException">A run failed (memory violation, helper failure...).</exception>
     public TestRunResult TestRun(ReadOnlySpan<byte> packet, TestRunOptions? options = null, CancellationToken cancellationToken = default)
@@ -252,12 +273,12 @@ public sealed class KernelProgram : IDisposable
         }
     }
 
-    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in.</summary>
+    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in (XDP: see <see cref="XdpMd.Out"/>).</summary>
     private TestRunResult Outcome(ulong result, long nanoseconds, TestRunOptions options)
     {
         var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
         ClearPointerFields(context);
-        var contextOut = Type != KernelProgramType.Xdp && options.PassesSkbContext ? SkBuffFields.ContextOut(context) : null;
+        var contextOut = Type == KernelProgramType.Xdp ? run.XdpContext?.Out(run) : options.PassesSkbContext ? SkBuffFields.ContextOut(context) : null;
         return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context, contextOut);
     }
 

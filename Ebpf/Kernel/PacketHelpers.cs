@@ -3,8 +3,8 @@ using Ebpf.Helpers;
 namespace Ebpf.Kernel;
 
 /// <summary>
-/// The packet helpers of the kernel program types, with Linux's ids and semantics: XDP's adjust_head/tail/meta and
-/// redirects, the socket-buffer helpers of tc programs (load/store bytes, checksum replacement, room and length
+/// The packet helpers of the kernel program types, with Linux's ids and semantics: XDP's adjust_head/tail/meta,
+/// get_buff_len, load_bytes and store_bytes (over the page fragments too) and redirects, the socket-buffer helpers of tc programs (load/store bytes, checksum replacement, room and length
 /// changes, VLAN push/pop, hash) and bpf_skb_load_bytes for socket filters. They work on the packet a
 /// <see cref="KernelProgram"/> test run holds; called outside such a run they fail the run with a helper error.
 /// </summary>
@@ -48,6 +48,15 @@ public static class PacketHelpers
 
     /// <summary><c>bpf_xdp_adjust_tail</c>.</summary>
     public const uint XdpAdjustTail = 65;
+
+    /// <summary><c>bpf_xdp_get_buff_len</c>.</summary>
+    public const uint XdpGetBuffLen = 188;
+
+    /// <summary><c>bpf_xdp_load_bytes</c>.</summary>
+    public const uint XdpLoadBytes = 189;
+
+    /// <summary><c>bpf_xdp_store_bytes</c>.</summary>
+    public const uint XdpStoreBytes = 190;
 
     internal const long EFAULT = -14;
     internal const long EINVAL = -22;

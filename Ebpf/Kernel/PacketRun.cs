@@ -143,7 +143,9 @@ internal sealed unsafe class PacketRun : IDisposable
     /// <summary>
     /// XDP: how many page fragments the frame has besides the buffer (a frame longer than <see cref="MaxPacket"/>, as
     /// the kernel's test run lays it out: the first <see cref="MaxPacket"/> bytes in the buffer the program sees, the
-    /// rest in fragments of up to a page, which the program cannot read but <c>bpf_xdp_adjust_tail</c> grows and shrinks).
+    /// rest in fragments of up to a page, which the program cannot read directly: <c>bpf_xdp_load_bytes</c> and
+    /// <c>bpf_xdp_store_bytes</c> reach them, <c>bpf_xdp_adjust_tail</c> grows and shrinks them). A context in may end the
+    /// linear part earlier (see <see cref="TestRunOptions.XdpContextIn"/>).
     /// </summary>
     public int FragmentCount { get; private set; }
 
@@ -159,6 +161,42 @@ internal sealed unsafe class PacketRun : IDisposable
             }
 
             return total;
+        }
+    }
+
+    /// <summary>XDP: the whole frame's length from <c>data</c>, the linear part and the fragments (<c>bpf_xdp_get_buff_len</c>).</summary>
+    public int FrameLength => DataEnd - Data + FragmentBytes;
+
+    /// <summary>
+    /// XDP: copies <paramref name="bytes"/>.Length bytes of the frame from <paramref name="offset"/> (counted from
+    /// <c>data</c>, across the linear part and the fragments in order) into <paramref name="bytes"/>, or, with
+    /// <paramref name="write"/>, from <paramref name="bytes"/> into the frame. The caller keeps the range inside
+    /// <see cref="FrameLength"/>.
+    /// </summary>
+    public void CopyFrame(int offset, Span<byte> bytes, bool write)
+    {
+        var linear = new Span<byte>(buffer + Data, DataEnd - Data);
+        for (int segment = -1; !bytes.IsEmpty; segment++)
+        {
+            var piece = segment < 0 ? linear : fragments.AsSpan(segment * FragmentSize, fragmentLengths[segment]);
+            if (offset >= piece.Length)
+            {
+                offset -= piece.Length;
+                continue;
+            }
+
+            int length = Math.Min(bytes.Length, piece.Length - offset);
+            if (write)
+            {
+                bytes[..length].CopyTo(piece[offset..]);
+            }
+            else
+            {
+                piece.Slice(offset, length).CopyTo(bytes);
+            }
+
+            bytes = bytes[length..];
+            offset = 0;
         }
     }
 
@@ -214,27 +252,15 @@ internal sealed unsafe class PacketRun : IDisposable
             throw new EbpfTestRunException($"the packet has {frame.Length} bytes, fewer than an Ethernet header ({EthernetHeader}); the kernel's test run refuses it (EINVAL)");
         }
 
-        if (Type == KernelProgramType.Xdp ? frame.Length > MaxPacket + (MaxFragments * FragmentSize) : frame.Length > MaxPacket)
+        if (Type != KernelProgramType.Xdp && frame.Length > MaxPacket)
         {
-            throw new EbpfTestRunException(Type == KernelProgramType.Xdp
-                ? $"the packet has {frame.Length} bytes, more than the {MaxPacket + (MaxFragments * FragmentSize)} an XDP test run takes ({MaxPacket} in the buffer and {MaxFragments} fragments of {FragmentSize}); the kernel's test run refuses it (ENOMEM)"
-                : $"the packet has {frame.Length} bytes, more than the {MaxPacket} a {Type} test run takes; the kernel's test run refuses it (EINVAL)");
+            throw new EbpfTestRunException($"the packet has {frame.Length} bytes, more than the {MaxPacket} a {Type} test run takes; the kernel's test run refuses it (EINVAL)");
         }
 
-        Buffer.Clear();
-        Context.Clear();
-        Redirect = null;
-        FragmentCount = 0;
+        XdpContext = null;
         if (Type == KernelProgramType.Xdp)
         {
-            Data = XdpHeadroom;
-            int linear = Math.Min(frame.Length, MaxPacket);
-            frame[..linear].CopyTo(Buffer[Data..]);
-            DataEnd = Data + linear;
-            LoadFragments(frame[linear..]);
-            Meta = Data;
-            BinaryPrimitives.WriteUInt32LittleEndian(Context[12..], options.IngressIfindex);
-            BinaryPrimitives.WriteUInt32LittleEndian(Context[16..], options.RxQueueIndex);
+            LoadXdp(frame, options);
         }
         else
         {
@@ -243,6 +269,9 @@ internal sealed unsafe class PacketRun : IDisposable
 
         Sync();
     }
+
+    /// <summary>XDP: the context given in (and to give back), null when the run has none.</summary>
+    public XdpMd? XdpContext { get; private set; }
 
     /// <summary>The packet as the test run reports it (the kernel's <c>data_out</c>).</summary>
     public byte[] Output()
@@ -329,6 +358,15 @@ internal sealed unsafe class PacketRun : IDisposable
         NativeMemory.AlignedFree(context);
     }
 
+    /// <summary>Clears the buffer, the context, the redirect and the fragments before a frame is loaded.</summary>
+    private void Reset()
+    {
+        Buffer.Clear();
+        Context.Clear();
+        Redirect = null;
+        FragmentCount = 0;
+    }
+
     /// <summary>XDP: the bytes of the frame past the buffer, in fragments of up to a page.</summary>
     private void LoadFragments(ReadOnlySpan<byte> rest)
     {
@@ -347,8 +385,49 @@ internal sealed unsafe class PacketRun : IDisposable
         }
     }
 
+    /// <summary>
+    /// XDP: the frame into the buffer (its metadata, if a context in announces some, in front of <c>data</c>), the bytes
+    /// past the linear part into fragments, and the device fields of the context, as Linux 6.18's test run lays them out.
+    /// </summary>
+    private void LoadXdp(ReadOnlySpan<byte> frame, TestRunOptions options)
+    {
+        int meta = 0, linearEnd = frame.Length;
+        uint ingress = options.IngressIfindex, queue = options.RxQueueIndex;
+        if (options.PassesXdpContext)
+        {
+            if (ingress != 1 || queue != 0)
+            {
+                throw new EbpfTestRunException("a test run given an XDP context in takes ingress_ifindex and rx_queue_index from it; leave TestRunOptions.IngressIfindex and RxQueueIndex at their defaults");
+            }
+
+            var md = XdpMd.Parse(options.XdpContextIn, frame.Length);
+            XdpContext = md;
+            (meta, linearEnd) = (md.MetaLength, md.DataEnd);
+            // ingress_ifindex 0 keeps the loopback device of the test run, which the program then reads
+            (ingress, queue) = (md.IngressIfindex == 0 ? 1 : md.IngressIfindex, md.RxQueueIndex);
+        }
+
+        int linear = Math.Min(linearEnd - meta, MaxPacket);
+        int rest = frame.Length - meta - linear;
+        if (rest > MaxFragments * FragmentSize)
+        {
+            throw new EbpfTestRunException(
+                $"the packet has {frame.Length - meta} bytes, more than the {linear + (MaxFragments * FragmentSize)} an XDP test run takes here ({linear} in the buffer and {MaxFragments} fragments of {FragmentSize}); the kernel's test run refuses it (ENOMEM)");
+        }
+
+        Reset();
+        Data = XdpHeadroom;
+        Meta = Data - meta;
+        frame[..(meta + linear)].CopyTo(Buffer[Meta..]);
+        DataEnd = Data + linear;
+        LoadFragments(frame[(meta + linear)..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(Context[12..], ingress);
+        BinaryPrimitives.WriteUInt32LittleEndian(Context[16..], queue);
+    }
+
     private void LoadSkb(ReadOnlySpan<byte> frame, TestRunOptions options)
     {
+        Reset();
         ushort protocol = (ushort)(frame[12] << 8 | frame[13]);
         int network = frame.Length - EthernetHeader;
         if ((protocol == 0x0800 && network < 20) || (protocol == 0x86dd && network < 40))

@@ -64,12 +64,42 @@ public sealed record TestRunOptions
     /// <summary>Socket buffers: <c>__sk_buff.ifindex</c>, the device the packet is on. Default 1 (the loopback device the kernel's test run uses).</summary>
     public uint Ifindex { get; init; } = 1;
 
-    /// <summary>XDP: <c>xdp_md.ingress_ifindex</c>. Default 1 (the loopback device the kernel's test run uses).</summary>
+    /// <summary>
+    /// XDP without <see cref="XdpContextIn"/>: <c>xdp_md.ingress_ifindex</c>. Default 1 (the loopback device the kernel's
+    /// test run uses). With a context in, its <c>ingress_ifindex</c> counts and this must stay 1.
+    /// </summary>
     public uint IngressIfindex { get; init; } = 1;
 
-    /// <summary>XDP: <c>xdp_md.rx_queue_index</c>. Default 0.</summary>
+    /// <summary>XDP without <see cref="XdpContextIn"/>: <c>xdp_md.rx_queue_index</c>. Default 0. With a context in, its <c>rx_queue_index</c> counts and this must stay 0.</summary>
     public uint RxQueueIndex { get; init; }
 
+    /// <summary>
+    /// XDP: the <c>struct xdp_md</c> the test run is given as the kernel's <c>ctx_in</c> (24 bytes, little-endian u32
+    /// fields data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; shorter is filled with zeros,
+    /// longer must end in zero bytes), null for none. As in Linux 6.18's test run: <c>data</c> is the length of the
+    /// metadata, taken from the front of the packet bytes (a multiple of 4, at most 216); <c>data_end</c> is where the
+    /// linear part of the frame ends, counted from the metadata (at most the bytes given; 0 puts the whole frame into
+    /// page fragments; the linear part is capped at 3,520 bytes, the rest goes into fragments);
+    /// <c>data_meta</c> and <c>egress_ifindex</c> must be 0; <c>ingress_ifindex</c> 0 keeps the loopback device (a
+    /// <c>rx_queue_index</c> then must be 0), 1 is the loopback device (one receive queue: <c>rx_queue_index</c> 0),
+    /// another index is taken as a device with that index and the queue given (the kernel instead looks the device up in
+    /// the caller's network namespace and answers ENODEV or EINVAL when it lacks it or the queue). The run gives back
+    /// <see cref="TestRunResult.ContextOut"/>. A context the kernel refuses makes the test run throw
+    /// <see cref="EbpfTestRunException"/>. Ignored by socket-buffer programs (see <see cref="SkbContext"/>).
+    /// </summary>
+    public byte[]? XdpContextIn { get; init; }
+
+    /// <summary>
+    /// XDP: whether the run gives its <c>struct xdp_md</c> back (<see cref="TestRunResult.ContextOut"/>), as the kernel's
+    /// <c>ctx_out</c>; implied by <see cref="XdpContextIn"/>. Without a context in, the run is given a zeroed
+    /// <c>xdp_md</c>, as the kernel makes one when only <c>ctx_out</c> is asked: its <c>data_end</c> of 0 puts the whole
+    /// frame into page fragments (checked on Linux 6.18). Default false.
+    /// </summary>
+    public bool XdpContextOut { get; init; }
+
     /// <summary>Whether a socket-buffer test run passes a context in (see <see cref="SkbContext"/>).</summary>
+    /// <summary>Whether an XDP test run passes a context in (see <see cref="XdpContextIn"/> and <see cref="XdpContextOut"/>).</summary>
+    internal bool PassesXdpContext => XdpContextIn is not null || XdpContextOut;
+
     internal bool PassesSkbContext => SkbContext || SkbMark != 0 || SkbPriority != 0 || SkbIngressIfindex != 0 || Ifindex > 1;
 }

@@ -10,8 +10,10 @@ namespace Ebpf.Kernel;
 /// Socket buffers given a context in (<see cref="TestRunOptions.SkbContext"/>): the <c>struct __sk_buff</c> the kernel's
 /// test run gives back as <c>ctx_out</c> (192 bytes): the context in, with mark, priority, ifindex, cb[0..4], tstamp,
 /// wire_len, gso_segs and hwtstamp as the run left them and every other field as it went in (0 unless given: the
-/// kernel does not copy back what a program wrote to queue_mapping, tc_index or tc_classid). Null otherwise (XDP, or
-/// no context in).
+/// kernel does not copy back what a program wrote to queue_mapping, tc_index or tc_classid). XDP programs given a context in (<see cref="TestRunOptions.XdpContextIn"/> or
+/// <see cref="TestRunOptions.XdpContextOut"/>): the <c>struct xdp_md</c> the kernel gives back (24 bytes): <c>data</c> the
+/// metadata's length and <c>data_end</c> the end of the linear part, both counted from the metadata as the run left them,
+/// <c>data_meta</c> 0, <c>ingress_ifindex</c> and <c>rx_queue_index</c> as they went in, <c>egress_ifindex</c> 0. Null when no context went in.
 /// </param>
 public sealed record TestRunResult(uint ReturnValue, byte[] Output, long DurationNanoseconds, PacketRedirect? Redirect, byte[] Context, byte[]? ContextOut = null)
 {

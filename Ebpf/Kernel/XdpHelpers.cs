@@ -3,7 +3,7 @@ using Ebpf.Maps;
 
 namespace Ebpf.Kernel;
 
-/// <summary>The XDP packet helpers: moving the packet's head, tail and metadata edges, and redirects.</summary>
+/// <summary>The XDP packet helpers: moving the packet's head, tail and metadata edges, reading and writing the whole frame (fragments included), and redirects.</summary>
 internal static class XdpHelpers
 {
     private const ulong Aborted = 0, Redirected = 4;
@@ -15,6 +15,19 @@ internal static class XdpHelpers
         table.Set(new Helper(PacketHelpers.XdpAdjustHead, "bpf_xdp_adjust_head", (_, ctx, delta, _, _, _) => AdjustHead(ctx, (int)delta)) { Signature = context });
         table.Set(new Helper(PacketHelpers.XdpAdjustTail, "bpf_xdp_adjust_tail", (_, ctx, delta, _, _, _) => AdjustTail(ctx, (int)delta)) { Signature = context });
         table.Set(new Helper(PacketHelpers.XdpAdjustMeta, "bpf_xdp_adjust_meta", (_, ctx, delta, _, _, _) => AdjustMeta(ctx, (int)delta)) { Signature = context });
+        table.Set(new Helper(PacketHelpers.XdpGetBuffLen, "bpf_xdp_get_buff_len", (_, ctx, _, _, _, _) => (ulong)PacketHelpers.RunOf(ctx, "bpf_xdp_get_buff_len").FrameLength)
+        {
+            Signature = HelperSignature.Of(HelperArgumentKind.Context),
+        });
+        table.Set(new Helper(PacketHelpers.XdpLoadBytes, "bpf_xdp_load_bytes", (h, ctx, offset, to, length, _) => CopyFrame(h, ctx, offset, to, length, write: false, "bpf_xdp_load_bytes"))
+        {
+            Signature = HelperSignature.Of(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.WritableMemory, HelperArgumentKind.MemorySize),
+        });
+        // Storing bytes moves no edge of the packet: Linux 6.18's verifier keeps packet pointers across the call.
+        table.Set(new Helper(PacketHelpers.XdpStoreBytes, "bpf_xdp_store_bytes", (h, ctx, offset, from, length, _) => CopyFrame(h, ctx, offset, from, length, write: true, "bpf_xdp_store_bytes"))
+        {
+            Signature = HelperSignature.Of(HelperArgumentKind.Context, HelperArgumentKind.Scalar, HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize),
+        });
         table.Set(new Helper(PacketHelpers.Redirect, "bpf_redirect", (_, ifindex, flags, _, _, _) => RedirectTo(ifindex, flags)) { Signature = HelperSignature.Numbers(2) });
         table.Set(new Helper(PacketHelpers.RedirectMap, "bpf_redirect_map", RedirectMap) { Signature = HelperSignature.Of(HelperArgumentKind.MapPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
     }
@@ -94,6 +107,31 @@ internal static class XdpHelpers
 
         run.Meta = (int)meta;
         run.Sync();
+        return 0;
+    }
+
+    /// <summary>
+    /// Linux <c>bpf_xdp_load_bytes</c> and <c>bpf_xdp_store_bytes</c>: copy between the program's memory and the frame
+    /// from <c>data</c> on, across the linear part and the page fragments. An offset or length above 0xffff gives
+    /// -EFAULT, a range past the frame -EINVAL; either way the program's memory and the frame stay as they were (checked
+    /// on Linux 6.18).
+    /// </summary>
+    private static ulong CopyFrame(HelperContext ctx, ulong context, ulong offset, ulong address, ulong length, bool write, string helper)
+    {
+        const uint limit = 0xffff;
+        var run = PacketHelpers.RunOf(context, helper);
+        var memory = ctx.GetMemory(address, (uint)length, write ? MemoryAccessKind.Read : MemoryAccessKind.Write);
+        if ((uint)offset > limit || (uint)length > limit)
+        {
+            return PacketHelpers.Error(PacketHelpers.EFAULT);
+        }
+
+        if ((uint)offset + (uint)length > (uint)run.FrameLength)
+        {
+            return PacketHelpers.Error(PacketHelpers.EINVAL);
+        }
+
+        run.CopyFrame((int)(uint)offset, memory, write);
         return 0;
     }
 
