@@ -72,7 +72,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
-            program, loopsWithoutCalls: !Options.MemoryChecks, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc));
+            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc));
         var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
         sites = compiled.Sites;
         simpleHelpers = SimpleHelpers(sites);

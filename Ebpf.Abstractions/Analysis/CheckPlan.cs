@@ -24,13 +24,17 @@ namespace Ebpf.Analysis;
 /// </list>
 /// The same analysis decides whether the program may be compiled at all (<see cref="ExecutionOptions.Verification"/>:
 /// hybrid by default rejects a program with an error, strict one with any unproven point), so one compilation analyses
-/// the program once. Programs longer than <see cref="MaxAnalyzedSlots"/> are analysed only for that decision; their
-/// accesses keep their checks, compared against the region <see cref="AnalysisResults.RegionOf"/> guesses (and with
-/// <see cref="VerificationMode.Structural"/> they are not analysed at all).
+/// the program once, and uses that analysis' proof at any length. Only with <see cref="VerificationMode.Structural"/>,
+/// which asks for no analysis, are programs longer than <see cref="MaxAnalyzedSlots"/> left unanalysed: their accesses
+/// keep their checks, compared against the region <see cref="AnalysisResults.RegionOf"/> guesses.
 /// </summary>
 internal sealed class CheckPlan
 {
-    /// <summary>Programs with more slots than this compile without using the proof (up to it the analysis takes about 1-20 ms); they are still analysed when <see cref="ExecutionOptions.Verification"/> asks for a proof.</summary>
+    /// <summary>
+    /// With <see cref="VerificationMode.Structural"/>, programs with more slots than this are not analysed and compile
+    /// with every check (up to it the analysis takes about 1-20 ms and pays for itself in dropped checks). The other
+    /// modes analyse every program for their refusal anyway, so they use the proof at any length.
+    /// </summary>
     public const int MaxAnalyzedSlots = 4096;
 
     [ThreadStatic]
@@ -69,7 +73,8 @@ internal sealed class CheckPlan
     /// <summary>
     /// The plan for compiling <paramref name="program"/> for <paramref name="environment"/> with <paramref name="options"/>,
     /// after the verification the options ask for (an <see cref="EbpfVerificationException"/> when it refuses the program):
-    /// every access checked when memory checks are off (nothing to decide), the program is too long, the thread is inside
+    /// every access checked when memory checks are off (nothing to decide), the program is too long for an unverified
+    /// compilation (see <see cref="MaxAnalyzedSlots"/>), the thread is inside
     /// <see cref="ForceChecks"/>, or the proof cannot be trusted (see the class summary). The regions the checks compare
     /// against inline come from the analysis whenever it ran: a region only picks the fast comparison (every region is
     /// still tried on the cold path), so a partial analysis can name it.
@@ -80,7 +85,8 @@ internal sealed class CheckPlan
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
         bool verify = options.Verification != VerificationMode.Structural;
-        bool prove = options.MemoryChecks && program.Length <= MaxAnalyzedSlots;
+        // A verifying compilation has paid for the analysis whatever the length: its proof is used too.
+        bool prove = options.MemoryChecks && (verify || program.Length <= MaxAnalyzedSlots);
         if (!verify && !prove)
         {
             return new CheckPlan(program, null, null, 0, options.StackSize, guardLoops: false);

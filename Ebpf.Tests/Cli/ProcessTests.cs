@@ -64,6 +64,46 @@ public class ProcessTests
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
+    [DllImport("libc", EntryPoint = "signal")]
+    private static extern nint SetSignalHandler(int signal, nint handler);
+
+    private static readonly nint SigDfl = 0;
+    private static readonly nint SigIgn = 1;
+
+    /// <summary>Whether this process ignores <paramref name="signal"/> (the SigIgn mask of /proc/self/status).</summary>
+    private static bool Ignores(int signal, string process = "self")
+    {
+        string line = File.ReadLines($"/proc/{process}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        ulong mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        return (mask & (1UL << (signal - 1))) != 0;
+    }
+
+    /// <summary>
+    /// Starts the tool with <paramref name="signal"/> at its default disposition. A shell without job control starts
+    /// background commands with SIGINT ignored, a child inherits that across exec, and the .NET runtime (as every
+    /// well-behaved program) then leaves SIGINT ignored: the tool would rightly not stop on it, and the test would wait
+    /// for nothing. So when this test process ignores the signal, the child is started with the default disposition (put
+    /// back for this process right after; the runtime resets only the handlers it installed itself in the child, so an
+    /// ignored signal would otherwise stay ignored there).
+    /// </summary>
+    private static Process StartWithDefault(int signal, ProcessStartInfo info)
+    {
+        if (!Ignores(signal))
+        {
+            return Process.Start(info)!;
+        }
+
+        SetSignalHandler(signal, SigDfl);
+        try
+        {
+            return Process.Start(info)!;
+        }
+        finally
+        {
+            SetSignalHandler(signal, SigIgn);
+        }
+    }
+
     [Theory]
     [InlineData(15)] // SIGTERM
     [InlineData(2)] // SIGINT (Ctrl+C)
@@ -71,7 +111,23 @@ public class ProcessTests
     {
         using var folder = new Tool.TempFolder();
         string loop = folder.Write("loop.s", "mov r0, 0\nadd r0, 1\nja -2\nexit\n");
-        using var process = Process.Start(Info("run", loop, "--timeout", "0", "--engine", "interpreter"))!;
+        using var process = StartWithDefault(signal, Info("run", loop, "--timeout", "0", "--engine", "interpreter"));
+        try
+        {
+            await StopsOn(process, signal);
+        }
+        finally
+        {
+            // A failed assertion must not leave the endless run spinning after the test.
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static async Task StopsOn(Process process, int signal)
+    {
         process.StandardInput.Close();
         var error = process.StandardError.ReadToEndAsync();
         // The tool spends well under a second of processor time starting; past that it is spinning in the run.
@@ -82,6 +138,7 @@ public class ProcessTests
         }
 
         Assert.False(process.HasExited, "the endless run ended by itself");
+        Assert.False(Ignores(signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)), "the tool was started with the signal ignored");
         Assert.Equal(0, kill(process.Id, signal));
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "the tool did not stop");
         Assert.Equal((130, "ebpf: interrupted\n"), (process.ExitCode, (await error).ReplaceLineEndings("\n")));

@@ -2,6 +2,7 @@ using Ebpf.Analysis;
 using Ebpf.Assembly;
 using Ebpf.Cli;
 using Ebpf.DependencyInjection;
+using Ebpf.Execution;
 using Ebpf.Tests.Cli;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
@@ -112,6 +113,40 @@ public class DefaultVerificationTests
         Assert.Equal(4_999, e.Pc);
         using var compiled = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { Verification = VerificationMode.Structural });
         Assert.Equal(0UL, compiled.Run());
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_program_longer_than_the_structural_limit_uses_its_proof_when_verified(string engine)
+    {
+        // 5,000 slots: a stack store and load (proven: the frame's own bytes) and an input read behind a length test
+        // (proven: 4 <= r2), then the read of input byte 100 that nothing bounds (unknown: it keeps its check).
+        string asm = "stxdw [r10-8], r1\nldxdw r3, [r10-8]\nmov r0, 0\njlt r2, 4, +1\nldxw r0, [r3+0]\n"
+            + string.Concat(Enumerable.Repeat("add r0, 1\n", 4_990)) + "ldxb r4, [r1+100]\nexit";
+        var program = Load(asm);
+        Assert.True(program.Length > CheckPlan.MaxAnalyzedSlots);
+        var input = new byte[] { 1, 0, 0, 0 };
+
+        using (var hybrid = TestEngines.Get(engine).Compile(program))
+        {
+            Assert.Equal(3, ((IMemoryCheckStatistics)hybrid).ProvenAccesses);
+            // The unproven read still has its check: byte 100 of a 4-byte input is outside it.
+            var e = Assert.Throws<EbpfMemoryAccessException>(() => hybrid.Run(input));
+            Assert.Equal(program.Length - 2, e.Pc);
+            Assert.Equal(4_991UL, hybrid.Run(LongInput()));
+        }
+
+        using var structural = TestEngines.Get(engine).Compile(program, options: new ExecutionOptions { Verification = VerificationMode.Structural });
+        Assert.Equal(0, ((IMemoryCheckStatistics)structural).ProvenAccesses);
+        Assert.Equal(4_991UL, structural.Run(LongInput()));
+
+        // 101 bytes, the first word 1: every read of the program is inside.
+        static byte[] LongInput()
+        {
+            var bytes = new byte[101];
+            bytes[0] = 1;
+            return bytes;
+        }
     }
 
     [Fact]

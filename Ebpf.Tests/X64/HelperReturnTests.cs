@@ -221,8 +221,10 @@ public class HelperReturnTests
         await CollectsWhileRunning(run, source);
     }
 
-    [Fact]
-    public async Task A_collection_completes_while_a_long_loop_in_a_program_without_helper_calls_runs()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_collection_completes_while_a_long_loop_in_a_program_without_helper_calls_runs(bool memoryChecks)
     {
         if (!X64Platform.Supported)
         {
@@ -230,15 +232,15 @@ public class HelperReturnTests
             return;
         }
 
-        // A loop of 2^40 iterations (hours) and no helper call, compiled without memory checks: entered without the GC
-        // transition, it must yield to the run method, where the runtime can suspend the thread, or the collection
-        // would wait for the run's end.
+        // A loop of 2^40 iterations (hours) with a store into the input (checked when memory checks are on: nothing
+        // bounds r2) and no helper call: entered without the GC transition, checked or not, it must yield to the run
+        // method, where the runtime can suspend the thread, or the collection would wait for the run's end.
         var program = EbpfProgram.Create(
-            Assembler.Assemble("mov r6, 0\nlddw r7, 0x10000000000\nadd r6, 1\njlt r6, r7, -2\nmov r0, r6\nexit"),
+            Assembler.Assemble("mov r6, 0\nlddw r7, 0x10000000000\nstxb [r1+0], r6\nadd r6, 1\njlt r6, r7, -3\nmov r0, r6\nexit"),
             StructuralOnlyVerifier.Instance);
         Assert.True(HelperReturnAnalysis.Plan(program, loopsWithoutCalls: true)!.Yields);
         Assert.Null(HelperReturnAnalysis.Plan(program, loopsWithoutCalls: false));
-        using var compiled = new X64Engine().Compile(program, null, new ExecutionOptions { MemoryChecks = false });
+        using var compiled = new X64Engine().Compile(program, null, new ExecutionOptions { MemoryChecks = memoryChecks });
         using var source = new CancellationTokenSource();
         using var started = new ManualResetEventSlim();
         var run = Task.Run(() =>
