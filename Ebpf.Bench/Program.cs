@@ -41,6 +41,12 @@ public static class Program
             return 0;
         }
 
+        if (args.Contains("--floor-shifts"))
+        {
+            StackShiftProbe.Report(Console.Out, BenchSelection.Workloads.Count > 0 ? BenchSelection.Workloads : ["helper_calls"]);
+            return 0;
+        }
+
         if (args.Contains("--listing"))
         {
             X64Listing.Report(Console.Out, BenchSelection.Workloads.Count > 0 ? BenchSelection.Workloads : ["memcpy"]);

@@ -14,7 +14,9 @@ namespace Ebpf.X64;
 
 /// <summary>
 /// A program compiled to x86-64 machine code by <see cref="X64Engine"/>. The code lives in its own read+execute mapping,
-/// released by <see cref="CompiledProgram.Dispose()"/>. Thread-safe: each run has its own registers, stack and run block.
+/// released by <see cref="CompiledProgram.Dispose()"/> once no run holds it; the mapping of a brief program (straight-line
+/// code without calls, see <see cref="BriefCode"/>) is released when the disposed program has been garbage-collected,
+/// since its runs take no lease. Thread-safe: each run has its own registers, stack and run block.
 /// </summary>
 public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemoryCheckStatistics, ILoopGuardStatistics
 {
@@ -228,20 +230,25 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <inheritdoc />
     /// <remarks>
-    /// The lease (the thread's watch word) covers the native call alone: it begins after the block is filled and ends as
-    /// the code returns, before the status is read, since nothing after that touches the code mapping (the block lives in
-    /// this frame, and brief code calls no helper, so no status but completion or a fault comes back). Nothing between
-    /// the two stores can throw, so the run needs no exception handler.
+    /// No lease and no store for one: the code of a brief program is unmapped only once the program object is
+    /// unreachable (<see cref="Dispose(bool)"/> leaves the mapping to its finalizer), and this frame keeps the program
+    /// reachable until the code has returned (<see cref="Finish"/> ends in <see cref="GC.KeepAlive(object?)"/>). So a
+    /// run that passed the disposed check runs on mapped code even when another thread disposes the program meanwhile,
+    /// and the check, the block's fill and the call are all a run costs besides the code. Nothing here can throw but the
+    /// check and <see cref="Finish"/>, so the run needs no exception handler.
     /// </remarks>
     [SkipLocalsInit]
     private protected override ulong ExecuteBrief(RunStack stack)
     {
+        if (IsDisposed)
+        {
+            ThrowDisposed();
+        }
+
         ref RunState state = ref *stack.State;
         Unsafe.SkipInit(out RunBlock block);
         Fill(ref block, ref state);
-        long watch = EnterOnThread(stack);
         ulong r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block);
-        EndLeaseOnThread(stack, watch);
         return Finish(ref state, ref block, r0);
     }
 
@@ -477,9 +484,15 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The code of a brief program stays mapped until the program object is unreachable: its plain runs take no lease
+    /// (see <see cref="ExecuteBrief"/>), so no count or slot can tell that no thread is about to enter it, but the
+    /// garbage collector can. The mapping's own finalizer (<see cref="ExecutableMemory"/>, a critical one) unmaps it
+    /// then; every other program's code is unmapped here, when the last lease has ended.
+    /// </remarks>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !Brief)
         {
             memory.Dispose();
         }

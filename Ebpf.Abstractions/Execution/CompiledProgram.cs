@@ -295,7 +295,8 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// (the run executes at most <see cref="BriefCode.MaxSlots"/> instructions, microseconds, so it cannot outrun any
     /// <see cref="ExecutionOptions.RunTimeLimit"/> by more than that; the limit is in effect checked as it starts), the
     /// run lease (an engine without leases has none: the garbage collector keeps its code alive while this frame runs
-    /// it; x64 writes the watch word around its native call only, as its lease) and the thread's stack area marked busy
+    /// it; x64 needs none for brief code either, whose mapping outlives every reference to the program, see
+    /// <see cref="ExecuteBrief"/>) and the thread's stack area marked busy
     /// (<see cref="RunStack.Busy"/>: no code but the program's runs until the run has ended and cleared the stack, since
     /// the program calls no helper, and the <c>catch</c> of <see cref="RunBriefClearing"/> clears it before any filter of
     /// the caller can run). Nothing a helper changes (stop request, tail calls, helper pc) can change, so nothing is put
@@ -334,8 +335,9 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// Runs the engine's code for a plain run of a <see cref="brief"/> program on the thread's state (prepared for this
     /// program) when the engine takes run leases (the others' code runs through <see cref="Execute"/> directly): the
     /// lease is the watch word, begun by <see cref="EnterOnThread"/> (which reads the disposed flag after its store) and
-    /// ended by <see cref="EndLeaseOnThread"/> however the code ends. An engine can do better: x64 ends the lease right
-    /// after its native call, before anything can throw, so that its brief run has no exception handler.
+    /// ended by <see cref="EndLeaseOnThread"/> however the code ends. An engine can do better: x64 keeps the code of a
+    /// brief program mapped until the program is garbage-collected, so its brief run takes no lease at all (only the
+    /// disposed check) and has no exception handler.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     private protected virtual ulong ExecuteBrief(RunStack stack)
@@ -595,8 +597,9 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         return null;
     }
 
+    /// <summary>Throws the <see cref="ObjectDisposedException"/> of a run of this disposed program.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowDisposed() => throw new ObjectDisposedException(GetType().FullName);
+    private protected void ThrowDisposed() => throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>Ends what <see cref="Enter"/> began, and a tail call still pending when the run failed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ebpf.Assembly;
 using Ebpf.Execution;
 using Ebpf.Isa;
@@ -56,9 +57,12 @@ public class DeferredUnmapTests
             return;
         }
 
+        // Programs with a loop: not brief, so their plain runs lease through the thread's state and Dispose unmaps
+        // (a brief program's mapping waits for its collection, see below).
         long before = X64Engine.LiveCodeMappings;
-        var compiled = (X64CompiledProgram)new X64Engine().Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 3), I(OpCodes.Exit)));
-        using var other = new X64Engine().Compile(Program(I(OpCodes.Mov64Imm, 0, imm: 4), I(OpCodes.Exit)));
+        var compiled = (X64CompiledProgram)new X64Engine().Compile(CountTo(3));
+        using var other = new X64Engine().Compile(CountTo(4));
+        Assert.False(BriefCode.IsBrief(compiled.Program));
 
         // The thread's run state is prepared for the program (its lease is the state's program while a run is on it).
         Assert.Equal(3UL, compiled.Run());
@@ -71,6 +75,10 @@ public class DeferredUnmapTests
         Assert.Equal(4UL, other.Run());
         Assert.Equal(4UL, other.Run());
     }
+
+    /// <summary>A loop that counts r0 up to <paramref name="n"/> and returns it.</summary>
+    internal static EbpfProgram CountTo(int n) =>
+        EbpfProgram.Create(Assembler.Assemble($"mov r0, 0\nadd r0, 1\njlt r0, {n}, -2\nexit"), StructuralOnlyVerifier.Instance);
 
     [Fact]
     public void Nested_runs_deeper_than_the_thread_slots_keep_the_code_mapped_until_the_outermost_ends()
@@ -116,7 +124,7 @@ public class DeferredUnmapTests
     }
 
     [Fact]
-    public void Brief_runs_end_their_lease_on_the_thread_however_they_end()
+    public void Brief_runs_leave_the_thread_free_however_they_end_and_the_collected_program_is_unmapped()
     {
         if (!X64Platform.Supported)
         {
@@ -124,9 +132,22 @@ public class DeferredUnmapTests
             return;
         }
 
-        // A brief program (straight-line, no calls) takes its lease around the native call alone: the thread's state
-        // must be free after a run that returns, one that faults, and one that finds the program disposed.
+        // A brief program (straight-line, no calls) takes no lease: the thread's state must be free after a run that
+        // returns, one that faults, and one that finds the program disposed; Dispose leaves the mapping to the garbage
+        // collector, which unmaps it once the program cannot be reached.
+        GarbageCollections.Collect();
         long before = X64Engine.LiveCodeMappings;
+        var dropped = RunBriefRoundsAndDispose();
+        Assert.Equal(before + 1, X64Engine.LiveCodeMappings);
+        GarbageCollections.CollectUntilMappings(before);
+        Assert.False(dropped.IsAlive);
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        Assert.NotNull(RunStack.TryCurrent(512));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RunBriefRoundsAndDispose()
+    {
         var program = EbpfProgram.Create(Assembler.Assemble("ldxb r0, [r1+0]\nadd r0, 5\nexit"), StructuralOnlyVerifier.Instance);
         Assert.True(BriefCode.IsBrief(program));
         var compiled = (X64CompiledProgram)new X64Engine().Compile(program);
@@ -140,14 +161,14 @@ public class DeferredUnmapTests
         }
 
         compiled.Dispose();
-        Assert.Equal(before, X64Engine.LiveCodeMappings);
         Assert.Throws<ObjectDisposedException>(() => compiled.Run(input));
         Assert.NotNull(RunStack.TryCurrent(512));
-        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        Assert.Equal("r-xp", X64Platform.PermissionsAt(compiled.CodeAddress));
+        return new WeakReference(compiled);
     }
 
     [Fact]
-    public void Threads_running_a_brief_program_while_it_is_disposed_finish_correctly_and_the_last_one_out_unmaps_it()
+    public async Task Threads_running_a_brief_program_while_it_is_disposed_finish_correctly_and_the_collected_program_is_unmapped()
     {
         if (!X64Platform.Supported)
         {
@@ -155,12 +176,39 @@ public class DeferredUnmapTests
             return;
         }
 
-        // Brief code runs without the GC transition and takes its lease around the native call only: Dispose on another
-        // thread must neither unmap the code under a run (the process would crash) nor leave it mapped once they end.
-        var program = EbpfProgram.Create(Assembler.Assemble("ldxdw r0, [r1+0]\nldxdw r2, [r1+8]\nadd r0, r2\nexit"), StructuralOnlyVerifier.Instance);
-        Assert.True(BriefCode.IsBrief(program));
-        const int Threads = 3;
+        // Brief code runs without the GC transition and without a lease: Dispose on another thread must not unmap the
+        // code under a run (the process would crash), and the mapping must go once the program is collected. Two
+        // programs: two loads (a run of a few nanoseconds) and 3,000 additions (a run of about a microsecond, so that
+        // Dispose lands inside runs); collections forced meanwhile.
+        var programs = new[]
+        {
+            (Program: EbpfProgram.Create(Assembler.Assemble("ldxdw r0, [r1+0]\nldxdw r2, [r1+8]\nadd r0, r2\nexit"), StructuralOnlyVerifier.Instance), Extra: 0UL),
+            (Program: EbpfProgram.Create(Assembler.Assemble("ldxdw r0, [r1+0]\nldxdw r2, [r1+8]\nadd r0, r2\n" + string.Concat(Enumerable.Repeat("add r0, 1\n", 3000)) + "exit"), StructuralOnlyVerifier.Instance), Extra: 3000UL),
+        };
+        Assert.All(programs, p => Assert.True(BriefCode.IsBrief(p.Program)));
+        GarbageCollections.Collect();
         long before = X64Engine.LiveCodeMappings;
+        using (var stop = new CancellationTokenSource())
+        {
+            var collections = GarbageCollections.ForceUntil(stop.Token);
+            for (int round = 0; round < 40; round++)
+            {
+                var (program, extra) = programs[round % 2];
+                RunWhileDisposed(program, extra);
+            }
+
+            await stop.CancelAsync();
+            await collections;
+        }
+
+        GarbageCollections.CollectUntilMappings(before);
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RunWhileDisposed(EbpfProgram program, ulong extra)
+    {
+        const int Threads = 3;
         var inputs = Enumerable.Range(0, Threads).Select(t =>
         {
             var input = new byte[16];
@@ -168,16 +216,12 @@ public class DeferredUnmapTests
             BitConverter.TryWriteBytes(input.AsSpan(8, 8), 2UL);
             return input;
         }).ToArray();
-        for (int round = 0; round < 40; round++)
-        {
-            var compiled = new X64Engine().Compile(program);
-            var outcomes = HostileHostTests.RunUntilDisposed(
-                compiled,
-                Threads,
-                t => compiled.Run(inputs[t]) is var r0 && r0 == 42UL + (ulong)t ? null : $"wrong result {r0}",
-                () => RunStack.TryCurrent(512) is null ? "thread state left busy" : "disposed");
-            Assert.All(outcomes, o => Assert.Equal("disposed", o));
-            Assert.Equal(before, X64Engine.LiveCodeMappings);
-        }
+        var compiled = new X64Engine().Compile(program);
+        var outcomes = HostileHostTests.RunUntilDisposed(
+            compiled,
+            Threads,
+            t => compiled.Run(inputs[t]) is var r0 && r0 == 42UL + (ulong)t + extra ? null : $"wrong result {r0}",
+            () => RunStack.TryCurrent(512) is null ? "thread state left busy" : "disposed");
+        Assert.All(outcomes, o => Assert.Equal("disposed", o));
     }
 }

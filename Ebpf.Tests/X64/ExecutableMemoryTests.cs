@@ -1,4 +1,6 @@
+using Ebpf.Execution;
 using Ebpf.Isa;
+using Ebpf.Tests.Engines;
 using Ebpf.X64;
 using static Ebpf.Tests.Engines.TestPrograms;
 
@@ -8,6 +10,9 @@ namespace Ebpf.Tests.X64;
 public class ExecutableMemoryTests
 {
     private static readonly EbpfProgram Small = Program(I(OpCodes.Mov64Imm, 0, imm: 7), I(OpCodes.Exit));
+
+    /// <summary>Returns 7 through a loop: not brief (see <see cref="BriefCode"/>), so its runs take leases and Dispose unmaps it.</summary>
+    private static readonly EbpfProgram Looping = DeferredUnmapTests.CountTo(7);
 
     [Fact]
     public void Code_is_mapped_read_execute_and_never_writable()
@@ -32,10 +37,12 @@ public class ExecutableMemoryTests
             return;
         }
 
+        Assert.False(BriefCode.IsBrief(Looping));
         long before = X64Engine.LiveCodeMappings;
-        var compiled = (X64CompiledProgram)new X64Engine().Compile(Small);
+        var compiled = (X64CompiledProgram)new X64Engine().Compile(Looping);
         nint address = compiled.CodeAddress;
         Assert.Equal(before + 1, X64Engine.LiveCodeMappings);
+        Assert.Equal(7UL, compiled.Run());
         compiled.Dispose();
         Assert.Equal(before, X64Engine.LiveCodeMappings);
         // The pages may be reused by the runtime at once, but no longer as our private executable mapping.
@@ -46,6 +53,39 @@ public class ExecutableMemoryTests
     }
 
     [Fact]
+    public void Brief_code_stays_mapped_after_dispose_until_the_program_is_collected()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        // A brief program's runs take no lease, so Dispose leaves the mapping to the garbage collector: mapped while the
+        // program can be reached (a run may be about to enter it), unmapped once it cannot.
+        Assert.True(BriefCode.IsBrief(Small));
+        GarbageCollections.Collect();
+        long before = X64Engine.LiveCodeMappings;
+        var dropped = CompileRunDisposeAndDrop();
+        Assert.Equal(before + 1, X64Engine.LiveCodeMappings);
+        Assert.Equal("r-xp", X64Platform.PermissionsAt(dropped.Address));
+        GarbageCollections.CollectUntilMappings(before);
+        Assert.False(dropped.Program.IsAlive);
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        Assert.NotEqual("r-xp", X64Platform.PermissionsAt(dropped.Address));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (WeakReference Program, nint Address) CompileRunDisposeAndDrop()
+    {
+        var compiled = (X64CompiledProgram)new X64Engine().Compile(Small);
+        Assert.Equal(7UL, compiled.Run());
+        compiled.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => compiled.Run());
+        Assert.Equal("r-xp", X64Platform.PermissionsAt(compiled.CodeAddress));
+        return (new WeakReference(compiled), compiled.CodeAddress);
+    }
+
+    [Fact]
     public void Thousands_of_compile_dispose_cycles_leave_no_mapping_behind()
     {
         if (!X64Platform.Supported)
@@ -53,15 +93,26 @@ public class ExecutableMemoryTests
             return;
         }
 
-        var engine = new X64Engine();
+        // Code with leases is unmapped by Dispose itself; brief code once the disposed programs are collected.
+        GarbageCollections.Collect();
         long before = X64Engine.LiveCodeMappings;
-        for (int i = 0; i < 3000; i++)
-        {
-            using var compiled = engine.Compile(Small);
-            Assert.Equal(7UL, compiled.Run());
-        }
+        CompileRunAndDispose(Looping, 3000, 7);
+        Assert.Equal(before, X64Engine.LiveCodeMappings);
+        CompileRunAndDispose(Small, 3000, 7);
+        GarbageCollections.CollectUntilMappings(before);
 
         Assert.Equal(before, X64Engine.LiveCodeMappings);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void CompileRunAndDispose(EbpfProgram program, int count, ulong expected)
+    {
+        var engine = new X64Engine();
+        for (int i = 0; i < count; i++)
+        {
+            using var compiled = engine.Compile(program);
+            Assert.Equal(expected, compiled.Run());
+        }
     }
 
     [Fact]
@@ -74,22 +125,11 @@ public class ExecutableMemoryTests
 
         // Programs that earlier tests dropped may still wait for their finalizers: release them first, so that the
         // count measured here is not lowered later by them (which made the equality below fail now and then).
-        Collect();
+        GarbageCollections.Collect();
         long before = X64Engine.LiveCodeMappings;
         CompileAndDrop(100);
-        for (int i = 0; i < 10 && X64Engine.LiveCodeMappings > before; i++)
-        {
-            Collect();
-        }
-
+        GarbageCollections.CollectUntilMappings(before);
         Assert.True(X64Engine.LiveCodeMappings <= before, $"{X64Engine.LiveCodeMappings - before} of 100 dropped programs are still mapped");
-    }
-
-    private static void Collect()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

@@ -20,4 +20,24 @@ internal static class GarbageCollections
             }
         },
         CancellationToken.None); // started even when the token is already cancelled, so awaiting it never throws
+
+    /// <summary>A full collection with the finalizers it found run, and another for what they released.</summary>
+    public static void Collect()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    /// <summary>
+    /// Collects (at most ten times) until no more than <paramref name="mappings"/> code mappings are alive: the mapping
+    /// of a disposed brief program goes with the program's collection, not with its Dispose.
+    /// </summary>
+    public static void CollectUntilMappings(long mappings)
+    {
+        for (int i = 0; i < 10 && Ebpf.X64.X64Engine.LiveCodeMappings > mappings; i++)
+        {
+            Collect();
+        }
+    }
 }
