@@ -36,7 +36,7 @@ public abstract unsafe partial class CompiledProgram
         }
 
         state.TailCallCount++;
-        r0 = RunTailCall(ref state, target, slots, slotted);
+        r0 = RunTailCall(ref state, target, slots, slotted, null);
         return true;
     }
 
@@ -45,9 +45,11 @@ public abstract unsafe partial class CompiledProgram
     /// <paramref name="slots"/> when <paramref name="slotted"/>), as a tail call of the run on <paramref name="state"/>:
     /// it starts on a stack area zeroed again (what the programs before could write is cleared) with the rest of the
     /// budget; its lease ends when its code has returned. When the target asked for the next tail call through the
-    /// helper, that one's slot sits above its own (see <see cref="EndTailCall"/>).
+    /// helper, that one's slot sits above its own (see <see cref="EndTailCall"/>); <paramref name="pending"/> is this
+    /// thread's list of pending tail calls when the caller has it at hand (looked up here only when needed otherwise).
     /// </summary>
-    private static ulong RunTailCall(ref RunState state, CompiledProgram target, RunSlots slots, bool slotted)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong RunTailCall(ref RunState state, CompiledProgram target, RunSlots slots, bool slotted, PendingTailCalls? pending)
     {
         int area = (int)(state.StackEnd - state.StackStart);
         RunStack.Clear((byte*)state.StackEnd, state.DirtyStackBytes);
@@ -66,7 +68,7 @@ public abstract unsafe partial class CompiledProgram
             {
                 if (completed)
                 {
-                    nextAbove = PendingTailCalls.Current.IsSlotted((nint)Unsafe.AsPointer(ref state));
+                    nextAbove = (pending ?? PendingTailCalls.Current).IsSlotted((nint)Unsafe.AsPointer(ref state));
                 }
                 else
                 {

@@ -647,7 +647,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
             var target = pending.Take(self, out bool slotted);
             state.TailCallTarget = 0;
             state.StopRequested = 0;
-            r0 = RunTailCall(ref state, target, pending.Slots, slotted);
+            r0 = RunTailCall(ref state, target, pending.Slots, slotted, pending);
         }
 
         return r0;
