@@ -14,7 +14,8 @@ public abstract unsafe partial class CompiledProgram
     /// Continues the run on <paramref name="state"/> with <paramref name="target"/> at a <c>bpf_tail_call</c> the engine
     /// handles itself, when the helper would enter it: the call is not made from a callback, the target was compiled
     /// with this program's environment and for its context (otherwise the helper fails or falls through, and the
-    /// engine calls it instead: false, nothing changed), and its lease can be taken (false when it has been disposed:
+    /// engine calls it instead: false, nothing changed; so does a run asked to stop, whose stop the helper's call
+    /// reports), and its lease can be taken (false when it has been disposed:
     /// the call falls through, as the helper's does). The caller's code must not run again on this run (the engine
     /// has left it) and the run's budget must be in the state. Counts the tail call, runs the target (the stack
     /// zeroed again as for <see cref="ContinueTailCalls"/>) and returns its r0 in <paramref name="r0"/>; an error of the
@@ -23,8 +24,10 @@ public abstract unsafe partial class CompiledProgram
     private protected bool TryEnterTailCallTarget(ref RunState state, CompiledProgram target, out ulong r0)
     {
         r0 = 0;
+
+        // A stop requested from outside goes through the helper too, which reports it at the call as it returns.
         if (state.CallbackDepth != 0 || state.TailCallTarget != 0 || target.Environment != Environment
-            || !ReferenceEquals(target.Options.EntryContext, Options.EntryContext))
+            || !ReferenceEquals(target.Options.EntryContext, Options.EntryContext) || Volatile.Read(ref state.CancelRequested) != 0)
         {
             return false;
         }
