@@ -394,6 +394,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             {
                 result = CallSimpleHelper(block, site, simple);
             }
+            else if (sites[site].TailCalls is { } targets && TryTailCall(block, targets, out ulong last))
+            {
+                // The run went on in the target, which ended it (see X64CompiledProgram.TailCalls.cs).
+                return last;
+            }
             else
             {
                 result = CallHelper(block, site);

@@ -636,16 +636,13 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     }
 
     /// <summary>
-    /// Carries out the tail calls a run requested, one after the other: each target starts on a stack area zeroed again
-    /// (what the programs before could write is cleared) with the rest of the budget. Returns the last program's r0.
-    /// The target and its lease were taken by <see cref="HelperContext.TailCall"/> (<see cref="PendingTailCalls"/>); the
-    /// lease ends when the target's code has returned. When that target asked for the next tail call, the next one's
-    /// slot sits above its own (see <see cref="EndTailCall"/>).
+    /// Carries out the tail calls a run requested, one after the other (each through <see cref="RunTailCall"/>: a stack
+    /// area zeroed again, the rest of the budget). Returns the last program's r0. The target and its lease were taken
+    /// by <see cref="HelperContext.TailCall"/> (<see cref="PendingTailCalls"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong ContinueTailCalls(ref RunState state, ulong r0)
     {
-        int area = (int)(state.StackEnd - state.StackStart);
         var pending = PendingTailCalls.Current;
         nint self = (nint)Unsafe.AsPointer(ref state);
         while (state.TailCallTarget != 0)
@@ -653,32 +650,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
             var target = pending.Take(self, out bool slotted);
             state.TailCallTarget = 0;
             state.StopRequested = 0;
-            RunStack.Clear((byte*)state.StackEnd, state.DirtyStackBytes);
-            state.DirtyStackBytes = state.Observer != 0 ? area : Math.Min(target.dirtyStackBytes, area);
-            bool completed = false;
-            try
-            {
-                r0 = target.Execute(ref state);
-                completed = true;
-            }
-            finally
-            {
-                bool nextAbove = false;
-                if (state.TailCallTarget != 0)
-                {
-                    if (completed)
-                    {
-                        nextAbove = pending.IsSlotted(self);
-                    }
-                    else
-                    {
-                        // The target failed after asking for the next one: that lease, above this one's, ends first.
-                        ReleasePendingTailCall(ref state);
-                    }
-                }
-
-                target.EndTailCall(pending.Slots, slotted, nextAbove);
-            }
+            r0 = RunTailCall(ref state, target, pending.Slots, slotted, pending);
         }
 
         return r0;

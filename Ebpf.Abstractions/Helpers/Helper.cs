@@ -32,6 +32,7 @@ public sealed class Helper
         Simple = other.Simple;
         InlineLookup = other.InlineLookup;
         DirectLookup = other.DirectLookup;
+        TailCallTargets = other.TailCallTargets;
         Signature = signature;
     }
 
@@ -76,6 +77,13 @@ public sealed class Helper
     /// The key pointer is checked as the helper checks it (<see cref="HelperContext.GetMemory"/>).
     /// </summary>
     internal Func<ProgramEnvironment, ulong, DirectLookup?>? DirectLookup { get; init; }
+
+    /// <summary>
+    /// For <c>bpf_tail_call</c> (r2 a program array, r3 the index): given the environment and the map handle an
+    /// <c>lddw</c> loads into r2 right before the call, the targets an engine may enter itself instead of calling the
+    /// helper (see <see cref="Helpers.TailCallTargets"/>), or null to call the helper.
+    /// </summary>
+    internal Func<ProgramEnvironment, ulong, TailCallTargets?>? TailCallTargets { get; init; }
 
     /// <summary>Whether the signature declares a function argument (see <see cref="HelperSignature.CallsBack"/>), kept for the engines' call paths.</summary>
     internal bool CallsBack { get; private init; }

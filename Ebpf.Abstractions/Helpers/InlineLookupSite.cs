@@ -20,7 +20,7 @@ internal static class InlineLookupSite
             return null;
         }
 
-        int load = MapLoadBefore(program, pc);
+        int load = MapLoadBefore(program, pc, 1);
         return load < 0 ? null : inline(environment, environment.ResolveLddw(engine, program, load));
     }
 
@@ -36,12 +36,32 @@ internal static class InlineLookupSite
             return null;
         }
 
-        int load = MapLoadBefore(program, pc);
+        int load = MapLoadBefore(program, pc, 1);
         return load < 0 ? null : direct(environment, environment.ResolveLddw(engine, program, load));
     }
 
-    /// <summary>The slot of the <c>lddw r1, map</c> whose value r1 surely holds at <paramref name="pc"/>, or -1.</summary>
-    private static int MapLoadBefore(EbpfProgram program, int pc)
+    /// <summary>
+    /// The program array a <c>bpf_tail_call</c> at <paramref name="pc"/> goes through, for an engine that enters the
+    /// target itself (<see cref="Helper.TailCallTargets"/>): found as the lookups' maps are, from an <c>lddw</c> of r2.
+    /// Null when the helper must be called.
+    /// </summary>
+    /// <exception cref="EbpfCompilationException">The map's <c>lddw</c> cannot be resolved.</exception>
+    public static TailCallTargets? FindTailCall(EbpfProgram program, ProgramEnvironment environment, Helper helper, int pc, string engine)
+    {
+        if (helper.TailCallTargets is not { } targets || program.Decoded[pc].Operation != Operation.CallHelper)
+        {
+            return null;
+        }
+
+        int load = MapLoadBefore(program, pc, 2);
+        return load < 0 ? null : targets(environment, environment.ResolveLddw(engine, program, load));
+    }
+
+    /// <summary>
+    /// The slot of the <c>lddw rN, map</c> (N = <paramref name="register"/>) whose value rN surely holds at
+    /// <paramref name="pc"/>, or -1.
+    /// </summary>
+    private static int MapLoadBefore(EbpfProgram program, int pc, int register)
     {
         if (program.IsJumpTarget(pc))
         {
@@ -58,7 +78,7 @@ internal static class InlineLookupSite
             }
 
             var insn = code[at];
-            if (insn.WrittenRegister == 1)
+            if (insn.WrittenRegister == register)
             {
                 return insn.Operation == Operation.Lddw && insn.PseudoSource is LddwSource.MapByFd or LddwSource.MapByIndex ? at : -1;
             }

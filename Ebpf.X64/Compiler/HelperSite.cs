@@ -4,6 +4,8 @@ namespace Ebpf.X64.Compiler;
 
 /// <summary>
 /// A helper call in the generated code: its pc, the helper (null for <c>callx</c>, resolved at run time), and the map
-/// lookup the host calls instead of the helper (see <see cref="DirectLookup"/>), or null.
+/// lookup the host calls instead of the helper (see <see cref="DirectLookup"/>), or null, and for a
+/// <c>bpf_tail_call</c> through a program array the compiler knows, the targets the host enters itself (see
+/// <see cref="TailCallTargets"/>), or null.
 /// </summary>
-internal readonly record struct HelperSite(int Pc, Helper? Helper, DirectLookup? Lookup = null);
+internal readonly record struct HelperSite(int Pc, Helper? Helper, DirectLookup? Lookup = null, TailCallTargets? TailCalls = null);

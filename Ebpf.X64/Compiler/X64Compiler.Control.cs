@@ -182,7 +182,10 @@ internal sealed partial class X64Compiler
     {
         int site = sites.Count;
         var direct = helper is null ? null : Helpers.InlineLookupSite.FindDirect(program, environment, helper, pc, EngineName);
-        sites.Add(new HelperSite(pc, helper, direct));
+        // A tail call whose program array is known is entered by the host's helper loop itself (helpers that return
+        // to the host only: through the dispatcher the caller's native frames are still below the call).
+        var tailCalls = helper is null || !helpersReturn ? null : Helpers.InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName);
+        sites.Add(new HelperSite(pc, helper, direct, tailCalls));
         if (callxRegister >= 0)
         {
             a.mov(Block(RunBlock.CallxIdOffset), R64(callxRegister));

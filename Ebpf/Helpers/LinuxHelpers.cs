@@ -43,7 +43,11 @@ public static class LinuxHelpers
         table.Set(new Helper(LinuxHelperIds.GetSmpProcessorId, "bpf_get_smp_processor_id", (_, _, _, _, _) => (uint)cpu) { Signature = HelperSignature.NoArguments });
         table.Set(new Helper(LinuxHelperIds.L3CsumReplace, "bpf_l3_csum_replace", L3CsumReplace) { Signature = HelperSignature.Of(HelperArgumentKind.CheckedPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
         table.Set(new Helper(LinuxHelperIds.L4CsumReplace, "bpf_l4_csum_replace", L4CsumReplace) { Signature = HelperSignature.Of(HelperArgumentKind.CheckedPointer, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar, HelperArgumentKind.Scalar) });
-        table.Set(new Helper(LinuxHelperIds.TailCall, "bpf_tail_call", TailCall) { Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.MapPointer, HelperArgumentKind.Scalar) with { EndsInTailCall = true } });
+        table.Set(new Helper(LinuxHelperIds.TailCall, "bpf_tail_call", TailCall)
+        {
+            Signature = HelperSignature.Of(HelperArgumentKind.Any, HelperArgumentKind.MapPointer, HelperArgumentKind.Scalar) with { EndsInTailCall = true },
+            TailCallTargets = (environment, handle) => (MapRegistry.Find(environment)?.FromHandle(handle) as ProgramArrayMap)?.Targets,
+        });
         table.Set(new Helper(LinuxHelperIds.CsumDiff, "bpf_csum_diff", CsumDiff) { Signature = HelperSignature.Of(HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize, HelperArgumentKind.Scalar) });
         return table;
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Ebpf.Execution;
+using Ebpf.Helpers;
 
 namespace Ebpf.Maps;
 
@@ -23,6 +24,7 @@ public sealed class ProgramArrayMap : BpfMap
         : base(definition, BpfMapType.ProgramArray)
     {
         programs = new ICompiledProgram?[MaxEntries];
+        Targets = new TargetsOfArray(this);
     }
 
     /// <summary>Creates a program array with <paramref name="maxEntries"/> slots.</summary>
@@ -30,6 +32,9 @@ public sealed class ProgramArrayMap : BpfMap
         : this(new MapDefinition(name, BpfMapType.ProgramArray, 4, 4, maxEntries))
     {
     }
+
+    /// <summary>This array as <c>bpf_tail_call</c>'s targets for an engine that enters them itself (see <see cref="TailCallTargets"/>).</summary>
+    internal TailCallTargets Targets { get; }
 
     /// <inheritdoc />
     public override int Count
@@ -162,5 +167,15 @@ public sealed class ProgramArrayMap : BpfMap
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// The program <c>bpf_tail_call</c> enters at an index: one read of the slot (<see cref="Get"/>), none once the run
+    /// made <see cref="LinuxHelpers.MaxTailCalls"/> tail calls.
+    /// </summary>
+    private sealed class TargetsOfArray(ProgramArrayMap map) : TailCallTargets
+    {
+        public override CompiledProgram? Find(uint index, int tailCallCount) =>
+            tailCallCount < LinuxHelpers.MaxTailCalls ? map.Get(index) as CompiledProgram : null;
     }
 }
