@@ -100,6 +100,24 @@ public class VerifyTypeCommandTests
         Assert.DoesNotContain("refused at load", tc.Out, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("xdp", "ldxdw r0, [r1+24]", "off=24 size=8: outside the 24-byte struct xdp_md")]
+    [InlineData("tc", "ldxdw r0, [r1+192]", "off=192 size=8: outside the 192-byte struct __sk_buff")]
+    [InlineData("tc", "ldxw r0, [r1+152]", "off=152 size=4: tstamp is accessed 8 bytes at a time")]
+    public void A_context_access_the_kernel_refuses_is_reported_as_refused_at_load(string type, string access, string refusal)
+    {
+        // Linux 6.18 refuses each: "0: ... invalid bpf_context access off=24 size=8" (off=192 size=8, off=152 size=4)
+        using var folder = new Tool.TempFolder();
+        string path = folder.Write("access.s", $"{access}\nmov r0, 0\nexit\n");
+        foreach (string[] strict in (string[][])[[], ["--strict"]])
+        {
+            var result = Tool.Run(["verify", path, "--type", type, .. strict]);
+            Assert.Equal((1, ""), (result.ExitCode, result.Err));
+            Assert.Equal($"0: {access}", result.OutLines[0]);
+            Assert.Equal($"    refused at load: invalid bpf_context access {refusal}", result.OutLines[1]);
+        }
+    }
+
     [Fact]
     public void An_unknown_type_is_a_usage_error()
     {

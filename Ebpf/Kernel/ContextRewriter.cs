@@ -91,7 +91,8 @@ internal static class ContextRewriter
     /// that type (<c>data</c>, <c>data_end</c>...: no direct packet access); in an XDP program that is not a devmap
     /// program (section <c>xdp/devmap</c> or <c>xdp.frags/devmap</c>) any access to <c>xdp_md.egress_ifindex</c>
     /// (<c>xdp_is_valid_access</c>; checked on Linux 6.18: "invalid bpf_context access off=20 size=4", cpumap programs
-    /// included).
+    /// included); in any type a context access <see cref="ContextAccessRules"/> refuses (past the uapi structure,
+    /// misaligned, a size or a store the field does not allow).
     /// </summary>
     private static void Refuse(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
     {
@@ -110,7 +111,15 @@ internal static class ContextRewriter
     public static IReadOnlyList<SafetyFinding> Refusals(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis) =>
         [.. analysis.LoadRefusals, .. ContextRefusals(program, type, analysis)];
 
-    /// <summary>The accesses to context fields the type refuses (see <see cref="Refuse"/>), each with its pc, instruction and why (no state line).</summary>
+    /// <summary>
+    /// The context accesses the type refuses (see <see cref="Refuse"/>), each with its pc, instruction and why (no state
+    /// line): the forbidden fields first, then every access at a constant offset from the unmodified context pointer
+    /// that <see cref="ContextAccessRules"/> refuses, whether the analysis (with the uapi layout) proves or refutes it.
+    /// Refuted accesses matter because of the runs' contexts: past the uapi structure they hold the library's packet
+    /// pointers, so a load the analysis as written refutes could pass the analysis of the rewritten program. Accesses
+    /// through a moved context pointer, atomics and sign-extending loads (not checked against the kernel) stay the
+    /// analysis' errors.
+    /// </summary>
     private static IEnumerable<SafetyFinding> ContextRefusals(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
     {
         var (forbidden, why) = type switch
@@ -123,11 +132,6 @@ internal static class ContextRewriter
                 "only a devmap program (section xdp/devmap or xdp.frags/devmap, expected attach type BPF_XDP_DEVMAP) may access xdp_md.{0}"),
             _ => (Array.Empty<ContextField>(), string.Empty),
         };
-        if (forbidden.Length == 0)
-        {
-            yield break;
-        }
-
         for (int pc = 0; pc < program.Instructions.Length; pc++)
         {
             var access = analysis.Access(pc);
@@ -136,14 +140,20 @@ internal static class ContextRewriter
                 continue;
             }
 
+            string? reason = null;
             var touched = forbidden.FirstOrDefault(f => access.MinOffset < f.Offset + f.Size && access.MaxOffset + access.Size > f.Offset);
             if (touched is not null)
             {
-                yield return new SafetyFinding(
-                    pc,
-                    FindingDetails.Text(program, pc),
-                    $"invalid bpf_context access off={access.MinOffset} size={access.Size}: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name),
-                    string.Empty);
+                reason = string.Format(System.Globalization.CultureInfo.InvariantCulture, why, touched.Name);
+            }
+            else if (program.Instructions[pc] is var instruction && instruction.AccessMode == AccessMode.Memory && access.MinOffset == instruction.Offset)
+            {
+                reason = ContextAccessRules.Refusal(type, access.MinOffset, access.Size, instruction.Class is InstructionClass.St or InstructionClass.Stx);
+            }
+
+            if (reason is not null)
+            {
+                yield return new SafetyFinding(pc, FindingDetails.Text(program, pc), $"invalid bpf_context access off={access.MinOffset} size={access.Size}: {reason}", string.Empty);
             }
         }
     }

@@ -180,12 +180,14 @@ public sealed class KernelProgram : IDisposable
 
     /// <summary>
     /// What loading <paramref name="program"/> (as written, before its context loads are rewritten) as a program of
-    /// <paramref name="type"/> refuses although the safety analysis reports no error: the kernel verifier's load rules
-    /// the analysis finds (<see cref="Analysis.SafetyAnalysis.LoadRefusals"/>: a ring buffer record still owned at exit or
-    /// at a tail call, a callback context that is neither the stack nor null), then the context fields the type may not
-    /// touch (a socket filter's packet pointers, <c>tc_classid</c>, <c>tstamp</c>, <c>wire_len</c>, <c>hwtstamp</c>; an
-    /// XDP program's <c>egress_ifindex</c> unless its section makes it a devmap program), each at its pc with the
-    /// kernel's "invalid bpf_context access off=N size=N" and why. Empty when the load accepts the program.
+    /// <paramref name="type"/> refuses as the kernel's verifier refuses it, whether or not the safety analysis reports an
+    /// error there: the kernel verifier's load rules the analysis finds (<see cref="Analysis.SafetyAnalysis.LoadRefusals"/>:
+    /// a ring buffer record still owned at exit or at a tail call, a callback context that is neither the stack nor
+    /// null), then the context accesses the type refuses (a socket filter's packet pointers, <c>tc_classid</c>,
+    /// <c>tstamp</c>, <c>wire_len</c>, <c>hwtstamp</c>; an XDP program's <c>egress_ifindex</c> unless its section makes it
+    /// a devmap program; any access past the uapi structure, misaligned, of a size the field does not allow, or storing
+    /// to a read-only field), each at its pc with the kernel's "invalid bpf_context access off=N size=N" and why. Empty
+    /// when no such rule refuses the program (the analysis' own errors are not listed).
     /// <c>Load</c> throws <see cref="EbpfTestRunException"/> naming the first; <c>ebpf verify</c> reports them all.
     /// </summary>
     /// <param name="program">The program as written for the kernel (its section decides whether an XDP program is a devmap program).</param>
