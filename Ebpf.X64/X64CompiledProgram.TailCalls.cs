@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.X64.Runtime;
@@ -20,9 +19,7 @@ public sealed unsafe partial class X64CompiledProgram
     /// completed, its budget the target's rest, so the run ends as the target's). Anything else (an empty or disposed
     /// slot, an index out of range, the limit of 33, an interpreter or IL target, a callback, another environment or
     /// context) returns false, having changed nothing the helper reads: the helper is called as before and decides.
-    /// Not inlined into <see cref="CallHelperAndResume"/>'s loop, for the reason <see cref="CallHelper"/> gives.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryTailCall(RunBlock* block, TailCallTargets targets, out ulong r0)
     {
         r0 = 0;

@@ -373,13 +373,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// when the helper asked the run to stop, returns the stop value with <see cref="RunStatus.Stopped"/>. The helper
     /// calls and yields the resumed code comes back for next are handled here as well; returns r0 at the exit (or at an
     /// error the block reports). Not inlined, so that the run method of programs without helper calls stays as small
-    /// as it was. Compiled fully optimised at its first call (no tiering): a method with a loop otherwise starts
-    /// unoptimised, is replaced by an on-stack-replacement variant inside a long run, and its final code then depends on
-    /// what the process ran first (the helper path inlined into the loop or not, 550 to 1,800 bytes), so two hosts of
-    /// the same program could get different helper loops. Its only profile-guided gain, a guessed delegate target, is
-    /// lost; static helpers are called at their entry point anyway.
+    /// as it was.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong CallHelperAndResume(RunBlock* block)
     {
         // The code's next helper call comes back here too, so a loop of calls stays in this method.
@@ -420,13 +416,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         return r0;
     }
 
-    /// <summary>
-    /// Called by the dispatcher for helper call site <paramref name="siteIndex"/>, and by
-    /// <see cref="CallHelperAndResume"/> for the helpers it does not call directly. Not inlined: copied into the helper
-    /// loop, its many locals and calls would cost the loop's direct calls registers (see
-    /// <see cref="CallHelperAndResume"/>).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>Called by the dispatcher for helper call site <paramref name="siteIndex"/>.</summary>
     internal ulong CallHelper(RunBlock* block, int siteIndex)
     {
         var site = sites[siteIndex];
