@@ -16,7 +16,12 @@ internal static class RunFloorProbe
     private static readonly TimeSpan WarmUp = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan BatchTime = TimeSpan.FromMicroseconds(200);
 
-    public static void Report(TextWriter output, IEnumerable<string> workloads)
+    /// <summary>
+    /// Measures every selected engine configuration: the short programs (unless <paramref name="shortPrograms"/> is
+    /// false) and <paramref name="workloads"/>. Without the short programs, a workload's run path is tiered up by the
+    /// workload's own runs, as in a BenchmarkDotNet process of one case.
+    /// </summary>
+    public static void Report(TextWriter output, IEnumerable<string> workloads, bool shortPrograms = true)
     {
         output.WriteLine($"per-run time in ns: fastest of {Batches} batches of ~{BatchTime.TotalMicroseconds} us each (memory checks on)");
         var input = RunFloorBenchmarks.CreateInput();
@@ -29,7 +34,7 @@ internal static class RunFloorProbe
             var sink = pass == 0 ? TextWriter.Null : output;
             foreach (var configuration in BenchEngines.Configurations.Where(c => (c.Options.MemoryChecks && BenchSelection.IncludesEngine(c.Label)) || BenchSelection.NamesEngine(c.Label)))
             {
-                foreach (var shape in RunFloorBenchmarks.Programs.Keys)
+                foreach (var shape in RunFloorBenchmarks.Programs.Keys.Where(_ => shortPrograms))
                 {
                     using var compiled = RunFloorBenchmarks.Compile(configuration, shape);
                     Report(sink, configuration.Label, shape, compiled, input);
