@@ -97,9 +97,9 @@ public sealed record TestRunOptions
     /// </summary>
     public bool XdpContextOut { get; init; }
 
-    /// <summary>Whether a socket-buffer test run passes a context in (see <see cref="SkbContext"/>).</summary>
     /// <summary>Whether an XDP test run passes a context in (see <see cref="XdpContextIn"/> and <see cref="XdpContextOut"/>).</summary>
     internal bool PassesXdpContext => XdpContextIn is not null || XdpContextOut;
 
+    /// <summary>Whether a socket-buffer test run passes a context in (see <see cref="SkbContext"/>).</summary>
     internal bool PassesSkbContext => SkbContext || SkbMark != 0 || SkbPriority != 0 || SkbIngressIfindex != 0 || Ifindex > 1;
 }
