@@ -444,6 +444,7 @@ internal sealed unsafe class PacketRun : IDisposable
         Hash = 0;
         var ctx = Context;
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.PktType..], PacketType(frame));
+        BinaryPrimitives.WriteUInt64LittleEndian(ctx[SkBuffFields.Sk..], SkBuffFields.SocketToken);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Mark..], options.SkbMark);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Priority..], options.SkbPriority);
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.IngressIfindex..], options.SkbIngressIfindex);
