@@ -18,7 +18,7 @@ public sealed class ContextLayout
     /// <summary>Creates a layout.</summary>
     /// <param name="name">The context's name (for the log, e.g. "xdp_md").</param>
     /// <param name="size">The context's size in bytes (1-65536).</param>
-    /// <param name="fields">The fields: inside the context, not overlapping, sizes 1, 2, 4 or 8, only scalar fields writable, pointer fields without narrow loads.</param>
+    /// <param name="fields">The fields: inside the context, not overlapping, sizes 1, 2, 4 or 8 (raw byte fields: 1-64), only scalar fields writable, pointer fields without narrow loads or raw bytes.</param>
     /// <exception cref="ArgumentException">A field breaks one of those rules, or two share a name.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is out of range.</exception>
     public ContextLayout(string name, int size, IEnumerable<ContextField> fields)
@@ -63,9 +63,56 @@ public sealed class ContextLayout
     /// <summary>True when a field gives packet pointers (so helpers that change packet data invalidate them).</summary>
     public bool HasPacket => Fields.Any(f => f.Kind != ContextFieldKind.Scalar);
 
-    /// <summary>The field a load or store of <paramref name="size"/> bytes at <paramref name="offset"/> hits, or null when it hits none exactly.</summary>
-    public ContextField? FieldAt(long offset, int size) =>
-        offset >= 0 && offset < Size && byOffset[offset] is { } field && field.Covers(offset, size) ? field : null;
+    /// <summary>The field a load of <paramref name="size"/> bytes at <paramref name="offset"/> hits, or null when it hits none as the field allows (see <see cref="ContextField.Covers(long, int, bool)"/>).</summary>
+    public ContextField? FieldAt(long offset, int size) => FieldAt(offset, size, store: false);
+
+    /// <summary>
+    /// The field a load (or, with <paramref name="store"/>, a store) of <paramref name="size"/> bytes at
+    /// <paramref name="offset"/> hits, or null when it hits none as the field allows (see
+    /// <see cref="ContextField.Covers(long, int, bool)"/>; whether the field is writable is not looked at).
+    /// </summary>
+    public ContextField? FieldAt(long offset, int size, bool store) =>
+        offset >= 0 && offset < Size && byOffset[offset] is { } field && field.Covers(offset, size, store) ? field : null;
+
+    /// <summary>
+    /// Why a load (or, with <paramref name="store"/>, a store) of <paramref name="size"/> bytes at
+    /// <paramref name="offset"/> is not allowed (e.g. "2 bytes at offset 8 does not match field mark (offset 8, 4
+    /// bytes) of __sk_buff; a store writes a whole field"), null when it is: the one rule the safety analysis and a
+    /// host's load-time checks both apply.
+    /// </summary>
+    public string? Refusal(long offset, int size, bool store)
+    {
+        if (FieldAt(offset, size, store) is { } field)
+        {
+            return store && !field.Writable ? $"field {field.Name} of {Name} is read-only" : null;
+        }
+
+        string access = $"{Bytes(size)} at offset {offset}";
+        if (offset < 0 || offset > Size - size)
+        {
+            return $"{access} is outside the {Size}-byte {Name}";
+        }
+
+        var touched = Fields.Where(f => f.Offset < offset + size && offset < f.Offset + f.Size).ToList();
+        if (touched.Count == 0)
+        {
+            return $"{access} is not a field of {Name}";
+        }
+
+        if (store && touched is [{ Writable: false } readOnly])
+        {
+            return $"field {readOnly.Name} of {Name} is read-only";
+        }
+
+        string which = string.Join(" and ", touched.Select(f => $"{f.Name} (offset {f.Offset}, {Bytes(f.Size)})"));
+        string rule = store && touched.Count == 1 && FieldAt(offset, size, store: false) is not null
+            ? "a store writes a whole field"
+            : "accesses must hit a field exactly";
+        return $"{access} does not match field {which} of {Name}; {rule}";
+    }
+
+    /// <summary>"1 byte" or "N bytes".</summary>
+    internal static string Bytes(int size) => size == 1 ? "1 byte" : $"{size} bytes";
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({Size} bytes, {Fields.Length} fields)";
@@ -81,10 +128,11 @@ public sealed class ContextLayout
         return field switch
         {
             _ when string.IsNullOrEmpty(field.Name) || !names.Add(field.Name) => $"{where}: every field needs a distinct, non-empty name",
-            _ when field.Size is not (1 or 2 or 4 or 8) => $"{where}: the size must be 1, 2, 4 or 8 bytes, not {field.Size}",
+            _ when !field.RawBytes && field.Size is not (1 or 2 or 4 or 8) => $"{where}: the size must be 1, 2, 4 or 8 bytes, not {field.Size}",
+            _ when field.RawBytes && field.Size is < 1 or > 64 => $"{where}: a field of raw bytes has 1 to 64 of them, not {field.Size}",
             _ when field.Offset < 0 || (long)field.Offset + field.Size > size => $"{where}: offset {field.Offset} + {field.Size} bytes lies outside the {size}-byte context",
             _ when !Enum.IsDefined(field.Kind) => $"{where}: {field.Kind} is not a field kind",
-            _ when field.Kind != ContextFieldKind.Scalar && (field.Writable || field.NarrowLoads) => $"{where}: a packet pointer field is neither writable nor loadable in parts",
+            _ when field.Kind != ContextFieldKind.Scalar && (field.Writable || field.NarrowLoads || field.RawBytes) => $"{where}: a packet pointer field is neither writable nor loadable in parts",
             _ => null,
         };
     }

@@ -73,15 +73,11 @@ internal sealed partial class SafetyAnalyzer
         {
             why = $"{r}: atomic operations on the context are not allowed";
         }
-        else if ((field = layout.FieldAt(offset, size)) is null)
+        else if (layout.Refusal(offset, size, !load) is { } refusal)
         {
-            why = $"{r}: {Bytes(size)} at offset {offset} {Miss(layout, offset, size)}";
+            why = $"{r}: {refusal}";
         }
-        else if (!load && !field.Writable)
-        {
-            why = $"{r}: field {field.Name} of {layout.Name} is read-only";
-        }
-        else if (insn.Operation == Operation.LoadSignExtend && field.Kind != ContextFieldKind.Scalar)
+        else if ((field = layout.FieldAt(offset, size, !load))!.Kind != ContextFieldKind.Scalar && insn.Operation == Operation.LoadSignExtend)
         {
             why = $"{r}: field {field.Name} of {layout.Name} holds a pointer: it cannot be loaded sign-extended";
         }
@@ -117,21 +113,7 @@ internal sealed partial class SafetyAnalyzer
         return true;
     }
 
-    /// <summary>Why no field matches an access of <paramref name="size"/> bytes at <paramref name="offset"/>.</summary>
-    private static string Miss(ContextLayout layout, long offset, int size)
-    {
-        if (offset < 0 || offset + size > layout.Size)
-        {
-            return $"is outside the {layout.Size}-byte {layout.Name}";
-        }
-
-        var touched = layout.Fields.Where(f => f.Offset < offset + size && offset < f.Offset + f.Size).ToList();
-        return touched.Count == 0
-            ? $"is not a field of {layout.Name}"
-            : $"does not match field {string.Join(" and ", touched.Select(f => $"{f.Name} (offset {f.Offset}, {Bytes(f.Size)})"))} of {layout.Name}; accesses must hit a field exactly";
-    }
-
-    private static string Bytes(int size) => size == 1 ? "1 byte" : $"{size} bytes";
+    private static string Bytes(int size) => ContextLayout.Bytes(size);
 
     /// <summary>Merges the field a visit of the access at <paramref name="pc"/> hit into its record: kept only while every visit hits the same one.</summary>
     private void RecordField(int pc, ContextField? field)

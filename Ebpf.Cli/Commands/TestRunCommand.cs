@@ -29,7 +29,7 @@ internal static class TestRunCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var mapFile = new Option<string?>("--map-file") { Description = "Set map entries from a file of 'NAME KEYHEX VALUEHEX' lines (# comments)", HelpName = "FILE" };
-        var skbMark = new Option<uint>("--skb-mark") { Description = "tc and socket programs: pass a struct __sk_buff in with this mark (and print ctx_out, as the kernel oracle)", HelpName = "N" };
+        var skbMark = new Option<uint>("--skb-mark") { Description = "tc and socket programs: pass a struct __sk_buff in with this mark (and print ctx_out, as the kernel oracle); not with --ctx-in", HelpName = "N" };
         var contextOut = new Option<bool>("--ctx-out")
         {
             Description = "Print the context the run gives back (ctx_out=HEX). tc and socket programs: passes a struct __sk_buff in; XDP programs: "
@@ -37,8 +37,9 @@ internal static class TestRunCommand
         };
         var contextIn = new Option<string?>("--ctx-in")
         {
-            Description = "XDP programs: the struct xdp_md to pass in (data = metadata length taken from the front of the packet, data_end = end of the linear part, "
-                + "ingress_ifindex, rx_queue_index), as a file of raw bytes or as hex; prints ctx_out",
+            Description = "The context to pass in, as a file of raw bytes or as hex; prints ctx_out. XDP programs: a struct xdp_md (data = metadata length taken from "
+                + "the front of the packet, data_end = end of the linear part, ingress_ifindex, rx_queue_index); tc and socket programs: a struct __sk_buff "
+                + "(only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp may be non-zero, as in the kernel)",
             HelpName = "FILE|HEX",
         };
         var repeat = new Option<int>("--repeat", "-r")
@@ -109,15 +110,16 @@ internal static class TestRunCommand
             }
 
             using var kernelProgram = KernelProgram.Load(runtime, chosen, parse.GetValue(program), explicitType, executionOptions);
-            byte[]? xdpContext = null;
+            bool xdp = kernelProgram.Type == KernelProgramType.Xdp;
+            byte[]? contextBytes = null;
             if (parse.GetValue(contextIn) is { } contextText)
             {
-                if (kernelProgram.Type != KernelProgramType.Xdp)
+                if (!xdp && parse.GetResult(skbMark) is { Implicit: false })
                 {
-                    throw new ToolException("--ctx-in passes a struct xdp_md to XDP programs; a tc or socket program's struct __sk_buff goes in with --ctx-out or --skb-mark", usage: true);
+                    throw new ToolException("--skb-mark and --ctx-in both give the struct __sk_buff in: put the mark into the context in (bytes 8-11, little-endian)", usage: true);
                 }
 
-                xdpContext = File.Exists(contextText) ? ReadFile(contextText, "context") : HexBytes.Parse(contextText, "--ctx-in (neither a file nor hex bytes)");
+                contextBytes = File.Exists(contextText) ? ReadFile(contextText, "context") : HexBytes.Parse(contextText, "--ctx-in (neither a file nor hex bytes)");
             }
 
             if (parse.GetValue(mapFile) is { } mapPath)
@@ -134,15 +136,15 @@ internal static class TestRunCommand
 
             try
             {
-                // As the kernel oracle: --ctx-out or --skb-mark (even 0) passes a context in, and the context out is printed;
-                // XDP: --ctx-in or --ctx-out.
-                bool xdp = kernelProgram.Type == KernelProgramType.Xdp;
+                // As the kernel oracle: --ctx-in, --ctx-out or (tc and socket programs) --skb-mark (even 0) passes a context in,
+                // and the context out is printed.
                 var runOptions = new TestRunOptions
                 {
                     Repeat = parse.GetValue(repeat),
                     SkbMark = parse.GetValue(skbMark),
                     SkbContext = !xdp && (parse.GetValue(contextOut) || parse.GetResult(skbMark) is { Implicit: false }),
-                    XdpContextIn = xdpContext,
+                    SkbContextIn = xdp ? null : contextBytes,
+                    XdpContextIn = xdp ? contextBytes : null,
                     XdpContextOut = xdp && parse.GetValue(contextOut),
                 };
                 var results = new List<(int Frame, TestRunResult? Result, string? Error)>();

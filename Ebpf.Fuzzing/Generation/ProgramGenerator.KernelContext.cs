@@ -221,11 +221,12 @@ public static partial class ProgramGenerator
     {
         var fields = layout.Fields.Where(f => f.Kind == ContextFieldKind.Scalar).ToArray();
         var field = Pick(fields, offset);
+        int whole = field.RawBytes ? (v / 8 % 2 == 0 ? 4 : 8) : field.Size; // cb: a 4- or 8-byte word of it
         int size = (v % 8) switch
         {
             0 => 2,
-            1 or 2 when field.NarrowLoads => v % 8 == 1 ? 1 : 2,
-            _ => field.Size,
+            1 or 2 when field.NarrowLoads || field.RawBytes => v % 8 == 1 ? 1 : 2,
+            _ => whole,
         };
         int at = v % 8 == 0 ? field.Offset + 1 : field.Offset + (v / 8 % (field.Size / size) * size);
         return I((byte)(0x61 | SizeBits[int.Log2(size)]), 5, ContextRegister, (short)at);
@@ -241,7 +242,7 @@ public static partial class ProgramGenerator
             (0 or 1 or 8, _) or (_, 0) => Pick(layout.Fields.Where(f => f.Kind == ContextFieldKind.Scalar && !f.Writable).ToArray(), offset),
             _ => Pick(writable, offset),
         };
-        byte sizeBits = target.Size == 8 ? (byte)0x18 : (byte)0x00;
+        byte sizeBits = target.Size == 8 ? (byte)0x18 : (byte)0x00; // cb (raw bytes): its first 4-byte word
         return v / 16 % 2 == 0
             ? [I((byte)(0x62 | sizeBits), ContextRegister, 0, (short)target.Offset, imm)]
             : [I((byte)(0x63 | sizeBits), ContextRegister, SumRegister, (short)target.Offset)];

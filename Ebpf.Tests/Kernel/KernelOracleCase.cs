@@ -13,7 +13,7 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
     /// <summary>Whether the oracle passed a context in (<c>--ctx-out</c>, <c>--ctx-in</c> or, for socket buffers, <c>--skb-mark</c>).</summary>
     public bool ContextIn { get; private init; }
 
-    /// <summary>The raw context the oracle passed in with <c>--ctx-in HEX</c> (a <c>struct xdp_md</c>), null when none.</summary>
+    /// <summary>The raw context the oracle passed in with <c>--ctx-in HEX</c> (a <c>struct xdp_md</c> or <c>struct __sk_buff</c>), null when none.</summary>
     public byte[]? ContextBytes { get; private init; }
 
     /// <summary>The run's options as the oracle ran it: the context in (XDP or socket buffer as the program's type takes it), skb mark and repeat count.</summary>
@@ -21,7 +21,8 @@ public sealed record KernelOracleCase(string ObjectName, string Program, string 
     {
         SkbMark = SkbMark ?? 0,
         SkbContext = type != Ebpf.Kernel.KernelProgramType.Xdp && ContextIn,
-        XdpContextIn = ContextBytes,
+        XdpContextIn = type == Ebpf.Kernel.KernelProgramType.Xdp ? ContextBytes : null,
+        SkbContextIn = type == Ebpf.Kernel.KernelProgramType.Xdp ? null : ContextBytes,
         XdpContextOut = type == Ebpf.Kernel.KernelProgramType.Xdp && ContextIn,
         Repeat = Repeat,
     };

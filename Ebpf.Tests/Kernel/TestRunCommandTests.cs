@@ -163,22 +163,31 @@ public sealed class TestRunCommandTests
         Assert.Equal(File.ReadAllBytes(Packet("jumbo9000")).Concat(new byte[100]), frames[1].Data);
     }
 
-    public static TheoryData<string, string> XdpContextCases()
+    /// <summary>
+    /// XDP: metadata from the front of the packet, a linear part ended early (the rest in a fragment), the zeroed context
+    /// of --ctx-out alone, the loopback device, and the load/store helpers across a fragment's edge.
+    /// </summary>
+    private static readonly string[] XdpContextIds =
+    [
+        "ctx_fields xdp_fields arp --ctx-in 080000002a00000000000000000000000000000000000000",
+        "ctx_fields xdp_fields arp --ctx-in 000000000e00000000000000000000000000000000000000",
+        "ctx_fields xdp_fields arp --ctx-out",
+        "ctx_fields xdp_fields arp --ctx-in 000000002a00000000000000010000000000000000000000",
+        "xdp_adjust xdp_meta udp4_53 --ctx-in 080000003800000000000000000000000000000000000000",
+        "xdp_buff xdp_buff_ops jumbo9000 --ctx-out --set-map args 00000000 00000000 --set-map args 01000000 fa0f0000",
+    ];
+
+    public static TheoryData<string, string> ContextCases()
     {
+        // Socket buffers: every recorded skb_ctx case that ran with a context in: each settable field read by a tc program
+        // and a socket filter and written back (once, and three times over the same socket buffer); the zeroed context of
+        // --ctx-out alone; a short context and one with zero bytes past the structure; fields a socket filter cannot read
+        // coming back as given; cb as 8-byte words and bytes, and sk.
+        var skb = KernelOracleCase.All.Where(c => c.Value.ObjectName == "skb_ctx" && c.Value.ContextIn && !c.Value.KernelRefused).Select(c => c.Key);
         var data = new TheoryData<string, string>();
         foreach (var engine in TestEngines.All)
         {
-            // metadata from the front of the packet, a linear part ended early (the rest in a fragment), the zeroed
-            // context of --ctx-out alone, the loopback device, and the load/store helpers across a fragment's edge
-            foreach (var id in new[]
-            {
-                "ctx_fields xdp_fields arp --ctx-in 080000002a00000000000000000000000000000000000000",
-                "ctx_fields xdp_fields arp --ctx-in 000000000e00000000000000000000000000000000000000",
-                "ctx_fields xdp_fields arp --ctx-out",
-                "ctx_fields xdp_fields arp --ctx-in 000000002a00000000000000010000000000000000000000",
-                "xdp_adjust xdp_meta udp4_53 --ctx-in 080000003800000000000000000000000000000000000000",
-                "xdp_buff xdp_buff_ops jumbo9000 --ctx-out --set-map args 00000000 00000000 --set-map args 01000000 fa0f0000",
-            })
+            foreach (var id in skb.Concat(XdpContextIds))
             {
                 data.Add(engine.Name, id);
             }
@@ -188,8 +197,8 @@ public sealed class TestRunCommandTests
     }
 
     [Theory]
-    [MemberData(nameof(XdpContextCases))]
-    public void Xdp_ctx_in_and_ctx_out_give_what_the_kernel_gives(string engine, string id)
+    [MemberData(nameof(ContextCases))]
+    public void Ctx_in_and_ctx_out_give_what_the_kernel_gives(string engine, string id)
     {
         var kernel = KernelOracleCase.All[id];
         string[] options = id.Split(' ')[3..];
@@ -200,37 +209,45 @@ public sealed class TestRunCommandTests
         Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
     }
 
-    [Fact]
-    public void Xdp_ctx_in_from_a_file_is_read_as_raw_bytes_and_json_has_the_context_out()
+    [Theory]
+    [InlineData("ctx_fields", "xdp_fields", "arp")]
+    [InlineData("skb_ctx", "socket_ctx_in", "vlan_udp4")]
+    public void Ctx_in_from_a_file_is_read_as_raw_bytes_and_json_has_the_context_out(string objectName, string program, string packet)
     {
-        var kernel = KernelOracleCase.All["ctx_fields xdp_fields arp --ctx-in 080000002a00000000000000000000000000000000000000"];
+        var kernel = KernelOracleCase.All.Values.First(c => c.ObjectName == objectName && c.Program == program && c.Packet == packet && c.ContextBytes is not null);
         using var folder = new Tool.TempFolder();
         string file = Path.Combine(folder.Path, "ctx.bin");
         File.WriteAllBytes(file, kernel.ContextBytes!);
-        var result = Tool.Run("test-run", Object("ctx_fields"), "xdp_fields", "--packet", Packet("arp"), "--ctx-in", file, "--json");
+        var result = Tool.Run("test-run", Object(objectName), program, "--packet", Packet(packet), "--ctx-in", file, "--json");
         Assert.Equal((0, ""), (result.ExitCode, result.Err));
         using var json = System.Text.Json.JsonDocument.Parse(result.Out);
         Assert.Equal(kernel.ContextOut, json.RootElement.GetProperty("results")[0].GetProperty("ctx_out").GetString());
     }
 
     [Theory]
-    [InlineData("000000002a00000004000000000000000000000000000000", "data_meta is 4; it must be 0")]
-    [InlineData("000000002b00000000000000000000000000000000000000", "data_end 43 lies past the 42 bytes given")]
-    [InlineData("200000002a00000000000000000000000000000000000000", "the packet after its 32 bytes of metadata has 10 bytes")]
-    [InlineData("000000002a00000000000000000000000000000001000000", "egress_ifindex is 1")]
-    [InlineData("000000002a0000000000000000000000000000000000000000000001", "its byte 27 (past the 24 bytes of struct xdp_md) is not 0")]
-    public void An_xdp_context_the_kernel_refuses_is_a_one_line_error(string context, string why)
+    [InlineData("xdp_fields", "000000002a00000004000000000000000000000000000000", "data_meta is 4; it must be 0")]
+    [InlineData("xdp_fields", "000000002b00000000000000000000000000000000000000", "data_end 43 lies past the 42 bytes given")]
+    [InlineData("xdp_fields", "200000002a00000000000000000000000000000000000000", "the packet after its 32 bytes of metadata has 10 bytes")]
+    [InlineData("xdp_fields", "000000002a00000000000000000000000000000001000000", "egress_ifindex is 1")]
+    [InlineData("xdp_fields", "000000002a0000000000000000000000000000000000000000000001", "its byte 27 (past the 24 bytes of struct xdp_md) is not 0")]
+    [InlineData("tc_ctx_in", "01", "its byte 0 (len) is not 0; a context in may set only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp; the kernel's test run refuses it (EINVAL)")]
+    [InlineData("tc_ctx_in", "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003700000000000000000000000000000000000000000000000000000000000000", "wire_len 55 is neither 0 nor from the packet's length (56) to 65536; the kernel's test run refuses it (EINVAL)")]
+    [InlineData("tc_ctx_in", "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000100000000000000000000000000000000000000000000000000", "gso_segs 65536 is more than 65535; the kernel's test run refuses it (EINVAL)")]
+    [InlineData("tc_ctx_in", "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001", "its byte 192 (past the 192 bytes of struct __sk_buff) is not 0; the kernel's test run refuses it (E2BIG)")]
+    public void A_context_the_kernel_refuses_is_a_one_line_error(string program, string context, string why)
     {
-        var result = Tool.Run("test-run", Object("ctx_fields"), "xdp_fields", "--packet", Packet("arp"), "--ctx-in", context);
+        // xdp_fields on arp (42 bytes), tc_ctx_in on udp4_53 (56 bytes)
+        bool xdp = program == "xdp_fields";
+        var result = Tool.Run("test-run", Object(xdp ? "ctx_fields" : "skb_ctx"), program, "--packet", Packet(xdp ? "arp" : "udp4_53"), "--ctx-in", context);
         Assert.Equal(1, result.ExitCode);
         Assert.Empty(result.Out);
-        Assert.StartsWith("ebpf: error: the context in (struct xdp_md): " + why, result.Err, StringComparison.Ordinal);
+        Assert.StartsWith($"ebpf: error: the context in (struct {(xdp ? "xdp_md" : "__sk_buff")}): " + why, result.Err, StringComparison.Ordinal);
         Assert.Single(result.Err.TrimEnd().Split('\n'));
     }
 
     [Theory]
-    [InlineData("tc_fields", "0000", "--ctx-in passes a struct xdp_md to XDP programs")]
     [InlineData("xdp_fields", "no-such-file", "--ctx-in (neither a file nor hex bytes): 'no-such-file' is not hex bytes")]
+    [InlineData("tc_fields", "0x", "--ctx-in (neither a file nor hex bytes): '0x' is not hex bytes")]
     public void A_ctx_in_that_cannot_go_in_is_a_usage_error(string program, string context, string message)
     {
         var result = Tool.Run("test-run", Object("ctx_fields"), program, "--packet", Packet("udp4_53"), "--ctx-in", context);
@@ -238,6 +255,23 @@ public sealed class TestRunCommandTests
         Assert.Empty(result.Out);
         Assert.StartsWith("ebpf: error: " + message, result.Err, StringComparison.Ordinal);
         Assert.Single(result.Err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void Skb_mark_and_ctx_in_together_are_a_usage_error_and_skb_mark_alone_still_passes_a_context_in()
+    {
+        var both = Tool.Run("test-run", Object("skb_ctx"), "tc_ctx_in", "--packet", Packet("udp4_53"), "--ctx-in", "00", "--skb-mark", "7");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Empty(both.Out);
+        Assert.Equal("ebpf: error: --skb-mark and --ctx-in both give the struct __sk_buff in: put the mark into the context in (bytes 8-11, little-endian)", both.Err.TrimEnd().Split('\n')[0]);
+
+        // --skb-mark 7 is the context in of eleven bytes with mark 7 (kernel: the mark read 7, written back as 8)
+        var mark = Tool.Run("test-run", Object("skb_ctx"), "tc_ctx_in", "--packet", Packet("udp4_53"), "--skb-mark", "7");
+        var context = Tool.Run("test-run", Object("skb_ctx"), "tc_ctx_in", "--packet", Packet("udp4_53"), "--ctx-in", "0000000000000000070000");
+        Assert.Equal((0, 0), (mark.ExitCode, context.ExitCode));
+        string CtxOut(Tool.Result r) => r.OutLines[0][(r.OutLines[0].IndexOf(" ctx_out=", StringComparison.Ordinal) + 9)..];
+        Assert.Equal(CtxOut(context), CtxOut(mark));
+        Assert.StartsWith("000000000000000008000000", CtxOut(mark), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -336,4 +336,64 @@ public class ContextLayoutTests
         Assert.True(Layout.HasPacket);
         Assert.False(new ContextLayout("c", 8, [new ContextField("a", 0, 8)]).HasPacket);
     }
+
+    /// <summary>mark @0 (writable, narrow loads), cb @8 (20 raw bytes, writable), ts @32 (8 bytes, read-only); 4-7 and 28-31 are padding.</summary>
+    private static readonly ContextLayout RawLayout = new("skb", 40,
+    [
+        new ContextField("mark", 0, 4, Writable: true, NarrowLoads: true),
+        new ContextField("cb", 8, 20, Writable: true, RawBytes: true),
+        new ContextField("ts", 32, 8),
+    ]);
+
+    [Fact]
+    public void A_field_of_raw_bytes_takes_any_aligned_access_inside_it_and_other_stores_write_whole_fields()
+    {
+        // cb: loads and stores of 1, 2, 4 or 8 bytes aligned to their size, inside its 20 bytes
+        Assert.Equal("cb", RawLayout.FieldAt(8, 8, store: true)?.Name);
+        Assert.Equal("cb", RawLayout.FieldAt(16, 8)?.Name);
+        Assert.Equal("cb", RawLayout.FieldAt(24, 4, store: true)?.Name);
+        Assert.Equal("cb", RawLayout.FieldAt(26, 2)?.Name);
+        Assert.Equal("cb", RawLayout.FieldAt(27, 1, store: true)?.Name);
+        Assert.Null(RawLayout.FieldAt(24, 8)); // reaches past cb (24 + 8 > 28)
+        Assert.Null(RawLayout.FieldAt(12, 8)); // misaligned
+        Assert.Null(RawLayout.FieldAt(8, 3));
+
+        // mark: narrow loads, but a store writes it whole
+        Assert.Equal("mark", RawLayout.FieldAt(2, 2)?.Name);
+        Assert.Null(RawLayout.FieldAt(2, 2, store: true));
+        Assert.Equal("mark", RawLayout.FieldAt(0, 4, store: true)?.Name);
+
+        Assert.Null(RawLayout.Refusal(0, 4, store: true));
+        Assert.Null(RawLayout.Refusal(16, 8, store: true));
+        Assert.Equal("2 bytes at offset 2 does not match field mark (offset 0, 4 bytes) of skb; a store writes a whole field", RawLayout.Refusal(2, 2, store: true));
+        Assert.Equal("8 bytes at offset 24 does not match field cb (offset 8, 20 bytes) of skb; accesses must hit a field exactly", RawLayout.Refusal(24, 8, store: false));
+        Assert.Equal("field ts of skb is read-only", RawLayout.Refusal(32, 8, store: true));
+        Assert.Equal("8 bytes at offset 36 is outside the 40-byte skb", RawLayout.Refusal(36, 8, store: false));
+        Assert.Equal("1 byte at offset 5 is not a field of skb", RawLayout.Refusal(5, 1, store: false));
+        Assert.Equal("1 byte at offset 9223372036854775807 is outside the 40-byte skb", RawLayout.Refusal(long.MaxValue, 1, store: false));
+    }
+
+    [Fact]
+    public void The_analysis_applies_the_raw_byte_and_whole_store_rules()
+    {
+        var context = new SafetyContext([], layout: RawLayout);
+        var wide = Analyze.Asm("ldxdw r0, [r1+16]\nstxdw [r1+8], r0\nstb [r1+27], 1\nldxh r2, [r1+2]\nexit", context);
+        Assert.True(wide.IsProven, Findings.Messages(wide));
+        Assert.Equal("cb", wide.ContextFieldAt(0)?.Name);
+        Assert.Equal("mark", wide.ContextFieldAt(3)?.Name);
+
+        var narrowStore = Analyze.Asm("mov r0, 0\nsth [r1+2], 7\nexit", context);
+        Assert.Equal("r1: 2 bytes at offset 2 does not match field mark (offset 0, 4 bytes) of skb; a store writes a whole field", Assert.Single(narrowStore.Errors).Message);
+        Assert.Equal(AccessOutcome.Refuted, narrowStore.Access(1).Outcome);
+    }
+
+    [Fact]
+    public void Raw_byte_fields_have_1_to_64_bytes_and_hold_no_pointers()
+    {
+        Assert.Equal(64, new ContextLayout("c", 64, [new ContextField("b", 0, 64, Writable: true, RawBytes: true)]).Fields[0].Size);
+        var big = Assert.Throws<ArgumentException>(() => new ContextLayout("c", 80, [new ContextField("b", 0, 65, RawBytes: true)]));
+        Assert.StartsWith("context field b: a field of raw bytes has 1 to 64 of them, not 65", big.Message);
+        var pointer = Assert.Throws<ArgumentException>(() => new ContextLayout("c", 8, [new ContextField("p", 0, 4, ContextFieldKind.PacketStart, RawBytes: true)]));
+        Assert.StartsWith("context field p: a packet pointer field is neither writable nor loadable in parts", pointer.Message);
+    }
 }

@@ -35,7 +35,7 @@ internal static class ContextRewriter
                 // writes (checked on Linux 6.18: 0x10002 written reads 2): the 32-bit store becomes a 16-bit one, and
                 // the upper half of the field, which nothing else writes, stays 0.
                 instructions[pc] = new Instruction((byte)(instruction.OpCode | HalfWordSize), instruction.Dst, instruction.Src, instruction.Offset, instruction.Imm);
-                changes.Add((pc, analysis.Access(pc) with { Size = 2 }, classid));
+                changes.Add((pc, analysis.Access(pc) with { Size = 2 }, native.Fields.Single(f => f.Name == classid.Name)));
                 continue;
             }
 
@@ -55,7 +55,7 @@ internal static class ContextRewriter
         }
 
         var result = changes.Count == 0 ? program : EbpfProgram.Create(instructions, verifier, program.Name, program.Section);
-        HandOn(result, context.WithLayout(native), analysis, changes);
+        HandOn(result, context.WithLayout(native), analysis, changes, NativeFields(program, analysis, native, changes));
         return (result, changes.Count);
     }
 
@@ -66,11 +66,16 @@ internal static class ContextRewriter
     /// field's kind decides it, not its offset or width), a store to the context changes no abstract state, and every
     /// other instruction is the same, so every state, conclusion and finding is the same but for the rewritten accesses
     /// themselves, which <paramref name="changes"/> gives as the analyser concludes them under the native layout (a
-    /// proven load of the 8-byte pointer field; the narrowed tc_classid store, 2 bytes of a field that allows narrow
-    /// access). Not handed on (the engine analyses afresh) when the analysis has an error (its message may name the
+    /// proven load of the 8-byte pointer field; the narrowed tc_classid store, 2 bytes of the native field, which takes
+    /// them). Not handed on (the engine analyses afresh) when the analysis has an error (its message may name the
     /// layout) or a finding at a rewritten pc (its instruction text changed). KernelProofUseTests compares the two.
     /// </summary>
-    private static void HandOn(EbpfProgram rewritten, SafetyContext native, SafetyAnalysis analysis, List<(int Pc, AccessProof Proof, ContextField? Field)> changes)
+    private static void HandOn(
+        EbpfProgram rewritten,
+        SafetyContext native,
+        SafetyAnalysis analysis,
+        List<(int Pc, AccessProof Proof, ContextField? Field)> changes,
+        List<(int Pc, AccessProof Proof, ContextField? Field)> nativeFields)
     {
         var pcs = changes.Select(c => c.Pc).ToHashSet();
         if (!analysis.IsSafe || analysis.Unproven.Any(f => pcs.Contains(f.Pc)) || analysis.LoadRefusals.Any(f => pcs.Contains(f.Pc)))
@@ -78,7 +83,31 @@ internal static class ContextRewriter
             return;
         }
 
-        rewritten.Analysis.HandOn(native, changes.Count == 0 ? analysis : analysis.WithAccesses(changes));
+        var all = changes.Concat(nativeFields).ToList();
+        rewritten.Analysis.HandOn(native, all.Count == 0 ? analysis : analysis.WithAccesses(all));
+    }
+
+    /// <summary>
+    /// The other accesses of numeric fields whose native field is another object than the uapi one (tc_classid, which
+    /// the native layout lets take 16-bit stores: its loads), with the native field, as the analyser concludes them under
+    /// the native layout (the access itself is the same).
+    /// </summary>
+    private static List<(int Pc, AccessProof Proof, ContextField? Field)> NativeFields(EbpfProgram program, SafetyAnalysis analysis, ContextLayout native, List<(int Pc, AccessProof Proof, ContextField? Field)> changes)
+    {
+        var rewritten = changes.Select(c => c.Pc).ToHashSet();
+        var result = new List<(int Pc, AccessProof Proof, ContextField? Field)>();
+        for (int pc = 0; pc < program.Instructions.Length; pc++)
+        {
+            if (!rewritten.Contains(pc)
+                && analysis.ContextFieldAt(pc) is { Kind: ContextFieldKind.Scalar } field
+                && native.Fields.Single(f => f.Name == field.Name) is var counterpart
+                && !ReferenceEquals(counterpart, field))
+            {
+                result.Add((pc, analysis.Access(pc), counterpart));
+            }
+        }
+
+        return result;
     }
 
     private static bool IsWordStore(Instruction instruction) =>
@@ -91,8 +120,9 @@ internal static class ContextRewriter
     /// that type (<c>data</c>, <c>data_end</c>...: no direct packet access); in an XDP program that is not a devmap
     /// program (section <c>xdp/devmap</c> or <c>xdp.frags/devmap</c>) any access to <c>xdp_md.egress_ifindex</c>
     /// (<c>xdp_is_valid_access</c>; checked on Linux 6.18: "invalid bpf_context access off=20 size=4", cpumap programs
-    /// included); in any type a context access <see cref="ContextAccessRules"/> refuses (past the uapi structure,
-    /// misaligned, a size or a store the field does not allow).
+    /// included); in any type a context access the type's layout (<see cref="KernelContextLayouts.For"/>, the rules the
+    /// safety analysis applies too) refuses: past the uapi structure, misaligned, a size or a store the field does not
+    /// allow.
     /// </summary>
     private static void Refuse(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
     {
@@ -114,7 +144,8 @@ internal static class ContextRewriter
     /// <summary>
     /// The context accesses the type refuses (see <see cref="Refuse"/>), each with its pc, instruction and why (no state
     /// line): the forbidden fields first, then every access at a constant offset from the unmodified context pointer
-    /// that <see cref="ContextAccessRules"/> refuses, whether the analysis (with the uapi layout) proves or refutes it.
+    /// that the type's layout refuses (<see cref="ContextLayout.Refusal"/>), whether the analysis (with that layout)
+    /// proves or refutes it (the analysis refutes it too, unless it found an error before).
     /// Refuted accesses matter because of the runs' contexts: past the uapi structure they hold the library's packet
     /// pointers, so a load the analysis as written refutes could pass the analysis of the rewritten program. Accesses
     /// through a moved context pointer, atomics and sign-extending loads (not checked against the kernel) stay the
@@ -132,6 +163,7 @@ internal static class ContextRewriter
                 "only a devmap program (section xdp/devmap or xdp.frags/devmap, expected attach type BPF_XDP_DEVMAP) may access xdp_md.{0}"),
             _ => (Array.Empty<ContextField>(), string.Empty),
         };
+        var layout = KernelContextLayouts.For(type);
         for (int pc = 0; pc < program.Instructions.Length; pc++)
         {
             var access = analysis.Access(pc);
@@ -148,7 +180,7 @@ internal static class ContextRewriter
             }
             else if (program.Instructions[pc] is var instruction && instruction.AccessMode == AccessMode.Memory && access.MinOffset == instruction.Offset)
             {
-                reason = ContextAccessRules.Refusal(type, access.MinOffset, access.Size, instruction.Class is InstructionClass.St or InstructionClass.Stx);
+                reason = layout.Refusal(access.MinOffset, access.Size, instruction.Class is InstructionClass.St or InstructionClass.Stx);
             }
 
             if (reason is not null)

@@ -25,16 +25,21 @@ public static class KernelContextLayouts
     ]);
 
     /// <summary>
-    /// <c>struct __sk_buff</c> as a tc classifier sees it: the numeric fields (narrow loads allowed), the writable ones
-    /// (mark, queue_mapping, priority, tc_index, cb[0..4], tc_classid, tstamp) and the packet fields.
+    /// <c>struct __sk_buff</c> as a tc classifier sees it, with Linux 6.18's access rules (the load applies the same,
+    /// <see cref="KernelProgram.LoadRefusals"/>): the 4-byte numeric fields (aligned narrow loads allowed, stores whole),
+    /// the writable ones (mark, queue_mapping, priority, tc_index, tc_classid; tstamp, 8 bytes at a time), <c>cb</c> (20
+    /// bytes, any aligned load or store of 1, 2, 4 or 8 bytes inside), <c>tstamp</c> and <c>hwtstamp</c> (8-byte loads
+    /// only), <c>sk</c> (an 8-byte load only, of a number that is not 0: the library has no socket behind it, so a
+    /// program may compare it; a dereference is unproven and stopped by the run's memory check), <c>tstamp_type</c>
+    /// (1 byte) and the packet fields.
     /// </summary>
     public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false));
 
     /// <summary>
-    /// <c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only cb[0..4] are writable, and
+    /// <c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only <c>cb</c> is writable, and
     /// (as Linux refuses them to socket filters) no <c>data</c>, <c>data_end</c>, <c>data_meta</c>, <c>tc_classid</c>,
-    /// <c>tstamp</c>, <c>wire_len</c> or <c>hwtstamp</c>: socket filters read the packet with <c>bpf_skb_load_bytes</c>,
-    /// and <c>KernelProgram.Load</c> refuses a program that touches them.
+    /// <c>tstamp</c>, <c>wire_len</c>, <c>hwtstamp</c> or <c>tstamp_type</c>: socket filters read the packet with
+    /// <c>bpf_skb_load_bytes</c>, and <c>KernelProgram.Load</c> refuses a program that touches them.
     /// </summary>
     public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true));
 
@@ -69,10 +74,19 @@ public static class KernelContextLayouts
         _ => throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)"),
     };
 
+    /// <summary>
+    /// The native layout of <paramref name="uapi"/>: the packet fields become the 64-bit pointers after the structure,
+    /// and <c>tc_classid</c> takes the 16-bit stores its 32-bit ones are rewritten to (<see cref="ContextRewriter"/>).
+    /// </summary>
     private static ContextLayout Native(ContextLayout uapi, KernelProgramType type) => new(
         "native " + uapi.Name,
         NativeContext.Size(type),
-        uapi.Fields.Select(f => f.Kind == ContextFieldKind.Scalar ? f : f with { Offset = NativeContext.PointerOffset(type, f.Name), Size = 8 }));
+        uapi.Fields.Select(f => f switch
+        {
+            { Kind: not ContextFieldKind.Scalar } => f with { Offset = NativeContext.PointerOffset(type, f.Name), Size = 8 },
+            { Name: "tc_classid" } => f with { RawBytes = true },
+            _ => f,
+        }));
 
     private static List<ContextField> SkBuffFields(bool socketFilter)
     {
@@ -96,11 +110,18 @@ public static class KernelContextLayouts
             new ContextField("data", Kernel.SkBuffFields.Data, 4, ContextFieldKind.PacketStart),
             new ContextField("data_end", Kernel.SkBuffFields.DataEnd, 4, ContextFieldKind.PacketEnd),
             Number("napi_id", Kernel.SkBuffFields.NapiId),
-            new ContextField("tstamp", Kernel.SkBuffFields.Tstamp, 8, Writable: tc, NarrowLoads: true),
+            new ContextField("tstamp", Kernel.SkBuffFields.Tstamp, 8, Writable: tc),
             Number("wire_len", Kernel.SkBuffFields.WireLen),
             Number("gso_segs", Kernel.SkBuffFields.GsoSegs),
             Number("gso_size", Kernel.SkBuffFields.GsoSize),
-            new ContextField("hwtstamp", Kernel.SkBuffFields.Hwtstamp, 8, NarrowLoads: true),
+            new ContextField("hwtstamp", Kernel.SkBuffFields.Hwtstamp, 8),
+
+            // A pointer to the socket in the kernel (every test run's socket buffer has one): an 8-byte load only. The
+            // library has no socket behind it: the load gives a number that is not 0, which a program may compare.
+            new ContextField("sk", Kernel.SkBuffFields.Sk, 8),
+
+            // cb[0..4]: 20 bytes a program may load and store in any aligned piece of 1, 2, 4 or 8 bytes
+            new ContextField("cb", Kernel.SkBuffFields.Cb, 20, Writable: true, RawBytes: true),
         };
         if (socketFilter)
         {
@@ -108,14 +129,12 @@ public static class KernelContextLayouts
             fields.RemoveAll(f => SocketFilterForbidden.Contains(f.Name));
         }
 
-        for (int i = 0; i < 5; i++)
-        {
-            fields.Add(Number($"cb[{i}]", Kernel.SkBuffFields.Cb + (4 * i), writable: true));
-        }
-
         if (tc)
         {
             fields.Add(new ContextField("data_meta", Kernel.SkBuffFields.DataMeta, 4, ContextFieldKind.PacketMeta));
+
+            // Only tc programs may read it (a 1-byte load; socket filters are refused it).
+            fields.Add(new ContextField("tstamp_type", Kernel.SkBuffFields.TstampType, 1));
         }
 
         return fields;

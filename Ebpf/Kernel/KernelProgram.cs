@@ -208,7 +208,7 @@ public sealed class KernelProgram : IDisposable
     /// once; the runs then repeat on that state, as in the kernel. How the time is taken: see
     /// <see cref="TestRunOptions.WarmUp"/>.
     /// </summary>
-    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), the XDP context in (see <see cref="TestRunOptions.XdpContextIn"/>), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
+    /// <exception cref="EbpfTestRunException">The kernel would refuse the packet (shorter than an Ethernet header, too long, or a truncated IP header in a socket buffer), the context in (see <see cref="TestRunOptions.XdpContextIn"/> and <see cref="TestRunOptions.SkbContextIn"/>), or the program (an XDP program of a device or CPU map: section <c>xdp/devmap</c>, <c>xdp/cpumap</c> and their <c>xdp.frags</c> forms).</exception>
     /// <exception cref="EbpfRunCancelledException"><paramref name="cancellationToken"/> was cancelled (during a run, or between two runs of a repeated test run).</exception>
     /// <exception cref="EbpfRuntimeException">A run failed (memory violation, helper failure...).</exception>
     public TestRunResult TestRun(ReadOnlySpan<byte> packet, TestRunOptions? options = null, CancellationToken cancellationToken = default)
@@ -229,7 +229,7 @@ public sealed class KernelProgram : IDisposable
             // timed on the scratch copy after a warm-up there.
             int untimed = options.WarmUp ? Math.Min(options.Repeat - 1, TestRunOptions.WarmUpRuns) : 0;
             var (result, nanoseconds) = RunRepeatedly(options.Repeat, untimed, cancellationToken);
-            var outcome = Outcome(result, nanoseconds, options);
+            var outcome = Outcome(result, nanoseconds);
             return options.WarmUp && options.Repeat == 1 && TimeOnScratchCopy(packet, options, cancellationToken) is { } warm
                 ? outcome with { DurationNanoseconds = warm }
                 : outcome;
@@ -265,8 +265,7 @@ public sealed class KernelProgram : IDisposable
                     compiled is CompiledProgram own
                         ? own.RunObservedWithContext(run.InputMemory, run.ProgramContext, observer)
                         : observable.Run(run.InputMemory, run.ProgramContext, observer),
-                    0,
-                    TestRunOptions.Default);
+                    0);
             }
             finally
             {
@@ -275,12 +274,12 @@ public sealed class KernelProgram : IDisposable
         }
     }
 
-    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in (XDP: see <see cref="XdpMd.Out"/>).</summary>
-    private TestRunResult Outcome(ulong result, long nanoseconds, TestRunOptions options)
+    /// <summary>What the last run left: its verdict, the packet, the context (pointer fields cleared), the redirect and the kernel's <c>ctx_out</c> when a context went in (see <see cref="XdpMd.Out"/> and <see cref="SkBuffIn.Out"/>).</summary>
+    private TestRunResult Outcome(ulong result, long nanoseconds)
     {
         var context = run.Context[..NativeContext.PointersOffset(Type)].ToArray();
         ClearPointerFields(context);
-        var contextOut = Type == KernelProgramType.Xdp ? run.XdpContext?.Out(run) : options.PassesSkbContext ? SkBuffFields.ContextOut(context) : null;
+        var contextOut = Type == KernelProgramType.Xdp ? run.XdpContext?.Out(run) : run.SkbContextIn?.Out(context);
         return new TestRunResult((uint)result, run.Output(), nanoseconds, run.Redirect, context, contextOut);
     }
 

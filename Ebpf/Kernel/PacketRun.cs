@@ -273,6 +273,9 @@ internal sealed unsafe class PacketRun : IDisposable
     /// <summary>XDP: the context given in (and to give back), null when the run has none.</summary>
     public XdpMd? XdpContext { get; private set; }
 
+    /// <summary>Socket buffers: the context given in (and to give back), null when the run has none.</summary>
+    public SkBuffIn? SkbContextIn { get; private set; }
+
     /// <summary>The packet as the test run reports it (the kernel's <c>data_out</c>).</summary>
     public byte[] Output()
     {
@@ -427,7 +430,10 @@ internal sealed unsafe class PacketRun : IDisposable
 
     private void LoadSkb(ReadOnlySpan<byte> frame, TestRunOptions options)
     {
+        int data = Type == KernelProgramType.SocketFilter ? EthernetHeader : 0;
+        var given = SkbContext(options, frame.Length - data);
         Reset();
+        SkbContextIn = given;
         ushort protocol = (ushort)(frame[12] << 8 | frame[13]);
         int network = frame.Length - EthernetHeader;
         if ((protocol == 0x0800 && network < 20) || (protocol == 0x86dd && network < 40))
@@ -435,7 +441,7 @@ internal sealed unsafe class PacketRun : IDisposable
             throw new EbpfTestRunException($"the packet's EtherType 0x{protocol:x4} announces an IPv{(protocol == 0x0800 ? 4 : 6)} header, but only {network} bytes follow the Ethernet header; the kernel's test run refuses it (EINVAL)");
         }
 
-        Data = Type == KernelProgramType.SocketFilter ? EthernetHeader : 0;
+        Data = data;
         frame.CopyTo(Buffer);
         DataEnd = frame.Length;
         Meta = Data;
@@ -444,17 +450,40 @@ internal sealed unsafe class PacketRun : IDisposable
         Hash = 0;
         var ctx = Context;
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.PktType..], PacketType(frame));
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Mark..], options.SkbMark);
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Priority..], options.SkbPriority);
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.IngressIfindex..], options.SkbIngressIfindex);
-        BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Ifindex..], options.Ifindex);
-        // From where the program's packet starts, as the kernel's test run gives it (checked on Linux 6.18: a socket
-        // filter's wire_len is the length from the network header, a tc program's the whole frame's), and only when the
-        // run is given a context in: without one the kernel never sets it and programs read 0.
-        if (options.PassesSkbContext)
+        BinaryPrimitives.WriteUInt64LittleEndian(ctx[SkBuffFields.Sk..], SkBuffFields.SocketToken);
+        if (given is not null)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.WireLen..], (uint)(frame.Length - Data));
+            // wire_len counts from where the program's packet starts, as the kernel's test run gives it (checked on
+            // Linux 6.18: a socket filter's wire_len is the length from the network header, a tc program's the whole
+            // frame's), and only when the run is given a context in: without one the kernel never sets it and
+            // programs read 0.
+            given.WriteTo(ctx, frame.Length - Data);
         }
+        else
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.Ifindex..], options.Ifindex);
+        }
+    }
+
+    /// <summary>
+    /// Socket buffers: the context the run is given in (the raw one of <see cref="TestRunOptions.SkbContextIn"/>, checked
+    /// for a packet of <paramref name="length"/> bytes from where the program's starts, or the one the options' fields
+    /// make), null when none goes in.
+    /// </summary>
+    private static SkBuffIn? SkbContext(TestRunOptions options, int length)
+    {
+        if (options.SkbContextIn is not { } given)
+        {
+            return options.PassesSkbContext ? SkBuffIn.FromOptions(options) : null;
+        }
+
+        if (options.SkbMark != 0 || options.SkbPriority != 0 || options.SkbIngressIfindex != 0 || options.Ifindex != 1)
+        {
+            throw new EbpfTestRunException(
+                "a test run given a struct __sk_buff in (SkbContextIn) takes mark, priority, ingress_ifindex and ifindex from it; leave TestRunOptions.SkbMark, SkbPriority, SkbIngressIfindex and Ifindex at their defaults");
+        }
+
+        return SkBuffIn.Parse(given, length);
     }
 
     /// <summary><c>eth_type_trans</c> on the loopback device (address 00:00:00:00:00:00).</summary>

@@ -43,12 +43,12 @@ public sealed record TestRunOptions
 
     /// <summary>
     /// Socket buffers: whether the test run gives the program's <c>struct __sk_buff</c> in and back as the kernel's
-    /// <c>ctx_in</c> and <c>ctx_out</c> (the kernel oracle's <c>--ctx-out</c>; also implied by a non-default
-    /// <see cref="SkbMark"/>, <see cref="SkbPriority"/>, <see cref="SkbIngressIfindex"/> or <see cref="Ifindex"/> above 1,
-    /// which only a context in can carry). As in Linux 6.18's test run, <c>wire_len</c> is then the packet's length (from
-    /// where the program's packet starts) and <see cref="TestRunResult.ContextOut"/> the structure the kernel gives
-    /// back; without a context in the kernel never sets <c>wire_len</c> and a program reads 0 there. Default false.
-    /// Ignored for XDP programs.
+    /// <c>ctx_in</c> and <c>ctx_out</c> (the kernel oracle's <c>--ctx-out</c>; also implied by <see cref="SkbContextIn"/>
+    /// and by a non-default <see cref="SkbMark"/>, <see cref="SkbPriority"/>, <see cref="SkbIngressIfindex"/> or
+    /// <see cref="Ifindex"/> above 1, which only a context in can carry). As in Linux 6.18's test run, <c>wire_len</c> is
+    /// then the packet's length (from where the program's packet starts) unless the context in gives one, and
+    /// <see cref="TestRunResult.ContextOut"/> the structure the kernel gives back; without a context in the kernel never
+    /// sets <c>wire_len</c> and a program reads 0 there. Default false. Ignored for XDP programs.
     /// </summary>
     public bool SkbContext { get; init; }
 
@@ -85,7 +85,7 @@ public sealed record TestRunOptions
     /// another index is taken as a device with that index and the queue given (the kernel instead looks the device up in
     /// the caller's network namespace and answers ENODEV or EINVAL when it lacks it or the queue). The run gives back
     /// <see cref="TestRunResult.ContextOut"/>. A context the kernel refuses makes the test run throw
-    /// <see cref="EbpfTestRunException"/>. Ignored by socket-buffer programs (see <see cref="SkbContext"/>).
+    /// <see cref="EbpfTestRunException"/>. Ignored by socket-buffer programs (see <see cref="SkbContextIn"/>).
     /// </summary>
     public byte[]? XdpContextIn { get; init; }
 
@@ -97,9 +97,25 @@ public sealed record TestRunOptions
     /// </summary>
     public bool XdpContextOut { get; init; }
 
+    /// <summary>
+    /// Socket buffers (tc, socket filter): the <c>struct __sk_buff</c> the test run is given as the kernel's
+    /// <c>ctx_in</c> (192 bytes, linux/bpf.h's layout, little-endian; shorter is filled with zeros, longer must end in
+    /// zero bytes and have at most 4,096: E2BIG), null for none. As in Linux 6.18's test run, only mark, priority,
+    /// ingress_ifindex, ifindex, cb[0..4], tstamp, wire_len, gso_segs, gso_size and hwtstamp may be non-zero (EINVAL);
+    /// <c>ifindex</c> 0 or 1 is the loopback device (the program reads 1), another index is taken as a device with that
+    /// index (the kernel looks it up in the caller's network namespace and answers ENODEV when it lacks it; the library
+    /// runs the packet as on the loopback device); <c>wire_len</c> 0 is the packet's length, another must lie between
+    /// that length and 65,536; <c>gso_segs</c> is at most 65,535 (EINVAL). The program reads every field as given, and
+    /// the run gives back <see cref="TestRunResult.ContextOut"/>. With a context in, <see cref="SkbMark"/>,
+    /// <see cref="SkbPriority"/>, <see cref="SkbIngressIfindex"/> and <see cref="Ifindex"/> must stay at their
+    /// defaults (its fields count). A context the kernel refuses makes the test run throw
+    /// <see cref="EbpfTestRunException"/>. Ignored by XDP programs (see <see cref="XdpContextIn"/>).
+    /// </summary>
+    public byte[]? SkbContextIn { get; init; }
+
     /// <summary>Whether an XDP test run passes a context in (see <see cref="XdpContextIn"/> and <see cref="XdpContextOut"/>).</summary>
     internal bool PassesXdpContext => XdpContextIn is not null || XdpContextOut;
 
     /// <summary>Whether a socket-buffer test run passes a context in (see <see cref="SkbContext"/>).</summary>
-    internal bool PassesSkbContext => SkbContext || SkbMark != 0 || SkbPriority != 0 || SkbIngressIfindex != 0 || Ifindex > 1;
+    internal bool PassesSkbContext => SkbContext || SkbContextIn is not null || SkbMark != 0 || SkbPriority != 0 || SkbIngressIfindex != 0 || Ifindex > 1;
 }

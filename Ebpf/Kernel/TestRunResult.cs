@@ -7,9 +7,10 @@ namespace Ebpf.Kernel;
 /// <param name="Redirect">Where bpf_redirect or bpf_redirect_map sent the packet in the last run, null if nowhere.</param>
 /// <param name="Context">The context structure after the last run (<c>struct xdp_md</c> or <c>struct __sk_buff</c> with the fields the run fills; packet pointer fields are 0).</param>
 /// <param name="ContextOut">
-/// Socket buffers given a context in (<see cref="TestRunOptions.SkbContext"/>): the <c>struct __sk_buff</c> the kernel's
-/// test run gives back as <c>ctx_out</c> (192 bytes): the context in, with mark, priority, ifindex, cb[0..4], tstamp,
-/// wire_len, gso_segs and hwtstamp as the run left them and every other field as it went in (0 unless given: the
+/// Socket buffers given a context in (<see cref="TestRunOptions.SkbContextIn"/> or <see cref="TestRunOptions.SkbContext"/>):
+/// the <c>struct __sk_buff</c> the kernel's test run gives back as <c>ctx_out</c> (192 bytes): the context in, with mark,
+/// priority, ifindex (1 for the loopback device when 0 went in), cb[0..4], tstamp, wire_len (the packet's length when
+/// 0 went in), gso_segs and hwtstamp as the run left them and every other field as it went in (0 unless given: the
 /// kernel does not copy back what a program wrote to queue_mapping, tc_index or tc_classid). XDP programs given a context in (<see cref="TestRunOptions.XdpContextIn"/> or
 /// <see cref="TestRunOptions.XdpContextOut"/>): the <c>struct xdp_md</c> the kernel gives back (24 bytes): <c>data</c> the
 /// metadata's length and <c>data_end</c> the end of the linear part, both counted from the metadata as the run left them,
