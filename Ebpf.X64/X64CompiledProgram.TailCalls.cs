@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.X64.Runtime;
@@ -19,7 +20,14 @@ public sealed unsafe partial class X64CompiledProgram
     /// completed, its budget the target's rest, so the run ends as the target's). Anything else (an empty or disposed
     /// slot, an index out of range, the limit of 33, an interpreter or IL target, a callback, another environment or
     /// context) returns false, having changed nothing the helper reads: the helper is called as before and decides.
+    /// <para>
+    /// Not inlined, and its locals not zeroed: inlined, the target's run (its 280-byte run block, written before it is
+    /// read) became part of <see cref="CallHelperAndResume"/>, whose prologue then zeroed that block on every return of
+    /// the code for any helper call, and whose registers spilled around the tail-call path.
+    /// </para>
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
     private bool TryTailCall(RunBlock* block, TailCallTargets targets, out ulong r0)
     {
         r0 = 0;

@@ -32,7 +32,7 @@ public abstract unsafe partial class CompiledProgram
             return false;
         }
 
-        var slots = RunSlots.Current;
+        var slots = RunSlots.Of((RunState*)Unsafe.AsPointer(ref state));
         if (!target.TryEnterTailCall(slots, out bool slotted))
         {
             return false;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Ebpf.Execution;
 
@@ -44,6 +45,7 @@ internal sealed unsafe class RunSlots
     {
         this.owner = owner;
         State = (RunState*)(RunStack.PageAfter((byte*)Unsafe.AsPointer(ref stateStorage[0])) + RunStack.StateOffsetInPage);
+        State->OwnerSlots = GCHandle.ToIntPtr(GCHandle.Alloc(this, GCHandleType.Weak));
     }
 
     /// <summary>The run state of the runs on this thread's <see cref="RunStack"/> (pinned; its watch word says whether one is running).</summary>
@@ -70,9 +72,19 @@ internal sealed unsafe class RunSlots
             if (Array.Exists(current, s => !s.owner.IsAlive))
             {
                 Volatile.Write(ref all, Array.FindAll(current, s => s.owner.IsAlive));
+                Array.ForEach(current, s => s.ForgetIfEnded());
             }
         }
     }
+
+    /// <summary>
+    /// The slots of the thread running on <paramref name="state"/>: its owner when it is a thread's run state (one load
+    /// through <see cref="RunState.OwnerSlots"/>), else this thread's (<see cref="Current"/>). The caller runs on
+    /// <paramref name="state"/>, so the owner is this thread and alive.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static RunSlots Of(RunState* state) =>
+        state->OwnerSlots != 0 ? Unsafe.As<RunSlots>(GCHandle.FromIntPtr(state->OwnerSlots).Target!) : Current;
 
     /// <summary>This thread's slots (registered on first use).</summary>
     public static RunSlots Current
@@ -164,6 +176,10 @@ internal sealed unsafe class RunSlots
                 {
                     live.Add(other);
                 }
+                else
+                {
+                    other.ForgetIfEnded();
+                }
             }
 
             live.Add(mine);
@@ -172,6 +188,19 @@ internal sealed unsafe class RunSlots
 
         current = mine;
         return mine;
+    }
+
+    /// <summary>
+    /// Frees the handle in <see cref="RunState.OwnerSlots"/> once the owner thread has ended (nothing runs on its state
+    /// any more), when the thread is dropped from <see cref="All"/> (under <see cref="Gate"/>, so once).
+    /// </summary>
+    private void ForgetIfEnded()
+    {
+        if (!owner.IsAlive && State->OwnerSlots != 0)
+        {
+            GCHandle.FromIntPtr(State->OwnerSlots).Free();
+            State->OwnerSlots = 0;
+        }
     }
 
     /// <summary>One slot: the <see cref="CompiledProgram"/> run id of the program it holds, or 0 (an integer, so a store

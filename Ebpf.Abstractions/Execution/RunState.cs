@@ -114,4 +114,11 @@ internal unsafe struct RunState
 
     /// <summary>How many program functions helpers are running as callbacks (see <see cref="Helpers.HelperContext.CallFunction"/>) right now.</summary>
     public int CallbackDepth;
+
+    /// <summary>
+    /// On a thread's run state: a weak <see cref="GCHandle"/> (as an integer) of the <see cref="RunSlots"/> that owns it
+    /// (the running thread's), written once when the state is made; 0 on a run's own state. A tail call entered by an
+    /// engine finds the thread's slots through it (<see cref="RunSlots.Of"/>) rather than through a thread-static look-up.
+    /// </summary>
+    public nint OwnerSlots;
 }
