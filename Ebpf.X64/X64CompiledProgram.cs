@@ -202,8 +202,8 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <inheritdoc />
     /// <remarks>
-    /// The run block is not zeroed (280 bytes per run): every field the generated code or this method reads before the
-    /// code writes it is set here (of the per-run fields, only those the code addresses); the others (saved stack pointer, helper arguments, call frame, callx id, error
+    /// The run block is not zeroed (288 bytes per run): every field the generated code or this method reads before the
+    /// code writes it is set here (of the per-run fields, only those the code addresses); the others (saved stack pointer, helper arguments, call frame, callx id, loop guards' limit, error
     /// details) are written by the code before they are read. The block is never in memory a program can address.
     /// </remarks>
     [SkipLocalsInit]

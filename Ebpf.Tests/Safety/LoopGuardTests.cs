@@ -9,6 +9,7 @@ using Ebpf.Tests.Cli;
 using Ebpf.Tests.Infrastructure;
 using Ebpf.Verification;
 using Ebpf.X64;
+using Ebpf.X64.Compiler;
 
 namespace Ebpf.Tests.Safety;
 
@@ -148,6 +149,37 @@ public class LoopGuardTests
         }
 
         Assert.Equal(4, Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run()).Pc);
+    }
+
+    /// <summary>
+    /// Checked x64 code with a loop yields to the host every so many backward jumps, and its counting copy keeps its
+    /// count as a limit for the yield count (held in rbp, or in xmm15 when the code keeps r10 in rbp). Walks that end
+    /// or run off the input just before, at and just after the points where the code yields, and over several yields,
+    /// must end exactly as the walk worked out here: a copy that went one arrival past its count would read the byte
+    /// past the input without a check (no fault, or a fault elsewhere).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Walks_that_cross_the_yield_points_of_checked_code_end_exactly_where_every_check_would(string engine)
+    {
+        // The second program names r10 (its frame register is then held in rbp, and the yield count in xmm15); load
+        // at pc 4 in the first, pc 5 in the second.
+        foreach (var (text, pc) in new[] { (SumToZero, 4), ("mov r6, r10\n" + SumToZero, 5) })
+        {
+            var program = ProgramLoader.Load(Assembler.Assemble(text));
+            int interval = checked((int)HelperReturnAnalysis.Plan(program)!.YieldInterval);
+            using var compiled = TestEngines.Get(engine).Compile(program);
+            Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
+            foreach (int length in new[] { interval - 2, interval - 1, interval, interval + 1, interval + 2, 2 * interval - 1, 2 * interval, 2 * interval + 1, (3 * interval) + 5 })
+            {
+                var ends = Bytes(length, zeroAt: length - 1);
+                Assert.Equal(ExpectedSumToZero(ends, pc), Outcome(compiled, ends));
+                var runsOff = Bytes(length);
+                Assert.Equal($"fault at pc {pc}, input+{length}", Outcome(compiled, runsOff));
+                var zeroEarly = Bytes(length, zeroAt: length / 2);
+                Assert.Equal(ExpectedSumToZero(zeroEarly, pc), Outcome(compiled, zeroEarly));
+            }
+        }
     }
 
     [Theory]

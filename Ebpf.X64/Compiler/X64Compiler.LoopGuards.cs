@@ -14,9 +14,10 @@ namespace Ebpf.X64.Compiler;
 /// arrivals at the head every guarded access passes its inline check for (the same comparison as the check's: input
 /// start and limit, or the current or all stack frames), with one unsigned division per moving access (a shift for
 /// steps that are powers of two). The counting copy keeps that count in rbp when the code has no other use for it
-/// (one <c>sub</c> and <c>jb</c> per iteration), else in xmm13 (xmm12 holds -1: one <c>paddq</c> per iteration, off
-/// the loop's critical path), and continues at the checked head, with the same registers, when it
-/// reaches 0. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
+/// (one <c>sub</c> and <c>jb</c> per iteration); in code that yields, where the yield count already goes down by one at
+/// every backward jump, it keeps a limit for the yield count in the run block instead (one <c>cmp</c> with it and a
+/// <c>jbe</c> per iteration); else in xmm13 (xmm12 holds -1: one <c>paddq</c> per iteration, off the loop's critical
+/// path). The copy continues at the checked head, with the same registers, when its count is spent. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
 /// round at most and, when every arrival that allows is within the count, enters a second copy whose head does not
 /// count (the whole-range form). Only rcx, rdx, r11, xmm12 and xmm13 change; eBPF registers the guard needs as
 /// temporaries are pushed and popped; rbp holds the count in code that does not use it otherwise. In code that yields
@@ -214,6 +215,27 @@ internal sealed partial class X64Compiler
         if (guardCountInFrameRegister)
         {
             a.mov(rbp, r11);
+        }
+        else if (yieldInterval > 0)
+        {
+            // The copy's count rides on the yield count, which every backward jump lowers by one (so every arrival at
+            // the head but the first follows at least one): limit = max(yield count - count, 0), and arrival k goes
+            // on while the yield count is above the limit, which holds only when k < count. The yield count reaches 0
+            // only by leaving for the host, which comes back through the guard (see GuardAgainAfterYield) or in the
+            // checked loop, so a limit never outlives its copy.
+            if (counterInFrameRegister)
+            {
+                a.mov(rcx, rbp);
+            }
+            else
+            {
+                a.movq(rcx, xmm15);
+            }
+
+            a.xor(edx, edx);
+            a.sub(rcx, r11);
+            a.cmovb(rcx, rdx);
+            a.mov(Block(RunBlock.GuardLimitOffset), rcx);
         }
         else
         {
@@ -453,6 +475,21 @@ internal sealed partial class X64Compiler
                     // spent, and only the guard sets it again).
                     a.sub(rbp, 1);
                     a.jb(site.CheckedHead);
+                }
+                else if (copy.Counted && yieldInterval > 0)
+                {
+                    // if (yield count <= limit) continue in the checked loop (the count is spent; see EmitLoopGuard).
+                    if (counterInFrameRegister)
+                    {
+                        a.cmp(rbp, Block(RunBlock.GuardLimitOffset));
+                    }
+                    else
+                    {
+                        a.movq(r11, xmm15);
+                        a.cmp(r11, Block(RunBlock.GuardLimitOffset));
+                    }
+
+                    a.jbe(site.CheckedHead);
                 }
                 else if (copy.Counted)
                 {

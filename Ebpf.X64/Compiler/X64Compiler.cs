@@ -64,7 +64,8 @@ internal sealed unsafe partial class X64Compiler
     private readonly bool counterInFrameRegister;
 
     /// <summary>True when the counting copies of guarded loops keep their count in rbp, which the code neither needs
-    /// for r10 (see <see cref="holdsFrame"/>) nor for the yield count; otherwise in xmm13 (see <see cref="EmitLoopGuard"/>).</summary>
+    /// for r10 (see <see cref="holdsFrame"/>) nor for the yield count; otherwise, in code that yields, as a limit for the yield
+    /// count in the run block, else in xmm13 (see <see cref="EmitLoopGuard"/>).</summary>
     private readonly bool guardCountInFrameRegister;
 
     /// <summary>True when the code calls out of itself (the helper dispatcher), so the native stack must stay aligned.</summary>

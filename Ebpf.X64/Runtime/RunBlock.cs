@@ -11,7 +11,7 @@ namespace Ebpf.X64.Runtime;
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 internal unsafe struct RunBlock
 {
-    public const int Size = 280;
+    public const int Size = 288;
     public const int StateOffset = 0;
     public const int InputStartOffset = 8;
     public const int InputLimitOffset = 16;     // 4 entries: sizes 1, 2, 4, 8
@@ -38,6 +38,7 @@ internal unsafe struct RunBlock
     public const int ContinuationOffset = 256;
     public const int SiteOffset = 264;
     public const int HeldR0Offset = 272;
+    public const int GuardLimitOffset = 280;
 
     /// <summary>The shared run state.</summary>
     [FieldOffset(StateOffset)] public RunState* State;
@@ -154,4 +155,8 @@ internal unsafe struct RunBlock
     /// <summary>r0 while the code is out for a yield (<see cref="RunStatus.HelperCall"/> with <see cref="Site"/> -1): the
     /// host resumes with it as the result.</summary>
     [FieldOffset(HeldR0Offset)] public ulong HeldR0;
+
+    /// <summary>In code that yields, while a guarded loop's counting copy runs: the yield count at which the copy's
+    /// count is spent (the copy goes on while the yield count is above it; see the x64 compiler's loop guards).</summary>
+    [FieldOffset(GuardLimitOffset)] public ulong GuardLimit;
 }
