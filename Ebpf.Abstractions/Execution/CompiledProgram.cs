@@ -123,6 +123,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         entryContext = Options.EntryContext;
         budget = Options.InstructionBudget ?? long.MaxValue;
         brief = BriefCode.IsBrief(program);
+        directEligible = DirectEntry.Qualifies(program, Options);
     }
 
     /// <inheritdoc />
@@ -232,6 +233,11 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// </summary>
     internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
+        if (CanRunDirect(metadataLength))
+        {
+            return RunDirect(memory, memoryLength);
+        }
+
         RunStack? stack;
         if (untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(StackBytes)) is not null)
         {
