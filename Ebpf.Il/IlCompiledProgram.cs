@@ -28,6 +28,9 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
     /// </summary>
     private readonly bool callsHelpersDirectly;
 
+    /// <summary>The direct entry (see <see cref="DirectEntry"/>), or null when the program has none.</summary>
+    private readonly IlDirectFunction? direct;
+
     [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
     internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing, int chunkSlots)
         : base(IlEngine.EngineName, program, environment, options)
@@ -42,6 +45,13 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
         guardedAccesses = compiler.GuardedAccesses;
         wholeRangeLoops = compiler.WholeRangeLoops;
         callsHelpersDirectly = compiler.CallsHelpersDirectly;
+
+        // A qualifying program that fits one method (a longer one is compiled in chunks) gets a direct entry too.
+        if (DirectEligible && program.Length <= chunkSlots)
+        {
+            direct = compiler.CompileDirect();
+            UseDirectEntry();
+        }
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
         // the first time one happens (without memory checks the two would be the same).
@@ -108,6 +118,10 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
             ? Call(ref state, callee, &frame, depth)
             : callee((RunState*)Unsafe.AsPointer(ref state), &frame, depth);
     }
+
+    /// <inheritdoc />
+    /// <remarks>The direct entry's dynamic method is kept alive by <see cref="direct"/>, which this frame holds.</remarks>
+    private protected override ulong ExecuteDirect(ulong r1, ulong r2) => direct!(r1, r2);
 
     /// <summary>The compilation a run uses: the one made for the environment's regions at compile time, or the one for any number.</summary>
     private IlFunction EntryFor(ref RunState state) =>

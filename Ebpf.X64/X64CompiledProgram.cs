@@ -94,6 +94,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         twoFrames = 2 * (ulong)Options.StackSize;
         withoutTransition = Brief || helpersReturn;
         blockWords = BlockWords(compiled.Code);
+        if (DirectEligible)
+        {
+            // The same code serves: a qualifying program is brief, and its run block comes from r1 and r2 (see ExecuteDirect).
+            UseDirectEntry();
+        }
     }
 
     /// <summary>
@@ -285,12 +290,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         block.ContextLength = state.ContextLength;
         if ((blockWords & RegionWords) != 0)
         {
-            block.InputStart = state.InputAddress;
-            block.InputLength = state.InputLength;
-            block.MetadataStart = state.MetadataAddress;
-            block.MetadataLength = state.MetadataLength;
-            block.Regions = state.Regions;
-            block.RegionCount = state.RegionCount;
+            FillRegions(ref block, state.InputAddress, state.InputLength, state.MetadataAddress, state.MetadataLength, state.Regions, state.RegionCount);
         }
 
         if ((blockWords & LimitWords) != 0)
@@ -463,10 +463,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
                 return new InvalidOperationException("a helper call failed without an exception");
             case RunStatus.MemoryViolation:
             {
-                int info = block.ErrorInfo;
-                int pc = info >> 4;
-                ulong size = 1UL << ((info >> 1) & 3);
-                var access = (info & 1) != 0 ? MemoryAccessKind.Write : MemoryAccessKind.Read;
+                var (pc, size, access) = ViolationSite(ref block);
                 return MemoryGuard.Violation(Program, pc, ref state, block.ErrorAddress, size, access, block.ErrorFrame - (ulong)Options.StackSize);
             }
 

@@ -123,6 +123,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         entryContext = Options.EntryContext;
         budget = Options.InstructionBudget ?? long.MaxValue;
         brief = BriefCode.IsBrief(program);
+        directEligible = DirectEntry.Qualifies(program, Options);
     }
 
     /// <inheritdoc />
@@ -230,7 +231,17 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// Runs on unmanaged memory. With metadata: r1 = metadata, r2 = its length; without: r1 = memory, r2 = its length.
     /// The caller guarantees both ranges stay valid for the run.
     /// </summary>
-    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
+    internal ulong Run(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength) =>
+        direct && metadataLength == 0
+            ? RunDirect(memory, memoryLength)
+            : RunPlain(memory, memoryLength, metadata, metadataLength);
+
+    /// <summary>
+    /// <see cref="Run(byte*, ulong, byte*, ulong)"/> without the direct entry: the brief run, the common run or the run
+    /// with everything (see <see cref="RunCore"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong RunPlain(byte* memory, ulong memoryLength, byte* metadata, ulong metadataLength)
     {
         RunStack? stack;
         if (untimed && !EbpfTelemetry.RunsObserved && (stack = RunStack.TryCurrent(StackBytes)) is not null)

@@ -28,6 +28,12 @@ internal sealed class FunctionCompiler
     public const int ArgDepth = 3;
     public const int ArgEntry = 4;
 
+    /// <summary>The argument of a direct entry (see <see cref="Direct"/>) holding r1.</summary>
+    public const int ArgR1 = 1;
+
+    /// <summary>The argument of a direct entry holding r2.</summary>
+    public const int ArgR2 = 2;
+
     private readonly List<Action> stubs = new();
     private readonly Label?[] jumpLabels;
     private readonly bool[] referenced = new bool[11];
@@ -42,11 +48,13 @@ internal sealed class FunctionCompiler
     private int stubCount;
 
     /// <summary>Compiles function <paramref name="index"/>, or only chunk <paramref name="chunk"/> of it when
-    /// <paramref name="plan"/> is given. <paramref name="segments"/> are the program's budget segments (null without a budget).</summary>
+    /// <paramref name="plan"/> is given. <paramref name="segments"/> are the program's budget segments (null without a budget).
+    /// <paramref name="direct"/>: the whole program as a direct entry (see <see cref="Direct"/>).</summary>
     public FunctionCompiler(
-        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, BudgetSegments? segments, ChunkPlan? plan = null, int chunk = 0)
+        ProgramCompiler owner, int index, ILGenerator generator, StringBuilder? listing, BudgetSegments? segments, ChunkPlan? plan = null, int chunk = 0, bool direct = false)
     {
         Owner = owner;
+        Direct = direct;
         Index = index;
         Function = owner.Program.Functions[index];
         Il = new IlEmitter(generator, listing);
@@ -65,7 +73,7 @@ internal sealed class FunctionCompiler
         Address = Il.DeclareLocal(typeof(ulong), "addr");
         StackBase = Il.DeclareLocal(typeof(ulong), "stackLow");
         InputBase = Il.DeclareLocal(typeof(ulong), "inputBase");
-        Budget = owner.Options.InstructionBudget is null ? null : Il.DeclareLocal(typeof(long), "budget");
+        Budget = direct || owner.Options.InstructionBudget is null ? null : Il.DeclareLocal(typeof(long), "budget");
         Checks = new MemoryCheckEmitter(this);
         ExitLabel = Il.DefineLabel("EXIT");
         StopLabel = Il.DefineLabel("STOP");
@@ -75,6 +83,13 @@ internal sealed class FunctionCompiler
     }
 
     public ProgramCompiler Owner { get; }
+
+    /// <summary>
+    /// True for a direct entry (<see cref="Execution.DirectEntry"/>): the method takes the closure, r1 and r2
+    /// (<see cref="ArgR1"/>, <see cref="ArgR2"/>) and returns r0; there is no run state, no frame and no budget (the
+    /// program is brief and its budget, if any, covers its length), and its only memory is the input [r1, r1 + r2).
+    /// </summary>
+    public bool Direct { get; }
 
     public int Index { get; }
 
@@ -280,6 +295,11 @@ internal sealed class FunctionCompiler
     /// <summary>Pushes the lowest byte of this function's frame: its r10 (as it came in the frame) minus the frame size.</summary>
     public void PushStackLow()
     {
+        if (Direct)
+        {
+            throw new InvalidOperationException("a direct entry has no stack frame");
+        }
+
         Il.Ldarg(ArgFrame);
         Il.Ldfld(RuntimeMembers.FrameRegisters[10]);
         Il.LdcI8(Options.StackSize);
@@ -399,6 +419,12 @@ internal sealed class FunctionCompiler
 
     private void Prologue()
     {
+        if (Direct)
+        {
+            DirectPrologue();
+            return;
+        }
+
         for (int r = 0; r <= 10; r++)
         {
             if (referenced[r] || r == 10)
@@ -415,6 +441,56 @@ internal sealed class FunctionCompiler
         Il.Stloc(InputBase);
         Checks.EmitPrologue();
         LoadBudget();
+    }
+
+    /// <summary>The prologue of a direct entry: r1 and r2 from the arguments, the other registers it names zero, the input is r1.</summary>
+    private void DirectPrologue()
+    {
+        for (int r = 0; r <= 9; r++)
+        {
+            if (referenced[r])
+            {
+                if (r is 1 or 2)
+                {
+                    Il.Ldarg(r == 1 ? ArgR1 : ArgR2);
+                }
+                else
+                {
+                    Il.LdcI8(0);
+                }
+
+                Il.Stloc(Registers[r]);
+            }
+        }
+
+        Il.Ldarg(ArgR1);
+        Il.Stloc(InputBase);
+        Checks.EmitPrologue();
+    }
+
+    /// <summary>
+    /// Pushes a field of the run's memory the checks compare against: from the run state, or in a direct entry from
+    /// its arguments (the input is the context there: r1 / r2).
+    /// </summary>
+    public void PushRunField(System.Reflection.FieldInfo field)
+    {
+        if (!Direct)
+        {
+            Il.Ldarg(ArgState);
+            Il.Ldfld(field);
+        }
+        else if (field == RuntimeMembers.StateInputAddress || field == RuntimeMembers.StateContextAddress)
+        {
+            Il.Ldarg(ArgR1);
+        }
+        else if (field == RuntimeMembers.StateInputLength || field == RuntimeMembers.StateContextLength)
+        {
+            Il.Ldarg(ArgR2);
+        }
+        else
+        {
+            throw new InvalidOperationException($"a direct entry has no {field.Name}");
+        }
     }
 
     /// <summary>
@@ -481,6 +557,13 @@ internal sealed class FunctionCompiler
     private void EmitExit()
     {
         Il.MarkLabel(ExitLabel);
+        if (Direct)
+        {
+            Il.Ldloc(Registers[0]);
+            Il.Ret();
+            return;
+        }
+
         SaveBudget();
         StoreRegisters(5);
         if (plan is null)
@@ -497,6 +580,12 @@ internal sealed class FunctionCompiler
 
     private void EmitStop()
     {
+        if (Direct)
+        {
+            // Brief code calls nothing that could ask for a stop.
+            return;
+        }
+
         Il.MarkLabel(StopLabel);
         SaveBudget();
         if (plan is null)

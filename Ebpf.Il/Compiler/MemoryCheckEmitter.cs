@@ -68,8 +68,7 @@ internal sealed class MemoryCheckEmitter
 
         if (contextBase is not null)
         {
-            Il.Ldarg(FunctionCompiler.ArgState);
-            Il.Ldfld(RuntimeMembers.StateContextAddress);
+            f.PushRunField(RuntimeMembers.StateContextAddress);
             Il.Stloc(contextBase);
         }
 
@@ -89,8 +88,7 @@ internal sealed class MemoryCheckEmitter
 
             if (limits[(int)AccessRegion.Input, size] is { } inputLimit)
             {
-                Il.Ldarg(FunctionCompiler.ArgState);
-                Il.Ldfld(RuntimeMembers.StateInputLength);
+                f.PushRunField(RuntimeMembers.StateInputLength);
                 Il.LdcI4(size);
                 Il.Call(RuntimeMembers.Limit);
                 Il.Stloc(inputLimit);
@@ -98,8 +96,7 @@ internal sealed class MemoryCheckEmitter
 
             if (limits[(int)AccessRegion.Context, size] is { } contextLimit)
             {
-                Il.Ldarg(FunctionCompiler.ArgState);
-                Il.Ldfld(RuntimeMembers.StateContextLength);
+                f.PushRunField(RuntimeMembers.StateContextLength);
                 Il.LdcI4(size);
                 Il.Call(RuntimeMembers.Limit);
                 Il.Stloc(contextLimit);
@@ -127,7 +124,15 @@ internal sealed class MemoryCheckEmitter
         {
             MemoryEmitter.PushAddress(f, baseRegister, offset);
             Il.Stloc(f.Address);
-            EmitSlowCheck(pc, size, access, ok);
+            if (f.Direct)
+            {
+                // The input is a direct entry's only memory, and the inline check compared against it.
+                EmitDirectViolation(pc, size, access);
+            }
+            else
+            {
+                EmitSlowCheck(pc, size, access, ok);
+            }
         });
         MemoryEmitter.PushAddress(f, baseRegister, offset);
         Il.Ldloc(Base(region));
@@ -237,6 +242,20 @@ internal sealed class MemoryCheckEmitter
         f.PushStackLow();
         Il.LdcI4(pc);
         Il.Call(RuntimeMembers.Violation);
+        Il.Throw();
+    }
+
+    /// <summary>Builds the plain run's violation error for the access at <paramref name="pc"/> of a direct entry and throws it.</summary>
+    private void EmitDirectViolation(int pc, int size, MemoryAccessKind access)
+    {
+        Il.Ldarg(FunctionCompiler.ArgClosure);
+        Il.Ldloc(f.Address);
+        Il.LdcI4(size);
+        Il.LdcI4((int)access);
+        Il.Ldarg(FunctionCompiler.ArgR1);
+        Il.Ldarg(FunctionCompiler.ArgR2);
+        Il.LdcI4(pc);
+        Il.Call(RuntimeMembers.DirectViolation);
         Il.Throw();
     }
 

@@ -19,6 +19,7 @@ namespace Ebpf.Il.Compiler;
 internal sealed unsafe class ProgramCompiler
 {
     private static readonly Type[] ParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int)];
+    private static readonly Type[] DirectParameterTypes = [typeof(IlClosure), typeof(ulong), typeof(ulong)];
     private static readonly Type[] ChunkParameterTypes = [typeof(IlClosure), typeof(RunState*), typeof(CallFrame*), typeof(int), typeof(int)];
 
     private HelperPlan? helpers;
@@ -124,6 +125,18 @@ internal sealed unsafe class ProgramCompiler
         }
 
         return (closure.Functions[0], listing?.ToString());
+    }
+
+    /// <summary>
+    /// Emits the direct entry of a program that qualifies for one (see <see cref="DirectEntry"/>; its one function in
+    /// one method, after <see cref="Compile"/>, with the same closure; not in the listing): r1 and r2 in, r0 out.
+    /// </summary>
+    public IlDirectFunction CompileDirect()
+    {
+        var method = new DynamicMethod(
+            methodPrefix + "direct", typeof(ulong), DirectParameterTypes, typeof(IlClosure).Module, skipVisibility: true);
+        new FunctionCompiler(this, 0, method.GetILGenerator(Program.Length * 24), listing: null, segments: null, direct: true).Compile();
+        return (IlDirectFunction)method.CreateDelegate(typeof(IlDirectFunction), closure!);
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ internal static class RuntimeMembers
     public static readonly MethodInfo SimpleHelperInvoke = typeof(Ebpf.Helpers.HelperFunction).GetMethod(nameof(Ebpf.Helpers.HelperFunction.Invoke))!;
 
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
+    public static readonly MethodInfo DirectViolation = Method(typeof(IlRuntime), nameof(IlRuntime.DirectViolation));
     public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));
     public static readonly MethodInfo Cancelled = Method(typeof(IlRuntime), nameof(IlRuntime.Cancelled));
     public static readonly MethodInfo CallDepthExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.CallDepthExceeded));

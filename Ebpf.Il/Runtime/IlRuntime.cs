@@ -19,6 +19,13 @@ internal static unsafe class IlRuntime
         MemoryGuard.Violation(closure.Program, pc, ref *state, address, (ulong)size, (MemoryAccessKind)access, stackLow);
 
     /// <summary>
+    /// The violation of the access at <paramref name="pc"/> in a direct entry (see <see cref="DirectEntry"/>), whose
+    /// only memory is the input <paramref name="r1"/> / <paramref name="r2"/>: the plain run's error, message included.
+    /// </summary>
+    public static Exception DirectViolation(IlClosure closure, ulong address, int size, int access, ulong r1, ulong r2, int pc) =>
+        closure.Running.DirectViolation(pc, address, (ulong)size, (MemoryAccessKind)access, r1, r2);
+
+    /// <summary>
     /// The error of a segment whose instructions do not all fit in the budget: it names the instruction the
     /// interpreter would have stopped at, the one <paramref name="remaining"/> instructions after the segment's start.
     /// </summary>

@@ -48,6 +48,20 @@ public class BriefRunTests
         exit
         """;
 
+    /// <summary>
+    /// Writes the secret into the top word of its frame, calls helper 20 (which runs other programs), and returns the
+    /// helper's r0 when the word is still there, 99 otherwise.
+    /// </summary>
+    internal static readonly string KeepsItsFrameAroundHelper20 = $"""
+        lddw r6, {Secret}
+        stxdw [r10-8], r6
+        call 20
+        ldxdw r1, [r10-8]
+        jeq r1, r6, +1
+        mov r0, 99
+        exit
+        """;
+
     private static EbpfProgram Parse(string source) => EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
 
     private static ICompiledProgram Compile(string engine, string source, ProgramEnvironment? environment = null, ExecutionOptions? options = null)
@@ -79,6 +93,8 @@ public class BriefRunTests
         using var compiled = Compile(engine, MarkInput);
         var input = new byte[16];
 
+        // On il and x64 the plain runs below take the direct entry (see DirectEntryTests).
+        Assert.Equal(engine is "il" or "x64", ((CompiledProgram)compiled).HasDirectEntry);
         var e = Assert.Throws<EbpfRunCancelledException>(() => compiled.Run(input, new CancellationToken(canceled: true)));
         Assert.Equal(RuntimeErrorKind.Cancelled, e.Kind);
         Assert.Equal(0, e.Pc);
@@ -132,15 +148,7 @@ public class BriefRunTests
         });
 
         // The outer run holds the thread's stack area: its word must survive the nested runs, which must read zeros.
-        using var outer = Compile(engine, $"""
-            lddw r6, {Secret}
-            stxdw [r10-8], r6
-            call 20
-            ldxdw r1, [r10-8]
-            jeq r1, r6, +1
-            mov r0, 99
-            exit
-            """, environment);
+        using var outer = Compile(engine, KeepsItsFrameAroundHelper20, environment);
 
         Assert.Equal(0UL, outer.Run(input));
         Assert.Equal(0UL, reader.Run(input));
@@ -152,6 +160,7 @@ public class BriefRunTests
     {
         var options = new ExecutionOptions { RunTimeLimit = TimeSpan.FromMilliseconds(200) };
         using var brief = Compile(engine, MarkInput, options: options);
+        Assert.Equal(engine is "il" or "x64", ((CompiledProgram)brief).HasDirectEntry);
         // mov r0, 0; mov r1, 1; loop: add r0, 1; jne r1, 0, loop
         using var loop = Compile(engine, "mov r0, 0\nmov r1, 1\nadd r0, 1\njne r1, 0, -2\nexit", options: options);
         var input = new byte[16];

@@ -1,0 +1,51 @@
+using Ebpf.Isa;
+
+namespace Ebpf.Execution;
+
+/// <summary>
+/// Which programs get a direct entry (<see cref="CompiledProgram"/>'s run without a run state): code an engine can run
+/// with r1 and r2 as arguments and r0 as its result, because nothing in it reaches anything else of a run. A program
+/// qualifies when
+/// <list type="bullet">
+/// <item>it is brief (<see cref="BriefCode"/>: straight-line, no helper, <c>callx</c> or local call, at most
+/// <see cref="BriefCode.MaxSlots"/> slots), so nothing polls it for a stop and no host code runs inside it;</item>
+/// <item>no instruction names r10, so it has no pointer to the stack: a direct run has no stack area at all, so there
+/// is nothing to lend and nothing to clear (a plain run still clears what its footprint says it could have written);</item>
+/// <item>every <c>lddw</c> loads a plain 64-bit immediate (no map, global data or code address) and it has no legacy
+/// packet load (<c>ldabs</c>/<c>ldind</c>, which read the input outside the register model);</item>
+/// <item>its instruction budget, if any, is at least its length in slots (the budget can never run out);</item>
+/// <item>its options set no <see cref="ExecutionOptions.Timeout"/> and no <see cref="ExecutionOptions.EntryContext"/>.</item>
+/// </list>
+/// A run takes the direct entry only when, besides, it has no metadata (r1 is then the input), the environment has no
+/// memory regions at that moment (so the input is the only memory the program can reach: a run with regions, which a
+/// program may reach through an integer address, takes the plain path), no token can cancel it and nobody listens to
+/// the run metrics. Its accesses are then proven by the safety analysis or checked inline against <c>[r1, r1 + r2)</c>,
+/// and a failed check throws the same <see cref="EbpfMemoryAccessException"/> (pc and message) as the plain run.
+/// </summary>
+internal static class DirectEntry
+{
+    /// <summary>True when <paramref name="program"/>, compiled with <paramref name="options"/>, qualifies (see <see cref="DirectEntry"/>).</summary>
+    public static bool Qualifies(EbpfProgram program, ExecutionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Timeout is not null || options.EntryContext is not null
+            || (options.InstructionBudget is { } budget && budget < program.Length) || !BriefCode.IsBrief(program))
+        {
+            return false;
+        }
+
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (insn.Dst == 10 || (insn.Operation != Operation.Lddw && insn.Src == 10) || insn.IsPacketLoad
+                || (insn.Operation == Operation.Lddw && insn.PseudoSource != LddwSource.Immediate))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
