@@ -85,8 +85,7 @@ internal sealed class CheckPlan
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
         bool verify = options.Verification != VerificationMode.Structural;
-        // A verifying compilation has paid for the analysis whatever the length: its proof is used too.
-        bool prove = options.MemoryChecks && (verify || program.Length <= MaxAnalyzedSlots);
+        bool prove = UsesProof(program, options);
         if (!verify && !prove)
         {
             return new CheckPlan(program, null, null, 0, options.StackSize, guardLoops: false);
@@ -138,11 +137,22 @@ internal sealed class CheckPlan
     }
 
     /// <summary>
+    /// Whether a compilation of <paramref name="program"/> with <paramref name="options"/> analyses it and uses the proof
+    /// (unless <see cref="ForceChecks"/> or an error says otherwise): memory checks on, and a verifying mode (which has
+    /// paid for the analysis whatever the length) or a program of at most <see cref="MaxAnalyzedSlots"/> slots.
+    /// </summary>
+    internal static bool UsesProof(EbpfProgram program, ExecutionOptions options) =>
+        options.MemoryChecks && (options.Verification != VerificationMode.Structural || program.Length <= MaxAnalyzedSlots);
+
+    /// <summary>True while this thread is inside <see cref="ForceChecks"/>: plans made now use no proof.</summary>
+    internal static bool ChecksForced => forcedChecks != 0;
+
+    /// <summary>
     /// Whether a proof about <paramref name="region"/> is used: the input, the stack, map values and global data always;
     /// with an entry context (<see cref="ExecutionOptions.EntryContext"/>, whose host guarantees r1 and the packet
     /// pointers) also the context and the packet metadata.
     /// </summary>
-    private static bool Trusted(ValueKind region, ContextLayout? layout) =>
+    internal static bool Trusted(ValueKind region, ContextLayout? layout) =>
         region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global
         || (layout is not null && region is ValueKind.Context or ValueKind.PacketMeta);
 

@@ -43,7 +43,7 @@ public sealed class SafetyAnalysis
             }
         }
 
-        return new SafetyAnalysis(changed, Errors, Unproven, null, fields) { LoadRefusals = LoadRefusals };
+        return new SafetyAnalysis(changed, Errors, Unproven, null, fields) { LoadRefusals = LoadRefusals, HelperStackWriteBytes = HelperStackWriteBytes };
     }
 
     /// <summary>The definite errors, in the order found.</summary>
@@ -60,6 +60,18 @@ public sealed class SafetyAnalysis
     /// (<c>KernelProgram.Load</c> does).
     /// </summary>
     public ImmutableArray<SafetyFinding> LoadRefusals { get; init; } = [];
+
+    /// <summary>
+    /// How many bytes below the entry function's r10 the program's helper calls may write, on the paths the analysis
+    /// followed: the deepest byte of every memory argument a helper's signature says it writes
+    /// (<see cref="Helpers.HelperArgumentKind.WritableMemory"/>, with its size) whose pointer is proven into the entry
+    /// frame. Null when some call may write where the analysis cannot place it: a helper without a signature,
+    /// <c>callx</c>, a writable argument it does not prove or a checked pointer, a helper that calls back, a frame address
+    /// passed as a plain value, a write into a local call's frame, or an analysis that gave up. Like every conclusion
+    /// here it trusts the helpers' signatures, and it holds only for a program without errors (<see cref="IsSafe"/>):
+    /// a path is not followed past an error. The stack footprint of a run uses it (with the proven stores).
+    /// </summary>
+    internal int? HelperStackWriteBytes { get; init; }
 
     /// <summary>True when there is no error: a hybrid verifier accepts the program (unknown accesses keep their checks).</summary>
     public bool IsSafe => Errors.IsEmpty;

@@ -19,6 +19,7 @@ internal sealed partial class SafetyAnalyzer
             }
 
             Unproven(pc, "callx: the helper is known only at run time, so its arguments are not checked");
+            helperWritesUnplaced = true;
         }
         else if (!context.TryGetHelper((uint)insn.Imm, out signature))
         {
@@ -49,6 +50,8 @@ internal sealed partial class SafetyAnalyzer
                 ForgetSpills(state); // before the callback runs: the helper may write before it calls back
             }
 
+            // a callback runs in frames of its own and may write through the context it is handed
+            helperWritesUnplaced |= unplacedWrite || signature.CallsBack;
             if (signature.CallsBack)
             {
                 EnterCallback(pc, signature, state, map);
@@ -70,6 +73,7 @@ internal sealed partial class SafetyAnalyzer
         if (signature is null)
         {
             ForgetSpills(state);
+            helperWritesUnplaced = true;
         }
 
         state.Registers[0] = result;
@@ -109,6 +113,12 @@ internal sealed partial class SafetyAnalyzer
             if (!Read(pc, state, r, out var value))
             {
                 return false;
+            }
+
+            if (value.Kind == ValueKind.Stack && args[i] is HelperArgumentKind.Any or HelperArgumentKind.Scalar)
+            {
+                // a frame address in an argument the signature gives no extent: the stack footprint cannot bound it
+                helperWritesUnplaced = true;
             }
 
             switch (args[i])
@@ -270,8 +280,26 @@ internal sealed partial class SafetyAnalyzer
             return Initialized(pc, frame, proof, r);
         }
 
+        NoteHelperStackWrite(pointer.Frame, proof);
         WriteStack(frame, proof, AbstractValue.AnyScalar, strong: exactSize);
         return true;
+    }
+
+    /// <summary>
+    /// Counts a proven helper write into a stack frame in <see cref="SafetyAnalysis.HelperStackWriteBytes"/>: its deepest
+    /// byte below r10 when the frame is the entry function's, else (a local call's frame) as a write the footprint cannot
+    /// place.
+    /// </summary>
+    private void NoteHelperStackWrite(int frame, in AccessProof proof)
+    {
+        if (frame == 0)
+        {
+            helperStackWriteBytes = Math.Max(helperStackWriteBytes, -proof.MinOffset);
+        }
+        else
+        {
+            helperWritesUnplaced = true;
+        }
     }
 
     /// <summary>

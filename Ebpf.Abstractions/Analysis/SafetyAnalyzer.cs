@@ -45,6 +45,12 @@ internal sealed partial class SafetyAnalyzer
     private long steps;
     private bool gaveUp;
 
+    /// <summary>The deepest byte below the entry function's r10 a helper call was proven to write (see <see cref="SafetyAnalysis.HelperStackWriteBytes"/>).</summary>
+    private long helperStackWriteBytes;
+
+    /// <summary>Set when some helper call may write stack bytes the analysis cannot place (then there is no bound).</summary>
+    private bool helperWritesUnplaced;
+
     private readonly FindingDetails? details;
     private readonly Func<int, string> instructionText;
 
@@ -118,7 +124,11 @@ internal sealed partial class SafetyAnalyzer
             analyzer.Unconclude();
         }
 
-        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields()) { LoadRefusals = [.. analyzer.refusals] };
+        return new SafetyAnalysis(analyzer.accesses, [.. analyzer.errors], [.. analyzer.unproven], analyzer.log?.ToString(), analyzer.ProvenContextFields())
+        {
+            LoadRefusals = [.. analyzer.refusals],
+            HelperStackWriteBytes = analyzer.gaveUp || analyzer.helperWritesUnplaced ? null : (int)analyzer.helperStackWriteBytes,
+        };
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Isa;
 
 namespace Ebpf.Execution;
@@ -17,13 +18,19 @@ internal static class StackFootprint
     /// uses r10 only as the base of loads, stores and atomics with a constant offset inside the frame (no other
     /// instruction can then write to the stack: every other base register holds a value that does not come from r10,
     /// and a memory check refuses it or, unchecked, the program is trusted not to forge one);</item>
-    /// <item>one frame (<see cref="ExecutionOptions.StackSize"/>) for any other program with no local call and no
-    /// <c>callx</c> whose memory checks are on, and, if it calls helpers, whose helper argument checks are on and whose
-    /// helpers all receive the <c>HelperContext</c> (they reach memory through its checked accessors, which allow the
-    /// calling frame and no deeper one; an rbpf-style helper gets raw addresses);</item>
+    /// <item>otherwise, for a program with no local call, no <c>callx</c> and no callback whose memory checks are on
+    /// (and, if it calls helpers, whose helper argument checks are on and whose helpers all receive the
+    /// <c>HelperContext</c>), the bound the safety analysis proves when the compilation analyses the program and uses
+    /// the proof (<see cref="CheckPlan.UsesProof"/>, not inside <see cref="CheckPlan.ForceChecks"/>, no error): see
+    /// <see cref="ProvenBytes"/>;</item>
+    /// <item>else one frame (<see cref="ExecutionOptions.StackSize"/>) for such a checked program (the helpers reach
+    /// memory through the context's checked accessors, which allow the calling frame and no deeper one; an rbpf-style
+    /// helper gets raw addresses);</item>
     /// <item>the whole stack area (frame size times call depth) otherwise (also for a program with callbacks, which run
     /// in frames of their own).</item>
     /// </list>
+    /// The analysis made here is handed on (<see cref="AnalysisResults.HandOn"/>) to the compilation's
+    /// <see cref="CheckPlan"/>, which then does not analyse the program again.
     /// </summary>
     public static int DirtyBytes(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options)
     {
@@ -84,7 +91,65 @@ internal static class StackFootprint
             return deepest;
         }
 
-        return options.MemoryChecks ? options.StackSize : whole;
+        if (!options.MemoryChecks)
+        {
+            return whole;
+        }
+
+        if (!CheckPlan.UsesProof(program, options) || CheckPlan.ChecksForced)
+        {
+            return options.StackSize;
+        }
+
+        var context = SafetyContext.For(environment, options, options.EntryContext);
+        var analysis = program.Analysis.Safety(context);
+        program.Analysis.HandOn(context, analysis);
+        return ProvenBytes(program, analysis, options) ?? options.StackSize;
+    }
+
+    /// <summary>
+    /// The bytes below the entry function's r10 that <paramref name="analysis"/> (of <paramref name="program"/>, which
+    /// has no local call and no callback, under the options' frame size and entry context) proves a run can write: the
+    /// deepest first byte of every store or atomic proven into the stack (the entry frame: there is no other) and of
+    /// every write a helper's signature describes (<see cref="SafetyAnalysis.HelperStackWriteBytes"/>); a store proven
+    /// into another region the compilation trusts (<see cref="CheckPlan.Trusted"/>) writes no stack byte. Null when the
+    /// analysis has an error (paths behind it are not followed), a store or atomic that is reachable and not proven (its
+    /// run-time check lets it land in any frame), or a helper write it cannot place. Reads do not matter.
+    /// </summary>
+    private static int? ProvenBytes(EbpfProgram program, SafetyAnalysis analysis, ExecutionOptions options)
+    {
+        if (!analysis.IsSafe || analysis.HelperStackWriteBytes is not { } deepest)
+        {
+            return null;
+        }
+
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (insn.Operation != Operation.Store && !insn.IsAtomic)
+            {
+                continue;
+            }
+
+            var proof = analysis.Access(pc);
+            if (proof.Outcome == AccessOutcome.Unreachable)
+            {
+                continue;
+            }
+
+            if (proof.Outcome != AccessOutcome.Proven || !CheckPlan.Trusted(proof.Region, options.EntryContext))
+            {
+                return null;
+            }
+
+            if (proof.Region == ValueKind.Stack)
+            {
+                deepest = (int)Math.Max(deepest, -proof.MinOffset);
+            }
+        }
+
+        return Math.Min(deepest, options.StackSize);
     }
 
     /// <summary>

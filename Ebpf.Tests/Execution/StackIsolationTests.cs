@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Assembly;
 using Ebpf.Execution;
 using Ebpf.Helpers;
@@ -95,6 +96,36 @@ public class StackIsolationTests
         exit
         """;
 
+    /// <summary>
+    /// Writes the secret through a pointer computed from r10 and the input length: r3 = len &amp; 0x38 is in [0, 56], so
+    /// the store's offset is in [-64, -8] and the footprint the analysis proves is 64 bytes (by hand); with a 16-byte
+    /// input the run writes at r10 - 48, deeper than the range's shallow end.
+    /// </summary>
+    private static readonly string ComputedStore = $"""
+        lddw r5, {Secret}
+        mov r3, r2
+        and r3, 0x38
+        mov r4, r10
+        sub r4, 64
+        add r4, r3
+        stxdw [r4], r5
+        mov r0, 0
+        exit
+        """;
+
+    /// <summary>
+    /// Passes a 96-byte buffer at r10 - 200 to a helper whose signature says it writes it (helper 23 fills it with the
+    /// secret's byte): the footprint the analysis proves is 200 bytes (by hand), no store of the program's own.
+    /// </summary>
+    private const string HelperFillsBuffer = """
+        mov r1, r10
+        add r1, -200
+        mov r2, 96
+        call 23
+        mov r0, 0
+        exit
+        """;
+
     /// <summary>Fills the entry frame, then fails with a memory violation (the run ends in an exception).</summary>
     private static readonly string FillThenFault = $"""
         lddw r3, {Secret}
@@ -109,7 +140,7 @@ public class StackIsolationTests
         var data = new TheoryData<string, string>();
         foreach (var engine in TestEngines.All)
         {
-            foreach (var writer in new[] { "every-frame", "constant-stores", "fill-then-fault", "helper-writes" })
+            foreach (var writer in new[] { "every-frame", "constant-stores", "fill-then-fault", "helper-writes", "computed-store", "signed-helper-writes" })
             {
                 data.Add(engine.Name, writer);
             }
@@ -203,9 +234,11 @@ public class StackIsolationTests
         Assert.Equal(512, Footprint(ConstantStores, environment));
         Assert.Equal(16, Footprint("stdw [r10-16], 1\nstb [r10-1], 2\nmov r0, 0\nexit", environment));
 
-        // r10 copied, a store through another register, a helper that gets the context: one frame.
-        Assert.Equal(512, Footprint("mov r2, r10\nstdw [r2-8], 1\nmov r0, 0\nexit", environment));
+        // Stores the analysis cannot place (into the input, which may be too short; through r10 plus an unbounded
+        // number), a helper without a signature that gets a frame address: one frame.
         Assert.Equal(512, Footprint("stdw [r1], 1\nmov r0, 0\nexit", environment));
+        Assert.Equal(512, Footprint("mov r4, r10\nadd r4, r2\nstdw [r4-8], 1\nmov r0, 0\nexit", environment));
+        Assert.Equal(512, Footprint("mov r1, r10\ncall 21\nexit", environment));
         Assert.Equal(512, Footprint("mov r1, 1\ncall 21\nexit", environment));
 
         // A local call, a raw (rbpf-style) helper, callx: the whole area.
@@ -216,6 +249,53 @@ public class StackIsolationTests
         // Memory checks off: a store through another register could go anywhere.
         Assert.Equal(4096, Footprint("stdw [r1], 1\nmov r0, 0\nexit", environment, Options with { MemoryChecks = false }));
         Assert.Equal(16, Footprint("stdw [r10-16], 1\nmov r0, 0\nexit", environment, Options with { MemoryChecks = false }));
+    }
+
+    [Fact]
+    public void The_footprint_is_what_the_safety_analysis_proves_when_it_can_place_every_write()
+    {
+        var environment = Environment();
+
+        // r10 copied (a key pointer), a store through the copy: the store's deepest byte.
+        Assert.Equal(8, Footprint("mov r2, r10\nstdw [r2-8], 1\nmov r0, 0\nexit", environment));
+        Assert.Equal(24, Footprint("mov r2, r10\nadd r2, -16\nstdw [r2-8], 1\nstb [r10-1], 1\nmov r0, 0\nexit", environment));
+
+        // A pointer with a range of offsets: the range's deepest end (see ComputedStore).
+        Assert.Equal(64, Footprint(ComputedStore, environment));
+
+        // A store proven into the input (its length checked first) writes no stack byte.
+        Assert.Equal(0, Footprint("jlt r2, 8, out\nstdw [r1], 1\nout:\nmov r0, 0\nexit", environment));
+
+        // A helper that writes the buffer its signature describes: the buffer's deepest byte, with the program's stores.
+        Assert.Equal(200, Footprint(HelperFillsBuffer, environment));
+        Assert.Equal(200, Footprint("stdw [r10-8], 1\n" + HelperFillsBuffer, environment));
+        Assert.Equal(256, Footprint("stdw [r10-256], 1\n" + HelperFillsBuffer, environment));
+
+        // A helper that only reads the buffer: none of it.
+        Assert.Equal(8, Footprint("stdw [r10-8], 1\nmov r1, r10\nadd r1, -8\nmov r2, 8\ncall 24\nmov r0, 0\nexit", environment));
+
+        // A frame address in an argument the signature gives no extent (Any), a writable buffer of unbounded size: one frame.
+        Assert.Equal(512, Footprint("mov r1, r10\nadd r1, -8\ncall 25\nmov r0, 0\nexit", environment));
+        Assert.Equal(512, Footprint("mov r1, r10\nadd r1, -8\ncall 23\nmov r0, 0\nexit", environment));
+
+        // No proof is used inside CheckPlan.ForceChecks, nor with memory checks off (a store anywhere is possible).
+        using (CheckPlan.ForceChecks())
+        {
+            Assert.Equal(512, Footprint(ComputedStore, environment));
+        }
+
+        Assert.Equal(4096, Footprint(ComputedStore, environment, Options with { MemoryChecks = false }));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_compilation_analyses_the_program_once_for_its_footprint_and_its_checks(string engine)
+    {
+        var environment = Environment();
+        var program = EbpfProgram.Create(Assembler.Assemble(ComputedStore), StructuralOnlyVerifier.Instance);
+        int before = SafetyAnalyzer.RunsOnThisThread;
+        using var compiled = TestEngines.Get(engine).Compile(program, environment, Options);
+        Assert.Equal(1, SafetyAnalyzer.RunsOnThisThread - before);
     }
 
     private static string Fill(string label) => FillFrame.Replace("{0}", label, StringComparison.Ordinal);
@@ -245,6 +325,28 @@ public class StackIsolationTests
             return 0;
         });
         environment.Helpers.Add(22, "raw", (ulong a, ulong _, ulong _, ulong _, ulong _) => a);
+
+        // Helpers with signatures: 23 fills the buffer it is given with the secret's byte (as its signature says it
+        // writes), 24 only reads its buffer, 25 takes any value.
+        environment.Helpers.Add(new Helper(23, "fill", (HelperContext context, ulong address, ulong size, ulong _, ulong _, ulong _) =>
+        {
+            context.GetMemory(address, size, MemoryAccessKind.Write).Fill(0x5E);
+            return 0;
+        }) { Signature = HelperSignature.Of(HelperArgumentKind.WritableMemory, HelperArgumentKind.MemorySize) });
+        environment.Helpers.Add(new Helper(24, "sum", (HelperContext context, ulong address, ulong size, ulong _, ulong _, ulong _) =>
+        {
+            ulong sum = 0;
+            foreach (byte b in context.GetMemory(address, size, MemoryAccessKind.Read))
+            {
+                sum += b;
+            }
+
+            return sum;
+        }) { Signature = HelperSignature.Of(HelperArgumentKind.ReadableMemory, HelperArgumentKind.MemorySize) });
+        environment.Helpers.Add(new Helper(25, "any", (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) => a)
+        {
+            Signature = HelperSignature.Of(HelperArgumentKind.Any),
+        });
         return environment;
     }
 
@@ -254,6 +356,8 @@ public class StackIsolationTests
         "constant-stores" => ConstantStores,
         "fill-then-fault" => FillThenFault,
         "helper-writes" => "mov r1, r10\ncall 21\nexit",
+        "computed-store" => ComputedStore,
+        "signed-helper-writes" => HelperFillsBuffer,
         _ => throw new ArgumentOutOfRangeException(nameof(writer), writer, "unknown writer"),
     };
 
