@@ -16,6 +16,9 @@ internal sealed class SkBuffIn
     /// <summary>The most bytes a context in may have (a page: <c>bpf_check_uarg_tail_zero</c> answers E2BIG past it, zero or not).</summary>
     public const int MaxBytes = 4096;
 
+    /// <summary>The C structure's name, for refusals.</summary>
+    private const string Name = "struct __sk_buff";
+
     /// <summary>The largest <c>wire_len</c> a context in may give (<c>GSO_LEGACY_MAX_SIZE</c>).</summary>
     public const uint MaxWireLength = 65536;
 
@@ -71,13 +74,8 @@ internal sealed class SkBuffIn
             throw Refused($"it has {given.Length} bytes, more than the {MaxBytes} the kernel reads", "E2BIG");
         }
 
-        if (given.Length > Size && given[Size..].IndexOfAnyExcept((byte)0) is int extra and >= 0)
-        {
-            throw Refused($"its byte {Size + extra} (past the {Size} bytes of struct __sk_buff) is not 0", "E2BIG");
-        }
-
         var fields = new byte[Size];
-        given[..Math.Min(given.Length, Size)].CopyTo(fields);
+        ContextIn.Copy(given, fields, Name);
         for (int at = 0; at < Size; at++)
         {
             if (fields[at] != 0 && !Array.Exists(Settable, f => at >= f.Offset && at < f.Offset + f.Length))
@@ -153,6 +151,5 @@ internal sealed class SkBuffIn
         : at is >= 144 and < 152 ? "flow_keys"
         : "padding";
 
-    private static EbpfTestRunException Refused(string why, string errno) =>
-        new($"the context in (struct __sk_buff): {why}; the kernel's test run refuses it ({errno})");
+    private static EbpfTestRunException Refused(string why, string errno) => ContextIn.Refused(Name, why, errno);
 }

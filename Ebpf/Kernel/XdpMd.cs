@@ -22,6 +22,9 @@ internal readonly record struct XdpMd(int MetaLength, int DataEnd, uint IngressI
     /// </summary>
     public const int MaxMeta = PacketRun.XdpHeadroom - PacketRun.XdpFrameHeaderSize;
 
+    /// <summary>The C structure's name, for refusals.</summary>
+    private const string Name = "struct xdp_md";
+
     /// <summary>The loopback device's interface index (the device of the kernel's test run), which has one receive queue.</summary>
     private const uint Loopback = 1;
 
@@ -32,14 +35,8 @@ internal readonly record struct XdpMd(int MetaLength, int DataEnd, uint IngressI
     /// <exception cref="EbpfTestRunException">The kernel's test run would refuse the context (E2BIG, EINVAL).</exception>
     public static XdpMd Parse(ReadOnlySpan<byte> given, int frameLength)
     {
-        if (given.Length > Size && given[Size..].IndexOfAnyExcept((byte)0) is int extra and >= 0)
-        {
-            throw Refused($"its byte {Size + extra} (past the {Size} bytes of struct xdp_md) is not 0", "E2BIG");
-        }
-
         Span<byte> md = stackalloc byte[Size];
-        md.Clear();
-        given[..Math.Min(given.Length, Size)].CopyTo(md);
+        ContextIn.Copy(given, md, Name);
         uint data = Field(md, 0), dataEnd = Field(md, 1), dataMeta = Field(md, 2), ingress = Field(md, 3), queue = Field(md, 4), egress = Field(md, 5);
         if (dataMeta != 0)
         {
@@ -97,6 +94,5 @@ internal readonly record struct XdpMd(int MetaLength, int DataEnd, uint IngressI
 
     private static uint Field(ReadOnlySpan<byte> md, int index) => BinaryPrimitives.ReadUInt32LittleEndian(md[(4 * index)..]);
 
-    private static EbpfTestRunException Refused(string why, string errno) =>
-        new($"the context in (struct xdp_md): {why}; the kernel's test run refuses it ({errno})");
+    private static EbpfTestRunException Refused(string why, string errno) => ContextIn.Refused(Name, why, errno);
 }

@@ -1,0 +1,30 @@
+namespace Ebpf.Kernel;
+
+/// <summary>
+/// What the kernel's test run does with any context given in before it looks at the fields (Linux 6.18's
+/// <c>bpf_ctx_init</c>): bytes past the structure must be 0, a shorter context is filled with zeros; and how a refusal
+/// reads. Each program type's own rules follow (<see cref="XdpMd"/>, <see cref="SkBuffIn"/>).
+/// </summary>
+internal static class ContextIn
+{
+    /// <summary>
+    /// Copies <paramref name="given"/> into <paramref name="structure"/> (the whole structure, zeroed first), after
+    /// checking that every byte past its size is 0 (E2BIG otherwise).
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">A byte past the structure is not 0.</exception>
+    public static void Copy(ReadOnlySpan<byte> given, Span<byte> structure, string name)
+    {
+        int size = structure.Length;
+        if (given.Length > size && given[size..].IndexOfAnyExcept((byte)0) is int extra and >= 0)
+        {
+            throw Refused(name, $"its byte {size + extra} (past the {size} bytes of {name}) is not 0", "E2BIG");
+        }
+
+        structure.Clear();
+        given[..Math.Min(given.Length, size)].CopyTo(structure);
+    }
+
+    /// <summary>The error of a context in (<paramref name="name"/>: the C structure) that the kernel's test run refuses with <paramref name="errno"/>.</summary>
+    public static EbpfTestRunException Refused(string name, string why, string errno) =>
+        new($"the context in ({name}): {why}; the kernel's test run refuses it ({errno})");
+}
