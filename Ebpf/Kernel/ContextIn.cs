@@ -7,13 +7,22 @@ namespace Ebpf.Kernel;
 /// </summary>
 internal static class ContextIn
 {
+    /// <summary>The most bytes a context in may have, of any program type (a page: <c>bpf_check_uarg_tail_zero</c> answers E2BIG past it, zero or not).</summary>
+    public const int MaxBytes = 4096;
+
     /// <summary>
     /// Copies <paramref name="given"/> into <paramref name="structure"/> (the whole structure, zeroed first), after
-    /// checking that every byte past its size is 0 (E2BIG otherwise).
+    /// checking that it has at most <see cref="MaxBytes"/> and that every byte past the structure's size is 0 (E2BIG
+    /// otherwise).
     /// </summary>
-    /// <exception cref="EbpfTestRunException">A byte past the structure is not 0.</exception>
+    /// <exception cref="EbpfTestRunException">The context is longer than a page, or a byte past the structure is not 0.</exception>
     public static void Copy(ReadOnlySpan<byte> given, Span<byte> structure, string name)
     {
+        if (given.Length > MaxBytes)
+        {
+            throw Refused(name, $"it has {given.Length} bytes, more than the {MaxBytes} the kernel reads", "E2BIG");
+        }
+
         int size = structure.Length;
         if (given.Length > size && given[size..].IndexOfAnyExcept((byte)0) is int extra and >= 0)
         {

@@ -13,9 +13,6 @@ internal sealed class SkBuffIn
     /// <summary>The size of <c>struct __sk_buff</c>.</summary>
     public const int Size = NativeContext.SkBuffUapiSize;
 
-    /// <summary>The most bytes a context in may have (a page: <c>bpf_check_uarg_tail_zero</c> answers E2BIG past it, zero or not).</summary>
-    public const int MaxBytes = 4096;
-
     /// <summary>The C structure's name, for refusals.</summary>
     private const string Name = "struct __sk_buff";
 
@@ -62,18 +59,13 @@ internal sealed class SkBuffIn
     /// <summary>
     /// Reads and checks the context given in for a socket buffer whose length (the <c>len</c> the program sees, from
     /// where its packet starts) is <paramref name="length"/>: shorter than the structure is filled with zeros; longer
-    /// must end in zero bytes and have at most <see cref="MaxBytes"/> (E2BIG); only the <see cref="Settable"/> fields may
+    /// must end in zero bytes and have at most <see cref="ContextIn.MaxBytes"/> (E2BIG); only the <see cref="Settable"/> fields may
     /// be non-zero, <c>wire_len</c> must be 0 (the packet's length then) or from <paramref name="length"/> to
     /// <see cref="MaxWireLength"/>, <c>gso_segs</c> at most <see cref="MaxGsoSegments"/> (EINVAL).
     /// </summary>
     /// <exception cref="EbpfTestRunException">The kernel's test run would refuse the context.</exception>
     public static SkBuffIn Parse(ReadOnlySpan<byte> given, int length)
     {
-        if (given.Length > MaxBytes)
-        {
-            throw Refused($"it has {given.Length} bytes, more than the {MaxBytes} the kernel reads", "E2BIG");
-        }
-
         var fields = new byte[Size];
         ContextIn.Copy(given, fields, Name);
         for (int at = 0; at < Size; at++)

@@ -76,7 +76,7 @@ public sealed record TestRunOptions
     /// <summary>
     /// XDP: the <c>struct xdp_md</c> the test run is given as the kernel's <c>ctx_in</c> (24 bytes, little-endian u32
     /// fields data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex; shorter is filled with zeros,
-    /// longer must end in zero bytes), null for none. As in Linux 6.18's test run: <c>data</c> is the length of the
+    /// longer must end in zero bytes and have at most 4,096: E2BIG), null for none. As in Linux 6.18's test run: <c>data</c> is the length of the
     /// metadata, taken from the front of the packet bytes (a multiple of 4, at most 216); <c>data_end</c> is where the
     /// linear part of the frame ends, counted from the metadata (at most the bytes given; 0 puts the whole frame into
     /// page fragments; the linear part is capped at 3,520 bytes, the rest goes into fragments);
