@@ -189,4 +189,19 @@ public sealed class KernelSocketAccessTests
         var error = Assert.Throws<EbpfTestRunException>(() => KernelProgram.Load(runtime, TestEngines.All[0], "socket_sock_full"));
         Assert.Equal("program 'socket_sock_full' calls bpf_sk_fullsock (helper 95), not implemented for SocketFilter programs", error.Message);
     }
+
+    /// <summary>bpf_get_socket_uid(skb) answered 0 on Linux 6.18 for both types (kern_run, "call 47; exit", udp4_53: retval=0): the test run's socket belongs to root.</summary>
+    [Theory]
+    [InlineData(Tc)]
+    [InlineData(Socket)]
+    public void The_test_runs_socket_belongs_to_root(KernelProgramType type)
+    {
+        foreach (var engine in TestEngines.All)
+        {
+            var environment = LinuxHelpers.Register(new ProgramEnvironment());
+            var program = EbpfProgram.Create(Assembler.Assemble("mov r6, r1\nmov r0, 7\nstxw [r10-4], r0\nmov r1, r6\ncall 47\nexit"), StructuralOnlyVerifier.Instance, "uid");
+            using var loaded = KernelProgram.Load(program, type, environment, engine);
+            Assert.Equal(0u, loaded.TestRun(KernelOracleCase.Frame("udp4_53")).ReturnValue);
+        }
+    }
 }
