@@ -107,6 +107,33 @@ public readonly record struct AbstractValue(
     /// <summary>True for the pointer kinds.</summary>
     public bool IsPointer => Kind >= ValueKind.Input;
 
+    /// <summary>True for the kinds that may be null until compared with 0 (a map lookup's result, a socket pointer from the context or a helper).</summary>
+    internal static bool IsNullable(ValueKind kind) => kind is ValueKind.MapValueOrNull or ValueKind.SocketOrNull or ValueKind.FullSocketOrNull;
+
+    /// <summary>The kind a nullable kind becomes once compared with 0 and found not null (any other kind: itself).</summary>
+    internal static ValueKind NonNull(ValueKind kind) => kind switch
+    {
+        ValueKind.MapValueOrNull => ValueKind.MapValue,
+        ValueKind.SocketOrNull => ValueKind.Socket,
+        ValueKind.FullSocketOrNull => ValueKind.FullSocket,
+        _ => kind,
+    };
+
+    /// <summary>True for the number 0 (a null pointer).</summary>
+    private bool IsNull => Kind == ValueKind.Scalar && Num.IsConstant && Num.UMin == 0;
+
+    /// <summary>True for the socket pointer kinds, null or not (no arithmetic, loads of the socket layouts' fields only).</summary>
+    internal static bool IsSocket(ValueKind kind) => kind is ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull;
+
+    /// <summary>The kernel verifier's name of a socket pointer kind (<c>sock_common</c>, <c>sock_common_or_null</c>, <c>sock</c>, <c>sock_or_null</c>).</summary>
+    internal static string SocketName(ValueKind kind) => kind switch
+    {
+        ValueKind.Socket => "sock_common",
+        ValueKind.SocketOrNull => "sock_common_or_null",
+        ValueKind.FullSocket => "sock",
+        _ => "sock_or_null",
+    };
+
     /// <summary>True for pointers into the input (the packet, with a context layout) and the packet-end pointer: their offsets compare.</summary>
     public bool IsPacket => Kind is ValueKind.Input or ValueKind.PacketEnd;
 
@@ -128,7 +155,15 @@ public readonly record struct AbstractValue(
             return Uninitialized;
         }
 
-        bool nullable = (Kind, other.Kind) is (ValueKind.MapValue, ValueKind.MapValueOrNull) or (ValueKind.MapValueOrNull, ValueKind.MapValue);
+        if (IsSocket(Kind) && other.IsNull || IsSocket(other.Kind) && IsNull)
+        {
+            // a socket pointer on one path, null (the number 0) on the other: a socket pointer or null, as the kernel
+            // keeps the two paths apart (e.g. `flag = sk != NULL; ...; if (sk)`); its own null id, shared with no copy
+            var socket = IsSocket(Kind) ? Kind : other.Kind;
+            return new AbstractValue(socket is ValueKind.Socket or ValueKind.SocketOrNull ? ValueKind.SocketOrNull : ValueKind.FullSocketOrNull, ScalarRange.Constant(0));
+        }
+
+        bool nullable = Kind != other.Kind && NonNull(Kind) == NonNull(other.Kind);
         if (Kind != other.Kind && !nullable || Frame != other.Frame || !ReferenceEquals(Map, other.Map))
         {
             return Kind == ValueKind.Scalar && other.Kind == ValueKind.Scalar ? AnyScalar : UnknownValue;
@@ -138,7 +173,7 @@ public readonly record struct AbstractValue(
         long? upper = LenUpper is { } a && other.LenUpper is { } b && (!widen || b <= a) ? Math.Max(a, b) : null;
         long? lower = LenLower is { } c && other.LenLower is { } d && (!widen || d >= c) ? Math.Min(c, d) : null;
         bool scaled = LenScale > 0 && LenScale == other.LenScale && (!widen || other.ScaledUpper <= ScaledUpper);
-        var kind = nullable ? ValueKind.MapValueOrNull : Kind;
+        var kind = nullable ? (IsNullable(Kind) ? Kind : other.Kind) : Kind;
         bool linked = LinkId == other.LinkId && LinkDelta == other.LinkDelta && LinkStride == other.LinkStride;
         if (upper is { } u && u <= 0 && num.SMin >= 0)
         {
@@ -188,6 +223,7 @@ public readonly record struct AbstractValue(
             ValueKind.Context => $"ctx(off={Num})",
             ValueKind.PacketEnd => "pkt_end",
             ValueKind.Function => $"func({Num})",
+            ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull => SocketName(Kind),
             _ => $"pkt_meta(off={Num})",
         };
     }

@@ -150,11 +150,14 @@ internal sealed class CheckPlan
     /// <summary>
     /// Whether a proof about <paramref name="region"/> is used: the input, the stack, map values and global data always;
     /// with an entry context (<see cref="ExecutionOptions.EntryContext"/>, whose host guarantees r1 and the packet
-    /// pointers) also the context and the packet metadata.
+    /// pointers) also the context and the packet metadata, and, when the context has a socket
+    /// (<see cref="ContextLayout.Socket"/>), the socket's fields (the host guarantees that a socket field, and every
+    /// helper that returns a socket, gives its socket or null).
     /// </summary>
     internal static bool Trusted(ValueKind region, ContextLayout? layout) =>
         region is ValueKind.Input or ValueKind.Stack or ValueKind.MapValue or ValueKind.Global
-        || (layout is not null && region is ValueKind.Context or ValueKind.PacketMeta);
+        || (layout is not null && region is ValueKind.Context or ValueKind.PacketMeta)
+        || (layout?.Socket is not null && region is ValueKind.Socket or ValueKind.FullSocket);
 
     /// <summary>
     /// Until the result is disposed, plans made on this thread check every access (the proof is not used and no loop is

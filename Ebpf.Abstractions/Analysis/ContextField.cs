@@ -16,7 +16,9 @@ namespace Ebpf.Analysis;
 /// True when the field is a run of bytes (as <c>__sk_buff.cb</c>): a load, or a store when it is writable, of 1, 2, 4
 /// or 8 bytes anywhere inside it, aligned to its size, is allowed and gives (or stores) a number of that width.
 /// </param>
-public sealed record ContextField(string Name, int Offset, int Size, ContextFieldKind Kind = ContextFieldKind.Scalar, bool Writable = false, bool NarrowLoads = false, bool RawBytes = false)
+/// <param name="Narrow">Where inside the field a narrow load may read, with <paramref name="NarrowLoads"/> (default: any aligned part).</param>
+public sealed record ContextField(
+    string Name, int Offset, int Size, ContextFieldKind Kind = ContextFieldKind.Scalar, bool Writable = false, bool NarrowLoads = false, bool RawBytes = false, NarrowLoadPlacement Narrow = NarrowLoadPlacement.Anywhere)
 {
     /// <summary>True when a load of <paramref name="size"/> bytes at <paramref name="offset"/> from the context's start reads this field (exactly, or as an allowed narrow load).</summary>
     public bool Covers(long offset, int size) => Covers(offset, size, store: false);
@@ -35,7 +37,12 @@ public sealed record ContextField(string Name, int Offset, int Size, ContextFiel
         }
 
         bool inside = size is 1 or 2 or 4 or 8 && offset >= Offset && offset + size <= Offset + Size && offset % size == 0;
-        return inside && (RawBytes || (NarrowLoads && !store && size < Size));
+        return inside && (RawBytes || (NarrowLoads && !store && size < Size && Narrow switch
+        {
+            NarrowLoadPlacement.AtStart => offset == Offset,
+            NarrowLoadPlacement.FirstHalf => offset + size <= Offset + (Size / 2),
+            _ => true,
+        }));
     }
 
     /// <inheritdoc />

@@ -11,4 +11,9 @@ public enum ContextFieldKind : byte
     PacketEnd,
     /// <summary>The address of the packet metadata area just before the packet (<c>data_meta</c>): a load gives a meta pointer, whose range a comparison with a packet pointer proves.</summary>
     PacketMeta,
+    /// <summary>
+    /// A pointer to a socket, or null (<c>__sk_buff.sk</c>): a load gives a <see cref="ValueKind.SocketOrNull"/> whose
+    /// fields, once it is compared with 0, are <see cref="ContextLayout.Socket"/>'s. An 8-byte load only.
+    /// </summary>
+    Socket,
 }

@@ -22,6 +22,19 @@ public sealed class ContextLayout
     /// <exception cref="ArgumentException">A field breaks one of those rules, or two share a name.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is out of range.</exception>
     public ContextLayout(string name, int size, IEnumerable<ContextField> fields)
+        : this(name, size, fields, null, null)
+    {
+    }
+
+    /// <summary>Creates a layout whose <see cref="ContextFieldKind.Socket"/> fields point at a socket.</summary>
+    /// <param name="name">The context's name.</param>
+    /// <param name="size">The context's size in bytes (1-65536).</param>
+    /// <param name="fields">The fields, with the rules of <see cref="ContextLayout(string, int, IEnumerable{ContextField})"/>; 8-byte <see cref="ContextFieldKind.Socket"/> fields only with both socket layouts.</param>
+    /// <param name="socket">The fields a socket pointer (<see cref="ValueKind.Socket"/>) may load: its own <see cref="ContextLayout"/> of scalar, read-only fields.</param>
+    /// <param name="fullSocket">The fields a full socket pointer (<see cref="ValueKind.FullSocket"/>) may load.</param>
+    /// <exception cref="ArgumentException">A field breaks one of the rules, a socket field has no socket layouts, or a socket layout has a field that is not a read-only number.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is out of range.</exception>
+    public ContextLayout(string name, int size, IEnumerable<ContextField> fields, ContextLayout? socket, ContextLayout? fullSocket)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(fields);
@@ -49,7 +62,29 @@ public sealed class ContextLayout
                 byOffset[i] = field;
             }
         }
+
+        if (Fields.Any(f => f.Kind == ContextFieldKind.Socket) && (socket is null || fullSocket is null))
+        {
+            throw new ArgumentException("a layout with a socket field needs the socket layouts (what a socket pointer may load)", nameof(fields));
+        }
+
+        foreach (var target in new[] { socket, fullSocket })
+        {
+            if (target?.Fields.FirstOrDefault(f => f.Kind != ContextFieldKind.Scalar || f.Writable) is { } bad)
+            {
+                throw new ArgumentException($"socket layout {target.Name}: field {bad.Name} must be a read-only number", nameof(socket));
+            }
+        }
+
+        Socket = socket;
+        FullSocket = fullSocket;
     }
+
+    /// <summary>What a socket pointer (<see cref="ValueKind.Socket"/>, from a <see cref="ContextFieldKind.Socket"/> field compared with 0) may load, null when the context has no socket.</summary>
+    public ContextLayout? Socket { get; }
+
+    /// <summary>What a full socket pointer (<see cref="ValueKind.FullSocket"/>, e.g. from <c>bpf_sk_fullsock</c>) may load, null when the context has no socket.</summary>
+    public ContextLayout? FullSocket { get; }
 
     /// <summary>The context's name.</summary>
     public string Name { get; }
@@ -61,7 +96,7 @@ public sealed class ContextLayout
     public ImmutableArray<ContextField> Fields { get; }
 
     /// <summary>True when a field gives packet pointers (so helpers that change packet data invalidate them).</summary>
-    public bool HasPacket => Fields.Any(f => f.Kind != ContextFieldKind.Scalar);
+    public bool HasPacket => Fields.Any(f => f.Kind is ContextFieldKind.PacketStart or ContextFieldKind.PacketEnd or ContextFieldKind.PacketMeta);
 
     /// <summary>The field a load of <paramref name="size"/> bytes at <paramref name="offset"/> hits, or null when it hits none as the field allows (see <see cref="ContextField.Covers(long, int, bool)"/>).</summary>
     public ContextField? FieldAt(long offset, int size) => FieldAt(offset, size, store: false);
@@ -132,7 +167,9 @@ public sealed class ContextLayout
             _ when field.RawBytes && field.Size is < 1 or > 64 => $"{where}: a field of raw bytes has 1 to 64 of them, not {field.Size}",
             _ when field.Offset < 0 || (long)field.Offset + field.Size > size => $"{where}: offset {field.Offset} + {field.Size} bytes lies outside the {size}-byte context",
             _ when !Enum.IsDefined(field.Kind) => $"{where}: {field.Kind} is not a field kind",
+            _ when field.Kind == ContextFieldKind.Socket && (field.Size != 8 || field.Writable || field.NarrowLoads || field.RawBytes) => $"{where}: a socket pointer field is 8 bytes, neither writable nor loadable in parts",
             _ when field.Kind != ContextFieldKind.Scalar && (field.Writable || field.NarrowLoads || field.RawBytes) => $"{where}: a packet pointer field is neither writable nor loadable in parts",
+            _ when !Enum.IsDefined(field.Narrow) => $"{where}: {field.Narrow} is not a narrow-load placement",
             _ => null,
         };
     }

@@ -29,6 +29,17 @@ internal sealed partial class SafetyAnalyzer
             return false;
         }
 
+        if (!move && (AbstractValue.IsSocket(dst.Kind) || (insn.HasRegisterSource && !unary && AbstractValue.IsSocket(src.Kind))))
+        {
+            // the kernel's verifier allows no arithmetic on socket pointers (a copy is fine); the result is unknown
+            var socket = AbstractValue.IsSocket(dst.Kind) ? dst : src;
+            Refuse(pc, insn.Is64
+                ? $"r{insn.Dst}: pointer arithmetic on {AbstractValue.SocketName(socket.Kind)} prohibited{(AbstractValue.IsNullable(socket.Kind) ? ", null-check it first" : string.Empty)}"
+                : $"r{insn.Dst}: 32-bit pointer arithmetic prohibited ({AbstractValue.SocketName(socket.Kind)})");
+            state.Registers[insn.Dst] = AbstractValue.UnknownValue;
+            return true;
+        }
+
         var result = insn.Is64 ? Alu64(op, dst, src) : Alu32(op, dst, src);
         if (insn.Is64 && result.Kind == ValueKind.Scalar && Divisor(op, src) is { } d && dst.Kind == ValueKind.Scalar && dst.LenUpper is { } c && Math.Abs(c) <= SmallLimit && dst.Num.SMin >= 0 && IsSmall(dst.Num))
         {

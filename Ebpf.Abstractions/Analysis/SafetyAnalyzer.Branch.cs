@@ -44,7 +44,7 @@ internal sealed partial class SafetyAnalyzer
             }
         }
 
-        if (a.Kind == ValueKind.MapValueOrNull && b.Kind == ValueKind.Scalar && b.Num.IsConstant && b.Num.UMin == 0 && op is Operation.Jeq or Operation.Jne)
+        if (AbstractValue.IsNullable(a.Kind) && b.Kind == ValueKind.Scalar && b.Num.IsConstant && b.Num.UMin == 0 && op is Operation.Jeq or Operation.Jne)
         {
             ResolveNull(state, insn.Dst, a, isNull: op == Operation.Jeq);
             if (op == Operation.Jeq)
@@ -184,10 +184,10 @@ internal sealed partial class SafetyAnalyzer
         };
     }
 
-    /// <summary>After a comparison with 0, every copy of one lookup result becomes null (the number 0) or a map value pointer.</summary>
+    /// <summary>After a comparison with 0, every copy of one lookup result (or socket pointer) becomes null (the number 0) or the pointer it may be.</summary>
     private static void ResolveNull(AbstractState state, int register, in AbstractValue value, bool isNull)
     {
-        var resolved = isNull ? AbstractValue.Constant(0) : value with { Kind = ValueKind.MapValue, NullId = 0 };
+        var resolved = isNull ? AbstractValue.Constant(0) : value with { Kind = AbstractValue.NonNull(value.Kind), NullId = 0 };
         if (value.NullId == 0)
         {
             state.Registers[register] = resolved;
@@ -197,7 +197,7 @@ internal sealed partial class SafetyAnalyzer
         int id = value.NullId;
         for (int r = 0; r < state.Registers.Length; r++)
         {
-            if (state.Registers[r].Kind == ValueKind.MapValueOrNull && state.Registers[r].NullId == id)
+            if (state.Registers[r].Kind == value.Kind && state.Registers[r].NullId == id)
             {
                 state.Registers[r] = resolved;
             }
@@ -207,7 +207,7 @@ internal sealed partial class SafetyAnalyzer
         {
             for (int i = 0; i < frame.Spills.Length; i++)
             {
-                if (frame.Bytes[i * 8] == StackByte.Spill && frame.Spills[i].Kind == ValueKind.MapValueOrNull && frame.Spills[i].NullId == id)
+                if (frame.Bytes[i * 8] == StackByte.Spill && frame.Spills[i].Kind == value.Kind && frame.Spills[i].NullId == id)
                 {
                     frame.WritableSpills[i] = resolved;
                 }

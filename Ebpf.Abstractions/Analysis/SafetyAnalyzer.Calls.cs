@@ -68,6 +68,10 @@ internal sealed partial class SafetyAnalyzer
             {
                 result = Reserve(pc, state, state.Registers[2]);
             }
+            else if (signature.Return == HelperReturnKind.FullSocketOrNull)
+            {
+                result = new AbstractValue(ValueKind.FullSocketOrNull, ScalarRange.Constant(0), NullId: ++nextNullId);
+            }
         }
 
         if (signature is null)
@@ -193,6 +197,21 @@ internal sealed partial class SafetyAnalyzer
                     break;
                 case HelperArgumentKind.StackOrNull:
                     CheckStackOrNull(pc, r, value);
+                    break;
+                case HelperArgumentKind.Socket:
+                    if (value.Kind is not (ValueKind.Socket or ValueKind.FullSocket))
+                    {
+                        // the helper checks at run time that it is given the run's socket (anything else gives NULL)
+                        string type = value.Kind switch
+                        {
+                            _ when AbstractValue.IsSocket(value.Kind) => AbstractValue.SocketName(value.Kind),
+                            ValueKind.Scalar => "scalar",
+                            ValueKind.Context => "ctx",
+                            _ => value.ToString(),
+                        };
+                        Refuse(pc, $"r{r}: type={type} expected=sock_common, sock, tcp_sock, xdp_sock (a socket pointer compared with 0)");
+                    }
+
                     break;
                 case HelperArgumentKind.Function:
                     if (value.Kind != ValueKind.Function)

@@ -106,6 +106,7 @@ internal sealed partial class SafetyAnalyzer
             ContextFieldKind.PacketStart => new AbstractValue(ValueKind.Input, ScalarRange.Constant(0)),
             ContextFieldKind.PacketEnd => new AbstractValue(ValueKind.PacketEnd, ScalarRange.UpTo(MaxInputLength), 0, 0),
             ContextFieldKind.PacketMeta => new AbstractValue(ValueKind.PacketMeta, ScalarRange.Constant(0)),
+            ContextFieldKind.Socket => new AbstractValue(ValueKind.SocketOrNull, ScalarRange.Constant(0), NullId: ++nextNullId),
             _ => AbstractValue.Scalar(insn.Operation == Operation.LoadSignExtend
                 ? ScalarRange.FromSigned(-(1L << (size * 8 - 1)), (1L << (size * 8 - 1)) - 1)
                 : ScalarRange.OfWidth(size * 8)),
@@ -114,6 +115,55 @@ internal sealed partial class SafetyAnalyzer
     }
 
     private static string Bytes(int size) => ContextLayout.Bytes(size);
+
+    /// <summary>
+    /// A load or store through a socket pointer, by the kernel verifier's rules (Linux 6.18's
+    /// <c>bpf_sock_common_is_valid_access</c> and <c>bpf_sock_is_valid_access</c>): the pointer must have been compared
+    /// with 0, nothing may be stored, and a load must hit a field of the context layout's <see cref="ContextLayout.Socket"/>
+    /// (or, for a full socket, <see cref="ContextLayout.FullSocket"/>) as the field allows; it gives a number. Anything
+    /// else is an error whose text starts with the kernel's words (<c>invalid sock_common access off=8 size=4</c>).
+    /// False when it is one (the path ends).
+    /// </summary>
+    private bool SocketAccess(int pc, in DecodedInstruction insn, AbstractState state, in AbstractValue pointer)
+    {
+        string r = $"r{insn.BaseRegister}";
+        int size = insn.AccessSize;
+        bool load = insn.Operation is Operation.Load or Operation.LoadSignExtend;
+        long offset = pointer.Num.SMin + insn.Offset;
+        string name = AbstractValue.SocketName(pointer.Kind);
+        var layout = pointer.Kind is ValueKind.Socket or ValueKind.SocketOrNull ? context.Layout?.Socket : context.Layout?.FullSocket;
+        string? why = null;
+        if (AbstractValue.IsNullable(pointer.Kind))
+        {
+            why = $"{r}: invalid mem access '{name}': the socket pointer may be null (compare it with 0 first)";
+        }
+        else if (!load || insn.IsAtomic)
+        {
+            why = $"{r}: cannot write into {name}: a socket's fields are read-only";
+        }
+        else if (layout is null || !pointer.Num.IsConstant)
+        {
+            why = $"{r}: invalid {name} access off={offset} size={size}: the analysis has no socket layout";
+        }
+        else if (insn.Operation == Operation.LoadSignExtend)
+        {
+            why = $"{r}: invalid {name} access off={offset} size={size}: a socket's fields are not loaded sign-extended";
+        }
+        else if (layout.Refusal(offset, size, store: false) is { } refusal)
+        {
+            why = $"{r}: invalid {name} access off={offset} size={size}: {refusal}";
+        }
+
+        Record(pc, new AccessProof(why is null ? AccessOutcome.Proven : AccessOutcome.Refuted, pointer.Kind, offset, offset, size));
+        if (why is not null)
+        {
+            Error(pc, why);
+            return false;
+        }
+
+        state.Registers[insn.Dst] = AbstractValue.Scalar(ScalarRange.OfWidth(size * 8));
+        return true;
+    }
 
     /// <summary>Merges the field a visit of the access at <paramref name="pc"/> hit into its record: kept only while every visit hits the same one.</summary>
     private void RecordField(int pc, ContextField? field)

@@ -36,6 +36,11 @@ internal sealed partial class SafetyAnalyzer
             return ContextAccess(pc, insn, state, pointer, stored, layout);
         }
 
+        if (AbstractValue.IsSocket(pointer.Kind))
+        {
+            return SocketAccess(pc, insn, state, pointer);
+        }
+
         var proof = Classify(state, pointer, baseRegister, insn.Offset, size, write: !load, out string? why);
         Record(pc, proof);
         if (proof.Outcome == AccessOutcome.Refuted)
@@ -188,6 +193,8 @@ internal sealed partial class SafetyAnalyzer
                 return Result(AccessOutcome.Unknown, RecordAccessProblem(R(), pointer) ?? $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
                 return Result(AccessOutcome.Refuted, $"{R()}: is a map handle, not a pointer to memory");
+            case ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull:
+                return Result(AccessOutcome.Refuted, $"{R()}: is a socket pointer ({AbstractValue.SocketName(pointer.Kind)}): only its fields may be loaded, by the program itself");
             case ValueKind.Function:
                 return Result(AccessOutcome.Refuted, $"{R()}: is the address of a function (for a helper to call back), not a pointer to memory");
             case ValueKind.Scalar:

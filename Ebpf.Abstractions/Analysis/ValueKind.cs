@@ -29,4 +29,16 @@ public enum ValueKind : byte
     PacketMeta,
     /// <summary>A function of the program (an <c>lddw</c> with the code-address source, <c>src=4</c>), passed to helpers that call it back; its number is the function's first slot. Never dereferenced.</summary>
     Function,
+    /// <summary>
+    /// A pointer to a socket's common fields (the kernel's <c>sock_common</c>: what a <see cref="ContextFieldKind.Socket"/>
+    /// field gives once compared with 0): loads of the fields <see cref="ContextLayout.Socket"/> allows, at offset 0 (no
+    /// arithmetic), never stores.
+    /// </summary>
+    Socket,
+    /// <summary>What a <see cref="ContextFieldKind.Socket"/> field gives (the kernel's <c>sock_common_or_null</c>): a <see cref="Socket"/> or null, until a comparison with 0 tells.</summary>
+    SocketOrNull,
+    /// <summary>A pointer to a full socket (the kernel's <c>sock</c>, from <c>bpf_sk_fullsock</c>): loads of the fields <see cref="ContextLayout.FullSocket"/> allows.</summary>
+    FullSocket,
+    /// <summary>What <see cref="Helpers.HelperReturnKind.FullSocketOrNull"/> helpers return (the kernel's <c>sock_or_null</c>): a <see cref="FullSocket"/> or null.</summary>
+    FullSocketOrNull,
 }

@@ -44,4 +44,11 @@ public enum HelperArgumentKind : byte
     /// by the kernel's verifier (<see cref="Analysis.SafetyAnalysis.LoadRefusals"/>); the helper passes it on unchanged.
     /// </summary>
     StackOrNull,
+
+    /// <summary>
+    /// A socket pointer compared with 0 (<see cref="Analysis.ValueKind.Socket"/> or <see cref="Analysis.ValueKind.FullSocket"/>;
+    /// the kernel's <c>ARG_PTR_TO_BTF_ID_SOCK_COMMON</c>): anything else, a socket that may still be null included, is
+    /// refused at load as the kernel's verifier refuses it (<see cref="Analysis.SafetyAnalysis.LoadRefusals"/>).
+    /// </summary>
+    Socket,
 }

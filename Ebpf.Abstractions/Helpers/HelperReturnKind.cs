@@ -14,4 +14,10 @@ public enum HelperReturnKind : byte
     /// (submit or discard); strict mode, as the kernel's verifier, rejects a path that ends while it owns one.
     /// </summary>
     RingBufferRecordOrNull,
+
+    /// <summary>
+    /// A pointer to a full socket (<see cref="Analysis.ValueKind.FullSocketOrNull"/>: its fields are the context
+    /// layout's <see cref="Analysis.ContextLayout.FullSocket"/>), or null: <c>bpf_sk_fullsock</c>, <c>bpf_get_listener_sock</c>.
+    /// </summary>
+    FullSocketOrNull,
 }

@@ -42,6 +42,12 @@ internal static class TestRunCommand
                 + "(only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp may be non-zero, as in the kernel)",
             HelpName = "FILE|HEX",
         };
+        var device = new Option<uint[]>("--device")
+        {
+            Description = "tc and socket programs: a network device index the run has besides 1 (lo), which a struct __sk_buff in may name as its ifindex (repeatable); "
+                + "another ifindex is refused, as the kernel refuses an index its namespace has no device for (ENODEV)",
+            HelpName = "N",
+        };
         var repeat = new Option<int>("--repeat", "-r")
         {
             Description = "Run the program N times on the packet (state carries over, as in the kernel); duration_ns is per run",
@@ -60,7 +66,7 @@ internal static class TestRunCommand
         var command = new Command("test-run", "Run a kernel program (XDP, tc, socket filter) on a packet like BPF_PROG_TEST_RUN: verdict, output packet, maps");
         command.Arguments.Add(objectFile);
         command.Arguments.Add(program);
-        foreach (var option in new Option[] { packet, pcap, output, setMap, mapFile, skbMark, contextOut, contextIn, repeat, cpu, type, maps, engine, json })
+        foreach (var option in new Option[] { packet, pcap, output, setMap, mapFile, skbMark, contextOut, contextIn, device, repeat, cpu, type, maps, engine, json })
         {
             command.Options.Add(option);
         }
@@ -146,6 +152,7 @@ internal static class TestRunCommand
                     SkbContextIn = xdp ? null : contextBytes,
                     XdpContextIn = xdp ? contextBytes : null,
                     XdpContextOut = xdp && parse.GetValue(contextOut),
+                    Devices = [1, .. (parse.GetValue(device) ?? []).Where(d => d != 1)],
                 };
                 var results = new List<(int Frame, TestRunResult? Result, string? Error)>();
                 if (packetPath is not null)

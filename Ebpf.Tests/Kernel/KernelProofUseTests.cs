@@ -54,7 +54,8 @@ public sealed class KernelProofUseTests
     public void Every_access_of_other_strictly_proven_kernel_programs_runs_without_a_check(string engine)
     {
         // xdp_events writes ring-buffer records (typed as records of their reserved size) and reads the packet.
-        foreach (var (file, name) in new[] { ("tc_skb", "tc_skb"), ("socket_udp", "socket_udp"), ("xdp_icmp_echo", "icmp_echo"), ("xdp_events", "xdp_events"), ("xdp_tail", "tail_l4") })
+        // skb_sock reads the run's socket through skb->sk (and bpf_sk_fullsock in tc): its field loads are proven too.
+        foreach (var (file, name) in new[] { ("tc_skb", "tc_skb"), ("socket_udp", "socket_udp"), ("xdp_icmp_echo", "icmp_echo"), ("xdp_events", "xdp_events"), ("xdp_tail", "tail_l4"), ("skb_sock", "tc_sock"), ("skb_sock", "socket_sock") })
         {
             using var runtime = Runtime(file);
             using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), name);
@@ -111,6 +112,47 @@ public sealed class KernelProofUseTests
         var error = Assert.Throws<EbpfMemoryAccessException>(() => program.TestRun(Packet("tcp4_80")));
         Assert.Equal(9, error.Pc); // the first forged store (lddw takes two slots)
         Assert.Equal(MemoryAccessKind.Write, error.Access);
+    }
+
+    /// <summary>
+    /// The same for the socket pointer of a tc program (native offset 216, after the packet pointers): the proven loads
+    /// of the socket's fields rely on it, so a store through a leaked context address cannot reach it (nor the socket
+    /// behind it, which lies in the same read-only region), and the socket reads as the kernel's test run made it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_store_through_a_leaked_context_address_cannot_move_the_socket_pointer(string engine)
+    {
+        const string Forge = """
+            mov r6, r1
+            ldxw r2, [r6+76]
+            ldxw r3, [r6+80]
+            mov r4, r2
+            add r4, 16
+            jgt r4, r3, out
+            stxdw [r2+0], r6
+            ldxdw r5, [r2+0]
+            lddw r7, 0x10000
+            stxdw [r5+216], r7
+            ldxdw r1, [r6+168]
+            jeq r1, 0, out
+            ldxw r0, [r1+4]
+            exit
+            out:
+            mov r0, 0
+            exit
+            """;
+        using var program = Load(Forge, TestEngines.Get(engine), KernelProgramType.SchedCls);
+        var (checks, _) = Statistics(program);
+        Assert.Equal(1, checks); // the forged store
+        var error = Assert.Throws<EbpfMemoryAccessException>(() => program.TestRun(Packet("tcp4_80")));
+        Assert.Equal(10, error.Pc); // lddw takes two slots
+        Assert.Equal(MemoryAccessKind.Write, error.Access);
+
+        // without the forged store the socket's family (AF_INET for this IPv4 frame) is read, unchecked
+        using var honest = Load(Forge.Replace("stxdw [r5+216], r7", "mov r7, 0", StringComparison.Ordinal), TestEngines.Get(engine), KernelProgramType.SchedCls);
+        Assert.Equal(0, Statistics(honest).Checked);
+        Assert.Equal(2u, honest.TestRun(Packet("tcp4_80")).ReturnValue);
     }
 
     /// <summary>Keeps the context in r6 and the packet start in r7, and goes to <c>out</c> unless 64 bytes of packet follow.</summary>

@@ -12,10 +12,16 @@ namespace Ebpf.Tests.Kernel;
 /// </summary>
 public sealed class SkbContextInTests
 {
-    private static byte[] Context(int size, uint mark)
+    /// <summary>A context in of <paramref name="size"/> bytes with <paramref name="mark"/> (bytes 8-11) and, when it is long enough, <paramref name="ifindex"/> (bytes 40-43).</summary>
+    private static byte[] Context(int size, uint mark, uint ifindex = 0)
     {
         var context = new byte[size];
         BitConverter.TryWriteBytes(context.AsSpan(8), mark);
+        if (size >= 44)
+        {
+            BitConverter.TryWriteBytes(context.AsSpan(40), ifindex);
+        }
+
         return context;
     }
 
@@ -57,5 +63,45 @@ public sealed class SkbContextInTests
         Assert.Throws<EbpfTestRunException>(() => program.TestRun(KernelOracleCase.Frame("udp4_53"), new TestRunOptions { SkbContextIn = [1] }));
         var result = program.TestRun(KernelOracleCase.Frame("udp4_53"), new TestRunOptions { SkbContextIn = Context(12, 0x40) });
         Assert.Equal(0x41u, BitConverter.ToUInt32(result.ContextOut!, 8));
+    }
+    /// <summary>
+    /// The device a socket buffer is on must exist: Linux 6.18 (2026-12-03, kern_run --ctx-in on skb_sock's tc_sock and
+    /// socket_sock, udp4_53, on a machine with devices 1-4) refused ifindex 99 with ENODEV (also recorded in
+    /// kernel-results.txt) and ran ifindex 2 and 3, giving them back in ctx_out. A user-space run has no devices but
+    /// those <see cref="TestRunOptions.Devices"/> names: by default only the loopback device (1), so 2 is refused as the
+    /// kernel refuses a missing device, and taken once the list has it; the <see cref="TestRunOptions.Ifindex"/> option
+    /// is held to the same list.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void An_ifindex_must_name_a_device_of_the_run(string engine)
+    {
+        using var runtime = KernelOracleCase.Runtime("skb_sock");
+        using var program = KernelProgram.Load(runtime, TestEngines.Get(engine), "tc_sock");
+        var frame = KernelOracleCase.Frame("udp4_53");
+        var refused = Assert.Throws<EbpfTestRunException>(() => program.TestRun(frame, new TestRunOptions { SkbContextIn = Context(192, 0, 2) }));
+        Assert.Equal("the context in (struct __sk_buff): ifindex 2 names no device of the run (its devices: 1; TestRunOptions.Devices, ebpf test-run --device); the kernel's test run refuses it (ENODEV)", refused.Message);
+        refused = Assert.Throws<EbpfTestRunException>(() => program.TestRun(frame, new TestRunOptions { Ifindex = 3, Devices = [1, 2] }));
+        Assert.EndsWith("(ENODEV)", refused.Message, StringComparison.Ordinal);
+
+        var result = program.TestRun(frame, new TestRunOptions { SkbContextIn = Context(192, 0, 2), Devices = [1, 2] });
+        Assert.Equal(2u, BitConverter.ToUInt32(result.ContextOut!, 40));
+        result = program.TestRun(frame, new TestRunOptions { Ifindex = 3, Devices = [3, 1] });
+        Assert.Equal(3u, BitConverter.ToUInt32(result.ContextOut!, 40));
+
+        // 0 is the loopback device, which must be in the list too; ingress_ifindex is not looked up (the kernel took 99)
+        Assert.Throws<EbpfTestRunException>(() => program.TestRun(frame, new TestRunOptions { SkbContextIn = Context(192, 0, 0), Devices = [2] }));
+        var ingress = Context(192, 0, 1);
+        BitConverter.TryWriteBytes(ingress.AsSpan(36), 99u);
+        Assert.Equal(99u, BitConverter.ToUInt32(program.TestRun(frame, new TestRunOptions { SkbContextIn = ingress }).ContextOut!, 36));
+    }
+
+    [Fact]
+    public void A_null_device_list_is_the_projects_error()
+    {
+        using var runtime = KernelOracleCase.Runtime("skb_sock");
+        using var program = KernelProgram.Load(runtime, TestEngines.All[0], "socket_sock");
+        var error = Assert.Throws<EbpfTestRunException>(() => program.TestRun(KernelOracleCase.Frame("udp4_53"), new TestRunOptions { SkbContextIn = Context(192, 0, 1), Devices = null! }));
+        Assert.StartsWith("TestRunOptions.Devices is null", error.Message, StringComparison.Ordinal);
     }
 }

@@ -381,4 +381,29 @@ public sealed class TestRunCommandTests
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("ebpf: error: not a pcap file", result.Err, StringComparison.Ordinal);
     }
+    /// <summary>
+    /// skb-&gt;sk in test-run: the socket's fields as the kernel's test run gave them (family and addresses from the IPv6
+    /// packet), the line and maps as kern_run printed them; a device the run lacks is a one-line error (the kernel's
+    /// ENODEV), and --device adds one.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void The_socket_a_test_run_gives_reads_as_the_kernels_and_devices_come_from_device(string engine)
+    {
+        var kernel = KernelOracleCase.All["skb_sock tc_sock udp6_53"];
+        var result = Tool.Run("test-run", Object("skb_sock"), "tc_sock", "--packet", Packet("udp6_53"), "--maps", "--engine", engine);
+        Assert.Equal((0, ""), (result.ExitCode, result.Err));
+        Assert.Equal(kernel.Result, WithoutDuration(result.OutLines[0]));
+        Assert.Equal(kernel.Maps, result.OutLines.Skip(1));
+
+        string ifindex2 = new string('0', 80) + "02" + new string('0', 302);
+        var refused = Tool.Run("test-run", Object("skb_sock"), "socket_sock", "--packet", Packet("udp4_53"), "--ctx-in", ifindex2, "--engine", engine);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Empty(refused.Out);
+        Assert.Equal("ebpf: error: the context in (struct __sk_buff): ifindex 2 names no device of the run (its devices: 1; TestRunOptions.Devices, ebpf test-run --device); the kernel's test run refuses it (ENODEV)", refused.Err.TrimEnd());
+
+        var taken = Tool.Run("test-run", Object("skb_sock"), "socket_sock", "--packet", Packet("udp4_53"), "--ctx-in", ifindex2, "--device", "2", "--engine", engine);
+        Assert.Equal((0, ""), (taken.ExitCode, taken.Err));
+        Assert.Contains(" ctx_out=" + ifindex2[..88], taken.OutLines[0], StringComparison.Ordinal);
+    }
 }

@@ -396,4 +396,48 @@ public class ContextLayoutTests
         var pointer = Assert.Throws<ArgumentException>(() => new ContextLayout("c", 8, [new ContextField("p", 0, 4, ContextFieldKind.PacketStart, RawBytes: true)]));
         Assert.StartsWith("context field p: a packet pointer field is neither writable nor loadable in parts", pointer.Message);
     }
+
+    /// <summary>
+    /// Where a narrow load may read: anywhere (aligned), only at the field's start, or only in its first half. The
+    /// expected answers are Linux 6.18's for struct bpf_sock (Kernel/KernelSocketAccessTests): family (offset 4) took
+    /// 2 bytes at 4 and refused 2 at 6; dst_port (offset 48, a 16-bit port in a 32-bit slot) took 4 and 2 bytes at 48
+    /// and 1 at 49, and refused 2 at 50.
+    /// </summary>
+    [Theory]
+    [InlineData(NarrowLoadPlacement.AtStart, 4, 4, true)]
+    [InlineData(NarrowLoadPlacement.AtStart, 4, 2, true)]
+    [InlineData(NarrowLoadPlacement.AtStart, 4, 1, true)]
+    [InlineData(NarrowLoadPlacement.AtStart, 6, 2, false)]
+    [InlineData(NarrowLoadPlacement.AtStart, 5, 1, false)]
+    [InlineData(NarrowLoadPlacement.FirstHalf, 4, 4, true)]
+    [InlineData(NarrowLoadPlacement.FirstHalf, 4, 2, true)]
+    [InlineData(NarrowLoadPlacement.FirstHalf, 5, 1, true)]
+    [InlineData(NarrowLoadPlacement.FirstHalf, 6, 2, false)]
+    [InlineData(NarrowLoadPlacement.FirstHalf, 6, 1, false)]
+    [InlineData(NarrowLoadPlacement.Anywhere, 6, 2, true)]
+    [InlineData(NarrowLoadPlacement.Anywhere, 7, 1, true)]
+    public void Narrow_loads_read_where_the_field_places_them(NarrowLoadPlacement placement, int offset, int size, bool allowed)
+    {
+        var field = new ContextField("f", 4, 4, NarrowLoads: true, Narrow: placement);
+        Assert.Equal(allowed, field.Covers(offset, size));
+        Assert.False(field.Covers(offset, size, store: true) && size < 4); // stores still write whole fields
+    }
+
+    [Fact]
+    public void A_socket_field_needs_socket_layouts_of_read_only_numbers()
+    {
+        var socket = new ContextLayout("sock", 8, [new ContextField("family", 0, 4)]);
+        ContextField[] fields = [new ContextField("sk", 0, 8, ContextFieldKind.Socket)];
+        var missing = Assert.Throws<ArgumentException>(() => new ContextLayout("ctx", 8, fields));
+        Assert.StartsWith("a layout with a socket field needs the socket layouts", missing.Message, StringComparison.Ordinal);
+        var writable = new ContextLayout("sock", 8, [new ContextField("mark", 0, 4, Writable: true)]);
+        var bad = Assert.Throws<ArgumentException>(() => new ContextLayout("ctx", 8, fields, socket, writable));
+        Assert.StartsWith("socket layout sock: field mark must be a read-only number", bad.Message, StringComparison.Ordinal);
+        var narrow = Assert.Throws<ArgumentException>(() => new ContextLayout("ctx", 8, [new ContextField("sk", 0, 4, ContextFieldKind.Socket)], socket, socket));
+        Assert.StartsWith("context field sk: a socket pointer field is 8 bytes", narrow.Message, StringComparison.Ordinal);
+
+        var layout = new ContextLayout("ctx", 8, fields, socket, socket);
+        Assert.Same(socket, layout.Socket);
+        Assert.False(layout.HasPacket);
+    }
 }

@@ -110,6 +110,9 @@ internal static class ContextRewriter
         return result;
     }
 
+    /// <summary>True for the regions of socket pointers (<c>__sk_buff.sk</c>, <c>bpf_sk_fullsock</c>'s result), null or not.</summary>
+    internal static bool IsSocket(ValueKind region) => region is ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull;
+
     private static bool IsWordStore(Instruction instruction) =>
         instruction.Class is InstructionClass.St or InstructionClass.Stx && instruction.AccessMode == AccessMode.Memory && (instruction.OpCode & 0x18) == 0;
 
@@ -122,7 +125,8 @@ internal static class ContextRewriter
     /// (<c>xdp_is_valid_access</c>; checked on Linux 6.18: "invalid bpf_context access off=20 size=4", cpumap programs
     /// included); in any type a context access the type's layout (<see cref="KernelContextLayouts.For"/>, the rules the
     /// safety analysis applies too) refuses: past the uapi structure, misaligned, a size or a store the field does not
-    /// allow.
+    /// allow; and an access through a socket pointer the analysis refutes (not compared with 0, a store, a field the
+    /// socket layouts do not allow).
     /// </summary>
     private static void Refuse(EbpfProgram program, KernelProgramType type, SafetyAnalysis analysis)
     {
@@ -167,6 +171,13 @@ internal static class ContextRewriter
         for (int pc = 0; pc < program.Instructions.Length; pc++)
         {
             var access = analysis.Access(pc);
+            if (IsSocket(access.Region) && access.Outcome == AccessOutcome.Refuted && analysis.Errors.FirstOrDefault(e => e.Pc == pc) is { } socketError)
+            {
+                // a socket pointer's field the kernel refuses (its rules are the socket layouts', which the analysis applies)
+                yield return new SafetyFinding(pc, FindingDetails.Text(program, pc), socketError.Message, string.Empty);
+                continue;
+            }
+
             if (access.Region != ValueKind.Context || access.Outcome is AccessOutcome.NotAnAccess or AccessOutcome.Unreachable)
             {
                 continue;

@@ -25,15 +25,29 @@ public static class KernelContextLayouts
     ]);
 
     /// <summary>
+    /// <c>struct bpf_sock</c> behind a socket pointer the program compared with 0 (the kernel's <c>sock_common</c>: what
+    /// <c>__sk_buff.sk</c> gives), with Linux 6.18's rules (<c>bpf_sock_common_is_valid_access</c>, each checked with its
+    /// verifier): loads only; bound_dev_if and the ports, states and addresses, but not type, protocol, mark or priority
+    /// (a full socket's: <see cref="FullSocket"/>); 4-byte loads, and narrower ones at the start of family, src_port,
+    /// state and rx_queue_mapping, anywhere (aligned) in the addresses, and in dst_port's own 2 bytes.
+    /// </summary>
+    public static ContextLayout Socket { get; } = new("bpf_sock", NativeContext.SocketSize, SocketFields(full: false));
+
+    /// <summary>
+    /// <c>struct bpf_sock</c> behind a full socket pointer (the kernel's <c>sock</c>: what <c>bpf_sk_fullsock</c> gives):
+    /// as <see cref="Socket"/>, with type and protocol (narrow loads at their start) and mark and priority (4 bytes).
+    /// </summary>
+    public static ContextLayout FullSocket { get; } = new("bpf_sock", NativeContext.SocketSize, SocketFields(full: true));
+
+    /// <summary>
     /// <c>struct __sk_buff</c> as a tc classifier sees it, with Linux 6.18's access rules (the load applies the same,
     /// <see cref="KernelProgram.LoadRefusals"/>): the 4-byte numeric fields (aligned narrow loads allowed, stores whole),
     /// the writable ones (mark, queue_mapping, priority, tc_index, tc_classid; tstamp, 8 bytes at a time), <c>cb</c> (20
     /// bytes, any aligned load or store of 1, 2, 4 or 8 bytes inside), <c>tstamp</c> and <c>hwtstamp</c> (8-byte loads
-    /// only), <c>sk</c> (an 8-byte load only, of a number that is not 0: the library has no socket behind it, so a
-    /// program may compare it; a dereference is unproven and stopped by the run's memory check), <c>tstamp_type</c>
-    /// (1 byte) and the packet fields.
+    /// only), <c>sk</c> (an 8-byte load only, of a pointer to the run's socket or null: once compared with 0, its fields
+    /// are <see cref="Socket"/>'s), <c>tstamp_type</c> (1 byte) and the packet fields.
     /// </summary>
-    public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false));
+    public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false), Socket, FullSocket);
 
     /// <summary>
     /// <c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only <c>cb</c> is writable, and
@@ -41,7 +55,7 @@ public static class KernelContextLayouts
     /// <c>tstamp</c>, <c>wire_len</c>, <c>hwtstamp</c> or <c>tstamp_type</c>: socket filters read the packet with
     /// <c>bpf_skb_load_bytes</c>, and <c>KernelProgram.Load</c> refuses a program that touches them.
     /// </summary>
-    public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true));
+    public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true), Socket, FullSocket);
 
     /// <summary>
     /// The layouts of the contexts the runs give (<see cref="NativeContext"/>): the uapi structure's numeric fields at
@@ -86,7 +100,9 @@ public static class KernelContextLayouts
             { Kind: not ContextFieldKind.Scalar } => f with { Offset = NativeContext.PointerOffset(type, f.Name), Size = 8 },
             { Name: "tc_classid" } => f with { RawBytes = true },
             _ => f,
-        }));
+        }),
+        uapi.Socket,
+        uapi.FullSocket);
 
     private static List<ContextField> SkBuffFields(bool socketFilter)
     {
@@ -116,9 +132,9 @@ public static class KernelContextLayouts
             Number("gso_size", Kernel.SkBuffFields.GsoSize),
             new ContextField("hwtstamp", Kernel.SkBuffFields.Hwtstamp, 8),
 
-            // A pointer to the socket in the kernel (every test run's socket buffer has one): an 8-byte load only. The
-            // library has no socket behind it: the load gives a number that is not 0, which a program may compare.
-            new ContextField("sk", Kernel.SkBuffFields.Sk, 8),
+            // A pointer to the socket, or null (every test run's socket buffer has one): an 8-byte load only, rewritten
+            // to a load of the native context's pointer to the run's socket (see PacketRun.Socket).
+            new ContextField("sk", Kernel.SkBuffFields.Sk, 8, ContextFieldKind.Socket),
 
             // cb[0..4]: 20 bytes a program may load and store in any aligned piece of 1, 2, 4 or 8 bytes
             new ContextField("cb", Kernel.SkBuffFields.Cb, 20, Writable: true, RawBytes: true),
@@ -135,6 +151,42 @@ public static class KernelContextLayouts
 
             // Only tc programs may read it (a 1-byte load; socket filters are refused it).
             fields.Add(new ContextField("tstamp_type", Kernel.SkBuffFields.TstampType, 1));
+        }
+
+        return fields;
+    }
+
+    /// <summary>
+    /// The fields of <c>struct bpf_sock</c> (linux/bpf.h) a socket pointer may load; <paramref name="full"/>: a full
+    /// socket's (with type, protocol, mark, priority). The addresses are 4-byte words, any aligned part loadable.
+    /// </summary>
+    private static List<ContextField> SocketFields(bool full)
+    {
+        static ContextField AtStart(string name, int offset) => new(name, offset, 4, NarrowLoads: true, Narrow: NarrowLoadPlacement.AtStart);
+        static ContextField Address(string name, int offset) => new(name, offset, 4, NarrowLoads: true);
+        var fields = new List<ContextField>
+        {
+            new("bound_dev_if", SocketFieldOffsets.BoundDevIf, 4),
+            AtStart("family", SocketFieldOffsets.Family),
+            Address("src_ip4", SocketFieldOffsets.SrcIp4),
+            AtStart("src_port", SocketFieldOffsets.SrcPort),
+            new("dst_port", SocketFieldOffsets.DstPort, 4, NarrowLoads: true, Narrow: NarrowLoadPlacement.FirstHalf),
+            Address("dst_ip4", SocketFieldOffsets.DstIp4),
+            AtStart("state", SocketFieldOffsets.State),
+            AtStart("rx_queue_mapping", SocketFieldOffsets.RxQueueMapping),
+        };
+        for (int i = 0; i < 4; i++)
+        {
+            fields.Add(Address($"src_ip6[{i}]", SocketFieldOffsets.SrcIp6 + (4 * i)));
+            fields.Add(Address($"dst_ip6[{i}]", SocketFieldOffsets.DstIp6 + (4 * i)));
+        }
+
+        if (full)
+        {
+            fields.Add(AtStart("type", SocketFieldOffsets.Type));
+            fields.Add(AtStart("protocol", SocketFieldOffsets.Protocol));
+            fields.Add(new("mark", SocketFieldOffsets.Mark, 4));
+            fields.Add(new("priority", SocketFieldOffsets.Priority, 4));
         }
 
         return fields;

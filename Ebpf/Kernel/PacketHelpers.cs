@@ -84,11 +84,13 @@ public static class PacketHelpers
             case KernelProgramType.SchedCls:
                 SkbHelpers.Register(table);
                 SkbShapeHelpers.Register(table);
+                SocketHelpers.Register(table);
                 break;
             case KernelProgramType.SocketFilter:
                 table.Remove(LinuxHelperIds.L3CsumReplace);
                 table.Remove(LinuxHelperIds.L4CsumReplace);
                 table.Set(SkbHelpers.LoadBytes);
+                table.Set(SocketHelpers.SocketUid);
                 break;
             default:
                 throw new EbpfTestRunException($"{(int)type} is not a kernel program type (Xdp, SchedCls, SocketFilter)");

@@ -54,9 +54,10 @@ internal sealed unsafe class PacketRun : IDisposable
         Capacity = type == KernelProgramType.Xdp ? XdpFrameSize : SkbCapacity;
         ContextSize = NativeContext.Size(type);
         buffer = (byte*)NativeMemory.AlignedAlloc((nuint)Capacity, 64);
-        context = (byte*)NativeMemory.AlignedAlloc((nuint)ContextSize, 8);
+        SocketSize = type == KernelProgramType.Xdp ? 0 : NativeContext.SocketSize;
+        context = (byte*)NativeMemory.AlignedAlloc((nuint)(ContextSize + SocketSize), 8);
         NativeMemory.Clear(buffer, (nuint)Capacity);
-        NativeMemory.Clear(context, (nuint)ContextSize);
+        NativeMemory.Clear(context, (nuint)(ContextSize + SocketSize));
     }
 
     /// <summary>The run in progress on this thread (set by <see cref="KernelProgram"/> around each run).</summary>
@@ -71,6 +72,18 @@ internal sealed unsafe class PacketRun : IDisposable
     public int Capacity { get; }
 
     public int ContextSize { get; }
+
+    /// <summary>Socket buffers: the size of the run's socket (<c>struct bpf_sock</c>, right after the native context); XDP: 0.</summary>
+    public int SocketSize { get; }
+
+    /// <summary>
+    /// Socket buffers: the run's socket, which <c>__sk_buff.sk</c> points at (as the kernel's test run, every socket
+    /// buffer has one: see <see cref="SocketFieldOffsets.Write"/>); empty for XDP.
+    /// </summary>
+    public Span<byte> Socket => new(context + ContextSize, SocketSize);
+
+    /// <summary>The address of <see cref="Socket"/> (socket buffers).</summary>
+    public ulong SocketAddress => (ulong)(context + ContextSize);
 
     /// <summary>Offset of the first packet byte the program sees (<c>data</c>).</summary>
     public int Data { get; private set; }
@@ -122,8 +135,12 @@ internal sealed unsafe class PacketRun : IDisposable
     /// </summary>
     public Span<byte> ProgramContext => new(context, NativeContext.PointersOffset(Type));
 
-    /// <summary>The packet pointers after the uapi structure as a read-only region: a checked load can read them, no store can change them.</summary>
-    public MemoryRegion PointerRegion => new((ulong)context + (ulong)NativeContext.PointersOffset(Type), (ulong)(ContextSize - NativeContext.PointersOffset(Type)), MemoryRegionKind.Metadata, writable: false);
+    /// <summary>
+    /// The packet pointers after the uapi structure, and the socket after them, as a read-only region: a checked load can
+    /// read them, no store can change them (the engines run proven socket loads without checks, relying on
+    /// <c>sk</c>).
+    /// </summary>
+    public MemoryRegion PointerRegion => new((ulong)context + (ulong)NativeContext.PointersOffset(Type), (ulong)(ContextSize + SocketSize - NativeContext.PointersOffset(Type)), MemoryRegionKind.Metadata, writable: false);
 
     /// <summary>
     /// The socket buffers' headroom in the kernel's test run: <c>NET_SKB_PAD</c> (64 with 64-byte cache lines) plus
@@ -312,6 +329,7 @@ internal sealed unsafe class PacketRun : IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(ctx[(pointers + 16)..], (ulong)(buffer + (Type == KernelProgramType.Xdp ? Meta : Data)));
         if (Type != KernelProgramType.Xdp)
         {
+            BinaryPrimitives.WriteUInt64LittleEndian(ctx[NativeContext.PointerOffset(Type, "sk")..], SocketAddress);
             SkBuffFields.Write(ctx, this);
         }
     }
@@ -450,7 +468,7 @@ internal sealed unsafe class PacketRun : IDisposable
         Hash = 0;
         var ctx = Context;
         BinaryPrimitives.WriteUInt32LittleEndian(ctx[SkBuffFields.PktType..], PacketType(frame));
-        BinaryPrimitives.WriteUInt64LittleEndian(ctx[SkBuffFields.Sk..], SkBuffFields.SocketToken);
+        SocketFieldOffsets.Write(Socket, frame);
         if (given is not null)
         {
             // wire_len counts from where the program's packet starts, as the kernel's test run gives it (checked on
@@ -474,7 +492,9 @@ internal sealed unsafe class PacketRun : IDisposable
     {
         if (options.SkbContextIn is not { } given)
         {
-            return options.PassesSkbContext ? SkBuffIn.FromOptions(options) : null;
+            var made = options.PassesSkbContext ? SkBuffIn.FromOptions(options) : null;
+            made?.CheckDevice(options.Devices);
+            return made;
         }
 
         if (options.SkbMark != 0 || options.SkbPriority != 0 || options.SkbIngressIfindex != 0 || options.Ifindex != 1)
@@ -483,7 +503,9 @@ internal sealed unsafe class PacketRun : IDisposable
                 "a test run given a struct __sk_buff in (SkbContextIn) takes mark, priority, ingress_ifindex and ifindex from it; leave TestRunOptions.SkbMark, SkbPriority, SkbIngressIfindex and Ifindex at their defaults");
         }
 
-        return SkBuffIn.Parse(given, length);
+        var parsed = SkBuffIn.Parse(given, length);
+        parsed.CheckDevice(options.Devices);
+        return parsed;
     }
 
     /// <summary><c>eth_type_trans</c> on the loopback device (address 00:00:00:00:00:00).</summary>

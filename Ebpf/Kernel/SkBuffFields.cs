@@ -29,12 +29,6 @@ internal static class SkBuffFields
     public const int GsoSegs = 164;
     public const int Sk = 168;
 
-    /// <summary>
-    /// What a program reads in <c>sk</c>: the kernel's test run gives every socket buffer a socket, so the pointer is
-    /// never null; the library has no socket behind it and gives this number, which is not 0 (the analysis takes the
-    /// load as a number: a program may compare it; a dereference is unproven, and the run's memory check stops it).
-    /// </summary>
-    public const ulong SocketToken = 1;
     public const int GsoSize = 176;
     public const int TstampType = 180;
     public const int Hwtstamp = 184;

@@ -93,6 +93,29 @@ internal sealed class SkBuffIn
         return new SkBuffIn(fields);
     }
 
+    /// <summary>The device the packet is on: the given <c>ifindex</c>, 0 meaning the loopback device (1), as the kernel's test run takes it.</summary>
+    public uint Ifindex => BinaryPrimitives.ReadUInt32LittleEndian(fields.AsSpan(SkBuffFields.Ifindex)) is var index and not 0 ? index : 1;
+
+    /// <summary>
+    /// Refuses a context whose device (<see cref="Ifindex"/>) is not one of <paramref name="devices"/>, as the kernel's test
+    /// run refuses an index its network namespace has no device for (<c>dev_get_by_index</c>: ENODEV).
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">The device is not in the list.</exception>
+    public void CheckDevice(IReadOnlyList<uint>? devices)
+    {
+        if (devices is null)
+        {
+            throw new EbpfTestRunException("TestRunOptions.Devices is null; give the device indexes of the run (the default is [1], the loopback device)");
+        }
+
+        if (!devices.Contains(Ifindex))
+        {
+            throw Refused(
+                $"ifindex {Ifindex} names no device of the run (its devices: {string.Join(", ", devices)}; TestRunOptions.Devices, ebpf test-run --device)",
+                "ENODEV");
+        }
+    }
+
     /// <summary>
     /// Writes the fields into the run's <paramref name="context"/>: each settable one as given, but <c>ifindex</c> 0 as
     /// the loopback device (1), <c>wire_len</c> 0 as <paramref name="length"/>, and <c>gso_size</c> cut to its low 16

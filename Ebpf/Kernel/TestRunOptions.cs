@@ -61,8 +61,19 @@ public sealed record TestRunOptions
     /// <summary>Socket buffers: <c>__sk_buff.ingress_ifindex</c>. Default 0, as in the kernel's test run.</summary>
     public uint SkbIngressIfindex { get; init; }
 
-    /// <summary>Socket buffers: <c>__sk_buff.ifindex</c>, the device the packet is on. Default 1 (the loopback device the kernel's test run uses).</summary>
+    /// <summary>Socket buffers: <c>__sk_buff.ifindex</c>, the device the packet is on. Default 1 (the loopback device the kernel's test run uses); another must be one of <see cref="Devices"/>.</summary>
     public uint Ifindex { get; init; } = 1;
+
+    /// <summary>
+    /// Socket buffers: the indexes of the network devices the run's network namespace has (a user-space run has none of
+    /// its own: this stands for the namespace the kernel's test run looks devices up in). Default only 1, the loopback
+    /// device. As Linux 6.18's test run (checked with BPF_PROG_TEST_RUN: a context in with <c>ifindex</c> 99 is refused
+    /// with ENODEV, the indexes of existing devices are taken), an <c>ifindex</c> (<see cref="Ifindex"/>, or the context
+    /// in's; 0 means 1) that is not in the list makes the test run throw <see cref="EbpfTestRunException"/>;
+    /// <c>ingress_ifindex</c> is not looked up (the kernel takes any). The packet still runs as on the loopback device
+    /// (<c>pkt_type</c> from its all-zero address), whatever device is named.
+    /// </summary>
+    public IReadOnlyList<uint> Devices { get; init; } = [1];
 
     /// <summary>
     /// XDP without <see cref="XdpContextIn"/>: <c>xdp_md.ingress_ifindex</c>. Default 1 (the loopback device the kernel's
@@ -102,9 +113,9 @@ public sealed record TestRunOptions
     /// <c>ctx_in</c> (192 bytes, linux/bpf.h's layout, little-endian; shorter is filled with zeros, longer must end in
     /// zero bytes and have at most 4,096: E2BIG), null for none. As in Linux 6.18's test run, only mark, priority,
     /// ingress_ifindex, ifindex, cb[0..4], tstamp, wire_len, gso_segs, gso_size and hwtstamp may be non-zero (EINVAL);
-    /// <c>ifindex</c> 0 or 1 is the loopback device (the program reads 1), another index is taken as a device with that
-    /// index (the kernel looks it up in the caller's network namespace and answers ENODEV when it lacks it; the library
-    /// runs the packet as on the loopback device); <c>wire_len</c> 0 is the packet's length, another must lie between
+    /// <c>ifindex</c> 0 or 1 is the loopback device (the program reads 1), another index must be one of
+    /// <see cref="Devices"/> (as the kernel looks it up in the caller's network namespace and answers ENODEV when it lacks
+    /// it; the library runs the packet as on the loopback device); <c>wire_len</c> 0 is the packet's length, another must lie between
     /// that length and 65,536; <c>gso_segs</c> is at most 65,535 (EINVAL). The program reads every field as given, and
     /// the run gives back <see cref="TestRunResult.ContextOut"/>. With a context in, <see cref="SkbMark"/>,
     /// <see cref="SkbPriority"/>, <see cref="SkbIngressIfindex"/> and <see cref="Ifindex"/> must stay at their
