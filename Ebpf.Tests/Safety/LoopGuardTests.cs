@@ -184,6 +184,76 @@ public class LoopGuardTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void Walks_with_two_jumps_back_to_the_head_end_exactly_where_every_check_would_across_yield_points(string engine)
+    {
+        // Bytes above 200 go back to the head at once (pc 6), the others are summed first (pc 8): the copy's count is
+        // tested at both jumps (on x64, where the yield count is in rbp), so either jump may be the one where it is
+        // spent. Load at pc 4 in the first program, pc 5 in the second (which names r10).
+        const string TwoBackEdges = "mov r0, 0\nmov r3, 0\nloop:\nmov r4, r1\nadd r4, r3\nldxb r5, [r4]\nadd r3, 1\njgt r5, 200, loop\nadd r0, r5\njne r5, 0, loop\nexit";
+        foreach (var (text, pc) in new[] { (TwoBackEdges, 4), ("mov r6, r10\n" + TwoBackEdges, 5) })
+        {
+            var program = ProgramLoader.Load(Assembler.Assemble(text));
+            int interval = checked((int)HelperReturnAnalysis.Plan(program)!.YieldInterval);
+            using var compiled = TestEngines.Get(engine).Compile(program);
+            Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
+            foreach (int length in new[] { 1, 2, interval - 2, interval - 1, interval, interval + 1, interval + 2, 2 * interval - 1, 2 * interval, 2 * interval + 1, (3 * interval) + 5 })
+            {
+                foreach (var input in new[] { Bytes(length, zeroAt: length - 1), Bytes(length), Bytes(length, zeroAt: length / 2) })
+                {
+                    Assert.Equal(Expected(input, pc), Outcome(compiled, input));
+                }
+            }
+        }
+
+        static string Expected(byte[] input, int pc)
+        {
+            ulong sum = 0;
+            for (int i = 0; ; i++)
+            {
+                if (i >= input.Length)
+                {
+                    return $"fault at pc {pc}, input+{i}";
+                }
+
+                if (input[i] > 200)
+                {
+                    continue;
+                }
+
+                sum += input[i];
+                if (input[i] == 0)
+                {
+                    return $"r0={sum} memory={Convert.ToHexString(input)}";
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public async Task A_loop_that_goes_on_after_its_copy_count_is_spent_still_stops_at_the_run_time_limit(string engine)
+    {
+        // The load runs on the first four arrivals only; the guard counts eight (an 8-byte input), so the copy's count
+        // is spent after eight arrivals and the checked loop goes round for ever. On x64 the copy's count rides on the
+        // yield count: where it is spent the yield count must be given its true value back, or the loop never yields
+        // again and the limit is never seen. The second program names r10 (yield count in xmm15 instead of rbp).
+        const string Endless = "mov r0, 0\nmov r3, 0\nloop:\njge r3, 4, +3\nmov r4, r1\nadd r4, r3\nldxb r5, [r4]\nadd r3, 1\nja loop\nexit";
+        var limit = TimeSpan.FromMilliseconds(200);
+        foreach (var text in new[] { Endless, "mov r6, r10\n" + Endless })
+        {
+            using var compiled = Compile(engine, text, new ExecutionOptions { RunTimeLimit = limit });
+            Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
+            var memory = new byte[8];
+            var run = Task.Factory.StartNew(() => compiled.Run(memory), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var ended = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.True(ended == run, "the run did not stop");
+            var e = await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
+            Assert.True(e.RunTimeLimitExceeded);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_walk_down_with_a_negative_step_faults_one_byte_before_the_input(string engine)
     {
         // from the last byte down to a zero byte; load at pc 5

@@ -23,6 +23,12 @@ internal sealed partial class X64Compiler
                 abi.EmitEpilogue(a, written, callsOut);
                 return;
             case Operation.Exit:
+                if (CountsOnYieldCount)
+                {
+                    // Back to a caller's code, which goes on counting.
+                    EmitGiveBackYieldRest();
+                }
+
                 a.ret();
                 return;
             case Operation.CallLocal:
@@ -295,13 +301,34 @@ internal sealed partial class X64Compiler
             a.test(r11, r11);
         }
 
-        if (CopyYieldExit(pc, insn, leave) is { } checkedExit)
+        if (CountsOnYieldCount)
+        {
+            // The yield count ran out: the yield, or the copy's count spent (see CountsOnYieldCount).
+            var outOfCount = a.CreateLabel();
+            a.je(outOfCount);
+            var copyExit = CopyYieldExit(pc, insn, leave);
+            var yieldExit = copyExit ?? leave;
+            cold.Add(() =>
+            {
+                Bind(ref outOfCount);
+                EmitCopyCountSpent(pc, insn, yieldExit);
+            });
+
+            if (copyExit is not null)
+            {
+                return;
+            }
+        }
+        else if (CopyYieldExit(pc, insn, leave) is { } checkedExit)
         {
             a.je(checkedExit);
             return;
         }
+        else
+        {
+            a.je(leave);
+        }
 
-        a.je(leave);
         Bind(ref back);
         var guardAgain = GuardAgainAfterYield(pc, insn);
         cold.Add(() =>

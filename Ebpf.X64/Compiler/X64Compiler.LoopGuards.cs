@@ -15,9 +15,8 @@ namespace Ebpf.X64.Compiler;
 /// start and limit, or the current or all stack frames), with one unsigned division per moving access (a shift for
 /// steps that are powers of two). The counting copy keeps that count in rbp when the code has no other use for it
 /// (one <c>sub</c> and <c>jb</c> per iteration); in code that yields, where the yield count already goes down by one at
-/// every backward jump, it keeps a limit for the yield count in the run block instead (one <c>cmp</c> with it and a
-/// <c>jbe</c> per iteration); else in xmm13 (xmm12 holds -1: one <c>paddq</c> per iteration, off the loop's critical
-/// path). The copy continues at the checked head, with the same registers, when its count is spent. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
+/// every backward jump, it rides on the yield count (nothing per iteration, see <see cref="CountsOnYieldCount"/>); else
+/// in xmm13 (xmm12 holds -1: one <c>paddq</c> per iteration, off the loop's critical path). The copy continues at the checked head, with the same registers, when its count is spent. With a trip bound (<see cref="LoopGuard.Trip"/>) the guard also works out how often the loop can go
 /// round at most and, when every arrival that allows is within the count, enters a second copy whose head does not
 /// count (the whole-range form). Only rcx, rdx, r11, xmm12 and xmm13 change; eBPF registers the guard needs as
 /// temporaries are pushed and popped; rbp holds the count in code that does not use it otherwise. In code that yields
@@ -71,8 +70,9 @@ internal sealed partial class X64Compiler
                 }
 
                 // A counting copy's yield at a conditional jump back to the head resumes at the checked instruction
-                // after it when the jump is not taken (see GuardAgainAfterYield).
-                if (yieldInterval > 0 && insn.IsConditionalJump && insn.Target == loop.Head && next < program.Length)
+                // after it when the jump is not taken (see GuardAgainAfterYield), and so does a copy whose count is
+                // spent at any backward conditional jump (see CountsOnYieldCount).
+                if (yieldInterval > 0 && insn.IsConditionalJump && insn.Target <= pc && next < program.Length)
                 {
                     EnsureLabel(next);
                 }
@@ -108,17 +108,103 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// Where a jump (or fall-through) from <paramref name="from"/> to <paramref name="target"/> goes: inside the copy
-    /// being emitted, the copy's block (its head for the head); in a checked loop, a jump back to the head goes past the
-    /// guard; anything else, the ordinary label.
+    /// being emitted, the copy's block (its head for the head); out of a counting copy that rides on the yield count,
+    /// a stub that gives the count back first (see <see cref="CountsOnYieldCount"/>); in a checked loop, a jump back
+    /// to the head goes past the guard; anything else, the ordinary label.
     /// </summary>
     private Label JumpTarget(int from, int target)
     {
-        if (guardCopy is { } current && current.Site.Loop.Contains(target))
+        if (guardCopy is { } current)
         {
-            return target == current.Site.Loop.Head ? current.Copy.Head : current.Copy.Labels[target];
+            if (current.Site.Loop.Contains(target))
+            {
+                return target == current.Site.Loop.Head ? current.Copy.Head : current.Copy.Labels[target];
+            }
+
+            if (CountsOnYieldCount)
+            {
+                return CopyExit(current.Copy, target);
+            }
         }
 
         return guardSites.TryGetValue(target, out var site) && site.Loop.Contains(from) ? site.CheckedHead : labels[target];
+    }
+
+    /// <summary>
+    /// True while a counting copy is emitted in code that yields: its count rides on the yield count. The guard takes
+    /// <c>rest = max(yield count - count, 0)</c> off the yield count (and keeps it in <see cref="RunBlock.GuardRest"/>),
+    /// so the yield count runs out at the copy's backward jump where the copy's count is spent, or earlier where the
+    /// yield is due first (rest 0): the copy's backward jumps are the yield's own <c>sub</c> and <c>je</c>, nothing
+    /// more. Where it runs out with a rest, the count is spent: the yield count becomes the rest (its true value) and
+    /// the jump is made in the checked loop; with no rest, the yield goes as it always does. A jump out of the copy, and
+    /// an exit, give the rest back first. Sound because every arrival at the head but the first follows at least one
+    /// backward jump (a cycle has one): arrival k comes after k decrements of min(yield count, count) that left it
+    /// above 0, so k &lt; count.
+    /// </summary>
+    private bool CountsOnYieldCount => guardCopy is { } current && current.Copy.Counted && yieldInterval > 0;
+
+    /// <summary>The stub that leaves counting copy <paramref name="copy"/> for <paramref name="target"/>: gives back the
+    /// yield count's rest (see <see cref="CountsOnYieldCount"/>), then jumps.</summary>
+    private Label CopyExit(GuardCopy copy, int target)
+    {
+        if (!copy.Exits.TryGetValue(target, out var stub))
+        {
+            stub = a.CreateLabel();
+            copy.Exits.Add(target, stub);
+            var exit = stub;
+            var ordinary = labels[target];
+            cold.Add(() =>
+            {
+                Bind(ref exit);
+                EmitGiveBackYieldRest();
+                a.jmp(ordinary);
+            });
+        }
+
+        return stub;
+    }
+
+    /// <summary>Adds the rest a counting copy's guard took off the yield count back to it (changes r11 and the flags).</summary>
+    private void EmitGiveBackYieldRest()
+    {
+        if (counterInFrameRegister)
+        {
+            a.add(rbp, Block(RunBlock.GuardRestOffset));
+        }
+        else
+        {
+            a.movq(r11, xmm15);
+            a.add(r11, Block(RunBlock.GuardRestOffset));
+            a.movq(xmm15, r11);
+        }
+    }
+
+    /// <summary>
+    /// In a counting copy that rides on the yield count (see <see cref="CountsOnYieldCount"/>), where the yield count ran
+    /// out at the backward jump <paramref name="insn"/> at <paramref name="pc"/>: with no rest, to
+    /// <paramref name="yieldExit"/>; else the yield count becomes the rest and the jump is made in the checked loop (to
+    /// its target there, the checked head for the loop's head, or on to the checked instruction after it).
+    /// </summary>
+    private void EmitCopyCountSpent(int pc, DecodedInstruction insn, Label yieldExit)
+    {
+        a.cmp(Block(RunBlock.GuardRestOffset), 0);
+        a.je(yieldExit);
+        if (counterInFrameRegister)
+        {
+            a.mov(rbp, Block(RunBlock.GuardRestOffset));
+        }
+        else
+        {
+            a.mov(r11, Block(RunBlock.GuardRestOffset));
+            a.movq(xmm15, r11);
+        }
+
+        var target = guardSites.TryGetValue(insn.Target, out var site) && site.Loop.Contains(pc) ? site.CheckedHead : labels[insn.Target];
+        EmitConditionalJumpOrJa(insn, target);
+        if (insn.IsConditionalJump)
+        {
+            a.jmp(labels[pc + insn.Length]);
+        }
     }
 
     /// <summary>
@@ -218,11 +304,8 @@ internal sealed partial class X64Compiler
         }
         else if (yieldInterval > 0)
         {
-            // The copy's count rides on the yield count, which every backward jump lowers by one (so every arrival at
-            // the head but the first follows at least one): limit = max(yield count - count, 0), and arrival k goes
-            // on while the yield count is above the limit, which holds only when k < count. The yield count reaches 0
-            // only by leaving for the host, which comes back through the guard (see GuardAgainAfterYield) or in the
-            // checked loop, so a limit never outlives its copy.
+            // The copy's count rides on the yield count (see CountsOnYieldCount): yield count = min(yield count,
+            // count), rest = what that took off.
             if (counterInFrameRegister)
             {
                 a.mov(rcx, rbp);
@@ -232,10 +315,19 @@ internal sealed partial class X64Compiler
                 a.movq(rcx, xmm15);
             }
 
-            a.xor(edx, edx);
-            a.sub(rcx, r11);
-            a.cmovb(rcx, rdx);
-            a.mov(Block(RunBlock.GuardLimitOffset), rcx);
+            a.mov(rdx, rcx);
+            a.cmp(rdx, r11);
+            a.cmova(rdx, r11);
+            a.sub(rcx, rdx);
+            a.mov(Block(RunBlock.GuardRestOffset), rcx);
+            if (counterInFrameRegister)
+            {
+                a.mov(rbp, rdx);
+            }
+            else
+            {
+                a.movq(xmm15, rdx);
+            }
         }
         else
         {
@@ -476,22 +568,7 @@ internal sealed partial class X64Compiler
                     a.sub(rbp, 1);
                     a.jb(site.CheckedHead);
                 }
-                else if (copy.Counted && yieldInterval > 0)
-                {
-                    // if (yield count <= limit) continue in the checked loop (the count is spent; see EmitLoopGuard).
-                    if (counterInFrameRegister)
-                    {
-                        a.cmp(rbp, Block(RunBlock.GuardLimitOffset));
-                    }
-                    else
-                    {
-                        a.movq(r11, xmm15);
-                        a.cmp(r11, Block(RunBlock.GuardLimitOffset));
-                    }
-
-                    a.jbe(site.CheckedHead);
-                }
-                else if (copy.Counted)
+                else if (copy.Counted && yieldInterval == 0)
                 {
                     // if (count == 0) continue in the checked loop; count--;
                     a.movq(r11, xmm13);
@@ -553,5 +630,8 @@ internal sealed partial class X64Compiler
         public bool Counted { get; } = counted;
 
         public Dictionary<int, Label> Labels { get; } = [];
+
+        /// <summary>By target pc outside the loop: the stub a counting copy that rides on the yield count leaves through.</summary>
+        public Dictionary<int, Label> Exits { get; } = [];
     }
 }

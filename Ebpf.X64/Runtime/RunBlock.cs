@@ -38,7 +38,7 @@ internal unsafe struct RunBlock
     public const int ContinuationOffset = 256;
     public const int SiteOffset = 264;
     public const int HeldR0Offset = 272;
-    public const int GuardLimitOffset = 280;
+    public const int GuardRestOffset = 280;
 
     /// <summary>The shared run state.</summary>
     [FieldOffset(StateOffset)] public RunState* State;
@@ -156,7 +156,8 @@ internal unsafe struct RunBlock
     /// host resumes with it as the result.</summary>
     [FieldOffset(HeldR0Offset)] public ulong HeldR0;
 
-    /// <summary>In code that yields, while a guarded loop's counting copy runs: the yield count at which the copy's
-    /// count is spent (the copy goes on while the yield count is above it; see the x64 compiler's loop guards).</summary>
-    [FieldOffset(GuardLimitOffset)] public ulong GuardLimit;
+    /// <summary>In code that yields, while a guarded loop's counting copy runs: what the guard took off the yield count
+    /// so that it runs out where the copy's count is spent (0 when the yield comes first), given back when the copy
+    /// ends; see the x64 compiler's loop guards.</summary>
+    [FieldOffset(GuardRestOffset)] public ulong GuardRest;
 }
