@@ -14,7 +14,8 @@ namespace Ebpf.X64.Compiler;
 /// <summary>
 /// Translates an <see cref="EbpfProgram"/> into x86-64 machine code, instruction by instruction, with Iced's assembler.
 /// The code is entered with the run block as the only argument; each eBPF function is a native function (local calls
-/// are native calls); errors leave through an exit stub that restores the stack pointer saved at entry.
+/// are native calls); errors leave through an exit stub that restores the stack pointer saved at entry. A program that
+/// qualifies for the direct entry is also compiled into a direct body without a run block (see X64Compiler.Direct.cs).
 /// </summary>
 internal sealed unsafe partial class X64Compiler
 {
