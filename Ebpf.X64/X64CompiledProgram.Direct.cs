@@ -1,67 +1,55 @@
 using System.Runtime.CompilerServices;
 using Ebpf.Execution;
+using Ebpf.X64.Compiler;
 using Ebpf.X64.Runtime;
 
 namespace Ebpf.X64;
 
-/// <summary>The direct entry of x64 programs (see <see cref="DirectEntry"/>).</summary>
+/// <summary>
+/// The direct entry of x64 programs (see <see cref="DirectEntry"/>): the program's direct body (see
+/// <c>X64Compiler.CompileWithDirect</c>), a native function of r1 and r2 that returns r0 and a fault word in two
+/// registers, placed in the code's mapping after the code. Direct runs call it from <c>CompiledProgram.RunDirect</c>
+/// as brief runs call the code: without the GC transition and without a lease (the mapping of a brief program stays
+/// until the program is collected, and the run keeps the program reachable until the body has returned). Nothing is
+/// written before the call and nothing read after it but the two registers: the body has no run block.
+/// </summary>
 public sealed unsafe partial class X64CompiledProgram
 {
+    /// <summary>The boundary the direct body starts on, after the code in the same mapping.</summary>
+    private const int DirectAlignment = 64;
+
+    /// <summary>The direct body's offset in the mapping.</summary>
+    private readonly int directOffset;
+
+    /// <summary>The direct body's code offset of each slot, for the listing (null without a direct body).</summary>
+    private readonly int[]? directPcOffsets;
+
     /// <inheritdoc />
-    /// <remarks>
-    /// The program's own code, entered as a brief run enters it (without the GC transition, and without a lease: the
-    /// code of a brief program stays mapped until the program is collected, and this frame keeps it reachable until the
-    /// code has returned), with a run block written from r1 and r2 alone: the input is [r1, r1 + r2), there is no
-    /// metadata, no environment region and no run state, and the stack end is 0, which tells the code's slow check that
-    /// the run has no stack frames (see <c>X64Compiler.EmitSlowCheck</c>). A qualifying program names no r10, calls
-    /// nothing, never loops and cannot run out of its budget, so nothing else in the block is read.
-    /// </remarks>
-    [SkipLocalsInit]
-    private protected override ulong ExecuteDirect(ulong r1, ulong r2)
+    /// <remarks>The direct body's fault word is the packed site of the failed access (see <see cref="RunBlock.ErrorInfo"/>) plus one.</remarks>
+    private protected override EbpfMemoryAccessException NativeDirectFault(ulong fault, ulong address, ulong r1, ulong r2)
     {
-        Unsafe.SkipInit(out RunBlock block);
-        block.Status = (int)RunStatus.Completed;
-        block.State = null;
-        block.Program = selfHandle;
-        block.StackEnd = 0;
-        block.ContextAddress = r1;
-        block.ContextLength = r2;
-        if ((blockWords & RegionWords) != 0)
-        {
-            FillRegions(ref block, r1, r2, 0, 0, null, 0);
-        }
-
-        if ((blockWords & LimitWords) != 0)
-        {
-            FillLimits(ref block, r2);
-        }
-
-        if (Uses(RunBlock.BudgetOffset))
-        {
-            block.Budget = StartBudget;
-        }
-
-        ulong r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block);
-        GC.KeepAlive(this);
-        if (block.Status != (int)RunStatus.Completed)
-        {
-            throw DirectFailure(ref block, r1, r2);
-        }
-
-        return r0;
+        var (pc, size, access) = ViolationSite((int)(fault - 1));
+        return DirectViolation(pc, address, size, access, r1, r2);
     }
 
-    /// <summary>The error a direct run's block reports: a memory violation (nothing else can fail in qualifying code).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private Exception DirectFailure(ref RunBlock block, ulong r1, ulong r2)
+    /// <summary>
+    /// <paramref name="code"/> followed by the direct body <paramref name="body"/> (when there is one) on the next
+    /// <see cref="DirectAlignment"/> boundary, the gap filled with <c>int3</c>; <paramref name="offset"/> is where the body starts.
+    /// </summary>
+    private static byte[] WithDirectBody(byte[] code, DirectCode? body, out int offset)
     {
-        if (block.Status != (int)RunStatus.MemoryViolation)
+        if (body is null)
         {
-            return new InvalidOperationException($"x64 code of a direct entry ended with status {block.Status}");
+            offset = 0;
+            return code;
         }
 
-        var (pc, size, access) = ViolationSite(ref block);
-        return DirectViolation(pc, block.ErrorAddress, size, access, r1, r2);
+        offset = (code.Length + DirectAlignment - 1) / DirectAlignment * DirectAlignment;
+        var both = new byte[offset + body.Code.Length];
+        code.CopyTo(both, 0);
+        both.AsSpan(code.Length, offset - code.Length).Fill(0xCC);
+        body.Code.CopyTo(both, offset);
+        return both;
     }
 
     /// <summary>Writes the run's regions into the block (the code addresses them: see <see cref="RegionWords"/>).</summary>
@@ -77,10 +65,7 @@ public sealed unsafe partial class X64CompiledProgram
         block.RegionCount = regionCount;
     }
 
-    /// <summary>The access a block that reports <see cref="RunStatus.MemoryViolation"/> failed at: its pc, size and kind.</summary>
-    private static (int Pc, ulong Size, MemoryAccessKind Access) ViolationSite(ref RunBlock block)
-    {
-        int info = block.ErrorInfo;
-        return (info >> 4, 1UL << ((info >> 1) & 3), (info & 1) != 0 ? MemoryAccessKind.Write : MemoryAccessKind.Read);
-    }
+    /// <summary>The access a packed site describes (<see cref="RunBlock.ErrorInfo"/>, or a direct body's fault word minus one): its pc, size and kind.</summary>
+    private static (int Pc, ulong Size, MemoryAccessKind Access) ViolationSite(int info) =>
+        (info >> 4, 1UL << ((info >> 1) & 3), (info & 1) != 0 ? MemoryAccessKind.Write : MemoryAccessKind.Read);
 }

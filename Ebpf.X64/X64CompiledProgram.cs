@@ -75,7 +75,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
             program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc));
-        var compiled = X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan);
+        var (compiled, directBody) = DirectEligible
+            ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan)
+            : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
         sites = compiled.Sites;
         simpleHelpers = SimpleHelpers(sites);
         pcOffsets = compiled.PcOffsets;
@@ -85,7 +87,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         guards = compiled.Guards;
         callxHelpers = helpers.Callx;
 
-        memory = ExecutableMemory.Create(compiled.Code);
+        memory = ExecutableMemory.Create(WithDirectBody(compiled.Code, directBody, out directOffset));
         briefFunctions = [.. program.Functions.Select(function => BriefCode.IsBrief(program, function))];
         entry = memory.Address;
         helpersReturn = compiled.HelpersReturn;
@@ -94,10 +96,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         twoFrames = 2 * (ulong)Options.StackSize;
         withoutTransition = Brief || helpersReturn;
         blockWords = BlockWords(compiled.Code);
-        if (DirectEligible)
+        if (directBody is not null)
         {
-            // The same code serves: a qualifying program is brief, and its run block comes from r1 and r2 (see ExecuteDirect).
-            UseDirectEntry();
+            // The direct body sits in the same mapping, after the code; direct runs call it (see CompiledProgram.RunDirect).
+            directPcOffsets = directBody.PcOffsets;
+            UseDirectEntry(entry + directOffset);
         }
     }
 
@@ -158,25 +161,20 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// <summary>
     /// The disassembly of the generated machine code (Iced's NASM formatter), with each eBPF instruction as a comment
     /// before its translation; instructions compiled together (fused address arithmetic, a rotation spelled as shifts
-    /// and an or) are listed together before their one translation. For debugging; the text format is not a contract.
+    /// and an or) are listed together before their one translation; a program with a direct entry has its direct body
+    /// listed after the code, under its own heading. For debugging; the text format is not a contract.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     public string GetListing()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var bytes = memory.Code.ToArray();
-        var markers = new Dictionary<int, List<int>>();
-        for (int pc = 0; pc < pcOffsets.Length; pc++)
+        var markers = new Dictionary<int, List<string>>();
+        AddPcMarkers(markers, pcOffsets, 0);
+        if (directPcOffsets is not null)
         {
-            if (pcOffsets[pc] >= 0)
-            {
-                if (!markers.TryGetValue(pcOffsets[pc], out var list))
-                {
-                    markers[pcOffsets[pc]] = list = [];
-                }
-
-                list.Add(pc);
-            }
+            markers[directOffset] = ["; direct body (r1, r2 in registers; returns r0 and a fault word)"];
+            AddPcMarkers(markers, directPcOffsets, directOffset);
         }
 
         var formatter = new NasmFormatter();
@@ -190,11 +188,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         {
             int offset = (int)decoder.IP;
             decoder.Decode(out var instruction);
-            if (markers.TryGetValue(offset, out var pcs))
+            if (markers.TryGetValue(offset, out var lines))
             {
-                foreach (int pc in pcs)
+                foreach (string line in lines)
                 {
-                    text.Append("; pc ").Append(pc).Append(": ").Append(Program.Instructions[pc]).AppendLine();
+                    text.AppendLine(line);
                 }
             }
 
@@ -203,6 +201,23 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Adds a comment line for each slot of <paramref name="offsets"/> (code offsets from <paramref name="start"/>) to the listing's <paramref name="markers"/>.</summary>
+    private void AddPcMarkers(Dictionary<int, List<string>> markers, int[] offsets, int start)
+    {
+        for (int pc = 0; pc < offsets.Length; pc++)
+        {
+            if (offsets[pc] >= 0)
+            {
+                if (!markers.TryGetValue(start + offsets[pc], out var list))
+                {
+                    markers[start + offsets[pc]] = list = [];
+                }
+
+                list.Add($"; pc {pc}: {Program.Instructions[pc]}");
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -463,7 +478,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
                 return new InvalidOperationException("a helper call failed without an exception");
             case RunStatus.MemoryViolation:
             {
-                var (pc, size, access) = ViolationSite(ref block);
+                var (pc, size, access) = ViolationSite(block.ErrorInfo);
                 return MemoryGuard.Violation(Program, pc, ref state, block.ErrorAddress, size, access, block.ErrorFrame - (ulong)Options.StackSize);
             }
 

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Ebpf.Diagnostics;
 
 namespace Ebpf.Execution;
@@ -12,8 +14,11 @@ public abstract unsafe partial class CompiledProgram
     /// <summary>Whether the program qualifies for a direct entry (<see cref="DirectEntry.Qualifies"/>).</summary>
     private readonly bool directEligible;
 
-    /// <summary>Whether the engine made a direct entry (<see cref="UseDirectEntry"/>), which plain runs then take when they can.</summary>
+    /// <summary>Whether the engine made a direct entry (<see cref="UseDirectEntry()"/>), which plain runs then take when they can.</summary>
     private bool direct;
+
+    /// <summary>The engine's native direct body (see <see cref="UseDirectEntry(nint)"/>), or 0 when its entry is <see cref="ExecuteDirect"/>.</summary>
+    private nint nativeDirect;
 
     /// <summary>Whether the program qualifies for a direct entry: an engine that has one compiles it only then.</summary>
     private protected bool DirectEligible => directEligible;
@@ -39,6 +44,20 @@ public abstract unsafe partial class CompiledProgram
     }
 
     /// <summary>
+    /// Called by an engine's constructor, instead of <see cref="UseDirectEntry()"/>, when its direct entry is native code
+    /// at <paramref name="body"/>: a function <c>(ulong r1, ulong r2) -&gt; (ulong r0, ulong fault)</c> that returns the
+    /// pair as the host returns a 16-byte structure of two integers, calls nothing, never blocks and never re-enters the
+    /// runtime (it is called without the GC transition), and stays mapped while this object is reachable. A fault word
+    /// other than 0 reports a failed memory check, with the faulting address in place of r0: the run throws
+    /// <see cref="NativeDirectFault"/>'s error. The run then calls the body itself, with no virtual call between.
+    /// </summary>
+    private protected void UseDirectEntry(nint body)
+    {
+        UseDirectEntry();
+        nativeDirect = body;
+    }
+
+    /// <summary>
     /// The run without metadata of a program with a direct entry: when nobody listens to the run metrics and the
     /// environment has no memory regions (see <see cref="DirectEntry"/>), the disposed check and the engine's entry with
     /// r1 = the input (0 when it is empty, as on the plain path) and r2 = its length; otherwise the plain run. Not
@@ -51,7 +70,7 @@ public abstract unsafe partial class CompiledProgram
     {
         if (EbpfTelemetry.RunsObserved || Environment.GetPinnedRegions().Length != 0)
         {
-            return RunPlain(memory, memoryLength, null, 0);
+            return RunPlainOutOfLine(memory, memoryLength);
         }
 
         if (Volatile.Read(ref disposed) != 0)
@@ -59,12 +78,61 @@ public abstract unsafe partial class CompiledProgram
             ThrowDisposed();
         }
 
-        return ExecuteDirect(memoryLength != 0 ? (ulong)memory : 0, memoryLength);
+        ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
+        if (nativeDirect == 0)
+        {
+            return ExecuteDirect(r1, memoryLength);
+        }
+
+        var result = ((delegate* unmanaged[SuppressGCTransition]<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, memoryLength);
+        GC.KeepAlive(this);
+        if (result.Fault != 0)
+        {
+            ThrowNativeDirectFault(result, r1, memoryLength);
+        }
+
+        return result.R0;
     }
 
     /// <summary>
+    /// The plain run without metadata, as a call of its own: inlined into <see cref="RunDirect"/>, the plain run's
+    /// registers made every direct run save and restore six callee-saved registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunPlainOutOfLine(byte* memory, ulong memoryLength) => RunPlain(memory, memoryLength, null, 0);
+
+    /// <summary>What a native direct body returns (see <see cref="UseDirectEntry(nint)"/>).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct NativeDirectResult(ulong r0, ulong fault)
+    {
+        /// <summary>r0, or the faulting address when <see cref="Fault"/> is not 0.</summary>
+        public ulong R0 { get; } = r0;
+
+        /// <summary>0, or the engine's description of a failed memory check.</summary>
+        public ulong Fault { get; } = fault;
+    }
+
+    /// <summary>
+    /// Throws the error of a native direct body's fault (see <see cref="NativeDirectFault"/>). The one place a fault word
+    /// is read: a method of its own, so that a test can tell from the exception's first frame that the run went through
+    /// the body.
+    /// </summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNativeDirectFault(NativeDirectResult result, ulong r1, ulong r2) =>
+        throw NativeDirectFault(result.Fault, result.R0, r1, r2);
+
+    /// <summary>
+    /// The error for a native direct body's fault word <paramref name="fault"/> (not 0) at <paramref name="address"/>, in
+    /// a run with r1 = <paramref name="r1"/> and r2 = <paramref name="r2"/>: the plain run's (see <see cref="DirectViolation"/>).
+    /// Only called for engines that called <see cref="UseDirectEntry(nint)"/>.
+    /// </summary>
+    private protected virtual EbpfMemoryAccessException NativeDirectFault(ulong fault, ulong address, ulong r1, ulong r2) =>
+        throw new InvalidOperationException($"the {EngineName} engine made no native direct entry for '{Program.Name}'");
+
+    /// <summary>
     /// Runs the engine's direct entry with r1 = <paramref name="r1"/>, r2 = <paramref name="r2"/> (the input and its
-    /// length); returns r0. Only called once the engine has called <see cref="UseDirectEntry"/>; an access outside the
+    /// length); returns r0. Only called once the engine has called <see cref="UseDirectEntry()"/> (not the native body of <see cref="UseDirectEntry(nint)"/>); an access outside the
     /// input throws <see cref="DirectViolation"/>. The engine keeps whatever its code needs alive until it returns.
     /// </summary>
     private protected virtual ulong ExecuteDirect(ulong r1, ulong r2) =>

@@ -33,4 +33,18 @@ internal interface INativeAbi
     /// is in rax; every register the ABI lets the callee change may have changed.
     /// </summary>
     void EmitDispatcherCall(Assembler assembler, ulong function, int site);
+
+    /// <summary>
+    /// Emits the entry of a direct body <c>(ulong r1, ulong r2) -&gt; (ulong r0, ulong fault)</c> (see
+    /// <c>X64Compiler.CompileWithDirect</c>): saves the callee-saved registers among <paramref name="written"/> (the host
+    /// registers the body changes) and leaves the first two integer arguments in the host registers of eBPF r1 and r2.
+    /// The body calls nothing, so the stack needs no alignment.
+    /// </summary>
+    void EmitDirectPrologue(Assembler assembler, IReadOnlySet<Register> written);
+
+    /// <summary>
+    /// Emits the return of a direct body: restores what <see cref="EmitDirectPrologue"/> saved and returns the pair
+    /// (rax, rdx) as the host returns a 16-byte structure of two integers.
+    /// </summary>
+    void EmitDirectEpilogue(Assembler assembler, IReadOnlySet<Register> written);
 }

@@ -22,11 +22,7 @@ internal sealed class SystemVAbi : INativeAbi
     public void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written, bool alignStack)
     {
         // Entered with rsp = 8 (mod 16); an even number of pushes keeps it 8 (mod 16) for calls out of the code.
-        foreach (var register in Saved(written, alignStack))
-        {
-            assembler.push(register);
-        }
-
+        Push(assembler, Saved(written, alignStack));
         assembler.mov(r12, rdi);
     }
 
@@ -49,6 +45,22 @@ internal sealed class SystemVAbi : INativeAbi
         assembler.mov(esi, site);
         assembler.mov(r11, function);
         assembler.call(r11);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>r1 and r2 live in rdi and rsi, the first two argument registers: nothing moves.</remarks>
+    public void EmitDirectPrologue(Assembler assembler, IReadOnlySet<Register> written) => Push(assembler, Saved(written, alignStack: false));
+
+    /// <inheritdoc />
+    /// <remarks>A structure of two INTEGER eightbytes comes back in rax and rdx.</remarks>
+    public void EmitDirectEpilogue(Assembler assembler, IReadOnlySet<Register> written) => EmitEpilogue(assembler, written, alignStack: false);
+
+    private static void Push(Assembler assembler, List<AssemblerRegister64> saved)
+    {
+        foreach (var register in saved)
+        {
+            assembler.push(register);
+        }
     }
 
     /// <summary>

@@ -18,6 +18,10 @@ internal sealed partial class X64Compiler
                 EmitPollBeforeBackwardJump(pc, insn);
                 a.jmp(JumpTarget(pc, insn.Target));
                 return;
+            case Operation.Exit when directBody:
+                // The direct body's exit returns r0 and no fault (see EmitDirectEntry).
+                EmitDirectExit();
+                return;
             case Operation.Exit when helpersReturn:
                 // Entered by a jump (see EmitEntry): the exit is the epilogue itself.
                 abi.EmitEpilogue(a, written, callsOut);

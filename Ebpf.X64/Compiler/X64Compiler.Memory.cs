@@ -58,6 +58,12 @@ internal sealed partial class X64Compiler
         if (checks && !program.Analysis.IsOwnFrameAccess(pc, stackSize) && !plan.IsProven(pc) && !SkipsGuardedCheck(pc))
         {
             checkedAccesses += InGuardCopy ? 0 : 1;
+            if (directBody)
+            {
+                EmitDirectCheck(pc, address, size, write);
+                return;
+            }
+
             EmitCheck(pc, address, size, write, StackCheckOf(pc));
         }
     }
@@ -140,7 +146,7 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The shared slow check: r11 = address, rdx = size, ecx = packed site. Returns when the access lies in the current
-    /// and caller stack frames (none in a direct run, whose block has a stack end of 0), the input, the metadata or an environment region (writes: writable ones); otherwise leaves through
+    /// and caller stack frames, the input, the metadata or an environment region (writes: writable ones); otherwise leaves through
     /// the violation stub. Preserves every eBPF register.
     /// </summary>
     private void EmitSlowCheck()
@@ -156,11 +162,6 @@ internal sealed partial class X64Compiler
         a.push(rsi);
         a.push(r8);
 
-        // A direct run (X64CompiledProgram.ExecuteDirect) has no stack: its block's stack end is 0, never a plain run's.
-        var noFrames = a.CreateLabel();
-        a.cmp(Block(RunBlock.StackEndOffset), 0);
-        a.je(noFrames);
-
         // The current and caller frames: [r10 - stackSize, StackEnd), at least one frame (so at least 8 bytes) long.
         a.lea(rax, __[r11 + stackSize]);
         SubFrameTop(rax);
@@ -172,7 +173,6 @@ internal sealed partial class X64Compiler
         a.jbe(ok);
 
         // The input (for stack-region checks whose pointer was moved into it), then the metadata.
-        Bind(ref noFrames);
         EmitSlowRangeTest(RunBlock.InputStartOffset, RunBlock.InputLengthOffset, ok);
         EmitSlowRangeTest(RunBlock.MetadataStartOffset, RunBlock.MetadataLengthOffset, ok);
 

@@ -14,7 +14,8 @@ namespace Ebpf.X64.Compiler;
 /// <summary>
 /// Translates an <see cref="EbpfProgram"/> into x86-64 machine code, instruction by instruction, with Iced's assembler.
 /// The code is entered with the run block as the only argument; each eBPF function is a native function (local calls
-/// are native calls); errors leave through an exit stub that restores the stack pointer saved at entry.
+/// are native calls); errors leave through an exit stub that restores the stack pointer saved at entry. A program that
+/// qualifies for the direct entry is also compiled into a direct body without a run block (see X64Compiler.Direct.cs).
 /// </summary>
 internal sealed unsafe partial class X64Compiler
 {
@@ -71,10 +72,10 @@ internal sealed unsafe partial class X64Compiler
     /// <summary>True when the code calls out of itself (the helper dispatcher), so the native stack must stay aligned.</summary>
     private readonly bool callsOut;
 
-    /// <summary>The boundary the body of code with loops starts on (see <see cref="Compile"/>).</summary>
+    /// <summary>The boundary the body of code with loops starts on (see <see cref="CompileWith"/>).</summary>
     private const int BodyAlignment = 64;
 
-    /// <summary>The NOP bytes between the entries and the body (see <see cref="Compile"/>).</summary>
+    /// <summary>The NOP bytes between the entries and the body (see <see cref="CompileWith"/>).</summary>
     private int bodyPadding;
 
     /// <summary>Which eBPF registers may still be read at each slot.</summary>
@@ -90,8 +91,10 @@ internal sealed unsafe partial class X64Compiler
     private Label budgetFail;
 
     private X64Compiler(
-        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, HelperPlan helpers, INativeAbi abi, ulong dispatcher, HelperReturnPlan? returnPlan)
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, HelperPlan helpers, INativeAbi abi, ulong dispatcher, HelperReturnPlan? returnPlan,
+        bool directBody = false)
     {
+        this.directBody = directBody;
         helpersReturn = returnPlan is not null;
         yieldInterval = returnPlan?.YieldInterval ?? 0;
         this.helpers = helpers;
@@ -102,7 +105,7 @@ internal sealed unsafe partial class X64Compiler
         this.dispatcher = dispatcher;
         checks = options.MemoryChecks;
         this.plan = plan;
-        budget = options.InstructionBudget is not null;
+        budget = !directBody && options.InstructionBudget is not null;
         stackSize = options.StackSize;
         int n = program.Length;
         labels = new Label[n];
@@ -145,7 +148,14 @@ internal sealed unsafe partial class X64Compiler
         HelperReturnPlan? returnPlan)
     {
         // One plan (and so one safety analysis, which may refuse the program) serves both passes.
-        var plan = CheckPlan.Create(program, environment, options);
+        return CompileWith(program, environment, options, CheckPlan.Create(program, environment, options), helpers, abi, dispatcher, returnPlan);
+    }
+
+    /// <summary><see cref="Compile"/> with the check plan made.</summary>
+    private static CompiledCode CompileWith(
+        EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, CheckPlan plan, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
+        HelperReturnPlan? returnPlan)
+    {
         var compiled = new X64Compiler(program, environment, options, plan, helpers, abi, dispatcher, returnPlan).Run();
 
         // Code with loops starts its body on a 64-byte boundary, so that the entries' length (which changes with the
@@ -187,7 +197,15 @@ internal sealed unsafe partial class X64Compiler
         slowCheck = a.CreateLabel("slow_check");
         budgetFail = a.CreateLabel("budget");
 
-        EmitEntry();
+        if (directBody)
+        {
+            EmitDirectEntry();
+        }
+        else
+        {
+            EmitEntry();
+        }
+
         for (int bytes = bodyPadding; bytes > 0; bytes--)
         {
             a.nop();
@@ -236,8 +254,16 @@ internal sealed unsafe partial class X64Compiler
             stub();
         }
 
-        EmitSharedRoutines();
-        var callbackEntries = EmitCallbackEntries();
+        if (directBody)
+        {
+            EmitDirectReturn();
+        }
+        else
+        {
+            EmitSharedRoutines();
+        }
+
+        var callbackEntries = directBody ? [] : EmitCallbackEntries();
 
         var buffer = new CodeBuffer(a.Instructions.Count * 5);
         var result = a.Assemble(buffer, 0, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -319,15 +345,7 @@ internal sealed unsafe partial class X64Compiler
             a.mov(R64(10), Block(RunBlock.StackEndOffset));
         }
 
-        foreach (int r in (ReadOnlySpan<int>)[0, 3, 4, 5, 6, 7, 8, 9])
-        {
-            // A register every path writes before reading it (nor passes to a helper first) needs no zero.
-            if ((r < 6 || named[r]) && liveness.IsLiveAt(0, r))
-            {
-                a.xor(R32(r), R32(r));
-            }
-        }
-
+        EmitZeroes();
         EmitYieldCountStart();
         if (helpersReturn)
         {
@@ -355,6 +373,19 @@ internal sealed unsafe partial class X64Compiler
         a.jmp(labels[0]);
         Bind(ref epilogue);
         abi.EmitEpilogue(a, written, callsOut);
+    }
+
+    /// <summary>Zeroes those of r0, r3-r5 and the named r6-r9 that may be read before they are written (see <see cref="EmitEntry"/>).</summary>
+    private void EmitZeroes()
+    {
+        foreach (int r in (ReadOnlySpan<int>)[0, 3, 4, 5, 6, 7, 8, 9])
+        {
+            // A register every path writes before reading it (nor passes to a helper first) needs no zero.
+            if ((r < 6 || named[r]) && liveness.IsLiveAt(0, r))
+            {
+                a.xor(R32(r), R32(r));
+            }
+        }
     }
 
     /// <summary>The ones of r6-r9 the program names: what a yield to the host saves in the block.</summary>
