@@ -74,13 +74,10 @@ public sealed unsafe partial class X64CompiledProgram
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
     /// context, so it cannot stop the run or call back. Yields and every other helper go through
     /// <see cref="CallOtherHelper"/>. Not inlined, so that the run method of programs without helper calls stays as small
-    /// as it was. Compiled optimized from its first call: its loop runs once per helper call within one call of the
-    /// method, so tiered compilation ran the first calls' loops (a whole run of 1,024 helper calls, for example) in
-    /// unoptimized code until the method had been called often enough and the runtime had got round to optimizing it
-    /// (seconds, in a benchmark process), and on-stack replacement helps only a loop that runs on for thousands of
-    /// iterations within one call.
+    /// as it was. (Compiling it optimized from its first call, <see cref="MethodImplOptions.AggressiveOptimization"/>, was
+    /// tried: the tier-1 runs were no faster and the benchmark harness' floor was slower, without profile data.)
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong RunWithHelperReturns(RunBlock* block)
     {
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
