@@ -1,24 +1,37 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using Ebpf.Execution;
 using Ebpf.Helpers;
 using Ebpf.X64.Compiler;
 using Ebpf.X64.Runtime;
 
 namespace Ebpf.X64;
 
-/// <summary>The host side of helper calls that return to the host: the fast path for rbpf-style helpers.</summary>
+/// <summary>The host side of helper calls that return to the host: the run's helper loop and the fast path for rbpf-style
+/// helpers.</summary>
 public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
-    /// By helper call site: the rbpf-style function of the site's helper (<see cref="Helper.Simple"/>) and, when that
-    /// delegate names one static method, the method's entry point; a null function for a <c>callx</c> site or a helper
-    /// that takes a <see cref="HelperContext"/> (those go through <see cref="CallHelper"/>).
+    /// By helper call site: the entry point of the site's rbpf-style helper (<see cref="Helper.Simple"/>) when its
+    /// delegate names one static method (see <see cref="StaticEntry"/>), else 0. The run's helper loop calls these
+    /// itself (<see cref="RunWithHelperReturns"/>); every other site goes through <see cref="CallOtherHelper"/>.
     /// </summary>
-    private readonly SimpleCall[] simpleHelpers;
+    private readonly nint[] staticEntries;
 
-    /// <summary>The rbpf-style functions of <paramref name="sites"/>, by site (see <see cref="simpleHelpers"/>).</summary>
-    private static SimpleCall[] SimpleHelpers(HelperSite[] sites) =>
-        Array.ConvertAll(sites, site => site.Helper?.Simple is { } simple ? new SimpleCall(simple, StaticEntry(simple)) : default);
+    /// <summary>
+    /// By helper call site: the rbpf-style function of the site's helper when it has no static entry (see
+    /// <see cref="staticEntries"/>); null for a <c>callx</c> site, a helper that takes a <see cref="HelperContext"/>
+    /// (those go through <see cref="CallHelper"/>) or one called at its entry point.
+    /// </summary>
+    private readonly HelperFunction?[] simpleFunctions;
+
+    /// <summary>The entry points of the static rbpf-style helpers of <paramref name="sites"/>, by site (see <see cref="staticEntries"/>).</summary>
+    private static nint[] StaticEntries(HelperSite[] sites) =>
+        Array.ConvertAll(sites, site => site.Helper?.Simple is { } simple ? StaticEntry(simple) : 0);
+
+    /// <summary>The rbpf-style functions of <paramref name="sites"/> called as delegates, by site (see <see cref="simpleFunctions"/>).</summary>
+    private static HelperFunction?[] SimpleFunctions(HelperSite[] sites, nint[] entries) =>
+        [.. sites.Select((site, i) => entries[i] == 0 ? site.Helper?.Simple : null)];
 
     /// <summary>
     /// The entry point of the one static method <paramref name="function"/> names, or 0 when it names an instance
@@ -50,23 +63,109 @@ public sealed unsafe partial class X64CompiledProgram
     }
 
     /// <summary>
-    /// Calls the rbpf-style helper of call site <paramref name="site"/> with r1-r5 from the block, with the rules
-    /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls: an exception other
-    /// than an <see cref="EbpfRuntimeException"/> becomes the helper's <see cref="EbpfHelperException"/>, and a run
-    /// cancelled during the call stops when it returns. Such a helper gets no context, so it cannot stop the run or
-    /// call back: no budget hand-over, no stop check. The direct call (no site table, no thirteen-argument invocation,
-    /// no context; a static method called at its entry point) is what makes a call cheap where the program calls such
-    /// helpers in a loop.
+    /// Runs code whose helper calls return to the host (<see cref="helpersReturn"/>) from its entry to its end: each time
+    /// the code leaves for a helper call (<see cref="CodeExit"/>: the site in rax, its resume entry in rdx), calls the
+    /// helper and re-enters the code at the resume entry with the result; returns r0 at the end (or at an error the
+    /// block reports, or the stop value of a helper that stopped the run with <see cref="RunStatus.Stopped"/> in the
+    /// block). An exception of a helper passes straight to the caller of the run. A site with a static rbpf-style
+    /// helper (<see cref="staticEntries"/>) is called here, at the helper's entry point, with r1-r5 from the block: an
+    /// exception other than an <see cref="EbpfRuntimeException"/> becomes the helper's
+    /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules
+    /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
+    /// context, so it cannot stop the run or call back. Yields and every other helper go through
+    /// <see cref="CallOtherHelper"/>. Not inlined, so that the run method of programs without helper calls stays as small
+    /// as it was. (Compiling it optimized from its first call, <see cref="MethodImplOptions.AggressiveOptimization"/>, was
+    /// tried: the tier-1 runs were no faster and the benchmark harness' floor was slower, without profile data.)
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong CallSimpleHelper(RunBlock* block, int site, in SimpleCall call)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunWithHelperReturns(RunBlock* block)
+    {
+        var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
+        RunState* state = block->State;
+        nint[] entries = staticEntries;
+        while (exit.Resume != 0)
+        {
+            int site = exit.Site;
+            ulong result;
+            nint function;
+            if ((uint)site < (uint)entries.Length && (function = entries[site]) != 0)
+            {
+                try
+                {
+                    result = ((delegate*<ulong, ulong, ulong, ulong, ulong, ulong>)function)(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
+                }
+                catch (Exception e) when (e is not EbpfRuntimeException)
+                {
+                    throw SimpleHelperFailure(site, e);
+                }
+
+                if (Volatile.Read(ref state->CancelRequested) != 0)
+                {
+                    throw CancelledAtSite(site, state);
+                }
+            }
+            else
+            {
+                // A local of its own for the out argument: an address-taken result would live on the stack on the fast
+                // path too, a store and a load between the helper's result and the resume entry's argument.
+                if (!CallOtherHelper(block, site, out ulong other))
+                {
+                    return other;
+                }
+
+                result = other;
+            }
+
+            // The resume entry of the site the code left at (its address returned by the code, as the return addresses
+            // of its native frames are).
+            exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, CodeExit>)exit.Resume)(block, result);
+        }
+
+        return exit.Value;
+    }
+
+    /// <summary>
+    /// A return of the code to the host at <paramref name="site"/> that <see cref="RunWithHelperReturns"/> does not
+    /// handle itself: a yield (site -1: the result is r0 as it was), an rbpf-style helper called as a delegate, a tail
+    /// call the host enters itself (see X64CompiledProgram.TailCalls.cs), or any other helper (<see cref="CallHelper"/>).
+    /// Returns false when the run ended here, with <paramref name="result"/> its r0 (the tail call's target ended it, or
+    /// a helper stopped it); otherwise <paramref name="result"/> is the helper's result, to resume with.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool CallOtherHelper(RunBlock* block, int site, out ulong result)
+    {
+        if (site < 0)
+        {
+            result = block->HeldR0;
+            return true;
+        }
+
+        if (simpleFunctions[site] is { } function)
+        {
+            result = CallSimpleHelper(block, site, function);
+            return true;
+        }
+
+        if (sites[site].TailCalls is { } targets && TryTailCall(block, targets, out result))
+        {
+            return false;
+        }
+
+        result = CallHelper(block, site);
+        return block->Status == (int)RunStatus.Completed;
+    }
+
+    /// <summary>
+    /// Calls the rbpf-style <paramref name="function"/> of call site <paramref name="site"/> (a delegate) with r1-r5 from
+    /// the block, with the rules of the static path of <see cref="RunWithHelperReturns"/>: no site table, no
+    /// thirteen-argument invocation, no context.
+    /// </summary>
+    private ulong CallSimpleHelper(RunBlock* block, int site, HelperFunction function)
     {
         ulong result;
         try
         {
-            result = call.Entry != 0
-                ? ((delegate*<ulong, ulong, ulong, ulong, ulong, ulong>)call.Entry)(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5)
-                : call.Function!(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
+            result = function(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
         }
         catch (Exception e) when (e is not EbpfRuntimeException)
         {
@@ -75,7 +174,7 @@ public sealed unsafe partial class X64CompiledProgram
 
         if (Volatile.Read(ref block->State->CancelRequested) != 0)
         {
-            throw CancelledAt(Program, sites[site].Pc, ref *block->State);
+            throw CancelledAtSite(site, block->State);
         }
 
         return result;
@@ -86,6 +185,8 @@ public sealed unsafe partial class X64CompiledProgram
     private EbpfHelperException SimpleHelperFailure(int site, Exception error) =>
         HelperFailure(Program, sites[site].Pc, sites[site].Helper!, error);
 
-    /// <summary>An rbpf-style helper's delegate and, for one static method, its entry point (0 otherwise).</summary>
-    private readonly record struct SimpleCall(HelperFunction? Function, nint Entry);
+    /// <summary>The error of the run of <paramref name="state"/>, cancelled while the helper of call site
+    /// <paramref name="site"/> ran.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private EbpfRunCancelledException CancelledAtSite(int site, RunState* state) => CancelledAt(Program, sites[site].Pc, ref *state);
 }

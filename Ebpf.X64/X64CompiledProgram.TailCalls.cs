@@ -6,7 +6,7 @@ using Ebpf.X64.Runtime;
 namespace Ebpf.X64;
 
 /// <summary>
-/// <c>bpf_tail_call</c> entered by the host's helper loop itself (<see cref="CallHelperAndResume"/>), for code whose
+/// <c>bpf_tail_call</c> entered by the host's helper loop itself (<see cref="RunWithHelperReturns"/>), for code whose
 /// helper calls return to the host and a call site whose program array the compiler knows (an <c>lddw</c> of r2 right
 /// before the call): no helper invocation, no <see cref="HelperContext"/>, no pending list and no return through the
 /// run path; the target runs straight from here, nested in this program's run method.
@@ -22,7 +22,7 @@ public sealed unsafe partial class X64CompiledProgram
     /// context) returns false, having changed nothing the helper reads: the helper is called as before and decides.
     /// <para>
     /// Not inlined, and its locals not zeroed: inlined, the target's run (its 280-byte run block, written before it is
-    /// read) became part of <see cref="CallHelperAndResume"/>, whose prologue then zeroed that block on every return of
+    /// read) became part of <see cref="RunWithHelperReturns"/>, whose prologue then zeroed that block on every return of
     /// the code for any helper call, and whose registers spilled around the tail-call path.
     /// </para>
     /// </summary>

@@ -32,7 +32,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     /// <summary>
     /// True when the program's helper calls return to the host (see <see cref="HelperReturnAnalysis"/>): the code leaves
-    /// with <see cref="RunStatus.HelperCall"/> and the address of the call site's resume entry in the block. Such code,
+    /// with the call site and the address of its resume entry in two registers (<see cref="CodeExit"/>). Such code,
     /// too, is called without the GC transition: between two returns to the host it runs a bounded
     /// stretch (one pass over the program, or at most about <see cref="HelperReturnAnalysis.MaxStretch"/> slots where a
     /// loop calls no helper and yields), and the helpers run in the managed run method, not beneath native frames. Each
@@ -79,7 +79,8 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
         sites = compiled.Sites;
-        simpleHelpers = SimpleHelpers(sites);
+        staticEntries = StaticEntries(sites);
+        simpleFunctions = SimpleFunctions(sites, staticEntries);
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;
@@ -237,14 +238,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         // whose helper calls return here (it runs briefly between two returns, and the helper runs in this method, with
         // only managed frames beneath it); any other code may run long or call helpers (managed code, entered through
         // the dispatcher beneath native frames), so it is called with the transition.
-        ulong r0 = withoutTransition
-            ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
-            : CallWithTransition(entry, &block);
-        while (block.Status == (int)RunStatus.HelperCall)
-        {
-            r0 = CallHelperAndResume(&block);
-        }
-
+        ulong r0 = helpersReturn
+            ? RunWithHelperReturns(&block)
+            : withoutTransition
+                ? ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block)
+                : CallWithTransition(entry, &block);
         return Finish(ref state, ref block, r0);
     }
 
@@ -382,63 +380,22 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong CallWithTransition(nint code, RunBlock* block) => ((delegate* unmanaged<RunBlock*, ulong>)code)(block);
 
-    /// <summary>
-    /// The host side of a helper call the code returned for (<see cref="RunStatus.HelperCall"/>): calls the helper (an
-    /// exception passes straight to the caller of the run) and re-enters the code after the call with the result, or,
-    /// when the helper asked the run to stop, returns the stop value with <see cref="RunStatus.Stopped"/>. The helper
-    /// calls and yields the resumed code comes back for next are handled here as well; returns r0 at the exit (or at an
-    /// error the block reports). Not inlined, so that the run method of programs without helper calls stays as small
-    /// as it was.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong CallHelperAndResume(RunBlock* block)
-    {
-        // The code's next helper call comes back here too, so a loop of calls stays in this method.
-        ulong r0;
-        do
-        {
-            // Site -1 is a yield (a loop without a helper call came back after its interval): r0 goes back as it was.
-            block->Status = (int)RunStatus.Completed;
-            int site = block->Site;
-            ulong result;
-            if (site < 0)
-            {
-                result = block->HeldR0;
-            }
-            else if (simpleHelpers[site] is { Function: not null } simple)
-            {
-                result = CallSimpleHelper(block, site, simple);
-            }
-            else if (sites[site].TailCalls is { } targets && TryTailCall(block, targets, out ulong last))
-            {
-                // The run went on in the target, which ended it (see X64CompiledProgram.TailCalls.cs).
-                return last;
-            }
-            else
-            {
-                result = CallHelper(block, site);
-                if (block->Status != (int)RunStatus.Completed)
-                {
-                    return result;
-                }
-            }
-
-            // The resume entry of the site the code left at (its address written by the code, as the return addresses
-            // of its native frames are).
-            r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, ulong>)block->Continuation)(block, result);
-        }
-        while (block->Status == (int)RunStatus.HelperCall);
-        return r0;
-    }
-
     /// <summary>Called by the dispatcher for helper call site <paramref name="siteIndex"/>.</summary>
     internal ulong CallHelper(RunBlock* block, int siteIndex)
     {
         var site = sites[siteIndex];
         if (site.Lookup is { } lookup)
         {
-            // The lookup helper's map, looked up directly: the helper's key check; it cannot stop the run.
-            return LookupKey.Find(block->State, Program, site.Pc, block->CallFrame - (ulong)Options.StackSize, Options.HelperArgumentChecks, block->Arg2, lookup);
+            // The lookup helper's map, looked up directly: the helper's key check; it cannot stop the run. A run
+            // cancelled meanwhile stops here, as after any helper call: code whose helper calls return to the host has no
+            // poll on loops that pass a call (see X64Compiler.EmitPollBeforeBackwardJump).
+            ulong found = LookupKey.Find(block->State, Program, site.Pc, block->CallFrame - (ulong)Options.StackSize, Options.HelperArgumentChecks, block->Arg2, lookup);
+            if (Volatile.Read(ref block->State->CancelRequested) != 0)
+            {
+                throw CancelledAtSite(siteIndex, block->State);
+            }
+
+            return found;
         }
 
         var helper = site.Helper ?? callxHelpers!.Resolve(block->CallxId, Program, site.Pc);

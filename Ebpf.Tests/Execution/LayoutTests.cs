@@ -87,8 +87,8 @@ public class LayoutTests
             (nameof(RunBlock.SavedR7), RunBlock.SavedRegistersOffset + 8),
             (nameof(RunBlock.SavedR8), RunBlock.SavedRegistersOffset + 16),
             (nameof(RunBlock.SavedR9), RunBlock.SavedRegistersOffset + 24),
-            (nameof(RunBlock.Continuation), RunBlock.ContinuationOffset),
-            (nameof(RunBlock.Site), RunBlock.SiteOffset),
+            (nameof(RunBlock.HeldR0), RunBlock.HeldR0Offset),
+            (nameof(RunBlock.GuardLimit), RunBlock.GuardLimitOffset),
         ];
         foreach (var (field, offset) in expected)
         {
@@ -101,7 +101,7 @@ public class LayoutTests
         var sorted = expected.OrderBy(e => e.Offset).ToArray();
         for (int i = 1; i < sorted.Length; i++)
         {
-            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) or nameof(RunBlock.Site) => 4, _ => 8 };
+            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) => 4, _ => 8 };
             Assert.True(sorted[i - 1].Offset + previousSize <= sorted[i].Offset, $"{sorted[i - 1].Field} overlaps {sorted[i].Field}");
         }
     }

@@ -14,8 +14,13 @@ internal interface INativeAbi
     string Name { get; }
 
     /// <summary>The register that holds the second integer argument at entry (the helper result passed to the resume
-    /// entry, see <see cref="Runtime.RunStatus.HelperCall"/>).</summary>
+    /// entry, see <see cref="Runtime.CodeExit"/>).</summary>
     AssemblerRegister64 SecondArgument { get; }
+
+    /// <summary>The register that holds the second half of a 16-byte result (a struct of two integers returned in
+    /// registers): code whose helper calls return to the host returns the resume entry's address there, or 0 when the
+    /// run has left the code for good (see <see cref="Runtime.CodeExit"/>).</summary>
+    AssemblerRegister64 SecondReturn { get; }
 
     /// <summary>Emits the entry: saves the callee-saved registers among <paramref name="written"/> (the host registers
     /// the generated code may change; r12 is always among them) and moves the run-block argument into r12. With

@@ -19,6 +19,9 @@ internal sealed class SystemVAbi : INativeAbi
     public AssemblerRegister64 SecondArgument => rsi;
 
     /// <inheritdoc />
+    public AssemblerRegister64 SecondReturn => rdx;
+
+    /// <inheritdoc />
     public void EmitPrologue(Assembler assembler, IReadOnlySet<Register> written, bool alignStack)
     {
         // Entered with rsp = 8 (mod 16); an even number of pushes keeps it 8 (mod 16) for calls out of the code.

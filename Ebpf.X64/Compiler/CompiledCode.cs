@@ -7,9 +7,9 @@ namespace Ebpf.X64.Compiler;
 /// <param name="CheckedAccesses">The loads, stores and atomics compiled with a run-time check.</param>
 /// <param name="ProvenAccesses">The ones compiled without, because the safety analysis proves them in bounds.</param>
 /// <param name="CallbackOffsets">By function index, the code offset of the function's callback entry (-1 when it is no callback).</param>
-/// <param name="HelpersReturn">True when helper calls return to the host (<see cref="Runtime.RunStatus.HelperCall"/>):
-/// the code leaves with the address of the call site's resume entry <c>ulong (RunBlock*, ulong result)</c> in
-/// <see cref="Runtime.RunBlock.Continuation"/>.</param>
+/// <param name="HelpersReturn">True when helper calls return to the host: the entry and every resume entry return a
+/// <see cref="Runtime.CodeExit"/> (the call site and the address of its resume entry <c>CodeExit (RunBlock*, ulong
+/// result)</c>, or the end of the run).</param>
 /// <param name="Guards">What the compilation did with the guarded loops of its check plan.</param>
 internal sealed record CompiledCode(
     byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets, bool HelpersReturn, LoopGuardCounts Guards);

@@ -23,7 +23,8 @@ internal sealed partial class X64Compiler
                 EmitDirectExit();
                 return;
             case Operation.Exit when helpersReturn:
-                // Entered by a jump (see EmitEntry): the exit is the epilogue itself.
+                // Entered by a jump (see EmitEntry): the exit is the epilogue itself, with no resume entry (CodeExit).
+                EmitEndOfRun();
                 abi.EmitEpilogue(a, written, callsOut);
                 return;
             case Operation.Exit:
@@ -63,14 +64,22 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>Before a backward jump: the yield count when the code yields to the host (see
-    /// <see cref="EmitYieldCount"/>), else the cancellation poll.</summary>
+    /// <see cref="EmitYieldCount"/>); nothing in code whose helper calls return to the host and which does not yield;
+    /// else the cancellation poll.</summary>
+    /// <remarks>
+    /// Code whose helper calls return to the host and which does not yield has a helper call that leaves for the host on
+    /// every cycle of its control-flow graph (that is what <see cref="HelperReturnAnalysis"/> found), and the host
+    /// checks the cancellation flag after every call it resumes the code from (see
+    /// <c>X64CompiledProgram.RunWithHelperReturns</c>): an endless loop stops at its next call, so a poll at its
+    /// backward jump (two dependent loads) adds nothing.
+    /// </remarks>
     private void EmitPollBeforeBackwardJump(int pc, DecodedInstruction insn)
     {
         if (yieldInterval > 0)
         {
             EmitYieldCount(pc, insn);
         }
-        else
+        else if (!helpersReturn)
         {
             EmitCancelPollBeforeBackwardJump(pc, insn);
         }
@@ -184,9 +193,9 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// A helper call: r1-r5 go to the block (the host reads them there and they are restored afterwards), r0 receives the
     /// result. Through the dispatcher, a failure or a stop request leaves through the exit stub. When helper calls return
-    /// to the host, the site also saves the named ones of r6-r9 still read after it and the address of its resume entry,
-    /// and leaves with <see cref="RunStatus.HelperCall"/>; the host calls the helper, handles a failure or a stop itself
-    /// and re-enters through the site's resume entry, which takes the result as r0 and runs on into the reloads.
+    /// to the host, the site also saves the named ones of r6-r9 still read after it and leaves with its index and the
+    /// address of its resume entry (<see cref="CodeExit"/>); the host calls the helper, handles a failure or a stop
+    /// itself and re-enters through the site's resume entry, which takes the result as r0 and runs on into the reloads.
     /// </summary>
     private void EmitHelperCall(int pc, Helpers.Helper? helper, int callxRegister)
     {
@@ -241,11 +250,12 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// Leaves the code for the host (<see cref="RunStatus.HelperCall"/>) at a helper call site (<paramref name="site"/>)
-    /// or a yield (-1), once r1-r5 are in the block: saves the <paramref name="saved"/> ones of r6-r9, the site and the
-    /// address of the resume entry that follows, and returns through the epilogue (the body is entered by a jump, so
-    /// the stack pointer is the entry's and the <c>ret</c> pairs with the host's call). The resume entry
-    /// <c>ulong (RunBlock*, ulong result)</c>, which the host calls at the stored address, is the prologue, the stack
+    /// Leaves the code for the host at a helper call site (<paramref name="site"/>) or a yield (-1), once r1-r5 are in
+    /// the block (and, at a yield, r0): saves the <paramref name="saved"/> ones of r6-r9 and returns through the
+    /// epilogue with the site in rax (r0 is written by the call, or held in the block) and the address of the resume
+    /// entry that follows in the ABI's second result register (<see cref="CodeExit"/>): the body is entered by a jump,
+    /// so the stack pointer is the entry's and the <c>ret</c> pairs with the host's call. The resume entry
+    /// <c>CodeExit (RunBlock*, ulong result)</c>, which the host calls at that address, is the prologue, the stack
     /// pointer for the exit stub, the result as r0, r10 and the yield count; the code that follows reloads what it
     /// needs (see <see cref="EmitReload"/>). No jump or call between the host's call and the continuation, and none
     /// between the site and the host's return.
@@ -258,10 +268,8 @@ internal sealed partial class X64Compiler
         }
 
         var resume = a.CreateLabel();
-        a.mov(BlockDword(RunBlock.SiteOffset), site);
-        a.lea(rcx, __[resume]);
-        a.mov(Block(RunBlock.ContinuationOffset), rcx);
-        a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.HelperCall);
+        a.mov(R32(0), (uint)site);
+        a.lea(abi.SecondReturn, __[resume]);
         abi.EmitEpilogue(a, written, callsOut);
 
         Bind(ref resume);
@@ -372,6 +380,14 @@ internal sealed partial class X64Compiler
             a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
             a.jmp(exitStub);
         });
+    }
+
+    /// <summary>In code whose helper calls return to the host, before the epilogue at the run's end (its exit, or the
+    /// exit stub after an error): no resume entry in the second result register (see <see cref="CodeExit"/>).</summary>
+    private void EmitEndOfRun()
+    {
+        var resume = new AssemblerRegister32(abi.SecondReturn.Value.GetFullRegister32());
+        a.xor(resume, resume);
     }
 
     /// <summary>After a helper call or a yield: reloads the <paramref name="arguments"/> of r1-r5 and the

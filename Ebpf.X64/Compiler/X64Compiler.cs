@@ -432,6 +432,11 @@ internal sealed unsafe partial class X64Compiler
         // Any error: back to the stack pointer of the entry, then the epilogue.
         Bind(ref exitStub);
         a.mov(rsp, Block(RunBlock.SavedRspOffset));
+        if (helpersReturn)
+        {
+            EmitEndOfRun();
+        }
+
         a.jmp(epilogue);
 
         // Budget: ecx = the leader of the block that cannot complete.

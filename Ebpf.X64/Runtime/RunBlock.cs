@@ -35,8 +35,6 @@ internal unsafe struct RunBlock
     public const int ContextAddressOffset = 208;
     public const int ContextLengthOffset = 216;
     public const int SavedRegistersOffset = 224; // 4 entries: r6..r9 while a helper call is out in the host
-    public const int ContinuationOffset = 256;
-    public const int SiteOffset = 264;
     public const int HeldR0Offset = 272;
     public const int GuardRestOffset = 280;
 
@@ -133,7 +131,7 @@ internal unsafe struct RunBlock
     /// <summary>The initial r2.</summary>
     [FieldOffset(ContextLengthOffset)] public ulong ContextLength;
 
-    /// <summary>r6 while the code is out for a helper call (<see cref="RunStatus.HelperCall"/>).</summary>
+    /// <summary>r6 while the code is out for a helper call (see <see cref="CodeExit"/>).</summary>
     [FieldOffset(SavedRegistersOffset)] public ulong SavedR6;
 
     /// <summary>r7 while the code is out for a helper call.</summary>
@@ -145,15 +143,9 @@ internal unsafe struct RunBlock
     /// <summary>r9 while the code is out for a helper call.</summary>
     [FieldOffset(SavedRegistersOffset + 24)] public ulong SavedR9;
 
-    /// <summary>The resume entry <c>ulong (RunBlock*, ulong result)</c> of the helper call site or yield the code left at
-    /// (<see cref="RunStatus.HelperCall"/>): the host calls it with the result to continue after the call.</summary>
-    [FieldOffset(ContinuationOffset)] public ulong Continuation;
-
-    /// <summary>The helper call site the code left for (<see cref="RunStatus.HelperCall"/>).</summary>
-    [FieldOffset(SiteOffset)] public int Site;
-
-    /// <summary>r0 while the code is out for a yield (<see cref="RunStatus.HelperCall"/> with <see cref="Site"/> -1): the
-    /// host resumes with it as the result.</summary>
+    /// <summary>r0 while the code is out for a yield (site -1, see <see cref="CodeExit"/>): the host resumes with it as the
+    /// result. (Bytes 256-271 are free: the resume address and the site of a helper call were stored there before they
+    /// went to the registers of <see cref="CodeExit"/>.)</summary>
     [FieldOffset(HeldR0Offset)] public ulong HeldR0;
 
     /// <summary>In code that yields, while a guarded loop's counting copy runs: what the guard took off the yield count

@@ -23,11 +23,4 @@ internal enum RunStatus
 
     /// <summary>The run was cancelled (or timed out), seen at the backward jump at the error pc.</summary>
     Cancelled = 6,
-
-    /// <summary>
-    /// The code returned to the host for the helper call at <see cref="RunBlock.Site"/>; r1-r5 are in the block's
-    /// arguments, r6-r9 in its saved registers, and the host resumes the code by calling the entry at
-    /// <see cref="RunBlock.Continuation"/> with the result.
-    /// </summary>
-    HelperCall = 7,
 }
