@@ -88,7 +88,7 @@ public class LayoutTests
             (nameof(RunBlock.SavedR8), RunBlock.SavedRegistersOffset + 16),
             (nameof(RunBlock.SavedR9), RunBlock.SavedRegistersOffset + 24),
             (nameof(RunBlock.HeldR0), RunBlock.HeldR0Offset),
-            (nameof(RunBlock.GuardLimit), RunBlock.GuardLimitOffset),
+            (nameof(RunBlock.GuardRest), RunBlock.GuardRestOffset),
         ];
         foreach (var (field, offset) in expected)
         {
