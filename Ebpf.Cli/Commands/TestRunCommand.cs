@@ -44,8 +44,8 @@ internal static class TestRunCommand
         };
         var device = new Option<uint[]>("--device")
         {
-            Description = "tc and socket programs: a network device index the run has besides 1 (lo), which a struct __sk_buff in may name as its ifindex (repeatable); "
-                + "another ifindex is refused, as the kernel refuses an index its namespace has no device for (ENODEV)",
+            Description = "A network device index the run has besides 1 (lo), which a context in may name: a struct __sk_buff's ifindex, a struct xdp_md's ingress_ifindex "
+                + "(repeatable); another index is refused, as the kernel refuses an index its namespace has no device for (ENODEV)",
             HelpName = "N",
         };
         var repeat = new Option<int>("--repeat", "-r")

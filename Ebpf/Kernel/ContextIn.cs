@@ -36,4 +36,23 @@ internal static class ContextIn
     /// <summary>The error of a context in (<paramref name="name"/>: the C structure) that the kernel's test run refuses with <paramref name="errno"/>.</summary>
     public static EbpfTestRunException Refused(string name, string why, string errno) =>
         new($"the context in ({name}): {why}; the kernel's test run refuses it ({errno})");
+
+    /// <summary>
+    /// Refuses <paramref name="index"/>, the device a context in of <paramref name="name"/> names in
+    /// <paramref name="field"/>, when it is not one of <paramref name="devices"/>, as the kernel's test run refuses an
+    /// index its network namespace has no device for (<c>dev_get_by_index</c>: ENODEV).
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">The device is not in the list, or the list is null.</exception>
+    public static void CheckDevice(string name, string field, uint index, IReadOnlyList<uint>? devices)
+    {
+        if (devices is null)
+        {
+            throw new EbpfTestRunException("TestRunOptions.Devices is null; give the device indexes of the run (the default is [1], the loopback device)");
+        }
+
+        if (!devices.Contains(index))
+        {
+            throw Refused(name, $"{field} {index} names no device of the run (its devices: {string.Join(", ", devices)}; TestRunOptions.Devices, ebpf test-run --device)", "ENODEV");
+        }
+    }
 }

@@ -422,6 +422,7 @@ internal sealed unsafe class PacketRun : IDisposable
             }
 
             var md = XdpMd.Parse(options.XdpContextIn, frame.Length);
+            md.CheckDevice(options.Devices);
             XdpContext = md;
             (meta, linearEnd) = (md.MetaLength, md.DataEnd);
             // ingress_ifindex 0 keeps the loopback device of the test run, which the program then reads

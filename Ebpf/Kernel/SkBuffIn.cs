@@ -101,20 +101,7 @@ internal sealed class SkBuffIn
     /// run refuses an index its network namespace has no device for (<c>dev_get_by_index</c>: ENODEV).
     /// </summary>
     /// <exception cref="EbpfTestRunException">The device is not in the list.</exception>
-    public void CheckDevice(IReadOnlyList<uint>? devices)
-    {
-        if (devices is null)
-        {
-            throw new EbpfTestRunException("TestRunOptions.Devices is null; give the device indexes of the run (the default is [1], the loopback device)");
-        }
-
-        if (!devices.Contains(Ifindex))
-        {
-            throw Refused(
-                $"ifindex {Ifindex} names no device of the run (its devices: {string.Join(", ", devices)}; TestRunOptions.Devices, ebpf test-run --device)",
-                "ENODEV");
-        }
-    }
+    public void CheckDevice(IReadOnlyList<uint>? devices) => ContextIn.CheckDevice(Name, "ifindex", Ifindex, devices);
 
     /// <summary>
     /// Writes the fields into the run's <paramref name="context"/>: each settable one as given, but <c>ifindex</c> 0 as

@@ -65,13 +65,15 @@ public sealed record TestRunOptions
     public uint Ifindex { get; init; } = 1;
 
     /// <summary>
-    /// Socket buffers: the indexes of the network devices the run's network namespace has (a user-space run has none of
-    /// its own: this stands for the namespace the kernel's test run looks devices up in). Default only 1, the loopback
-    /// device. As Linux 6.18's test run (checked with BPF_PROG_TEST_RUN: a context in with <c>ifindex</c> 99 is refused
-    /// with ENODEV, the indexes of existing devices are taken), an <c>ifindex</c> (<see cref="Ifindex"/>, or the context
-    /// in's; 0 means 1) that is not in the list makes the test run throw <see cref="EbpfTestRunException"/>;
-    /// <c>ingress_ifindex</c> is not looked up (the kernel takes any). The packet still runs as on the loopback device
-    /// (<c>pkt_type</c> from its all-zero address), whatever device is named.
+    /// The indexes of the network devices the run's network namespace has (a user-space run has none of its own: this
+    /// stands for the namespace the kernel's test run looks devices up in). Default only 1, the loopback device. As
+    /// Linux 6.18's test run (checked with BPF_PROG_TEST_RUN: a context in with <c>ifindex</c> or XDP
+    /// <c>ingress_ifindex</c> 99 is refused with ENODEV, the indexes of existing devices are taken): socket buffers, an
+    /// <c>ifindex</c> (<see cref="Ifindex"/>, or the context in's; 0 means 1) that is not in the list makes the test run
+    /// throw <see cref="EbpfTestRunException"/>, their <c>ingress_ifindex</c> is not looked up (the kernel takes any);
+    /// XDP, the <c>ingress_ifindex</c> of an <see cref="XdpContextIn"/> (when not 0) must be in the list (the receive
+    /// queue of a device other than 1 is not checked: the run does not know how many the device has). The packet still
+    /// runs as on the loopback device (<c>pkt_type</c> from its all-zero address), whatever device is named.
     /// </summary>
     public IReadOnlyList<uint> Devices { get; init; } = [1];
 
@@ -93,8 +95,8 @@ public sealed record TestRunOptions
     /// page fragments; the linear part is capped at 3,520 bytes, the rest goes into fragments);
     /// <c>data_meta</c> and <c>egress_ifindex</c> must be 0; <c>ingress_ifindex</c> 0 keeps the loopback device (a
     /// <c>rx_queue_index</c> then must be 0), 1 is the loopback device (one receive queue: <c>rx_queue_index</c> 0),
-    /// another index is taken as a device with that index and the queue given (the kernel instead looks the device up in
-    /// the caller's network namespace and answers ENODEV or EINVAL when it lacks it or the queue). The run gives back
+    /// another index must be one of <see cref="Devices"/> (else ENODEV, as the kernel answers for a device its
+    /// namespace lacks) and is taken with the queue given (the kernel also answers EINVAL for a queue the device lacks). The run gives back
     /// <see cref="TestRunResult.ContextOut"/>. A context the kernel refuses makes the test run throw
     /// <see cref="EbpfTestRunException"/>. Ignored by socket-buffer programs (see <see cref="SkbContextIn"/>).
     /// </summary>

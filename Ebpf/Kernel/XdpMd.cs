@@ -94,5 +94,21 @@ internal readonly record struct XdpMd(int MetaLength, int DataEnd, uint IngressI
 
     private static uint Field(ReadOnlySpan<byte> md, int index) => BinaryPrimitives.ReadUInt32LittleEndian(md[(4 * index)..]);
 
+    /// <summary>
+    /// Refuses a context whose <c>ingress_ifindex</c> (when not 0) is not one of <paramref name="devices"/>, as the
+    /// kernel's test run refuses an index its network namespace has no device for (<c>dev_get_by_index</c>: ENODEV;
+    /// Linux 6.18 refused 99 and ran 4, a device of that machine). The receive queue of a device other than the
+    /// loopback device is not checked: a user-space run does not know how many the device has (the kernel answers
+    /// EINVAL for a queue at or past its count).
+    /// </summary>
+    /// <exception cref="EbpfTestRunException">The device is not in the list, or the list is null.</exception>
+    public void CheckDevice(IReadOnlyList<uint>? devices)
+    {
+        if (devices is null || IngressIfindex != 0)
+        {
+            ContextIn.CheckDevice(Name, "ingress_ifindex", IngressIfindex, devices);
+        }
+    }
+
     private static EbpfTestRunException Refused(string why, string errno) => ContextIn.Refused(Name, why, errno);
 }
