@@ -28,12 +28,6 @@ internal sealed partial class X64Compiler
                 abi.EmitEpilogue(a, written, callsOut);
                 return;
             case Operation.Exit:
-                if (CountsOnYieldCount)
-                {
-                    // Back to a caller's code, which goes on counting.
-                    EmitGiveBackYieldRest();
-                }
-
                 a.ret();
                 return;
             case Operation.CallLocal:

@@ -127,8 +127,12 @@ internal sealed partial class X64Compiler
             }
         }
 
-        return guardSites.TryGetValue(target, out var site) && site.Loop.Contains(from) ? site.CheckedHead : labels[target];
+        return CheckedTarget(from, target);
     }
+
+    /// <summary>Where a jump from <paramref name="from"/> to <paramref name="target"/> goes in the checked code: a jump back to a guarded loop's head from inside the loop goes past the guard, anything else to the ordinary label.</summary>
+    private Label CheckedTarget(int from, int target) =>
+        guardSites.TryGetValue(target, out var site) && site.Loop.Contains(from) ? site.CheckedHead : labels[target];
 
     /// <summary>
     /// True while a counting copy is emitted in code that yields: its count rides on the yield count. The guard takes
@@ -136,8 +140,8 @@ internal sealed partial class X64Compiler
     /// so the yield count runs out at the copy's backward jump where the copy's count is spent, or earlier where the
     /// yield is due first (rest 0): the copy's backward jumps are the yield's own <c>sub</c> and <c>je</c>, nothing
     /// more. Where it runs out with a rest, the count is spent: the yield count becomes the rest (its true value) and
-    /// the jump is made in the checked loop; with no rest, the yield goes as it always does. A jump out of the copy, and
-    /// an exit, give the rest back first. Sound because every arrival at the head but the first follows at least one
+    /// the jump is made in the checked loop; with no rest, the yield goes as it always does. A jump out of the copy gives
+    /// the rest back first (code that yields has one function, so an exit ends the run). Sound because every arrival at the head but the first follows at least one
     /// backward jump (a cycle has one): arrival k comes after k decrements of min(yield count, count) that left it
     /// above 0, so k &lt; count.
     /// </summary>
@@ -199,8 +203,7 @@ internal sealed partial class X64Compiler
             a.movq(xmm15, r11);
         }
 
-        var target = guardSites.TryGetValue(insn.Target, out var site) && site.Loop.Contains(pc) ? site.CheckedHead : labels[insn.Target];
-        EmitConditionalJumpOrJa(insn, target);
+        EmitConditionalJumpOrJa(insn, CheckedTarget(pc, insn.Target));
         if (insn.IsConditionalJump)
         {
             a.jmp(labels[pc + insn.Length]);
