@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ebpf.Bench.Workloads;
+
+namespace Ebpf.Bench;
+
+/// <summary>
+/// <c>--paired</c>: what memory checks cost, measured so that a ratio near 1 can be judged on an unsteady host. Per
+/// workload, every selected engine that can turn checks off is compiled with checks on and off, plus a second
+/// compilation of the first checked configuration (the control); all of them run on one input buffer in one process,
+/// in short batches that alternate between the configurations round after round (the order rotates and reverses, so
+/// no configuration always follows another); a round keeps each configuration's fastest of a few batches, so that a
+/// batch the scheduler interrupted does not count. Each ratio is taken between batches of the same round, seconds apart at
+/// most, and the median over the rounds is reported with its interquartile range. Slow phases of the host (another
+/// process, a frequency change) hit both sides of a round alike, and placement effects that differ between processes
+/// (the input's alignment, the layout of the managed loop) are the same for both sides. The control's ratio (the same
+/// code compiled twice) shows what the harness itself can resolve: a checked/unchecked ratio is only meaningful where
+/// it differs from 1 by more than the control's spread.
+/// </summary>
+internal static class PairedChecksProbe
+{
+    /// <summary>The workloads measured when <c>--workloads</c> names none: the loops of issues 11 and 13.</summary>
+    public static readonly string[] DefaultWorkloads =
+        ["memcpy", "memcpy_1m", "strcmp_equal", "strcmp_1m_early", "checksum", "filter", "prime", "log2", "stack_array", "switch"];
+
+    private const string ControlSuffix = "#2";
+    private static readonly TimeSpan WarmUp = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan BatchTime = TimeSpan.FromMilliseconds(0.3);
+
+    /// <summary>Batches per configuration and round; the round keeps the fastest (a batch the scheduler interrupted is slow, never the fastest).</summary>
+    private const int Repeats = 5;
+
+    /// <summary>Measures <paramref name="workloads"/> over <paramref name="rounds"/> rounds and writes the table.</summary>
+    public static void Report(TextWriter output, IEnumerable<string> workloads, int rounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 3);
+        var configurations = BenchEngines.Configurations
+            .Where(c => BenchSelection.IncludesEngine(c.Label) || BenchSelection.IncludesEngine(c.Engine.Name))
+            .Where(c => BenchEngines.Configurations.Any(other => other != c && other.Engine == c.Engine))
+            .ToArray();
+        if (configurations.Length == 0)
+        {
+            output.WriteLine("no selected engine can turn memory checks off");
+            return;
+        }
+
+        output.WriteLine($"per-run time: per round and configuration the fastest of {Repeats} batches of ~{BatchTime.TotalMilliseconds} ms (at least one run); median over {rounds} alternating rounds; ratios per round, median [quartiles]; control = the first checked configuration compiled twice");
+        output.WriteLine();
+        var il = configurations.FirstOrDefault(c => c.Engine.Name == "il" && c.Options.MemoryChecks);
+        output.WriteLine("| workload | engine | checked | unchecked | checked / unchecked | checked / il checked | control |");
+        output.WriteLine("|---|---|---:|---:|---:|---:|---:|");
+        var logRatios = new Dictionary<string, List<double>>();
+        foreach (var name in workloads)
+        {
+            var workload = WorkloadCatalog.Get(name);
+            var result = Measure(workload, configurations, rounds);
+            foreach (var engine in configurations.Where(c => c.Options.MemoryChecks))
+            {
+                var unchecked_ = configurations.Single(c => c.Engine == engine.Engine && !c.Options.MemoryChecks);
+                var ratio = Quartiles(result.Ratio(engine.Label, unchecked_.Label));
+                string control = engine == configurations.First(c => c.Options.MemoryChecks)
+                    ? Format(Quartiles(result.Ratio(engine.Label, engine.Label + ControlSuffix)))
+                    : "";
+                string againstIl = il is null || il == engine ? "" : Format(Quartiles(result.Ratio(engine.Label, il.Label)));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {name} | {engine.Label} | {Time(result.Median(engine.Label))} | {Time(result.Median(unchecked_.Label))} | {Format(ratio)} | {againstIl} | {control} |"));
+                if (!logRatios.TryGetValue(engine.Label, out var list))
+                {
+                    logRatios[engine.Label] = list = [];
+                }
+
+                list.Add(Math.Log(ratio.Median));
+            }
+        }
+
+        output.WriteLine();
+        foreach (var (label, list) in logRatios)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{label}: geometric mean of the median checked/unchecked ratios over {list.Count} workload(s): {Math.Exp(list.Average()):0.000}x"));
+        }
+    }
+
+    /// <summary>Runs every configuration (and the control) on one input, alternating, and returns the per-round times.</summary>
+    private static Rounds Measure(Workload workload, EngineConfiguration[] configurations, int rounds)
+    {
+        var input = workload.CreateInput();
+        var compiled = new List<(string Label, CompiledWorkload Program)>();
+        try
+        {
+            foreach (var configuration in configurations)
+            {
+                compiled.Add((configuration.Label, workload.Compile(configuration.Engine, configuration.Options)));
+            }
+
+            var first = configurations.First(c => c.Options.MemoryChecks);
+            compiled.Add((first.Label + ControlSuffix, workload.Compile(first.Engine, first.Options)));
+
+            var batches = new int[compiled.Count];
+            for (int i = 0; i < compiled.Count; i++)
+            {
+                batches[i] = Calibrate(compiled[i].Program.Program, input);
+            }
+
+            var times = new double[compiled.Count, rounds];
+            for (int round = 0; round < rounds; round++)
+            {
+                // Rotate the order by one each round and reverse it every other round.
+                for (int k = 0; k < compiled.Count; k++)
+                {
+                    int index = (k + round) % compiled.Count;
+                    if (round % 2 == 1)
+                    {
+                        index = compiled.Count - 1 - index;
+                    }
+
+                    double best = double.MaxValue;
+                    for (int repeat = 0; repeat < Repeats; repeat++)
+                    {
+                        best = Math.Min(best, Batch(compiled[index].Program.Program, input, batches[index]));
+                    }
+
+                    times[index, round] = best;
+                }
+            }
+
+            return new Rounds(compiled.Select(c => c.Label).ToArray(), times);
+        }
+        finally
+        {
+            foreach (var (_, program) in compiled)
+            {
+                program.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Warms <paramref name="program"/> up and returns how many runs fill a batch (at least one).</summary>
+    private static int Calibrate(ICompiledProgram program, byte[] input)
+    {
+        long warm = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(warm) < WarmUp)
+        {
+            program.Run(input);
+        }
+
+        int runs = 1;
+        while (runs < 1 << 24)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < runs; i++)
+            {
+                program.Run(input);
+            }
+
+            if (Stopwatch.GetElapsedTime(start) >= BatchTime)
+            {
+                break;
+            }
+
+            runs *= 2;
+        }
+
+        return runs;
+    }
+
+    /// <summary>The mean time of one run over a batch of <paramref name="runs"/>, in ns.</summary>
+    private static double Batch(ICompiledProgram program, byte[] input, int runs)
+    {
+        ulong sink = 0;
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < runs; i++)
+        {
+            sink += program.Run(input);
+        }
+
+        double ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / runs;
+        GC.KeepAlive(sink);
+        return ns;
+    }
+
+    private static (double Low, double Median, double High) Quartiles(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return (Quantile(sorted, 0.25), Quantile(sorted, 0.5), Quantile(sorted, 0.75));
+    }
+
+    /// <summary>The <paramref name="q"/> quantile of sorted values, interpolated between neighbours.</summary>
+    internal static double Quantile(double[] sorted, double q)
+    {
+        double position = q * (sorted.Length - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
+    }
+
+    private static string Format((double Low, double Median, double High) ratio) =>
+        string.Create(CultureInfo.InvariantCulture, $"{ratio.Median:0.000}x [{ratio.Low:0.000}, {ratio.High:0.000}]");
+
+    private static string Time(double ns) => ns switch
+    {
+        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{ns / 1_000_000:0.00} ms"),
+        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{ns / 1_000:0.00} us"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{ns:0.0} ns"),
+    };
+
+    /// <summary>Per configuration label, its per-run time in each round.</summary>
+    private sealed class Rounds(string[] labels, double[,] times)
+    {
+        public double[] Of(string label)
+        {
+            int index = Array.IndexOf(labels, label);
+            return Enumerable.Range(0, times.GetLength(1)).Select(round => times[index, round]).ToArray();
+        }
+
+        public double Median(string label) => Quantile(Of(label).Order().ToArray(), 0.5);
+
+        public double[] Ratio(string numerator, string denominator) =>
+            Of(numerator).Zip(Of(denominator), (a, b) => a / b).ToArray();
+    }
+}
