@@ -108,7 +108,7 @@ public readonly record struct AbstractValue(
     public bool IsPointer => Kind >= ValueKind.Input;
 
     /// <summary>True for the kinds that may be null until compared with 0 (a map lookup's result, a socket pointer from the context or a helper).</summary>
-    internal static bool IsNullable(ValueKind kind) => kind is ValueKind.MapValueOrNull or ValueKind.SocketOrNull or ValueKind.FullSocketOrNull;
+    internal static bool IsNullable(ValueKind kind) => kind is ValueKind.MapValueOrNull or ValueKind.SocketOrNull or ValueKind.FullSocketOrNull or ValueKind.TcpSocketOrNull;
 
     /// <summary>The kind a nullable kind becomes once compared with 0 and found not null (any other kind: itself).</summary>
     internal static ValueKind NonNull(ValueKind kind) => kind switch
@@ -116,6 +116,7 @@ public readonly record struct AbstractValue(
         ValueKind.MapValueOrNull => ValueKind.MapValue,
         ValueKind.SocketOrNull => ValueKind.Socket,
         ValueKind.FullSocketOrNull => ValueKind.FullSocket,
+        ValueKind.TcpSocketOrNull => ValueKind.TcpSocket,
         _ => kind,
     };
 
@@ -123,14 +124,25 @@ public readonly record struct AbstractValue(
     private bool IsNull => Kind == ValueKind.Scalar && Num.IsConstant && Num.UMin == 0;
 
     /// <summary>True for the socket pointer kinds, null or not (no arithmetic, loads of the socket layouts' fields only).</summary>
-    internal static bool IsSocket(ValueKind kind) => kind is ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull;
+    internal static bool IsSocket(ValueKind kind) =>
+        kind is ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull or ValueKind.TcpSocket or ValueKind.TcpSocketOrNull;
 
-    /// <summary>The kernel verifier's name of a socket pointer kind (<c>sock_common</c>, <c>sock_common_or_null</c>, <c>sock</c>, <c>sock_or_null</c>).</summary>
+    /// <summary>The socket pointer kind that may also be null (<see cref="ValueKind.Socket"/> gives <see cref="ValueKind.SocketOrNull"/>; a nullable kind gives itself).</summary>
+    internal static ValueKind OrNull(ValueKind socket) => socket switch
+    {
+        ValueKind.Socket or ValueKind.SocketOrNull => ValueKind.SocketOrNull,
+        ValueKind.TcpSocket or ValueKind.TcpSocketOrNull => ValueKind.TcpSocketOrNull,
+        _ => ValueKind.FullSocketOrNull,
+    };
+
+    /// <summary>The kernel verifier's name of a socket pointer kind (<c>sock_common</c>, <c>sock</c>, <c>tcp_sock</c>, each also with <c>_or_null</c>).</summary>
     internal static string SocketName(ValueKind kind) => kind switch
     {
         ValueKind.Socket => "sock_common",
         ValueKind.SocketOrNull => "sock_common_or_null",
         ValueKind.FullSocket => "sock",
+        ValueKind.TcpSocket => "tcp_sock",
+        ValueKind.TcpSocketOrNull => "tcp_sock_or_null",
         _ => "sock_or_null",
     };
 
@@ -160,7 +172,7 @@ public readonly record struct AbstractValue(
             // a socket pointer on one path, null (the number 0) on the other: a socket pointer or null, as the kernel
             // keeps the two paths apart (e.g. `flag = sk != NULL; ...; if (sk)`); its own null id, shared with no copy
             var socket = IsSocket(Kind) ? Kind : other.Kind;
-            return new AbstractValue(socket is ValueKind.Socket or ValueKind.SocketOrNull ? ValueKind.SocketOrNull : ValueKind.FullSocketOrNull, ScalarRange.Constant(0));
+            return new AbstractValue(OrNull(socket), ScalarRange.Constant(0));
         }
 
         bool nullable = Kind != other.Kind && NonNull(Kind) == NonNull(other.Kind);
@@ -223,7 +235,7 @@ public readonly record struct AbstractValue(
             ValueKind.Context => $"ctx(off={Num})",
             ValueKind.PacketEnd => "pkt_end",
             ValueKind.Function => $"func({Num})",
-            ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull => SocketName(Kind),
+            _ when IsSocket(Kind) => SocketName(Kind),
             _ => $"pkt_meta(off={Num})",
         };
     }

@@ -15,6 +15,8 @@ public sealed class ContextLayout
 {
     private readonly ContextField?[] byOffset;
 
+    private readonly ContextLayout? tcpSocket;
+
     /// <summary>Creates a layout.</summary>
     /// <param name="name">The context's name (for the log, e.g. "xdp_md").</param>
     /// <param name="size">The context's size in bytes (1-65536).</param>
@@ -85,6 +87,25 @@ public sealed class ContextLayout
 
     /// <summary>What a full socket pointer (<see cref="ValueKind.FullSocket"/>, e.g. from <c>bpf_sk_fullsock</c>) may load, null when the context has no socket.</summary>
     public ContextLayout? FullSocket { get; }
+
+    /// <summary>
+    /// What a TCP socket pointer (<see cref="ValueKind.TcpSocket"/>, from <c>bpf_tcp_sock</c> compared with 0) may load,
+    /// null when the context offers none: a layout of read-only numbers, as <see cref="Socket"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The layout has a field that is not a read-only number.</exception>
+    public ContextLayout? TcpSocket
+    {
+        get => tcpSocket;
+        init
+        {
+            if (value?.Fields.FirstOrDefault(f => f.Kind != ContextFieldKind.Scalar || f.Writable) is { } bad)
+            {
+                throw new ArgumentException($"socket layout {value.Name}: field {bad.Name} must be a read-only number", nameof(value));
+            }
+
+            tcpSocket = value;
+        }
+    }
 
     /// <summary>The context's name.</summary>
     public string Name { get; }

@@ -68,9 +68,10 @@ internal sealed partial class SafetyAnalyzer
             {
                 result = Reserve(pc, state, state.Registers[2]);
             }
-            else if (signature.Return == HelperReturnKind.FullSocketOrNull)
+            else if (signature.Return is HelperReturnKind.FullSocketOrNull or HelperReturnKind.TcpSocketOrNull)
             {
-                result = new AbstractValue(ValueKind.FullSocketOrNull, ScalarRange.Constant(0), NullId: ++nextNullId);
+                var kind = signature.Return == HelperReturnKind.FullSocketOrNull ? ValueKind.FullSocketOrNull : ValueKind.TcpSocketOrNull;
+                result = new AbstractValue(kind, ScalarRange.Constant(0), NullId: ++nextNullId);
             }
         }
 
@@ -199,7 +200,7 @@ internal sealed partial class SafetyAnalyzer
                     CheckStackOrNull(pc, r, value);
                     break;
                 case HelperArgumentKind.Socket:
-                    if (value.Kind is not (ValueKind.Socket or ValueKind.FullSocket))
+                    if (value.Kind is not (ValueKind.Socket or ValueKind.FullSocket or ValueKind.TcpSocket))
                     {
                         // the helper checks at run time that it is given the run's socket (anything else gives NULL)
                         string type = value.Kind switch

@@ -131,7 +131,12 @@ internal sealed partial class SafetyAnalyzer
         bool load = insn.Operation is Operation.Load or Operation.LoadSignExtend;
         long offset = pointer.Num.SMin + insn.Offset;
         string name = AbstractValue.SocketName(pointer.Kind);
-        var layout = pointer.Kind is ValueKind.Socket or ValueKind.SocketOrNull ? context.Layout?.Socket : context.Layout?.FullSocket;
+        var layout = pointer.Kind switch
+        {
+            ValueKind.Socket or ValueKind.SocketOrNull => context.Layout?.Socket,
+            ValueKind.TcpSocket or ValueKind.TcpSocketOrNull => context.Layout?.TcpSocket,
+            _ => context.Layout?.FullSocket,
+        };
         string? why = null;
         if (AbstractValue.IsNullable(pointer.Kind))
         {

@@ -41,4 +41,8 @@ public enum ValueKind : byte
     FullSocket,
     /// <summary>What <see cref="Helpers.HelperReturnKind.FullSocketOrNull"/> helpers return (the kernel's <c>sock_or_null</c>): a <see cref="FullSocket"/> or null.</summary>
     FullSocketOrNull,
+    /// <summary>A pointer to a TCP socket (the kernel's <c>tcp_sock</c>, from <c>bpf_tcp_sock</c>): loads of the fields <see cref="ContextLayout.TcpSocket"/> allows.</summary>
+    TcpSocket,
+    /// <summary>What <see cref="Helpers.HelperReturnKind.TcpSocketOrNull"/> helpers return (the kernel's <c>tcp_sock_or_null</c>): a <see cref="TcpSocket"/> or null.</summary>
+    TcpSocketOrNull,
 }

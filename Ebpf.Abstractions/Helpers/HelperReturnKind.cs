@@ -20,4 +20,10 @@ public enum HelperReturnKind : byte
     /// layout's <see cref="Analysis.ContextLayout.FullSocket"/>), or null: <c>bpf_sk_fullsock</c>, <c>bpf_get_listener_sock</c>.
     /// </summary>
     FullSocketOrNull,
+
+    /// <summary>
+    /// A pointer to a TCP socket (<see cref="Analysis.ValueKind.TcpSocketOrNull"/>: its fields are the context layout's
+    /// <see cref="Analysis.ContextLayout.TcpSocket"/>), or null: <c>bpf_tcp_sock</c>.
+    /// </summary>
+    TcpSocketOrNull,
 }

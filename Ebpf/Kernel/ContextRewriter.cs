@@ -111,7 +111,7 @@ internal static class ContextRewriter
     }
 
     /// <summary>True for the regions of socket pointers (<c>__sk_buff.sk</c>, <c>bpf_sk_fullsock</c>'s result), null or not.</summary>
-    internal static bool IsSocket(ValueKind region) => region is ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull;
+    internal static bool IsSocket(ValueKind region) => AbstractValue.IsSocket(region);
 
     private static bool IsWordStore(Instruction instruction) =>
         instruction.Class is InstructionClass.St or InstructionClass.Stx && instruction.AccessMode == AccessMode.Memory && (instruction.OpCode & 0x18) == 0;

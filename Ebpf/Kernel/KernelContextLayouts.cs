@@ -40,6 +40,20 @@ public static class KernelContextLayouts
     public static ContextLayout FullSocket { get; } = new("bpf_sock", NativeContext.SocketSize, SocketFields(full: true));
 
     /// <summary>
+    /// <c>struct bpf_tcp_sock</c> behind a TCP socket pointer (the kernel's <c>tcp_sock</c>: what <c>bpf_tcp_sock</c>
+    /// gives once compared with 0), with Linux 6.18's rules (<c>bpf_tcp_sock_is_valid_access</c>, checked with its
+    /// verifier, kern_run): loads only, whole fields only: the 4-byte counters from <c>snd_cwnd</c> (0) to
+    /// <c>sacked_out</c> (76) and from <c>dsack_dups</c> (96) to <c>icsk_retransmits</c> (108), and the 8-byte
+    /// <c>bytes_received</c> (80) and <c>bytes_acked</c> (88). A 4-byte load at 84 or 92 (the upper halves of the 8-byte
+    /// fields) passes the kernel's access rule but fails its rewrite ("verifier bug: error during ctx access conversion",
+    /// EFAULT): refused here too. The test run's socket is never a TCP socket, so no run ever reads these fields.
+    /// </summary>
+    public static ContextLayout TcpSocket { get; } = new("bpf_tcp_sock", TcpSocketSize, TcpSocketFields());
+
+    /// <summary>The size of <c>struct bpf_tcp_sock</c> (Linux 6.18): up to the end of <c>icsk_retransmits</c>.</summary>
+    private const int TcpSocketSize = 112;
+
+    /// <summary>
     /// <c>struct __sk_buff</c> as a tc classifier sees it, with Linux 6.18's access rules (the load applies the same,
     /// <see cref="KernelProgram.LoadRefusals"/>): the 4-byte numeric fields (aligned narrow loads allowed, stores whole),
     /// the writable ones (mark, queue_mapping, priority, tc_index, tc_classid; tstamp, 8 bytes at a time), <c>cb</c> (20
@@ -47,7 +61,7 @@ public static class KernelContextLayouts
     /// only), <c>sk</c> (an 8-byte load only, of a pointer to the run's socket or null: once compared with 0, its fields
     /// are <see cref="Socket"/>'s), <c>tstamp_type</c> (1 byte) and the packet fields.
     /// </summary>
-    public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false), Socket, FullSocket);
+    public static ContextLayout SkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: false), Socket, FullSocket) { TcpSocket = TcpSocket };
 
     /// <summary>
     /// <c>struct __sk_buff</c> as a socket filter sees it: as <see cref="SkBuff"/>, but only <c>cb</c> is writable, and
@@ -55,7 +69,7 @@ public static class KernelContextLayouts
     /// <c>tstamp</c>, <c>wire_len</c>, <c>hwtstamp</c> or <c>tstamp_type</c>: socket filters read the packet with
     /// <c>bpf_skb_load_bytes</c>, and <c>KernelProgram.Load</c> refuses a program that touches them.
     /// </summary>
-    public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true), Socket, FullSocket);
+    public static ContextLayout SocketSkBuff { get; } = new("__sk_buff", NativeContext.SkBuffUapiSize, SkBuffFields(socketFilter: true), Socket, FullSocket) { TcpSocket = TcpSocket };
 
     /// <summary>
     /// The layouts of the contexts the runs give (<see cref="NativeContext"/>): the uapi structure's numeric fields at
@@ -102,7 +116,10 @@ public static class KernelContextLayouts
             _ => f,
         }),
         uapi.Socket,
-        uapi.FullSocket);
+        uapi.FullSocket)
+    {
+        TcpSocket = uapi.TcpSocket,
+    };
 
     private static List<ContextField> SkBuffFields(bool socketFilter)
     {
@@ -189,6 +206,18 @@ public static class KernelContextLayouts
             fields.Add(new("priority", SocketFieldOffsets.Priority, 4));
         }
 
+        return fields;
+    }
+
+    private static List<ContextField> TcpSocketFields()
+    {
+        string[] first = ["snd_cwnd", "srtt_us", "rtt_min", "snd_ssthresh", "rcv_nxt", "snd_nxt", "snd_una", "mss_cache", "ecn_flags", "rate_delivered",
+            "rate_interval_us", "packets_out", "retrans_out", "total_retrans", "segs_in", "data_segs_in", "segs_out", "data_segs_out", "lost_out", "sacked_out"];
+        string[] last = ["dsack_dups", "delivered", "delivered_ce", "icsk_retransmits"];
+        var fields = first.Select((name, i) => new ContextField(name, 4 * i, 4)).ToList();
+        fields.Add(new ContextField("bytes_received", 80, 8));
+        fields.Add(new ContextField("bytes_acked", 88, 8));
+        fields.AddRange(last.Select((name, i) => new ContextField(name, 96 + (4 * i), 4)));
         return fields;
     }
 

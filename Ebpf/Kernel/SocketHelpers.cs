@@ -5,9 +5,9 @@ namespace Ebpf.Kernel;
 /// <summary>
 /// The socket helpers of socket-buffer programs, on the socket the test run gives every packet (see
 /// <see cref="SocketFieldOffsets.Write"/>), with the kernel's ids and what Linux 6.18 answered in a test run: tc
-/// programs get <c>bpf_sk_fullsock</c> (the run's socket is a full one: it gives it back) and
-/// <c>bpf_get_listener_sock</c> (NULL: the socket is not listening); both types get <c>bpf_get_socket_uid</c> (0, the
-/// socket's owner). Socket filters get neither of the first two (the kernel refuses them at load: "program of this type
+/// programs get <c>bpf_sk_fullsock</c> (the run's socket is a full one: it gives it back), <c>bpf_tcp_sock</c> (NULL:
+/// the socket's protocol is 0, not TCP) and <c>bpf_get_listener_sock</c> (NULL: the socket is not listening); both types
+/// get <c>bpf_get_socket_uid</c> (0, the socket's owner). Socket filters get none of the first three (the kernel refuses them at load: "program of this type
 /// cannot use helper", here a load error naming the helper).
 /// </summary>
 internal static class SocketHelpers
@@ -17,6 +17,9 @@ internal static class SocketHelpers
 
     /// <summary><c>bpf_sk_fullsock</c>.</summary>
     public const uint SkFullsock = 95;
+
+    /// <summary><c>bpf_tcp_sock</c>.</summary>
+    public const uint TcpSock = 96;
 
     /// <summary><c>bpf_get_listener_sock</c>.</summary>
     public const uint GetListenerSock = 98;
@@ -37,6 +40,16 @@ internal static class SocketHelpers
         var socket = HelperSignature.Of(HelperReturnKind.FullSocketOrNull, HelperArgumentKind.Socket);
         table.Set(SocketUid);
         table.Set(new Helper(SkFullsock, "bpf_sk_fullsock", (_, sk, _, _, _, _) => RunSocket(sk, "bpf_sk_fullsock")) { Signature = socket });
+        table.Set(new Helper(TcpSock, "bpf_tcp_sock", (_, sk, _, _, _, _) =>
+        {
+            // Linux gives a TCP socket's tcp_sock; the test run's socket has protocol 0 (Linux 6.18 answered NULL on TCP
+            // packets too), and it is the only socket a run can pass.
+            RunSocket(sk, "bpf_tcp_sock");
+            return 0;
+        })
+        {
+            Signature = HelperSignature.Of(HelperReturnKind.TcpSocketOrNull, HelperArgumentKind.Socket),
+        });
         table.Set(new Helper(GetListenerSock, "bpf_get_listener_sock", (_, sk, _, _, _, _) =>
         {
             RunSocket(sk, "bpf_get_listener_sock");
