@@ -66,6 +66,20 @@ public sealed unsafe class RepeatedRunTests
 
     [Theory]
     [MemberData(nameof(EnginesAndShapes))]
+    public void Each_run_starts_with_the_whole_instruction_budget(string engine, bool brief)
+    {
+        // Five instructions (eight with the helper call in front): a budget of exactly that lets every one of 1,000
+        // runs finish, and one less stops the first run (counted by hand).
+        string source = (brief ? "" : HelperCall) + "mov r0, 1\nadd r0, 2\nmov r3, r0\nadd r0, r3\nexit";
+        long length = brief ? 5 : 8;
+        using var enough = Compile(engine, source, Environment(), Options with { InstructionBudget = length });
+        Assert.Equal(6UL, enough.RunRepeatedWithContext(new byte[8], new byte[8], 1_000, default));
+        using var short1 = Compile(engine, source, Environment(), Options with { InstructionBudget = length - 1 });
+        Assert.Throws<EbpfBudgetExceededException>(() => short1.RunRepeatedWithContext(new byte[8], new byte[8], 1_000, default));
+    }
+
+    [Theory]
+    [MemberData(nameof(EnginesAndShapes))]
     public void A_region_removed_during_repeated_runs_is_not_used_by_the_runs_after(string engine, bool brief)
     {
         var target = GC.AllocateArray<byte>(16, pinned: true);
@@ -154,6 +168,6 @@ public sealed unsafe class RepeatedRunTests
         return environment;
     }
 
-    private static CompiledProgram Compile(string engine, string source, ProgramEnvironment environment) =>
-        (CompiledProgram)TestEngines.Get(engine).Compile(EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance), environment, Options);
+    private static CompiledProgram Compile(string engine, string source, ProgramEnvironment environment, ExecutionOptions? options = null) =>
+        (CompiledProgram)TestEngines.Get(engine).Compile(EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance), environment, options ?? Options);
 }
