@@ -17,7 +17,9 @@ public abstract unsafe partial class CompiledProgram
     /// (as the kernel's repeated test run does), and returns the last run's r0. <paramref name="stop"/> is looked at
     /// before every run: once it is cancelled, the next run does not start and the loop throws
     /// <see cref="EbpfRunCancelledException"/> at pc 0. The caller vouches that every run ends by itself (no token is
-    /// registered with a run); <see cref="ExecutionOptions.RunTimeLimit"/> still applies to each run.
+    /// registered with a run); <see cref="ExecutionOptions.RunTimeLimit"/> applies to each run as to a single run. The
+    /// run metrics are looked at once, when the loop starts: a listener that starts during the loop sees the runs of
+    /// the next call.
     /// </summary>
     /// <exception cref="EbpfRunCancelledException"><paramref name="stop"/> was cancelled between two runs.</exception>
     /// <exception cref="EbpfRuntimeException">A run failed (the runs after it do not start).</exception>
