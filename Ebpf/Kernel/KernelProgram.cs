@@ -311,6 +311,15 @@ public sealed class KernelProgram : IDisposable
             var memory = run.InputMemory;
             var context = run.ProgramContext;
             bool poll = !cancellationToken.CanBeCanceled || (bounded && (!tailCalls || TargetsBounded()));
+            if (poll && compiled is CompiledProgram own)
+            {
+                // The engine's loop (see CompiledProgram.RunRepeatedWithContext): the token looked at before each run.
+                own.RunRepeatedWithContext(memory, context, untimed, cancellationToken);
+                long begun = ThreadClock.Now();
+                ulong last = own.RunRepeatedWithContext(memory, context, repeat - untimed, cancellationToken);
+                return (last, (long)Math.Round((ThreadClock.Now() - begun) / (double)(repeat - untimed)));
+            }
+
             ulong result = 0;
             for (int i = 0; i < untimed; i++)
             {

@@ -16,14 +16,14 @@ namespace Ebpf.Maps;
 public sealed class ProgramArrayMap : BpfMap
 {
     private readonly object gate = new();
-    private readonly ICompiledProgram?[] programs;
+    private readonly CompiledProgram?[] programs;
 
     /// <summary>Creates a program array.</summary>
     /// <exception cref="ArgumentException">The definition is invalid or not a program array.</exception>
     public ProgramArrayMap(MapDefinition definition)
         : base(definition, BpfMapType.ProgramArray)
     {
-        programs = new ICompiledProgram?[MaxEntries];
+        programs = new CompiledProgram?[MaxEntries];
         Targets = new TargetsOfArray(this);
     }
 
@@ -80,7 +80,7 @@ public sealed class ProgramArrayMap : BpfMap
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
-            Volatile.Write(ref programs[index], program);
+            Volatile.Write(ref programs[index], compiled);
         }
     }
 
@@ -103,7 +103,13 @@ public sealed class ProgramArrayMap : BpfMap
     /// The program at <paramref name="index"/>, or null when the slot is empty, its program has been disposed, the
     /// index is beyond the capacity or the map has been disposed. Lock-free (tail calls read it).
     /// </summary>
-    public ICompiledProgram? Get(uint index)
+    public ICompiledProgram? Get(uint index) => Target(index);
+
+    /// <summary>
+    /// <see cref="Get"/> as the compiled program it is (the array holds only programs of this library's engines, see
+    /// <see cref="Set"/>): no type test on a tail call's way.
+    /// </summary>
+    internal CompiledProgram? Target(uint index)
     {
         if (index >= (uint)MaxEntries || IsDisposed)
         {
@@ -111,7 +117,7 @@ public sealed class ProgramArrayMap : BpfMap
         }
 
         var program = Volatile.Read(ref programs[index]);
-        return program is CompiledProgram { IsDisposed: true } ? null : program;
+        return program is { IsDisposed: true } ? null : program;
     }
 
     /// <inheritdoc />
@@ -176,6 +182,6 @@ public sealed class ProgramArrayMap : BpfMap
     private sealed class TargetsOfArray(ProgramArrayMap map) : TailCallTargets
     {
         public override CompiledProgram? Find(uint index, int tailCallCount) =>
-            tailCallCount < LinuxHelpers.MaxTailCalls ? map.Get(index) as CompiledProgram : null;
+            tailCallCount < LinuxHelpers.MaxTailCalls ? map.Target(index) : null;
     }
 }
