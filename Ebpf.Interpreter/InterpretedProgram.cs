@@ -13,7 +13,9 @@ namespace Ebpf.Interpreter;
 /// helper table for <c>callx</c>. <see cref="Execute"/> is one dispatch loop over the decoded form; every memory access
 /// is checked whatever the options say, except the loads and stores the safety analysis proves in bounds
 /// (<see cref="CheckPlan"/>). It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
-/// over its per-instruction hook, and the unobserved copy has none.
+/// over its per-instruction hook, and the unobserved copy has none. It is generic over the kind of run as well
+/// (<see cref="IRunKind"/>): a program that qualifies for the direct entry (<see cref="DirectEntry"/>) gets a copy with no
+/// budget count, no call frames and a check against the input only.
 /// </summary>
 internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservableProgram, IMemoryCheckStatistics
 {
