@@ -13,7 +13,9 @@ namespace Ebpf.Interpreter;
 /// helper table for <c>callx</c>. <see cref="Execute"/> is one dispatch loop over the decoded form; every memory access
 /// is checked whatever the options say, except the loads and stores the safety analysis proves in bounds
 /// (<see cref="CheckPlan"/>). It runs under an <see cref="IInstructionObserver"/> too: the loop is generic
-/// over its per-instruction hook, and the unobserved copy has none.
+/// over its per-instruction hook, and the unobserved copy has none. It is generic over the kind of run as well
+/// (<see cref="IRunKind"/>): a program that qualifies for the direct entry (<see cref="DirectEntry"/>) gets a copy with no
+/// budget count, no call frames and a check against the input only.
 /// </summary>
 internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservableProgram, IMemoryCheckStatistics
 {
@@ -37,6 +39,10 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         codeStart = (DecodedInstruction*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(code));
         helpers = [.. plan.Helpers];
         callxHelpers = plan.Callx;
+        if (DirectEligible)
+        {
+            UseDirectEntry();
+        }
     }
 
     /// <inheritdoc />
@@ -63,34 +69,55 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
     private ulong Dispatch(ref RunState state, DecodedInstruction* entry, ulong frameTop, int depth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
         state.Observer == 0
-            ? Execute(ref state, default(NoHook), entry, frameTop, depth, a1, a2, a3, a4, a5)
-            : Execute(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), entry, frameTop, depth, a1, a2, a3, a4, a5);
+            ? Execute<NoHook, PlainRun>(ref state, default, entry, frameTop, depth, a1, a2, a3, a4, a5)
+            : Execute<ObserverHook, PlainRun>(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), entry, frameTop, depth, a1, a2, a3, a4, a5);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The dispatch loop's direct copy (<see cref="DirectRun"/>) on a run state of which only the input is set: the
+    /// loop reads nothing else of it, and a failed check throws <see cref="CompiledProgram.DirectViolation"/> with the
+    /// plain run's pc and message.
+    /// </remarks>
+    [SkipLocalsInit]
+    private protected override ulong ExecuteDirect(ulong r1, ulong r2)
+    {
+        Unsafe.SkipInit(out RunState input);
+        input.InputAddress = r1;
+        input.InputLength = r2;
+        return Execute<NoHook, DirectRun>(ref input, default, codeStart, 0, 0, r1, r2, 0, 0, 0);
+    }
 
     // The call frames are written before they are read, so only the registers need zeroing. A run starts at slot 0 with
-    // depth 0; a callback at its function with the depth of its frame (its exit at that depth returns).
+    // depth 0; a callback at its function with the depth of its frame (its exit at that depth returns). A direct run
+    // (TRun) has no frames, no budget and no stack: it names no r10, so r10 stays 0 and stackLow is never used.
     [SkipLocalsInit]
-    private ulong Execute<THook>(ref RunState state, THook hook, DecodedInstruction* entry, ulong frameTop, int baseDepth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+    private ulong Execute<THook, TRun>(ref RunState state, THook hook, DecodedInstruction* entry, ulong frameTop, int baseDepth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
         where THook : struct, IExecutionHook
+        where TRun : struct, IRunKind
     {
         ulong* r = stackalloc ulong[11];
         new Span<ulong>(r, 11).Clear();
-        int maxDepth = Options.MaxCallDepth;
+        int maxDepth = TRun.Direct ? 0 : Options.MaxCallDepth;
         ulong* frames = stackalloc ulong[maxDepth * FrameSlots];
-        ulong stackSize = (ulong)Options.StackSize;
+        ulong stackSize = TRun.Direct ? 0 : (ulong)Options.StackSize;
         RunState* statePointer = (RunState*)Unsafe.AsPointer(ref state);
 
         r[1] = a1;
         r[2] = a2;
-        r[3] = a3;
-        r[4] = a4;
-        r[5] = a5;
-        r[10] = frameTop;
+        if (!TRun.Direct)
+        {
+            r[3] = a3;
+            r[4] = a4;
+            r[5] = a5;
+            r[10] = frameTop;
+        }
+
         ulong stackLow = frameTop - stackSize;
-        long budget = state.BudgetRemaining;
+        long budget = TRun.Direct ? 0 : state.BudgetRemaining;
         // A run that can be cancelled gets its budget in slices; the rest waits in the reserve, and the cancellation
         // flag is read when a slice runs out, so the loop below stays as it is.
         long reserve = 0;
-        if (state.Cancellable != 0 && budget > CancellationSlice)
+        if (!TRun.Direct && state.Cancellable != 0 && budget > CancellationSlice)
         {
             reserve = budget - CancellationSlice;
             budget = CancellationSlice;
@@ -102,7 +129,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
         while (true)
         {
-            if (--budget < 0)
+            if (!TRun.Direct && --budget < 0)
             {
                 budget = NextSlice(ref state, ref reserve, PcOf(ins));
             }
@@ -238,45 +265,45 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
                 // Loads and stores, each access checked in full
                 case Op.Lddw: r[ins->Dst] = (ulong)ins->Imm; ins += 2; continue;
-                case Op.LdxB: r[ins->Dst] = *(byte*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
-                case Op.LdxH: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxW: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxDW: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxsB: r[ins->Dst] = (ulong)(long)*(sbyte*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
-                case Op.LdxsH: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxsW: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Check(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.StB: *(byte*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)ins->Imm; ins++; continue;
-                case Op.StH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)ins->Imm); ins++; continue;
-                case Op.StW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)ins->Imm); ins++; continue;
-                case Op.StDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (ulong)ins->Imm); ins++; continue;
-                case Op.StxB: *(byte*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)r[ins->Src]; ins++; continue;
-                case Op.StxH: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
-                case Op.StxW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
-                case Op.StxDW: Unsafe.WriteUnaligned((void*)Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
+                case Op.LdxB: r[ins->Dst] = *(byte*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxH: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxW: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxDW: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsB: r[ins->Dst] = (ulong)(long)*(sbyte*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxsH: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsW: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Check<TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.StB: *(byte*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)ins->Imm; ins++; continue;
+                case Op.StH: Unsafe.WriteUnaligned((void*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)ins->Imm); ins++; continue;
+                case Op.StW: Unsafe.WriteUnaligned((void*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)ins->Imm); ins++; continue;
+                case Op.StDW: Unsafe.WriteUnaligned((void*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (ulong)ins->Imm); ins++; continue;
+                case Op.StxB: *(byte*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)r[ins->Src]; ins++; continue;
+                case Op.StxH: Unsafe.WriteUnaligned((void*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
+                case Op.StxW: Unsafe.WriteUnaligned((void*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
+                case Op.StxDW: Unsafe.WriteUnaligned((void*)Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
 
                 // Loads and stores the safety analysis proves in bounds: no check (unless an observer, which may change
                 // registers and memory, watches the run)
-                case Op.LdxBProven: r[ins->Dst] = *(byte*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
-                case Op.LdxHProven: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxWProven: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxDWProven: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxsBProven: r[ins->Dst] = (ulong)(long)*(sbyte*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
-                case Op.LdxsHProven: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.LdxsWProven: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Proven<THook>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
-                case Op.StBProven: *(byte*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)ins->Imm; ins++; continue;
-                case Op.StHProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)ins->Imm); ins++; continue;
-                case Op.StWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)ins->Imm); ins++; continue;
-                case Op.StDWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (ulong)ins->Imm); ins++; continue;
-                case Op.StxBProven: *(byte*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)r[ins->Src]; ins++; continue;
-                case Op.StxHProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
-                case Op.StxWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
-                case Op.StxDWProven: Unsafe.WriteUnaligned((void*)Proven<THook>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
+                case Op.LdxBProven: r[ins->Dst] = *(byte*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxHProven: r[ins->Dst] = Unsafe.ReadUnaligned<ushort>((void*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxWProven: r[ins->Dst] = Unsafe.ReadUnaligned<uint>((void*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxDWProven: r[ins->Dst] = Unsafe.ReadUnaligned<ulong>((void*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsBProven: r[ins->Dst] = (ulong)(long)*(sbyte*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Read, stackLow, ins); ins++; continue;
+                case Op.LdxsHProven: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<short>((void*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.LdxsWProven: r[ins->Dst] = (ulong)(long)Unsafe.ReadUnaligned<int>((void*)Proven<THook, TRun>(ref state, r[ins->Src] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Read, stackLow, ins)); ins++; continue;
+                case Op.StBProven: *(byte*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)ins->Imm; ins++; continue;
+                case Op.StHProven: Unsafe.WriteUnaligned((void*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)ins->Imm); ins++; continue;
+                case Op.StWProven: Unsafe.WriteUnaligned((void*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)ins->Imm); ins++; continue;
+                case Op.StDWProven: Unsafe.WriteUnaligned((void*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), (ulong)ins->Imm); ins++; continue;
+                case Op.StxBProven: *(byte*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 1, MemoryAccessKind.Write, stackLow, ins) = (byte)r[ins->Src]; ins++; continue;
+                case Op.StxHProven: Unsafe.WriteUnaligned((void*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 2, MemoryAccessKind.Write, stackLow, ins), (ushort)r[ins->Src]); ins++; continue;
+                case Op.StxWProven: Unsafe.WriteUnaligned((void*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), (uint)r[ins->Src]); ins++; continue;
+                case Op.StxDWProven: Unsafe.WriteUnaligned((void*)Proven<THook, TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), r[ins->Src]); ins++; continue;
                 case Op.Atomic32:
-                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: false);
+                    Atomics.Execute(Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 4, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: false);
                     ins++;
                     continue;
                 case Op.Atomic64:
-                    Atomics.Execute(Check(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: true);
+                    Atomics.Execute(Check<TRun>(ref state, r[ins->Dst] + (ulong)(long)ins->Target, 8, MemoryAccessKind.Write, stackLow, ins), ins, r, wide: true);
                     ins++;
                     continue;
 
@@ -347,6 +374,11 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 default:
                 {
                     // Op.Exit
+                    if (TRun.Direct)
+                    {
+                        return r[0];
+                    }
+
                     if (depth == baseDepth)
                     {
                         state.BudgetRemaining = budget + reserve;
@@ -368,11 +400,22 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         }
     }
 
-    /// <summary>Returns <paramref name="address"/> when the access is allowed; otherwise throws the violation at <paramref name="ins"/>.</summary>
+    /// <summary>
+    /// Returns <paramref name="address"/> when the access is allowed (in a direct run: inside the input); otherwise
+    /// throws the violation at <paramref name="ins"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong Check(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
+    private ulong Check<TRun>(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
+        where TRun : struct, IRunKind
     {
-        if (!MemoryGuard.IsAllowed(ref state, address, size, access, stackLow))
+        if (TRun.Direct)
+        {
+            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength))
+            {
+                ThrowDirectViolation(ref state, address, size, access, PcOf(ins));
+            }
+        }
+        else if (!MemoryGuard.IsAllowed(ref state, address, size, access, stackLow))
         {
             ThrowViolation(ref state, address, size, access, stackLow, PcOf(ins));
         }
@@ -385,9 +428,10 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     /// write registers and memory between instructions, so the proof no longer holds).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong Proven<THook>(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
-        where THook : struct, IExecutionHook =>
-        THook.Enabled ? Check(ref state, address, size, access, stackLow, ins) : address;
+    private ulong Proven<THook, TRun>(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
+        where THook : struct, IExecutionHook
+        where TRun : struct, IRunKind =>
+        THook.Enabled ? Check<TRun>(ref state, address, size, access, stackLow, ins) : address;
 
     /// <summary>The address of a legacy packet load at <paramref name="offset"/> into the input; throws when it is not inside the input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -405,6 +449,11 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowViolation(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, int pc) =>
         throw MemoryGuard.Violation(Program, pc, ref state, address, size, access, stackLow);
+
+    /// <summary>The violation of a direct run at <paramref name="pc"/>: the plain run's (see <see cref="CompiledProgram.DirectViolation"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDirectViolation(ref RunState state, ulong address, ulong size, MemoryAccessKind access, int pc) =>
+        throw DirectViolation(pc, address, size, access, state.InputAddress, state.InputLength);
 
     /// <summary>The pc (slot index) of a decoded instruction.</summary>
     private int PcOf(DecodedInstruction* ins) => (int)(ins - codeStart);

@@ -66,11 +66,63 @@ public abstract unsafe partial class CompiledProgram
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong RunDirect(byte* memory, ulong memoryLength)
+    private ulong RunDirect(byte* memory, ulong memoryLength) => DirectRun(memory, memoryLength);
+
+    /// <summary>
+    /// <see cref="Run(Span{byte})"/> of a program whose direct entry is an engine method (<see cref="ExecuteDirect"/>):
+    /// the input pinned for the run, then <see cref="RunDirect(byte*, ulong)"/>'s steps. A program with a direct entry
+    /// has no entry context (see <see cref="DirectEntry"/>), so the public method's context check has nothing to refuse.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunManagedDirect(Span<byte> memory)
+    {
+        fixed (byte* m = memory)
+        {
+            ulong length = (ulong)memory.Length;
+            return DirectReady() ? ExecuteDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Run(Span{byte})"/> of a program whose direct entry is a native body (see <see cref="UseDirectEntry(nint)"/>),
+    /// as <see cref="RunManagedDirect"/> is for an engine method.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunNativeDirect(Span<byte> memory)
+    {
+        fixed (byte* m = memory)
+        {
+            ulong length = (ulong)memory.Length;
+            return DirectReady() ? CallNativeDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
+        }
+    }
+
+    /// <summary>The body of <see cref="RunDirect(byte*, ulong)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong DirectRun(byte* memory, ulong memoryLength)
+    {
+        if (!DirectReady())
+        {
+            return RunPlainOutOfLine(memory, memoryLength);
+        }
+
+        ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
+        return nativeDirect == 0 ? ExecuteDirect(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
+    }
+
+    /// <summary>
+    /// False when the run must take the plain path after all: someone listens to the run metrics, or the environment has
+    /// memory regions now (see <see cref="DirectEntry"/>). Throws when the program was disposed.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool DirectReady()
     {
         if (EbpfTelemetry.RunsObserved || Environment.GetPinnedRegions().Length != 0)
         {
-            return RunPlainOutOfLine(memory, memoryLength);
+            return false;
         }
 
         if (Volatile.Read(ref disposed) != 0)
@@ -78,24 +130,25 @@ public abstract unsafe partial class CompiledProgram
             ThrowDisposed();
         }
 
-        ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
-        if (nativeDirect == 0)
-        {
-            return ExecuteDirect(r1, memoryLength);
-        }
+        return true;
+    }
 
-        var result = ((delegate* unmanaged[SuppressGCTransition]<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, memoryLength);
+    /// <summary>Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its fault.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong CallNativeDirect(ulong r1, ulong r2)
+    {
+        var result = ((delegate* unmanaged[SuppressGCTransition]<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, r2);
         GC.KeepAlive(this);
         if (result.Fault != 0)
         {
-            ThrowNativeDirectFault(result, r1, memoryLength);
+            ThrowNativeDirectFault(result, r1, r2);
         }
 
         return result.R0;
     }
 
     /// <summary>
-    /// The plain run without metadata, as a call of its own: inlined into <see cref="RunDirect"/>, the plain run's
+    /// The plain run without metadata, as a call of its own: inlined into <see cref="DirectRun"/>, the plain run's
     /// registers made every direct run save and restore six callee-saved registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -149,7 +149,18 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     }
 
     /// <inheritdoc />
-    public ulong Run(Span<byte> memory)
+    /// <remarks>
+    /// Only tests and calls, so that this method has no frame of its own: a direct run does not pay for the registers of
+    /// the plain run's frame, and each kind of direct run (native body or engine method, see
+    /// <see cref="RunNativeDirect"/> and <see cref="RunManagedDirect"/>) has a method of its own, shaped by the
+    /// runtime's profile for that kind only.
+    /// </remarks>
+    public ulong Run(Span<byte> memory) =>
+        !direct ? RunSpan(memory) : nativeDirect != 0 ? RunNativeDirect(memory) : RunManagedDirect(memory);
+
+    /// <summary><see cref="Run(Span{byte})"/> of a program without a direct entry, as a method of its own (see there).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RunSpan(Span<byte> memory)
     {
         RequireRawEntry();
         fixed (byte* m = memory)

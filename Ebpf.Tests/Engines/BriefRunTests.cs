@@ -93,8 +93,8 @@ public class BriefRunTests
         using var compiled = Compile(engine, MarkInput);
         var input = new byte[16];
 
-        // On il and x64 the plain runs below take the direct entry (see DirectEntryTests).
-        Assert.Equal(engine is "il" or "x64", ((CompiledProgram)compiled).HasDirectEntry);
+        // On the interpreter, il and x64 the plain runs below take the direct entry (see DirectEntryTests).
+        Assert.Equal(engine is "interpreter" or "il" or "x64", ((CompiledProgram)compiled).HasDirectEntry);
         var e = Assert.Throws<EbpfRunCancelledException>(() => compiled.Run(input, new CancellationToken(canceled: true)));
         Assert.Equal(RuntimeErrorKind.Cancelled, e.Kind);
         Assert.Equal(0, e.Pc);
@@ -160,7 +160,7 @@ public class BriefRunTests
     {
         var options = new ExecutionOptions { RunTimeLimit = TimeSpan.FromMilliseconds(200) };
         using var brief = Compile(engine, MarkInput, options: options);
-        Assert.Equal(engine is "il" or "x64", ((CompiledProgram)brief).HasDirectEntry);
+        Assert.Equal(engine is "interpreter" or "il" or "x64", ((CompiledProgram)brief).HasDirectEntry);
         // mov r0, 0; mov r1, 1; loop: add r0, 1; jne r1, 0, loop
         using var loop = Compile(engine, "mov r0, 0\nmov r1, 1\nadd r0, 1\njne r1, 0, -2\nexit", options: options);
         var input = new byte[16];

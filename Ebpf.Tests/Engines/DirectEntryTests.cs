@@ -44,11 +44,11 @@ public class DirectEntryTests
     private static bool Qualifies(string source, ExecutionOptions? options = null) =>
         DirectEntry.Qualifies(Parse(source), options ?? ExecutionOptions.Default);
 
-    /// <summary>The engines that have a direct entry (il and x64, where x64 runs).</summary>
+    /// <summary>The engines that have a direct entry (the interpreter, il and x64, where x64 runs).</summary>
     public static TheoryData<string> DirectEngines()
     {
         var data = new TheoryData<string>();
-        foreach (var engine in TestEngines.All.Where(e => e.Name is "il" or "x64"))
+        foreach (var engine in TestEngines.All.Where(e => e.Name is "interpreter" or "il" or "x64"))
         {
             data.Add(engine.Name);
         }
@@ -101,11 +101,11 @@ public class DirectEntryTests
     }
 
     [Fact]
-    public void Il_and_x64_make_a_direct_entry_for_qualifying_programs_only_and_the_interpreter_none()
+    public void The_interpreter_il_and_x64_make_a_direct_entry_for_qualifying_programs_only()
     {
         foreach (var engine in TestEngines.All)
         {
-            bool hasOne = engine.Name is "il" or "x64";
+            bool hasOne = engine.Name is "interpreter" or "il" or "x64";
             using (var constant = Compile(engine.Name, Constant))
             {
                 Assert.Equal(hasOne, constant.HasDirectEntry);
@@ -162,9 +162,11 @@ public class DirectEntryTests
         var plain = Assert.Throws<EbpfMemoryAccessException>(() => program.Run(input, live.Token));
         Assert.Equal(9, input[0]);
         input[0] = 1;
-        var reference = Assert.Throws<EbpfMemoryAccessException>(() => interpreted.Run(input));
+        var reference = Assert.Throws<EbpfMemoryAccessException>(() => interpreted.Run(input, live.Token));
         Assert.Equal(reference.Message, direct.Message);
         Assert.Equal(plain.Message, direct.Message);
+        Assert.Equal(plain.Pc, direct.Pc);
+        Assert.Equal(plain.Address, direct.Address);
 
         // A write past the end: 4 bytes at 14 of 16.
         using var write = Compile(engine, "stw [r1+14], 1\nmov r0, 0\nexit");
@@ -172,7 +174,7 @@ public class DirectEntryTests
         Assert.Equal(0, written.Pc);
         Assert.Equal(MemoryAccessKind.Write, written.Access);
         using var writeInterpreted = Compile("interpreter", "stw [r1+14], 1\nmov r0, 0\nexit");
-        Assert.Equal(Assert.Throws<EbpfMemoryAccessException>(() => writeInterpreted.Run(input)).Message, written.Message);
+        Assert.Equal(Assert.Throws<EbpfMemoryAccessException>(() => writeInterpreted.Run(input, live.Token)).Message, written.Message);
 
         // Nothing at all to reach without an input.
         using var twoLoads = Compile(engine, TwoLoads);
