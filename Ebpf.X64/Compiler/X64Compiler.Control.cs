@@ -45,6 +45,12 @@ internal sealed partial class X64Compiler
         }
 
         EmitPollBeforeBackwardJump(pc, insn);
+        EmitConditionalJumpAt(pc, insn, JumpTarget(pc, insn.Target));
+    }
+
+    /// <summary>The conditional jump <paramref name="insn"/> at <paramref name="pc"/> to <paramref name="target"/>.</summary>
+    private void EmitConditionalJumpAt(int pc, DecodedInstruction insn, Label target)
+    {
         int d = insn.Dst;
         int src = insn.Src;
         if (renamedCompares.Remove(pc, out var renamed))
@@ -54,7 +60,7 @@ internal sealed partial class X64Compiler
             src = src == renamed.Copy ? renamed.Source : src;
         }
 
-        EmitConditionalJump(insn, d, src, JumpTarget(pc, insn.Target));
+        EmitConditionalJump(insn, d, src, target);
     }
 
     /// <summary>Before a backward jump: the yield count when the code yields to the host (see

@@ -290,10 +290,17 @@ internal sealed partial class X64Compiler
             a.jne(site.CheckedHead);
         }
 
-        MovConstant(r11, ulong.MaxValue);
+        // r11 = the smallest count; the first moving access sets it, and with none it is "any number" (all the
+        // accesses stay in place and passed their check once).
+        bool counted = false;
         foreach (var access in loop.Accesses)
         {
-            EmitGuardedAccessCount(site, access);
+            counted |= EmitGuardedAccessCount(site, access, first: !counted);
+        }
+
+        if (!counted)
+        {
+            MovConstant(r11, ulong.MaxValue);
         }
 
         if (site.Range is { } range)
@@ -312,23 +319,19 @@ internal sealed partial class X64Compiler
             if (counterInFrameRegister)
             {
                 a.mov(rcx, rbp);
+                a.cmp(rbp, r11);
+                a.cmova(rbp, r11);
+                a.sub(rcx, rbp);
+                a.mov(Block(RunBlock.GuardRestOffset), rcx);
             }
             else
             {
                 a.movq(rcx, xmm15);
-            }
-
-            a.mov(rdx, rcx);
-            a.cmp(rdx, r11);
-            a.cmova(rdx, r11);
-            a.sub(rcx, rdx);
-            a.mov(Block(RunBlock.GuardRestOffset), rcx);
-            if (counterInFrameRegister)
-            {
-                a.mov(rbp, rdx);
-            }
-            else
-            {
+                a.mov(rdx, rcx);
+                a.cmp(rdx, r11);
+                a.cmova(rdx, r11);
+                a.sub(rcx, rdx);
+                a.mov(Block(RunBlock.GuardRestOffset), rcx);
                 a.movq(xmm15, rdx);
             }
         }
@@ -348,11 +351,13 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// r11 = min(r11, the arrivals at the head whose address passes the access' inline check); to the checked head when
-    /// the first one does not. For first offset <c>o</c> into the region, limit <c>L</c> (passes when <c>o &lt; L</c>)
-    /// and step <c>d</c>: <c>(L - 1 - o) / d + 1</c> arrivals when <c>d &gt; 0</c>, <c>o / -d + 1</c> when <c>d &lt; 0</c>.
+    /// r11 = min(r11, the arrivals at the head whose address passes the access' inline check), or, when
+    /// <paramref name="first"/>, that number itself; to the checked head when the first arrival does not pass. For first
+    /// offset <c>o</c> into the region, limit <c>L</c> (passes when <c>o &lt; L</c>) and step <c>d</c>:
+    /// <c>(L - 1 - o) / d + 1</c> arrivals when <c>d &gt; 0</c> (<c>L - o</c> for a step of 1), <c>o / -d + 1</c> when
+    /// <c>d &lt; 0</c>. Returns false for an access that does not move (it passed, and r11 is left as it was).
     /// </summary>
-    private void EmitGuardedAccessCount(GuardSite site, GuardedAccess access)
+    private bool EmitGuardedAccessCount(GuardSite site, GuardedAccess access, bool first)
     {
         int size = access.Size;
         LoadForm(rcx, access.Address);
@@ -380,23 +385,41 @@ internal sealed partial class X64Compiler
         a.jae(site.CheckedHead);
         if (access.Step == 0)
         {
-            return;
+            return false;
         }
 
-        if (access.Step > 0)
+        if (access.Step == 1)
         {
+            // (L - 1 - o) / 1 + 1 = L - o (o < L: no wrap).
             a.sub(rdx, rcx);
-            a.sub(rdx, 1);
         }
         else
         {
-            a.mov(rdx, rcx);
+            if (access.Step > 0)
+            {
+                a.sub(rdx, rcx);
+                a.sub(rdx, 1);
+            }
+            else
+            {
+                a.mov(rdx, rcx);
+            }
+
+            DivideRdx(access.Step > 0 ? (ulong)access.Step : (ulong)-access.Step);
+            a.add(rdx, 1);
         }
 
-        DivideRdx(access.Step > 0 ? (ulong)access.Step : (ulong)-access.Step);
-        a.add(rdx, 1);
-        a.cmp(rdx, r11);
-        a.cmovb(r11, rdx);
+        if (first)
+        {
+            a.mov(r11, rdx);
+        }
+        else
+        {
+            a.cmp(rdx, r11);
+            a.cmovb(r11, rdx);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -475,11 +498,35 @@ internal sealed partial class X64Compiler
     /// <summary><paramref name="target"/> = the value of <paramref name="form"/> over the current registers (wrapping); no other register changes.</summary>
     private void LoadForm(AssemblerRegister64 target, LinearForm form)
     {
-        MovConstant(target, unchecked((ulong)form.Constant));
+        // The first two registers taken once and a 32-bit constant make one lea; the rest is added on.
+        int taken = 0;
+        Span<int> bases = [-1, -1];
+        for (int r = 0; r <= 10 && taken < 2 && FitsDisplacement(form.Constant); r++)
+        {
+            if (form.Coefficient(r) == 1)
+            {
+                bases[taken++] = r;
+            }
+        }
+
+        if (taken == 0)
+        {
+            MovConstant(target, unchecked((ulong)form.Constant));
+        }
+        else
+        {
+            a.lea(target, bases[1] < 0 ? __[R64(bases[0]) + (int)form.Constant] : __[R64(bases[0]) + R64(bases[1]) + (int)form.Constant]);
+        }
+
+        int skipped = 0;
         for (int r = 0; r <= 10; r++)
         {
             long coefficient = form.Coefficient(r);
-            if (coefficient == 1)
+            if (coefficient == 1 && skipped < taken)
+            {
+                skipped++;
+            }
+            else if (coefficient == 1)
             {
                 a.add(target, R64(r));
             }

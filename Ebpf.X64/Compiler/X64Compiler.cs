@@ -281,11 +281,16 @@ internal sealed unsafe partial class X64Compiler
 
     /// <summary>
     /// The translation of a sequence starting at <paramref name="pc"/> that is compiled as a whole (a rotation, address
-    /// arithmetic, a copy only a compare reads); returns the slots it covers, or 0 (nothing emitted) when none starts there.
+    /// arithmetic, a copy only a compare reads, a repeated compare); returns the slots it covers, or 0 (nothing emitted) when none starts there.
     /// </summary>
     private int EmitCombined(int pc, ReadOnlySpan<DecodedInstruction> code)
     {
-        int fused = EmitRotate(pc, code);
+        int fused = EmitRepeatedCompare(pc, code);
+        if (fused == 0)
+        {
+            fused = EmitRotate(pc, code);
+        }
+
         if (fused == 0)
         {
             fused = EmitFused(pc, code);
