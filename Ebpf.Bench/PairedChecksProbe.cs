@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Ebpf.Bench.Workloads;
 
@@ -99,7 +98,7 @@ internal static class PairedChecksProbe
             var batches = new int[compiled.Count];
             for (int i = 0; i < compiled.Count; i++)
             {
-                batches[i] = Calibrate(compiled[i].Program.Program, input);
+                batches[i] = RunFloorProbe.Calibrate(new RunFloorProbe.PlainRun(compiled[i].Program.Program, input), WarmUp, BatchTime, firstRuns: 1);
             }
 
             var times = new double[compiled.Count, rounds];
@@ -117,7 +116,7 @@ internal static class PairedChecksProbe
                     double best = double.MaxValue;
                     for (int repeat = 0; repeat < Repeats; repeat++)
                     {
-                        best = Math.Min(best, Batch(compiled[index].Program.Program, input, batches[index]));
+                        best = Math.Min(best, RunFloorProbe.Batch(new RunFloorProbe.PlainRun(compiled[index].Program.Program, input), batches[index]));
                     }
 
                     times[index, round] = best;
@@ -133,50 +132,6 @@ internal static class PairedChecksProbe
                 program.Dispose();
             }
         }
-    }
-
-    /// <summary>Warms <paramref name="program"/> up and returns how many runs fill a batch (at least one).</summary>
-    private static int Calibrate(ICompiledProgram program, byte[] input)
-    {
-        long warm = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetElapsedTime(warm) < WarmUp)
-        {
-            program.Run(input);
-        }
-
-        int runs = 1;
-        while (runs < 1 << 24)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < runs; i++)
-            {
-                program.Run(input);
-            }
-
-            if (Stopwatch.GetElapsedTime(start) >= BatchTime)
-            {
-                break;
-            }
-
-            runs *= 2;
-        }
-
-        return runs;
-    }
-
-    /// <summary>The mean time of one run over a batch of <paramref name="runs"/>, in ns.</summary>
-    private static double Batch(ICompiledProgram program, byte[] input, int runs)
-    {
-        ulong sink = 0;
-        long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < runs; i++)
-        {
-            sink += program.Run(input);
-        }
-
-        double ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / runs;
-        GC.KeepAlive(sink);
-        return ns;
     }
 
     private static (double Low, double Median, double High) Quartiles(double[] values)

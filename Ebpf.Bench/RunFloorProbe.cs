@@ -64,47 +64,54 @@ internal static class RunFloorProbe
     public static double Measure<TRun>(TRun run)
         where TRun : struct, IFloorRun
     {
-        // Warm up long enough for the runtime to finish tiering the run path, then calibrate: how many runs fill a batch.
-        long warm = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetElapsedTime(warm) < WarmUp)
-        {
-            run.Run();
-        }
-
-        int runs = 16;
-        while (true)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < runs; i++)
-            {
-                run.Run();
-            }
-
-            if (Stopwatch.GetElapsedTime(start) >= BatchTime || runs >= 1 << 24)
-            {
-                break;
-            }
-
-            runs *= 2;
-        }
-
+        int runs = Calibrate(run, WarmUp, BatchTime, firstRuns: 16);
         double best = double.MaxValue;
         for (int batch = 0; batch < Batches; batch++)
         {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < runs; i++)
-            {
-                run.Run();
-            }
-
-            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalNanoseconds / runs);
+            best = Math.Min(best, Batch(run, runs));
         }
 
         return best;
     }
 
+    /// <summary>
+    /// Warms <paramref name="run"/> up for <paramref name="warmUp"/> (long enough for the runtime to finish tiering the
+    /// run path), then returns how many runs fill a batch of <paramref name="batchTime"/>: <paramref name="firstRuns"/>
+    /// doubled until they do (at most 2^24).
+    /// </summary>
+    public static int Calibrate<TRun>(TRun run, TimeSpan warmUp, TimeSpan batchTime, int firstRuns)
+        where TRun : struct, IFloorRun
+    {
+        long warm = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(warm) < warmUp)
+        {
+            run.Run();
+        }
+
+        int runs = firstRuns;
+        while (Batch(run, runs) * runs < batchTime.TotalNanoseconds && runs < 1 << 24)
+        {
+            runs *= 2;
+        }
+
+        return runs;
+    }
+
+    /// <summary>The mean time of one of <paramref name="runs"/> runs of <paramref name="run"/> in a row, in ns.</summary>
+    public static double Batch<TRun>(TRun run, int runs)
+        where TRun : struct, IFloorRun
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < runs; i++)
+        {
+            run.Run();
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalNanoseconds / runs;
+    }
+
     /// <summary>A plain run through <see cref="ICompiledProgram.Run(Span{byte})"/>, as a user makes it.</summary>
-    private readonly struct PlainRun(ICompiledProgram compiled, byte[] input) : IFloorRun
+    internal readonly struct PlainRun(ICompiledProgram compiled, byte[] input) : IFloorRun
     {
         public ulong Run() => compiled.Run(input);
     }
