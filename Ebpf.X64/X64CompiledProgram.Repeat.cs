@@ -47,7 +47,7 @@ public sealed unsafe partial class X64CompiledProgram
             block.Status = (int)RunStatus.Completed;
             if (budget)
             {
-                block.Budget = RunBudget;
+                block.Budget = StartBudget;
             }
 
             r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block);

@@ -70,13 +70,8 @@ public sealed class ContextLayout
             throw new ArgumentException("a layout with a socket field needs the socket layouts (what a socket pointer may load)", nameof(fields));
         }
 
-        foreach (var target in new[] { socket, fullSocket })
-        {
-            if (target?.Fields.FirstOrDefault(f => f.Kind != ContextFieldKind.Scalar || f.Writable) is { } bad)
-            {
-                throw new ArgumentException($"socket layout {target.Name}: field {bad.Name} must be a read-only number", nameof(socket));
-            }
-        }
+        RequireReadOnlyNumbers(socket, nameof(socket));
+        RequireReadOnlyNumbers(fullSocket, nameof(socket));
 
         Socket = socket;
         FullSocket = fullSocket;
@@ -98,12 +93,17 @@ public sealed class ContextLayout
         get => tcpSocket;
         init
         {
-            if (value?.Fields.FirstOrDefault(f => f.Kind != ContextFieldKind.Scalar || f.Writable) is { } bad)
-            {
-                throw new ArgumentException($"socket layout {value.Name}: field {bad.Name} must be a read-only number", nameof(value));
-            }
-
+            RequireReadOnlyNumbers(value, nameof(value));
             tcpSocket = value;
+        }
+    }
+
+    /// <summary>Throws when the socket layout <paramref name="target"/> (if any) has a field that is not a read-only number.</summary>
+    private static void RequireReadOnlyNumbers(ContextLayout? target, string parameter)
+    {
+        if (target?.Fields.FirstOrDefault(f => f.Kind != ContextFieldKind.Scalar || f.Writable) is { } bad)
+        {
+            throw new ArgumentException($"socket layout {target.Name}: field {bad.Name} must be a read-only number", parameter);
         }
     }
 

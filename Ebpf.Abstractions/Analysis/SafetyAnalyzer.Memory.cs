@@ -193,7 +193,7 @@ internal sealed partial class SafetyAnalyzer
                 return Result(AccessOutcome.Unknown, RecordAccessProblem(R(), pointer) ?? $"{R()}: may be null (the result of a map lookup: compare it with 0 first)");
             case ValueKind.MapPointer:
                 return Result(AccessOutcome.Refuted, $"{R()}: is a map handle, not a pointer to memory");
-            case ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull or ValueKind.TcpSocket or ValueKind.TcpSocketOrNull:
+            case var kind when AbstractValue.IsSocket(kind):
                 return Result(AccessOutcome.Refuted, $"{R()}: is a socket pointer ({AbstractValue.SocketName(pointer.Kind)}): only its fields may be loaded, by the program itself");
             case ValueKind.Function:
                 return Result(AccessOutcome.Refuted, $"{R()}: is the address of a function (for a helper to call back), not a pointer to memory");

@@ -66,7 +66,16 @@ public abstract unsafe partial class CompiledProgram
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong RunDirect(byte* memory, ulong memoryLength) => DirectRun(memory, memoryLength);
+    private ulong RunDirect(byte* memory, ulong memoryLength)
+    {
+        if (!DirectReady())
+        {
+            return RunPlainOutOfLine(memory, memoryLength);
+        }
+
+        ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
+        return nativeDirect == 0 ? ExecuteDirect(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
+    }
 
     /// <summary>
     /// <see cref="Run(Span{byte})"/> of a program whose direct entry is an engine method (<see cref="ExecuteDirect"/>):
@@ -97,19 +106,6 @@ public abstract unsafe partial class CompiledProgram
             ulong length = (ulong)memory.Length;
             return DirectReady() ? CallNativeDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
         }
-    }
-
-    /// <summary>The body of <see cref="RunDirect(byte*, ulong)"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong DirectRun(byte* memory, ulong memoryLength)
-    {
-        if (!DirectReady())
-        {
-            return RunPlainOutOfLine(memory, memoryLength);
-        }
-
-        ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
-        return nativeDirect == 0 ? ExecuteDirect(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
     }
 
     /// <summary>
@@ -148,7 +144,7 @@ public abstract unsafe partial class CompiledProgram
     }
 
     /// <summary>
-    /// The plain run without metadata, as a call of its own: inlined into <see cref="DirectRun"/>, the plain run's
+    /// The plain run without metadata, as a call of its own: inlined into <see cref="RunDirect(byte*, ulong)"/>, the plain run's
     /// registers made every direct run save and restore six callee-saved registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -137,9 +137,6 @@ public abstract unsafe partial class CompiledProgram
         return now;
     }
 
-    /// <summary>The budget a brief program's run starts with (see <see cref="ExecuteBriefRepeatedly"/>).</summary>
-    private protected long RunBudget => budget;
-
     /// <summary>The stack bytes a run of this program can write (see <see cref="StackFootprint"/>).</summary>
     private protected int DirtyStackBytes => dirtyStackBytes;
 

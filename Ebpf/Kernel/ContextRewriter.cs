@@ -110,9 +110,6 @@ internal static class ContextRewriter
         return result;
     }
 
-    /// <summary>True for the regions of socket pointers (<c>__sk_buff.sk</c>, <c>bpf_sk_fullsock</c>'s result), null or not.</summary>
-    internal static bool IsSocket(ValueKind region) => AbstractValue.IsSocket(region);
-
     private static bool IsWordStore(Instruction instruction) =>
         instruction.Class is InstructionClass.St or InstructionClass.Stx && instruction.AccessMode == AccessMode.Memory && (instruction.OpCode & 0x18) == 0;
 
@@ -171,7 +168,7 @@ internal static class ContextRewriter
         for (int pc = 0; pc < program.Instructions.Length; pc++)
         {
             var access = analysis.Access(pc);
-            if (IsSocket(access.Region) && access.Outcome == AccessOutcome.Refuted && analysis.Errors.FirstOrDefault(e => e.Pc == pc) is { } socketError)
+            if (AbstractValue.IsSocket(access.Region) && access.Outcome == AccessOutcome.Refuted && analysis.Errors.FirstOrDefault(e => e.Pc == pc) is { } socketError)
             {
                 // a socket pointer's field the kernel refuses (its rules are the socket layouts', which the analysis applies)
                 yield return new SafetyFinding(pc, FindingDetails.Text(program, pc), socketError.Message, string.Empty);
