@@ -26,9 +26,6 @@ internal static class PairedChecksProbe
     private static readonly TimeSpan WarmUp = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan BatchTime = TimeSpan.FromMilliseconds(0.3);
 
-    /// <summary>Batches per configuration and round; the round keeps the fastest (a batch the scheduler interrupted is slow, never the fastest).</summary>
-    private const int Repeats = 5;
-
     /// <summary>Measures <paramref name="workloads"/> over <paramref name="rounds"/> rounds and writes the table.</summary>
     public static void Report(TextWriter output, IEnumerable<string> workloads, int rounds)
     {
@@ -43,7 +40,7 @@ internal static class PairedChecksProbe
             return;
         }
 
-        output.WriteLine($"per-run time: per round and configuration the fastest of {Repeats} batches of ~{BatchTime.TotalMilliseconds} ms (at least one run); median over {rounds} alternating rounds; ratios per round, median [quartiles]; control = the first checked configuration compiled twice");
+        output.WriteLine($"per-run time: per round and configuration the fastest of {AlternatingRounds.Repeats} batches of ~{BatchTime.TotalMilliseconds} ms (at least one run); median over {rounds} alternating rounds; ratios per round, median [quartiles]; control = the first checked configuration compiled twice");
         output.WriteLine();
         var il = configurations.FirstOrDefault(c => c.Engine.Name == "il" && c.Options.MemoryChecks);
         output.WriteLine("| workload | engine | checked | unchecked | checked / unchecked | checked / il checked | control |");
@@ -56,13 +53,13 @@ internal static class PairedChecksProbe
             foreach (var engine in configurations.Where(c => c.Options.MemoryChecks))
             {
                 var unchecked_ = configurations.Single(c => c.Engine == engine.Engine && !c.Options.MemoryChecks);
-                var ratio = Quartiles(result.Ratio(engine.Label, unchecked_.Label));
+                var ratio = AlternatingRounds.Quartiles(result.Ratio(engine.Label, unchecked_.Label));
                 string control = engine == configurations.First(c => c.Options.MemoryChecks)
-                    ? Format(Quartiles(result.Ratio(engine.Label, engine.Label + ControlSuffix)))
+                    ? Format(AlternatingRounds.Quartiles(result.Ratio(engine.Label, engine.Label + ControlSuffix)))
                     : "";
-                string againstIl = il is null || il == engine ? "" : Format(Quartiles(result.Ratio(engine.Label, il.Label)));
+                string againstIl = il is null || il == engine ? "" : Format(AlternatingRounds.Quartiles(result.Ratio(engine.Label, il.Label)));
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {name} | {engine.Label} | {Time(result.Median(engine.Label))} | {Time(result.Median(unchecked_.Label))} | {Format(ratio)} | {againstIl} | {control} |"));
+                    $"| {name} | {engine.Label} | {AlternatingRounds.Time(result.Median(engine.Label))} | {AlternatingRounds.Time(result.Median(unchecked_.Label))} | {Format(ratio)} | {againstIl} | {control} |"));
                 if (!logRatios.TryGetValue(engine.Label, out var list))
                 {
                     logRatios[engine.Label] = list = [];
@@ -81,7 +78,7 @@ internal static class PairedChecksProbe
     }
 
     /// <summary>Runs every configuration (and the control) on one input, alternating, and returns the per-round times.</summary>
-    private static Rounds Measure(Workload workload, EngineConfiguration[] configurations, int rounds)
+    private static AlternatingRounds Measure(Workload workload, EngineConfiguration[] configurations, int rounds)
     {
         var input = workload.CreateInput();
         var compiled = new List<(string Label, CompiledWorkload Program)>();
@@ -101,29 +98,8 @@ internal static class PairedChecksProbe
                 batches[i] = RunFloorProbe.Calibrate(new RunFloorProbe.PlainRun(compiled[i].Program.Program, input), WarmUp, BatchTime, firstRuns: 1);
             }
 
-            var times = new double[compiled.Count, rounds];
-            for (int round = 0; round < rounds; round++)
-            {
-                // Rotate the order by one each round and reverse it every other round.
-                for (int k = 0; k < compiled.Count; k++)
-                {
-                    int index = (k + round) % compiled.Count;
-                    if (round % 2 == 1)
-                    {
-                        index = compiled.Count - 1 - index;
-                    }
-
-                    double best = double.MaxValue;
-                    for (int repeat = 0; repeat < Repeats; repeat++)
-                    {
-                        best = Math.Min(best, RunFloorProbe.Batch(new RunFloorProbe.PlainRun(compiled[index].Program.Program, input), batches[index]));
-                    }
-
-                    times[index, round] = best;
-                }
-            }
-
-            return new Rounds(compiled.Select(c => c.Label).ToArray(), times);
+            return AlternatingRounds.Measure(compiled.Select(c => c.Label).ToArray(), rounds, index =>
+                RunFloorProbe.Batch(new RunFloorProbe.PlainRun(compiled[index].Program.Program, input), batches[index]));
         }
         finally
         {
@@ -134,43 +110,7 @@ internal static class PairedChecksProbe
         }
     }
 
-    private static (double Low, double Median, double High) Quartiles(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return (Quantile(sorted, 0.25), Quantile(sorted, 0.5), Quantile(sorted, 0.75));
-    }
-
-    /// <summary>The <paramref name="q"/> quantile of sorted values, interpolated between neighbours.</summary>
-    internal static double Quantile(double[] sorted, double q)
-    {
-        double position = q * (sorted.Length - 1);
-        int below = (int)Math.Floor(position);
-        int above = Math.Min(below + 1, sorted.Length - 1);
-        return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
-    }
-
     private static string Format((double Low, double Median, double High) ratio) =>
         string.Create(CultureInfo.InvariantCulture, $"{ratio.Median:0.000}x [{ratio.Low:0.000}, {ratio.High:0.000}]");
 
-    private static string Time(double ns) => ns switch
-    {
-        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{ns / 1_000_000:0.00} ms"),
-        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{ns / 1_000:0.00} us"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{ns:0.0} ns"),
-    };
-
-    /// <summary>Per configuration label, its per-run time in each round.</summary>
-    private sealed class Rounds(string[] labels, double[,] times)
-    {
-        public double[] Of(string label)
-        {
-            int index = Array.IndexOf(labels, label);
-            return Enumerable.Range(0, times.GetLength(1)).Select(round => times[index, round]).ToArray();
-        }
-
-        public double Median(string label) => Quantile(Of(label).Order().ToArray(), 0.5);
-
-        public double[] Ratio(string numerator, string denominator) =>
-            Of(numerator).Zip(Of(denominator), (a, b) => a / b).ToArray();
-    }
 }

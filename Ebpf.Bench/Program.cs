@@ -7,7 +7,7 @@ namespace Ebpf.Bench;
 /// The benchmark suite. Every invocation first runs the smoke check (each workload once on each available engine
 /// configuration, compared with the native reference's r0) and exits with 1 on any disagreement; <c>--smoke</c> stops
 /// there; <c>--listing</c> prints the x64 machine code of the workloads <c>--workloads</c> names (default: memcpy);
-/// <c>--cancel-latency</c> then measures how fast each engine stops a cancelled run; <c>--floor</c> the fastest per-run time of short programs and of the workloads <c>--workloads</c> names (default: straight, memcpy, hashmap; see <see cref="RunFloorProbe"/>); <c>--floor-workloads</c> the same for the workloads alone (default: helper_calls), so that their own runs tier the run path up, as in a BenchmarkDotNet process; <c>--paired</c> the cost of memory checks, checked and unchecked runs alternating in one process (<c>--rounds N</c>, default 31; see <see cref="PairedChecksProbe"/>); <c>--floor-layers</c> where the per-run time of the short programs goes (see <see cref="RunFloorLayersProbe"/>); <c>--map-lookup</c> where the time of a map lookup goes (see <see cref="MapLookupProbe"/>). <c>--engines a,b</c> and <c>--workloads a,b</c> narrow the measured cases (e.g. <c>--engines x64,il
+/// <c>--cancel-latency</c> then measures how fast each engine stops a cancelled run; <c>--floor</c> the fastest per-run time of short programs and of the workloads <c>--workloads</c> names (default: straight, memcpy, hashmap; see <see cref="RunFloorProbe"/>); <c>--floor-workloads</c> the same for the workloads alone (default: helper_calls), so that their own runs tier the run path up, as in a BenchmarkDotNet process; <c>--paired</c> the cost of memory checks, checked and unchecked runs alternating in one process (<c>--rounds N</c>, default 31; see <see cref="PairedChecksProbe"/>); <c>--floor-layers</c> where the per-run time of the short programs goes (see <see cref="RunFloorLayersProbe"/>); <c>--map-lookup</c> where the time of a map lookup goes (see <see cref="MapLookupProbe"/>); <c>--suite NATIVE.so</c> every workload with native code in the same process (see <see cref="SuiteProbe"/>). <c>--engines a,b</c> and <c>--workloads a,b</c> narrow the measured cases (e.g. <c>--engines x64,il
 /// --workloads prime,log2</c>). Other arguments go to BenchmarkDotNet, e.g. <c>--filter '*' --job Dry</c> or
 /// <c>--filter '*Run*' --job Short</c>. <c>bench/run-all.sh</c> runs the whole run-time suite with the native
 /// reference and prints the README's tables (<c>bench/report.py</c>).
@@ -22,6 +22,13 @@ public static class Program
         foreach (var (name, reason) in BenchEngines.Unavailable)
         {
             Console.WriteLine($"unavailable: {name} ({reason})");
+        }
+
+        if (args.Contains("--suite"))
+        {
+            // No smoke check first: it would run every engine in this process and tier the shared run path up with
+            // their mixed profile; the suite checks each measured configuration's r0 itself.
+            return RunSuite(args);
         }
 
         var outcomes = SmokeCheck.Run(BenchEngines.Configurations, WorkloadCatalog.All);
@@ -93,5 +100,35 @@ public static class Program
 
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+
+    /// <summary><c>--suite NATIVE.so [--rounds N]</c>: see <see cref="SuiteProbe"/>.</summary>
+    private static int RunSuite(string[] args)
+    {
+        int at = Array.IndexOf(args, "--suite");
+        if (at + 1 >= args.Length || args[at + 1].StartsWith("--", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine("--suite needs the native reference library (build it with LIB=PATH bench/native/run.sh)");
+            return 2;
+        }
+
+        int rounds = 15;
+        int roundsAt = Array.IndexOf(args, "--rounds");
+        if (roundsAt >= 0 && (roundsAt + 1 >= args.Length || !int.TryParse(args[roundsAt + 1], out rounds) || rounds < 3))
+        {
+            Console.Error.WriteLine("--rounds needs a whole number of at least 3");
+            return 2;
+        }
+
+        try
+        {
+            SuiteProbe.Report(Console.Out, args[at + 1], BenchSelection.Workloads.Count > 0 ? BenchSelection.Workloads : WorkloadCatalog.All.Select(w => w.Name), rounds);
+            return 0;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
     }
 }

@@ -97,6 +97,46 @@ internal static class RunFloorProbe
         return runs;
     }
 
+    /// <summary>
+    /// Warms <paramref name="run"/> up through <see cref="Batch{TRun}"/> itself (so that the timing loop is tiered up
+    /// too) until the runtime has finished tiering and the per-run time stops improving: batches of about a millisecond
+    /// in 100 ms windows, for at least <paramref name="minimum"/>, then until a window in which the runtime compiled no
+    /// method is no faster than 0.98x the best window before it, for at most <paramref name="maximum"/>. A fixed
+    /// warm-up is not enough on a loaded machine: the runtime's background tier-1 compiler works through its queue in
+    /// order, and after a burst of start-up compilation the run path can wait seconds for its turn at tier 0.
+    /// </summary>
+    public static void WarmUntilSteady<TRun>(TRun run, TimeSpan minimum, TimeSpan maximum)
+        where TRun : struct, IFloorRun
+    {
+        int runs = 1;
+        while (Batch(run, runs) * runs < 1_000_000 && runs < 1 << 24)
+        {
+            runs *= 2;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        double best = double.MaxValue;
+        while (true)
+        {
+            long window = Stopwatch.GetTimestamp();
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            double fastest = double.MaxValue;
+            while (Stopwatch.GetElapsedTime(window).TotalMilliseconds < 100)
+            {
+                fastest = Math.Min(fastest, Batch(run, runs));
+            }
+
+            bool jitQuiet = System.Runtime.JitInfo.GetCompiledMethodCount() == compiled;
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            if (elapsed >= maximum || (elapsed >= minimum && jitQuiet && fastest >= best * 0.98))
+            {
+                return;
+            }
+
+            best = Math.Min(best, fastest);
+        }
+    }
+
     /// <summary>The mean time of one of <paramref name="runs"/> runs of <paramref name="run"/> in a row, in ns.</summary>
     public static double Batch<TRun>(TRun run, int runs)
         where TRun : struct, IFloorRun

@@ -9,6 +9,9 @@
 #   bench/native/run.sh --no-jump-tables   scalar, and switches as compare trees like the eBPF build (clang's BPF
 #                                  target has no jump tables; a jump table over random input mispredicts every time)
 #   MS=100 BATCHES=31 bench/native/run.sh   longer batches, more of them (defaults: 20 ms, 15 batches)
+#   LIB=out.so bench/native/run.sh [...]   builds the same workloads and inputs as a shared library (exports
+#                                  `workloads` and `workload_count`) instead of running them: Ebpf.Bench --suite
+#                                  loads it and times native beside the engines in one process (bench/suite.sh)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 src="$here/../../examples/bench"
@@ -25,9 +28,14 @@ trap 'rm -rf "$out"' EXIT
 objs=()
 for c in "$src"/*.c; do
   o="$out/$(basename "${c%.c}").o"
-  "$CLANG" "${flags[@]}" -c "$c" -o "$o"
+  "$CLANG" "${flags[@]}" ${LIB:+-fPIC} -c "$c" -o "$o"
   objs+=("$o")
 done
+if [ -n "${LIB:-}" ]; then
+  "$CLANG" -O2 -fPIC -shared -I"$here" "$here/inputs.c" "${objs[@]}" -o "$LIB"
+  echo "# clang: $("$CLANG" --version | head -n 1); flags: ${flags[*]}; library: $LIB"
+  exit 0
+fi
 # The driver and the input generators are built without -fno-builtin; they are not measured.
 "$CLANG" -O2 -I"$here" "$here/driver.c" "$here/inputs.c" "${objs[@]}" -o "$out/driver"
 echo "# clang: $("$CLANG" --version | head -n 1); flags: ${flags[*]}"
