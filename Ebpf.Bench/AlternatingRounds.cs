@@ -53,17 +53,31 @@ internal sealed class AlternatingRounds
     }
 
     /// <summary>The per-round times of <paramref name="label"/>.</summary>
-    public double[] Of(string label)
+    public double[] Of(string label) => Of([label]);
+
+    /// <summary>
+    /// Per round, the median time of the configurations <paramref name="group"/> (for example the same program compiled
+    /// several times, so that no one code placement decides).
+    /// </summary>
+    public double[] Of(IReadOnlyList<string> group)
     {
-        int index = Array.IndexOf(labels, label);
-        return Enumerable.Range(0, times.GetLength(1)).Select(round => times[index, round]).ToArray();
+        var indexes = group.Select(label => Array.IndexOf(labels, label) is var i and >= 0 ? i : throw new ArgumentException($"no configuration '{label}'", nameof(group))).ToArray();
+        return Enumerable.Range(0, times.GetLength(1))
+            .Select(round => Quantile(indexes.Select(i => times[i, round]).Order().ToArray(), 0.5))
+            .ToArray();
     }
 
     /// <summary>The median over the rounds of <paramref name="label"/>'s time.</summary>
-    public double Median(string label) => Quantile(Of(label).Order().ToArray(), 0.5);
+    public double Median(string label) => Median([label]);
+
+    /// <summary>The median over the rounds of <paramref name="group"/>'s per-round median time.</summary>
+    public double Median(IReadOnlyList<string> group) => Quantile(Of(group).Order().ToArray(), 0.5);
 
     /// <summary>Per round, <paramref name="numerator"/>'s time over <paramref name="denominator"/>'s.</summary>
-    public double[] Ratio(string numerator, string denominator) =>
+    public double[] Ratio(string numerator, string denominator) => Ratio([numerator], [denominator]);
+
+    /// <summary>Per round, the median time of <paramref name="numerator"/> over that of <paramref name="denominator"/>.</summary>
+    public double[] Ratio(IReadOnlyList<string> numerator, IReadOnlyList<string> denominator) =>
         Of(numerator).Zip(Of(denominator), (a, b) => a / b).ToArray();
 
     /// <summary>The quartiles and median of <paramref name="values"/>.</summary>

@@ -27,9 +27,16 @@ internal static class PairedChecksProbe
     private static readonly TimeSpan BatchTime = TimeSpan.FromMilliseconds(0.3);
 
     /// <summary>Measures <paramref name="workloads"/> over <paramref name="rounds"/> rounds and writes the table.</summary>
-    public static void Report(TextWriter output, IEnumerable<string> workloads, int rounds)
+    /// <remarks>
+    /// With <paramref name="compiles"/> above 1 every configuration (and the control) is compiled that many times, each
+    /// copy at its own code address, and a round compares the median of a configuration's copies: the same instructions
+    /// can run 20-30% apart depending on where the loop lies (il's <c>memcpy</c>, compiled five times in one process,
+    /// gave checked/unchecked ratios of 0.81x-1.33x), so one compilation per side can show a placement, not a check.
+    /// </remarks>
+    public static void Report(TextWriter output, IEnumerable<string> workloads, int rounds, int compiles = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 3);
+        ArgumentOutOfRangeException.ThrowIfLessThan(compiles, 1);
         var configurations = BenchEngines.Configurations
             .Where(c => BenchSelection.IncludesEngine(c.Label) || BenchSelection.IncludesEngine(c.Engine.Name))
             .Where(c => BenchEngines.Configurations.Any(other => other != c && other.Engine == c.Engine))
@@ -40,7 +47,7 @@ internal static class PairedChecksProbe
             return;
         }
 
-        output.WriteLine($"per-run time: per round and configuration the fastest of {AlternatingRounds.Repeats} batches of ~{BatchTime.TotalMilliseconds} ms (at least one run); median over {rounds} alternating rounds; ratios per round, median [quartiles]; control = the first checked configuration compiled twice");
+        output.WriteLine($"per-run time: per round and configuration the fastest of {AlternatingRounds.Repeats} batches of ~{BatchTime.TotalMilliseconds} ms (at least one run); median over {rounds} alternating rounds; ratios per round, median [quartiles]; control = the first checked configuration compiled twice; {compiles} compilation(s) per configuration, a round comparing the median of the copies");
         output.WriteLine();
         var il = configurations.FirstOrDefault(c => c.Engine.Name == "il" && c.Options.MemoryChecks);
         output.WriteLine("| workload | engine | checked | unchecked | checked / unchecked | checked / il checked | control |");
@@ -49,17 +56,18 @@ internal static class PairedChecksProbe
         foreach (var name in workloads)
         {
             var workload = WorkloadCatalog.Get(name);
-            var result = Measure(workload, configurations, rounds);
+            var result = Measure(workload, configurations, rounds, compiles);
+            string[] Copies(string label) => Enumerable.Range(1, compiles).Select(k => Copy(label, k)).ToArray();
             foreach (var engine in configurations.Where(c => c.Options.MemoryChecks))
             {
                 var unchecked_ = configurations.Single(c => c.Engine == engine.Engine && !c.Options.MemoryChecks);
-                var ratio = AlternatingRounds.Quartiles(result.Ratio(engine.Label, unchecked_.Label));
+                var ratio = AlternatingRounds.Quartiles(result.Ratio(Copies(engine.Label), Copies(unchecked_.Label)));
                 string control = engine == configurations.First(c => c.Options.MemoryChecks)
-                    ? Format(AlternatingRounds.Quartiles(result.Ratio(engine.Label, engine.Label + ControlSuffix)))
+                    ? Format(AlternatingRounds.Quartiles(result.Ratio(Copies(engine.Label), Copies(engine.Label + ControlSuffix))))
                     : "";
-                string againstIl = il is null || il == engine ? "" : Format(AlternatingRounds.Quartiles(result.Ratio(engine.Label, il.Label)));
+                string againstIl = il is null || il == engine ? "" : Format(AlternatingRounds.Quartiles(result.Ratio(Copies(engine.Label), Copies(il.Label))));
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {name} | {engine.Label} | {AlternatingRounds.Time(result.Median(engine.Label))} | {AlternatingRounds.Time(result.Median(unchecked_.Label))} | {Format(ratio)} | {againstIl} | {control} |"));
+                    $"| {name} | {engine.Label} | {AlternatingRounds.Time(result.Median(Copies(engine.Label)))} | {AlternatingRounds.Time(result.Median(Copies(unchecked_.Label)))} | {Format(ratio)} | {againstIl} | {control} |"));
                 if (!logRatios.TryGetValue(engine.Label, out var list))
                 {
                     logRatios[engine.Label] = list = [];
@@ -77,20 +85,26 @@ internal static class PairedChecksProbe
         }
     }
 
-    /// <summary>Runs every configuration (and the control) on one input, alternating, and returns the per-round times.</summary>
-    private static AlternatingRounds Measure(Workload workload, EngineConfiguration[] configurations, int rounds)
+    /// <summary>Copy <paramref name="k"/> (from 1) of the configuration <paramref name="label"/>.</summary>
+    private static string Copy(string label, int k) => string.Create(CultureInfo.InvariantCulture, $"{label}@{k}");
+
+    /// <summary>Compiles every configuration (and the control) <paramref name="compiles"/> times, runs all copies on one input, alternating, and returns the per-round times.</summary>
+    private static AlternatingRounds Measure(Workload workload, EngineConfiguration[] configurations, int rounds, int compiles)
     {
         var input = workload.CreateInput();
         var compiled = new List<(string Label, CompiledWorkload Program)>();
         try
         {
-            foreach (var configuration in configurations)
-            {
-                compiled.Add((configuration.Label, workload.Compile(configuration.Engine, configuration.Options)));
-            }
-
             var first = configurations.First(c => c.Options.MemoryChecks);
-            compiled.Add((first.Label + ControlSuffix, workload.Compile(first.Engine, first.Options)));
+            for (int k = 1; k <= compiles; k++)
+            {
+                foreach (var configuration in configurations)
+                {
+                    compiled.Add((Copy(configuration.Label, k), workload.Compile(configuration.Engine, configuration.Options)));
+                }
+
+                compiled.Add((Copy(first.Label + ControlSuffix, k), workload.Compile(first.Engine, first.Options)));
+            }
 
             var batches = new int[compiled.Count];
             for (int i = 0; i < compiled.Count; i++)

@@ -7,7 +7,7 @@ namespace Ebpf.Bench;
 /// The benchmark suite. Every invocation first runs the smoke check (each workload once on each available engine
 /// configuration, compared with the native reference's r0) and exits with 1 on any disagreement; <c>--smoke</c> stops
 /// there; <c>--listing</c> prints the x64 machine code of the workloads <c>--workloads</c> names (default: memcpy);
-/// <c>--cancel-latency</c> then measures how fast each engine stops a cancelled run; <c>--floor</c> the fastest per-run time of short programs and of the workloads <c>--workloads</c> names (default: straight, memcpy, hashmap; see <see cref="RunFloorProbe"/>); <c>--floor-workloads</c> the same for the workloads alone (default: helper_calls), so that their own runs tier the run path up, as in a BenchmarkDotNet process; <c>--paired</c> the cost of memory checks, checked and unchecked runs alternating in one process (<c>--rounds N</c>, default 31; see <see cref="PairedChecksProbe"/>); <c>--floor-layers</c> where the per-run time of the short programs goes (see <see cref="RunFloorLayersProbe"/>); <c>--map-lookup</c> where the time of a map lookup goes (see <see cref="MapLookupProbe"/>); <c>--suite NATIVE.so</c> every workload with native code in the same process (see <see cref="SuiteProbe"/>). <c>--engines a,b</c> and <c>--workloads a,b</c> narrow the measured cases (e.g. <c>--engines x64,il
+/// <c>--cancel-latency</c> then measures how fast each engine stops a cancelled run; <c>--floor</c> the fastest per-run time of short programs and of the workloads <c>--workloads</c> names (default: straight, memcpy, hashmap; see <see cref="RunFloorProbe"/>); <c>--floor-workloads</c> the same for the workloads alone (default: helper_calls), so that their own runs tier the run path up, as in a BenchmarkDotNet process; <c>--paired</c> the cost of memory checks, checked and unchecked runs alternating in one process (<c>--rounds N</c>, default 31; <c>--compiles K</c> compiles each configuration K times and compares medians over the copies; see <see cref="PairedChecksProbe"/>); <c>--floor-layers</c> where the per-run time of the short programs goes (see <see cref="RunFloorLayersProbe"/>); <c>--map-lookup</c> where the time of a map lookup goes (see <see cref="MapLookupProbe"/>); <c>--suite NATIVE.so</c> every workload with native code in the same process (see <see cref="SuiteProbe"/>). <c>--engines a,b</c> and <c>--workloads a,b</c> narrow the measured cases (e.g. <c>--engines x64,il
 /// --workloads prime,log2</c>). Other arguments go to BenchmarkDotNet, e.g. <c>--filter '*' --job Dry</c> or
 /// <c>--filter '*Run*' --job Short</c>. <c>bench/run-all.sh</c> runs the whole run-time suite with the native
 /// reference and prints the README's tables (<c>bench/report.py</c>).
@@ -58,7 +58,15 @@ public static class Program
                 return 2;
             }
 
-            PairedChecksProbe.Report(Console.Out, BenchSelection.Workloads.Count > 0 ? BenchSelection.Workloads : PairedChecksProbe.DefaultWorkloads, rounds);
+            int compiles = 1;
+            int compilesAt = Array.IndexOf(args, "--compiles");
+            if (compilesAt >= 0 && (compilesAt + 1 >= args.Length || !int.TryParse(args[compilesAt + 1], out compiles) || compiles < 1 || compiles > 20))
+            {
+                Console.Error.WriteLine("--compiles needs a whole number from 1 to 20");
+                return 2;
+            }
+
+            PairedChecksProbe.Report(Console.Out, BenchSelection.Workloads.Count > 0 ? BenchSelection.Workloads : PairedChecksProbe.DefaultWorkloads, rounds, compiles);
             return 0;
         }
 
