@@ -4,9 +4,20 @@ using Ebpf.X64.Runtime;
 
 namespace Ebpf.X64;
 
-/// <summary>Repeated runs of a brief program (a kernel test run's <c>--repeat</c>): the run block stays in one frame.</summary>
+/// <summary>
+/// Repeated runs of a brief program, or of one whose code never leaves for the host (a kernel test run's
+/// <c>--repeat</c>): the run block stays in one frame.
+/// </summary>
 public sealed unsafe partial class X64CompiledProgram
 {
+    /// <inheritdoc />
+    /// <remarks>
+    /// True for code whose helper calls return to the host (<see cref="helpersReturn"/>) that has no helper call site at
+    /// all: every helper call is an in-line array lookup, so the code leaves only at its end or, in a loop, for a yield,
+    /// which <see cref="RunWithHelperReturns"/> resumes without running host code.
+    /// </remarks>
+    private protected override bool RepeatsInOwnCode => helpersReturn && sites.Length == 0;
+
     /// <inheritdoc />
     /// <remarks>
     /// Each run is <see cref="ExecuteBrief"/>'s: the disposed check, the code called without the GC transition on a
@@ -18,10 +29,16 @@ public sealed unsafe partial class X64CompiledProgram
     /// around the code: the virtual call, the thread's state looked up, the run state's and the block's per-run fields
     /// written. The JIT polls for a collection after each call of the code, as after every call without the transition.
     /// </remarks>
+    /// <para>Code that is not brief (<see cref="RepeatsInOwnCode"/>) runs in <see cref="RepeatLeased"/>.</para>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private protected override ulong ExecuteBriefRepeatedly(RunStack stack, int count, CancellationToken stop)
+    private protected override ulong ExecuteInCodeRepeatedly(RunStack stack, int count, CancellationToken stop)
     {
+        if (!Brief)
+        {
+            return RepeatLeased(stack, count, stop);
+        }
+
         RunState* state = stack.State;
         var regions = Environment.GetPinnedRegions();
         bool budget = Uses(RunBlock.BudgetOffset);
@@ -37,19 +54,7 @@ public sealed unsafe partial class X64CompiledProgram
                 ThrowDisposed();
             }
 
-            var now = CurrentRegions(state, regions);
-            if (!ReferenceEquals(now, regions))
-            {
-                regions = now;
-                Fill(ref block, ref *state);
-            }
-
-            block.Status = (int)RunStatus.Completed;
-            if (budget)
-            {
-                block.Budget = StartBudget;
-            }
-
+            regions = Rearm(ref block, state, regions, budget);
             r0 = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong>)entry)(&block);
             RunStack.Clear(stack.End, dirty);
             r0 = Finish(ref *state, ref block, r0);
@@ -57,5 +62,76 @@ public sealed unsafe partial class X64CompiledProgram
 
         GC.KeepAlive(regions);
         return r0;
+    }
+
+    /// <summary>
+    /// The repeated runs of code that is not brief but never leaves for the host (<see cref="RepeatsInOwnCode"/>): as
+    /// <see cref="ExecuteInCodeRepeatedly"/>'s runs of brief code, with the block filled once and only the status and
+    /// the budget written again per run (and the whole block when the region table changed; the code writes the other
+    /// fields it reads, the yield's held r0 and the loop guards' limit among them, before it reads them), but each run
+    /// holds its own lease, the watch word of the common run (<see cref="CompiledProgram.EnterOnThread"/>, which throws
+    /// when the program was disposed, and <see cref="CompiledProgram.EndLeaseOnThread"/>, which releases the code when it
+    /// was disposed meanwhile): the mapping of such code is unmapped when the last lease ends, not left to the
+    /// collector as brief code's, and the watchdog sees each run as a run of its own. The code is entered as
+    /// <see cref="Execute"/> enters it (<see cref="RunWithHelperReturns"/>, which also resumes after a loop's yields).
+    /// Nothing else of the common run's end is owed: without a helper call site no run sets a stop request, a tail call
+    /// or a helper pc in the run state.
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ulong RepeatLeased(RunStack stack, int count, CancellationToken stop)
+    {
+        RunState* state = stack.State;
+        var regions = Environment.GetPinnedRegions();
+        bool budget = Uses(RunBlock.BudgetOffset);
+        int dirty = DirtyStackBytes;
+        Unsafe.SkipInit(out RunBlock block);
+        Fill(ref block, ref *state);
+        ulong r0 = 0;
+        for (int i = 0; i < count; i++)
+        {
+            StopIfRequested(stop);
+            long watch = EnterOnThread(stack);
+            try
+            {
+                regions = Rearm(ref block, state, regions, budget);
+                r0 = Finish(ref *state, ref block, RunWithHelperReturns(&block));
+            }
+            catch
+            {
+                RunStack.Clear(stack.End, dirty);
+                EndLeaseOnThread(stack, watch);
+                throw;
+            }
+
+            RunStack.Clear(stack.End, dirty);
+            EndLeaseOnThread(stack, watch);
+        }
+
+        GC.KeepAlive(regions);
+        return r0;
+    }
+
+    /// <summary>
+    /// Readies a run block kept from the run before for the next of repeated runs: the whole block again when the
+    /// environment's region table is no longer <paramref name="regions"/>, then the status and (when the code keeps one,
+    /// <paramref name="budget"/>) the budget the run starts with. Returns the table the run uses.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private MemoryRegion[] Rearm(ref RunBlock block, RunState* state, MemoryRegion[] regions, bool budget)
+    {
+        var now = CurrentRegions(state, regions);
+        if (!ReferenceEquals(now, regions))
+        {
+            Fill(ref block, ref *state);
+        }
+
+        block.Status = (int)RunStatus.Completed;
+        if (budget)
+        {
+            block.Budget = StartBudget;
+        }
+
+        return now;
     }
 }

@@ -35,8 +35,9 @@ public abstract unsafe partial class CompiledProgram
     /// <summary>
     /// <see cref="RunRepeatedWithContext"/> on pinned memory. On the common run's terms (no timeout, nobody listening to
     /// the run metrics when the loop starts, this thread's stack area free, a context) each run is the common run
-    /// (<see cref="RunFast"/>), or for a <see cref="brief"/> program the engine's own loop
-    /// (<see cref="ExecuteBriefRepeatedly"/>); otherwise each run takes the plain run path as a single run does.
+    /// (<see cref="RunFast"/>), or for a <see cref="brief"/> program and a program the engine runs in its own code
+    /// (<see cref="RepeatsInOwnCode"/>) the engine's own loop (<see cref="ExecuteInCodeRepeatedly"/>); otherwise each run
+    /// takes the plain run path as a single run does.
     /// Compiled optimised from its first call: it is called a few times per test run, each call looping long, so tiered
     /// compilation would run it as unoptimised code replaced on the stack (OSR) rather than as its final code.
     /// </summary>
@@ -61,7 +62,7 @@ public abstract unsafe partial class CompiledProgram
             PrepareThreadState(stack);
         }
 
-        if (brief)
+        if (brief || RepeatsInOwnCode)
         {
             if (count <= 0)
             {
@@ -74,7 +75,7 @@ public abstract unsafe partial class CompiledProgram
                 ThrowDisposed();
             }
 
-            r0 = ExecuteBriefRepeatedly(stack, count, stop);
+            r0 = ExecuteInCodeRepeatedly(stack, count, stop);
             GC.KeepAlive(regions);
             return r0;
         }
@@ -89,16 +90,25 @@ public abstract unsafe partial class CompiledProgram
     }
 
     /// <summary>
+    /// Whether a program that is not <see cref="brief"/> runs in the engine's own code from start to end (its helper
+    /// calls, if any, are made in line: no host code, no tail call, no callback, nothing that changes the run state's
+    /// per-run fields), so that <see cref="ExecuteInCodeRepeatedly"/>, which the engine then overrides, can keep what it
+    /// sets up for its code from one run to the next. False unless an engine says so.
+    /// </summary>
+    private protected virtual bool RepeatsInOwnCode => false;
+
+    /// <summary>
     /// Runs a <see cref="brief"/> program <paramref name="count"/> (at least 1) times on the thread's state, prepared for
     /// this program and for the run's input (<see cref="PrepareRun"/>), as <see cref="RunBrief"/> runs it once each
     /// time: <paramref name="stop"/> looked at before each run (see <see cref="StopIfRequested"/>), the disposed check,
     /// the budget it starts with, the region table the environment has then (a table replaced meanwhile is written
     /// again: a host that removes a region finds no later run using it), the code, and the stack bytes it could write
     /// cleared after each run however it ends. An engine overrides this to keep what it sets up for its code (x64: the
-    /// run block) from one run to the next.
+    /// run block) from one run to the next; an engine whose <see cref="RepeatsInOwnCode"/> can be true must, since this
+    /// loop is only right for brief code.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
-    private protected virtual ulong ExecuteBriefRepeatedly(RunStack stack, int count, CancellationToken stop)
+    private protected virtual ulong ExecuteInCodeRepeatedly(RunStack stack, int count, CancellationToken stop)
     {
         RunState* state = stack.State;
         var regions = Environment.GetPinnedRegions();

@@ -49,4 +49,40 @@ public class LruHashMapTests
         map.Update(3u, 3u);
         Assert.Equal([1u, 3u], Ages(map));
     }
+
+    [Fact]
+    public void Lookups_of_the_newest_entry_and_misses_keep_the_order_and_other_lookups_move_their_entry()
+    {
+        using var map = new HashMap(new MapDefinition("lru", BpfMapType.LruHash, 4, 8, 3));
+        map.Update(1u, 10UL);
+        map.Update(2u, 20UL);
+        map.Update(3u, 30UL);
+        Assert.Equal(30UL, Read(map.LookupValueAddress(BitConverter.GetBytes(3u), 0)));  // the newest: no change
+        Assert.Equal(0UL, map.LookupValueAddress(BitConverter.GetBytes(7u), 0));          // a miss: no change
+        Assert.Equal([1u, 2u, 3u], Ages(map));
+        Assert.Equal(10UL, Read(map.LookupValueAddress(BitConverter.GetBytes(1u), 0)));  // the oldest becomes the newest
+        Assert.Equal([2u, 3u, 1u], Ages(map));
+        Assert.Equal(10UL, Read(map.LookupValueAddress(BitConverter.GetBytes(1u), 0)));  // the newest again: no change
+        Assert.Equal(30UL, Read(map.LookupValueAddress(BitConverter.GetBytes(3u), 0)));  // the middle one moves
+        Assert.Equal([2u, 1u, 3u], Ages(map));
+        map.Update(4u, 40UL);                                                            // evicts 2, the least recent
+        Assert.Equal([1u, 3u, 4u], Ages(map));
+    }
+
+    [Fact]
+    public void A_deleted_newest_entry_whose_slot_holds_another_key_is_not_found()
+    {
+        using var map = new HashMap(new MapDefinition("lru", BpfMapType.LruHash, 4, 8, 2));
+        map.Update(1u, 10UL);
+        map.Update(2u, 20UL);
+        Assert.Equal(20UL, Read(map.LookupValueAddress(BitConverter.GetBytes(2u), 0)));
+        Assert.Equal(MapStatus.Success, map.Delete(2u));
+        Assert.Equal(0UL, map.LookupValueAddress(BitConverter.GetBytes(2u), 0));
+        map.Update(5u, 50UL);                                                            // takes the freed slot, newest
+        Assert.Equal(0UL, map.LookupValueAddress(BitConverter.GetBytes(2u), 0));
+        Assert.Equal(50UL, Read(map.LookupValueAddress(BitConverter.GetBytes(5u), 0)));
+        Assert.Equal([1u, 5u], Ages(map));
+    }
+
+    private static unsafe ulong Read(ulong address) => *(ulong*)address;
 }

@@ -13,7 +13,8 @@ namespace Ebpf.Maps;
 /// <para>The LRU types never fail an insertion for lack of room: a full map evicts its least recently used entry, where
 /// a use is an insertion, an update (by a program or the host) or a program's lookup; host lookups do not count, as with
 /// Linux's <c>bpf()</c> syscall. This is exact LRU order, so a program's lookup in an LRU map takes the lock to move its
-/// entry to the front; Linux's LRU maps
+/// entry to the front, unless the lookup misses or finds the most recently used entry, whose use changes no order (it
+/// then takes no lock, as a plain map's lookup); Linux's LRU maps
 /// approximate it (per-CPU free lists, batched eviction), so the kernel may evict a different entry, or evict before the
 /// map is full.</para>
 /// <para>The per-CPU types hold <see cref="BpfMap.Cpus"/> values per entry: a program sees and updates its run's CPU's
@@ -113,7 +114,7 @@ public unsafe class HashMap : BpfMap
         }
 
         uint hash = index.Hash(key);
-        int slot = lru ? HashSlotIndex.Contended : index.Find(key, hash);
+        int slot = lru ? index.FindNewest(key, hash, ref newest) : index.Find(key, hash);
         if (slot == HashSlotIndex.Contended)
         {
             lock (gate)

@@ -84,7 +84,18 @@ internal sealed class HashSlotIndex
     /// The slot holding <paramref name="key"/>, -1 when absent, or <see cref="Contended"/> when writers changed the
     /// index during every try. Takes no lock.
     /// </summary>
-    public int Find(ReadOnlySpan<byte> key, uint hash)
+    public int Find(ReadOnlySpan<byte> key, uint hash) => TryFind(key, hash, ref Unsafe.NullRef<int>(), newestOnly: false);
+
+    /// <summary>
+    /// <see cref="Find(ReadOnlySpan{byte}, uint)"/> for a lookup that may skip the lock only when its entry is already
+    /// the most recently used (an LRU map's): -1 when absent, the slot when it holds <paramref name="key"/> and
+    /// <paramref name="newest"/> (the map's most recent slot, written under its lock) names it, read inside the same
+    /// try (so that at one moment the slot held the key and was the newest), else <see cref="Contended"/>. Takes no lock.
+    /// </summary>
+    public int FindNewest(ReadOnlySpan<byte> key, uint hash, ref int newest) => TryFind(key, hash, ref newest, newestOnly: true);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int TryFind(ReadOnlySpan<byte> key, uint hash, ref int newest, bool newestOnly)
     {
         for (int attempt = 0; attempt < Tries; attempt++)
         {
@@ -92,6 +103,11 @@ internal sealed class HashSlotIndex
             if ((before & 1) == 0)
             {
                 int slot = Walk(key, hash);
+                if (newestOnly && slot >= 0 && Volatile.Read(ref newest) != slot)
+                {
+                    return Contended;
+                }
+
                 Volatile.ReadBarrier();
                 if (Volatile.Read(ref sequence) == before)
                 {
