@@ -54,8 +54,16 @@ public class HashLookupInCodeTests
         return new X64Engine().Compile(program, environment, options);
     }
 
-    /// <summary>Both option sets under which x64 walks the index: the defaults, and helper argument checks off.</summary>
-    private static IEnumerable<ExecutionOptions> WalkingOptions() => [new ExecutionOptions(), new ExecutionOptions { HelperArgumentChecks = false }];
+    /// <summary>The defaults, memory checks off, helper argument checks off.</summary>
+    private static IEnumerable<ExecutionOptions> WalkingOptions() =>
+        [new ExecutionOptions(), new ExecutionOptions { MemoryChecks = false }, new ExecutionOptions { HelperArgumentChecks = false }];
+
+    /// <summary>r0 = lookup(map 0, r1): the key is the input's first bytes (the call is at pc 3).</summary>
+    private static readonly EbpfProgram InputAddressOf = Program(
+        I(OpCodes.Mov64Reg, 2, 1),
+        MapLookupPrograms.LoadMap,
+        I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem),
+        I(OpCodes.Exit));
 
     [Fact]
     public void A_key_at_the_end_of_a_chain_is_found_past_a_slot_with_the_same_hash_and_another_key()
@@ -224,6 +232,37 @@ public class HashLookupInCodeTests
     }
 
     [Fact]
+    public void Without_memory_checks_only_a_key_in_the_entry_frame_is_walked_and_any_other_goes_to_the_call()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+        index.Link(hash, [1], [Key], [hash]);
+        byte[] input = BitConverter.GetBytes(Key);
+
+        // With memory checks the shared check covers the input: walked.
+        using (var checkedCode = Compile(InputAddressOf, index))
+        {
+            Assert.Equal(index.ValueAddress(1), checkedCode.Run(input));
+            Assert.Equal(0, index.FindCalls);
+        }
+
+        // Without them the key in the input goes to the call, whose host side checks it and calls Find.
+        using var uncheckedCode = Compile(InputAddressOf, index, new ExecutionOptions { MemoryChecks = false });
+        Assert.Equal(index.FallbackAddress, uncheckedCode.Run(input));
+        Assert.Equal(1, index.FindCalls);
+
+        // ... and with helper argument checks off too, nothing is checked: walked.
+        using var bare = Compile(InputAddressOf, index, new ExecutionOptions { MemoryChecks = false, HelperArgumentChecks = false });
+        Assert.Equal(index.ValueAddress(1), bare.Run(input));
+        Assert.Equal(1, index.FindCalls);
+    }
+
+    [Fact]
     public void The_listing_walks_the_index_in_the_code()
     {
         if (!X64Platform.Supported)
@@ -234,13 +273,19 @@ public class HashLookupInCodeTests
         using var index = new HandIndex(4, capacity: 8);
         using var compiled = (X64CompiledProgram)Compile(AddressOf(false), index);
 
-        // The hash's two multipliers are immediates of the code. Code without memory checks but with helper argument
-        // checks makes the call instead (the key's check needs the shared slow check).
+        // The hash's two multipliers are immediates of the code, with memory checks and without.
         string listing = compiled.GetListing();
         Assert.Contains("0FF51AFD7ED558CCDh", listing, StringComparison.Ordinal);
         Assert.Contains("0C4CEB9FE1A85EC53h", listing, StringComparison.Ordinal);
         using var uncheckedCode = (X64CompiledProgram)Compile(AddressOf(false), index, new ExecutionOptions { MemoryChecks = false });
-        Assert.DoesNotContain("0FF51AFD7ED558CCDh", uncheckedCode.GetListing(), StringComparison.Ordinal);
+        Assert.Contains("0FF51AFD7ED558CCDh", uncheckedCode.GetListing(), StringComparison.Ordinal);
+
+        // A lookup helper without a layout (an LRU map's, for one) is called.
+        using var lru = new HashMap(new MapDefinition("lru", BpfMapType.LruHash, 4, 8, 4));
+        var environment = LinuxHelpers.Register(new ProgramEnvironment());
+        environment.AddMap(lru);
+        using var called = (X64CompiledProgram)new X64Engine().Compile(AddressOf(false), environment);
+        Assert.DoesNotContain("0FF51AFD7ED558CCDh", called.GetListing(), StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Ebpf.Execution;
 using Ebpf.Helpers;
+using Ebpf.X64.Runtime;
 using Iced.Intel;
 using static Ebpf.X64.Compiler.RegisterMap;
 using static Iced.Intel.AssemblerRegisters;
@@ -33,32 +34,48 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// The layout of the hash map the helper call at <paramref name="pc"/> looks up when the code walks it itself: a
-    /// direct lookup (<see cref="InlineLookupSite.FindDirect"/>) whose map gives a layout, where the key's check can be
-    /// emitted as the helper would make it (as for <see cref="InlineLookupAt(int, Helper)"/>) and the slot stride fits an
-    /// immediate; else null (the call is made).
+    /// direct lookup (<see cref="InlineLookupSite.FindDirect"/>) whose map gives a layout, with a slot stride that fits
+    /// an immediate; else null (the call is made).
     /// </summary>
     private static HashLookupLayout? HashLookupAt(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, int pc, Helper helper) =>
-        (options.MemoryChecks || !options.HelperArgumentChecks)
-        && InlineLookupAt(program, environment, options, pc, helper) is null
+        InlineLookupAt(program, environment, options, pc, helper) is null
         && InlineLookupSite.FindDirect(program, environment, helper, pc, EngineName)?.Layout is { SlotStride: > 0 and <= int.MaxValue, Capacity: > 0 } layout
             ? layout
             : null;
 
     /// <summary>
     /// r0 = the value address of the key at r2 in the map of <paramref name="layout"/>, or 0, after the check the helper
-    /// makes of the key's bytes; where the walk cannot be trusted, the helper call of <paramref name="helper"/> (see the
+    /// makes of the key's bytes (without memory checks: a key outside the entry frame is left to the call); where the walk cannot be trusted, the helper call of <paramref name="helper"/> (see the
     /// class). Changes only r0 and the scratch registers on the walk's path.
     /// </summary>
     private void EmitHashLookup(int pc, Helper helper, HashLookupLayout layout)
     {
-        if (options.HelperArgumentChecks)
-        {
-            EmitCheck(pc, __[R64(2)], layout.KeySize, write: false, StackCheck.AllFrames);
-        }
-
         var key = R64(2);
         bool wide = layout.KeySize == 8;
         var call = a.CreateLabel();
+        if (options.HelperArgumentChecks && options.MemoryChecks)
+        {
+            EmitCheck(pc, __[key], layout.KeySize, write: false, StackCheck.AllFrames);
+        }
+        else if (options.HelperArgumentChecks)
+        {
+            // Without memory checks there is no shared slow check: the walk takes only a key inside the entry function's
+            // frame (readable in every frame the helper's check allows), and any other key pointer goes to the call,
+            // whose host side checks it as the helper does.
+            if (stackSize < layout.KeySize)
+            {
+                a.jmp(call);
+            }
+            else
+            {
+                a.mov(rcx, key);
+                a.sub(rcx, Block(RunBlock.StackEndOffset));
+                a.add(rcx, stackSize);
+                a.cmp(rcx, stackSize - layout.KeySize);
+                a.ja(call);
+            }
+        }
+
         var done = a.CreateLabel();
         var nothing = a.CreateLabel();
         var walk = a.CreateLabel();
