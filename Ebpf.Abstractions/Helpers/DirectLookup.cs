@@ -21,4 +21,10 @@ internal abstract class DirectLookup
 
     /// <summary>The address of the value of <paramref name="key"/> the helper returns, or 0 (absent, or the map is disposed).</summary>
     public abstract ulong Find(ReadOnlySpan<byte> key);
+
+    /// <summary>
+    /// Where the map's key index and values live, for an engine that walks the index in its own machine code (falling
+    /// back to <see cref="Find"/> where the layout's protocol says so), or null when only <see cref="Find"/> may be used.
+    /// </summary>
+    public virtual HashLookupLayout? Layout => null;
 }

@@ -36,6 +36,9 @@ internal sealed partial class X64Compiler
             case Operation.CallHelper when InlineLookupAt(pc, helpers.Helpers[helpers.SlotOf(pc)]) is { } lookup:
                 EmitInlineLookup(pc, lookup);
                 return;
+            case Operation.CallHelper when HashLookupAt(pc, helpers.Helpers[helpers.SlotOf(pc)]) is { } layout:
+                EmitHashLookup(pc, helpers.Helpers[helpers.SlotOf(pc)], layout);
+                return;
             case Operation.CallHelper:
                 EmitHelperCall(pc, helpers.Helpers[helpers.SlotOf(pc)], callxRegister: -1);
                 return;

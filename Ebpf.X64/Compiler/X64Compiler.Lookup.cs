@@ -26,10 +26,16 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// True when the helper call at <paramref name="pc"/> (a <c>call</c> of a helper, not a <c>callx</c>) is compiled
-    /// inline, so the code does not leave at it (see <see cref="HelperReturnAnalysis"/>).
+    /// inline, or as a hash-map lookup in the code (see <see cref="HashLookupAt(EbpfProgram, ProgramEnvironment, ExecutionOptions, int, Helper)"/>),
+    /// so that the code does not leave at it, or not always: for <see cref="HelperReturnAnalysis"/> a loop through it is
+    /// a loop without a call, which the code must yield on (and poll for cancellation).
     /// </summary>
-    internal static bool IsInlineCall(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, int pc) =>
-        InlineLookupAt(program, environment, options, pc, helpers.Helpers[helpers.SlotOf(pc)]) is not null;
+    internal static bool IsInlineCall(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, int pc)
+    {
+        var helper = helpers.Helpers[helpers.SlotOf(pc)];
+        return InlineLookupAt(program, environment, options, pc, helper) is not null
+            || HashLookupAt(program, environment, options, pc, helper) is not null;
+    }
 
     /// <summary>
     /// r0 = <c>key &lt; live entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of

@@ -104,6 +104,19 @@ public unsafe class HashMap : BpfMap
     /// </summary>
     internal Helpers.DirectLookup? DirectLookup(int cpu) => GetType() == typeof(HashMap) ? new Direct(this, cpu) : null;
 
+    /// <summary>
+    /// Where a program's lookup on CPU <paramref name="cpu"/> reads (see <see cref="Helpers.DirectLookup.Layout"/>): null
+    /// for the LRU types (a lookup moves its entry under the lock), a CPU the map has not, a disposed map or keys of
+    /// other sizes than 4 and 8 bytes.
+    /// </summary>
+    private Helpers.HashLookupLayout? NativeLayout(int cpu)
+    {
+        cpu = Definition.IsPerCpu ? cpu : 0;
+        return lru || IsDisposed || Storage == null || (uint)cpu >= (uint)Cpus
+            ? null
+            : index.Layout((nint)LiveEntriesAddress, (nint)SlotAddress(0, cpu), (long)Definition.ValueStride * Cpus);
+    }
+
     /// <summary>The lookup of a program on CPU <paramref name="cpu"/>: <see cref="LookupValueAddress"/>, not virtual.</summary>
     private unsafe ulong ProgramLookup(ReadOnlySpan<byte> key, int cpu)
     {
@@ -332,5 +345,7 @@ public unsafe class HashMap : BpfMap
     private sealed class Direct(HashMap map, int cpu) : Helpers.DirectLookup(map.KeySize)
     {
         public override ulong Find(ReadOnlySpan<byte> key) => map.ProgramLookup(key, cpu);
+
+        public override Helpers.HashLookupLayout? Layout => map.NativeLayout(cpu);
     }
 }

@@ -18,7 +18,9 @@ namespace Ebpf.Maps;
 /// arrays (every slot number is range-checked, every walk is bounded by the capacity), and its answer is then thrown
 /// away. So a lookup never sees memory outside the map and never returns the slot of another key.</para>
 /// <para>The arrays are managed and live as long as the map object: a lookup racing with the map's disposal reads
-/// arrays the collector keeps alive.</para>
+/// arrays the collector keeps alive. They are allocated on the pinned object heap, and the sequence counter lives in
+/// one of them, so that their addresses never change: an engine may walk the index in its own machine code with the same
+/// protocol (see <see cref="Layout"/>).</para>
 /// </remarks>
 internal sealed class HashSlotIndex
 {
@@ -35,19 +37,21 @@ internal sealed class HashSlotIndex
     private readonly int keyWords;
     private readonly uint mask;
     private readonly ulong seed;
-    private int sequence;
+
+    /// <summary>The sequence counter, alone in a pinned array (see the remarks).</summary>
+    private readonly int[] sequence = GC.AllocateArray<int>(1, pinned: true);
 
     /// <summary>Creates an empty index for <paramref name="capacity"/> slots with keys of <paramref name="keySize"/> bytes.</summary>
     public HashSlotIndex(int capacity, int keySize)
     {
         int bucketCount = (int)Math.Min(1u << 30, Math.Max(16u, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)capacity)));
-        buckets = new int[bucketCount];
+        buckets = GC.AllocateArray<int>(bucketCount, pinned: true);
         mask = (uint)bucketCount - 1;
-        next = new int[capacity];
-        hashes = new uint[capacity];
+        next = GC.AllocateArray<int>(capacity, pinned: true);
+        hashes = GC.AllocateArray<uint>(capacity, pinned: true);
         this.keySize = keySize;
         keyWords = (keySize + 7) / 8;
-        keys = new ulong[(long)capacity * keyWords];
+        keys = GC.AllocateArray<ulong>(checked(capacity * keyWords), pinned: true);
         seed = (ulong)Random.Shared.NextInt64() | 1;
     }
 
@@ -99,7 +103,7 @@ internal sealed class HashSlotIndex
     {
         for (int attempt = 0; attempt < Tries; attempt++)
         {
-            int before = Volatile.Read(ref sequence);
+            int before = Volatile.Read(ref sequence[0]);
             if ((before & 1) == 0)
             {
                 int slot = Walk(key, hash);
@@ -109,7 +113,7 @@ internal sealed class HashSlotIndex
                 }
 
                 Volatile.ReadBarrier();
-                if (Volatile.Read(ref sequence) == before)
+                if (Volatile.Read(ref sequence[0]) == before)
                 {
                     return slot;
                 }
@@ -121,14 +125,43 @@ internal sealed class HashSlotIndex
         return Contended;
     }
 
+    /// <summary>
+    /// Where the index lives, for an engine that walks it in machine code as <see cref="Find"/> does (see
+    /// <see cref="Helpers.HashLookupLayout"/>), with the map's live-entries word and the value address of slot 0
+    /// (<paramref name="values"/>, slots <paramref name="slotStride"/> bytes apart): null unless keys are 4 or 8 bytes
+    /// (hashed as one word). The addresses stay valid while this index is reachable (pinned arrays, see the remarks).
+    /// </summary>
+    public Helpers.HashLookupLayout? Layout(nint liveEntries, nint values, long slotStride) =>
+        keySize is 4 or 8
+            ? new Helpers.HashLookupLayout
+            {
+                KeySize = keySize,
+                Seed = seed,
+                Buckets = Address(buckets),
+                BucketMask = mask,
+                Next = Address(next),
+                Hashes = Address(hashes),
+                Keys = Address(keys),
+                Capacity = next.Length,
+                Sequence = Address(sequence),
+                LiveEntries = liveEntries,
+                Values = values,
+                SlotStride = slotStride,
+            }
+            : null;
+
+    /// <summary>The address of the first element of a pinned array.</summary>
+    private static unsafe nint Address<T>(T[] array)
+        where T : unmanaged => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+
     /// <summary>The slot holding <paramref name="key"/>, or -1. Only under the map's lock (no writer runs).</summary>
     public int FindLocked(ReadOnlySpan<byte> key, uint hash) => Walk(key, hash);
 
     /// <summary>Starts a change: lookups that overlap it try again.</summary>
-    public void BeginWrite() => Interlocked.Increment(ref sequence);
+    public void BeginWrite() => Interlocked.Increment(ref sequence[0]);
 
     /// <summary>Ends a change started by <see cref="BeginWrite"/>.</summary>
-    public void EndWrite() => Volatile.Write(ref sequence, sequence + 1);
+    public void EndWrite() => Volatile.Write(ref sequence[0], sequence[0] + 1);
 
     /// <summary>Links <paramref name="slot"/> (free) as holding <paramref name="key"/>. Under the lock, inside a write.</summary>
     public void Insert(int slot, ReadOnlySpan<byte> key, uint hash)

@@ -1,0 +1,61 @@
+namespace Ebpf.Helpers;
+
+/// <summary>
+/// The memory a program's lookup in a plain or per-CPU hash map reads, for an engine that walks the map's key index in
+/// its own machine code instead of calling <see cref="DirectLookup.Find"/> (see <see cref="DirectLookup.Layout"/>).
+/// </summary>
+/// <remarks>
+/// <para>The index is chained buckets over arrays: <see cref="Buckets"/> holds the first slot + 1 of each chain (0 ends
+/// it), <see cref="Next"/> the next slot + 1 of each slot, <see cref="Hashes"/> each slot's 32-bit hash and
+/// <see cref="Keys"/> each slot's key in one 8-byte word (zero-padded). A key's hash is
+/// <c>Mix(Seed ^ key)</c> with the key read as a little-endian 4- or 8-byte integer, where <c>Mix</c> is
+/// <c>h ^= h &gt;&gt; 33; h *= 0xFF51AFD7ED558CCD; h ^= h &gt;&gt; 33; h *= 0xC4CE_B9FE_1A85_EC53; h ^= h &gt;&gt; 33</c>
+/// folded to 32 bits as <c>(uint)h ^ (uint)(h &gt;&gt; 32)</c>.</para>
+/// <para>A lookup must follow the index's protocol, as the map's own lock-free lookup does: read the 32-bit
+/// <see cref="Sequence"/>; when it is odd a writer is at work and the lookup must be left to
+/// <see cref="DirectLookup.Find"/>; walk at most <see cref="Capacity"/> links, range-checking every slot number against
+/// it; then read the sequence again (after every read of the walk, which x86-64 keeps in order) and accept the answer
+/// only when it has not moved, else leave the lookup to <see cref="DirectLookup.Find"/>. The 64-bit word at
+/// <see cref="LiveEntries"/> is 0 once the map is disposed: the lookup then finds nothing.</para>
+/// <para>Every address stays valid while the <see cref="DirectLookup"/> that gave the layout is reachable: the arrays are
+/// pinned and held by the map, the live word and the values are in the map's native storage, which a map registered in
+/// an environment frees only when it is unreachable.</para>
+/// </remarks>
+internal sealed record HashLookupLayout
+{
+    /// <summary>The key size: 4 or 8 bytes.</summary>
+    public required int KeySize { get; init; }
+
+    /// <summary>The index's hash seed.</summary>
+    public required ulong Seed { get; init; }
+
+    /// <summary>The bucket array (<see cref="BucketMask"/> + 1 32-bit links).</summary>
+    public required nint Buckets { get; init; }
+
+    /// <summary>The bucket count minus one: a hash's bucket is <c>hash &amp; BucketMask</c>.</summary>
+    public required uint BucketMask { get; init; }
+
+    /// <summary>The next-link array (<see cref="Capacity"/> 32-bit links).</summary>
+    public required nint Next { get; init; }
+
+    /// <summary>The slots' 32-bit hashes (<see cref="Capacity"/> of them).</summary>
+    public required nint Hashes { get; init; }
+
+    /// <summary>The slots' keys, one 8-byte word each (<see cref="Capacity"/> of them).</summary>
+    public required nint Keys { get; init; }
+
+    /// <summary>The number of slots.</summary>
+    public required int Capacity { get; init; }
+
+    /// <summary>The index's 32-bit sequence counter (odd while a writer changes the index).</summary>
+    public required nint Sequence { get; init; }
+
+    /// <summary>A 64-bit word that is 0 once the map is disposed.</summary>
+    public required nint LiveEntries { get; init; }
+
+    /// <summary>The address of slot 0's value for the lookup's CPU.</summary>
+    public required nint Values { get; init; }
+
+    /// <summary>The distance in bytes between two slots' values.</summary>
+    public required long SlotStride { get; init; }
+}

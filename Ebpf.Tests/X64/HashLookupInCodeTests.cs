@@ -1,0 +1,390 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Ebpf.Helpers;
+using Ebpf.Isa;
+using Ebpf.Maps;
+using Ebpf.Tests.Maps;
+using Ebpf.X64;
+using static Ebpf.Tests.Engines.TestPrograms;
+
+namespace Ebpf.Tests.X64;
+
+/// <summary>
+/// The hash-map lookup x64 walks in its own code (see <see cref="HashLookupLayout"/>), against an index built by hand
+/// in the layout's documented form: the slot's value address when the walk finds the key, 0 when it does not, and the
+/// map's own lookup (<see cref="DirectLookup.Find"/>, which here answers with an address of its own) whenever the
+/// index's protocol forbids trusting the walk: a sequence that is odd before the walk or moves during it. A torn index
+/// (a cycle, a link out of range) ends the walk. The hash is computed here from the layout's documentation.
+/// </summary>
+public class HashLookupInCodeTests
+{
+    private const uint Key = 0x1234_5678;
+    private const ulong WideKey = 0xFFFF_FFFF_8765_4321; // the sign extension of stdw's immediate 0x87654321
+
+    /// <summary>r0 = lookup(map 0, &amp;key) itself (the address, not the value): the call is at pc 5.</summary>
+    private static EbpfProgram AddressOf(bool wide) => Program(
+        wide ? I(OpCodes.StDW, 10, 0, -8, unchecked((int)(uint)WideKey)) : I(OpCodes.StW, 10, 0, -4, unchecked((int)Key)),
+        I(OpCodes.Mov64Reg, 2, 10),
+        I(OpCodes.Add64Imm, 2, 0, 0, wide ? -8 : -4),
+        MapLookupPrograms.LoadMap,
+        I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem),
+        I(OpCodes.Exit));
+
+    /// <summary>The index's hash of a key word, written from <see cref="HashLookupLayout"/>'s remarks.</summary>
+    private static uint Hash(ulong seed, ulong key)
+    {
+        ulong h = seed ^ key;
+        h ^= h >> 33;
+        h *= 0xFF51_AFD7_ED55_8CCD;
+        h ^= h >> 33;
+        h *= 0xC4CE_B9FE_1A85_EC53;
+        h ^= h >> 33;
+        return (uint)h ^ (uint)(h >> 32);
+    }
+
+    /// <summary>Compiles <paramref name="program"/> on x64 with a lookup helper whose direct lookup is <paramref name="index"/>.</summary>
+    private static ICompiledProgram Compile(EbpfProgram program, HandIndex index, ExecutionOptions? options = null)
+    {
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Set(new Helper(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", (_, _, _, _, _, _) => 0xBAD)
+        {
+            DirectLookup = (_, _) => index,
+        });
+        environment.AddMap(new HashMap("h", (uint)index.KeySize, 8, 4));
+        return new X64Engine().Compile(program, environment, options);
+    }
+
+    /// <summary>The defaults, memory checks off, helper argument checks off.</summary>
+    private static IEnumerable<ExecutionOptions> WalkingOptions() =>
+        [new ExecutionOptions(), new ExecutionOptions { MemoryChecks = false }, new ExecutionOptions { HelperArgumentChecks = false }];
+
+    /// <summary>r0 = lookup(map 0, r1): the key is the input's first bytes (the call is at pc 3).</summary>
+    private static readonly EbpfProgram InputAddressOf = Program(
+        I(OpCodes.Mov64Reg, 2, 1),
+        MapLookupPrograms.LoadMap,
+        I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem),
+        I(OpCodes.Exit));
+
+    [Fact]
+    public void A_key_at_the_end_of_a_chain_is_found_past_a_slot_with_the_same_hash_and_another_key()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        foreach (bool wide in new[] { false, true })
+        {
+            using var index = new HandIndex(wide ? 8 : 4, capacity: 8);
+            ulong key = wide ? WideKey : Key;
+            uint hash = Hash(index.Seed, key);
+
+            // Bucket -> slot 6 (same hash, another key) -> slot 3 (the key).
+            index.Link(hash, [6, 3], [key ^ 1, key], [hash, hash]);
+            foreach (var options in WalkingOptions())
+            {
+                using var compiled = Compile(AddressOf(wide), index, options);
+                Assert.Equal(index.ValueAddress(3), compiled.Run(new byte[8]));
+                Assert.Equal(0, index.FindCalls);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_key_absent_from_its_chain_gives_null_without_the_maps_lookup()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+
+        // The chain holds another key with the same hash, and a slot with the key's bytes but another hash.
+        index.Link(hash, [2, 5], [Key + 1, Key], [hash, hash ^ 0x8000_0000]);
+        using var compiled = Compile(AddressOf(false), index);
+        Assert.Equal(0UL, compiled.Run(new byte[8]));
+        Assert.Equal(0, index.FindCalls);
+    }
+
+    [Fact]
+    public void An_odd_sequence_leaves_the_lookup_to_the_maps_own_lookup()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+        index.Link(hash, [1], [Key], [hash]);
+        foreach (var options in WalkingOptions())
+        {
+            using var compiled = Compile(AddressOf(false), index, options);
+            index.Sequence = 7;
+            int before = index.FindCalls;
+            Assert.Equal(index.FallbackAddress, compiled.Run(new byte[8]));
+            Assert.Equal(before + 1, index.FindCalls);
+
+            index.Sequence = 8;
+            Assert.Equal(index.ValueAddress(1), compiled.Run(new byte[8]));
+            Assert.Equal(before + 1, index.FindCalls);
+        }
+    }
+
+    [Fact]
+    public void A_disposed_map_finds_nothing()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+        index.Link(hash, [1], [Key], [hash]);
+        using var compiled = Compile(AddressOf(false), index);
+        Assert.Equal(index.ValueAddress(1), compiled.Run(new byte[8]));
+        index.Live = 0;
+        Assert.Equal(0UL, compiled.Run(new byte[8]));
+        Assert.Equal(0, index.FindCalls);
+    }
+
+    [Fact]
+    public void A_torn_index_ends_the_walk_with_null()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+        using var compiled = Compile(AddressOf(false), index);
+
+        // A cycle of two slots, neither holding the key: the walk stops after the capacity's number of links.
+        index.Link(hash, [4, 2], [Key + 1, Key + 2], [hash, hash]);
+        index.SetNext(2, 5);
+        Assert.Equal(0UL, compiled.Run(new byte[8]));
+
+        // Links beyond the slots (as a walk racing with a writer may read): nothing is read there.
+        foreach (int link in new[] { 9, 1000, int.MinValue, -1 })
+        {
+            index.SetBucket(hash, link);
+            Assert.Equal(0UL, compiled.Run(new byte[8]));
+        }
+
+        Assert.Equal(0, index.FindCalls);
+    }
+
+    [Fact]
+    public async Task A_sequence_that_moves_during_the_walk_leaves_the_lookup_to_the_maps_own_lookup()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        // A long chain, so that the writer's steps fall inside walks: the key is at its end.
+        const int capacity = 64;
+        using var index = new HandIndex(4, capacity);
+        uint hash = Hash(index.Seed, Key);
+        int[] slots = [.. Enumerable.Range(1, capacity - 1).Reverse(), 0];
+        index.Link(hash, slots, [.. slots.Select(s => (ulong)(s == 0 ? Key : Key + (uint)s))], [.. slots.Select(_ => hash)]);
+        using var compiled = Compile(AddressOf(false), index);
+        Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
+
+        // The writer moves the sequence by two (it stays even): only the second read of a walk can see it.
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                index.Sequence += 2;
+            }
+        });
+
+        int fallbacks = 0, runs = 0;
+        try
+        {
+            for (var deadline = DateTime.UtcNow.AddSeconds(30); fallbacks == 0 && DateTime.UtcNow < deadline; runs++)
+            {
+                ulong r0 = compiled.Run(new byte[8]);
+                if (r0 == index.FallbackAddress)
+                {
+                    fallbacks++;
+                }
+                else
+                {
+                    Assert.Equal(index.ValueAddress(0), r0);
+                }
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            await writer;
+        }
+
+        Assert.True(fallbacks > 0, $"no walk of {runs} saw the sequence move");
+        Assert.Equal(fallbacks, index.FindCalls);
+    }
+
+    [Fact]
+    public void Without_memory_checks_only_a_key_in_the_entry_frame_is_walked_and_any_other_goes_to_the_call()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+        index.Link(hash, [1], [Key], [hash]);
+        byte[] input = BitConverter.GetBytes(Key);
+
+        // With memory checks the shared check covers the input: walked.
+        using (var checkedCode = Compile(InputAddressOf, index))
+        {
+            Assert.Equal(index.ValueAddress(1), checkedCode.Run(input));
+            Assert.Equal(0, index.FindCalls);
+        }
+
+        // Without them the key in the input goes to the call, whose host side checks it and calls Find.
+        using var uncheckedCode = Compile(InputAddressOf, index, new ExecutionOptions { MemoryChecks = false });
+        Assert.Equal(index.FallbackAddress, uncheckedCode.Run(input));
+        Assert.Equal(1, index.FindCalls);
+
+        // ... and with helper argument checks off too, nothing is checked: walked.
+        using var bare = Compile(InputAddressOf, index, new ExecutionOptions { MemoryChecks = false, HelperArgumentChecks = false });
+        Assert.Equal(index.ValueAddress(1), bare.Run(input));
+        Assert.Equal(1, index.FindCalls);
+    }
+
+    [Fact]
+    public void The_listing_walks_the_index_in_the_code()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8);
+        using var compiled = (X64CompiledProgram)Compile(AddressOf(false), index);
+
+        // The hash's two multipliers are immediates of the code, with memory checks and without.
+        string listing = compiled.GetListing();
+        Assert.Contains("0FF51AFD7ED558CCDh", listing, StringComparison.Ordinal);
+        Assert.Contains("0C4CEB9FE1A85EC53h", listing, StringComparison.Ordinal);
+        using var uncheckedCode = (X64CompiledProgram)Compile(AddressOf(false), index, new ExecutionOptions { MemoryChecks = false });
+        Assert.Contains("0FF51AFD7ED558CCDh", uncheckedCode.GetListing(), StringComparison.Ordinal);
+
+        // A lookup helper without a layout (an LRU map's, for one) is called.
+        using var lru = new HashMap(new MapDefinition("lru", BpfMapType.LruHash, 4, 8, 4));
+        var environment = LinuxHelpers.Register(new ProgramEnvironment());
+        environment.AddMap(lru);
+        using var called = (X64CompiledProgram)new X64Engine().Compile(AddressOf(false), environment);
+        Assert.DoesNotContain("0FF51AFD7ED558CCDh", called.GetListing(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A key index in <see cref="HashLookupLayout"/>'s form, built by the test (16 buckets, keys of 4 or 8 bytes, values
+    /// 24 bytes apart), whose <see cref="Find"/> counts its calls and answers with <see cref="FallbackAddress"/> for the
+    /// key it is asked about.
+    /// </summary>
+    private sealed unsafe class HandIndex : DirectLookup, IDisposable
+    {
+        private const int Stride = 24;
+        private readonly int[] buckets = GC.AllocateArray<int>(16, pinned: true);
+        private readonly int[] next;
+        private readonly uint[] hashes;
+        private readonly ulong[] keys;
+        private readonly int[] sequence = GC.AllocateArray<int>(1, pinned: true);
+        private readonly ulong[] live = GC.AllocateArray<ulong>(1, pinned: true);
+        private readonly byte* values;
+        private readonly ulong* fallback;
+        private int findCalls;
+
+        public HandIndex(int keySize, int capacity)
+            : base(keySize)
+        {
+            next = GC.AllocateArray<int>(capacity, pinned: true);
+            hashes = GC.AllocateArray<uint>(capacity, pinned: true);
+            keys = GC.AllocateArray<ulong>(capacity, pinned: true);
+            values = (byte*)NativeMemory.AllocZeroed((nuint)(capacity * Stride));
+            fallback = (ulong*)NativeMemory.AllocZeroed(8);
+            live[0] = (ulong)capacity;
+            Seed = 0x5EED_0123_4567_89AB;
+        }
+
+        public ulong Seed { get; }
+
+        public int FindCalls => Volatile.Read(ref findCalls);
+
+        public ulong FallbackAddress => (ulong)fallback;
+
+        public int Sequence
+        {
+            get => Volatile.Read(ref sequence[0]);
+            set => Volatile.Write(ref sequence[0], value);
+        }
+
+        public ulong Live
+        {
+            set => live[0] = value;
+        }
+
+        public override HashLookupLayout Layout => new()
+        {
+            KeySize = KeySize,
+            Seed = Seed,
+            Buckets = Address(buckets),
+            BucketMask = (uint)buckets.Length - 1,
+            Next = Address(next),
+            Hashes = Address(hashes),
+            Keys = Address(keys),
+            Capacity = next.Length,
+            Sequence = Address(sequence),
+            LiveEntries = Address(live),
+            Values = (nint)values,
+            SlotStride = Stride,
+        };
+
+        public ulong ValueAddress(int slot) => (ulong)(values + (slot * Stride));
+
+        /// <summary>Makes the bucket of <paramref name="hash"/> a chain of <paramref name="slots"/> with these keys and hashes.</summary>
+        public void Link(uint hash, int[] slots, ulong[] chainKeys, uint[] chainHashes)
+        {
+            Array.Clear(buckets);
+            Array.Clear(next);
+            for (int i = 0; i < slots.Length; i++)
+            {
+                keys[slots[i]] = chainKeys[i];
+                hashes[slots[i]] = chainHashes[i];
+                next[slots[i]] = i + 1 < slots.Length ? slots[i + 1] + 1 : 0;
+            }
+
+            SetBucket(hash, slots[0] + 1);
+        }
+
+        public void SetBucket(uint hash, int link) => buckets[hash & (uint)(buckets.Length - 1)] = link;
+
+        public void SetNext(int slot, int link) => next[slot] = link;
+
+        public override ulong Find(ReadOnlySpan<byte> key)
+        {
+            Interlocked.Increment(ref findCalls);
+            return key.Length == KeySize ? (ulong)fallback : 0;
+        }
+
+        public void Dispose()
+        {
+            NativeMemory.Free(values);
+            NativeMemory.Free(fallback);
+        }
+
+        private static nint Address<T>(T[] array)
+            where T : unmanaged => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+    }
+}
