@@ -120,7 +120,9 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
     }
 
     /// <inheritdoc />
-    /// <remarks>The direct entry's dynamic method is kept alive by <see cref="direct"/>, which this frame holds.</remarks>
+    /// <remarks>The direct entry's dynamic method is kept alive by <see cref="direct"/>, which this frame holds. Optimized
+    /// from its first call, as the shared direct-run path that calls it is.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private protected override ulong ExecuteDirect(ulong r1, ulong r2) => direct!(r1, r2);
 
     /// <summary>The compilation a run uses: the one made for the environment's regions at compile time, or the one for any number.</summary>

@@ -79,6 +79,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     /// plain run's pc and message.
     /// </remarks>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private protected override ulong ExecuteDirect(ulong r1, ulong r2)
     {
         Unsafe.SkipInit(out RunState input);

@@ -59,8 +59,9 @@ public abstract unsafe partial class CompiledProgram
 
     /// <summary>
     /// The run without metadata of a program with a direct entry: when nobody listens to the run metrics and the
-    /// environment has no memory regions (see <see cref="DirectEntry"/>), the disposed check and the engine's entry with
-    /// r1 = the input (0 when it is empty, as on the plain path) and r2 = its length; otherwise the plain run. Not
+    /// environment has no memory regions (see <see cref="DirectEntry"/>) and the program is not disposed, the engine's
+    /// entry with r1 = the input (0 when it is empty, as on the plain path) and r2 = its length; otherwise the plain run
+    /// (which throws for a disposed program). Not
     /// inlined: inlined into <see cref="Run(byte*, ulong, byte*, ulong)"/>, it kept the JIT from inlining the brief run
     /// of the programs without a direct entry there (the interpreter's <c>return</c> measured about 10 ns slower).
     /// </summary>
@@ -82,65 +83,88 @@ public abstract unsafe partial class CompiledProgram
     /// the input pinned for the run, then <see cref="RunDirect(byte*, ulong)"/>'s steps. A program with a direct entry
     /// has no entry context (see <see cref="DirectEntry"/>), so the public method's context check has nothing to refuse.
     /// </summary>
+    /// <remarks>
+    /// Optimized from its first call (as <see cref="RunNativeDirect"/>): a run path left to tiering ran its tier-0 code,
+    /// with every check a call of its own, until the runtime's background compilation got to it, which on a loaded host
+    /// was after seconds or not within a process's measurement (2.5-5x the optimized time).
+    /// </remarks>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RunManagedDirect(Span<byte> memory)
     {
+        if (!DirectReady())
+        {
+            return RunSpan(memory);
+        }
+
+        // An empty span pins as null, so r1 is 0 for an empty input, as on the plain path.
         fixed (byte* m = memory)
         {
-            ulong length = (ulong)memory.Length;
-            return DirectReady() ? ExecuteDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
+            return ExecuteDirect((ulong)m, (ulong)memory.Length);
         }
     }
 
     /// <summary>
     /// <see cref="Run(Span{byte})"/> of a program whose direct entry is a native body (see <see cref="UseDirectEntry(nint)"/>),
-    /// as <see cref="RunManagedDirect"/> is for an engine method.
+    /// as <see cref="RunManagedDirect"/> is for an engine method, optimized from its first call as that one is.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RunNativeDirect(Span<byte> memory)
     {
+        if (!DirectReady())
+        {
+            return RunSpan(memory);
+        }
+
+        // An empty span pins as null, so r1 is 0 for an empty input, as on the plain path.
         fixed (byte* m = memory)
         {
-            ulong length = (ulong)memory.Length;
-            return DirectReady() ? CallNativeDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
+            return CallNativeDirect((ulong)m, (ulong)memory.Length);
         }
     }
 
     /// <summary>
-    /// False when the run must take the plain path after all: someone listens to the run metrics, or the environment has
-    /// memory regions now (see <see cref="DirectEntry"/>). Throws when the program was disposed.
+    /// False when the run must take the plain path after all: someone listens to the run metrics, the environment has
+    /// memory regions now (see <see cref="DirectEntry"/>), or the program was disposed (the plain path then throws
+    /// <see cref="ObjectDisposedException"/>). It throws nothing itself, so that the direct path keeps no value alive
+    /// across a call that might return: the checks before the body save no register.
     /// </summary>
-    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool DirectReady()
-    {
-        if (EbpfTelemetry.RunsObserved || Environment.GetPinnedRegions().Length != 0)
-        {
-            return false;
-        }
+    private bool DirectReady() =>
+        !EbpfTelemetry.RunsObserved && Environment.GetPinnedRegions().Length == 0 && Volatile.Read(ref disposed) == 0;
 
-        if (Volatile.Read(ref disposed) != 0)
-        {
-            ThrowDisposed();
-        }
-
-        return true;
-    }
-
-    /// <summary>Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its fault.</summary>
+    /// <summary>
+    /// Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its
+    /// fault. Only the fault path reads r1 and r2 after the call: they are stored in the caller's frame before it (an
+    /// address-taken local, which the JIT keeps in memory) instead of being held in callee-saved registers, which made
+    /// every direct run push and pop two more registers.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong CallNativeDirect(ulong r1, ulong r2)
     {
+        DirectInput input;
+        input.R1 = r1;
+        input.R2 = r2;
+        DirectInput* kept = &input;
         var result = ((delegate* unmanaged[SuppressGCTransition]<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, r2);
         GC.KeepAlive(this);
         if (result.Fault != 0)
         {
-            ThrowNativeDirectFault(result, r1, r2);
+            ThrowNativeDirectFault(result, kept->R1, kept->R2);
         }
 
         return result.R0;
+    }
+
+    /// <summary>r1 and r2 of a native direct run, kept in memory for its fault path (see <see cref="CallNativeDirect"/>).</summary>
+    private struct DirectInput
+    {
+        /// <summary>r1: the input's address, or 0 when it is empty.</summary>
+        public ulong R1;
+
+        /// <summary>r2: the input's length.</summary>
+        public ulong R2;
     }
 
     /// <summary>
