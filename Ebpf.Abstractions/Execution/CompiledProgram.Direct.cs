@@ -14,11 +14,17 @@ public abstract unsafe partial class CompiledProgram
     /// <summary>Whether the program qualifies for a direct entry (<see cref="DirectEntry.Qualifies"/>).</summary>
     private readonly bool directEligible;
 
-    /// <summary>Whether the engine made a direct entry (<see cref="UseDirectEntry()"/>), which plain runs then take when they can.</summary>
+    /// <summary>Whether the engine made a direct entry (see <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>), which plain runs then take when they can.</summary>
     private bool direct;
 
-    /// <summary>The engine's native direct body (see <see cref="UseDirectEntry(nint)"/>), or 0 when its entry is <see cref="ExecuteDirect"/>.</summary>
+    /// <summary>The engine's native direct body (see <see cref="UseDirectEntry(nint)"/>), or 0 when its entry is <see cref="managedDirect"/>.</summary>
     private nint nativeDirect;
+
+    /// <summary>
+    /// The engine's managed direct entry (see <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>), or null when it
+    /// has a native body or none.
+    /// </summary>
+    private Func<ulong, ulong, ulong>? managedDirect;
 
     /// <summary>Whether the program qualifies for a direct entry: an engine that has one compiles it only then.</summary>
     private protected bool DirectEligible => directEligible;
@@ -30,10 +36,21 @@ public abstract unsafe partial class CompiledProgram
     internal bool HasDirectEntry => direct;
 
     /// <summary>
-    /// Called by an engine's constructor once its direct entry (<see cref="ExecuteDirect"/>) exists, for a program that
-    /// is <see cref="DirectEligible"/>.
+    /// Called by an engine's constructor, for a program that is <see cref="DirectEligible"/>, with its direct entry: a
+    /// method of r1 and r2 (the input and its length) that returns r0, and throws <see cref="DirectViolation"/>'s error
+    /// for an access outside the input. The delegate keeps what the entry's code needs alive. A delegate rather than a
+    /// virtual method: a run calls the engine's method through it with no virtual dispatch between (il's delegate is the
+    /// direct entry's dynamic method itself).
     /// </summary>
-    private protected void UseDirectEntry()
+    private protected void UseDirectEntry(Func<ulong, ulong, ulong> entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        MarkDirect();
+        managedDirect = entry;
+    }
+
+    /// <summary>Makes plain runs take the direct entry; refuses a program that does not qualify.</summary>
+    private void MarkDirect()
     {
         if (!directEligible)
         {
@@ -44,7 +61,7 @@ public abstract unsafe partial class CompiledProgram
     }
 
     /// <summary>
-    /// Called by an engine's constructor, instead of <see cref="UseDirectEntry()"/>, when its direct entry is native code
+    /// Called by an engine's constructor, instead of <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>, when its direct entry is native code
     /// at <paramref name="body"/>: a function <c>(ulong r1, ulong r2) -&gt; (ulong r0, ulong fault)</c> that returns the
     /// pair as the host returns a 16-byte structure of two integers, calls nothing, never blocks and never re-enters the
     /// runtime (it is called without the GC transition), and stays mapped while this object is reachable. A fault word
@@ -53,7 +70,7 @@ public abstract unsafe partial class CompiledProgram
     /// </summary>
     private protected void UseDirectEntry(nint body)
     {
-        UseDirectEntry();
+        MarkDirect();
         nativeDirect = body;
     }
 
@@ -75,11 +92,11 @@ public abstract unsafe partial class CompiledProgram
         }
 
         ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
-        return nativeDirect == 0 ? ExecuteDirect(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
+        return nativeDirect == 0 ? managedDirect!(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
     }
 
     /// <summary>
-    /// <see cref="Run(Span{byte})"/> of a program whose direct entry is an engine method (<see cref="ExecuteDirect"/>):
+    /// <see cref="Run(Span{byte})"/> of a program whose direct entry is an engine method (<see cref="managedDirect"/>):
     /// the input pinned for the run, then <see cref="RunDirect(byte*, ulong)"/>'s steps. A program with a direct entry
     /// has no entry context (see <see cref="DirectEntry"/>), so the public method's context check has nothing to refuse.
     /// </summary>
@@ -100,7 +117,7 @@ public abstract unsafe partial class CompiledProgram
         // An empty span pins as null, so r1 is 0 for an empty input, as on the plain path.
         fixed (byte* m = memory)
         {
-            return ExecuteDirect((ulong)m, (ulong)memory.Length);
+            return managedDirect!((ulong)m, (ulong)memory.Length);
         }
     }
 
@@ -202,14 +219,6 @@ public abstract unsafe partial class CompiledProgram
     /// </summary>
     private protected virtual EbpfMemoryAccessException NativeDirectFault(ulong fault, ulong address, ulong r1, ulong r2) =>
         throw new InvalidOperationException($"the {EngineName} engine made no native direct entry for '{Program.Name}'");
-
-    /// <summary>
-    /// Runs the engine's direct entry with r1 = <paramref name="r1"/>, r2 = <paramref name="r2"/> (the input and its
-    /// length); returns r0. Only called once the engine has called <see cref="UseDirectEntry()"/> (not the native body of <see cref="UseDirectEntry(nint)"/>); an access outside the
-    /// input throws <see cref="DirectViolation"/>. The engine keeps whatever its code needs alive until it returns.
-    /// </summary>
-    private protected virtual ulong ExecuteDirect(ulong r1, ulong r2) =>
-        throw new InvalidOperationException($"the {EngineName} engine made no direct entry for '{Program.Name}'");
 
     /// <summary>
     /// The error of a direct run whose access at <paramref name="pc"/> fell outside the input <paramref name="r1"/> /
