@@ -109,16 +109,17 @@ public abstract unsafe partial class CompiledProgram
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RunManagedDirect(Span<byte> memory)
     {
-        if (!DirectReady())
+        // The direct run first, so that the code compiled without a profile falls through to it. An empty span pins as
+        // null, so r1 is 0 for an empty input, as on the plain path.
+        if (DirectReady())
         {
-            return RunSpan(memory);
+            fixed (byte* m = memory)
+            {
+                return managedDirect!((ulong)m, (ulong)memory.Length);
+            }
         }
 
-        // An empty span pins as null, so r1 is 0 for an empty input, as on the plain path.
-        fixed (byte* m = memory)
-        {
-            return managedDirect!((ulong)m, (ulong)memory.Length);
-        }
+        return RunSpan(memory);
     }
 
     /// <summary>
@@ -129,16 +130,17 @@ public abstract unsafe partial class CompiledProgram
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RunNativeDirect(Span<byte> memory)
     {
-        if (!DirectReady())
+        // The direct run first, so that the code compiled without a profile falls through to it. An empty span pins as
+        // null, so r1 is 0 for an empty input, as on the plain path.
+        if (DirectReady())
         {
-            return RunSpan(memory);
+            fixed (byte* m = memory)
+            {
+                return CallNativeDirect((ulong)m, (ulong)memory.Length);
+            }
         }
 
-        // An empty span pins as null, so r1 is 0 for an empty input, as on the plain path.
-        fixed (byte* m = memory)
-        {
-            return CallNativeDirect((ulong)m, (ulong)memory.Length);
-        }
+        return RunSpan(memory);
     }
 
     /// <summary>
