@@ -23,7 +23,7 @@ internal static class RunFloorProbe
     /// </summary>
     public static void Report(TextWriter output, IEnumerable<string> workloads, bool shortPrograms = true)
     {
-        output.WriteLine($"per-run time in ns: fastest of {Batches} batches of ~{BatchTime.TotalMicroseconds} us each (memory checks on)");
+        output.WriteLine($"per-run time in ns: fastest and median of {Batches} batches of ~{BatchTime.TotalMicroseconds} us each (memory checks on)");
         var input = RunFloorBenchmarks.CreateInput();
         var names = workloads.ToArray();
 
@@ -52,8 +52,8 @@ internal static class RunFloorProbe
 
     private static void Report(TextWriter output, string engine, string shape, ICompiledProgram compiled, byte[] input)
     {
-        double ns = Measure(new PlainRun(compiled, input));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{engine,-12} {shape,-16} {ns,10:0.0}"));
+        var (fastest, median) = MeasureSpread(new PlainRun(compiled, input));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{engine,-12} {shape,-16} {fastest,10:0.0} {median,10:0.0}"));
     }
 
     /// <summary>
@@ -62,16 +62,25 @@ internal static class RunFloorProbe
     /// run's body inlined: the loop adds nothing but its own increment and branch.
     /// </summary>
     public static double Measure<TRun>(TRun run)
+        where TRun : struct, IFloorRun =>
+        MeasureSpread(run).Fastest;
+
+    /// <summary>
+    /// <see cref="Measure{TRun}"/>'s fastest batch and the median batch, in ns per run. The median includes what a
+    /// loaded host adds to most batches (as BenchmarkDotNet's mean of long iterations does); the fastest does not.
+    /// </summary>
+    public static (double Fastest, double Median) MeasureSpread<TRun>(TRun run)
         where TRun : struct, IFloorRun
     {
         int runs = Calibrate(run, WarmUp, BatchTime, firstRuns: 16);
-        double best = double.MaxValue;
+        var times = new double[Batches];
         for (int batch = 0; batch < Batches; batch++)
         {
-            best = Math.Min(best, Batch(run, runs));
+            times[batch] = Batch(run, runs);
         }
 
-        return best;
+        Array.Sort(times);
+        return (times[0], times[Batches / 2]);
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
     private readonly bool callsHelpersDirectly;
 
     /// <summary>The direct entry (see <see cref="DirectEntry"/>), or null when the program has none.</summary>
-    private readonly IlDirectFunction? direct;
+    private readonly Func<ulong, ulong, ulong>? direct;
 
     [RequiresDynamicCode("Generates IL with System.Reflection.Emit.")]
     internal IlCompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, bool recordIlListing, int chunkSlots)
@@ -50,7 +50,7 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
         if (DirectEligible && program.Length <= chunkSlots)
         {
             direct = compiler.CompileDirect();
-            UseDirectEntry();
+            UseDirectEntry(direct);
         }
 
         // Runs with more environment regions than that (regions added after compiling) use a second compilation, made
@@ -118,10 +118,6 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
             ? Call(ref state, callee, &frame, depth)
             : callee((RunState*)Unsafe.AsPointer(ref state), &frame, depth);
     }
-
-    /// <inheritdoc />
-    /// <remarks>The direct entry's dynamic method is kept alive by <see cref="direct"/>, which this frame holds.</remarks>
-    private protected override ulong ExecuteDirect(ulong r1, ulong r2) => direct!(r1, r2);
 
     /// <summary>The compilation a run uses: the one made for the environment's regions at compile time, or the one for any number.</summary>
     private IlFunction EntryFor(ref RunState state) =>

@@ -41,7 +41,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         callxHelpers = plan.Callx;
         if (DirectEligible)
         {
-            UseDirectEntry();
+            UseDirectEntry(ExecuteDirect);
         }
     }
 
@@ -72,14 +72,15 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
             ? Execute<NoHook, PlainRun>(ref state, default, entry, frameTop, depth, a1, a2, a3, a4, a5)
             : Execute<ObserverHook, PlainRun>(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), entry, frameTop, depth, a1, a2, a3, a4, a5);
 
-    /// <inheritdoc />
-    /// <remarks>
-    /// The dispatch loop's direct copy (<see cref="DirectRun"/>) on a run state of which only the input is set: the
-    /// loop reads nothing else of it, and a failed check throws <see cref="CompiledProgram.DirectViolation"/> with the
-    /// plain run's pc and message.
-    /// </remarks>
+    /// <summary>
+    /// The direct entry (see <see cref="CompiledProgram"/>'s <c>UseDirectEntry</c>): the dispatch loop's direct copy
+    /// (<see cref="DirectRun"/>) on a run state of which only the input is set: the loop reads nothing else of it, and a
+    /// failed check throws <see cref="CompiledProgram.DirectViolation"/> with the plain run's pc and message. Optimized
+    /// from its first call, as the shared direct-run path that calls it is.
+    /// </summary>
     [SkipLocalsInit]
-    private protected override ulong ExecuteDirect(ulong r1, ulong r2)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ulong ExecuteDirect(ulong r1, ulong r2)
     {
         Unsafe.SkipInit(out RunState input);
         input.InputAddress = r1;

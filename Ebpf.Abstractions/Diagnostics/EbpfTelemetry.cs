@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace Ebpf.Diagnostics;
@@ -56,8 +57,16 @@ public static class EbpfTelemetry
         return (services.GetService(typeof(ILoggerFactory)) as ILoggerFactory)?.CreateLogger(category);
     }
 
-    /// <summary>True when a listener wants run counts or durations (then runs are timed).</summary>
-    internal static bool RunsObserved => Runs.Enabled || RunDuration.Enabled;
+    /// <summary>
+    /// True when a listener wants run counts or durations (then runs are timed). Always inlined: the direct-run methods
+    /// are compiled without a profile (see <c>CompiledProgram.RunNativeDirect</c>), and without one the JIT left this a
+    /// call of its own on every run.
+    /// </summary>
+    internal static bool RunsObserved
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Runs.Enabled || RunDuration.Enabled;
+    }
 
     /// <summary>Records a run that returned.</summary>
     internal static void RunCompleted(string engine, long startTimestamp)

@@ -14,11 +14,17 @@ public abstract unsafe partial class CompiledProgram
     /// <summary>Whether the program qualifies for a direct entry (<see cref="DirectEntry.Qualifies"/>).</summary>
     private readonly bool directEligible;
 
-    /// <summary>Whether the engine made a direct entry (<see cref="UseDirectEntry()"/>), which plain runs then take when they can.</summary>
+    /// <summary>Whether the engine made a direct entry (see <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>), which plain runs then take when they can.</summary>
     private bool direct;
 
-    /// <summary>The engine's native direct body (see <see cref="UseDirectEntry(nint)"/>), or 0 when its entry is <see cref="ExecuteDirect"/>.</summary>
+    /// <summary>The engine's native direct body (see <see cref="UseDirectEntry(nint)"/>), or 0 when its entry is <see cref="managedDirect"/>.</summary>
     private nint nativeDirect;
+
+    /// <summary>
+    /// The engine's managed direct entry (see <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>), or null when it
+    /// has a native body or none.
+    /// </summary>
+    private Func<ulong, ulong, ulong>? managedDirect;
 
     /// <summary>Whether the program qualifies for a direct entry: an engine that has one compiles it only then.</summary>
     private protected bool DirectEligible => directEligible;
@@ -30,10 +36,21 @@ public abstract unsafe partial class CompiledProgram
     internal bool HasDirectEntry => direct;
 
     /// <summary>
-    /// Called by an engine's constructor once its direct entry (<see cref="ExecuteDirect"/>) exists, for a program that
-    /// is <see cref="DirectEligible"/>.
+    /// Called by an engine's constructor, for a program that is <see cref="DirectEligible"/>, with its direct entry: a
+    /// method of r1 and r2 (the input and its length) that returns r0, and throws <see cref="DirectViolation"/>'s error
+    /// for an access outside the input. The delegate keeps what the entry's code needs alive. A delegate rather than a
+    /// virtual method: a run calls the engine's method through it with no virtual dispatch between (il's delegate is the
+    /// direct entry's dynamic method itself).
     /// </summary>
-    private protected void UseDirectEntry()
+    private protected void UseDirectEntry(Func<ulong, ulong, ulong> entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        MarkDirect();
+        managedDirect = entry;
+    }
+
+    /// <summary>Makes plain runs take the direct entry; refuses a program that does not qualify.</summary>
+    private void MarkDirect()
     {
         if (!directEligible)
         {
@@ -44,7 +61,7 @@ public abstract unsafe partial class CompiledProgram
     }
 
     /// <summary>
-    /// Called by an engine's constructor, instead of <see cref="UseDirectEntry()"/>, when its direct entry is native code
+    /// Called by an engine's constructor, instead of <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>, when its direct entry is native code
     /// at <paramref name="body"/>: a function <c>(ulong r1, ulong r2) -&gt; (ulong r0, ulong fault)</c> that returns the
     /// pair as the host returns a 16-byte structure of two integers, calls nothing, never blocks and never re-enters the
     /// runtime (it is called without the GC transition), and stays mapped while this object is reachable. A fault word
@@ -53,14 +70,15 @@ public abstract unsafe partial class CompiledProgram
     /// </summary>
     private protected void UseDirectEntry(nint body)
     {
-        UseDirectEntry();
+        MarkDirect();
         nativeDirect = body;
     }
 
     /// <summary>
     /// The run without metadata of a program with a direct entry: when nobody listens to the run metrics and the
-    /// environment has no memory regions (see <see cref="DirectEntry"/>), the disposed check and the engine's entry with
-    /// r1 = the input (0 when it is empty, as on the plain path) and r2 = its length; otherwise the plain run. Not
+    /// environment has no memory regions (see <see cref="DirectEntry"/>) and the program is not disposed, the engine's
+    /// entry with r1 = the input (0 when it is empty, as on the plain path) and r2 = its length; otherwise the plain run
+    /// (which throws for a disposed program). Not
     /// inlined: inlined into <see cref="Run(byte*, ulong, byte*, ulong)"/>, it kept the JIT from inlining the brief run
     /// of the programs without a direct entry there (the interpreter's <c>return</c> measured about 10 ns slower).
     /// </summary>
@@ -74,73 +92,98 @@ public abstract unsafe partial class CompiledProgram
         }
 
         ulong r1 = memoryLength != 0 ? (ulong)memory : 0;
-        return nativeDirect == 0 ? ExecuteDirect(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
+        return nativeDirect == 0 ? managedDirect!(r1, memoryLength) : CallNativeDirect(r1, memoryLength);
     }
 
     /// <summary>
-    /// <see cref="Run(Span{byte})"/> of a program whose direct entry is an engine method (<see cref="ExecuteDirect"/>):
+    /// <see cref="Run(Span{byte})"/> of a program whose direct entry is an engine method (<see cref="managedDirect"/>):
     /// the input pinned for the run, then <see cref="RunDirect(byte*, ulong)"/>'s steps. A program with a direct entry
     /// has no entry context (see <see cref="DirectEntry"/>), so the public method's context check has nothing to refuse.
     /// </summary>
+    /// <remarks>
+    /// Optimized from its first call (as <see cref="RunNativeDirect"/>): a run path left to tiering ran its tier-0 code,
+    /// with every check a call of its own, until the runtime's background compilation got to it, which on a loaded host
+    /// was after seconds or not within a process's measurement (2.5-5x the optimized time).
+    /// </remarks>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RunManagedDirect(Span<byte> memory)
     {
-        fixed (byte* m = memory)
+        // The direct run first, so that the code compiled without a profile falls through to it. An empty span pins as
+        // null, so r1 is 0 for an empty input, as on the plain path.
+        if (DirectReady())
         {
-            ulong length = (ulong)memory.Length;
-            return DirectReady() ? ExecuteDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
+            fixed (byte* m = memory)
+            {
+                return managedDirect!((ulong)m, (ulong)memory.Length);
+            }
         }
+
+        return RunSpan(memory);
     }
 
     /// <summary>
     /// <see cref="Run(Span{byte})"/> of a program whose direct entry is a native body (see <see cref="UseDirectEntry(nint)"/>),
-    /// as <see cref="RunManagedDirect"/> is for an engine method.
+    /// as <see cref="RunManagedDirect"/> is for an engine method, optimized from its first call as that one is.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RunNativeDirect(Span<byte> memory)
     {
-        fixed (byte* m = memory)
+        // The direct run first, so that the code compiled without a profile falls through to it. An empty span pins as
+        // null, so r1 is 0 for an empty input, as on the plain path.
+        if (DirectReady())
         {
-            ulong length = (ulong)memory.Length;
-            return DirectReady() ? CallNativeDirect(length != 0 ? (ulong)m : 0, length) : RunPlainOutOfLine(m, length);
+            fixed (byte* m = memory)
+            {
+                return CallNativeDirect((ulong)m, (ulong)memory.Length);
+            }
         }
+
+        return RunSpan(memory);
     }
 
     /// <summary>
-    /// False when the run must take the plain path after all: someone listens to the run metrics, or the environment has
-    /// memory regions now (see <see cref="DirectEntry"/>). Throws when the program was disposed.
+    /// False when the run must take the plain path after all: someone listens to the run metrics, the environment has
+    /// memory regions now (see <see cref="DirectEntry"/>), or the program was disposed (the plain path then throws
+    /// <see cref="ObjectDisposedException"/>). It throws nothing itself, so that the direct path keeps no value alive
+    /// across a call that might return: the checks before the body save no register.
     /// </summary>
-    /// <exception cref="ObjectDisposedException">The program was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool DirectReady()
-    {
-        if (EbpfTelemetry.RunsObserved || Environment.GetPinnedRegions().Length != 0)
-        {
-            return false;
-        }
+    private bool DirectReady() =>
+        !EbpfTelemetry.RunsObserved && Environment.GetPinnedRegions().Length == 0 && Volatile.Read(ref disposed) == 0;
 
-        if (Volatile.Read(ref disposed) != 0)
-        {
-            ThrowDisposed();
-        }
-
-        return true;
-    }
-
-    /// <summary>Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its fault.</summary>
+    /// <summary>
+    /// Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its
+    /// fault. Only the fault path reads r1 and r2 after the call: they are stored in the caller's frame before it (an
+    /// address-taken local, which the JIT keeps in memory) instead of being held in callee-saved registers, which made
+    /// every direct run push and pop two more registers.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong CallNativeDirect(ulong r1, ulong r2)
     {
+        DirectInput input;
+        input.R1 = r1;
+        input.R2 = r2;
+        DirectInput* kept = &input;
         var result = ((delegate* unmanaged[SuppressGCTransition]<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, r2);
         GC.KeepAlive(this);
         if (result.Fault != 0)
         {
-            ThrowNativeDirectFault(result, r1, r2);
+            ThrowNativeDirectFault(result, kept->R1, kept->R2);
         }
 
         return result.R0;
+    }
+
+    /// <summary>r1 and r2 of a native direct run, kept in memory for its fault path (see <see cref="CallNativeDirect"/>).</summary>
+    private struct DirectInput
+    {
+        /// <summary>r1: the input's address, or 0 when it is empty.</summary>
+        public ulong R1;
+
+        /// <summary>r2: the input's length.</summary>
+        public ulong R2;
     }
 
     /// <summary>
@@ -178,14 +221,6 @@ public abstract unsafe partial class CompiledProgram
     /// </summary>
     private protected virtual EbpfMemoryAccessException NativeDirectFault(ulong fault, ulong address, ulong r1, ulong r2) =>
         throw new InvalidOperationException($"the {EngineName} engine made no native direct entry for '{Program.Name}'");
-
-    /// <summary>
-    /// Runs the engine's direct entry with r1 = <paramref name="r1"/>, r2 = <paramref name="r2"/> (the input and its
-    /// length); returns r0. Only called once the engine has called <see cref="UseDirectEntry()"/> (not the native body of <see cref="UseDirectEntry(nint)"/>); an access outside the
-    /// input throws <see cref="DirectViolation"/>. The engine keeps whatever its code needs alive until it returns.
-    /// </summary>
-    private protected virtual ulong ExecuteDirect(ulong r1, ulong r2) =>
-        throw new InvalidOperationException($"the {EngineName} engine made no direct entry for '{Program.Name}'");
 
     /// <summary>
     /// The error of a direct run whose access at <paramref name="pc"/> fell outside the input <paramref name="r1"/> /

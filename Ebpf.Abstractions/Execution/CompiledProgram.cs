@@ -153,8 +153,10 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// Only tests and calls, so that this method has no frame of its own: a direct run does not pay for the registers of
     /// the plain run's frame, and each kind of direct run (native body or engine method, see
     /// <see cref="RunNativeDirect"/> and <see cref="RunManagedDirect"/>) has a method of its own, shaped by the
-    /// runtime's profile for that kind only.
+    /// runtime's profile for that kind only. Optimized from its first call, as the direct-run methods are (see
+    /// <see cref="RunManagedDirect"/>); a caller's optimized code still inlines it.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Run(Span<byte> memory) =>
         !direct ? RunSpan(memory) : nativeDirect != 0 ? RunNativeDirect(memory) : RunManagedDirect(memory);
 

@@ -129,14 +129,16 @@ internal sealed unsafe class ProgramCompiler
 
     /// <summary>
     /// Emits the direct entry of a program that qualifies for one (see <see cref="DirectEntry"/>; its one function in
-    /// one method, after <see cref="Compile"/>, with the same closure; not in the listing): r1 and r2 in, r0 out.
+    /// one method, after <see cref="Compile"/>, with the same closure; not in the listing): r1 and r2 in (the input's
+    /// first byte, 0 when it is empty, and its length), r0 out, no run state and no register frame. The delegate is
+    /// closed over the closure, so a call of it is a call of the dynamic method.
     /// </summary>
-    public IlDirectFunction CompileDirect()
+    public Func<ulong, ulong, ulong> CompileDirect()
     {
         var method = new DynamicMethod(
             methodPrefix + "direct", typeof(ulong), DirectParameterTypes, typeof(IlClosure).Module, skipVisibility: true);
         new FunctionCompiler(this, 0, method.GetILGenerator(Program.Length * 24), listing: null, segments: null, direct: true).Compile();
-        return (IlDirectFunction)method.CreateDelegate(typeof(IlDirectFunction), closure!);
+        return method.CreateDelegate<Func<ulong, ulong, ulong>>(closure!);
     }
 
     /// <summary>

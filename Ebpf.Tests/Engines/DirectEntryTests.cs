@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.InteropServices;
 using Ebpf.Assembly;
 using Ebpf.Execution;
@@ -66,6 +67,15 @@ public class DirectEntryTests
         }
 
         return input;
+    }
+
+    /// <summary>Runs <see cref="Constant"/> <paramref name="runs"/> times (enough, for 1,000, to make the direct path hot).</summary>
+    private static void RunConstant(CompiledProgram program, byte[] input, int runs)
+    {
+        for (int i = 0; i < runs; i++)
+        {
+            Assert.Equal(42UL, program.Run(input));
+        }
     }
 
     [Fact]
@@ -186,9 +196,13 @@ public class DirectEntryTests
     public void A_disposed_program_throws_on_the_direct_path(string engine)
     {
         var program = Compile(engine, Constant);
-        Assert.Equal(42UL, program.Run(Input()));
+        var input = Input();
+        RunConstant(program, input, 1000);
+
+        Assert.True(program.HasDirectEntry);
         program.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => program.Run(Input()));
+        Assert.Throws<ObjectDisposedException>(() => program.Run(input));
+        Assert.Throws<ObjectDisposedException>(() => program.Run(Span<byte>.Empty));
         Assert.Throws<ObjectDisposedException>(() => program.Run());
     }
 
@@ -258,9 +272,72 @@ public class DirectEntryTests
     public void Runs_are_counted_while_a_listener_listens(string engine)
     {
         using var program = Compile(engine, Constant);
-        using var recorder = new TelemetryRecorder();
-        Assert.Equal(42UL, program.Run(Input()));
-        Assert.Equal(1.0, recorder.Sum("ebpf.runs", ("ebpf.engine", engine)));
+        var input = Input();
+
+        // Runs before the listener starts take the direct path and count nowhere; each run while it listens counts once.
+        RunConstant(program, input, 1000);
+
+        using (var recorder = new TelemetryRecorder())
+        {
+            RunConstant(program, input, 3);
+            Assert.Equal(3.0, recorder.Sum("ebpf.runs", ("ebpf.engine", engine)));
+        }
+
+        Assert.Equal(42UL, program.Run(input));
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectEngines))]
+    public void A_listener_of_run_durations_alone_sees_every_run(string engine)
+    {
+        // A listener that enables only ebpf.run.duration (not ebpf.runs) must still take runs off the direct path.
+        using var program = Compile(engine, Constant);
+        var input = Input();
+        RunConstant(program, input, 1000);
+
+        int thread = Environment.CurrentManagedThreadId;
+        int durations = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Ebpf.Diagnostics.EbpfTelemetry.Name && instrument.Name == "ebpf.run.duration")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (Environment.CurrentManagedThreadId == thread && tag.Key == "ebpf.engine" && Equals(tag.Value, engine))
+                {
+                    durations++;
+                }
+            }
+        });
+        listener.Start();
+        Assert.Equal(42UL, program.Run(input));
+        Assert.Equal(42UL, program.Run(input));
+        Assert.Equal(2, durations);
+    }
+
+    [Fact]
+    public void The_direct_run_path_is_optimized_from_its_first_call()
+    {
+        // Left to tiering, the path ran its unoptimized code (each check a call) until the runtime's background
+        // compilation reached it, which on a loaded host could be later than a whole measurement.
+        static MethodImplAttributes Flags(Type type, string name, params Type[] parameters) =>
+            (type.GetMethod(name, BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, parameters)
+                ?? throw new InvalidOperationException($"{type.Name}.{name} not found")).MethodImplementationFlags;
+
+        Assert.True(Flags(typeof(CompiledProgram), nameof(CompiledProgram.Run), typeof(Span<byte>)).HasFlag(MethodImplAttributes.AggressiveOptimization));
+        Assert.True(Flags(typeof(CompiledProgram), "RunManagedDirect", typeof(Span<byte>)).HasFlag(MethodImplAttributes.AggressiveOptimization));
+        Assert.True(Flags(typeof(CompiledProgram), "RunNativeDirect", typeof(Span<byte>)).HasFlag(MethodImplAttributes.AggressiveOptimization));
+
+        // The interpreter's entry method (il's entry is its dynamic method, which the runtime never tiers).
+        using var interpreted = Compile("interpreter", Constant);
+        Assert.True(interpreted.HasDirectEntry);
+        Assert.True(Flags(interpreted.GetType(), "ExecuteDirect", typeof(ulong), typeof(ulong)).HasFlag(MethodImplAttributes.AggressiveOptimization));
     }
 
     [Theory]
