@@ -50,19 +50,8 @@ public static class Program
 
         if (args.Contains("--paired"))
         {
-            int at = Array.IndexOf(args, "--rounds");
-            int rounds = 31;
-            if (at >= 0 && (at + 1 >= args.Length || !int.TryParse(args[at + 1], out rounds) || rounds < 3))
+            if (!TryNumber(args, "--rounds", 31, 3, int.MaxValue, out int rounds) || !TryNumber(args, "--compiles", 1, 1, 20, out int compiles))
             {
-                Console.Error.WriteLine("--rounds needs a whole number of at least 3");
-                return 2;
-            }
-
-            int compiles = 1;
-            int compilesAt = Array.IndexOf(args, "--compiles");
-            if (compilesAt >= 0 && (compilesAt + 1 >= args.Length || !int.TryParse(args[compilesAt + 1], out compiles) || compiles < 1 || compiles > 20))
-            {
-                Console.Error.WriteLine("--compiles needs a whole number from 1 to 20");
                 return 2;
             }
 
@@ -120,11 +109,8 @@ public static class Program
             return 2;
         }
 
-        int rounds = 15;
-        int roundsAt = Array.IndexOf(args, "--rounds");
-        if (roundsAt >= 0 && (roundsAt + 1 >= args.Length || !int.TryParse(args[roundsAt + 1], out rounds) || rounds < 3))
+        if (!TryNumber(args, "--rounds", 15, 3, int.MaxValue, out int rounds))
         {
-            Console.Error.WriteLine("--rounds needs a whole number of at least 3");
             return 2;
         }
 
@@ -138,5 +124,29 @@ public static class Program
             Console.Error.WriteLine(e.Message);
             return 2;
         }
+        catch (InvalidOperationException e)
+        {
+            // A native reference that lacks a workload or disagrees with WorkloadInputs, or a configuration whose r0
+            // is not the catalog's: one line, and the run fails.
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// The whole number after <paramref name="option"/> (<paramref name="fallback"/> when the option is absent); false,
+    /// with the error written, when it is missing, not a number or outside [<paramref name="min"/>, <paramref name="max"/>].
+    /// </summary>
+    private static bool TryNumber(string[] args, string option, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        int at = Array.IndexOf(args, option);
+        if (at < 0 || (at + 1 < args.Length && int.TryParse(args[at + 1], out value) && value >= min && value <= max))
+        {
+            return true;
+        }
+
+        Console.Error.WriteLine(max == int.MaxValue ? $"{option} needs a whole number of at least {min}" : $"{option} needs a whole number from {min} to {max}");
+        return false;
     }
 }

@@ -7,8 +7,9 @@ namespace Ebpf.Bench;
 /// <c>--suite NATIVE.so</c>: the whole run-time suite with native code in the same process. Per workload, the native
 /// function (from <see cref="NativeReference"/>) and every selected engine configuration run on one 64-byte-aligned
 /// input buffer, in short batches that alternate round after round (the order rotates by one and reverses every other
-/// round); a round keeps each one's fastest of a few batches (after a warm-up that lasts until the runtime has stopped compiling and the per-run time stops improving, so that the run path is at tier 1), and each ratio to native is taken within a round, seconds
-/// apart at most. So a slow phase of the host hits native and the engines alike, and the input's placement is the same
+/// round); a round keeps each one's fastest of a few batches (after a warm-up that lasts until the runtime has stopped
+/// compiling and the per-run time stops improving, so that the run path is at tier 1), and each ratio to native is
+/// taken within a round, seconds apart at most. So a slow phase of the host hits native and the engines alike, and the input's placement is the same
 /// for all. Reported per workload and configuration: the median time over the rounds, the median ratio to native with
 /// its quartiles; then per configuration the geometric mean of the median ratios over every measured workload, short
 /// ones included. Every configuration's r0 is checked against the catalog's expected value before and after the rounds.
@@ -79,23 +80,22 @@ internal static unsafe class SuiteProbe
                 compiled.Add(workload.Compile(configuration.Engine, configuration.Options));
             }
 
+            // Index 0 is native, index i the configuration i - 1.
             var nativeRun = new NativeRun(input.Function, input.Buffer, (ulong)input.Length);
+            var runs = compiled.Select(c => new SpanRun(c.Program, input.Buffer, input.Length)).ToArray();
             var labels = new[] { Native }.Concat(configurations.Select(c => c.Label)).ToArray();
-            Check(workload, labels, nativeRun, compiled, input);
+            Check(workload, labels, nativeRun, runs);
             var batches = new int[labels.Length];
-            RunFloorProbe.WarmUntilSteady(nativeRun, MinimumWarmUp, MaximumWarmUp);
-            batches[0] = RunFloorProbe.Calibrate(nativeRun, TimeSpan.Zero, BatchTime, firstRuns: 1);
+            batches[0] = WarmAndCalibrate(nativeRun);
             for (int i = 1; i < labels.Length; i++)
             {
-                var run = new SpanRun(compiled[i - 1].Program, input.Buffer, input.Length);
-                RunFloorProbe.WarmUntilSteady(run, MinimumWarmUp, MaximumWarmUp);
-                batches[i] = RunFloorProbe.Calibrate(run, TimeSpan.Zero, BatchTime, firstRuns: 1);
+                batches[i] = WarmAndCalibrate(runs[i - 1]);
             }
 
             var result = AlternatingRounds.Measure(labels, rounds, index => index == 0
                 ? RunFloorProbe.Batch(nativeRun, batches[0])
-                : RunFloorProbe.Batch(new SpanRun(compiled[index - 1].Program, input.Buffer, input.Length), batches[index]));
-            Check(workload, labels, nativeRun, compiled, input);
+                : RunFloorProbe.Batch(runs[index - 1], batches[index]));
+            Check(workload, labels, nativeRun, runs);
             return result;
         }
         finally
@@ -107,12 +107,20 @@ internal static unsafe class SuiteProbe
         }
     }
 
+    /// <summary>Warms <paramref name="run"/> up until it is steady (see <see cref="RunFloorProbe.WarmUntilSteady"/>); returns its runs per batch.</summary>
+    private static int WarmAndCalibrate<TRun>(TRun run)
+        where TRun : struct, IFloorRun
+    {
+        RunFloorProbe.WarmUntilSteady(run, MinimumWarmUp, MaximumWarmUp);
+        return RunFloorProbe.Calibrate(run, TimeSpan.Zero, BatchTime, firstRuns: 1);
+    }
+
     /// <summary>Every configuration, native included, returns the catalog's r0 on the shared buffer.</summary>
-    private static void Check(Workload workload, string[] labels, NativeRun nativeRun, List<CompiledWorkload> compiled, NativeReference.NativeInput input)
+    private static void Check(Workload workload, string[] labels, NativeRun nativeRun, SpanRun[] runs)
     {
         for (int i = 0; i < labels.Length; i++)
         {
-            ulong r0 = i == 0 ? nativeRun.Run() : new SpanRun(compiled[i - 1].Program, input.Buffer, input.Length).Run();
+            ulong r0 = i == 0 ? nativeRun.Run() : runs[i - 1].Run();
             if (r0 != workload.Expected)
             {
                 throw new InvalidOperationException($"{labels[i]} returned {r0} on {workload.Name}; the catalog expects {workload.Expected}");
