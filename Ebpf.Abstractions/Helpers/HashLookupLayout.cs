@@ -23,6 +23,12 @@ namespace Ebpf.Helpers;
 /// </remarks>
 internal sealed record HashLookupLayout
 {
+    /// <summary>The first multiplier of the index's hash (<c>Mix</c> in the remarks): the map's index and an engine's walk use this one constant.</summary>
+    public const ulong MixMultiplier1 = 0xFF51_AFD7_ED55_8CCD;
+
+    /// <summary>The second multiplier of the index's hash.</summary>
+    public const ulong MixMultiplier2 = 0xC4CE_B9FE_1A85_EC53;
+
     /// <summary>The key size: 4 or 8 bytes.</summary>
     public required int KeySize { get; init; }
 

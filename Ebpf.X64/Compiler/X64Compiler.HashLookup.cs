@@ -23,12 +23,6 @@ namespace Ebpf.X64.Compiler;
 /// </remarks>
 internal sealed partial class X64Compiler
 {
-    /// <summary>The first multiplier of the index's hash (see <see cref="HashLookupLayout"/>).</summary>
-    private const ulong HashMultiplier1 = 0xFF51_AFD7_ED55_8CCD;
-
-    /// <summary>The second multiplier of the index's hash.</summary>
-    private const ulong HashMultiplier2 = 0xC4CE_B9FE_1A85_EC53;
-
     /// <summary>The hash-map walk of the helper call at <paramref name="pc"/>, or null (see the static method).</summary>
     private HashLookupLayout? HashLookupAt(int pc, Helper helper) => HashLookupAt(program, environment, options, pc, helper);
 
@@ -101,8 +95,8 @@ internal sealed partial class X64Compiler
 
         a.mov(rcx, layout.Seed);
         a.xor(rcx, rax);
-        EmitHashFold(HashMultiplier1);
-        EmitHashFold(HashMultiplier2);
+        EmitHashFold(HashLookupLayout.MixMultiplier1);
+        EmitHashFold(HashLookupLayout.MixMultiplier2);
         EmitHashShift();
         a.mov(rdx, rcx);
         a.shr(rdx, 32);

@@ -238,9 +238,9 @@ internal sealed class HashSlotIndex
     private static uint Mix(ulong h)
     {
         h ^= h >> 33;
-        h *= 0xFF51_AFD7_ED55_8CCD;
+        h *= Helpers.HashLookupLayout.MixMultiplier1;
         h ^= h >> 33;
-        h *= 0xC4CE_B9FE_1A85_EC53;
+        h *= Helpers.HashLookupLayout.MixMultiplier2;
         h ^= h >> 33;
         return (uint)h ^ (uint)(h >> 32);
     }
