@@ -54,7 +54,7 @@ cat > nuget.config <<XML
 XML
 snippet packages > add-packages.sh
 bash -e add-packages.sh >/dev/null
-for name in di elf rbpf; do
+for name in di elf rbpf verify kernel; do
   snippet "$name" > Program.cs
   [ -s Program.cs ] || { echo "package check: no '$name' snippet in the README" >&2; exit 1; }
   dotnet build -c Release -nologo -clp:ErrorsOnly -v:q
