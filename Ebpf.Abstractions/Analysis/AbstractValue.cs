@@ -120,6 +120,13 @@ public readonly record struct AbstractValue(
         _ => kind,
     };
 
+    /// <summary>
+    /// True for a pointer to a map's value, or a lookup's result that may be null, of a map (not a ring-buffer record,
+    /// whose ownership the analysis tracks per path): joined with null it stays a map value or null.
+    /// </summary>
+    private static bool IsMapValueJoinableWithNull(in AbstractValue v) =>
+        v.Kind is ValueKind.MapValue or ValueKind.MapValueOrNull && v.Map is { IsRingBufferRecord: false };
+
     /// <summary>True for the number 0 (a null pointer).</summary>
     private bool IsNull => Kind == ValueKind.Scalar && Num.IsConstant && Num.UMin == 0;
 
@@ -173,6 +180,14 @@ public readonly record struct AbstractValue(
             // keeps the two paths apart (e.g. `flag = sk != NULL; ...; if (sk)`); its own null id, shared with no copy
             var socket = IsSocket(Kind) ? Kind : other.Kind;
             return new AbstractValue(OrNull(socket), ScalarRange.Constant(0));
+        }
+
+        if (IsMapValueJoinableWithNull(this) && other.IsNull || IsMapValueJoinableWithNull(other) && IsNull)
+        {
+            // a map value (or a lookup's result) on one path, null on the other (`v = cond ? lookup : NULL`): a map
+            // value or null at the pointer's offset, as the kernel keeps the two paths apart; its own null id
+            var pointer = IsNull ? other : this;
+            return new AbstractValue(ValueKind.MapValueOrNull, pointer.Num, Frame: pointer.Frame, Map: pointer.Map);
         }
 
         bool nullable = Kind != other.Kind && NonNull(Kind) == NonNull(other.Kind);

@@ -7,4 +7,8 @@ namespace Ebpf.Analysis;
 /// <param name="ReadOnly">True when programs may not write its values (e.g. .rodata).</param>
 /// <param name="IsGlobalData">True for the maps that hold .data/.rodata/.bss.</param>
 /// <param name="HoldsMaps">True for an array or hash of maps: a lookup yields an inner map, which the program passes to helpers as a map.</param>
-public sealed record MapShape(string Name, int KeySize, int ValueSize, bool ReadOnly, bool IsGlobalData, bool HoldsMaps = false);
+public sealed record MapShape(string Name, int KeySize, int ValueSize, bool ReadOnly, bool IsGlobalData, bool HoldsMaps = false)
+{
+    /// <summary>True for the shape the analysis gives a ring-buffer record (see SafetyAnalyzer.Records), not a map's.</summary>
+    internal bool IsRingBufferRecord { get; init; }
+}

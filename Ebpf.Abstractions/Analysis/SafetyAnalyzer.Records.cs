@@ -34,7 +34,7 @@ internal sealed partial class SafetyAnalyzer
         var key = (pc, (int)size.Num.UMax);
         if (!recordShapes.TryGetValue(key, out var shape))
         {
-            shape = new MapShape($"ring buffer record reserved at pc {pc}", 0, key.Item2, ReadOnly: false, IsGlobalData: false);
+            shape = new MapShape($"ring buffer record reserved at pc {pc}", 0, key.Item2, ReadOnly: false, IsGlobalData: false) { IsRingBufferRecord = true };
             recordShapes.Add(key, shape);
             recordPcs.Add(shape, pc);
         }

@@ -341,6 +341,54 @@ public class SafetyRuleTests
     }
 
     /// <summary>key = 0 at fp-4; r1 = map 0; r2 = fp-4; call map_lookup_elem.</summary>
+    [Fact]
+    public void A_map_value_on_one_path_and_null_on_the_other_is_a_map_value_or_null()
+    {
+        // r6 = 0; if (r2 >= 1) r6 = lookup(); if (r6 != 0) r0 = *(u64 *)(r6 + 8): proven, as the kernel proves it
+        // path by path. Without the null check the read is unknown ("may be null"), and a store of r6 + 8 is no pointer.
+        Instruction[] Program(bool nullCheck) =>
+        [
+            new(OpCodes.Mov64Imm, 6, 0, 0, 0),
+            new(OpCodes.JltImm, 2, 0, (short)(LookupPrologue().Length + 1), 1),
+            .. LookupPrologue(),
+            new(OpCodes.Mov64Reg, 6, 0, 0, 0),
+            new(OpCodes.Mov64Imm, 0, 0, 0, 0),
+            .. nullCheck ? new Instruction[] { new(OpCodes.JeqImm, 6, 0, 1, 0) } : [],
+            new(OpCodes.LdxDW, 0, 6, 8, 0),
+            new(OpCodes.Exit, 0, 0, 0, 0),
+        ];
+        var checkedRead = Analyze.Slots(Program(nullCheck: true));
+        Assert.True(checkedRead.IsProven, string.Join("\n", checkedRead.Unproven.Concat(checkedRead.Errors)));
+        Assert.Contains("map_value_or_null(counts, off=0)", checkedRead.Log);
+
+        var uncheckedRead = Analyze.Slots(Program(nullCheck: false));
+        Assert.True(uncheckedRead.IsSafe);
+        Assert.Equal("r6: may be null (the result of a map lookup: compare it with 0 first)", Single(uncheckedRead.Unproven).Message);
+    }
+
+    [Fact]
+    public void A_map_value_past_its_end_on_one_path_and_null_on_the_other_keeps_its_offset()
+    {
+        // As above with r6 = lookup() + 16 (the 16-byte value's end): after the null check the read of 8 bytes at
+        // r6 + 0 is past the value on the one path where r6 is not null, so it is refuted.
+        Instruction[] slots =
+        [
+            new(OpCodes.Mov64Imm, 6, 0, 0, 0),
+            new(OpCodes.JltImm, 2, 0, (short)(LookupPrologue().Length + 3), 1),
+            .. LookupPrologue(),
+            new(OpCodes.JeqImm, 0, 0, 2, 0),
+            new(OpCodes.Mov64Reg, 6, 0, 0, 0),
+            new(OpCodes.Add64Imm, 6, 0, 0, 16),
+            new(OpCodes.Mov64Imm, 0, 0, 0, 0),
+            new(OpCodes.JeqImm, 6, 0, 1, 0),
+            new(OpCodes.LdxDW, 0, 6, 0, 0),
+            new(OpCodes.Exit, 0, 0, 0, 0),
+        ];
+        var analysis = Analyze.Slots(slots);
+        Assert.False(analysis.IsSafe);
+        Assert.Contains("off=16", analysis.Log);
+    }
+
     private static Instruction[] LookupPrologue() =>
     [
         new(OpCodes.StW, 10, 0, -4, 0),
