@@ -47,6 +47,22 @@ public class InPlaceCheckTests
         exit
         """;
 
+    /// <summary>Sums the first <paramref name="count"/> input bytes in a loop (the read at pc 4), then adds the byte at <paramref name="last"/> (pc 8).</summary>
+    private static string SumLoop(int count, int last) => $"""
+        mov r3, 0
+        mov r0, 0
+        loop:
+        mov r4, r1
+        add r4, r3
+        ldxb r5, [r4]
+        add r0, r5
+        add r3, 1
+        jlt r3, {count}, loop
+        ldxb r5, [r1+{last}]
+        add r0, r5
+        exit
+        """;
+
     private static string Suffix(int size) => size switch { 1 => "b", 2 => "h", 4 => "w", _ => "dw" };
 
     public static TheoryData<string, int> EnginesAndSizes()
@@ -124,20 +140,7 @@ public class InPlaceCheckTests
 
         // A read inside the loop: its limit comes from the prologue, and the read after the loop, which shares it, uses
         // that local too.
-        string inLoop = Listing("""
-            mov r3, 0
-            mov r0, 0
-            loop:
-            mov r4, r1
-            add r4, r3
-            ldxb r5, [r4]
-            add r0, r5
-            add r3, 1
-            jlt r3, 3, loop
-            ldxb r5, [r1+4]
-            add r0, r5
-            exit
-            """);
+        string inLoop = Listing(SumLoop(3, 4));
         Assert.Matches(LimitLocalStore, inLoop);
         Assert.Matches(LimitLocalLoad, Section(inLoop, 4));
         Assert.Matches(LimitLocalLoad, Section(inLoop, 8));
@@ -155,20 +158,7 @@ public class InPlaceCheckTests
     [Fact]
     public void A_read_inside_and_after_a_loop_sharing_the_prologue_limit_runs_as_the_interpreter()
     {
-        const string source = """
-            mov r3, 0
-            mov r0, 0
-            loop:
-            mov r4, r1
-            add r4, r3
-            ldxb r5, [r4]
-            add r0, r5
-            add r3, 1
-            jlt r3, 16, loop
-            ldxb r5, [r1+15]
-            add r0, r5
-            exit
-            """;
+        string source = SumLoop(16, 15);
         ulong expected = (ulong)Input.Sum(b => b) + Input[15];
         foreach (var engine in TestEngines.All)
         {
