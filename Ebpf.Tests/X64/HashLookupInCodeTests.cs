@@ -186,29 +186,48 @@ public class HashLookupInCodeTests
             return;
         }
 
-        // A long chain, so that the writer's steps fall inside walks: the key is at its end.
-        const int capacity = 64;
-        using var index = new HandIndex(4, capacity);
-        uint hash = Hash(index.Seed, Key);
-        int[] slots = [.. Enumerable.Range(1, capacity - 1).Reverse(), 0];
-        index.Link(hash, slots, [.. slots.Select(s => (ulong)(s == 0 ? Key : Key + (uint)s))], [.. slots.Select(_ => hash)]);
+        using var index = LongChain();
         using var compiled = Compile(AddressOf(false), index);
         Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
 
         // The writer moves the sequence by two (it stays even): only the second read of a walk can see it.
+        var (fallbacks, _, runs) = await WalkDuring(compiled, index, () => index.Sequence += 2, needFound: false);
+        Assert.True(fallbacks > 0, $"no walk of {runs} saw the sequence move");
+        Assert.Equal(fallbacks, index.FindCalls);
+    }
+
+    /// <summary>A 64-slot chain whose last slot (0) holds <see cref="Key"/>, so that a writer's steps fall inside walks; slot 0 is the newest.</summary>
+    private static HandIndex LongChain(bool lru = false)
+    {
+        const int capacity = 64;
+        var index = new HandIndex(4, capacity, lru);
+        uint hash = Hash(index.Seed, Key);
+        int[] slots = [.. Enumerable.Range(1, capacity - 1).Reverse(), 0];
+        index.Link(hash, slots, [.. slots.Select(s => (ulong)(s == 0 ? Key : Key + (uint)s))], [.. slots.Select(_ => hash)]);
+        index.Newest = 0;
+        return index;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="compiled"/> (the lookup of <see cref="Key"/> in <see cref="LongChain"/>) while another thread
+    /// repeats <paramref name="step"/>, until a run fell back to the map's lookup and, with <paramref name="needFound"/>,
+    /// one found the key in the code (or 30 s passed); every answer must be the key's value or the fallback's.
+    /// </summary>
+    private static async Task<(int Fallbacks, int Found, int Runs)> WalkDuring(ICompiledProgram compiled, HandIndex index, Action step, bool needFound)
+    {
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(() =>
         {
             while (!stop.IsCancellationRequested)
             {
-                index.Sequence += 2;
+                step();
             }
         });
 
-        int fallbacks = 0, runs = 0;
+        int fallbacks = 0, found = 0, runs = 0;
         try
         {
-            for (var deadline = DateTime.UtcNow.AddSeconds(30); fallbacks == 0 && DateTime.UtcNow < deadline; runs++)
+            for (var deadline = DateTime.UtcNow.AddSeconds(30); (fallbacks == 0 || (needFound && found == 0)) && DateTime.UtcNow < deadline; runs++)
             {
                 ulong r0 = compiled.Run(new byte[8]);
                 if (r0 == index.FallbackAddress)
@@ -218,6 +237,7 @@ public class HashLookupInCodeTests
                 else
                 {
                     Assert.Equal(index.ValueAddress(0), r0);
+                    found++;
                 }
             }
         }
@@ -227,8 +247,7 @@ public class HashLookupInCodeTests
             await writer;
         }
 
-        Assert.True(fallbacks > 0, $"no walk of {runs} saw the sequence move");
-        Assert.Equal(fallbacks, index.FindCalls);
+        return (fallbacks, found, runs);
     }
 
     [Fact]
@@ -362,61 +381,26 @@ public class HashLookupInCodeTests
             return;
         }
 
-        // A long chain with the key at its end, so that the writer's steps fall inside walks.
-        const int capacity = 64;
-        using var index = new HandIndex(4, capacity, lru: true);
-        uint hash = Hash(index.Seed, Key);
-        int[] slots = [.. Enumerable.Range(1, capacity - 1).Reverse(), 0];
-        index.Link(hash, slots, [.. slots.Select(s => (ulong)(s == 0 ? Key : Key + (uint)s))], [.. slots.Select(_ => hash)]);
-        index.Newest = 0;
+        using var index = LongChain(lru: true);
         using var compiled = Compile(AddressOf(false), index);
         Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
 
-        foreach (bool moveSequence in new[] { true, false })
+        // Either the sequence moves by two (it stays even: only the second read of a walk can see it) while the key's
+        // entry stays the newest, or the newest entry changes back and forth (as lookups of other keys under the map's
+        // lock do) without a change of the index.
+        Action[] writers =
+        [
+            () => index.Sequence += 2,
+            () =>
+            {
+                index.Newest = 5;
+                index.Newest = 0;
+            },
+        ];
+        foreach (var step in writers)
         {
-            // Either the sequence moves by two (it stays even: only the second read of a walk can see it) while the key's
-            // entry stays the newest, or the newest entry changes back and forth (as lookups of other keys under the
-            // map's lock do) without a change of the index.
-            using var stop = new CancellationTokenSource();
-            var writer = Task.Run(() =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    if (moveSequence)
-                    {
-                        index.Sequence += 2;
-                    }
-                    else
-                    {
-                        index.Newest = 5;
-                        index.Newest = 0;
-                    }
-                }
-            });
-
-            int before = index.FindCalls, fallbacks = 0, found = 0, runs = 0;
-            try
-            {
-                for (var deadline = DateTime.UtcNow.AddSeconds(30); (fallbacks == 0 || found == 0) && DateTime.UtcNow < deadline; runs++)
-                {
-                    ulong r0 = compiled.Run(new byte[8]);
-                    if (r0 == index.FallbackAddress)
-                    {
-                        fallbacks++;
-                    }
-                    else
-                    {
-                        Assert.Equal(index.ValueAddress(0), r0);
-                        found++;
-                    }
-                }
-            }
-            finally
-            {
-                stop.Cancel();
-                await writer;
-            }
-
+            int before = index.FindCalls;
+            var (fallbacks, found, runs) = await WalkDuring(compiled, index, step, needFound: true);
             Assert.True(fallbacks > 0 && found > 0, $"{runs} walks: {fallbacks} fallbacks, {found} found in the code");
             Assert.Equal(before + fallbacks, index.FindCalls);
             index.Newest = 0;
