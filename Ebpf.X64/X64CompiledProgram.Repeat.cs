@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Ebpf.Execution;
+using Ebpf.Helpers;
 using Ebpf.X64.Runtime;
 
 namespace Ebpf.X64;
@@ -12,11 +13,36 @@ public sealed unsafe partial class X64CompiledProgram
 {
     /// <inheritdoc />
     /// <remarks>
-    /// True for code whose helper calls return to the host (<see cref="helpersReturn"/>) that has no helper call site at
-    /// all: every helper call is an in-line array lookup, so the code leaves only at its end or, in a loop, for a yield,
-    /// which <see cref="RunWithHelperReturns"/> resumes without running host code.
+    /// True for code whose helper calls return to the host (<see cref="helpersReturn"/>) when none of its helper call
+    /// sites can tail-call through the host's own entry (see <see cref="RepeatsWithHelperCalls"/>): the code leaves only
+    /// at its end, in a loop for a yield, or for a helper call, all of which <see cref="RunWithHelperReturns"/> handles
+    /// with this run block, and <see cref="RepeatLeased"/> ends each run as the common run does.
     /// </remarks>
-    private protected override bool RepeatsInOwnCode => helpersReturn && sites.Length == 0;
+    private protected override bool RepeatsInOwnCode => helpersReturn && (sites.Length == 0 || RepeatsWithHelperCalls);
+
+    /// <summary>
+    /// Whether every helper call site of this code leaves the run block as it found it but for the status and the budget
+    /// (which <see cref="Rearm"/> writes again): no <c>callx</c> (whose helper is known only at run time) and no helper
+    /// that tail-calls through the host's own entry (<see cref="Helper.TailCallTargets"/>, see
+    /// X64CompiledProgram.TailCalls.cs), which runs the target from the helper loop. A tail call that another helper
+    /// requests through its context is carried out after the run, as the common run does (see <see cref="RepeatLeased"/>).
+    /// Worked out on first use.
+    /// </summary>
+    private bool RepeatsWithHelperCalls
+    {
+        get
+        {
+            if (repeatShape == 0)
+            {
+                repeatShape = Array.TrueForAll(sites, site => site is { Helper.TailCallTargets: null, TailCalls: null }) ? 1 : 2;
+            }
+
+            return repeatShape == 1;
+        }
+    }
+
+    /// <summary><see cref="RepeatsWithHelperCalls"/>: 0 not yet known, 1 true, 2 false.</summary>
+    private int repeatShape;
 
     /// <inheritdoc />
     /// <remarks>
@@ -65,17 +91,19 @@ public sealed unsafe partial class X64CompiledProgram
     }
 
     /// <summary>
-    /// The repeated runs of code that is not brief but never leaves for the host (<see cref="RepeatsInOwnCode"/>): as
+    /// The repeated runs of code that is not brief but returns to the host for its helper calls (<see cref="RepeatsInOwnCode"/>): as
     /// <see cref="ExecuteInCodeRepeatedly"/>'s runs of brief code, with the block filled once and only the status and
     /// the budget written again per run (and the whole block when the region table changed; the code writes the other
-    /// fields it reads, the yield's held r0 and the loop guards' limit among them, before it reads them), but each run
+    /// fields it reads, the yield's held r0, the helper arguments and the loop guards' limit among them, before it reads
+    /// them, and the helper loop writes only the status and, around a helper that calls back, the budget), but each run
     /// holds its own lease, the watch word of the common run (<see cref="CompiledProgram.EnterOnThread"/>, which throws
-    /// when the program was disposed, and <see cref="CompiledProgram.EndLeaseOnThread"/>, which releases the code when it
-    /// was disposed meanwhile): the mapping of such code is unmapped when the last lease ends, not left to the
-    /// collector as brief code's, and the watchdog sees each run as a run of its own. The code is entered as
-    /// <see cref="Execute"/> enters it (<see cref="RunWithHelperReturns"/>, which also resumes after a loop's yields).
-    /// Nothing else of the common run's end is owed: without a helper call site no run sets a stop request, a tail call
-    /// or a helper pc in the run state.
+    /// when the program was disposed), and ends as the common run ends (<see cref="CompiledProgram.EndFast"/>: the stack
+    /// bytes the run could write cleared, the stop request, tail-call count and helper pc a helper left put back, the
+    /// lease ended, releasing the code when it was disposed meanwhile): the mapping of such code is unmapped when the
+    /// last lease ends, not left to the collector as brief code's, and the watchdog sees each run as a run of its own.
+    /// The code is entered as <see cref="Execute"/> enters it (<see cref="RunWithHelperReturns"/>, which also resumes
+    /// after a loop's yields and calls the helpers), and a tail call a helper requested through its context is carried
+    /// out after it, as in the common run.
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -84,6 +112,11 @@ public sealed unsafe partial class X64CompiledProgram
         RunState* state = stack.State;
         var regions = Environment.GetPinnedRegions();
         bool budget = Uses(RunBlock.BudgetOffset);
+
+        // Without a helper call site no run sets a stop request, a tail call or a helper pc in the run state: such a
+        // run's end is the stack clear and the lease's end only (the rest of the common run's end cost such code about 2
+        // ns per run in a kernel test run).
+        bool helpers = sites.Length != 0;
         int dirty = DirtyStackBytes;
         Unsafe.SkipInit(out RunBlock block);
         Fill(ref block, ref *state);
@@ -96,16 +129,26 @@ public sealed unsafe partial class X64CompiledProgram
             {
                 regions = Rearm(ref block, state, regions, budget);
                 r0 = Finish(ref *state, ref block, RunWithHelperReturns(&block));
+                if (helpers && state->TailCallTarget != 0)
+                {
+                    r0 = ContinueTailCalls(ref *state, r0);
+                }
             }
             catch
             {
-                RunStack.Clear(stack.End, dirty);
-                EndLeaseOnThread(stack, watch);
+                EndFast(stack, watch);
                 throw;
             }
 
-            RunStack.Clear(stack.End, dirty);
-            EndLeaseOnThread(stack, watch);
+            if (helpers)
+            {
+                EndFast(stack, watch);
+            }
+            else
+            {
+                RunStack.Clear(stack.End, dirty);
+                EndLeaseOnThread(stack, watch);
+            }
         }
 
         GC.KeepAlive(regions);

@@ -90,10 +90,11 @@ public abstract unsafe partial class CompiledProgram
     }
 
     /// <summary>
-    /// Whether a program that is not <see cref="brief"/> runs in the engine's own code from start to end (its helper
-    /// calls, if any, are made in line: no host code, no tail call, no callback, nothing that changes the run state's
-    /// per-run fields), so that <see cref="ExecuteInCodeRepeatedly"/>, which the engine then overrides, can keep what it
-    /// sets up for its code from one run to the next. False unless an engine says so.
+    /// Whether a program that is not <see cref="brief"/> runs in the engine's own code from start to end, its helper
+    /// calls (if any) made in line or from the engine's own loop around its code, so that
+    /// <see cref="ExecuteInCodeRepeatedly"/>, which the engine then overrides, can keep what it sets up for its code from
+    /// one run to the next (and must end each run as the common run does when a helper can change the run state's
+    /// per-run fields). False unless an engine says so.
     /// </summary>
     private protected virtual bool RepeatsInOwnCode => false;
 

@@ -406,7 +406,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// changed, and ends the watch word and the lease (see <see cref="RunFast"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void EndFast(RunStack stack, long watch)
+    private protected void EndFast(RunStack stack, long watch)
     {
         RunState* state = stack.State;
         RunStack.Clear(stack.End, state->DirtyStackBytes);
@@ -665,7 +665,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     /// by <see cref="HelperContext.TailCall"/> (<see cref="PendingTailCalls"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ulong ContinueTailCalls(ref RunState state, ulong r0)
+    private protected static ulong ContinueTailCalls(ref RunState state, ulong r0)
     {
         var pending = PendingTailCalls.Current;
         nint self = (nint)Unsafe.AsPointer(ref state);

@@ -1,8 +1,9 @@
 namespace Ebpf.Helpers;
 
 /// <summary>
-/// The memory a program's lookup in a plain or per-CPU hash map reads, for an engine that walks the map's key index in
-/// its own machine code instead of calling <see cref="DirectLookup.Find"/> (see <see cref="DirectLookup.Layout"/>).
+/// The memory a program's lookup in a hash map (plain, per-CPU, LRU or LRU per-CPU) reads, for an engine that walks the
+/// map's key index in its own machine code instead of calling <see cref="DirectLookup.Find"/> (see
+/// <see cref="DirectLookup.Layout"/>).
 /// </summary>
 /// <remarks>
 /// <para>The index is chained buckets over arrays: <see cref="Buckets"/> holds the first slot + 1 of each chain (0 ends
@@ -15,7 +16,11 @@ namespace Ebpf.Helpers;
 /// <see cref="Sequence"/>; when it is odd a writer is at work and the lookup must be left to
 /// <see cref="DirectLookup.Find"/>; walk at most <see cref="Capacity"/> links, range-checking every slot number against
 /// it; then read the sequence again (after every read of the walk, which x86-64 keeps in order) and accept the answer
-/// only when it has not moved, else leave the lookup to <see cref="DirectLookup.Find"/>. The 64-bit word at
+/// only when it has not moved, else leave the lookup to <see cref="DirectLookup.Find"/>. When <see cref="Newest"/> is
+/// set (an LRU map), a walk that finds its key must also read the 32-bit slot number there between the two reads of the
+/// sequence, and accept the slot only when the two are equal (the entry is already the most recently used, so the lookup
+/// changes no order); any other found slot is left to <see cref="DirectLookup.Find"/>, which moves the entry to the front
+/// under the map's lock. A miss needs no such read (it changes no order). The 64-bit word at
 /// <see cref="LiveEntries"/> is 0 once the map is disposed: the lookup then finds nothing.</para>
 /// <para>Every address stays valid while the <see cref="DirectLookup"/> that gave the layout is reachable: the arrays are
 /// pinned and held by the map, the live word and the values are in the map's native storage, which a map registered in
@@ -64,4 +69,10 @@ internal sealed record HashLookupLayout
 
     /// <summary>The distance in bytes between two slots' values.</summary>
     public required long SlotStride { get; init; }
+
+    /// <summary>
+    /// For an LRU map, the 32-bit slot number of its most recently used entry (-1 when it is empty; written under the
+    /// map's lock), which a found slot must equal (see the remarks); 0 for a map whose lookups change no order.
+    /// </summary>
+    public nint Newest { get; init; }
 }

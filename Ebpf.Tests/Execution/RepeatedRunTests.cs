@@ -15,8 +15,9 @@ namespace Ebpf.Tests.Execution;
 /// context, a failing run ends the loop, and the host's changes between runs (a removed region, a disposal, a
 /// cancelled token) reach the next run. Each case once for a brief program (the engine's own loop, see
 /// <c>ExecuteInCodeRepeatedly</c>), once for the same program with a helper call in front (the common run, once per
-/// run) and once with an array map lookup in front (which x64 makes in line, so that its code never leaves: x64's own
-/// loop with a lease per run; the common run on the other engines), on every engine.
+/// run; on x64 its own loop with a lease per run, the helper called from its helper loop) and once with an array map
+/// lookup in front (which x64 makes in line, so that its code never leaves: x64's own loop with a lease per run; the
+/// common run on the other engines), on every engine.
 /// </summary>
 public sealed unsafe class RepeatedRunTests
 {

@@ -186,29 +186,48 @@ public class HashLookupInCodeTests
             return;
         }
 
-        // A long chain, so that the writer's steps fall inside walks: the key is at its end.
-        const int capacity = 64;
-        using var index = new HandIndex(4, capacity);
-        uint hash = Hash(index.Seed, Key);
-        int[] slots = [.. Enumerable.Range(1, capacity - 1).Reverse(), 0];
-        index.Link(hash, slots, [.. slots.Select(s => (ulong)(s == 0 ? Key : Key + (uint)s))], [.. slots.Select(_ => hash)]);
+        using var index = LongChain();
         using var compiled = Compile(AddressOf(false), index);
         Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
 
         // The writer moves the sequence by two (it stays even): only the second read of a walk can see it.
+        var (fallbacks, _, runs) = await WalkDuring(compiled, index, () => index.Sequence += 2, needFound: false);
+        Assert.True(fallbacks > 0, $"no walk of {runs} saw the sequence move");
+        Assert.Equal(fallbacks, index.FindCalls);
+    }
+
+    /// <summary>A 64-slot chain whose last slot (0) holds <see cref="Key"/>, so that a writer's steps fall inside walks; slot 0 is the newest.</summary>
+    private static HandIndex LongChain(bool lru = false)
+    {
+        const int capacity = 64;
+        var index = new HandIndex(4, capacity, lru);
+        uint hash = Hash(index.Seed, Key);
+        int[] slots = [.. Enumerable.Range(1, capacity - 1).Reverse(), 0];
+        index.Link(hash, slots, [.. slots.Select(s => (ulong)(s == 0 ? Key : Key + (uint)s))], [.. slots.Select(_ => hash)]);
+        index.Newest = 0;
+        return index;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="compiled"/> (the lookup of <see cref="Key"/> in <see cref="LongChain"/>) while another thread
+    /// repeats <paramref name="step"/>, until a run fell back to the map's lookup and, with <paramref name="needFound"/>,
+    /// one found the key in the code (or 30 s passed); every answer must be the key's value or the fallback's.
+    /// </summary>
+    private static async Task<(int Fallbacks, int Found, int Runs)> WalkDuring(ICompiledProgram compiled, HandIndex index, Action step, bool needFound)
+    {
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(() =>
         {
             while (!stop.IsCancellationRequested)
             {
-                index.Sequence += 2;
+                step();
             }
         });
 
-        int fallbacks = 0, runs = 0;
+        int fallbacks = 0, found = 0, runs = 0;
         try
         {
-            for (var deadline = DateTime.UtcNow.AddSeconds(30); fallbacks == 0 && DateTime.UtcNow < deadline; runs++)
+            for (var deadline = DateTime.UtcNow.AddSeconds(30); (fallbacks == 0 || (needFound && found == 0)) && DateTime.UtcNow < deadline; runs++)
             {
                 ulong r0 = compiled.Run(new byte[8]);
                 if (r0 == index.FallbackAddress)
@@ -218,6 +237,7 @@ public class HashLookupInCodeTests
                 else
                 {
                     Assert.Equal(index.ValueAddress(0), r0);
+                    found++;
                 }
             }
         }
@@ -227,8 +247,7 @@ public class HashLookupInCodeTests
             await writer;
         }
 
-        Assert.True(fallbacks > 0, $"no walk of {runs} saw the sequence move");
-        Assert.Equal(fallbacks, index.FindCalls);
+        return (fallbacks, found, runs);
     }
 
     [Fact]
@@ -263,6 +282,184 @@ public class HashLookupInCodeTests
     }
 
     [Fact]
+    public void An_lru_walk_finds_the_most_recently_used_entry_in_the_code_and_leaves_any_other_to_the_maps_lookup()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        foreach (bool wide in new[] { false, true })
+        {
+            using var index = new HandIndex(wide ? 8 : 4, capacity: 8, lru: true);
+            ulong key = wide ? WideKey : Key;
+            uint hash = Hash(index.Seed, key);
+
+            // Bucket -> slot 6 (same hash, another key) -> slot 3 (the key).
+            index.Link(hash, [6, 3], [key ^ 1, key], [hash, hash]);
+            foreach (var options in WalkingOptions())
+            {
+                using var compiled = Compile(AddressOf(wide), index, options);
+                int calls = index.FindCalls;
+
+                // The key's entry is the newest: found in the code, no order to change.
+                index.Newest = 3;
+                Assert.Equal(index.ValueAddress(3), compiled.Run(new byte[8]));
+                Assert.Equal(calls, index.FindCalls);
+
+                // Another entry is the newest (or none is): the lookup, which moves the entry, is the map's.
+                foreach (int other in new[] { 6, 0, -1, 7 })
+                {
+                    index.Newest = other;
+                    Assert.Equal(index.FallbackAddress, compiled.Run(new byte[8]));
+                    Assert.Equal(++calls, index.FindCalls);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void An_lru_miss_gives_null_in_the_code_whatever_entry_is_the_newest()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8, lru: true);
+        uint hash = Hash(index.Seed, Key);
+
+        // The chain holds another key with the same hash, and a slot with the key's bytes but another hash.
+        index.Link(hash, [2, 5], [Key + 1, Key], [hash, hash ^ 0x8000_0000]);
+        using var compiled = Compile(AddressOf(false), index);
+        foreach (int newest in new[] { -1, 2, 5 })
+        {
+            index.Newest = newest;
+            Assert.Equal(0UL, compiled.Run(new byte[8]));
+        }
+
+        // An empty bucket.
+        index.SetBucket(hash, 0);
+        Assert.Equal(0UL, compiled.Run(new byte[8]));
+        Assert.Equal(0, index.FindCalls);
+    }
+
+    [Fact]
+    public void A_deleted_newest_entry_whose_slot_another_key_took_is_not_found_in_an_lru_walk()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = new HandIndex(4, capacity: 8, lru: true);
+        uint hash = Hash(index.Seed, Key);
+        index.Link(hash, [4], [Key], [hash]);
+        index.Newest = 4;
+        using var compiled = Compile(AddressOf(false), index);
+        Assert.Equal(index.ValueAddress(4), compiled.Run(new byte[8]));
+
+        // The key's entry was deleted and slot 4, still the newest, now holds another key of another bucket; the key's
+        // bucket is empty, or (a stale link) still leads to slot 4.
+        uint otherHash = Hash(index.Seed, Key + 9);
+        index.Link(otherHash, [4], [Key + 9], [otherHash]);
+        if ((otherHash & 15) != (hash & 15))
+        {
+            Assert.Equal(0UL, compiled.Run(new byte[8]));
+        }
+
+        index.SetBucket(hash, 4 + 1);
+        Assert.Equal(0UL, compiled.Run(new byte[8]));
+        Assert.Equal(0, index.FindCalls);
+    }
+
+    [Fact]
+    public async Task An_lru_walk_overlapped_by_a_writer_or_by_a_change_of_the_newest_entry_never_takes_an_older_entry()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var index = LongChain(lru: true);
+        using var compiled = Compile(AddressOf(false), index);
+        Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
+
+        // Either the sequence moves by two (it stays even: only the second read of a walk can see it) while the key's
+        // entry stays the newest, or the newest entry changes back and forth (as lookups of other keys under the map's
+        // lock do) without a change of the index.
+        Action[] writers =
+        [
+            () => index.Sequence += 2,
+            () =>
+            {
+                index.Newest = 5;
+                index.Newest = 0;
+            },
+        ];
+        foreach (var step in writers)
+        {
+            int before = index.FindCalls;
+            var (fallbacks, found, runs) = await WalkDuring(compiled, index, step, needFound: true);
+            Assert.True(fallbacks > 0 && found > 0, $"{runs} walks: {fallbacks} fallbacks, {found} found in the code");
+            Assert.Equal(before + fallbacks, index.FindCalls);
+            index.Newest = 0;
+        }
+    }
+
+    [Theory]
+    [InlineData(BpfMapType.LruHash)]
+    [InlineData(BpfMapType.LruPerCpuHash)]
+    public void X64_lookups_in_a_real_lru_map_keep_its_order_exactly(BpfMapType type)
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        using var map = new HashMap(new MapDefinition("lru", type, 4, 8, 3) { PossibleCpus = 2 });
+        var environment = LinuxHelpers.Register(new ProgramEnvironment(), new LinuxHelperOptions { ProcessorId = 1 });
+        environment.AddMap(map);
+        foreach (uint k in new uint[] { 1, 2, 3 })
+        {
+            var value = new byte[map.HostValueSize];
+            for (int c = 0; c < map.Cpus; c++)
+            {
+                BitConverter.TryWriteBytes(value.AsSpan(c * 8), (k * 10) + (ulong)c);
+            }
+
+            Assert.Equal(MapStatus.Success, map.Update(BitConverter.GetBytes(k), value));
+        }
+
+        ulong cpu = type == BpfMapType.LruPerCpuHash ? 1UL : 0UL;
+        foreach (var options in WalkingOptions())
+        {
+            using var compiled = new X64Engine().Compile(MapLookupPrograms.StackKey, environment, options);
+            uint[] Ages() => [.. map.KeysByAge().Select(k => BitConverter.ToUInt32(k))];
+            ulong Lookup(uint key) => compiled.Run(BitConverter.GetBytes(key));
+
+            uint newest = Ages()[^1];
+            Assert.Equal((newest * 10) + cpu, Lookup(newest));           // the newest: no change
+            Assert.Equal(MapLookupPrograms.Missing, Lookup(7));          // a miss: no change
+            uint[] before = Ages();
+            Assert.Equal(newest, before[^1]);
+            Assert.Equal((before[0] * 10) + cpu, Lookup(before[0]));    // the oldest becomes the newest
+            Assert.Equal([before[1], before[2], before[0]], Ages());
+            Assert.Equal((before[1] * 10) + cpu, Lookup(before[1]));    // and so does the next oldest
+            Assert.Equal([before[2], before[0], before[1]], Ages());
+        }
+
+        // The newest entry deleted and its slot taken by a new key (the newest now): the deleted key is not found.
+        uint last = map.KeysByAge().Select(k => BitConverter.ToUInt32(k)).Last();
+        using var program = new X64Engine().Compile(MapLookupPrograms.StackKey, environment);
+        Assert.Equal(MapStatus.Success, map.Delete(BitConverter.GetBytes(last)));
+        Assert.Equal(MapStatus.Success, map.Update(BitConverter.GetBytes(9u), new byte[map.HostValueSize]));
+        Assert.Equal(9u, map.KeysByAge().Select(k => BitConverter.ToUInt32(k)).Last());
+        Assert.Equal(MapLookupPrograms.Missing, program.Run(BitConverter.GetBytes(last)));
+        Assert.Equal(0UL, program.Run(BitConverter.GetBytes(9u)));
+    }
+
+    [Fact]
     public void The_listing_walks_the_index_in_the_code()
     {
         if (!X64Platform.Supported)
@@ -280,11 +477,24 @@ public class HashLookupInCodeTests
         using var uncheckedCode = (X64CompiledProgram)Compile(AddressOf(false), index, new ExecutionOptions { MemoryChecks = false });
         Assert.Contains("0FF51AFD7ED558CCDh", uncheckedCode.GetListing(), StringComparison.Ordinal);
 
-        // A lookup helper without a layout (an LRU map's, for one) is called.
+        // An LRU map's lookup is walked too; a lookup helper without a layout (a map with 16-byte keys) is called.
         using var lru = new HashMap(new MapDefinition("lru", BpfMapType.LruHash, 4, 8, 4));
         var environment = LinuxHelpers.Register(new ProgramEnvironment());
         environment.AddMap(lru);
-        using var called = (X64CompiledProgram)new X64Engine().Compile(AddressOf(false), environment);
+        using var walked = (X64CompiledProgram)new X64Engine().Compile(AddressOf(false), environment);
+        Assert.Contains("0FF51AFD7ED558CCDh", walked.GetListing(), StringComparison.Ordinal);
+        using var wide = new HashMap(new MapDefinition("wide", BpfMapType.LruHash, 16, 8, 4));
+        var wideEnvironment = LinuxHelpers.Register(new ProgramEnvironment());
+        wideEnvironment.AddMap(wide);
+        var wideKey = Program(
+            I(OpCodes.StDW, 10, 0, -16, 1),
+            I(OpCodes.StDW, 10, 0, -8, 2),
+            I(OpCodes.Mov64Reg, 2, 10),
+            I(OpCodes.Add64Imm, 2, 0, 0, -16),
+            MapLookupPrograms.LoadMap,
+            I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem),
+            I(OpCodes.Exit));
+        using var called = (X64CompiledProgram)new X64Engine().Compile(wideKey, wideEnvironment);
         Assert.DoesNotContain("0FF51AFD7ED558CCDh", called.GetListing(), StringComparison.Ordinal);
     }
 
@@ -302,13 +512,17 @@ public class HashLookupInCodeTests
         private readonly ulong[] keys;
         private readonly int[] sequence = GC.AllocateArray<int>(1, pinned: true);
         private readonly ulong[] live = GC.AllocateArray<ulong>(1, pinned: true);
+        private readonly int[] newest = GC.AllocateArray<int>(1, pinned: true);
+        private readonly bool lru;
         private readonly byte* values;
         private readonly ulong* fallback;
         private int findCalls;
 
-        public HandIndex(int keySize, int capacity)
+        public HandIndex(int keySize, int capacity, bool lru = false)
             : base(keySize)
         {
+            this.lru = lru;
+            newest[0] = -1;
             next = GC.AllocateArray<int>(capacity, pinned: true);
             hashes = GC.AllocateArray<uint>(capacity, pinned: true);
             keys = GC.AllocateArray<ulong>(capacity, pinned: true);
@@ -335,6 +549,13 @@ public class HashLookupInCodeTests
             set => live[0] = value;
         }
 
+        /// <summary>The LRU map's most recently used slot (with <c>lru</c>: the layout names this word).</summary>
+        public int Newest
+        {
+            get => Volatile.Read(ref newest[0]);
+            set => Volatile.Write(ref newest[0], value);
+        }
+
         public override HashLookupLayout Layout => new()
         {
             KeySize = KeySize,
@@ -349,6 +570,7 @@ public class HashLookupInCodeTests
             LiveEntries = Address(live),
             Values = (nint)values,
             SlotStride = Stride,
+            Newest = lru ? Address(newest) : 0,
         };
 
         public ulong ValueAddress(int slot) => (ulong)(values + (slot * Stride));

@@ -8,10 +8,12 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Ebpf.X64.Compiler;
 
 /// <summary>
-/// Map lookup helper calls on a known plain or per-CPU hash map, walked in the code (see <see cref="HashLookupLayout"/>):
-/// the key's hash, one lock-free walk of the map's key index and the value address, without leaving the code. Where
-/// the index's protocol says the walk cannot be trusted (a writer is at work or was during the walk) the code makes
-/// the helper call as before, and the host calls the map's lookup (<see cref="DirectLookup.Find"/>).
+/// Map lookup helper calls on a known hash map (plain, per-CPU, LRU or LRU per-CPU), walked in the code (see
+/// <see cref="HashLookupLayout"/>): the key's hash, one lock-free walk of the map's key index and the value address,
+/// without leaving the code. Where the index's protocol says the walk cannot be trusted (a writer is at work or was
+/// during the walk), and in an LRU map where the lookup finds an entry that is not the most recently used (its use
+/// moves it to the front, under the map's lock), the code makes the helper call as before, and the host calls the
+/// map's lookup (<see cref="DirectLookup.Find"/>).
 /// </summary>
 /// <remarks>
 /// <para>GC safety: the code calls nothing and runs on no managed object. It reads the index's arrays, which are pinned
@@ -150,6 +152,16 @@ internal sealed partial class X64Compiler
         a.jmp(verify);
 
         Bind(ref found);
+        if (layout.Newest != 0)
+        {
+            // An LRU map: only the most recently used entry is found here (read between the sequence's two reads, so that
+            // at one moment the slot held the key and was the newest); the lookup of any other entry moves it to the
+            // front, which the map's lookup does under its lock.
+            a.mov(rax, (ulong)layout.Newest);
+            a.cmp(__dword_ptr[rax], r11d);
+            a.jne(call);
+        }
+
         a.imul(r11, r11, (int)layout.SlotStride);
         a.mov(rax, (ulong)layout.Values);
         a.add(rax, r11);

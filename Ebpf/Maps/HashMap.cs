@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Ebpf.Maps;
 
 /// <summary>
@@ -7,7 +9,8 @@ namespace Ebpf.Maps;
 /// deletion; a deleted entry's slot is reused by a later insertion (a program still holding the old pointer then sees
 /// the new entry, but never memory outside the map). Updates, deletions and host operations take a short lock; a
 /// program's lookup in a plain or per-CPU hash map takes none (see <see cref="HashSlotIndex"/>): it walks the key index
-/// and retries when an update overlapped it, so it never returns the value of another key than the one looked up.
+/// and retries when an update overlapped it, so it never returns the value of another key than the one looked up; nor
+/// does one in an LRU map that misses or finds the most recently used entry (see the remarks).
 /// </summary>
 /// <remarks>
 /// <para>The LRU types never fail an insertion for lack of room: a full map evicts its least recently used entry, where
@@ -32,8 +35,13 @@ public unsafe class HashMap : BpfMap
 
     /// <summary>Whether each slot holds an entry (written under <see cref="gate"/>; read without it by <see cref="IsLive"/>).</summary>
     private readonly bool[] live;
+
+    /// <summary>
+    /// The most recently used slot of an LRU map (-1 when empty), alone in a pinned array so that an engine's walk in
+    /// machine code can read it where it is (see <see cref="NativeLayout"/>); written under <see cref="gate"/>.
+    /// </summary>
+    private readonly int[] newestSlot = GC.AllocateArray<int>(1, pinned: true);
     private int count;
-    private int newest = -1;
     private int oldest = -1;
 
     /// <summary>Creates a hash map (plain, per-CPU, LRU or LRU per-CPU, by the definition's type).</summary>
@@ -60,7 +68,11 @@ public unsafe class HashMap : BpfMap
         newer = lru ? new int[MaxEntries] : [];
         older = lru ? new int[MaxEntries] : [];
         live = new bool[MaxEntries];
+        newestSlot[0] = -1;
     }
+
+    /// <summary>The most recently used slot of an LRU map, or -1 (see <see cref="newestSlot"/>).</summary>
+    private ref int Newest => ref newestSlot[0];
 
     /// <inheritdoc />
     public override int Count => Volatile.Read(ref count);
@@ -105,16 +117,21 @@ public unsafe class HashMap : BpfMap
     internal Helpers.DirectLookup? DirectLookup(int cpu) => GetType() == typeof(HashMap) ? new Direct(this, cpu) : null;
 
     /// <summary>
-    /// Where a program's lookup on CPU <paramref name="cpu"/> reads (see <see cref="Helpers.DirectLookup.Layout"/>): null
-    /// for the LRU types (a lookup moves its entry under the lock), a CPU the map has not, a disposed map or keys of
-    /// other sizes than 4 and 8 bytes.
+    /// Where a program's lookup on CPU <paramref name="cpu"/> reads (see <see cref="Helpers.DirectLookup.Layout"/>), with
+    /// the LRU types' most recently used slot (a walk that finds another slot leaves the lookup to
+    /// <see cref="ProgramLookup"/>, which moves its entry under the lock, as <see cref="HashSlotIndex.FindNewest"/>
+    /// decides): null for a CPU the map has not, a disposed map or keys of other sizes than 4 and 8 bytes.
     /// </summary>
-    private Helpers.HashLookupLayout? NativeLayout(int cpu)
+    private unsafe Helpers.HashLookupLayout? NativeLayout(int cpu)
     {
         cpu = Definition.IsPerCpu ? cpu : 0;
-        return lru || IsDisposed || Storage == null || (uint)cpu >= (uint)Cpus
+        return IsDisposed || Storage == null || (uint)cpu >= (uint)Cpus
             ? null
-            : index.Layout((nint)LiveEntriesAddress, (nint)SlotAddress(0, cpu), (long)Definition.ValueStride * Cpus);
+            : index.Layout(
+                (nint)LiveEntriesAddress,
+                (nint)SlotAddress(0, cpu),
+                (long)Definition.ValueStride * Cpus,
+                lru ? (nint)Unsafe.AsPointer(ref Newest) : 0);
     }
 
     /// <summary>The lookup of a program on CPU <paramref name="cpu"/>: <see cref="LookupValueAddress"/>, not virtual.</summary>
@@ -127,7 +144,7 @@ public unsafe class HashMap : BpfMap
         }
 
         uint hash = index.Hash(key);
-        int slot = lru ? index.FindNewest(key, hash, ref newest) : index.Find(key, hash);
+        int slot = lru ? index.FindNewest(key, hash, ref Newest) : index.Find(key, hash);
         if (slot == HashSlotIndex.Contended)
         {
             lock (gate)
@@ -296,7 +313,7 @@ public unsafe class HashMap : BpfMap
 
     private void Touch(int slot)
     {
-        if (lru && slot != newest)
+        if (lru && slot != Newest)
         {
             Unlink(slot);
             LinkNewest(slot);
@@ -305,6 +322,7 @@ public unsafe class HashMap : BpfMap
 
     private void LinkNewest(int slot)
     {
+        ref int newest = ref Newest;
         older[slot] = newest;
         newer[slot] = -1;
         if (newest >= 0)
@@ -337,7 +355,7 @@ public unsafe class HashMap : BpfMap
         }
         else
         {
-            newest = before;
+            Newest = before;
         }
     }
 

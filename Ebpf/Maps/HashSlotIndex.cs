@@ -128,10 +128,12 @@ internal sealed class HashSlotIndex
     /// <summary>
     /// Where the index lives, for an engine that walks it in machine code as <see cref="Find"/> does (see
     /// <see cref="Helpers.HashLookupLayout"/>), with the map's live-entries word and the value address of slot 0
-    /// (<paramref name="values"/>, slots <paramref name="slotStride"/> bytes apart): null unless keys are 4 or 8 bytes
-    /// (hashed as one word). The addresses stay valid while this index is reachable (pinned arrays, see the remarks).
+    /// (<paramref name="values"/>, slots <paramref name="slotStride"/> bytes apart) and, for a lookup that may skip the
+    /// lock only when its entry is the most recently used (<see cref="FindNewest"/>), the pinned word that names that
+    /// slot (<paramref name="newest"/>, else 0): null unless keys are 4 or 8 bytes (hashed as one word). The addresses
+    /// stay valid while this index is reachable (pinned arrays, see the remarks).
     /// </summary>
-    public Helpers.HashLookupLayout? Layout(nint liveEntries, nint values, long slotStride) =>
+    public Helpers.HashLookupLayout? Layout(nint liveEntries, nint values, long slotStride, nint newest) =>
         keySize is 4 or 8
             ? new Helpers.HashLookupLayout
             {
@@ -147,6 +149,7 @@ internal sealed class HashSlotIndex
                 LiveEntries = liveEntries,
                 Values = values,
                 SlotStride = slotStride,
+                Newest = newest,
             }
             : null;
 
