@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Ebpf.Cli.Loading;
+using Ebpf.Execution;
 
 namespace Ebpf.Cli.Benchmarking;
 
@@ -55,24 +56,37 @@ internal static class BenchRunner
                 firstRunMs = Math.Min(firstRunMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
 
-            SpanRun run = compiled!.Run;
-            SpanRun probe = new LoopProbe().Run;
-            long runs = runsPerBatch ?? Calibrate(run, memory, buffer);
-            WarmUp(run, probe, memory, buffer, runs);
-            var perRun = new double[batches];
-            var loop = new double[batches];
-            for (int b = 0; b < batches; b++)
-            {
-                perRun[b] = TimeBatch(run, memory, buffer, runs) / runs;
-                loop[b] = TimeBatch(probe, memory, buffer, runs) / runs;
-            }
-
+            var (runs, perRun, loop) = compiled is CompiledProgram ours
+                ? TimeRuns(new CompiledRun(ours), memory, buffer, runsPerBatch, batches)
+                : TimeRuns(new InterfaceRun(compiled!), memory, buffer, runsPerBatch, batches);
             return new EngineMeasurement(engine.Name, compileMs, firstRunMs, perRun.Min(), Median(perRun), Median(loop), runs, batches);
         }
         finally
         {
             compiled?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Calibrates (unless <paramref name="runsPerBatch"/> is given), warms up and times <paramref name="batches"/> batches
+    /// of <paramref name="run"/>, each followed by a batch of the loop probe; returns the runs per batch and the ns per run
+    /// of each batch of both.
+    /// </summary>
+    private static (long Runs, double[] PerRun, double[] Loop) TimeRuns<TRun>(TRun run, byte[] memory, byte[] buffer, long? runsPerBatch, int batches)
+        where TRun : struct, ISpanRun
+    {
+        var probe = default(LoopProbe);
+        long runs = runsPerBatch ?? Calibrate(run, memory, buffer);
+        WarmUp(run, probe, memory, buffer, runs);
+        var perRun = new double[batches];
+        var loop = new double[batches];
+        for (int b = 0; b < batches; b++)
+        {
+            perRun[b] = TimeBatch(run, memory, buffer, runs) / runs;
+            loop[b] = TimeBatch(probe, memory, buffer, runs) / runs;
+        }
+
+        return (runs, perRun, loop);
     }
 
     /// <summary>The median of <paramref name="values"/> (sorted in place).</summary>
@@ -87,7 +101,8 @@ internal static class BenchRunner
     /// Runs batches of the program and of the loop probe until <see cref="WarmUpTime"/> has passed (at least one of
     /// each), so the runtime's tiered compilation of the engine's code is done before anything is timed.
     /// </summary>
-    private static void WarmUp(SpanRun run, SpanRun probe, byte[] memory, byte[] buffer, long runs)
+    private static void WarmUp<TRun>(TRun run, LoopProbe probe, byte[] memory, byte[] buffer, long runs)
+        where TRun : struct, ISpanRun
     {
         long start = Stopwatch.GetTimestamp();
         do
@@ -103,7 +118,8 @@ internal static class BenchRunner
     /// two batches, so one batch stretched by the machine (preemption on a shared host) does not stop the doubling early
     /// and leave batches too short to time a tiny program well.
     /// </summary>
-    private static long Calibrate(SpanRun run, byte[] memory, byte[] buffer)
+    private static long Calibrate<TRun>(TRun run, byte[] memory, byte[] buffer)
+        where TRun : struct, ISpanRun
     {
         long runs = 1;
         while (runs < MaxCalibratedRuns
@@ -117,17 +133,19 @@ internal static class BenchRunner
 
     /// <summary>
     /// Times <paramref name="runs"/> runs, in nanoseconds at the stopwatch's own resolution (a <see cref="TimeSpan"/>
-    /// would round to 100 ns). Compiled with full optimisation from the start, so the loop is the same in every batch.
+    /// would round to 100 ns). Compiled with full optimisation from the start, so the loop is the same in every batch;
+    /// generic over the kind of run, so each kind gets a loop of its own that calls the run without a dispatch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double TimeBatch(SpanRun run, byte[] memory, byte[] buffer, long runs)
+    private static double TimeBatch<TRun>(TRun run, byte[] memory, byte[] buffer, long runs)
+        where TRun : struct, ISpanRun
     {
         memory.CopyTo(buffer, 0);
         var span = buffer.AsSpan();
         long start = Stopwatch.GetTimestamp();
         for (long i = 0; i < runs; i++)
         {
-            run(span);
+            run.Run(span);
         }
 
         long end = Stopwatch.GetTimestamp();

@@ -22,14 +22,14 @@ public class DirectBodyTests
 
     private static readonly string[] Loads = ["ldxb", "ldxh", "ldxw", "ldxdw"];
 
-    private static CompiledProgram Compile(string engine, string source, ExecutionOptions? options = null) =>
+    internal static CompiledProgram Compile(string engine, string source, ExecutionOptions? options = null) =>
         (CompiledProgram)TestEngines.Get(engine).Compile(
             EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance),
             new ProgramEnvironment(),
             (options ?? ExecutionOptions.Default) with { Verification = VerificationMode.Structural });
 
     /// <summary>A pinned input of <paramref name="length"/> bytes holding 0x11, 0x22, ... (distinct, non-zero).</summary>
-    private static byte[] Input(int length = Length)
+    internal static byte[] Input(int length = Length)
     {
         var input = GC.AllocateArray<byte>(length, pinned: true);
         for (int i = 0; i < input.Length; i++)
@@ -40,10 +40,10 @@ public class DirectBodyTests
         return input;
     }
 
-    private static ulong Address(byte[] input) => (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(input, 0);
+    internal static ulong Address(byte[] input) => (ulong)Marshal.UnsafeAddrOfPinnedArrayElement(input, 0);
 
     /// <summary>The little-endian value of <paramref name="size"/> bytes at <paramref name="offset"/>, read by hand.</summary>
-    private static ulong Read(byte[] input, int offset, int size) => size switch
+    internal static ulong Read(byte[] input, int offset, int size) => size switch
     {
         1 => input[offset],
         2 => BinaryPrimitives.ReadUInt16LittleEndian(input.AsSpan(offset)),
@@ -52,7 +52,7 @@ public class DirectBodyTests
     };
 
     /// <summary>The part of the listing after the direct body's heading.</summary>
-    private static string DirectListing(CompiledProgram compiled)
+    internal static string DirectListing(CompiledProgram compiled)
     {
         string listing = ((X64CompiledProgram)compiled).GetListing();
         int start = listing.IndexOf("; direct body", StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public class DirectBodyTests
     /// and asserts the outcome: <paramref name="expected"/> r0, or, with <paramref name="faultPc"/>, a violation there
     /// at <paramref name="faultAddress"/> of <paramref name="size"/> bytes, the same as the interpreter's.
     /// </summary>
-    private static void AssertOutcome(string source, byte[] input, ulong expected, int faultPc = -1, ulong faultAddress = 0, ulong size = 0, MemoryAccessKind access = MemoryAccessKind.Read)
+    internal static void AssertOutcome(string source, byte[] input, ulong expected, int faultPc = -1, ulong faultAddress = 0, ulong size = 0, MemoryAccessKind access = MemoryAccessKind.Read)
     {
         using var x64 = Compile("x64", source);
         using var interpreter = Compile("interpreter", source);

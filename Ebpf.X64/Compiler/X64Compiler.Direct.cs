@@ -61,7 +61,82 @@ internal sealed partial class X64Compiler
         }
 
         var body = new X64Compiler(program, environment, options, plan, helpers, abi, dispatcher, returnPlan: null, directBody: true).Run();
-        return (code, new DirectCode(body.Code, body.PcOffsets));
+        if (HoistedInputExtent(program, plan, options) is not { } extent)
+        {
+            return (code, new DirectCode(body.Code, body.PcOffsets));
+        }
+
+        var withoutChecks = new X64Compiler(program, environment, options with { MemoryChecks = false }, plan, helpers, abi, dispatcher, returnPlan: null, directBody: true).Run();
+        return (code, WithHoistedCheck(extent, withoutChecks, body));
+    }
+
+    /// <summary>The length of the hoisted check's machine code (see <see cref="WithHoistedCheck"/>).</summary>
+    private const int HoistedCheckLength = 13;
+
+    /// <summary>
+    /// The input length from which every check of the direct body of <paramref name="program"/> passes, whatever path a
+    /// run takes, or null when there is no such length (or nothing is checked). It exists when every access the body
+    /// checks (<paramref name="plan"/> does not prove it) is at a constant offset of zero or more from r1 and no
+    /// instruction writes r1: r1 is then the input start at every access, and the body's check of such an access, which
+    /// compares its offset with the input limit of its size, passes exactly when offset + size &lt;= r2, the input length
+    /// (see <see cref="EmitDirectCheck"/>). So an input at least as long as the largest offset + size passes every check
+    /// of every path, and a shorter one fails at least one. (r1 is 0 only for an empty input, which no extent of one
+    /// byte or more admits.)
+    /// </summary>
+    private static long? HoistedInputExtent(EbpfProgram program, CheckPlan plan, ExecutionOptions options)
+    {
+        if (!options.MemoryChecks)
+        {
+            return null;
+        }
+
+        long extent = 0;
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (insn.Operation != Operation.None && (insn.WrittenRegister == 1 || insn.WriteBackRegister == 1))
+            {
+                return null;
+            }
+
+            if (!insn.IsMemoryAccess || plan.IsProven(pc))
+            {
+                continue;
+            }
+
+            if (insn.BaseRegister != 1 || insn.Offset < 0)
+            {
+                return null;
+            }
+
+            extent = Math.Max(extent, insn.Offset + (long)insn.AccessSize);
+        }
+
+        return extent > 0 ? extent : null;
+    }
+
+    /// <summary>
+    /// The direct body with its checks hoisted to the entry: <c>cmp rsi, extent</c> (r2, the input length, in its host
+    /// register) and <c>jb</c> to <paramref name="checkedBody"/>, the body with every check, which a shorter input runs
+    /// to report the first failing access as it always did; otherwise <paramref name="uncheckedBody"/> (the same
+    /// program compiled without memory checks) follows, since no check of any of its paths could fail (see
+    /// <see cref="HoistedInputExtent"/>). Encoded by hand, so that its length is fixed (<see cref="HoistedCheckLength"/>
+    /// bytes, the jump in its 32-bit form); the listing decodes it. The pc offsets are those of the unchecked body.
+    /// </summary>
+    private static DirectCode WithHoistedCheck(long extent, CompiledCode uncheckedBody, CompiledCode checkedBody)
+    {
+        var code = new byte[HoistedCheckLength + uncheckedBody.Code.Length + checkedBody.Code.Length];
+        ReadOnlySpan<byte> compare = [0x48, 0x81, 0xFE];  // cmp rsi, imm32
+        ReadOnlySpan<byte> below = [0x0F, 0x82];          // jb rel32
+        compare.CopyTo(code);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(code.AsSpan(3), checked((int)extent));
+        below.CopyTo(code.AsSpan(7));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(code.AsSpan(9), uncheckedBody.Code.Length);
+        uncheckedBody.Code.CopyTo(code, HoistedCheckLength);
+        checkedBody.Code.CopyTo(code, HoistedCheckLength + uncheckedBody.Code.Length);
+        int[] offsets = [.. uncheckedBody.PcOffsets.Select(offset => offset < 0 ? offset : offset + HoistedCheckLength)];
+        return new DirectCode(code, offsets);
     }
 
     /// <summary>
