@@ -7,6 +7,7 @@ using static Ebpf.Tests.Engines.TestPrograms;
 namespace Ebpf.Tests.Diagnostics;
 
 /// <summary>The <c>Ebpf</c> meter and activity source, on every engine.</summary>
+[Collection(Ebpf.Tests.Diagnostics.RunListenerCollection.Name)]
 public class MetricsTests
 {
     private static (string, object) Engine(string name) => (EbpfTelemetry.EngineTag, name);

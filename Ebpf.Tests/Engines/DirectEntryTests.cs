@@ -15,6 +15,7 @@ namespace Ebpf.Tests.Engines;
 /// once disposed, no allocation), taken only when nothing but the input can be reached (no metadata, no environment
 /// region, no token, no metrics listener).
 /// </summary>
+[Collection(Ebpf.Tests.Diagnostics.RunListenerCollection.Name)]
 public class DirectEntryTests
 {
     /// <summary>Returns 42.</summary>

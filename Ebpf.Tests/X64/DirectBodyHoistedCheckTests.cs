@@ -11,6 +11,7 @@ namespace Ebpf.Tests.X64;
 /// with every check. Expected values are read from the input by hand or, for faults and stores, compared with the
 /// interpreter's; lengths go one by one across every offset + size the programs have.
 /// </summary>
+[Collection(Ebpf.Tests.Diagnostics.RunListenerCollection.Name)]
 public class DirectBodyHoistedCheckTests
 {
     /// <summary>

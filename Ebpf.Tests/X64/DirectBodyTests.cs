@@ -16,6 +16,7 @@ namespace Ebpf.Tests.X64;
 /// here from the input bytes and the access (in bounds exactly when 0 &lt;= offset and offset + size &lt;= length), and
 /// every fault is also compared with the interpreter's (pc, address, size, kind and message).
 /// </summary>
+[Collection(Ebpf.Tests.Diagnostics.RunListenerCollection.Name)]
 public class DirectBodyTests
 {
     private const int Length = 16;
