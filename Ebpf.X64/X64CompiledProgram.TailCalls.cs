@@ -150,8 +150,17 @@ public sealed unsafe partial class X64CompiledProgram
             block->Budget = state->BudgetRemaining;
         }
 
+        hostEnteredTailCalls++;
         return true;
     }
+
+    /// <summary>The tail calls this thread's runs entered from the host's helper loop (<see cref="TryTailCall"/>) rather
+    /// than by a jump in the code: the tests tell the two paths apart with it.</summary>
+    [ThreadStatic]
+    private static int hostEnteredTailCalls;
+
+    /// <summary>See <see cref="hostEnteredTailCalls"/>.</summary>
+    internal static int HostEnteredTailCalls => hostEnteredTailCalls;
 }
 
 /// <summary>

@@ -12,10 +12,14 @@ internal readonly unsafe struct RunGrace
 
     private RunGrace((RunSlots, int)[] runs) => this.runs = runs;
 
-    /// <summary>The runs in progress now (after a full fence, so that what the caller changed before is seen by every run that starts later).</summary>
+    /// <summary>
+    /// The runs in progress now. A process-wide barrier first, as <see cref="CompiledProgram.Dispose()"/>'s for the run
+    /// leases: a run writes its odd sequence with a plain store and reads what the caller changed (e.g. a table entry)
+    /// later with no fence between; after the barrier either its store is seen here, or its read sees the change.
+    /// </summary>
     public static RunGrace Now()
     {
-        Interlocked.MemoryBarrier();
+        Interlocked.MemoryBarrierProcessWide();
         var runs = new List<(RunSlots, int)>();
         foreach (var thread in RunSlots.All)
         {
