@@ -140,8 +140,11 @@ public sealed unsafe partial class X64CompiledProgram
             state->BudgetRemaining = block->Budget;
         }
 
+        // Counted before the target runs, so that a target that fails counts too.
+        hostEnteredTailCalls++;
         if (!TryEnterTailCallTarget(ref *state, target, out r0))
         {
+            hostEnteredTailCalls--;
             return false;
         }
 
@@ -150,7 +153,6 @@ public sealed unsafe partial class X64CompiledProgram
             block->Budget = state->BudgetRemaining;
         }
 
-        hostEnteredTailCalls++;
         return true;
     }
 
