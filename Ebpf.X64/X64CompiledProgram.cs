@@ -74,7 +74,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
-            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc));
+            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc));
         var (compiled, directBody) = DirectEligible
             ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);

@@ -351,6 +351,24 @@ public class MachineTailCallTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void A_loop_through_a_tail_call_that_falls_through_stops_when_cancelled(string engine)
+    {
+        // The tail call never leaves the x64 code (the slot is empty), so the loop must poll for the stop itself.
+        var calls = new StrongBox<int>();
+        var (environment, programs) = Setup(calls);
+        using var map = programs;
+        using var spinner = TestEngines.Get(engine).Compile(
+            Program(I(OpCodes.Mov64Reg, 6, 1), TailCall(EmptySlot), I(OpCodes.Mov64Reg, 1, 6), I(OpCodes.Ja, offset: -6)),
+            environment,
+            StructuralOnly);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+
+        var error = Assert.Throws<EbpfRunCancelledException>(() => spinner.Run(new byte[4], stop.Token));
+        Assert.InRange(error.Pc, 0, 6);
+    }
+
     /// <summary>A mutable box for a counter a helper's lambda increments.</summary>
     private sealed class StrongBox<T>
     {

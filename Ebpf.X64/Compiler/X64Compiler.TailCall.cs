@@ -163,6 +163,14 @@ internal sealed partial class X64Compiler
         return true;
     }
 
+    /// <summary>
+    /// True when the helper call at <paramref name="pc"/> is a tail call the code makes itself (see the class): it does
+    /// not leave for the host when it falls through, so for <see cref="HelperReturnAnalysis"/> a loop through it is a loop
+    /// without a call, which the code must yield on (and poll for cancellation there).
+    /// </summary>
+    internal static bool IsTailCallInCode(EbpfProgram program, ProgramEnvironment environment, HelperPlan helpers, int pc) =>
+        InlineLookupSite.FindTailCall(program, environment, helpers.Helpers[helpers.SlotOf(pc)], pc, EngineName) is { Table: not 0 };
+
     /// <summary>r10 of the calling function to the block's call frame (the helper's stack view).</summary>
     private void StoreCallFrame()
     {
