@@ -302,7 +302,7 @@ public class MachineTailCallTests
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_target_reads_zeros_where_the_callers_before_it_wrote_their_stack(string engine)
     {
-        // The caller fills the top, the middle and the bottom of its frame and tail-calls a target that writes a word
+        // The caller writes the top, the middle and the bottom of its frame and tail-calls a target that writes a word
         // and tail-calls the reader, which ORs the four words: all zeros, on every run.
         var calls = new StrongBox<int>();
         var (environment, programs) = Setup(calls);
@@ -311,10 +311,9 @@ public class MachineTailCallTests
             Program(
                 Lddw(7, 0x5a5a5a5a5a5a5a5a),
                 I(OpCodes.StxDW, 10, 7, -8),
-                I(OpCodes.StxDW, 10, 7, -256),
+                I(OpCodes.StxW, 10, 7, -132),
                 I(OpCodes.StxDW, 10, 7, -512),
                 TailCall(0),
-                I(OpCodes.Mov64Imm, 0, imm: 7),
                 I(OpCodes.Exit)),
             environment,
             StructuralOnly);
@@ -333,7 +332,7 @@ public class MachineTailCallTests
                 I(OpCodes.LdxDW, 0, 10, -8),
                 I(OpCodes.LdxDW, 7, 10, -16),
                 I(OpCodes.Or64Reg, 0, 7),
-                I(OpCodes.LdxDW, 7, 10, -256),
+                I(OpCodes.LdxW, 7, 10, -132),
                 I(OpCodes.Or64Reg, 0, 7),
                 I(OpCodes.LdxDW, 7, 10, -512),
                 I(OpCodes.Or64Reg, 0, 7),

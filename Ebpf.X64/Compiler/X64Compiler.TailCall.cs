@@ -256,28 +256,12 @@ internal sealed partial class X64Compiler
 
         // rdx holds the descriptor (the jump leaves it there). Zero what the run could have written: 8 bytes at a time
         // down from the stack end, then the odd bytes (rsi, which the entry loads with r2 afterwards, walks down).
-        var qwords = a.CreateLabel();
-        var bytes = a.CreateLabel();
-        var cleared = a.CreateLabel();
         a.mov(r11, Block(RunBlock.StateOffset));
         a.movsxd(rcx, __dword_ptr[r11 + DirtyStackBytesOffset]);
         a.mov(rsi, Block(RunBlock.StackEndOffset));
         a.xor(eax, eax);
-        Bind(ref qwords);
-        a.cmp(rcx, 8);
-        a.jb(bytes);
-        a.sub(rsi, 8);
-        a.mov(__qword_ptr[rsi], rax);
-        a.sub(rcx, 8);
-        a.jmp(qwords);
-        Bind(ref bytes);
-        a.test(rcx, rcx);
-        a.je(cleared);
-        a.sub(rsi, 1);
-        a.mov(__byte_ptr[rsi], al);
-        a.sub(rcx, 1);
-        a.jmp(bytes);
-        Bind(ref cleared);
+        EmitClearDown(8);
+        EmitClearDown(1);
         a.mov(ecx, __dword_ptr[rdx + DescriptorDirtyOffset]);
         a.mov(__dword_ptr[r11 + DirtyStackBytesOffset], ecx);
 
@@ -307,6 +291,30 @@ internal sealed partial class X64Compiler
 
         a.jmp(afterPrologue);
         return first;
+    }
+
+    /// <summary>While rcx (the bytes left) is at least <paramref name="step"/> (8 or 1): rsi down by the step, the step's
+    /// bytes there zeroed from rax (0), rcx down by it.</summary>
+    private void EmitClearDown(int step)
+    {
+        var loop = a.CreateLabel();
+        var end = a.CreateLabel();
+        Bind(ref loop);
+        a.cmp(rcx, step);
+        a.jb(end);
+        a.sub(rsi, step);
+        if (step == 8)
+        {
+            a.mov(__qword_ptr[rsi], rax);
+        }
+        else
+        {
+            a.mov(__byte_ptr[rsi], al);
+        }
+
+        a.sub(rcx, step);
+        a.jmp(loop);
+        Bind(ref end);
     }
 
     private static bool Uses(ulong words, int offset) => (words & (1UL << (offset / 8))) != 0;
