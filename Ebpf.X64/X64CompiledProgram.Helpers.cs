@@ -136,6 +136,11 @@ public sealed unsafe partial class X64CompiledProgram
     {
         if (site < 0)
         {
+            if (site == X64Compiler.TailCallExit)
+            {
+                return TailCallExit(block, out result);
+            }
+
             result = block->HeldR0;
             return true;
         }

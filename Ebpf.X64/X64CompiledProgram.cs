@@ -74,7 +74,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
-            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc));
+            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc));
         var (compiled, directBody) = DirectEligible
             ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
@@ -97,6 +97,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         twoFrames = 2 * (ulong)Options.StackSize;
         withoutTransition = Brief || helpersReturn;
         blockWords = BlockWords(compiled.Code);
+        if (compiled.TailEntryOffset >= 0)
+        {
+            (descriptorStorage, descriptor) = CreateTailCallDescriptor(entry + compiled.TailEntryOffset, selfHandle, environment, Options, DirtyStackBytes);
+        }
+
         if (directBody is not null)
         {
             // The direct body sits in the same mapping, after the code; direct runs call it (see CompiledProgram.RunDirect).
@@ -427,6 +432,12 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
 
     private Exception Failure(ref RunState state, ref RunBlock block)
     {
+        if (block.Program != selfHandle)
+        {
+            // The run ended in a tail call's target, entered by a jump: its error, at its pc.
+            return Running(block.Program).Failure(ref state, ref block);
+        }
+
         switch ((RunStatus)block.Status)
         {
             case RunStatus.HelperFailed:
@@ -468,7 +479,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     {
         if (disposing && !Brief)
         {
-            memory.Dispose();
+            ReleaseCode();
         }
 
         if (self.IsAllocated)

@@ -1068,6 +1068,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
             GC.SuppressFinalize(this);
+            OnDisposing();
             if (leased)
             {
                 // Every run that published its slot before this barrier is visible to the scans that follow; every run
@@ -1092,4 +1093,20 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     protected virtual void Dispose(bool disposing)
     {
     }
+
+    /// <summary>
+    /// Called once by <see cref="Dispose()"/> right after the disposed flag is set, before the barrier and any release:
+    /// an engine whose code reads a copy of the flag (x64's machine-code tail calls, see <see cref="TailCallDescriptor"/>)
+    /// sets that copy here.
+    /// </summary>
+    private protected virtual void OnDisposing()
+    {
+    }
+
+    /// <summary>
+    /// For an engine whose machine code a tail call can enter by a jump (x64): the address of this program's tail-call
+    /// descriptor in native memory, which a program array publishes in its table of entries
+    /// (<see cref="Helpers.TailCallTargets.Table"/>); 0 when the program cannot be entered that way.
+    /// </summary>
+    internal virtual nint TailCallDescriptor => 0;
 }

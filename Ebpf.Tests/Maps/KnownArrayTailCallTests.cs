@@ -203,9 +203,10 @@ public class KnownArrayTailCallTests
         Assert.Equal(1000UL + 0x12, entry.Run([0x12]));
         Assert.Equal(1, helperCalls);
 
+        // An empty slot falls through in the machine code itself, as the helper would (-ENOENT, on after the call).
         Assert.True(programs.Remove(0));
         Assert.Equal(7UL, entry.Run([0x13]));
-        Assert.Equal(2, helperCalls);
+        Assert.Equal(1, helperCalls);
 
         // r2 copied from another register: the compiler does not know the array, so the helper is called.
         using var unknown = x64.Compile(
@@ -219,8 +220,8 @@ public class KnownArrayTailCallTests
             environment);
         programs.Set(0, target);
         Assert.Equal(1000UL + 0x14, unknown.Run([0x14]));
-        Assert.Equal(3, helperCalls);
+        Assert.Equal(2, helperCalls);
         Assert.Equal(1000UL + 0x15, entry.Run([0x15]));
-        Assert.Equal(3, helperCalls);
+        Assert.Equal(2, helperCalls);
     }
 }

@@ -11,5 +11,7 @@ namespace Ebpf.X64.Compiler;
 /// <see cref="Runtime.CodeExit"/> (the call site and the address of its resume entry <c>CodeExit (RunBlock*, ulong
 /// result)</c>, or the end of the run).</param>
 /// <param name="Guards">What the compilation did with the guarded loops of its check plan.</param>
+/// <param name="TailEntryOffset">The code offset of the tail entry a tail call's jump enters (see X64Compiler.TailCall.cs), or -1.</param>
 internal sealed record CompiledCode(
-    byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets, bool HelpersReturn, LoopGuardCounts Guards);
+    byte[] Code, HelperSite[] Sites, int[] PcOffsets, int CheckedAccesses, int ProvenAccesses, int[] CallbackOffsets, bool HelpersReturn, LoopGuardCounts Guards,
+    int TailEntryOffset = -1);

@@ -202,6 +202,11 @@ internal sealed partial class X64Compiler
     /// </summary>
     private void EmitHelperCall(int pc, Helpers.Helper? helper, int callxRegister)
     {
+        if (helper is not null && TryEmitTailCall(pc, helper))
+        {
+            return;
+        }
+
         int site = sites.Count;
         var direct = helper is null ? null : Helpers.InlineLookupSite.FindDirect(program, environment, helper, pc, EngineName);
         // A tail call whose program array is known is entered by the host's helper loop itself (helpers that return

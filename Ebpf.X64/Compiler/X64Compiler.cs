@@ -264,6 +264,7 @@ internal sealed unsafe partial class X64Compiler
         }
 
         var callbackEntries = directBody ? [] : EmitCallbackEntries();
+        int tailEntry = directBody ? -1 : EmitTailEntry();
 
         var buffer = new CodeBuffer(a.Instructions.Count * 5);
         var result = a.Assemble(buffer, 0, BlockEncoderOptions.ReturnNewInstructionOffsets);
@@ -276,7 +277,8 @@ internal sealed unsafe partial class X64Compiler
 
         var callbackOffsets = Array.ConvertAll(callbackEntries, i => i < 0 ? -1 : (int)offsets[i]);
         return new CompiledCode(
-            buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, helpersReturn, GuardCounts);
+            buffer.Written.ToArray(), sites.ToArray(), pcOffsets, checkedAccesses, plan.ProvenCount, callbackOffsets, helpersReturn, GuardCounts,
+            tailEntry < 0 ? -1 : (int)offsets[tailEntry]);
     }
 
     /// <summary>
@@ -342,6 +344,8 @@ internal sealed unsafe partial class X64Compiler
     private void EmitEntry()
     {
         abi.EmitPrologue(a, written, callsOut);
+        afterPrologue = a.CreateLabel();
+        Bind(ref afterPrologue);
         a.mov(Block(RunBlock.SavedRspOffset), rsp);
         a.mov(R64(1), Block(RunBlock.ContextAddressOffset));
         a.mov(R64(2), Block(RunBlock.ContextLengthOffset));

@@ -11,7 +11,7 @@ namespace Ebpf.X64.Runtime;
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 internal unsafe struct RunBlock
 {
-    public const int Size = 288;
+    public const int Size = 296;
     public const int StateOffset = 0;
     public const int InputStartOffset = 8;
     public const int InputLimitOffset = 16;     // 4 entries: sizes 1, 2, 4, 8
@@ -37,6 +37,7 @@ internal unsafe struct RunBlock
     public const int SavedRegistersOffset = 224; // 4 entries: r6..r9 while a helper call is out in the host
     public const int HeldR0Offset = 272;
     public const int GuardRestOffset = 280;
+    public const int TailSiteOffset = 288;
 
     /// <summary>The shared run state.</summary>
     [FieldOffset(StateOffset)] public RunState* State;
@@ -152,4 +153,8 @@ internal unsafe struct RunBlock
     /// so that it runs out where the copy's count is spent (0 when the yield comes first), given back when the copy
     /// ends; see the x64 compiler's loop guards.</summary>
     [FieldOffset(GuardRestOffset)] public ulong GuardRest;
+
+    /// <summary>The site index of a tail-call site that left for the host (see X64Compiler.TailCall.cs): the site of the
+    /// program <see cref="Program"/> names, which a tail call's jump may have entered.</summary>
+    [FieldOffset(TailSiteOffset)] public int TailSite;
 }

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Ebpf.Execution;
 using Ebpf.Helpers;
 
@@ -13,10 +15,25 @@ namespace Ebpf.Maps;
 /// while a tail call runs it finishes that run first. Programs cannot read or write this map except through
 /// <c>bpf_tail_call</c>; the byte-level host API reports the index of each present entry as its 4-byte value.
 /// </summary>
-public sealed class ProgramArrayMap : BpfMap
+public sealed unsafe class ProgramArrayMap : BpfMap
 {
     private readonly object gate = new();
     private readonly CompiledProgram?[] programs;
+
+    /// <summary>
+    /// The machine-code entries by slot (see <see cref="TailCallTargets.Table"/>): pinned, so that code can embed its
+    /// address; written under <see cref="gate"/>, read by running code without a lock.
+    /// </summary>
+    private readonly nint[] entries;
+
+    /// <summary>By slot: the program whose descriptor <see cref="entries"/> holds (which keeps the descriptor alive).</summary>
+    private readonly CompiledProgram?[] published;
+
+    /// <summary>
+    /// Programs whose descriptors left <see cref="entries"/> while some run that may have read them was in progress,
+    /// kept (and so their descriptors) until those runs have ended (see <see cref="Publish"/>). Under <see cref="gate"/>.
+    /// </summary>
+    private readonly List<(CompiledProgram Program, RunGrace Runs)> retired = [];
 
     /// <summary>Creates a program array.</summary>
     /// <exception cref="ArgumentException">The definition is invalid or not a program array.</exception>
@@ -24,6 +41,8 @@ public sealed class ProgramArrayMap : BpfMap
         : base(definition, BpfMapType.ProgramArray)
     {
         programs = new CompiledProgram?[MaxEntries];
+        entries = GC.AllocateArray<nint>(MaxEntries, pinned: true);
+        published = new CompiledProgram?[MaxEntries];
         Targets = new TargetsOfArray(this);
     }
 
@@ -81,6 +100,7 @@ public sealed class ProgramArrayMap : BpfMap
         {
             ObjectDisposedException.ThrowIf(IsDisposed, this);
             Volatile.Write(ref programs[index], compiled);
+            Publish(index, compiled);
         }
     }
 
@@ -95,6 +115,7 @@ public sealed class ProgramArrayMap : BpfMap
             }
 
             Volatile.Write(ref programs[index], null);
+            Publish(index, null);
             return true;
         }
     }
@@ -170,9 +191,38 @@ public sealed class ProgramArrayMap : BpfMap
         lock (gate)
         {
             Array.Clear(programs);
+            for (uint i = 0; i < entries.Length; i++)
+            {
+                Publish(i, null);
+            }
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// Writes slot <paramref name="index"/>'s machine-code entry for <paramref name="program"/> (null: empty), under
+    /// <see cref="gate"/>: the program's tail-call descriptor when it has one (its code checks the descriptor's disposed
+    /// flag, so a program disposed in its slot behaves as empty there too), else <see cref="TailCallTargets.HostDecides"/>.
+    /// A descriptor that leaves the table stays alive (its program held in <see cref="retired"/>) until every run in
+    /// progress now has ended: machine code reads an entry only on a thread's own run state and jumps into the target
+    /// without returning to the host in between, so only a run in progress can still use the old entry.
+    /// </summary>
+    private void Publish(uint index, CompiledProgram? program)
+    {
+        nint descriptor = program?.TailCallDescriptor ?? 0;
+        var previous = published[index];
+        Volatile.Write(ref entries[index], program is null ? 0 : descriptor != 0 ? descriptor : TailCallTargets.HostDecides);
+        published[index] = descriptor != 0 ? program : null;
+        retired.RemoveAll(old => old.Runs.Passed);
+        if (previous is not null)
+        {
+            var runs = RunGrace.Now();
+            if (!runs.Passed)
+            {
+                retired.Add((previous, runs));
+            }
+        }
     }
 
     /// <summary>
@@ -183,5 +233,11 @@ public sealed class ProgramArrayMap : BpfMap
     {
         public override CompiledProgram? Find(uint index, int tailCallCount) =>
             tailCallCount < LinuxHelpers.MaxTailCalls ? map.Target(index) : null;
+
+        public override nint Table => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(map.entries));
+
+        public override uint Capacity => (uint)map.entries.Length;
+
+        public override int Limit => LinuxHelpers.MaxTailCalls;
     }
 }
