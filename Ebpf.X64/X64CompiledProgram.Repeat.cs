@@ -21,12 +21,15 @@ public sealed unsafe partial class X64CompiledProgram
     private protected override bool RepeatsInOwnCode => helpersReturn && (sites.Length == 0 || RepeatsWithHelperCalls);
 
     /// <summary>
-    /// Whether every helper call site of this code leaves the run block as it found it but for the status and the budget
-    /// (which <see cref="Rearm"/> writes again): no <c>callx</c> (whose helper is known only at run time) and no helper
-    /// that tail-calls through the host's own entry (<see cref="Helper.TailCallTargets"/>, see
-    /// X64CompiledProgram.TailCalls.cs), which runs the target from the helper loop. A tail call that another helper
-    /// requests through its context is carried out after the run, as the common run does (see <see cref="RepeatLeased"/>).
-    /// Worked out on first use.
+    /// Whether every helper call site of this code leaves the run block as it found it but for the status, the budget
+    /// (which <see cref="Rearm"/> writes again) and the program it names: no <c>callx</c> (whose helper is known only at
+    /// run time). A tail call through a known array (<see cref="Helper.TailCallTargets"/>) either jumps to its target
+    /// in the code, which names the target in the block (<see cref="RunBlock.Program"/>, which <see cref="RepeatLeased"/>
+    /// names this program in again before each run) and fills from the run state the block words the target reads, or
+    /// leaves for the host, whose helper loop runs the target on a block of its own and hands back the budget; either
+    /// raises the run state's tail-call count and stack footprint, which the end of each run puts back
+    /// (<see cref="CompiledProgram.EndFast"/>). A tail call that another helper requests through its context is carried
+    /// out after the run, as the common run does. Worked out on first use.
     /// </summary>
     private bool RepeatsWithHelperCalls
     {
@@ -34,7 +37,7 @@ public sealed unsafe partial class X64CompiledProgram
         {
             if (repeatShape == 0)
             {
-                repeatShape = Array.TrueForAll(sites, site => site is { Helper.TailCallTargets: null, TailCalls: null }) ? 1 : 2;
+                repeatShape = Array.TrueForAll(sites, site => site.Helper is not null) ? 1 : 2;
             }
 
             return repeatShape == 1;
@@ -128,6 +131,7 @@ public sealed unsafe partial class X64CompiledProgram
             try
             {
                 regions = Rearm(ref block, state, regions, budget);
+                block.Program = selfHandle;
                 r0 = Finish(ref *state, ref block, RunWithHelperReturns(&block));
                 if (helpers && state->TailCallTarget != 0)
                 {
