@@ -14,6 +14,17 @@ public static class TestPrograms
     public static Instruction[] Lddw(byte dst, ulong value) =>
         [new(OpCodes.Lddw, dst, 0, 0, (int)(uint)value), new(0, 0, 0, 0, (int)(uint)(value >> 32))];
 
+    /// <summary>
+    /// <c>bpf_tail_call(r1, map 0, index)</c> as clang emits it: the program array named by an <c>lddw</c> of r2 right
+    /// before the call (the shape x64 compiles as a jump), r3 = <paramref name="index"/>, r1 as it is.
+    /// </summary>
+    public static Instruction[] TailCallThroughMap0(int index) =>
+    [
+        new(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 0), new(0, 0, 0, 0, 0),
+        I(OpCodes.Mov64Imm, 3, imm: index),
+        I(OpCodes.Call, imm: (int)Ebpf.Helpers.LinuxHelperIds.TailCall),
+    ];
+
     /// <summary>A program of the given slots (lddw pairs flattened), with only the structural checks.</summary>
     public static EbpfProgram Program(params object[] slots)
     {

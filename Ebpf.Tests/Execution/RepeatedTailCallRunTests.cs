@@ -41,7 +41,7 @@ public sealed class RepeatedTailCallRunTests
             I(OpCodes.Add64Imm, 7, imm: 1),
             I(OpCodes.StxB, 6, 7, 0),
             I(OpCodes.JgeImm, 7, 0, 6, faultAt),
-            TailCall(0),
+            TailCallThroughMap0(0),
             I(OpCodes.Mov64Imm, 0, imm: 1),
             I(OpCodes.Exit),
             I(OpCodes.LdxDW, 0, 6, 100),
@@ -52,7 +52,7 @@ public sealed class RepeatedTailCallRunTests
         using var target = TestEngines.Get(engine).Compile(
             Program(
                 I(OpCodes.Mov64Reg, 6, 1),
-                TailCall(7),
+                TailCallThroughMap0(7),
                 Lddw(7, 0x5a5a5a5a5a5a5a5a),
                 I(OpCodes.StxDW, 10, 7, -8),
                 I(OpCodes.Mov64Imm, 0, imm: 42),
@@ -80,11 +80,4 @@ public sealed class RepeatedTailCallRunTests
             Assert.Equal(hostEntered, X64CompiledProgram.HostEnteredTailCalls);
         }
     }
-
-    private static Instruction[] TailCall(int index) =>
-    [
-        new(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 0), new(0, 0, 0, 0, 0),
-        I(OpCodes.Mov64Imm, 3, imm: index),
-        I(OpCodes.Call, imm: (int)LinuxHelperIds.TailCall),
-    ];
 }

@@ -43,12 +43,7 @@ public class MachineTailCallTests
     }
 
     /// <summary>The tail call of index <paramref name="index"/> through map 0 (r1 as it is).</summary>
-    private static Instruction[] TailCall(int index) =>
-    [
-        new(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 0), new(0, 0, 0, 0, 0),
-        I(OpCodes.Mov64Imm, 3, imm: index),
-        I(OpCodes.Call, imm: (int)LinuxHelperIds.TailCall),
-    ];
+    private static Instruction[] TailCall(int index) => TailCallThroughMap0(index);
 
     /// <summary>
     /// A target x64 can enter by a jump: r6 = the context, a tail call into the empty slot (its only call, which falls

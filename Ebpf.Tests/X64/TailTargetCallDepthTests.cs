@@ -21,18 +21,11 @@ public class TailTargetCallDepthTests
         var environment = LinuxHelpers.Register(new ProgramEnvironment());
         using var programs = new ProgramArrayMap("programs", 8);
         Assert.Equal(0, environment.AddMap(programs));
-        Instruction[] TailCall(int index) =>
-        [
-            new(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 0), new(0, 0, 0, 0, 0),
-            I(OpCodes.Mov64Imm, 3, imm: index),
-            I(OpCodes.Call, imm: (int)LinuxHelperIds.TailCall),
-        ];
-
-        using var caller = TestEngines.Get(engine).Compile(Program(TailCall(0), I(OpCodes.Mov64Imm, 0, imm: 7), I(OpCodes.Exit)), environment);
+        using var caller = TestEngines.Get(engine).Compile(Program(TailCallThroughMap0(0), I(OpCodes.Mov64Imm, 0, imm: 7), I(OpCodes.Exit)), environment);
         using var target = TestEngines.Get(engine).Compile(
             Program(
                 I(OpCodes.Mov64Reg, 6, 1),
-                TailCall(7),
+                TailCallThroughMap0(7),
                 I(OpCodes.Mov64Imm, 1, imm: 0),
                 I(OpCodes.Call, 0, 1, 0, 1),
                 I(OpCodes.Exit),
