@@ -13,39 +13,19 @@ public sealed unsafe partial class X64CompiledProgram
 {
     /// <inheritdoc />
     /// <remarks>
-    /// True for code whose helper calls return to the host (<see cref="helpersReturn"/>) when none of its helper call
-    /// sites can tail-call through the host's own entry (see <see cref="RepeatsWithHelperCalls"/>): the code leaves only
-    /// at its end, in a loop for a yield, or for a helper call, all of which <see cref="RunWithHelperReturns"/> handles
-    /// with this run block, and <see cref="RepeatLeased"/> ends each run as the common run does.
-    /// </remarks>
-    private protected override bool RepeatsInOwnCode => helpersReturn && (sites.Length == 0 || RepeatsWithHelperCalls);
-
-    /// <summary>
-    /// Whether every helper call site of this code leaves the run block as it found it but for the status, the budget
-    /// (which <see cref="Rearm"/> writes again) and the program it names: no <c>callx</c> (whose helper is known only at
-    /// run time). A tail call through a known array (<see cref="Helper.TailCallTargets"/>) either jumps to its target
-    /// in the code, which names the target in the block (<see cref="RunBlock.Program"/>, which <see cref="RepeatLeased"/>
-    /// names this program in again before each run) and fills from the run state the block words the target reads, or
-    /// leaves for the host, whose helper loop runs the target on a block of its own and hands back the budget; either
-    /// raises the run state's tail-call count and stack footprint, which the end of each run puts back
+    /// True for code whose helper calls return to the host (<see cref="helpersReturn"/>) and whose every helper call site
+    /// leaves the run block as it found it but for the status, the budget (which <see cref="Rearm"/> writes again) and
+    /// the program it names: no <c>callx</c> (whose helper is known only at run time). The code leaves only at its end,
+    /// in a loop for a yield, or for a helper call, all of which <see cref="RunWithHelperReturns"/> handles with this run
+    /// block. A tail call through a known array (<see cref="Helper.TailCallTargets"/>) either jumps to its target in the
+    /// code, which names the target in the block (<see cref="RunBlock.Program"/>, which <see cref="RepeatLeased"/> names
+    /// this program in again before each run) and fills from the run state the block words the target reads, or leaves
+    /// for the host, whose helper loop runs the target on a block of its own and hands back the budget; either raises the
+    /// run state's tail-call count and stack footprint, which the end of each run puts back
     /// (<see cref="CompiledProgram.EndFast"/>). A tail call that another helper requests through its context is carried
-    /// out after the run, as the common run does. Worked out on first use.
-    /// </summary>
-    private bool RepeatsWithHelperCalls
-    {
-        get
-        {
-            if (repeatShape == 0)
-            {
-                repeatShape = Array.TrueForAll(sites, site => site.Helper is not null) ? 1 : 2;
-            }
-
-            return repeatShape == 1;
-        }
-    }
-
-    /// <summary><see cref="RepeatsWithHelperCalls"/>: 0 not yet known, 1 true, 2 false.</summary>
-    private int repeatShape;
+    /// out after the run, as the common run does.
+    /// </remarks>
+    private protected override bool RepeatsInOwnCode => helpersReturn && Array.TrueForAll(sites, static site => site.Helper is not null);
 
     /// <inheritdoc />
     /// <remarks>

@@ -13,6 +13,10 @@ internal interface INativeAbi
     /// <summary>A short name for listings and messages.</summary>
     string Name { get; }
 
+    /// <summary>The register that holds the first integer argument at entry (the run block; a tail call's jump passes it
+    /// there to its target's entry).</summary>
+    AssemblerRegister64 FirstArgument { get; }
+
     /// <summary>The register that holds the second integer argument at entry (the helper result passed to the resume
     /// entry, see <see cref="Runtime.CodeExit"/>).</summary>
     AssemblerRegister64 SecondArgument { get; }

@@ -16,6 +16,9 @@ internal sealed class SystemVAbi : INativeAbi
     public string Name => "System V AMD64";
 
     /// <inheritdoc />
+    public AssemblerRegister64 FirstArgument => rdi;
+
+    /// <inheritdoc />
     public AssemblerRegister64 SecondArgument => rsi;
 
     /// <inheritdoc />
@@ -26,7 +29,7 @@ internal sealed class SystemVAbi : INativeAbi
     {
         // Entered with rsp = 8 (mod 16); an even number of pushes keeps it 8 (mod 16) for calls out of the code.
         Push(assembler, Saved(written, alignStack));
-        assembler.mov(r12, rdi);
+        assembler.mov(r12, FirstArgument);
     }
 
     /// <inheritdoc />
@@ -44,7 +47,7 @@ internal sealed class SystemVAbi : INativeAbi
     /// <inheritdoc />
     public void EmitDispatcherCall(Assembler assembler, ulong function, int site)
     {
-        assembler.mov(rdi, r12);
+        assembler.mov(FirstArgument, r12);
         assembler.mov(esi, site);
         assembler.mov(r11, function);
         assembler.call(r11);

@@ -218,6 +218,32 @@ internal sealed partial class X64Compiler
             a.mov(Block(RunBlock.CallxIdOffset), R64(callxRegister));
         }
 
+        StoreArguments();
+
+        // The frame locates the helper's stack view (HelperContext); an rbpf-style helper gets none.
+        if (helper?.Simple is null)
+        {
+            StoreCallFrame();
+        }
+
+        if (helpersReturn)
+        {
+            EmitLeaveAndReload(pc, site);
+            return;
+        }
+
+        // Only what may be read after the call comes back from the block (the next call reads r1-r5, so they count).
+        abi.EmitDispatcherCall(a, dispatcher, site);
+        EmitReload(ArgumentRegisters.ToArray().Where(r => liveness.IsLiveAt(pc + 1, r)), []);
+
+        a.cmp(BlockDword(RunBlock.StatusOffset), 0);
+        a.jne(exitStub);
+    }
+
+    /// <summary>r1-r5 to the block for the helper: all of them through the dispatcher, the ones it reads when the call
+    /// returns to the host.</summary>
+    private void StoreArguments()
+    {
         foreach (int r in ArgumentRegisters)
         {
             if (!helpersReturn || IsPassedArgument(r))
@@ -225,36 +251,20 @@ internal sealed partial class X64Compiler
                 a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
             }
         }
+    }
 
-        // The frame locates the helper's stack view (HelperContext); an rbpf-style helper gets none.
-        if (helper?.Simple is null)
-        {
-            if (holdsFrame)
-            {
-                a.mov(Block(RunBlock.CallFrameOffset), R64(10));
-            }
-            else
-            {
-                a.mov(rcx, Block(RunBlock.StackEndOffset));
-                a.mov(Block(RunBlock.CallFrameOffset), rcx);
-            }
-        }
-
-        // Only what may be read after the call comes back from the block (the next call reads r1-r5, so they count).
+    /// <summary>
+    /// At a call site of code whose helper calls return to the host, once r1-r5 and the frame are in the block: leaves
+    /// with <paramref name="exitSite"/> (<see cref="EmitLeaveForHost"/>), saving the ones of r6-r9 still read after the
+    /// call at <paramref name="pc"/>, and reloads after the resume entry only what may be read after it (the next call
+    /// reads r1-r5, so they count).
+    /// </summary>
+    private void EmitLeaveAndReload(int pc, int exitSite)
+    {
         int after = pc + 1;
-        if (helpersReturn)
-        {
-            var saved = SavedRegisters.Where(r => liveness.IsLiveAt(after, r)).ToArray();
-            EmitLeaveForHost(site, saved);
-            EmitReload(ArgumentRegisters.ToArray().Where(r => IsPassedArgument(r) && liveness.IsLiveAt(after, r)), saved);
-            return;
-        }
-
-        abi.EmitDispatcherCall(a, dispatcher, site);
-        EmitReload(ArgumentRegisters.ToArray().Where(r => liveness.IsLiveAt(after, r)), []);
-
-        a.cmp(BlockDword(RunBlock.StatusOffset), 0);
-        a.jne(exitStub);
+        var saved = SavedRegisters.Where(r => liveness.IsLiveAt(after, r)).ToArray();
+        EmitLeaveForHost(exitSite, saved);
+        EmitReload(ArgumentRegisters.ToArray().Where(r => IsPassedArgument(r) && liveness.IsLiveAt(after, r)), saved);
     }
 
     /// <summary>

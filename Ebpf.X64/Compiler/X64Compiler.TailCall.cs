@@ -132,7 +132,7 @@ internal sealed partial class X64Compiler
         a.mov(Block(RunBlock.ProgramOffset), rcx);
         a.mov(r11, __qword_ptr[rdx + DescriptorEntryOffset]);
         a.mov(rsp, Block(RunBlock.SavedRspOffset));
-        a.mov(FirstArgument(), r12);
+        a.mov(abi.FirstArgument, r12);
         EmitEpilogueWithoutReturn();
         a.jmp(r11);
 
@@ -145,20 +145,10 @@ internal sealed partial class X64Compiler
 
         // The helper decides: the site leaves as a tail-call exit, with r1-r5 and the frame in the block as for any call.
         Bind(ref host);
-        foreach (int r in ArgumentRegisters)
-        {
-            if (IsPassedArgument(r))
-            {
-                a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
-            }
-        }
-
+        StoreArguments();
         StoreCallFrame();
         a.mov(BlockDword(RunBlock.TailSiteOffset), site);
-        int after = pc + 1;
-        var saved = SavedRegisters.Where(r => liveness.IsLiveAt(after, r)).ToArray();
-        EmitLeaveForHost(TailCallExit, saved);
-        EmitReload(ArgumentRegisters.ToArray().Where(r => IsPassedArgument(r) && liveness.IsLiveAt(after, r)), saved);
+        EmitLeaveAndReload(pc, TailCallExit);
         Bind(ref done);
         return true;
     }
@@ -183,15 +173,6 @@ internal sealed partial class X64Compiler
             a.mov(rcx, Block(RunBlock.StackEndOffset));
             a.mov(Block(RunBlock.CallFrameOffset), rcx);
         }
-    }
-
-    /// <summary>The register the entry takes the block in: the source of the prologue's <c>mov r12, ...</c>.</summary>
-    private AssemblerRegister64 FirstArgument()
-    {
-        var prologue = new Assembler(64);
-        abi.EmitPrologue(prologue, written, callsOut);
-        var load = prologue.Instructions.Last(i => i.Mnemonic == Mnemonic.Mov && i.Op0Register == Register.R12);
-        return new AssemblerRegister64(load.Op1Register);
     }
 
     /// <summary>The ABI's epilogue without its final return: the registers the entry saved are restored.</summary>
