@@ -122,7 +122,7 @@ public unsafe class HashMap : BpfMap
     /// <see cref="ProgramLookup"/>, which moves its entry under the lock, as <see cref="HashSlotIndex.FindNewest"/>
     /// decides): null for a CPU the map has not, a disposed map or keys of other sizes than 4 and 8 bytes.
     /// </summary>
-    private unsafe Helpers.HashLookupLayout? NativeLayout(int cpu)
+    private Helpers.HashLookupLayout? NativeLayout(int cpu)
     {
         cpu = Definition.IsPerCpu ? cpu : 0;
         return IsDisposed || Storage == null || (uint)cpu >= (uint)Cpus

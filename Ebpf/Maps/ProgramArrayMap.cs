@@ -31,7 +31,7 @@ public sealed unsafe class ProgramArrayMap : BpfMap
 
     /// <summary>
     /// Programs whose descriptors left <see cref="entries"/> while some run that may have read them was in progress,
-    /// kept (and so their descriptors) until those runs have ended (see <see cref="Publish"/>). Under <see cref="gate"/>.
+    /// kept (and so their descriptors) until those runs have ended (see <see cref="Retire"/>). Under <see cref="gate"/>.
     /// </summary>
     private readonly List<(CompiledProgram Program, RunGrace Runs)> retired = [];
 
@@ -191,36 +191,63 @@ public sealed unsafe class ProgramArrayMap : BpfMap
         lock (gate)
         {
             Array.Clear(programs);
+            var previous = new List<CompiledProgram>();
             for (uint i = 0; i < entries.Length; i++)
             {
-                Publish(i, null);
+                if (Swap(i, null) is { } program)
+                {
+                    previous.Add(program);
+                }
             }
+
+            Retire(previous);
         }
 
         base.Dispose(disposing);
     }
 
     /// <summary>
+    /// Writes slot <paramref name="index"/>'s machine-code entry for <paramref name="program"/> (null: empty) and retires
+    /// the descriptor it replaces (see <see cref="Swap"/> and <see cref="Retire"/>), under <see cref="gate"/>.
+    /// </summary>
+    private void Publish(uint index, CompiledProgram? program) =>
+        Retire(Swap(index, program) is { } previous ? [previous] : []);
+
+    /// <summary>
     /// Writes slot <paramref name="index"/>'s machine-code entry for <paramref name="program"/> (null: empty), under
     /// <see cref="gate"/>: the program's tail-call descriptor when it has one (its code checks the descriptor's disposed
     /// flag, so a program disposed in its slot behaves as empty there too), else <see cref="TailCallTargets.HostDecides"/>.
-    /// A descriptor that leaves the table stays alive (its program held in <see cref="retired"/>) until every run in
-    /// progress now has ended: machine code reads an entry only on a thread's own run state and jumps into the target
-    /// without returning to the host in between, so only a run in progress can still use the old entry.
+    /// Returns the program whose descriptor the slot held before, or null.
     /// </summary>
-    private void Publish(uint index, CompiledProgram? program)
+    private CompiledProgram? Swap(uint index, CompiledProgram? program)
     {
         nint descriptor = program?.TailCallDescriptor ?? 0;
         var previous = published[index];
         Volatile.Write(ref entries[index], program is null ? 0 : descriptor != 0 ? descriptor : TailCallTargets.HostDecides);
         published[index] = descriptor != 0 ? program : null;
+        return previous;
+    }
+
+    /// <summary>
+    /// Keeps the programs whose descriptors left the table (<paramref name="previous"/>) alive in <see cref="retired"/>
+    /// until every run in progress now has ended, one wait for all of them, and lets go of those whose runs have ended:
+    /// machine code reads an entry only on a thread's own run state and jumps into the target without returning to the
+    /// host in between, so only a run in progress can still use an old entry. Under <see cref="gate"/>.
+    /// </summary>
+    private void Retire(List<CompiledProgram> previous)
+    {
         retired.RemoveAll(old => old.Runs.Passed);
-        if (previous is not null)
+        if (previous.Count == 0)
         {
-            var runs = RunGrace.Now();
-            if (!runs.Passed)
+            return;
+        }
+
+        var runs = RunGrace.Now();
+        if (!runs.Passed)
+        {
+            foreach (var program in previous)
             {
-                retired.Add((previous, runs));
+                retired.Add((program, runs));
             }
         }
     }
