@@ -144,7 +144,7 @@ internal sealed class MemoryCheckEmitter
 
         if (contextBase is not null)
         {
-            PushBaseInPlace(AccessRegion.Context);
+            PushBase(AccessRegion.Context);
             Il.Stloc(contextBase);
         }
 
@@ -194,7 +194,7 @@ internal sealed class MemoryCheckEmitter
         MemoryEmitter.PushAddress(f, baseRegister, offset);
         if (ComputesInPlace(pc))
         {
-            PushBaseInPlace(region);
+            PushBase(region);
             Il.Sub();
             PushLimit(region, size, stackLowInLocal: false);
         }
@@ -209,8 +209,8 @@ internal sealed class MemoryCheckEmitter
         Il.MarkLabel(ok);
     }
 
-    /// <summary>Pushes the first byte of <paramref name="region"/> as the prologue computes it into <see cref="Base"/>.</summary>
-    private void PushBaseInPlace(AccessRegion region)
+    /// <summary>Pushes the first byte of <paramref name="region"/> (what the prologue stores in <see cref="Base"/>, or a check computing in place uses).</summary>
+    private void PushBase(AccessRegion region)
     {
         switch (region)
         {
