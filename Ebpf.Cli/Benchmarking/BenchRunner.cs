@@ -18,7 +18,7 @@ internal static class BenchRunner
     /// <summary>When the runs per batch are not given, batches grow until one lasts at least this long.</summary>
     public static readonly TimeSpan TargetBatchTime = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>How long batches run, untimed, before the timed ones.</summary>
+    /// <summary>How long batches run at least, untimed, before the timed ones (then on until .NET stops recompiling, 3 s at most).</summary>
     public static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The most runs per batch calibration chooses.</summary>
@@ -98,19 +98,21 @@ internal static class BenchRunner
     }
 
     /// <summary>
-    /// Runs batches of the program and of the loop probe until <see cref="WarmUpTime"/> has passed (at least one of
-    /// each), so the runtime's tiered compilation of the engine's code is done before anything is timed.
+    /// Runs batches of the program and of the loop probe for at least <see cref="WarmUpTime"/> and until .NET has stopped
+    /// recompiling (see <see cref="Ebpf.Diagnostics.TieringSettler"/>), so the runtime's tiered compilation of the
+    /// engine's code is done before anything is timed.
     /// </summary>
     private static void WarmUp<TRun>(TRun run, LoopProbe probe, byte[] memory, byte[] buffer, long runs)
         where TRun : struct, ISpanRun
     {
-        long start = Stopwatch.GetTimestamp();
-        do
-        {
-            TimeBatch(run, memory, buffer, runs);
-            TimeBatch(probe, memory, buffer, runs);
-        }
-        while (Stopwatch.GetElapsedTime(start) < WarmUpTime);
+        Ebpf.Diagnostics.TieringSettler.Run(
+            static state =>
+            {
+                TimeBatch(state.Run, state.Memory, state.Buffer, state.Runs);
+                TimeBatch(state.Probe, state.Memory, state.Buffer, state.Runs);
+            },
+            (Run: run, Probe: probe, Memory: memory, Buffer: buffer, Runs: runs),
+            WarmUpTime);
     }
 
     /// <summary>

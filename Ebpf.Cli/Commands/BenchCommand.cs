@@ -28,7 +28,7 @@ internal static class BenchCommand
         };
         var batches = new Option<int>("--batches")
         {
-            Description = "Timed batches per engine (after 0.2 s of warm-up); min and median are over these",
+            Description = "Timed batches per engine (after a warm-up of at least 0.2 s that lasts until .NET stops recompiling); min and median are over these",
             DefaultValueFactory = _ => 10,
             CustomParser = PositiveNumber.Int32("--batches", "batches"),
         };

@@ -63,25 +63,29 @@ internal sealed class ScratchCopy : IDisposable
     }
 
     /// <summary>
-    /// Runs the copy on <paramref name="packet"/> for <see cref="TestRunOptions.TieringWarmUp"/> (untimed), so that .NET
-    /// recompiles the run path with full optimisation before the real runs are timed: tiered compilation starts every
-    /// method with quickly compiled, unoptimised code and replaces the hot ones only after about 100 ms without new
-    /// compilations, longer than a test run of a million runs takes.
+    /// Runs the copy on <paramref name="packet"/> (untimed) for at least <see cref="TestRunOptions.TieringWarmUp"/> and
+    /// until .NET has stopped recompiling (see <see cref="Diagnostics.TieringSettler"/>), so that the real runs are timed
+    /// on the run path as .NET finally compiles it: tiered compilation starts every method with quickly compiled,
+    /// unoptimised code and replaces the hot ones only after about 100 ms without new compilations, in up to two steps,
+    /// longer than a test run of a million runs takes.
     /// </summary>
     /// <exception cref="EbpfException">A run failed.</exception>
     public void WarmUpRunPath(ReadOnlySpan<byte> packet, TestRunOptions options, CancellationToken cancellationToken)
     {
         var batch = options with { Repeat = 1_000, WarmUp = false };
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (started.Elapsed < TestRunOptions.TieringWarmUp)
-        {
-            program.TestRun(packet, batch, cancellationToken);
-            foreach (var ring in runtime.Maps.OfType<RingBufferMap>())
+        var copy = packet.ToArray();
+        Diagnostics.TieringSettler.Run(
+            static state =>
             {
-                ring.Drain(static _ => { });
-            }
-        }
-
+                state.Copy.program.TestRun(state.Packet, state.Batch, state.Token);
+                foreach (var ring in state.Copy.runtime.Maps.OfType<RingBufferMap>())
+                {
+                    ring.Drain(static _ => { });
+                }
+            },
+            (Copy: this, Packet: copy, Batch: batch, Token: cancellationToken),
+            TestRunOptions.TieringWarmUp,
+            cancellationToken: cancellationToken);
         warm = true;
     }
 

@@ -17,12 +17,16 @@ public sealed record TestRunOptions
     public const int WarmUpRuns = 10;
 
     /// <summary>
-    /// A repeated test run of at least this many runs with <see cref="WarmUp"/> on first warms the run path up for
-    /// <see cref="TieringWarmUp"/> on the scratch copy (once per loaded program): see <see cref="WarmUp"/>.
+    /// A repeated test run of at least this many runs with <see cref="WarmUp"/> on first warms the run path up on the
+    /// scratch copy (once per loaded program; see <see cref="TieringWarmUp"/> and <see cref="WarmUp"/>).
     /// </summary>
     public const int TieringWarmUpRepeat = 100_000;
 
-    /// <summary>How long the scratch copy runs before the first long repeated test run of a program (see <see cref="TieringWarmUpRepeat"/>).</summary>
+    /// <summary>
+    /// How long the scratch copy runs at least before the first long repeated test run of a program (see
+    /// <see cref="TieringWarmUpRepeat"/>); it then goes on until .NET has compiled no method for 250 ms (its tiered
+    /// compilation has settled), 3 seconds at most.
+    /// </summary>
     public static readonly TimeSpan TieringWarmUp = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
@@ -35,8 +39,8 @@ public sealed record TestRunOptions
     /// untimed there the first time and then once timed on the same packet; the run whose result is returned is not
     /// timed, and the copy's runs change nothing the caller sees (helpers given in
     /// <see cref="Elf.ElfRuntimeOptions.ExtraHelpers"/> are called by them too; trace output is off). The first repeated
-    /// test run of a loaded program with at least <see cref="TieringWarmUpRepeat"/> runs first runs that copy for
-    /// <see cref="TieringWarmUp"/>, so that the timed runs run the run path as .NET finally compiles it (optimised)
+    /// test run of a loaded program with at least <see cref="TieringWarmUpRepeat"/> runs first runs that copy until .NET's
+    /// tiered compilation has settled (see <see cref="TieringWarmUp"/>), so that the timed runs run the run path as .NET finally compiles it (optimised)
     /// rather than its first, unoptimised code. False: every run is timed, a cold first run included.
     /// </summary>
     public bool WarmUp { get; init; } = true;
