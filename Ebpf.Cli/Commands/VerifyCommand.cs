@@ -95,8 +95,7 @@ internal static class VerifyCommand
 
                 // A context access the load refuses is one the analysis refutes too (one set of rules serves both): its
                 // error is the refusal, said once, in the kernel's words.
-                var refused = refusals.Select(r => r.Pc).ToHashSet();
-                var errors = analysis.Errors.Where(e => !(refused.Contains(e.Pc) && analysis.Access(e.Pc) is { Region: ValueKind.Context or ValueKind.Socket or ValueKind.SocketOrNull or ValueKind.FullSocket or ValueKind.FullSocketOrNull or ValueKind.TcpSocket or ValueKind.TcpSocketOrNull, Outcome: AccessOutcome.Refuted })).ToList();
+                var errors = KernelProgram.ErrorsBesidesRefusals(analysis, refusals);
                 if (!withLog)
                 {
                     foreach (var finding in errors)

@@ -203,6 +203,10 @@ public sealed class KernelSocketAccessTests
             Assert.Equal(pc, error.Pc);
             Assert.Equal(AccessOutcome.Refuted, analysis.Access(pc).Outcome);
         }
+
+        // The refusal says it: no error is left to report besides it (ebpf verify prints each problem once).
+        Assert.Empty(KernelProgram.ErrorsBesidesRefusals(analysis, refusals));
+        Assert.Equal(analysis.Errors.Length, KernelProgram.ErrorsBesidesRefusals(analysis, []).Count);
     }
 
     /// <summary>

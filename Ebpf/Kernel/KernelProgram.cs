@@ -202,6 +202,25 @@ public sealed class KernelProgram : IDisposable
     }
 
     /// <summary>
+    /// The errors of <paramref name="analysis"/> that <paramref name="refusals"/> (from <see cref="LoadRefusals"/> on the
+    /// same analysis) do not already say: a context or socket access the load refuses is one the analysis refutes too,
+    /// and its refusal is the kernel's word for it. For reporting each problem once, as <c>ebpf verify</c> does.
+    /// </summary>
+    /// <param name="analysis">The program's safety analysis.</param>
+    /// <param name="refusals">The load refusals of the same program and analysis.</param>
+    public static IReadOnlyList<Analysis.SafetyFinding> ErrorsBesidesRefusals(Analysis.SafetyAnalysis analysis, IReadOnlyList<Analysis.SafetyFinding> refusals)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        ArgumentNullException.ThrowIfNull(refusals);
+        var refused = refusals.Select(r => r.Pc).ToHashSet();
+        return analysis.Errors
+            .Where(e => !(refused.Contains(e.Pc)
+                && analysis.Access(e.Pc) is { Outcome: Analysis.AccessOutcome.Refuted } access
+                && (access.Region == Analysis.ValueKind.Context || Analysis.AbstractValue.IsSocket(access.Region))))
+            .ToList();
+    }
+
+    /// <summary>
     /// Runs the program on <paramref name="packet"/> (an Ethernet frame) <see cref="TestRunOptions.Repeat"/> times, as
     /// the kernel's test run does: XDP packets get 256 bytes of headroom and a page-sized frame, socket buffers the
     /// loopback device's fields. Map changes stay in the runtime's maps. The packet is copied and the context written
