@@ -70,6 +70,9 @@ public abstract unsafe partial class CompiledProgram
         return RunPlainOutOfLine((byte*)r1, r2);
     }
 
+    /// <summary>How many more runs skip the restartable direct entry (see <see cref="directSkips"/>; for tests).</summary>
+    internal int DirectSkips => directSkips;
+
     /// <summary>Counts down <see cref="directSkips"/> for a run that takes the plain path, when it is counting.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SkipDirect()
@@ -171,7 +174,6 @@ public abstract unsafe partial class CompiledProgram
             }
         }
 
-        SkipDirect();
         return RunSpan(memory);
     }
 
@@ -193,7 +195,6 @@ public abstract unsafe partial class CompiledProgram
             }
         }
 
-        SkipDirect();
         return RunSpan(memory);
     }
 
