@@ -64,11 +64,19 @@ public abstract unsafe partial class CompiledProgram
     /// attempt wrote no memory (see <see cref="DirectEntry.QualifiesWithLoops"/>), so the plain run sees the input as the
     /// attempt did. The next <see cref="DirectSkipRuns"/> runs skip the direct entry.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal ulong RestartDirect(ulong r1, ulong r2)
     {
         directSkips = DirectSkipRuns;
         return RunPlainOutOfLine((byte*)r1, r2);
     }
+
+    /// <summary>
+    /// The fault word of a native direct body (see <see cref="UseDirectEntry(nint)"/>) of a program with loops (see
+    /// <see cref="LoopDirectEligible"/>) that spent its <see cref="DirectEntry.LoopSteps"/> backward jumps: the run
+    /// starts again on the plain path (<see cref="RestartDirect"/>). All ones, which no failed check's fault word is.
+    /// </summary>
+    internal const ulong NativeDirectRestart = ulong.MaxValue;
 
     /// <summary>How many more runs skip the restartable direct entry (see <see cref="directSkips"/>; for tests).</summary>
     internal int DirectSkips => directSkips;
@@ -120,7 +128,9 @@ public abstract unsafe partial class CompiledProgram
     /// pair as the host returns a 16-byte structure of two integers, calls nothing, never blocks and never re-enters the
     /// runtime (it is called without the GC transition), and stays mapped while this object is reachable. A fault word
     /// other than 0 reports a failed memory check, with the faulting address in place of r0: the run throws
-    /// <see cref="NativeDirectFault"/>'s error. The run then calls the body itself, with no virtual call between.
+    /// <see cref="NativeDirectFault"/>'s error; the body of a program with loops (<see cref="LoopDirectEligible"/>)
+    /// returns <see cref="NativeDirectRestart"/> when its backward jumps are spent. The run then calls the body itself,
+    /// with no virtual call between.
     /// </summary>
     private protected void UseDirectEntry(nint body)
     {
@@ -225,6 +235,11 @@ public abstract unsafe partial class CompiledProgram
         GC.KeepAlive(this);
         if (result.Fault != 0)
         {
+            if (result.Fault == NativeDirectRestart)
+            {
+                return RestartDirect(kept->R1, kept->R2);
+            }
+
             ThrowNativeDirectFault(result, kept->R1, kept->R2);
         }
 

@@ -7,7 +7,8 @@ using Ebpf.Verification;
 namespace Ebpf.Tests.Engines;
 
 /// <summary>
-/// The restartable direct entry (<see cref="DirectEntry.QualifiesWithLoops"/>): which programs with loops get one (il),
+/// The restartable direct entry (<see cref="DirectEntry.QualifiesWithLoops"/>): which programs with loops get one (il
+/// and x64),
 /// that a run through it returns what the plain run returns on both sides of the point where it gives up
 /// (<see cref="DirectEntry.LoopSteps"/> backward jumps) and starts again on the plain path, that a violation before or
 /// after that point is the plain run's, that endless loops still stop by the run time limit and by a token, and that
@@ -94,13 +95,25 @@ public class LoopDirectEntryTests
         Assert.False(Qualifies(SumBytes, ExecutionOptions.Default with { Timeout = TimeSpan.FromSeconds(5) }));
     }
 
+    /// <summary>The engines with a restartable direct entry (il, and x64 where it runs).</summary>
+    public static TheoryData<string> RestartingEngines()
+    {
+        var data = new TheoryData<string>();
+        foreach (var engine in TestEngines.All.Where(e => e.Name is "il" or "x64"))
+        {
+            data.Add(engine.Name);
+        }
+
+        return data;
+    }
+
     [Fact]
-    public void Il_makes_a_restartable_direct_entry_and_the_other_engines_keep_the_plain_run()
+    public void Il_and_x64_make_a_restartable_direct_entry_and_the_interpreter_keeps_the_plain_run()
     {
         foreach (var engine in TestEngines.All)
         {
             using var sum = Compile(engine.Name, SumBytes);
-            Assert.Equal(engine.Name == "il", sum.HasDirectEntry);
+            Assert.Equal(engine.Name is "il" or "x64", sum.HasDirectEntry);
             using var store = Compile(engine.Name, "mov r0, 0\nstb [r1+0], 1\nadd r0, 1\njne r0, 10, -3\nexit");
             Assert.False(store.HasDirectEntry);
         }
@@ -120,10 +133,11 @@ public class LoopDirectEntryTests
         }
     }
 
-    [Fact]
-    public void Il_gives_up_at_the_step_limit_and_skips_the_entry_for_a_while()
+    [Theory]
+    [MemberData(nameof(RestartingEngines))]
+    public void The_entry_gives_up_at_the_step_limit_and_is_skipped_for_a_while(string engine)
     {
-        using var program = Compile("il", SumBytes);
+        using var program = Compile(engine, SumBytes);
 
         // One backward jump per byte: LoopSteps - 1 of them end inside the entry, LoopSteps of them do not.
         var fits = Input(DirectEntry.LoopSteps - 1);
@@ -171,7 +185,7 @@ public class LoopDirectEntryTests
         const string Endless = "mov r0, 0\nmov r3, 1\nadd r0, 1\njne r3, 0, -2\nexit";
         var limit = TimeSpan.FromMilliseconds(200);
         using var limited = Compile(engine, Endless, ExecutionOptions.Default with { RunTimeLimit = limit });
-        Assert.Equal(engine == "il", limited.HasDirectEntry);
+        Assert.Equal(engine is "il" or "x64", limited.HasDirectEntry);
         var run = Task.Factory.StartNew(() => limited.Run(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Assert.Same(run, await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))));
         var stop = await Assert.ThrowsAsync<EbpfRunCancelledException>(() => run);
