@@ -46,8 +46,9 @@ public sealed unsafe partial class IlCompiledProgram : CompiledProgram, IMemoryC
         wholeRangeLoops = compiler.WholeRangeLoops;
         callsHelpersDirectly = compiler.CallsHelpersDirectly;
 
-        // A qualifying program that fits one method (a longer one is compiled in chunks) gets a direct entry too.
-        if (DirectEligible && program.Length <= chunkSlots)
+        // A qualifying program that fits one method (a longer one is compiled in chunks) gets a direct entry too; a
+        // program with loops that qualifies gets the restartable one (see DirectEntry.QualifiesWithLoops).
+        if ((DirectEligible || LoopDirectEligible) && program.Length <= chunkSlots)
         {
             direct = compiler.CompileDirect();
             UseDirectEntry(direct);

@@ -52,6 +52,15 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// <summary><see cref="self"/> as the integer the run block carries (kept, so that a run reads one field).</summary>
     private readonly nint selfHandle;
 
+    /// <summary>
+    /// True when the code stays mapped until the program object is unreachable rather than until the last lease ends
+    /// (see <see cref="Dispose(bool)"/>): the code of a brief program, whose runs take no lease, and code with a direct
+    /// body, whose direct runs take none either (they keep the program reachable until the body has returned, see
+    /// <c>CompiledProgram.CallNativeDirect</c>). A program with loops gets a direct body when it qualifies for the
+    /// restartable direct entry (see <c>DirectEntry.QualifiesWithLoops</c>).
+    /// </summary>
+    private readonly bool mappedUntilCollected;
+
     /// <summary>Two frames in bytes: <see cref="RunBlock.CallLimit"/> is the stack start plus this.</summary>
     private readonly ulong twoFrames;
 
@@ -75,8 +84,8 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
             program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc));
-        var (compiled, directBody) = DirectEligible
-            ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan)
+        var (compiled, directBody) = DirectEligible || LoopDirectEligible
+            ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan, loops: LoopDirectEligible)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
         sites = compiled.Sites;
         staticEntries = StaticEntries(sites);
@@ -102,6 +111,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             (descriptorStorage, descriptor) = CreateTailCallDescriptor(entry + compiled.TailEntryOffset, selfHandle, environment, Options, DirtyStackBytes);
         }
 
+        mappedUntilCollected = Brief || directBody is not null;
         if (directBody is not null)
         {
             // The direct body sits in the same mapping, after the code; direct runs call it (see CompiledProgram.RunDirect).
@@ -472,12 +482,12 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// <remarks>
     /// The code of a brief program stays mapped until the program object is unreachable: its plain runs take no lease
     /// (see <see cref="ExecuteBrief"/>), so no count or slot can tell that no thread is about to enter it, but the
-    /// garbage collector can. The mapping's own finalizer (<see cref="ExecutableMemory"/>, a critical one) unmaps it
+    /// garbage collector can; so does code with a direct body (see <see cref="mappedUntilCollected"/>). The mapping's own finalizer (<see cref="ExecutableMemory"/>, a critical one) unmaps it
     /// then; every other program's code is unmapped here, when the last lease has ended.
     /// </remarks>
     protected override void Dispose(bool disposing)
     {
-        if (disposing && !Brief)
+        if (disposing && !mappedUntilCollected)
         {
             ReleaseCode();
         }

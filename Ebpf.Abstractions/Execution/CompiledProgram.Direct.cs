@@ -29,6 +29,68 @@ public abstract unsafe partial class CompiledProgram
     /// <summary>Whether the program qualifies for a direct entry: an engine that has one compiles it only then.</summary>
     private protected bool DirectEligible => directEligible;
 
+    /// <summary>
+    /// Whether the program qualifies for the restartable direct entry (<see cref="DirectEntry.QualifiesWithLoops"/>): an
+    /// engine that has one (il) compiles it only then, and passes it to <see cref="UseDirectEntry(Func{ulong, ulong, ulong})"/>
+    /// as it would a plain direct entry. Its entry gives up after <see cref="DirectEntry.LoopSteps"/> backward jumps
+    /// by returning <see cref="RestartDirect"/>'s result.
+    /// </summary>
+    private protected bool LoopDirectEligible => loopDirectEligible;
+
+    /// <summary>Whether the program qualifies for the restartable direct entry (see <see cref="LoopDirectEligible"/>).</summary>
+    private readonly bool loopDirectEligible;
+
+    /// <summary>
+    /// How many more runs take the plain path before the restartable direct entry is tried again: set by
+    /// <see cref="RestartDirect"/> (the runs of this program have been long lately), counted down by the runs that
+    /// skipped the entry (see <see cref="SkipDirect"/>). A plain field read on every direct run and written only by
+    /// runs that gave up or skipped: the threads that share a program race on it harmlessly (a lost update only
+    /// shortens or lengthens a skip).
+    /// </summary>
+    private int directSkips;
+
+    /// <summary>
+    /// The runs that take the plain path after a restartable direct entry gave up (see <see cref="directSkips"/>): one
+    /// wasted attempt in this many runs, when the runs are long, costs them at most the attempt's
+    /// <see cref="DirectEntry.LoopSteps"/> backward jumps divided by it.
+    /// </summary>
+    internal const int DirectSkipRuns = 64;
+
+    /// <summary>
+    /// Called by a restartable direct entry (see <see cref="LoopDirectEligible"/>) that has taken
+    /// <see cref="DirectEntry.LoopSteps"/> backward jumps without ending, with the r1 and r2 it was called with (the
+    /// input, 0 when it is empty, and its length): runs the program again from its first instruction on the plain path,
+    /// which is watched, cancellable and budgeted like any plain run, and returns its r0 (or throws its error). The
+    /// attempt wrote no memory (see <see cref="DirectEntry.QualifiesWithLoops"/>), so the plain run sees the input as the
+    /// attempt did. The next <see cref="DirectSkipRuns"/> runs skip the direct entry.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal ulong RestartDirect(ulong r1, ulong r2)
+    {
+        directSkips = DirectSkipRuns;
+        return RunPlainOutOfLine((byte*)r1, r2);
+    }
+
+    /// <summary>
+    /// The fault word of a native direct body (see <see cref="UseDirectEntry(nint)"/>) of a program with loops (see
+    /// <see cref="LoopDirectEligible"/>) that spent its <see cref="DirectEntry.LoopSteps"/> backward jumps: the run
+    /// starts again on the plain path (<see cref="RestartDirect"/>). All ones, which no failed check's fault word is.
+    /// </summary>
+    internal const ulong NativeDirectRestart = ulong.MaxValue;
+
+    /// <summary>How many more runs skip the restartable direct entry (see <see cref="directSkips"/>; for tests).</summary>
+    internal int DirectSkips => directSkips;
+
+    /// <summary>Counts down <see cref="directSkips"/> for a run that takes the plain path, when it is counting.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SkipDirect()
+    {
+        if (directSkips > 0)
+        {
+            directSkips--;
+        }
+    }
+
     /// <summary>The budget a run starts with (<see cref="ExecutionOptions.InstructionBudget"/>, or <see cref="long.MaxValue"/>).</summary>
     private protected long StartBudget => budget;
 
@@ -52,7 +114,7 @@ public abstract unsafe partial class CompiledProgram
     /// <summary>Makes plain runs take the direct entry; refuses a program that does not qualify.</summary>
     private void MarkDirect()
     {
-        if (!directEligible)
+        if (!directEligible && !loopDirectEligible)
         {
             throw new InvalidOperationException($"'{Program.Name}' does not qualify for a direct entry");
         }
@@ -66,7 +128,9 @@ public abstract unsafe partial class CompiledProgram
     /// pair as the host returns a 16-byte structure of two integers, calls nothing, never blocks and never re-enters the
     /// runtime (it is called without the GC transition), and stays mapped while this object is reachable. A fault word
     /// other than 0 reports a failed memory check, with the faulting address in place of r0: the run throws
-    /// <see cref="NativeDirectFault"/>'s error. The run then calls the body itself, with no virtual call between.
+    /// <see cref="NativeDirectFault"/>'s error; the body of a program with loops (<see cref="LoopDirectEligible"/>)
+    /// returns <see cref="NativeDirectRestart"/> when its backward jumps are spent. The run then calls the body itself,
+    /// with no virtual call between.
     /// </summary>
     private protected void UseDirectEntry(nint body)
     {
@@ -88,6 +152,7 @@ public abstract unsafe partial class CompiledProgram
     {
         if (!DirectReady())
         {
+            SkipDirect();
             return RunPlainOutOfLine(memory, memoryLength);
         }
 
@@ -145,13 +210,13 @@ public abstract unsafe partial class CompiledProgram
 
     /// <summary>
     /// False when the run must take the plain path after all: someone listens to the run metrics, the environment has
-    /// memory regions now (see <see cref="DirectEntry"/>), or the program was disposed (the plain path then throws
-    /// <see cref="ObjectDisposedException"/>). It throws nothing itself, so that the direct path keeps no value alive
+    /// memory regions now (see <see cref="DirectEntry"/>), the program was disposed (the plain path then throws
+    /// <see cref="ObjectDisposedException"/>), or the runs skip a restartable entry for now (see <see cref="directSkips"/>). It throws nothing itself, so that the direct path keeps no value alive
     /// across a call that might return: the checks before the body save no register.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool DirectReady() =>
-        !EbpfTelemetry.RunsObserved && Environment.GetPinnedRegions().Length == 0 && Volatile.Read(ref disposed) == 0;
+        !EbpfTelemetry.RunsObserved && Environment.GetPinnedRegions().Length == 0 && Volatile.Read(ref disposed) == 0 && directSkips == 0;
 
     /// <summary>
     /// Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its
@@ -170,6 +235,11 @@ public abstract unsafe partial class CompiledProgram
         GC.KeepAlive(this);
         if (result.Fault != 0)
         {
+            if (result.Fault == NativeDirectRestart)
+            {
+                return RestartDirect(kept->R1, kept->R2);
+            }
+
             ThrowNativeDirectFault(result, kept->R1, kept->R2);
         }
 

@@ -124,6 +124,7 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
         budget = Options.InstructionBudget ?? long.MaxValue;
         brief = BriefCode.IsBrief(program);
         directEligible = DirectEntry.Qualifies(program, Options);
+        loopDirectEligible = DirectEntry.QualifiesWithLoops(program, Options);
     }
 
     /// <inheritdoc />

@@ -87,7 +87,8 @@ internal sealed class FunctionCompiler
     /// <summary>
     /// True for a direct entry (<see cref="Execution.DirectEntry"/>): the method takes the closure, r1 and r2
     /// (<see cref="ArgR1"/>, <see cref="ArgR2"/>) and returns r0; there is no run state, no frame and no budget (the
-    /// program is brief and its budget, if any, covers its length), and its only memory is the input [r1, r1 + r2).
+    /// program is brief and its budget, if any, covers its length, or it has loops, no budget and counts its backward
+    /// jumps, see <see cref="EmitDirectStep"/>), and its only memory is the input [r1, r1 + r2).
     /// </summary>
     public bool Direct { get; }
 
@@ -338,6 +339,12 @@ internal sealed class FunctionCompiler
     /// </summary>
     public void EmitCancelPoll(int pc)
     {
+        if (Direct)
+        {
+            EmitDirectStep();
+            return;
+        }
+
         var cancelled = AddStub($"CANCEL_{pc}", () =>
         {
             Il.Ldarg(ArgClosure);
@@ -351,6 +358,37 @@ internal sealed class FunctionCompiler
         Il.Ldfld(RuntimeMembers.StateCancelRequested);
         Il.Brtrue(cancelled);
     }
+
+    /// <summary>
+    /// Before a backward jump of a restartable direct entry (see <see cref="Execution.DirectEntry.QualifiesWithLoops"/>):
+    /// counts the jump down from <see cref="Execution.DirectEntry.LoopSteps"/> and, when the count is spent, returns what
+    /// the run from the start on the plain path returns (<see cref="Runtime.IlRuntime.RestartDirect"/>). A direct entry has no
+    /// run state to poll: this bounds how long it runs unwatched.
+    /// </summary>
+    private void EmitDirectStep()
+    {
+        var steps = directSteps!;
+        restartLabel ??= AddStub("RESTART", () =>
+        {
+            Il.Ldarg(ArgClosure);
+            Il.Ldarg(ArgR1);
+            Il.Ldarg(ArgR2);
+            Il.Call(RuntimeMembers.RestartDirect);
+            Il.Ret();
+        });
+        Il.Ldloc(steps);
+        Il.LdcI4(1);
+        Il.Sub();
+        Il.Dup();
+        Il.Stloc(steps);
+        Il.Brfalse(restartLabel.Value);
+    }
+
+    /// <summary>The backward jumps a restartable direct entry has left (see <see cref="EmitDirectStep"/>); null elsewhere.</summary>
+    private LocalBuilder? directSteps;
+
+    /// <summary>The stub of a restartable direct entry that hands the run to the plain path (see <see cref="EmitDirectStep"/>).</summary>
+    private Label? restartLabel;
 
     /// <summary>Ends the function when a helper (directly or in a callee) asked the run to stop.</summary>
     public void EmitStopCheck()
@@ -466,6 +504,27 @@ internal sealed class FunctionCompiler
         Il.Ldarg(ArgR1);
         Il.Stloc(InputBase);
         Checks.EmitPrologue();
+        if (HasBackwardJump())
+        {
+            directSteps = Il.DeclareLocal(typeof(int), "steps");
+            Il.LdcI4(Execution.DirectEntry.LoopSteps);
+            Il.Stloc(directSteps);
+        }
+    }
+
+    /// <summary>True when a jump of this function goes backward (a direct entry then counts them, see <see cref="EmitDirectStep"/>).</summary>
+    private bool HasBackwardJump()
+    {
+        var code = Program.Decoded;
+        for (int pc = rangeStart; pc < rangeEnd; pc += code[pc].Length)
+        {
+            if (code[pc].IsJump && code[pc].Target <= pc)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

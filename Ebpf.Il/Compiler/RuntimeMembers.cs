@@ -32,6 +32,7 @@ internal static class RuntimeMembers
 
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));
     public static readonly MethodInfo DirectViolation = Method(typeof(IlRuntime), nameof(IlRuntime.DirectViolation));
+    public static readonly MethodInfo RestartDirect = Method(typeof(IlRuntime), nameof(IlRuntime.RestartDirect));
     public static readonly MethodInfo BudgetExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.BudgetExceeded));
     public static readonly MethodInfo Cancelled = Method(typeof(IlRuntime), nameof(IlRuntime.Cancelled));
     public static readonly MethodInfo CallDepthExceeded = Method(typeof(IlRuntime), nameof(IlRuntime.CallDepthExceeded));

@@ -26,6 +26,13 @@ internal static unsafe class IlRuntime
         closure.Running.DirectViolation(pc, address, (ulong)size, (MemoryAccessKind)access, r1, r2);
 
     /// <summary>
+    /// A restartable direct entry that has spent its backward jumps (see <c>FunctionCompiler.EmitDirectStep</c>): the run
+    /// again from the start on the plain path, with the entry's r1 and r2; its r0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static ulong RestartDirect(IlClosure closure, ulong r1, ulong r2) => closure.Running.RestartDirect(r1, r2);
+
+    /// <summary>
     /// The error of a segment whose instructions do not all fit in the budget: it names the instruction the
     /// interpreter would have stopped at, the one <paramref name="remaining"/> instructions after the segment's start.
     /// </summary>

@@ -63,6 +63,7 @@ public class DeferredUnmapTests
         var compiled = (X64CompiledProgram)new X64Engine().Compile(CountTo(3));
         using var other = new X64Engine().Compile(CountTo(4));
         Assert.False(BriefCode.IsBrief(compiled.Program));
+        Assert.False(compiled.HasDirectEntry);
 
         // The thread's run state is prepared for the program (its lease is the state's program while a run is on it).
         Assert.Equal(3UL, compiled.Run());
@@ -76,9 +77,13 @@ public class DeferredUnmapTests
         Assert.Equal(4UL, other.Run());
     }
 
-    /// <summary>A loop that counts r0 up to <paramref name="n"/> and returns it.</summary>
+    /// <summary>
+    /// A loop that counts r0 up to <paramref name="n"/> and returns it, storing r0 to the stack on every round: a loop
+    /// that wrote no memory would get the restartable direct entry, whose mapping waits for its collection as a brief
+    /// program's does (see <c>DirectEntry.QualifiesWithLoops</c>).
+    /// </summary>
     internal static EbpfProgram CountTo(int n) =>
-        EbpfProgram.Create(Assembler.Assemble($"mov r0, 0\nadd r0, 1\njlt r0, {n}, -2\nexit"), StructuralOnlyVerifier.Instance);
+        EbpfProgram.Create(Assembler.Assemble($"mov r0, 0\nadd r0, 1\nstxdw [r10-8], r0\njlt r0, {n}, -3\nexit"), StructuralOnlyVerifier.Instance);
 
     [Fact]
     public void Nested_runs_deeper_than_the_thread_slots_keep_the_code_mapped_until_the_outermost_ends()

@@ -78,7 +78,11 @@ internal sealed partial class X64Compiler
     /// </remarks>
     private void EmitPollBeforeBackwardJump(int pc, DecodedInstruction insn)
     {
-        if (yieldInterval > 0)
+        if (directBody)
+        {
+            EmitDirectStep(pc, insn);
+        }
+        else if (yieldInterval > 0)
         {
             EmitYieldCount(pc, insn);
         }

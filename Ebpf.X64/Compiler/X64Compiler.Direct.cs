@@ -51,11 +51,11 @@ internal sealed partial class X64Compiler
     /// <exception cref="EbpfVerificationException">The verification <paramref name="options"/> ask for refuses the program (see <see cref="CheckPlan.Create"/>).</exception>
     public static (CompiledCode Code, DirectCode? Direct) CompileWithDirect(
         EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, HelperPlan helpers, INativeAbi abi, ulong dispatcher,
-        HelperReturnPlan? returnPlan)
+        HelperReturnPlan? returnPlan, bool loops = false)
     {
         var plan = CheckPlan.Create(program, environment, options);
         var code = CompileWith(program, environment, options, plan, helpers, abi, dispatcher, returnPlan);
-        if (!TakesDirectBody(program))
+        if (!TakesDirectBody(program, loops))
         {
             return (code, null);
         }
@@ -142,9 +142,11 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// True when the direct body can translate <paramref name="program"/>: one function that names no r10, calls
     /// nothing, reads no packet with the legacy loads and never jumps backward (everything that would need the run
-    /// block). Every program that qualifies for the direct entry has this shape; this is the compiler's own guard.
+    /// block), or, with <paramref name="loops"/>, jumps backward and writes no memory (the restartable direct entry of
+    /// <c>DirectEntry.QualifiesWithLoops</c>, whose body counts its backward jumps, see <see cref="EmitDirectStep"/>).
+    /// Every program that qualifies for the direct entry has this shape; this is the compiler's own guard.
     /// </summary>
-    private static bool TakesDirectBody(EbpfProgram program)
+    private static bool TakesDirectBody(EbpfProgram program, bool loops)
     {
         if (program.Functions.Length != 1 || program.IsCallback(0))
         {
@@ -157,7 +159,8 @@ internal sealed partial class X64Compiler
             var insn = code[pc];
             if (insn.Dst == 10 || (insn.Src == 10 && insn.Operation != Operation.Lddw) || insn.IsPacketLoad
                 || insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal
-                || (insn.IsJump && insn.Target <= pc))
+                || (insn.IsJump && insn.Target <= pc && !loops)
+                || (loops && (insn.IsAtomic || insn.Operation == Operation.Store)))
             {
                 return false;
             }
@@ -174,6 +177,7 @@ internal sealed partial class X64Compiler
     private void EmitDirectEntry()
     {
         directFault = a.CreateLabel("direct_fault");
+        directRestart = a.CreateLabel("direct_restart");
         PlaceDirectValues();
         abi.EmitDirectPrologue(a, directWritten);
         if (directSlots > 0)
@@ -182,6 +186,11 @@ internal sealed partial class X64Compiler
         }
 
         EmitZeroes();
+        if (directSteps.IsSet)
+        {
+            a.mov(new AssemblerRegister32(ToRegister32(directSteps.Host)), Execution.DirectEntry.LoopSteps);
+        }
+
         if (directStart.IsSet && directStart.Host != R64(1).Value)
         {
             StoreDirect(directStart, R64(1));
@@ -248,7 +257,8 @@ internal sealed partial class X64Compiler
             }
         }
 
-        if (counts.All(count => count == 0))
+        bool loops = HasBackwardJump(program);
+        if (counts.All(count => count == 0) && !loops)
         {
             return;
         }
@@ -270,6 +280,22 @@ internal sealed partial class X64Compiler
             {
                 free.Enqueue(R64(r).Value);
             }
+        }
+
+        if (loops)
+        {
+            // Taken at every backward jump: the first free register (there is always one: r12 and rbp are free in
+            // the direct body, which has no run block and no r10).
+            directSteps = TakeDirect(free);
+            if (directSteps.Host == Register.None)
+            {
+                throw new InvalidOperationException("no register left for the direct body's count of backward jumps");
+            }
+        }
+
+        if (counts.All(count => count == 0))
+        {
+            return;
         }
 
         directStart = IsWritten(1) ? TakeDirect(free) : new DirectValue(R64(1).Value, 0);
@@ -318,7 +344,10 @@ internal sealed partial class X64Compiler
         EmitDirectLeave();
     }
 
-    /// <summary>The direct body's return for a failed check: rax and rdx are set (see <see cref="EmitDirectCheck"/>); none without checks.</summary>
+    /// <summary>
+    /// The direct body's return for a failed check: rax and rdx are set (see <see cref="EmitDirectCheck"/>); none without
+    /// checks. Then, in a body with loops, the return when its backward jumps are spent (see <see cref="EmitDirectStep"/>).
+    /// </summary>
     private void EmitDirectReturn()
     {
         if (directStart.IsSet)
@@ -326,7 +355,42 @@ internal sealed partial class X64Compiler
             Bind(ref directFault);
             EmitDirectLeave();
         }
+
+        if (directSteps.IsSet)
+        {
+            Bind(ref directRestart);
+            a.xor(eax, eax);
+            a.mov(rdx, -1);
+            EmitDirectLeave();
+        }
     }
+
+    /// <summary>Where the direct body counts its backward jumps down (unset without loops).</summary>
+    private DirectValue directSteps;
+
+    /// <summary>The direct body's return when its backward jumps are spent (see <see cref="EmitDirectStep"/>).</summary>
+    private Label directRestart;
+
+    /// <summary>
+    /// Before a backward jump of the direct body: the count of backward jumps left goes down by one, and when it is
+    /// spent the body returns r0 = 0 and the fault word <c>CompiledProgram.NativeDirectRestart</c> (all ones, which
+    /// <c>mov rdx, -1</c> writes), on which the host runs the program again from the start on the plain path. A direct run has no run block to poll and nothing
+    /// watches it: this bounds how long it runs before the host takes over (see <c>DirectEntry.QualifiesWithLoops</c>).
+    /// Placed before the jump's own compare, since it changes the flags.
+    /// </summary>
+    private void EmitDirectStep(int pc, DecodedInstruction insn)
+    {
+        if (insn.Target > pc)
+        {
+            return;
+        }
+
+        a.sub(new AssemblerRegister32(ToRegister32(directSteps.Host)), 1);
+        a.je(directRestart);
+    }
+
+    /// <summary>The 32-bit register of 64-bit <paramref name="register"/>.</summary>
+    private static Register ToRegister32(Register register) => register.GetFullRegister32();
 
     private void EmitDirectLeave()
     {

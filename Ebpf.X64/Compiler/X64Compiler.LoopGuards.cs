@@ -45,7 +45,8 @@ internal sealed partial class X64Compiler
     /// <summary>Sets up the guarded loops (with memory checks only) and the labels their copies leave the loop through.</summary>
     private void CreateLoopGuards()
     {
-        if (!checks)
+        // The direct body (no run block for the guards' counts) checks each access of its loops.
+        if (!checks || directBody)
         {
             return;
         }
