@@ -1,0 +1,318 @@
+using System.Buffers.Binary;
+using Ebpf.Assembly;
+using Ebpf.Tests.Engines;
+using Ebpf.Tests.Infrastructure;
+using Ebpf.Verification;
+using Ebpf.X64;
+
+namespace Ebpf.Tests.X64;
+
+/// <summary>
+/// If-conversion in the x64 compiler (a conditional jump over a short run of register arithmetic compiled as the run in
+/// scratch registers, the compare and <c>cmov</c>s): every converted shape gives the interpreter's result on every
+/// engine, with and without memory checks, for every condition in both widths against a register and an immediate,
+/// with values on both sides of the compared one, for runs of 32- and 64-bit operations that move, alias, swap and
+/// overwrite registers (the compared ones included); the listing shows <c>cmov</c> where the compiler converts (so the
+/// comparisons above do run converted code) and a jump where it must not.
+/// </summary>
+public class IfConversionTests
+{
+    private static readonly string[] Conditions = ["jeq", "jne", "jset", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle"];
+
+    /// <summary>Runs of one to three instructions over r0, r3 (compared), r4 (compared or k), r5-r7.</summary>
+    private static readonly string[] Runs =
+    [
+        "or r0, 0x10",
+        "mov32 r0, 0",
+        "mov r0, -1",
+        "mov32 r0, -1",
+        "add32 r6, r7",
+        "rsh r3, 4",
+        "mov32 r5, r5",
+        "lsh32 r5, 0",
+        "rsh r6, 0",
+        "neg32 r7",
+        "mov r6, r3\nrsh r6, 32",
+        "mov r4, r3\nmov r3, r6",
+        "add r0, r0\nsub32 r4, r6",
+        "mul r6, -7\nand32 r6, r5",
+        "mov r6, r0\nadd r6, r6",
+        "mov r6, r0\nadd r0, 1",
+        "mov r6, r5\nmov32 r7, r6",
+        "arsh32 r4, 1\nlsh r3, 63",
+        "mov r6, r3\nmov r3, r4\nmov r4, r6",
+        "mov r0, r6\nmov r6, r7\nmov r7, r0",
+        "neg r7\nadd r7, r0\narsh r7, 3",
+        "mul32 r0, r5\nsub r0, 9\nxor r0, r6",
+        "mov r6, r7\nadd r7, 5\nadd r6, r7",
+        "mov r6, 5\nmov r7, r6\nadd r6, 1",
+        "mov r0, 1\nmov32 r6, 2\nmov r7, 0x7fffffff",
+        "xor32 r3, r4\nmul r4, 3\nor32 r0, r3",
+    ];
+
+    private static readonly int[] Constants = [5, -3];
+
+    public static TheoryData<string, bool> EnginesWithAndWithoutChecks() => AddressArithmeticTests.EnginesWithAndWithoutChecks();
+
+    [Theory]
+    [MemberData(nameof(EnginesWithAndWithoutChecks))]
+    public void A_jump_over_a_run_gives_the_interpreters_result(string engine, bool checks)
+    {
+        foreach (var (condition, source, k) in Cases())
+        {
+            foreach (string run in Runs)
+            {
+                // The jump at pc 7 skips the run; pc 6 jumps straight to the end when z == 77 (the end is a target of both).
+                int length = Count(run);
+                string text = Prologue + $"jeq r5, 77, +{length + 1}\n{condition} r3, {source}, +{length}\n{run}\n" + Epilogue;
+                AssertSameAsInterpreter(engine, checks, text, k, $"{condition} r3, {source}, +{length} over '{run}'");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EnginesWithAndWithoutChecks))]
+    public void A_run_that_ends_in_a_ja_to_the_jumps_target_gives_the_interpreters_result(string engine, bool checks)
+    {
+        foreach (var (condition, source, k) in Cases())
+        {
+            foreach (string run in Runs)
+            {
+                // if (c) goto end; run; ja end (ja +0).
+                int length = Count(run);
+                string text = Prologue + $"{condition} r3, {source}, +{length + 1}\n{run}\nja +0\n" + Epilogue;
+                AssertSameAsInterpreter(engine, checks, text, k, $"{condition} r3, {source} over '{run}' and a ja");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EnginesWithAndWithoutChecks))]
+    public void A_loop_latch_whose_run_ends_in_a_ja_back_gives_the_interpreters_result(string engine, bool checks)
+    {
+        foreach (var (condition, source, k) in Cases())
+        {
+            foreach (string run in Runs)
+            {
+                // Four rounds (r8 counts them); in each r3 moves on, and both the jump and the ja after the run go back to
+                // the head, as the latch of clang's log2 loop does.
+                int length = Count(run);
+                string text = Prologue + "mov r8, 0\n"
+                    + $"head: jge r8, 4, +{length + 5}\nadd r8, 1\nmul r3, 5\nadd r3, 1\n{condition} r3, {source}, head\n{run}\nja head\n" + Epilogue;
+                AssertSameAsInterpreter(engine, checks, text, k, $"latch {condition} r3, {source} over '{run}'");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EnginesWithAndWithoutChecks))]
+    public void A_repeated_jump_around_two_instructions_gives_the_interpreters_result(string engine, bool checks)
+    {
+        foreach (var (condition, source, k) in Cases())
+        {
+            // X (first) must keep the compared registers for the shape; Y may change them.
+            foreach (var (x, y) in new[] { ("or r0, 0x10", "rsh r3, 16"), ("mov32 r6, r7", "add r4, r6"), ("add32 r0, 2", "mov r0, r5"), ("lsh r7, 3", "mov32 r3, 0") })
+            {
+                string text = Prologue + $"{condition} r3, {source}, +1\n{x}\n{condition} r3, {source}, +1\n{y}\n" + Epilogue;
+                AssertSameAsInterpreter(engine, checks, text, k, $"{condition} r3, {source} twice around '{x}', then '{y}'");
+            }
+        }
+    }
+
+    [Fact]
+    public void The_budget_stops_converted_code_where_the_interpreter_stops_it()
+    {
+        string text = Prologue + "mov r8, 0\nhead: jge r8, 9, +8\nadd r8, 1\nmul r3, 5\nadd r3, 1\njlt r3, r4, +1\nor r0, 0x10\n"
+            + "jsgt r3, 7, head\nmov r6, r3\nja head\n" + Epilogue;
+        var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+        var input = Input(0x1234_5678_9abc_def0, 0x7777_0000_0000, 3);
+        for (long budget = 1; budget <= 120; budget++)
+        {
+            var options = new ExecutionOptions { InstructionBudget = budget };
+            using var reference = TestEngines.Get("interpreter").Compile(program, null, options);
+            var expected = Record.Exception(() => reference.Run(input));
+            foreach (var engine in TestEngines.All)
+            {
+                using var compiled = engine.Compile(program, null, options);
+                var actual = Record.Exception(() => compiled.Run(input));
+                Assert.Equal(expected?.GetType(), actual?.GetType());
+                Assert.Equal((expected as EbpfBudgetExceededException)?.Pc, (actual as EbpfBudgetExceededException)?.Pc);
+            }
+        }
+    }
+
+    [Fact]
+    public void X64_converts_each_shape_to_cmovs_with_no_jump()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        foreach (bool checks in new[] { true, false })
+        {
+            foreach (var (condition, source, _) in Cases())
+            {
+                // Forward over three, with the end a target from elsewhere too: three registers written, three cmovs.
+                string forward = Listing(Prologue + $"jeq r5, 77, +4\n{condition} r3, {source}, +3\nmov r6, r3\nmov r3, r4\nmov r4, r6\n" + Epilogue, checks);
+                AssertConverted(forward, 7, 11, cmovs: 3);
+
+                // The repeated jump: two registers, one compare.
+                string repeated = Listing(Prologue + $"{condition} r3, {source}, +1\nor r0, 0x10\n{condition} r3, {source}, +1\nrsh r3, 16\n" + Epilogue, checks);
+                AssertConverted(repeated, 6, 10, cmovs: 2);
+
+                // A latch: the run's one register, and the ja that goes back.
+                string latch = Listing(Prologue + $"mov r8, 0\njge r8, 4, +5\nadd r8, 1\nadd r3, 1\n{condition} r3, {source}, -4\nmov32 r7, 0\nja -6\n" + Epilogue, checks);
+                AssertConverted(latch, 10, 12, cmovs: 1);
+                Assert.Contains("jmp", Between(latch, "; pc 12:", "; pc 13:"), StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("ldxdw r6, [r1]", 1)]
+    [InlineData("stxdw [r10-8], r6", 1)]
+    [InlineData("call 0", 1)]
+    [InlineData("div r6, r7", 1)]
+    [InlineData("mod r6, 3", 1)]
+    [InlineData("lsh r6, r7", 1)]
+    [InlineData("be32 r6", 1)]
+    [InlineData("movsx864 r6, r7", 1)]
+    [InlineData("lddw r6, 0x1122334455667788", 2)]
+    [InlineData("exit", 1)]
+    [InlineData("add r0, 1\nadd r6, 1\nadd r7, 1\nadd r5, 1", 4)]
+    public void X64_keeps_the_jump_over_a_run_it_must_not_convert(string run, int slots)
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        var environment = new ProgramEnvironment();
+        environment.Helpers.Add(0, "zero", (_, _, _, _, _) => 0);
+        string text = Prologue + $"jlt r3, r4, +{slots}\n{run}\n" + Epilogue;
+        var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+        using var compiled = (X64CompiledProgram)new X64Engine().Compile(program, environment, new ExecutionOptions { Verification = VerificationMode.Structural });
+        string listing = compiled.GetListing();
+        string diamond = Between(listing, "; pc 6:", "; pc 7:");
+        Assert.Contains("jb ", diamond, StringComparison.Ordinal);
+        Assert.DoesNotContain("cmov", Between(listing, "; pc 6:", $"; pc {7 + slots}:"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void X64_keeps_the_jump_when_another_jump_enters_the_run()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        // pc 6 jumps to pc 9, the second instruction of the run of the jump at pc 7.
+        string text = Prologue + "jeq r5, 77, +2\njlt r3, r4, +2\nadd r0, 1\nadd r6, 1\n" + Epilogue;
+        string listing = Listing(text, checks: true);
+        Assert.Contains("jb ", Between(listing, "; pc 7:", "; pc 8:"), StringComparison.Ordinal);
+        Assert.DoesNotContain("cmov", Between(listing, "; pc 7:", "; pc 10:"), StringComparison.Ordinal);
+        foreach (var engine in TestEngines.All)
+        {
+            foreach (long z in new long[] { 77, 78 })
+            {
+                foreach (ulong x in new ulong[] { 1, 100 })
+                {
+                    var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+                    using var reference = TestEngines.Get("interpreter").Compile(program, null, new ExecutionOptions());
+                    using var compiled = engine.Compile(program, null, new ExecutionOptions());
+                    Assert.Equal(reference.Run(Input(x, 50, z)), compiled.Run(Input(x, 50, z)));
+                }
+            }
+        }
+    }
+
+    /// <summary>r3 = x, r4 = y (compared), r5 = z, r0, r6, r7 derived from them (six slots, pc 0-5).</summary>
+    private const string Prologue = "ldxdw r3, [r1]\nldxdw r4, [r1+8]\nldxdw r5, [r1+16]\nmov r0, r5\nmov r6, r4\nmov r7, r3\n";
+
+    /// <summary>r0 = a hash of r0 and r3-r7, so a wrong bit in any of them shows.</summary>
+    private const string Epilogue =
+        "mul r6, 0x1f3\nmul r7, 0x2b1\nlsh r0, 7\nxor r0, r3\nmul r0, 31\nadd r0, r4\nmul r0, 31\nadd r0, r5\nmul r0, 31\nadd r0, r6\nmul r0, 31\nadd r0, r7\nexit";
+
+    private static int Count(string run) => run.Split('\n').Length;
+
+    /// <summary>Compiles <paramref name="text"/> on the interpreter and on <paramref name="engine"/> and compares r0 for x on both sides of k (and of its 32-bit half), with y = k, and y = x.</summary>
+    private static void AssertSameAsInterpreter(string engine, bool checks, string text, int k, string what)
+    {
+        var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+        var options = new ExecutionOptions { MemoryChecks = checks };
+        using var reference = TestEngines.Get("interpreter").Compile(program, null, options);
+        using var compiled = TestEngines.Get(engine).Compile(program, null, options);
+        foreach (ulong x in Values(k))
+        {
+            foreach (long y in new[] { k, unchecked((long)x) })
+            {
+                foreach (long z in new long[] { 77, unchecked((long)0xfedc_ba98_7654_3210) })
+                {
+                    var input = Input(x, y, z);
+                    ulong expected = reference.Run(input);
+                    ulong actual = compiled.Run(input);
+                    Assert.True(expected == actual, $"{what}: x = 0x{x:x}, y = 0x{y:x}, z = {z}: expected 0x{expected:x}, got 0x{actual:x}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Every condition in both widths, against r4 (y) and against the immediate k.</summary>
+    private static IEnumerable<(string Condition, string Source, int K)> Cases()
+    {
+        foreach (string condition in Conditions)
+        {
+            foreach (string width in new[] { "", "32" })
+            {
+                foreach (int k in Constants)
+                {
+                    yield return (condition + width, "r4", k);
+                    yield return (condition + width, k.ToString(System.Globalization.CultureInfo.InvariantCulture), k);
+                }
+            }
+        }
+    }
+
+    /// <summary>Values of x on both sides of k (as 64 and as 32 bits), at 0, at the sign bits and with only the upper half different.</summary>
+    private static ulong[] Values(int k)
+    {
+        ulong wide = unchecked((ulong)(long)k);
+        return [0, 1, wide - 1, wide, wide + 1, ulong.MaxValue, 0x8000_0000, 0x7FFF_FFFF, 1UL << 63, (1UL << 32) | (uint)k,
+            0xFFFF_FFFF_0000_0000UL | (uint)(k + 1), (uint)k, (uint)(k - 1)];
+    }
+
+    private static byte[] Input(ulong x, long y, long z)
+    {
+        var input = new byte[24];
+        BinaryPrimitives.WriteUInt64LittleEndian(input, x);
+        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(8), y);
+        BinaryPrimitives.WriteInt64LittleEndian(input.AsSpan(16), z);
+        return input;
+    }
+
+    private static string Listing(string text, bool checks)
+    {
+        var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+        using var compiled = (X64CompiledProgram)new X64Engine().Compile(program, null, new ExecutionOptions { MemoryChecks = checks });
+        return compiled.GetListing();
+    }
+
+    /// <summary>From the jump at pc <paramref name="jump"/> up to pc <paramref name="end"/>: one compare, the given number of cmovs and no jump.</summary>
+    private static void AssertConverted(string listing, int jump, int end, int cmovs)
+    {
+        var lines = Between(listing, $"; pc {jump}:", $"; pc {end}:").Split('\n').Where(line => !line.StartsWith(';')).ToArray();
+        Assert.True(cmovs == lines.Count(line => line.Contains(" cmov", StringComparison.Ordinal)), listing);
+        Assert.True(1 == lines.Count(line => line.Contains(" cmp ", StringComparison.Ordinal) || line.Contains(" test ", StringComparison.Ordinal)), listing);
+        Assert.True(!lines.Any(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"\s(j[a-z]+)\s")), listing);
+    }
+
+    /// <summary>The listing from the line that starts with <paramref name="from"/> up to the one that starts with <paramref name="to"/>.</summary>
+    private static string Between(string listing, string from, string to)
+    {
+        int start = listing.IndexOf(from, StringComparison.Ordinal);
+        int end = listing.IndexOf(to, start + 1, StringComparison.Ordinal);
+        Assert.True(start >= 0 && end > start, $"no '{from}' ... '{to}' in:\n{listing}");
+        return listing[start..end];
+    }
+}
