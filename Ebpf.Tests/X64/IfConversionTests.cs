@@ -17,8 +17,6 @@ namespace Ebpf.Tests.X64;
 /// </summary>
 public class IfConversionTests
 {
-    private static readonly string[] Conditions = ["jeq", "jne", "jset", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle"];
-
     /// <summary>Runs of one to three instructions over r0, r3 (compared), r4 (compared or k), r5-r7.</summary>
     private static readonly string[] Runs =
     [
@@ -50,65 +48,32 @@ public class IfConversionTests
         "xor32 r3, r4\nmul r4, 3\nor32 r0, r3",
     ];
 
-    private static readonly int[] Constants = [5, -3];
-
     public static TheoryData<string, bool> EnginesWithAndWithoutChecks() => AddressArithmeticTests.EnginesWithAndWithoutChecks();
 
     [Theory]
     [MemberData(nameof(EnginesWithAndWithoutChecks))]
-    public void A_jump_over_a_run_gives_the_interpreters_result(string engine, bool checks)
-    {
-        foreach (var (condition, source, k) in Cases())
-        {
-            foreach (string run in Runs)
-            {
-                // The jump at pc 7 skips the run; pc 6 jumps straight to the end when z == 77 (the end is a target of both).
-                int length = Count(run);
-                string text = Prologue + $"jeq r5, 77, +{length + 1}\n{condition} r3, {source}, +{length}\n{run}\n" + Epilogue;
-                AssertSameAsInterpreter(engine, checks, text, k, $"{condition} r3, {source}, +{length} over '{run}'");
-            }
-        }
-    }
+    public void A_jump_over_a_run_gives_the_interpreters_result(string engine, bool checks) =>
+        // The jump at pc 7 skips the run; pc 6 jumps straight to the end when z == 77 (the end is a target of both).
+        AssertEveryRun(engine, checks, (jump, run, length) => $"jeq r5, 77, +{length + 1}\n{jump}, +{length}\n{run}\n");
 
     [Theory]
     [MemberData(nameof(EnginesWithAndWithoutChecks))]
-    public void A_run_that_ends_in_a_ja_to_the_jumps_target_gives_the_interpreters_result(string engine, bool checks)
-    {
-        foreach (var (condition, source, k) in Cases())
-        {
-            foreach (string run in Runs)
-            {
-                // if (c) goto end; run; ja end (ja +0).
-                int length = Count(run);
-                string text = Prologue + $"{condition} r3, {source}, +{length + 1}\n{run}\nja +0\n" + Epilogue;
-                AssertSameAsInterpreter(engine, checks, text, k, $"{condition} r3, {source} over '{run}' and a ja");
-            }
-        }
-    }
+    public void A_run_that_ends_in_a_ja_to_the_jumps_target_gives_the_interpreters_result(string engine, bool checks) =>
+        // if (c) goto end; run; ja end (ja +0).
+        AssertEveryRun(engine, checks, (jump, run, length) => $"{jump}, +{length + 1}\n{run}\nja +0\n");
 
     [Theory]
     [MemberData(nameof(EnginesWithAndWithoutChecks))]
-    public void A_loop_latch_whose_run_ends_in_a_ja_back_gives_the_interpreters_result(string engine, bool checks)
-    {
-        foreach (var (condition, source, k) in Cases())
-        {
-            foreach (string run in Runs)
-            {
-                // Four rounds (r8 counts them); in each r3 moves on, and both the jump and the ja after the run go back to
-                // the head, as the latch of clang's log2 loop does.
-                int length = Count(run);
-                string text = Prologue + "mov r8, 0\n"
-                    + $"head: jge r8, 4, +{length + 5}\nadd r8, 1\nmul r3, 5\nadd r3, 1\n{condition} r3, {source}, head\n{run}\nja head\n" + Epilogue;
-                AssertSameAsInterpreter(engine, checks, text, k, $"latch {condition} r3, {source} over '{run}'");
-            }
-        }
-    }
+    public void A_loop_latch_whose_run_ends_in_a_ja_back_gives_the_interpreters_result(string engine, bool checks) =>
+        // Four rounds (r8 counts them); in each r3 moves on, and both the jump and the ja after the run go back to the
+        // head, as the latch of clang's log2 loop does.
+        AssertEveryRun(engine, checks, (jump, run, length) => $"mov r8, 0\nhead: jge r8, 4, +{length + 5}\nadd r8, 1\nmul r3, 5\nadd r3, 1\n{jump}, head\n{run}\nja head\n");
 
     [Theory]
     [MemberData(nameof(EnginesWithAndWithoutChecks))]
     public void A_repeated_jump_around_two_instructions_gives_the_interpreters_result(string engine, bool checks)
     {
-        foreach (var (condition, source, k) in Cases())
+        foreach (var (condition, source, k) in BranchShapeTests.Cases())
         {
             // X (first) must keep the compared registers for the shape; Y may change them.
             foreach (var (x, y) in new[] { ("or r0, 0x10", "rsh r3, 16"), ("mov32 r6, r7", "add r4, r6"), ("add32 r0, 2", "mov r0, r5"), ("lsh r7, 3", "mov32 r3, 0") })
@@ -151,7 +116,7 @@ public class IfConversionTests
 
         foreach (bool checks in new[] { true, false })
         {
-            foreach (var (condition, source, _) in Cases())
+            foreach (var (condition, source, _) in BranchShapeTests.Cases())
             {
                 // Forward over three, with the end a target from elsewhere too: three registers written, three cmovs.
                 string forward = Listing(Prologue + $"jeq r5, 77, +4\n{condition} r3, {source}, +3\nmov r6, r3\nmov r3, r4\nmov r4, r6\n" + Epilogue, checks);
@@ -164,7 +129,7 @@ public class IfConversionTests
                 // A latch: the run's one register, and the ja that goes back.
                 string latch = Listing(Prologue + $"mov r8, 0\njge r8, 4, +5\nadd r8, 1\nadd r3, 1\n{condition} r3, {source}, -4\nmov32 r7, 0\nja -6\n" + Epilogue, checks);
                 AssertConverted(latch, 10, 12, cmovs: 1);
-                Assert.Contains("jmp", Between(latch, "; pc 12:", "; pc 13:"), StringComparison.Ordinal);
+                Assert.Contains("jmp", BranchShapeTests.Between(latch, "; pc 12:", "; pc 13:"), StringComparison.Ordinal);
             }
         }
     }
@@ -194,9 +159,9 @@ public class IfConversionTests
         var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
         using var compiled = (X64CompiledProgram)new X64Engine().Compile(program, environment, new ExecutionOptions { Verification = VerificationMode.Structural });
         string listing = compiled.GetListing();
-        string diamond = Between(listing, "; pc 6:", "; pc 7:");
+        string diamond = BranchShapeTests.Between(listing, "; pc 6:", "; pc 7:");
         Assert.Contains("jb ", diamond, StringComparison.Ordinal);
-        Assert.DoesNotContain("cmov", Between(listing, "; pc 6:", $"; pc {7 + slots}:"), StringComparison.Ordinal);
+        Assert.DoesNotContain("cmov", BranchShapeTests.Between(listing, "; pc 6:", $"; pc {7 + slots}:"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -210,8 +175,8 @@ public class IfConversionTests
         // pc 6 jumps to pc 9, the second instruction of the run of the jump at pc 7.
         string text = Prologue + "jeq r5, 77, +2\njlt r3, r4, +2\nadd r0, 1\nadd r6, 1\n" + Epilogue;
         string listing = Listing(text, checks: true);
-        Assert.Contains("jb ", Between(listing, "; pc 7:", "; pc 8:"), StringComparison.Ordinal);
-        Assert.DoesNotContain("cmov", Between(listing, "; pc 7:", "; pc 10:"), StringComparison.Ordinal);
+        Assert.Contains("jb ", BranchShapeTests.Between(listing, "; pc 7:", "; pc 8:"), StringComparison.Ordinal);
+        Assert.DoesNotContain("cmov", BranchShapeTests.Between(listing, "; pc 7:", "; pc 10:"), StringComparison.Ordinal);
         foreach (var engine in TestEngines.All)
         {
             foreach (long z in new long[] { 77, 78 })
@@ -236,6 +201,21 @@ public class IfConversionTests
 
     private static int Count(string run) => run.Split('\n').Length;
 
+    /// <summary>For every condition and operand and every run of <see cref="Runs"/>: the program <paramref name="shape"/>
+    /// makes of the jump (<c>jlt r3, r4</c>, without its target), the run and the run's length, between <see cref="Prologue"/>
+    /// and <see cref="Epilogue"/>, gives the interpreter's result.</summary>
+    private static void AssertEveryRun(string engine, bool checks, Func<string, string, int, string> shape)
+    {
+        foreach (var (condition, source, k) in BranchShapeTests.Cases())
+        {
+            foreach (string run in Runs)
+            {
+                string text = Prologue + shape($"{condition} r3, {source}", run, Count(run)) + Epilogue;
+                AssertSameAsInterpreter(engine, checks, text, k, $"'{run}' in:\n{text}");
+            }
+        }
+    }
+
     /// <summary>Compiles <paramref name="text"/> on the interpreter and on <paramref name="engine"/> and compares r0 for x on both sides of k (and of its 32-bit half), with y = k, and y = x.</summary>
     private static void AssertSameAsInterpreter(string engine, bool checks, string text, int k, string what)
     {
@@ -243,7 +223,7 @@ public class IfConversionTests
         var options = new ExecutionOptions { MemoryChecks = checks };
         using var reference = TestEngines.Get("interpreter").Compile(program, null, options);
         using var compiled = TestEngines.Get(engine).Compile(program, null, options);
-        foreach (ulong x in Values(k))
+        foreach (ulong x in BranchShapeTests.Values(k))
         {
             foreach (long y in new[] { k, unchecked((long)x) })
             {
@@ -256,30 +236,6 @@ public class IfConversionTests
                 }
             }
         }
-    }
-
-    /// <summary>Every condition in both widths, against r4 (y) and against the immediate k.</summary>
-    private static IEnumerable<(string Condition, string Source, int K)> Cases()
-    {
-        foreach (string condition in Conditions)
-        {
-            foreach (string width in new[] { "", "32" })
-            {
-                foreach (int k in Constants)
-                {
-                    yield return (condition + width, "r4", k);
-                    yield return (condition + width, k.ToString(System.Globalization.CultureInfo.InvariantCulture), k);
-                }
-            }
-        }
-    }
-
-    /// <summary>Values of x on both sides of k (as 64 and as 32 bits), at 0, at the sign bits and with only the upper half different.</summary>
-    private static ulong[] Values(int k)
-    {
-        ulong wide = unchecked((ulong)(long)k);
-        return [0, 1, wide - 1, wide, wide + 1, ulong.MaxValue, 0x8000_0000, 0x7FFF_FFFF, 1UL << 63, (1UL << 32) | (uint)k,
-            0xFFFF_FFFF_0000_0000UL | (uint)(k + 1), (uint)k, (uint)(k - 1)];
     }
 
     private static byte[] Input(ulong x, long y, long z)
@@ -301,18 +257,9 @@ public class IfConversionTests
     /// <summary>From the jump at pc <paramref name="jump"/> up to pc <paramref name="end"/>: one compare, the given number of cmovs and no jump.</summary>
     private static void AssertConverted(string listing, int jump, int end, int cmovs)
     {
-        var lines = Between(listing, $"; pc {jump}:", $"; pc {end}:").Split('\n').Where(line => !line.StartsWith(';')).ToArray();
+        var lines = BranchShapeTests.Between(listing, $"; pc {jump}:", $"; pc {end}:").Split('\n').Where(line => !line.StartsWith(';')).ToArray();
         Assert.True(cmovs == lines.Count(line => line.Contains(" cmov", StringComparison.Ordinal)), listing);
         Assert.True(1 == lines.Count(line => line.Contains(" cmp ", StringComparison.Ordinal) || line.Contains(" test ", StringComparison.Ordinal)), listing);
         Assert.True(!lines.Any(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"\s(j[a-z]+)\s")), listing);
-    }
-
-    /// <summary>The listing from the line that starts with <paramref name="from"/> up to the one that starts with <paramref name="to"/>.</summary>
-    private static string Between(string listing, string from, string to)
-    {
-        int start = listing.IndexOf(from, StringComparison.Ordinal);
-        int end = listing.IndexOf(to, start + 1, StringComparison.Ordinal);
-        Assert.True(start >= 0 && end > start, $"no '{from}' ... '{to}' in:\n{listing}");
-        return listing[start..end];
     }
 }
