@@ -84,6 +84,49 @@ public class IfConversionTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Random_diamonds_give_the_interpreters_result(bool checks)
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        // 1,500 programs of one to three diamonds each (random shapes, conditions, operands, runs of random arithmetic
+        // over r0-r9, sometimes a jump from before into or to the end of a diamond), eight inputs each whose registers
+        // often repeat values (so that jeq and jne go both ways): x64 against the interpreter.
+        var random = new Random(22);
+        var options = new ExecutionOptions { MemoryChecks = checks };
+        int converting = 0;
+        const int Programs = 1500;
+        for (int n = 0; n < Programs; n++)
+        {
+            string text = RandomDiamonds(random);
+            var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+            using var reference = TestEngines.Get("interpreter").Compile(program, null, options);
+            using var compiled = (X64CompiledProgram)new X64Engine().Compile(program, null, options);
+            converting += compiled.GetListing().Contains(" cmov", StringComparison.Ordinal) ? 1 : 0;
+            ulong[] pool = [0, 1, ulong.MaxValue, 0x8000_0000, 0x7fff_ffff, 1UL << 63, 5, (ulong)random.NextInt64(), (ulong)random.Next(-8, 8)];
+            for (int i = 0; i < 8; i++)
+            {
+                var input = new byte[80];
+                for (int r = 0; r < 10; r++)
+                {
+                    BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(8 * r), pool[random.Next(pool.Length)]);
+                }
+
+                ulong expected = reference.Run(input);
+                ulong actual = compiled.Run(input);
+                Assert.True(expected == actual, $"expected 0x{expected:x}, got 0x{actual:x} for\n{text}\nwith input {Convert.ToHexString(input)}");
+            }
+        }
+
+        // Most of them run converted code (the rest keep their jumps: a jump into a run, a budget-free near miss).
+        Assert.True(converting > Programs / 2, $"only {converting} of {Programs} programs have a cmov");
+    }
+
     [Fact]
     public void The_budget_stops_converted_code_where_the_interpreter_stops_it()
     {
@@ -215,6 +258,115 @@ public class IfConversionTests
             }
         }
     }
+
+    private static readonly string[] ConditionNames = ["jeq", "jne", "jset", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle"];
+
+    private static readonly string[] OperationNames = ["add", "sub", "mul", "and", "or", "xor", "lsh", "rsh", "arsh", "neg", "mov"];
+
+    /// <summary>
+    /// A program that loads r0, r2-r9 and then r1 from the input, then one to three diamonds (a forward jump over a run,
+    /// the same jump twice around two instructions, or a run that ends in a ja to the jump's target), each sometimes
+    /// entered from a jump before it, then a hash of r0-r9 into r0. Jumps name lines by index (label <c>lN</c>).
+    /// </summary>
+    private static string RandomDiamonds(Random random)
+    {
+        var lines = new List<(string Text, int Target)>();
+        foreach (int r in (ReadOnlySpan<int>)[0, 2, 3, 4, 5, 6, 7, 8, 9, 1])
+        {
+            lines.Add(($"ldxdw r{r}, [r1+{8 * r}]", -1));
+        }
+
+        int diamonds = random.Next(1, 4);
+        for (int d = 0; d < diamonds; d++)
+        {
+            int shape = random.Next(3);
+            int length = shape == 1 ? 2 : random.Next(1, 4);
+            bool entered = random.Next(4) == 0;
+            int entry = lines.Count;
+            if (entered)
+            {
+                lines.Add(("", -1));
+            }
+
+            string condition = RandomCondition(random);
+            int start = lines.Count;
+            var run = Enumerable.Range(0, length).Select(_ => RandomArithmetic(random)).ToArray();
+            switch (shape)
+            {
+                case 0:
+                    lines.Add((condition, start + 1 + length));
+                    lines.AddRange(run.Select(text => (text, -1)));
+                    break;
+                case 1:
+                    lines.Add((condition, start + 2));
+                    lines.Add((run[0], -1));
+                    lines.Add((condition, start + 4));
+                    lines.Add((run[1], -1));
+                    break;
+                default:
+                    lines.Add((condition, start + 2 + length));
+                    lines.AddRange(run.Select(text => (text, -1)));
+                    lines.Add(("ja", start + 2 + length));
+                    break;
+            }
+
+            if (entered)
+            {
+                // Into the diamond (past its jump) or to its end.
+                lines[entry] = (RandomCondition(random), random.Next(start + 1, lines.Count + 1));
+            }
+        }
+
+        foreach (int r in (ReadOnlySpan<int>)[1, 2, 3, 4, 5, 6, 7, 8, 9])
+        {
+            lines.Add(("mul r0, 0x1000193", -1));
+            lines.Add(($"xor r0, r{r}", -1));
+        }
+
+        lines.Add(("exit", -1));
+        var targets = lines.Where(line => line.Target >= 0).Select(line => line.Target).ToHashSet();
+        var text = new System.Text.StringBuilder();
+        for (int i = 0; i < lines.Count; i++)
+        {
+            string label = targets.Contains(i) ? $"l{i}: " : "";
+            string target = lines[i].Target >= 0 ? (lines[i].Text == "ja" ? $" l{lines[i].Target}" : $", l{lines[i].Target}") : "";
+            text.Append(label).Append(lines[i].Text).Append(target).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>A conditional jump without its target: random condition, width, registers (r0-r9) and immediate.</summary>
+    private static string RandomCondition(Random random)
+    {
+        string name = ConditionNames[random.Next(ConditionNames.Length)] + (random.Next(2) == 0 ? "" : "32");
+        string source = random.Next(2) == 0 ? $"r{random.Next(10)}" : RandomImmediate(random);
+        return $"{name} r{random.Next(10)}, {source}";
+    }
+
+    /// <summary>One instruction of a run: random operation, width, registers (r0-r9) and immediate (shift counts in range).</summary>
+    private static string RandomArithmetic(Random random)
+    {
+        string operation = OperationNames[random.Next(OperationNames.Length)];
+        bool narrow = random.Next(2) == 0;
+        string name = operation + (narrow ? "32" : "");
+        int d = random.Next(10);
+        if (operation == "neg")
+        {
+            return $"{name} r{d}";
+        }
+
+        if (operation is "lsh" or "rsh" or "arsh")
+        {
+            int[] counts = narrow ? [0, 1, 7, 31] : [0, 1, 31, 32, 63];
+            return $"{name} r{d}, {counts[random.Next(counts.Length)]}";
+        }
+
+        return random.Next(2) == 0 ? $"{name} r{d}, r{random.Next(10)}" : $"{name} r{d}, {RandomImmediate(random)}";
+    }
+
+    private static string RandomImmediate(Random random) =>
+        (random.Next(4) switch { 0 => 0, 1 => -1, 2 => random.Next(-8, 8), _ => random.Next() - (1 << 30) }).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Compiles <paramref name="text"/> on the interpreter and on <paramref name="engine"/> and compares r0 for x on both sides of k (and of its 32-bit half), with y = k, and y = x.</summary>
     private static void AssertSameAsInterpreter(string engine, bool checks, string text, int k, string what)
