@@ -213,7 +213,7 @@ public class BranchShapeTests
     }
 
     /// <summary>Every condition in both widths, against r4 (which holds k) and against the immediate k.</summary>
-    private static IEnumerable<(string Condition, string Source, int K)> Cases()
+    internal static IEnumerable<(string Condition, string Source, int K)> Cases()
     {
         foreach (string condition in Conditions)
         {
@@ -229,7 +229,7 @@ public class BranchShapeTests
     }
 
     /// <summary>Values of r3 on both sides of k (as 64 and as 32 bits), at 0, at the sign bits and with only the upper half different.</summary>
-    private static ulong[] Values(int k)
+    internal static ulong[] Values(int k)
     {
         ulong wide = unchecked((ulong)(long)k);
         return [0, 1, wide - 1, wide, wide + 1, ulong.MaxValue, 0x8000_0000, 0x7FFF_FFFF, 1UL << 63, (1UL << 32) | (uint)k,
@@ -287,7 +287,7 @@ public class BranchShapeTests
     }
 
     /// <summary>The listing from the line that starts with <paramref name="from"/> up to the one that starts with <paramref name="to"/>.</summary>
-    private static string Between(string listing, string from, string to)
+    internal static string Between(string listing, string from, string to)
     {
         int start = listing.IndexOf(from, StringComparison.Ordinal);
         int end = listing.IndexOf(to, start + 1, StringComparison.Ordinal);

@@ -54,6 +54,14 @@ internal sealed partial class X64Compiler
     /// <summary>The conditional jump <paramref name="insn"/> at <paramref name="pc"/> to <paramref name="target"/>.</summary>
     private void EmitConditionalJumpAt(int pc, DecodedInstruction insn, Label target)
     {
+        var (d, src) = ComparedRegisters(pc, insn);
+        EmitConditionalJump(insn, d, src, target);
+    }
+
+    /// <summary>The registers the conditional jump <paramref name="insn"/> at <paramref name="pc"/> compares: its own, or
+    /// the source of a copy left out (see <see cref="EmitCompareCopy"/>).</summary>
+    private (int D, int Src) ComparedRegisters(int pc, DecodedInstruction insn)
+    {
         int d = insn.Dst;
         int src = insn.Src;
         if (renamedCompares.Remove(pc, out var renamed))
@@ -63,7 +71,7 @@ internal sealed partial class X64Compiler
             src = src == renamed.Copy ? renamed.Source : src;
         }
 
-        EmitConditionalJump(insn, d, src, target);
+        return (d, src);
     }
 
     /// <summary>Before a backward jump: the yield count when the code yields to the host (see
@@ -133,6 +141,26 @@ internal sealed partial class X64Compiler
     /// <summary>The conditional jump <paramref name="insn"/> comparing registers <paramref name="d"/> and <paramref name="src"/> (its own, or others that hold the same values).</summary>
     private void EmitConditionalJump(DecodedInstruction insn, int d, int src, Label target)
     {
+        EmitCompare(insn, d, src);
+        switch (insn.Operation)
+        {
+            case Operation.Jeq: a.je(target); break;
+            case Operation.Jne: a.jne(target); break;
+            case Operation.Jset: a.jne(target); break;
+            case Operation.Jgt: a.ja(target); break;
+            case Operation.Jge: a.jae(target); break;
+            case Operation.Jlt: a.jb(target); break;
+            case Operation.Jle: a.jbe(target); break;
+            case Operation.Jsgt: a.jg(target); break;
+            case Operation.Jsge: a.jge(target); break;
+            case Operation.Jslt: a.jl(target); break;
+            default: a.jle(target); break;
+        }
+    }
+
+    /// <summary>The flags the conditional jump <paramref name="insn"/> decides on, comparing <paramref name="d"/> and <paramref name="src"/> (<c>cmp</c>, or <c>test</c> for jset and a compare with 0).</summary>
+    private void EmitCompare(DecodedInstruction insn, int d, int src)
+    {
         bool is64 = insn.Is64;
         bool reg = insn.HasRegisterSource;
         var op = insn.Operation;
@@ -149,21 +177,6 @@ internal sealed partial class X64Compiler
         {
             if (is64) { if (reg) a.cmp(R64(d), R64(src)); else a.cmp(R64(d), insn.Imm); }
             else { if (reg) a.cmp(R32(d), R32(src)); else a.cmp(R32(d), insn.Imm); }
-        }
-
-        switch (op)
-        {
-            case Operation.Jeq: a.je(target); break;
-            case Operation.Jne: a.jne(target); break;
-            case Operation.Jset: a.jne(target); break;
-            case Operation.Jgt: a.ja(target); break;
-            case Operation.Jge: a.jae(target); break;
-            case Operation.Jlt: a.jb(target); break;
-            case Operation.Jle: a.jbe(target); break;
-            case Operation.Jsgt: a.jg(target); break;
-            case Operation.Jsge: a.jge(target); break;
-            case Operation.Jslt: a.jl(target); break;
-            default: a.jle(target); break;
         }
     }
 

@@ -282,12 +282,17 @@ internal sealed unsafe partial class X64Compiler
     }
 
     /// <summary>
-    /// The translation of a sequence starting at <paramref name="pc"/> that is compiled as a whole (a rotation, address
+    /// The translation of a sequence starting at <paramref name="pc"/> that is compiled as a whole (a converted branch, a rotation, address
     /// arithmetic, a copy only a compare reads, a repeated compare); returns the slots it covers, or 0 (nothing emitted) when none starts there.
     /// </summary>
     private int EmitCombined(int pc, ReadOnlySpan<DecodedInstruction> code)
     {
-        int fused = EmitRepeatedCompare(pc, code);
+        int fused = EmitIfConverted(pc, code);
+        if (fused == 0)
+        {
+            fused = EmitRepeatedCompare(pc, code);
+        }
+
         if (fused == 0)
         {
             fused = EmitRotate(pc, code);
