@@ -51,7 +51,10 @@ internal sealed partial class X64Compiler
         var call = a.CreateLabel();
         if (options.HelperArgumentChecks && options.MemoryChecks)
         {
-            EmitCheck(pc, __[key], layout.KeySize, write: false, StackCheck.AllFrames);
+            if (!IsOwnFrameArgument(pc, 2, layout.KeySize))
+            {
+                EmitCheck(pc, __[key], layout.KeySize, write: false, StackCheck.AllFrames);
+            }
         }
         else if (options.HelperArgumentChecks)
         {

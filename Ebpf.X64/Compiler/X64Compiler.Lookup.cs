@@ -1,5 +1,6 @@
 using Ebpf.Execution;
 using Ebpf.Helpers;
+using Ebpf.Isa;
 using Iced.Intel;
 using static Ebpf.X64.Compiler.RegisterMap;
 using static Iced.Intel.AssemblerRegisters;
@@ -38,13 +39,48 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
+    /// True when register <paramref name="register"/> holds r10 + k at the helper call at <paramref name="pc"/> with the
+    /// <paramref name="size"/> bytes there inside the current frame, by the instructions of the call's basic block before
+    /// it (control enters a block only at its start, so every path to the call runs them): a <c>mov64</c> of r10 into the
+    /// register, then only <c>add64</c>/<c>sub64</c> of an immediate to it, and nothing else writing it (a call counts as
+    /// writing r0-r5). r10 is read-only and always the top of the current frame, so the helper's check of such an
+    /// argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside the frame is
+    /// (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>). clang passes a map key on the stack this way.
+    /// </summary>
+    private bool IsOwnFrameArgument(int pc, int register, int size)
+    {
+        var code = program.Decoded;
+        int start = program.Analysis.Blocks[program.Analysis.BlockIndexOf(pc)].Start;
+        long? offset = null;
+        for (int q = start; q < pc; q += code[q].Length)
+        {
+            var insn = code[q];
+            if (insn.Operation == Operation.Mov && insn.Is64 && insn.HasRegisterSource && insn.Src == 10 && insn.Dst == register)
+            {
+                offset = 0;
+            }
+            else if (insn.Operation is Operation.Add or Operation.Sub && insn.Is64 && !insn.HasRegisterSource && insn.Dst == register)
+            {
+                offset = offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null;
+            }
+            else if (insn.WrittenRegister == register || insn.WriteBackRegister == register
+                || (register <= 5 && insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal))
+            {
+                offset = null;
+            }
+        }
+
+        return offset is { } at && at >= -stackSize && at + size <= 0;
+    }
+
+    /// <summary>
     /// r0 = <c>key &lt; live entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of
     /// its 4 bytes (against the stack frames, the input, the metadata and the regions; a violation names the call).
     /// Changes only r0 and the scratch registers.
     /// </summary>
     private void EmitInlineLookup(int pc, ArrayLookup lookup)
     {
-        if (options.HelperArgumentChecks)
+        if (options.HelperArgumentChecks && !IsOwnFrameArgument(pc, 2, 4))
         {
             EmitCheck(pc, __[R64(2)], 4, write: false, StackCheck.AllFrames);
         }
