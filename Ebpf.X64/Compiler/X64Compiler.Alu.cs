@@ -10,41 +10,16 @@ internal sealed partial class X64Compiler
 {
     private void EmitAlu(DecodedInstruction insn)
     {
-        int d = insn.Dst;
-        int s = insn.Src;
-        bool is64 = insn.Is64;
-        bool reg = insn.HasRegisterSource;
-        int imm = insn.Imm;
-        var dq = R64(d);
-        var dd = R32(d);
         switch (insn.Operation)
         {
             case Operation.Add:
-                if (is64) { if (reg) a.add(dq, R64(s)); else a.add(dq, imm); }
-                else { if (reg) a.add(dd, R32(s)); else a.add(dd, imm); }
-                break;
             case Operation.Sub:
-                if (is64) { if (reg) a.sub(dq, R64(s)); else a.sub(dq, imm); }
-                else { if (reg) a.sub(dd, R32(s)); else a.sub(dd, imm); }
-                break;
             case Operation.Mul:
-                if (is64) { if (reg) a.imul(dq, R64(s)); else a.imul(dq, dq, imm); }
-                else { if (reg) a.imul(dd, R32(s)); else a.imul(dd, dd, imm); }
-                break;
             case Operation.Or:
-                if (is64) { if (reg) a.or(dq, R64(s)); else a.or(dq, imm); }
-                else { if (reg) a.or(dd, R32(s)); else a.or(dd, imm); }
-                break;
             case Operation.And:
-                if (is64) { if (reg) a.and(dq, R64(s)); else a.and(dq, imm); }
-                else { if (reg) a.and(dd, R32(s)); else a.and(dd, imm); }
-                break;
             case Operation.Xor:
-                if (is64) { if (reg) a.xor(dq, R64(s)); else a.xor(dq, imm); }
-                else { if (reg) a.xor(dd, R32(s)); else a.xor(dd, imm); }
-                break;
             case Operation.Neg:
-                if (is64) { a.neg(dq); } else { a.neg(dd); }
+                EmitArithmetic(insn.Operation, insn.Is64, R64(insn.Dst), insn.HasRegisterSource ? R64(insn.Src) : null, insn.Imm);
                 break;
             case Operation.Mov:
             case Operation.MovSx8:
@@ -66,6 +41,84 @@ internal sealed partial class X64Compiler
             default:
                 EmitByteSwap(insn);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="target"/> op= <paramref name="source"/> (the immediate <paramref name="imm"/> when it is null) for
+    /// add, sub, mul, or, and, xor and neg, in the width <paramref name="is64"/> gives (a 32-bit operation zero-extends):
+    /// the eBPF register's own instruction, and the scratch-register step of an if-converted run.
+    /// </summary>
+    private void EmitArithmetic(Operation operation, bool is64, AssemblerRegister64 target, AssemblerRegister64? source, int imm)
+    {
+        var dd = new AssemblerRegister32(target.Value.GetFullRegister32());
+        bool reg = source is not null;
+        var sq = source ?? default;
+        var sd = reg ? new AssemblerRegister32(sq.Value.GetFullRegister32()) : default;
+        switch (operation)
+        {
+            case Operation.Add:
+                if (is64) { if (reg) a.add(target, sq); else a.add(target, imm); }
+                else { if (reg) a.add(dd, sd); else a.add(dd, imm); }
+                break;
+            case Operation.Sub:
+                if (is64) { if (reg) a.sub(target, sq); else a.sub(target, imm); }
+                else { if (reg) a.sub(dd, sd); else a.sub(dd, imm); }
+                break;
+            case Operation.Mul:
+                if (is64) { if (reg) a.imul(target, sq); else a.imul(target, target, imm); }
+                else { if (reg) a.imul(dd, sd); else a.imul(dd, dd, imm); }
+                break;
+            case Operation.Or:
+                if (is64) { if (reg) a.or(target, sq); else a.or(target, imm); }
+                else { if (reg) a.or(dd, sd); else a.or(dd, imm); }
+                break;
+            case Operation.And:
+                if (is64) { if (reg) a.and(target, sq); else a.and(target, imm); }
+                else { if (reg) a.and(dd, sd); else a.and(dd, imm); }
+                break;
+            case Operation.Xor:
+                if (is64) { if (reg) a.xor(target, sq); else a.xor(target, imm); }
+                else { if (reg) a.xor(dd, sd); else a.xor(dd, imm); }
+                break;
+            case Operation.Neg:
+                if (is64) { a.neg(target); } else { a.neg(dd); }
+                break;
+            default:
+                throw new InvalidOperationException($"{operation} is not an arithmetic operation");
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="target"/> shifted (lsh, rsh, arsh) by the constant <paramref name="imm"/>, masked as eBPF masks it
+    /// (&amp; 63 / &amp; 31); a 32-bit shift by 0 still zero-extends.
+    /// </summary>
+    private void EmitShiftByConstant(Operation operation, bool is64, AssemblerRegister64 target, int imm)
+    {
+        var dd = new AssemblerRegister32(target.Value.GetFullRegister32());
+        int count = imm & (is64 ? 63 : 31);
+        if (count == 0)
+        {
+            if (!is64)
+            {
+                a.mov(dd, dd);
+            }
+
+            return;
+        }
+
+        byte c = (byte)count;
+        if (is64)
+        {
+            if (operation == Operation.Lsh) a.shl(target, c);
+            else if (operation == Operation.Rsh) a.shr(target, c);
+            else a.sar(target, c);
+        }
+        else
+        {
+            if (operation == Operation.Lsh) a.shl(dd, c);
+            else if (operation == Operation.Rsh) a.shr(dd, c);
+            else a.sar(dd, c);
         }
     }
 
@@ -125,31 +178,7 @@ internal sealed partial class X64Compiler
         var op = insn.Operation;
         if (!insn.HasRegisterSource)
         {
-            int count = insn.Imm & (is64 ? 63 : 31);
-            if (count == 0)
-            {
-                if (!is64)
-                {
-                    a.mov(R32(d), R32(d));
-                }
-
-                return;
-            }
-
-            byte c = (byte)count;
-            if (is64)
-            {
-                if (op == Operation.Lsh) a.shl(R64(d), c);
-                else if (op == Operation.Rsh) a.shr(R64(d), c);
-                else a.sar(R64(d), c);
-            }
-            else
-            {
-                if (op == Operation.Lsh) a.shl(R32(d), c);
-                else if (op == Operation.Rsh) a.shr(R32(d), c);
-                else a.sar(R32(d), c);
-            }
-
+            EmitShiftByConstant(op, is64, R64(d), insn.Imm);
             return;
         }
 

@@ -162,50 +162,21 @@ internal sealed partial class X64Compiler
                 MovConstant(target, step.Constant);
                 break;
             default:
-                EmitConvertedOperation(step.Operation, step.Is64, target, target32, step.HasRegisterSource ? from : null, step.Imm);
+                EmitConvertedOperation(step.Operation, step.Is64, target, step.HasRegisterSource ? from : null, step.Imm);
                 break;
         }
     }
 
     /// <summary><paramref name="target"/> op= <paramref name="source"/> (or the immediate when it is null), in the width <paramref name="is64"/> gives.</summary>
-    private void EmitConvertedOperation(Operation operation, bool is64, AssemblerRegister64 target, AssemblerRegister32 target32, AssemblerRegister64? source, int imm)
+    private void EmitConvertedOperation(Operation operation, bool is64, AssemblerRegister64 target, AssemblerRegister64? source, int imm)
     {
-        var s64 = source ?? default;
-        var s32 = source is { } s ? new AssemblerRegister32(s.Value.GetFullRegister32()) : default;
-        bool reg = source is not null;
-        byte count = (byte)(imm & (is64 ? 63 : 31));
-        switch (operation)
+        if (operation is Operation.Lsh or Operation.Rsh or Operation.Arsh)
         {
-            case Operation.Add:
-                if (is64) { if (reg) a.add(target, s64); else a.add(target, imm); } else { if (reg) a.add(target32, s32); else a.add(target32, imm); }
-                break;
-            case Operation.Sub:
-                if (is64) { if (reg) a.sub(target, s64); else a.sub(target, imm); } else { if (reg) a.sub(target32, s32); else a.sub(target32, imm); }
-                break;
-            case Operation.Mul:
-                if (is64) { if (reg) a.imul(target, s64); else a.imul(target, target, imm); } else { if (reg) a.imul(target32, s32); else a.imul(target32, target32, imm); }
-                break;
-            case Operation.Or:
-                if (is64) { if (reg) a.or(target, s64); else a.or(target, imm); } else { if (reg) a.or(target32, s32); else a.or(target32, imm); }
-                break;
-            case Operation.And:
-                if (is64) { if (reg) a.and(target, s64); else a.and(target, imm); } else { if (reg) a.and(target32, s32); else a.and(target32, imm); }
-                break;
-            case Operation.Xor:
-                if (is64) { if (reg) a.xor(target, s64); else a.xor(target, imm); } else { if (reg) a.xor(target32, s32); else a.xor(target32, imm); }
-                break;
-            case Operation.Neg:
-                if (is64) a.neg(target); else a.neg(target32);
-                break;
-            case Operation.Lsh:
-                if (is64) a.shl(target, count); else a.shl(target32, count);
-                break;
-            case Operation.Rsh:
-                if (is64) a.shr(target, count); else a.shr(target32, count);
-                break;
-            default:
-                if (is64) a.sar(target, count); else a.sar(target32, count);
-                break;
+            EmitShiftByConstant(operation, is64, target, imm);
+        }
+        else
+        {
+            EmitArithmetic(operation, is64, target, source, imm);
         }
     }
 

@@ -36,7 +36,6 @@ internal static class TieringSettler
     {
         ArgumentNullException.ThrowIfNull(step);
         ArgumentNullException.ThrowIfNull(compiledMethods);
-        var longest = maximum;
         long start = Stopwatch.GetTimestamp();
         long compiled = compiledMethods();
         long lastChange = start;
@@ -52,7 +51,7 @@ internal static class TieringSettler
             }
 
             var elapsed = Stopwatch.GetElapsedTime(start, now);
-            if (elapsed >= longest || cancellationToken.IsCancellationRequested
+            if (elapsed >= maximum || cancellationToken.IsCancellationRequested
                 || (elapsed >= minimum && Stopwatch.GetElapsedTime(lastChange, now) >= QuietTime))
             {
                 return elapsed;
