@@ -13,8 +13,9 @@ public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
     /// By helper call site: the entry point of the site's rbpf-style helper (<see cref="Helper.Simple"/>) when its
-    /// delegate names one static method (see <see cref="StaticEntry"/>), else 0. The run's helper loop calls these
-    /// itself (<see cref="RunWithHelperReturns"/>); every other site goes through <see cref="CallOtherHelper"/>.
+    /// delegate names one static method (see <see cref="StaticEntry"/>), else 0. The code leaves for the host at such a
+    /// site with the entry point itself, which the run's helper loop calls (<see cref="RunWithHelperReturns"/>); every
+    /// other site goes through <see cref="CallOtherHelper"/>.
     /// </summary>
     private readonly nint[] staticEntries;
 
@@ -64,15 +65,18 @@ public sealed unsafe partial class X64CompiledProgram
 
     /// <summary>
     /// Runs code whose helper calls return to the host (<see cref="helpersReturn"/>) from its entry to its end: each time
-    /// the code leaves for a helper call (<see cref="CodeExit"/>: the site in rax, its resume entry in rdx), calls the
+    /// the code leaves for a helper call (<see cref="CodeExit"/>: a static helper's entry point or the flagged site in
+    /// rax, its resume entry in rdx), calls the
     /// helper and re-enters the code at the resume entry with the result; returns r0 at the end (or at an error the
     /// block reports, or the stop value of a helper that stopped the run with <see cref="RunStatus.Stopped"/> in the
-    /// block). An exception of a helper passes straight to the caller of the run. A site with a static rbpf-style
-    /// helper (<see cref="staticEntries"/>) is called here, at the helper's entry point, with r1-r5 from the block: an
+    /// block). An exception of a helper passes straight to the caller of the run. A static rbpf-style helper
+    /// (<see cref="staticEntries"/>) is called here, at the entry point the code returned (compiled into the code, as
+    /// the resume entries are; no site table, bounds check or load on the way), with r1-r5 from the block: an
     /// exception other than an <see cref="EbpfRuntimeException"/> becomes the helper's
     /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
-    /// context, so it cannot stop the run or call back. Yields and every other helper go through
+    /// context, so it cannot stop the run or call back (its errors name the site the code wrote to the block,
+    /// <see cref="RunBlock.ExitSite"/>). Yields and every other helper go through
     /// <see cref="CallOtherHelper"/>. Not inlined, so that the run method of programs without helper calls stays as small
     /// as it was. (Compiling it optimized from its first call, <see cref="MethodImplOptions.AggressiveOptimization"/>, was
     /// tried: the tier-1 runs were no faster and the benchmark harness' floor was slower, without profile data.)
@@ -82,33 +86,30 @@ public sealed unsafe partial class X64CompiledProgram
     {
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
         RunState* state = block->State;
-        nint[] entries = staticEntries;
         while (exit.Resume != 0)
         {
-            int site = exit.Site;
             ulong result;
-            nint function;
-            if ((uint)site < (uint)entries.Length && (function = entries[site]) != 0)
+            if (exit.IsHelperEntry)
             {
                 try
                 {
-                    result = ((delegate*<ulong, ulong, ulong, ulong, ulong, ulong>)function)(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
+                    result = ((delegate*<ulong, ulong, ulong, ulong, ulong, ulong>)exit.Value)(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
                 }
                 catch (Exception e) when (e is not EbpfRuntimeException)
                 {
-                    throw SimpleHelperFailure(site, e);
+                    throw SimpleHelperFailure(block->ExitSite, e);
                 }
 
                 if (Volatile.Read(ref state->CancelRequested) != 0)
                 {
-                    throw CancelledAtSite(site, state);
+                    throw CancelledAtSite(block->ExitSite, state);
                 }
             }
             else
             {
                 // A local of its own for the out argument: an address-taken result would live on the stack on the fast
                 // path too, a store and a load between the helper's result and the resume entry's argument.
-                if (!CallOtherHelper(block, site, out ulong other))
+                if (!CallOtherHelper(block, exit.Site, out ulong other))
                 {
                     return other;
                 }
