@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Ebpf.Assembly;
@@ -150,6 +151,14 @@ public class HelperEntryExitTests
             Assert.False(exit.IsHelperEntry);
             Assert.Equal(site, exit.Site);
         }
+    }
+
+    [Fact]
+    public void The_helper_loop_is_optimized_from_its_first_call()
+    {
+        var method = typeof(X64CompiledProgram).GetMethod("RunWithHelperReturns", BindingFlags.NonPublic | BindingFlags.Instance)!;
+        Assert.True(method.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization));
+        Assert.True(method.MethodImplementationFlags.HasFlag(MethodImplAttributes.NoInlining));
     }
 
     /// <summary>A <see cref="CodeExit"/> as the code returns it: <paramref name="value"/> in rax, <paramref name="resume"/> in rdx.</summary>
