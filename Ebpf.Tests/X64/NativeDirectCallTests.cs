@@ -1,7 +1,3 @@
-using Ebpf.Assembly;
-using Ebpf.Execution;
-using Ebpf.Tests.Engines;
-using Ebpf.Verification;
 using Ebpf.X64;
 
 namespace Ebpf.Tests.X64;
@@ -18,12 +14,9 @@ public class NativeDirectCallTests
     /// <summary>Two loads and an add: straight-line code, the brief direct body.</summary>
     private const string TwoLoads = "ldxdw r0, [r1]\nldxdw r2, [r1+8]\nadd r0, r2\nexit";
 
-    /// <summary>Sums the input's bytes in a loop (no store): the restartable direct body.</summary>
-    private const string SumBytes = "mov r0, 0\nmov r3, 0\njge r3, r2, +6\nmov r4, r1\nadd r4, r3\nldxb r5, [r4+0]\nadd r0, r5\nadd r3, 1\nja -7\nexit";
-
     [Theory]
     [InlineData(TwoLoads)]
-    [InlineData(SumBytes)]
+    [InlineData(LoopDirectBodyTests.SumBytes)]
     public async Task Collections_complete_while_threads_run_direct_bodies_back_to_back(string source)
     {
         if (!X64Platform.Supported)
@@ -32,10 +25,7 @@ public class NativeDirectCallTests
             return;
         }
 
-        using var compiled = (CompiledProgram)new X64Engine().Compile(
-            EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance),
-            new ProgramEnvironment(),
-            ExecutionOptions.Default with { Verification = VerificationMode.Structural });
+        using var compiled = DirectBodyTests.Compile("x64", source);
         Assert.True(compiled.HasDirectEntry);
         var input = new byte[16];
         input[0] = 40;
