@@ -41,36 +41,49 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// True when register <paramref name="register"/> holds r10 + k at the helper call at <paramref name="pc"/> with the
     /// <paramref name="size"/> bytes there inside the current frame, by the instructions of the call's basic block before
-    /// it (control enters a block only at its start, so every path to the call runs them): a <c>mov64</c> of r10 into the
-    /// register, then only <c>add64</c>/<c>sub64</c> of an immediate to it, and nothing else writing it (a call counts as
-    /// writing r0-r5). r10 is read-only and always the top of the current frame, so the helper's check of such an
-    /// argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside the frame is
-    /// (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>). clang passes a map key on the stack this way.
+    /// it (see <see cref="BlockValueAt"/>). r10 is read-only and always the top of the current frame, so the helper's
+    /// check of such an argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside
+    /// the frame is (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>). clang passes a map key on the stack this way.
     /// </summary>
-    private bool IsOwnFrameArgument(int pc, int register, int size)
+    private bool IsOwnFrameArgument(int pc, int register, int size) =>
+        BlockValueAt(pc, register) is { FrameOffset: { } at } && at >= -stackSize && at + size <= 0;
+
+    /// <summary>
+    /// What the instructions of the basic block of <paramref name="pc"/> before it make of register
+    /// <paramref name="register"/> (control enters a block only at its start, so every path to <paramref name="pc"/> runs
+    /// them): r10 + k (a <c>mov64</c> of r10 into the register, then only <c>add64</c>/<c>sub64</c> of an immediate), or a
+    /// constant (a <c>mov64</c> of an immediate, sign-extended, or a <c>mov32</c> of one, zero-extended), when nothing
+    /// else writes the register after that (a call counts as writing r0-r5); both null otherwise.
+    /// </summary>
+    private (long? FrameOffset, ulong? Constant) BlockValueAt(int pc, int register)
     {
         var code = program.Decoded;
         int start = program.Analysis.Blocks[program.Analysis.BlockIndexOf(pc)].Start;
         long? offset = null;
+        ulong? constant = null;
         for (int q = start; q < pc; q += code[q].Length)
         {
             var insn = code[q];
             if (insn.Operation == Operation.Mov && insn.Is64 && insn.HasRegisterSource && insn.Src == 10 && insn.Dst == register)
             {
-                offset = 0;
+                (offset, constant) = (0, null);
+            }
+            else if (insn.Operation == Operation.Mov && !insn.HasRegisterSource && insn.Dst == register)
+            {
+                (offset, constant) = (null, insn.Is64 ? unchecked((ulong)(long)insn.Imm) : (uint)insn.Imm);
             }
             else if (insn.Operation is Operation.Add or Operation.Sub && insn.Is64 && !insn.HasRegisterSource && insn.Dst == register)
             {
-                offset = offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null;
+                (offset, constant) = (offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null, null);
             }
             else if (insn.WrittenRegister == register || insn.WriteBackRegister == register
                 || (register <= 5 && insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal))
             {
-                offset = null;
+                (offset, constant) = (null, null);
             }
         }
 
-        return offset is { } at && at >= -stackSize && at + size <= 0;
+        return (offset, constant);
     }
 
     /// <summary>
