@@ -73,14 +73,25 @@ public sealed unsafe partial class X64CompiledProgram
     /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
     /// context, so it cannot stop the run or call back. Yields and every other helper go through
-    /// <see cref="CallOtherHelper"/>. Not inlined, so that the run method of programs without helper calls stays as small
-    /// as it was. (Compiling it optimized from its first call, <see cref="MethodImplOptions.AggressiveOptimization"/>, was
+    /// <see cref="CallOtherHelper"/>. The loop is <see cref="ContinueWithHelpers"/>, called only when the code left for
+    /// the host. Not inlined, so that the run method of programs without helper calls stays as small as it was. (Compiling it optimized from its first call, <see cref="MethodImplOptions.AggressiveOptimization"/>, was
     /// tried: the tier-1 runs were no faster and the benchmark harness' floor was slower, without profile data.)
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong RunWithHelperReturns(RunBlock* block)
     {
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
+        return exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit);
+    }
+
+    /// <summary>
+    /// The helper loop of a run whose code left for the host at <paramref name="exit"/> (from
+    /// <see cref="RunWithHelperReturns"/>, or from the repeated runs' own call, see <see cref="FinishRepeated"/>): calls
+    /// the helper of each exit (see <see cref="RunWithHelperReturns"/>) and resumes the code until it ends; returns r0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ContinueWithHelpers(RunBlock* block, CodeExit exit)
+    {
         RunState* state = block->State;
         nint[] entries = staticEntries;
         while (exit.Resume != 0)
@@ -104,20 +115,11 @@ public sealed unsafe partial class X64CompiledProgram
                     throw CancelledAtSite(site, state);
                 }
             }
-            else
+            else if (!CallOtherHelper(block, site, out result))
             {
-                // A local of its own for the out argument: an address-taken result would live on the stack on the fast
-                // path too, a store and a load between the helper's result and the resume entry's argument.
-                if (!CallOtherHelper(block, site, out ulong other))
-                {
-                    return other;
-                }
-
-                result = other;
+                return result;
             }
 
-            // The resume entry of the site the code left at (its address returned by the code, as the return addresses
-            // of its native frames are).
             exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, CodeExit>)exit.Resume)(block, result);
         }
 
