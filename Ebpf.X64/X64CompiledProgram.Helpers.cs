@@ -77,17 +77,29 @@ public sealed unsafe partial class X64CompiledProgram
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
     /// context, so it cannot stop the run or call back (its errors name the site the code wrote to the block,
     /// <see cref="RunBlock.ExitSite"/>). Yields and every other helper go through
-    /// <see cref="CallOtherHelper"/>. Not inlined, so that the run method of programs without helper calls stays as small
-    /// as it was. Optimized from its first call (<see cref="MethodImplOptions.AggressiveOptimization"/>): left to tiering,
-    /// a run of many calls went from its tier-0 code to an on-stack-replacement copy within each run, and on a loaded
-    /// host the method stayed there for whole processes (the suite's <c>helper_calls</c> at 17-40 us, 8-14x native, in
-    /// half the processes, against 4.6-9 us where it reached tier 1); optimized without a profile, its loop is the same
-    /// code as at tier 1 with one (an earlier shape, with a site table, had been slower that way).
+    /// <see cref="CallOtherHelper"/>. The loop is <see cref="ContinueWithHelpers"/>, called only when the code left for
+    /// the host. Not inlined, so that the run method of programs without helper calls stays as small as it was.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong RunWithHelperReturns(RunBlock* block)
     {
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
+        return exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit);
+    }
+
+    /// <summary>
+    /// The helper loop of a run whose code left for the host at <paramref name="exit"/> (from
+    /// <see cref="RunWithHelperReturns"/>, or from the repeated runs' own call, see <see cref="FinishRepeated"/>): calls
+    /// the helper of each exit (see <see cref="RunWithHelperReturns"/>) and resumes the code until it ends; returns r0.
+    /// Optimized from its first call (<see cref="MethodImplOptions.AggressiveOptimization"/>): left to tiering, a run of
+    /// many calls went from the loop's tier-0 code to an on-stack-replacement copy within each run, and on a loaded host
+    /// the method stayed there for whole processes (the suite's <c>helper_calls</c> at 8-16x native in some processes,
+    /// against 2.2-3.0x where it reached tier 1); optimized without a profile, the loop is the same code as at tier 1
+    /// with one (an earlier shape, with a site table, had been slower that way).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private ulong ContinueWithHelpers(RunBlock* block, CodeExit exit)
+    {
         RunState* state = block->State;
         while (exit.Resume != 0)
         {
@@ -120,8 +132,6 @@ public sealed unsafe partial class X64CompiledProgram
                 result = other;
             }
 
-            // The resume entry of the site the code left at (its address returned by the code, as the return addresses
-            // of its native frames are).
             exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, CodeExit>)exit.Resume)(block, result);
         }
 

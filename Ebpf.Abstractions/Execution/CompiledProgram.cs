@@ -420,6 +420,30 @@ public abstract unsafe partial class CompiledProgram : ICompiledProgram
     }
 
     /// <summary>
+    /// Ends one of repeated runs in an engine's own loop (see <see cref="ExecuteInCodeRepeatedly"/>) as
+    /// <see cref="EndFast"/> ends a run, with the commonest leftover of such runs put back in line: the tail-call count
+    /// and the stack footprint of a run that went through tail calls in the engine's code (each run of a tail-call
+    /// chain raises them), which <see cref="EndFast"/> leaves to a call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private protected void EndRepeated(RunStack stack, long watch)
+    {
+        RunState* state = stack.State;
+        RunStack.Clear(stack.End, state->DirtyStackBytes);
+        if ((state->StopRequested | state->HelperPc) != 0)
+        {
+            ResetAfterRun(state);
+        }
+        else if (state->TailCallCount != 0)
+        {
+            state->TailCallCount = 0;
+            state->DirtyStackBytes = dirtyStackBytes;
+        }
+
+        LeaveOnThread(stack, watch);
+    }
+
+    /// <summary>
     /// Starts a plain run on the thread's state (prepared for this program): writes the watch word, which with
     /// <see cref="RunState.LeasedProgram"/> is also the run lease (see <see cref="RunSlots"/>), then reads the disposed
     /// flag (after the store: <see cref="Dispose()"/>'s process-wide barrier orders the pair). Returns the watch word for

@@ -4,8 +4,8 @@ using Ebpf.Isa;
 namespace Ebpf.Execution;
 
 /// <summary>
-/// How many bytes at the top of the stack area a run of a program can write: the bytes a run must zero when it ends so
-/// that the next run on the same stack area reads zeros wherever it reads (see <see cref="RunStack"/>). Reads do not
+/// How many bytes at the top of the stack area a run of a program can write, in whole 8-byte words: the bytes a run must
+/// zero when it ends so that the next run on the same stack area reads zeros wherever it reads (see <see cref="RunStack"/>). Reads do not
 /// matter: a run starts on an all-zero area, so whatever it reads it either wrote itself or is zero.
 /// </summary>
 internal static class StackFootprint
@@ -88,7 +88,7 @@ internal static class StackFootprint
 
         if (bounded)
         {
-            return deepest;
+            return WholeWords(deepest);
         }
 
         if (!options.MemoryChecks)
@@ -104,8 +104,15 @@ internal static class StackFootprint
         var context = SafetyContext.For(environment, options, options.EntryContext);
         var analysis = program.Analysis.Safety(context);
         program.Analysis.HandOn(context, analysis);
-        return ProvenBytes(program, analysis, options) ?? options.StackSize;
+        return ProvenBytes(program, analysis, options) is { } proven ? WholeWords(proven) : options.StackSize;
     }
+
+    /// <summary>
+    /// <paramref name="bytes"/> rounded up to whole 8-byte words: a run clears its footprint a word at a time (the x64
+    /// tail entry has no byte loop to run for a 4-byte key), and zeroing bytes a run could not have written changes
+    /// nothing, since they are zero already. Stays inside the frame, whose size is a multiple of 8.
+    /// </summary>
+    private static int WholeWords(int bytes) => (bytes + 7) & ~7;
 
     /// <summary>
     /// The bytes below the entry function's r10 that <paramref name="analysis"/> (of <paramref name="program"/>, which

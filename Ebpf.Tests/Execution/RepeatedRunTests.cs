@@ -86,6 +86,9 @@ public sealed unsafe class RepeatedRunTests
         var error = Assert.Throws<EbpfMemoryAccessException>(() => program.RunRepeatedWithContext(memory, context, 100, default));
         Assert.Equal(5, context[0]);
         Assert.Equal(0UL, error.Address);
+
+        // The failed run ended its watch and lease: the thread's next runs start (the sixth and seventh).
+        Assert.Equal(7UL, program.RunRepeatedWithContext(memory, context, 2, default));
     }
 
     [Theory]

@@ -267,6 +267,9 @@ public class StackIsolationTests
         Assert.Equal(0, Footprint("ldxdw r0, [r1]\nldxdw r2, [r10-8]\nadd r0, r2\nexit", environment));
         Assert.Equal(512, Footprint(ConstantStores, environment));
         Assert.Equal(16, Footprint("stdw [r10-16], 1\nstb [r10-1], 2\nmov r0, 0\nexit", environment));
+        // Whole 8-byte words: a 4-byte key at r10 - 4 or a byte at r10 - 12 clears the word it lies in.
+        Assert.Equal(8, Footprint("stw [r10-4], 1\nmov r0, 0\nexit", environment));
+        Assert.Equal(16, Footprint("stb [r10-12], 1\nmov r0, 0\nexit", environment));
 
         // Stores the analysis cannot place (into the input, which may be too short; through r10 plus an unbounded
         // number), a helper without a signature that gets a frame address: one frame.

@@ -156,7 +156,7 @@ public class HelperEntryExitTests
     [Fact]
     public void The_helper_loop_is_optimized_from_its_first_call()
     {
-        var method = typeof(X64CompiledProgram).GetMethod("RunWithHelperReturns", BindingFlags.NonPublic | BindingFlags.Instance)!;
+        var method = typeof(X64CompiledProgram).GetMethod("ContinueWithHelpers", BindingFlags.NonPublic | BindingFlags.Instance)!;
         Assert.True(method.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization));
         Assert.True(method.MethodImplementationFlags.HasFlag(MethodImplAttributes.NoInlining));
     }

@@ -113,6 +113,48 @@ public class MachineTailCallTests
         }
     }
 
+    /// <summary>
+    /// x64 leaves out the index's bounds check when the call's basic block sets r3 to a constant below the capacity. An
+    /// index the block does not set is checked at run time: here r3 = 9 (beyond the 8 slots) reaches the call on the
+    /// jump that skips the block's <c>mov r3, 0</c>; taking that constant for the call would enter slot 0's target.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public void An_index_set_before_the_calls_block_is_checked_at_run_time(string engine)
+    {
+        var calls = new StrongBox<int>();
+        var (environment, programs) = Setup(calls);
+        using var map = programs;
+        using var target = TestEngines.Get(engine).Compile(Returning(1000), environment);
+        programs.Set(0, target);
+        using var skipping = TestEngines.Get(engine).Compile(
+            Program(
+                I(OpCodes.Mov64Imm, 3, imm: 9),
+                I(OpCodes.LdxB, 4, 1, 0),
+                I(OpCodes.JeqImm, 4, imm: 0, offset: 1),
+                I(OpCodes.Mov64Imm, 3, imm: 0),
+                new Instruction(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 0),
+                new Instruction(0, 0, 0, 0, 0),
+                I(OpCodes.Call, imm: (int)LinuxHelperIds.TailCall),
+                I(OpCodes.Exit)),
+            environment);
+        using var fromInput = TestEngines.Get(engine).Compile(
+            Program(
+                I(OpCodes.LdxB, 3, 1, 0),
+                new Instruction(OpCodes.Lddw, 2, (byte)LddwSource.MapByIndex, 0, 0),
+                new Instruction(0, 0, 0, 0, 0),
+                I(OpCodes.Call, imm: (int)LinuxHelperIds.TailCall),
+                I(OpCodes.Exit)),
+            environment);
+
+        Assert.Equal(NotFound, ByJump(engine, () => skipping.Run([0])));
+        Assert.Equal(1000UL + 1, ByJump(engine, () => skipping.Run([1])));
+        Assert.Equal(1000UL + 0, ByJump(engine, () => fromInput.Run([0])));
+        Assert.Equal(NotFound, ByJump(engine, () => fromInput.Run([3])));
+        Assert.Equal(NotFound, ByJump(engine, () => fromInput.Run([8])));
+        Assert.Equal(NotFound, ByJump(engine, () => fromInput.Run([0xFF])));
+    }
+
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_program_that_tail_calls_itself_stops_after_exactly_33(string engine)

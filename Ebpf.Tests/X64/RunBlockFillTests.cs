@@ -72,6 +72,27 @@ public class RunBlockFillTests
         Assert.Equal(0UL, words & (0xFUL << (RunBlock.InputLimitOffset / 8)));
     }
 
+    [Fact]
+    public void Checked_code_without_a_check_site_has_no_slow_check_and_addresses_no_region()
+    {
+        if (!X64Platform.Supported)
+        {
+            return;
+        }
+
+        // Stack accesses at [r10 + k] inside the frame are checked structurally: no access falls to the shared slow
+        // check, so it is not emitted, and the region table and the metadata it reads are not in the mask.
+        ulong framed = WordsOf("stdw [r10-8], 7\nldxdw r0, [r10-8]\nexit");
+        Assert.False(Holds(framed, RunBlock.RegionsOffset));
+        Assert.False(Holds(framed, RunBlock.RegionCountOffset));
+        Assert.False(Holds(framed, RunBlock.MetadataStartOffset));
+
+        // A checked input access has a slow path: the routine and its region table are there.
+        ulong input = WordsOf("ldxdw r0, [r1]\nexit");
+        Assert.True(Holds(input, RunBlock.RegionsOffset));
+        Assert.True(Holds(input, RunBlock.MetadataStartOffset));
+    }
+
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void Budgeted_unbudgeted_and_callback_calling_runs_take_turns_on_one_thread_and_keep_their_results(string engine)

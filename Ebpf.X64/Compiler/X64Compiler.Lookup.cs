@@ -41,36 +41,96 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// True when register <paramref name="register"/> holds r10 + k at the helper call at <paramref name="pc"/> with the
     /// <paramref name="size"/> bytes there inside the current frame, by the instructions of the call's basic block before
-    /// it (control enters a block only at its start, so every path to the call runs them): a <c>mov64</c> of r10 into the
-    /// register, then only <c>add64</c>/<c>sub64</c> of an immediate to it, and nothing else writing it (a call counts as
-    /// writing r0-r5). r10 is read-only and always the top of the current frame, so the helper's check of such an
-    /// argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside the frame is
-    /// (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>). clang passes a map key on the stack this way.
+    /// it (see <see cref="BlockValueAt"/>). r10 is read-only and always the top of the current frame, so the helper's
+    /// check of such an argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside
+    /// the frame is (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>). clang passes a map key on the stack this way.
     /// </summary>
-    private bool IsOwnFrameArgument(int pc, int register, int size)
+    private bool IsOwnFrameArgument(int pc, int register, int size) =>
+        BlockValueAt(pc, register) is { FrameOffset: { } at } && at >= -stackSize && at + size <= 0;
+
+    /// <summary>
+    /// The u32 key of the array lookup at <paramref name="pc"/> when the call's basic block makes it a constant: r2 is
+    /// r10 + k inside the frame (<see cref="IsOwnFrameArgument"/>) and the block's last write to any of the 4 bytes at
+    /// r10 + k is a 4-byte store there of an immediate, or of a register the block sets to a constant
+    /// (<see cref="BlockValueAt"/>). Null when anything else in the block may have written them since: another store or
+    /// atomic into those bytes, a store or atomic through a register other than r10 (it may point into the frame), or
+    /// a call (a helper writes through the pointers it is given). clang stores a constant key this way
+    /// (<c>r1 = 0; *(u32 *)(r10 - 4) = r1; r2 = r10; r2 += -4</c>).
+    /// </summary>
+    private uint? ConstantKeyAt(int pc)
+    {
+        if (!IsOwnFrameArgument(pc, 2, 4) || BlockValueAt(pc, 2).FrameOffset is not { } at)
+        {
+            return null;
+        }
+
+        var code = program.Decoded;
+        int start = program.Analysis.Blocks[program.Analysis.BlockIndexOf(pc)].Start;
+        uint? key = null;
+        for (int q = start; q < pc; q += code[q].Length)
+        {
+            var insn = code[q];
+            if (insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal)
+            {
+                key = null;
+            }
+            else if (insn.Operation == Operation.Store || insn.IsAtomic)
+            {
+                long first = insn.Offset, end = first + insn.AccessSize;
+                if (insn.BaseRegister != 10)
+                {
+                    key = null;
+                }
+                else if (end > at && first < at + 4)
+                {
+                    key = insn.Operation == Operation.Store && first == at && insn.AccessSize == 4
+                        ? insn.HasRegisterSource
+                            ? BlockValueAt(q, insn.Src).Constant is { } constant ? (uint)constant : null
+                            : (uint)insn.Imm
+                        : null;
+                }
+            }
+        }
+
+        return key;
+    }
+
+    /// <summary>
+    /// What the instructions of the basic block of <paramref name="pc"/> before it make of register
+    /// <paramref name="register"/> (control enters a block only at its start, so every path to <paramref name="pc"/> runs
+    /// them): r10 + k (a <c>mov64</c> of r10 into the register, then only <c>add64</c>/<c>sub64</c> of an immediate), or a
+    /// constant (a <c>mov64</c> of an immediate, sign-extended, or a <c>mov32</c> of one, zero-extended), when nothing
+    /// else writes the register after that (a call counts as writing r0-r5); both null otherwise.
+    /// </summary>
+    private (long? FrameOffset, ulong? Constant) BlockValueAt(int pc, int register)
     {
         var code = program.Decoded;
         int start = program.Analysis.Blocks[program.Analysis.BlockIndexOf(pc)].Start;
         long? offset = null;
+        ulong? constant = null;
         for (int q = start; q < pc; q += code[q].Length)
         {
             var insn = code[q];
             if (insn.Operation == Operation.Mov && insn.Is64 && insn.HasRegisterSource && insn.Src == 10 && insn.Dst == register)
             {
-                offset = 0;
+                (offset, constant) = (0, null);
+            }
+            else if (insn.Operation == Operation.Mov && !insn.HasRegisterSource && insn.Dst == register)
+            {
+                (offset, constant) = (null, insn.Is64 ? unchecked((ulong)(long)insn.Imm) : (uint)insn.Imm);
             }
             else if (insn.Operation is Operation.Add or Operation.Sub && insn.Is64 && !insn.HasRegisterSource && insn.Dst == register)
             {
-                offset = offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null;
+                (offset, constant) = (offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null, null);
             }
             else if (insn.WrittenRegister == register || insn.WriteBackRegister == register
                 || (register <= 5 && insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal))
             {
-                offset = null;
+                (offset, constant) = (null, null);
             }
         }
 
-        return offset is { } at && at >= -stackSize && at + size <= 0;
+        return (offset, constant);
     }
 
     /// <summary>
@@ -80,13 +140,29 @@ internal sealed partial class X64Compiler
     /// </summary>
     private void EmitInlineLookup(int pc, ArrayLookup lookup)
     {
+        var missing = a.CreateLabel();
+        var done = a.CreateLabel();
+        if (ConstantKeyAt(pc) is { } key && key <= int.MaxValue
+            && lookup.ValueAddress + ((ulong)key * lookup.ValueStride) is var value && value >= lookup.ValueAddress)
+        {
+            // A key the block stores as a constant into the frame: its pointer needs no check (IsOwnFrameArgument), and
+            // the value's address is a constant when the key is below the live entries (the word is 0 once the map is gone).
+            a.mov(r11, lookup.EntriesAddress);
+            a.cmp(__qword_ptr[r11], (int)key);
+            a.jbe(missing);
+            a.mov(R64(0), value);
+            a.jmp(done);
+            Bind(ref missing);
+            a.xor(R32(0), R32(0));
+            Bind(ref done);
+            return;
+        }
+
         if (options.HelperArgumentChecks && !IsOwnFrameArgument(pc, 2, 4))
         {
             EmitCheck(pc, __[R64(2)], 4, write: false, StackCheck.AllFrames);
         }
 
-        var missing = a.CreateLabel();
-        var done = a.CreateLabel();
         a.mov(R32(0), __dword_ptr[R64(2)]);
         a.mov(r11, lookup.EntriesAddress);
         a.cmp(R64(0), __qword_ptr[r11]);

@@ -132,6 +132,7 @@ internal sealed partial class X64Compiler
             a.mov(ecx, packed);
             a.mov(edx, size);
             a.call(slowCheck);
+            slowCheckCalled = true;
             a.jmp(ok);
         });
     }

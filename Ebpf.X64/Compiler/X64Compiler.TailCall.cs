@@ -100,15 +100,31 @@ internal sealed partial class X64Compiler
         var done = a.CreateLabel();
 
         // rcx, rdx and r11 are scratch; r0 (rax) is written by the call; r1-r5 and r6-r9 stay as they are on every way on.
-        a.mov(ecx, unchecked((int)targets.Capacity));
-        a.cmp(R32(3), ecx);
-        a.jae(fallThrough);
+        // An index the call's block sets to a constant below the capacity (clang's `r3 = k` before the call) needs no
+        // bounds check, and its slot's address is a constant.
+        uint? index = BlockValueAt(pc, 3).Constant is { } constant && (uint)constant < targets.Capacity ? (uint)constant : null;
+        if (index is null)
+        {
+            a.mov(ecx, unchecked((int)targets.Capacity));
+            a.cmp(R32(3), ecx);
+            a.jae(fallThrough);
+        }
+
         a.mov(r11, Block(RunBlock.StateOffset));
         a.cmp(__dword_ptr[r11 + TailCallCountOffset], targets.Limit);
         a.jge(fallThrough);
-        a.mov(ecx, R32(3));
-        a.mov(rdx, (ulong)targets.Table);
-        a.mov(rdx, __qword_ptr[rdx + (rcx * 8)]);
+        if (index is { } known)
+        {
+            a.mov(rdx, (ulong)targets.Table + (known * 8UL));
+            a.mov(rdx, __qword_ptr[rdx]);
+        }
+        else
+        {
+            a.mov(ecx, R32(3));
+            a.mov(rdx, (ulong)targets.Table);
+            a.mov(rdx, __qword_ptr[rdx + (rcx * 8)]);
+        }
+
         a.test(rdx, rdx);
         a.je(fallThrough);
         a.cmp(rdx, (int)TailCallTargets.HostDecides);

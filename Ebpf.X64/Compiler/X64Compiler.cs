@@ -88,6 +88,13 @@ internal sealed unsafe partial class X64Compiler
     private Label violation;
     private Label violationStored;
     private Label slowCheck;
+
+    /// <summary>
+    /// True once a check's cold path calls <see cref="slowCheck"/> (the cold paths are emitted before the shared
+    /// routines): code whose every access is proven or structural has no slow check, so the run block words only that
+    /// routine reads (the input, the metadata, the region table) are neither filled by the run nor copied by a tail entry.
+    /// </summary>
+    private bool slowCheckCalled;
     private Label budgetFail;
 
     private X64Compiler(
@@ -477,7 +484,7 @@ internal sealed unsafe partial class X64Compiler
         a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.MemoryViolation);
         a.jmp(exitStub);
 
-        if (checks)
+        if (checks && slowCheckCalled)
         {
             EmitSlowCheck();
         }
