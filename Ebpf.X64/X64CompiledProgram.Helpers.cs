@@ -13,8 +13,9 @@ public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
     /// By helper call site: the entry point of the site's rbpf-style helper (<see cref="Helper.Simple"/>) when its
-    /// delegate names one static method (see <see cref="StaticEntry"/>), else 0. The run's helper loop calls these
-    /// itself (<see cref="RunWithHelperReturns"/>); every other site goes through <see cref="CallOtherHelper"/>.
+    /// delegate names one static method (see <see cref="StaticEntry"/>), else 0. The code leaves for the host at such a
+    /// site with the entry point itself, which the run's helper loop calls (<see cref="RunWithHelperReturns"/>); every
+    /// other site goes through <see cref="CallOtherHelper"/>.
     /// </summary>
     private readonly nint[] staticEntries;
 
@@ -64,18 +65,20 @@ public sealed unsafe partial class X64CompiledProgram
 
     /// <summary>
     /// Runs code whose helper calls return to the host (<see cref="helpersReturn"/>) from its entry to its end: each time
-    /// the code leaves for a helper call (<see cref="CodeExit"/>: the site in rax, its resume entry in rdx), calls the
+    /// the code leaves for a helper call (<see cref="CodeExit"/>: a static helper's entry point or the flagged site in
+    /// rax, its resume entry in rdx), calls the
     /// helper and re-enters the code at the resume entry with the result; returns r0 at the end (or at an error the
     /// block reports, or the stop value of a helper that stopped the run with <see cref="RunStatus.Stopped"/> in the
-    /// block). An exception of a helper passes straight to the caller of the run. A site with a static rbpf-style
-    /// helper (<see cref="staticEntries"/>) is called here, at the helper's entry point, with r1-r5 from the block: an
+    /// block). An exception of a helper passes straight to the caller of the run. A static rbpf-style helper
+    /// (<see cref="staticEntries"/>) is called here, at the entry point the code returned (compiled into the code, as
+    /// the resume entries are; no site table, bounds check or load on the way), with r1-r5 from the block: an
     /// exception other than an <see cref="EbpfRuntimeException"/> becomes the helper's
     /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
-    /// context, so it cannot stop the run or call back. Yields and every other helper go through
+    /// context, so it cannot stop the run or call back (its errors name the site the code wrote to the block,
+    /// <see cref="RunBlock.ExitSite"/>). Yields and every other helper go through
     /// <see cref="CallOtherHelper"/>. The loop is <see cref="ContinueWithHelpers"/>, called only when the code left for
-    /// the host. Not inlined, so that the run method of programs without helper calls stays as small as it was. (Compiling it optimized from its first call, <see cref="MethodImplOptions.AggressiveOptimization"/>, was
-    /// tried: the tier-1 runs were no faster and the benchmark harness' floor was slower, without profile data.)
+    /// the host. Not inlined, so that the run method of programs without helper calls stays as small as it was.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong RunWithHelperReturns(RunBlock* block)
@@ -88,36 +91,45 @@ public sealed unsafe partial class X64CompiledProgram
     /// The helper loop of a run whose code left for the host at <paramref name="exit"/> (from
     /// <see cref="RunWithHelperReturns"/>, or from the repeated runs' own call, see <see cref="FinishRepeated"/>): calls
     /// the helper of each exit (see <see cref="RunWithHelperReturns"/>) and resumes the code until it ends; returns r0.
+    /// Optimized from its first call (<see cref="MethodImplOptions.AggressiveOptimization"/>): left to tiering, a run of
+    /// many calls went from the loop's tier-0 code to an on-stack-replacement copy within each run, and on a loaded host
+    /// the method stayed there for whole processes (the suite's <c>helper_calls</c> at 8-16x native in some processes,
+    /// against 2.2-3.0x where it reached tier 1); optimized without a profile, the loop is the same code as at tier 1
+    /// with one (an earlier shape, with a site table, had been slower that way).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong ContinueWithHelpers(RunBlock* block, CodeExit exit)
     {
         RunState* state = block->State;
-        nint[] entries = staticEntries;
         while (exit.Resume != 0)
         {
-            int site = exit.Site;
             ulong result;
-            nint function;
-            if ((uint)site < (uint)entries.Length && (function = entries[site]) != 0)
+            if (exit.IsHelperEntry)
             {
                 try
                 {
-                    result = ((delegate*<ulong, ulong, ulong, ulong, ulong, ulong>)function)(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
+                    result = ((delegate*<ulong, ulong, ulong, ulong, ulong, ulong>)exit.Value)(block->Arg1, block->Arg2, block->Arg3, block->Arg4, block->Arg5);
                 }
                 catch (Exception e) when (e is not EbpfRuntimeException)
                 {
-                    throw SimpleHelperFailure(site, e);
+                    throw SimpleHelperFailure(block->ExitSite, e);
                 }
 
                 if (Volatile.Read(ref state->CancelRequested) != 0)
                 {
-                    throw CancelledAtSite(site, state);
+                    throw CancelledAtSite(block->ExitSite, state);
                 }
             }
-            else if (!CallOtherHelper(block, site, out result))
+            else
             {
-                return result;
+                // A local of its own for the out argument: an address-taken result would live on the stack on the fast
+                // path too, a store and a load between the helper's result and the resume entry's argument.
+                if (!CallOtherHelper(block, exit.Site, out ulong other))
+                {
+                    return other;
+                }
+
+                result = other;
             }
 
             exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, CodeExit>)exit.Resume)(block, result);

@@ -219,11 +219,26 @@ public abstract unsafe partial class CompiledProgram
         !EbpfTelemetry.RunsObserved && Environment.GetPinnedRegions().Length == 0 && Volatile.Read(ref disposed) == 0 && directSkips == 0;
 
     /// <summary>
-    /// Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0 or throws its
-    /// fault. Only the fault path reads r1 and r2 after the call: they are stored in the caller's frame before it (an
-    /// address-taken local, which the JIT keeps in memory) instead of being held in callee-saved registers, which made
-    /// every direct run push and pop two more registers.
+    /// Calls the native direct body (see <see cref="UseDirectEntry(nint)"/>) with r1 and r2; returns r0, or the result
+    /// of <see cref="NativeDirectEnded"/> when the body reports a fault or a restart. Only that path reads r1 and r2
+    /// after the call: they are stored in the caller's frame before it (an address-taken local, which the JIT keeps in
+    /// memory) instead of being held in callee-saved registers, which made every direct run push and pop two more
+    /// registers.
     /// </summary>
+    /// <remarks>
+    /// The body is called with the managed calling convention, which on the System V ABI (the only one the x64 engine
+    /// runs on) passes r1 and r2 and returns the 16-byte pair in the same registers as the unmanaged one, and so, like
+    /// the unmanaged call without the GC transition it replaces, leaves the thread in cooperative mode while the body
+    /// runs. What it leaves out is the JIT's inline GC poll after an unmanaged call without the transition
+    /// (<c>cmp [g_TrapReturningThreads], 0; jne CORINFO_HELP_POLL_GC</c>): the poll is a call site, so the pair and
+    /// <c>this</c> had to outlive it in callee-saved registers, and the direct run pushed and popped four registers where
+    /// il's pushes one. Without it the runtime suspends the thread as it does any managed method: in the run method or its
+    /// caller, at once after the body returns (the return-address hijack of a partially interruptible method), never in
+    /// the body, which is straight-line code or at most <see cref="DirectEntry.LoopSteps"/> backward jumps, calls
+    /// nothing and never blocks, so it cannot hold a collection up for longer than the body's own run. No collection
+    /// can happen while the body runs either way (the thread is in cooperative mode outside managed code, where the
+    /// runtime does not suspend it).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong CallNativeDirect(ulong r1, ulong r2)
     {
@@ -231,19 +246,31 @@ public abstract unsafe partial class CompiledProgram
         input.R1 = r1;
         input.R2 = r2;
         DirectInput* kept = &input;
-        var result = ((delegate* unmanaged[SuppressGCTransition]<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, r2);
+        var result = ((delegate*<ulong, ulong, NativeDirectResult>)nativeDirect)(r1, r2);
         GC.KeepAlive(this);
-        if (result.Fault != 0)
+        if (result.Fault == 0)
         {
-            if (result.Fault == NativeDirectRestart)
-            {
-                return RestartDirect(kept->R1, kept->R2);
-            }
-
-            ThrowNativeDirectFault(result, kept->R1, kept->R2);
+            return result.R0;
         }
 
-        return result.R0;
+        return NativeDirectEnded(result, kept->R1, kept->R2);
+    }
+
+    /// <summary>
+    /// The end of a native direct run whose body reported <paramref name="result"/>'s fault word: the run from the start
+    /// on the plain path for <see cref="NativeDirectRestart"/>, otherwise the fault's error. Out of line, so that the
+    /// direct run's common path keeps nothing but r0 after the body returns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong NativeDirectEnded(NativeDirectResult result, ulong r1, ulong r2)
+    {
+        if (result.Fault == NativeDirectRestart)
+        {
+            return RestartDirect(r1, r2);
+        }
+
+        ThrowNativeDirectFault(result, r1, r2);
+        return 0;
     }
 
     /// <summary>r1 and r2 of a native direct run, kept in memory for its fault path (see <see cref="CallNativeDirect"/>).</summary>

@@ -16,7 +16,7 @@ namespace Ebpf.Tests.X64;
 public class LoopDirectBodyTests
 {
     /// <summary>Sums the input's bytes in a loop (no store): it gets the restartable direct entry.</summary>
-    private const string SumBytes = "mov r0, 0\nmov r3, 0\njge r3, r2, +6\nmov r4, r1\nadd r4, r3\nldxb r5, [r4+0]\nadd r0, r5\nadd r3, 1\nja -7\nexit";
+    internal const string SumBytes = "mov r0, 0\nmov r3, 0\njge r3, r2, +6\nmov r4, r1\nadd r4, r3\nldxb r5, [r4+0]\nadd r0, r5\nadd r3, 1\nja -7\nexit";
 
     private static EbpfProgram Parse(string source) => EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
 

@@ -287,7 +287,9 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// Leaves the code for the host at a helper call site (<paramref name="site"/>) or a yield (-1), once r1-r5 are in
     /// the block (and, at a yield, r0): saves the <paramref name="saved"/> ones of r6-r9 and returns through the
-    /// epilogue with the site in rax (r0 is written by the call, or held in the block) and the address of the resume
+    /// epilogue with, in rax, the entry point of the site's static rbpf-style helper (the site then in the block's
+    /// <see cref="RunBlock.ExitSite"/>) or the site with <see cref="CodeExit.SiteFlag"/> (r0 is written by the call, or
+    /// held in the block), and the address of the resume
     /// entry that follows in the ABI's second result register (<see cref="CodeExit"/>): the body is entered by a jump,
     /// so the stack pointer is the entry's and the <c>ret</c> pairs with the host's call. The resume entry
     /// <c>CodeExit (RunBlock*, ulong result)</c>, which the host calls at that address, is the prologue, the stack
@@ -303,7 +305,18 @@ internal sealed partial class X64Compiler
         }
 
         var resume = a.CreateLabel();
-        a.mov(R32(0), (uint)site);
+        nint helperEntry = site >= 0 && sites[site].Helper?.Simple is { } simple ? X64CompiledProgram.StaticEntry(simple) : 0;
+        if (helperEntry != 0)
+        {
+            // The helper's entry point itself, which the host calls; the site only for the host's error paths.
+            a.mov(BlockDword(RunBlock.ExitSiteOffset), site);
+            a.mov(R64(0), (ulong)helperEntry);
+        }
+        else
+        {
+            a.mov(R64(0), CodeExit.SiteFlag | (uint)site);
+        }
+
         a.lea(abi.SecondReturn, __[resume]);
         abi.EmitEpilogue(a, written, callsOut);
 

@@ -12,19 +12,28 @@ namespace Ebpf.X64.Runtime;
 /// the block (<see cref="Value"/> is then meaningless).</item>
 /// <item>Otherwise the code left for a helper call: <see cref="Resume"/> is the call site's resume entry
 /// <c>CodeExit (RunBlock*, ulong result)</c>, which continues after the call with the result as r0, and
-/// <see cref="Value"/> the call site's index (r1-r5 in the block's arguments), or -1 as a 32-bit value (0xFFFFFFFF)
-/// for a yield of a loop that calls no helper (r0 in <see cref="RunBlock.HeldR0"/>, to resume with).</item>
+/// <see cref="Value"/> either the entry point of the site's static rbpf-style helper (<see cref="IsHelperEntry"/>: a
+/// user-space address, so bit 63 is clear and it is not 0), which the host calls with r1-r5 from the block's arguments
+/// (the site is in <see cref="RunBlock.ExitSite"/>, for the host's error paths), or, with <see cref="SiteFlag"/> set,
+/// the call site's index in its low 32 bits (r1-r5 in the block's arguments), -1 for a yield of a loop that calls no
+/// helper (r0 in <see cref="RunBlock.HeldR0"/>, to resume with).</item>
 /// </list>
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal readonly struct CodeExit
 {
-    /// <summary>r0 at the end of the run, or the helper call site (see the struct).</summary>
+    /// <summary>Bit 63 of <see cref="Value"/> at an exit that names its call site (see the struct).</summary>
+    public const ulong SiteFlag = 1UL << 63;
+
+    /// <summary>r0 at the end of the run, or the helper's entry point or the call site (see the struct).</summary>
     public readonly ulong Value;
 
     /// <summary>The resume entry, or 0 at the end of the run (see the struct).</summary>
     public readonly nint Resume;
 
-    /// <summary>The call site <see cref="Value"/> names: -1 for a yield.</summary>
+    /// <summary>The call site <see cref="Value"/> names when it is not a helper's entry point: -1 for a yield.</summary>
     public int Site => (int)(uint)Value;
+
+    /// <summary>True when <see cref="Value"/> is the entry point of a static rbpf-style helper the host calls itself.</summary>
+    public bool IsHelperEntry => (long)Value > 0;
 }

@@ -35,6 +35,7 @@ internal unsafe struct RunBlock
     public const int ContextAddressOffset = 208;
     public const int ContextLengthOffset = 216;
     public const int SavedRegistersOffset = 224; // 4 entries: r6..r9 while a helper call is out in the host
+    public const int ExitSiteOffset = 256;
     public const int HeldR0Offset = 272;
     public const int GuardRestOffset = 280;
     public const int TailSiteOffset = 288;
@@ -144,9 +145,12 @@ internal unsafe struct RunBlock
     /// <summary>r9 while the code is out for a helper call.</summary>
     [FieldOffset(SavedRegistersOffset + 24)] public ulong SavedR9;
 
+    /// <summary>The call site of a static rbpf-style helper the code left for (<see cref="CodeExit.IsHelperEntry"/>), which
+    /// the host reads only when the helper threw or the run was cancelled during the call. (Bytes 260-271 are free.)</summary>
+    [FieldOffset(ExitSiteOffset)] public int ExitSite;
+
     /// <summary>r0 while the code is out for a yield (site -1, see <see cref="CodeExit"/>): the host resumes with it as the
-    /// result. (Bytes 256-271 are free: the resume address and the site of a helper call were stored there before they
-    /// went to the registers of <see cref="CodeExit"/>.)</summary>
+    /// result.</summary>
     [FieldOffset(HeldR0Offset)] public ulong HeldR0;
 
     /// <summary>In code that yields, while a guarded loop's counting copy runs: what the guard took off the yield count
