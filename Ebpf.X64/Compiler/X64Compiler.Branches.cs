@@ -59,6 +59,52 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>True for a one-slot ALU instruction that cannot fault or leave: add, sub, mul, and, or, xor, shifts, neg, mov.</summary>
+    /// <summary>
+    /// A conditional jump over a <c>ja</c> (<c>jcc +1; ja T</c>, the latch clang gives a loop whose exit test comes
+    /// last): one jump on the inverted condition to T, where the two took a jump on the condition and a second one on
+    /// the other way. Only where nothing else jumps to the <c>ja</c>, no instruction budget is counted (its segments
+    /// start at the <c>ja</c>), no loop guard is involved, and the <c>ja</c> is forward or its backward jump needs no
+    /// poll (code whose helper calls return to the host and which does not yield: every cycle calls a helper, after
+    /// which the host checks for cancellation), so nothing that ran only on the way through the <c>ja</c> is lost.
+    /// Returns the slots covered (2), or 0 to emit the two as they are.
+    /// </summary>
+    private int EmitJumpOverJa(int pc, ReadOnlySpan<DecodedInstruction> code)
+    {
+        var first = code[pc];
+        if (InGuardCopy || segments is not null || !first.IsConditionalJump || first.Target != pc + 2 || pc + 2 >= program.Length
+            || code[pc + 1].Operation is not (Operation.Ja or Operation.Ja32) || JumpSources[pc + 1] != 0
+            || guardSites.ContainsKey(pc + 1) || InGuardedLoop(pc) || InGuardedLoop(pc + 1))
+        {
+            return 0;
+        }
+
+        var ja = code[pc + 1];
+        if (ja.Target <= pc + 1 && (directBody || yieldInterval > 0 || !helpersReturn))
+        {
+            return 0;
+        }
+
+        var (d, src) = ComparedRegisters(pc, first);
+        EmitCompare(first, d, src);
+        var target = JumpTarget(pc + 1, ja.Target);
+        switch (first.Operation)
+        {
+            case Operation.Jeq: a.jne(target); break;
+            case Operation.Jne: a.je(target); break;
+            case Operation.Jset: a.je(target); break;
+            case Operation.Jgt: a.jbe(target); break;
+            case Operation.Jge: a.jb(target); break;
+            case Operation.Jlt: a.jae(target); break;
+            case Operation.Jle: a.ja(target); break;
+            case Operation.Jsgt: a.jle(target); break;
+            case Operation.Jsge: a.jl(target); break;
+            case Operation.Jslt: a.jge(target); break;
+            default: a.jg(target); break;
+        }
+
+        return 2;
+    }
+
     private static bool IsPlainArithmetic(DecodedInstruction insn) =>
         insn.Operation is Operation.Add or Operation.Sub or Operation.Mul or Operation.And or Operation.Or or Operation.Xor
             or Operation.Lsh or Operation.Rsh or Operation.Arsh or Operation.Neg or Operation.Mov

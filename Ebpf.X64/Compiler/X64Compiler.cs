@@ -302,6 +302,11 @@ internal sealed unsafe partial class X64Compiler
 
         if (fused == 0)
         {
+            fused = EmitJumpOverJa(pc, code);
+        }
+
+        if (fused == 0)
+        {
             fused = EmitRotate(pc, code);
         }
 
