@@ -86,22 +86,7 @@ internal sealed partial class X64Compiler
 
         var (d, src) = ComparedRegisters(pc, first);
         EmitCompare(first, d, src);
-        var target = JumpTarget(pc + 1, ja.Target);
-        switch (first.Operation)
-        {
-            case Operation.Jeq: a.jne(target); break;
-            case Operation.Jne: a.je(target); break;
-            case Operation.Jset: a.je(target); break;
-            case Operation.Jgt: a.jbe(target); break;
-            case Operation.Jge: a.jb(target); break;
-            case Operation.Jlt: a.jae(target); break;
-            case Operation.Jle: a.ja(target); break;
-            case Operation.Jsgt: a.jle(target); break;
-            case Operation.Jsge: a.jl(target); break;
-            case Operation.Jslt: a.jge(target); break;
-            default: a.jg(target); break;
-        }
-
+        EmitJumpOnFlags(first.Operation, JumpTarget(pc + 1, ja.Target), inverted: true);
         return 2;
     }
 

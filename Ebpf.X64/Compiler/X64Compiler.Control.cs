@@ -142,19 +142,27 @@ internal sealed partial class X64Compiler
     private void EmitConditionalJump(DecodedInstruction insn, int d, int src, Label target)
     {
         EmitCompare(insn, d, src);
-        switch (insn.Operation)
+        EmitJumpOnFlags(insn.Operation, target, inverted: false);
+    }
+
+    /// <summary>
+    /// After <see cref="EmitCompare"/>, the x86 jump to <paramref name="target"/> taken when the condition of
+    /// <paramref name="operation"/> holds, or (<paramref name="inverted"/>) when it does not.
+    /// </summary>
+    private void EmitJumpOnFlags(Operation operation, Label target, bool inverted)
+    {
+        switch (operation)
         {
-            case Operation.Jeq: a.je(target); break;
-            case Operation.Jne: a.jne(target); break;
-            case Operation.Jset: a.jne(target); break;
-            case Operation.Jgt: a.ja(target); break;
-            case Operation.Jge: a.jae(target); break;
-            case Operation.Jlt: a.jb(target); break;
-            case Operation.Jle: a.jbe(target); break;
-            case Operation.Jsgt: a.jg(target); break;
-            case Operation.Jsge: a.jge(target); break;
-            case Operation.Jslt: a.jl(target); break;
-            default: a.jle(target); break;
+            case Operation.Jeq: if (inverted) a.jne(target); else a.je(target); break;
+            case Operation.Jne or Operation.Jset: if (inverted) a.je(target); else a.jne(target); break;
+            case Operation.Jgt: if (inverted) a.jbe(target); else a.ja(target); break;
+            case Operation.Jge: if (inverted) a.jb(target); else a.jae(target); break;
+            case Operation.Jlt: if (inverted) a.jae(target); else a.jb(target); break;
+            case Operation.Jle: if (inverted) a.ja(target); else a.jbe(target); break;
+            case Operation.Jsgt: if (inverted) a.jle(target); else a.jg(target); break;
+            case Operation.Jsge: if (inverted) a.jl(target); else a.jge(target); break;
+            case Operation.Jslt: if (inverted) a.jge(target); else a.jl(target); break;
+            default: if (inverted) a.jg(target); else a.jle(target); break;
         }
     }
 
