@@ -12,27 +12,16 @@ namespace Ebpf.X64;
 public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
-    /// By helper call site: the entry point of the site's rbpf-style helper (<see cref="Helper.Simple"/>) when its
-    /// delegate names one static method (see <see cref="StaticEntry"/>), else 0. The code leaves for the host at such a
-    /// site with the entry point itself, which the run's helper loop calls (<see cref="RunWithHelperReturns"/>); every
-    /// other site goes through <see cref="CallOtherHelper"/>.
-    /// </summary>
-    private readonly nint[] staticEntries;
-
-    /// <summary>
-    /// By helper call site: the rbpf-style function of the site's helper when it has no static entry (see
-    /// <see cref="staticEntries"/>); null for a <c>callx</c> site, a helper that takes a <see cref="HelperContext"/>
-    /// (those go through <see cref="CallHelper"/>) or one called at its entry point.
+    /// By helper call site: the rbpf-style function of the site's helper when the code does not leave with its static
+    /// entry point (<see cref="HelperSite.Entry"/>, which the run's helper loop calls itself, see
+    /// <see cref="RunWithHelperReturns"/>); null for a <c>callx</c> site or a helper that takes a
+    /// <see cref="HelperContext"/> (those go through <see cref="CallHelper"/>).
     /// </summary>
     private readonly HelperFunction?[] simpleFunctions;
 
-    /// <summary>The entry points of the static rbpf-style helpers of <paramref name="sites"/>, by site (see <see cref="staticEntries"/>).</summary>
-    private static nint[] StaticEntries(HelperSite[] sites) =>
-        Array.ConvertAll(sites, site => site.Helper?.Simple is { } simple ? StaticEntry(simple) : 0);
-
     /// <summary>The rbpf-style functions of <paramref name="sites"/> called as delegates, by site (see <see cref="simpleFunctions"/>).</summary>
-    private static HelperFunction?[] SimpleFunctions(HelperSite[] sites, nint[] entries) =>
-        [.. sites.Select((site, i) => entries[i] == 0 ? site.Helper?.Simple : null)];
+    private static HelperFunction?[] SimpleFunctions(HelperSite[] sites) =>
+        [.. sites.Select(site => site.Entry == 0 ? site.Helper?.Simple : null)];
 
     /// <summary>
     /// The entry point of the one static method <paramref name="function"/> names, or 0 when it names an instance
@@ -70,7 +59,7 @@ public sealed unsafe partial class X64CompiledProgram
     /// helper and re-enters the code at the resume entry with the result; returns r0 at the end (or at an error the
     /// block reports, or the stop value of a helper that stopped the run with <see cref="RunStatus.Stopped"/> in the
     /// block). An exception of a helper passes straight to the caller of the run. A static rbpf-style helper
-    /// (<see cref="staticEntries"/>) is called here, at the entry point the code returned (compiled into the code, as
+    /// (<see cref="HelperSite.Entry"/>) is called here, at the entry point the code returned (compiled into the code, as
     /// the resume entries are; no site table, bounds check or load on the way), with r1-r5 from the block: an
     /// exception other than an <see cref="EbpfRuntimeException"/> becomes the helper's
     /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules

@@ -88,8 +88,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan, loops: LoopDirectEligible)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
         sites = compiled.Sites;
-        staticEntries = StaticEntries(sites);
-        simpleFunctions = SimpleFunctions(sites, staticEntries);
+        simpleFunctions = SimpleFunctions(sites);
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;

@@ -237,7 +237,9 @@ internal sealed partial class X64Compiler
         // A tail call whose program array is known is entered by the host's helper loop itself (helpers that return
         // to the host only: through the dispatcher the caller's native frames are still below the call).
         var tailCalls = helper is null || !helpersReturn ? null : Helpers.InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName);
-        sites.Add(new HelperSite(pc, helper, direct, tailCalls));
+        // A static rbpf-style helper's entry point, which code that returns to the host leaves with (EmitLeaveForHost).
+        nint entry = helpersReturn && helper?.Simple is { } simple ? X64CompiledProgram.StaticEntry(simple) : 0;
+        sites.Add(new HelperSite(pc, helper, direct, tailCalls, entry));
         if (callxRegister >= 0)
         {
             a.mov(Block(RunBlock.CallxIdOffset), R64(callxRegister));
@@ -313,7 +315,7 @@ internal sealed partial class X64Compiler
         }
 
         var resume = a.CreateLabel();
-        nint helperEntry = site >= 0 && sites[site].Helper?.Simple is { } simple ? X64CompiledProgram.StaticEntry(simple) : 0;
+        nint helperEntry = site >= 0 ? sites[site].Entry : 0;
         if (helperEntry != 0)
         {
             // The helper's entry point itself, which the host calls; the site only for the host's error paths.
