@@ -15,6 +15,25 @@ internal static class BriefCode
     /// <summary>The longest program (in slots) that counts as brief (a few microseconds of straight-line code).</summary>
     public const int MaxSlots = 4096;
 
+    /// <summary>
+    /// True when some jump in slots <paramref name="start"/> to <paramref name="end"/> (exclusive) of
+    /// <paramref name="program"/> goes back to its own slot or before it: the slots may loop.
+    /// </summary>
+    public static bool HasBackwardJump(EbpfProgram program, int start, int end)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        var code = program.Decoded;
+        for (int pc = start; pc < end; pc += code[pc].Length)
+        {
+            if (code[pc].IsJump && code[pc].Target <= pc)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True when the whole of <paramref name="program"/> is brief.</summary>
     public static bool IsBrief(EbpfProgram program)
     {

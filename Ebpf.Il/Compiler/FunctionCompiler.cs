@@ -513,19 +513,7 @@ internal sealed class FunctionCompiler
     }
 
     /// <summary>True when a jump of this function goes backward (a direct entry then counts them, see <see cref="EmitDirectStep"/>).</summary>
-    private bool HasBackwardJump()
-    {
-        var code = Program.Decoded;
-        for (int pc = rangeStart; pc < rangeEnd; pc += code[pc].Length)
-        {
-            if (code[pc].IsJump && code[pc].Target <= pc)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool HasBackwardJump() => Execution.BriefCode.HasBackwardJump(Program, rangeStart, rangeEnd);
 
     /// <summary>
     /// Pushes a field of the run's memory the checks compare against: from the run state, or in a direct entry from

@@ -179,19 +179,7 @@ internal sealed unsafe partial class X64Compiler
     }
 
     /// <summary>True when some jump of <paramref name="program"/> goes backward (it has a loop).</summary>
-    private static bool HasBackwardJump(EbpfProgram program)
-    {
-        var code = program.Decoded;
-        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
-        {
-            if (code[pc].IsJump && code[pc].Target <= pc)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool HasBackwardJump(EbpfProgram program) => Execution.BriefCode.HasBackwardJump(program, 0, program.Length);
 
     private CompiledCode Run()
     {
