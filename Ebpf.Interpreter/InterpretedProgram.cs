@@ -41,9 +41,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         callxHelpers = plan.Callx;
         if (DirectEligible)
         {
-            UseDirectEntry(ExecuteDirect);
+            directFrame = DirectEntry.FrameBytes(program, Options);
+            UseDirectEntry(directFrame == 0 ? ExecuteDirect : ExecuteDirectWithFrame);
         }
     }
+
+    /// <summary>The bytes of frame a direct run allocates (see <see cref="DirectEntry.FrameBytes"/>); 0 when the program names no r10.</summary>
+    private readonly int directFrame;
 
     /// <inheritdoc />
     public int CheckedAccesses { get; }
@@ -80,17 +84,38 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private ulong ExecuteDirect(ulong r1, ulong r2)
+    private ulong ExecuteDirect(ulong r1, ulong r2) => RunDirectCopy(r1, r2, 0);
+
+    /// <summary>
+    /// <see cref="ExecuteDirect"/> for a program that reaches a frame through r10 (<see cref="directFrame"/> bytes, see
+    /// <see cref="DirectEntry.FrameBytes"/>): the frame is the run's own, on this method's stack, zeroed, so a run starts
+    /// on zeros as on the stack area. A method of its own, so that the entry of the programs without a frame has no
+    /// <c>stackalloc</c> (and its stack-buffer cookie) to pay for.
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ulong ExecuteDirectWithFrame(ulong r1, ulong r2)
+    {
+        byte* frame = stackalloc byte[directFrame];
+        new Span<byte>(frame, directFrame).Clear();
+        return RunDirectCopy(r1, r2, (ulong)(frame + directFrame));
+    }
+
+    /// <summary>The dispatch loop's direct copy on a run state of which only the input is set, with r10 <paramref name="frameTop"/>.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong RunDirectCopy(ulong r1, ulong r2, ulong frameTop)
     {
         Unsafe.SkipInit(out RunState input);
         input.InputAddress = r1;
         input.InputLength = r2;
-        return Execute<NoHook, DirectRun>(ref input, default, codeStart, 0, 0, r1, r2, 0, 0, 0);
+        return Execute<NoHook, DirectRun>(ref input, default, codeStart, frameTop, 0, r1, r2, 0, 0, 0);
     }
 
     // The call frames are written before they are read, so only the registers need zeroing. A run starts at slot 0 with
     // depth 0; a callback at its function with the depth of its frame (its exit at that depth returns). A direct run
-    // (TRun) has no frames, no budget and no stack: it names no r10, so r10 stays 0 and stackLow is never used.
+    // (TRun) has no call frames, no budget and no stack area: r10 is the top of the frame of its own ExecuteDirect
+    // gives it (directFrame bytes, see DirectEntry.FrameBytes), or 0 when it names no r10.
     [SkipLocalsInit]
     private ulong Execute<THook, TRun>(ref RunState state, THook hook, DecodedInstruction* entry, ulong frameTop, int baseDepth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
         where THook : struct, IExecutionHook
@@ -100,17 +125,17 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         new Span<ulong>(r, 11).Clear();
         int maxDepth = TRun.Direct ? 0 : Options.MaxCallDepth;
         ulong* frames = stackalloc ulong[maxDepth * FrameSlots];
-        ulong stackSize = TRun.Direct ? 0 : (ulong)Options.StackSize;
+        ulong stackSize = TRun.Direct ? (ulong)directFrame : (ulong)Options.StackSize;
         RunState* statePointer = (RunState*)Unsafe.AsPointer(ref state);
 
         r[1] = a1;
         r[2] = a2;
+        r[10] = frameTop;
         if (!TRun.Direct)
         {
             r[3] = a3;
             r[4] = a4;
             r[5] = a5;
-            r[10] = frameTop;
         }
 
         ulong stackLow = frameTop - stackSize;
@@ -402,8 +427,9 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     }
 
     /// <summary>
-    /// Returns <paramref name="address"/> when the access is allowed (in a direct run: inside the input); otherwise
-    /// throws the violation at <paramref name="ins"/>.
+    /// Returns <paramref name="address"/> when the access is allowed (in a direct run: inside the input or the run's
+    /// own frame, <paramref name="stackLow"/> and <see cref="directFrame"/> bytes up); otherwise throws the violation at
+    /// <paramref name="ins"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong Check<TRun>(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
@@ -411,7 +437,8 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     {
         if (TRun.Direct)
         {
-            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength))
+            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength)
+                && !MemoryGuard.Within(address, size, stackLow, (ulong)directFrame))
             {
                 ThrowDirectViolation(ref state, address, size, access, PcOf(ins));
             }
