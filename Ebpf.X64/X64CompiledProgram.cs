@@ -83,7 +83,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
-            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc));
+            program,
+            inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc),
+            maxCallDepth: Options.MaxCallDepth);
         var (compiled, directBody) = DirectEligible || LoopDirectEligible
             ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan, loops: LoopDirectEligible)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
@@ -100,6 +102,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         briefFunctions = [.. program.Functions.Select(function => BriefCode.IsBrief(program, function))];
         entry = memory.Address;
         helpersReturn = compiled.HelpersReturn;
+        savesFrames = helpersReturn && returnPlan is { CountsCalls: true };
         self = GCHandle.Alloc(this, GCHandleType.Weak);
         selfHandle = GCHandle.ToIntPtr(self);
         twoFrames = 2 * (ulong)Options.StackSize;
