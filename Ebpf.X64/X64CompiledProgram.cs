@@ -35,7 +35,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// with the call site and the address of its resume entry in two registers (<see cref="CodeExit"/>). Such code,
     /// too, is called without the GC transition: between two returns to the host it runs a bounded
     /// stretch (one pass over the program, or at most about <see cref="HelperReturnAnalysis.MaxStretch"/> slots where a
-    /// loop calls no helper and yields), and the helpers run in the managed run method, not beneath native frames. Each
+    /// loop calls no helper and yields, or where the code has local calls, which it counts and yields on), and the
+    /// helpers run in the managed run method, not beneath native frames (code with local calls moves its native frames
+    /// out of the way first, see <see cref="savesFrames"/>). Each
     /// return lands after a call the JIT follows with a GC poll (as after every call marked SuppressGCTransition), so a
     /// collection waits for the thread one stretch at most.
     /// </summary>
