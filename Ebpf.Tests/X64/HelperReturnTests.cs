@@ -146,7 +146,7 @@ public class HelperReturnTests
     /// A full collection completes while <paramref name="run"/> (an endless run) goes on; then the run is cancelled and
     /// ends with the cancellation.
     /// </summary>
-    private static async Task CollectsWhileRunning(Task<ulong> run, CancellationTokenSource source)
+    internal static async Task CollectsWhileRunning(Task<ulong> run, CancellationTokenSource source)
     {
         int before = GC.CollectionCount(2);
         GC.Collect();

@@ -116,17 +116,29 @@ internal sealed partial class X64Compiler
             return;
         }
 
-        a.mov(r11, Block(RunBlock.StateOffset));
-        a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
         var stop = a.CreateLabel();
-        a.jne(stop);
+        EmitPollCancel(stop);
         cold.Add(() =>
         {
             Bind(ref stop);
-            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
-            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
-            a.jmp(exitStub);
+            EmitCancelledAt(pc);
         });
+    }
+
+    /// <summary>Jumps to <paramref name="stop"/> when the run's cancellation flag is set (changes r11 and the flags).</summary>
+    private void EmitPollCancel(Label stop)
+    {
+        a.mov(r11, Block(RunBlock.StateOffset));
+        a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
+        a.jne(stop);
+    }
+
+    /// <summary>Ends the run as cancelled at <paramref name="pc"/>.</summary>
+    private void EmitCancelledAt(int pc)
+    {
+        a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
+        a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
+        a.jmp(exitStub);
     }
 
     /// <summary>The jump <paramref name="insn"/> (unconditional, or conditional on its own registers) to <paramref name="target"/>.</summary>
@@ -250,17 +262,13 @@ internal sealed partial class X64Compiler
         {
             var stop = a.CreateLabel();
             Bind(ref leave);
-            a.mov(r11, Block(RunBlock.StateOffset));
-            a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
-            a.jne(stop);
+            EmitPollCancel(stop);
             EmitYieldLeave(pc);
             a.mov(BlockDword(RunBlock.CallCountOffset), (int)callInterval);
             a.jmp(back);
 
             Bind(ref stop);
-            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
-            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
-            a.jmp(exitStub);
+            EmitCancelledAt(pc);
         });
     }
 
@@ -482,9 +490,7 @@ internal sealed partial class X64Compiler
         {
             var stop = a.CreateLabel();
             Bind(ref leave);
-            a.mov(r11, Block(RunBlock.StateOffset));
-            a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
-            a.jne(stop);
+            EmitPollCancel(stop);
             EmitYieldLeave(pc);
             if (guardAgain is { } guard)
             {
@@ -502,9 +508,7 @@ internal sealed partial class X64Compiler
             }
 
             Bind(ref stop);
-            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
-            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
-            a.jmp(exitStub);
+            EmitCancelledAt(pc);
         });
     }
 
