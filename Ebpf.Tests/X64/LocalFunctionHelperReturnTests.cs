@@ -345,33 +345,6 @@ public class LocalFunctionHelperReturnTests
         Assert.InRange(error.Pc, 0, program.Length - 1);
     }
 
-    [Fact]
-    public async Task A_collection_completes_while_a_long_loop_of_local_calls_without_helper_calls_runs()
-    {
-        if (!X64Platform.Supported)
-        {
-            Assert.False(new X64Engine().IsAvailable);
-            return;
-        }
-
-        // Helper 1 tells the test the run has started; then 2^40 local calls (hours) and no helper call: the code must
-        // yield at its local calls, where the collection can suspend the thread, or the collection waits for the run.
-        using var started = new ManualResetEventSlim();
-        var environment = new ProgramEnvironment();
-        environment.Helpers.Add(1, "started", (_, _, _, _, _) =>
-        {
-            started.Set();
-            return 0;
-        });
-        var program = Parse("call 1\nmov r6, 0\nlddw r7, 0x10000000000\ncall local f\nadd r6, 1\njlt r6, r7, -3\nmov r0, r6\nexit\nf:\nmov r0, 1\nexit");
-        Assert.True(HelperReturnAnalysis.Plan(program)!.CountsCalls);
-        using var compiled = new X64Engine().Compile(program, environment);
-        using var source = new CancellationTokenSource();
-        var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
-        Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "the run did not start");
-        await HelperReturnTests.CollectsWhileRunning(run, source);
-    }
-
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_tail_call_from_a_local_function_after_a_helper_call_ends_the_run_in_its_target(string engine)
