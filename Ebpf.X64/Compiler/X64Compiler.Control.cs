@@ -379,8 +379,8 @@ internal sealed partial class X64Compiler
     /// between the site and the host's return.
     /// <para>In a local function (<paramref name="pc"/> outside the entry function, in code with local calls, see
     /// <see cref="callInterval"/>) the native frames of live local calls may lie between the stack pointer and the
-    /// entry's: the site also saves r10 in the block's call frame and moves those frames to the run's frame save area
-    /// (<see cref="EmitFramesOut"/>, see X64Compiler.NestedFrames.cs); the resume entry takes r10 from the block.</para>
+    /// entry's: the site also moves those frames to the run's frame save area (<see cref="EmitFramesOut"/>, see
+    /// X64Compiler.NestedFrames.cs); the resume entry takes r10 from the block's frame boundary.</para>
     /// </summary>
     private void EmitLeaveForHost(int site, IEnumerable<int> saved, int pc)
     {
@@ -417,7 +417,7 @@ internal sealed partial class X64Compiler
         a.mov(R64(0), abi.SecondArgument);
         if (nested)
         {
-            a.mov(R64(10), Block(RunBlock.CallFrameOffset));
+            EmitFramesResume();
         }
         else if (holdsFrame)
         {

@@ -38,18 +38,20 @@ internal sealed partial class X64Compiler
     private bool IsNested(int pc) => callInterval > 0 && program.FunctionIndexOf(pc) != 0;
 
     /// <summary>
-    /// At a leave from a local function (see <see cref="EmitLeaveForHost"/>): r10 to the block's call frame (the resume
-    /// entry takes it back from there); the native frames below the entry's stack pointer, if any, below the saved ones
-    /// in the area (at most <see cref="RunBlock.MaxNestedFrames"/> in all: the call-depth check stops a deeper call),
-    /// with r10 as the boundary, and the stack pointer back to the entry's. Changes rcx, rdx and r11.
+    /// At a leave from a local function (see <see cref="EmitLeaveForHost"/>): the native frames below the entry's stack
+    /// pointer, if any, below the saved ones in the area (at most <see cref="RunBlock.MaxNestedFrames"/> in all: the
+    /// call-depth check stops a deeper call), with r10 as the boundary, and the stack pointer back to the entry's.
+    /// Afterwards the function's own frame is the deepest saved one, so the boundary is its r10 (set here, or already
+    /// when no native frame was left), which the resume entry takes back (<see cref="EmitFramesResume"/>). Changes rcx,
+    /// rdx and r11.
     /// </summary>
     private void EmitFramesOut()
     {
         var done = a.CreateLabel();
-        a.mov(Block(RunBlock.CallFrameOffset), R64(10));
+        a.cmp(rsp, Block(RunBlock.SavedRspOffset));
+        a.je(done);
         a.mov(rcx, Block(RunBlock.SavedRspOffset));
         a.sub(rcx, rsp);
-        a.je(done);
         a.mov(rdx, Block(RunBlock.FrameSaveOffset));
         a.sub(rdx, rcx);
         a.mov(Block(RunBlock.FrameSaveOffset), rdx);
@@ -65,6 +67,10 @@ internal sealed partial class X64Compiler
         a.mov(rsp, Block(RunBlock.SavedRspOffset));
         Bind(ref done);
     }
+
+    /// <summary>In the resume entry of a leave from a local function: r10, the boundary the leave left (see
+    /// <see cref="EmitFramesOut"/>).</summary>
+    private void EmitFramesResume() => a.mov(R64(10), Block(RunBlock.FrameBoundaryOffset));
 
     /// <summary>
     /// The exit of a local function (see the class): a return, or, when its frame is saved (r10 at least the boundary:

@@ -188,7 +188,8 @@ internal unsafe struct RunBlock
     [FieldOffset(TailSiteOffset)] public int TailSite;
 
     /// <summary>With frames saved (see <see cref="FrameSave"/>): r10 of the deepest function whose frame is saved; a
-    /// local function whose r10 is at least this returns through the save area. <see cref="ulong.MaxValue"/> (or the
+    /// local function whose r10 is at least this returns through the save area, and the resume entry of a leave from a
+    /// local function (whose frame is then the deepest saved one) takes its r10 from here. <see cref="ulong.MaxValue"/> (or the
     /// stack end, which no local function's r10 reaches) while none is saved.</summary>
     [FieldOffset(FrameBoundaryOffset)] public ulong FrameBoundary;
 }
