@@ -65,7 +65,8 @@ public sealed unsafe partial class X64CompiledProgram
     /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
     /// context, so it cannot stop the run or call back (its errors name the site the code wrote to the block,
-    /// <see cref="RunBlock.ExitSite"/>). Yields and every other helper go through
+    /// <see cref="RunBlock.ExitSite"/>). An rbpf-style helper that is not a static method is called as a delegate
+    /// (<see cref="CallSimpleHelper"/>, same rules); yields and every other helper go through
     /// <see cref="CallOtherHelper"/>. The loop is <see cref="ContinueWithHelpers"/>, called only when the code left for
     /// the host. Not inlined, so that the run method of programs without helper calls stays as small as it was.
     /// </summary>
@@ -152,6 +153,13 @@ public sealed unsafe partial class X64CompiledProgram
                 {
                     throw CancelledAtSite(block->ExitSite, state);
                 }
+            }
+            else if (exit.Site >= 0 && simpleFunctions[exit.Site] is { } function)
+            {
+                // An rbpf-style helper that is not a static method (a lambda is an instance method of its closure):
+                // called as a delegate, from here rather than through CallOtherHelper (one call less per helper call;
+                // sharing the try above with the static call measured slower for both).
+                result = CallSimpleHelper(block, exit.Site, function);
             }
             else
             {
