@@ -69,8 +69,8 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
     private ulong Dispatch(ref RunState state, DecodedInstruction* entry, ulong frameTop, int depth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
         state.Observer == 0
-            ? Execute<NoHook, PlainRun>(ref state, default, entry, frameTop, depth, a1, a2, a3, a4, a5)
-            : Execute<ObserverHook, PlainRun>(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), entry, frameTop, depth, a1, a2, a3, a4, a5);
+            ? Execute<NoHook>(a1, a2, ref state, entry, default, frameTop, depth, a3, a4, a5)
+            : Execute<ObserverHook>(a1, a2, ref state, entry, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), frameTop, depth, a3, a4, a5);
 
     /// <summary>
     /// The direct entry (see <see cref="CompiledProgram"/>'s <c>UseDirectEntry</c>): the dispatch loop's direct copy
@@ -85,21 +85,38 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         Unsafe.SkipInit(out RunState input);
         input.InputAddress = r1;
         input.InputLength = r2;
-        return Execute<NoHook, DirectRun>(ref input, default, codeStart, 0, 0, r1, r2, 0, 0, 0);
+        return Loop<NoHook, DirectRun>(r1, r2, ref input, codeStart, default, null, 0, 0, 0, 0, 0);
     }
 
-    // The call frames are written before they are read, so only the registers need zeroing. A run starts at slot 0 with
-    // depth 0; a callback at its function with the depth of its frame (its exit at that depth returns). A direct run
+    /// <summary>
+    /// A plain copy of the dispatch loop (<see cref="Loop"/>) as a method of its own, with the call frames of the run's
+    /// local calls on its stack (here rather than in the loop, so that the direct copy has no dynamic stack allocation
+    /// and with it no security cookie). Optimized from its first call (the stackalloc keeps the JIT from tiering it).
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private ulong Execute<THook>(ulong a1, ulong a2, ref RunState state, DecodedInstruction* entry, THook hook, ulong frameTop, int baseDepth, ulong a3, ulong a4, ulong a5)
+        where THook : struct, IExecutionHook
+    {
+        ulong* frames = stackalloc ulong[Options.MaxCallDepth * FrameSlots];
+        return Loop<THook, PlainRun>(a1, a2, ref state, entry, hook, frames, frameTop, baseDepth, a3, a4, a5);
+    }
+
+    // The loop, inlined into the method of each copy: the plain ones (Execute) and the direct one (ExecuteDirect, whose
+    // run is then one frame below the shared run path). The call frames (FrameSlots per level of Options.MaxCallDepth,
+    // none in a direct run) are written before they are read, so only the registers need zeroing. A run starts at slot 0
+    // with depth 0; a callback at its function with the depth of its frame (its exit at that depth returns). A direct run
     // (TRun) has no frames, no budget and no stack: it names no r10, so r10 stays 0 and stackLow is never used.
     [SkipLocalsInit]
-    private ulong Execute<THook, TRun>(ref RunState state, THook hook, DecodedInstruction* entry, ulong frameTop, int baseDepth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong Loop<THook, TRun>(ulong a1, ulong a2, ref RunState state, DecodedInstruction* entry, THook hook, ulong* frames, ulong frameTop, int baseDepth, ulong a3, ulong a4, ulong a5)
         where THook : struct, IExecutionHook
         where TRun : struct, IRunKind
     {
-        ulong* r = stackalloc ulong[11];
-        new Span<ulong>(r, 11).Clear();
+        Unsafe.SkipInit(out Registers registers);
+        ulong* r = &registers.R0;
+        Unsafe.InitBlockUnaligned(r, 0, Registers.Bytes);
         int maxDepth = TRun.Direct ? 0 : Options.MaxCallDepth;
-        ulong* frames = stackalloc ulong[maxDepth * FrameSlots];
         ulong stackSize = TRun.Direct ? 0 : (ulong)Options.StackSize;
         RunState* statePointer = (RunState*)Unsafe.AsPointer(ref state);
 
@@ -320,6 +337,12 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
                 // Calls
                 case Op.CallHelper:
+                    if (TRun.Direct)
+                    {
+                        // A direct program calls nothing (see DirectEntry): the direct copy has no call code.
+                        throw NotInDirectRun(ins);
+                    }
+
                     state.BudgetRemaining = budget + reserve;
                     r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5], this);
                     if (state.StopRequested != 0)
@@ -336,6 +359,12 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                     ins++;
                     continue;
                 case Op.CallX:
+                    if (TRun.Direct)
+                    {
+                        // A direct program calls nothing (see DirectEntry): the direct copy has no call code.
+                        throw NotInDirectRun(ins);
+                    }
+
                     state.BudgetRemaining = budget + reserve;
                     r[0] = InvokeHelper(HelperById(r[ins->Dst], PcOf(ins)), statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5], this);
                     if (state.StopRequested != 0)
@@ -353,6 +382,11 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                     continue;
                 case Op.CallLocal:
                 {
+                    if (TRun.Direct)
+                    {
+                        throw NotInDirectRun(ins);
+                    }
+
                     if (depth + 1 >= maxDepth)
                     {
                         throw new EbpfCallDepthExceededException(PcOf(ins), Program.Instructions[PcOf(ins)], maxDepth);
@@ -455,6 +489,14 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDirectViolation(ref RunState state, ulong address, ulong size, MemoryAccessKind access, int pc) =>
         throw DirectViolation(pc, address, size, access, state.InputAddress, state.InputLength);
+
+    /// <summary>
+    /// The error for an instruction a direct program cannot contain (a call: see <see cref="DirectEntry"/>) met by the
+    /// direct copy of the loop, which has no code for it. The qualification rules it out, so this is never thrown.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private InvalidOperationException NotInDirectRun(DecodedInstruction* ins) =>
+        new($"'{Program.Name}' has a call at pc {PcOf(ins)} and cannot run through the direct entry");
 
     /// <summary>The pc (slot index) of a decoded instruction.</summary>
     private int PcOf(DecodedInstruction* ins) => (int)(ins - codeStart);
