@@ -7,7 +7,8 @@ namespace Ebpf.Bench;
 
 /// <summary>
 /// The per-run floor and the cost of a helper call, memory checks on: <c>return</c> (<c>mov r0, 1; exit</c>),
-/// <c>two-loads</c> (two 8-byte loads from the input and an add), <c>helper</c> (one call to a trivial rbpf-style
+/// <c>two-loads</c> (two 8-byte loads from the input and an add), <c>frame</c> (two stores to the stack frame, one of
+/// an input word, and two loads back), <c>helper</c> (one call to a trivial rbpf-style
 /// helper), <c>helper-loop</c> (100 calls in a loop: the per-call cost is its time minus <c>helper</c>'s, over 99),
 /// <c>helper-local</c> (the same loop in a local function) and <c>loop-helper</c> (a 1,000-iteration loop that calls no
 /// helper, then one call).
@@ -24,6 +25,7 @@ public class RunFloorBenchmarks
     {
         ["return"] = ("mov r0, 1\nexit", 1),
         ["two-loads"] = ("ldxdw r0, [r1]\nldxdw r2, [r1+8]\nadd r0, r2\nexit", 0x0F0E0D0C0B0A0908UL + 0x0706050403020100UL),
+        ["frame"] = ("stdw [r10-8], 7\nldxdw r0, [r1]\nstxdw [r10-16], r0\nldxdw r2, [r10-8]\nldxdw r3, [r10-16]\nadd r2, r3\nmov r0, r2\nexit", 0x0706050403020100UL + 7),
         ["helper"] = ("mov r1, 41\ncall 1\nexit", 42),
         ["helper-loop"] = ("mov r6, 100\nmov r7, 0\nmov r1, r6\ncall 1\nadd r7, r0\nsub r6, 1\njne r6, 0, -5\nmov r0, r7\nexit", 5150),
         ["helper-local"] = ("call local f\nexit\nf:\nmov r6, 100\nmov r7, 0\nmov r1, r6\ncall 1\nadd r7, r0\nsub r6, 1\njne r6, 0, -5\nmov r0, r7\nexit", 5150),

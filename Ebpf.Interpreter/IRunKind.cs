@@ -9,7 +9,8 @@ internal interface IRunKind
 {
     /// <summary>
     /// True for the direct entry (see <c>Ebpf.Execution.DirectEntry</c>): the program is brief (no call, no backward
-    /// jump, so its budget cannot run out and nothing polls it), names no r10 and reaches only the input, which the run
+    /// jump, so its budget cannot run out and nothing polls it), uses r10 at most as the base of accesses inside a frame
+    /// of the run's own (<c>DirectEntry.FrameBytes</c>) and reaches only that frame and the input, which the run
     /// state's <c>InputAddress</c> and <c>InputLength</c> hold (the loop reads no other field of it).
     /// </summary>
     static abstract bool Direct { get; }

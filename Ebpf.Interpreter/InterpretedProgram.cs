@@ -41,9 +41,13 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
         callxHelpers = plan.Callx;
         if (DirectEligible)
         {
-            UseDirectEntry(ExecuteDirect);
+            directFrame = DirectEntry.FrameBytes(program, Options);
+            UseDirectEntry(directFrame == 0 ? ExecuteDirect : ExecuteDirectWithFrame);
         }
     }
+
+    /// <summary>The bytes of frame a direct run allocates (see <see cref="DirectEntry.FrameBytes"/>); 0 when the program names no r10.</summary>
+    private readonly int directFrame;
 
     /// <inheritdoc />
     public int CheckedAccesses { get; }
@@ -69,8 +73,8 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
     private ulong Dispatch(ref RunState state, DecodedInstruction* entry, ulong frameTop, int depth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5) =>
         state.Observer == 0
-            ? Execute<NoHook>(a1, a2, ref state, entry, default, frameTop, depth, a3, a4, a5)
-            : Execute<ObserverHook>(a1, a2, ref state, entry, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), frameTop, depth, a3, a4, a5);
+            ? Execute<NoHook, PlainRun>(ref state, default, entry, frameTop, depth, a1, a2, a3, a4, a5)
+            : Execute<ObserverHook, PlainRun>(ref state, new ObserverHook((IInstructionObserver)GCHandle.FromIntPtr(state.Observer).Target!), entry, frameTop, depth, a1, a2, a3, a4, a5);
 
     /// <summary>
     /// The direct entry (see <see cref="CompiledProgram"/>'s <c>UseDirectEntry</c>): the dispatch loop's direct copy
@@ -80,54 +84,58 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     /// </summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private ulong ExecuteDirect(ulong r1, ulong r2)
+    private ulong ExecuteDirect(ulong r1, ulong r2) => RunDirectCopy(r1, r2, 0);
+
+    /// <summary>
+    /// <see cref="ExecuteDirect"/> for a program that reaches a frame through r10 (<see cref="directFrame"/> bytes, see
+    /// <see cref="DirectEntry.FrameBytes"/>): the frame is the run's own, on this method's stack, zeroed, so a run starts
+    /// on zeros as on the stack area. A method of its own, so that the entry of the programs without a frame has no
+    /// <c>stackalloc</c> (and its stack-buffer cookie) to pay for.
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ulong ExecuteDirectWithFrame(ulong r1, ulong r2)
+    {
+        byte* frame = stackalloc byte[directFrame];
+        new Span<byte>(frame, directFrame).Clear();
+        return RunDirectCopy(r1, r2, (ulong)(frame + directFrame));
+    }
+
+    /// <summary>The dispatch loop's direct copy on a run state of which only the input is set, with r10 <paramref name="frameTop"/>.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong RunDirectCopy(ulong r1, ulong r2, ulong frameTop)
     {
         Unsafe.SkipInit(out RunState input);
         input.InputAddress = r1;
         input.InputLength = r2;
-        return Loop<NoHook, DirectRun>(r1, r2, ref input, codeStart, default, null, 0, 0, 0, 0, 0);
+        return Execute<NoHook, DirectRun>(ref input, default, codeStart, frameTop, 0, r1, r2, 0, 0, 0);
     }
 
-    /// <summary>
-    /// A plain copy of the dispatch loop (<see cref="Loop"/>) as a method of its own, with the call frames of the run's
-    /// local calls on its stack (here rather than in the loop, so that the direct copy has no dynamic stack allocation
-    /// and with it no security cookie). Optimized from its first call (the stackalloc keeps the JIT from tiering it).
-    /// </summary>
+    // The call frames are written before they are read, so only the registers need zeroing. A run starts at slot 0 with
+    // depth 0; a callback at its function with the depth of its frame (its exit at that depth returns). A direct run
+    // (TRun) has no call frames, no budget and no stack area: r10 is the top of the frame of its own ExecuteDirect
+    // gives it (directFrame bytes, see DirectEntry.FrameBytes), or 0 when it names no r10.
     [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private ulong Execute<THook>(ulong a1, ulong a2, ref RunState state, DecodedInstruction* entry, THook hook, ulong frameTop, int baseDepth, ulong a3, ulong a4, ulong a5)
-        where THook : struct, IExecutionHook
-    {
-        ulong* frames = stackalloc ulong[Options.MaxCallDepth * FrameSlots];
-        return Loop<THook, PlainRun>(a1, a2, ref state, entry, hook, frames, frameTop, baseDepth, a3, a4, a5);
-    }
-
-    // The loop, inlined into the method of each copy: the plain ones (Execute) and the direct one (ExecuteDirect, whose
-    // run is then one frame below the shared run path). The call frames (FrameSlots per level of Options.MaxCallDepth,
-    // none in a direct run) are written before they are read, so only the registers need zeroing. A run starts at slot 0
-    // with depth 0; a callback at its function with the depth of its frame (its exit at that depth returns). A direct run
-    // (TRun) has no frames, no budget and no stack: it names no r10, so r10 stays 0 and stackLow is never used.
-    [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong Loop<THook, TRun>(ulong a1, ulong a2, ref RunState state, DecodedInstruction* entry, THook hook, ulong* frames, ulong frameTop, int baseDepth, ulong a3, ulong a4, ulong a5)
+    private ulong Execute<THook, TRun>(ref RunState state, THook hook, DecodedInstruction* entry, ulong frameTop, int baseDepth, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)
         where THook : struct, IExecutionHook
         where TRun : struct, IRunKind
     {
-        Unsafe.SkipInit(out Registers registers);
-        ulong* r = &registers.R0;
-        Unsafe.InitBlockUnaligned(r, 0, Registers.Bytes);
+        ulong* r = stackalloc ulong[11];
+        new Span<ulong>(r, 11).Clear();
         int maxDepth = TRun.Direct ? 0 : Options.MaxCallDepth;
-        ulong stackSize = TRun.Direct ? 0 : (ulong)Options.StackSize;
+        ulong* frames = stackalloc ulong[maxDepth * FrameSlots];
+        ulong stackSize = TRun.Direct ? (ulong)directFrame : (ulong)Options.StackSize;
         RunState* statePointer = (RunState*)Unsafe.AsPointer(ref state);
 
         r[1] = a1;
         r[2] = a2;
+        r[10] = frameTop;
         if (!TRun.Direct)
         {
             r[3] = a3;
             r[4] = a4;
             r[5] = a5;
-            r[10] = frameTop;
         }
 
         ulong stackLow = frameTop - stackSize;
@@ -191,6 +199,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 case Op.ReturnImm:
                     if (TRun.Direct)
                     {
+                        // mov r0, imm before an exit (see Decoder.FuseReturns): the run ends here with r0 = imm.
                         return (ulong)ins->Imm;
                     }
 
@@ -346,12 +355,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
                 // Calls
                 case Op.CallHelper:
-                    if (TRun.Direct)
-                    {
-                        // A direct program calls nothing (see DirectEntry): the direct copy has no call code.
-                        throw NotInDirectRun(ins);
-                    }
-
                     state.BudgetRemaining = budget + reserve;
                     r[0] = InvokeHelper(helpers[ins->Target], statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5], this);
                     if (state.StopRequested != 0)
@@ -368,12 +371,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                     ins++;
                     continue;
                 case Op.CallX:
-                    if (TRun.Direct)
-                    {
-                        // A direct program calls nothing (see DirectEntry): the direct copy has no call code.
-                        throw NotInDirectRun(ins);
-                    }
-
                     state.BudgetRemaining = budget + reserve;
                     r[0] = InvokeHelper(HelperById(r[ins->Dst], PcOf(ins)), statePointer, Program, Environment, Options, PcOf(ins), stackLow, r[1], r[2], r[3], r[4], r[5], this);
                     if (state.StopRequested != 0)
@@ -391,11 +388,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                     continue;
                 case Op.CallLocal:
                 {
-                    if (TRun.Direct)
-                    {
-                        throw NotInDirectRun(ins);
-                    }
-
                     if (depth + 1 >= maxDepth)
                     {
                         throw new EbpfCallDepthExceededException(PcOf(ins), Program.Instructions[PcOf(ins)], maxDepth);
@@ -445,8 +437,9 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     }
 
     /// <summary>
-    /// Returns <paramref name="address"/> when the access is allowed (in a direct run: inside the input); otherwise
-    /// throws the violation at <paramref name="ins"/>.
+    /// Returns <paramref name="address"/> when the access is allowed (in a direct run: inside the input or the run's
+    /// own frame, <paramref name="stackLow"/> and <see cref="directFrame"/> bytes up); otherwise throws the violation at
+    /// <paramref name="ins"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong Check<TRun>(ref RunState state, ulong address, ulong size, MemoryAccessKind access, ulong stackLow, DecodedInstruction* ins)
@@ -454,7 +447,8 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     {
         if (TRun.Direct)
         {
-            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength))
+            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength)
+                && !MemoryGuard.Within(address, size, stackLow, (ulong)directFrame))
             {
                 ThrowDirectViolation(ref state, address, size, access, PcOf(ins));
             }
@@ -498,14 +492,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDirectViolation(ref RunState state, ulong address, ulong size, MemoryAccessKind access, int pc) =>
         throw DirectViolation(pc, address, size, access, state.InputAddress, state.InputLength);
-
-    /// <summary>
-    /// The error for an instruction a direct program cannot contain (a call: see <see cref="DirectEntry"/>) met by the
-    /// direct copy of the loop, which has no code for it. The qualification rules it out, so this is never thrown.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private InvalidOperationException NotInDirectRun(DecodedInstruction* ins) =>
-        new($"'{Program.Name}' has a call at pc {PcOf(ins)} and cannot run through the direct entry");
 
     /// <summary>The pc (slot index) of a decoded instruction.</summary>
     private int PcOf(DecodedInstruction* ins) => (int)(ins - codeStart);

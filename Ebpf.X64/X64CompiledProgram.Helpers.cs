@@ -72,8 +72,52 @@ public sealed unsafe partial class X64CompiledProgram
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong RunWithHelperReturns(RunBlock* block)
     {
+        if (savesFrames)
+        {
+            return RunWithSavedFrames(block);
+        }
+
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
         return exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit);
+    }
+
+    /// <summary>
+    /// True when the code has local calls and its helper calls return to the host (see <see cref="HelperReturnAnalysis"/>):
+    /// it leaves for the host from local functions with the native frames of their calls moved to the run's frame save
+    /// area (<see cref="RunBlock.FrameSave"/>), which <see cref="RunWithSavedFrames"/> provides.
+    /// </summary>
+    private readonly bool savesFrames;
+
+    /// <summary>
+    /// <see cref="RunWithHelperReturns"/> for code that saves frames (<see cref="savesFrames"/>): the frame save area is
+    /// this method's, alive until the run has left the code for good, and out of the program's reach (no region the
+    /// checks allow lies in the native stack). It holds <see cref="RunBlock.MaxNestedFrames"/> frames: the code's
+    /// call-depth check lets r10 go down to the stack start plus one frame, so with the run's stack area at most
+    /// <see cref="RunBlock.MaxNestedFrames"/> + 1 frames long (<see cref="ExecutionOptions.MaxCallDepth"/> is at most 64;
+    /// checked here against the block once per run) at most that many local calls are live. The block starts with no
+    /// frame saved: the area's low end at its end, and a boundary no frame top reaches (see
+    /// <see cref="RunBlock.FrameBoundary"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
+    private ulong RunWithSavedFrames(RunBlock* block)
+    {
+        byte* frames = stackalloc byte[RunBlock.FrameSaveBytes];
+        ulong area = block->StackEnd - (block->CallLimit - twoFrames);
+        if (area > (ulong)Options.StackSize * (RunBlock.MaxNestedFrames + 1))
+        {
+            throw new InvalidOperationException("the run's stack area is longer than the x64 frame save area allows");
+        }
+
+        block->FrameSave = frames + RunBlock.FrameSaveBytes;
+        block->FrameBoundary = ulong.MaxValue;
+        var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
+        ulong r0 = exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit);
+
+        // After the helper loop, so that its call is no tail call: a tail call would release this frame, and the area
+        // with it, to the helper loop's own frame and the helpers' while the code's frames are saved there.
+        block->FrameSave = null;
+        return r0;
     }
 
     /// <summary>

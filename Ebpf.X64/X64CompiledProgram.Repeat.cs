@@ -23,9 +23,10 @@ public sealed unsafe partial class X64CompiledProgram
     /// for the host, whose helper loop runs the target on a block of its own and hands back the budget; either raises the
     /// run state's tail-call count and stack footprint, which the end of each run puts back
     /// (<see cref="CompiledProgram.EndFast"/>). A tail call that another helper requests through its context is carried
-    /// out after the run, as the common run does.
+    /// out after the run, as the common run does. Not code that saves local-call frames (<see cref="savesFrames"/>): its
+    /// frame save area is <see cref="RunWithSavedFrames"/>'s.
     /// </remarks>
-    private protected override bool RepeatsInOwnCode => helpersReturn && Array.TrueForAll(sites, static site => site.Helper is not null);
+    private protected override bool RepeatsInOwnCode => helpersReturn && !savesFrames && Array.TrueForAll(sites, static site => site.Helper is not null);
 
     /// <inheritdoc />
     /// <remarks>

@@ -35,7 +35,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// with the call site and the address of its resume entry in two registers (<see cref="CodeExit"/>). Such code,
     /// too, is called without the GC transition: between two returns to the host it runs a bounded
     /// stretch (one pass over the program, or at most about <see cref="HelperReturnAnalysis.MaxStretch"/> slots where a
-    /// loop calls no helper and yields), and the helpers run in the managed run method, not beneath native frames. Each
+    /// loop calls no helper and yields, or where the code has local calls, which it counts and yields on), and the
+    /// helpers run in the managed run method, not beneath native frames (code with local calls moves its native frames
+    /// out of the way first, see <see cref="savesFrames"/>). Each
     /// return lands after a call the JIT follows with a GC poll (as after every call marked SuppressGCTransition), so a
     /// collection waits for the thread one stretch at most.
     /// </summary>
@@ -83,7 +85,9 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
         var returnPlan = HelperReturnAnalysis.Plan(
-            program, inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc));
+            program,
+            inline: pc => X64Compiler.IsInlineCall(program, environment, Options, helpers, pc) || X64Compiler.IsTailCallInCode(program, environment, helpers, pc),
+            maxCallDepth: Options.MaxCallDepth);
         var (compiled, directBody) = DirectEligible || LoopDirectEligible
             ? X64Compiler.CompileWithDirect(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan, loops: LoopDirectEligible)
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
@@ -100,6 +104,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
         briefFunctions = [.. program.Functions.Select(function => BriefCode.IsBrief(program, function))];
         entry = memory.Address;
         helpersReturn = compiled.HelpersReturn;
+        savesFrames = helpersReturn && returnPlan is { CountsCalls: true };
         self = GCHandle.Alloc(this, GCHandleType.Weak);
         selfHandle = GCHandle.ToIntPtr(self);
         twoFrames = 2 * (ulong)Options.StackSize;

@@ -9,8 +9,14 @@ namespace Ebpf.Execution;
 /// <list type="bullet">
 /// <item>it is brief (<see cref="BriefCode"/>: straight-line, no helper, <c>callx</c> or local call, at most
 /// <see cref="BriefCode.MaxSlots"/> slots), so nothing polls it for a stop and no host code runs inside it;</item>
-/// <item>no instruction names r10, so it has no pointer to the stack: a direct run has no stack area at all, so there
-/// is nothing to lend and nothing to clear (a plain run still clears what its footprint says it could have written);</item>
+/// <item>r10 is named only as the base register of loads, stores and atomics at a constant offset inside the frame,
+/// the deepest of which is at most <see cref="MaxFrameBytes"/> below r10 (no instruction names r10 in the simplest
+/// case): the program never holds a pointer to the stack, so its frame can be a fresh, zeroed block of
+/// <see cref="FrameBytes"/> bytes of its own that the engine's direct code allocates for the run and drops with it
+/// (<c>localloc</c> on il, the native stack on x64). A direct run uses no stack area, so there is nothing to lend and
+/// nothing to clear (a plain run still clears what its footprint says it could have written), and since nothing but
+/// the program can reach that block and it starts zeroed, a run sees what the plain run would: its own stores, and
+/// zeros where it has not written;</item>
 /// <item>every <c>lddw</c> loads a plain 64-bit immediate (no map, global data or code address) and it has no legacy
 /// packet load (<c>ldabs</c>/<c>ldind</c>, which read the input outside the register model);</item>
 /// <item>its instruction budget, if any, is at least its length in slots (the budget can never run out);</item>
@@ -35,7 +41,50 @@ internal static class DirectEntry
             return false;
         }
 
-        return ReachesOnlyRegisters(program);
+        return ReachesOnlyRegisters(program) || FrameBytes(program, options) > 0;
+    }
+
+    /// <summary>The deepest frame a direct entry gives a program (see <see cref="DirectEntry"/>): 512 bytes, the default frame.</summary>
+    public const int MaxFrameBytes = 512;
+
+    /// <summary>
+    /// The bytes of frame a direct run of <paramref name="program"/> needs (see <see cref="DirectEntry"/>): the deepest
+    /// access through r10, rounded up to whole 8-byte words, when r10 is named only as the base register of loads,
+    /// stores and atomics at a constant offset inside the frame of <paramref name="options"/> no deeper than
+    /// <see cref="MaxFrameBytes"/>, and the program reaches nothing else but its registers and the input (as
+    /// <see cref="Qualifies"/> asks); 0 when it names no r10 or does not qualify so.
+    /// </summary>
+    public static int FrameBytes(EbpfProgram program, ExecutionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        ArgumentNullException.ThrowIfNull(options);
+        int deepest = 0;
+        var code = program.Decoded;
+        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
+        {
+            var insn = code[pc];
+            if (insn.IsPacketLoad || (insn.Operation == Operation.Lddw && insn.PseudoSource != LddwSource.Immediate))
+            {
+                return 0;
+            }
+
+            if (insn.Dst != 10 && (insn.Operation == Operation.Lddw || insn.Src != 10))
+            {
+                continue;
+            }
+
+            // r10 only as the base of an access in the frame; the other register field (the loaded register, the
+            // stored value, an unused field) must not name it.
+            bool baseOnly = insn.IsMemoryAccess && insn.BaseRegister == 10 && (insn.BaseRegister == insn.Src ? insn.Dst : insn.Src) != 10;
+            if (!baseOnly || !program.Analysis.IsOwnFrameAccess(pc, options.StackSize) || -insn.Offset > MaxFrameBytes)
+            {
+                return 0;
+            }
+
+            deepest = Math.Max(deepest, -insn.Offset);
+        }
+
+        return (deepest + 7) & ~7;
     }
 
     /// <summary>

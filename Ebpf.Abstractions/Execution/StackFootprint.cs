@@ -14,10 +14,11 @@ internal static class StackFootprint
     /// The bytes below r10 of the entry function that a run of <paramref name="program"/> can write under
     /// <paramref name="options"/>:
     /// <list type="bullet">
-    /// <item>the deepest <c>r10 + offset</c> store or atomic, when the program has no local call and no helper call, and
-    /// uses r10 only as the base of loads, stores and atomics with a constant offset inside the frame (no other
-    /// instruction can then write to the stack: every other base register holds a value that does not come from r10,
-    /// and a memory check refuses it or, unchecked, the program is trusted not to forge one);</item>
+    /// <item>the deepest <c>r10 + offset</c> store or atomic, when the program has no local call, calls no helper but
+    /// rbpf-style ones, and uses r10 only as the base of loads, stores and atomics with a constant offset inside the
+    /// frame (no other instruction can then write to the stack: every other base register holds a value that does not
+    /// come from r10, and a memory check refuses it or, unchecked, the program is trusted not to forge one; an
+    /// rbpf-style helper is trusted with its raw arguments, as the host's own code, and none of them comes from r10);</item>
     /// <item>otherwise, for a program with no local call, no <c>callx</c> and no callback whose memory checks are on
     /// (and, if it calls helpers, whose helper argument checks are on and whose helpers all receive the
     /// <c>HelperContext</c>), the bound the safety analysis proves when the compilation analyses the program and uses
@@ -26,8 +27,9 @@ internal static class StackFootprint
     /// <item>else one frame (<see cref="ExecutionOptions.StackSize"/>) for such a checked program (the helpers reach
     /// memory through the context's checked accessors, which allow the calling frame and no deeper one; an rbpf-style
     /// helper gets raw addresses);</item>
-    /// <item>the whole stack area (frame size times call depth) otherwise (also for a program with callbacks, which run
-    /// in frames of their own).</item>
+    /// <item>the whole stack area (frame size times call depth) otherwise: also for a program with callbacks, which run
+    /// in frames of their own, and for one that passes (or could pass) a frame address to an rbpf-style helper, which
+    /// could write anywhere from it.</item>
     /// </list>
     /// The analysis made here is handed on (<see cref="AnalysisResults.HandOn"/>) to the compilation's
     /// <see cref="CheckPlan"/>, which then does not analyse the program again.
@@ -40,6 +42,7 @@ internal static class StackFootprint
         int whole = options.StackSize * options.MaxCallDepth;
         bool checkedHelpers = options.MemoryChecks && options.HelperArgumentChecks;
         bool bounded = true;
+        bool rawHelpers = false;
         int deepest = 0;
         var code = program.Decoded;
         for (int pc = 0; pc < code.Length; pc += code[pc].Length)
@@ -53,9 +56,21 @@ internal static class StackFootprint
                     // A callback runs in frames below the caller's, as a local call does.
                     return whole;
                 case Operation.CallHelper:
-                    if (!checkedHelpers || !environment.Helpers.TryGet((uint)insn.Imm, out var helper) || helper.Simple is not null)
+                    if (!environment.Helpers.TryGet((uint)insn.Imm, out var helper))
                     {
-                        // An rbpf-style helper gets raw addresses: nothing bounds where it writes.
+                        return whole;
+                    }
+
+                    if (helper.Simple is not null)
+                    {
+                        // An rbpf-style helper gets raw values and writes only where they point (it is trusted with its
+                        // arguments, as the host's own code): into the stack only through a value that comes from r10.
+                        rawHelpers = true;
+                        continue;
+                    }
+
+                    if (!checkedHelpers)
+                    {
                         return whole;
                     }
 
@@ -91,7 +106,7 @@ internal static class StackFootprint
             return WholeWords(deepest);
         }
 
-        if (!options.MemoryChecks)
+        if (rawHelpers || !options.MemoryChecks)
         {
             return whole;
         }

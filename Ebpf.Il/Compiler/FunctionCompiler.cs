@@ -481,9 +481,25 @@ internal sealed class FunctionCompiler
         LoadBudget();
     }
 
-    /// <summary>The prologue of a direct entry: r1 and r2 from the arguments, the other registers it names zero, the input is r1.</summary>
+    /// <summary>
+    /// The prologue of a direct entry: r1 and r2 from the arguments, the other registers it names zero, the input is r1;
+    /// for a program that reaches a frame through r10 (see <see cref="Execution.DirectEntry.FrameBytes"/>), r10 the top
+    /// of a block of that many bytes allocated on this method's frame, zeroed (dynamic methods initialise their locals,
+    /// <c>localloc</c> included) and gone when the run returns.
+    /// </summary>
     private void DirectPrologue()
     {
+        int frame = Execution.DirectEntry.FrameBytes(Program, Options);
+        if (frame > 0)
+        {
+            Il.LdcI4(frame);
+            Il.Localloc();
+            Il.LdcI4(frame);
+            Il.Add();
+            Il.ConvU8();
+            Il.Stloc(Registers[10]);
+        }
+
         for (int r = 0; r <= 9; r++)
         {
             if (referenced[r])

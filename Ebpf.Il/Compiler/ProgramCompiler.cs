@@ -136,7 +136,12 @@ internal sealed unsafe class ProgramCompiler
     public Func<ulong, ulong, ulong> CompileDirect()
     {
         var method = new DynamicMethod(
-            methodPrefix + "direct", typeof(ulong), DirectParameterTypes, typeof(IlClosure).Module, skipVisibility: true);
+            methodPrefix + "direct", typeof(ulong), DirectParameterTypes, typeof(IlClosure).Module, skipVisibility: true)
+        {
+            // The frame a direct entry allocates for a program that reaches one through r10 must start zeroed (see
+            // DirectEntry.FrameBytes): the default, stated.
+            InitLocals = true,
+        };
         new FunctionCompiler(this, 0, method.GetILGenerator(Program.Length * 24), listing: null, segments: null, direct: true).Compile();
         return method.CreateDelegate<Func<ulong, ulong, ulong>>(closure!);
     }

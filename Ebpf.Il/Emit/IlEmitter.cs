@@ -167,6 +167,9 @@ internal sealed class IlEmitter
 
     public void ConvU() => Op(OpCodes.Conv_U);
 
+    /// <summary><c>localloc</c>: allocates the pushed number of bytes on the method's frame (zeroed when the method initialises its locals, as dynamic methods do) and pushes their address.</summary>
+    public void Localloc() => Op(OpCodes.Localloc);
+
     public void Dup() => Op(OpCodes.Dup);
 
     public void Pop() => Op(OpCodes.Pop);

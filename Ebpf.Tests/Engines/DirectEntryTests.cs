@@ -80,7 +80,7 @@ public class DirectEntryTests
     }
 
     [Fact]
-    public void Straight_line_programs_that_name_no_r10_and_reach_no_map_qualify()
+    public void Straight_line_programs_that_use_r10_only_as_a_frame_base_and_reach_no_map_qualify()
     {
         Assert.True(Qualifies(Constant));
         Assert.True(Qualifies(TwoLoads));
@@ -88,10 +88,12 @@ public class DirectEntryTests
         Assert.True(Qualifies("jeq r2, 0, +1\nldxb r0, [r1+0]\nexit"));
         Assert.True(Qualifies("lddw r0, 0x123456789\nexit"));
 
-        // r10 named at all: as a base, as a source, as a destination.
-        Assert.False(Qualifies("stdw [r10-8], 1\nmov r0, 0\nexit"));
-        Assert.False(Qualifies("ldxdw r0, [r10-8]\nexit"));
+        // r10 as the base of accesses inside the frame only: a frame of the run's own (see DirectFrameTests); r10 as a
+        // value, as a source or destination of anything else: none.
+        Assert.True(Qualifies("stdw [r10-8], 1\nmov r0, 0\nexit"));
+        Assert.True(Qualifies("ldxdw r0, [r10-8]\nexit"));
         Assert.False(Qualifies("mov r0, r10\nexit"));
+        Assert.False(Qualifies("stdw [r10-8], 1\nmov r2, r10\nmov r0, 0\nexit"));
 
         // Calls and loops.
         Assert.False(Qualifies("call 1\nexit"));
@@ -122,8 +124,13 @@ public class DirectEntryTests
                 Assert.Equal(hasOne, constant.HasDirectEntry);
             }
 
-            using var frame = Compile(engine.Name, "stdw [r10-8], 1\nldxdw r0, [r10-8]\nexit");
-            Assert.False(frame.HasDirectEntry);
+            using (var frame = Compile(engine.Name, "stdw [r10-8], 1\nldxdw r0, [r10-8]\nexit"))
+            {
+                Assert.Equal(hasOne, frame.HasDirectEntry);
+            }
+
+            using var frameAddress = Compile(engine.Name, "stdw [r10-8], 1\nmov r2, r10\nldxdw r0, [r10-8]\nexit");
+            Assert.False(frameAddress.HasDirectEntry);
         }
     }
 
@@ -339,6 +346,7 @@ public class DirectEntryTests
         using var interpreted = Compile("interpreter", Constant);
         Assert.True(interpreted.HasDirectEntry);
         Assert.True(Flags(interpreted.GetType(), "ExecuteDirect", typeof(ulong), typeof(ulong)).HasFlag(MethodImplAttributes.AggressiveOptimization));
+        Assert.True(Flags(interpreted.GetType(), "ExecuteDirectWithFrame", typeof(ulong), typeof(ulong)).HasFlag(MethodImplAttributes.AggressiveOptimization));
     }
 
     [Theory]

@@ -89,6 +89,11 @@ public class LayoutTests
             (nameof(RunBlock.SavedR9), RunBlock.SavedRegistersOffset + 24),
             (nameof(RunBlock.HeldR0), RunBlock.HeldR0Offset),
             (nameof(RunBlock.GuardRest), RunBlock.GuardRestOffset),
+            (nameof(RunBlock.ExitSite), RunBlock.ExitSiteOffset),
+            (nameof(RunBlock.CallCount), RunBlock.CallCountOffset),
+            (nameof(RunBlock.FrameSave), RunBlock.FrameSaveOffset),
+            (nameof(RunBlock.TailSite), RunBlock.TailSiteOffset),
+            (nameof(RunBlock.FrameBoundary), RunBlock.FrameBoundaryOffset),
         ];
         foreach (var (field, offset) in expected)
         {
@@ -101,7 +106,8 @@ public class LayoutTests
         var sorted = expected.OrderBy(e => e.Offset).ToArray();
         for (int i = 1; i < sorted.Length; i++)
         {
-            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount) => 4, _ => 8 };
+            int previousSize = sorted[i - 1].Field switch { nameof(RunBlock.Status) or nameof(RunBlock.ErrorInfo) or nameof(RunBlock.RegionCount)
+                or nameof(RunBlock.ExitSite) or nameof(RunBlock.CallCount) or nameof(RunBlock.TailSite) => 4, _ => 8 };
             Assert.True(sorted[i - 1].Offset + previousSize <= sorted[i].Offset, $"{sorted[i - 1].Field} overlaps {sorted[i].Field}");
         }
     }

@@ -145,12 +145,26 @@ public class StackIsolationTests
         exit
         """;
 
+    /// <summary>
+    /// Stores through r10 with constant offsets around a call to an rbpf-style helper that gets no frame address (r10 is
+    /// never a value): the footprint is the deepest store, 24 bytes (by hand), the helper notwithstanding.
+    /// </summary>
+    private static readonly string StoresAroundRawHelper = $"""
+        lddw r3, {Secret}
+        stxdw [r10-8], r3
+        mov r1, 7
+        call 22
+        stxdw [r10-24], r3
+        mov r0, 0
+        exit
+        """;
+
     public static TheoryData<string, string> Writers()
     {
         var data = new TheoryData<string, string>();
         foreach (var engine in TestEngines.All)
         {
-            foreach (var writer in new[] { "every-frame", "constant-stores", "fill-then-fault", "helper-writes", "computed-store", "signed-helper-writes", "stores-then-fault" })
+            foreach (var writer in new[] { "every-frame", "constant-stores", "fill-then-fault", "helper-writes", "computed-store", "signed-helper-writes", "stores-then-fault", "raw-helper-writes", "stores-around-raw-helper" })
             {
                 data.Add(engine.Name, writer);
             }
@@ -278,10 +292,20 @@ public class StackIsolationTests
         Assert.Equal(512, Footprint("mov r1, r10\ncall 21\nexit", environment));
         Assert.Equal(512, Footprint("mov r1, 1\ncall 21\nexit", environment));
 
-        // A local call, a raw (rbpf-style) helper, callx: the whole area.
+        // A local call, callx, a raw (rbpf-style) helper in a program that uses r10 as a value (passed or only
+        // copied: it could reach the helper): the whole area.
         Assert.Equal(4096, Footprint("call local f\nexit\nf:\nmov r0, 0\nexit", environment));
-        Assert.Equal(4096, Footprint("call 22\nexit", environment));
         Assert.Equal(4096, Footprint("mov r1, 21\ncallx r1\nexit", environment));
+        Assert.Equal(4096, Footprint("mov r1, r10\ncall 22\nexit", environment));
+        Assert.Equal(4096, Footprint("mov r2, r10\nstdw [r2-8], 1\nmov r1, 1\ncall 22\nexit", environment));
+        Assert.Equal(4096, Footprint("stdw [r10-8], 1\nmov r1, 1\ncall 22\ncall 21\nexit", environment));
+
+        // A raw helper in a program that uses r10 only as the base of constant-offset accesses gets no frame address:
+        // the deepest store (none: nothing), with memory checks on or off.
+        Assert.Equal(0, Footprint("call 22\nexit", environment));
+        Assert.Equal(0, Footprint("mov r1, 41\ncall 22\nexit", environment, Options with { MemoryChecks = false }));
+        Assert.Equal(24, Footprint(StoresAroundRawHelper, environment));
+        Assert.Equal(16, Footprint("ldxdw r1, [r10-16]\nstb [r10-9], 1\ncall 22\nexit", environment));
 
         // Memory checks off: a store through another register could go anywhere.
         Assert.Equal(4096, Footprint("stdw [r1], 1\nmov r0, 0\nexit", environment, Options with { MemoryChecks = false }));
@@ -363,6 +387,18 @@ public class StackIsolationTests
         });
         environment.Helpers.Add(22, "raw", (ulong a, ulong _, ulong _, ulong _, ulong _) => a);
 
+        // An rbpf-style helper that writes the secret's byte into the whole stack area below the address it is given
+        // (the frame's r10: the test's area is 512 x 8 bytes).
+        environment.Helpers.Add(26, "raw_scribble", (ulong address, ulong _, ulong _, ulong _, ulong _) =>
+        {
+            unsafe
+            {
+                new Span<byte>((void*)(address - 4096), 4096).Fill(0x5E);
+            }
+
+            return 0;
+        });
+
         // Helpers with signatures: 23 fills the buffer it is given with the secret's byte (as its signature says it
         // writes), 24 only reads its buffer, 25 takes any value.
         environment.Helpers.Add(new Helper(23, "fill", (HelperContext context, ulong address, ulong size, ulong _, ulong _, ulong _) =>
@@ -396,6 +432,8 @@ public class StackIsolationTests
         "computed-store" => ComputedStore,
         "signed-helper-writes" => HelperFillsBuffer,
         "stores-then-fault" => StoresThenFault,
+        "raw-helper-writes" => "mov r1, r10\ncall 26\nmov r0, 0\nexit",
+        "stores-around-raw-helper" => StoresAroundRawHelper,
         _ => throw new ArgumentOutOfRangeException(nameof(writer), writer, "unknown writer"),
     };
 

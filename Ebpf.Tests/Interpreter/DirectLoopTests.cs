@@ -178,10 +178,11 @@ public class DirectLoopTests
     [Fact]
     public void Programs_outside_the_shape_keep_the_plain_loop()
     {
-        // A frame, a call, a loop and a budget shorter than the program: each needs what the direct copy leaves out.
+        // A frame address as a value, a call, a loop and a budget shorter than the program: each needs what the direct
+        // copy leaves out (a frame reached only through r10 plus a constant is the direct copy's own: DirectFrameTests).
         string[] plainOnly =
         [
-            "stdw [r10-8], 3\nldxdw r0, [r10-8]\nexit",
+            "stdw [r10-8], 3\nmov r1, r10\nldxdw r0, [r1-8]\nexit",
             "call local f\nexit\nf:\nmov r0, 1\nexit",
             "mov r0, 0\nadd r0, 1\njne r0, 10, -2\nexit",
         ];

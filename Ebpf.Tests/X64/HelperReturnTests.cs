@@ -23,11 +23,11 @@ public class HelperReturnTests
     [InlineData("mov r6, 3\nmov r1, r6\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true, false)] // every iteration calls
     [InlineData("mov r0, 1\nexit", false, false)] // no helper call, no loop: brief code
     [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit", true, true)] // a loop without any helper call: yields only
-    [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\ncall local f\nexit\nf:\nmov r0, 0\nexit", false, false)] // a loop and a local call
+    [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\ncall local f\nexit\nf:\nmov r0, 0\nexit", false, false)] // a loop and a local call, no helper call
     [InlineData("mov r6, 3\nsub r6, 1\njne r6, 0, -2\nmov r1, 1\ncall 1\nexit", true, true)] // a loop before the call
     [InlineData("call 1\nmov r6, 3\nsub r6, 1\njne r6, 0, -2\nexit", true, true)] // a loop after the call
     [InlineData("mov r6, 3\njeq r6, 1, +1\ncall 1\nsub r6, 1\njne r6, 0, -4\nexit", true, true)] // a path round the loop skips it
-    [InlineData("call 1\ncall local f\nexit\nf:\nmov r0, 0\nexit", false, false)] // a local call
+    [InlineData("call 1\ncall local f\nexit\nf:\nmov r0, 0\nexit", true, false)] // a local call (counted, see LocalFunctionHelperReturnTests)
     public void Programs_with_a_helper_call_qualify_and_those_with_a_loop_that_calls_none_yield(string source, bool applies, bool yields)
     {
         var program = EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance);
@@ -192,8 +192,10 @@ public class HelperReturnTests
         Assert.Contains(e.Pc, (int[])[4, 5]); // the engines name the loop's jump or its target, as in CancellationTests
     }
 
-    [Fact]
-    public async Task A_collection_completes_while_a_long_loop_without_helper_calls_runs()
+    [Theory]
+    [InlineData("call 1\nmov r6, 0\nlddw r7, 0x10000000000\nadd r6, 1\njlt r6, r7, -2\nmov r0, r6\nexit")]
+    [InlineData("call 1\nmov r6, 0\nlddw r7, 0x10000000000\ncall local f\nadd r6, 1\njlt r6, r7, -3\nmov r0, r6\nexit\nf:\nmov r0, 1\nexit")]
+    public async Task A_collection_completes_while_a_long_loop_without_helper_calls_runs(string text)
     {
         if (!X64Platform.Supported)
         {
@@ -201,7 +203,8 @@ public class HelperReturnTests
             return;
         }
 
-        // Helper 1 tells the test the run has started; then a loop of 2^40 iterations (hours) that calls no helper: the
+        // Helper 1 tells the test the run has started; then a loop of 2^40 iterations (hours) that calls no helper (the
+        // second, a local function in each: the code yields at its local calls, see LocalFunctionHelperReturnTests): the
         // collection must not wait for it (the code yields to the run method, where the runtime can suspend the thread).
         using var started = new ManualResetEventSlim();
         var environment = new ProgramEnvironment();
@@ -210,10 +213,8 @@ public class HelperReturnTests
             started.Set();
             return 0;
         });
-        var program = EbpfProgram.Create(
-            Assembler.Assemble("call 1\nmov r6, 0\nlddw r7, 0x10000000000\nadd r6, 1\njlt r6, r7, -2\nmov r0, r6\nexit"),
-            StructuralOnlyVerifier.Instance);
-        Assert.True(HelperReturnAnalysis.Plan(program)!.Yields);
+        var program = EbpfProgram.Create(Assembler.Assemble(text), StructuralOnlyVerifier.Instance);
+        Assert.True(HelperReturnAnalysis.Plan(program) is { } plan && (plan.Yields || plan.CountsCalls));
         using var compiled = new X64Engine().Compile(program, environment);
         using var source = new CancellationTokenSource();
         var run = Task.Run(() => compiled.Run(new byte[8], source.Token));
@@ -328,17 +329,21 @@ public class HelperReturnTests
             return (a * 3) + b;
         });
 
-        // Three ways through helper calls: returning to the host for each call (a loop whose every iteration calls),
-        // yielding from a loop without a call, and through the dispatcher and the GC transition (a local call).
+        // Four ways through helper calls: returning to the host for each call (a loop whose every iteration calls),
+        // yielding from a loop without a call, the same loop in a local function (returning to the host with its frame
+        // saved), and through the dispatcher and the GC transition (the local function longer than the brief limit).
         var loop = EbpfProgram.Create(
             Assembler.Assemble("mov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nand r7, 0xffff\nadd r6, 1\njlt r6, 100, -7\nmov r0, r7\nexit"),
             StructuralOnlyVerifier.Instance);
         var yielding = EbpfProgram.Create(Assembler.Assemble(YieldingProgram), StructuralOnlyVerifier.Instance);
+        const string Local = "call local f\nexit\nf:\nmov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nand r7, 0xffff\nadd r6, 1\njlt r6, 100, -7\nmov r0, r7\nexit";
+        var nested = EbpfProgram.Create(Assembler.Assemble(Local), StructuralOnlyVerifier.Instance);
         var dispatched = EbpfProgram.Create(
-            Assembler.Assemble("call local f\nexit\nf:\nmov r6, 0\nmov r7, 100\nmov r1, r7\nmov r2, r6\ncall 1\nmov r7, r0\nand r7, 0xffff\nadd r6, 1\njlt r6, 100, -7\nmov r0, r7\nexit"),
+            Assembler.Assemble(Local.Replace("f:\n", "f:\n" + string.Concat(Enumerable.Repeat("mov r8, 0\n", BriefCode.MaxSlots)), StringComparison.Ordinal)),
             StructuralOnlyVerifier.Instance);
         Assert.False(HelperReturnAnalysis.Plan(loop)!.Yields);
         Assert.True(HelperReturnAnalysis.Plan(yielding)!.Yields);
+        Assert.True(HelperReturnAnalysis.Plan(nested)!.CountsCalls);
         Assert.Null(HelperReturnAnalysis.Plan(dispatched));
         const ulong yielded = (99_999UL * 100_000 / 2 * 3) + 1 + 7;
         var cases = new (ICompiledProgram Compiled, ulong Expected)[]
@@ -346,14 +351,14 @@ public class HelperReturnTests
             (new X64Engine().Compile(loop, environment), ExpectedLoop()),
             (new X64Engine().Compile(yielding, environment), yielded),
             (new X64Engine().Compile(dispatched, environment), ExpectedLoop()),
-            (new X64Engine().Compile(yielding, environment), yielded),
+            (new X64Engine().Compile(nested, environment), ExpectedLoop()),
         };
 
         try
         {
             using var stop = new CancellationTokenSource();
             var collector = GarbageCollections.ForceUntil(stop.Token);
-            var runners = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+            var runners = Enumerable.Range(0, cases.Length).Select(t => Task.Run(() =>
             {
                 var (compiled, expected) = cases[t];
                 var input = new byte[8];

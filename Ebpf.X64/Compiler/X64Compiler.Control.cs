@@ -22,10 +22,14 @@ internal sealed partial class X64Compiler
                 // The direct body's exit returns r0 and no fault (see EmitDirectEntry).
                 EmitDirectExit();
                 return;
-            case Operation.Exit when helpersReturn:
-                // Entered by a jump (see EmitEntry): the exit is the epilogue itself, with no resume entry (CodeExit).
+            case Operation.Exit when helpersReturn && program.FunctionIndexOf(pc) == 0:
+                // Entered by a jump (see EmitEntry): the exit is the epilogue itself, with no resume entry (CodeExit). A
+                // local function's exit is a return (the entry function is never called, see HelperReturnAnalysis).
                 EmitEndOfRun();
                 abi.EmitEpilogue(a, written, callsOut);
+                return;
+            case Operation.Exit when IsNested(pc):
+                EmitNestedReturn();
                 return;
             case Operation.Exit:
                 a.ret();
@@ -112,17 +116,29 @@ internal sealed partial class X64Compiler
             return;
         }
 
-        a.mov(r11, Block(RunBlock.StateOffset));
-        a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
         var stop = a.CreateLabel();
-        a.jne(stop);
+        EmitPollCancel(stop);
         cold.Add(() =>
         {
             Bind(ref stop);
-            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
-            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
-            a.jmp(exitStub);
+            EmitCancelledAt(pc);
         });
+    }
+
+    /// <summary>Jumps to <paramref name="stop"/> when the run's cancellation flag is set (changes r11 and the flags).</summary>
+    private void EmitPollCancel(Label stop)
+    {
+        a.mov(r11, Block(RunBlock.StateOffset));
+        a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
+        a.jne(stop);
+    }
+
+    /// <summary>Ends the run as cancelled at <paramref name="pc"/>.</summary>
+    private void EmitCancelledAt(int pc)
+    {
+        a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
+        a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
+        a.jmp(exitStub);
     }
 
     /// <summary>The jump <paramref name="insn"/> (unconditional, or conditional on its own registers) to <paramref name="target"/>.</summary>
@@ -190,25 +206,29 @@ internal sealed partial class X64Compiler
 
     /// <summary>
     /// A local call: check the depth (r10 must leave room for one more frame), save r6-r9 and r10 (five pushes plus the
-    /// return address keep the stack 16-byte aligned), move r10 down one frame, call, restore.
+    /// return address keep the stack 16-byte aligned), move r10 down one frame, call, restore. In code whose helper
+    /// calls return to the host the call is counted first (see <see cref="EmitCallCount"/>), and it saves only the
+    /// named ones of r6-r9 (see <see cref="FrameRegisters"/>).
     /// </summary>
     private void EmitLocalCall(int pc, DecodedInstruction insn)
     {
+        EmitCallCount(pc);
         var fail = a.CreateLabel();
         a.cmp(R64(10), Block(RunBlock.CallLimitOffset));
         a.jb(fail);
-        a.push(R64(6));
-        a.push(R64(7));
-        a.push(R64(8));
-        a.push(R64(9));
-        a.push(R64(10));
+        var pushed = FrameRegisters;
+        foreach (int r in pushed)
+        {
+            a.push(R64(r));
+        }
+
         a.sub(R64(10), stackSize);
         a.call(labels[insn.Target]);
-        a.pop(R64(10));
-        a.pop(R64(9));
-        a.pop(R64(8));
-        a.pop(R64(7));
-        a.pop(R64(6));
+        for (int i = pushed.Length - 1; i >= 0; i--)
+        {
+            a.pop(R64(pushed[i]));
+        }
+
         cold.Add(() =>
         {
             Bind(ref fail);
@@ -216,6 +236,56 @@ internal sealed partial class X64Compiler
             a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.CallDepthExceeded);
             a.jmp(exitStub);
         });
+    }
+
+    /// <summary>
+    /// Before a local call in code with local calls whose helper calls return to the host (<see cref="callInterval"/>):
+    /// counts the call down in the block and, when the count runs out, polls the cancellation flag and leaves for the host
+    /// without a call (a yield, as <see cref="EmitYieldCount"/>'s), so that a tree of local calls without a helper call
+    /// or a loop returns to the host at least every <see cref="callInterval"/> calls; the host resumes at once with r0 as
+    /// it was. The count starts at the entry (see <see cref="EmitEntry"/>) and again after such a yield; a resume entry
+    /// from a helper call leaves it as it is, which only makes the yields come sooner, and spares every helper call a store.
+    /// </summary>
+    private void EmitCallCount(int pc)
+    {
+        if (callInterval == 0)
+        {
+            return;
+        }
+
+        var leave = a.CreateLabel();
+        var back = a.CreateLabel();
+        a.sub(BlockDword(RunBlock.CallCountOffset), 1);
+        a.je(leave);
+        Bind(ref back);
+        cold.Add(() =>
+        {
+            var stop = a.CreateLabel();
+            Bind(ref leave);
+            EmitPollCancel(stop);
+            EmitYieldLeave(pc);
+            a.mov(BlockDword(RunBlock.CallCountOffset), (int)callInterval);
+            a.jmp(back);
+
+            Bind(ref stop);
+            EmitCancelledAt(pc);
+        });
+    }
+
+    /// <summary>A yield at <paramref name="pc"/>: r0 to the block's held r0, the passed ones of r1-r5 and the named ones
+    /// of r6-r9 to the block, the leave for the host (site -1) and, after the resume entry, the reloads.</summary>
+    private void EmitYieldLeave(int pc)
+    {
+        a.mov(Block(RunBlock.HeldR0Offset), R64(0));
+        var arguments = ArgumentRegisters.ToArray().Where(IsPassedArgument).ToArray();
+        foreach (int r in arguments)
+        {
+            a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
+        }
+
+        var saved = SavedRegisters.ToArray();
+        EmitLeaveForHost(-1, saved, pc);
+        EmitReload(arguments, saved);
     }
 
     /// <summary>
@@ -236,7 +306,8 @@ internal sealed partial class X64Compiler
         var direct = helper is null ? null : Helpers.InlineLookupSite.FindDirect(program, environment, helper, pc, EngineName);
         // A tail call whose program array is known is entered by the host's helper loop itself (helpers that return
         // to the host only: through the dispatcher the caller's native frames are still below the call).
-        var tailCalls = helper is null || !helpersReturn ? null : Helpers.InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName);
+        // Not with local-call frames live, which the host's nested target would leave behind (see HelperReturnAnalysis).
+        var tailCalls = helper is null || !helpersReturn || callInterval > 0 ? null : Helpers.InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName);
         // A static rbpf-style helper's entry point, which code that returns to the host leaves with (EmitLeaveForHost).
         nint entry = helpersReturn && helper?.Simple is { } simple ? X64CompiledProgram.StaticEntry(simple) : 0;
         sites.Add(new HelperSite(pc, helper, direct, tailCalls, entry));
@@ -290,7 +361,7 @@ internal sealed partial class X64Compiler
     {
         int after = pc + 1;
         var saved = SavedRegisters.Where(r => liveness.IsLiveAt(after, r)).ToArray();
-        EmitLeaveForHost(exitSite, saved);
+        EmitLeaveForHost(exitSite, saved, pc);
         EmitReload(ArgumentRegisters.ToArray().Where(r => IsPassedArgument(r) && liveness.IsLiveAt(after, r)), saved);
     }
 
@@ -306,12 +377,22 @@ internal sealed partial class X64Compiler
     /// pointer for the exit stub, the result as r0, r10 and the yield count; the code that follows reloads what it
     /// needs (see <see cref="EmitReload"/>). No jump or call between the host's call and the continuation, and none
     /// between the site and the host's return.
+    /// <para>In a local function (<paramref name="pc"/> outside the entry function, in code with local calls, see
+    /// <see cref="callInterval"/>) the native frames of live local calls may lie between the stack pointer and the
+    /// entry's: the site also moves those frames to the run's frame save area (<see cref="EmitFramesOut"/>, see
+    /// X64Compiler.NestedFrames.cs); the resume entry takes r10 from the block's frame boundary.</para>
     /// </summary>
-    private void EmitLeaveForHost(int site, IEnumerable<int> saved)
+    private void EmitLeaveForHost(int site, IEnumerable<int> saved, int pc)
     {
+        bool nested = IsNested(pc);
         foreach (int r in saved)
         {
             a.mov(Block(RunBlock.SavedRegistersOffset + (8 * (r - 6))), R64(r));
+        }
+
+        if (nested)
+        {
+            EmitFramesOut();
         }
 
         var resume = a.CreateLabel();
@@ -334,7 +415,11 @@ internal sealed partial class X64Compiler
         abi.EmitPrologue(a, written, callsOut);
         a.mov(Block(RunBlock.SavedRspOffset), rsp);
         a.mov(R64(0), abi.SecondArgument);
-        if (holdsFrame)
+        if (nested)
+        {
+            EmitFramesResume();
+        }
+        else if (holdsFrame)
         {
             a.mov(R64(10), Block(RunBlock.StackEndOffset));
         }
@@ -405,19 +490,8 @@ internal sealed partial class X64Compiler
         {
             var stop = a.CreateLabel();
             Bind(ref leave);
-            a.mov(r11, Block(RunBlock.StateOffset));
-            a.cmp(__dword_ptr[r11 + CancelRequestedOffset], 0);
-            a.jne(stop);
-            a.mov(Block(RunBlock.HeldR0Offset), R64(0));
-            var arguments = ArgumentRegisters.ToArray().Where(IsPassedArgument).ToArray();
-            foreach (int r in arguments)
-            {
-                a.mov(Block(RunBlock.ArgsOffset + (8 * (r - 1))), R64(r));
-            }
-
-            var saved = SavedRegisters.ToArray();
-            EmitLeaveForHost(-1, saved);
-            EmitReload(arguments, saved);
+            EmitPollCancel(stop);
+            EmitYieldLeave(pc);
             if (guardAgain is { } guard)
             {
                 // A counting copy's count did not survive the host: the jump itself, to the guard (which works the
@@ -434,9 +508,7 @@ internal sealed partial class X64Compiler
             }
 
             Bind(ref stop);
-            a.mov(BlockDword(RunBlock.ErrorInfoOffset), pc);
-            a.mov(BlockDword(RunBlock.StatusOffset), (int)RunStatus.Cancelled);
-            a.jmp(exitStub);
+            EmitCancelledAt(pc);
         });
     }
 

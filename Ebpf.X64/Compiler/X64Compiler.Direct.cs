@@ -11,9 +11,11 @@ namespace Ebpf.X64.Compiler;
 /// <summary>
 /// The direct body: a second translation of a program that qualifies for the direct entry (see
 /// <c>Ebpf.Execution.DirectEntry</c>), a native function <c>(ulong r1, ulong r2) -&gt; (ulong r0, ulong fault)</c>
-/// entered with its arguments in the host registers of r1 and r2. It has no run block: a qualifying program names no
-/// r10, calls nothing, never jumps backward and cannot run out of its budget, so the only thing a run needs besides its
-/// registers is the input, [r1, r1 + r2). The input start and, for each access size the program checks, the input limit
+/// entered with its arguments in the host registers of r1 and r2. It has no run block: a qualifying program calls
+/// nothing, never jumps backward, cannot run out of its budget and uses r10 only as the base of accesses at constant
+/// offsets inside its frame, so the only things a run needs besides its registers are the input, [r1, r1 + r2), and,
+/// when it names r10, a frame of <c>DirectEntry.FrameBytes</c> bytes, which the body allocates zeroed on the native
+/// stack below its saved registers (rbp, r10's host register, is its top) and drops on return. The input start and, for each access size the program checks, the input limit
 /// (r2 - size + 1, or 0 when the input is shorter) are held for the whole run in registers the program leaves free
 /// (slots on the native stack when too few are free), so a check is a subtraction and one compare with no memory
 /// operand, or a single compare of the limit with a constant for an access at a constant offset from an r1 the program
@@ -38,6 +40,9 @@ internal sealed partial class X64Compiler
     /// <summary>The 8-byte slots on the native stack that hold the values no free register could take.</summary>
     private int directSlots;
 
+    /// <summary>The bytes of the direct body's frame on the native stack (see <c>DirectEntry.FrameBytes</c>); 0 when the program names no r10.</summary>
+    private int directFrame;
+
     /// <summary>The direct body's return after a failed check (rax and rdx set).</summary>
     private Label directFault;
 
@@ -55,7 +60,7 @@ internal sealed partial class X64Compiler
     {
         var plan = CheckPlan.Create(program, environment, options);
         var code = CompileWith(program, environment, options, plan, helpers, abi, dispatcher, returnPlan);
-        if (!TakesDirectBody(program, loops))
+        if (!TakesDirectBody(program, options, loops))
         {
             return (code, null);
         }
@@ -140,24 +145,27 @@ internal sealed partial class X64Compiler
     }
 
     /// <summary>
-    /// True when the direct body can translate <paramref name="program"/>: one function that names no r10, calls
+    /// True when the direct body can translate <paramref name="program"/>: one function that names no r10 or uses it
+    /// only as the base of accesses inside a frame the body allocates (<c>DirectEntry.FrameBytes</c>), calls
     /// nothing, reads no packet with the legacy loads and never jumps backward (everything that would need the run
-    /// block), or, with <paramref name="loops"/>, jumps backward and writes no memory (the restartable direct entry of
+    /// block), or, with <paramref name="loops"/>, jumps backward, writes no memory and names no r10 (the restartable direct entry of
     /// <c>DirectEntry.QualifiesWithLoops</c>, whose body counts its backward jumps, see <see cref="EmitDirectStep"/>).
     /// Every program that qualifies for the direct entry has this shape; this is the compiler's own guard.
     /// </summary>
-    private static bool TakesDirectBody(EbpfProgram program, bool loops)
+    private static bool TakesDirectBody(EbpfProgram program, ExecutionOptions options, bool loops)
     {
         if (program.Functions.Length != 1 || program.IsCallback(0))
         {
             return false;
         }
 
+        // r10 only as the base of accesses inside a frame the body can allocate (never in a body with loops).
+        bool frame = !loops && Execution.DirectEntry.FrameBytes(program, options) > 0;
         var code = program.Decoded;
         for (int pc = 0; pc < code.Length; pc += code[pc].Length)
         {
             var insn = code[pc];
-            if (insn.Dst == 10 || (insn.Src == 10 && insn.Operation != Operation.Lddw) || insn.IsPacketLoad
+            if (((insn.Dst == 10 || (insn.Src == 10 && insn.Operation != Operation.Lddw)) && !frame) || insn.IsPacketLoad
                 || insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal
                 || (insn.IsJump && insn.Target <= pc && !loops)
                 || (loops && (insn.IsAtomic || insn.Operation == Operation.Store)))
@@ -180,12 +188,22 @@ internal sealed partial class X64Compiler
         directRestart = a.CreateLabel("direct_restart");
         PlaceDirectValues();
         abi.EmitDirectPrologue(a, directWritten);
+        if (directFrame > 0)
+        {
+            EmitDirectFrame();
+        }
+
         if (directSlots > 0)
         {
             a.sub(rsp, 8 * directSlots);
         }
 
         EmitZeroes();
+        if (directFrame > 0)
+        {
+            // r10: the frame's top, above the slots.
+            a.lea(R64(10), __[rsp + (8 * directSlots) + directFrame]);
+        }
         if (directSteps.IsSet)
         {
             a.mov(new AssemblerRegister32(ToRegister32(directSteps.Host)), Execution.DirectEntry.LoopSteps);
@@ -233,12 +251,18 @@ internal sealed partial class X64Compiler
     /// <summary>
     /// Decides where the direct body holds its input start and limits: the start in r1's own register when no instruction
     /// writes r1, the 1-byte limit (r2 itself) in r2's when none writes r2; the others in the registers the program
-    /// leaves free, the caller-saved ones first (those of unnamed r3-r5), then r12 and rbp (no run block, no r10), then
+    /// leaves free, the caller-saved ones first (those of unnamed r3-r5), then r12 and rbp (no run block; rbp only when the program names no r10), then
     /// those of unnamed r6-r9, the limit used by the most checks first; whatever is left over goes to stack slots.
     /// Nothing is placed when no access is checked. The named r6-r9 are changed by the body itself.
     /// </summary>
     private void PlaceDirectValues()
     {
+        directFrame = Execution.DirectEntry.FrameBytes(program, options);
+        if (directFrame > 0)
+        {
+            directWritten.Add(R64(10).Value);
+        }
+
         foreach (int r in (ReadOnlySpan<int>)[6, 7, 8, 9])
         {
             if (named[r])
@@ -273,7 +297,11 @@ internal sealed partial class X64Compiler
         }
 
         free.Enqueue(Register.R12);
-        free.Enqueue(Register.RBP);
+        if (directFrame == 0)
+        {
+            free.Enqueue(R64(10).Value);
+        }
+
         foreach (int r in (ReadOnlySpan<int>)[6, 7, 8, 9])
         {
             if (!named[r])
@@ -285,7 +313,7 @@ internal sealed partial class X64Compiler
         if (loops)
         {
             // Taken at every backward jump: the first free register (there is always one: r12 and rbp are free in
-            // the direct body, which has no run block and no r10).
+            // the direct body of a loop, which has no run block and no r10).
             directSteps = TakeDirect(free);
             if (directSteps.Host == Register.None)
             {
@@ -392,11 +420,35 @@ internal sealed partial class X64Compiler
     /// <summary>The 32-bit register of 64-bit <paramref name="register"/>.</summary>
     private static Register ToRegister32(Register register) => register.GetFullRegister32();
 
+    /// <summary>
+    /// Allocates the direct body's frame (<see cref="directFrame"/> bytes, a multiple of 8) on the native stack and zeroes
+    /// it, 16 bytes a store where it can: a run starts on zeros, as on the plain path's stack area, and no byte of an
+    /// earlier run or of the host's own frames can show through.
+    /// </summary>
+    private void EmitDirectFrame()
+    {
+        a.sub(rsp, directFrame);
+        int offset = 0;
+        if (directFrame >= 16)
+        {
+            a.xorps(xmm0, xmm0);
+            for (; offset + 16 <= directFrame; offset += 16)
+            {
+                a.movups(__[rsp + offset], xmm0);
+            }
+        }
+
+        if (offset < directFrame)
+        {
+            a.mov(__qword_ptr[rsp + offset], 0);
+        }
+    }
+
     private void EmitDirectLeave()
     {
-        if (directSlots > 0)
+        if (directSlots > 0 || directFrame > 0)
         {
-            a.add(rsp, 8 * directSlots);
+            a.add(rsp, (8 * directSlots) + directFrame);
         }
 
         abi.EmitDirectEpilogue(a, directWritten);

@@ -88,7 +88,8 @@ internal sealed partial class X64Compiler
     /// </summary>
     private bool TryEmitTailCall(int pc, Helper helper)
     {
-        if (!helpersReturn || InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName) is not { Table: not 0 } targets)
+        // Not in code with local calls (callInterval): the jump would leave their native frames behind.
+        if (!helpersReturn || callInterval > 0 || InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName) is not { Table: not 0 } targets)
         {
             return false;
         }
@@ -212,9 +213,10 @@ internal sealed partial class X64Compiler
     /// True when the code can be entered by a tail call's jump: its helper calls return to the host and every call that
     /// leaves for the host is a tail-call site (which leaves as a <see cref="TailCallExit"/>, naming the program through
     /// the block): a target's other helper calls would leave with site indices the entry program's helper loop reads as
-    /// its own. A yield names no site, so a target may loop.
+    /// its own. A yield names no site, so a target may loop. Not code with local calls (<see cref="callInterval"/>), whose
+    /// leaves from local functions need the frame save area that only its own run provides.
     /// </summary>
-    private bool TailEnterable => helpersReturn && !directBody && sites.All(site => site.TailCalls is { Table: not 0 });
+    private bool TailEnterable => helpersReturn && callInterval == 0 && !directBody && sites.All(site => site.TailCalls is { Table: not 0 });
 
     /// <summary>
     /// The tail entry of code a tail call can enter by a jump (<see cref="TailEnterable"/>), after all other code;

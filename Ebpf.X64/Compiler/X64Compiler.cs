@@ -50,6 +50,11 @@ internal sealed unsafe partial class X64Compiler
     /// between two yields to the host (see <see cref="HelperReturnPlan"/>); else 0.</summary>
     private readonly long yieldInterval;
 
+    /// <summary>In code with local calls whose helper calls return to the host: the local calls between two yields to
+    /// the host (see <see cref="HelperReturnPlan.CallInterval"/>); such code leaves for the host with local-call frames
+    /// live (see <see cref="EmitLeaveForHost"/>). Else 0.</summary>
+    private readonly long callInterval;
+
     /// <summary>By eBPF register: true when an instruction names it (see <see cref="EmitEntry"/>).</summary>
     private readonly bool[] named;
 
@@ -104,6 +109,7 @@ internal sealed unsafe partial class X64Compiler
         this.directBody = directBody;
         helpersReturn = returnPlan is not null;
         yieldInterval = returnPlan?.YieldInterval ?? 0;
+        callInterval = returnPlan?.CallInterval ?? 0;
         this.helpers = helpers;
         this.program = program;
         this.environment = environment;
@@ -361,6 +367,12 @@ internal sealed unsafe partial class X64Compiler
 
         EmitZeroes();
         EmitYieldCountStart();
+        if (callInterval > 0)
+        {
+            // The count of local calls between two yields (see EmitCallCount), once per run.
+            a.mov(BlockDword(RunBlock.CallCountOffset), (int)callInterval);
+        }
+
         if (helpersReturn)
         {
             // Call sites leave r3-r5 out of the block when the program never names them (they stay 0).

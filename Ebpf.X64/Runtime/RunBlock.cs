@@ -11,7 +11,7 @@ namespace Ebpf.X64.Runtime;
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 internal unsafe struct RunBlock
 {
-    public const int Size = 296;
+    public const int Size = 304;
     public const int StateOffset = 0;
     public const int InputStartOffset = 8;
     public const int InputLimitOffset = 16;     // 4 entries: sizes 1, 2, 4, 8
@@ -36,9 +36,23 @@ internal unsafe struct RunBlock
     public const int ContextLengthOffset = 216;
     public const int SavedRegistersOffset = 224; // 4 entries: r6..r9 while a helper call is out in the host
     public const int ExitSiteOffset = 256;
+    public const int CallCountOffset = 260;
+    public const int FrameSaveOffset = 264;
     public const int HeldR0Offset = 272;
     public const int GuardRestOffset = 280;
     public const int TailSiteOffset = 288;
+    public const int FrameBoundaryOffset = 296;
+
+    /// <summary>The bytes of one local call's native frame: the caller's r6-r10 and the return address.</summary>
+    public const int FrameRecordBytes = 48;
+
+    /// <summary>The most local-call frames live at once: <see cref="ExecutionOptions.MaxCallDepth"/> is at most 64, and a
+    /// local call needs room for one more frame below the caller's (see <see cref="CallLimit"/>), so at most 63 frames are
+    /// nested below the entry function's.</summary>
+    public const int MaxNestedFrames = 63;
+
+    /// <summary>The size of the frame save area (see <see cref="FrameSave"/>): <see cref="MaxNestedFrames"/> frames.</summary>
+    public const int FrameSaveBytes = MaxNestedFrames * FrameRecordBytes;
 
     /// <summary>The shared run state.</summary>
     [FieldOffset(StateOffset)] public RunState* State;
@@ -146,8 +160,19 @@ internal unsafe struct RunBlock
     [FieldOffset(SavedRegistersOffset + 24)] public ulong SavedR9;
 
     /// <summary>The call site of a static rbpf-style helper the code left for (<see cref="CodeExit.IsHelperEntry"/>), which
-    /// the host reads only when the helper threw or the run was cancelled during the call. (Bytes 260-271 are free.)</summary>
+    /// the host reads only when the helper threw or the run was cancelled during the call.</summary>
     [FieldOffset(ExitSiteOffset)] public int ExitSite;
+
+    /// <summary>In code with local calls whose helper calls return to the host: the local calls the code may still make
+    /// before it yields (see <c>HelperReturnPlan.CallInterval</c>), set at its entry and at every resume entry.</summary>
+    [FieldOffset(CallCountOffset)] public int CallCount;
+
+    /// <summary>In code with local calls whose helper calls return to the host: the low end of the frames saved in the
+    /// run's frame save area (<see cref="FrameSaveBytes"/> bytes in the run method's frame, never in memory the program
+    /// can address; the area's end while none is saved). The saved frames are those of the outermost local calls, the
+    /// outermost at the area's end: the code moves the native frames of its live local calls there when it leaves for the
+    /// host, and a local function whose frame is there returns through it (see the x64 compiler's nested frames).</summary>
+    [FieldOffset(FrameSaveOffset)] public byte* FrameSave;
 
     /// <summary>r0 while the code is out for a yield (site -1, see <see cref="CodeExit"/>): the host resumes with it as the
     /// result.</summary>
@@ -161,4 +186,10 @@ internal unsafe struct RunBlock
     /// <summary>The site index of a tail-call site that left for the host (see X64Compiler.TailCall.cs): the site of the
     /// program <see cref="Program"/> names, which a tail call's jump may have entered.</summary>
     [FieldOffset(TailSiteOffset)] public int TailSite;
+
+    /// <summary>With frames saved (see <see cref="FrameSave"/>): r10 of the deepest function whose frame is saved; a
+    /// local function whose r10 is at least this returns through the save area, and the resume entry of a leave from a
+    /// local function (whose frame is then the deepest saved one) takes its r10 from here. <see cref="ulong.MaxValue"/> (or the
+    /// stack end, which no local function's r10 reaches) while none is saved.</summary>
+    [FieldOffset(FrameBoundaryOffset)] public ulong FrameBoundary;
 }
