@@ -196,6 +196,16 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 case Op.Arsh64Reg: r[ins->Dst] = (ulong)((long)r[ins->Dst] >> (int)(r[ins->Src] & 63)); ins++; continue;
                 case Op.Neg64: r[ins->Dst] = (ulong)-(long)r[ins->Dst]; ins++; continue;
                 case Op.Mov64Imm: r[ins->Dst] = (ulong)ins->Imm; ins++; continue;
+                case Op.ReturnImm:
+                    if (TRun.Direct)
+                    {
+                        // mov r0, imm before an exit (see Decoder.FuseReturns): the run ends here with r0 = imm.
+                        return (ulong)ins->Imm;
+                    }
+
+                    r[0] = (ulong)ins->Imm;
+                    ins++;
+                    continue;
                 case Op.Mov64Reg: r[ins->Dst] = r[ins->Src]; ins++; continue;
                 case Op.MovSx64B: r[ins->Dst] = (ulong)(long)(sbyte)r[ins->Src]; ins++; continue;
                 case Op.MovSx64H: r[ins->Dst] = (ulong)(long)(short)r[ins->Src]; ins++; continue;
