@@ -57,24 +57,7 @@ internal static class Decoder
             decoded[pc] = d;
         }
 
-        FuseReturns(decoded);
         return decoded;
-    }
-
-    /// <summary>
-    /// Marks each <c>mov r0, imm</c> (64-bit) whose next slot is an <c>exit</c> as <see cref="Op.ReturnImm"/>: a run
-    /// that executes it executes that exit next whatever else jumps there (a mov does not jump), with r0 = imm, so the
-    /// direct copy of the loop (no budget, no observer, no call frames) returns imm without dispatching the exit.
-    /// </summary>
-    private static void FuseReturns(DecodedInstruction[] decoded)
-    {
-        for (int pc = 0; pc + 1 < decoded.Length; pc++)
-        {
-            if (decoded[pc].Op == Op.Mov64Imm && decoded[pc].Dst == 0 && decoded[pc + 1].Op == Op.Exit)
-            {
-                decoded[pc].Op = Op.ReturnImm;
-            }
-        }
     }
 
     /// <summary>The unchecked code of a checked load or store code.</summary>

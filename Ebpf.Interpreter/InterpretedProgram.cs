@@ -196,16 +196,6 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
                 case Op.Arsh64Reg: r[ins->Dst] = (ulong)((long)r[ins->Dst] >> (int)(r[ins->Src] & 63)); ins++; continue;
                 case Op.Neg64: r[ins->Dst] = (ulong)-(long)r[ins->Dst]; ins++; continue;
                 case Op.Mov64Imm: r[ins->Dst] = (ulong)ins->Imm; ins++; continue;
-                case Op.ReturnImm:
-                    if (TRun.Direct)
-                    {
-                        // mov r0, imm before an exit (see Decoder.FuseReturns): the run ends here with r0 = imm.
-                        return (ulong)ins->Imm;
-                    }
-
-                    r[0] = (ulong)ins->Imm;
-                    ins++;
-                    continue;
                 case Op.Mov64Reg: r[ins->Dst] = r[ins->Src]; ins++; continue;
                 case Op.MovSx64B: r[ins->Dst] = (ulong)(long)(sbyte)r[ins->Src]; ins++; continue;
                 case Op.MovSx64H: r[ins->Dst] = (ulong)(long)(short)r[ins->Src]; ins++; continue;
@@ -447,8 +437,7 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
     {
         if (TRun.Direct)
         {
-            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength)
-                && !MemoryGuard.Within(address, size, stackLow, (ulong)directFrame))
+            if (!MemoryGuard.Within(address, size, state.InputAddress, state.InputLength) && !InDirectFrame(address, size, stackLow))
             {
                 ThrowDirectViolation(ref state, address, size, access, PcOf(ins));
             }
@@ -460,6 +449,15 @@ internal sealed unsafe class InterpretedProgram : CompiledProgram, IObservablePr
 
         return address;
     }
+
+    /// <summary>
+    /// True when <c>[address, address + size)</c> lies in a direct run's own frame (<paramref name="stackLow"/> and
+    /// <see cref="directFrame"/> bytes up). Not inlined: <see cref="Check{TRun}"/> is inlined at every access of the
+    /// dispatch loop, whose inlining the runtime budgets by the IL of every inlinee (the plain copies' too, where this
+    /// branch is dead), and the compare written inline there measurably slowed the plain loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool InDirectFrame(ulong address, ulong size, ulong stackLow) => MemoryGuard.Within(address, size, stackLow, (ulong)directFrame);
 
     /// <summary>
     /// The address of an access the safety analysis proves in bounds: unchecked, except under an observer (which may

@@ -38,8 +38,4 @@ internal enum Op : byte
     StBProven, StHProven, StWProven, StDWProven, StxBProven, StxHProven, StxWProven, StxDWProven,
 
     CallHelper, CallLocal, CallX, Exit,
-
-    // mov r0, imm right before an exit (see Decoder.FuseReturns): the direct copy of the loop returns imm at once, the
-    // others run it as Mov64Imm (their exit counts against the budget and meets the observer on its own).
-    ReturnImm,
 }
