@@ -104,11 +104,12 @@ public sealed class AnalysisResults
     /// True when the access at <paramref name="pc"/> lies inside the current frame for every possible r10 (r10 as base
     /// and a constant offset within <paramref name="stackSize"/> bytes below it), so it needs no run-time check.
     /// </summary>
-    public bool IsOwnFrameAccess(int pc, int stackSize)
-    {
-        var insn = program.Decoded[pc];
-        return insn.BaseRegister == 10 && insn.Offset >= -stackSize && insn.Offset + insn.AccessSize <= 0;
-    }
+    public bool IsOwnFrameAccess(int pc, int stackSize) => IsOwnFrameAccess(program.Decoded[pc], stackSize);
+
+    /// <summary>True when <paramref name="insn"/> accesses memory through r10 at a constant offset inside a frame of
+    /// <paramref name="stackSize"/> bytes (see <see cref="IsOwnFrameAccess(int, int)"/>).</summary>
+    public static bool IsOwnFrameAccess(in DecodedInstruction insn, int stackSize) =>
+        insn.BaseRegister == 10 && insn.Offset >= -stackSize && insn.Offset + insn.AccessSize <= 0;
 
     private static (ImmutableArray<BasicBlock> Blocks, int[] BlockOfSlot) FindBlocks(EbpfProgram program)
     {

@@ -1,3 +1,4 @@
+using Ebpf.Analysis;
 using Ebpf.Isa;
 
 namespace Ebpf.Execution;
@@ -41,7 +42,7 @@ internal static class DirectEntry
             return false;
         }
 
-        return ReachesOnlyRegisters(program) || FrameBytes(program, options) > 0;
+        return FrameOf(program, options) is not null;
     }
 
     /// <summary>The deepest frame a direct entry gives a program (see <see cref="DirectEntry"/>): 512 bytes, the default frame.</summary>
@@ -58,6 +59,29 @@ internal static class DirectEntry
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(options);
+        return FrameOf(program, options) ?? 0;
+    }
+
+    /// <summary>
+    /// True when <paramref name="insn"/> names r10 only as the base register of a load, store or atomic at a constant
+    /// offset inside a frame of <paramref name="stackSize"/> bytes (see <see cref="AnalysisResults.IsOwnFrameAccess(in DecodedInstruction, int)"/>)
+    /// no deeper than <see cref="MaxFrameBytes"/>: its other register field (the loaded register, the stored value, an
+    /// unused field) does not name r10. The one rule of a direct run's frame, which the fuzzer's generator of such
+    /// programs applies too.
+    /// </summary>
+    internal static bool IsFrameAccess(in DecodedInstruction insn, int stackSize) =>
+        insn.IsMemoryAccess && (insn.BaseRegister == insn.Src ? insn.Dst : insn.Src) != 10
+        && AnalysisResults.IsOwnFrameAccess(insn, stackSize) && -insn.Offset <= MaxFrameBytes;
+
+    /// <summary>
+    /// What the direct entry asks of a program's instructions under <paramref name="options"/> (see
+    /// <see cref="DirectEntry"/>): null when one loads a map, global data or code address with <c>lddw</c>, reads the
+    /// packet with the legacy loads, or names r10 other than as a frame base (<see cref="IsFrameAccess"/>); otherwise the
+    /// bytes of frame a run needs, the deepest access through r10 in whole 8-byte words (0 when none names r10, so that
+    /// the registers and the input are all the program reaches).
+    /// </summary>
+    private static int? FrameOf(EbpfProgram program, ExecutionOptions options)
+    {
         int deepest = 0;
         var code = program.Decoded;
         for (int pc = 0; pc < code.Length; pc += code[pc].Length)
@@ -65,7 +89,7 @@ internal static class DirectEntry
             var insn = code[pc];
             if (insn.IsPacketLoad || (insn.Operation == Operation.Lddw && insn.PseudoSource != LddwSource.Immediate))
             {
-                return 0;
+                return null;
             }
 
             if (insn.Dst != 10 && (insn.Operation == Operation.Lddw || insn.Src != 10))
@@ -73,12 +97,9 @@ internal static class DirectEntry
                 continue;
             }
 
-            // r10 only as the base of an access in the frame; the other register field (the loaded register, the
-            // stored value, an unused field) must not name it.
-            bool baseOnly = insn.IsMemoryAccess && insn.BaseRegister == 10 && (insn.BaseRegister == insn.Src ? insn.Dst : insn.Src) != 10;
-            if (!baseOnly || !program.Analysis.IsOwnFrameAccess(pc, options.StackSize) || -insn.Offset > MaxFrameBytes)
+            if (!IsFrameAccess(insn, options.StackSize))
             {
-                return 0;
+                return null;
             }
 
             deepest = Math.Max(deepest, -insn.Offset);
@@ -127,7 +148,7 @@ internal static class DirectEntry
             }
         }
 
-        return ReachesOnlyRegisters(program);
+        return FrameOf(program, options) == 0;
     }
 
     /// <summary>
@@ -139,24 +160,4 @@ internal static class DirectEntry
     /// that has not ended by then is watched from within a microsecond of its start.
     /// </summary>
     public const int LoopSteps = 128;
-
-    /// <summary>
-    /// True when no instruction of <paramref name="program"/> names r10, loads a map, global data or code address
-    /// with <c>lddw</c>, or reads the packet with the legacy loads: the registers and the input are all it reaches.
-    /// </summary>
-    private static bool ReachesOnlyRegisters(EbpfProgram program)
-    {
-        var code = program.Decoded;
-        for (int pc = 0; pc < code.Length; pc += code[pc].Length)
-        {
-            var insn = code[pc];
-            if (insn.Dst == 10 || (insn.Operation != Operation.Lddw && insn.Src == 10) || insn.IsPacketLoad
-                || (insn.Operation == Operation.Lddw && insn.PseudoSource != LddwSource.Immediate))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

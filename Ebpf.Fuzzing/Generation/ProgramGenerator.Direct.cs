@@ -42,22 +42,12 @@ public static partial class ProgramGenerator
         return generated with { Slots = slots };
     }
 
-    /// <summary>True when slot <paramref name="i"/> is a load, store or atomic through r10 at a constant offset inside a 512-byte frame, its other register field not r10.</summary>
-    private static bool IsFrameAccess(Instruction[] slots, int i)
-    {
-        var slot = slots[i];
-        if (i > 0 && slots[i - 1].OpCode == OpCodes.Lddw)
-        {
-            return false;
-        }
-
-        int cls = slot.OpCode & 0x07;
-        int mode = slot.OpCode & 0xE0;
-        int size = (slot.OpCode & 0x18) switch { 0x00 => 4, 0x08 => 2, 0x10 => 1, _ => 8 };
-        bool load = cls == 0x01 && mode is 0x60 or 0x80;
-        bool store = (cls is 0x02 or 0x03) && mode is 0x60 or 0xC0;
-        var (baseRegister, other) = load ? (slot.Src, slot.Dst) : (slot.Dst, slot.Src);
-        return (load || store) && baseRegister == 10 && other != 10 && slot.Offset >= -512 && slot.Offset + size <= 0;
-    }
-
+    /// <summary>
+    /// True when slot <paramref name="i"/> is a load, store or atomic through r10 at a constant offset inside a 512-byte
+    /// frame, its other register field not r10 (the direct entry's own rule, <c>DirectEntry.IsFrameAccess</c>).
+    /// </summary>
+    private static bool IsFrameAccess(Instruction[] slots, int i) =>
+        (i == 0 || slots[i - 1].OpCode != OpCodes.Lddw)
+        && InstructionDecoder.TryDecode(slots, i, out var insn, out _)
+        && Ebpf.Execution.DirectEntry.IsFrameAccess(insn, 512);
 }

@@ -273,7 +273,7 @@ internal sealed class FunctionCompiler
     }
 
     /// <summary>True when the access at <paramref name="pc"/> lies inside the current frame for every possible r10, so
-    /// it needs no run-time check (see <see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>).</summary>
+    /// it needs no run-time check (see <see cref="Analysis.AnalysisResults.IsOwnFrameAccess(int, int)"/>).</summary>
     public bool IsInOwnFrame(int pc) => Program.Analysis.IsOwnFrameAccess(pc, Options.StackSize);
 
     /// <summary>

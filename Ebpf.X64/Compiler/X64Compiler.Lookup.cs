@@ -43,7 +43,7 @@ internal sealed partial class X64Compiler
     /// <paramref name="size"/> bytes there inside the current frame, by the instructions of the call's basic block before
     /// it (see <see cref="BlockValueAt"/>). r10 is read-only and always the top of the current frame, so the helper's
     /// check of such an argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside
-    /// the frame is (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess"/>). clang passes a map key on the stack this way.
+    /// the frame is (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess(int, int)"/>). clang passes a map key on the stack this way.
     /// </summary>
     private bool IsOwnFrameArgument(int pc, int register, int size) =>
         BlockValueAt(pc, register) is { FrameOffset: { } at } && at >= -stackSize && at + size <= 0;
