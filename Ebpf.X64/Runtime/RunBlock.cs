@@ -164,7 +164,8 @@ internal unsafe struct RunBlock
     [FieldOffset(ExitSiteOffset)] public int ExitSite;
 
     /// <summary>In code with local calls whose helper calls return to the host: the local calls the code may still make
-    /// before it yields (see <c>HelperReturnPlan.CallInterval</c>), set at its entry and at every resume entry.</summary>
+    /// before it yields (see <c>HelperReturnPlan.CallInterval</c>), set at its entry and after each such yield; a resume
+    /// entry from a helper call leaves it as it is (see the x64 compiler's <c>EmitCallCount</c>).</summary>
     [FieldOffset(CallCountOffset)] public int CallCount;
 
     /// <summary>In code with local calls whose helper calls return to the host: the low end of the frames saved in the
