@@ -93,6 +93,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             : (X64Compiler.Compile(program, environment, Options, helpers, abi, HelperDispatcher.Address, returnPlan), null);
         sites = compiled.Sites;
         simpleFunctions = SimpleFunctions(sites);
+        helperTargets = HelperTargets(sites);
         pcOffsets = compiled.PcOffsets;
         callbackOffsets = compiled.CallbackOffsets;
         checkedAccesses = compiled.CheckedAccesses;

@@ -308,8 +308,8 @@ internal sealed partial class X64Compiler
         // to the host only: through the dispatcher the caller's native frames are still below the call).
         // Not with local-call frames live, which the host's nested target would leave behind (see HelperReturnAnalysis).
         var tailCalls = helper is null || !helpersReturn || callInterval > 0 ? null : Helpers.InlineLookupSite.FindTailCall(program, environment, helper, pc, EngineName);
-        // A static rbpf-style helper's entry point, which code that returns to the host leaves with (EmitLeaveForHost).
-        nint entry = helpersReturn && helper?.Simple is { } simple ? X64CompiledProgram.StaticEntry(simple) : 0;
+        // An rbpf-style helper's entry point, which code that returns to the host leaves with (EmitLeaveForHost).
+        nint entry = helpersReturn && helper?.Simple is { } simple ? X64CompiledProgram.HelperEntry(simple) : 0;
         sites.Add(new HelperSite(pc, helper, direct, tailCalls, entry));
         if (callxRegister >= 0)
         {

@@ -159,8 +159,9 @@ internal unsafe struct RunBlock
     /// <summary>r9 while the code is out for a helper call.</summary>
     [FieldOffset(SavedRegistersOffset + 24)] public ulong SavedR9;
 
-    /// <summary>The call site of a static rbpf-style helper the code left for (<see cref="CodeExit.IsHelperEntry"/>), which
-    /// the host reads only when the helper threw or the run was cancelled during the call.</summary>
+    /// <summary>The call site of an rbpf-style helper the code left for with its entry point
+    /// (<see cref="CodeExit.IsHelperEntry"/>), which the host reads for an instance method's target and when the helper
+    /// threw or the run was cancelled during the call.</summary>
     [FieldOffset(ExitSiteOffset)] public int ExitSite;
 
     /// <summary>In code with local calls whose helper calls return to the host: the local calls the code may still make
