@@ -12,8 +12,8 @@ namespace Ebpf.X64;
 public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
-    /// By helper call site: the rbpf-style function of the site's helper when the code does not leave with its static
-    /// entry point (<see cref="HelperSite.Entry"/>, which the run's helper loop calls itself, see
+    /// By helper call site: the rbpf-style function of the site's helper when the code does not leave with its method's
+    /// entry point (<see cref="HelperSite.Entry"/>, see <see cref="HelperEntry"/>, which the run's helper loop calls itself, see
     /// <see cref="RunWithHelperReturns"/>); null for a <c>callx</c> site or a helper that takes a
     /// <see cref="HelperContext"/> (those go through <see cref="CallHelper"/>).
     /// </summary>
@@ -132,8 +132,9 @@ public sealed unsafe partial class X64CompiledProgram
     /// <see cref="EbpfHelperException"/>, and a run cancelled during the call stops when it returns (the rules
     /// <see cref="Execution.CompiledProgram"/>'s helper invocation applies to every engine's calls); such a helper gets no
     /// context, so it cannot stop the run or call back (its errors name the site the code wrote to the block,
-    /// <see cref="RunBlock.ExitSite"/>). An rbpf-style helper that is not a static method is called as a delegate
-    /// (<see cref="CallSimpleHelper"/>, same rules); yields and every other helper go through
+    /// <see cref="RunBlock.ExitSite"/>). A lambda's or another qualifying instance method's entry point
+    /// (<see cref="InstanceEntry"/>) is called the same way with the delegate's target first; any other rbpf-style helper is
+    /// called as a delegate (<see cref="CallSimpleHelper"/>, same rules); yields and every other helper go through
     /// <see cref="CallOtherHelper"/>. The loop is <see cref="ContinueWithHelpers"/>, called only when the code left for
     /// the host. Not inlined, so that the run method of programs without helper calls stays as small as it was.
     /// </summary>
@@ -242,8 +243,8 @@ public sealed unsafe partial class X64CompiledProgram
             }
             else if (exit.Site >= 0 && simpleFunctions[exit.Site] is { } function)
             {
-                // An rbpf-style helper that is not a static method (a lambda is an instance method of its closure):
-                // called as a delegate, from here rather than through CallOtherHelper (one call less per helper call;
+                // An rbpf-style helper without an entry point (a virtual method, a struct's, a generic type's, a
+                // multicast delegate; see InstanceEntry): called as a delegate, from here rather than through CallOtherHelper (one call less per helper call;
                 // sharing the try above with the static call measured slower for both).
                 result = CallSimpleHelper(block, exit.Site, function);
             }
