@@ -49,5 +49,5 @@ public static partial class ProgramGenerator
     private static bool IsFrameAccess(Instruction[] slots, int i) =>
         (i == 0 || slots[i - 1].OpCode != OpCodes.Lddw)
         && InstructionDecoder.TryDecode(slots, i, out var insn, out _)
-        && Ebpf.Execution.DirectEntry.IsFrameAccess(insn, 512);
+        && Ebpf.Execution.DirectEntry.IsFrameAccess(insn, ExecutionOptions.Default.StackSize);
 }
