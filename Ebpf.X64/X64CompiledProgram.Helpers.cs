@@ -147,7 +147,7 @@ public sealed unsafe partial class X64CompiledProgram
         }
 
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
-        return exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit);
+        return exit.Resume == 0 ? exit.Value : ContinueRun(block, exit);
     }
 
     /// <summary>
@@ -181,7 +181,7 @@ public sealed unsafe partial class X64CompiledProgram
         block->FrameSave = frames + RunBlock.FrameSaveBytes;
         block->FrameBoundary = ulong.MaxValue;
         var exit = ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, CodeExit>)entry)(block);
-        ulong r0 = exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit);
+        ulong r0 = exit.Resume == 0 ? exit.Value : ContinueRun(block, exit);
 
         // After the helper loop, so that its call is no tail call: a tail call would release this frame, and the area
         // with it, to the helper loop's own frame and the helpers' while the code's frames are saved there.

@@ -140,7 +140,7 @@ public sealed unsafe partial class X64CompiledProgram
         RunState* state = stack.State;
         try
         {
-            ulong r0 = Finish(ref *state, ref *block, exit.Resume == 0 ? exit.Value : ContinueWithHelpers(block, exit));
+            ulong r0 = Finish(ref *state, ref *block, exit.Resume == 0 ? exit.Value : ContinueRun(block, exit));
             return state->TailCallTarget != 0 ? ContinueTailCalls(ref *state, r0) : r0;
         }
         catch

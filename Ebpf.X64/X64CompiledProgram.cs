@@ -80,7 +80,7 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
     /// </summary>
     private readonly ulong blockWords;
 
-    internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi)
+    internal X64CompiledProgram(EbpfProgram program, ProgramEnvironment environment, ExecutionOptions options, INativeAbi abi, HelperLoopTiming helperLoops = HelperLoopTiming.WhenHot)
         : base(X64Engine.EngineName, program, environment, options, runLeases: true)
     {
         var helpers = HelperPlan.Create(program, environment, X64Engine.EngineName);
@@ -122,6 +122,11 @@ public sealed unsafe partial class X64CompiledProgram : CompiledProgram, IMemory
             // The direct body sits in the same mapping, after the code; direct runs call it (see CompiledProgram.RunDirect).
             directPcOffsets = directBody.PcOffsets;
             UseDirectEntry(entry + directOffset);
+        }
+
+        if (helpersReturn)
+        {
+            PlanHelperLoop(helperLoops);
         }
     }
 

@@ -33,6 +33,13 @@ public sealed class X64Engine : IExecutionEngine
     /// registration sets it to the category <c>Ebpf.X64</c> of the container's logger factory.</summary>
     public ILogger? Logger { get; init; }
 
+    /// <summary>
+    /// When compiled programs get a helper loop of their own that calls their rbpf-style helpers by name (see
+    /// <c>X64CompiledProgram.helperLoop</c>); null (the default): once hot, or at compile time with the AppContext switch
+    /// <c>Ebpf.X64.OwnHelperLoopAtCompile</c>. For tests and benchmarks that compare the loops.
+    /// </summary>
+    internal HelperLoopTiming? HelperLoops { get; init; }
+
     /// <inheritdoc />
     public EngineCapabilities Capabilities => EngineCapabilities.NativeCode | EngineCapabilities.CanDisableMemoryChecks;
 
@@ -50,7 +57,7 @@ public sealed class X64Engine : IExecutionEngine
     {
         ArgumentNullException.ThrowIfNull(program);
         var abi = HostAbi ?? throw new EbpfEngineUnavailableException(EngineName, HostUnavailableReason ?? "unavailable");
-        return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi)));
+        return EbpfTelemetry.Compile(EngineName, program, Logger, () => EbpfCompilationException.Guard(EngineName, () => new X64CompiledProgram(program, environment ?? new ProgramEnvironment(), options ?? ExecutionOptions.Default, abi, HelperLoops ?? X64CompiledProgram.DefaultHelperLoopTiming)));
     }
 
     [SuppressMessage("Performance", "CA1859", Justification = "The ABI layer is an interface so that a Windows x64 ABI can be added beside System V.")]

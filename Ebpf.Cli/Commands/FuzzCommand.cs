@@ -57,6 +57,9 @@ internal static class FuzzCommand
             var c = CultureInfo.InvariantCulture;
             context.Out.WriteLine(string.Create(c, $"fuzz: seed {campaignSeed}, engines {string.Join(", ", chosen.Select(e => e.Name))} ({chosen[0].Name} is the reference), {parallelism} thread(s)"));
 
+            // Each generated program runs once per configuration: x64 builds a program's own helper loop at compile time
+            // here, not once the program is hot, so that the comparison covers it.
+            AppContext.SetSwitch("Ebpf.X64.OwnHelperLoopAtCompile", true);
             var campaign = new DifferentialCampaign(chosen, GeneratedCases.For(campaignSeed, chosen[0])) { Parallelism = parallelism };
             CampaignResult result;
             using (var progress = new ProgressLine(context))

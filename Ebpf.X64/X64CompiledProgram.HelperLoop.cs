@@ -1,0 +1,313 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using Ebpf.Execution;
+using Ebpf.X64.Compiler;
+using Ebpf.X64.Runtime;
+
+namespace Ebpf.X64;
+
+/// <summary>
+/// The helper loop of one compiled program: like <see cref="X64CompiledProgram.ContinueWithHelpers"/>, from a run whose
+/// code left for the host at <c>exit</c> to its end, returning r0.
+/// </summary>
+internal unsafe delegate ulong ProgramHelperLoop(X64CompiledProgram program, RunBlock* block, CodeExit exit);
+
+/// <summary>When an x64 program gets its own helper loop (see <c>X64CompiledProgram.helperLoop</c>).</summary>
+internal enum HelperLoopTiming
+{
+    /// <summary>Never: every run uses the common loop.</summary>
+    Never,
+
+    /// <summary>After <see cref="X64CompiledProgram.HotRuns"/> runs that left the code for a helper, built in the background.</summary>
+    WhenHot,
+
+    /// <summary>At compile time.</summary>
+    AtCompile,
+}
+
+/// <summary>The program's own helper loop, which calls its rbpf-style helpers by name (see <see cref="helperLoop"/>).</summary>
+public sealed unsafe partial class X64CompiledProgram
+{
+    /// <summary>
+    /// The most helper methods a program's own helper loop tells apart (a compare per method before the call); exits to
+    /// any other helper hand the run to <see cref="ContinueWithHelpers"/>.
+    /// </summary>
+    internal const int MaxLoopHelpers = 8;
+
+    /// <summary>
+    /// The program's own helper loop, or null: built when dynamic code is compiled here and the code leaves for
+    /// rbpf-style helpers with their entry points (<see cref="HelperSite.Entry"/>: static methods, lambdas and other
+    /// instance methods, see <see cref="HelperEntry"/>); by default once the program is hot (<see cref="HotRuns"/> runs
+    /// that left the code for a helper, in the background: the JIT compiles such a loop in ~0.3 ms, which a program run a
+    /// few times should not pay), at compile time with the AppContext switch <see cref="AtCompileSwitch"/>. It does what
+    /// <see cref="ContinueWithHelpers"/> does for those exits, with one difference: it names each helper's method in a
+    /// direct call instead of calling its entry point through a pointer, so the runtime compiles the call as it compiles
+    /// a call in C#: a small helper is inlined (as the IL engine's calls are), a larger one is called directly. Any other
+    /// exit (a helper called as a delegate or with a context, a yield, a tail call) hands the rest of the run to
+    /// <see cref="ContinueWithHelpers"/>. The same rules as there: an exception other than an
+    /// <see cref="EbpfRuntimeException"/> becomes the helper's <see cref="EbpfHelperException"/> at the site the code wrote
+    /// to the block, a run cancelled during a call stops when it returns. Under NativeAOT (no dynamic code) every run uses
+    /// <see cref="ContinueWithHelpers"/>.
+    /// </summary>
+    private ProgramHelperLoop? helperLoop;
+
+    /// <summary>
+    /// Runs that leave the code for a helper before the program's own loop is built (see <see cref="helperLoop"/>), counted
+    /// down in <see cref="helperLoopRuns"/>.
+    /// </summary>
+    internal const int HotRuns = 100;
+
+    /// <summary>
+    /// The AppContext switch that builds the own helper loop at compile time instead of once the program is hot (the
+    /// tests set it, so that every program they compile runs it from its first run).
+    /// </summary>
+    internal const string AtCompileSwitch = "Ebpf.X64.OwnHelperLoopAtCompile";
+
+    /// <summary>The runs left before the own loop is built when hot; 0 when it is built already, is building or is not to be.</summary>
+    private int helperLoopRuns;
+
+    /// <summary>The build of the own loop once the program got hot, or null before (or without one); for tests.</summary>
+    internal Task? HelperLoopBuild { get; private set; }
+
+    /// <summary>True when the program's runs use a helper loop of their own (see <see cref="helperLoop"/>); for tests.</summary>
+    internal bool HasOwnHelperLoop => Volatile.Read(ref helperLoop) is not null;
+
+    /// <summary>The default timing: <see cref="HelperLoopTiming.AtCompile"/> with the switch <see cref="AtCompileSwitch"/> set, else when hot.</summary>
+    internal static HelperLoopTiming DefaultHelperLoopTiming =>
+        AppContext.TryGetSwitch(AtCompileSwitch, out bool atCompile) && atCompile ? HelperLoopTiming.AtCompile : HelperLoopTiming.WhenHot;
+
+    /// <summary>Sets the own loop up as <paramref name="timing"/> says, at the end of the compilation.</summary>
+    private void PlanHelperLoop(HelperLoopTiming timing)
+    {
+        if (timing == HelperLoopTiming.AtCompile)
+        {
+            helperLoop = BuildHelperLoop(this, LoopEntries(sites), helperTargets);
+        }
+        else if (timing == HelperLoopTiming.WhenHot && LoopEntries(sites) is not null)
+        {
+            helperLoopRuns = HotRuns;
+        }
+    }
+
+    /// <summary>The helper loop for the rest of a run whose code left for the host at <paramref name="exit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ContinueRun(RunBlock* block, CodeExit exit)
+    {
+        if (helperLoop is { } loop)
+        {
+            return loop(this, block, exit);
+        }
+
+        if (helperLoopRuns > 0)
+        {
+            CountHotRun();
+        }
+
+        return ContinueWithHelpers(block, exit);
+    }
+
+    /// <summary>Counts a run towards <see cref="HotRuns"/>; the run that reaches it starts the build in the background.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CountHotRun()
+    {
+        if (Interlocked.Decrement(ref helperLoopRuns) == 0)
+        {
+            HelperLoopBuild = Task.Run(() =>
+            {
+                if (BuildHelperLoop(this, LoopEntries(sites), helperTargets) is { } loop)
+                {
+                    Volatile.Write(ref helperLoop, loop);
+                }
+            });
+        }
+    }
+
+    /// <summary>Resumes the code at <paramref name="resume"/> with a helper's <paramref name="result"/>; for the program's own helper loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static CodeExit ResumeCode(RunBlock* block, nint resume, ulong result) =>
+        ((delegate* unmanaged[SuppressGCTransition]<RunBlock*, ulong, CodeExit>)resume)(block, result);
+
+    /// <summary>True when the run of <paramref name="block"/> has been asked to stop; for the program's own helper loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool CancelRequestedIn(RunBlock* block) => Volatile.Read(ref block->State->CancelRequested) != 0;
+
+    /// <summary>The error of the rbpf-style helper that threw <paramref name="error"/> at the site in <paramref name="block"/>.</summary>
+    internal EbpfHelperException HelperFailureIn(RunBlock* block, Exception error) => SimpleHelperFailure(block->ExitSite, error);
+
+    /// <summary>The cancellation of the run of <paramref name="block"/>, noticed after the helper call at its site.</summary>
+    internal EbpfRunCancelledException CancelledIn(RunBlock* block) => CancelledAtSite(block->ExitSite, block->State);
+
+    /// <summary>
+    /// The helper methods the own loop calls by name (see <see cref="helperLoop"/>), one per entry point, at most
+    /// <see cref="MaxLoopHelpers"/>; null when there are none or dynamic code is not compiled here. Helpers of collectible
+    /// assemblies are left to the common loop (code that names them would tie their unloading to the program's).
+    /// </summary>
+    private static List<(nint Entry, MethodInfo Method)>? LoopEntries(HelperSite[] sites)
+    {
+        if (!RuntimeFeature.IsDynamicCodeSupported || !RuntimeFeature.IsDynamicCodeCompiled)
+        {
+            return null;
+        }
+
+        var entries = new List<(nint Entry, MethodInfo Method)>();
+        foreach (var site in sites)
+        {
+            if (site.Entry != 0 && site.Helper?.Simple is { } function && entries.Count < MaxLoopHelpers
+                && !function.Method.Module.Assembly.IsCollectible
+                && !entries.Exists(known => known.Entry == site.Entry))
+            {
+                entries.Add((site.Entry, function.Method));
+            }
+        }
+
+        return entries.Count == 0 ? null : entries;
+    }
+
+    /// <summary>
+    /// Builds the own helper loop of <paramref name="program"/> for <paramref name="entries"/> (see
+    /// <see cref="helperLoop"/>), or returns null without entries. <paramref name="targets"/> are the instance entries'
+    /// targets by site (<see cref="helperTargets"/>), which the loop reads by the site the code wrote to the block, as
+    /// <see cref="ContinueWithHelpers"/> does. The loop is compiled here, by a call with an exit that ended the run (no
+    /// helper is called, nothing is resumed), so that no run pays for it and a loop the runtime refuses to compile leaves
+    /// the program on the common loop instead of failing a run.
+    /// </summary>
+    private static ProgramHelperLoop? BuildHelperLoop(X64CompiledProgram program, List<(nint Entry, MethodInfo Method)>? entries, object?[] targets)
+    {
+        if (entries is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var loop = EmitHelperLoop(entries, targets);
+            RunBlock ended = default;
+            _ = loop(program, &ended, default);
+            return loop;
+        }
+        catch (Exception e) when (e is InvalidProgramException or NotSupportedException or MemberAccessException or TypeLoadException or BadImageFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Emits the loop of <see cref="BuildHelperLoop"/> for the helper methods <paramref name="entries"/>.</summary>
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Called only when RuntimeFeature.IsDynamicCodeSupported.")]
+    private static ProgramHelperLoop EmitHelperLoop(List<(nint Entry, MethodInfo Method)> entries, object?[] targets)
+    {
+        // ulong Loop(object?[] targets, X64CompiledProgram program, RunBlock* block, CodeExit exit), bound to targets.
+        var method = new DynamicMethod(
+            "ebpf_x64_helper_loop",
+            typeof(ulong),
+            [typeof(object[]), typeof(X64CompiledProgram), typeof(RunBlock*), typeof(CodeExit)],
+            typeof(X64CompiledProgram),
+            skipVisibility: true);
+        var il = method.GetILGenerator();
+        var result = il.DeclareLocal(typeof(ulong));
+        var value = typeof(CodeExit).GetField(nameof(CodeExit.Value))!;
+        var resume = typeof(CodeExit).GetField(nameof(CodeExit.Resume))!;
+        FieldInfo[] args =
+        [
+            typeof(RunBlock).GetField(nameof(RunBlock.Arg1))!, typeof(RunBlock).GetField(nameof(RunBlock.Arg2))!,
+            typeof(RunBlock).GetField(nameof(RunBlock.Arg3))!, typeof(RunBlock).GetField(nameof(RunBlock.Arg4))!,
+            typeof(RunBlock).GetField(nameof(RunBlock.Arg5))!,
+        ];
+
+        var called = il.DefineLabel();
+        var other = il.DefineLabel();
+        var cancelled = il.DefineLabel();
+        var done = il.DefineLabel();
+
+        // The caller passes an exit that left for the host. Only the call is in the try: a call to the code inside one
+        // would not be compiled inline (the runtime makes it a P/Invoke with a transition).
+        var top = il.DefineLabel();
+        il.BeginExceptionBlock();
+        il.MarkLabel(top);
+        foreach (var (entry, helper) in entries)
+        {
+            var next = il.DefineLabel();
+            il.Emit(OpCodes.Ldarga_S, (byte)3);
+            il.Emit(OpCodes.Ldfld, value);
+            il.Emit(OpCodes.Ldc_I8, (long)entry);
+            il.Emit(OpCodes.Bne_Un, next);
+            if (!helper.IsStatic)
+            {
+                // The delegate's target as this, by the site the code wrote to the block.
+                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.ExitSite))!);
+                il.Emit(OpCodes.Ldelem_Ref);
+            }
+
+            foreach (var arg in args)
+            {
+                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Ldfld, arg);
+            }
+
+            il.Emit(OpCodes.Call, helper);
+            il.Emit(OpCodes.Stloc, result);
+            il.Emit(OpCodes.Leave, called);
+            il.MarkLabel(next);
+        }
+
+        il.Emit(OpCodes.Leave, other);
+
+        // An exception of a helper other than the project's own becomes the helper's failure at its site.
+        il.BeginExceptFilterBlock();
+        il.Emit(OpCodes.Isinst, typeof(EbpfRuntimeException));
+        il.Emit(OpCodes.Ldnull);
+        il.Emit(OpCodes.Ceq);
+        il.BeginCatchBlock(null!);
+        var error = il.DeclareLocal(typeof(Exception));
+        il.Emit(OpCodes.Castclass, typeof(Exception));
+        il.Emit(OpCodes.Stloc, error);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldloc, error);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(HelperFailureIn), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Throw);
+        il.EndExceptionBlock();
+
+        // After a call: stop if cancelled, else resume the code; again from the top while it leaves for the host.
+        il.MarkLabel(called);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CancelRequestedIn), BindingFlags.NonPublic | BindingFlags.Static)!);
+        il.Emit(OpCodes.Brtrue, cancelled);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarga_S, (byte)3);
+        il.Emit(OpCodes.Ldfld, resume);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ResumeCode), BindingFlags.NonPublic | BindingFlags.Static)!);
+        il.Emit(OpCodes.Starg_S, (byte)3);
+        il.Emit(OpCodes.Ldarga_S, (byte)3);
+        il.Emit(OpCodes.Ldfld, resume);
+        il.Emit(OpCodes.Brtrue, top);
+        il.Emit(OpCodes.Br, done);
+
+        // Cancelled after a call: the site's cancellation.
+        il.MarkLabel(cancelled);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CancelledIn), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Throw);
+
+        // Any other exit: the common loop runs the rest.
+        il.MarkLabel(other);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_3);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContinueWithHelpers), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Ret);
+
+        il.MarkLabel(done);
+        il.Emit(OpCodes.Ldarga_S, (byte)3);
+        il.Emit(OpCodes.Ldfld, value);
+        il.Emit(OpCodes.Ret);
+
+        return (ProgramHelperLoop)method.CreateDelegate(typeof(ProgramHelperLoop), targets);
+    }
+}
