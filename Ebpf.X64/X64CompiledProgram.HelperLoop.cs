@@ -32,21 +32,24 @@ internal enum HelperLoopTiming
 public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
-    /// The most helper methods a program's own helper loop tells apart (a compare per method before the call); exits to
-    /// any other helper hand the run to <see cref="ContinueWithHelpers"/>.
+    /// The most exits a program's own helper loop tells apart (a compare each before the call: helper methods called by
+    /// name, call sites of helpers with a context, see <see cref="LoopCalls"/>); any other exit hands the run to
+    /// <see cref="ContinueWithHelpers"/>.
     /// </summary>
     internal const int MaxLoopHelpers = 8;
 
     /// <summary>
     /// The program's own helper loop, or null: built when dynamic code is compiled here and the code leaves for
     /// rbpf-style helpers with their entry points (<see cref="HelperSite.Entry"/>: static methods, lambdas and other
-    /// instance methods, see <see cref="HelperEntry"/>); by default once the program is hot (<see cref="HotRuns"/> runs
+    /// instance methods, see <see cref="HelperEntry"/>) or for helpers that take a context (called as
+    /// <see cref="CallHelper"/> calls them, with its rules, but without the common loop's tests and calls on the way:
+    /// ~2 ns less a call); by default once the program is hot (<see cref="HotRuns"/> runs
     /// that left the code for a helper, in the background: the JIT compiles such a loop in ~0.3 ms, which a program run a
     /// few times should not pay), at compile time with the AppContext switch <see cref="AtCompileSwitch"/>. It does what
     /// <see cref="ContinueWithHelpers"/> does for those exits, with one difference: it names each helper's method in a
     /// direct call instead of calling its entry point through a pointer, so the runtime compiles the call as it compiles
     /// a call in C#: a small helper is inlined (as the IL engine's calls are), a larger one is called directly. Any other
-    /// exit (a helper called as a delegate or with a context, a yield, a tail call) hands the rest of the run to
+    /// exit (a helper called as a delegate, a map lookup, a site with tail calls, a yield) hands the rest of the run to
     /// <see cref="ContinueWithHelpers"/>. The same rules as there: an exception other than an
     /// <see cref="EbpfRuntimeException"/> becomes the helper's <see cref="EbpfHelperException"/> at the site the code wrote
     /// to the block, a run cancelled during a call stops when it returns. Under NativeAOT (no dynamic code) every run uses
@@ -84,9 +87,9 @@ public sealed unsafe partial class X64CompiledProgram
     {
         if (timing == HelperLoopTiming.AtCompile)
         {
-            helperLoop = BuildHelperLoop(this, LoopEntries(sites), helperTargets);
+            helperLoop = BuildHelperLoop(this, LoopCalls(sites), helperTargets);
         }
-        else if (timing == HelperLoopTiming.WhenHot && LoopEntries(sites) is not null)
+        else if (timing == HelperLoopTiming.WhenHot && LoopCalls(sites) is not null)
         {
             helperLoopRuns = HotRuns;
         }
@@ -117,7 +120,7 @@ public sealed unsafe partial class X64CompiledProgram
         {
             HelperLoopBuild = Task.Run(() =>
             {
-                if (BuildHelperLoop(this, LoopEntries(sites), helperTargets) is { } loop)
+                if (BuildHelperLoop(this, LoopCalls(sites), helperTargets) is { } loop)
                 {
                     Volatile.Write(ref helperLoop, loop);
                 }
@@ -141,29 +144,43 @@ public sealed unsafe partial class X64CompiledProgram
     internal EbpfRunCancelledException CancelledIn(RunBlock* block) => CancelledAtSite(block->ExitSite, block->State);
 
     /// <summary>
-    /// The helper methods the own loop calls by name (see <see cref="helperLoop"/>), one per entry point, at most
-    /// <see cref="MaxLoopHelpers"/>; null when there are none or dynamic code is not compiled here. Helpers of collectible
-    /// assemblies are left to the common loop (code that names them would tie their unloading to the program's).
+    /// One exit the own loop handles itself (see <see cref="helperLoop"/>): the exit's value (<see cref="CodeExit.Value"/>)
+    /// and either the helper method it calls by name (<paramref name="Method"/>, for an entry point) or, for a helper that
+    /// takes a context, the site whose helper it calls as <see cref="CallHelper"/> does (<paramref name="Site"/>).
     /// </summary>
-    private static List<(nint Entry, MethodInfo Method)>? LoopEntries(HelperSite[] sites)
+    private readonly record struct LoopCall(ulong Exit, MethodInfo? Method, int Site);
+
+    /// <summary>
+    /// The exits the own loop handles (see <see cref="helperLoop"/>), at most <see cref="MaxLoopHelpers"/>: one per
+    /// entry point of an rbpf-style helper (a static or instance method, called by name), and one per call site of a
+    /// helper that takes a context (not a map lookup called directly, not a site with tail calls, not <c>callx</c>);
+    /// null when there are none or dynamic code is not compiled here. Helpers of collectible assemblies are left to the
+    /// common loop (code that names them would tie their unloading to the program's).
+    /// </summary>
+    private static List<LoopCall>? LoopCalls(HelperSite[] sites)
     {
         if (!RuntimeFeature.IsDynamicCodeSupported || !RuntimeFeature.IsDynamicCodeCompiled)
         {
             return null;
         }
 
-        var entries = new List<(nint Entry, MethodInfo Method)>();
-        foreach (var site in sites)
+        var calls = new List<LoopCall>();
+        for (int index = 0; index < sites.Length && calls.Count < MaxLoopHelpers; index++)
         {
-            if (site.Entry != 0 && site.Helper?.Simple is { } function && entries.Count < MaxLoopHelpers
+            var site = sites[index];
+            if (site.Entry != 0 && site.Helper?.Simple is { } function
                 && !function.Method.Module.Assembly.IsCollectible
-                && !entries.Exists(known => known.Entry == site.Entry))
+                && !calls.Exists(known => known.Exit == (ulong)site.Entry))
             {
-                entries.Add((site.Entry, function.Method));
+                calls.Add(new((ulong)site.Entry, function.Method, -1));
+            }
+            else if (site.Entry == 0 && site.Helper is { Simple: null } && site.Lookup is null && site.TailCalls is null)
+            {
+                calls.Add(new(CodeExit.SiteFlag | (uint)index, null, index));
             }
         }
 
-        return entries.Count == 0 ? null : entries;
+        return calls.Count == 0 ? null : calls;
     }
 
     /// <summary>
@@ -174,7 +191,7 @@ public sealed unsafe partial class X64CompiledProgram
     /// helper is called, nothing is resumed), so that no run pays for it and a loop the runtime refuses to compile leaves
     /// the program on the common loop instead of failing a run.
     /// </summary>
-    private static ProgramHelperLoop? BuildHelperLoop(X64CompiledProgram program, List<(nint Entry, MethodInfo Method)>? entries, object?[] targets)
+    private static ProgramHelperLoop? BuildHelperLoop(X64CompiledProgram program, List<LoopCall>? entries, object?[] targets)
     {
         if (entries is null)
         {
@@ -196,7 +213,7 @@ public sealed unsafe partial class X64CompiledProgram
 
     /// <summary>Emits the loop of <see cref="BuildHelperLoop"/> for the helper methods <paramref name="entries"/>.</summary>
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Called only when RuntimeFeature.IsDynamicCodeSupported.")]
-    private static ProgramHelperLoop EmitHelperLoop(List<(nint Entry, MethodInfo Method)> entries, object?[] targets)
+    private static ProgramHelperLoop EmitHelperLoop(List<LoopCall> entries, object?[] targets)
     {
         // ulong Loop(object?[] targets, X64CompiledProgram program, RunBlock* block, CodeExit exit), bound to targets.
         var method = new DynamicMethod(
@@ -226,13 +243,27 @@ public sealed unsafe partial class X64CompiledProgram
         var top = il.DefineLabel();
         il.BeginExceptionBlock();
         il.MarkLabel(top);
-        foreach (var (entry, helper) in entries)
+        var contextCalled = il.DefineLabel();
+        foreach (var (exit, helper, site) in entries)
         {
             var next = il.DefineLabel();
             il.Emit(OpCodes.Ldarga_S, (byte)3);
             il.Emit(OpCodes.Ldfld, value);
-            il.Emit(OpCodes.Ldc_I8, (long)entry);
+            il.Emit(OpCodes.Ldc_I8, (long)exit);
             il.Emit(OpCodes.Bne_Un, next);
+            if (helper is null)
+            {
+                // A helper with a context, as the common loop calls it (its own error and cancellation rules).
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Ldc_I4, site);
+                il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CallHelper), BindingFlags.NonPublic | BindingFlags.Instance)!);
+                il.Emit(OpCodes.Stloc, result);
+                il.Emit(OpCodes.Leave, contextCalled);
+                il.MarkLabel(next);
+                continue;
+            }
+
             if (!helper.IsStatic)
             {
                 // The delegate's target as this, by the site the code wrote to the block.
@@ -272,11 +303,22 @@ public sealed unsafe partial class X64CompiledProgram
         il.Emit(OpCodes.Throw);
         il.EndExceptionBlock();
 
-        // After a call: stop if cancelled, else resume the code; again from the top while it leaves for the host.
+        // After a helper with a context: the run ends with the stop value when the helper stopped it (the helper call
+        // checked for a cancellation already).
+        var resumeCode = il.DefineLabel();
+        il.MarkLabel(contextCalled);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.Status))!);
+        il.Emit(OpCodes.Brfalse, resumeCode);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Ret);
+
+        // After a call by name: stop if cancelled, else resume the code; again from the top while it leaves for the host.
         il.MarkLabel(called);
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CancelRequestedIn), BindingFlags.NonPublic | BindingFlags.Static)!);
         il.Emit(OpCodes.Brtrue, cancelled);
+        il.MarkLabel(resumeCode);
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Ldarga_S, (byte)3);
         il.Emit(OpCodes.Ldfld, resume);

@@ -66,7 +66,7 @@ public class OwnHelperLoopTests
     }
 
     [Fact]
-    public void Programs_whose_helpers_have_entry_points_get_their_own_loop()
+    public void Programs_whose_helpers_the_loop_calls_get_their_own_loop()
     {
         const string OneCall = "mov r1, 1\ncall 1\nexit";
         using (var compiled = Compile(true, OneCall, new Helper(1, "static", First)))
@@ -81,7 +81,15 @@ public class OwnHelperLoopTests
 
         using (var compiled = Compile(true, OneCall, new Helper(1, "context", static (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) => a)))
         {
+            Assert.True(compiled.HasOwnHelperLoop);
+        }
+
+        // A multicast delegate has no entry point: called as a delegate, by the common loop.
+        var multicast = (HelperFunction)Delegate.Combine((HelperFunction)H1, (HelperFunction)H2)!;
+        using (var compiled = Compile(true, OneCall, new Helper(1, "multicast", multicast)))
+        {
             Assert.False(compiled.HasOwnHelperLoop);
+            Assert.Equal(2UL, compiled.Run(new byte[8])); // the last function's result: H2(1)
         }
 
         using (var compiled = Compile(false, OneCall, new Helper(1, "static", First)))
@@ -123,17 +131,17 @@ public class OwnHelperLoopTests
             Assert.Equal(2UL, compiled.Run(new byte[8]));
         }
 
-        // A program whose helpers all take a context never builds one.
-        using var context = (X64CompiledProgram)engine.Compile(
+        // A program whose only helper is called as a delegate never builds one.
+        using var delegated = (X64CompiledProgram)engine.Compile(
             EbpfProgram.Create(Assembler.Assemble(Countdown), StructuralOnlyVerifier.Instance),
-            new ProgramEnvironment(new HelperTable { new Helper(1, "context", static (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) => a + 1) }));
+            new ProgramEnvironment(new HelperTable { new Helper(1, "multicast", (HelperFunction)Delegate.Combine((HelperFunction)H2, (HelperFunction)H1)!) }));
         for (int run = 0; run < 2 * X64CompiledProgram.HotRuns; run++)
         {
-            Assert.Equal(2UL, context.Run(new byte[8]));
+            Assert.Equal(2UL, delegated.Run(new byte[8])); // the last call: r1 = 1, H1 adds one
         }
 
-        Assert.Null(context.HelperLoopBuild);
-        Assert.False(context.HasOwnHelperLoop);
+        Assert.Null(delegated.HelperLoopBuild);
+        Assert.False(delegated.HasOwnHelperLoop);
     }
 
     [Theory]
@@ -200,7 +208,7 @@ public class OwnHelperLoopTests
 
     [Theory]
     [MemberData(nameof(Loops))]
-    public void A_context_helper_between_static_calls_continues_the_run_in_the_common_loop(bool ownLoop)
+    public void A_context_helper_between_static_calls_gives_the_same_results(bool ownLoop)
     {
         const string Source = """
             mov r6, 4
@@ -304,6 +312,79 @@ public class OwnHelperLoopTests
         Assert.Equal(2, e.Pc);
         Assert.Equal(3UL, calls); // stopped after the third call returned, before a fourth
         Assert.Equal(1UL, compiled.Run(new byte[8]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public void A_context_helper_can_stop_the_run_fail_at_its_call_or_see_it_cancelled(bool ownLoop)
+    {
+        // Stops at the third call (r1 = 3): r0 is the stop value, nothing after the call runs.
+        int calls = 0;
+        using (var compiled = Compile(ownLoop, Countdown, new Helper(1, "stop", (HelperContext context, ulong a, ulong _, ulong _, ulong _, ulong _) =>
+        {
+            calls++;
+            if (a == 3)
+            {
+                context.Stop(777);
+            }
+
+            return a;
+        })))
+        {
+            Assert.Equal(ownLoop, compiled.HasOwnHelperLoop);
+            Assert.Equal(777UL, compiled.Run(new byte[8]));
+            Assert.Equal(3, calls);
+        }
+
+        using (var compiled = Compile(ownLoop, Countdown, new Helper(1, "fail", static (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) =>
+            a == 2 ? throw new InvalidOperationException("context helper") : a)))
+        {
+            var e = Assert.Throws<EbpfHelperException>(() => compiled.Run(new byte[8]));
+            Assert.Equal(2, e.Pc);
+            Assert.Equal("context helper", Assert.IsType<InvalidOperationException>(e.InnerException).Message);
+        }
+
+        using var source = new CancellationTokenSource();
+        calls = 0;
+        using (var compiled = Compile(ownLoop, Countdown, new Helper(1, "cancel", (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) =>
+        {
+            calls++;
+            if (a == 4)
+            {
+                source.Cancel();
+            }
+
+            return a;
+        })))
+        {
+            var e = Assert.Throws<EbpfRunCancelledException>(() => compiled.Run(new byte[8], source.Token));
+            Assert.Equal(2, e.Pc);
+            Assert.Equal(2, calls);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public void A_context_helper_reads_the_input_through_its_context(bool ownLoop)
+    {
+        // r1 = the input's address, r2 = its length: the helper sums the bytes through the checked view, twice.
+        const string Source = "mov r6, r1\nmov r7, r2\ncall 1\nmov r8, r0\nmov r1, r6\nmov r2, r7\ncall 1\nadd r0, r8\nexit";
+        using var compiled = Compile(ownLoop, Source, new Helper(1, "sum", static (HelperContext context, ulong address, ulong length, ulong _, ulong _, ulong _) =>
+        {
+            ulong sum = 0;
+            foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
+            {
+                sum += b;
+            }
+
+            return sum;
+        }));
+        Assert.Equal(2UL * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8), compiled.Run([1, 2, 3, 4, 5, 6, 7, 8]));
+
+        // Past the input's end: the context's check fails, at the call.
+        using var beyond = Compile(ownLoop, "mov r2, 100\ncall 1\nexit", compiled.Environment.Helpers.First());
+        var e = Assert.Throws<EbpfMemoryAccessException>(() => beyond.Run(new byte[8]));
+        Assert.Equal(1, e.Pc);
     }
 
     [Theory]
