@@ -28,7 +28,7 @@ internal enum HelperLoopTiming
     AtCompile,
 }
 
-/// <summary>The program's own helper loop, which calls its rbpf-style helpers by name (see <see cref="helperLoop"/>).</summary>
+/// <summary>The program's own helper loop, which calls its rbpf-style helpers by name and its context helpers without the common loop's dispatch (see <see cref="helperLoop"/>).</summary>
 public sealed unsafe partial class X64CompiledProgram
 {
     /// <summary>
