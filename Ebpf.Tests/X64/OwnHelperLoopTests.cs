@@ -389,6 +389,54 @@ public class OwnHelperLoopTests
 
     [Theory]
     [MemberData(nameof(Loops))]
+    public void Runs_with_helper_calls_allocate_nothing(bool ownLoop)
+    {
+        // A static helper, a closure and a context helper at three sites, ten times a run.
+        ulong captured = 5;
+        const string Source = """
+            mov r6, 10
+            mov r0, 1
+            loop:
+            mov r1, r0
+            mov r2, r6
+            call 1
+            mov r1, r0
+            call 2
+            mov r1, r0
+            call 3
+            sub r6, 1
+            jne r6, 0, loop
+            exit
+            """;
+        using var compiled = Compile(
+            ownLoop,
+            Source,
+            new Helper(1, "first", First),
+            new Helper(2, "closure", (a, _, _, _, _) => a + captured),
+            new Helper(3, "context", static (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) => a ^ 0x77));
+        var input = new byte[8];
+        ulong last = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            last = compiled.Run(input);
+        }
+
+        int differing = 0;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            differing += compiled.Run(input) == last ? 0 : 1;
+        }
+
+        // Less than a byte per run (the runtime may allocate once on the thread while it tiers the path up).
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 10_000, $"{allocated} bytes for 10,000 runs");
+        Assert.Equal(0, differing);
+        Assert.Equal(ownLoop, compiled.HasOwnHelperLoop);
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
     public void A_long_loop_after_the_calls_runs_to_its_end(bool ownLoop)
     {
         // Three calls, then a loop long enough for x64 to yield in it (a yield is an exit the own loop hands over).
