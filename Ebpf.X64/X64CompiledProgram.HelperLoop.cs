@@ -4,6 +4,7 @@ using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Ebpf.Execution;
+using Ebpf.Helpers;
 using Ebpf.X64.Compiler;
 using Ebpf.X64.Runtime;
 
@@ -137,9 +138,6 @@ public sealed unsafe partial class X64CompiledProgram
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool CancelRequestedIn(RunBlock* block) => Volatile.Read(ref block->State->CancelRequested) != 0;
 
-    /// <summary>The error of the rbpf-style helper that threw <paramref name="error"/> at the site in <paramref name="block"/>.</summary>
-    internal EbpfHelperException HelperFailureIn(RunBlock* block, Exception error) => SimpleHelperFailure(block->ExitSite, error);
-
     /// <summary>The cancellation of the run of <paramref name="block"/>, noticed after the helper call at its site.</summary>
     internal EbpfRunCancelledException CancelledIn(RunBlock* block) => CancelledAtSite(block->ExitSite, block->State);
 
@@ -149,6 +147,80 @@ public sealed unsafe partial class X64CompiledProgram
     /// takes a context, the site whose helper it calls as <see cref="CallHelper"/> does (<paramref name="Site"/>).
     /// </summary>
     private readonly record struct LoopCall(ulong Exit, MethodInfo? Method, int Site);
+
+    /// <summary>
+    /// The method of a helper that takes a context when the own loop may call it by name with a context it makes
+    /// (<see cref="ContextAt"/>): one static method, or one non-virtual instance method of a non-generic class with its
+    /// target, with the six parameters of <see cref="ContextHelperFunction"/>; not a helper that calls back (its budget
+    /// hand-over is <see cref="CallHelper"/>'s), not one of a collectible assembly; null otherwise (called as
+    /// <see cref="CallHelper"/> calls it).
+    /// </summary>
+    private static MethodInfo? ContextMethod(Helper helper)
+    {
+        if (helper.CallsBack || helper.Simple is not null || helper.Function is not { HasSingleTarget: true } function)
+        {
+            return null;
+        }
+
+        try
+        {
+            MethodInfo method = function.Method;
+            bool callable = method.IsStatic
+                ? function.Target is null
+                : function.Target is { } target && !method.IsVirtual && !method.IsAbstract
+                    && method.DeclaringType is { IsValueType: false } type && type.IsInstanceOfType(target);
+            return callable && !method.IsGenericMethod && method.DeclaringType is { IsGenericType: false }
+                && !method.Module.Assembly.IsCollectible && method.GetParameters().Length == 6
+                ? method
+                : null;
+        }
+        catch (Exception e) when (e is NotSupportedException or PlatformNotSupportedException or InvalidOperationException or MemberAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The context of a call of the helper at <paramref name="site"/>, as <see cref="CallHelper"/> makes it.</summary>
+    internal HelperContext ContextAt(RunBlock* block, int site) =>
+        new(block->State, Program, Environment, sites[site].Pc, block->CallFrame - (ulong)Options.StackSize, Options.HelperArgumentChecks, null, Options.EntryContext);
+
+    /// <summary>
+    /// After a call by name of the helper with a context at the site of <paramref name="exit"/>: the run's cancellation
+    /// (thrown) and its stop (true, with <paramref name="result"/> the stop value and the block's status
+    /// <see cref="RunStatus.Stopped"/>), as <see cref="CallHelper"/> checks them.
+    /// </summary>
+    internal bool ContextCallEnded(RunBlock* block, ulong exit, ref ulong result)
+    {
+        RunState* state = block->State;
+        if (Volatile.Read(ref state->CancelRequested) != 0)
+        {
+            throw CancelledAtSite((int)(uint)exit, state);
+        }
+
+        if (state->StopRequested != 0)
+        {
+            block->Status = (int)RunStatus.Stopped;
+            result = state->StopValue;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The error of a helper the own loop called that threw <paramref name="error"/>: at the site the code wrote to the
+    /// block for an entry point (<see cref="SimpleHelperFailure"/>), at the exit's site for a helper with a context.
+    /// </summary>
+    internal EbpfHelperException LoopHelperFailure(RunBlock* block, ulong exit, Exception error)
+    {
+        if ((long)exit > 0 || (exit & CodeExit.InstanceFlag) != 0)
+        {
+            return SimpleHelperFailure(block->ExitSite, error);
+        }
+
+        var site = sites[(int)(uint)exit];
+        return HelperFailure(Program, site.Pc, site.Helper!, error);
+    }
 
     /// <summary>
     /// The exits the own loop handles (see <see cref="helperLoop"/>), at most <see cref="MaxLoopHelpers"/>: one per
@@ -174,9 +246,9 @@ public sealed unsafe partial class X64CompiledProgram
             {
                 calls.Add(new((ulong)site.Entry, function.Method, -1));
             }
-            else if (site.Entry == 0 && site.Helper is { Simple: null } && site.Lookup is null && site.TailCalls is null)
+            else if (site.Entry == 0 && site.Helper is { Simple: null } helper && site.Lookup is null && site.TailCalls is null)
             {
-                calls.Add(new(CodeExit.SiteFlag | (uint)index, null, index));
+                calls.Add(new(CodeExit.SiteFlag | (uint)index, ContextMethod(helper), index));
             }
         }
 
@@ -196,6 +268,16 @@ public sealed unsafe partial class X64CompiledProgram
         if (entries is null)
         {
             return null;
+        }
+
+        // The targets of instance methods the loop calls by name, by site: the entry points' and the context helpers'.
+        targets = (object?[])targets.Clone();
+        foreach (var call in entries)
+        {
+            if (call.Site >= 0 && call.Method is { IsStatic: false })
+            {
+                targets[call.Site] = program.sites[call.Site].Helper!.Function.Target;
+            }
         }
 
         try
@@ -244,6 +326,7 @@ public sealed unsafe partial class X64CompiledProgram
         il.BeginExceptionBlock();
         il.MarkLabel(top);
         var contextCalled = il.DefineLabel();
+        var contextByName = il.DefineLabel();
         foreach (var (exit, helper, site) in entries)
         {
             var next = il.DefineLabel();
@@ -251,6 +334,33 @@ public sealed unsafe partial class X64CompiledProgram
             il.Emit(OpCodes.Ldfld, value);
             il.Emit(OpCodes.Ldc_I8, (long)exit);
             il.Emit(OpCodes.Bne_Un, next);
+            if (helper is not null && site >= 0)
+            {
+                // A helper with a context called by name, with the context CallHelper would make.
+                if (!helper.IsStatic)
+                {
+                    il.Emit(OpCodes.Ldarg_0);
+                    il.Emit(OpCodes.Ldc_I4, site);
+                    il.Emit(OpCodes.Ldelem_Ref);
+                }
+
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Ldc_I4, site);
+                il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContextAt), BindingFlags.NonPublic | BindingFlags.Instance)!);
+                foreach (var arg in args)
+                {
+                    il.Emit(OpCodes.Ldarg_2);
+                    il.Emit(OpCodes.Ldfld, arg);
+                }
+
+                il.Emit(OpCodes.Call, helper);
+                il.Emit(OpCodes.Stloc, result);
+                il.Emit(OpCodes.Leave, contextByName);
+                il.MarkLabel(next);
+                continue;
+            }
+
             if (helper is null)
             {
                 // A helper with a context, as the common loop calls it (its own error and cancellation rules).
@@ -298,8 +408,10 @@ public sealed unsafe partial class X64CompiledProgram
         il.Emit(OpCodes.Stloc, error);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarga_S, (byte)3);
+        il.Emit(OpCodes.Ldfld, value);
         il.Emit(OpCodes.Ldloc, error);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(HelperFailureIn), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(LoopHelperFailure), BindingFlags.NonPublic | BindingFlags.Instance)!);
         il.Emit(OpCodes.Throw);
         il.EndExceptionBlock();
 
@@ -309,6 +421,18 @@ public sealed unsafe partial class X64CompiledProgram
         il.MarkLabel(contextCalled);
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.Status))!);
+        il.Emit(OpCodes.Brfalse, resumeCode);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Ret);
+
+        // After a helper with a context called by name: its cancellation and stop, as CallHelper checks them.
+        il.MarkLabel(contextByName);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarga_S, (byte)3);
+        il.Emit(OpCodes.Ldfld, value);
+        il.Emit(OpCodes.Ldloca, result);
+        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContextCallEnded), BindingFlags.NonPublic | BindingFlags.Instance)!);
         il.Emit(OpCodes.Brfalse, resumeCode);
         il.Emit(OpCodes.Ldloc, result);
         il.Emit(OpCodes.Ret);

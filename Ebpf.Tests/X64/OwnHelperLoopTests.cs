@@ -389,6 +389,41 @@ public class OwnHelperLoopTests
 
     [Theory]
     [MemberData(nameof(Loops))]
+    public void Context_helpers_at_two_sites_report_their_own_call(bool ownLoop)
+    {
+        // pc 2 calls helper 1 (in bounds), pc 5 calls helper 2: its failure and its context's check name pc 5 and helper 2.
+        const string Source = "mov r6, r1\nmov r2, 8\ncall 1\nmov r1, r6\nmov r2, 9\ncall 2\nexit";
+        static ulong Sum(HelperContext context, ulong address, ulong length)
+        {
+            ulong sum = 0;
+            foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
+            {
+                sum += b;
+            }
+
+            return sum;
+        }
+
+        var inBounds = new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b));
+        using (var compiled = Compile(ownLoop, Source, inBounds, new Helper(2, "fails", static (HelperContext _, ulong _, ulong _, ulong _, ulong _, ulong _) =>
+            throw new FormatException("second site"))))
+        {
+            var e = Assert.Throws<EbpfHelperException>(() => compiled.Run(new byte[8]));
+            Assert.Equal(5, e.Pc);
+            Assert.Equal(2UL, e.HelperId);
+            Assert.IsType<FormatException>(e.InnerException);
+        }
+
+        using (var compiled = Compile(ownLoop, Source, inBounds, new Helper(2, "sum too", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b))))
+        {
+            // Nine bytes from an 8-byte input: the second call's context refuses them at pc 5.
+            var e = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(new byte[8]));
+            Assert.Equal(5, e.Pc);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
     public void Runs_with_helper_calls_allocate_nothing(bool ownLoop)
     {
         // A static helper, a closure and a context helper at three sites, ten times a run.
