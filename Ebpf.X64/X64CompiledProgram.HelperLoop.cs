@@ -334,33 +334,7 @@ public sealed unsafe partial class X64CompiledProgram
             il.Emit(OpCodes.Ldfld, value);
             il.Emit(OpCodes.Ldc_I8, (long)exit);
             il.Emit(OpCodes.Bne_Un, next);
-            if (helper is not null && site >= 0)
-            {
-                // A helper with a context called by name, with the context CallHelper would make.
-                if (!helper.IsStatic)
-                {
-                    il.Emit(OpCodes.Ldarg_0);
-                    il.Emit(OpCodes.Ldc_I4, site);
-                    il.Emit(OpCodes.Ldelem_Ref);
-                }
-
-                il.Emit(OpCodes.Ldarg_1);
-                il.Emit(OpCodes.Ldarg_2);
-                il.Emit(OpCodes.Ldc_I4, site);
-                il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContextAt), BindingFlags.NonPublic | BindingFlags.Instance)!);
-                foreach (var arg in args)
-                {
-                    il.Emit(OpCodes.Ldarg_2);
-                    il.Emit(OpCodes.Ldfld, arg);
-                }
-
-                il.Emit(OpCodes.Call, helper);
-                il.Emit(OpCodes.Stloc, result);
-                il.Emit(OpCodes.Leave, contextByName);
-                il.MarkLabel(next);
-                continue;
-            }
-
+            Label after;
             if (helper is null)
             {
                 // A helper with a context, as the common loop calls it (its own error and cancellation rules).
@@ -368,30 +342,49 @@ public sealed unsafe partial class X64CompiledProgram
                 il.Emit(OpCodes.Ldarg_2);
                 il.Emit(OpCodes.Ldc_I4, site);
                 il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CallHelper), BindingFlags.NonPublic | BindingFlags.Instance)!);
-                il.Emit(OpCodes.Stloc, result);
-                il.Emit(OpCodes.Leave, contextCalled);
-                il.MarkLabel(next);
-                continue;
+                after = contextCalled;
             }
-
-            if (!helper.IsStatic)
+            else
             {
-                // The delegate's target as this, by the site the code wrote to the block.
-                il.Emit(OpCodes.Ldarg_0);
-                il.Emit(OpCodes.Ldarg_2);
-                il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.ExitSite))!);
-                il.Emit(OpCodes.Ldelem_Ref);
+                // A method by name: an instance method's target as this, by the site (a context helper's, whose site is
+                // the exit's; an entry point's, which the code wrote to the block); a context helper's context, as
+                // CallHelper would make it; then r1-r5.
+                if (!helper.IsStatic)
+                {
+                    il.Emit(OpCodes.Ldarg_0);
+                    if (site >= 0)
+                    {
+                        il.Emit(OpCodes.Ldc_I4, site);
+                    }
+                    else
+                    {
+                        il.Emit(OpCodes.Ldarg_2);
+                        il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.ExitSite))!);
+                    }
+
+                    il.Emit(OpCodes.Ldelem_Ref);
+                }
+
+                if (site >= 0)
+                {
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldarg_2);
+                    il.Emit(OpCodes.Ldc_I4, site);
+                    il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContextAt), BindingFlags.NonPublic | BindingFlags.Instance)!);
+                }
+
+                foreach (var arg in args)
+                {
+                    il.Emit(OpCodes.Ldarg_2);
+                    il.Emit(OpCodes.Ldfld, arg);
+                }
+
+                il.Emit(OpCodes.Call, helper);
+                after = site >= 0 ? contextByName : called;
             }
 
-            foreach (var arg in args)
-            {
-                il.Emit(OpCodes.Ldarg_2);
-                il.Emit(OpCodes.Ldfld, arg);
-            }
-
-            il.Emit(OpCodes.Call, helper);
             il.Emit(OpCodes.Stloc, result);
-            il.Emit(OpCodes.Leave, called);
+            il.Emit(OpCodes.Leave, after);
             il.MarkLabel(next);
         }
 
