@@ -42,9 +42,9 @@ public sealed unsafe partial class X64CompiledProgram
     /// <summary>
     /// The program's own helper loop, or null: built when dynamic code is compiled here and the code leaves for
     /// rbpf-style helpers with their entry points (<see cref="HelperSite.Entry"/>: static methods, lambdas and other
-    /// instance methods, see <see cref="HelperEntry"/>) or for helpers that take a context (called as
-    /// <see cref="CallHelper"/> calls them, with its rules, but without the common loop's tests and calls on the way:
-    /// ~2 ns less a call); by default once the program is hot (<see cref="HotRuns"/> runs
+    /// instance methods, see <see cref="HelperEntry"/>) or for helpers that take a context (by name too when
+    /// <see cref="ContextMethod"/> allows, with <see cref="CallHelper"/>'s context and rules; else as it calls them, without
+    /// the common loop's tests and calls on the way); by default once the program is hot (<see cref="HotRuns"/> runs
     /// that left the code for a helper, in the background: the JIT compiles such a loop in ~0.3 ms, which a program run a
     /// few times should not pay), at compile time with the AppContext switch <see cref="AtCompileSwitch"/>. It does what
     /// <see cref="ContinueWithHelpers"/> does for those exits, with one difference: it names each helper's method in a
