@@ -155,32 +155,11 @@ public sealed unsafe partial class X64CompiledProgram
     /// hand-over is <see cref="CallHelper"/>'s), not one of a collectible assembly; null otherwise (called as
     /// <see cref="CallHelper"/> calls it).
     /// </summary>
-    private static MethodInfo? ContextMethod(Helper helper)
-    {
-        if (helper.CallsBack || helper.Simple is not null || helper.Function is not { HasSingleTarget: true } function)
-        {
-            return null;
-        }
-
-        try
-        {
-            MethodInfo method = function.Method;
-            bool callable = method.IsStatic
-                ? function.Target is null
-                : function.Target is { } target && !method.IsVirtual && !method.IsAbstract
-                    && method.DeclaringType is { IsValueType: false } type && type.IsInstanceOfType(target);
-            return callable && !method.IsGenericMethod && method.DeclaringType is { IsGenericType: false }
-                && !method.Module.Assembly.IsCollectible && method.GetParameters().Length == 6
-                ? method
-                : null;
-        }
-        catch (Exception e) when (e is NotSupportedException or PlatformNotSupportedException or InvalidOperationException or MemberAccessException)
-        {
-            return null;
-        }
-    }
+    private static MethodInfo? ContextMethod(Helper helper) =>
+        helper.CallsBack || helper.Simple is not null ? null : HelperMethods.CallableByName(helper.Function, 6);
 
     /// <summary>The context of a call of the helper at <paramref name="site"/>, as <see cref="CallHelper"/> makes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal HelperContext ContextAt(RunBlock* block, int site) =>
         new(block->State, Program, Environment, sites[site].Pc, block->CallFrame - (ulong)Options.StackSize, Options.HelperArgumentChecks, null, Options.EntryContext);
 
@@ -189,6 +168,7 @@ public sealed unsafe partial class X64CompiledProgram
     /// (thrown) and its stop (true, with <paramref name="result"/> the stop value and the block's status
     /// <see cref="RunStatus.Stopped"/>), as <see cref="CallHelper"/> checks them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool ContextCallEnded(RunBlock* block, ulong exit, ref ulong result)
     {
         RunState* state = block->State;
@@ -241,10 +221,10 @@ public sealed unsafe partial class X64CompiledProgram
         {
             var site = sites[index];
             if (site.Entry != 0 && site.Helper?.Simple is { } function
-                && !function.Method.Module.Assembly.IsCollectible
+                && HelperMethods.CallableByName(function, 5) is { } method
                 && !calls.Exists(known => known.Exit == (ulong)site.Entry))
             {
-                calls.Add(new((ulong)site.Entry, function.Method, -1));
+                calls.Add(new((ulong)site.Entry, method, -1));
             }
             else if (site.Entry == 0 && site.Helper is { Simple: null } helper && site.Lookup is null && site.TailCalls is null)
             {

@@ -61,28 +61,8 @@ public sealed unsafe partial class X64CompiledProgram
     /// reflection data after trimming). Calling a delegate of a static method goes through a stub that moves the
     /// arguments by one register (the delegate's target slot); calling the method's entry point does not.
     /// </summary>
-    internal static nint StaticEntry(HelperFunction function)
-    {
-        if (function.Target is not null || !function.HasSingleTarget)
-        {
-            return 0;
-        }
-
-        try
-        {
-            MethodInfo method = function.Method;
-            // Five parameters: a static method bound to the delegate with its first argument closed (over null) has six.
-            return method.IsStatic && !method.IsGenericMethod && method.DeclaringType is { IsGenericType: false }
-                && method.GetParameters().Length == 5
-                ? method.MethodHandle.GetFunctionPointer()
-                : 0;
-        }
-        catch (Exception e) when (e is NotSupportedException or PlatformNotSupportedException or InvalidOperationException or MemberAccessException)
-        {
-            // Without reflection data the delegate is called as it is.
-            return 0;
-        }
-    }
+    internal static nint StaticEntry(HelperFunction function) =>
+        HelperMethods.Callable(function, 5) is { IsStatic: true } method ? EntryPoint(method) : 0;
 
     /// <summary>
     /// The entry point of the one instance method <paramref name="function"/> names with its target, when the host may
@@ -96,21 +76,15 @@ public sealed unsafe partial class X64CompiledProgram
     /// guessed another delegate at the call, a missed guess; the host's call at the entry point is one indirect call, as
     /// for a static method.
     /// </summary>
-    internal static nint InstanceEntry(HelperFunction function)
-    {
-        if (function.Target is not { } target || !function.HasSingleTarget)
-        {
-            return 0;
-        }
+    internal static nint InstanceEntry(HelperFunction function) =>
+        HelperMethods.Callable(function, 5) is { IsStatic: false } method ? EntryPoint(method) : 0;
 
+    /// <summary>The entry point of <paramref name="method"/>, or 0 when the runtime does not give it.</summary>
+    private static nint EntryPoint(MethodInfo method)
+    {
         try
         {
-            MethodInfo method = function.Method;
-            return !method.IsStatic && !method.IsVirtual && !method.IsAbstract && !method.IsGenericMethod
-                && method.DeclaringType is { IsValueType: false, IsGenericType: false } type && type.IsInstanceOfType(target)
-                && method.GetParameters().Length == 5
-                ? method.MethodHandle.GetFunctionPointer()
-                : 0;
+            return method.MethodHandle.GetFunctionPointer();
         }
         catch (Exception e) when (e is NotSupportedException or PlatformNotSupportedException or InvalidOperationException or MemberAccessException)
         {

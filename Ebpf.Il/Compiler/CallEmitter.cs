@@ -85,27 +85,44 @@ internal static class CallEmitter
     }
 
     /// <summary>
-    /// An rbpf-style helper, called directly through its delegate: the pc goes to <see cref="Execution.RunState.HelperPc"/>
-    /// for the length of the call (an exception it throws becomes the helper error where the run ends, see
-    /// <see cref="IlCompiledProgram"/>), and a run cancelled during the call stops when it returns. Such a helper
-    /// cannot stop the run.
+    /// An rbpf-style helper, called directly: by name when its delegate names one method the code may call itself
+    /// (<see cref="Helpers.HelperMethods.CallableByName"/>: a static method, or an instance method with the delegate's
+    /// target as <c>this</c>, so that the runtime compiles the call as a call in C#, inlining a small helper), else
+    /// through its delegate. The pc goes to <see cref="Execution.RunState.HelperPc"/> for the length of the call (an
+    /// exception it throws becomes the helper error where the run ends, see <see cref="IlCompiledProgram"/>), and a run
+    /// cancelled during the call stops when it returns. Such a helper cannot stop the run.
     /// </summary>
     private static void SimpleHelperCall(FunctionCompiler f, int pc)
     {
         var il = f.Il;
+        int slot = f.Owner.Helpers.SlotOf(pc);
+        var byName = Helpers.HelperMethods.CallableByName(f.Owner.Helpers.Helpers[slot].Simple!, 5);
         il.Ldarg(FunctionCompiler.ArgState);
         il.LdcI4(pc + 1);
         il.Stfld(RuntimeMembers.StateHelperPc);
-        il.Ldarg(FunctionCompiler.ArgClosure);
-        il.Ldfld(RuntimeMembers.ClosureSimpleHelpers);
-        il.LdcI4(f.Owner.Helpers.SlotOf(pc));
-        il.LdelemRef();
+        if (byName is not { IsStatic: true })
+        {
+            // The delegate, or the target the instance method gets as this.
+            il.Ldarg(FunctionCompiler.ArgClosure);
+            il.Ldfld(byName is null ? RuntimeMembers.ClosureSimpleHelpers : RuntimeMembers.ClosureSimpleTargets);
+            il.LdcI4(slot);
+            il.LdelemRef();
+        }
+
         for (int r = 1; r <= 5; r++)
         {
             f.Load(r);
         }
 
-        il.Callvirt(RuntimeMembers.SimpleHelperInvoke);
+        if (byName is null)
+        {
+            il.Callvirt(RuntimeMembers.SimpleHelperInvoke);
+        }
+        else
+        {
+            il.Call(byName);
+        }
+
         f.Store(0);
         il.Ldarg(FunctionCompiler.ArgState);
         il.LdcI4(0);

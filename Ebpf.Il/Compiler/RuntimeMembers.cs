@@ -28,6 +28,7 @@ internal static class RuntimeMembers
     public static readonly FieldInfo StateRegions = Field(typeof(RunState), nameof(RunState.Regions));
     public static readonly FieldInfo StateHelperPc = Field(typeof(RunState), nameof(RunState.HelperPc));
     public static readonly FieldInfo ClosureSimpleHelpers = Field(typeof(IlClosure), nameof(IlClosure.SimpleHelpers));
+    public static readonly FieldInfo ClosureSimpleTargets = Field(typeof(IlClosure), nameof(IlClosure.SimpleTargets));
     public static readonly MethodInfo SimpleHelperInvoke = typeof(Ebpf.Helpers.HelperFunction).GetMethod(nameof(Ebpf.Helpers.HelperFunction.Invoke))!;
 
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));

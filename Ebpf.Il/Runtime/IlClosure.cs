@@ -24,6 +24,7 @@ internal sealed class IlClosure
         Options = options;
         Helpers = helpers;
         SimpleHelpers = [.. helpers.Select(h => h.Simple)];
+        SimpleTargets = [.. helpers.Select(h => h.Simple?.Target)];
         CallxHelpers = callxHelpers;
         Budget = options.InstructionBudget ?? long.MaxValue;
         Chunked = new ChunkedFunction?[program.Functions.Length];
@@ -53,6 +54,13 @@ internal sealed class IlClosure
     /// </summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1051", Justification = "Read by generated IL with ldfld.")]
     public readonly HelperFunction?[] SimpleHelpers;
+
+    /// <summary>
+    /// By slot, the target of each rbpf-style function (null for a static method or a context helper): the generated code
+    /// passes it as <c>this</c> where it calls an instance method by name (see <c>CallEmitter.SimpleHelperCall</c>).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1051", Justification = "Read by generated IL with ldfld.")]
+    public readonly object?[] SimpleTargets;
 
     /// <summary>
     /// The error of the rbpf-style helper called directly at <paramref name="pc"/> that threw <paramref name="error"/>
