@@ -8,8 +8,10 @@ namespace Ebpf.Tests.Il;
 /// <summary>
 /// The IL engine calls an rbpf-style helper by name when its delegate names one method it may call itself (see
 /// <c>HelperMethods.CallableByName</c>), so that RyuJIT compiles the call as a C# call (and inlines a small helper), and
-/// through the delegate otherwise. Results for every kind of delegate are in StaticHelperTests and InstanceHelperTests
-/// (every engine); here, which call the code makes, and that both give the hand-computed result.
+/// through the delegate otherwise; a helper that takes a context and names such a method likewise, with the context the
+/// common helper call would make. Results for every kind of rbpf-style delegate are in StaticHelperTests and
+/// InstanceHelperTests (every engine); here, which call the code makes, and that it gives the hand-computed result, error,
+/// stop or cancellation.
 /// </summary>
 public class HelperByNameTests
 {
@@ -54,5 +56,96 @@ public class HelperByNameTests
         Assert.Contains("callvirt HelperFunction::Invoke\n", compiled.IlListing);
         Assert.Equal(1UL + 1 + 2 + 3 + 4, compiled.Run(new byte[8])); // the last function's result
         Assert.Equal(4UL, counter.Calls);
+    }
+
+    private static IlCompiledProgram CompileContext(string source, params Helper[] helpers)
+    {
+        var table = new HelperTable();
+        foreach (var helper in helpers)
+        {
+            table.Add(helper);
+        }
+
+        return (IlCompiledProgram)new IlEngine { RecordIlListing = true }.Compile(
+            EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance), new ProgramEnvironment(table));
+    }
+
+    private static ulong Sum(HelperContext context, ulong address, ulong length)
+    {
+        ulong sum = 0;
+        foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
+        {
+            sum += b;
+        }
+
+        return sum;
+    }
+
+    [Fact]
+    public void A_context_helper_is_called_by_name_with_its_context()
+    {
+        // pc 2 and pc 5 call helpers 1 and 2, each summing input bytes through its context's checked view.
+        const string Source = "mov r6, r1\nmov r2, 8\ncall 1\nmov r1, r6\nmov r2, 4\ncall 2\nadd r0, r6\nexit";
+        var first = new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b));
+        using (var compiled = CompileContext(Source.Replace("add r0, r6", "mov r0, r0", StringComparison.Ordinal), first, new Helper(2, "sum again", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b) * 100)))
+        {
+            Assert.Contains("newobj HelperContext::.ctor\n", compiled.IlListing);
+            Assert.DoesNotContain("IlRuntime::CallHelper", compiled.IlListing);
+            Assert.Equal((1UL + 2 + 3 + 4) * 100, compiled.Run([1, 2, 3, 4, 5, 6, 7, 8]));
+        }
+
+        // The second call's failure and its context's refused access name pc 5 and helper 2.
+        using (var compiled = CompileContext(Source, first, new Helper(2, "fails", static (HelperContext _, ulong _, ulong _, ulong _, ulong _, ulong _) => throw new FormatException("second"))))
+        {
+            var e = Assert.Throws<EbpfHelperException>(() => compiled.Run(new byte[8]));
+            Assert.Equal(5, e.Pc);
+            Assert.Equal(2UL, e.HelperId);
+            Assert.IsType<FormatException>(e.InnerException);
+        }
+
+        using (var compiled = CompileContext(Source.Replace("mov r2, 4", "mov r2, 9", StringComparison.Ordinal), first, new Helper(2, "sum too", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b))))
+        {
+            Assert.Equal(5, Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(new byte[8])).Pc);
+        }
+    }
+
+    [Fact]
+    public void A_context_helper_called_by_name_stops_the_run_and_sees_it_cancelled()
+    {
+        const string Countdown = "mov r6, 5\nloop:\nmov r1, r6\ncall 1\nsub r6, 1\njne r6, 0, loop\nexit";
+        int calls = 0;
+        using (var compiled = CompileContext(Countdown, new Helper(1, "stop", (HelperContext context, ulong a, ulong _, ulong _, ulong _, ulong _) =>
+        {
+            calls++;
+            if (a == 3)
+            {
+                context.Stop(777);
+            }
+
+            return a;
+        })))
+        {
+            Assert.Contains("newobj HelperContext::.ctor\n", compiled.IlListing);
+            Assert.Equal(777UL, compiled.Run(new byte[8]));
+            Assert.Equal(3, calls);
+        }
+
+        using var source = new CancellationTokenSource();
+        calls = 0;
+        using (var compiled = CompileContext(Countdown, new Helper(1, "cancel", (HelperContext _, ulong a, ulong _, ulong _, ulong _, ulong _) =>
+        {
+            calls++;
+            if (a == 4)
+            {
+                source.Cancel();
+            }
+
+            return a;
+        })))
+        {
+            var e = Assert.Throws<EbpfRunCancelledException>(() => compiled.Run(new byte[8], source.Token));
+            Assert.Equal(2, e.Pc);
+            Assert.Equal(2, calls);
+        }
     }
 }
