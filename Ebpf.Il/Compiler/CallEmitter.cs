@@ -46,18 +46,6 @@ internal static class CallEmitter
             return;
         }
 
-        if (!callx && ContextMethod(f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)]) is { } method)
-        {
-            ContextHelperCall(f, pc, method);
-            f.Owner.CallsHelpersDirectly = true;
-            if (f.Owner.Helpers.MayStop(f.Program, pc))
-            {
-                f.EmitStopCheck();
-            }
-
-            return;
-        }
-
         // A helper that may call back (bpf_loop...; any helper behind callx) runs callbacks on the budget: hand it over.
         bool callsBack = callx || f.Owner.Helpers.Helpers[f.Owner.Helpers.SlotOf(pc)].CallsBack;
         if (callsBack)
@@ -149,65 +137,6 @@ internal static class CallEmitter
         f.Il.LdcI4(0);
         f.Il.Stfld(RuntimeMembers.StateHelperPc);
         f.EmitCancelPoll(pc);
-    }
-
-    /// <summary>
-    /// The method of a helper that takes a context when the code may call it by name (see
-    /// <see cref="Helpers.HelperMethods.CallableByName"/>), or null: not for a helper that calls back (the budget goes to
-    /// the run state and back around its call, see <see cref="HelperCall"/>).
-    /// </summary>
-    private static System.Reflection.MethodInfo? ContextMethod(Helpers.Helper helper) =>
-        helper.Simple is null && !helper.CallsBack ? Helpers.HelperMethods.CallableByName(helper.Function, 6) : null;
-
-    /// <summary>
-    /// A helper that takes a context, called by name with the context <see cref="Execution.CompiledProgram.InvokeHelper"/>
-    /// would make (the run state, program, environment, pc, the frame's low end, the options' argument checks and entry
-    /// context), under the rules of <see cref="SimpleHelperCall"/>: the pc in <see cref="Execution.RunState.HelperPc"/>
-    /// for the length of the call (an exception it throws becomes the helper error where the run ends), the cancellation
-    /// polled after it; the caller checks the stop.
-    /// </summary>
-    private static void ContextHelperCall(FunctionCompiler f, int pc, System.Reflection.MethodInfo method)
-    {
-        var il = f.Il;
-        int slot = f.Owner.Helpers.SlotOf(pc);
-        il.Ldarg(FunctionCompiler.ArgState);
-        il.LdcI4(pc + 1);
-        il.Stfld(RuntimeMembers.StateHelperPc);
-        if (!method.IsStatic)
-        {
-            il.Ldarg(FunctionCompiler.ArgClosure);
-            il.Ldfld(RuntimeMembers.ClosureHelperTargets);
-            il.LdcI4(slot);
-            il.LdelemRef();
-        }
-
-        il.Ldarg(FunctionCompiler.ArgState);
-        il.Ldarg(FunctionCompiler.ArgClosure);
-        il.Call(RuntimeMembers.ClosureProgram);
-        il.Ldarg(FunctionCompiler.ArgClosure);
-        il.Call(RuntimeMembers.ClosureEnvironment);
-        il.LdcI4(pc);
-        f.PushStackLow();
-        il.LdcI4(f.Owner.Options.HelperArgumentChecks ? 1 : 0);
-        il.Ldnull();
-        if (f.Owner.Options.EntryContext is null)
-        {
-            il.Ldnull();
-        }
-        else
-        {
-            il.Ldarg(FunctionCompiler.ArgClosure);
-            il.Call(RuntimeMembers.ClosureEntryContext);
-        }
-
-        il.Newobj(RuntimeMembers.HelperContextConstructor);
-        for (int r = 1; r <= 5; r++)
-        {
-            f.Load(r);
-        }
-
-        il.Call(method);
-        EndDirectCall(f, pc);
     }
 
     /// <summary>

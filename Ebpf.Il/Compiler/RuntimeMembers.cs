@@ -29,12 +29,6 @@ internal static class RuntimeMembers
     public static readonly FieldInfo StateHelperPc = Field(typeof(RunState), nameof(RunState.HelperPc));
     public static readonly FieldInfo ClosureSimpleHelpers = Field(typeof(IlClosure), nameof(IlClosure.SimpleHelpers));
     public static readonly FieldInfo ClosureHelperTargets = Field(typeof(IlClosure), nameof(IlClosure.HelperTargets));
-    public static readonly MethodInfo ClosureProgram = typeof(IlClosure).GetProperty(nameof(IlClosure.Program))!.GetMethod!;
-    public static readonly MethodInfo ClosureEnvironment = typeof(IlClosure).GetProperty(nameof(IlClosure.Environment))!.GetMethod!;
-    public static readonly MethodInfo ClosureEntryContext = typeof(IlClosure).GetProperty(nameof(IlClosure.EntryContext))!.GetMethod!;
-    public static readonly ConstructorInfo HelperContextConstructor = typeof(Helpers.HelperContext).GetConstructor(
-        BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public,
-        [typeof(Execution.RunState*), typeof(EbpfProgram), typeof(ProgramEnvironment), typeof(int), typeof(ulong), typeof(bool), typeof(Execution.CompiledProgram), typeof(Analysis.ContextLayout)])!;
     public static readonly MethodInfo SimpleHelperInvoke = typeof(Ebpf.Helpers.HelperFunction).GetMethod(nameof(Ebpf.Helpers.HelperFunction.Invoke))!;
 
     public static readonly MethodInfo Violation = Method(typeof(IlRuntime), nameof(IlRuntime.Violation));

@@ -185,14 +185,6 @@ internal sealed class IlEmitter
 
     public void Callvirt(MethodInfo method) => Op(OpCodes.Callvirt, method);
 
-    public void Newobj(ConstructorInfo constructor)
-    {
-        il.Emit(OpCodes.Newobj, constructor);
-        Record(OpCodes.Newobj.Name!, $"{constructor.DeclaringType?.Name}::.ctor");
-    }
-
-    public void Ldnull() => Op(OpCodes.Ldnull);
-
     public void LdelemRef() => Op(OpCodes.Ldelem_Ref);
 
     public void Ldfld(FieldInfo field) => Op(OpCodes.Ldfld, field);

@@ -24,7 +24,7 @@ internal sealed class IlClosure
         Options = options;
         Helpers = helpers;
         SimpleHelpers = [.. helpers.Select(h => h.Simple)];
-        HelperTargets = [.. helpers.Select(h => h.Simple is { } simple ? simple.Target : h.Function.Target)];
+        HelperTargets = [.. helpers.Select(h => h.Simple?.Target)];
         CallxHelpers = callxHelpers;
         Budget = options.InstructionBudget ?? long.MaxValue;
         Chunked = new ChunkedFunction?[program.Functions.Length];
@@ -45,9 +45,6 @@ internal sealed class IlClosure
     /// <summary>The options it was compiled with.</summary>
     public ExecutionOptions Options { get; }
 
-    /// <summary>The options' entry context (what a helper's context carries, see <see cref="HelperContext"/>).</summary>
-    public Analysis.ContextLayout? EntryContext => Options.EntryContext;
-
     /// <summary>The helpers of the program's <c>call imm</c> instructions, by the slot the generated code names.</summary>
     public Helper[] Helpers { get; }
 
@@ -59,9 +56,8 @@ internal sealed class IlClosure
     public readonly HelperFunction?[] SimpleHelpers;
 
     /// <summary>
-    /// By slot, the target of each helper's delegate (the rbpf-style function's, else the context function's; null for a
-    /// static method): the generated code passes it as <c>this</c> where it calls an instance method by name (see
-    /// <c>CallEmitter.SimpleHelperCall</c> and <c>CallEmitter.ContextHelperCall</c>).
+    /// By slot, the target of each rbpf-style function (null for a static method or a context helper): the generated code
+    /// passes it as <c>this</c> where it calls an instance method by name (see <c>CallEmitter.SimpleHelperCall</c>).
     /// </summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1051", Justification = "Read by generated IL with ldfld.")]
     public readonly object?[] HelperTargets;

@@ -8,10 +8,9 @@ namespace Ebpf.Tests.Il;
 /// <summary>
 /// The IL engine calls an rbpf-style helper by name when its delegate names one method it may call itself (see
 /// <c>HelperMethods.CallableByName</c>), so that RyuJIT compiles the call as a C# call (and inlines a small helper), and
-/// through the delegate otherwise; a helper that takes a context and names such a method likewise, with the context the
-/// common helper call would make. Results for every kind of rbpf-style delegate are in StaticHelperTests and
-/// InstanceHelperTests (every engine); here, which call the code makes, and that it gives the hand-computed result, error,
-/// stop or cancellation.
+/// through the delegate otherwise; a helper that takes a context goes through the common helper call. Results for every
+/// kind of rbpf-style delegate are in StaticHelperTests and InstanceHelperTests (every engine); here, which call the code
+/// makes, and that it gives the hand-computed result, error (at its own pc), stop or cancellation.
 /// </summary>
 public class HelperByNameTests
 {
@@ -82,15 +81,16 @@ public class HelperByNameTests
     }
 
     [Fact]
-    public void A_context_helper_is_called_by_name_with_its_context()
+    public void A_context_helper_goes_through_the_common_call_with_its_own_pc()
     {
         // pc 2 and pc 5 call helpers 1 and 2, each summing input bytes through its context's checked view.
         const string Source = "mov r6, r1\nmov r2, 8\ncall 1\nmov r1, r6\nmov r2, 4\ncall 2\nadd r0, r6\nexit";
         var first = new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b));
         using (var compiled = CompileContext(Source.Replace("add r0, r6", "mov r0, r0", StringComparison.Ordinal), first, new Helper(2, "sum again", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b) * 100)))
         {
-            Assert.Contains("newobj HelperContext::.ctor\n", compiled.IlListing);
-            Assert.DoesNotContain("IlRuntime::CallHelper", compiled.IlListing);
+            // Not by name: the context (a struct with object references) would be a local of the program's method, zeroed
+            // in its prolog on every run; kernel programs measured slower that way (xdp_stats 39-42 -> 47-49 ns).
+            Assert.Contains("call IlRuntime::CallHelper\n", compiled.IlListing);
             Assert.Equal((1UL + 2 + 3 + 4) * 100, compiled.Run([1, 2, 3, 4, 5, 6, 7, 8]));
         }
 
@@ -110,7 +110,7 @@ public class HelperByNameTests
     }
 
     [Fact]
-    public void A_context_helper_called_by_name_stops_the_run_and_sees_it_cancelled()
+    public void A_context_helper_stops_the_run_and_sees_it_cancelled()
     {
         const string Countdown = "mov r6, 5\nloop:\nmov r1, r6\ncall 1\nsub r6, 1\njne r6, 0, loop\nexit";
         int calls = 0;
@@ -125,7 +125,6 @@ public class HelperByNameTests
             return a;
         })))
         {
-            Assert.Contains("newobj HelperContext::.ctor\n", compiled.IlListing);
             Assert.Equal(777UL, compiled.Run(new byte[8]));
             Assert.Equal(3, calls);
         }
