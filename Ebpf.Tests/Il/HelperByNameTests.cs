@@ -69,24 +69,13 @@ public class HelperByNameTests
             EbpfProgram.Create(Assembler.Assemble(source), StructuralOnlyVerifier.Instance), new ProgramEnvironment(table));
     }
 
-    private static ulong Sum(HelperContext context, ulong address, ulong length)
-    {
-        ulong sum = 0;
-        foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
-        {
-            sum += b;
-        }
-
-        return sum;
-    }
-
     [Fact]
     public void A_context_helper_goes_through_the_common_call_with_its_own_pc()
     {
         // pc 2 and pc 5 call helpers 1 and 2, each summing input bytes through its context's checked view.
         const string Source = "mov r6, r1\nmov r2, 8\ncall 1\nmov r1, r6\nmov r2, 4\ncall 2\nadd r0, r6\nexit";
-        var first = new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b));
-        using (var compiled = CompileContext(Source.Replace("add r0, r6", "mov r0, r0", StringComparison.Ordinal), first, new Helper(2, "sum again", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b) * 100)))
+        var first = new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => X64.OwnHelperLoopTests.Sum(context, a, b));
+        using (var compiled = CompileContext(Source.Replace("add r0, r6", "mov r0, r0", StringComparison.Ordinal), first, new Helper(2, "sum again", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => X64.OwnHelperLoopTests.Sum(context, a, b) * 100)))
         {
             // Not by name: the context (a struct with object references) would be a local of the program's method, zeroed
             // in its prolog on every run; kernel programs measured slower that way (xdp_stats 39-42 -> 47-49 ns).
@@ -103,7 +92,7 @@ public class HelperByNameTests
             Assert.IsType<FormatException>(e.InnerException);
         }
 
-        using (var compiled = CompileContext(Source.Replace("mov r2, 4", "mov r2, 9", StringComparison.Ordinal), first, new Helper(2, "sum too", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b))))
+        using (var compiled = CompileContext(Source.Replace("mov r2, 4", "mov r2, 9", StringComparison.Ordinal), first, new Helper(2, "sum too", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => X64.OwnHelperLoopTests.Sum(context, a, b))))
         {
             Assert.Equal(5, Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(new byte[8])).Pc);
         }

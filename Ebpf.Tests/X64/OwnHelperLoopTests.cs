@@ -363,22 +363,25 @@ public class OwnHelperLoopTests
         }
     }
 
+    /// <summary>The sum of <paramref name="length"/> bytes at <paramref name="address"/>, read through the context's checked view.</summary>
+    internal static ulong Sum(HelperContext context, ulong address, ulong length)
+    {
+        ulong sum = 0;
+        foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
+        {
+            sum += b;
+        }
+
+        return sum;
+    }
+
     [Theory]
     [MemberData(nameof(Loops))]
     public void A_context_helper_reads_the_input_through_its_context(bool ownLoop)
     {
         // r1 = the input's address, r2 = its length: the helper sums the bytes through the checked view, twice.
         const string Source = "mov r6, r1\nmov r7, r2\ncall 1\nmov r8, r0\nmov r1, r6\nmov r2, r7\ncall 1\nadd r0, r8\nexit";
-        using var compiled = Compile(ownLoop, Source, new Helper(1, "sum", static (HelperContext context, ulong address, ulong length, ulong _, ulong _, ulong _) =>
-        {
-            ulong sum = 0;
-            foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
-            {
-                sum += b;
-            }
-
-            return sum;
-        }));
+        using var compiled = Compile(ownLoop, Source, new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b)));
         Assert.Equal(2UL * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8), compiled.Run([1, 2, 3, 4, 5, 6, 7, 8]));
 
         // Past the input's end: the context's check fails, at the call.
@@ -393,17 +396,6 @@ public class OwnHelperLoopTests
     {
         // pc 2 calls helper 1 (in bounds), pc 5 calls helper 2: its failure and its context's check name pc 5 and helper 2.
         const string Source = "mov r6, r1\nmov r2, 8\ncall 1\nmov r1, r6\nmov r2, 9\ncall 2\nexit";
-        static ulong Sum(HelperContext context, ulong address, ulong length)
-        {
-            ulong sum = 0;
-            foreach (byte b in context.GetMemory(address, length, MemoryAccessKind.Read))
-            {
-                sum += b;
-            }
-
-            return sum;
-        }
-
         var inBounds = new Helper(1, "sum", static (HelperContext context, ulong a, ulong b, ulong _, ulong _, ulong _) => Sum(context, a, b));
         using (var compiled = Compile(ownLoop, Source, inBounds, new Helper(2, "fails", static (HelperContext _, ulong _, ulong _, ulong _, ulong _, ulong _) =>
             throw new FormatException("second site"))))
