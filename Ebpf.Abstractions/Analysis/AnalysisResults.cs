@@ -111,6 +111,55 @@ public sealed class AnalysisResults
     public static bool IsOwnFrameAccess(in DecodedInstruction insn, int stackSize) =>
         insn.BaseRegister == 10 && insn.Offset >= -stackSize && insn.Offset + insn.AccessSize <= 0;
 
+    /// <summary>
+    /// True when register <paramref name="register"/> holds r10 + k at the helper call at <paramref name="pc"/> with the
+    /// <paramref name="size"/> bytes there inside the current frame of <paramref name="stackSize"/> bytes, by the
+    /// instructions of the call's basic block before it (see <see cref="BlockValueAt"/>). r10 is read-only and always the
+    /// top of the current frame, so the helper's check of such an argument cannot fail and an engine leaves it out, as
+    /// it leaves out the check of a load or store at <c>[r10 + k]</c> inside the frame (<see cref="IsOwnFrameAccess(int, int)"/>).
+    /// clang passes a map key on the stack this way.
+    /// </summary>
+    public bool IsOwnFrameArgument(int pc, int register, int size, int stackSize) =>
+        BlockValueAt(pc, register) is { FrameOffset: { } at } && at >= -stackSize && at + size <= 0;
+
+    /// <summary>
+    /// What the instructions of the basic block of <paramref name="pc"/> before it make of register
+    /// <paramref name="register"/> (control enters a block only at its start, so every path to <paramref name="pc"/> runs
+    /// them): r10 + k (a <c>mov64</c> of r10 into the register, then only <c>add64</c>/<c>sub64</c> of an immediate), or a
+    /// constant (a <c>mov64</c> of an immediate, sign-extended, or a <c>mov32</c> of one, zero-extended), when nothing
+    /// else writes the register after that (a call counts as writing r0-r5); both null otherwise.
+    /// </summary>
+    public (long? FrameOffset, ulong? Constant) BlockValueAt(int pc, int register)
+    {
+        var code = program.Decoded;
+        int start = Blocks[BlockIndexOf(pc)].Start;
+        long? offset = null;
+        ulong? constant = null;
+        for (int q = start; q < pc; q += code[q].Length)
+        {
+            var insn = code[q];
+            if (insn.Operation == Operation.Mov && insn.Is64 && insn.HasRegisterSource && insn.Src == 10 && insn.Dst == register)
+            {
+                (offset, constant) = (0, null);
+            }
+            else if (insn.Operation == Operation.Mov && !insn.HasRegisterSource && insn.Dst == register)
+            {
+                (offset, constant) = (null, insn.Is64 ? unchecked((ulong)(long)insn.Imm) : (uint)insn.Imm);
+            }
+            else if (insn.Operation is Operation.Add or Operation.Sub && insn.Is64 && !insn.HasRegisterSource && insn.Dst == register)
+            {
+                (offset, constant) = (offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null, null);
+            }
+            else if (insn.WrittenRegister == register || insn.WriteBackRegister == register
+                || (register <= 5 && insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal))
+            {
+                (offset, constant) = (null, null);
+            }
+        }
+
+        return (offset, constant);
+    }
+
     private static (ImmutableArray<BasicBlock> Blocks, int[] BlockOfSlot) FindBlocks(EbpfProgram program)
     {
         var code = program.Decoded;

@@ -35,7 +35,12 @@ internal static unsafe class LookupKey
         return lookup.Find(new ReadOnlySpan<byte>((void*)address, size));
     }
 
-    private static void Check(RunState* state, EbpfProgram program, int pc, ulong stackLow, bool check, ulong address, ulong size)
+    /// <summary>
+    /// When <paramref name="check"/>, checks that the <paramref name="size"/> bytes of a lookup's key at
+    /// <paramref name="address"/> are readable, as the lookup helper's <see cref="HelperContext.GetMemory"/> does.
+    /// </summary>
+    /// <exception cref="EbpfMemoryAccessException">The key lies outside the run's readable memory: the helper's error at <paramref name="pc"/>.</exception>
+    public static void Check(RunState* state, EbpfProgram program, int pc, ulong stackLow, bool check, ulong address, ulong size)
     {
         if (check && !MemoryGuard.IsAllowed(ref *state, address, size, MemoryAccessKind.Read, stackLow))
         {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Ebpf.Helpers;
 
 /// <summary>
@@ -33,6 +35,83 @@ internal sealed record HashLookupLayout
 
     /// <summary>The second multiplier of the index's hash.</summary>
     public const ulong MixMultiplier2 = 0xC4CE_B9FE_1A85_EC53;
+
+    /// <summary>
+    /// What <see cref="Walk"/> returns when the index's protocol leaves the lookup to <see cref="DirectLookup.Find"/>:
+    /// all ones, which no value address is.
+    /// </summary>
+    public const ulong WalkFallback = ulong.MaxValue;
+
+    /// <summary>The index's hash of a key word (or of a longer key's folded words): <c>Mix</c> in the remarks, folded to 32 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint Mix(ulong h)
+    {
+        h ^= h >> 33;
+        h *= MixMultiplier1;
+        h ^= h >> 33;
+        h *= MixMultiplier2;
+        h ^= h >> 33;
+        return (uint)h ^ (uint)(h >> 32);
+    }
+
+    /// <summary>
+    /// One lookup of the key at <paramref name="keyAddress"/> (<paramref name="keySize"/> bytes: 4 or 8) by the index's
+    /// protocol (see the remarks), for an engine that walks the index in managed code: the slot's value address, 0 when
+    /// the key is absent or the map is disposed, or <see cref="WalkFallback"/> when the lookup must be left to
+    /// <see cref="DirectLookup.Find"/> (a writer is or was at work, or an LRU map's entry is not its newest). The other
+    /// parameters are the layout's properties of the same names, passed one by one so that an engine that compiles
+    /// them in as constants lets the runtime inline the walk with them folded in. The caller has checked the key's
+    /// bytes as the helper checks them.
+    /// </summary>
+    /// <remarks>
+    /// Every read of the walk comes between the sequence's two reads on any processor: the first is an acquire read,
+    /// and a read barrier comes before the second (x86-64 keeps loads in order anyway; an Arm64 host does not).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe ulong Walk(
+        ulong keyAddress, int keySize, ulong seed, nint buckets, uint bucketMask, nint next, nint hashes, nint keys, int capacity,
+        nint sequence, nint liveEntries, nint values, long slotStride, nint newest)
+    {
+        if (*(ulong*)liveEntries == 0)
+        {
+            return 0;
+        }
+
+        ulong key = keySize == 8 ? *(ulong*)keyAddress : *(uint*)keyAddress;
+        uint hash = Mix(seed ^ key);
+        int before = Volatile.Read(ref *(int*)sequence);
+        if ((before & 1) != 0)
+        {
+            return WalkFallback;
+        }
+
+        ulong found = 0;
+        uint link = ((uint*)buckets)[hash & bucketMask];
+        for (int steps = capacity; steps > 0 && link != 0; steps--)
+        {
+            uint slot = link - 1;
+            if (slot >= (uint)capacity)
+            {
+                break;
+            }
+
+            if (((uint*)hashes)[slot] == hash && (keySize == 8 ? ((ulong*)keys)[slot] == key : (uint)((ulong*)keys)[slot] == (uint)key))
+            {
+                if (newest != 0 && Volatile.Read(ref *(int*)newest) != (int)slot)
+                {
+                    return WalkFallback;
+                }
+
+                found = (ulong)values + (slot * (ulong)slotStride);
+                break;
+            }
+
+            link = ((uint*)next)[slot];
+        }
+
+        Volatile.ReadBarrier();
+        return Volatile.Read(ref *(int*)sequence) == before ? found : WalkFallback;
+    }
 
     /// <summary>The key size: 4 or 8 bytes.</summary>
     public required int KeySize { get; init; }

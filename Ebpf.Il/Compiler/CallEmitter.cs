@@ -141,20 +141,74 @@ internal static class CallEmitter
 
     /// <summary>
     /// A lookup helper call whose map's lookup is called directly (see <see cref="Helpers.DirectLookup"/>): r0 = the
-    /// helper's result for the key at r2, through <see cref="Runtime.IlRuntime.DirectLookup"/> (the key checked as the
-    /// helper checks it). Such a call cannot stop the run: no stop check.
+    /// helper's result for the key at r2. A hash map that gives its layout is walked in the code (see
+    /// <see cref="EmitHashWalk"/>); where the walk's protocol says so, and for every other map, the map's lookup is
+    /// called through <see cref="Runtime.IlRuntime.DirectLookup"/> (the key checked as the helper checks it). Such a call
+    /// cannot stop the run: no stop check.
     /// </summary>
     private static void DirectLookupCall(FunctionCompiler f, int pc, Helpers.DirectLookup lookup)
     {
         var il = f.Il;
+        int index = f.Owner.AddDirectLookup(lookup);
+        var done = il.DefineLabel("LOOKUP_DONE");
+        if (lookup.Layout is { KeySize: 4 or 8, SlotStride: > 0, Capacity: > 0 } layout)
+        {
+            EmitHashWalk(f, pc, layout);
+            il.Dup();
+            il.LdcU8(Helpers.HashLookupLayout.WalkFallback);
+            il.BneUn(done);
+            il.Pop();
+        }
+
         il.Ldarg(FunctionCompiler.ArgClosure);
-        il.LdcI4(f.Owner.AddDirectLookup(lookup));
+        il.LdcI4(index);
         il.Ldarg(FunctionCompiler.ArgState);
         il.LdcI4(pc);
         f.PushStackLow();
         f.Load(2);
         il.Call(RuntimeMembers.DirectLookup);
+        il.MarkLabel(done);
         f.Store(0);
+    }
+
+    /// <summary>
+    /// Pushes the result of the hash map's walk in the code (<see cref="Helpers.HashLookupLayout.Walk"/>, the layout's
+    /// addresses and sizes as constants, which the runtime folds into the walk it inlines) for the key at r2, after the
+    /// helper's check of the key's bytes: left out for a key in the current frame, which cannot fail it
+    /// (<see cref="Analysis.AnalysisResults.IsOwnFrameArgument"/>).
+    /// </summary>
+    private static void EmitHashWalk(FunctionCompiler f, int pc, Helpers.HashLookupLayout layout)
+    {
+        var il = f.Il;
+        if (f.Options.HelperArgumentChecks && !f.Program.Analysis.IsOwnFrameArgument(pc, 2, layout.KeySize, f.Options.StackSize))
+        {
+            LookupEmitter.PushKeyArguments(f, pc);
+            il.LdcI4(layout.KeySize);
+            il.Call(RuntimeMembers.CheckLookupKey);
+        }
+
+        f.Load(2);
+        il.LdcI4(layout.KeySize);
+        il.LdcU8(layout.Seed);
+        PushAddress(il, layout.Buckets);
+        il.LdcI4(unchecked((int)layout.BucketMask));
+        PushAddress(il, layout.Next);
+        PushAddress(il, layout.Hashes);
+        PushAddress(il, layout.Keys);
+        il.LdcI4(layout.Capacity);
+        PushAddress(il, layout.Sequence);
+        PushAddress(il, layout.LiveEntries);
+        PushAddress(il, layout.Values);
+        il.LdcI8(layout.SlotStride);
+        PushAddress(il, layout.Newest);
+        il.Call(RuntimeMembers.HashWalk);
+    }
+
+    /// <summary>Pushes <paramref name="address"/> as a native integer.</summary>
+    private static void PushAddress(Emit.IlEmitter il, nint address)
+    {
+        il.LdcI8(address);
+        il.ConvI();
     }
 
     private static void LocalCall(FunctionCompiler f, int pc)

@@ -13,11 +13,7 @@ internal static class LookupEmitter
     public static void Emit(FunctionCompiler f, int pc, ArrayLookup lookup)
     {
         var il = f.Il;
-        il.Ldarg(FunctionCompiler.ArgClosure);
-        il.Ldarg(FunctionCompiler.ArgState);
-        il.LdcI4(pc);
-        f.PushStackLow();
-        f.Load(2);
+        PushKeyArguments(f, pc);
         il.Call(RuntimeMembers.LookupKey);
         il.Stloc(f.Address);
         var found = il.DefineLabel("LOOKUP_FOUND");
@@ -37,5 +33,18 @@ internal static class LookupEmitter
         il.Add();
         il.MarkLabel(done);
         f.Store(0);
+    }
+
+    /// <summary>
+    /// Pushes what a key check of the lookup helper call at <paramref name="pc"/> takes first: the closure, the run
+    /// state, the pc, the stack's low end and the key pointer (r2).
+    /// </summary>
+    public static void PushKeyArguments(FunctionCompiler f, int pc)
+    {
+        f.Il.Ldarg(FunctionCompiler.ArgClosure);
+        f.Il.Ldarg(FunctionCompiler.ArgState);
+        f.Il.LdcI4(pc);
+        f.PushStackLow();
+        f.Load(2);
     }
 }

@@ -40,6 +40,8 @@ internal static class RuntimeMembers
     public static readonly MethodInfo CallHelper = Method(typeof(IlRuntime), nameof(IlRuntime.CallHelper));
     public static readonly MethodInfo LookupKey = Method(typeof(IlRuntime), nameof(IlRuntime.LookupKey));
     public static readonly MethodInfo DirectLookup = Method(typeof(IlRuntime), nameof(IlRuntime.DirectLookup));
+    public static readonly MethodInfo CheckLookupKey = Method(typeof(IlRuntime), nameof(IlRuntime.CheckLookupKey));
+    public static readonly MethodInfo HashWalk = Method(typeof(Ebpf.Helpers.HashLookupLayout), nameof(Ebpf.Helpers.HashLookupLayout.Walk));
     public static readonly MethodInfo CallX = Method(typeof(IlRuntime), nameof(IlRuntime.CallX));
     public static readonly MethodInfo RunChunked = Method(typeof(IlRuntime), nameof(IlRuntime.RunChunked));
     public static readonly MethodInfo Limit = Method(typeof(MemoryGuard), nameof(MemoryGuard.Limit));

@@ -74,6 +74,14 @@ internal static unsafe class IlRuntime
     public static ulong DirectLookup(IlClosure closure, int index, RunState* state, int pc, ulong stackLow, ulong key) =>
         Execution.LookupKey.Find(state, closure.Program, pc, stackLow, closure.Options.HelperArgumentChecks, key, closure.DirectLookups[index]);
 
+    /// <summary>
+    /// Checks the <paramref name="size"/> bytes of the key at <paramref name="key"/> of the lookup helper call at
+    /// <paramref name="pc"/> as the helper checks them, for a lookup the code makes itself (see
+    /// <see cref="Helpers.HashLookupLayout.Walk"/>).
+    /// </summary>
+    public static void CheckLookupKey(IlClosure closure, RunState* state, int pc, ulong stackLow, ulong key, int size) =>
+        Execution.LookupKey.Check(state, closure.Program, pc, stackLow, check: true, key, (ulong)size);
+
     /// <summary>Calls the helper whose id a <c>callx</c> register holds; an unknown id is a run-time error.</summary>
     public static ulong CallX(
         IlClosure closure, ulong id, RunState* state, int pc, ulong stackLow, ulong a1, ulong a2, ulong a3, ulong a4, ulong a5)

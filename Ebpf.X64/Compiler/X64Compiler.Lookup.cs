@@ -38,28 +38,21 @@ internal sealed partial class X64Compiler
             || HashLookupAt(program, environment, options, pc, helper) is not null;
     }
 
-    /// <summary>
-    /// True when register <paramref name="register"/> holds r10 + k at the helper call at <paramref name="pc"/> with the
-    /// <paramref name="size"/> bytes there inside the current frame, by the instructions of the call's basic block before
-    /// it (see <see cref="BlockValueAt"/>). r10 is read-only and always the top of the current frame, so the helper's
-    /// check of such an argument cannot fail and is left out, as the check of a load or store at <c>[r10 + k]</c> inside
-    /// the frame is (<see cref="Analysis.AnalysisResults.IsOwnFrameAccess(int, int)"/>). clang passes a map key on the stack this way.
-    /// </summary>
-    private bool IsOwnFrameArgument(int pc, int register, int size) =>
-        BlockValueAt(pc, register) is { FrameOffset: { } at } && at >= -stackSize && at + size <= 0;
+    /// <summary>The x64 frame's <see cref="Analysis.AnalysisResults.IsOwnFrameArgument"/>.</summary>
+    private bool IsOwnFrameArgument(int pc, int register, int size) => program.Analysis.IsOwnFrameArgument(pc, register, size, stackSize);
 
     /// <summary>
     /// The u32 key of the array lookup at <paramref name="pc"/> when the call's basic block makes it a constant: r2 is
     /// r10 + k inside the frame (<see cref="IsOwnFrameArgument"/>) and the block's last write to any of the 4 bytes at
     /// r10 + k is a 4-byte store there of an immediate, or of a register the block sets to a constant
-    /// (<see cref="BlockValueAt"/>). Null when anything else in the block may have written them since: another store or
+    /// (<see cref="Analysis.AnalysisResults.BlockValueAt"/>). Null when anything else in the block may have written them since: another store or
     /// atomic into those bytes, a store or atomic through a register other than r10 (it may point into the frame), or
     /// a call (a helper writes through the pointers it is given). clang stores a constant key this way
     /// (<c>r1 = 0; *(u32 *)(r10 - 4) = r1; r2 = r10; r2 += -4</c>).
     /// </summary>
     private uint? ConstantKeyAt(int pc)
     {
-        if (!IsOwnFrameArgument(pc, 2, 4) || BlockValueAt(pc, 2).FrameOffset is not { } at)
+        if (!IsOwnFrameArgument(pc, 2, 4) || program.Analysis.BlockValueAt(pc, 2).FrameOffset is not { } at)
         {
             return null;
         }
@@ -85,7 +78,7 @@ internal sealed partial class X64Compiler
                 {
                     key = insn.Operation == Operation.Store && first == at && insn.AccessSize == 4
                         ? insn.HasRegisterSource
-                            ? BlockValueAt(q, insn.Src).Constant is { } constant ? (uint)constant : null
+                            ? program.Analysis.BlockValueAt(q, insn.Src).Constant is { } constant ? (uint)constant : null
                             : (uint)insn.Imm
                         : null;
                 }
@@ -95,43 +88,6 @@ internal sealed partial class X64Compiler
         return key;
     }
 
-    /// <summary>
-    /// What the instructions of the basic block of <paramref name="pc"/> before it make of register
-    /// <paramref name="register"/> (control enters a block only at its start, so every path to <paramref name="pc"/> runs
-    /// them): r10 + k (a <c>mov64</c> of r10 into the register, then only <c>add64</c>/<c>sub64</c> of an immediate), or a
-    /// constant (a <c>mov64</c> of an immediate, sign-extended, or a <c>mov32</c> of one, zero-extended), when nothing
-    /// else writes the register after that (a call counts as writing r0-r5); both null otherwise.
-    /// </summary>
-    private (long? FrameOffset, ulong? Constant) BlockValueAt(int pc, int register)
-    {
-        var code = program.Decoded;
-        int start = program.Analysis.Blocks[program.Analysis.BlockIndexOf(pc)].Start;
-        long? offset = null;
-        ulong? constant = null;
-        for (int q = start; q < pc; q += code[q].Length)
-        {
-            var insn = code[q];
-            if (insn.Operation == Operation.Mov && insn.Is64 && insn.HasRegisterSource && insn.Src == 10 && insn.Dst == register)
-            {
-                (offset, constant) = (0, null);
-            }
-            else if (insn.Operation == Operation.Mov && !insn.HasRegisterSource && insn.Dst == register)
-            {
-                (offset, constant) = (null, insn.Is64 ? unchecked((ulong)(long)insn.Imm) : (uint)insn.Imm);
-            }
-            else if (insn.Operation is Operation.Add or Operation.Sub && insn.Is64 && !insn.HasRegisterSource && insn.Dst == register)
-            {
-                (offset, constant) = (offset is { } k ? (insn.Operation == Operation.Add ? k + insn.Imm : k - insn.Imm) : null, null);
-            }
-            else if (insn.WrittenRegister == register || insn.WriteBackRegister == register
-                || (register <= 5 && insn.Operation is Operation.CallHelper or Operation.CallX or Operation.CallLocal))
-            {
-                (offset, constant) = (null, null);
-            }
-        }
-
-        return (offset, constant);
-    }
 
     /// <summary>
     /// r0 = <c>key &lt; live entries ? values + key * stride : 0</c> for the u32 key at r2, after the check the helper makes of

@@ -103,7 +103,7 @@ internal sealed partial class X64Compiler
         // rcx, rdx and r11 are scratch; r0 (rax) is written by the call; r1-r5 and r6-r9 stay as they are on every way on.
         // An index the call's block sets to a constant below the capacity (clang's `r3 = k` before the call) needs no
         // bounds check, and its slot's address is a constant.
-        uint? index = BlockValueAt(pc, 3).Constant is { } constant && (uint)constant < targets.Capacity ? (uint)constant : null;
+        uint? index = program.Analysis.BlockValueAt(pc, 3).Constant is { } constant && (uint)constant < targets.Capacity ? (uint)constant : null;
         if (index is null)
         {
             a.mov(ecx, unchecked((int)targets.Capacity));

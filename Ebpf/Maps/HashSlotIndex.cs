@@ -237,14 +237,6 @@ internal sealed class HashSlotIndex
         return h ^ (h >> 29);
     }
 
-    /// <summary>The final avalanche (a bijection on 64 bits), folded to 32.</summary>
-    private static uint Mix(ulong h)
-    {
-        h ^= h >> 33;
-        h *= Helpers.HashLookupLayout.MixMultiplier1;
-        h ^= h >> 33;
-        h *= Helpers.HashLookupLayout.MixMultiplier2;
-        h ^= h >> 33;
-        return (uint)h ^ (uint)(h >> 32);
-    }
+    /// <summary>The final avalanche (a bijection on 64 bits), folded to 32: the layout's, which engines compute in their code too.</summary>
+    private static uint Mix(ulong h) => Helpers.HashLookupLayout.Mix(h);
 }

@@ -3,14 +3,16 @@ using System.Runtime.InteropServices;
 using Ebpf.Helpers;
 using Ebpf.Isa;
 using Ebpf.Maps;
-using Ebpf.Tests.Maps;
+using Ebpf.Tests.Infrastructure;
+using Ebpf.Tests.X64;
 using Ebpf.X64;
 using static Ebpf.Tests.Engines.TestPrograms;
 
-namespace Ebpf.Tests.X64;
+namespace Ebpf.Tests.Maps;
 
 /// <summary>
-/// The hash-map lookup x64 walks in its own code (see <see cref="HashLookupLayout"/>), against an index built by hand
+/// The hash-map lookup x64 and il walk in their own code (see <see cref="HashLookupLayout"/>: x64's machine code, il's
+/// <see cref="HashLookupLayout.Walk"/> inlined with the layout's constants), against an index built by hand
 /// in the layout's documented form: the slot's value address when the walk finds the key, 0 when it does not, and the
 /// map's own lookup (<see cref="DirectLookup.Find"/>, which here answers with an address of its own) whenever the
 /// index's protocol forbids trusting the walk: a sequence that is odd before the walk or moves during it. A torn index
@@ -42,8 +44,14 @@ public class HashLookupInCodeTests
         return (uint)h ^ (uint)(h >> 32);
     }
 
-    /// <summary>Compiles <paramref name="program"/> on x64 with a lookup helper whose direct lookup is <paramref name="index"/>.</summary>
-    private static ICompiledProgram Compile(EbpfProgram program, HandIndex index, ExecutionOptions? options = null)
+    /// <summary>The engines that walk the index in their code.</summary>
+    public static TheoryData<string> WalkingEngines() => ["x64", "il"];
+
+    /// <summary>Whether <paramref name="engine"/> runs on this machine (x64 only on x86-64).</summary>
+    private static bool Supported(string engine) => engine != "x64" || X64Platform.Supported;
+
+    /// <summary>Compiles <paramref name="program"/> on <paramref name="engine"/> with a lookup helper whose direct lookup is <paramref name="index"/>.</summary>
+    private static ICompiledProgram Compile(string engine, EbpfProgram program, HandIndex index, ExecutionOptions? options = null)
     {
         var environment = new ProgramEnvironment();
         environment.Helpers.Set(new Helper(LinuxHelperIds.MapLookupElem, "bpf_map_lookup_elem", (_, _, _, _, _, _) => 0xBAD)
@@ -51,7 +59,7 @@ public class HashLookupInCodeTests
             DirectLookup = (_, _) => index,
         });
         environment.AddMap(new HashMap("h", (uint)index.KeySize, 8, 4));
-        return new X64Engine().Compile(program, environment, options);
+        return TestEngines.Get(engine).Compile(program, environment, options);
     }
 
     /// <summary>The defaults, memory checks off, helper argument checks off.</summary>
@@ -65,10 +73,11 @@ public class HashLookupInCodeTests
         I(OpCodes.Call, 0, 0, 0, (int)LinuxHelperIds.MapLookupElem),
         I(OpCodes.Exit));
 
-    [Fact]
-    public void A_key_at_the_end_of_a_chain_is_found_past_a_slot_with_the_same_hash_and_another_key()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void A_key_at_the_end_of_a_chain_is_found_past_a_slot_with_the_same_hash_and_another_key(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -83,17 +92,18 @@ public class HashLookupInCodeTests
             index.Link(hash, [6, 3], [key ^ 1, key], [hash, hash]);
             foreach (var options in WalkingOptions())
             {
-                using var compiled = Compile(AddressOf(wide), index, options);
+                using var compiled = Compile(engine, AddressOf(wide), index, options);
                 Assert.Equal(index.ValueAddress(3), compiled.Run(new byte[8]));
                 Assert.Equal(0, index.FindCalls);
             }
         }
     }
 
-    [Fact]
-    public void A_key_absent_from_its_chain_gives_null_without_the_maps_lookup()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void A_key_absent_from_its_chain_gives_null_without_the_maps_lookup(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -103,15 +113,16 @@ public class HashLookupInCodeTests
 
         // The chain holds another key with the same hash, and a slot with the key's bytes but another hash.
         index.Link(hash, [2, 5], [Key + 1, Key], [hash, hash ^ 0x8000_0000]);
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
         Assert.Equal(0UL, compiled.Run(new byte[8]));
         Assert.Equal(0, index.FindCalls);
     }
 
-    [Fact]
-    public void An_odd_sequence_leaves_the_lookup_to_the_maps_own_lookup()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void An_odd_sequence_leaves_the_lookup_to_the_maps_own_lookup(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -121,7 +132,7 @@ public class HashLookupInCodeTests
         index.Link(hash, [1], [Key], [hash]);
         foreach (var options in WalkingOptions())
         {
-            using var compiled = Compile(AddressOf(false), index, options);
+            using var compiled = Compile(engine, AddressOf(false), index, options);
             index.Sequence = 7;
             int before = index.FindCalls;
             Assert.Equal(index.FallbackAddress, compiled.Run(new byte[8]));
@@ -133,10 +144,11 @@ public class HashLookupInCodeTests
         }
     }
 
-    [Fact]
-    public void A_disposed_map_finds_nothing()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void A_disposed_map_finds_nothing(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -144,24 +156,25 @@ public class HashLookupInCodeTests
         using var index = new HandIndex(4, capacity: 8);
         uint hash = Hash(index.Seed, Key);
         index.Link(hash, [1], [Key], [hash]);
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
         Assert.Equal(index.ValueAddress(1), compiled.Run(new byte[8]));
         index.Live = 0;
         Assert.Equal(0UL, compiled.Run(new byte[8]));
         Assert.Equal(0, index.FindCalls);
     }
 
-    [Fact]
-    public void A_torn_index_ends_the_walk_with_null()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void A_torn_index_ends_the_walk_with_null(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
 
         using var index = new HandIndex(4, capacity: 8);
         uint hash = Hash(index.Seed, Key);
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
 
         // A cycle of two slots, neither holding the key: the walk stops after the capacity's number of links.
         index.Link(hash, [4, 2], [Key + 1, Key + 2], [hash, hash]);
@@ -178,16 +191,17 @@ public class HashLookupInCodeTests
         Assert.Equal(0, index.FindCalls);
     }
 
-    [Fact]
-    public async Task A_sequence_that_moves_during_the_walk_leaves_the_lookup_to_the_maps_own_lookup()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public async Task A_sequence_that_moves_during_the_walk_leaves_the_lookup_to_the_maps_own_lookup(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
 
         using var index = LongChain();
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
         Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
 
         // The writer moves the sequence by two (it stays even): only the second read of a walk can see it.
@@ -251,7 +265,7 @@ public class HashLookupInCodeTests
     }
 
     [Fact]
-    public void Without_memory_checks_only_a_key_in_the_entry_frame_is_walked_and_any_other_goes_to_the_call()
+    public void X64_without_memory_checks_walks_only_a_key_in_the_entry_frame_is_walked_and_any_other_goes_to_the_call()
     {
         if (!X64Platform.Supported)
         {
@@ -264,27 +278,52 @@ public class HashLookupInCodeTests
         byte[] input = BitConverter.GetBytes(Key);
 
         // With memory checks the shared check covers the input: walked.
-        using (var checkedCode = Compile(InputAddressOf, index))
+        using (var checkedCode = Compile("x64", InputAddressOf, index))
         {
             Assert.Equal(index.ValueAddress(1), checkedCode.Run(input));
             Assert.Equal(0, index.FindCalls);
         }
 
         // Without them the key in the input goes to the call, whose host side checks it and calls Find.
-        using var uncheckedCode = Compile(InputAddressOf, index, new ExecutionOptions { MemoryChecks = false });
+        using var uncheckedCode = Compile("x64", InputAddressOf, index, new ExecutionOptions { MemoryChecks = false });
         Assert.Equal(index.FallbackAddress, uncheckedCode.Run(input));
         Assert.Equal(1, index.FindCalls);
 
         // ... and with helper argument checks off too, nothing is checked: walked.
-        using var bare = Compile(InputAddressOf, index, new ExecutionOptions { MemoryChecks = false, HelperArgumentChecks = false });
+        using var bare = Compile("x64", InputAddressOf, index, new ExecutionOptions { MemoryChecks = false, HelperArgumentChecks = false });
         Assert.Equal(index.ValueAddress(1), bare.Run(input));
         Assert.Equal(1, index.FindCalls);
     }
 
     [Fact]
-    public void An_lru_walk_finds_the_most_recently_used_entry_in_the_code_and_leaves_any_other_to_the_maps_lookup()
+    public void Il_checks_a_key_outside_the_current_frame_as_the_helper_does_and_walks_it_with_memory_checks_on_or_off()
     {
-        if (!X64Platform.Supported)
+        using var index = new HandIndex(4, capacity: 8);
+        uint hash = Hash(index.Seed, Key);
+        index.Link(hash, [1], [Key], [hash]);
+        byte[] input = BitConverter.GetBytes(Key);
+        foreach (var options in WalkingOptions())
+        {
+            // The key in the input: checked (when the helper's checks are on) and walked, whatever the memory checks.
+            using var compiled = Compile("il", InputAddressOf, index, options);
+            Assert.Equal(index.ValueAddress(1), compiled.Run(input));
+
+            // Two of the key's four bytes outside the input: the helper's error at the call, not a walk.
+            if (options.HelperArgumentChecks)
+            {
+                var error = Assert.Throws<EbpfMemoryAccessException>(() => compiled.Run(input.AsSpan(0, 2).ToArray()));
+                Assert.Equal(3, error.Pc);
+            }
+        }
+
+        Assert.Equal(0, index.FindCalls);
+    }
+
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void An_lru_walk_finds_the_most_recently_used_entry_in_the_code_and_leaves_any_other_to_the_maps_lookup(string engine)
+    {
+        if (!Supported(engine))
         {
             return;
         }
@@ -299,7 +338,7 @@ public class HashLookupInCodeTests
             index.Link(hash, [6, 3], [key ^ 1, key], [hash, hash]);
             foreach (var options in WalkingOptions())
             {
-                using var compiled = Compile(AddressOf(wide), index, options);
+                using var compiled = Compile(engine, AddressOf(wide), index, options);
                 int calls = index.FindCalls;
 
                 // The key's entry is the newest: found in the code, no order to change.
@@ -318,10 +357,11 @@ public class HashLookupInCodeTests
         }
     }
 
-    [Fact]
-    public void An_lru_miss_gives_null_in_the_code_whatever_entry_is_the_newest()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void An_lru_miss_gives_null_in_the_code_whatever_entry_is_the_newest(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -331,7 +371,7 @@ public class HashLookupInCodeTests
 
         // The chain holds another key with the same hash, and a slot with the key's bytes but another hash.
         index.Link(hash, [2, 5], [Key + 1, Key], [hash, hash ^ 0x8000_0000]);
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
         foreach (int newest in new[] { -1, 2, 5 })
         {
             index.Newest = newest;
@@ -344,10 +384,11 @@ public class HashLookupInCodeTests
         Assert.Equal(0, index.FindCalls);
     }
 
-    [Fact]
-    public void A_deleted_newest_entry_whose_slot_another_key_took_is_not_found_in_an_lru_walk()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public void A_deleted_newest_entry_whose_slot_another_key_took_is_not_found_in_an_lru_walk(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -356,7 +397,7 @@ public class HashLookupInCodeTests
         uint hash = Hash(index.Seed, Key);
         index.Link(hash, [4], [Key], [hash]);
         index.Newest = 4;
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
         Assert.Equal(index.ValueAddress(4), compiled.Run(new byte[8]));
 
         // The key's entry was deleted and slot 4, still the newest, now holds another key of another bucket; the key's
@@ -373,16 +414,17 @@ public class HashLookupInCodeTests
         Assert.Equal(0, index.FindCalls);
     }
 
-    [Fact]
-    public async Task An_lru_walk_overlapped_by_a_writer_or_by_a_change_of_the_newest_entry_never_takes_an_older_entry()
+    [Theory]
+    [MemberData(nameof(WalkingEngines))]
+    public async Task An_lru_walk_overlapped_by_a_writer_or_by_a_change_of_the_newest_entry_never_takes_an_older_entry(string engine)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
 
         using var index = LongChain(lru: true);
-        using var compiled = Compile(AddressOf(false), index);
+        using var compiled = Compile(engine, AddressOf(false), index);
         Assert.Equal(index.ValueAddress(0), compiled.Run(new byte[8]));
 
         // Either the sequence moves by two (it stays even: only the second read of a walk can see it) while the key's
@@ -408,11 +450,13 @@ public class HashLookupInCodeTests
     }
 
     [Theory]
-    [InlineData(BpfMapType.LruHash)]
-    [InlineData(BpfMapType.LruPerCpuHash)]
-    public void X64_lookups_in_a_real_lru_map_keep_its_order_exactly(BpfMapType type)
+    [InlineData("x64", BpfMapType.LruHash)]
+    [InlineData("x64", BpfMapType.LruPerCpuHash)]
+    [InlineData("il", BpfMapType.LruHash)]
+    [InlineData("il", BpfMapType.LruPerCpuHash)]
+    public void Lookups_in_a_real_lru_map_keep_its_order_exactly(string engine, BpfMapType type)
     {
-        if (!X64Platform.Supported)
+        if (!Supported(engine))
         {
             return;
         }
@@ -434,7 +478,7 @@ public class HashLookupInCodeTests
         ulong cpu = type == BpfMapType.LruPerCpuHash ? 1UL : 0UL;
         foreach (var options in WalkingOptions())
         {
-            using var compiled = new X64Engine().Compile(MapLookupPrograms.StackKey, environment, options);
+            using var compiled = TestEngines.Get(engine).Compile(MapLookupPrograms.StackKey, environment, options);
             uint[] Ages() => [.. map.KeysByAge().Select(k => BitConverter.ToUInt32(k))];
             ulong Lookup(uint key) => compiled.Run(BitConverter.GetBytes(key));
 
@@ -451,7 +495,7 @@ public class HashLookupInCodeTests
 
         // The newest entry deleted and its slot taken by a new key (the newest now): the deleted key is not found.
         uint last = map.KeysByAge().Select(k => BitConverter.ToUInt32(k)).Last();
-        using var program = new X64Engine().Compile(MapLookupPrograms.StackKey, environment);
+        using var program = TestEngines.Get(engine).Compile(MapLookupPrograms.StackKey, environment);
         Assert.Equal(MapStatus.Success, map.Delete(BitConverter.GetBytes(last)));
         Assert.Equal(MapStatus.Success, map.Update(BitConverter.GetBytes(9u), new byte[map.HostValueSize]));
         Assert.Equal(9u, map.KeysByAge().Select(k => BitConverter.ToUInt32(k)).Last());
@@ -468,13 +512,13 @@ public class HashLookupInCodeTests
         }
 
         using var index = new HandIndex(4, capacity: 8);
-        using var compiled = (X64CompiledProgram)Compile(AddressOf(false), index);
+        using var compiled = (X64CompiledProgram)Compile("x64", AddressOf(false), index);
 
         // The hash's two multipliers are immediates of the code, with memory checks and without.
         string listing = compiled.GetListing();
         Assert.Contains("0FF51AFD7ED558CCDh", listing, StringComparison.Ordinal);
         Assert.Contains("0C4CEB9FE1A85EC53h", listing, StringComparison.Ordinal);
-        using var uncheckedCode = (X64CompiledProgram)Compile(AddressOf(false), index, new ExecutionOptions { MemoryChecks = false });
+        using var uncheckedCode = (X64CompiledProgram)Compile("x64", AddressOf(false), index, new ExecutionOptions { MemoryChecks = false });
         Assert.Contains("0FF51AFD7ED558CCDh", uncheckedCode.GetListing(), StringComparison.Ordinal);
 
         // An LRU map's lookup is walked too; a lookup helper without a layout (a map with 16-byte keys) is called.
