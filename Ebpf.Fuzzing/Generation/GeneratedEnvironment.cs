@@ -6,7 +6,7 @@ namespace Ebpf.Fuzzing.Generation;
 
 /// <summary>
 /// The environment generated programs run in. The Linux helpers sit at their kernel ids (map lookup 1, update 2,
-/// delete 3, tail call 12, ...), with three maps at fixed indices; the generator's own test helpers sit at
+/// delete 3, tail call 12, ...), with five maps at fixed indices; the generator's own test helpers sit at
 /// <see cref="MixHelper"/> and the ids after it, far from any kernel id. Programs may write to the maps only in ways
 /// that leave them as they were (a value written back where it was read, updates of a map no program reads), so one
 /// environment serves every engine and every thread of a campaign.
@@ -21,6 +21,26 @@ public static class GeneratedEnvironment
 
     /// <summary>The map index of <c>tails</c>: the program array <c>bpf_tail_call</c> goes through (see <see cref="Create"/>).</summary>
     public const int TailsMap = 2;
+
+    /// <summary>
+    /// The map index of <c>hashed</c>: a hash map with the keys and values of <c>values</c> but key 1 (keys 1 and 4 and
+    /// up miss), which x64 and il walk in their code (see <see cref="Helpers.HashLookupLayout"/>).
+    /// </summary>
+    public const int HashedMap = 3;
+
+    /// <summary>
+    /// The map index of <c>recent</c>: an LRU hash map with the keys and values of <c>values</c> but key 2, whose
+    /// lookups also move the entry they find to the front (nothing is ever inserted, so the order changes no outcome).
+    /// </summary>
+    public const int RecentMap = 4;
+
+    /// <summary>The maps a generated lookup reads (<see cref="ValuesMap"/>, <see cref="HashedMap"/>, <see cref="RecentMap"/>), by a choice of the generator.</summary>
+    internal static int LookupMap(int choice) => ((choice & int.MaxValue) % 3) switch
+    {
+        0 => ValuesMap,
+        1 => HashedMap,
+        _ => RecentMap,
+    };
 
     /// <summary>The value size of <c>values</c>.</summary>
     public const int ValueSize = 16;
@@ -82,7 +102,20 @@ public static class GeneratedEnvironment
         }
 
         var tails = new ProgramArrayMap("tails", Entries);
-        if (environment.AddMap(values) != ValuesMap || environment.AddMap(new ArrayMap("sink", 8, Entries)) != SinkMap || environment.AddMap(tails) != TailsMap)
+        var hashed = new HashMap(new MapDefinition("hashed", BpfMapType.Hash, 4, ValueSize, Entries));
+        var recent = new HashMap(new MapDefinition("recent", BpfMapType.LruHash, 4, ValueSize, Entries));
+        for (uint key = 0; key < Entries; key++)
+        {
+            Span<byte> value = values.GetValueSpan(key);
+            if ((key != 1 && hashed.Update(BitConverter.GetBytes(key), value) != MapStatus.Success)
+                || (key != 2 && recent.Update(BitConverter.GetBytes(key), value) != MapStatus.Success))
+            {
+                throw new InvalidOperationException("the generated environment's hash maps did not take their entries");
+            }
+        }
+
+        if (environment.AddMap(values) != ValuesMap || environment.AddMap(new ArrayMap("sink", 8, Entries)) != SinkMap || environment.AddMap(tails) != TailsMap
+            || environment.AddMap(hashed) != HashedMap || environment.AddMap(recent) != RecentMap)
         {
             throw new InvalidOperationException("the generated environment's maps did not get their fixed indices");
         }

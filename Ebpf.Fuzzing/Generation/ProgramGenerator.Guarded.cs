@@ -118,8 +118,8 @@ public static partial class ProgramGenerator
                 ];
             case OpKind.Load: // unchecked
                 return [I(load, 5, 6, (short)((op.Offset & int.MaxValue) % 24))];
-            case OpKind.MapLookup: // key 0-5 (4 and 5 miss), two in three with the null check
-                return MapLookupSlots((op.Imm & int.MaxValue) % 6, v / 64 % 3 != 0, size, ((op.Offset & int.MaxValue) % (GeneratedEnvironment.ValueSize - size + 1)) + slack, v / 192 % 2 == 0, GuardedContext);
+            case OpKind.MapLookup: // key 0-5 (4 and 5 miss, and one key of each hash map), two in three with the null check
+                return MapLookupSlots(GeneratedEnvironment.LookupMap((op.Imm & int.MaxValue) / 6), (op.Imm & int.MaxValue) % 6, v / 64 % 3 != 0, size, ((op.Offset & int.MaxValue) % (GeneratedEnvironment.ValueSize - size + 1)) + slack, v / 192 % 2 == 0, GuardedContext);
             case OpKind.StackPointerCall: // [r10 - 8] handed to the local function, which writes through it
                 return
                 [

@@ -27,19 +27,20 @@ public static partial class ProgramGenerator
     ];
 
     /// <summary>
-    /// A lookup of <paramref name="key"/> in <c>values</c> through <c>bpf_map_lookup_elem</c>: with
+    /// A lookup of <paramref name="key"/> in the map at <paramref name="mapIndex"/> (<c>values</c>, <c>hashed</c> or
+    /// <c>recent</c>, see <see cref="GeneratedEnvironment.LookupMap"/>) through <c>bpf_map_lookup_elem</c>: with
     /// <paramref name="nullCheck"/>, the kernel's null check before the value is touched; then r5 = the
     /// <paramref name="size"/> bytes at <paramref name="offset"/> of the value, written back where they were read when
     /// <paramref name="writeBack"/> (the map stays as it was), and r0 = r5. r1 is rebuilt from
     /// <paramref name="context"/> at the end and r2 cleared (<see cref="MapLookupLength"/> slots).
     /// </summary>
-    private static Instruction[] MapLookupSlots(int key, bool nullCheck, int size, int offset, bool writeBack, (byte Register, int Offset) context)
+    private static Instruction[] MapLookupSlots(int mapIndex, int key, bool nullCheck, int size, int offset, bool writeBack, (byte Register, int Offset) context)
     {
         int sizeIndex = int.Log2(size);
         return
         [
             I(OpCodes.StW, 10, offset: -4, imm: key),
-            .. MapSlots(1, GeneratedEnvironment.ValuesMap),
+            .. MapSlots(1, mapIndex),
             I(OpCodes.Mov64Reg, 2, 10),
             I(OpCodes.Add64Imm, 2, imm: -4),
             I(OpCodes.Call, imm: (int)LinuxHelperIds.MapLookupElem),

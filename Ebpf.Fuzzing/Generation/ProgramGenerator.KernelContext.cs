@@ -194,10 +194,10 @@ public static partial class ProgramGenerator
                 return [ContextLoad(layout, v, offset), I(OpCodes.Add64Reg, SumRegister, 5)];
             case OpKind.PacketHelper:
                 return [.. PacketHelperCall(type, v, offset, op.Imm), .. v / 16 % 8 == 7 ? [] : ReloadPacket(layout)];
-            case OpKind.MapLookup: // key 0-5 (4 and 5 miss), two in three with the null check
+            case OpKind.MapLookup: // key 0-5 (4 and 5 miss, and one key of each hash map), two in three with the null check
                 return
                 [
-                    .. MapLookupSlots(offset % 6, v / 64 % 3 != 0, size, (offset % (GeneratedEnvironment.ValueSize - size + 1)) + slack, v / 192 % 2 == 0, (ContextRegister, 0)),
+                    .. MapLookupSlots(GeneratedEnvironment.LookupMap(offset / 6), offset % 6, v / 64 % 3 != 0, size, (offset % (GeneratedEnvironment.ValueSize - size + 1)) + slack, v / 192 % 2 == 0, (ContextRegister, 0)),
                     I(OpCodes.Add64Reg, SumRegister, 0),
                 ];
             case OpKind.MapUpdate:

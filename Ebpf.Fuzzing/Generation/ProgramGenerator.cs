@@ -285,10 +285,11 @@ public static partial class ProgramGenerator
             }
 
             case OpKind.MapLookup:
-                // bpf_map_lookup_elem with the kernel's null check (one in four without it): r0 = 8 bytes of the value
+                // bpf_map_lookup_elem on one of the three maps programs read, with the kernel's null check (one in four
+                // without it): r0 = 8 bytes of the value
                 // at an offset that is sometimes past its end, written back where they were read in one of two
                 // programs (the map stays as it was). The address never outlives the shape.
-                return MapLookupSlots(op.Imm & 7, v % 4 != 3, 8, Pick(MapOffsets, v / 8), (v / 4) % 2 == 1, DifferentialContext);
+                return MapLookupSlots(GeneratedEnvironment.LookupMap(op.Imm >> 3), op.Imm & 7, v % 4 != 3, 8, Pick(MapOffsets, v / 8), (v / 4) % 2 == 1, DifferentialContext);
             case OpKind.MapUpdate:
                 return MapUpdateSlots(op, DifferentialContext);
             case OpKind.TailCall:

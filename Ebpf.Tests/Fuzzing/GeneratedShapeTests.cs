@@ -11,7 +11,7 @@ namespace Ebpf.Tests.Fuzzing;
 /// <summary>The kernel-style shapes of the campaign generator: what they compute on every engine, and that they occur.</summary>
 public class GeneratedShapeTests
 {
-    private const string Lookup = "stw [r10-4], {0}\nlddw r1, map_by_idx 0x0\nmov r2, r10\nadd r2, -4\ncall 1\njeq r0, 0, +1\nldxdw r0, [r0+{1}]\nexit";
+    private const string Lookup = "stw [r10-4], {0}\nlddw r1, map_by_idx {2}\nmov r2, r10\nadd r2, -4\ncall 1\njeq r0, 0, +1\nldxdw r0, [r0+{1}]\nexit";
 
     private static ulong Run(string engine, string asm, byte[] input, ProgramEnvironment? environment = null)
     {
@@ -25,11 +25,40 @@ public class GeneratedShapeTests
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_map_lookup_at_the_kernel_id_with_a_null_check_reads_the_value_or_gives_zero(string engine)
     {
-        Assert.Equal(0x0123456789abcdefUL * 2, Run(engine, Format(Lookup, 1, 8), []));
-        Assert.Equal(0xfedcba9876543210UL ^ 3, Run(engine, Format(Lookup, 3, 0), []));
-        Assert.Equal(0UL, Run(engine, Format(Lookup, 6, 0), []));
-        var error = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, Format(Lookup, 3, 12), []));
+        foreach (int map in new[] { GeneratedEnvironment.ValuesMap, GeneratedEnvironment.HashedMap, GeneratedEnvironment.RecentMap })
+        {
+            // The hash maps hold the array's keys and values, but key 1 (hashed) and key 2 (recent).
+            Assert.Equal(map == GeneratedEnvironment.HashedMap ? 0UL : 0x0123456789abcdefUL * 2, Run(engine, Format(Lookup, 1, 8, map), []));
+            Assert.Equal(map == GeneratedEnvironment.RecentMap ? 0UL : 0xfedcba9876543210UL ^ 2, Run(engine, Format(Lookup, 2, 0, map), []));
+            Assert.Equal(0xfedcba9876543210UL ^ 3, Run(engine, Format(Lookup, 3, 0, map), []));
+            Assert.Equal(0UL, Run(engine, Format(Lookup, 6, 0, map), []));
+        }
+
+        // Past the end of the array's last value (the hash maps' slots are in the order of insertion, not of the keys).
+        var error = Assert.Throws<EbpfMemoryAccessException>(() => Run(engine, Format(Lookup, 3, 12, GeneratedEnvironment.ValuesMap), []));
         Assert.Equal(7, error.Pc);
+    }
+
+    [Fact]
+    public void Generated_lookups_read_each_of_the_three_readable_maps_and_never_the_sink_or_the_tails()
+    {
+        // Programs update the sink concurrently and the tails hold programs: a lookup there would make outcomes differ
+        // by thread or fail. The map is the lddw's right before the key pointer (mov r2, r10; add r2, -4; call 1).
+        var environments = GeneratedEnvironments.Create();
+        var looked = new HashSet<int>();
+        foreach (var program in Enumerable.Range(0, 1500).Select(i => GeneratedCases.Create(7, i, environments).Program.Instructions))
+        {
+            for (int pc = 4; pc < program.Length; pc++)
+            {
+                if (program[pc].OpCode == Isa.OpCodes.Call && program[pc].Src == 0 && program[pc].Imm == (int)LinuxHelperIds.MapLookupElem
+                    && program[pc - 4].OpCode == Isa.OpCodes.Lddw && program[pc - 4].Src == (byte)Isa.LddwSource.MapByIndex)
+                {
+                    looked.Add(program[pc - 4].Imm);
+                }
+            }
+        }
+
+        Assert.Equal([GeneratedEnvironment.ValuesMap, GeneratedEnvironment.HashedMap, GeneratedEnvironment.RecentMap], looked.Order());
     }
 
     [Theory]
