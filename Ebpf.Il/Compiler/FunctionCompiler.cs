@@ -191,6 +191,9 @@ internal sealed class FunctionCompiler
     /// </summary>
     public Label BranchTarget(int from, int target) => guards?.Target(from, target) ?? JumpLabel(target);
 
+    /// <summary>True when the backward jump at <paramref name="from"/> to <paramref name="target"/> leaves its cancellation poll to the head it jumps to (a guarded loop's counting copy, see <see cref="LoopGuardEmitter"/>).</summary>
+    public bool HeadPolls(int from, int target) => guards?.HeadPolls(from, target) == true;
+
     /// <summary>The label of a jump target inside this function.</summary>
     public Label JumpLabel(int pc) => pc >= rangeStart && pc < rangeEnd ? jumpLabels[pc - rangeStart]!.Value : LeaveLabel(pc);
 

@@ -12,7 +12,7 @@ internal static class JumpEmitter
 {
     public static void Emit(FunctionCompiler f, int pc, DecodedInstruction insn)
     {
-        if (insn.Target <= pc)
+        if (insn.Target <= pc && !f.HeadPolls(pc, insn.Target))
         {
             f.EmitCancelPoll(pc);
         }

@@ -14,6 +14,14 @@ namespace Ebpf.Il.Compiler;
 /// counting down the counter and continuing at the checked head, with the same registers, once it is 0. A loop with a
 /// trip bound (<see cref="LoopGuard.Trip"/>) gets a second copy whose head does not count: the guard enters it when
 /// the bound lets the loop arrive at its head no more often than the count (the whole-range form).
+/// <para>
+/// The counting copy's jumps back to its head do not poll for cancellation as every other backward jump does: its
+/// count comes in slices of at most <see cref="SliceOf"/> arrivals, and the head polls where a slice is spent, before
+/// it takes the next (see <see cref="EmitRefill"/>). Between two arrivals at the head without a poll the code passes
+/// each of the loop's slots at most once (a jump back to another block of the loop polls), so a poll comes at least
+/// every <see cref="MaxStretch"/> slots, as x64's yields do; each iteration pays one count instead of a count and a
+/// poll. A restartable direct entry keeps its step count at every backward jump (it has no run state to poll).
+/// </para>
 /// </summary>
 internal sealed class LoopGuardEmitter
 {
@@ -35,13 +43,30 @@ internal sealed class LoopGuardEmitter
                     NewCopy(loop, "COPY_" + head, counted: true),
                     loop.Trip is null ? null : NewCopy(loop, "RANGE_" + head, counted: false),
                     Il.DeclareLocal(typeof(ulong), "iterations" + head),
-                    loop.Trip is null ? null : Il.DeclareLocal(typeof(ulong), "stays" + head));
+                    loop.Trip is null ? null : Il.DeclareLocal(typeof(ulong), "stays" + head))
+                {
+                    Slice = f.Direct ? null : Il.DeclareLocal(typeof(ulong), "slice" + head),
+                    Refill = Il.DefineLabel("REFILL_" + head),
+                };
                 sites.Add(loop.Head, site);
             }
         }
     }
 
     private IlEmitter Il => f.Il;
+
+    /// <summary>The most slots the code of a counting copy runs between two cancellation polls (about ten microseconds; x64 yields as often).</summary>
+    internal const int MaxStretch = 8 * Execution.BriefCode.MaxSlots;
+
+    /// <summary>The arrivals at the head of <paramref name="loop"/>'s counting copy between two polls: at least one, at most <see cref="MaxStretch"/> slots' worth.</summary>
+    internal static long SliceOf(LoopGuard loop) => Math.Max(1, MaxStretch / Math.Max(1, loop.Instructions.Length));
+
+    /// <summary>
+    /// True when the backward jump at <paramref name="from"/> to <paramref name="target"/> is a jump of the counting copy
+    /// being emitted back to its head, which polls for cancellation itself (see the class remarks): the jump does not.
+    /// </summary>
+    public bool HeadPolls(int from, int target) =>
+        copying is { } current && current.Copy.Counted && !f.Direct && target == current.Site.Loop.Head && current.Site.Loop.Contains(from);
 
     private Copy NewCopy(LoopGuard loop, string name, bool counted)
     {
@@ -169,13 +194,14 @@ internal sealed class LoopGuardEmitter
                 Il.MarkLabel(copy.Head);
                 if (copy.Counted)
                 {
-                    // if (iterations == 0) continue in the checked loop; iterations--;
-                    Il.Ldloc(site.Iterations);
-                    Il.Brfalse(site.CheckedHead);
-                    Il.Ldloc(site.Iterations);
+                    // if (count == 0) continue in the checked loop (or, sliced, take the next slice); count--;
+                    var count = site.Slice ?? site.Iterations;
+                    Il.Ldloc(count);
+                    Il.Brfalse(site.Slice is null ? site.CheckedHead : site.Refill);
+                    Il.Ldloc(count);
                     Il.LdcI8(1);
                     Il.Sub();
-                    Il.Stloc(site.Iterations);
+                    Il.Stloc(count);
                 }
             }
             else if (copy.Labels.TryGetValue(pc, out var label))
@@ -191,7 +217,50 @@ internal sealed class LoopGuardEmitter
         }
 
         copying = null;
+        if (copy.Counted && site.Slice is not null)
+        {
+            EmitRefill(site, copy);
+        }
     }
+
+    /// <summary>
+    /// Where the counting copy's slice is spent: the checked loop when the guard's count is spent too, else a poll for
+    /// cancellation and the next slice, and the head again. The poll is reported at the loop's last backward jump
+    /// (usually its jump back to the head; a loop entered at its latch comes back to its head by falling through, and
+    /// its cycle passes a backward jump to another block, which polls as ever).
+    /// </summary>
+    private void EmitRefill(Site site, Copy copy)
+    {
+        var loop = site.Loop;
+        Il.MarkLabel(site.Refill);
+        Il.Ldloc(site.Iterations);
+        Il.Brfalse(site.CheckedHead);
+        f.EmitCancelPoll(loop.Instructions.Where(pc => f.Program.Decoded[pc].IsJump && f.Program.Decoded[pc].Target <= pc).Max());
+        EmitSlice(site);
+        Il.Br(copy.Head);
+    }
+
+    /// <summary>slice = min(count, <see cref="SliceOf"/>); count -= slice (the guard's count is what is left after the slice).</summary>
+    private void EmitSlice(Site site)
+    {
+        var slice = site.Slice!;
+        var whole = Il.DefineLabel($"SLICE_{site.Loop.Head.ToString(CultureInfo.InvariantCulture)}_{sliceLabels++.ToString(CultureInfo.InvariantCulture)}");
+        Il.LdcI8(SliceOf(site.Loop));
+        Il.Stloc(slice);
+        Il.Ldloc(site.Iterations);
+        Il.Ldloc(slice);
+        Il.BgeUn(whole);
+        Il.Ldloc(site.Iterations);
+        Il.Stloc(slice);
+        Il.MarkLabel(whole);
+        Il.Ldloc(site.Iterations);
+        Il.Ldloc(slice);
+        Il.Sub();
+        Il.Stloc(site.Iterations);
+    }
+
+    /// <summary>Numbers the labels of <see cref="EmitSlice"/> (emitted once in the guard and once in the refill of a loop).</summary>
+    private int sliceLabels;
 
     /// <summary>
     /// The guard: iterations = the most iterations every guarded access passes its inline check for (unsigned; all
@@ -262,6 +331,11 @@ internal sealed class LoopGuardEmitter
         if (site.Range is { } range)
         {
             EmitWholeRangeTest(site, loop.Trip!, range.Head);
+        }
+
+        if (site.Slice is not null)
+        {
+            EmitSlice(site);
         }
 
         Il.Br(site.Counted.Head);
@@ -395,6 +469,16 @@ internal sealed class LoopGuardEmitter
 
         /// <summary>The trip bound's operand and then its stays (whole-range form only).</summary>
         public LocalBuilder? Bound { get; } = bound;
+
+        /// <summary>
+        /// The arrivals the counting copy may still start before its head polls (see <see cref="SliceOf"/>); the rest of
+        /// the guard's count stays in <see cref="Iterations"/>. Null in a restartable direct entry, whose copy counts
+        /// <see cref="Iterations"/> itself and keeps its backward jumps' steps.
+        /// </summary>
+        public LocalBuilder? Slice { get; init; }
+
+        /// <summary>Where the counting copy's head goes when its slice is spent (see <see cref="EmitRefill"/>).</summary>
+        public Label Refill { get; init; }
     }
 
     /// <summary>One unchecked copy of a loop: its head label, its block labels (head excluded), whether its head counts.</summary>

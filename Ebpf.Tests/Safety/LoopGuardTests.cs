@@ -254,6 +254,58 @@ public class LoopGuardTests
 
     [Theory]
     [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
+    public async Task A_loop_that_never_leaves_its_copy_stops_at_the_run_time_limit_and_on_cancellation(string engine)
+    {
+        // The load's address does not move, so the guard lets the copy run for ever (count all ones). il's copy does not
+        // poll at its jump back to the head: its head polls each time a slice of the count is spent (x64's copy rides
+        // on its yield count). The stop is reported at an instruction of the loop (il: its backward jump, pc 3).
+        const string Endless = "mov r0, 0\nloop:\nldxb r5, [r1+2]\nadd r0, r5\nja loop\nexit";
+        using var compiled = Compile(engine, Endless, new ExecutionOptions { RunTimeLimit = TimeSpan.FromMilliseconds(200) });
+        Assert.Equal(Guards(engine) ? (1, 1, 0) : (0, 0, 0), GuardStatistics(compiled));
+        var limited = await RunAsync(() => compiled.Run(new byte[8]));
+        Assert.True(limited.RunTimeLimitExceeded);
+        Assert.InRange(limited.Pc, 1, 3);
+
+        using var cancellable = Compile(engine, Endless);
+        using var source = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var cancelled = await RunAsync(() => cancellable.Run(new byte[8], source.Token));
+        Assert.Equal(source.Token, cancelled.CancellationToken);
+        Assert.InRange(cancelled.Pc, 1, 3);
+        if (engine == IlEngine.EngineName)
+        {
+            Assert.Equal(3, limited.Pc);
+            Assert.Equal(3, cancelled.Pc);
+        }
+
+        static async Task<EbpfRunCancelledException> RunAsync(Func<ulong> run)
+        {
+            var task = Task.Factory.StartNew(run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var ended = await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30)));
+            Assert.True(ended == task, "the run did not stop");
+            return await Assert.ThrowsAsync<EbpfRunCancelledException>(() => task);
+        }
+    }
+
+    [Fact]
+    public void Il_counts_its_copy_in_slices_and_polls_only_where_a_slice_is_spent()
+    {
+        // The strcmp shape: the checked loop polls at its jump back (pc 6); the copy's jump back does not, its refill does.
+        var engine = new IlEngine { RecordIlListing = true };
+        using var compiled = (IlCompiledProgram)engine.Compile(ProgramLoader.Load(Assembler.Assemble(SumToZero)));
+        string listing = compiled.IlListing!;
+        string copy = listing[listing.IndexOf("unchecked copy of the loop at pc 2", StringComparison.Ordinal)..listing.IndexOf("REFILL_2:", StringComparison.Ordinal)];
+        Assert.DoesNotContain("CancelRequested", copy, StringComparison.Ordinal);
+        Assert.Contains("brfalse REFILL_2", copy, StringComparison.Ordinal);
+        string refill = listing[listing.IndexOf("REFILL_2:", StringComparison.Ordinal)..];
+        Assert.Contains("CancelRequested", refill[..refill.IndexOf("br COPY_2", StringComparison.Ordinal)], StringComparison.Ordinal);
+        Assert.Contains($"ldc.i4 {IlSlice(6)}", refill, StringComparison.Ordinal); // pcs 2-7
+    }
+
+    /// <summary>The slice of a loop of <paramref name="slots"/> slots, written from <c>LoopGuardEmitter</c>'s description (32,768 slots between polls).</summary>
+    private static long IlSlice(int slots) => 32_768 / slots;
+
+    [Theory]
+    [MemberData(nameof(TestEngines.Names), MemberType = typeof(TestEngines))]
     public void A_walk_down_with_a_negative_step_faults_one_byte_before_the_input(string engine)
     {
         // from the last byte down to a zero byte; load at pc 5
