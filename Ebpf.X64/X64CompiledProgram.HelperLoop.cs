@@ -286,14 +286,16 @@ public sealed unsafe partial class X64CompiledProgram
             typeof(X64CompiledProgram),
             skipVisibility: true);
         var il = method.GetILGenerator();
+        static MethodInfo Member(string name) => typeof(X64CompiledProgram).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static)!;
+        static FieldInfo BlockField(string name) => typeof(RunBlock).GetField(name)!;
         var result = il.DeclareLocal(typeof(ulong));
         var value = typeof(CodeExit).GetField(nameof(CodeExit.Value))!;
         var resume = typeof(CodeExit).GetField(nameof(CodeExit.Resume))!;
         FieldInfo[] args =
         [
-            typeof(RunBlock).GetField(nameof(RunBlock.Arg1))!, typeof(RunBlock).GetField(nameof(RunBlock.Arg2))!,
-            typeof(RunBlock).GetField(nameof(RunBlock.Arg3))!, typeof(RunBlock).GetField(nameof(RunBlock.Arg4))!,
-            typeof(RunBlock).GetField(nameof(RunBlock.Arg5))!,
+            BlockField(nameof(RunBlock.Arg1)), BlockField(nameof(RunBlock.Arg2)),
+            BlockField(nameof(RunBlock.Arg3)), BlockField(nameof(RunBlock.Arg4)),
+            BlockField(nameof(RunBlock.Arg5)),
         ];
 
         var called = il.DefineLabel();
@@ -322,7 +324,7 @@ public sealed unsafe partial class X64CompiledProgram
                 il.Emit(OpCodes.Ldarg_1);
                 il.Emit(OpCodes.Ldarg_2);
                 il.Emit(OpCodes.Ldc_I4, site);
-                il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CallHelper), BindingFlags.NonPublic | BindingFlags.Instance)!);
+                il.Emit(OpCodes.Call, Member(nameof(CallHelper)));
                 after = contextCalled;
             }
             else
@@ -340,7 +342,7 @@ public sealed unsafe partial class X64CompiledProgram
                     else
                     {
                         il.Emit(OpCodes.Ldarg_2);
-                        il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.ExitSite))!);
+                        il.Emit(OpCodes.Ldfld, BlockField(nameof(RunBlock.ExitSite)));
                     }
 
                     il.Emit(OpCodes.Ldelem_Ref);
@@ -351,7 +353,7 @@ public sealed unsafe partial class X64CompiledProgram
                     il.Emit(OpCodes.Ldarg_1);
                     il.Emit(OpCodes.Ldarg_2);
                     il.Emit(OpCodes.Ldc_I4, site);
-                    il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContextAt), BindingFlags.NonPublic | BindingFlags.Instance)!);
+                    il.Emit(OpCodes.Call, Member(nameof(ContextAt)));
                 }
 
                 foreach (var arg in args)
@@ -385,7 +387,7 @@ public sealed unsafe partial class X64CompiledProgram
         il.Emit(OpCodes.Ldarga_S, (byte)3);
         il.Emit(OpCodes.Ldfld, value);
         il.Emit(OpCodes.Ldloc, error);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(LoopHelperFailure), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Call, Member(nameof(LoopHelperFailure)));
         il.Emit(OpCodes.Throw);
         il.EndExceptionBlock();
 
@@ -394,7 +396,7 @@ public sealed unsafe partial class X64CompiledProgram
         var resumeCode = il.DefineLabel();
         il.MarkLabel(contextCalled);
         il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Ldfld, typeof(RunBlock).GetField(nameof(RunBlock.Status))!);
+        il.Emit(OpCodes.Ldfld, BlockField(nameof(RunBlock.Status)));
         il.Emit(OpCodes.Brfalse, resumeCode);
         il.Emit(OpCodes.Ldloc, result);
         il.Emit(OpCodes.Ret);
@@ -406,7 +408,7 @@ public sealed unsafe partial class X64CompiledProgram
         il.Emit(OpCodes.Ldarga_S, (byte)3);
         il.Emit(OpCodes.Ldfld, value);
         il.Emit(OpCodes.Ldloca, result);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContextCallEnded), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Call, Member(nameof(ContextCallEnded)));
         il.Emit(OpCodes.Brfalse, resumeCode);
         il.Emit(OpCodes.Ldloc, result);
         il.Emit(OpCodes.Ret);
@@ -414,14 +416,14 @@ public sealed unsafe partial class X64CompiledProgram
         // After a call by name: stop if cancelled, else resume the code; again from the top while it leaves for the host.
         il.MarkLabel(called);
         il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CancelRequestedIn), BindingFlags.NonPublic | BindingFlags.Static)!);
+        il.Emit(OpCodes.Call, Member(nameof(CancelRequestedIn)));
         il.Emit(OpCodes.Brtrue, cancelled);
         il.MarkLabel(resumeCode);
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Ldarga_S, (byte)3);
         il.Emit(OpCodes.Ldfld, resume);
         il.Emit(OpCodes.Ldloc, result);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ResumeCode), BindingFlags.NonPublic | BindingFlags.Static)!);
+        il.Emit(OpCodes.Call, Member(nameof(ResumeCode)));
         il.Emit(OpCodes.Starg_S, (byte)3);
         il.Emit(OpCodes.Ldarga_S, (byte)3);
         il.Emit(OpCodes.Ldfld, resume);
@@ -432,7 +434,7 @@ public sealed unsafe partial class X64CompiledProgram
         il.MarkLabel(cancelled);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(CancelledIn), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Call, Member(nameof(CancelledIn)));
         il.Emit(OpCodes.Throw);
 
         // Any other exit: the common loop runs the rest.
@@ -440,7 +442,7 @@ public sealed unsafe partial class X64CompiledProgram
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Ldarg_3);
-        il.Emit(OpCodes.Call, typeof(X64CompiledProgram).GetMethod(nameof(ContinueWithHelpers), BindingFlags.NonPublic | BindingFlags.Instance)!);
+        il.Emit(OpCodes.Call, Member(nameof(ContinueWithHelpers)));
         il.Emit(OpCodes.Ret);
 
         il.MarkLabel(done);

@@ -123,19 +123,10 @@ internal static class CallEmitter
             il.Call(byName);
         }
 
-        EndDirectCall(f, pc);
-    }
-
-    /// <summary>
-    /// The end of a helper call the code makes itself (see <see cref="SimpleHelperCall"/>): r0 = the result, the helper pc
-    /// cleared, the cancellation polled.
-    /// </summary>
-    private static void EndDirectCall(FunctionCompiler f, int pc)
-    {
         f.Store(0);
-        f.Il.Ldarg(FunctionCompiler.ArgState);
-        f.Il.LdcI4(0);
-        f.Il.Stfld(RuntimeMembers.StateHelperPc);
+        il.Ldarg(FunctionCompiler.ArgState);
+        il.LdcI4(0);
+        il.Stfld(RuntimeMembers.StateHelperPc);
         f.EmitCancelPoll(pc);
     }
 
